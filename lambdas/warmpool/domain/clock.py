@@ -1,0 +1,38 @@
+"""Time is injected: the logic never reads the wall clock itself."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+class ManualClock:
+    """A clock that moves only when told to: tests, the demo, the simulator, the emulator."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self._now = start or datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+        if self._now.tzinfo is None:
+            raise ValueError("ManualClock start must be timezone-aware (use tzinfo=UTC)")
+
+    def now(self) -> datetime:
+        return self._now
+
+    def advance(self, seconds: float) -> datetime:
+        if seconds < 0:
+            raise ValueError(f"cannot move a clock backwards (seconds={seconds})")
+        self._now += timedelta(seconds=seconds)
+        return self._now
+
+    def set(self, when: datetime) -> None:
+        if when < self._now:
+            raise ValueError(f"cannot move a clock backwards to {when.isoformat()}")
+        self._now = when

@@ -1,0 +1,330 @@
+"""Core domain values shared by the engine, the policy, the simulator and the adapters.
+
+Pure Python: no AWS imports, no clock reads. Times are timezone-aware UTC datetimes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Literal
+
+
+class WarmPoolStatus(StrEnum):
+    """`WarmPoolStatus.Status` as DescribeTrainingJob reports it."""
+
+    IN_USE = "InUse"
+    AVAILABLE = "Available"
+    REUSED = "Reused"
+    TERMINATED = "Terminated"
+
+
+class Action(StrEnum):
+    """What a decision asks the engine to do with a pool."""
+
+    KEEP = "keep"  # leave the keep-alive as it is
+    EXTEND = "extend"  # set a longer remaining keep-alive (one step at most)
+    SHORTEN = "shorten"  # set a shorter remaining keep-alive
+    RELEASE = "release"  # set keep-alive 0: SageMaker terminates the pool now
+    NOTIFY = "notify"  # change nothing, only tell people
+
+
+class NotificationKind(StrEnum):
+    POOL_READY = "pool-ready"
+    EXPIRING_SOON = "expiring-soon"
+    EXTENDED = "extended"
+    SHORTENED = "shortened"
+    RELEASED = "released"
+    QUOTA_WARNING = "quota-warning"
+    BUDGET_WARNING = "budget-warning"
+    TUNING_JOB_FINISHED = "tuning-job-finished"
+    NO_WARM_POOL = "no-warm-pool"  # asked for keep-alive, got no pool (quota 0 / used up)
+    MISSED_POOL = "missed-pool"  # a new job started cold next to a pool it nearly matched
+    LIFETIME_ENDING = "lifetime-ending"  # pool approaching its maximum lifetime
+    DAILY_DIGEST = "daily-digest"
+
+
+class Severity(StrEnum):
+    INFO = "info"
+    WARNING = "warning"
+    CRITICAL = "critical"
+
+
+# The fields a new job must share with a warm pool to reuse it, in AWS's own names.
+MATCH_FIELDS: tuple[str, ...] = (
+    "RoleArn",
+    "ResourceConfig.InstanceType",
+    "ResourceConfig.InstanceCount",
+    "ResourceConfig.VolumeSizeInGB",
+    "ResourceConfig.VolumeKmsKeyId",
+    "VpcConfig.Subnets",
+    "VpcConfig.SecurityGroupIds",
+    "EnableNetworkIsolation",
+    "EnableInterContainerTrafficEncryption",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class MatchKey:
+    """The identity a new job must share with an Available pool to reuse it."""
+
+    role_arn: str
+    instance_type: str
+    instance_count: int
+    volume_size_gb: int
+    volume_kms_key_id: str = ""
+    subnets: tuple[str, ...] = ()
+    security_group_ids: tuple[str, ...] = ()
+    network_isolation: bool = False
+    inter_container_encryption: bool = False
+
+    @classmethod
+    def from_training_job(cls, job: Mapping[str, Any]) -> MatchKey:
+        """Build from a DescribeTrainingJob response or an event `detail` (same shape)."""
+        resource = job.get("ResourceConfig") or {}
+        vpc = job.get("VpcConfig") or {}
+        return cls(
+            role_arn=str(job.get("RoleArn", "")),
+            instance_type=str(resource.get("InstanceType", "")),
+            instance_count=int(resource.get("InstanceCount", 0) or 0),
+            volume_size_gb=int(resource.get("VolumeSizeInGB", 0) or 0),
+            volume_kms_key_id=str(resource.get("VolumeKmsKeyId", "") or ""),
+            subnets=tuple(sorted(vpc.get("Subnets") or ())),
+            security_group_ids=tuple(sorted(vpc.get("SecurityGroupIds") or ())),
+            network_isolation=bool(job.get("EnableNetworkIsolation", False)),
+            inter_container_encryption=bool(job.get("EnableInterContainerTrafficEncryption", False)),
+        )
+
+    def _values(self) -> tuple[Any, ...]:
+        return (
+            self.role_arn,
+            self.instance_type,
+            self.instance_count,
+            self.volume_size_gb,
+            self.volume_kms_key_id,
+            self.subnets,
+            self.security_group_ids,
+            self.network_isolation,
+            self.inter_container_encryption,
+        )
+
+    def digest(self) -> str:
+        """A short stable hash, usable as a DynamoDB key component."""
+        text = "|".join(repr(v) for v in self._values())
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def differences(self, other: MatchKey) -> list[str]:
+        """AWS field names (see MATCH_FIELDS) whose values differ between the two keys."""
+        return [
+            name
+            for name, mine, theirs in zip(MATCH_FIELDS, self._values(), other._values(), strict=True)
+            if mine != theirs
+        ]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "role_arn": self.role_arn,
+            "instance_type": self.instance_type,
+            "instance_count": self.instance_count,
+            "volume_size_gb": self.volume_size_gb,
+            "volume_kms_key_id": self.volume_kms_key_id,
+            "subnets": list(self.subnets),
+            "security_group_ids": list(self.security_group_ids),
+            "network_isolation": self.network_isolation,
+            "inter_container_encryption": self.inter_container_encryption,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> MatchKey:
+        return cls(
+            role_arn=str(data["role_arn"]),
+            instance_type=str(data["instance_type"]),
+            instance_count=int(data["instance_count"]),
+            volume_size_gb=int(data["volume_size_gb"]),
+            volume_kms_key_id=str(data.get("volume_kms_key_id", "")),
+            subnets=tuple(data.get("subnets", ())),
+            security_group_ids=tuple(data.get("security_group_ids", ())),
+            network_isolation=bool(data.get("network_isolation", False)),
+            inter_container_encryption=bool(data.get("inter_container_encryption", False)),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class CostModel:
+    """Prices for the ski-rental trade-off of one pool.
+
+    Idle warm capacity costs `price_per_instance_hour * instance_count` per hour; every cold start
+    costs the extra start-up seconds at that price plus the waiting people's time.
+    """
+
+    price_per_instance_hour: float
+    instance_count: int = 1
+    people_cost_per_hour: float = 0.0
+    cold_start_s: float = 150.0
+    warm_start_s: float = 20.0
+
+    @property
+    def idle_cost_per_second(self) -> float:
+        return self.price_per_instance_hour * self.instance_count / 3600.0
+
+    @property
+    def cold_start_penalty(self) -> float:
+        """Extra cost, in USD, of one cold start instead of a warm one."""
+        extra_s = max(0.0, self.cold_start_s - self.warm_start_s)
+        hourly = self.price_per_instance_hour * self.instance_count + self.people_cost_per_hour
+        return extra_s * hourly / 3600.0
+
+    @property
+    def break_even_seconds(self) -> float:
+        """Idle time whose cost equals one cold start: the deterministic ski-rental threshold."""
+        if self.idle_cost_per_second <= 0:
+            return float("inf")
+        return self.cold_start_penalty / self.idle_cost_per_second
+
+
+@dataclass(frozen=True, slots=True)
+class IdleGap:
+    """One past idle period of a pool: it became Available at `started_at` and stayed idle
+    `seconds`. `reused` is True when a matching job claimed it then; False when the gap was
+    cut short by expiry or release (a censored observation: the next job came later, if at all)."""
+
+    started_at: datetime
+    seconds: float
+    reused: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Pool:
+    """What warmpool knows about one warm pool (a lineage of jobs sharing one cluster)."""
+
+    pool_id: str  # name of the first job of the lineage
+    job_name: str  # the job whose cluster it is now (the latest of the lineage)
+    job_arn: str
+    match_key: MatchKey
+    status: WarmPoolStatus
+    job_status: str = "Completed"  # TrainingJobStatus of job_name
+    owner: str | None = None
+    team: str | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+    failure_reason: str | None = None
+    tuning_job_arn: str | None = None
+    job_keep_alive_seconds: int = 0  # what the job asked for in ResourceConfig
+    keep_alive_seconds: int = 0  # the keep-alive currently set on the pool
+    available_since: datetime | None = None
+    expires_at: datetime | None = None
+    lifetime_started_at: datetime | None = None  # when the cluster was first provisioned
+    horizon_at: datetime | None = None  # until when the last decision wants it warm
+    steps_taken: int = 0
+    billable_seconds: int = 0
+    lineage: tuple[str, ...] = ()
+    history: tuple[IdleGap, ...] = ()
+    last_job_duration_s: float | None = None
+    version: int = 0  # bumped on every registry write: optimistic locking, notification dedupe
+
+    @property
+    def instance_type(self) -> str:
+        return self.match_key.instance_type
+
+    @property
+    def instance_count(self) -> int:
+        return self.match_key.instance_count
+
+    def with_changes(self, **changes: Any) -> Pool:
+        return replace(self, **changes)
+
+
+@dataclass(frozen=True, slots=True)
+class FleetView:
+    """What the decision needs to know about the other pools: limits and budgets are fleet-wide."""
+
+    warm_instances_by_team: Mapping[str, int] = field(default_factory=dict)
+    warm_instances_by_type: Mapping[str, int] = field(default_factory=dict)
+    idle_cost_today_by_team: Mapping[str, float] = field(default_factory=dict)
+    idle_cost_month_by_team: Mapping[str, float] = field(default_factory=dict)
+    reductions_this_run: int = 0  # pools shortened or released so far in this decision run
+
+
+@dataclass(frozen=True, slots=True)
+class UserRequest:
+    """A person asking, from Slack or the CLI, to extend or release a pool."""
+
+    kind: Literal["extend", "release"]
+    user: str
+    minutes: int = 0
+    via: str = "cli"
+
+
+class Trigger(StrEnum):
+    """Why the decision function is being asked."""
+
+    JOB_ENDED = "job-ended"  # the pool just became Available
+    STEP_DUE = "step-due"  # a scheduled step came due
+    RECONCILE = "reconcile"  # the reconciler found the pool
+    USER = "user"  # a person asked (see UserRequest)
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """A decision is a value: what to do with one pool, and why. Carried out by the engine."""
+
+    action: Action
+    keep_alive_seconds: int | None  # value for UpdateTrainingJob now; None = no update
+    horizon_seconds: int  # total warm time wanted, counted from available_since (0 = release)
+    next_check_at: datetime | None  # when the engine must look at the pool again
+    rule: str  # the rule that decided, e.g. "working-hours" or "defaults.keep_alive"
+    reasons: tuple[str, ...] = ()
+    dry_run: bool = False
+    notify: tuple[NotificationKind, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "action": self.action.value,
+            "keep_alive_seconds": self.keep_alive_seconds,
+            "horizon_seconds": self.horizon_seconds,
+            "next_check_at": self.next_check_at.isoformat() if self.next_check_at else None,
+            "rule": self.rule,
+            "reasons": list(self.reasons),
+            "dry_run": self.dry_run,
+            "notify": [k.value for k in self.notify],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    """A message to the owners of a pool; rendered and routed by the notifier."""
+
+    kind: NotificationKind
+    severity: Severity
+    pool_id: str
+    job_name: str
+    version: int  # pool state version: (pool_id, kind, version) is sent at most once
+    team: str | None
+    owner: str | None
+    facts: Mapping[str, Any] = field(default_factory=dict)  # what the message says, as data
+    decision: Decision | None = None
+
+    @property
+    def dedupe_key(self) -> str:
+        return f"{self.pool_id}#{self.kind.value}#{self.version}"
+
+
+@dataclass(frozen=True, slots=True)
+class EngineLimits:
+    """Deployment-wide limits that no policy can lift."""
+
+    max_step_seconds: int = 3600  # SageMaker's maximum KeepAlivePeriodInSeconds
+    step_margin_seconds: int = 300  # re-check this long before the current step expires
+    max_lifetime_seconds: int = 28 * 24 * 3600  # a pool's maximum lifetime (AWS docs today)
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.max_step_seconds <= 3600:
+            raise ValueError(f"max_step_seconds must be within 1..3600, got {self.max_step_seconds}")
+        if not 0 <= self.step_margin_seconds < self.max_step_seconds:
+            raise ValueError(
+                f"step_margin_seconds must be within 0..max_step_seconds-1, got {self.step_margin_seconds}"
+            )
+        if self.max_lifetime_seconds <= 0:
+            raise ValueError(f"max_lifetime_seconds must be positive, got {self.max_lifetime_seconds}")

@@ -1,0 +1,105 @@
+"""Keep-alive strategies: how long a pool that just became idle should stay warm.
+
+A strategy answers one question, "how many idle seconds in total should this pool stay warm, counted
+from when it became Available?". The policy engine then clamps that horizon to the rules (limits,
+working hours, budgets) and the engine reaches it in steps of at most one hour.
+Strategies are small registered units, looked up by name from the policy document.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from warmpool.domain.model import CostModel, Pool
+
+
+@dataclass(frozen=True, slots=True)
+class StrategyInput:
+    pool: Pool
+    cost: CostModel
+    now: datetime
+
+
+class KeepAliveStrategy(Protocol):
+    @property
+    def name(self) -> str: ...
+
+    def horizon_seconds(self, data: StrategyInput) -> int: ...
+
+
+_REGISTRY: dict[str, Callable[[], KeepAliveStrategy]] = {}
+
+
+def register(name: str) -> Callable[[Callable[[], KeepAliveStrategy]], Callable[[], KeepAliveStrategy]]:
+    def wrap(factory: Callable[[], KeepAliveStrategy]) -> Callable[[], KeepAliveStrategy]:
+        if name in _REGISTRY:
+            raise ValueError(f"keep-alive strategy {name!r} registered twice")
+        _REGISTRY[name] = factory
+        return factory
+
+    return wrap
+
+
+def strategy_names() -> list[str]:
+    return sorted(_REGISTRY)
+
+
+def get_strategy(name: str) -> KeepAliveStrategy:
+    """A strategy by name; `fixed-N` gives a fixed keep-alive of N seconds."""
+    if name.startswith("fixed-"):
+        seconds = name.removeprefix("fixed-")
+        if not seconds.isdigit():
+            raise ValueError(f"unknown keep-alive strategy {name!r}: use fixed-<seconds>, e.g. fixed-600")
+        return FixedStrategy(int(seconds))
+    try:
+        return _REGISTRY[name]()
+    except KeyError:
+        known = ", ".join([*strategy_names(), "fixed-<seconds>"])
+        raise ValueError(f"unknown keep-alive strategy {name!r}: choose one of {known}") from None
+
+
+@dataclass(frozen=True, slots=True)
+class FixedStrategy:
+    seconds: int
+
+    @property
+    def name(self) -> str:
+        return f"fixed-{self.seconds}"
+
+    def horizon_seconds(self, data: StrategyInput) -> int:
+        return self.seconds
+
+
+@register("job")
+@dataclass(frozen=True, slots=True)
+class JobKeepAliveStrategy:
+    """Keep what the job itself asked for in ResourceConfig.KeepAlivePeriodInSeconds."""
+
+    name: str = "job"
+
+    def horizon_seconds(self, data: StrategyInput) -> int:
+        return data.pool.job_keep_alive_seconds
+
+
+@register("none")
+@dataclass(frozen=True, slots=True)
+class NoKeepAliveStrategy:
+    name: str = "none"
+
+    def horizon_seconds(self, data: StrategyInput) -> int:
+        return 0
+
+
+@register("break-even")
+@dataclass(frozen=True, slots=True)
+class BreakEvenStrategy:
+    """Deterministic ski rental: stay warm exactly as long as one cold start would cost."""
+
+    name: str = "break-even"
+
+    def horizon_seconds(self, data: StrategyInput) -> int:
+        threshold = data.cost.break_even_seconds
+        return 0 if threshold == float("inf") else int(threshold)

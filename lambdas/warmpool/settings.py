@@ -1,0 +1,74 @@
+"""Typed settings for each Lambda, read from environment variables.
+
+Each handler validates its own settings when first invoked (never at import time) and fails loudly
+naming the missing variable. The CDK stack sets exactly these variables; an infrastructure test checks
+that every required field below is set on the function that needs it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Self
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+
+class SettingsError(RuntimeError):
+    """An environment variable is missing or invalid."""
+
+
+class _EnvSettings(BaseModel):
+    model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Self:
+        env = os.environ if environ is None else environ
+        try:
+            return cls.model_validate({k: v for k, v in env.items() if k.isupper()})
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+            )
+            raise SettingsError(
+                f"{cls.__name__} cannot start: {problems}. Set these environment variables on the function."
+            ) from exc
+
+    @classmethod
+    def required_env_vars(cls) -> list[str]:
+        return sorted((f.alias or name) for name, f in cls.model_fields.items() if f.is_required())
+
+
+class EngineSettings(_EnvSettings):
+    """What the lifecycle engine needs, wherever it runs (lifecycle, reconciler, Slack actions)."""
+
+    pools_table_name: str = Field(alias="POOLS_TABLE_NAME")
+    policy_parameter_name: str = Field(alias="POLICY_PARAMETER_NAME")
+    notify_queue_url: str = Field(alias="NOTIFY_QUEUE_URL")
+    scheduler_group_name: str = Field(alias="SCHEDULER_GROUP_NAME")
+    scheduler_role_arn: str = Field(alias="SCHEDULER_ROLE_ARN")
+    scheduler_target_arn: str = Field(alias="SCHEDULER_TARGET_ARN")  # the lifecycle queue
+    max_step_seconds: int = Field(default=3600, alias="MAX_STEP_SECONDS", ge=1, le=3600)
+    step_margin_seconds: int = Field(default=300, alias="STEP_MARGIN_SECONDS", ge=0)
+    max_lifetime_seconds: int = Field(default=28 * 24 * 3600, alias="MAX_LIFETIME_SECONDS", gt=0)
+    policy_cache_seconds: int = Field(default=60, alias="POLICY_CACHE_SECONDS", ge=0)
+
+
+class LifecycleSettings(EngineSettings):
+    idempotency_table_name: str = Field(alias="IDEMPOTENCY_TABLE_NAME")
+
+
+class ReconcilerSettings(EngineSettings):
+    pass
+
+
+class NotifierSettings(_EnvSettings):
+    topic_arn: str = Field(alias="NOTIFY_TOPIC_ARN")
+    slack_webhooks_secret_arn: str = Field(alias="SLACK_WEBHOOKS_SECRET_ARN")
+    policy_parameter_name: str = Field(alias="POLICY_PARAMETER_NAME")
+    idempotency_table_name: str = Field(alias="IDEMPOTENCY_TABLE_NAME")
+
+
+class SlackInteractiveSettings(EngineSettings):
+    slack_signing_secret_arn: str = Field(alias="SLACK_SIGNING_SECRET_ARN")
+    slack_webhooks_secret_arn: str = Field(alias="SLACK_WEBHOOKS_SECRET_ARN")
