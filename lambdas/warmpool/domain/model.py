@@ -220,7 +220,8 @@ class Pool:
     steps_taken: int = 0
     billable_seconds: int = 0
     lineage: tuple[str, ...] = ()
-    history: tuple[IdleGap, ...] = ()
+    history: tuple[IdleGap, ...] = ()  # recent idle gaps of pools with this match key, oldest first
+    team_history: tuple[IdleGap, ...] = ()  # recent idle gaps across the team: a fallback prior
     last_job_duration_s: float | None = None
     version: int = 0  # bumped on every registry write: optimistic locking, notification dedupe
 

@@ -1,0 +1,30 @@
+from datetime import UTC, datetime
+
+from warmpool.domain.codec import notification_from_json, notification_to_json
+from warmpool.domain.model import Action, Decision, Notification, NotificationKind, Severity
+
+
+def test_notification_survives_the_queue() -> None:
+    decision = Decision(
+        action=Action.EXTEND,
+        keep_alive_seconds=3600,
+        horizon_seconds=7200,
+        next_check_at=datetime(2026, 3, 2, 11, 55, tzinfo=UTC),
+        rule="teams.vision.keep_alive",
+        reasons=("the team iterates every 20 minutes",),
+        notify=(NotificationKind.EXTENDED,),
+    )
+    sent = Notification(
+        kind=NotificationKind.EXTENDED,
+        severity=Severity.INFO,
+        pool_id="train-1",
+        job_name="train-2",
+        version=4,
+        team="vision",
+        owner="alice",
+        facts={"warm_until": "2026-03-02T12:00:00+00:00", "instances": 2},
+        decision=decision,
+    )
+    received = notification_from_json(notification_to_json(sent))
+    assert received == sent
+    assert received.dedupe_key == "train-1#extended#4"
