@@ -56,6 +56,8 @@ class EngineSettings(_EnvSettings):
 
 class LifecycleSettings(EngineSettings):
     idempotency_table_name: str = Field(alias="IDEMPOTENCY_TABLE_NAME")
+    # Malformed or unknown events go straight here with their reason: never retried forever.
+    dead_letter_queue_url: str = Field(alias="LIFECYCLE_DLQ_URL")
 
 
 class ReconcilerSettings(EngineSettings):

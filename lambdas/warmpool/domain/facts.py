@@ -1,0 +1,70 @@
+"""What a notification says about a pool, as plain data (the notifier renders it into words).
+
+The engine puts `pool_facts(...)` plus kind-specific keys into `Notification.facts`; the renderers
+read only these keys, so a message can be re-rendered from the queue without AWS calls.
+Kind-specific keys:
+- missed-pool: `nearby_pool_job`, `differing_fields` (AWS field names, see MATCH_FIELDS)
+- no-warm-pool: `reason` (e.g. the warm-pool quota for the instance type is 0 or used up)
+- tuning-job-finished: `tuning_job_name`, `tuning_job_status`, `best_training_job`,
+  `objective_metric`, `objective_value`
+- lifetime-ending: `lifetime_ends_at`
+- budget-warning: `budget_usd`, `spent_usd`, `period` ("day" or "month")
+- quota-warning: `limit`, `current`, `scope` (e.g. "team vision" or "ml.p4d.24xlarge")
+- any kind may carry `routing_note` (why it went to the team or the admins instead of the owner)
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from warmpool.domain.model import MATCH_FIELDS, Pool
+
+
+def pool_facts(pool: Pool, *, now: datetime, price_per_instance_hour: float | None) -> dict[str, Any]:
+    idle_seconds = (
+        max(0.0, (now - pool.available_since).total_seconds()) if pool.available_since is not None else 0.0
+    )
+    cost_per_hour = (
+        price_per_instance_hour * pool.instance_count if price_per_instance_hour is not None else None
+    )
+    key = pool.match_key
+    return {
+        "pool_id": pool.pool_id,
+        "job_name": pool.job_name,
+        "job_arn": pool.job_arn,
+        "job_status": pool.job_status,
+        "failure_reason": pool.failure_reason,
+        "warm_pool_status": pool.status.value,
+        "instance_type": pool.instance_type,
+        "instance_count": pool.instance_count,
+        "owner": pool.owner,
+        "team": pool.team,
+        "available_since": pool.available_since.isoformat() if pool.available_since else None,
+        "warm_until": pool.expires_at.isoformat() if pool.expires_at else None,
+        "keep_alive_seconds": pool.keep_alive_seconds,
+        "idle_seconds": round(idle_seconds),
+        "cost_per_hour_usd": round(cost_per_hour, 4) if cost_per_hour is not None else None,
+        "idle_cost_so_far_usd": (
+            round(cost_per_hour * idle_seconds / 3600.0, 4) if cost_per_hour is not None else None
+        ),
+        "lineage": list(pool.lineage),
+        "tuning_job_arn": pool.tuning_job_arn,
+        "match": dict(
+            zip(
+                MATCH_FIELDS,
+                (
+                    key.role_arn,
+                    key.instance_type,
+                    key.instance_count,
+                    key.volume_size_gb,
+                    key.volume_kms_key_id or None,
+                    list(key.subnets),
+                    list(key.security_group_ids),
+                    key.network_isolation,
+                    key.inter_container_encryption,
+                ),
+                strict=True,
+            )
+        ),
+    }
