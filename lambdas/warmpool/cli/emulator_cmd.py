@@ -1,15 +1,59 @@
-"""`warmpool emulator --port N`: moto's server with the SageMaker warm-pool extension."""
+"""`warmpool emulator --port N`: moto's server with the SageMaker warm-pool emulator."""
 
 from __future__ import annotations
 
 import argparse
+import threading
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = sub.add_parser("emulator", help="run moto's server with the SageMaker warm-pool emulator")
-    parser.add_argument("--port", type=int, default=5000, help="TCP port on 127.0.0.1 (default 5000)")
+    parser = sub.add_parser(
+        "emulator",
+        help="run moto's server with the SageMaker warm-pool emulator",
+        description="Serve every AWS API moto knows, with SageMaker warm pools emulated, on 127.0.0.1. "
+        "Control the virtual clock and jobs with POST /_warmpool/<method> (see docs/emulator.md).",
+    )
+    parser.add_argument(
+        "--port", type=int, default=5000, help="TCP port on 127.0.0.1 (default 5000, 0 = any)"
+    )
+    parser.add_argument("--max-keep-alive", type=int, default=3600, help="maximum KeepAlivePeriodInSeconds")
+    parser.add_argument("--max-lifetime-days", type=float, default=28.0, help="maximum warm-pool lifetime")
+    parser.add_argument("--quota", type=int, default=64, help="warm instances allowed per instance type")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    raise SystemExit("warmpool emulator: not built yet")
+    if not 0 <= args.port <= 65535:
+        raise SystemExit(f"warmpool emulator: --port must be within 0..65535, got {args.port}")
+    from warmpool.emulator import EmulatorConfig, EmulatorServer, WarmPoolEmulator, install, uninstall
+
+    config = EmulatorConfig(
+        max_keep_alive_seconds=args.max_keep_alive,
+        max_lifetime_seconds=int(args.max_lifetime_days * 86400),
+        default_quota=args.quota,
+    )
+    emulator = WarmPoolEmulator(config)
+    install(emulator)
+    server = EmulatorServer(emulator, port=args.port)
+    try:
+        url = server.start()
+    except OSError as exc:
+        uninstall()
+        raise SystemExit(
+            f"warmpool emulator: cannot listen on 127.0.0.1:{args.port}: {exc.strerror}"
+        ) from None
+    print(
+        f"warm-pool emulator listening on {url} (virtual clock at {emulator.now().isoformat()})", flush=True
+    )
+    print(
+        "use it with: boto3.client('sagemaker', endpoint_url=URL, region_name='us-east-1'); Ctrl-C stops it",
+        flush=True,
+    )
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+        uninstall()
+    return 0

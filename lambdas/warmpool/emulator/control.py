@@ -1,0 +1,282 @@
+"""One control API for the emulator, in-process (`LocalControl`) and over HTTP (`HttpControl`).
+
+Tests, the demo, the chaos replay and the CLI drive both modes with the same calls. Over HTTP the
+server answers `POST /_warmpool/<method>` with a JSON object of keyword arguments.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from threading import Event, Thread
+from typing import Any, Protocol
+
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from warmpool.emulator.core import EmulatorError, FailureKind, WarmPoolEmulator
+from warmpool.emulator.patch import create_training_job_direct
+
+CONTROL_PREFIX = "/_warmpool/"
+DEFAULT_ACCOUNT = "123456789012"
+DEFAULT_REGION = "us-east-1"
+
+
+class EmulatorControl(Protocol):
+    def now(self) -> datetime: ...
+    def advance(self, seconds: float) -> datetime: ...
+    def complete_job(self, name: str) -> None: ...
+    def fail_job(self, name: str, kind: FailureKind = "algorithm", reason: str | None = None) -> None: ...
+    def stop_job(self, name: str) -> None: ...
+    def run_for(self, name: str, seconds: float) -> None: ...
+    def set_quota(self, instance_type: str, instances: int) -> None: ...
+    def inject_faults(
+        self,
+        operation: str,
+        code: str = "ThrottlingException",
+        *,
+        count: int | None = None,
+        probability: float = 0.0,
+    ) -> None: ...
+    def clear_faults(self) -> None: ...
+    def start_tuning_job(self, name: str, training_requests: list[dict[str, Any]]) -> str: ...
+    def complete_tuning_job(self, name: str, status: str = "Completed") -> None: ...
+    def events(self) -> list[dict[str, Any]]: ...
+    def update_calls(self) -> list[dict[str, Any]]: ...
+
+
+class LocalControl:
+    """In-process control of an installed emulator."""
+
+    def __init__(
+        self, emulator: WarmPoolEmulator, account_id: str = DEFAULT_ACCOUNT, region: str = DEFAULT_REGION
+    ) -> None:
+        self.emulator = emulator
+        self.account_id = account_id
+        self.region = region
+
+    def now(self) -> datetime:
+        return self.emulator.now()
+
+    def advance(self, seconds: float) -> datetime:
+        return self.emulator.advance(seconds)
+
+    def complete_job(self, name: str) -> None:
+        self.emulator.complete_job(name)
+
+    def fail_job(self, name: str, kind: FailureKind = "algorithm", reason: str | None = None) -> None:
+        self.emulator.fail_job(name, kind, reason)
+
+    def stop_job(self, name: str) -> None:
+        self.emulator.stop_job(name)
+
+    def run_for(self, name: str, seconds: float) -> None:
+        self.emulator.run_for(name, seconds)
+
+    def set_quota(self, instance_type: str, instances: int) -> None:
+        self.emulator.set_quota(instance_type, instances)
+
+    def inject_faults(
+        self,
+        operation: str,
+        code: str = "ThrottlingException",
+        *,
+        count: int | None = None,
+        probability: float = 0.0,
+    ) -> None:
+        self.emulator.inject_faults(operation, code, count=count, probability=probability)
+
+    def clear_faults(self) -> None:
+        self.emulator.clear_faults()
+
+    def start_tuning_job(self, name: str, training_requests: list[dict[str, Any]]) -> str:
+        tuning = self.emulator.start_tuning_job(
+            self.account_id,
+            self.region,
+            name,
+            training_requests,
+            lambda request: create_training_job_direct(self.account_id, self.region, request),
+        )
+        return tuning.arn
+
+    def complete_tuning_job(self, name: str, status: str = "Completed") -> None:
+        self.emulator.complete_tuning_job(name, status)
+
+    def events(self) -> list[dict[str, Any]]:
+        return json.loads(json.dumps(self.emulator.events, default=str))  # type: ignore[no-any-return]
+
+    def update_calls(self) -> list[dict[str, Any]]:
+        return [{**c, "at": c["at"].isoformat()} for c in self.emulator.update_calls]
+
+
+_METHODS: tuple[str, ...] = (
+    "now",
+    "advance",
+    "complete_job",
+    "fail_job",
+    "stop_job",
+    "run_for",
+    "set_quota",
+    "inject_faults",
+    "clear_faults",
+    "start_tuning_job",
+    "complete_tuning_job",
+    "events",
+    "update_calls",
+)
+
+
+class HttpControl:
+    """Control of an emulator running in `warmpool emulator` (or `EmulatorServer`) over HTTP."""
+
+    def __init__(self, endpoint_url: str, timeout: float = 10.0) -> None:
+        self.endpoint_url = endpoint_url.rstrip("/")
+        self.timeout = timeout
+
+    def _call(self, method: str, **kwargs: Any) -> Any:
+        request = urllib.request.Request(
+            f"{self.endpoint_url}{CONTROL_PREFIX}{method}",
+            data=json.dumps(kwargs).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                return json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as exc:
+            payload = json.loads(exc.read() or b"{}")
+            raise EmulatorError(
+                payload.get("code", "EmulatorError"), payload.get("message", str(exc)), exc.code
+            ) from None
+
+    def now(self) -> datetime:
+        return datetime.fromisoformat(self._call("now"))
+
+    def advance(self, seconds: float) -> datetime:
+        return datetime.fromisoformat(self._call("advance", seconds=seconds))
+
+    def complete_job(self, name: str) -> None:
+        self._call("complete_job", name=name)
+
+    def fail_job(self, name: str, kind: FailureKind = "algorithm", reason: str | None = None) -> None:
+        self._call("fail_job", name=name, kind=kind, reason=reason)
+
+    def stop_job(self, name: str) -> None:
+        self._call("stop_job", name=name)
+
+    def run_for(self, name: str, seconds: float) -> None:
+        self._call("run_for", name=name, seconds=seconds)
+
+    def set_quota(self, instance_type: str, instances: int) -> None:
+        self._call("set_quota", instance_type=instance_type, instances=instances)
+
+    def inject_faults(
+        self,
+        operation: str,
+        code: str = "ThrottlingException",
+        *,
+        count: int | None = None,
+        probability: float = 0.0,
+    ) -> None:
+        self._call("inject_faults", operation=operation, code=code, count=count, probability=probability)
+
+    def clear_faults(self) -> None:
+        self._call("clear_faults")
+
+    def start_tuning_job(self, name: str, training_requests: list[dict[str, Any]]) -> str:
+        return str(self._call("start_tuning_job", name=name, training_requests=training_requests))
+
+    def complete_tuning_job(self, name: str, status: str = "Completed") -> None:
+        self._call("complete_tuning_job", name=name, status=status)
+
+    def events(self) -> list[dict[str, Any]]:
+        return list(self._call("events"))
+
+    def update_calls(self) -> list[dict[str, Any]]:
+        return list(self._call("update_calls"))
+
+
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+def control_middleware(app: WsgiApp, control: LocalControl) -> WsgiApp:
+    """Serve the control API under /_warmpool/ and pass everything else to moto."""
+
+    def wrapped(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        path = str(environ.get("PATH_INFO", ""))
+        if not path.startswith(CONTROL_PREFIX):
+            return app(environ, start_response)
+        method = path.removeprefix(CONTROL_PREFIX)
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        raw = environ["wsgi.input"].read(length) if length else b""
+        status = "200 OK"
+        try:
+            if method not in _METHODS:
+                raise EmulatorError(
+                    "UnknownOperation", f"no control method {method!r}; use one of {list(_METHODS)}", 404
+                )
+            kwargs = json.loads(raw or b"{}")
+            result = getattr(control, method)(**kwargs)
+            body = json.dumps(result.isoformat() if isinstance(result, datetime) else result, default=str)
+        except EmulatorError as exc:
+            status = f"{exc.status} Error"
+            body = json.dumps({"code": exc.code, "message": exc.message})
+        except (TypeError, ValueError) as exc:
+            status = "400 Bad Request"
+            body = json.dumps({"code": "BadRequest", "message": str(exc)})
+        start_response(status, [("Content-Type", "application/json")])
+        return [body.encode()]
+
+    return wrapped
+
+
+class EmulatorServer:
+    """moto's server with the warm-pool emulator and its control API, on a loopback port."""
+
+    def __init__(
+        self,
+        emulator: WarmPoolEmulator,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        account_id: str = DEFAULT_ACCOUNT,
+        region: str = DEFAULT_REGION,
+    ) -> None:
+        self.emulator = emulator
+        self.control = LocalControl(emulator, account_id, region)
+        self._host = host
+        self._port = port
+        self._server: BaseWSGIServer | None = None
+        self._thread: Thread | None = None
+        self._ready = Event()
+
+    def start(self) -> str:
+        from moto.moto_server.werkzeug_app import (
+            DomainDispatcherApplication,
+            MotoRequestHandler,
+            create_backend_app,
+        )
+
+        app = control_middleware(DomainDispatcherApplication(create_backend_app), self.control)
+        self._server = make_server(
+            self._host, self._port, app, threaded=True, request_handler=MotoRequestHandler
+        )
+        self._thread = Thread(target=self._server.serve_forever, daemon=True, name="warmpool-emulator")
+        self._thread.start()
+        return self.endpoint_url
+
+    @property
+    def endpoint_url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("server not started")
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._server = None

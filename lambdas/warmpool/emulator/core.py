@@ -1,0 +1,869 @@
+"""The warm-pool state machine layered on moto's SageMaker backend.
+
+moto 5 creates every training job `Completed` and knows nothing of warm pools. This module keeps, beside
+moto's own job records (which still serve tags, ARNs and the request fields), what the managed warm-pool
+feature adds: job progress on a controllable clock, clusters that outlive their jobs, WarmPoolStatus,
+reuse by matching jobs, keep-alive updates, quotas and the maximum lifetime. See docs/emulator.md.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import random
+import threading
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal, cast
+
+from warmpool.domain.clock import ManualClock
+from warmpool.domain.model import MatchKey
+
+FailureKind = Literal["algorithm", "capacity"]
+TERMINAL_STATUSES = frozenset({"Completed", "Failed", "Stopped"})
+TRAINING_JOB_DETAIL_TYPE = "SageMaker Training Job State Change"
+TUNING_JOB_DETAIL_TYPE = "SageMaker HyperParameter Tuning Job State Change"
+
+
+class EmulatorError(Exception):
+    """An AWS-shaped error: `code` is the AWS error code, `status` the HTTP status."""
+
+    def __init__(self, code: str, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status
+
+
+@dataclass
+class EmulatorConfig:
+    max_keep_alive_seconds: int = 3600
+    max_lifetime_seconds: int = 28 * 24 * 3600
+    cold_start_seconds: float = 150.0
+    warm_start_seconds: float = 20.0
+    # Warm instances allowed per instance type. Real accounts start at 0 and raise it through
+    # Service Quotas; the emulator defaults to a roomy quota so examples work out of the box.
+    default_quota: int = 64
+    quotas: dict[str, int] = field(default_factory=dict)
+    # Right after a job ends, DescribeTrainingJob may briefly omit WarmPoolStatus.
+    warm_pool_status_delay_seconds: float = 0.0
+    emit_events: bool = True
+    emit_warm_pool_events: bool = False  # SageMaker sends none; tests may want them
+    duplicate_probability: float = 0.0
+    seed: int = 0
+
+    def quota_for(self, instance_type: str) -> int:
+        return self.quotas.get(instance_type, self.default_quota)
+
+
+@dataclass
+class Cluster:
+    """Provisioned instances that can outlive the job that started them."""
+
+    cluster_id: str
+    match_key: MatchKey
+    provisioned_at: datetime
+    job_name: str  # the job holding the cluster now
+    available_since: datetime | None = None
+    expires_at: datetime | None = None
+    terminated_at: datetime | None = None
+
+    @property
+    def instance_count(self) -> int:
+        return self.match_key.instance_count
+
+
+@dataclass
+class WarmPoolRecord:
+    status: str  # InUse | Available | Reused | Terminated
+    billable_seconds: float = 0.0
+    reused_by: str | None = None
+
+
+@dataclass
+class EmulatedJob:
+    name: str
+    arn: str
+    account_id: str
+    region: str
+    created_at: datetime
+    match_key: MatchKey
+    keep_alive_seconds: int
+    tags: dict[str, str]
+    spot: bool
+    heterogeneous: bool
+    tuning_job_arn: str | None
+    request: dict[str, Any]
+    status: str = "InProgress"
+    secondary_status: str = "Starting"
+    transitions: list[dict[str, Any]] = field(default_factory=list)
+    last_modified: datetime | None = None
+    training_start: datetime | None = None
+    ended_at: datetime | None = None
+    failure_reason: str | None = None
+    runs_until: datetime | None = None
+    warm_start: bool = False
+    cluster: Cluster | None = None
+    warm_pool: WarmPoolRecord | None = None
+    no_pool_reason: str | None = None
+    reused_from: str | None = None
+
+
+@dataclass
+class TuningJob:
+    name: str
+    arn: str
+    account_id: str
+    region: str
+    created_at: datetime
+    status: str = "InProgress"
+    training_jobs: list[str] = field(default_factory=list)
+    best_training_job: str | None = None
+    objective_metric: str = "validation:accuracy"
+    objective_value: float | None = None
+    ended_at: datetime | None = None
+
+
+@dataclass
+class FaultRule:
+    operation: str
+    code: str
+    status: int
+    remaining: int | None  # None: use probability
+    probability: float
+
+
+def _iso(ts: datetime) -> str:
+    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _epoch_ms(ts: datetime | None) -> int | None:
+    return int(ts.timestamp() * 1000) if ts is not None else None
+
+
+class WarmPoolEmulator:
+    """All warm-pool state of one emulated account set, driven by a ManualClock."""
+
+    def __init__(self, config: EmulatorConfig | None = None, clock: ManualClock | None = None) -> None:
+        self.config = config or EmulatorConfig()
+        self.clock = clock or ManualClock()
+        self.jobs: dict[tuple[str, str, str], EmulatedJob] = {}
+        self.tuning_jobs: dict[tuple[str, str, str], TuningJob] = {}
+        self.clusters: list[Cluster] = []
+        self.events: list[dict[str, Any]] = []
+        self.update_calls: list[dict[str, Any]] = []  # ground truth of every keep-alive update
+        self.faults: list[FaultRule] = []
+        self.fault_counts: dict[str, int] = {}
+        self._rng = random.Random(self.config.seed)
+        self._ids = itertools.count(1)
+        self._lock = threading.RLock()
+
+    # ------------------------------------------------------------------ time
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def advance(self, seconds: float) -> datetime:
+        """Move the clock, firing every transition that falls due on the way, in time order."""
+        with self._lock:
+            target = self.clock.now() + timedelta(seconds=seconds)
+            while True:
+                due = self._next_due(target)
+                if due is None:
+                    break
+                when, action = due
+                if when > self.clock.now():
+                    self.clock.set(when)
+                action()
+            if target > self.clock.now():
+                self.clock.set(target)
+            return self.clock.now()
+
+    def _next_due(self, limit: datetime) -> tuple[datetime, Any] | None:
+        best: tuple[datetime, Any] | None = None
+        for job in self.jobs.values():
+            if job.status == "InProgress" and job.runs_until is not None and job.runs_until <= limit:
+                cand = (job.runs_until, lambda j=job: self._finish(j, "Completed"))
+                best = cand if best is None or cand[0] < best[0] else best
+            if (
+                job.status == "InProgress"
+                and job.secondary_status == "Starting"
+                and job.training_start is not None
+                and job.training_start <= limit
+            ):
+                cand = (job.training_start, lambda j=job: self._start_training(j))
+                best = cand if best is None or cand[0] < best[0] else best
+        for cluster in self.clusters:
+            if (
+                cluster.terminated_at is None
+                and cluster.expires_at is not None
+                and cluster.expires_at <= limit
+            ):
+                cand = (cluster.expires_at, lambda c=cluster: self._terminate(c, "expired"))
+                best = cand if best is None or cand[0] < best[0] else best
+        return best
+
+    # ------------------------------------------------------------------ faults
+    def inject_faults(
+        self,
+        operation: str,
+        code: str = "ThrottlingException",
+        *,
+        count: int | None = None,
+        probability: float = 0.0,
+        status: int | None = None,
+    ) -> None:
+        """Make `operation` (e.g. "DescribeTrainingJob", or "*") fail with `code`: the next `count`
+        calls, or each call with `probability` (seeded)."""
+        if count is None and not 0 < probability <= 1:
+            raise ValueError("inject_faults needs count=N or probability in (0, 1]")
+        http = (
+            status
+            if status is not None
+            else (500 if code in {"InternalFailure", "ServiceUnavailable"} else 400)
+        )
+        with self._lock:
+            self.faults.append(FaultRule(operation, code, http, count, probability))
+
+    def clear_faults(self) -> None:
+        with self._lock:
+            self.faults.clear()
+
+    def check_fault(self, operation: str) -> None:
+        with self._lock:
+            for rule in self.faults:
+                if rule.operation not in (operation, "*"):
+                    continue
+                if rule.remaining is not None:
+                    if rule.remaining <= 0:
+                        continue
+                    rule.remaining -= 1
+                elif self._rng.random() >= rule.probability:
+                    continue
+                self.fault_counts[operation] = self.fault_counts.get(operation, 0) + 1
+                raise EmulatorError(rule.code, f"Injected {rule.code} for {operation}", rule.status)
+
+    # ------------------------------------------------------------------ create
+    def validate_create(self, request: Mapping[str, Any]) -> None:
+        keep_alive = (request.get("ResourceConfig") or {}).get("KeepAlivePeriodInSeconds")
+        if keep_alive is None:
+            return
+        if not isinstance(keep_alive, int) or not 0 <= keep_alive <= self.config.max_keep_alive_seconds:
+            raise _keep_alive_error(keep_alive, self.config.max_keep_alive_seconds)
+
+    def register_job(self, account_id: str, region: str, arn: str, request: Mapping[str, Any]) -> EmulatedJob:
+        with self._lock:
+            now = self.now()
+            resource = request.get("ResourceConfig") or {}
+            tags = {t["Key"]: t["Value"] for t in request.get("Tags") or []}
+            job = EmulatedJob(
+                name=str(request["TrainingJobName"]),
+                arn=arn,
+                account_id=account_id,
+                region=region,
+                created_at=now,
+                last_modified=now,
+                match_key=MatchKey.from_training_job(request),
+                keep_alive_seconds=int(resource.get("KeepAlivePeriodInSeconds") or 0),
+                tags=tags,
+                spot=bool(request.get("EnableManagedSpotTraining")),
+                heterogeneous=bool(resource.get("InstanceGroups")),
+                tuning_job_arn=request.get("TuningJobArn"),
+                request=dict(request),
+            )
+            self.jobs[(account_id, region, job.name)] = job
+            self._provision(job)
+            self._emit_job_event(job)
+            return job
+
+    def _provision(self, job: EmulatedJob) -> None:
+        now = self.now()
+        eligible = job.keep_alive_seconds > 0 and not job.spot and not job.heterogeneous
+        cluster = self._matching_cluster(job) if eligible else None
+        if cluster is not None:
+            previous = self._job_of(job, cluster.job_name)
+            if previous is not None and previous.warm_pool is not None:
+                self._accrue(previous, now)
+                previous.warm_pool.status = "Reused"
+                previous.warm_pool.reused_by = job.name
+                previous.last_modified = now
+                self._emit_warm_pool_event(previous)
+            cluster.job_name = job.name
+            cluster.available_since = None
+            cluster.expires_at = None
+            job.warm_start = True
+            job.reused_from = previous.name if previous else None
+            startup = self.config.warm_start_seconds
+            message = f"Reusing the warm pool of training job {job.reused_from}"
+        else:
+            startup = self.config.cold_start_seconds
+            message = "Preparing the instances for training"
+            if eligible:
+                if self._warm_instances(job.match_key.instance_type) + job.match_key.instance_count > (
+                    self.config.quota_for(job.match_key.instance_type)
+                ):
+                    job.no_pool_reason = (
+                        f"warm pool quota for {job.match_key.instance_type} "
+                        f"({self.config.quota_for(job.match_key.instance_type)} instances) is used up"
+                    )
+                    eligible = False
+                else:
+                    cluster = Cluster(f"cluster-{next(self._ids)}", job.match_key, now, job.name)
+                    self.clusters.append(cluster)
+            elif job.keep_alive_seconds > 0:
+                job.no_pool_reason = (
+                    "managed spot training does not support warm pools"
+                    if job.spot
+                    else "heterogeneous clusters do not support warm pools"
+                )
+        job.cluster = cluster
+        job.warm_pool = WarmPoolRecord("InUse") if cluster is not None else None
+        job.training_start = now + timedelta(seconds=startup)
+        job.transitions = [{"Status": "Starting", "StartTime": now, "StatusMessage": message}]
+
+    def _matching_cluster(self, job: EmulatedJob) -> Cluster | None:
+        candidates = [
+            c
+            for c in self.clusters
+            if c.terminated_at is None
+            and c.available_since is not None
+            and c.match_key == job.match_key
+            and (owner := self._job_of(job, c.job_name)) is not None
+            and owner.account_id == job.account_id
+        ]
+        if not candidates:
+            return None
+        # Most recently idled first, as the simulator's model assumes.
+        return max(candidates, key=lambda c: c.available_since or c.provisioned_at)
+
+    def _warm_instances(self, instance_type: str) -> int:
+        return sum(
+            c.instance_count
+            for c in self.clusters
+            if c.terminated_at is None and c.match_key.instance_type == instance_type
+        )
+
+    def _job_of(self, near: EmulatedJob, name: str) -> EmulatedJob | None:
+        return self.jobs.get((near.account_id, near.region, name))
+
+    # ------------------------------------------------------------------ progress
+    def _start_training(self, job: EmulatedJob) -> None:
+        now = self.now()
+        self._close_transition(job, now)
+        job.secondary_status = "Training"
+        job.transitions.append(
+            {"Status": "Training", "StartTime": now, "StatusMessage": "Training in progress"}
+        )
+        job.last_modified = now
+
+    def _close_transition(self, job: EmulatedJob, now: datetime) -> None:
+        if job.transitions and "EndTime" not in job.transitions[-1]:
+            job.transitions[-1]["EndTime"] = now
+
+    def job(self, name: str, account_id: str | None = None, region: str | None = None) -> EmulatedJob:
+        for (acct, reg, job_name), job in self.jobs.items():
+            if job_name == name and account_id in (None, acct) and region in (None, reg):
+                return job
+        raise EmulatorError("ResourceNotFound", f"Training job {name} does not exist")
+
+    def run_for(self, name: str, seconds: float) -> None:
+        """The job completes `seconds` from now on the clock (fires during advance)."""
+        with self._lock:
+            job = self.job(name)
+            self._require_running(job)
+            job.runs_until = self.now() + timedelta(seconds=seconds)
+
+    def complete_job(self, name: str) -> None:
+        with self._lock:
+            job = self.job(name)
+            self._require_running(job)
+            self._finish(job, "Completed")
+
+    def fail_job(self, name: str, kind: FailureKind = "algorithm", reason: str | None = None) -> None:
+        """`algorithm` failures keep the pool (AWS: algorithm or client errors); `capacity` failures
+        (insufficient capacity, internal errors) compromise the cluster: no pool."""
+        if kind not in ("algorithm", "capacity"):
+            raise ValueError(f"kind must be 'algorithm' or 'capacity', got {kind!r}")
+        with self._lock:
+            job = self.job(name)
+            self._require_running(job)
+            default = (
+                "AlgorithmError: the training script exited with a non-zero code"
+                if kind == "algorithm"
+                else "CapacityError: Unable to provision requested ML compute capacity"
+            )
+            self._finish(job, "Failed", failure_reason=reason or default, keep_pool=kind == "algorithm")
+
+    def stop_job(self, name: str) -> None:
+        with self._lock:
+            job = self.job(name)
+            self._require_running(job)
+            job.status = "Stopping"
+            job.secondary_status = "Stopping"
+            job.last_modified = self.now()
+            self._emit_job_event(job)
+            self._finish(job, "Stopped")
+
+    def _require_running(self, job: EmulatedJob) -> None:
+        if job.status in TERMINAL_STATUSES:
+            raise EmulatorError("ValidationException", f"Training job {job.name} is already {job.status}")
+
+    def _finish(
+        self, job: EmulatedJob, status: str, failure_reason: str | None = None, keep_pool: bool = True
+    ) -> None:
+        now = self.now()
+        if job.secondary_status == "Starting" and job.training_start is not None and job.training_start > now:
+            job.training_start = now
+        self._close_transition(job, now)
+        job.status = status
+        job.secondary_status = status
+        job.failure_reason = failure_reason
+        job.ended_at = now
+        job.last_modified = now
+        job.runs_until = None
+        job.transitions.append({"Status": status, "StartTime": now, "EndTime": now, "StatusMessage": status})
+        if job.cluster is not None and job.warm_pool is not None:
+            if keep_pool:
+                job.cluster.available_since = now
+                lifetime_end = job.cluster.provisioned_at + timedelta(
+                    seconds=self.config.max_lifetime_seconds
+                )
+                job.cluster.expires_at = min(now + timedelta(seconds=job.keep_alive_seconds), lifetime_end)
+                job.warm_pool.status = "Available"
+            else:
+                self._terminate(job.cluster, "failure compromised the cluster")
+        self._emit_job_event(job)
+        if job.tuning_job_arn:
+            self._tuning_job_progress(job)
+
+    def _accrue(self, job: EmulatedJob, until: datetime) -> None:
+        cluster = job.cluster
+        if cluster is None or job.warm_pool is None or job.warm_pool.status != "Available":
+            return
+        since = cluster.available_since or until
+        job.warm_pool.billable_seconds = max(0.0, (until - since).total_seconds())
+
+    def _terminate(self, cluster: Cluster, why: str) -> None:
+        now = self.now()
+        cluster.terminated_at = now
+        owner = next(
+            (j for j in self.jobs.values() if j.name == cluster.job_name and j.cluster is cluster), None
+        )
+        if (
+            owner is not None
+            and owner.warm_pool is not None
+            and owner.warm_pool.status in ("Available", "InUse")
+        ):
+            self._accrue(owner, now)
+            owner.warm_pool.status = "Terminated"
+            owner.last_modified = now
+            self._emit_warm_pool_event(owner)
+        cluster.expires_at = None
+
+    # ------------------------------------------------------------------ keep-alive update
+    def update_keep_alive(self, account_id: str, region: str, name: str, seconds: int) -> str:
+        with self._lock:
+            job = self.jobs.get((account_id, region, name))
+            if job is None:
+                raise EmulatorError("ResourceNotFound", f"Training job {name} does not exist.")
+            if not isinstance(seconds, int) or not 0 <= seconds <= self.config.max_keep_alive_seconds:
+                raise _keep_alive_error(seconds, self.config.max_keep_alive_seconds)
+            state = job.warm_pool.status if job.warm_pool else None
+            if state != "Available" or job.cluster is None:
+                shown = state or "absent (no warm pool)"
+                raise EmulatorError(
+                    "ValidationException",
+                    f"The warm pool of training job {name} cannot be updated: its status is {shown}; "
+                    "KeepAlivePeriodInSeconds can only be updated while the warm pool is Available.",
+                )
+            now = self.now()
+            self.update_calls.append(
+                {"job": name, "seconds": seconds, "at": now, "cluster": job.cluster.cluster_id}
+            )
+            job.keep_alive_seconds = seconds
+            job.last_modified = now
+            if seconds == 0:
+                self._terminate(job.cluster, "keep-alive set to 0")
+            else:
+                lifetime_end = job.cluster.provisioned_at + timedelta(
+                    seconds=self.config.max_lifetime_seconds
+                )
+                job.cluster.expires_at = min(now + timedelta(seconds=seconds), lifetime_end)
+            return job.arn
+
+    # ------------------------------------------------------------------ quota
+    def set_quota(self, instance_type: str, instances: int) -> None:
+        if instances < 0:
+            raise ValueError(f"quota must be >= 0, got {instances}")
+        self.config.quotas[instance_type] = instances
+
+    # ------------------------------------------------------------------ describe / list
+    def describe(self, job: EmulatedJob, base: dict[str, Any]) -> dict[str, Any]:
+        """DescribeTrainingJob: moto's response with the emulated state laid over it."""
+        now = self.now()
+        out = dict(base)
+        resource = dict(out.get("ResourceConfig") or job.request.get("ResourceConfig") or {})
+        resource["KeepAlivePeriodInSeconds"] = job.keep_alive_seconds
+        out["ResourceConfig"] = resource
+        out["TrainingJobStatus"] = job.status
+        out["SecondaryStatus"] = job.secondary_status
+        out["CreationTime"] = job.created_at
+        out["LastModifiedTime"] = job.last_modified or job.created_at
+        out["SecondaryStatusTransitions"] = [dict(t) for t in job.transitions]
+        for key in (
+            "TrainingStartTime",
+            "TrainingEndTime",
+            "FailureReason",
+            "WarmPoolStatus",
+            "TrainingTimeInSeconds",
+            "BillableTimeInSeconds",
+        ):
+            out.pop(key, None)
+        if job.training_start is not None and job.training_start <= now:
+            out["TrainingStartTime"] = job.training_start
+        if job.ended_at is not None:
+            out["TrainingEndTime"] = job.ended_at
+            start = job.training_start or job.created_at
+            out["TrainingTimeInSeconds"] = max(1, int((job.ended_at - start).total_seconds()))
+            out["BillableTimeInSeconds"] = out["TrainingTimeInSeconds"]
+        if job.failure_reason:
+            out["FailureReason"] = job.failure_reason
+        if job.tuning_job_arn:
+            out["TuningJobArn"] = job.tuning_job_arn
+        pool = self.warm_pool_status(job)
+        if pool is not None:
+            out["WarmPoolStatus"] = pool
+        return out
+
+    def warm_pool_status(self, job: EmulatedJob) -> dict[str, Any] | None:
+        record = job.warm_pool
+        if record is None:
+            return None
+        now = self.now()
+        if (
+            job.ended_at is not None
+            and record.status == "Available"
+            and (now - job.ended_at).total_seconds() < self.config.warm_pool_status_delay_seconds
+        ):
+            return None  # SageMaker may not report the pool for a short while after the job ends
+        self._accrue(job, now)
+        out: dict[str, Any] = {
+            "Status": record.status,
+            "ResourceRetainedBillableTimeInSeconds": int(record.billable_seconds),
+        }
+        if record.reused_by:
+            out["ReusedByJob"] = record.reused_by
+        return out
+
+    def summary(self, job: EmulatedJob) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "TrainingJobName": job.name,
+            "TrainingJobArn": job.arn,
+            "CreationTime": job.created_at,
+            "LastModifiedTime": job.last_modified or job.created_at,
+            "TrainingJobStatus": job.status,
+        }
+        if job.ended_at is not None:
+            out["TrainingEndTime"] = job.ended_at
+        pool = self.warm_pool_status(job)
+        if pool is not None:
+            out["WarmPoolStatus"] = pool
+        return out
+
+    def list_jobs(self, account_id: str, region: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        jobs = [j for (a, r, _), j in self.jobs.items() if a == account_id and r == region]
+        errors: list[str] = []
+        sort_by = params.get("SortBy") or "CreationTime"
+        sort_order = params.get("SortOrder") or "Ascending"
+        max_results = params.get("MaxResults")
+        if sort_by not in ("Name", "CreationTime", "Status"):
+            errors.append(
+                f"Value '{sort_by}' at 'sortBy' failed to satisfy constraint: Member must satisfy enum "
+                "value set: [Name, CreationTime, Status]"
+            )
+        if sort_order not in ("Ascending", "Descending"):
+            errors.append(
+                f"Value '{sort_order}' at 'sortOrder' failed to satisfy constraint: Member must satisfy "
+                "enum value set: [Ascending, Descending]"
+            )
+        warm = params.get("WarmPoolStatusEquals")
+        if warm is not None and warm not in ("Available", "Terminated", "Reused", "InUse"):
+            errors.append(
+                f"Value '{warm}' at 'warmPoolStatusEquals' failed to satisfy constraint: Member must "
+                "satisfy enum value set: [Available, Terminated, Reused, InUse]"
+            )
+        if max_results is not None and not 1 <= int(max_results) <= 100:
+            errors.append(
+                f"Value '{max_results}' at 'maxResults' failed to satisfy constraint: Member must have "
+                "value less than or equal to 100"
+            )
+        if errors:
+            raise EmulatorError(
+                "ValidationException", f"{len(errors)} validation errors detected: {'; '.join(errors)}"
+            )
+
+        def keep(job: EmulatedJob) -> bool:
+            if params.get("NameContains") and params["NameContains"] not in job.name:
+                return False
+            if params.get("StatusEquals") and job.status != params["StatusEquals"]:
+                return False
+            if warm is not None:
+                pool = self.warm_pool_status(job)
+                if pool is None or pool["Status"] != warm:
+                    return False
+            modified = job.last_modified or job.created_at
+            checks: Iterable[tuple[str, datetime, bool]] = (
+                ("CreationTimeAfter", job.created_at, True),
+                ("CreationTimeBefore", job.created_at, False),
+                ("LastModifiedTimeAfter", modified, True),
+                ("LastModifiedTimeBefore", modified, False),
+            )
+            for key, value, after in checks:
+                bound = params.get(key)
+                if bound is None:
+                    continue
+                bound = _as_datetime(bound)
+                if (after and not value > bound) or (not after and not value < bound):
+                    return False
+            return True
+
+        selected = [j for j in jobs if keep(j)]
+        sort_key: dict[str, Any] = {
+            "Name": lambda j: j.name,
+            "CreationTime": lambda j: (j.created_at, j.name),
+            "Status": lambda j: (j.status, j.name),
+        }
+        selected.sort(key=sort_key[sort_by], reverse=sort_order == "Descending")
+        start = 0
+        token = params.get("NextToken")
+        if token:
+            try:
+                start = int(str(token).removeprefix("wp-"))
+            except ValueError:
+                raise EmulatorError("ValidationException", "Invalid pagination token.") from None
+        size = int(max_results) if max_results else 100
+        page = selected[start : start + size]
+        out: dict[str, Any] = {"TrainingJobSummaries": [self.summary(j) for j in page]}
+        if start + size < len(selected):
+            out["NextToken"] = f"wp-{start + size}"
+        return out
+
+    # ------------------------------------------------------------------ tuning jobs
+    def start_tuning_job(
+        self,
+        account_id: str,
+        region: str,
+        name: str,
+        training_requests: list[dict[str, Any]],
+        create_training_job: Any,
+    ) -> TuningJob:
+        """Create a tuning job; `training_requests` are CreateTrainingJob requests its trials will use.
+        `create_training_job(request)` creates one trial through the normal path (so moto records it)."""
+        with self._lock:
+            arn = f"arn:aws:sagemaker:{region}:{account_id}:hyper-parameter-tuning-job/{name.lower()}"
+            tuning = TuningJob(name, arn, account_id, region, self.now())
+            self.tuning_jobs[(account_id, region, name)] = tuning
+            self._emit_tuning_event(tuning)
+        for request in training_requests:
+            create_training_job({**request, "TuningJobArn": arn})
+            tuning.training_jobs.append(str(request["TrainingJobName"]))
+        return tuning
+
+    def _tuning_job_progress(self, job: EmulatedJob) -> None:
+        for tuning in self.tuning_jobs.values():
+            if tuning.arn == job.tuning_job_arn and job.status == "Completed":
+                value = round(0.5 + 0.4 * self._rng.random(), 4)
+                if tuning.objective_value is None or value > tuning.objective_value:
+                    tuning.objective_value = value
+                    tuning.best_training_job = job.name
+
+    def complete_tuning_job(self, name: str, status: str = "Completed") -> TuningJob:
+        with self._lock:
+            tuning = next((t for t in self.tuning_jobs.values() if t.name == name), None)
+            if tuning is None:
+                raise EmulatorError("ResourceNotFound", f"Tuning job {name} does not exist")
+            tuning.status = status
+            tuning.ended_at = self.now()
+            self._emit_tuning_event(tuning)
+            return tuning
+
+    def describe_tuning_job(self, tuning: TuningJob) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "HyperParameterTuningJobName": tuning.name,
+            "HyperParameterTuningJobArn": tuning.arn,
+            "HyperParameterTuningJobStatus": tuning.status,
+            "CreationTime": tuning.created_at,
+            "HyperParameterTuningJobConfig": {
+                "Strategy": "Bayesian",
+                "ResourceLimits": {
+                    "MaxNumberOfTrainingJobs": max(1, len(tuning.training_jobs)),
+                    "MaxParallelTrainingJobs": 1,
+                },
+                "HyperParameterTuningJobObjective": {
+                    "Type": "Maximize",
+                    "MetricName": tuning.objective_metric,
+                },
+            },
+            "TrainingJobStatusCounters": {
+                "Completed": sum(
+                    1 for n in tuning.training_jobs if self._status_of(tuning, n) == "Completed"
+                ),
+                "InProgress": sum(
+                    1 for n in tuning.training_jobs if self._status_of(tuning, n) == "InProgress"
+                ),
+                "RetryableError": 0,
+                "NonRetryableError": sum(
+                    1 for n in tuning.training_jobs if self._status_of(tuning, n) == "Failed"
+                ),
+                "Stopped": sum(1 for n in tuning.training_jobs if self._status_of(tuning, n) == "Stopped"),
+            },
+            "ObjectiveStatusCounters": {"Succeeded": 0, "Pending": 0, "Failed": 0},
+        }
+        if tuning.ended_at:
+            out["HyperParameterTuningEndTime"] = tuning.ended_at
+        if tuning.best_training_job:
+            out["BestTrainingJob"] = {
+                "TrainingJobName": tuning.best_training_job,
+                "TrainingJobArn": self.jobs[(tuning.account_id, tuning.region, tuning.best_training_job)].arn,
+                "CreationTime": tuning.created_at,
+                "TunedHyperParameters": {},
+                "TrainingJobStatus": "Completed",
+                "FinalHyperParameterTuningJobObjectiveMetric": {
+                    "MetricName": tuning.objective_metric,
+                    "Value": tuning.objective_value,
+                },
+            }
+        return out
+
+    def _status_of(self, tuning: TuningJob, name: str) -> str | None:
+        job = self.jobs.get((tuning.account_id, tuning.region, name))
+        return job.status if job else None
+
+    # ------------------------------------------------------------------ events
+    def _emit_job_event(self, job: EmulatedJob) -> None:
+        if not self.config.emit_events:
+            return
+        detail = self.event_detail(job)
+        self._put(job.account_id, job.region, TRAINING_JOB_DETAIL_TYPE, detail, [job.arn])
+
+    def _emit_warm_pool_event(self, job: EmulatedJob) -> None:
+        if self.config.emit_events and self.config.emit_warm_pool_events:
+            detail = self.event_detail(job)
+            pool = self.warm_pool_status(job)
+            if pool is not None:
+                detail["WarmPoolStatus"] = pool
+            self._put(job.account_id, job.region, TRAINING_JOB_DETAIL_TYPE, detail, [job.arn])
+
+    def _emit_tuning_event(self, tuning: TuningJob) -> None:
+        if not self.config.emit_events:
+            return
+        detail = json.loads(json.dumps(self.describe_tuning_job(tuning), default=_epoch_ms))
+        detail["Tags"] = {}
+        self._put(tuning.account_id, tuning.region, TUNING_JOB_DETAIL_TYPE, detail, [tuning.arn])
+
+    def event_detail(self, job: EmulatedJob) -> dict[str, Any]:
+        """The event `detail`: DescribeTrainingJob-shaped, Tags as a map, epoch-millisecond times,
+        and, like the real service, no WarmPoolStatus."""
+        request = job.request
+        detail: dict[str, Any] = {
+            "TrainingJobName": job.name,
+            "TrainingJobArn": job.arn,
+            "TrainingJobStatus": job.status,
+            "SecondaryStatus": job.secondary_status,
+            "AlgorithmSpecification": request.get("AlgorithmSpecification") or {},
+            "RoleArn": request.get("RoleArn"),
+            "ResourceConfig": {
+                **(request.get("ResourceConfig") or {}),
+                "KeepAlivePeriodInSeconds": job.keep_alive_seconds,
+            },
+            "StoppingCondition": request.get("StoppingCondition") or {},
+            "CreationTime": _epoch_ms(job.created_at),
+            "LastModifiedTime": _epoch_ms(job.last_modified),
+            "SecondaryStatusTransitions": [
+                {k: (_epoch_ms(v) if isinstance(v, datetime) else v) for k, v in t.items()}
+                for t in job.transitions
+            ],
+            "EnableNetworkIsolation": bool(request.get("EnableNetworkIsolation", False)),
+            "EnableInterContainerTrafficEncryption": bool(
+                request.get("EnableInterContainerTrafficEncryption", False)
+            ),
+            "EnableManagedSpotTraining": job.spot,
+            "Tags": dict(job.tags),
+        }
+        if request.get("VpcConfig"):
+            detail["VpcConfig"] = request["VpcConfig"]
+        if job.training_start is not None and job.training_start <= self.now():
+            detail["TrainingStartTime"] = _epoch_ms(job.training_start)
+        if job.ended_at is not None:
+            detail["TrainingEndTime"] = _epoch_ms(job.ended_at)
+        if job.failure_reason:
+            detail["FailureReason"] = job.failure_reason
+        if job.tuning_job_arn:
+            detail["TuningJobArn"] = job.tuning_job_arn
+        return detail
+
+    def _put(
+        self, account_id: str, region: str, detail_type: str, detail: dict[str, Any], resources: list[str]
+    ) -> None:
+        envelope = {
+            "version": "0",
+            "id": str(uuid.UUID(int=self._rng.getrandbits(128))),
+            "detail-type": detail_type,
+            "source": "aws.sagemaker",
+            "account": account_id,
+            "time": _iso(self.now()),
+            "region": region,
+            "resources": resources,
+            "detail": detail,
+        }
+        copies = 2 if self._rng.random() < self.config.duplicate_probability else 1
+        for _ in range(copies):
+            self.events.append(envelope)
+            _deliver_to_eventbridge(account_id, region, envelope)
+
+
+def _keep_alive_error(value: object, maximum: int) -> EmulatorError:
+    return EmulatorError(
+        "ValidationException",
+        f"1 validation error detected: Value '{value}' at 'resourceConfig.keepAlivePeriodInSeconds' "
+        f"failed to satisfy constraint: Member must have value between 0 and {maximum}",
+    )
+
+
+def _as_datetime(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(float(value), tz=UTC)
+    text = str(value)
+    try:
+        return datetime.fromtimestamp(float(text), tz=UTC)
+    except ValueError:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _deliver_to_eventbridge(account_id: str, region: str, envelope: Mapping[str, Any]) -> None:
+    """Deliver the event to the SQS targets of matching rules on moto's default bus.
+
+    moto's own PutEvents rewrites the envelope through a template (numeric `time`, no `account`); the
+    lifecycle engine must see what EventBridge really delivers to SQS, so SQS targets are fed the exact
+    envelope here. Other target types are not used by warmpool.
+    """
+    from moto.events.models import events_backends
+    from moto.events.utils import EventMessageType
+    from moto.sqs.models import sqs_backends
+    from moto.utilities.arns import parse_arn
+
+    bus = events_backends[account_id][region].event_buses.get("default")
+    if bus is None:
+        return
+    body = json.dumps(envelope)
+    for rule in list(bus.rules.values()):
+        if rule.state != "ENABLED" or not rule.event_pattern.matches_event(cast(EventMessageType, envelope)):
+            continue
+        for target in rule.targets:
+            arn = parse_arn(target["Arn"])
+            if arn.service == "sqs":
+                sqs_backends[arn.account][arn.region].send_message(arn.resource_id, body)

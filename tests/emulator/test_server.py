@@ -1,0 +1,57 @@
+"""The same emulator behind moto's standalone server, driven over HTTP like the demo and the CLI do."""
+
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from warmpool.emulator import EmulatorError, EmulatorServer, HttpControl, WarmPoolEmulator, install, uninstall
+from warmpool.emulator.jobs import training_job_request
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def server(aws_env: None) -> Iterator[EmulatorServer]:
+    emulator = WarmPoolEmulator()
+    install(emulator)
+    srv = EmulatorServer(emulator)
+    srv.start()
+    try:
+        yield srv
+    finally:
+        srv.stop()
+        uninstall()
+
+
+@pytest.fixture
+def remote(server: EmulatorServer) -> Any:
+    return boto3.client("sagemaker", region_name="us-east-1", endpoint_url=server.endpoint_url)
+
+
+def test_full_warm_pool_cycle_over_http(server: EmulatorServer, remote: Any) -> None:
+    control = HttpControl(server.endpoint_url)
+    start = control.now()
+    remote.create_training_job(**training_job_request("srv-1", keep_alive_seconds=900))
+    assert remote.describe_training_job(TrainingJobName="srv-1")["WarmPoolStatus"]["Status"] == "InUse"
+    control.run_for("srv-1", 600)
+    assert (control.advance(700) - start).total_seconds() == 700
+    assert remote.describe_training_job(TrainingJobName="srv-1")["WarmPoolStatus"]["Status"] == "Available"
+    listed = remote.list_training_jobs(WarmPoolStatusEquals="Available")["TrainingJobSummaries"]
+    assert [s["TrainingJobName"] for s in listed] == ["srv-1"]
+    remote.update_training_job(TrainingJobName="srv-1", ResourceConfig={"KeepAlivePeriodInSeconds": 0})
+    assert remote.describe_training_job(TrainingJobName="srv-1")["WarmPoolStatus"]["Status"] == "Terminated"
+    assert [c["seconds"] for c in control.update_calls()] == [0]
+    assert [e["detail"]["TrainingJobStatus"] for e in control.events()] == ["InProgress", "Completed"]
+
+
+def test_faults_and_errors_over_http(server: EmulatorServer, remote: Any) -> None:
+    control = HttpControl(server.endpoint_url)
+    with pytest.raises(ClientError) as err:
+        remote.update_training_job(TrainingJobName="missing", ResourceConfig={"KeepAlivePeriodInSeconds": 60})
+    assert err.value.response["Error"]["Code"] == "ResourceNotFound"
+    control.inject_faults("ListTrainingJobs", "ThrottlingException", count=1)
+    assert remote.list_training_jobs()["TrainingJobSummaries"] == []  # retried by botocore
+    with pytest.raises(EmulatorError, match="does not exist"):
+        control.complete_job("missing")

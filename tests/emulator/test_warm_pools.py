@@ -1,0 +1,363 @@
+"""The emulator's warm-pool rules, through boto3 against moto in-process."""
+
+import json
+from datetime import timedelta
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+from warmpool.emulator import EmulatorConfig, LocalControl, WarmPoolEmulator
+from warmpool.emulator.jobs import training_job_request
+
+NO_RETRY = Config(retries={"total_max_attempts": 1})
+
+
+def warm_status(sagemaker: Any, name: str) -> dict[str, Any] | None:
+    result: dict[str, Any] | None = sagemaker.describe_training_job(TrainingJobName=name).get(
+        "WarmPoolStatus"
+    )
+    return result
+
+
+def test_job_starts_in_progress_with_pool_in_use(sagemaker: Any) -> None:
+    sagemaker.create_training_job(**training_job_request("job-1", keep_alive_seconds=600))
+    job = sagemaker.describe_training_job(TrainingJobName="job-1")
+    assert job["TrainingJobStatus"] == "InProgress"
+    assert job["SecondaryStatus"] == "Starting"
+    assert job["WarmPoolStatus"]["Status"] == "InUse"
+    assert job["ResourceConfig"]["KeepAlivePeriodInSeconds"] == 600
+
+
+def test_completed_job_leaves_an_available_pool_that_expires(sagemaker: Any, control: LocalControl) -> None:
+    sagemaker.create_training_job(**training_job_request("job-1", keep_alive_seconds=600))
+    control.advance(300)
+    control.complete_job("job-1")
+    assert warm_status(sagemaker, "job-1") == {
+        "Status": "Available",
+        "ResourceRetainedBillableTimeInSeconds": 0,
+    }
+    control.advance(599)
+    status = warm_status(sagemaker, "job-1")
+    assert status is not None
+    assert status["Status"] == "Available"
+    assert status["ResourceRetainedBillableTimeInSeconds"] == 599
+    control.advance(1)
+    assert warm_status(sagemaker, "job-1") == {
+        "Status": "Terminated",
+        "ResourceRetainedBillableTimeInSeconds": 600,
+    }
+
+
+def test_keep_alive_above_the_maximum_is_rejected(sagemaker: Any) -> None:
+    with pytest.raises(ClientError) as err:
+        sagemaker.create_training_job(**training_job_request("job-1", keep_alive_seconds=3601))
+    assert err.value.response["Error"]["Code"] == "ValidationException"
+    assert "keepAlivePeriodInSeconds" in err.value.response["Error"]["Message"]
+
+
+@pytest.mark.parametrize("emulator_config", [EmulatorConfig(max_keep_alive_seconds=1800)])
+def test_maximum_keep_alive_is_configurable(sagemaker: Any) -> None:
+    with pytest.raises(ClientError):
+        sagemaker.create_training_job(**training_job_request("job-1", keep_alive_seconds=1801))
+    sagemaker.create_training_job(**training_job_request("job-2", keep_alive_seconds=1800))
+
+
+def test_matching_job_reuses_the_pool_and_starts_warm(sagemaker: Any, control: LocalControl) -> None:
+    sagemaker.create_training_job(**training_job_request("job-1"))
+    control.complete_job("job-1")
+    control.advance(120)
+    sagemaker.create_training_job(**training_job_request("job-2"))
+    first = warm_status(sagemaker, "job-1")
+    assert first == {"Status": "Reused", "ResourceRetainedBillableTimeInSeconds": 120, "ReusedByJob": "job-2"}
+    second = sagemaker.describe_training_job(TrainingJobName="job-2")
+    assert second["WarmPoolStatus"]["Status"] == "InUse"
+    created = second["CreationTime"]
+    control.advance(20)
+    second = sagemaker.describe_training_job(TrainingJobName="job-2")
+    assert second["TrainingStartTime"] - created == timedelta(seconds=20)
+    assert "warm pool" in second["SecondaryStatusTransitions"][0]["StatusMessage"]
+
+
+def test_cold_start_takes_longer(sagemaker: Any, control: LocalControl) -> None:
+    sagemaker.create_training_job(**training_job_request("job-1"))
+    control.advance(149)
+    assert "TrainingStartTime" not in sagemaker.describe_training_job(TrainingJobName="job-1")
+    control.advance(1)
+    job = sagemaker.describe_training_job(TrainingJobName="job-1")
+    assert job["TrainingStartTime"] - job["CreationTime"] == timedelta(seconds=150)
+    assert job["SecondaryStatus"] == "Training"
+
+
+@pytest.mark.parametrize(
+    ("field", "change"),
+    [
+        ("ResourceConfig.VolumeSizeInGB", {"volume_size_gb": 100}),
+        ("ResourceConfig.InstanceCount", {"instance_count": 2}),
+        ("RoleArn", {"role_arn": "arn:aws:iam::123456789012:role/Other"}),
+        ("VpcConfig.Subnets", {"subnets": ["subnet-9"], "security_group_ids": ["sg-1"]}),
+        ("EnableNetworkIsolation", {"EnableNetworkIsolation": True}),
+    ],
+)
+def test_a_job_that_differs_in_one_field_starts_cold(
+    sagemaker: Any, control: LocalControl, field: str, change: dict[str, Any]
+) -> None:
+    sagemaker.create_training_job(
+        **training_job_request(
+            "job-1",
+            security_group_ids=["sg-1"] if field.startswith("Vpc") else None,
+            subnets=["subnet-1"] if field.startswith("Vpc") else None,
+        )
+    )
+    control.complete_job("job-1")
+    sagemaker.create_training_job(**training_job_request("job-2", **change))
+    assert warm_status(sagemaker, "job-1") == {
+        "Status": "Available",
+        "ResourceRetainedBillableTimeInSeconds": 0,
+    }
+    job2 = sagemaker.describe_training_job(TrainingJobName="job-2")
+    assert "warm pool" not in job2["SecondaryStatusTransitions"][0]["StatusMessage"]
+
+
+def test_subnet_order_does_not_prevent_reuse(sagemaker: Any, control: LocalControl) -> None:
+    sagemaker.create_training_job(
+        **training_job_request("job-1", subnets=["a", "b"], security_group_ids=["sg"])
+    )
+    control.complete_job("job-1")
+    sagemaker.create_training_job(
+        **training_job_request("job-2", subnets=["b", "a"], security_group_ids=["sg"])
+    )
+    assert warm_status(sagemaker, "job-1")["ReusedByJob"] == "job-2"  # type: ignore[index]
+
+
+def test_most_recently_idled_pool_is_taken(sagemaker: Any, control: LocalControl) -> None:
+    for name in ("a", "b"):
+        sagemaker.create_training_job(**training_job_request(name))
+    control.complete_job("a")
+    control.advance(10)
+    control.complete_job("b")
+    sagemaker.create_training_job(**training_job_request("c"))
+    assert warm_status(sagemaker, "b")["Status"] == "Reused"  # type: ignore[index]
+    assert warm_status(sagemaker, "a")["Status"] == "Available"  # type: ignore[index]
+
+
+@pytest.mark.parametrize(("kind", "pool_after"), [("algorithm", "Available"), ("capacity", "Terminated")])
+def test_failures(sagemaker: Any, control: LocalControl, kind: str, pool_after: str) -> None:
+    sagemaker.create_training_job(**training_job_request("job-1"))
+    control.fail_job("job-1", kind)  # type: ignore[arg-type]
+    job = sagemaker.describe_training_job(TrainingJobName="job-1")
+    assert job["TrainingJobStatus"] == "Failed"
+    assert job["FailureReason"]
+    assert job["WarmPoolStatus"]["Status"] == pool_after
+
+
+def test_stopped_job_keeps_its_pool(sagemaker: Any) -> None:
+    sagemaker.create_training_job(**training_job_request("job-1"))
+    sagemaker.stop_training_job(TrainingJobName="job-1")
+    job = sagemaker.describe_training_job(TrainingJobName="job-1")
+    assert job["TrainingJobStatus"] == "Stopped"
+    assert job["WarmPoolStatus"]["Status"] == "Available"
+
+
+def test_no_pool_for_spot_or_without_keep_alive(sagemaker: Any, control: LocalControl) -> None:
+    sagemaker.create_training_job(**training_job_request("spot", spot=True))
+    sagemaker.create_training_job(**training_job_request("plain", keep_alive_seconds=None))
+    for name in ("spot", "plain"):
+        control.complete_job(name)
+        assert warm_status(sagemaker, name) is None
+
+
+def test_quota_used_up_means_no_pool(
+    sagemaker: Any, control: LocalControl, emulator: WarmPoolEmulator
+) -> None:
+    control.set_quota("ml.p4d.24xlarge", 2)
+    sagemaker.create_training_job(
+        **training_job_request("big-1", instance_type="ml.p4d.24xlarge", instance_count=2)
+    )
+    sagemaker.create_training_job(
+        **training_job_request("big-2", instance_type="ml.p4d.24xlarge", instance_count=1)
+    )
+    control.complete_job("big-1")
+    control.complete_job("big-2")
+    assert warm_status(sagemaker, "big-1")["Status"] == "Available"  # type: ignore[index]
+    assert warm_status(sagemaker, "big-2") is None
+    assert "quota" in (emulator.job("big-2").no_pool_reason or "")
+    control.set_quota("ml.g5.xlarge", 0)
+    sagemaker.create_training_job(**training_job_request("none", instance_type="ml.g5.xlarge"))
+    control.complete_job("none")
+    assert warm_status(sagemaker, "none") is None
+
+
+def test_update_extends_from_the_time_of_the_update(sagemaker: Any, control: LocalControl) -> None:
+    sagemaker.create_training_job(**training_job_request("job-1", keep_alive_seconds=600))
+    control.complete_job("job-1")
+    control.advance(500)
+    sagemaker.update_training_job(TrainingJobName="job-1", ResourceConfig={"KeepAlivePeriodInSeconds": 3600})
+    control.advance(3599)
+    assert warm_status(sagemaker, "job-1")["Status"] == "Available"  # type: ignore[index]
+    control.advance(1)
+    assert warm_status(sagemaker, "job-1") == {
+        "Status": "Terminated",
+        "ResourceRetainedBillableTimeInSeconds": 4100,
+    }
+    assert [c["seconds"] for c in control.update_calls()] == [3600]
+
+
+def test_update_to_zero_releases_now(sagemaker: Any, control: LocalControl) -> None:
+    sagemaker.create_training_job(**training_job_request("job-1"))
+    control.complete_job("job-1")
+    arn = sagemaker.update_training_job(
+        TrainingJobName="job-1", ResourceConfig={"KeepAlivePeriodInSeconds": 0}
+    )
+    assert arn["TrainingJobArn"].endswith(":training-job/job-1")
+    assert warm_status(sagemaker, "job-1")["Status"] == "Terminated"  # type: ignore[index]
+
+
+def test_update_only_while_available(sagemaker: Any, control: LocalControl) -> None:
+    sagemaker.create_training_job(**training_job_request("job-1"))
+    with pytest.raises(ClientError) as err:
+        sagemaker.update_training_job(
+            TrainingJobName="job-1", ResourceConfig={"KeepAlivePeriodInSeconds": 60}
+        )
+    assert err.value.response["Error"]["Code"] == "ValidationException"
+    assert "InUse" in err.value.response["Error"]["Message"]
+    control.complete_job("job-1")
+    with pytest.raises(ClientError) as err:
+        sagemaker.update_training_job(
+            TrainingJobName="job-1", ResourceConfig={"KeepAlivePeriodInSeconds": 3601}
+        )
+    assert err.value.response["Error"]["Code"] == "ValidationException"
+    with pytest.raises(ClientError) as err:
+        sagemaker.update_training_job(TrainingJobName="nope", ResourceConfig={"KeepAlivePeriodInSeconds": 60})
+    assert err.value.response["Error"]["Code"] == "ResourceNotFound"
+
+
+@pytest.mark.parametrize("emulator_config", [EmulatorConfig(max_lifetime_seconds=2 * 3600)])
+def test_maximum_lifetime_ends_the_chain(sagemaker: Any, control: LocalControl) -> None:
+    sagemaker.create_training_job(**training_job_request("job-1", keep_alive_seconds=3600))
+    control.advance(3000)
+    control.complete_job("job-1")
+    sagemaker.create_training_job(**training_job_request("job-2", keep_alive_seconds=3600))
+    control.advance(3000)
+    control.complete_job("job-2")  # lifetime ends 7200 s after provisioning: 1200 s from now
+    sagemaker.update_training_job(TrainingJobName="job-2", ResourceConfig={"KeepAlivePeriodInSeconds": 3600})
+    control.advance(1199)
+    assert warm_status(sagemaker, "job-2")["Status"] == "Available"  # type: ignore[index]
+    control.advance(1)
+    assert warm_status(sagemaker, "job-2")["Status"] == "Terminated"  # type: ignore[index]
+
+
+@pytest.mark.parametrize("emulator_config", [EmulatorConfig(warm_pool_status_delay_seconds=5)])
+def test_warm_pool_status_can_lag_behind_completion(sagemaker: Any, control: LocalControl) -> None:
+    sagemaker.create_training_job(**training_job_request("job-1"))
+    control.complete_job("job-1")
+    assert warm_status(sagemaker, "job-1") is None
+    control.advance(5)
+    assert warm_status(sagemaker, "job-1")["Status"] == "Available"  # type: ignore[index]
+
+
+def test_run_for_completes_on_the_clock(sagemaker: Any, control: LocalControl) -> None:
+    sagemaker.create_training_job(**training_job_request("job-1", keep_alive_seconds=60))
+    control.run_for("job-1", 1000)
+    control.advance(1100)
+    job = sagemaker.describe_training_job(TrainingJobName="job-1")
+    assert job["TrainingJobStatus"] == "Completed"
+    assert job["TrainingEndTime"] - job["CreationTime"] == timedelta(seconds=1000)
+    assert job["WarmPoolStatus"]["Status"] == "Terminated"
+
+
+def test_list_filters_sorts_and_paginates(sagemaker: Any, control: LocalControl) -> None:
+    for i in range(5):
+        sagemaker.create_training_job(**training_job_request(f"exp-{i}"))
+        control.advance(1)
+    sagemaker.create_training_job(**training_job_request("other", keep_alive_seconds=None))
+    for i in range(3):
+        control.complete_job(f"exp-{i}")
+    available = sagemaker.list_training_jobs(WarmPoolStatusEquals="Available")["TrainingJobSummaries"]
+    assert sorted(s["TrainingJobName"] for s in available) == ["exp-0", "exp-1", "exp-2"]
+    assert all(s["WarmPoolStatus"]["Status"] == "Available" for s in available)
+    in_progress = sagemaker.list_training_jobs(StatusEquals="InProgress", NameContains="exp")
+    assert [s["TrainingJobName"] for s in in_progress["TrainingJobSummaries"]] == ["exp-3", "exp-4"]
+    names = sagemaker.list_training_jobs(SortBy="Name", SortOrder="Descending")["TrainingJobSummaries"]
+    assert [s["TrainingJobName"] for s in names][:2] == ["other", "exp-4"]
+    paginator = sagemaker.get_paginator("list_training_jobs")
+    pages = list(paginator.paginate(PaginationConfig={"PageSize": 2}))
+    assert [len(p["TrainingJobSummaries"]) for p in pages] == [2, 2, 2]
+    after = control.now() - timedelta(seconds=3)
+    recent = sagemaker.list_training_jobs(CreationTimeAfter=after)["TrainingJobSummaries"]
+    assert [s["TrainingJobName"] for s in recent] == ["exp-3", "exp-4", "other"]
+    with pytest.raises(ClientError):
+        sagemaker.list_training_jobs(WarmPoolStatusEquals="Lukewarm")
+
+
+def test_injected_throttling_then_recovery(sagemaker: Any, control: LocalControl) -> None:
+    sagemaker.create_training_job(**training_job_request("job-1"))
+    control.inject_faults("DescribeTrainingJob", "ThrottlingException", count=2)
+    no_retry = boto3.client("sagemaker", region_name="us-east-1", config=NO_RETRY)
+    with pytest.raises(ClientError) as err:
+        no_retry.describe_training_job(TrainingJobName="job-1")
+    assert err.value.response["Error"]["Code"] == "ThrottlingException"
+    # botocore's own retries absorb the second one
+    assert sagemaker.describe_training_job(TrainingJobName="job-1")["TrainingJobName"] == "job-1"
+
+
+def test_internal_errors_are_5xx(sagemaker: Any, control: LocalControl) -> None:
+    control.inject_faults("ListTrainingJobs", "InternalFailure", count=1)
+    no_retry = boto3.client("sagemaker", region_name="us-east-1", config=NO_RETRY)
+    with pytest.raises(ClientError) as err:
+        no_retry.list_training_jobs()
+    assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500
+
+
+def test_events_reach_eventbridge_rules(sagemaker: Any, control: LocalControl) -> None:
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    events = boto3.client("events", region_name="us-east-1")
+    queue_url = sqs.create_queue(QueueName="lifecycle")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    events.put_rule(
+        Name="training",
+        EventPattern=json.dumps(
+            {"source": ["aws.sagemaker"], "detail-type": ["SageMaker Training Job State Change"]}
+        ),
+    )
+    events.put_targets(Rule="training", Targets=[{"Id": "q", "Arn": queue_arn}])
+    sagemaker.create_training_job(**training_job_request("job-1", tags={"owner": "alice", "team": "vision"}))
+    control.advance(400)
+    control.complete_job("job-1")
+    bodies = [
+        json.loads(m["Body"])
+        for m in sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
+    ]
+    assert [b["detail"]["TrainingJobStatus"] for b in bodies] == ["InProgress", "Completed"]
+    completed = bodies[1]
+    assert completed["source"] == "aws.sagemaker"
+    assert completed["resources"] == [
+        sagemaker.describe_training_job(TrainingJobName="job-1")["TrainingJobArn"]
+    ]
+    assert completed["detail"]["Tags"] == {"owner": "alice", "team": "vision"}
+    assert completed["detail"]["TrainingEndTime"] - completed["detail"]["CreationTime"] == 400_000
+    assert "WarmPoolStatus" not in completed["detail"]
+    assert completed["time"].endswith("Z")
+
+
+@pytest.mark.parametrize("emulator_config", [EmulatorConfig(duplicate_probability=1.0)])
+def test_events_can_be_duplicated(sagemaker: Any, control: LocalControl) -> None:
+    sagemaker.create_training_job(**training_job_request("job-1"))
+    assert len(control.events()) == 2
+
+
+def test_tuning_jobs_run_trials_on_their_own_pool(sagemaker: Any, control: LocalControl) -> None:
+    trials = [training_job_request(f"hpo-{i}") for i in range(3)]
+    arn = control.start_tuning_job("sweep", [trials[0]])
+    control.complete_job("hpo-0")
+    sagemaker_job = sagemaker.describe_training_job(TrainingJobName="hpo-0")
+    assert sagemaker_job["TuningJobArn"] == arn
+    control.complete_tuning_job("sweep")
+    tuning = sagemaker.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName="sweep")
+    assert tuning["HyperParameterTuningJobStatus"] == "Completed"
+    assert tuning["BestTrainingJob"]["TrainingJobName"] == "hpo-0"
+    kinds = [e["detail-type"] for e in control.events()]
+    assert kinds.count("SageMaker HyperParameter Tuning Job State Change") == 2
