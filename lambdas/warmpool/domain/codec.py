@@ -6,7 +6,17 @@ import json
 from datetime import datetime
 from typing import Any
 
-from warmpool.domain.model import Action, Decision, Notification, NotificationKind, Severity
+from warmpool.domain.model import (
+    Action,
+    Decision,
+    IdleGap,
+    MatchKey,
+    Notification,
+    NotificationKind,
+    Pool,
+    Severity,
+    WarmPoolStatus,
+)
 
 
 def decision_from_json(data: dict[str, Any]) -> Decision:
@@ -61,3 +71,74 @@ def _default(value: object) -> object:
     if isinstance(value, datetime):
         return value.isoformat()
     raise TypeError(f"cannot encode {type(value).__name__} in a notification")
+
+
+def _dt(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _parse_dt(value: Any) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def gap_to_json(gap: IdleGap) -> list[Any]:
+    # Compact on purpose: pool history lives inside one DynamoDB item (400 KB limit).
+    return [gap.started_at.isoformat(), round(gap.seconds, 1), 1 if gap.reused else 0]
+
+
+def gap_from_json(data: list[Any]) -> IdleGap:
+    return IdleGap(datetime.fromisoformat(data[0]), float(data[1]), bool(data[2]))
+
+
+def pool_to_json(pool: Pool) -> dict[str, Any]:
+    return {
+        "pool_id": pool.pool_id,
+        "job_name": pool.job_name,
+        "job_arn": pool.job_arn,
+        "match_key": pool.match_key.to_dict(),
+        "status": pool.status.value,
+        "job_status": pool.job_status,
+        "owner": pool.owner,
+        "team": pool.team,
+        "tags": dict(pool.tags),
+        "failure_reason": pool.failure_reason,
+        "tuning_job_arn": pool.tuning_job_arn,
+        "job_keep_alive_seconds": pool.job_keep_alive_seconds,
+        "keep_alive_seconds": pool.keep_alive_seconds,
+        "available_since": _dt(pool.available_since),
+        "expires_at": _dt(pool.expires_at),
+        "lifetime_started_at": _dt(pool.lifetime_started_at),
+        "horizon_at": _dt(pool.horizon_at),
+        "steps_taken": pool.steps_taken,
+        "billable_seconds": pool.billable_seconds,
+        "lineage": list(pool.lineage),
+        "last_job_duration_s": pool.last_job_duration_s,
+        "version": pool.version,
+    }
+
+
+def pool_from_json(data: dict[str, Any]) -> Pool:
+    return Pool(
+        pool_id=str(data["pool_id"]),
+        job_name=str(data["job_name"]),
+        job_arn=str(data.get("job_arn", "")),
+        match_key=MatchKey.from_dict(data["match_key"]),
+        status=WarmPoolStatus(data["status"]),
+        job_status=str(data.get("job_status", "")),
+        owner=data.get("owner"),
+        team=data.get("team"),
+        tags=dict(data.get("tags") or {}),
+        failure_reason=data.get("failure_reason"),
+        tuning_job_arn=data.get("tuning_job_arn"),
+        job_keep_alive_seconds=int(data.get("job_keep_alive_seconds", 0)),
+        keep_alive_seconds=int(data.get("keep_alive_seconds", 0)),
+        available_since=_parse_dt(data.get("available_since")),
+        expires_at=_parse_dt(data.get("expires_at")),
+        lifetime_started_at=_parse_dt(data.get("lifetime_started_at")),
+        horizon_at=_parse_dt(data.get("horizon_at")),
+        steps_taken=int(data.get("steps_taken", 0)),
+        billable_seconds=int(data.get("billable_seconds", 0)),
+        lineage=tuple(data.get("lineage") or ()),
+        last_job_duration_s=data.get("last_job_duration_s"),
+        version=int(data.get("version", 0)),
+    )

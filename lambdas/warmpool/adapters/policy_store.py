@@ -1,0 +1,57 @@
+"""The policy document from SSM Parameter Store, cached; a bad document never replaces a good one."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import ValidationError
+
+from warmpool.domain.clock import Clock
+from warmpool.domain.policy.document import PolicyDocument
+from warmpool.service.ports import Metrics
+
+logger = logging.getLogger(__name__)
+
+
+class StaticPolicySource:
+    """A fixed policy: the CLI's offline mode, the simulator, tests."""
+
+    def __init__(self, policy: PolicyDocument) -> None:
+        self._policy = policy
+
+    def current(self) -> PolicyDocument:
+        return self._policy
+
+
+class SsmPolicySource:
+    def __init__(
+        self, client: Any, parameter_name: str, *, cache_seconds: int, clock: Clock, metrics: Metrics
+    ) -> None:
+        self._client = client
+        self.parameter_name = parameter_name
+        self._ttl = timedelta(seconds=cache_seconds)
+        self._clock = clock
+        self._metrics = metrics
+        self._good: PolicyDocument | None = None
+        self._loaded_at: datetime | None = None
+
+    def current(self) -> PolicyDocument:
+        now = self._clock.now()
+        if self._good is not None and self._loaded_at is not None and now - self._loaded_at < self._ttl:
+            return self._good
+        raw = self._client.get_parameter(Name=self.parameter_name)["Parameter"]["Value"]
+        self._loaded_at = now
+        try:
+            self._good = PolicyDocument.model_validate(json.loads(raw))
+        except (ValueError, ValidationError) as exc:
+            self._metrics.count("PolicyInvalid")
+            logger.error(
+                "policy parameter %s is invalid; keeping the last good document: %s", self.parameter_name, exc
+            )
+            if self._good is None:
+                # No good document yet: the safest policy changes nothing (each job's own keep-alive).
+                self._good = PolicyDocument()
+        return self._good

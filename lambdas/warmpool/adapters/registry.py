@@ -1,0 +1,237 @@
+"""The pool registry in one DynamoDB table (key design: docs/registry.md).
+
+Items
+- `POOL#<pool_id>` / `STATE`: the pool (JSON) plus indexable attributes; GSI `by_status`
+  (`gsi1pk` = `STATUS#<WarmPoolStatus>`, `gsi1sk` = `<expires_at or available_since>#<pool_id>`).
+- `JOB#<job_name>` / `POOL`: which pool a job belongs to.
+- `POOL#<pool_id>` / `AUDIT#<time>#<n>`: the audit trail, with a TTL.
+- `HIST#KEY#<match digest>` and `HIST#TEAM#<team>` / `GAPS`: recent idle gaps (bounded).
+- `TUNER#<tuning job arn>` / `POOL#<pool_id>`: pools launched by a tuning job.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from warmpool.domain.codec import (
+    decision_from_json,
+    gap_from_json,
+    gap_to_json,
+    pool_from_json,
+    pool_to_json,
+)
+from warmpool.domain.model import IdleGap
+from warmpool.service.ports import AuditEntry, ConcurrentUpdateError, PoolRecord
+
+HISTORY_LIMIT = 64
+AUDIT_RETENTION = timedelta(days=90)
+STATE_SK = "STATE"
+
+
+class DynamoPoolRegistry:
+    def __init__(self, table_name: str, client: Any) -> None:
+        self.table_name = table_name
+        self._client = client
+
+    # ------------------------------------------------------------------ pools
+    def get(self, pool_id: str) -> PoolRecord | None:
+        item = self._client.get_item(
+            TableName=self.table_name, Key=_key(f"POOL#{pool_id}", STATE_SK), ConsistentRead=True
+        ).get("Item")
+        return _record(item) if item else None
+
+    def pool_id_for_job(self, job_name: str) -> str | None:
+        item = self._client.get_item(
+            TableName=self.table_name, Key=_key(f"JOB#{job_name}", "POOL"), ConsistentRead=True
+        ).get("Item")
+        return str(item["pool_id"]["S"]) if item else None
+
+    def put(self, record: PoolRecord, expected_version: int | None) -> PoolRecord:
+        from botocore.exceptions import ClientError
+
+        pool = record.pool
+        stored = PoolRecord(
+            pool=_with_version(pool, (expected_version or 0) + 1),
+            last_decision=record.last_decision,
+            last_error=record.last_error,
+            next_check_at=record.next_check_at,
+            schedule_name=record.schedule_name,
+            tuner_owned=record.tuner_owned,
+            notified=record.notified,
+        )
+        body = {
+            "pool": pool_to_json(stored.pool),
+            "last_decision": record.last_decision.to_json() if record.last_decision else None,
+            "last_error": record.last_error,
+            "next_check_at": record.next_check_at.isoformat() if record.next_check_at else None,
+            "schedule_name": record.schedule_name,
+            "tuner_owned": record.tuner_owned,
+            "notified": list(record.notified),
+        }
+        sort_time = pool.expires_at or pool.available_since
+        item: dict[str, Any] = {
+            **_key(f"POOL#{pool.pool_id}", STATE_SK),
+            "record": {"S": json.dumps(body, sort_keys=True)},
+            "version": {"N": str(stored.pool.version)},
+            "gsi1pk": {"S": f"STATUS#{pool.status.value}"},
+            "gsi1sk": {"S": f"{sort_time.isoformat() if sort_time else '-'}#{pool.pool_id}"},
+            "job_name": {"S": pool.job_name},
+            "team": {"S": pool.team or "-"},
+        }
+        condition: dict[str, Any]
+        if expected_version is None:
+            condition = {"ConditionExpression": "attribute_not_exists(pk)"}
+        else:
+            condition = {
+                "ConditionExpression": "version = :v",
+                "ExpressionAttributeValues": {":v": {"N": str(expected_version)}},
+            }
+        job_item = {**_key(f"JOB#{pool.job_name}", "POOL"), "pool_id": {"S": pool.pool_id}}
+        tuner: list[dict[str, Any]] = []
+        if pool.tuning_job_arn:
+            tuner.append(
+                {
+                    "Put": {
+                        "TableName": self.table_name,
+                        "Item": {
+                            **_key(f"TUNER#{pool.tuning_job_arn}", f"POOL#{pool.pool_id}"),
+                            "pool_id": {"S": pool.pool_id},
+                        },
+                    }
+                }
+            )
+        try:
+            self._client.transact_write_items(
+                TransactItems=[
+                    {"Put": {"TableName": self.table_name, "Item": item, **condition}},
+                    {"Put": {"TableName": self.table_name, "Item": job_item}},
+                    *tuner,
+                ]
+            )
+        except ClientError as exc:
+            code = exc.response["Error"]["Code"]
+            reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
+            if code == "TransactionCanceledException" and "ConditionalCheckFailed" in reasons:
+                raise ConcurrentUpdateError(
+                    f"pool {pool.pool_id} was changed by another invocation "
+                    f"(expected version {expected_version})"
+                ) from exc
+            raise
+        return stored
+
+    def list_by_status(self, status: str) -> list[PoolRecord]:
+        records: list[PoolRecord] = []
+        paginator = self._client.get_paginator("query")
+        for page in paginator.paginate(
+            TableName=self.table_name,
+            IndexName="by_status",
+            KeyConditionExpression="gsi1pk = :s",
+            ExpressionAttributeValues={":s": {"S": f"STATUS#{status}"}},
+        ):
+            records.extend(_record(item) for item in page.get("Items", []))
+        return records
+
+    def list_pools(self, *, team: str | None = None, status: str | None = None) -> list[PoolRecord]:
+        if status is not None:
+            records = self.list_by_status(status)
+        else:
+            records = []
+            paginator = self._client.get_paginator("scan")
+            for page in paginator.paginate(
+                TableName=self.table_name,
+                FilterExpression="sk = :s AND begins_with(pk, :p)",
+                ExpressionAttributeValues={":s": {"S": STATE_SK}, ":p": {"S": "POOL#"}},
+            ):
+                records.extend(_record(item) for item in page.get("Items", []))
+        if team is not None:
+            records = [r for r in records if r.pool.team == team]
+        return sorted(records, key=lambda r: r.pool.pool_id)
+
+    def pools_of_tuning_job(self, tuning_job_arn: str) -> list[PoolRecord]:
+        response = self._client.query(
+            TableName=self.table_name,
+            KeyConditionExpression="pk = :p",
+            ExpressionAttributeValues={":p": {"S": f"TUNER#{tuning_job_arn}"}},
+        )
+        records = [self.get(item["pool_id"]["S"]) for item in response.get("Items", [])]
+        return [r for r in records if r is not None]
+
+    # ------------------------------------------------------------------ audit
+    def audit(self, entry: AuditEntry) -> None:
+        self._client.put_item(
+            TableName=self.table_name,
+            Item={
+                **_key(f"POOL#{entry.pool_id}", f"AUDIT#{entry.at.isoformat()}#{uuid.uuid4().hex[:8]}"),
+                "job_name": {"S": entry.job_name},
+                "what": {"S": entry.what},
+                "details": {"S": json.dumps(dict(entry.details), default=str, sort_keys=True)},
+                "ttl": {"N": str(int((entry.at + AUDIT_RETENTION).timestamp()))},
+            },
+        )
+
+    def audit_trail(self, pool_id: str) -> list[AuditEntry]:
+        entries: list[AuditEntry] = []
+        paginator = self._client.get_paginator("query")
+        for page in paginator.paginate(
+            TableName=self.table_name,
+            KeyConditionExpression="pk = :p AND begins_with(sk, :a)",
+            ExpressionAttributeValues={":p": {"S": f"POOL#{pool_id}"}, ":a": {"S": "AUDIT#"}},
+        ):
+            for item in page.get("Items", []):
+                at = datetime.fromisoformat(item["sk"]["S"].split("#")[1])
+                entries.append(
+                    AuditEntry(
+                        at,
+                        pool_id,
+                        item["job_name"]["S"],
+                        item["what"]["S"],
+                        json.loads(item["details"]["S"]),
+                    )
+                )
+        return entries
+
+    # ------------------------------------------------------------------ idle-gap history
+    def history(self, match_digest: str, team: str | None) -> tuple[tuple[IdleGap, ...], tuple[IdleGap, ...]]:
+        return self._gaps(f"HIST#KEY#{match_digest}"), self._gaps(f"HIST#TEAM#{team}") if team else ()
+
+    def _gaps(self, pk: str) -> tuple[IdleGap, ...]:
+        item = self._client.get_item(TableName=self.table_name, Key=_key(pk, "GAPS")).get("Item")
+        if not item:
+            return ()
+        return tuple(gap_from_json(g) for g in json.loads(item["gaps"]["S"]))
+
+    def add_gap(self, match_digest: str, team: str | None, gap: IdleGap) -> None:
+        targets = [f"HIST#KEY#{match_digest}"] + ([f"HIST#TEAM#{team}"] if team else [])
+        for pk in targets:
+            gaps = [*self._gaps(pk), gap][-HISTORY_LIMIT:]
+            self._client.put_item(
+                TableName=self.table_name,
+                Item={**_key(pk, "GAPS"), "gaps": {"S": json.dumps([gap_to_json(g) for g in gaps])}},
+            )
+
+
+def _key(pk: str, sk: str) -> dict[str, Any]:
+    return {"pk": {"S": pk}, "sk": {"S": sk}}
+
+
+def _with_version(pool: Any, version: int) -> Any:
+    from dataclasses import replace
+
+    return replace(pool, version=version)
+
+
+def _record(item: dict[str, Any]) -> PoolRecord:
+    body = json.loads(item["record"]["S"])
+    pool = pool_from_json(body["pool"])
+    return PoolRecord(
+        pool=pool,
+        last_decision=decision_from_json(body["last_decision"]) if body.get("last_decision") else None,
+        last_error=body.get("last_error"),
+        next_check_at=datetime.fromisoformat(body["next_check_at"]) if body.get("next_check_at") else None,
+        schedule_name=body.get("schedule_name"),
+        tuner_owned=bool(body.get("tuner_owned")),
+        notified=tuple(body.get("notified") or ()),
+    )

@@ -1,0 +1,74 @@
+"""SageMaker behind the SageMakerPort. Throttling and 5xx are retried by botocore (adaptive mode)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from warmpool.service.ports import JobNotFoundError, PoolMovedOnError
+
+# DescribeTrainingJob answers a missing job with ValidationException (not ResourceNotFound), and a
+# well-formed name can fail validation for no other reason, so that code means "not found" here.
+_NOT_FOUND_CODES = frozenset({"ResourceNotFound", "ValidationException"})
+
+
+def _code(exc: Exception) -> str:
+    response = getattr(exc, "response", None) or {}
+    return str(response.get("Error", {}).get("Code", ""))
+
+
+class SageMakerAdapter:
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def describe_training_job(self, name: str) -> dict[str, Any]:
+        from botocore.exceptions import ClientError
+
+        try:
+            response: dict[str, Any] = self._client.describe_training_job(TrainingJobName=name)
+        except ClientError as exc:
+            if _code(exc) in _NOT_FOUND_CODES:
+                raise JobNotFoundError(name) from exc
+            raise
+        response.pop("ResponseMetadata", None)
+        return response
+
+    def update_keep_alive(self, name: str, seconds: int) -> None:
+        from botocore.exceptions import ClientError
+
+        try:
+            self._client.update_training_job(
+                TrainingJobName=name, ResourceConfig={"KeepAlivePeriodInSeconds": seconds}
+            )
+        except ClientError as exc:
+            code = _code(exc)
+            # ValidationException: the pool is no longer Available (reused or terminated meanwhile).
+            if code in _NOT_FOUND_CODES:
+                raise PoolMovedOnError(f"UpdateTrainingJob({name}, {seconds}) refused: {code}") from exc
+            raise
+
+    def list_available_job_names(self) -> list[str]:
+        names: list[str] = []
+        paginator = self._client.get_paginator("list_training_jobs")
+        for page in paginator.paginate(WarmPoolStatusEquals="Available", PaginationConfig={"PageSize": 100}):
+            names.extend(s["TrainingJobName"] for s in page.get("TrainingJobSummaries", []))
+        return names
+
+    def list_tags(self, arn: str) -> dict[str, str]:
+        tags: dict[str, str] = {}
+        paginator = self._client.get_paginator("list_tags")
+        for page in paginator.paginate(ResourceArn=arn):
+            tags.update({t["Key"]: t["Value"] for t in page.get("Tags", [])})
+        return tags
+
+    def describe_tuning_job(self, name: str) -> dict[str, Any]:
+        from botocore.exceptions import ClientError
+
+        try:
+            response: dict[str, Any] = self._client.describe_hyper_parameter_tuning_job(
+                HyperParameterTuningJobName=name
+            )
+        except ClientError as exc:
+            if _code(exc) in _NOT_FOUND_CODES:
+                raise JobNotFoundError(name) from exc
+            raise
+        return response

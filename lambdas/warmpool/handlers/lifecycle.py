@@ -1,0 +1,127 @@
+"""Lifecycle Lambda: SQS batches of SageMaker events and step-due messages -> LifecycleService.
+
+Thin on purpose: parse, deduplicate, call the service, report partial batch failures. A malformed or
+unknown message goes to the DLQ at once with its reason (never retried forever); a transient failure
+fails only its own record, which SQS redelivers (and redrives to the DLQ after maxReceiveCount).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+    from warmpool.adapters.idempotency import PowertoolsDeduplicator
+    from warmpool.adapters.queues import SqsDeadLetters
+    from warmpool.observability import PowertoolsMetrics
+    from warmpool.service.lifecycle import LifecycleService
+
+# SQS redrives after 5 receives (the stack's maxReceiveCount); the 4th attempt is the last one that may
+# still conclude "no warm pool" for a job whose WarmPoolStatus never appeared.
+FINAL_ATTEMPT = 4
+
+
+@dataclass
+class Runtime:
+    service: LifecycleService
+    dedupe: PowertoolsDeduplicator
+    dead_letters: SqsDeadLetters
+    metrics: PowertoolsMetrics
+
+
+@cache
+def runtime() -> Runtime:
+    from warmpool.adapters.idempotency import PowertoolsDeduplicator
+    from warmpool.adapters.queues import SqsDeadLetters
+    from warmpool.observability import PowertoolsMetrics
+    from warmpool.service.wiring import boto_client, build_lifecycle_service
+    from warmpool.settings import LifecycleSettings
+
+    settings = LifecycleSettings.from_env()
+    metrics = PowertoolsMetrics()
+    return Runtime(
+        service=build_lifecycle_service(settings, metrics=metrics),
+        dedupe=PowertoolsDeduplicator(settings.idempotency_table_name, boto_client("dynamodb")),
+        dead_letters=SqsDeadLetters(boto_client("sqs"), settings.dead_letter_queue_url),
+        metrics=metrics,
+    )
+
+
+def handle_record(record: SQSRecord) -> None:
+    from warmpool.models.events import (
+        EventRejectedError,
+        StepDueMessage,
+        TrainingJobEvent,
+        TuningJobEvent,
+        parse_lifecycle_message,
+    )
+    from warmpool.observability import logger
+
+    rt = runtime()
+    log = logger()
+    try:
+        message = parse_lifecycle_message(record.body)
+    except EventRejectedError as exc:
+        log.warning(
+            "event rejected",
+            extra={"reason": exc.reason, "field": exc.field, "message_id": record.message_id},
+        )
+        rt.dead_letters.send(record.body, exc.reason, exc.field)
+        rt.metrics.count("EventsRejected")
+        return
+    final = int(record.attributes.approximate_receive_count or 1) >= FINAL_ATTEMPT
+    if isinstance(message, TrainingJobEvent):
+        detail = message.detail
+        log.append_keys(job_name=detail.training_job_name)
+        key = f"train#{detail.training_job_name}#{detail.training_job_status}#{detail.secondary_status or ''}"
+        outcome = rt.dedupe.run_once(
+            key, lambda: rt.service.handle_training_event(detail, final_attempt=final)
+        )
+        log.info(
+            "training job event", extra={"status": detail.training_job_status, "outcome": _describe(outcome)}
+        )
+    elif isinstance(message, TuningJobEvent):
+        tuning = message.detail
+        log.append_keys(tuning_job_name=tuning.tuning_job_name)
+        key = f"tune#{tuning.tuning_job_name}#{tuning.tuning_job_status}"
+        rt.dedupe.run_once(key, lambda: rt.service.handle_tuning_event(tuning))
+        log.info("tuning job event", extra={"status": tuning.tuning_job_status})
+    elif isinstance(message, StepDueMessage):
+        step = message.detail
+        log.append_keys(job_name=step.training_job_name, pool_id=step.pool_id)
+        key = f"step#{step.pool_id}#{step.training_job_name}#{step.step}#{step.purpose}"
+        outcome = rt.dedupe.run_once(key, lambda: rt.service.handle_step_due(step))
+        log.info(
+            "step due", extra={"step": step.step, "purpose": step.purpose, "outcome": _describe(outcome)}
+        )
+
+
+def _describe(outcome: Any) -> str:
+    if outcome is None:
+        return "duplicate"
+    decision = getattr(outcome, "decision", None)
+    action = getattr(outcome, "action", "")
+    return f"{action}:{decision.action.value}:{decision.rule}" if decision is not None else str(action)
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+
+    from warmpool.observability import logger
+
+    rt = runtime()
+    rt.dedupe.register_lambda_context(context)
+    processor = BatchProcessor(event_type=EventType.SQS)
+    try:
+        result = dict(
+            process_partial_response(
+                event=event, record_handler=handle_record, processor=processor, context=context
+            )
+        )
+    finally:
+        logger().remove_keys(["job_name", "pool_id", "tuning_job_name"])
+        rt.metrics.flush()
+    return result

@@ -1,0 +1,38 @@
+"""Reconciler Lambda (EventBridge schedule): repairs drift between SageMaker and the registry."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from warmpool.observability import PowertoolsMetrics
+    from warmpool.service.lifecycle import LifecycleService
+
+
+@cache
+def runtime() -> tuple[LifecycleService, PowertoolsMetrics]:
+    from warmpool.observability import PowertoolsMetrics
+    from warmpool.service.wiring import build_lifecycle_service
+    from warmpool.settings import ReconcilerSettings
+
+    metrics = PowertoolsMetrics()
+    return build_lifecycle_service(ReconcilerSettings.from_env(), metrics=metrics), metrics
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    from warmpool.observability import logger
+
+    service, metrics = runtime()
+    try:
+        report = service.reconcile()
+    finally:
+        metrics.flush()
+    result = {
+        "available_in_sagemaker": report.available_in_sagemaker,
+        "available_in_registry": report.available_in_registry,
+        "repaired": report.repaired,
+        "rescheduled": report.rescheduled,
+    }
+    logger().info("reconciled", extra=result)
+    return result

@@ -1,0 +1,156 @@
+"""Create, on moto, the resources the CDK stack creates, and the environment the handlers expect."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from warmpool.models.events import TRAINING_DETAIL_TYPE, TUNING_DETAIL_TYPE
+
+MAX_RECEIVE_COUNT = 5
+
+
+@dataclass(frozen=True)
+class LocalEnvironment:
+    region: str
+    pools_table: str
+    idempotency_table: str
+    lifecycle_queue_url: str
+    lifecycle_queue_arn: str
+    lifecycle_dlq_url: str
+    notify_queue_url: str
+    notify_dlq_url: str
+    topic_arn: str
+    scheduler_group: str
+    scheduler_role_arn: str
+    policy_parameter: str
+    slack_webhooks_secret_arn: str
+    slack_signing_secret_arn: str
+
+    def env(self) -> dict[str, str]:
+        """Environment variables, as the stack sets them on the functions."""
+        return {
+            "AWS_DEFAULT_REGION": self.region,
+            "POOLS_TABLE_NAME": self.pools_table,
+            "IDEMPOTENCY_TABLE_NAME": self.idempotency_table,
+            "POLICY_PARAMETER_NAME": self.policy_parameter,
+            "NOTIFY_QUEUE_URL": self.notify_queue_url,
+            "NOTIFY_TOPIC_ARN": self.topic_arn,
+            "SCHEDULER_GROUP_NAME": self.scheduler_group,
+            "SCHEDULER_ROLE_ARN": self.scheduler_role_arn,
+            "SCHEDULER_TARGET_ARN": self.lifecycle_queue_arn,
+            "LIFECYCLE_DLQ_URL": self.lifecycle_dlq_url,
+            "SLACK_WEBHOOKS_SECRET_ARN": self.slack_webhooks_secret_arn,
+            "SLACK_SIGNING_SECRET_ARN": self.slack_signing_secret_arn,
+            "POLICY_CACHE_SECONDS": "0",
+            "POWERTOOLS_SERVICE_NAME": "warmpool",
+            "POWERTOOLS_METRICS_NAMESPACE": "WarmPool",
+        }
+
+
+def _queue(sqs: Any, name: str, dlq_arn: str | None = None) -> tuple[str, str]:
+    attributes = {"VisibilityTimeout": "30"}
+    if dlq_arn:
+        attributes["RedrivePolicy"] = json.dumps(
+            {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": MAX_RECEIVE_COUNT}
+        )
+    url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    return str(url), str(arn)
+
+
+def _table(dynamodb: Any, name: str, *, pk: str, sk: str | None, gsi: bool) -> None:
+    keys = [{"AttributeName": pk, "KeyType": "HASH"}]
+    attributes = [{"AttributeName": pk, "AttributeType": "S"}]
+    if sk:
+        keys.append({"AttributeName": sk, "KeyType": "RANGE"})
+        attributes.append({"AttributeName": sk, "AttributeType": "S"})
+    extra: dict[str, Any] = {}
+    if gsi:
+        attributes += [
+            {"AttributeName": "gsi1pk", "AttributeType": "S"},
+            {"AttributeName": "gsi1sk", "AttributeType": "S"},
+        ]
+        extra["GlobalSecondaryIndexes"] = [
+            {
+                "IndexName": "by_status",
+                "KeySchema": [
+                    {"AttributeName": "gsi1pk", "KeyType": "HASH"},
+                    {"AttributeName": "gsi1sk", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ]
+    dynamodb.create_table(
+        TableName=name,
+        KeySchema=keys,
+        AttributeDefinitions=attributes,
+        BillingMode="PAY_PER_REQUEST",
+        **extra,
+    )
+
+
+def create_local_environment(
+    session: Any, *, policy_json: str = '{"version": 1}', prefix: str = "warmpool", region: str = "us-east-1"
+) -> LocalEnvironment:
+    """`session` is a boto3 Session (or the boto3 module) already pointed at moto."""
+    sqs = session.client("sqs", region_name=region)
+    dynamodb = session.client("dynamodb", region_name=region)
+    events = session.client("events", region_name=region)
+    scheduler = session.client("scheduler", region_name=region)
+    sns = session.client("sns", region_name=region)
+    ssm = session.client("ssm", region_name=region)
+    iam = session.client("iam", region_name=region)
+    secrets = session.client("secretsmanager", region_name=region)
+
+    _table(dynamodb, f"{prefix}-pools", pk="pk", sk="sk", gsi=True)
+    _table(dynamodb, f"{prefix}-idempotency", pk="id", sk=None, gsi=False)
+    lifecycle_dlq_url, lifecycle_dlq_arn = _queue(sqs, f"{prefix}-lifecycle-dlq")
+    lifecycle_url, lifecycle_arn = _queue(sqs, f"{prefix}-lifecycle", lifecycle_dlq_arn)
+    notify_dlq_url, notify_dlq_arn = _queue(sqs, f"{prefix}-notify-dlq")
+    notify_url, _ = _queue(sqs, f"{prefix}-notify", notify_dlq_arn)
+    for rule, detail_type in (("training", TRAINING_DETAIL_TYPE), ("tuning", TUNING_DETAIL_TYPE)):
+        events.put_rule(
+            Name=f"{prefix}-{rule}",
+            EventPattern=json.dumps({"source": ["aws.sagemaker"], "detail-type": [detail_type]}),
+        )
+        events.put_targets(Rule=f"{prefix}-{rule}", Targets=[{"Id": "lifecycle", "Arn": lifecycle_arn}])
+    scheduler.create_schedule_group(Name=f"{prefix}-steps")
+    role = iam.create_role(
+        RoleName=f"{prefix}-scheduler",
+        AssumeRolePolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Action": "sts:AssumeRole",
+                        "Principal": {"Service": "scheduler.amazonaws.com"},
+                    }
+                ],
+            }
+        ),
+    )["Role"]["Arn"]
+    topic_arn = sns.create_topic(Name=f"{prefix}-notifications")["TopicArn"]
+    ssm.put_parameter(Name=f"/{prefix}/policy", Value=policy_json, Type="String", Overwrite=True)
+    webhooks = secrets.create_secret(Name=f"{prefix}/slack-webhooks", SecretString="{}")["ARN"]
+    signing = secrets.create_secret(
+        Name=f"{prefix}/slack-signing-secret", SecretString="local-signing-secret"
+    )["ARN"]
+    return LocalEnvironment(
+        region=region,
+        pools_table=f"{prefix}-pools",
+        idempotency_table=f"{prefix}-idempotency",
+        lifecycle_queue_url=lifecycle_url,
+        lifecycle_queue_arn=lifecycle_arn,
+        lifecycle_dlq_url=lifecycle_dlq_url,
+        notify_queue_url=notify_url,
+        notify_dlq_url=notify_dlq_url,
+        topic_arn=topic_arn,
+        scheduler_group=f"{prefix}-steps",
+        scheduler_role_arn=role,
+        policy_parameter=f"/{prefix}/policy",
+        slack_webhooks_secret_arn=webhooks,
+        slack_signing_secret_arn=signing,
+    )

@@ -1,0 +1,657 @@
+"""The lifecycle service: from a hint (an event, a step, a reconciler pass, a person) to the truth
+(DescribeTrainingJob), to a decision (pure), to its execution (UpdateTrainingJob, the next schedule,
+the registry, notifications).
+
+Every entry point re-reads the job from SageMaker, so duplicated, reordered or late events converge on
+the same state; the registry's optimistic locking stops two invocations from overwriting each other.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from warmpool.domain.clock import Clock
+from warmpool.domain.decide import decide_keep_alive
+from warmpool.domain.facts import pool_facts
+from warmpool.domain.model import (
+    Action,
+    Decision,
+    EngineLimits,
+    FleetView,
+    IdleGap,
+    MatchKey,
+    Notification,
+    NotificationKind,
+    Pool,
+    Severity,
+    Trigger,
+    UserRequest,
+    WarmPoolStatus,
+)
+from warmpool.domain.pricing import DEFAULT_PRICES_PER_HOUR
+from warmpool.models.events import StepDueDetail, TrainingJobDetail, TuningJobDetail, parse_time
+from warmpool.service.ports import (
+    AuditEntry,
+    JobNotFoundError,
+    Metrics,
+    NotificationOutbox,
+    PolicySource,
+    PoolMovedOnError,
+    PoolRecord,
+    PoolRegistry,
+    RetryableError,
+    SageMakerPort,
+    StepScheduler,
+)
+
+TERMINAL_JOB_STATUSES = frozenset({"Completed", "Failed", "Stopped"})
+EXPIRING_SOON_DEFAULT_MINUTES = 15
+LIFETIME_WARNING = timedelta(days=1)
+OWNER_TAG = "owner"
+TEAM_TAG = "team"
+
+
+class WarmPoolStatusPendingError(RetryableError):
+    """The job ended with a keep-alive but SageMaker does not report its warm pool yet."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one entry point did, for logs, metrics and tests."""
+
+    job_name: str
+    pool_id: str | None
+    action: str  # "decided", "recorded", "unchanged", "ignored", "job-missing", "no-warm-pool", ...
+    decision: Decision | None = None
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ReconcileReport:
+    available_in_sagemaker: int
+    available_in_registry: int
+    repaired: list[str] = field(default_factory=list)
+    rescheduled: list[str] = field(default_factory=list)
+
+
+@dataclass
+class LifecycleService:
+    sagemaker: SageMakerPort
+    registry: PoolRegistry
+    scheduler: StepScheduler
+    outbox: NotificationOutbox
+    policies: PolicySource
+    clock: Clock
+    metrics: Metrics
+    limits: EngineLimits = field(default_factory=EngineLimits)
+    sleep: Callable[[float], None] = time.sleep
+    # In-invocation retries when WarmPoolStatus is briefly absent; then the message is requeued.
+    status_retry_delays: tuple[float, ...] = (1.0, 2.0)
+
+    # ------------------------------------------------------------------ entry points
+    def handle_training_event(self, detail: TrainingJobDetail, *, final_attempt: bool = False) -> Outcome:
+        return self._refresh(
+            detail.training_job_name, Trigger.JOB_ENDED, final_attempt=final_attempt, tags=detail.tags
+        )
+
+    def handle_step_due(self, detail: StepDueDetail) -> Outcome:
+        record = self.registry.get(detail.pool_id)
+        if record is None or record.pool.job_name != detail.training_job_name:
+            # The pool moved on to another job (or was never registered): this step is stale.
+            return Outcome(detail.training_job_name, detail.pool_id, "ignored", notes=("stale step",))
+        return self._refresh(detail.training_job_name, Trigger.STEP_DUE, purpose=detail.purpose)
+
+    def handle_tuning_event(self, detail: TuningJobDetail) -> list[Outcome]:
+        if detail.tuning_job_status in ("InProgress", "Stopping", "Deleting"):
+            return []
+        arn = detail.tuning_job_arn or ""
+        outcomes: list[Outcome] = []
+        owned = list(self.registry.pools_of_tuning_job(arn)) if arn else []
+        for record in owned:
+            outcomes.append(self._refresh(record.pool.job_name, Trigger.RECONCILE, tuning_done=True))
+        best = (detail.best_training_job or {}).get("TrainingJobName")
+        target = next((r for r in owned if r.pool.job_name == best), owned[-1] if owned else None)
+        if target is not None:
+            metric = (detail.best_training_job or {}).get("FinalHyperParameterTuningJobObjectiveMetric") or {}
+            fresh = self.registry.get(target.pool.pool_id) or target
+            self._notify(
+                fresh,
+                NotificationKind.TUNING_JOB_FINISHED,
+                Severity.INFO,
+                extra={
+                    "tuning_job_name": detail.tuning_job_name,
+                    "tuning_job_status": detail.tuning_job_status,
+                    "best_training_job": best,
+                    "objective_metric": metric.get("MetricName"),
+                    "objective_value": metric.get("Value"),
+                },
+            )
+        return outcomes
+
+    def apply_user_request(self, job_name: str, request: UserRequest) -> Decision:
+        """A person asks to extend or release a pool; the policy still decides."""
+        outcome = self._refresh(job_name, Trigger.USER, request=request)
+        if outcome.decision is not None:
+            return outcome.decision
+        return Decision(
+            action=Action.KEEP,
+            keep_alive_seconds=None,
+            horizon_seconds=0,
+            next_check_at=None,
+            rule="status",
+            reasons=(f"{job_name} has no Available warm pool ({outcome.action}); nothing to {request.kind}",),
+        )
+
+    def reconcile(self) -> ReconcileReport:
+        """Repair drift: pools whose events were missed, pools that moved on silently, missing schedules.
+        Costs O(Available pools): one list call plus a describe per disagreeing pool."""
+        now = self.clock.now()
+        in_sagemaker = set(self.sagemaker.list_available_job_names())
+        in_registry = self.registry.list_by_status(WarmPoolStatus.AVAILABLE.value)
+        known = {r.pool.job_name for r in in_registry}
+        report = ReconcileReport(len(in_sagemaker), len(in_registry))
+        for name in sorted(in_sagemaker - known):
+            self._refresh(name, Trigger.RECONCILE)
+            report.repaired.append(name)
+        for record in in_registry:
+            name = record.pool.job_name
+            if name not in in_sagemaker:
+                self._refresh(name, Trigger.RECONCILE)
+                report.repaired.append(name)
+            elif record.next_check_at is not None and record.next_check_at <= now:
+                self._refresh(name, Trigger.STEP_DUE)  # the scheduled tick never fired
+                report.rescheduled.append(name)
+            elif record.schedule_name and not self.scheduler.exists(record.schedule_name):
+                at = record.next_check_at or now
+                purpose = "expiring-soon" if "expiring" in record.schedule_name else "step"
+                fresh = self.scheduler.schedule(
+                    pool_id=record.pool.pool_id,
+                    job_name=name,
+                    step=record.pool.steps_taken,
+                    at=max(at, now + timedelta(seconds=60)),
+                    purpose=purpose,
+                )
+                self._save(replace(record, schedule_name=fresh))
+                report.rescheduled.append(name)
+        self.metrics.count("ReconcilerRepairs", len(report.repaired) + len(report.rescheduled))
+        self.metrics.count("PoolsAvailable", len(in_sagemaker))
+        return report
+
+    # ------------------------------------------------------------------ the core
+    def _refresh(
+        self,
+        job_name: str,
+        trigger: Trigger,
+        *,
+        request: UserRequest | None = None,
+        purpose: str = "step",
+        final_attempt: bool = False,
+        tuning_done: bool = False,
+        tags: dict[str, str] | None = None,
+    ) -> Outcome:
+        now = self.clock.now()
+        pool_id = self.registry.pool_id_for_job(job_name)
+        try:
+            job = self._describe_with_pool_status(job_name, final_attempt=final_attempt)
+        except JobNotFoundError:
+            if pool_id is not None:
+                self.registry.audit(
+                    AuditEntry(now, pool_id, job_name, "job-missing", {"trigger": trigger.value})
+                )
+            return Outcome(job_name, pool_id, "job-missing")
+        warm = job.get("WarmPoolStatus")
+        known = self.registry.get(pool_id) if pool_id else None
+        if known is not None and known.pool.job_name == job_name:
+            job["Tags"] = dict(known.pool.tags)
+        else:
+            job["Tags"] = tags if tags else self.sagemaker.list_tags(str(job.get("TrainingJobArn", "")))
+        if warm is None:
+            return self._no_pool(job, pool_id)
+
+        previous = known
+        if previous is None:
+            previous = self._adopt_lineage(job)
+        record = self._record_from_job(job, previous)
+        if tuning_done:
+            record = replace(record, tuner_owned=False)
+        elif record.pool.tuning_job_arn and self._tuner_running(record.pool.tuning_job_arn):
+            record = replace(record, tuner_owned=True)
+
+        same_job = previous is not None and previous.pool.job_name == record.pool.job_name
+        changed = not same_job or previous is None or _state_of(previous) != _state_of(record)
+        if trigger is Trigger.JOB_ENDED and not changed and not tuning_done:
+            return Outcome(job_name, record.pool.pool_id, "unchanged")
+        if (
+            same_job
+            and previous is not None
+            and previous.pool.status is WarmPoolStatus.AVAILABLE
+            and record.pool.status is WarmPoolStatus.TERMINATED
+        ):
+            self._record_gap(previous.pool, _expiry_or_now(previous.pool, now), reused=False)
+
+        if record.pool.status is not WarmPoolStatus.AVAILABLE or record.tuner_owned:
+            saved = self._save(record)
+            note = "tuner-owned" if saved.tuner_owned else saved.pool.status.value
+            self._audit(saved, "recorded", {"trigger": trigger.value, "state": note})
+            if (
+                saved.pool.status is WarmPoolStatus.IN_USE
+                and previous is None
+                and job.get("TrainingJobStatus") == ("InProgress")
+            ):
+                self._maybe_missed_pool(saved.pool)
+            reused_by = warm.get("ReusedByJob")
+            if saved.pool.status is WarmPoolStatus.REUSED and reused_by and trigger is not Trigger.USER:
+                # The successor inherits the lineage now, even if its own events were lost.
+                return self._refresh(str(reused_by), trigger)
+            return Outcome(job_name, saved.pool.pool_id, "recorded", notes=(note,))
+
+        newly_available = (
+            not same_job or previous is None or previous.pool.status is not WarmPoolStatus.AVAILABLE
+        )
+        decision = self._decide(record, trigger, request, now)
+        record = self._execute(record, decision, now)
+        record = self._plan_next_check(record, decision, purpose, now)
+        saved = self._save(replace(record, last_decision=decision))
+        self._audit(saved, "decision", {"trigger": trigger.value, **decision.to_json()})
+        self.metrics.count(f"Decisions{decision.action.value.capitalize()}")
+        if saved.pool.status is WarmPoolStatus.TERMINATED:
+            self._record_gap(record.pool, now, reused=False)
+        old_horizon = previous.pool.horizon_at if same_job and previous is not None else None
+        self._announce(saved, decision, newly_available, old_horizon, purpose, now)
+        return Outcome(job_name, saved.pool.pool_id, "decided", decision)
+
+    def _describe_with_pool_status(self, job_name: str, *, final_attempt: bool) -> dict[str, Any]:
+        job = self.sagemaker.describe_training_job(job_name)
+        for delay in self.status_retry_delays:
+            if not _pool_expected_but_missing(job):
+                return job
+            self.sleep(delay)
+            job = self.sagemaker.describe_training_job(job_name)
+        if _pool_expected_but_missing(job) and not final_attempt:
+            raise WarmPoolStatusPendingError(
+                f"{job_name} ended with a keep-alive but has no WarmPoolStatus yet; retrying later"
+            )
+        return job
+
+    def _no_pool(self, job: dict[str, Any], pool_id: str | None) -> Outcome:
+        name = str(job["TrainingJobName"])
+        keep_alive = int((job.get("ResourceConfig") or {}).get("KeepAlivePeriodInSeconds") or 0)
+        if job.get("TrainingJobStatus") == "InProgress" and pool_id is None:
+            pool = _pool_from_job(
+                job, name, MatchKey.from_training_job(job), WarmPoolStatus.IN_USE, self.clock.now()
+            )
+            self._maybe_missed_pool(pool)
+        if keep_alive > 0 and job.get("TrainingJobStatus") in TERMINAL_JOB_STATUSES and pool_id is None:
+            now = self.clock.now()
+            key = MatchKey.from_training_job(job)
+            pool = _pool_from_job(job, name, key, WarmPoolStatus.TERMINATED, now)
+            record = self._save(PoolRecord(pool=pool))
+            reason = (
+                f"the job asked for a {keep_alive} s keep-alive but SageMaker kept no warm pool: "
+                f"the account's warm-pool quota for {key.instance_type} is 0 or used up "
+                "(or the job used spot capacity)"
+            )
+            self._audit(record, "no-warm-pool", {"reason": reason})
+            self._notify(record, NotificationKind.NO_WARM_POOL, Severity.WARNING, extra={"reason": reason})
+            self.metrics.count("NoWarmPool")
+            return Outcome(name, record.pool.pool_id, "no-warm-pool", notes=(reason,))
+        return Outcome(name, pool_id, "ignored", notes=("no warm pool requested",))
+
+    def _adopt_lineage(self, job: dict[str, Any]) -> PoolRecord | None:
+        """A job that starts on another job's warm pool joins that pool's lineage."""
+        name = str(job["TrainingJobName"])
+        digest = MatchKey.from_training_job(job).digest()
+        candidates = [
+            *self.registry.list_by_status(WarmPoolStatus.AVAILABLE.value),
+            *self.registry.list_by_status(WarmPoolStatus.REUSED.value),
+        ]
+        for candidate in candidates:
+            if candidate.pool.match_key.digest() != digest or candidate.pool.job_name == name:
+                continue
+            try:
+                predecessor = self.sagemaker.describe_training_job(candidate.pool.job_name)
+            except JobNotFoundError:
+                continue
+            if (predecessor.get("WarmPoolStatus") or {}).get("ReusedByJob") != name:
+                continue
+            claimed_at = _time(job, "CreationTime") or self.clock.now()
+            if candidate.pool.available_since is not None:
+                self._record_gap(candidate.pool, claimed_at, reused=True)
+            self._audit(candidate, "reused", {"by": name})
+            return candidate
+        return None
+
+    def _record_from_job(self, job: dict[str, Any], previous: PoolRecord | None) -> PoolRecord:
+        now = self.clock.now()
+        name = str(job["TrainingJobName"])
+        key = MatchKey.from_training_job(job)
+        status = WarmPoolStatus(job["WarmPoolStatus"]["Status"])
+        pool = _pool_from_job(job, name, key, status, now)
+        same_job = previous is not None and previous.pool.job_name == name
+        if previous is not None:
+            lineage = previous.pool.lineage if same_job else (*previous.pool.lineage, name)
+            pool = replace(
+                pool,
+                pool_id=previous.pool.pool_id,
+                lineage=lineage,
+                lifetime_started_at=previous.pool.lifetime_started_at or pool.lifetime_started_at,
+                steps_taken=previous.pool.steps_taken if same_job else 0,
+                version=previous.pool.version,
+                horizon_at=previous.pool.horizon_at if same_job else None,
+            )
+            if same_job and previous.pool.expires_at is not None and status is WarmPoolStatus.AVAILABLE:
+                # warmpool set the keep-alive itself: its own record of the expiry is the precise one
+                pool = replace(
+                    pool,
+                    expires_at=previous.pool.expires_at,
+                    keep_alive_seconds=previous.pool.keep_alive_seconds,
+                )
+        history, team_history = self.registry.history(key.digest(), pool.team)
+        pool = replace(pool, history=history, team_history=team_history)
+        return PoolRecord(
+            pool=pool,
+            last_decision=previous.last_decision if same_job and previous else None,
+            next_check_at=previous.next_check_at if same_job and previous else None,
+            schedule_name=previous.schedule_name if same_job and previous else None,
+            tuner_owned=previous.tuner_owned if same_job and previous else False,
+            notified=previous.notified if same_job and previous else (),
+        )
+
+    def _tuner_running(self, tuning_job_arn: str) -> bool:
+        name = tuning_job_arn.rsplit("/", 1)[-1]
+        try:
+            tuning = self.sagemaker.describe_tuning_job(name)
+        except JobNotFoundError:
+            return False
+        return tuning.get("HyperParameterTuningJobStatus") in ("InProgress", "Stopping")
+
+    def _decide(
+        self, record: PoolRecord, trigger: Trigger, request: UserRequest | None, now: datetime
+    ) -> Decision:
+        policy = self.policies.current()
+        return decide_keep_alive(
+            record.pool,
+            policy,
+            now,
+            limits=self.limits,
+            fleet=self._fleet(),
+            trigger=trigger,
+            request=request,
+        )
+
+    def _fleet(self) -> FleetView:
+        by_team: dict[str, int] = {}
+        by_type: dict[str, int] = {}
+        for record in self.registry.list_by_status(WarmPoolStatus.AVAILABLE.value):
+            pool = record.pool
+            by_team[pool.team or ""] = by_team.get(pool.team or "", 0) + pool.instance_count
+            by_type[pool.instance_type] = by_type.get(pool.instance_type, 0) + pool.instance_count
+        return FleetView(warm_instances_by_team=by_team, warm_instances_by_type=by_type)
+
+    def _execute(self, record: PoolRecord, decision: Decision, now: datetime) -> PoolRecord:
+        pool = record.pool
+        if (
+            decision.dry_run
+            or decision.keep_alive_seconds is None
+            or decision.action not in (Action.EXTEND, Action.SHORTEN, Action.RELEASE)
+        ):
+            return replace(record, pool=replace(pool, horizon_at=_horizon_at(pool, decision)))
+        seconds = decision.keep_alive_seconds
+        if seconds > self.limits.max_step_seconds:
+            raise ValueError(
+                f"refusing a keep-alive of {seconds} s: above the {self.limits.max_step_seconds} s step"
+            )
+        try:
+            self.sagemaker.update_keep_alive(pool.job_name, seconds)
+        except PoolMovedOnError as exc:
+            self.metrics.count("PermanentErrors")
+            self._audit(record, "error", {"operation": "UpdateTrainingJob", "reason": str(exc)})
+            return replace(record, last_error=str(exc))
+        self.metrics.count("KeepAliveUpdates")
+        expires = now + timedelta(seconds=seconds)
+        status = WarmPoolStatus.TERMINATED if seconds == 0 else pool.status
+        updated = replace(
+            pool,
+            keep_alive_seconds=seconds,
+            expires_at=expires,
+            status=status,
+            steps_taken=pool.steps_taken + 1,
+            horizon_at=_horizon_at(pool, decision),
+        )
+        self._audit(
+            replace(record, pool=updated),
+            "keep-alive-updated",
+            {"seconds": seconds, "expires_at": expires.isoformat()},
+        )
+        return replace(record, pool=updated, last_error=None)
+
+    def _plan_next_check(
+        self, record: PoolRecord, decision: Decision, purpose: str, now: datetime
+    ) -> PoolRecord:
+        """Schedule the next look at the pool: the next step, or a warning before it expires."""
+        pool = record.pool
+        if pool.status is not WarmPoolStatus.AVAILABLE:
+            return replace(record, next_check_at=None, schedule_name=None)
+        at: datetime | None = None
+        kind = "step"
+        if decision.next_check_at is not None:
+            at = decision.next_check_at
+        elif pool.expires_at is not None:
+            warn_at = pool.expires_at - timedelta(minutes=self._expiring_soon_minutes())
+            if warn_at > now and purpose != "expiring-soon":
+                at, kind = warn_at, "expiring-soon"
+            else:
+                # No event fires when a pool expires: look once just after, to record it and its gap.
+                at, kind = pool.expires_at + timedelta(seconds=60), "expiry"
+        if at is None:
+            return replace(record, next_check_at=None, schedule_name=None)
+        at = max(at, now + timedelta(seconds=60))  # EventBridge Scheduler wants a time in the future
+        name = self.scheduler.schedule(
+            pool_id=pool.pool_id, job_name=pool.job_name, step=pool.steps_taken, at=at, purpose=kind
+        )
+        return replace(record, next_check_at=at, schedule_name=name)
+
+    def _announce(
+        self,
+        record: PoolRecord,
+        decision: Decision,
+        newly_available: bool,
+        old_horizon: datetime | None,
+        purpose: str,
+        now: datetime,
+    ) -> None:
+        pool = record.pool
+        if decision.action is Action.RELEASE:
+            self._notify(record, NotificationKind.RELEASED, Severity.INFO, decision)
+        elif newly_available:
+            self._notify(record, NotificationKind.POOL_READY, Severity.INFO, decision)
+        elif decision.action in (Action.EXTEND, Action.SHORTEN) and pool.horizon_at != old_horizon:
+            kind = (
+                NotificationKind.EXTENDED if decision.action is Action.EXTEND else NotificationKind.SHORTENED
+            )
+            self._notify(record, kind, Severity.INFO, decision)
+        for extra in decision.notify:
+            self._notify(record, extra, Severity.WARNING, decision)
+        lead = timedelta(minutes=self._expiring_soon_minutes())
+        if (
+            pool.status is WarmPoolStatus.AVAILABLE
+            and decision.next_check_at is None
+            and pool.expires_at is not None
+            and pool.expires_at - now <= lead
+            and not newly_available
+        ):
+            # The last look before expiry: the final step, or the warning check scheduled for it.
+            self._notify(record, NotificationKind.EXPIRING_SOON, Severity.INFO, decision)
+        if pool.lifetime_started_at is not None and pool.status is WarmPoolStatus.AVAILABLE:
+            lifetime_end = pool.lifetime_started_at + timedelta(seconds=self.limits.max_lifetime_seconds)
+            if lifetime_end - now <= LIFETIME_WARNING:
+                self._notify(
+                    record,
+                    NotificationKind.LIFETIME_ENDING,
+                    Severity.WARNING,
+                    decision,
+                    extra={"lifetime_ends_at": lifetime_end.isoformat()},
+                )
+
+    def _expiring_soon_minutes(self) -> int:
+        notifications = getattr(self.policies.current(), "notifications", None)
+        minutes = getattr(notifications, "expiring_soon_minutes", None)
+        return int(minutes) if isinstance(minutes, int) else EXPIRING_SOON_DEFAULT_MINUTES
+
+    def _maybe_missed_pool(self, pool: Pool) -> None:
+        """A new job started cold beside an Available pool it nearly matched: say what differed."""
+        for other in self.registry.list_by_status(WarmPoolStatus.AVAILABLE.value):
+            if other.pool.instance_type != pool.instance_type or other.pool.pool_id == pool.pool_id:
+                continue
+            differing = other.pool.match_key.differences(pool.match_key)
+            if pool.job_keep_alive_seconds == 0:
+                differing.append("ResourceConfig.KeepAlivePeriodInSeconds")
+            if differing:
+                self._notify(
+                    PoolRecord(pool=pool),
+                    NotificationKind.MISSED_POOL,
+                    Severity.WARNING,
+                    extra={"nearby_pool_job": other.pool.job_name, "differing_fields": differing},
+                )
+                self.metrics.count("MissedPools")
+                return
+
+    def _record_gap(self, pool: Pool, ended_at: datetime, *, reused: bool) -> None:
+        """Append the idle gap that just ended to the histories the adaptive strategy learns from."""
+        if pool.available_since is None:
+            return
+        seconds = max(0.0, (ended_at - pool.available_since).total_seconds())
+        self.registry.add_gap(
+            pool.match_key.digest(), pool.team, IdleGap(pool.available_since, seconds, reused)
+        )
+        self.metrics.count("Reuses" if reused else "Expiries")
+        self.metrics.count("IdleBillableSeconds", seconds * pool.instance_count, "Seconds")
+
+    def _save(self, record: PoolRecord) -> PoolRecord:
+        """Optimistic locking: the write succeeds only if nobody wrote since `record` was read."""
+        expected = record.pool.version if record.pool.version > 0 else None
+        return self.registry.put(record, expected)
+
+    def _audit(self, record: PoolRecord, what: str, details: dict[str, Any]) -> None:
+        self.registry.audit(
+            AuditEntry(self.clock.now(), record.pool.pool_id, record.pool.job_name, what, details)
+        )
+
+    def _notify(
+        self,
+        record: PoolRecord,
+        kind: NotificationKind,
+        severity: Severity,
+        decision: Decision | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        pool = record.pool
+        facts = pool_facts(
+            pool,
+            now=self.clock.now(),
+            price_per_instance_hour=DEFAULT_PRICES_PER_HOUR.get(pool.instance_type),
+        )
+        facts.update(extra or {})
+        self.outbox.send(
+            Notification(
+                kind,
+                severity,
+                pool.pool_id,
+                pool.job_name,
+                pool.version,
+                pool.team,
+                pool.owner,
+                facts,
+                decision,
+            )
+        )
+        self.metrics.count("Notifications")
+
+
+def _pool_expected_but_missing(job: dict[str, Any]) -> bool:
+    keep_alive = int((job.get("ResourceConfig") or {}).get("KeepAlivePeriodInSeconds") or 0)
+    return (
+        keep_alive > 0
+        and job.get("TrainingJobStatus") in TERMINAL_JOB_STATUSES
+        and "WarmPoolStatus" not in job
+        and not job.get("EnableManagedSpotTraining")
+        and not (job.get("ResourceConfig") or {}).get("InstanceGroups")
+    )
+
+
+def _tags(job: dict[str, Any]) -> dict[str, str]:
+    raw = job.get("Tags")
+    if isinstance(raw, dict):
+        return {str(k): str(v) for k, v in raw.items()}
+    if isinstance(raw, list):
+        return {str(t["Key"]): str(t.get("Value", "")) for t in raw if isinstance(t, dict) and "Key" in t}
+    return {}
+
+
+def _time(job: dict[str, Any], key: str) -> datetime | None:
+    return parse_time(job.get(key))
+
+
+def _pool_from_job(
+    job: dict[str, Any], name: str, key: MatchKey, status: WarmPoolStatus, now: datetime
+) -> Pool:
+    tags = _tags(job)
+    keep_alive = int((job.get("ResourceConfig") or {}).get("KeepAlivePeriodInSeconds") or 0)
+    ended = _time(job, "TrainingEndTime")
+    created = _time(job, "CreationTime") or now
+    started = _time(job, "TrainingStartTime")
+    available_since = ended if status is WarmPoolStatus.AVAILABLE else None
+    expires = (
+        ended + timedelta(seconds=keep_alive)
+        if ended is not None and status is WarmPoolStatus.AVAILABLE
+        else None
+    )
+    billable = int((job.get("WarmPoolStatus") or {}).get("ResourceRetainedBillableTimeInSeconds") or 0)
+    duration = (ended - (started or created)).total_seconds() if ended is not None else None
+    return Pool(
+        pool_id=name,
+        job_name=name,
+        job_arn=str(job.get("TrainingJobArn", "")),
+        match_key=key,
+        status=status,
+        job_status=str(job.get("TrainingJobStatus", "")),
+        owner=tags.get(OWNER_TAG),
+        team=tags.get(TEAM_TAG),
+        tags=tags,
+        failure_reason=job.get("FailureReason"),
+        tuning_job_arn=job.get("TuningJobArn"),
+        job_keep_alive_seconds=keep_alive,
+        keep_alive_seconds=keep_alive,
+        available_since=available_since,
+        expires_at=expires,
+        lifetime_started_at=created,
+        billable_seconds=billable,
+        lineage=(name,),
+        last_job_duration_s=duration,
+    )
+
+
+def _horizon_at(pool: Pool, decision: Decision) -> datetime | None:
+    if pool.available_since is None:
+        return None
+    return pool.available_since + timedelta(seconds=decision.horizon_seconds)
+
+
+def _state_of(record: PoolRecord) -> tuple[Any, ...]:
+    pool = record.pool
+    return (
+        pool.pool_id,
+        pool.job_name,
+        pool.status,
+        pool.job_status,
+        record.tuner_owned,
+        pool.available_since,
+    )
+
+
+def _expiry_or_now(pool: Pool, now: datetime) -> datetime:
+    return pool.expires_at if pool.expires_at is not None and pool.expires_at <= now else now

@@ -1,0 +1,145 @@
+"""The lifecycle service's view of the outside world: small interfaces, one adapter each."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol, TypeVar
+
+from warmpool.domain.model import Decision, IdleGap, Notification, Pool
+from warmpool.domain.policy.document import PolicyDocument
+
+T = TypeVar("T")
+
+
+class JobNotFoundError(LookupError):
+    """The training job does not exist (any more)."""
+
+
+class PoolMovedOnError(RuntimeError):
+    """SageMaker refused a keep-alive update because the pool is no longer Available."""
+
+
+class RetryableError(RuntimeError):
+    """A transient failure: the message is retried by SQS (and lands in the DLQ if it keeps failing)."""
+
+
+class ConcurrentUpdateError(RetryableError):
+    """Another invocation changed the pool first (optimistic locking): retry with fresh state."""
+
+
+class SageMakerPort(Protocol):
+    def describe_training_job(self, name: str) -> dict[str, Any]:
+        """DescribeTrainingJob; raises JobNotFoundError."""
+        ...
+
+    def update_keep_alive(self, name: str, seconds: int) -> None:
+        """UpdateTrainingJob(ResourceConfig.KeepAlivePeriodInSeconds); raises PoolMovedOnError."""
+        ...
+
+    def list_available_job_names(self) -> list[str]: ...
+
+    def list_tags(self, arn: str) -> dict[str, str]:
+        """DescribeTrainingJob carries no tags; ListTags does (the event does too)."""
+        ...
+
+    def describe_tuning_job(self, name: str) -> dict[str, Any]: ...
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    at: datetime
+    pool_id: str
+    job_name: str
+    what: str  # e.g. "registered", "decision", "keep-alive-updated", "reused", "terminated", "error"
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PoolRecord:
+    """A pool as the registry keeps it: the domain value plus bookkeeping."""
+
+    pool: Pool
+    last_decision: Decision | None = None
+    last_error: str | None = None
+    next_check_at: datetime | None = None
+    schedule_name: str | None = None
+    tuner_owned: bool = False
+    notified: tuple[str, ...] = ()  # notification kinds sent for the current job
+
+
+class PoolRegistry(Protocol):
+    def get(self, pool_id: str) -> PoolRecord | None: ...
+
+    def pool_id_for_job(self, job_name: str) -> str | None: ...
+
+    def put(self, record: PoolRecord, expected_version: int | None) -> PoolRecord:
+        """Write with optimistic locking (None: must not exist); returns the record with its new version.
+        Raises ConcurrentUpdateError when the stored version differs."""
+        ...
+
+    def list_by_status(self, status: str) -> list[PoolRecord]: ...
+
+    def list_pools(self, *, team: str | None = None, status: str | None = None) -> list[PoolRecord]: ...
+
+    def audit(self, entry: AuditEntry) -> None: ...
+
+    def audit_trail(self, pool_id: str) -> list[AuditEntry]: ...
+
+    def history(
+        self, match_digest: str, team: str | None
+    ) -> tuple[tuple[IdleGap, ...], tuple[IdleGap, ...]]: ...
+
+    def add_gap(self, match_digest: str, team: str | None, gap: IdleGap) -> None: ...
+
+    def pools_of_tuning_job(self, tuning_job_arn: str) -> list[PoolRecord]: ...
+
+
+class StepScheduler(Protocol):
+    def schedule(self, *, pool_id: str, job_name: str, step: int, at: datetime, purpose: str) -> str:
+        """Create the one-shot schedule (idempotent by name); returns its name."""
+        ...
+
+    def exists(self, name: str) -> bool: ...
+
+    def cancel(self, name: str) -> None: ...
+
+
+class NotificationOutbox(Protocol):
+    def send(self, notification: Notification) -> None: ...
+
+
+class PolicySource(Protocol):
+    def current(self) -> PolicyDocument: ...
+
+
+class Deduplicator(Protocol):
+    def run_once(self, key: str, fn: Callable[[], T]) -> T | None:
+        """Run `fn` unless `key` was already processed; None when skipped."""
+        ...
+
+
+class Metrics(Protocol):
+    def count(self, name: str, value: float = 1, unit: str = "Count") -> None: ...
+
+
+class NullMetrics:
+    """Metrics for code paths that emit nothing (the CLI): counts are simply not recorded."""
+
+    def count(self, name: str, value: float = 1, unit: str = "Count") -> None:
+        return None
+
+
+class DeadLetters(Protocol):
+    def send(self, body: str, reason: str, field: str | None) -> None: ...
+
+
+class RecordingMetrics:
+    """Keeps counts in memory: tests, the demo and the chaos replay read them."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, float] = {}
+
+    def count(self, name: str, value: float = 1, unit: str = "Count") -> None:
+        self.counts[name] = self.counts.get(name, 0) + value

@@ -1,0 +1,78 @@
+"""Composition root: the lifecycle service on boto3 adapters, built once per Lambda container."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from warmpool.domain.clock import Clock, SystemClock
+from warmpool.domain.model import EngineLimits
+from warmpool.service.lifecycle import LifecycleService
+from warmpool.service.ports import Metrics
+from warmpool.settings import EngineSettings
+
+
+@dataclass
+class Overrides:
+    """What the local harness (tests, demo, chaos replay) swaps: the clock and the sleep function.
+    In Lambda both stay at their defaults."""
+
+    clock: Clock | None = None
+    sleep: Callable[[float], None] | None = None
+    endpoint_url: str | None = None
+
+
+OVERRIDES = Overrides()
+
+
+def boto_client(service: str) -> Any:
+    import boto3
+    from botocore.config import Config
+
+    # Throttling and 5xx are retried with adaptive backoff; permanent errors surface at once.
+    config = Config(retries={"mode": "adaptive", "max_attempts": 6}, connect_timeout=5, read_timeout=20)
+    return boto3.client(service, config=config, endpoint_url=OVERRIDES.endpoint_url)
+
+
+def current_clock() -> Clock:
+    return OVERRIDES.clock or SystemClock()
+
+
+def build_lifecycle_service(
+    settings: EngineSettings, *, metrics: Metrics, clock: Clock | None = None
+) -> LifecycleService:
+    from warmpool.adapters.policy_store import SsmPolicySource
+    from warmpool.adapters.queues import SqsNotificationOutbox
+    from warmpool.adapters.registry import DynamoPoolRegistry
+    from warmpool.adapters.sagemaker import SageMakerAdapter
+    from warmpool.adapters.scheduler import EventBridgeStepScheduler
+
+    clock = clock or current_clock()
+    return LifecycleService(
+        sagemaker=SageMakerAdapter(boto_client("sagemaker")),
+        registry=DynamoPoolRegistry(settings.pools_table_name, boto_client("dynamodb")),
+        scheduler=EventBridgeStepScheduler(
+            boto_client("scheduler"),
+            group_name=settings.scheduler_group_name,
+            role_arn=settings.scheduler_role_arn,
+            target_arn=settings.scheduler_target_arn,
+        ),
+        outbox=SqsNotificationOutbox(boto_client("sqs"), settings.notify_queue_url),
+        policies=SsmPolicySource(
+            boto_client("ssm"),
+            settings.policy_parameter_name,
+            cache_seconds=settings.policy_cache_seconds,
+            clock=clock,
+            metrics=metrics,
+        ),
+        clock=clock,
+        metrics=metrics,
+        limits=EngineLimits(
+            max_step_seconds=settings.max_step_seconds,
+            step_margin_seconds=settings.step_margin_seconds,
+            max_lifetime_seconds=settings.max_lifetime_seconds,
+        ),
+        sleep=OVERRIDES.sleep or time.sleep,
+    )

@@ -1,0 +1,133 @@
+"""An end-to-end system on moto: the warm-pool emulator, the stack's resources, the real handlers, and
+pumps standing in for Lambda's SQS polling and for EventBridge Scheduler. Reused by every integration
+test (lifecycle, notifications, CLI, demo, chaos)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+from warmpool.adapters.registry import DynamoPoolRegistry
+from warmpool.domain.clock import ManualClock
+from warmpool.emulator import EmulatorConfig, LocalControl, WarmPoolEmulator, warm_pool_emulator
+from warmpool.handlers import lifecycle, reconciler
+from warmpool.local.pumps import LocalLambdaContext, QueuePump, SchedulePump
+from warmpool.local.resources import LocalEnvironment, create_local_environment
+from warmpool.service import wiring
+
+START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday morning
+
+
+@dataclass
+class System:
+    emulator: WarmPoolEmulator
+    control: LocalControl
+    env: LocalEnvironment
+    sagemaker: Any
+    sqs: Any
+    ssm: Any
+    registry: DynamoPoolRegistry
+    lifecycle: QueuePump
+    schedules: SchedulePump
+    api_calls: dict[str, int] = field(default_factory=dict)
+
+    def set_policy(self, policy: dict[str, Any]) -> None:
+        self.ssm.put_parameter(
+            Name=self.env.policy_parameter, Value=json.dumps(policy), Type="String", Overwrite=True
+        )
+
+    def settle(self) -> None:
+        """Deliver everything that is due: queued events and fired schedules, until quiet."""
+        for _ in range(50):
+            moved = self.lifecycle.drain() + self.schedules.fire_due()
+            if moved == 0:
+                return
+        raise AssertionError("the system did not settle after 50 rounds")
+
+    def advance(self, seconds: float, tick: float = 60.0) -> None:
+        """Move virtual time in ticks, letting schedules fire and events flow at each tick."""
+        remaining = seconds
+        while remaining > 0:
+            step = min(tick, remaining)
+            self.emulator.advance(step)
+            remaining -= step
+            self.settle()
+
+    def reconcile(self) -> dict[str, Any]:
+        result: dict[str, Any] = reconciler.handler({}, LocalLambdaContext())
+        self.settle()
+        return result
+
+    def messages(self, queue_url: str) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        while True:
+            batch = self.sqs.receive_message(
+                QueueUrl=queue_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]
+            ).get("Messages", [])
+            if not batch:
+                return out
+            for message in batch:
+                out.append(message)
+                self.sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+    def notifications(self) -> list[dict[str, Any]]:
+        return [json.loads(m["Body"]) for m in self.messages(self.env.notify_queue_url)]
+
+
+@pytest.fixture
+def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+
+
+@pytest.fixture
+def emulator_config() -> EmulatorConfig:
+    return EmulatorConfig()
+
+
+@pytest.fixture
+def system(
+    aws_env: None, monkeypatch: pytest.MonkeyPatch, emulator_config: EmulatorConfig
+) -> Iterator[System]:
+    clock = ManualClock(START)
+    with mock_aws(), warm_pool_emulator(emulator_config, clock) as emulator:
+        env = create_local_environment(boto3)
+        for key, value in env.env().items():
+            monkeypatch.setenv(key, value)
+        monkeypatch.setattr(wiring.OVERRIDES, "clock", clock)
+        monkeypatch.setattr(wiring.OVERRIDES, "sleep", emulator.advance)
+        lifecycle.runtime.cache_clear()
+        reconciler.runtime.cache_clear()
+        sqs = boto3.client("sqs")
+        api_calls: dict[str, int] = {}
+
+        def count(event_name: str, **_: Any) -> None:
+            operation = event_name.rsplit(".", maxsplit=1)[-1]
+            api_calls[operation] = api_calls.get(operation, 0) + 1
+
+        boto3.DEFAULT_SESSION.events.register("before-call.*.*", count) if boto3.DEFAULT_SESSION else None
+        system = System(
+            emulator=emulator,
+            control=LocalControl(emulator),
+            env=env,
+            sagemaker=boto3.client("sagemaker"),
+            sqs=sqs,
+            ssm=boto3.client("ssm"),
+            registry=DynamoPoolRegistry(env.pools_table, boto3.client("dynamodb")),
+            lifecycle=QueuePump(sqs, env.lifecycle_queue_url, lifecycle.handler),
+            schedules=SchedulePump(boto3.client("scheduler"), sqs, env.scheduler_group, clock),
+            api_calls=api_calls,
+        )
+        try:
+            yield system
+        finally:
+            lifecycle.runtime.cache_clear()
+            reconciler.runtime.cache_clear()

@@ -1,0 +1,84 @@
+"""EventBridge -> SQS -> lifecycle handler -> UpdateTrainingJob -> Scheduler -> SQS -> handler."""
+
+from datetime import timedelta
+
+from warmpool.emulator.jobs import training_job_request
+
+from tests.integration.conftest import System
+
+THREE_HOURS = {"version": 1, "defaults": {"keep_alive_strategy": "fixed-10800"}}
+
+
+def test_pool_is_registered_and_kept_warm_three_hours_in_one_hour_steps(system: System) -> None:
+    system.set_policy(THREE_HOURS)
+    system.sagemaker.create_training_job(
+        **training_job_request("exp-1", keep_alive_seconds=600, tags={"owner": "alice", "team": "vision"})
+    )
+    system.settle()
+    system.control.run_for("exp-1", 1800)
+    system.advance(1800)
+    record = system.registry.get("exp-1")
+    assert record is not None
+    assert record.pool.status.value == "Available"
+    assert (record.pool.owner, record.pool.team) == ("alice", "vision")
+    assert record.last_decision is not None
+    assert record.last_decision.action.value == "extend"
+    assert record.last_decision.keep_alive_seconds == 3600
+    ended = system.control.now()
+    system.advance(4 * 3600, tick=300)
+    updates = system.control.update_calls()
+    assert [u["seconds"] for u in updates][:3] == [3600, 3600, 3600]
+    assert all(u["seconds"] <= 3600 for u in updates)
+    job = system.sagemaker.describe_training_job(TrainingJobName="exp-1")
+    assert job["WarmPoolStatus"]["Status"] == "Terminated"
+    billable = job["WarmPoolStatus"]["ResourceRetainedBillableTimeInSeconds"]
+    # warm for the three-hour horizon (ticks are 5 minutes: the expiry lands exactly on it)
+    assert abs(billable - 3 * 3600) <= 60, billable
+    assert ended + timedelta(hours=3) <= system.control.now()
+    kinds = [n["kind"] for n in system.notifications()]
+    assert kinds[0] == "pool-ready"
+    assert "expiring-soon" in kinds
+
+
+def test_reuse_moves_the_lineage_and_records_the_gap(system: System) -> None:
+    system.sagemaker.create_training_job(
+        **training_job_request("a-1", keep_alive_seconds=1800, tags={"team": "nlp"})
+    )
+    system.settle()
+    system.control.run_for("a-1", 600)
+    system.advance(900)
+    system.sagemaker.create_training_job(
+        **training_job_request("a-2", keep_alive_seconds=1800, tags={"team": "nlp"})
+    )
+    system.settle()
+    assert system.registry.pool_id_for_job("a-2") == "a-1"
+    record = system.registry.get("a-1")
+    assert record is not None
+    assert record.pool.job_name == "a-2"
+    assert record.pool.lineage == ("a-1", "a-2")
+    history, team_history = system.registry.history(record.pool.match_key.digest(), "nlp")
+    assert [(round(g.seconds), g.reused) for g in history] == [(300, True)]
+    assert len(team_history) == 1
+    system.control.run_for("a-2", 300)
+    system.advance(400)
+    record = system.registry.get("a-1")
+    assert record is not None
+    assert record.pool.status.value == "Available"
+    system.advance(1800)
+    record = system.registry.get("a-1")
+    assert record is not None
+    assert record.pool.status.value == "Terminated"
+    trail = [e.what for e in system.registry.audit_trail("a-1")]
+    assert "reused" in trail
+
+
+def test_release_when_policy_wants_no_keep_alive(system: System) -> None:
+    system.set_policy({"version": 1, "defaults": {"keep_alive_strategy": "none"}})
+    system.sagemaker.create_training_job(**training_job_request("r-1", keep_alive_seconds=3600))
+    system.settle()
+    system.control.complete_job("r-1")
+    system.settle()
+    job = system.sagemaker.describe_training_job(TrainingJobName="r-1")
+    assert job["WarmPoolStatus"]["Status"] == "Terminated"
+    assert [u["seconds"] for u in system.control.update_calls()] == [0]
+    assert [n["kind"] for n in system.notifications()] == ["released"]
