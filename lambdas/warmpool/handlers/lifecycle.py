@@ -114,7 +114,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
     rt = runtime()
     rt.dedupe.register_lambda_context(context)
-    processor = BatchProcessor(event_type=EventType.SQS)
+    # A wholly failed batch is reported record by record too, so SQS retries and redrives each one.
+    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
     try:
         result = dict(
             process_partial_response(

@@ -1,0 +1,202 @@
+"""Duplicated, reordered, late and lost events; throttling; jobs that vanished; bad messages."""
+
+import json
+from typing import Any
+
+import pytest
+from warmpool.emulator import EmulatorConfig
+from warmpool.emulator.jobs import training_job_request
+
+from tests.integration.conftest import System
+
+TWO_HOURS = {"version": 1, "defaults": {"keep_alive_strategy": "fixed-7200"}}
+
+
+def take_events(system: System) -> list[str]:
+    """Take every message off the lifecycle queue (as if EventBridge had not delivered them yet)."""
+    return [m["Body"] for m in system.messages(system.env.lifecycle_queue_url)]
+
+
+def send(system: System, bodies: list[str]) -> None:
+    for body in bodies:
+        system.sqs.send_message(QueueUrl=system.env.lifecycle_queue_url, MessageBody=body)
+
+
+def finished_job(system: System, name: str, keep_alive: int = 600) -> list[str]:
+    system.sagemaker.create_training_job(**training_job_request(name, keep_alive_seconds=keep_alive))
+    system.control.run_for(name, 300)
+    system.emulator.advance(300)
+    return take_events(system)
+
+
+def test_duplicates_do_nothing_twice(system: System) -> None:
+    system.set_policy(TWO_HOURS)
+    bodies = finished_job(system, "dup-1")
+    send(system, bodies + bodies + bodies)
+    system.settle()
+    assert [u["seconds"] for u in system.control.update_calls()] == [3600]
+    assert [n["kind"] for n in system.notifications()] == ["pool-ready"]
+
+
+def test_reordered_events_converge_on_the_truth(system: System) -> None:
+    system.set_policy(TWO_HOURS)
+    bodies = finished_job(system, "ord-1")
+    assert [json.loads(b)["detail"]["TrainingJobStatus"] for b in bodies] == ["InProgress", "Completed"]
+    send(system, list(reversed(bodies)))
+    system.settle()
+    record = system.registry.get("ord-1")
+    assert record is not None
+    assert record.pool.status.value == "Available"
+    assert [u["seconds"] for u in system.control.update_calls()] == [3600]
+
+
+def test_late_event_for_a_pool_that_moved_on(system: System) -> None:
+    bodies = finished_job(system, "late-1", keep_alive=600)
+    system.emulator.advance(700)  # the pool expired before anything was delivered
+    send(system, bodies)
+    system.settle()
+    record = system.registry.get("late-1")
+    assert record is not None
+    assert record.pool.status.value == "Terminated"
+    assert system.control.update_calls() == []
+
+
+def test_event_for_a_job_that_no_longer_exists(system: System) -> None:
+    bodies = finished_job(system, "gone-1")
+    completed = json.loads(bodies[1])
+    completed["detail"]["TrainingJobName"] = "never-existed"
+    send(system, [json.dumps(completed)])
+    system.settle()
+    assert system.registry.pool_id_for_job("never-existed") is None
+    assert system.messages(system.env.lifecycle_dlq_url) == []
+
+
+def test_throttled_describe_is_retried(system: System) -> None:
+    bodies = finished_job(system, "thr-1")
+    system.control.inject_faults("DescribeTrainingJob", "ThrottlingException", count=3)
+    send(system, bodies)
+    system.settle()
+    assert system.emulator.fault_counts["DescribeTrainingJob"] == 3
+    record = system.registry.get("thr-1")
+    assert record is not None
+    assert record.pool.status.value == "Available"
+
+
+def test_malformed_events_go_to_the_dlq_without_blocking_the_batch(system: System) -> None:
+    bodies = finished_job(system, "ok-1")
+    unknown = json.dumps({"source": "aws.ec2", "detail-type": "EC2 Instance State-change", "detail": {}})
+    broken = json.loads(bodies[1])
+    broken["detail"]["TrainingJobStatus"] = "Exploded"
+    send(system, ["{not json", unknown, json.dumps(broken), *bodies])
+    system.settle()
+    record = system.registry.get("ok-1")
+    assert record is not None
+    assert record.pool.status.value == "Available"
+    dead = system.messages(system.env.lifecycle_dlq_url)
+    reasons = {m["MessageAttributes"]["field"]["StringValue"] for m in dead}
+    assert reasons == {"body", "detail-type", "detail.TrainingJobStatus"}
+    assert system.lifecycle.stats.failures == 0
+
+
+def test_reconciler_repairs_a_pool_whose_events_were_all_dropped(system: System) -> None:
+    system.set_policy(TWO_HOURS)
+    finished_job(system, "lost-1")  # events taken and dropped
+    assert system.registry.get("lost-1") is None
+    report = system.reconcile()
+    assert report["repaired"] == ["lost-1"]
+    record = system.registry.get("lost-1")
+    assert record is not None
+    assert record.pool.status.value == "Available"
+    assert [u["seconds"] for u in system.control.update_calls()] == [3600]
+    # and a pool that moved on silently (reused, events dropped) is noticed too
+    system.sagemaker.create_training_job(**training_job_request("lost-2"))
+    take_events(system)
+    report = system.reconcile()
+    assert report["repaired"] == ["lost-1"]
+    record = system.registry.get("lost-1")
+    assert record is not None
+    assert record.pool.job_name == "lost-2"
+    assert record.pool.lineage == ("lost-1", "lost-2")
+
+
+def test_reconciler_takes_the_step_when_a_tick_never_fired(system: System) -> None:
+    system.set_policy(TWO_HOURS)
+    send(system, finished_job(system, "tick-1"))
+    system.settle()
+    schedules = system.schedules.due()
+    assert schedules == []
+    system.emulator.advance(3400)  # the step at 55 min was due; nobody fired it
+    for schedule in system.schedules.due():
+        system.schedules._scheduler.delete_schedule(
+            Name=schedule["Name"], GroupName=system.env.scheduler_group
+        )
+    report = system.reconcile()
+    assert report["rescheduled"] == ["tick-1"]
+    assert [u["seconds"] for u in system.control.update_calls()] == [3600, 3600]
+
+
+@pytest.mark.parametrize("emulator_config", [EmulatorConfig(warm_pool_status_delay_seconds=2)])
+def test_missing_warm_pool_status_is_retried_not_concluded(system: System) -> None:
+    send(system, finished_job(system, "lag-1")[1:])
+    system.settle()
+    record = system.registry.get("lag-1")
+    assert record is not None
+    assert record.pool.status.value == "Available"
+    assert "no-warm-pool" not in [n["kind"] for n in system.notifications()]
+
+
+def test_quota_means_no_warm_pool_and_the_owner_is_told(system: System) -> None:
+    system.control.set_quota("ml.g5.2xlarge", 0)
+    send(system, finished_job(system, "quota-1"))
+    system.settle()
+    notes = system.notifications()
+    assert [n["kind"] for n in notes] == ["no-warm-pool"]
+    assert "quota" in notes[0]["facts"]["reason"]
+
+
+def test_tuning_job_pools_are_left_to_the_tuner_until_it_ends(system: System) -> None:
+    system.set_policy(TWO_HOURS)
+    system.control.start_tuning_job("sweep", [training_job_request("hpo-1")])
+    system.settle()
+    system.control.complete_job("hpo-1")
+    system.settle()
+    record = system.registry.get("hpo-1")
+    assert record is not None
+    assert record.tuner_owned
+    assert system.control.update_calls() == []
+    system.control.complete_tuning_job("sweep")
+    system.settle()
+    record = system.registry.get("hpo-1")
+    assert record is not None
+    assert not record.tuner_owned
+    assert [u["seconds"] for u in system.control.update_calls()] == [3600]
+    kinds = [n["kind"] for n in system.notifications()]
+    assert "tuning-job-finished" in kinds
+
+
+def test_a_cold_start_beside_a_near_match_is_reported(system: System) -> None:
+    send(system, finished_job(system, "near-1"))
+    system.settle()
+    system.notifications()
+    system.sagemaker.create_training_job(**training_job_request("near-2", volume_size_gb=200))
+    system.settle()
+    notes = [n for n in system.notifications() if n["kind"] == "missed-pool"]
+    assert len(notes) == 1
+    assert notes[0]["facts"]["differing_fields"] == ["ResourceConfig.VolumeSizeInGB"]
+    assert notes[0]["facts"]["nearby_pool_job"] == "near-1"
+
+
+def test_api_calls_per_event(system: System) -> None:
+    bodies: list[Any] = finished_job(system, "calls-1")
+    system.api_calls.clear()
+    send(system, bodies)
+    system.settle()
+    sagemaker_calls = {
+        k: v
+        for k, v in system.api_calls.items()
+        if k in ("DescribeTrainingJob", "UpdateTrainingJob", "ListTags", "CreateSchedule")
+    }
+    # InProgress: describe + list tags; Completed: describe, update, schedule
+    assert sagemaker_calls["DescribeTrainingJob"] == 2
+    assert sagemaker_calls.get("UpdateTrainingJob", 0) <= 1
+    print(f"\nAWS API calls for one job's two events: {dict(sorted(system.api_calls.items()))}")
