@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import aws_cdk as cdk
 import cdk_nag
@@ -16,7 +17,7 @@ def build_app(context: dict[str, object] | None = None, outdir: str | None = Non
     app = cdk.App(context=context, outdir=outdir)
     raw = app.node.try_get_context("warmpool") or {}
     config = StackConfig.model_validate(raw)
-    WarmPoolStack(app, config.stack_name, config=config)
+    WarmPoolStack(app, config.stack_name, config=config, app_dir=Path(__file__).resolve().parent)
     cdk.Validations.of(app).add_plugins(cdk_nag.AwsSolutionsChecks(app, verbose=True))
     return app
 

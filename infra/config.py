@@ -1,6 +1,8 @@
-"""Typed configuration of the stack, read from CDK context (cdk.json or `-c key=value`)."""
+"""Typed configuration of the stack, read from CDK context key `warmpool` (cdk.json or `-c`)."""
 
 from __future__ import annotations
+
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -14,3 +16,8 @@ class StackConfig(BaseModel):
     step_margin_seconds: int = Field(default=300, ge=0, le=1800)
     max_lifetime_days: int = Field(default=28, ge=1, le=28)
     reconcile_every_minutes: int = Field(default=5, ge=1, le=60)
+    slack_endpoint: Literal["http-api", "function-url", "none"] = "http-api"
+    # Optionally restrict UpdateTrainingJob to jobs carrying this tag key (e.g. "warmpool:managed").
+    update_requires_tag: str | None = None
+    log_retention_days: int = Field(default=30, ge=1)
+    alarm_email: str | None = None

@@ -1,14 +1,66 @@
-"""The warmpool stack: constructs composed, permissions granted where they are wired together."""
+"""The warmpool stack: the WarmPoolManager construct, and the cdk-nag findings acknowledged with reasons."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import aws_cdk as cdk
 from aws_cdk import Stack
 from constructs import Construct
 
 from infra.config import StackConfig
+from infra.manager import WarmPoolManager
+
+
+def nag_acknowledgments(stack: Stack, manager: WarmPoolManager) -> dict[str, str]:
+    """Every cdk-nag finding warmpool accepts, one by one, each with the reason it is acceptable."""
+    pools = stack.get_logical_id(manager.storage.pools_table.node.default_child)  # type: ignore[arg-type]
+    group = manager.lifecycle.schedule_group_name
+    iam5 = "AwsSolutions::AwsSolutions-IAM5"
+    account = "arn:<AWS::Partition>:{service}:<AWS::Region>:<AWS::AccountId>:{resource}"
+    basic_role = "arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+    training_jobs = account.format(service="sagemaker", resource="training-job/*")
+    tuning_jobs = account.format(service="sagemaker", resource="hyper-parameter-tuning-job/*")
+    schedules = account.format(service="scheduler", resource=f"schedule/{group}/*")
+    return {
+        f"AwsSolutions::AwsSolutions-IAM4[Policy::{basic_role}]": (
+            "Grants only writing the function's own CloudWatch logs"
+        ),
+        f"{iam5}[Action::kms:GenerateDataKey*]": "CDK's KMS grant for warmpool's encrypted queues and topic",
+        f"{iam5}[Action::kms:ReEncrypt*]": "CDK's KMS grant for warmpool's encrypted queues and topic",
+        f"{iam5}[Resource::*]": (
+            "sagemaker:ListTrainingJobs and X-Ray PutTraceSegments have no resource-level permissions"
+        ),
+        f"{iam5}[Resource::<{pools}.Arn>/index/*]": "Queries on the registry table's own status index",
+        f"{iam5}[Resource::{training_jobs}]": (
+            "Users create training jobs with names warmpool cannot know; Describe/ListTags/Update only, "
+            "never Create or Stop"
+        ),
+        f"{iam5}[Resource::{tuning_jobs}]": "Describe only, for the tuning jobs users create",
+        f"{iam5}[Resource::{schedules}]": (
+            "One-shot step schedules, named per pool at run time, only inside warmpool's own group"
+        ),
+        "AwsSolutions::AwsSolutions-SMG4": (
+            "Slack issues the webhook URLs and the signing secret; a Lambda cannot rotate them. "
+            "Rotate them in Slack, then update the secret."
+        ),
+        "AwsSolutions::AwsSolutions-APIG4": (
+            "Slack cannot send AWS credentials: each request is authenticated by its Slack signature (HMAC "
+            "of the raw body, 5-minute replay window) inside the function, then authorized against the policy"
+        ),
+    }
 
 
 class WarmPoolStack(Stack):
-    def __init__(self, scope: Construct, construct_id: str, *, config: StackConfig) -> None:
-        super().__init__(scope, construct_id)
+    def __init__(self, scope: Construct, construct_id: str, *, config: StackConfig, app_dir: Path) -> None:
+        super().__init__(
+            scope, construct_id, description="warmpool: lifecycle manager for SageMaker warm pools"
+        )
         self.config = config
+        self.manager = WarmPoolManager(self, "WarmPool", config=config, app_dir=app_dir)
+        cdk.Validations.of(self).acknowledge(
+            *(
+                cdk.Acknowledgment(id=rule, reason=reason)
+                for rule, reason in nag_acknowledgments(self, self.manager).items()
+            )
+        )

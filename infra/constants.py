@@ -1,0 +1,20 @@
+"""Every name the stack gives, in one place."""
+
+SERVICE = "warmpool"
+METRICS_NAMESPACE = "WarmPool"
+LAMBDA_SOURCE_DIR = "lambdas"
+LAMBDA_HANDLERS = {
+    "lifecycle": "warmpool.handlers.lifecycle.handler",
+    "reconciler": "warmpool.handlers.reconciler.handler",
+    "notifier": "warmpool.handlers.notifier.handler",
+    "slack_interactive": "warmpool.handlers.slack_interactive.handler",
+}
+# Shipped in the asset besides `warmpool`: not in the Lambda runtime nor in the Powertools layer.
+BUNDLED_PACKAGES = ("slack_sdk", "tzdata")
+# Development-only parts of the package, left out of the asset.
+ASSET_EXCLUDES = ("emulator", "cli", "simulator", "local", "demo")
+POWERTOOLS_LAYER_PARAMETER = "/aws/service/powertools/python/{arch}/{python}/latest"
+TRAINING_DETAIL_TYPE = "SageMaker Training Job State Change"
+TUNING_DETAIL_TYPE = "SageMaker HyperParameter Tuning Job State Change"
+MAX_RECEIVE_COUNT = 5
+STATUS_INDEX = "by_status"

@@ -1,0 +1,165 @@
+"""Events in, keep-alive out: EventBridge rules, the lifecycle and reconciler functions, Scheduler."""
+
+from __future__ import annotations
+
+from aws_cdk import Aws, Duration, Stack
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as sources
+from aws_cdk import aws_scheduler as scheduler
+from aws_cdk import aws_ssm as ssm
+from constructs import Construct
+
+from infra.config import StackConfig
+from infra.constants import LAMBDA_HANDLERS, TRAINING_DETAIL_TYPE, TUNING_DETAIL_TYPE
+from infra.constructs.functions import FunctionFactory
+from infra.constructs.storage import Storage
+
+
+class Lifecycle(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: StackConfig,
+        storage: Storage,
+        factory: FunctionFactory,
+        policy: ssm.IStringParameter,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        # The rules filter on source and detail-type only: every decision is made in code.
+        self.training_rule = events.Rule(
+            self,
+            "TrainingJobEvents",
+            event_pattern=events.EventPattern(source=["aws.sagemaker"], detail_type=[TRAINING_DETAIL_TYPE]),
+            targets=[targets.SqsQueue(storage.lifecycle_queue)],
+        )
+        self.tuning_rule = events.Rule(
+            self,
+            "TuningJobEvents",
+            event_pattern=events.EventPattern(source=["aws.sagemaker"], detail_type=[TUNING_DETAIL_TYPE]),
+            targets=[targets.SqsQueue(storage.lifecycle_queue)],
+        )
+        self.schedule_group_name = f"{Stack.of(self).stack_name}-steps"
+        self.schedule_group = scheduler.CfnScheduleGroup(self, "StepSchedules", name=self.schedule_group_name)
+        self.scheduler_role = iam.Role(
+            self,
+            "SchedulerRole",
+            assumed_by=iam.ServicePrincipal(
+                "scheduler.amazonaws.com", conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}}
+            ),
+            description="EventBridge Scheduler sends warmpool step-due messages to the lifecycle queue",
+        )
+        storage.lifecycle_queue.grant_send_messages(self.scheduler_role)
+
+        engine_env = {
+            "POOLS_TABLE_NAME": storage.pools_table.table_name,
+            "POLICY_PARAMETER_NAME": policy.parameter_name,
+            "NOTIFY_QUEUE_URL": storage.notify_queue.queue_url,
+            "SCHEDULER_GROUP_NAME": self.schedule_group_name,
+            "SCHEDULER_ROLE_ARN": self.scheduler_role.role_arn,
+            "SCHEDULER_TARGET_ARN": storage.lifecycle_queue.queue_arn,
+            "MAX_STEP_SECONDS": str(config.max_step_seconds),
+            "STEP_MARGIN_SECONDS": str(config.step_margin_seconds),
+            "MAX_LIFETIME_SECONDS": str(config.max_lifetime_days * 86400),
+        }
+        self.engine_environment = engine_env
+        self.lifecycle_fn = factory.function(
+            "Lifecycle",
+            handler=LAMBDA_HANDLERS["lifecycle"],
+            timeout=Duration.minutes(1),
+            environment={
+                **engine_env,
+                "IDEMPOTENCY_TABLE_NAME": storage.idempotency_table.table_name,
+                "LIFECYCLE_DLQ_URL": storage.lifecycle_dlq.queue_url,
+            },
+        )
+        self.lifecycle_fn.add_event_source(
+            sources.SqsEventSource(
+                storage.lifecycle_queue,
+                batch_size=10,
+                max_batching_window=Duration.seconds(5),
+                report_batch_item_failures=True,
+            )
+        )
+        storage.idempotency_table.grant_read_write_data(self.lifecycle_fn)
+        storage.lifecycle_dlq.grant_send_messages(self.lifecycle_fn)
+
+        self.reconciler_fn = factory.function(
+            "Reconciler",
+            handler=LAMBDA_HANDLERS["reconciler"],
+            timeout=Duration.minutes(5),
+            environment=engine_env,
+        )
+        events.Rule(
+            self,
+            "ReconcileSchedule",
+            schedule=events.Schedule.rate(Duration.minutes(config.reconcile_every_minutes)),
+            targets=[targets.LambdaFunction(self.reconciler_fn, retry_attempts=2)],
+        )
+        for fn in (self.lifecycle_fn, self.reconciler_fn):
+            self.grant_engine(fn, storage=storage, policy=policy, config=config)
+
+    def grant_engine(
+        self, fn: lambda_.IFunction, *, storage: Storage, policy: ssm.IStringParameter, config: StackConfig
+    ) -> None:
+        """What the lifecycle engine needs wherever it runs: read jobs, update keep-alive (only), schedule."""
+        role = fn.role
+        assert role is not None
+        stack = Stack.of(self)
+        training_jobs = stack.format_arn(service="sagemaker", resource="training-job", resource_name="*")
+        tuning_jobs = stack.format_arn(
+            service="sagemaker", resource="hyper-parameter-tuning-job", resource_name="*"
+        )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="ReadTrainingJobs",
+                actions=[
+                    "sagemaker:DescribeTrainingJob",
+                    "sagemaker:ListTags",
+                    "sagemaker:DescribeHyperParameterTuningJob",
+                ],
+                resources=[training_jobs, tuning_jobs],
+            )
+        )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="ListTrainingJobs",
+                actions=["sagemaker:ListTrainingJobs"],
+                resources=["*"],  # List APIs do not support resource-level permissions
+            )
+        )
+        conditions = (
+            {"Null": {f"aws:ResourceTag/{config.update_requires_tag}": "false"}}
+            if config.update_requires_tag
+            else None
+        )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="UpdateKeepAliveOnly",
+                actions=["sagemaker:UpdateTrainingJob"],
+                resources=[training_jobs],
+                conditions=conditions,
+            )
+        )
+        schedules = stack.format_arn(
+            service="scheduler", resource="schedule", resource_name=f"{self.schedule_group_name}/*"
+        )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="StepSchedules",
+                actions=["scheduler:CreateSchedule", "scheduler:GetSchedule", "scheduler:DeleteSchedule"],
+                resources=[schedules],
+            )
+        )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="PassSchedulerRole", actions=["iam:PassRole"], resources=[self.scheduler_role.role_arn]
+            )
+        )
+        storage.pools_table.grant_read_write_data(fn)
+        storage.notify_queue.grant_send_messages(fn)
+        policy.grant_read(fn)

@@ -1,0 +1,131 @@
+"""Alarms and the dashboard."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as actions
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from infra.constants import METRICS_NAMESPACE, SERVICE
+from infra.constructs.storage import Storage
+
+
+def _metric(name: str, statistic: str = "Sum", label: str | None = None) -> cloudwatch.Metric:
+    return cloudwatch.Metric(
+        namespace=METRICS_NAMESPACE,
+        metric_name=name,
+        dimensions_map={"service": SERVICE},
+        statistic=statistic,
+        period=Duration.minutes(5),
+        label=label or name,
+    )
+
+
+class Monitoring(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        storage: Storage,
+        functions: list[lambda_.Function],
+        alarm_email: str | None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.alarm_topic = sns.Topic(self, "AlarmTopic", master_key=storage.key, enforce_ssl=True)
+        if alarm_email:
+            self.alarm_topic.add_subscription(subscriptions.EmailSubscription(alarm_email))
+        action = actions.SnsAction(self.alarm_topic)
+        self.alarms: list[cloudwatch.Alarm] = []
+
+        def alarm(name: str, metric: cloudwatch.IMetric, description: str) -> None:
+            created = cloudwatch.Alarm(
+                self,
+                name,
+                metric=metric,
+                threshold=1,
+                evaluation_periods=1,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+                alarm_description=description,
+            )
+            created.add_alarm_action(action)
+            self.alarms.append(created)
+
+        dlqs: list[tuple[str, sqs.Queue]] = [
+            ("Lifecycle", storage.lifecycle_dlq),
+            ("Notify", storage.notify_dlq),
+        ]
+        for label, dlq in dlqs:
+            alarm(
+                f"{label}DlqDepth",
+                dlq.metric_approximate_number_of_messages_visible(period=Duration.minutes(5)),
+                f"Messages in the {label.lower()} DLQ: read their 'reason' attribute, fix, redrive",
+            )
+        for fn in functions:
+            alarm(f"{fn.node.id}Errors", fn.metric_errors(period=Duration.minutes(5)), f"{fn.node.id} failed")
+        alarm(
+            "PolicyInvalid",
+            _metric("PolicyInvalid"),
+            "The policy document in SSM is invalid; warmpool keeps using the last good one",
+        )
+        alarm(
+            "PermanentErrors",
+            _metric("PermanentErrors"),
+            "A keep-alive update was refused; see the pool audit",
+        )
+        alarm(
+            "SlackDeliveryFailed",
+            _metric("SlackDeliveryFailed"),
+            "Slack refused a message (webhook gone?); it was sent to SNS instead",
+        )
+
+        self.dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=None)
+        self.dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="Available pools and warm instances",
+                left=[_metric("PoolsAvailable", "Maximum"), _metric("WarmInstances", "Maximum")],
+            ),
+            cloudwatch.GraphWidget(
+                title="Idle billable hours",
+                left=[
+                    cloudwatch.MathExpression(
+                        expression="m1 / 3600",
+                        using_metrics={"m1": _metric("IdleBillableSeconds")},
+                        label="idle instance-hours",
+                        period=Duration.hours(1),
+                    )
+                ],
+            ),
+            cloudwatch.GraphWidget(
+                title="Warm vs cold starts",
+                left=[
+                    _metric("Reuses", label="warm starts"),
+                    _metric("MissedPools", label="missed pools"),
+                    _metric("Expiries", label="expiries"),
+                ],
+            ),
+        )
+        self.dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="Decisions by action",
+                left=[_metric(f"Decisions{a}") for a in ("Keep", "Extend", "Shorten", "Release", "Notify")],
+            ),
+            cloudwatch.GraphWidget(
+                title="DLQ depth", left=[q.metric_approximate_number_of_messages_visible() for _, q in dlqs]
+            ),
+            cloudwatch.GraphWidget(
+                title="Errors",
+                left=[
+                    *(fn.metric_errors() for fn in functions),
+                    _metric("PermanentErrors"),
+                    _metric("EventsRejected"),
+                    _metric("SlackDeliveryFailed"),
+                ],
+            ),
+        )

@@ -1,0 +1,143 @@
+"""Owners hear about their pools: the SNS topic, Slack secrets, the notifier, the Slack endpoint."""
+
+from __future__ import annotations
+
+import jsii
+from aws_cdk import CfnOutput, Duration
+from aws_cdk import aws_apigateway as apigw_v1
+from aws_cdk import aws_apigatewayv2 as apigw
+from aws_cdk import aws_apigatewayv2_integrations as integrations
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as sources
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_ssm as ssm
+from constructs import Construct
+
+from infra.config import StackConfig
+from infra.constants import LAMBDA_HANDLERS
+from infra.constructs.functions import FunctionFactory
+from infra.constructs.lifecycle import Lifecycle
+from infra.constructs.storage import Storage
+
+
+@jsii.implements(apigw.IAccessLogSettings)
+class _AccessLogs:
+    """Access logs of the Slack endpoint, in API Gateway's default JSON format."""
+
+    def __init__(self, destination: apigw.IAccessLogDestination) -> None:
+        self._destination = destination
+
+    @property
+    def destination(self) -> apigw.IAccessLogDestination:
+        return self._destination
+
+    @property
+    def format(self) -> apigw_v1.AccessLogFormat:
+        return apigw_v1.AccessLogFormat.json_with_standard_fields(
+            caller=False,
+            http_method=True,
+            ip=True,
+            protocol=True,
+            request_time=True,
+            resource_path=True,
+            response_length=True,
+            status=True,
+            user=False,
+        )
+
+
+class Notifications(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: StackConfig,
+        storage: Storage,
+        factory: FunctionFactory,
+        lifecycle: Lifecycle,
+        policy: ssm.IStringParameter,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.topic = sns.Topic(
+            self, "Topic", master_key=storage.key, enforce_ssl=True, display_name="warmpool notifications"
+        )
+        # Filled in by the operator after deploy; the values never appear in env vars or logs.
+        self.webhooks = secretsmanager.Secret(
+            self,
+            "SlackWebhooks",
+            description="warmpool: JSON map of Slack incoming-webhook URLs by key",
+            secret_object_value={},
+        )
+        self.signing_secret = secretsmanager.Secret(
+            self, "SlackSigningSecret", description="warmpool: the Slack app's signing secret"
+        )
+        self.notifier_fn = factory.function(
+            "Notifier",
+            handler=LAMBDA_HANDLERS["notifier"],
+            timeout=Duration.minutes(1),
+            environment={
+                "NOTIFY_TOPIC_ARN": self.topic.topic_arn,
+                "SLACK_WEBHOOKS_SECRET_ARN": self.webhooks.secret_arn,
+                "POLICY_PARAMETER_NAME": policy.parameter_name,
+                "IDEMPOTENCY_TABLE_NAME": storage.idempotency_table.table_name,
+            },
+        )
+        self.notifier_fn.add_event_source(
+            sources.SqsEventSource(storage.notify_queue, batch_size=10, report_batch_item_failures=True)
+        )
+        self.topic.grant_publish(self.notifier_fn)
+        self.webhooks.grant_read(self.notifier_fn)
+        policy.grant_read(self.notifier_fn)
+        storage.idempotency_table.grant_read_write_data(self.notifier_fn)
+
+        self.slack_fn: lambda_.Function | None = None
+        self.endpoint_url: str | None = None
+        if config.slack_endpoint == "none":
+            return
+        self.slack_fn = factory.function(
+            "SlackInteractive",
+            handler=LAMBDA_HANDLERS["slack_interactive"],
+            timeout=Duration.seconds(10),
+            environment={
+                **lifecycle.engine_environment,
+                "SLACK_SIGNING_SECRET_ARN": self.signing_secret.secret_arn,
+                "SLACK_WEBHOOKS_SECRET_ARN": self.webhooks.secret_arn,
+            },
+        )
+        lifecycle.grant_engine(self.slack_fn, storage=storage, policy=policy, config=config)
+        self.signing_secret.grant_read(self.slack_fn)
+        self.webhooks.grant_read(self.slack_fn)
+        if config.slack_endpoint == "function-url":
+            url = self.slack_fn.add_function_url(auth_type=lambda_.FunctionUrlAuthType.NONE)
+            self.endpoint_url = url.url
+        else:
+            access_logs = logs.LogGroup(self, "ApiAccessLogs", retention=logs.RetentionDays.ONE_MONTH)
+            self.api = apigw.HttpApi(
+                self,
+                "SlackApi",
+                description="Slack interactivity for warmpool (requests are verified by signature)",
+                create_default_stage=False,
+            )
+            self.api.add_routes(
+                path="/slack/actions",
+                methods=[apigw.HttpMethod.POST],
+                integration=integrations.HttpLambdaIntegration("SlackActions", self.slack_fn),
+            )
+            stage = apigw.HttpStage(
+                self,
+                "DefaultStage",
+                http_api=self.api,
+                auto_deploy=True,
+                throttle=apigw.ThrottleSettings(rate_limit=20, burst_limit=40),
+                access_log_settings=_AccessLogs(apigw.LogGroupLogDestination(access_logs)),
+            )
+            self.endpoint_url = f"{stage.url}slack/actions"
+        CfnOutput(
+            self,
+            "SlackRequestUrl",
+            value=self.endpoint_url,
+            description="Set as the Request URL of your Slack app's Interactivity",
+        )

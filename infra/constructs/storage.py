@@ -1,0 +1,79 @@
+"""State and queues: the registry and idempotency tables, the lifecycle and notify queues with DLQs."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from infra.constants import MAX_RECEIVE_COUNT, STATUS_INDEX
+
+
+def _queue_pair(
+    scope: Construct, name: str, key: kms.IKey, visibility: Duration
+) -> tuple[sqs.Queue, sqs.Queue]:
+    dlq = sqs.Queue(
+        scope,
+        f"{name}Dlq",
+        encryption=sqs.QueueEncryption.KMS,
+        encryption_master_key=key,
+        enforce_ssl=True,
+        retention_period=Duration.days(14),
+    )
+    queue = sqs.Queue(
+        scope,
+        name,
+        encryption=sqs.QueueEncryption.KMS,
+        encryption_master_key=key,
+        enforce_ssl=True,
+        visibility_timeout=visibility,
+        dead_letter_queue=sqs.DeadLetterQueue(queue=dlq, max_receive_count=MAX_RECEIVE_COUNT),
+    )
+    return queue, dlq
+
+
+class Storage(Construct):
+    """Everything that holds state or messages; encrypted, TLS-only, recoverable."""
+
+    def __init__(self, scope: Construct, construct_id: str) -> None:
+        super().__init__(scope, construct_id)
+        self.key = kms.Key(
+            self, "Key", enable_key_rotation=True, description="warmpool queues and notifications"
+        )
+        self.pools_table = dynamodb.TableV2(
+            self,
+            "Pools",
+            partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name="sk", type=dynamodb.AttributeType.STRING),
+            billing=dynamodb.Billing.on_demand(),
+            time_to_live_attribute="ttl",
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            global_secondary_indexes=[
+                dynamodb.GlobalSecondaryIndexPropsV2(
+                    index_name=STATUS_INDEX,
+                    partition_key=dynamodb.Attribute(name="gsi1pk", type=dynamodb.AttributeType.STRING),
+                    sort_key=dynamodb.Attribute(name="gsi1sk", type=dynamodb.AttributeType.STRING),
+                )
+            ],
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        self.idempotency_table = dynamodb.TableV2(
+            self,
+            "Idempotency",
+            partition_key=dynamodb.Attribute(name="id", type=dynamodb.AttributeType.STRING),
+            billing=dynamodb.Billing.on_demand(),
+            time_to_live_attribute="expiration",
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        # Visibility must exceed the consuming function's timeout (AWS recommends 6x).
+        self.lifecycle_queue, self.lifecycle_dlq = _queue_pair(
+            self, "LifecycleQueue", self.key, Duration.minutes(6)
+        )
+        self.notify_queue, self.notify_dlq = _queue_pair(self, "NotifyQueue", self.key, Duration.minutes(6))

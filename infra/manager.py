@@ -1,0 +1,68 @@
+"""`WarmPoolManager`: the whole of warmpool as one construct, reusable in any CDK app."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aws_cdk import aws_ssm as ssm
+from constructs import Construct
+from warmpool.domain.policy import load_policy_file
+
+from infra.config import StackConfig
+from infra.constants import LAMBDA_SOURCE_DIR
+from infra.constructs.functions import FunctionFactory
+from infra.constructs.lifecycle import Lifecycle
+from infra.constructs.monitoring import Monitoring
+from infra.constructs.notifications import Notifications
+from infra.constructs.storage import Storage
+from infra.packaging import lambda_code
+
+STANDARD_PARAMETER_LIMIT = 4096
+
+
+class WarmPoolManager(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, config: StackConfig, app_dir: Path) -> None:
+        super().__init__(scope, construct_id)
+        # An invalid policy fails synth here, with every problem named by its path and fix.
+        policy = load_policy_file(app_dir / config.policy_file)
+        policy_json = policy.model_dump_json(exclude_none=True)
+        self.policy_parameter = ssm.StringParameter(
+            self,
+            "Policy",
+            description="warmpool policy document (JSON, validated at synth)",
+            string_value=policy_json,
+            tier=ssm.ParameterTier.ADVANCED
+            if len(policy_json) > STANDARD_PARAMETER_LIMIT
+            else ssm.ParameterTier.STANDARD,
+        )
+        self.storage = Storage(self, "Storage")
+        self.functions = FunctionFactory(
+            self,
+            "Functions",
+            code=lambda_code(app_dir / LAMBDA_SOURCE_DIR),
+            log_retention_days=config.log_retention_days,
+        )
+        self.lifecycle = Lifecycle(
+            self,
+            "Lifecycle",
+            config=config,
+            storage=self.storage,
+            factory=self.functions,
+            policy=self.policy_parameter,
+        )
+        self.notifications = Notifications(
+            self,
+            "Notifications",
+            config=config,
+            storage=self.storage,
+            factory=self.functions,
+            lifecycle=self.lifecycle,
+            policy=self.policy_parameter,
+        )
+        self.monitoring = Monitoring(
+            self,
+            "Monitoring",
+            storage=self.storage,
+            functions=list(self.functions.functions.values()),
+            alarm_email=config.alarm_email,
+        )

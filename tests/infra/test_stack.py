@@ -1,0 +1,171 @@
+"""The synthesized template: wiring, encryption, least privilege, cdk-nag and cfn-lint."""
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from warmpool.settings import (
+    LifecycleSettings,
+    NotifierSettings,
+    ReconcilerSettings,
+    SlackInteractiveSettings,
+    _EnvSettings,
+)
+
+from tests.infra.conftest import ROOT, Synthesized
+
+pytestmark = pytest.mark.slow
+
+
+def statements(synth: Synthesized) -> list[tuple[str, dict[str, Any]]]:
+    out = []
+    for name, policy in synth.resources("AWS::IAM::Policy").items():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            out.append((name, statement))
+    return out
+
+
+def actions(statement: dict[str, Any]) -> list[str]:
+    value = statement["Action"]
+    return value if isinstance(value, list) else [value]
+
+
+def test_rules_filter_on_source_and_detail_type_only_and_feed_the_queue(synthesized: Synthesized) -> None:
+    rules = [
+        r for r in synthesized.resources("AWS::Events::Rule").values() if "EventPattern" in r["Properties"]
+    ]
+    patterns = sorted(r["Properties"]["EventPattern"]["detail-type"][0] for r in rules)
+    assert patterns == [
+        "SageMaker HyperParameter Tuning Job State Change",
+        "SageMaker Training Job State Change",
+    ]
+    for rule in rules:
+        assert set(rule["Properties"]["EventPattern"]) == {"source", "detail-type"}
+        assert rule["Properties"]["EventPattern"]["source"] == ["aws.sagemaker"]
+        (target,) = rule["Properties"]["Targets"]
+        assert "LifecycleQueue" in target["Arn"]["Fn::GetAtt"][0]
+    schedules = [
+        r
+        for r in synthesized.resources("AWS::Events::Rule").values()
+        if "ScheduleExpression" in r["Properties"]
+    ]
+    assert [s["Properties"]["ScheduleExpression"] for s in schedules] == ["rate(5 minutes)"]
+
+
+def test_queues_are_encrypted_tls_only_and_redrive_to_dlqs(synthesized: Synthesized) -> None:
+    queues = synthesized.resources("AWS::SQS::Queue")
+    assert len(queues) == 4
+    for queue in queues.values():
+        assert "KmsMasterKeyId" in queue["Properties"]
+    redriven = [q for q in queues.values() if "RedrivePolicy" in q["Properties"]]
+    assert len(redriven) == 2
+    assert all(q["Properties"]["RedrivePolicy"]["maxReceiveCount"] == 5 for q in redriven)
+    policies = synthesized.resources("AWS::SQS::QueuePolicy").values()
+    denies = [
+        s for p in policies for s in p["Properties"]["PolicyDocument"]["Statement"] if s["Effect"] == "Deny"
+    ]
+    assert len(denies) >= 4
+    assert all(s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}} for s in denies)
+    mappings = synthesized.resources("AWS::Lambda::EventSourceMapping").values()
+    assert all(m["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"] for m in mappings)
+
+
+def test_tables_have_recovery_ttl_and_the_status_index(synthesized: Synthesized) -> None:
+    tables = list(synthesized.resources("AWS::DynamoDB::GlobalTable").values())
+    assert len(tables) == 2
+    for table in tables:
+        replica = table["Properties"]["Replicas"][0]
+        assert replica["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+        assert table["Properties"]["TimeToLiveSpecification"]["Enabled"] is True
+    pools = next(t for t in tables if t["Properties"].get("GlobalSecondaryIndexes"))
+    assert pools["Properties"]["GlobalSecondaryIndexes"][0]["IndexName"] == "by_status"
+    assert pools["Properties"]["TimeToLiveSpecification"]["AttributeName"] == "ttl"
+
+
+def test_least_privilege_on_sagemaker(synthesized: Synthesized) -> None:
+    granted = [(name, s) for name, s in statements(synthesized) if s["Effect"] == "Allow"]
+    sagemaker_actions = {a for _, s in granted for a in actions(s) if a.startswith("sagemaker:")}
+    assert sagemaker_actions == {
+        "sagemaker:DescribeTrainingJob",
+        "sagemaker:ListTags",
+        "sagemaker:DescribeHyperParameterTuningJob",
+        "sagemaker:ListTrainingJobs",
+        "sagemaker:UpdateTrainingJob",
+    }
+    for _, statement in granted:
+        assert "*" not in actions(statement)
+        assert not any(a.endswith(":*") for a in actions(statement)), statement
+        if "sagemaker:UpdateTrainingJob" in actions(statement):
+            assert actions(statement) == ["sagemaker:UpdateTrainingJob"]
+            resource = statement["Resource"]["Fn::Join"][1]
+            assert ":training-job/*" in "".join(str(p) for p in resource)
+    updaters = {name for name, s in granted if "sagemaker:UpdateTrainingJob" in actions(s)}
+    assert len(updaters) == 3  # lifecycle, reconciler, Slack actions; never the notifier
+    assert not any("Notifier" in name for name in updaters)
+
+
+SETTINGS: dict[str, type[_EnvSettings]] = {
+    "Lifecycle": LifecycleSettings,
+    "Reconciler": ReconcilerSettings,
+    "Notifier": NotifierSettings,
+    "SlackInteractive": SlackInteractiveSettings,
+}
+
+
+def test_every_function_gets_the_environment_its_settings_require(synthesized: Synthesized) -> None:
+    functions = synthesized.resources("AWS::Lambda::Function")
+    seen = set()
+    for logical_id, fn in functions.items():
+        name = next((n for n in SETTINGS if f"Functions{n}" in logical_id), None)
+        if name is None:
+            continue
+        seen.add(name)
+        env = fn["Properties"]["Environment"]["Variables"]
+        missing = set(SETTINGS[name].required_env_vars()) - set(env)
+        assert not missing, f"{name} lacks {missing}"
+        assert fn["Properties"]["Runtime"] == "python3.14"
+        assert not any("hooks.slack.com" in str(v) for v in env.values())
+    assert seen == set(SETTINGS)
+
+
+def test_asset_holds_the_runtime_and_nothing_for_development(synthesized: Synthesized) -> None:
+    (asset,) = synthesized.asset_dirs()
+    assert (asset / "warmpool" / "handlers" / "lifecycle.py").is_file()
+    assert (asset / "slack_sdk" / "__init__.py").is_file()
+    assert (asset / "tzdata").is_dir()
+    for excluded in ("emulator", "cli", "simulator", "local", "demo"):
+        assert not (asset / "warmpool" / excluded).exists(), excluded
+    assert not (asset / "moto").exists()
+    assert not list(asset.rglob("__pycache__"))
+
+
+def test_cdk_nag_has_no_unacknowledged_findings(synthesized: Synthesized) -> None:
+    reports = synthesized.report["pluginReports"]
+    assert [r.get("pluginName") for r in reports] == ["AwsSolutions"]
+    assert all(not r.get("violations") for r in reports), reports
+
+
+def test_template_passes_cfn_lint(synthesized: Synthesized) -> None:
+    template = synthesized.outdir / "WarmPoolManager.template.json"
+    # W3005: CDK adds an explicit DependsOn on each function's role policy on purpose.
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "cfn-lint"), "--ignore-checks", "W3005", "--", str(template)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_an_invalid_policy_fails_synth_naming_the_path(tmp_path: Path) -> None:
+    from warmpool.domain.policy import PolicyError
+
+    from app import build_app
+
+    bad = tmp_path / "policy.yaml"
+    bad.write_text("version: 1\ndefaults:\n  keep_alive_stratgy: job\n")
+    with pytest.raises(PolicyError, match=r"defaults\.keep_alive_stratgy: .*Remove it"):
+        build_app(context={"warmpool": {"policy_file": str(bad)}}, outdir=str(tmp_path / "out"))
+    assert ROOT.is_dir()
