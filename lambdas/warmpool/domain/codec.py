@@ -30,6 +30,7 @@ def decision_from_json(data: dict[str, Any]) -> Decision:
         reasons=tuple(data.get("reasons", ())),
         dry_run=bool(data.get("dry_run", False)),
         notify=tuple(NotificationKind(k) for k in data.get("notify", ())),
+        release_pool_ids=tuple(data.get("release_pool_ids", ())),
     )
 
 
@@ -113,6 +114,7 @@ def pool_to_json(pool: Pool) -> dict[str, Any]:
         "billable_seconds": pool.billable_seconds,
         "lineage": list(pool.lineage),
         "last_job_duration_s": pool.last_job_duration_s,
+        "override_until": _dt(pool.override_until),
         "version": pool.version,
     }
 
@@ -140,5 +142,6 @@ def pool_from_json(data: dict[str, Any]) -> Pool:
         billable_seconds=int(data.get("billable_seconds", 0)),
         lineage=tuple(data.get("lineage") or ()),
         last_job_duration_s=data.get("last_job_duration_s"),
+        override_until=_parse_dt(data.get("override_until")),
         version=int(data.get("version", 0)),
     )

@@ -1,7 +1,12 @@
-"""The keep-alive decision: (pool, policy, clock, fleet) -> Decision. Pure, no AWS."""
+"""The keep-alive decision: (pool, policy, clock, fleet) -> Decision. Pure, no AWS.
+
+The single source of truth: the lifecycle Lambdas, the Slack endpoint, the CLI, the demo and the
+simulator all call `decide_keep_alive`.
+"""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from warmpool.domain.model import (
@@ -16,8 +21,28 @@ from warmpool.domain.model import (
     WarmPoolStatus,
 )
 from warmpool.domain.policy.document import PolicyDocument
+from warmpool.domain.policy.resolve import Resolved, resolve_rules
+from warmpool.domain.policy.rules import REGISTRY, Evaluation
+from warmpool.domain.pricing import UnknownInstanceTypeError, price_per_hour
 from warmpool.domain.stepping import plan_step
-from warmpool.domain.strategies import StrategyInput, get_strategy
+
+FALLBACK_PRICE_PER_HOUR = 1.0  # for an instance type nobody priced: keeps decisions defined
+
+
+def policy_cost_model(policy: PolicyDocument, pool: Pool, rules: Resolved | None = None) -> CostModel:
+    """Prices and people's time for `pool` under `policy`: what the strategies trade off."""
+    rules = rules or resolve_rules(policy, pool)
+    try:
+        price = price_per_hour(pool.instance_type, policy.prices)
+    except UnknownInstanceTypeError:
+        price = FALLBACK_PRICE_PER_HOUR
+    return CostModel(
+        price_per_instance_hour=price,
+        instance_count=pool.instance_count,
+        people_cost_per_hour=float(rules.get("people_cost_per_hour")),
+        cold_start_s=float(rules.get("cold_start_seconds")),
+        warm_start_s=float(rules.get("warm_start_seconds")),
+    )
 
 
 def decide_keep_alive(
@@ -32,7 +57,7 @@ def decide_keep_alive(
     cost: CostModel | None = None,
 ) -> Decision:
     limits = limits or EngineLimits()
-    if pool.status is not WarmPoolStatus.AVAILABLE:
+    if pool.status is not WarmPoolStatus.AVAILABLE or pool.available_since is None:
         return Decision(
             action=Action.KEEP,
             keep_alive_seconds=None,
@@ -41,17 +66,63 @@ def decide_keep_alive(
             rule="status",
             reasons=(f"pool is {pool.status.value}, only Available pools can be updated",),
         )
-    strategy = get_strategy(policy.defaults.keep_alive_strategy)
-    horizon = strategy.horizon_seconds(
-        StrategyInput(pool=pool, cost=cost or CostModel(price_per_instance_hour=1.0), now=now)
+    rules = resolve_rules(policy, pool)
+    ev = Evaluation(
+        pool=pool,
+        policy=policy,
+        rules=rules,
+        now=now,
+        limits=limits,
+        fleet=fleet or FleetView(),
+        trigger=trigger,
+        request=request,
+        cost=cost or policy_cost_model(policy, pool, rules),
+        elapsed=max(0, int((now - pool.available_since).total_seconds())),
     )
-    step = plan_step(pool, horizon, now, limits)
+    for policy_rule in REGISTRY:
+        if ev.settled is not None and policy_rule.name != "required_tags":
+            continue
+        policy_rule.apply(ev)
+
+    step_limits = replace(
+        limits, max_step_seconds=min(limits.max_step_seconds, int(rules.get("max_step_minutes")) * 60)
+    )
+    if step_limits.step_margin_seconds >= step_limits.max_step_seconds:
+        step_limits = replace(step_limits, step_margin_seconds=step_limits.max_step_seconds // 2)
+    horizon = ev.horizon
+    if not ev.may_extend:  # outside working hours: shorten or release, never extend
+        horizon = min(horizon, ev.current_expiry_horizon)
+    step = plan_step(pool, horizon, now, step_limits)
+    action, keep_alive, next_check = step.action, step.keep_alive_seconds, step.next_check_at
+    reasons = list(ev.reasons)
+    rule = ev.rule
+    if ev.settled == "keep" and action is not Action.KEEP:
+        action, keep_alive, next_check = Action.KEEP, None, None
+    if step.capped_by_lifetime:
+        reasons.append("capped by the pool's maximum lifetime")
+    min_step = int(rules.get("min_step_minutes")) * 60
+    if action in (Action.EXTEND, Action.SHORTEN) and keep_alive is not None and 0 < keep_alive < min_step:
+        reasons.append(f"a {keep_alive} s update is below min_step_minutes: left as it is")
+        action, keep_alive = Action.KEEP, None
+    if (
+        action in (Action.SHORTEN, Action.RELEASE)
+        and ev.fleet.reductions_this_run >= policy.max_reductions_per_run
+    ):
+        reasons.append(
+            f"{policy.max_reductions_per_run} pools were already shortened or released in this run "
+            "(max_reductions_per_run): kept as it is"
+        )
+        action, keep_alive, next_check, rule = Action.NOTIFY, None, None, "max_reductions_per_run"
+    if policy.dry_run:
+        reasons.append("dry run: nothing is changed")
     return Decision(
-        action=step.action,
-        keep_alive_seconds=step.keep_alive_seconds,
+        action=action,
+        keep_alive_seconds=keep_alive,
         horizon_seconds=step.horizon_seconds,
-        next_check_at=step.next_check_at,
-        rule="defaults.keep_alive_strategy",
-        reasons=(f"strategy {strategy.name} wants {horizon} s of warm time",),
+        next_check_at=next_check,
+        rule=rule,
+        reasons=tuple(reasons),
         dry_run=policy.dry_run,
+        notify=tuple(dict.fromkeys(ev.notify)),
+        release_pool_ids=tuple(ev.release_pool_ids) if not policy.dry_run else (),
     )

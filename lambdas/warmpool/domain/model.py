@@ -45,6 +45,8 @@ class NotificationKind(StrEnum):
     MISSED_POOL = "missed-pool"  # a new job started cold next to a pool it nearly matched
     LIFETIME_ENDING = "lifetime-ending"  # pool approaching its maximum lifetime
     DAILY_DIGEST = "daily-digest"
+    MISSING_TAGS = "missing-tags"  # owner/team tag missing: the default team's admins are told
+    POLICY_LIMIT = "policy-limit"  # a warm-instance limit was hit
 
 
 class Severity(StrEnum):
@@ -223,6 +225,7 @@ class Pool:
     history: tuple[IdleGap, ...] = ()  # recent idle gaps of pools with this match key, oldest first
     team_history: tuple[IdleGap, ...] = ()  # recent idle gaps across the team: a fallback prior
     last_job_duration_s: float | None = None
+    override_until: datetime | None = None  # a person asked to keep it warm until then (reverts itself)
     version: int = 0  # bumped on every registry write: optimistic locking, notification dedupe
 
     @property
@@ -238,9 +241,21 @@ class Pool:
 
 
 @dataclass(frozen=True, slots=True)
+class FleetPool:
+    """Another Available pool, as the limit rules see it."""
+
+    pool_id: str
+    team: str | None
+    instance_type: str
+    instance_count: int
+    available_since: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
 class FleetView:
     """What the decision needs to know about the other pools: limits and budgets are fleet-wide."""
 
+    available_pools: tuple[FleetPool, ...] = ()
     warm_instances_by_team: Mapping[str, int] = field(default_factory=dict)
     warm_instances_by_type: Mapping[str, int] = field(default_factory=dict)
     idle_cost_today_by_team: Mapping[str, float] = field(default_factory=dict)
@@ -279,6 +294,7 @@ class Decision:
     reasons: tuple[str, ...] = ()
     dry_run: bool = False
     notify: tuple[NotificationKind, ...] = ()
+    release_pool_ids: tuple[str, ...] = ()  # other pools a limit rule releases to make room
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -290,6 +306,7 @@ class Decision:
             "reasons": list(self.reasons),
             "dry_run": self.dry_run,
             "notify": [k.value for k in self.notify],
+            "release_pool_ids": list(self.release_pool_ids),
         }
 
 

@@ -51,6 +51,17 @@ def runtime() -> Runtime:
 
 
 def handle_record(record: SQSRecord) -> None:
+    """One message; an exception fails only this record (SQS retries it, then redrives to the DLQ)."""
+    from warmpool.observability import logger
+
+    try:
+        _handle_record(record)
+    except Exception:
+        logger().exception("record failed; SQS will retry it", extra={"message_id": record.message_id})
+        raise
+
+
+def _handle_record(record: SQSRecord) -> None:
     from warmpool.models.events import (
         EventRejectedError,
         StepDueMessage,

@@ -74,7 +74,9 @@ def test_reuse_moves_the_lineage_and_records_the_gap(system: System) -> None:
 
 def test_release_when_policy_wants_no_keep_alive(system: System) -> None:
     system.set_policy({"version": 1, "defaults": {"keep_alive_strategy": "none"}})
-    system.sagemaker.create_training_job(**training_job_request("r-1", keep_alive_seconds=3600))
+    system.sagemaker.create_training_job(
+        **training_job_request("r-1", keep_alive_seconds=3600, tags={"team": "nlp", "owner": "bob"})
+    )
     system.settle()
     system.control.complete_job("r-1")
     system.settle()

@@ -23,7 +23,9 @@ def send(system: System, bodies: list[str]) -> None:
 
 
 def finished_job(system: System, name: str, keep_alive: int = 600) -> list[str]:
-    system.sagemaker.create_training_job(**training_job_request(name, keep_alive_seconds=keep_alive))
+    system.sagemaker.create_training_job(
+        **training_job_request(name, keep_alive_seconds=keep_alive, tags={"team": "vision", "owner": "alice"})
+    )
     system.control.run_for(name, 300)
     system.emulator.advance(300)
     return take_events(system)
@@ -156,7 +158,7 @@ def test_quota_means_no_warm_pool_and_the_owner_is_told(system: System) -> None:
 
 def test_tuning_job_pools_are_left_to_the_tuner_until_it_ends(system: System) -> None:
     system.set_policy(TWO_HOURS)
-    system.control.start_tuning_job("sweep", [training_job_request("hpo-1")])
+    system.control.start_tuning_job("sweep", [training_job_request("hpo-1", tags={"team": "research"})])
     system.settle()
     system.control.complete_job("hpo-1")
     system.settle()
@@ -178,7 +180,9 @@ def test_a_cold_start_beside_a_near_match_is_reported(system: System) -> None:
     send(system, finished_job(system, "near-1"))
     system.settle()
     system.notifications()
-    system.sagemaker.create_training_job(**training_job_request("near-2", volume_size_gb=200))
+    system.sagemaker.create_training_job(
+        **training_job_request("near-2", volume_size_gb=200, tags={"team": "vision", "owner": "alice"})
+    )
     system.settle()
     notes = [n for n in system.notifications() if n["kind"] == "missed-pool"]
     assert len(notes) == 1

@@ -1,24 +1,215 @@
-"""The policy document (YAML in the deploying repo, JSON in SSM at run time)."""
+"""The policy document (YAML in the deploying repo, JSON in SSM at run time). Reference: docs/policy.md.
+
+A document has `defaults`, `teams`, `owners` and `selectors`, each holding a `Rules` block whose fields
+are all optional: a field left out is inherited from the less specific scope. Precedence, least to most
+specific: defaults < team < selectors (in document order) < owner.
+"""
 
 from __future__ import annotations
 
-from typing import Literal
+import re
+from datetime import date, time
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+
+from warmpool.domain.strategies import get_strategy
+
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")
 
 
-class Defaults(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
-    keep_alive_strategy: str = Field(
-        default="job",
-        description="How long an idle pool should stay warm: job, none, break-even, adaptive, fixed-<s>.",
+
+class WorkingHours(_Strict):
+    """Outside these hours warmpool never extends a pool: it shortens it or releases it."""
+
+    timezone: str = Field(description="IANA time zone, e.g. Europe/Berlin (daylight saving handled)")
+    start: str = Field(default="08:00", description="HH:MM local time")
+    end: str = Field(default="19:00", description="HH:MM local time, after start")
+    days: tuple[Weekday, ...] = Field(default=("mon", "tue", "wed", "thu", "fri"))
+    holidays: tuple[date, ...] = Field(default=(), description="local dates treated as outside working hours")
+    outside: Literal["release", "shorten"] = Field(default="shorten")
+    shorten_to_minutes: int = Field(default=10, ge=0, le=60, description="with outside: shorten")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}; use an IANA name such as Europe/Berlin") from None
+        return value
+
+    @field_validator("start", "end")
+    @classmethod
+    def _hhmm(cls, value: str) -> str:
+        if not _HHMM.match(value):
+            raise ValueError(f"{value!r} is not HH:MM (24-hour clock)")
+        return value
+
+    @model_validator(mode="after")
+    def _ordered(self) -> WorkingHours:
+        if self.start_time >= self.end_time and self.end != "24:00":
+            raise ValueError(f"end ({self.end}) must be after start ({self.start})")
+        return self
+
+    @property
+    def start_time(self) -> time:
+        return time.fromisoformat(self.start)
+
+    @property
+    def end_time(self) -> time:
+        return time(23, 59, 59) if self.end == "24:00" else time.fromisoformat(self.end)
+
+
+class Budget(_Strict):
+    """Idle-cost budgets for a team's warm pools, in USD."""
+
+    daily_usd: float | None = Field(default=None, ge=0)
+    monthly_usd: float | None = Field(default=None, ge=0)
+
+
+class Overrides(_Strict):
+    """What people may ask for (Slack buttons, `warmpool pools extend`)."""
+
+    max_extend_minutes: int = Field(default=120, ge=0, le=7 * 24 * 60)
+    allow_outside_working_hours: bool = False
+
+
+class Rules(_Strict):
+    """One scope's rules. Every field is optional; unset fields are inherited."""
+
+    keep_alive_strategy: str | None = Field(
+        default=None, description="job | none | break-even | adaptive | fixed-<seconds>"
     )
+    max_horizon_minutes: int | None = Field(default=None, ge=0, le=28 * 24 * 60)
+    min_step_minutes: int | None = Field(default=None, ge=1, le=60)
+    max_step_minutes: int | None = Field(default=None, ge=1, le=60)
+    allowed_instance_types: tuple[str, ...] | None = Field(default=None, description="glob patterns")
+    denied_instance_types: tuple[str, ...] | None = Field(default=None, description="glob patterns")
+    max_warm_instances: int | None = Field(default=None, ge=0, description="per team")
+    on_limit: Literal["refuse", "release-least-valuable"] | None = None
+    working_hours: WorkingHours | None = None
+    budget: Budget | None = None
+    people_cost_per_hour: float | None = Field(default=None, ge=0)
+    cold_start_seconds: float | None = Field(default=None, ge=0, le=3600)
+    warm_start_seconds: float | None = Field(default=None, ge=0, le=3600)
+    release_on_failure: bool | None = None
+    overrides: Overrides | None = None
+
+    @field_validator("keep_alive_strategy")
+    @classmethod
+    def _known_strategy(cls, value: str | None) -> str | None:
+        if value is not None:
+            get_strategy(value)  # raises ValueError naming the choices
+        return value
+
+    @model_validator(mode="after")
+    def _steps(self) -> Rules:
+        if self.min_step_minutes and self.max_step_minutes and self.min_step_minutes > self.max_step_minutes:
+            raise ValueError("min_step_minutes must not exceed max_step_minutes")
+        return self
 
 
-class PolicyDocument(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+DEFAULT_RULES = Rules(
+    keep_alive_strategy="job",
+    max_horizon_minutes=24 * 60,
+    min_step_minutes=1,
+    max_step_minutes=60,
+    allowed_instance_types=("*",),
+    denied_instance_types=(),
+    max_warm_instances=None,
+    on_limit="refuse",
+    working_hours=None,
+    budget=None,
+    people_cost_per_hour=0.0,
+    cold_start_seconds=150.0,
+    warm_start_seconds=20.0,
+    release_on_failure=False,
+    overrides=Overrides(),
+)
 
+
+class SelectorMatch(_Strict):
+    instance_types: tuple[str, ...] = Field(default=(), description="glob patterns; any may match")
+    job_name_prefixes: tuple[str, ...] = Field(default=(), description="any may match")
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> SelectorMatch:
+        if not self.instance_types and not self.job_name_prefixes:
+            raise ValueError("a selector must match on instance_types or job_name_prefixes")
+        return self
+
+
+class Selector(_Strict):
+    name: str = Field(min_length=1)
+    match: SelectorMatch
+    rules: Rules
+
+
+class TagNames(_Strict):
+    team: str = "team"
+    owner: str = "owner"
+    exempt_until: str = "warmpool:exempt-until"
+    exempt_reason: str = "warmpool:exempt-reason"
+
+
+class TeamNotifications(_Strict):
+    admins: tuple[str, ...] = ()
+    slack_webhook_key: str | None = Field(default=None, description="a key of the webhooks secret, not a URL")
+
+    @field_validator("slack_webhook_key")
+    @classmethod
+    def _not_a_url(cls, value: str | None) -> str | None:
+        if value and value.startswith("http"):
+            raise ValueError(
+                "put the webhook URL in the Slack webhooks secret and its key here, never the URL"
+            )
+        return value
+
+
+class Digest(_Strict):
+    enabled: bool = False
+    hour: int = Field(default=9, ge=0, le=23)
+
+
+class Notifications(_Strict):
+    expiring_soon_minutes: int = Field(default=15, ge=1, le=60)
+    platform_admins: tuple[str, ...] = ()
+    platform_webhook_key: str = "platform"
+    slack_users: dict[str, str] = Field(default_factory=dict, description="owner tag value -> Slack user id")
+    teams: dict[str, TeamNotifications] = Field(default_factory=dict)
+    digest: Digest = Field(default_factory=Digest)
+
+
+class PolicyDocument(_Strict):
     version: Literal[1] = 1
     dry_run: bool = False
-    defaults: Defaults = Field(default_factory=Defaults)
+    default_team: str = "platform"
+    tags: TagNames = Field(default_factory=TagNames)
+    max_reductions_per_run: int = Field(default=25, ge=0, description="pools one run may shorten or release")
+    instance_type_limits: dict[str, int] = Field(
+        default_factory=dict, description="max warm instances per type"
+    )
+    prices: dict[str, float] = Field(default_factory=dict, description="USD per instance-hour overrides")
+    defaults: Rules = Field(default_factory=Rules)
+    teams: dict[str, Rules] = Field(default_factory=dict)
+    owners: dict[str, Rules] = Field(default_factory=dict)
+    selectors: tuple[Selector, ...] = ()
+    notifications: Notifications = Field(default_factory=Notifications)
+    # Resolved rules per (team, owner, selectors): the simulator decides ~10^5 times per trace.
+    _resolution_cache: dict[Any, Any] = PrivateAttr(default_factory=dict)
+
+    @field_validator("prices")
+    @classmethod
+    def _positive_prices(cls, value: dict[str, float]) -> dict[str, float]:
+        bad = [k for k, v in value.items() if v < 0]
+        if bad:
+            raise ValueError(f"prices must be >= 0 USD per instance-hour (see {', '.join(bad)})")
+        return value

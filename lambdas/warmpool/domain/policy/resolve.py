@@ -1,0 +1,74 @@
+"""Resolving the rules that apply to one pool, each value with the scope it came from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from typing import Any
+
+from warmpool.domain.model import Pool
+from warmpool.domain.policy.document import DEFAULT_RULES, PolicyDocument, Rules
+
+RULE_FIELDS: tuple[str, ...] = tuple(Rules.model_fields)
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """The effective rules for a pool: `values[field]` and `sources[field]` (e.g. `teams.vision`)."""
+
+    values: dict[str, Any]
+    sources: dict[str, str]
+    team: str
+    team_from_tag: bool
+    owner: str | None
+    chain: tuple[str, ...]  # the scopes that applied, least to most specific
+
+    def get(self, name: str) -> Any:
+        return self.values.get(name)
+
+    def rule(self, name: str) -> str:
+        return f"{self.sources.get(name, 'builtin')}.{name}"
+
+
+def matches(patterns: tuple[str, ...], value: str) -> bool:
+    return any(fnmatchcase(value, p) for p in patterns)
+
+
+def resolve_rules(policy: PolicyDocument, pool: Pool) -> Resolved:
+    team_tag = pool.tags.get(policy.tags.team) if pool.tags else None
+    owner_tag = pool.tags.get(policy.tags.owner) if pool.tags else None
+    team = team_tag or pool.team or policy.default_team
+    owner = owner_tag or pool.owner
+    selected = tuple(
+        i
+        for i, selector in enumerate(policy.selectors)
+        if matches(selector.match.instance_types, pool.instance_type)
+        or any(pool.job_name.startswith(p) for p in selector.match.job_name_prefixes)
+    )
+    key = (team, owner, selected)
+    cache = policy._resolution_cache
+    if key not in cache:
+        cache[key] = _resolve(policy, team, owner, selected)
+    values, sources, chain = cache[key]
+    return Resolved(values, sources, team, bool(team_tag or pool.team), owner, chain)
+
+
+def _resolve(
+    policy: PolicyDocument, team: str, owner: str | None, selected: tuple[int, ...]
+) -> tuple[dict[str, Any], dict[str, str], tuple[str, ...]]:
+    layers: list[tuple[str, Rules]] = [("builtin", DEFAULT_RULES), ("defaults", policy.defaults)]
+    if team in policy.teams:
+        layers.append((f"teams.{team}", policy.teams[team]))
+    for index in selected:
+        layers.append((f"selectors[{index}:{policy.selectors[index].name}]", policy.selectors[index].rules))
+    if owner and owner in policy.owners:
+        layers.append((f"owners.{owner}", policy.owners[owner]))
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    for source, rules in layers:
+        for name in RULE_FIELDS:
+            value = getattr(rules, name)
+            if value is not None:
+                values[name] = value
+                sources[name] = source
+    return values, sources, tuple(s for s, _ in layers)

@@ -1,0 +1,371 @@
+"""The policy rules: small registered units, applied in order to one Available pool.
+
+Each rule reads the resolved values it documents, and either settles the decision (release, keep) or
+adjusts the horizon the pool should stay warm, saying why. The order is part of the contract (see
+docs/policy.md): exemptions first, then what makes a pool unwanted, then how long it should stay, then
+the caps that bound that.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import ClassVar
+from zoneinfo import ZoneInfo
+
+from warmpool.domain.model import (
+    CostModel,
+    EngineLimits,
+    FleetView,
+    NotificationKind,
+    Pool,
+    Trigger,
+    UserRequest,
+)
+from warmpool.domain.policy.document import PolicyDocument, WorkingHours
+from warmpool.domain.policy.resolve import Resolved, matches
+from warmpool.domain.strategies import StrategyInput, get_strategy
+
+
+@dataclass
+class Evaluation:
+    """The state of one decision as the rules shape it."""
+
+    pool: Pool
+    policy: PolicyDocument
+    rules: Resolved
+    now: datetime
+    limits: EngineLimits
+    fleet: FleetView
+    trigger: Trigger
+    request: UserRequest | None
+    cost: CostModel
+    elapsed: int  # idle seconds so far
+    horizon: int = 0  # idle seconds the pool should stay warm in total
+    rule: str = "builtin.keep_alive_strategy"
+    reasons: list[str] = field(default_factory=list)
+    notify: list[NotificationKind] = field(default_factory=list)
+    release_pool_ids: list[str] = field(default_factory=list)
+    settled: str | None = None  # "release" or "keep": no later rule may change the outcome
+    may_extend: bool = True
+
+    def set_horizon(self, seconds: int, rule: str, reason: str) -> None:
+        self.horizon = max(0, seconds)
+        self.rule = rule
+        self.reasons.append(reason)
+
+    def cap(self, seconds: int, rule: str, reason: str) -> None:
+        if seconds < self.horizon:
+            self.set_horizon(seconds, rule, reason)
+
+    def release(self, rule: str, reason: str) -> None:
+        self.set_horizon(0, rule, reason)
+        self.settled = "release"
+
+    @property
+    def current_expiry_horizon(self) -> int:
+        """The horizon the pool already has: warm until its current expiry."""
+        if self.pool.expires_at is None or self.pool.available_since is None:
+            return self.elapsed
+        return int((self.pool.expires_at - self.pool.available_since).total_seconds())
+
+
+class PolicyRule:
+    name: ClassVar[str]
+    reads: ClassVar[tuple[str, ...]]
+
+    def apply(self, ev: Evaluation) -> None:
+        raise NotImplementedError
+
+
+REGISTRY: list[PolicyRule] = []
+
+
+def register(cls: type[PolicyRule]) -> type[PolicyRule]:
+    REGISTRY.append(cls())
+    return cls
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds / 60:.0f} min" if seconds < 7200 else f"{seconds / 3600:.1f} h"
+
+
+@register
+class Exemption(PolicyRule):
+    """A job tagged `warmpool:exempt-until: <ISO date>` (and a reason tag) is left alone until then:
+    only its own keep-alive applies. An expired exemption is ignored, with a reason."""
+
+    name = "exemption"
+    reads = ()
+
+    def apply(self, ev: Evaluation) -> None:
+        until_text = ev.pool.tags.get(ev.policy.tags.exempt_until)
+        if not until_text:
+            return
+        reason = ev.pool.tags.get(ev.policy.tags.exempt_reason, "no reason given")
+        try:
+            until = datetime.fromisoformat(until_text)
+        except ValueError:
+            ev.reasons.append(f"ignored exemption: {until_text!r} is not an ISO date")
+            return
+        if until.tzinfo is None:
+            until = until.replace(tzinfo=ev.now.tzinfo)
+        if until <= ev.now:
+            ev.reasons.append(f"exemption expired on {until_text} ({reason})")
+            return
+        ev.set_horizon(
+            ev.current_expiry_horizon,
+            f"tags.{ev.policy.tags.exempt_until}",
+            f"exempt until {until_text}: {reason}",
+        )
+        ev.settled = "keep"
+
+
+@register
+class RequiredTags(PolicyRule):
+    """A pool without a team tag falls back to `default_team`; its admins are told."""
+
+    name = "required_tags"
+    reads = ()
+
+    def apply(self, ev: Evaluation) -> None:
+        if not ev.rules.team_from_tag:
+            ev.reasons.append(f"no `{ev.policy.tags.team}` tag: treated as team {ev.rules.team}")
+            ev.notify.append(NotificationKind.MISSING_TAGS)
+
+
+@register
+class InstanceTypes(PolicyRule):
+    """`allowed_instance_types` / `denied_instance_types` (glob patterns): other pools are released."""
+
+    name = "instance_types"
+    reads = ("allowed_instance_types", "denied_instance_types")
+
+    def apply(self, ev: Evaluation) -> None:
+        instance_type = ev.pool.instance_type
+        denied = ev.rules.get("denied_instance_types")
+        if matches(denied, instance_type):
+            ev.release(ev.rules.rule("denied_instance_types"), f"{instance_type} may not keep warm pools")
+        elif not matches(ev.rules.get("allowed_instance_types"), instance_type):
+            ev.release(
+                ev.rules.rule("allowed_instance_types"),
+                f"{instance_type} is not among the instance types allowed warm pools",
+            )
+
+
+@register
+class ReleaseOnFailure(PolicyRule):
+    """`release_on_failure: true` releases the pool of a Failed job: nobody reruns it at once."""
+
+    name = "release_on_failure"
+    reads = ("release_on_failure",)
+
+    def apply(self, ev: Evaluation) -> None:
+        if ev.rules.get("release_on_failure") and ev.pool.job_status == "Failed":
+            ev.release(
+                ev.rules.rule("release_on_failure"),
+                f"the job failed ({ev.pool.failure_reason or 'no reason given'})",
+            )
+
+
+@register
+class KeepAliveStrategy(PolicyRule):
+    """`keep_alive_strategy` proposes the horizon: job, none, break-even, adaptive, fixed-<seconds>."""
+
+    name = "keep_alive_strategy"
+    reads = ("keep_alive_strategy", "people_cost_per_hour", "cold_start_seconds", "warm_start_seconds")
+
+    def apply(self, ev: Evaluation) -> None:
+        strategy = get_strategy(ev.rules.get("keep_alive_strategy"))
+        seconds = strategy.horizon_seconds(StrategyInput(pool=ev.pool, cost=ev.cost, now=ev.now))
+        ev.set_horizon(
+            seconds,
+            ev.rules.rule("keep_alive_strategy"),
+            f"strategy {strategy.name} wants {_minutes(seconds)} of warm time",
+        )
+
+
+@register
+class PersonRequest(PolicyRule):
+    """A person's extend/release request, and temporary overrides (`override_until`) that revert on
+    their own; extensions are bounded by `overrides.max_extend_minutes`."""
+
+    name = "overrides"
+    reads = ("overrides",)
+
+    def apply(self, ev: Evaluation) -> None:
+        overrides = ev.rules.get("overrides")
+        rule = ev.rules.rule("overrides")
+        request = ev.request
+        if request is not None and request.kind == "release":
+            ev.release(f"request.{request.via}", f"{request.user} asked to release it")
+            return
+        until = ev.pool.override_until
+        if request is not None and request.kind == "extend":
+            if request.minutes > overrides.max_extend_minutes:
+                ev.reasons.append(
+                    f"{request.user} asked for {request.minutes} min; the policy allows at most "
+                    f"{overrides.max_extend_minutes} min per request ({rule}.max_extend_minutes)"
+                )
+                ev.settled = "keep"
+                ev.rule = f"{rule}.max_extend_minutes"
+                return
+            base = max(ev.now, ev.pool.expires_at or ev.now)
+            until = base + timedelta(minutes=request.minutes)
+            ev.reasons.append(f"{request.user} asked to keep it warm {request.minutes} min more")
+        if until is not None and until > ev.now and ev.pool.available_since is not None:
+            wanted = int((until - ev.pool.available_since).total_seconds())
+            if wanted > ev.horizon:
+                ev.set_horizon(
+                    wanted,
+                    f"request.{request.via}" if request else f"{rule}.override_until",
+                    f"kept warm until {until.isoformat()} on request",
+                )
+
+
+@register
+class MaxHorizon(PolicyRule):
+    """`max_horizon_minutes` bounds how long one pool may stay idle in total."""
+
+    name = "max_horizon"
+    reads = ("max_horizon_minutes",)
+
+    def apply(self, ev: Evaluation) -> None:
+        limit = ev.rules.get("max_horizon_minutes") * 60
+        ev.cap(
+            limit, ev.rules.rule("max_horizon_minutes"), f"capped at the maximum horizon {_minutes(limit)}"
+        )
+
+
+def in_working_hours(hours: WorkingHours, when: datetime) -> bool:
+    local = when.astimezone(ZoneInfo(hours.timezone))
+    if local.date() in hours.holidays or local.strftime("%a").lower() not in hours.days:
+        return False
+    return hours.start_time <= local.time() < hours.end_time
+
+
+def end_of_working_window(hours: WorkingHours, when: datetime) -> datetime:
+    """The end of today's window, in UTC, for a time inside it (zoneinfo handles daylight saving)."""
+    zone = ZoneInfo(hours.timezone)
+    local = when.astimezone(zone)
+    end = datetime.combine(local.date(), hours.end_time, tzinfo=zone)
+    return end.astimezone(when.tzinfo)
+
+
+@register
+class WorkingHoursRule(PolicyRule):
+    """Outside `working_hours` a pool is never extended: it is shortened to `shorten_to_minutes` or
+    released. Inside, a horizon that would cross the end of the working day is cut there."""
+
+    name = "working_hours"
+    reads = ("working_hours",)
+
+    def apply(self, ev: Evaluation) -> None:
+        hours: WorkingHours | None = ev.rules.get("working_hours")
+        if hours is None:
+            return
+        rule = ev.rules.rule("working_hours")
+        overrides = ev.rules.get("overrides")
+        if ev.request is not None and ev.request.kind == "extend" and overrides.allow_outside_working_hours:
+            return
+        if not in_working_hours(hours, ev.now):
+            ev.may_extend = False
+            if hours.outside == "release":
+                ev.release(rule, "outside working hours")
+            else:
+                cap = ev.elapsed + hours.shorten_to_minutes * 60
+                ev.cap(
+                    min(cap, ev.current_expiry_horizon),
+                    rule,
+                    f"outside working hours: warm at most {hours.shorten_to_minutes} min more",
+                )
+            return
+        if ev.pool.available_since is not None:
+            end = end_of_working_window(hours, ev.now)
+            ev.cap(
+                int((end - ev.pool.available_since).total_seconds()),
+                rule,
+                f"the working day ends at {hours.end} {hours.timezone}",
+            )
+
+
+@register
+class WarmInstanceLimits(PolicyRule):
+    """`max_warm_instances` per team (`on_limit: refuse` releases the new pool; `release-least-valuable`
+    releases the team's longest-idle pool instead) and `instance_type_limits` per instance type."""
+
+    name = "warm_instance_limits"
+    reads = ("max_warm_instances", "on_limit")
+
+    def apply(self, ev: Evaluation) -> None:
+        others = [p for p in ev.fleet.available_pools if p.pool_id != ev.pool.pool_id]
+        count = ev.pool.instance_count
+        type_limit = ev.policy.instance_type_limits.get(ev.pool.instance_type)
+        if type_limit is not None:
+            used = sum(p.instance_count for p in others if p.instance_type == ev.pool.instance_type)
+            if used + count > type_limit:
+                ev.release(
+                    f"instance_type_limits.{ev.pool.instance_type}",
+                    f"{used} {ev.pool.instance_type} instances already warm; the limit is {type_limit}",
+                )
+                ev.notify.append(NotificationKind.POLICY_LIMIT)
+                return
+        limit = ev.rules.get("max_warm_instances")
+        if limit is None:
+            return
+        team_pools = [p for p in others if (p.team or ev.policy.default_team) == ev.rules.team]
+        used = sum(p.instance_count for p in team_pools)
+        if used + count <= limit:
+            return
+        rule = ev.rules.rule("max_warm_instances")
+        ev.notify.append(NotificationKind.POLICY_LIMIT)
+        if ev.rules.get("on_limit") == "release-least-valuable":
+            freed = 0
+            for victim in sorted(team_pools, key=lambda p: p.available_since or ev.now):
+                ev.release_pool_ids.append(victim.pool_id)
+                freed += victim.instance_count
+                if used - freed + count <= limit:
+                    ev.reasons.append(
+                        f"team {ev.rules.team} at its limit of {limit} warm instances: releasing "
+                        f"the longest-idle pools {', '.join(ev.release_pool_ids)} instead"
+                    )
+                    return
+            ev.release_pool_ids.clear()
+        ev.release(rule, f"team {ev.rules.team} already has {used} warm instances; the limit is {limit}")
+
+
+@register
+class BudgetRule(PolicyRule):
+    """`budget.daily_usd` / `budget.monthly_usd`: idle cost per team; a step never overspends by more
+    than itself: when the remaining budget cannot pay for the step, it is shortened to what it can."""
+
+    name = "budget"
+    reads = ("budget",)
+
+    def apply(self, ev: Evaluation) -> None:
+        budget = ev.rules.get("budget")
+        if budget is None or ev.cost.idle_cost_per_second <= 0:
+            return
+        rule = ev.rules.rule("budget")
+        remaining: list[tuple[float, str]] = []
+        if budget.daily_usd is not None:
+            spent = ev.fleet.idle_cost_today_by_team.get(ev.rules.team, 0.0)
+            remaining.append((budget.daily_usd - spent, "daily"))
+        if budget.monthly_usd is not None:
+            spent = ev.fleet.idle_cost_month_by_team.get(ev.rules.team, 0.0)
+            remaining.append((budget.monthly_usd - spent, "monthly"))
+        if not remaining:
+            return
+        left, period = min(remaining)
+        affordable = ev.current_expiry_horizon + int(max(0.0, left) / ev.cost.idle_cost_per_second)
+        if affordable < ev.horizon:
+            ev.cap(
+                max(ev.elapsed, affordable),
+                f"{rule}.{period}_usd",
+                f"the team's {period} idle budget has ${max(0.0, left):.2f} left",
+            )
+            ev.notify.append(NotificationKind.BUDGET_WARNING)
+
+
+RuleFn = Callable[[Evaluation], None]
