@@ -159,6 +159,29 @@ class DynamoPoolRegistry:
         records = [self.get(item["pool_id"]["S"]) for item in response.get("Items", [])]
         return [r for r in records if r is not None]
 
+    # ------------------------------------------------------------------ idle-cost ledger
+    def add_idle_cost(self, team: str, at: datetime, usd: float) -> None:
+        if usd <= 0:
+            return
+        for key in _ledger_keys(team, at):
+            self._client.update_item(
+                TableName=self.table_name,
+                Key=key,
+                UpdateExpression="ADD usd_micros :u SET #ttl = :t",
+                ExpressionAttributeNames={"#ttl": "ttl"},
+                ExpressionAttributeValues={
+                    ":u": {"N": str(round(usd * 1_000_000))},
+                    ":t": {"N": str(int((at + AUDIT_RETENTION).timestamp()))},
+                },
+            )
+
+    def idle_cost(self, team: str, at: datetime) -> tuple[float, float]:
+        totals = []
+        for key in _ledger_keys(team, at):
+            item = self._client.get_item(TableName=self.table_name, Key=key).get("Item")
+            totals.append(int(item["usd_micros"]["N"]) / 1_000_000 if item else 0.0)
+        return totals[0], totals[1]
+
     # ------------------------------------------------------------------ audit
     def audit(self, entry: AuditEntry) -> None:
         self._client.put_item(
@@ -211,6 +234,11 @@ class DynamoPoolRegistry:
                 TableName=self.table_name,
                 Item={**_key(pk, "GAPS"), "gaps": {"S": json.dumps([gap_to_json(g) for g in gaps])}},
             )
+
+
+def _ledger_keys(team: str, at: datetime) -> tuple[dict[str, Any], dict[str, Any]]:
+    pk = f"LEDGER#{team or '-'}"
+    return _key(pk, f"DAY#{at.strftime('%Y-%m-%d')}"), _key(pk, f"MONTH#{at.strftime('%Y-%m')}")
 
 
 def _key(pk: str, sk: str) -> dict[str, Any]:

@@ -43,7 +43,13 @@ def register(name: str) -> Callable[[Callable[[], KeepAliveStrategy]], Callable[
     return wrap
 
 
+def _load_builtin_strategies() -> None:
+    # The adaptive strategy registers itself on import; imported here, lazily, to avoid a cycle.
+    import warmpool.domain.adaptive  # noqa: F401
+
+
 def strategy_names() -> list[str]:
+    _load_builtin_strategies()
     return sorted(_REGISTRY)
 
 
@@ -54,6 +60,7 @@ def get_strategy(name: str) -> KeepAliveStrategy:
         if not seconds.isdigit():
             raise ValueError(f"unknown keep-alive strategy {name!r}: use fixed-<seconds>, e.g. fixed-600")
         return FixedStrategy(int(seconds))
+    _load_builtin_strategies()
     try:
         return _REGISTRY[name]()
     except KeyError:

@@ -21,6 +21,7 @@ from warmpool.domain.model import (
     Action,
     Decision,
     EngineLimits,
+    FleetPool,
     FleetView,
     IdleGap,
     MatchKey,
@@ -253,6 +254,10 @@ class LifecycleService:
             not same_job or previous is None or previous.pool.status is not WarmPoolStatus.AVAILABLE
         )
         decision = self._decide(record, trigger, request, now)
+        if request is not None and request.kind == "extend" and decision.rule.startswith("request."):
+            # Accepted: the person's horizon outlives this decision, and reverts on its own.
+            until = _horizon_at(record.pool, decision)
+            record = replace(record, pool=replace(record.pool, override_until=until))
         record = self._execute(record, decision, now)
         record = self._plan_next_check(record, decision, purpose, now)
         saved = self._save(replace(record, last_decision=decision))
@@ -262,7 +267,21 @@ class LifecycleService:
             self._record_gap(record.pool, now, reused=False)
         old_horizon = previous.pool.horizon_at if same_job and previous is not None else None
         self._announce(saved, decision, newly_available, old_horizon, purpose, now)
+        for other in decision.release_pool_ids:
+            self._release_other(other, decision)
         return Outcome(job_name, saved.pool.pool_id, "decided", decision)
+
+    def _release_other(self, pool_id: str, because: Decision) -> None:
+        """A limit rule freed room by releasing another pool of the team."""
+        record = self.registry.get(pool_id)
+        if record is None or record.pool.status is not WarmPoolStatus.AVAILABLE:
+            return
+        try:
+            self.sagemaker.update_keep_alive(record.pool.job_name, 0)
+        except PoolMovedOnError:
+            return  # already gone: the room is free anyway
+        self._audit(record, "released-for-limit", {"rule": because.rule, "reasons": list(because.reasons)})
+        self._refresh(record.pool.job_name, Trigger.RECONCILE)
 
     def _describe_with_pool_status(self, job_name: str, *, final_attempt: bool) -> dict[str, Any]:
         job = self.sagemaker.describe_training_job(job_name)
@@ -378,19 +397,44 @@ class LifecycleService:
             policy,
             now,
             limits=self.limits,
-            fleet=self._fleet(),
+            fleet=self._fleet(now),
             trigger=trigger,
             request=request,
         )
 
-    def _fleet(self) -> FleetView:
+    def _fleet(self, now: datetime) -> FleetView:
+        """The other Available pools, and each team's idle cost today and this month: the ledger of idle
+        gaps that ended, plus what the pools still idle have cost so far."""
         by_team: dict[str, int] = {}
         by_type: dict[str, int] = {}
+        pools: list[FleetPool] = []
+        ongoing: dict[str, float] = {}
         for record in self.registry.list_by_status(WarmPoolStatus.AVAILABLE.value):
             pool = record.pool
-            by_team[pool.team or ""] = by_team.get(pool.team or "", 0) + pool.instance_count
+            team = pool.team or ""
+            pools.append(
+                FleetPool(
+                    pool.pool_id, pool.team, pool.instance_type, pool.instance_count, pool.available_since
+                )
+            )
+            by_team[team] = by_team.get(team, 0) + pool.instance_count
             by_type[pool.instance_type] = by_type.get(pool.instance_type, 0) + pool.instance_count
-        return FleetView(warm_instances_by_team=by_team, warm_instances_by_type=by_type)
+            if pool.available_since is not None:
+                ongoing[team] = ongoing.get(team, 0.0) + _idle_cost(pool, pool.available_since, now)
+        today: dict[str, float] = {}
+        month: dict[str, float] = {}
+        for team in by_team:
+            day_usd, month_usd = self.registry.idle_cost(team, now)
+            today[team] = day_usd + ongoing.get(team, 0.0)
+            month[team] = month_usd + ongoing.get(team, 0.0)
+        self.metrics.count("WarmInstances", sum(by_type.values()))
+        return FleetView(
+            available_pools=tuple(pools),
+            warm_instances_by_team=by_team,
+            warm_instances_by_type=by_type,
+            idle_cost_today_by_team=today,
+            idle_cost_month_by_team=month,
+        )
 
     def _execute(self, record: PoolRecord, decision: Decision, now: datetime) -> PoolRecord:
         pool = record.pool
@@ -651,6 +695,11 @@ def _state_of(record: PoolRecord) -> tuple[Any, ...]:
         record.tuner_owned,
         pool.available_since,
     )
+
+
+def _idle_cost(pool: Pool, since: datetime, until: datetime) -> float:
+    price = DEFAULT_PRICES_PER_HOUR.get(pool.instance_type, 0.0)
+    return max(0.0, (until - since).total_seconds()) * price * pool.instance_count / 3600.0
 
 
 def _expiry_or_now(pool: Pool, now: datetime) -> datetime:

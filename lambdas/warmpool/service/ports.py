@@ -95,6 +95,14 @@ class PoolRegistry(Protocol):
 
     def pools_of_tuning_job(self, tuning_job_arn: str) -> list[PoolRecord]: ...
 
+    def add_idle_cost(self, team: str, at: datetime, usd: float) -> None:
+        """Add to the team's idle-cost ledger for the day and the month of `at`."""
+        ...
+
+    def idle_cost(self, team: str, at: datetime) -> tuple[float, float]:
+        """The team's ledgered idle cost for the day and the month of `at`, in USD."""
+        ...
+
 
 class StepScheduler(Protocol):
     def schedule(self, *, pool_id: str, job_name: str, step: int, at: datetime, purpose: str) -> str:
