@@ -227,13 +227,29 @@ class DynamoPoolRegistry:
         return tuple(gap_from_json(g) for g in json.loads(item["gaps"]["S"]))
 
     def add_gap(self, match_digest: str, team: str | None, gap: IdleGap) -> None:
-        targets = [f"HIST#KEY#{match_digest}"] + ([f"HIST#TEAM#{team}"] if team else [])
-        for pk in targets:
-            gaps = [*self._gaps(pk), gap][-HISTORY_LIMIT:]
-            self._client.put_item(
-                TableName=self.table_name,
-                Item={**_key(pk, "GAPS"), "gaps": {"S": json.dumps([gap_to_json(g) for g in gaps])}},
-            )
+        for pk in _history_keys(match_digest, team):
+            self._put_gaps(pk, [*self._gaps(pk), gap][-HISTORY_LIMIT:])
+
+    def observe_cold_start(self, match_digest: str, team: str | None, at: datetime) -> None:
+        for pk in _history_keys(match_digest, team):
+            gaps = list(self._gaps(pk))
+            if gaps and not gaps[-1].reused:
+                waited = (at - gaps[-1].started_at).total_seconds()
+                if waited >= gaps[-1].seconds:
+                    gaps[-1] = IdleGap(gaps[-1].started_at, waited, True)
+                    self._put_gaps(pk, gaps)
+
+    def _put_gaps(self, pk: str, gaps: list[IdleGap]) -> None:
+        # Read-modify-write without a lock: two writers at once may lose one gap, which only makes
+        # the learned distribution a little less sharp.
+        self._client.put_item(
+            TableName=self.table_name,
+            Item={**_key(pk, "GAPS"), "gaps": {"S": json.dumps([gap_to_json(g) for g in gaps])}},
+        )
+
+
+def _history_keys(match_digest: str, team: str | None) -> list[str]:
+    return [f"HIST#KEY#{match_digest}"] + ([f"HIST#TEAM#{team}"] if team else [])
 
 
 def _ledger_keys(team: str, at: datetime) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -26,11 +26,13 @@ from dataclasses import dataclass
 
 from warmpool.domain.strategies import StrategyInput, register
 
-MIN_EFFECTIVE_SAMPLES = 3.0
+MIN_EFFECTIVE_SAMPLES = 1.0
 TEAM_PRIOR_WEIGHT = 0.25
-RECENCY_HALF_LIFE = 16  # gaps
-HOUR_BANDWIDTH = 3.0  # hours
+RECENCY_HALF_LIFE = 32  # gaps
+HOUR_BANDWIDTH = 12.0  # hours: wide; a narrow kernel overfits sparse histories (bench)
 MAX_GAP_SECONDS = 24 * 3600  # longer gaps are treated as "no reuse"
+MARGIN_FACTOR = 1.1
+MARGIN_SECONDS = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +138,5 @@ class AdaptiveStrategy:
         elapsed = (data.now - pool.available_since).total_seconds() if pool.available_since else 0.0
         curve = survival_curve(gaps)
         horizon = best_horizon(curve, max(0.0, elapsed), cost.idle_cost_per_second, cost.cold_start_penalty)
-        # A reuse lands a little after the observed gap; keep a small margin past it.
-        return int(horizon + 60) if horizon > elapsed else int(horizon)
-
+        # The next gap is rarely exactly an observed one: keep a margin past it.
+        return int(horizon * MARGIN_FACTOR + MARGIN_SECONDS) if horizon > elapsed else int(horizon)

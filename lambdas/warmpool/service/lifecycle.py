@@ -241,9 +241,11 @@ class LifecycleService:
             if (
                 saved.pool.status is WarmPoolStatus.IN_USE
                 and previous is None
-                and job.get("TrainingJobStatus") == ("InProgress")
+                and job.get("TrainingJobStatus") == "InProgress"
             ):
                 self._maybe_missed_pool(saved.pool)
+                # A cold start tells how long the last released pool of this key would have waited.
+                self.registry.observe_cold_start(saved.pool.match_key.digest(), saved.pool.team, now)
             reused_by = warm.get("ReusedByJob")
             if saved.pool.status is WarmPoolStatus.REUSED and reused_by and trigger is not Trigger.USER:
                 # The successor inherits the lineage now, even if its own events were lost.

@@ -93,6 +93,10 @@ class PoolRegistry(Protocol):
 
     def add_gap(self, match_digest: str, team: str | None, gap: IdleGap) -> None: ...
 
+    def observe_cold_start(self, match_digest: str, team: str | None, at: datetime) -> None:
+        """Turn the latest censored gap (a pool that expired unused) into an observed wait until `at`."""
+        ...
+
     def pools_of_tuning_job(self, tuning_job_arn: str) -> list[PoolRecord]: ...
 
     def add_idle_cost(self, team: str, at: datetime, usd: float) -> None:

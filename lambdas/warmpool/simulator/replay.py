@@ -1,0 +1,345 @@
+"""Replay a trace through `decide_keep_alive` on a virtual clock (the model: docs/simulator.md).
+
+A job holds its cluster from submit to submit + duration. When it ends, the cluster idles for the
+keep-alive the strategy chose; the engine comes back before each step runs out (plan_step), exactly as
+the Lambdas do. An arriving job takes the most recently idled live cluster of its pool (warm start) or
+starts cold. Cost = idle instance-seconds x price + cold starts x (cold - warm start-up seconds) x
+(price x count + people cost per hour) / 3600.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+
+from warmpool.domain.decide import decide_keep_alive
+from warmpool.domain.model import (
+    Action,
+    CostModel,
+    EngineLimits,
+    IdleGap,
+    MatchKey,
+    Pool,
+    Trigger,
+    WarmPoolStatus,
+)
+from warmpool.domain.policy.document import PolicyDocument, Rules
+from warmpool.simulator.trace import TraceJob
+
+HISTORY_LIMIT = 64
+DEFAULT_START = datetime(2026, 1, 5, 0, 0, tzinfo=UTC)  # a Monday, midnight UTC
+STATIC_GRID = (0, 60, 120, 300, 600, 900, 1200, 1800, 2700, 3600, 5400, 7200, 10800, 14400, 21600, 43200)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    instance_type: str = "ml.g5.2xlarge"
+    price_per_hour: float = 1.515
+    people_cost_per_hour: float = 0.0
+    cold_start_s: float = 150.0
+    warm_start_s: float = 20.0
+    start: datetime = DEFAULT_START
+    limits: EngineLimits = field(default_factory=EngineLimits)
+
+    def cost_model(self, count: int) -> CostModel:
+        return CostModel(
+            self.price_per_hour, count, self.people_cost_per_hour, self.cold_start_s, self.warm_start_s
+        )
+
+
+@dataclass
+class StrategyResult:
+    strategy: str
+    total_cost_usd: float = 0.0
+    idle_instance_seconds: float = 0.0
+    cold_starts: int = 0
+    warm_starts: int = 0
+    keepalive_updates: int = 0
+    idle_cost_usd: float = 0.0
+    cold_start_cost_usd: float = 0.0
+    by_pool: dict[str, float] = field(default_factory=dict)
+
+    def to_json(self, oracle_cost: float | None) -> dict[str, float | int | None]:
+        return {
+            "total_cost_usd": round(self.total_cost_usd, 4),
+            "idle_instance_seconds": round(self.idle_instance_seconds, 1),
+            "cold_starts": self.cold_starts,
+            "warm_starts": self.warm_starts,
+            "keepalive_updates": self.keepalive_updates,
+            "ratio_to_oracle": round(self.total_cost_usd / oracle_cost, 4) if oracle_cost else None,
+            "idle_cost_usd": round(self.idle_cost_usd, 4),
+            "cold_start_cost_usd": round(self.cold_start_cost_usd, 4),
+        }
+
+
+@dataclass
+class _Cluster:
+    cid: int
+    pool: str
+    team: str | None
+    count: int
+    provisioned: float
+    idle_since: float | None = None
+    expires_at: float = 0.0
+    keep_alive: int = 0
+    steps: int = 0
+    version: int = 0
+    last_duration: float = 0.0
+    reserved: int | None = None  # oracle: the arrival index it waits for
+
+
+class _Replay:
+    def __init__(
+        self,
+        jobs: Sequence[TraceJob],
+        scenario: Scenario,
+        policy: PolicyDocument | None,
+        strategy: str,
+        progress: Callable[[int], None] | None,
+    ) -> None:
+        self.jobs = jobs
+        self.scenario = scenario
+        self.strategy = strategy
+        self.policy = _policy_for(policy, strategy, scenario)
+        self.progress = progress
+        self.result = StrategyResult(strategy)
+        self.idle: dict[str, list[_Cluster]] = defaultdict(list)
+        self.history: dict[str, list[IdleGap]] = defaultdict(list)
+        self.team_history: dict[str, list[IdleGap]] = defaultdict(list)
+        self.events: list[tuple[float, int, str, object]] = []
+        self.seq = itertools.count()
+        self.ids = itertools.count(1)
+        self.arrivals: dict[str, list[tuple[float, int]]] = defaultdict(list)
+        for index, job in enumerate(jobs):
+            self.arrivals[job.pool].append((job.submit_s, index))
+        self.next_arrival_pos: dict[str, int] = defaultdict(int)
+        self.reserved: set[int] = set()
+
+    # -------------------------------------------------------------- helpers
+    def at(self, t: float) -> datetime:
+        return self.scenario.start + timedelta(seconds=t)
+
+    def push(self, t: float, kind: str, payload: object) -> None:
+        heapq.heappush(self.events, (t, next(self.seq), kind, payload))
+
+    def cost(self, count: int) -> CostModel:
+        return self.scenario.cost_model(count)
+
+    def charge_idle(self, cluster: _Cluster, until: float, reused: bool) -> None:
+        assert cluster.idle_since is not None
+        seconds = max(0.0, until - cluster.idle_since)
+        instance_seconds = seconds * cluster.count
+        self.result.idle_instance_seconds += instance_seconds
+        usd = instance_seconds * self.scenario.price_per_hour / 3600.0
+        self.result.idle_cost_usd += usd
+        self.result.by_pool[cluster.pool] = self.result.by_pool.get(cluster.pool, 0.0) + usd
+        gap = IdleGap(self.at(cluster.idle_since), seconds, reused)
+        for store, key in ((self.history, cluster.pool), (self.team_history, cluster.team or "")):
+            gaps = store[key]
+            gaps.append(gap)
+            if len(gaps) > HISTORY_LIMIT * 2:
+                del gaps[: len(gaps) - HISTORY_LIMIT]
+
+    def uncensor(self, pool: str, team: str | None, t: float) -> None:
+        """A cold start reveals how long the last released pool would have had to wait: its censored
+        gap becomes an observed one (the engine does the same when a matching job starts cold)."""
+        for store, key in ((self.history, pool), (self.team_history, team or "")):
+            gaps = store[key]
+            if gaps and not gaps[-1].reused:
+                last = gaps[-1]
+                waited = t - (last.started_at - self.scenario.start).total_seconds()
+                if waited >= last.seconds:
+                    gaps[-1] = IdleGap(last.started_at, waited, True)
+
+    def sweep(self, pool: str, now: float) -> None:
+        """Idle clusters whose keep-alive ran out before `now` are gone."""
+        alive = []
+        for cluster in self.idle[pool]:
+            if cluster.expires_at <= now:
+                self.charge_idle(cluster, cluster.expires_at, reused=False)
+                if cluster.reserved is not None:
+                    self.reserved.discard(cluster.reserved)
+            else:
+                alive.append(cluster)
+        self.idle[pool] = alive
+
+    # -------------------------------------------------------------- events
+    def run(self) -> StrategyResult:
+        for index, job in enumerate(self.jobs):
+            self.push(job.submit_s, "arrive", index)
+        handled = 0
+        while self.events:
+            t, _, kind, payload = heapq.heappop(self.events)
+            if kind == "arrive":
+                assert isinstance(payload, int)
+                self.arrive(t, payload)
+                handled += 1
+                if self.progress and handled % 1000 == 0:
+                    self.progress(handled)
+            elif kind == "end":
+                assert isinstance(payload, _Cluster)
+                self.end(t, payload)
+            else:
+                assert isinstance(payload, tuple)
+                cluster, version = payload
+                if cluster.idle_since is not None and cluster.version == version and cluster.expires_at > t:
+                    self.decide(t, cluster, Trigger.STEP_DUE)
+        for pool in list(self.idle):
+            self.sweep(pool, float("inf"))
+        self.result.total_cost_usd = self.result.idle_cost_usd + self.result.cold_start_cost_usd
+        return self.result
+
+    def arrive(self, t: float, index: int) -> None:
+        job = self.jobs[index]
+        self.next_arrival_pos[job.pool] += 1
+        self.sweep(job.pool, t)
+        candidates = self.idle[job.pool]
+        chosen: _Cluster | None = None
+        reserved = [c for c in candidates if c.reserved == index]
+        free = [c for c in candidates if c.reserved is None]
+        if reserved:
+            chosen = reserved[0]
+        elif free:
+            chosen = max(free, key=lambda c: c.idle_since or 0.0)
+        if chosen is not None:
+            candidates.remove(chosen)
+            self.charge_idle(chosen, t, reused=True)
+            if chosen.reserved is not None:
+                self.reserved.discard(chosen.reserved)
+            chosen.idle_since = None
+            chosen.reserved = None
+            chosen.version += 1
+            cluster = chosen
+            self.result.warm_starts += 1
+        else:
+            cluster = _Cluster(next(self.ids), job.pool, job.team, job.instance_count, t)
+            self.result.cold_starts += 1
+            self.uncensor(job.pool, job.team, t)
+            usd = self.cost(job.instance_count).cold_start_penalty
+            self.result.cold_start_cost_usd += usd
+            self.result.by_pool[job.pool] = self.result.by_pool.get(job.pool, 0.0) + usd
+        cluster.last_duration = job.duration_s
+        self.push(t + job.duration_s, "end", cluster)
+
+    def end(self, t: float, cluster: _Cluster) -> None:
+        self.sweep(cluster.pool, t)
+        cluster.idle_since = t
+        cluster.expires_at = t
+        cluster.keep_alive = 0
+        cluster.steps = 0
+        cluster.version += 1
+        self.idle[cluster.pool].append(cluster)
+        if self.strategy == "oracle":
+            self.oracle(t, cluster)
+        else:
+            self.decide(t, cluster, Trigger.JOB_ENDED)
+
+    def oracle(self, t: float, cluster: _Cluster) -> None:
+        """Clairvoyant: wait exactly for the next unclaimed arrival of the pool if that is cheaper."""
+        arrivals = self.arrivals[cluster.pool]
+        position = self.next_arrival_pos[cluster.pool]
+        while position < len(arrivals) and (
+            arrivals[position][0] < t or arrivals[position][1] in self.reserved
+        ):
+            position += 1
+        if position >= len(arrivals):
+            return
+        when, index = arrivals[position]
+        cost = self.cost(cluster.count)
+        lifetime_end = cluster.provisioned + self.scenario.limits.max_lifetime_seconds
+        if (when - t) * cost.idle_cost_per_second < cost.cold_start_penalty and when < lifetime_end:
+            cluster.expires_at = when + 1e-6
+            cluster.reserved = index
+            self.reserved.add(index)
+            self.result.keepalive_updates += max(
+                1, int((when - t) // self.scenario.limits.max_step_seconds) + 1
+            )
+
+    def decide(self, t: float, cluster: _Cluster, trigger: Trigger) -> None:
+        assert cluster.idle_since is not None
+        now = self.at(t)
+        pool = Pool(
+            pool_id=f"c{cluster.cid}",
+            job_name=f"c{cluster.cid}",
+            job_arn="",
+            match_key=MatchKey("sim", self.scenario.instance_type, cluster.count, 0),
+            status=WarmPoolStatus.AVAILABLE,
+            team=cluster.team,
+            tags={"team": cluster.team} if cluster.team else {},
+            keep_alive_seconds=cluster.keep_alive,
+            available_since=self.at(cluster.idle_since),
+            expires_at=self.at(cluster.expires_at),
+            lifetime_started_at=self.at(cluster.provisioned),
+            steps_taken=cluster.steps,
+            history=tuple(self.history[cluster.pool][-HISTORY_LIMIT:]),
+            team_history=tuple(self.team_history[cluster.team or ""][-HISTORY_LIMIT:]),
+            last_job_duration_s=cluster.last_duration,
+        )
+        decision = decide_keep_alive(
+            pool,
+            self.policy,
+            now,
+            limits=self.scenario.limits,
+            trigger=trigger,
+            cost=self.cost(cluster.count),
+        )
+        if decision.keep_alive_seconds is not None and decision.action in (
+            Action.EXTEND,
+            Action.SHORTEN,
+            Action.RELEASE,
+        ):
+            self.result.keepalive_updates += 1
+            cluster.keep_alive = decision.keep_alive_seconds
+            cluster.expires_at = t + decision.keep_alive_seconds
+            cluster.steps += 1
+        if decision.next_check_at is not None:
+            check = (decision.next_check_at - self.scenario.start).total_seconds()
+            self.push(max(check, t + 1), "check", (cluster, cluster.version))
+
+
+def _policy_for(policy: PolicyDocument | None, strategy: str, scenario: Scenario) -> PolicyDocument:
+    if strategy == "oracle":
+        return policy or PolicyDocument()
+    if policy is None:
+        defaults = Rules(
+            keep_alive_strategy=strategy,
+            max_horizon_minutes=28 * 24 * 60,
+            min_step_minutes=1,
+            people_cost_per_hour=scenario.people_cost_per_hour,
+            cold_start_seconds=scenario.cold_start_s,
+            warm_start_seconds=scenario.warm_start_s,
+        )
+        return PolicyDocument(defaults=defaults, default_team="sim")
+    return policy.model_copy(
+        update={"defaults": policy.defaults.model_copy(update={"keep_alive_strategy": strategy})}
+    )
+
+
+def replay(
+    jobs: Sequence[TraceJob],
+    scenario: Scenario,
+    strategy: str,
+    *,
+    policy: PolicyDocument | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> StrategyResult:
+    return _Replay(jobs, scenario, policy, strategy, progress).run()
+
+
+def static_best(
+    jobs: Sequence[TraceJob], scenario: Scenario, policy: PolicyDocument | None = None
+) -> StrategyResult:
+    """The best single fixed keep-alive per pool, chosen in hindsight (a bound no static rule beats)."""
+    runs = [replay(jobs, scenario, f"fixed-{seconds}", policy=policy) for seconds in STATIC_GRID]
+    best = StrategyResult("static-best")
+    per_pool_runs: dict[str, list[tuple[float, StrategyResult]]] = defaultdict(list)
+    for run in runs:
+        for pool, usd in run.by_pool.items():
+            per_pool_runs[pool].append((usd, run))
+    best.total_cost_usd = sum(min(usd for usd, _ in options) for options in per_pool_runs.values())
+    best.by_pool = {pool: min(usd for usd, _ in options) for pool, options in per_pool_runs.items()}
+    return replace(best, keepalive_updates=0)

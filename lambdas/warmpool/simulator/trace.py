@@ -1,0 +1,81 @@
+"""Trace CSV files: one row per job. Bad rows are errors naming the line, the column and the fix."""
+
+from __future__ import annotations
+
+import csv
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+REQUIRED = ("submit_time_s", "duration_s", "pool")
+
+
+class TraceError(ValueError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class TraceJob:
+    submit_s: float
+    duration_s: float
+    pool: str
+    user: str | None = None
+    team: str | None = None
+    instance_type: str | None = None
+    instance_count: int = 1
+
+
+def _number(row: dict[str, str], column: str, line: int, path: str) -> float:
+    text = (row.get(column) or "").strip()
+    try:
+        value = float(text)
+    except ValueError:
+        raise TraceError(
+            f"{path}:{line}: column {column!r} must be a number of seconds, got {text!r}; "
+            "fix or remove the row"
+        ) from None
+    if value < 0 or math.isnan(value) or math.isinf(value):
+        raise TraceError(f"{path}:{line}: column {column!r} must be >= 0, got {text!r}")
+    return value
+
+
+def load_trace(path: str | Path) -> list[TraceJob]:
+    """Jobs sorted by submit time; rows with status `Pending` (never scheduled) are skipped."""
+    file = Path(path)
+    try:
+        handle = file.open(newline="", encoding="utf-8")
+    except OSError as exc:
+        raise TraceError(f"{file}: cannot be read ({exc.strerror})") from None
+    jobs: list[TraceJob] = []
+    with handle:
+        reader = csv.DictReader(handle)
+        missing = [c for c in REQUIRED if c not in (reader.fieldnames or [])]
+        if missing:
+            raise TraceError(
+                f"{file}:1: missing column(s) {', '.join(missing)}; a trace needs {', '.join(REQUIRED)}"
+            )
+        for line, row in enumerate(reader, start=2):
+            if (row.get("status") or "").strip() == "Pending":
+                continue
+            pool = (row.get("pool") or "").strip()
+            if not pool:
+                raise TraceError(f"{file}:{line}: column 'pool' is empty; every job needs a pool to match on")
+            count_text = (row.get("instance_count") or "").strip()
+            count = 1
+            if count_text:
+                count = int(_number(row, "instance_count", line, str(file)))
+                if count < 1:
+                    raise TraceError(f"{file}:{line}: column 'instance_count' must be at least 1")
+            jobs.append(
+                TraceJob(
+                    submit_s=_number(row, "submit_time_s", line, str(file)),
+                    duration_s=_number(row, "duration_s", line, str(file)),
+                    pool=pool,
+                    user=(row.get("user") or "").strip() or None,
+                    team=(row.get("team") or "").strip() or None,
+                    instance_type=(row.get("instance_type") or "").strip() or None,
+                    instance_count=count,
+                )
+            )
+    jobs.sort(key=lambda j: j.submit_s)
+    return jobs
