@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import math
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from warmpool.domain.decide import decide_keep_alive
@@ -62,6 +63,11 @@ class StrategyResult:
     idle_cost_usd: float = 0.0
     cold_start_cost_usd: float = 0.0
     by_pool: dict[str, float] = field(default_factory=dict)
+    # per pool: [idle instance-seconds, cold starts, warm starts, keep-alive updates]
+    pool_counts: dict[str, list[float]] = field(default_factory=dict)
+
+    def tally(self, pool: str, index: int, amount: float = 1.0) -> None:
+        self.pool_counts.setdefault(pool, [0.0, 0.0, 0.0, 0.0])[index] += amount
 
     def to_json(self, oracle_cost: float | None) -> dict[str, float | int | None]:
         return {
@@ -89,7 +95,6 @@ class _Cluster:
     steps: int = 0
     version: int = 0
     last_duration: float = 0.0
-    reserved: int | None = None  # oracle: the arrival index it waits for
 
 
 class _Replay:
@@ -113,11 +118,6 @@ class _Replay:
         self.events: list[tuple[float, int, str, object]] = []
         self.seq = itertools.count()
         self.ids = itertools.count(1)
-        self.arrivals: dict[str, list[tuple[float, int]]] = defaultdict(list)
-        for index, job in enumerate(jobs):
-            self.arrivals[job.pool].append((job.submit_s, index))
-        self.next_arrival_pos: dict[str, int] = defaultdict(int)
-        self.reserved: set[int] = set()
 
     # -------------------------------------------------------------- helpers
     def at(self, t: float) -> datetime:
@@ -134,6 +134,7 @@ class _Replay:
         seconds = max(0.0, until - cluster.idle_since)
         instance_seconds = seconds * cluster.count
         self.result.idle_instance_seconds += instance_seconds
+        self.result.tally(cluster.pool, 0, instance_seconds)
         usd = instance_seconds * self.scenario.price_per_hour / 3600.0
         self.result.idle_cost_usd += usd
         self.result.by_pool[cluster.pool] = self.result.by_pool.get(cluster.pool, 0.0) + usd
@@ -161,8 +162,6 @@ class _Replay:
         for cluster in self.idle[pool]:
             if cluster.expires_at <= now:
                 self.charge_idle(cluster, cluster.expires_at, reused=False)
-                if cluster.reserved is not None:
-                    self.reserved.discard(cluster.reserved)
             else:
                 alive.append(cluster)
         self.idle[pool] = alive
@@ -195,29 +194,23 @@ class _Replay:
 
     def arrive(self, t: float, index: int) -> None:
         job = self.jobs[index]
-        self.next_arrival_pos[job.pool] += 1
         self.sweep(job.pool, t)
         candidates = self.idle[job.pool]
         chosen: _Cluster | None = None
-        reserved = [c for c in candidates if c.reserved == index]
-        free = [c for c in candidates if c.reserved is None]
-        if reserved:
-            chosen = reserved[0]
-        elif free:
-            chosen = max(free, key=lambda c: c.idle_since or 0.0)
+        if candidates:
+            chosen = max(candidates, key=lambda c: c.idle_since or 0.0)
         if chosen is not None:
             candidates.remove(chosen)
             self.charge_idle(chosen, t, reused=True)
-            if chosen.reserved is not None:
-                self.reserved.discard(chosen.reserved)
             chosen.idle_since = None
-            chosen.reserved = None
             chosen.version += 1
             cluster = chosen
             self.result.warm_starts += 1
+            self.result.tally(job.pool, 2)
         else:
             cluster = _Cluster(next(self.ids), job.pool, job.team, job.instance_count, t)
             self.result.cold_starts += 1
+            self.result.tally(job.pool, 1)
             self.uncensor(job.pool, job.team, t)
             usd = self.cost(job.instance_count).cold_start_penalty
             self.result.cold_start_cost_usd += usd
@@ -233,31 +226,7 @@ class _Replay:
         cluster.steps = 0
         cluster.version += 1
         self.idle[cluster.pool].append(cluster)
-        if self.strategy == "oracle":
-            self.oracle(t, cluster)
-        else:
-            self.decide(t, cluster, Trigger.JOB_ENDED)
-
-    def oracle(self, t: float, cluster: _Cluster) -> None:
-        """Clairvoyant: wait exactly for the next unclaimed arrival of the pool if that is cheaper."""
-        arrivals = self.arrivals[cluster.pool]
-        position = self.next_arrival_pos[cluster.pool]
-        while position < len(arrivals) and (
-            arrivals[position][0] < t or arrivals[position][1] in self.reserved
-        ):
-            position += 1
-        if position >= len(arrivals):
-            return
-        when, index = arrivals[position]
-        cost = self.cost(cluster.count)
-        lifetime_end = cluster.provisioned + self.scenario.limits.max_lifetime_seconds
-        if (when - t) * cost.idle_cost_per_second < cost.cold_start_penalty and when < lifetime_end:
-            cluster.expires_at = when + 1e-6
-            cluster.reserved = index
-            self.reserved.add(index)
-            self.result.keepalive_updates += max(
-                1, int((when - t) // self.scenario.limits.max_step_seconds) + 1
-            )
+        self.decide(t, cluster, Trigger.JOB_ENDED)
 
     def decide(self, t: float, cluster: _Cluster, trigger: Trigger) -> None:
         assert cluster.idle_since is not None
@@ -293,6 +262,7 @@ class _Replay:
             Action.RELEASE,
         ):
             self.result.keepalive_updates += 1
+            self.result.tally(cluster.pool, 3)
             cluster.keep_alive = decision.keep_alive_seconds
             cluster.expires_at = t + decision.keep_alive_seconds
             cluster.steps += 1
@@ -302,8 +272,6 @@ class _Replay:
 
 
 def _policy_for(policy: PolicyDocument | None, strategy: str, scenario: Scenario) -> PolicyDocument:
-    if strategy == "oracle":
-        return policy or PolicyDocument()
     if policy is None:
         defaults = Rules(
             keep_alive_strategy=strategy,
@@ -327,7 +295,46 @@ def replay(
     policy: PolicyDocument | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> StrategyResult:
+    if strategy == "oracle":
+        return oracle(jobs, scenario)
     return _Replay(jobs, scenario, policy, strategy, progress).run()
+
+
+def oracle(jobs: Sequence[TraceJob], scenario: Scenario) -> StrategyResult:
+    """The clairvoyant: it knows every arrival, so each ended cluster waits exactly for the next job it
+    will serve, when waiting is cheaper than that job's cold start, and is released at once otherwise.
+    Arrivals are served by the most recently idled cluster (the pairing changes no idle total: the sum
+    of the matched gaps is the same), so the optimum is a greedy pass in time order."""
+    result = StrategyResult("oracle")
+    events: list[tuple[float, int, int]] = []  # (time, 0 = end / 1 = arrival, job index)
+    for index, job in enumerate(jobs):
+        events.append((job.submit_s, 1, index))
+        events.append((job.submit_s + job.duration_s, 0, index))
+    events.sort()
+    idle: dict[str, list[tuple[float, int]]] = defaultdict(list)  # pool -> [(ended at, count)]
+    for t, kind, index in events:
+        job = jobs[index]
+        stack = idle[job.pool]
+        if kind == 0:
+            stack.append((t, job.instance_count))
+            continue
+        cost = scenario.cost_model(job.instance_count)
+        if stack and (t - stack[-1][0]) * cost.idle_cost_per_second < cost.cold_start_penalty:
+            ended, count = stack.pop()
+            seconds = (t - ended) * count
+            result.idle_instance_seconds += seconds
+            usd = seconds * scenario.price_per_hour / 3600.0
+            result.idle_cost_usd += usd
+            result.by_pool[job.pool] = result.by_pool.get(job.pool, 0.0) + usd
+            result.warm_starts += 1
+            result.keepalive_updates += max(1, math.ceil((t - ended) / scenario.limits.max_step_seconds))
+        else:
+            result.cold_starts += 1
+            usd = cost.cold_start_penalty
+            result.cold_start_cost_usd += usd
+            result.by_pool[job.pool] = result.by_pool.get(job.pool, 0.0) + usd
+    result.total_cost_usd = result.idle_cost_usd + result.cold_start_cost_usd
+    return result
 
 
 def static_best(
@@ -336,10 +343,16 @@ def static_best(
     """The best single fixed keep-alive per pool, chosen in hindsight (a bound no static rule beats)."""
     runs = [replay(jobs, scenario, f"fixed-{seconds}", policy=policy) for seconds in STATIC_GRID]
     best = StrategyResult("static-best")
-    per_pool_runs: dict[str, list[tuple[float, StrategyResult]]] = defaultdict(list)
-    for run in runs:
-        for pool, usd in run.by_pool.items():
-            per_pool_runs[pool].append((usd, run))
-    best.total_cost_usd = sum(min(usd for usd, _ in options) for options in per_pool_runs.values())
-    best.by_pool = {pool: min(usd for usd, _ in options) for pool, options in per_pool_runs.items()}
-    return replace(best, keepalive_updates=0)
+    for pool in runs[0].by_pool:
+        run = min(runs, key=lambda r: r.by_pool.get(pool, 0.0))
+        best.by_pool[pool] = run.by_pool[pool]
+        idle_s, cold, warm, updates = run.pool_counts.get(pool, [0.0, 0.0, 0.0, 0.0])
+        best.idle_instance_seconds += idle_s
+        best.idle_cost_usd += idle_s * scenario.price_per_hour / 3600.0
+        best.cold_starts += int(cold)
+        best.warm_starts += int(warm)
+        best.keepalive_updates += int(updates)
+        best.pool_counts[pool] = [idle_s, cold, warm, updates]
+    best.total_cost_usd = sum(best.by_pool.values())
+    best.cold_start_cost_usd = best.total_cost_usd - best.idle_cost_usd
+    return best

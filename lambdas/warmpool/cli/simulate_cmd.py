@@ -1,0 +1,95 @@
+"""`warmpool simulate TRACE.csv`: replay a job trace through warmpool's decision code."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from warmpool.domain.pricing import UnknownInstanceTypeError, price_per_hour
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser(
+        "simulate",
+        help="replay a job trace and compare keep-alive strategies with the clairvoyant optimum",
+        description="Columns: submit_time_s, duration_s, pool (required); user, team, instance_type, "
+        "instance_count, status (optional; status Pending rows are skipped).",
+    )
+    parser.add_argument("trace", help="trace CSV file")
+    parser.add_argument(
+        "--instance-type", default="ml.g5.2xlarge", help="prices from the table (default ml.g5.2xlarge)"
+    )
+    parser.add_argument("--price-per-hour", type=float, help="USD per instance-hour (overrides the table)")
+    parser.add_argument(
+        "--people-cost-per-hour", type=float, default=0.0, help="value of a waiting hour (USD)"
+    )
+    parser.add_argument("--cold-start-s", type=float, default=150.0)
+    parser.add_argument("--warm-start-s", type=float, default=20.0)
+    parser.add_argument("--policy", help="policy YAML: its rules apply (working hours, limits...)")
+    parser.add_argument(
+        "--strategies",
+        default="none,fixed-600,fixed-3600,break-even,adaptive,oracle",
+        help="comma-separated; also static-best (best fixed keep-alive per pool in hindsight)",
+    )
+    parser.add_argument("--format", choices=("table", "json"), default="table")
+    parser.add_argument("--plot", metavar="FILE.png", help="write idle cost against cold starts")
+    parser.add_argument("--progress", action="store_true", help="show progress even when stderr is not a TTY")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from warmpool.domain.policy import PolicyError, load_policy_file
+    from warmpool.domain.strategies import get_strategy
+    from warmpool.simulator.compare import compare, plot, table
+    from warmpool.simulator.replay import Scenario
+    from warmpool.simulator.trace import TraceError, load_trace
+
+    try:
+        price = args.price_per_hour if args.price_per_hour is not None else price_per_hour(args.instance_type)
+    except UnknownInstanceTypeError as exc:
+        print(f"warmpool simulate: {exc}", file=sys.stderr)
+        return 2
+    strategies = [s.strip() for s in args.strategies.split(",") if s.strip()]
+    for name in strategies:
+        if name not in ("oracle", "static-best"):
+            try:
+                get_strategy(name)
+            except ValueError as exc:
+                print(f"warmpool simulate: --strategies: {exc}", file=sys.stderr)
+                return 2
+    try:
+        jobs = load_trace(args.trace)
+        policy = load_policy_file(args.policy) if args.policy else None
+    except (TraceError, PolicyError) as exc:
+        print(f"warmpool simulate: {exc}", file=sys.stderr)
+        return 2
+    scenario = Scenario(
+        args.instance_type, price, args.people_cost_per_hour, args.cold_start_s, args.warm_start_s
+    )
+    show = args.progress or sys.stderr.isatty()
+
+    def progress(strategy: str, done: int) -> None:
+        print(f"\r{strategy}: {done}/{len(jobs)} jobs", end="", file=sys.stderr, flush=True)
+
+    report = compare(
+        jobs,
+        scenario,
+        [s for s in strategies if s != "static-best"],
+        policy=policy,
+        include_static_best="static-best" in strategies,
+        progress=progress if show else None,
+    )
+    if show:
+        print(file=sys.stderr)
+    if args.plot:
+        plot(
+            report,
+            args.plot,
+            title=f"{args.trace} ({args.instance_type}, people ${args.people_cost_per_hour}/h)",
+        )
+    if args.format == "json":
+        print(json.dumps(report, indent=2))
+    else:
+        print(table(report))
+    return 0
