@@ -65,13 +65,13 @@ def main() -> int:
             print(f"{trace_name:<34} {label:<24} {cells}   ({elapsed:.1f} s)", flush=True)
     print()
     misses = []
-    for trace_name, label, ratios, jobs, seconds in rows:
+    for trace_name, label, ratios, job_count, seconds in rows:
         others = [ratios[s] for s in ("fixed-600", "fixed-3600", "break-even", "static-best")]
         if ratios["adaptive"] > 1.20 or ratios["adaptive"] > min(others):
             misses.append(
                 f"{trace_name} / {label}: adaptive {ratios['adaptive']:.3f}, best other {min(others):.3f}"
             )
-        print(f"speed: {trace_name:<34} {label:<24} {jobs / max(seconds, 1e-9):>8.0f} jobs/s (adaptive)")
+        print(f"speed: {trace_name:<34} {label:<24} {job_count / max(seconds, 1e-9):>8.0f} jobs/s (adaptive)")
     boto3_s = import_seconds("import boto3")
     handler_s = import_seconds("import warmpool.handlers.lifecycle")
     handler_cold_s = import_seconds(
