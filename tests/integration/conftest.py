@@ -16,7 +16,7 @@ from moto import mock_aws
 from warmpool.adapters.registry import DynamoPoolRegistry
 from warmpool.domain.clock import ManualClock
 from warmpool.emulator import EmulatorConfig, LocalControl, WarmPoolEmulator, warm_pool_emulator
-from warmpool.handlers import lifecycle, reconciler
+from warmpool.handlers import lifecycle, notifier, reconciler, slack_interactive
 from warmpool.local.pumps import LocalLambdaContext, QueuePump, SchedulePump
 from warmpool.local.resources import LocalEnvironment, create_local_environment
 from warmpool.service import wiring
@@ -34,6 +34,7 @@ class System:
     ssm: Any
     registry: DynamoPoolRegistry
     lifecycle: QueuePump
+    notifier: QueuePump
     schedules: SchedulePump
     api_calls: dict[str, int] = field(default_factory=dict)
 
@@ -45,7 +46,7 @@ class System:
     def settle(self) -> None:
         """Deliver everything that is due: queued events and fired schedules, until quiet."""
         for _ in range(50):
-            moved = self.lifecycle.drain() + self.schedules.fire_due()
+            moved = self.lifecycle.drain() + self.schedules.fire_due() + self.notifier.drain()
             if moved == 0:
                 return
         raise AssertionError("the system did not settle after 50 rounds")
@@ -77,7 +78,21 @@ class System:
                 self.sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
 
     def notifications(self) -> list[dict[str, Any]]:
-        return [json.loads(m["Body"]) for m in self.messages(self.env.notify_queue_url)]
+        """What the engine asked to be said (SNS copies, read from the subscriber queue)."""
+        return [json.loads(json.loads(m["Body"])["Message"]) for m in self.messages(self.sns_queue_url)]
+
+    sns_queue_url: str = ""
+
+
+def subscribe(topic_arn: str, name: str, filter_policy: dict[str, Any] | None = None) -> str:
+    """An SQS queue subscribed to the topic (raw delivery off: the SNS envelope shows the subject)."""
+    sqs = boto3.client("sqs")
+    sns = boto3.client("sns")
+    url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    attributes = {"FilterPolicy": json.dumps(filter_policy)} if filter_policy else {}
+    sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=arn, Attributes=attributes)
+    return str(url)
 
 
 @pytest.fixture
@@ -104,8 +119,8 @@ def system(
             monkeypatch.setenv(key, value)
         monkeypatch.setattr(wiring.OVERRIDES, "clock", clock)
         monkeypatch.setattr(wiring.OVERRIDES, "sleep", emulator.advance)
-        lifecycle.runtime.cache_clear()
-        reconciler.runtime.cache_clear()
+        for module in (lifecycle, reconciler, notifier, slack_interactive):
+            module.runtime.cache_clear()
         sqs = boto3.client("sqs")
         api_calls: dict[str, int] = {}
 
@@ -123,11 +138,13 @@ def system(
             ssm=boto3.client("ssm"),
             registry=DynamoPoolRegistry(env.pools_table, boto3.client("dynamodb")),
             lifecycle=QueuePump(sqs, env.lifecycle_queue_url, lifecycle.handler),
+            notifier=QueuePump(sqs, env.notify_queue_url, notifier.handler),
             schedules=SchedulePump(boto3.client("scheduler"), sqs, env.scheduler_group, clock),
             api_calls=api_calls,
         )
+        system.sns_queue_url = subscribe(env.topic_arn, "all-notifications")
         try:
             yield system
         finally:
-            lifecycle.runtime.cache_clear()
-            reconciler.runtime.cache_clear()
+            for module in (lifecycle, reconciler, notifier, slack_interactive):
+                module.runtime.cache_clear()

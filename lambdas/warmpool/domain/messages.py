@@ -1,0 +1,166 @@
+"""Turning a Notification into words: a subject, plain text, a JSON document and Slack Block Kit blocks.
+
+Pure: everything comes from `Notification.facts` (see domain/facts.py) and the decision it carries.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from warmpool.domain.model import Notification, NotificationKind
+
+SUBJECT_LIMIT = 100  # SNS's limit on a subject
+ACTION_EXTEND_30 = "warmpool_extend_30"
+ACTION_EXTEND_60 = "warmpool_extend_60"
+ACTION_RELEASE = "warmpool_release"
+ACTIONABLE = frozenset(
+    {
+        NotificationKind.POOL_READY,
+        NotificationKind.EXPIRING_SOON,
+        NotificationKind.EXTENDED,
+        NotificationKind.SHORTENED,
+        NotificationKind.LIFETIME_ENDING,
+    }
+)
+
+
+@dataclass(frozen=True)
+class RenderedMessage:
+    subject: str
+    text: str
+    document: dict[str, Any]
+    blocks: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _when(iso: str | None) -> str:
+    return iso.replace("T", " ").replace("+00:00", " UTC") if iso else "unknown"
+
+
+def _headline(n: Notification) -> str:
+    f = n.facts
+    job = n.job_name
+    shape = f"{f.get('instance_type')} x{f.get('instance_count')}"
+    until = _when(f.get("warm_until"))
+    return {
+        NotificationKind.POOL_READY: f"Warm pool ready: {job} ({shape}) warm until {until}",
+        NotificationKind.EXPIRING_SOON: f"Warm pool of {job} expires at {_when(f.get('warm_until'))}",
+        NotificationKind.EXTENDED: f"Warm pool of {job} kept warm until {_when(f.get('warm_until'))}",
+        NotificationKind.SHORTENED: f"Warm pool of {job} shortened: warm until {_when(f.get('warm_until'))}",
+        NotificationKind.RELEASED: f"Warm pool of {job} released",
+        NotificationKind.QUOTA_WARNING: f"Warm-pool quota warning for {f.get('scope', shape)}",
+        NotificationKind.BUDGET_WARNING: f"Idle budget warning for team {n.team}",
+        NotificationKind.TUNING_JOB_FINISHED: f"Tuning job {f.get('tuning_job_name')} finished",
+        NotificationKind.NO_WARM_POOL: f"{job} asked for a warm pool but got none",
+        NotificationKind.MISSED_POOL: f"{job} started cold next to a warm pool it nearly matched",
+        NotificationKind.LIFETIME_ENDING: f"Warm pool of {job} reaches its maximum lifetime soon",
+        NotificationKind.DAILY_DIGEST: f"Warm pools of team {n.team}: daily digest",
+        NotificationKind.MISSING_TAGS: f"{job} has no team tag: counted against the default team",
+        NotificationKind.POLICY_LIMIT: f"Warm-instance limit reached for team {n.team}",
+    }[n.kind]
+
+
+def _details(n: Notification) -> list[str]:
+    f = n.facts
+    lines: list[str] = []
+    if n.kind is NotificationKind.NO_WARM_POOL:
+        lines.append(str(f.get("reason", "")))
+        lines.append(
+            f'Raise it in Service Quotas: SageMaker, "{f.get("instance_type")} for training warm pool usage".'
+        )
+    elif n.kind is NotificationKind.MISSED_POOL:
+        differing = ", ".join(f.get("differing_fields") or [])
+        lines.append(f"The Available pool of {f.get('nearby_pool_job')} differs in: {differing}.")
+        lines.append("Make the next job match those fields to start in seconds instead of minutes.")
+    elif n.kind is NotificationKind.TUNING_JOB_FINISHED:
+        lines.append(
+            f"Status: {f.get('tuning_job_status')}. Best training job: {f.get('best_training_job')} "
+            f"({f.get('objective_metric')} = {f.get('objective_value')})."
+        )
+    elif n.kind is NotificationKind.LIFETIME_ENDING:
+        lines.append(f"Warm pools live at most 28 days; this one ends at {_when(f.get('lifetime_ends_at'))}.")
+    elif n.kind is NotificationKind.BUDGET_WARNING and f.get("budget_usd") is not None:
+        lines.append(f"Spent ${f.get('spent_usd')} of ${f.get('budget_usd')} this {f.get('period')}.")
+    if n.kind in ACTIONABLE or n.kind is NotificationKind.RELEASED:
+        job_status = f.get("job_status")
+        if job_status:
+            outcome = f"Job {job_status.lower()}"
+            if f.get("failure_reason"):
+                outcome += f": {f.get('failure_reason')}"
+            lines.append(outcome + ".")
+        if f.get("cost_per_hour_usd") is not None:
+            lines.append(
+                f"Idle cost ${f.get('cost_per_hour_usd')}/h, ${f.get('idle_cost_so_far_usd')} so far."
+            )
+    if n.kind is NotificationKind.POOL_READY:
+        match = f.get("match") or {}
+        shown = ", ".join(f"{k}={v}" for k, v in match.items() if v not in (None, [], False))
+        lines.append(f"To reuse it, a job must match: {shown}.")
+    if n.decision is not None:
+        lines.append(f"Decided by {n.decision.rule}: {'; '.join(n.decision.reasons)}.")
+    if f.get("routing_note"):
+        lines.append(str(f.get("routing_note")))
+    return [line for line in lines if line]
+
+
+def render(notification: Notification, *, mention: str | None = None) -> RenderedMessage:
+    headline = _headline(notification)
+    details = _details(notification)
+    subject = headline if len(headline) <= SUBJECT_LIMIT else headline[: SUBJECT_LIMIT - 1] + "…"
+    text = "\n".join([headline, *details])
+    document = {
+        "kind": notification.kind.value,
+        "severity": notification.severity.value,
+        "pool_id": notification.pool_id,
+        "job_name": notification.job_name,
+        "team": notification.team,
+        "owner": notification.owner,
+        "version": notification.version,
+        "facts": dict(notification.facts),
+        "decision": notification.decision.to_json() if notification.decision else None,
+        "text": text,
+    }
+    greeting = f"<@{mention}> " if mention else ""
+    blocks: list[dict[str, Any]] = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": f"{greeting}*{headline}*"}},
+    ]
+    if details:
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(details)}})
+    if notification.kind in ACTIONABLE:
+        value = json.dumps({"job": notification.job_name, "pool": notification.pool_id})
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": "warmpool_actions",
+                "elements": [
+                    _button("Extend 30 min", ACTION_EXTEND_30, value),
+                    _button("Extend 60 min", ACTION_EXTEND_60, value),
+                    _button("Release now", ACTION_RELEASE, value, style="danger"),
+                ],
+            }
+        )
+    return RenderedMessage(subject, text, document, blocks)
+
+
+def _button(label: str, action_id: str, value: str, style: str | None = None) -> dict[str, Any]:
+    button: dict[str, Any] = {
+        "type": "button",
+        "text": {"type": "plain_text", "text": label},
+        "action_id": action_id,
+        "value": value,
+    }
+    if style:
+        button["style"] = style
+    return button
+
+
+def blocks_as_text(blocks: list[dict[str, Any]]) -> str:
+    """Block Kit blocks as a terminal shows them (the demo's timeline)."""
+    lines = []
+    for block in blocks:
+        if block["type"] == "section":
+            lines.append(block["text"]["text"])
+        elif block["type"] == "actions":
+            lines.append("  ".join(f"[{e['text']['text']}]" for e in block["elements"]))
+    return "\n".join(lines)

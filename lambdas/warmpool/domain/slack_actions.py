@@ -1,0 +1,63 @@
+"""Slack interactivity payloads: what a button press asks for. Pure."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Literal
+from urllib.parse import parse_qs
+
+from warmpool.domain.messages import ACTION_EXTEND_30, ACTION_EXTEND_60, ACTION_RELEASE
+
+MINUTES = {ACTION_EXTEND_30: 30, ACTION_EXTEND_60: 60, ACTION_RELEASE: 0}
+
+
+class BadActionError(ValueError):
+    """The payload is not a warmpool button press; the message names the field."""
+
+
+@dataclass(frozen=True)
+class ButtonPress:
+    user_id: str
+    user_name: str
+    kind: Literal["extend", "release"]
+    minutes: int
+    job_name: str
+    pool_id: str
+    response_url: str | None
+
+
+def parse_button_press(body: str) -> ButtonPress:
+    form = parse_qs(body, keep_blank_values=True)
+    if "payload" not in form:
+        raise BadActionError("payload: missing; Slack sends interactivity as a form field named payload")
+    try:
+        payload = json.loads(form["payload"][0])
+    except ValueError:
+        raise BadActionError("payload: not JSON") from None
+    if not isinstance(payload, dict) or payload.get("type") != "block_actions":
+        raise BadActionError("payload.type: only block_actions (button presses) are handled")
+    user = payload.get("user") or {}
+    actions = payload.get("actions") or []
+    if not isinstance(user, dict) or not user.get("id"):
+        raise BadActionError("payload.user.id: missing")
+    if not actions or not isinstance(actions[0], dict):
+        raise BadActionError("payload.actions: missing")
+    action = actions[0]
+    action_id = action.get("action_id")
+    if action_id not in MINUTES:
+        raise BadActionError(f"payload.actions[0].action_id: unknown action {action_id!r}")
+    try:
+        value = json.loads(action.get("value") or "")
+        job, pool = str(value["job"]), str(value["pool"])
+    except (ValueError, KeyError, TypeError):
+        raise BadActionError('payload.actions[0].value: must be {"job": ..., "pool": ...}') from None
+    return ButtonPress(
+        user_id=str(user["id"]),
+        user_name=str(user.get("username") or user.get("name") or user["id"]),
+        kind="release" if action_id == ACTION_RELEASE else "extend",
+        minutes=MINUTES[action_id],
+        job_name=job,
+        pool_id=pool,
+        response_url=payload.get("response_url"),
+    )

@@ -1,0 +1,132 @@
+"""Slack interactive endpoint (API Gateway HTTP API or Function URL): "Extend"/"Release" buttons.
+
+Verify the signature on the raw body (and refuse requests older than 5 minutes), bound the body size
+and each user's request rate, authorize (owner, team admins, platform admins), then apply the request
+through the lifecycle service, so policy limits still hold and a refusal says why.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from warmpool.adapters.slack import SlackWebhooks
+    from warmpool.observability import PowertoolsMetrics
+    from warmpool.service.lifecycle import LifecycleService
+
+MAX_BODY_BYTES = 64 * 1024
+MAX_REQUESTS_PER_MINUTE = 10
+
+
+@dataclass
+class Runtime:
+    service: LifecycleService
+    signing_secret: str
+    slack: SlackWebhooks
+    dynamodb: Any
+    table: str
+    metrics: PowertoolsMetrics
+
+
+@cache
+def runtime() -> Runtime:
+    from warmpool.adapters.secrets import SecretStore
+    from warmpool.adapters.slack import SlackWebhooks
+    from warmpool.observability import PowertoolsMetrics
+    from warmpool.service.wiring import boto_client, build_lifecycle_service
+    from warmpool.settings import SlackInteractiveSettings
+
+    settings = SlackInteractiveSettings.from_env()
+    metrics = PowertoolsMetrics()
+    return Runtime(
+        service=build_lifecycle_service(settings, metrics=metrics),
+        signing_secret=SecretStore(boto_client("secretsmanager")).text(settings.slack_signing_secret_arn),
+        slack=SlackWebhooks(max_rate_limit_retries=1, max_server_error_retries=1),
+        dynamodb=boto_client("dynamodb"),
+        table=settings.pools_table_name,
+        metrics=metrics,
+    )
+
+
+def _reply(status: int, text: str) -> dict[str, Any]:
+    return {
+        "statusCode": status,
+        "headers": {"Content-Type": "application/json"},
+        "body": json.dumps({"response_type": "ephemeral", "text": text}),
+    }
+
+
+def _within_rate(rt: Runtime, user: str) -> bool:
+    """A per-user counter per minute (DynamoDB atomic ADD, expiring): stops a flood from one user."""
+    import time
+
+    minute = int(time.time() // 60)
+    response = rt.dynamodb.update_item(
+        TableName=rt.table,
+        Key={"pk": {"S": f"RATE#{user}"}, "sk": {"S": str(minute)}},
+        UpdateExpression="ADD hits :one SET #ttl = :ttl",
+        ExpressionAttributeNames={"#ttl": "ttl"},
+        ExpressionAttributeValues={":one": {"N": "1"}, ":ttl": {"N": str((minute + 10) * 60)}},
+        ReturnValues="UPDATED_NEW",
+    )
+    return int(response["Attributes"]["hits"]["N"]) <= MAX_REQUESTS_PER_MINUTE
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    from slack_sdk.signature import SignatureVerifier
+
+    from warmpool.domain.model import UserRequest
+    from warmpool.domain.routing import may_act
+    from warmpool.domain.slack_actions import BadActionError, parse_button_press
+    from warmpool.observability import logger
+
+    log = logger()
+    raw = event.get("body") or ""
+    if len(raw) > MAX_BODY_BYTES * 2:
+        return _reply(413, "request too large")
+    body = base64.b64decode(raw).decode("utf-8", "replace") if event.get("isBase64Encoded") else raw
+    if len(body.encode()) > MAX_BODY_BYTES:
+        return _reply(413, "request too large")
+    headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
+    rt = runtime()
+    verifier = SignatureVerifier(rt.signing_secret)
+    if not verifier.is_valid(
+        body=body,
+        timestamp=headers.get("x-slack-request-timestamp", ""),
+        signature=headers.get("x-slack-signature", ""),
+    ):
+        log.warning("rejected a request with a bad or stale Slack signature")
+        return _reply(401, "invalid or stale signature")
+    try:
+        press = parse_button_press(body)
+    except BadActionError as exc:
+        return _reply(400, str(exc))
+    if not _within_rate(rt, press.user_id):
+        return _reply(429, "too many requests; wait a minute")
+    record = rt.service.registry.get(press.pool_id)
+    if record is None or record.pool.job_name != press.job_name:
+        return _reply(200, f"The warm pool of {press.job_name} is gone or has moved on; nothing to do.")
+    policy = rt.service.policies.current()
+    if not may_act(policy, press.user_id, owner=record.pool.owner, team=record.pool.team):
+        log.info("unauthorized Slack action", extra={"user": press.user_id, "job_name": press.job_name})
+        return _reply(200, f"<@{press.user_id}> only the owner or the team's admins may change this pool.")
+    decision = rt.service.apply_user_request(
+        press.job_name,
+        UserRequest(kind=press.kind, user=press.user_name, minutes=press.minutes, via="slack"),
+    )
+    refused = (press.kind == "release" and decision.action.value != "release") or (
+        press.kind == "extend" and not decision.rule.startswith("request.")
+    )
+    verdict = "refused" if refused else "done"
+    text = f"{press.kind} {press.job_name}: {verdict} ({decision.rule}: {'; '.join(decision.reasons)})"
+    if press.response_url:
+        try:
+            rt.slack.post(press.response_url, text=text, blocks=[], replace_original=False)
+        except Exception:  # the update is a courtesy; the action itself is done and acknowledged
+            log.exception("could not update the Slack message")
+    rt.metrics.flush()
+    return _reply(200, text)

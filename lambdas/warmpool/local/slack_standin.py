@@ -1,0 +1,52 @@
+"""A real HTTP server on loopback standing in for Slack's webhooks and response URLs: it records what
+it receives and answers with the statuses it is told to (429 with Retry-After, 500, 404...)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import deque
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+class SlackStandIn:
+    def __init__(self) -> None:
+        self.received: list[dict[str, Any]] = []
+        self.answers: deque[int] = deque()  # statuses to answer next, then 200
+        stand_in = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length)
+                status = stand_in.answers.popleft() if stand_in.answers else 200
+                record = {"path": self.path, "status": status, "body": json.loads(body or b"{}")}
+                stand_in.received.append(record)
+                self.send_response(status)
+                if status == 429:
+                    self.send_header("Retry-After", "0")
+                self.send_header("Content-Type", "text/plain")
+                self.end_headers()
+                self.wfile.write(b"ok" if status == 200 else b"error")
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return None
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True, name="slack-stand-in")
+
+    def start(self) -> SlackStandIn:
+        self._thread.start()
+        return self
+
+    def url(self, path: str) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}/{path.lstrip('/')}"
+
+    def delivered(self, path: str | None = None) -> list[dict[str, Any]]:
+        return [r for r in self.received if r["status"] == 200 and (path is None or r["path"] == f"/{path}")]
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
