@@ -94,11 +94,9 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
     rt = runtime()
     verifier = SignatureVerifier(rt.signing_secret)
-    if not verifier.is_valid(
-        body=body,
-        timestamp=headers.get("x-slack-request-timestamp", ""),
-        signature=headers.get("x-slack-signature", ""),
-    ):
+    timestamp = headers.get("x-slack-request-timestamp", "")
+    signature = headers.get("x-slack-signature", "")
+    if not timestamp.isdigit() or not signature or not verifier.is_valid(body, timestamp, signature):
         log.warning("rejected a request with a bad or stale Slack signature")
         return _reply(401, "invalid or stale signature")
     try:

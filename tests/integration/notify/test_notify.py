@@ -1,0 +1,219 @@
+"""Who hears what: SNS filter policies, Slack delivery with retries and fallbacks, Slack buttons."""
+
+import hashlib
+import hmac
+import json
+import logging
+import time
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlencode
+
+import boto3
+import pytest
+from warmpool.emulator.jobs import training_job_request
+from warmpool.handlers import slack_interactive
+from warmpool.local.slack_standin import SlackStandIn
+
+from tests.integration.conftest import System, subscribe
+
+POLICY: dict[str, Any] = {
+    "version": 1,
+    "defaults": {"keep_alive_strategy": "fixed-1800", "overrides": {"max_extend_minutes": 60}},
+    "notifications": {
+        "platform_admins": ["UADMIN"],
+        "slack_users": {"alice": "UALICE", "bob": "UBOB"},
+        "teams": {"vision": {"admins": ["bob"], "slack_webhook_key": "vision"}},
+    },
+}
+SIGNING_SECRET = "local-signing-secret"
+
+
+@pytest.fixture
+def slack(system: System) -> Iterator[SlackStandIn]:
+    stand_in = SlackStandIn().start()
+    secrets = boto3.client("secretsmanager")
+    secrets.put_secret_value(
+        SecretId=system.env.slack_webhooks_secret_arn,
+        SecretString=json.dumps({"vision": stand_in.url("vision"), "platform": stand_in.url("platform")}),
+    )
+    system.set_policy(POLICY)
+    yield stand_in
+    stand_in.stop()
+
+
+def finish(system: System, name: str, tags: dict[str, str]) -> None:
+    system.sagemaker.create_training_job(**training_job_request(name, keep_alive_seconds=600, tags=tags))
+    system.settle()
+    system.control.complete_job(name)
+    system.settle()
+
+
+def test_sns_attributes_let_teams_owners_and_kinds_filter(system: System, slack: SlackStandIn) -> None:
+    vision = subscribe(system.env.topic_arn, "vision-only", {"team": ["vision"]})
+    alice = subscribe(system.env.topic_arn, "alice-only", {"owner": ["alice"]})
+    warnings = subscribe(system.env.topic_arn, "warnings", {"severity": ["warning"]})
+    system.control.set_quota("ml.g5.xlarge", 0)
+    finish(system, "v-1", {"team": "vision", "owner": "alice"})
+    finish(system, "n-1", {"team": "nlp", "owner": "carol"})
+    system.sagemaker.create_training_job(
+        **training_job_request("q-1", instance_type="ml.g5.xlarge", tags={"team": "nlp", "owner": "carol"})
+    )
+    system.settle()
+    system.control.complete_job("q-1")
+    system.settle()
+
+    def kinds(url: str) -> list[tuple[str, str]]:
+        out = []
+        for m in system.messages(url):
+            envelope = json.loads(m["Body"])
+            doc = json.loads(envelope["Message"])
+            assert envelope["Subject"]
+            out.append((doc["job_name"], doc["kind"]))
+        return sorted(out)
+
+    assert kinds(vision) == [("v-1", "pool-ready")]
+    assert kinds(alice) == [("v-1", "pool-ready")]
+    assert kinds(warnings) == [("q-1", "no-warm-pool")]
+
+
+def test_slack_gets_blocks_with_buttons_and_owner_mention(system: System, slack: SlackStandIn) -> None:
+    finish(system, "v-2", {"team": "vision", "owner": "alice"})
+    (message,) = slack.delivered("vision")
+    blocks = message["body"]["blocks"]
+    assert "<@UALICE>" in blocks[0]["text"]["text"]
+    buttons = [e["text"]["text"] for e in blocks[-1]["elements"]]
+    assert buttons == ["Extend 30 min", "Extend 60 min", "Release now"]
+    assert "ml.g5.2xlarge" in message["body"]["text"]
+
+
+def test_unmapped_team_falls_back_to_the_platform_channel_and_says_so(
+    system: System, slack: SlackStandIn
+) -> None:
+    finish(system, "x-1", {"team": "nlp", "owner": "zed"})
+    (message,) = slack.delivered("platform")
+    assert "Team nlp has no Slack channel configured" in message["body"]["text"]
+    assert "No Slack user is mapped to owner zed" in message["body"]["text"]
+
+
+def test_rate_limits_and_server_errors_are_retried(system: System, slack: SlackStandIn) -> None:
+    slack.answers.extend([429, 500])
+    finish(system, "v-3", {"team": "vision", "owner": "alice"})
+    assert [r["status"] for r in slack.received] == [429, 500, 200]
+    assert len(slack.delivered("vision")) == 1
+
+
+def test_a_gone_webhook_is_permanent_and_sns_still_carries_the_message(
+    system: System, slack: SlackStandIn
+) -> None:
+    slack.answers.extend([404])
+    finish(system, "v-4", {"team": "vision", "owner": "alice"})
+    assert [r["status"] for r in slack.received] == [404]
+    assert [n["kind"] for n in system.notifications()] == ["pool-ready"]
+    assert system.messages(system.env.notify_dlq_url) == []
+
+
+def test_duplicated_queue_messages_notify_once(system: System, slack: SlackStandIn) -> None:
+    system.sagemaker.create_training_job(
+        **training_job_request("v-5", keep_alive_seconds=600, tags={"team": "vision", "owner": "alice"})
+    )
+    system.settle()
+    system.control.complete_job("v-5")
+    system.lifecycle.drain()
+    queued = system.messages(system.env.notify_queue_url)
+    for message in queued * 3:
+        system.sqs.send_message(QueueUrl=system.env.notify_queue_url, MessageBody=message["Body"])
+    system.settle()
+    assert len(slack.delivered("vision")) == 1
+    assert len(system.notifications()) == 1
+
+
+def signed(body: str, *, secret: str = SIGNING_SECRET, at: float | None = None) -> dict[str, Any]:
+    timestamp = str(int(at if at is not None else time.time()))
+    digest = hmac.new(secret.encode(), f"v0:{timestamp}:{body}".encode(), hashlib.sha256).hexdigest()
+    return {
+        "headers": {"X-Slack-Request-Timestamp": timestamp, "X-Slack-Signature": f"v0={digest}"},
+        "body": body,
+        "isBase64Encoded": False,
+    }
+
+
+def press(job: str, action: str, user: str, response_url: str | None = None) -> str:
+    payload = {
+        "type": "block_actions",
+        "user": {"id": user, "username": user.lower()},
+        "actions": [{"action_id": action, "value": json.dumps({"job": job, "pool": job})}],
+        "response_url": response_url,
+    }
+    return urlencode({"payload": json.dumps(payload)})
+
+
+def call(event: dict[str, Any]) -> tuple[int, str]:
+    response = slack_interactive.handler(event, None)
+    return response["statusCode"], json.loads(response["body"])["text"]
+
+
+def test_owner_extends_from_slack_within_the_policy(system: System, slack: SlackStandIn) -> None:
+    finish(system, "s-1", {"team": "vision", "owner": "alice"})
+    status, text = call(signed(press("s-1", "warmpool_extend_60", "UALICE", slack.url("respond"))))
+    assert status == 200
+    assert "done" in text
+    record = system.registry.get("s-1")
+    assert record is not None
+    assert record.pool.override_until is not None
+    assert slack.delivered("respond")[0]["body"]["text"].startswith("extend s-1: done")
+
+
+def test_admin_releases_from_slack(system: System, slack: SlackStandIn) -> None:
+    finish(system, "s-2", {"team": "vision", "owner": "alice"})
+    status, text = call(signed(press("s-2", "warmpool_release", "UBOB")))
+    assert (status, "done" in text) == (200, True)
+    job = system.sagemaker.describe_training_job(TrainingJobName="s-2")
+    assert job["WarmPoolStatus"]["Status"] == "Terminated"
+
+
+def test_requests_that_must_be_refused(system: System, slack: SlackStandIn) -> None:
+    finish(system, "s-3", {"team": "vision", "owner": "alice"})
+    body = press("s-3", "warmpool_release", "UALICE")
+    assert call({"headers": {}, "body": body})[0] == 401  # unsigned
+    assert call(signed(body, secret="forged"))[0] == 401
+    assert call(signed(body, at=time.time() - 6 * 60))[0] == 401  # stale or replayed later
+    assert call(signed("payload=" + "x" * 70_000))[0] == 413
+    status, text = call(signed(press("s-3", "warmpool_release", "UMALLORY")))
+    assert status == 200
+    assert "only the owner or the team's admins" in text
+    job = system.sagemaker.describe_training_job(TrainingJobName="s-3")
+    assert job["WarmPoolStatus"]["Status"] == "Available"
+
+
+def test_policy_refusal_says_why(system: System, slack: SlackStandIn) -> None:
+    policy = json.loads(json.dumps(POLICY))
+    policy["defaults"]["overrides"]["max_extend_minutes"] = 30
+    system.set_policy(policy)
+    finish(system, "s-4", {"team": "vision", "owner": "alice"})
+    status, text = call(signed(press("s-4", "warmpool_extend_60", "UALICE")))
+    assert status == 200
+    assert "refused" in text
+    assert "max_extend_minutes" in text
+
+
+def test_a_flood_from_one_user_is_throttled(system: System, slack: SlackStandIn) -> None:
+    finish(system, "s-5", {"team": "vision", "owner": "alice"})
+    statuses = [call(signed(press("s-5", "warmpool_extend_30", "UALICE")))[0] for _ in range(12)]
+    assert statuses.count(429) >= 1
+    assert statuses[0] == 200
+
+
+def test_logs_never_contain_webhook_urls_or_the_signing_secret(
+    system: System, slack: SlackStandIn, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # warmpool's own logs at DEBUG; botocore stays at its default level, as in Lambda (at DEBUG botocore
+    # prints whole response bodies, secrets included: never enable it in production).
+    caplog.set_level(logging.DEBUG, logger="warmpool")
+    slack.answers.extend([404])
+    finish(system, "s-6", {"team": "vision", "owner": "alice"})
+    call(signed(press("s-6", "warmpool_release", "UALICE")))
+    call(signed(press("s-6", "warmpool_release", "UALICE"), secret="forged"))
+    captured = caplog.text + capsys.readouterr().out
+    assert slack.url("vision") not in captured
+    assert SIGNING_SECRET not in captured
