@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from warmpool import __version__
-from warmpool.cli import emulator_cmd, simulate_cmd
+from warmpool.cli import emulator_cmd, policy_cmd, simulate_cmd
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -17,7 +17,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"warmpool {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (emulator_cmd, simulate_cmd):
+    for module in (emulator_cmd, policy_cmd, simulate_cmd):
         module.register(sub)
     return parser
 
@@ -25,10 +25,26 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    from botocore.exceptions import EndpointConnectionError, NoCredentialsError, NoRegionError
+
+    from warmpool.cli.output import fail
+
     try:
         code: int = args.run(args)
     except KeyboardInterrupt:
         return 130
+    except NoCredentialsError:
+        return fail(
+            "no AWS credentials: configure a profile (aws configure) or set AWS_ACCESS_KEY_ID/"
+            "AWS_SECRET_ACCESS_KEY; against the emulator any value works"
+        )
+    except NoRegionError:
+        return fail("no AWS region: pass --region or set AWS_DEFAULT_REGION")
+    except EndpointConnectionError as exc:
+        return fail(
+            f"cannot reach {exc.kwargs.get('endpoint_url', 'the endpoint')}: is it running? "
+            "(start the emulator with `warmpool emulator --port 5000`)"
+        )
     return code
 
 

@@ -84,11 +84,13 @@ def decide_keep_alive(
             continue
         policy_rule.apply(ev)
 
+    max_step = min(limits.max_step_seconds, int(rules.get("max_step_minutes")) * 60)
     step_limits = replace(
-        limits, max_step_seconds=min(limits.max_step_seconds, int(rules.get("max_step_minutes")) * 60)
+        limits,
+        max_step_seconds=max_step,
+        # the engine must come back before a short step runs out
+        step_margin_seconds=min(limits.step_margin_seconds, max_step // 2),
     )
-    if step_limits.step_margin_seconds >= step_limits.max_step_seconds:
-        step_limits = replace(step_limits, step_margin_seconds=step_limits.max_step_seconds // 2)
     horizon = ev.horizon
     if not ev.may_extend:  # outside working hours: shorten or release, never extend
         horizon = min(horizon, ev.current_expiry_horizon)

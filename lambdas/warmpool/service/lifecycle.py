@@ -302,14 +302,14 @@ class LifecycleService:
         name = str(job["TrainingJobName"])
         keep_alive = int((job.get("ResourceConfig") or {}).get("KeepAlivePeriodInSeconds") or 0)
         if job.get("TrainingJobStatus") == "InProgress" and pool_id is None:
-            pool = _pool_from_job(
+            pool = pool_from_job(
                 job, name, MatchKey.from_training_job(job), WarmPoolStatus.IN_USE, self.clock.now()
             )
             self._maybe_missed_pool(pool)
         if keep_alive > 0 and job.get("TrainingJobStatus") in TERMINAL_JOB_STATUSES and pool_id is None:
             now = self.clock.now()
             key = MatchKey.from_training_job(job)
-            pool = _pool_from_job(job, name, key, WarmPoolStatus.TERMINATED, now)
+            pool = pool_from_job(job, name, key, WarmPoolStatus.TERMINATED, now)
             record = self._save(PoolRecord(pool=pool))
             reason = (
                 f"the job asked for a {keep_alive} s keep-alive but SageMaker kept no warm pool: "
@@ -351,7 +351,7 @@ class LifecycleService:
         name = str(job["TrainingJobName"])
         key = MatchKey.from_training_job(job)
         status = WarmPoolStatus(job["WarmPoolStatus"]["Status"])
-        pool = _pool_from_job(job, name, key, status, now)
+        pool = pool_from_job(job, name, key, status, now)
         same_job = previous is not None and previous.pool.job_name == name
         if previous is not None:
             lineage = previous.pool.lineage if same_job else (*previous.pool.lineage, name)
@@ -642,7 +642,7 @@ def _time(job: dict[str, Any], key: str) -> datetime | None:
     return parse_time(job.get(key))
 
 
-def _pool_from_job(
+def pool_from_job(
     job: dict[str, Any], name: str, key: MatchKey, status: WarmPoolStatus, now: datetime
 ) -> Pool:
     tags = _tags(job)

@@ -1,0 +1,37 @@
+"""Output and errors shared by the CLI commands: JSON, tables, one-line errors without tracebacks."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+
+def print_json(document: Any) -> None:
+    print(json.dumps(document, indent=2, default=str))
+
+
+def fail(message: str, code: int = 2) -> int:
+    print(f"warmpool: {message}", file=sys.stderr)
+    return code
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    cells = [[str(h) for h in headers], *[[("-" if c is None else str(c)) for c in row] for row in rows]]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def aws_client(service: str, endpoint_url: str | None, region: str | None) -> Any:
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(
+        service,
+        endpoint_url=endpoint_url,
+        region_name=region,
+        config=Config(retries={"mode": "adaptive", "max_attempts": 4}, connect_timeout=3, read_timeout=10),
+    )

@@ -1,0 +1,175 @@
+"""`warmpool policy validate FILE` and `warmpool policy explain --policy FILE (--event FILE | --job NAME)`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from warmpool.cli.output import fail, print_json
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser("policy", help="validate a policy document, or explain a decision")
+    commands = parser.add_subparsers(dest="policy_command", required=True, metavar="ACTION")
+    validate = commands.add_parser("validate", help="check a policy YAML file; lists every problem")
+    validate.add_argument("file")
+    validate.add_argument("--format", choices=("text", "json"), default="text")
+    validate.set_defaults(run=run_validate)
+    explain = commands.add_parser("explain", help="what warmpool would do with a pool, and why")
+    explain.add_argument("--policy", help="policy YAML (default: the built-in default policy)")
+    source = explain.add_mutually_exclusive_group(required=True)
+    source.add_argument(
+        "--event", help="a SageMaker Training Job State Change event (JSON file); works offline"
+    )
+    source.add_argument("--job", help="a training job name, described through --endpoint-url or your account")
+    explain.add_argument("--now", help="ISO time to decide at (default: now, or the event's end time)")
+    explain.add_argument("--endpoint-url", help="AWS endpoint (e.g. the warm-pool emulator)")
+    explain.add_argument("--region", default=None)
+    explain.add_argument("--format", choices=("text", "json"), default="text")
+    explain.set_defaults(run=run_explain)
+
+
+def _load(path: str | None) -> Any:
+    from warmpool.domain.policy import PolicyDocument, load_policy_file
+
+    return load_policy_file(path) if path else PolicyDocument()
+
+
+def run_validate(args: argparse.Namespace) -> int:
+    from warmpool.domain.policy import PolicyError
+
+    try:
+        policy = _load(args.file)
+    except PolicyError as exc:
+        if args.format == "json":
+            print_json({"valid": False, "problems": exc.problems})
+        else:
+            print(str(exc), file=sys.stderr)
+        return 1
+    summary = (
+        f"{args.file}: valid (version {policy.version}; {len(policy.teams)} teams, "
+        f"{len(policy.owners)} owners, "
+        f"{len(policy.selectors)} selectors; default strategy {policy.defaults.keep_alive_strategy or 'job'}"
+        f"{'; DRY RUN' if policy.dry_run else ''})"
+    )
+    if args.format == "json":
+        print_json({"valid": True, "summary": summary})
+    else:
+        print(summary)
+    return 0
+
+
+def _parse_now(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise SystemExit(fail(f"--now: {text!r} is not an ISO time; use e.g. 2026-03-02T10:00:00Z")) from None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def _pool_from_event(path: str) -> tuple[Any, datetime]:
+    from warmpool.domain.model import MatchKey, WarmPoolStatus
+    from warmpool.models.events import EventRejectedError, TrainingJobEvent, parse_lifecycle_message
+    from warmpool.service.lifecycle import pool_from_job
+
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+    except OSError as exc:
+        raise SystemExit(fail(f"--event: cannot read {path} ({exc.strerror})")) from None
+    try:
+        message = parse_lifecycle_message(text)
+    except EventRejectedError as exc:
+        raise SystemExit(fail(f"--event: {exc}")) from None
+    if not isinstance(message, TrainingJobEvent):
+        raise SystemExit(fail("--event: explain needs a 'SageMaker Training Job State Change' event"))
+    detail = message.detail.model_dump(by_alias=True)
+    detail["Tags"] = message.detail.tags
+    ended = message.detail.training_end_time or message.time
+    detail["TrainingEndTime"] = ended.isoformat()
+    detail["WarmPoolStatus"] = {"Status": "Available"}  # the offline assumption: the pool is Available
+    pool = pool_from_job(
+        detail,
+        message.detail.training_job_name,
+        MatchKey.from_training_job(detail),
+        WarmPoolStatus.AVAILABLE,
+        ended,
+    )
+    return pool, ended
+
+
+def _pool_from_account(name: str, endpoint_url: str | None, region: str | None) -> tuple[Any, datetime]:
+    from warmpool.adapters.sagemaker import SageMakerAdapter
+    from warmpool.cli.output import aws_client
+    from warmpool.domain.model import MatchKey, WarmPoolStatus
+    from warmpool.service.lifecycle import pool_from_job
+    from warmpool.service.ports import JobNotFoundError
+
+    adapter = SageMakerAdapter(aws_client("sagemaker", endpoint_url, region))
+    try:
+        job = adapter.describe_training_job(name)
+    except JobNotFoundError:
+        raise SystemExit(fail(f"--job: no training job named {name}")) from None
+    job["Tags"] = adapter.list_tags(str(job.get("TrainingJobArn", "")))
+    status = WarmPoolStatus((job.get("WarmPoolStatus") or {}).get("Status", "Terminated"))
+    now = datetime.now(UTC)
+    return pool_from_job(job, name, MatchKey.from_training_job(job), status, now), now
+
+
+def run_explain(args: argparse.Namespace) -> int:
+    from warmpool.domain.decide import decide_keep_alive
+    from warmpool.domain.policy import PolicyError
+    from warmpool.domain.policy.resolve import resolve_rules
+
+    try:
+        policy = _load(args.policy)
+    except PolicyError as exc:
+        return fail(str(exc), code=1)
+    if args.event:
+        pool, ended = _pool_from_event(args.event)
+        now = _parse_now(args.now) or ended + timedelta(seconds=1)
+    else:
+        pool, now = _pool_from_account(args.job, args.endpoint_url, args.region)
+        now = _parse_now(args.now) or now
+    decision = decide_keep_alive(pool, policy, now)
+    rules = resolve_rules(policy, pool)
+    resolved = {
+        name: {"value": _plain(value), "source": rules.sources.get(name, "builtin")}
+        for name, value in sorted(rules.values.items())
+    }
+    document = {
+        **decision.to_json(),
+        "job": pool.job_name,
+        "team": rules.team,
+        "owner": rules.owner,
+        "scopes": list(rules.chain),
+        "resolved": resolved,
+        "now": now.isoformat(),
+    }
+    if args.format == "json":
+        print_json(document)
+        return 0
+    print(
+        f"{pool.job_name}: team {rules.team}, owner {rules.owner or '-'}, "
+        f"{pool.instance_type} x{pool.instance_count}"
+    )
+    print(f"scopes (least to most specific): {' < '.join(rules.chain)}")
+    for name, row in resolved.items():
+        print(f"  {name:<24} {json.dumps(row['value'], default=str):<40} from {row['source']}")
+    print(f"decision: {decision.action.value}", end="")
+    if decision.keep_alive_seconds is not None:
+        print(f", keep-alive {decision.keep_alive_seconds} s", end="")
+    print(f", horizon {decision.horizon_seconds} s, next check {decision.next_check_at or '-'}")
+    print(f"rule: {decision.rule}")
+    for reason in decision.reasons:
+        print(f"  - {reason}")
+    return 0
+
+
+def _plain(value: Any) -> Any:
+    return value.model_dump(mode="json") if hasattr(value, "model_dump") else value

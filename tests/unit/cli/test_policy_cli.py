@@ -1,0 +1,77 @@
+import json
+from pathlib import Path
+
+import pytest
+from warmpool.cli.main import main
+
+ROOT = Path(__file__).resolve().parents[3]
+EVENT = ROOT / "examples" / "training-job-completed.json"
+
+
+def test_validate_accepts_the_example_and_lists_every_problem(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["policy", "validate", str(ROOT / "policies" / "example.yaml")]) == 0
+    assert "valid" in capsys.readouterr().out
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("version: 1\ndefaults:\n  max_step_minutes: 90\n  on_limit: panic\n")
+    assert main(["policy", "validate", str(bad), "--format", "json"]) == 1
+    problems = json.loads(capsys.readouterr().out)["problems"]
+    assert [p.split(":")[0] for p in problems] == ["defaults.max_step_minutes", "defaults.on_limit"]
+
+
+def test_explain_offline_from_an_event(capsys: pytest.CaptureFixture[str]) -> None:
+    assert (
+        main(
+            [
+                "policy",
+                "explain",
+                "--policy",
+                str(ROOT / "policies" / "example.yaml"),
+                "--event",
+                str(EVENT),
+                "--format",
+                "json",
+                "--now",
+                "2026-03-02T10:05:01Z",
+            ]
+        )
+        == 0
+    )
+    decision = json.loads(capsys.readouterr().out)
+    for key in ("action", "keep_alive_seconds", "horizon_seconds", "next_check_at", "rule", "reasons"):
+        assert key in decision
+    assert decision["team"] == "vision"
+    assert decision["scopes"] == ["builtin", "defaults", "teams.vision"]
+    assert decision["resolved"]["budget"]["source"] == "teams.vision"
+    assert decision["keep_alive_seconds"] <= 3600
+
+
+def test_explain_without_policy_keeps_the_jobs_own_keep_alive(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["policy", "explain", "--event", str(EVENT), "--format", "json"]) == 0
+    decision = json.loads(capsys.readouterr().out)
+    assert (decision["action"], decision["horizon_seconds"]) == ("keep", 1800)
+
+
+def test_explain_rejects_a_bad_event_naming_the_field(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    event = json.loads(EVENT.read_text())
+    event["detail"]["TrainingJobStatus"] = "Sleeping"
+    path = tmp_path / "e.json"
+    path.write_text(json.dumps(event))
+    with pytest.raises(SystemExit):
+        main(["policy", "explain", "--event", str(path)])
+    assert "detail.TrainingJobStatus" in capsys.readouterr().err
+
+
+def test_explain_against_an_unreachable_endpoint_is_one_clear_line(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "x")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "x")
+    code = main(
+        ["policy", "explain", "--job", "j", "--endpoint-url", "http://127.0.0.1:9", "--region", "us-east-1"]
+    )
+    assert code == 2
+    assert "cannot reach" in capsys.readouterr().err

@@ -1,0 +1,332 @@
+"""Each policy rule on its own (table tests), then properties over random pools, clocks and policies."""
+
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from warmpool.domain.decide import decide_keep_alive
+from warmpool.domain.model import (
+    Action,
+    EngineLimits,
+    FleetPool,
+    FleetView,
+    MatchKey,
+    NotificationKind,
+    Pool,
+    Trigger,
+    UserRequest,
+    WarmPoolStatus,
+)
+from warmpool.domain.policy import PolicyError, load_policy_file, parse_policy
+from warmpool.domain.policy.rules import in_working_hours
+from warmpool.domain.policy.schema import render
+
+ROOT = Path(__file__).resolve().parents[3]
+MONDAY_10_BERLIN = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # 10:00 in Berlin (CET)
+
+
+def pool(
+    *,
+    since: datetime = MONDAY_10_BERLIN,
+    keep_alive: int = 600,
+    team: str | None = "vision",
+    owner: str | None = "alice",
+    instance_type: str = "ml.g5.2xlarge",
+    count: int = 1,
+    tags: dict[str, str] | None = None,
+    job_status: str = "Completed",
+    name: str = "job-1",
+) -> Pool:
+    all_tags = {**({"team": team} if team else {}), **({"owner": owner} if owner else {}), **(tags or {})}
+    return Pool(
+        pool_id=name,
+        job_name=name,
+        job_arn="",
+        status=WarmPoolStatus.AVAILABLE,
+        job_status=job_status,
+        match_key=MatchKey("arn:role", instance_type, count, 50),
+        team=team,
+        owner=owner,
+        tags=all_tags,
+        job_keep_alive_seconds=keep_alive,
+        keep_alive_seconds=keep_alive,
+        available_since=since,
+        expires_at=since + timedelta(seconds=keep_alive),
+        lifetime_started_at=since - timedelta(hours=1),
+    )
+
+
+def policy(**defaults: Any) -> Any:
+    return parse_policy({"version": 1, "defaults": defaults})
+
+
+@pytest.mark.parametrize(
+    ("rules", "expected_action", "expected_rule"),
+    [
+        ({"keep_alive_strategy": "job"}, Action.KEEP, "defaults.keep_alive_strategy"),
+        ({"keep_alive_strategy": "fixed-7200"}, Action.EXTEND, "defaults.keep_alive_strategy"),
+        ({"keep_alive_strategy": "none"}, Action.RELEASE, "defaults.keep_alive_strategy"),
+        (
+            {"keep_alive_strategy": "fixed-7200", "max_horizon_minutes": 5},
+            Action.SHORTEN,
+            "defaults.max_horizon_minutes",
+        ),
+        ({"denied_instance_types": ["ml.g5.*"]}, Action.RELEASE, "defaults.denied_instance_types"),
+        ({"allowed_instance_types": ["ml.p4d.*"]}, Action.RELEASE, "defaults.allowed_instance_types"),
+    ],
+)
+def test_rule_table(rules: dict[str, Any], expected_action: Action, expected_rule: str) -> None:
+    decision = decide_keep_alive(pool(), policy(**rules), MONDAY_10_BERLIN + timedelta(seconds=5))
+    assert (decision.action, decision.rule) == (expected_action, expected_rule)
+    assert decision.reasons
+
+
+def test_scopes_resolve_most_specific_first() -> None:
+    doc = parse_policy(
+        {
+            "version": 1,
+            "defaults": {"keep_alive_strategy": "fixed-600"},
+            "teams": {"vision": {"keep_alive_strategy": "fixed-1200"}},
+            "selectors": [
+                {
+                    "name": "gpu",
+                    "match": {"instance_types": ["ml.g5.*"]},
+                    "rules": {"keep_alive_strategy": "fixed-1800"},
+                }
+            ],
+            "owners": {"alice": {"keep_alive_strategy": "fixed-2400"}},
+        }
+    )
+    now = MONDAY_10_BERLIN
+    assert decide_keep_alive(pool(), doc, now).rule == "owners.alice.keep_alive_strategy"
+    assert decide_keep_alive(pool(owner="bob"), doc, now).rule == "selectors[0:gpu].keep_alive_strategy"
+    assert decide_keep_alive(pool(owner="bob", instance_type="ml.m5.xlarge"), doc, now).rule == (
+        "teams.vision.keep_alive_strategy"
+    )
+    assert decide_keep_alive(pool(owner="bob", team="nlp", instance_type="ml.m5.xlarge"), doc, now).rule == (
+        "defaults.keep_alive_strategy"
+    )
+
+
+def test_missing_team_falls_back_and_tells_the_admins() -> None:
+    decision = decide_keep_alive(pool(team=None), policy(), MONDAY_10_BERLIN)
+    assert NotificationKind.MISSING_TAGS in decision.notify
+    assert any("treated as team platform" in r for r in decision.reasons)
+
+
+HOURS = {"timezone": "Europe/Berlin", "start": "08:00", "end": "18:00", "outside": "release"}
+
+
+def test_outside_working_hours_never_extends() -> None:
+    evening = datetime(2026, 3, 2, 19, 0, tzinfo=UTC)  # 20:00 Berlin
+    decision = decide_keep_alive(
+        pool(since=evening), policy(keep_alive_strategy="fixed-7200", working_hours=HOURS), evening
+    )
+    assert (decision.action, decision.rule) == (Action.RELEASE, "defaults.working_hours")
+    shorten = {**HOURS, "outside": "shorten", "shorten_to_minutes": 5}
+    decision = decide_keep_alive(
+        pool(since=evening, keep_alive=1800),
+        policy(keep_alive_strategy="fixed-7200", working_hours=shorten),
+        evening,
+    )
+    assert (decision.action, decision.keep_alive_seconds) == (Action.SHORTEN, 300)
+
+
+def test_horizon_is_cut_at_the_end_of_the_working_day() -> None:
+    late = datetime(2026, 3, 2, 16, 0, tzinfo=UTC)  # 17:00 Berlin: one hour left
+    decision = decide_keep_alive(
+        pool(since=late), policy(keep_alive_strategy="fixed-10800", working_hours=HOURS), late
+    )
+    assert decision.horizon_seconds == 3600
+    assert decision.rule == "defaults.working_hours"
+
+
+@pytest.mark.parametrize(
+    ("when", "inside"),
+    [
+        (datetime(2026, 3, 28, 17, 30, tzinfo=UTC), False),  # Saturday
+        (datetime(2026, 3, 27, 16, 30, tzinfo=UTC), True),  # Friday 17:30 CET
+        (datetime(2026, 3, 30, 16, 30, tzinfo=UTC), False),  # Monday 18:30 CEST: daylight saving began
+        (datetime(2026, 3, 30, 15, 30, tzinfo=UTC), True),  # Monday 17:30 CEST
+        (datetime(2026, 12, 25, 10, 0, tzinfo=UTC), False),  # a holiday
+    ],
+)
+def test_working_hours_across_daylight_saving_and_holidays(when: datetime, inside: bool) -> None:
+    hours = parse_policy(
+        {"version": 1, "defaults": {"working_hours": {**HOURS, "holidays": [date(2026, 12, 25)]}}}
+    )
+    assert hours.defaults.working_hours is not None
+    assert in_working_hours(hours.defaults.working_hours, when) is inside
+
+
+def test_exempt_pools_are_left_alone_until_the_exemption_expires() -> None:
+    tags = {"warmpool:exempt-until": "2026-04-01", "warmpool:exempt-reason": "benchmark"}
+    decision = decide_keep_alive(pool(tags=tags), policy(keep_alive_strategy="none"), MONDAY_10_BERLIN)
+    assert (decision.action, decision.rule) == (Action.KEEP, "tags.warmpool:exempt-until")
+    later = datetime(2026, 4, 2, tzinfo=UTC)
+    decision = decide_keep_alive(pool(tags=tags, since=later), policy(keep_alive_strategy="none"), later)
+    assert decision.action is Action.RELEASE
+    assert any("exemption expired" in r for r in decision.reasons)
+
+
+def test_release_on_failure() -> None:
+    decision = decide_keep_alive(pool(job_status="Failed"), policy(release_on_failure=True), MONDAY_10_BERLIN)
+    assert (decision.action, decision.rule) == (Action.RELEASE, "defaults.release_on_failure")
+
+
+def test_team_limit_refuses_or_releases_the_least_valuable() -> None:
+    others = FleetView(
+        available_pools=(
+            FleetPool("old", "vision", "ml.g5.2xlarge", 2, MONDAY_10_BERLIN - timedelta(hours=2)),
+            FleetPool("new", "vision", "ml.g5.2xlarge", 1, MONDAY_10_BERLIN - timedelta(minutes=5)),
+        )
+    )
+    refuse = decide_keep_alive(pool(), policy(max_warm_instances=3), MONDAY_10_BERLIN, fleet=others)
+    assert (refuse.action, refuse.rule) == (Action.RELEASE, "defaults.max_warm_instances")
+    swap = decide_keep_alive(
+        pool(),
+        policy(max_warm_instances=3, on_limit="release-least-valuable"),
+        MONDAY_10_BERLIN,
+        fleet=others,
+    )
+    assert swap.action is not Action.RELEASE
+    assert swap.release_pool_ids == ("old",)
+
+
+def test_budget_shortens_to_what_is_left() -> None:
+    spent = FleetView(idle_cost_today_by_team={"vision": 9.0})
+    # 1.515 $/h: the 1 $ left buys about 40 minutes beyond the current expiry
+    decision = decide_keep_alive(
+        pool(),
+        policy(keep_alive_strategy="fixed-14400", budget={"daily_usd": 10}),
+        MONDAY_10_BERLIN,
+        fleet=spent,
+    )
+    assert decision.rule == "defaults.budget.daily_usd"
+    assert NotificationKind.BUDGET_WARNING in decision.notify
+    assert decision.horizon_seconds == pytest.approx(600 + 3600 / 1.515, abs=2)
+
+
+def test_requests_are_bounded_and_release_is_honoured() -> None:
+    doc = policy(overrides={"max_extend_minutes": 60})
+    ok = decide_keep_alive(
+        pool(),
+        doc,
+        MONDAY_10_BERLIN,
+        trigger=Trigger.USER,
+        request=UserRequest("extend", "alice", 60, "slack"),
+    )
+    assert (ok.action, ok.rule) == (Action.EXTEND, "request.slack")
+    too_much = decide_keep_alive(
+        pool(),
+        doc,
+        MONDAY_10_BERLIN,
+        trigger=Trigger.USER,
+        request=UserRequest("extend", "alice", 90, "slack"),
+    )
+    assert too_much.action is Action.KEEP
+    assert "max_extend_minutes" in too_much.rule
+    gone = decide_keep_alive(pool(), doc, MONDAY_10_BERLIN, request=UserRequest("release", "alice", 0, "cli"))
+    assert gone.action is Action.RELEASE
+
+
+def test_dry_run_and_the_reductions_cap() -> None:
+    dry = parse_policy({"version": 1, "dry_run": True, "defaults": {"keep_alive_strategy": "none"}})
+    decision = decide_keep_alive(pool(), dry, MONDAY_10_BERLIN)
+    assert decision.dry_run
+    capped = parse_policy(
+        {"version": 1, "max_reductions_per_run": 2, "defaults": {"keep_alive_strategy": "none"}}
+    )
+    decision = decide_keep_alive(pool(), capped, MONDAY_10_BERLIN, fleet=FleetView(reductions_this_run=2))
+    assert (decision.action, decision.rule) == (Action.NOTIFY, "max_reductions_per_run")
+
+
+def test_validation_errors_name_the_path_and_the_fix() -> None:
+    with pytest.raises(PolicyError) as err:
+        parse_policy(
+            {
+                "version": 1,
+                "defaults": {"max_step_minutes": 90, "keep_alive_strategy": "forever"},
+                "teams": {"x": {"working_hours": {"timezone": "Mars/Olympus"}}},
+                "notifications": {"teams": {"x": {"slack_webhook_key": "https://hooks.slack.com/x"}}},
+            }
+        )
+    text = "\n".join(err.value.problems)
+    assert "defaults.max_step_minutes: Input should be less than or equal to 60. Lower it." in text
+    assert "defaults.keep_alive_strategy" in text
+    assert "fixed-<seconds>" in text
+    assert "teams.x.working_hours.timezone" in text
+    assert "never the URL" in text
+    with pytest.raises(PolicyError, match="version"):
+        parse_policy({"version": 2})
+
+
+def test_published_schema_is_current() -> None:
+    published = (ROOT / "schemas" / "policy.schema.json").read_text()
+    assert published == render(), (
+        "schemas/policy.schema.json is stale: run `python -m warmpool.domain.policy.schema > "
+        "schemas/policy.schema.json`"
+    )
+
+
+def test_example_policies_are_valid() -> None:
+    for path in [*(ROOT / "policies").glob("*.yaml")]:
+        load_policy_file(path)
+
+
+# ------------------------------------------------------------------ properties
+LIMITS = EngineLimits()
+random_rules = st.fixed_dictionaries(
+    {},
+    optional={
+        "keep_alive_strategy": st.sampled_from(
+            ["job", "none", "break-even", "adaptive", "fixed-600", "fixed-20000"]
+        ),
+        "max_horizon_minutes": st.integers(0, 600),
+        "max_step_minutes": st.integers(1, 60),
+        "working_hours": st.just(HOURS),
+        "budget": st.fixed_dictionaries({"daily_usd": st.floats(0, 50)}),
+        "people_cost_per_hour": st.floats(0, 500),
+    },
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    rules=random_rules,
+    idle=st.integers(0, 6 * 3600),
+    keep_alive=st.integers(0, 3600),
+    spent=st.floats(0, 60),
+    hour=st.integers(0, 23 * 3600),
+    exempt=st.booleans(),
+)
+def test_no_decision_breaks_a_limit(
+    rules: dict[str, Any], idle: int, keep_alive: int, spent: float, hour: int, exempt: bool
+) -> None:
+    since = datetime(2026, 3, 2, tzinfo=UTC) + timedelta(seconds=hour)
+    now = since + timedelta(seconds=idle)
+    tags = {"warmpool:exempt-until": "2027-01-01"} if exempt else {}
+    subject = pool(since=since, keep_alive=keep_alive + idle, tags=tags)
+    doc = policy(**rules)
+    decision = decide_keep_alive(
+        subject, doc, now, limits=LIMITS, fleet=FleetView(idle_cost_today_by_team={"vision": spent})
+    )
+    current_expiry = subject.expires_at
+    assert current_expiry is not None
+    if decision.keep_alive_seconds is not None:
+        assert 0 <= decision.keep_alive_seconds <= min(3600, rules.get("max_step_minutes", 60) * 60)
+        new_expiry = now + timedelta(seconds=decision.keep_alive_seconds)
+        if "max_horizon_minutes" in rules and decision.action is Action.EXTEND:
+            assert (new_expiry - since).total_seconds() <= rules["max_horizon_minutes"] * 60 + 1
+        if "working_hours" in rules and not in_working_hours(doc.defaults.working_hours, now):
+            assert new_expiry <= current_expiry  # never extended outside working hours
+        if "budget" in rules and decision.action is Action.EXTEND:
+            # never overspend by more than one step
+            step_cost = decision.keep_alive_seconds * 1.515 / 3600
+            assert spent <= rules["budget"]["daily_usd"] + step_cost
+    if exempt:
+        assert decision.action is Action.KEEP
+        assert decision.keep_alive_seconds is None
