@@ -242,7 +242,10 @@ class EmulatorServer:
         port: int = 0,
         account_id: str = DEFAULT_ACCOUNT,
         region: str = DEFAULT_REGION,
+        *,
+        quiet: bool = False,
     ) -> None:
+        self.quiet = quiet  # no access log line per request (the demo prints its own timeline)
         self.emulator = emulator
         self.control = LocalControl(emulator, account_id, region)
         self._host = host
@@ -258,10 +261,13 @@ class EmulatorServer:
             create_backend_app,
         )
 
+        class QuietHandler(MotoRequestHandler):
+            def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+                return None
+
+        handler = QuietHandler if self.quiet else MotoRequestHandler
         app = control_middleware(DomainDispatcherApplication(create_backend_app), self.control)
-        self._server = make_server(
-            self._host, self._port, app, threaded=True, request_handler=MotoRequestHandler
-        )
+        self._server = make_server(self._host, self._port, app, threaded=True, request_handler=handler)
         self._thread = Thread(target=self._server.serve_forever, daemon=True, name="warmpool-emulator")
         self._thread.start()
         return self.endpoint_url

@@ -6,12 +6,13 @@ from __future__ import annotations
 import json
 import threading
 from collections import deque
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 
 class SlackStandIn:
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], Any] | None = None) -> None:
         self.received: list[dict[str, Any]] = []
         self.answers: deque[int] = deque()  # statuses to answer next, then 200
         stand_in = self
@@ -21,7 +22,12 @@ class SlackStandIn:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
                 status = stand_in.answers.popleft() if stand_in.answers else 200
-                record = {"path": self.path, "status": status, "body": json.loads(body or b"{}")}
+                record = {
+                    "path": self.path,
+                    "status": status,
+                    "body": json.loads(body or b"{}"),
+                    "at": clock() if clock else None,
+                }
                 stand_in.received.append(record)
                 self.send_response(status)
                 if status == 429:

@@ -89,7 +89,7 @@ class LifecycleService:
     clock: Clock
     metrics: Metrics
     limits: EngineLimits = field(default_factory=EngineLimits)
-    sleep: Callable[[float], None] = time.sleep
+    sleep: Callable[[float], object] = time.sleep
     # In-invocation retries when WarmPoolStatus is briefly absent; then the message is requeued.
     status_retry_delays: tuple[float, ...] = (1.0, 2.0)
 

@@ -20,7 +20,7 @@ class Overrides:
     In Lambda both stay at their defaults."""
 
     clock: Clock | None = None
-    sleep: Callable[[float], None] | None = None
+    sleep: Callable[[float], object] | None = None
     endpoint_url: str | None = None
 
 

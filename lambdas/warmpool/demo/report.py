@@ -1,0 +1,103 @@
+"""The demo's HTML report: a timeline chart per pool (inline SVG, no external assets), the decisions,
+the notifications and the cost summary."""
+
+from __future__ import annotations
+
+import html
+from collections import defaultdict
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from warmpool.demo.runner import DemoResult
+    from warmpool.local.stack import LocalSystem
+
+WIDTH = 900
+ROW = 26
+
+
+def _x(at: datetime, start: datetime, end: datetime) -> float:
+    span = max(1.0, (end - start).total_seconds())
+    return 160 + (WIDTH - 170) * (at - start).total_seconds() / span
+
+
+def _chart(system: LocalSystem, start: datetime, end: datetime) -> str:
+    rows: dict[str, list[str]] = defaultdict(list)
+    for job in sorted(system.emulator.jobs.values(), key=lambda j: j.created_at):
+        cluster = job.cluster.cluster_id if job.cluster else f"no pool: {job.name}"
+        rows[cluster].append(job.name)
+        y = 30 + ROW * (list(rows).index(cluster))
+        run_end = job.ended_at or end
+        x0, x1 = _x(job.created_at, start, end), _x(run_end, start, end)
+        title = html.escape(f"{job.name}: {job.status}{' (warm start)' if job.warm_start else ''}")
+        rows[cluster].append(
+            f'<rect x="{x0:.1f}" y="{y}" width="{max(1.0, x1 - x0):.1f}" height="16" fill="#3b82f6">'
+            f"<title>{title}</title></rect>"
+        )
+        if job.warm_pool is not None and job.ended_at is not None and job.warm_pool.billable_seconds > 0:
+            from datetime import timedelta
+
+            idle_end = job.ended_at + timedelta(seconds=job.warm_pool.billable_seconds)
+            i0, i1 = _x(job.ended_at, start, end), _x(idle_end, start, end)
+            rows[cluster].append(
+                f'<rect x="{i0:.1f}" y="{y + 3}" width="{max(1.0, i1 - i0):.1f}" height="10" fill="#f59e0b">'
+                f"<title>warm and idle {job.warm_pool.billable_seconds:.0f} s, then {job.warm_pool.status}"
+                "</title></rect>"
+            )
+    parts = []
+    for index, (cluster, items) in enumerate(rows.items()):
+        y = 30 + ROW * index
+        label = html.escape(items[0] if not cluster.startswith("no pool") else cluster)
+        parts.append(f'<text x="4" y="{y + 12}" font-size="11">{label}</text>')
+        parts.extend(i for i in items[1:] if i.startswith("<rect"))
+    hours = []
+    t = start.replace(minute=0, second=0)
+    from datetime import timedelta
+
+    while t <= end:
+        x = _x(t, start, end)
+        hours.append(
+            f'<line x1="{x:.1f}" y1="20" x2="{x:.1f}" y2="{30 + ROW * len(rows)}" stroke="#ddd"/>'
+            f'<text x="{x + 2:.1f}" y="14" font-size="10">{t:%H:%M}</text>'
+        )
+        t += timedelta(hours=1)
+    height = 40 + ROW * len(rows)
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}">'
+        + "".join(hours)
+        + "".join(parts)
+        + "</svg>"
+    )
+
+
+def write_report(system: LocalSystem, result: DemoResult, out_dir: Path) -> Path:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    times = [j.created_at for j in system.emulator.jobs.values()]
+    start, end = min(times), system.now()
+    rows = "".join(
+        f"<tr><td>{at:%H:%M}</td><td>{html.escape(kind)}</td><td><pre>{html.escape(text)}</pre></td></tr>"
+        for at, kind, text in result.timeline
+    )
+    costs = "".join(
+        f"<tr><td>{html.escape(label)}</td><td>${row['idle_usd']:.2f}</td><td>${row['cold_start_usd']:.2f}</td>"
+        f"<td>${row['idle_usd'] + row['cold_start_usd']:.2f}</td></tr>"
+        for label, row in result.costs.items()
+    )
+    checks = "".join(
+        f"<li>{'PASS' if c.passed else 'FAIL'}: {html.escape(c.description)}</li>" for c in result.checks
+    )
+    page = f"""<!doctype html><html><head><meta charset="utf-8"><title>warmpool demo</title>
+<style>body{{font-family:sans-serif;margin:2em}}pre{{margin:0;white-space:pre-wrap}}
+td{{vertical-align:top;padding:2px 8px}}table{{border-collapse:collapse}}
+tr:nth-child(even){{background:#f5f5f5}}</style></head><body>
+<h1>warmpool demo: one day, three teams</h1>
+<p>Blue: a job running on the pool's instances.
+Orange: the pool warm and idle (billed), until reused or released.</p>
+{_chart(system, start, end)}
+<h2>Checks</h2><ul>{checks}</ul>
+<h2>Cost</h2><table><tr><th></th><th>idle</th><th>cold starts</th><th>total</th></tr>{costs}</table>
+<h2>Timeline</h2><table>{rows}</table></body></html>"""
+    path = out_dir / "report.html"
+    path.write_text(page, encoding="utf-8")
+    return path

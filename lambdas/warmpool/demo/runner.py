@@ -1,0 +1,313 @@
+"""`warmpool demo`: a day of a platform with three teams, in accelerated virtual time, through the real
+handlers on moto's server with the warm-pool emulator. It prints a timeline, a cost summary, writes an
+HTML report, and checks its own expectations (exit 1 if one fails)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from warmpool.emulator.jobs import training_job_request
+from warmpool.local.stack import LocalSystem, start_local_system
+
+START = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)  # Monday 08:00 in Berlin, the example policy's zone
+WEBHOOK_KEYS = ("vision", "nlp", "research", "platform")
+
+
+@dataclass
+class Check:
+    description: str
+    passed: bool
+    detail: str = ""
+
+
+@dataclass
+class DemoResult:
+    checks: list[Check] = field(default_factory=list)
+    timeline: list[tuple[datetime, str, str]] = field(default_factory=list)
+    costs: dict[str, dict[str, float]] = field(default_factory=dict)
+    report_path: Path | None = None
+
+    @property
+    def ok(self) -> bool:
+        return all(c.passed for c in self.checks)
+
+
+def _job(system: LocalSystem, name: str, *, minutes: float, tags: dict[str, str], **kwargs: Any) -> None:
+    system.session.client("sagemaker").create_training_job(**training_job_request(name, tags=tags, **kwargs))
+    system.control.run_for(name, minutes * 60)
+    system.settle()
+
+
+def _slack_press(system: LocalSystem, job: str, action: str, user: str) -> str:
+    from warmpool.handlers import slack_interactive
+
+    payload = {
+        "type": "block_actions",
+        "user": {"id": user, "username": user.lower()},
+        "actions": [{"action_id": action, "value": json.dumps({"job": job, "pool": _pool_of(system, job)})}],
+        "response_url": system.slack.url("responses"),
+    }
+    body = urlencode({"payload": json.dumps(payload)})
+    timestamp = str(int(time.time()))
+    secret = "local-signing-secret"
+    signature = (
+        "v0=" + hmac.new(secret.encode(), f"v0:{timestamp}:{body}".encode(), hashlib.sha256).hexdigest()
+    )
+    response = slack_interactive.handler(
+        {"body": body, "headers": {"x-slack-request-timestamp": timestamp, "x-slack-signature": signature}},
+        None,
+    )
+    system.settle()
+    return str(json.loads(response["body"])["text"])
+
+
+def _pool_of(system: LocalSystem, job: str) -> str:
+    from warmpool.adapters.registry import DynamoPoolRegistry
+
+    registry = DynamoPoolRegistry(system.env.pools_table, system.session.client("dynamodb"))
+    return registry.pool_id_for_job(job) or job
+
+
+def _warm(system: LocalSystem, job: str) -> str | None:
+    described = system.session.client("sagemaker").describe_training_job(TrainingJobName=job)
+    status = described.get("WarmPoolStatus") or {}
+    return status.get("Status")
+
+
+def run_demo(out_dir: Path, policy_file: Path, say: Callable[[str], None] = print) -> DemoResult:
+    result = DemoResult()
+    system = start_local_system(start=START, policy_file=policy_file, webhook_keys=WEBHOOK_KEYS)
+    try:
+        _scenario(system, result, say)
+        _collect(system, result)
+        from warmpool.demo.report import write_report
+
+        result.report_path = write_report(system, result, out_dir)
+    finally:
+        system.stop()
+    return result
+
+
+def _scenario(system: LocalSystem, result: DemoResult, say: Callable[[str], None]) -> None:
+    vision = {"team": "vision", "owner": "alice"}
+    say("08:00 Berlin  vision iterates on a model: three runs with short gaps")
+    _job(system, "vision-exp-1", minutes=25, tags=vision, keep_alive_seconds=600)
+    system.advance(25 * 60)
+    system.advance(8 * 60)
+    _job(system, "vision-exp-2", minutes=20, tags=vision, keep_alive_seconds=600)
+    warm_2 = system.emulator.job("vision-exp-2").warm_start
+    system.advance(20 * 60)
+    system.advance(6 * 60)
+    _job(system, "vision-exp-3", minutes=30, tags=vision, keep_alive_seconds=600)
+    warm_3 = system.emulator.job("vision-exp-3").warm_start
+    system.advance(30 * 60)
+    result.checks.append(
+        Check("vision's second and third runs start warm on the first run's pool", warm_2 and warm_3)
+    )
+    say("10:30         alice presses 'Extend 60 min' in Slack")
+    reply = _slack_press(system, "vision-exp-3", "warmpool_extend_60", "U0ALICE")
+    result.checks.append(
+        Check("an extension from Slack is applied through the policy", "done" in reply, reply)
+    )
+    result.timeline.append((system.now(), "slack", f"alice: Extend 60 min -> {reply}"))
+
+    say("10:30         research launches a hyperparameter sweep (the tuner owns its pools)")
+    research = {"team": "research", "owner": "carol"}
+    trials = [
+        training_job_request(f"sweep-trial-{i}", tags=research, keep_alive_seconds=300, volume_size_gb=100)
+        for i in range(3)
+    ]
+    system.control.start_tuning_job("sweep-lr", trials)
+    system.settle()
+    for i in range(3):
+        system.control.run_for(f"sweep-trial-{i}", 15 * 60)
+    system.advance(16 * 60)
+    untouched = not any(c["job"].startswith("sweep-trial") for c in system.control.update_calls())
+    result.checks.append(Check("the sweep's pools are left to the tuner while it runs", untouched))
+    system.control.complete_tuning_job("sweep-lr")
+    system.settle()
+
+    say("11:00         someone trains on a denied instance type (ml.p5.48xlarge)")
+    _job(
+        system,
+        "p5-experiment",
+        minutes=10,
+        tags={"team": "vision", "owner": "bob"},
+        instance_type="ml.p5.48xlarge",
+        keep_alive_seconds=1800,
+    )
+    system.advance(11 * 60)
+    result.checks.append(
+        Check(
+            "a pool of a denied instance type is released at once",
+            _warm(system, "p5-experiment") == "Terminated",
+        )
+    )
+
+    say("11:15         nlp starts three pools; its limit is two warm instances")
+    nlp = {"team": "nlp", "owner": "bob"}
+    for i, volume in enumerate((50, 60, 70)):
+        _job(
+            system,
+            f"nlp-run-{i}",
+            minutes=5 + i * 5,
+            tags=nlp,
+            volume_size_gb=volume,
+            keep_alive_seconds=1800,
+        )
+    system.advance(16 * 60)
+    states = [_warm(system, f"nlp-run-{i}") for i in range(3)]
+    result.checks.append(
+        Check(
+            "nlp stays within its warm-instance limit (the longest-idle pool is released)",
+            states.count("Available") <= 2,
+            f"states {states}",
+        )
+    )
+
+    say("12:00         bob releases alice's extended pool from Slack (he is vision's admin)")
+    reply = _slack_press(system, "vision-exp-3", "warmpool_release", "U0BOB")
+    result.timeline.append((system.now(), "slack", f"bob: Release now -> {reply}"))
+    result.checks.append(
+        Check(
+            "a release from Slack terminates the pool", _warm(system, "vision-exp-3") == "Terminated", reply
+        )
+    )
+
+    say("21:00         an overnight job ends after working hours")
+    system.advance(8 * 3600, tick=600)
+    _job(system, "vision-overnight", minutes=150, tags=vision, keep_alive_seconds=3600)
+    system.advance(151 * 60, tick=300)
+    overnight = _warm(system, "vision-overnight")
+    result.checks.append(
+        Check(
+            "the overnight pool is released by the working-hours rule",
+            overnight == "Terminated",
+            f"status {overnight}",
+        )
+    )
+    system.advance(2 * 3600, tick=600)
+    from warmpool.handlers import reconciler
+    from warmpool.local.pumps import LocalLambdaContext
+
+    report = reconciler.handler({}, LocalLambdaContext())
+    system.settle()
+    result.checks.append(
+        Check(
+            "the reconciler finds no drift at the end of the day", not report["repaired"], json.dumps(report)
+        )
+    )
+    limits = [c["seconds"] for c in system.control.update_calls()]
+    result.checks.append(
+        Check("no keep-alive update above one hour", all(s <= 3600 for s in limits), f"{len(limits)} updates")
+    )
+
+
+def _collect(system: LocalSystem, result: DemoResult) -> None:
+    from warmpool.adapters.registry import DynamoPoolRegistry
+    from warmpool.domain.messages import blocks_as_text
+
+    registry = DynamoPoolRegistry(system.env.pools_table, system.session.client("dynamodb"))
+    for record in registry.list_pools():
+        for entry in registry.audit_trail(record.pool.pool_id):
+            details = entry.details
+            if entry.what == "decision":
+                keep = details.get("keep_alive_seconds")
+                shown = "-" if keep is None else keep
+                text = (
+                    f"{entry.job_name}: {details.get('action')} (keep-alive {shown} s)"
+                    f" by {details.get('rule')}: {'; '.join(details.get('reasons') or [])}"
+                )
+            elif entry.what == "recorded":
+                text = f"{entry.job_name}: {details.get('state')} ({details.get('trigger')})"
+            else:
+                text = f"{entry.job_name}: {entry.what} {json.dumps(details, default=str)}"
+            result.timeline.append((entry.at, entry.what, text))
+    for message in system.slack.received:
+        if message["path"] == "/responses" or message["status"] != 200:
+            continue
+        channel = message["path"].strip("/")
+        result.timeline.append(
+            (message["at"], f"slack #{channel}", blocks_as_text(message["body"]["blocks"]))
+        )
+    result.timeline.sort(key=lambda row: row[0])
+    result.costs = _costs(system)
+
+
+def _costs(system: LocalSystem) -> dict[str, dict[str, float]]:
+    """What the day cost with warmpool, against no manager and against a fixed 60-minute keep-alive."""
+    from warmpool.domain.pricing import price_per_hour
+    from warmpool.simulator.replay import Scenario, replay
+    from warmpool.simulator.trace import TraceJob
+
+    jobs = [j for j in system.emulator.jobs.values() if j.ended_at is not None]
+    managed_idle = 0.0
+    managed_cold = 0.0
+    trace: list[TraceJob] = []
+    people = 100.0
+    for job in jobs:
+        price = price_per_hour(job.match_key.instance_type)
+        count = job.match_key.instance_count
+        if job.warm_pool is not None:
+            managed_idle += job.warm_pool.billable_seconds * count * price / 3600
+        if not job.warm_start:
+            managed_cold += 130 * (price * count + people) / 3600
+        start = (job.created_at - START).total_seconds()
+        trace.append(
+            TraceJob(
+                start,
+                ((job.ended_at or job.created_at) - job.created_at).total_seconds(),
+                job.match_key.digest(),
+                instance_type=job.match_key.instance_type,
+                instance_count=count,
+            )
+        )
+    costs = {"warmpool": {"idle_usd": managed_idle, "cold_start_usd": managed_cold}}
+    scenario = Scenario(
+        price_per_hour=price_per_hour("ml.g5.2xlarge"), people_cost_per_hour=people, start=START
+    )
+    for label, strategy in (
+        ("no manager (no keep-alive)", "none"),
+        ("fixed 60-minute keep-alive", "fixed-3600"),
+    ):
+        run = replay(sorted(trace, key=lambda t: t.submit_s), scenario, strategy)
+        costs[label] = {"idle_usd": run.idle_cost_usd, "cold_start_usd": run.cold_start_cost_usd}
+    return costs
+
+
+def print_result(result: DemoResult, say: Callable[[str], None] = print) -> None:
+    say("\nTimeline (virtual time, UTC)")
+    for at, kind, text in result.timeline:
+        first, *rest = text.splitlines() or [""]
+        say(f"  {at:%H:%M}  {kind:<16} {first}")
+        for line in rest:
+            say(f"  {'':5}  {'':<16} {line}")
+    say("\nCost of the day (idle warm instances + cold starts at 100 $/h of people's time)")
+    for label, row in result.costs.items():
+        total = row["idle_usd"] + row["cold_start_usd"]
+        say(
+            f"  {label:<28} idle ${row['idle_usd']:8.2f}  cold starts ${row['cold_start_usd']:8.2f}  "
+            f"total ${total:8.2f}"
+        )
+    say("\nChecks")
+    for check in result.checks:
+        say(
+            f"  [{'PASS' if check.passed else 'FAIL'}] {check.description}"
+            + (f" ({check.detail})" if not check.passed else "")
+        )
+    if result.report_path:
+        say(f"\nHTML report: {result.report_path}")
+    say("demo " + ("passed" if result.ok else "FAILED"))
+
+
+def elapsed(started: float) -> timedelta:
+    return timedelta(seconds=time.perf_counter() - started)
