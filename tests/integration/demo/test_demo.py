@@ -3,7 +3,6 @@
 from pathlib import Path
 
 import pytest
-
 from warmpool.cli.main import main
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -11,9 +10,12 @@ ROOT = Path(__file__).resolve().parents[3]
 pytestmark = pytest.mark.slow
 
 
-def test_demo_passes_its_checks(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_demo_passes_its_checks(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(ROOT)
+    monkeypatch.setenv("POWERTOOLS_LOG_LEVEL", "WARNING")
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
     code = main(["demo", "--out", str(tmp_path)])
     out = capsys.readouterr().out
     assert code == 0, out

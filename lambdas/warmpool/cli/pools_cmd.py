@@ -1,0 +1,150 @@
+"""`warmpool pools list|show|extend|release`: the registry, and people's requests through the engine.
+
+Configuration comes from the same environment variables the Lambdas use (POOLS_TABLE_NAME, ...; see
+docs/cli.md), with --table, --endpoint-url and --region overriding.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from datetime import UTC, datetime
+from typing import Any
+
+from warmpool.cli.output import fail, print_json, table
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser("pools", help="list, inspect, extend or release warm pools")
+    commands = parser.add_subparsers(dest="pools_command", required=True, metavar="ACTION")
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--table", default=os.environ.get("POOLS_TABLE_NAME"), help="registry table (POOLS_TABLE_NAME)"
+        )
+        p.add_argument("--endpoint-url", default=os.environ.get("AWS_ENDPOINT_URL"))
+        p.add_argument("--region", default=None)
+
+    listing = commands.add_parser("list", help="a table of pools")
+    listing.add_argument("--team")
+    listing.add_argument("--status", choices=("InUse", "Available", "Reused", "Terminated"))
+    listing.add_argument("--format", choices=("table", "json"), default="table")
+    common(listing)
+    listing.set_defaults(run=run_list)
+    show = commands.add_parser("show", help="one pool: lineage and audit trail")
+    show.add_argument("job")
+    show.add_argument("--format", choices=("text", "json"), default="text")
+    common(show)
+    show.set_defaults(run=run_show)
+    extend = commands.add_parser("extend", help="ask to keep a pool warm longer (the policy decides)")
+    extend.add_argument("job")
+    extend.add_argument("--minutes", type=int, required=True)
+    extend.add_argument("--user", default=os.environ.get("USER", "cli"))
+    common(extend)
+    extend.set_defaults(run=run_request, kind="extend")
+    release = commands.add_parser("release", help="ask to release a pool now (the policy decides)")
+    release.add_argument("job")
+    release.add_argument("--user", default=os.environ.get("USER", "cli"))
+    common(release)
+    release.set_defaults(run=run_request, kind="release", minutes=0)
+
+
+def _registry(args: argparse.Namespace) -> Any:
+    from warmpool.adapters.registry import DynamoPoolRegistry
+    from warmpool.cli.output import aws_client
+
+    if not args.table:
+        raise SystemExit(fail("no registry table: pass --table or set POOLS_TABLE_NAME (a stack output)"))
+    return DynamoPoolRegistry(args.table, aws_client("dynamodb", args.endpoint_url, args.region))
+
+
+def _row(record: Any) -> dict[str, Any]:
+    pool = record.pool
+    decision = record.last_decision
+    return {
+        "job": pool.job_name,
+        "pool": pool.pool_id,
+        "owner": pool.owner,
+        "team": pool.team,
+        "instance": f"{pool.instance_type} x{pool.instance_count}",
+        "state": pool.status.value,
+        "warm_until": pool.expires_at.isoformat() if pool.expires_at else None,
+        "billable_seconds": pool.billable_seconds,
+        "last_decision": f"{decision.action.value} ({decision.rule})" if decision else None,
+    }
+
+
+def run_list(args: argparse.Namespace) -> int:
+    rows = [_row(r) for r in _registry(args).list_pools(team=args.team, status=args.status)]
+    if args.format == "json":
+        print_json(rows)
+    else:
+        headers = (
+            "job",
+            "owner",
+            "team",
+            "instance",
+            "state",
+            "warm_until",
+            "billable_seconds",
+            "last_decision",
+        )
+        print(table(headers, [[r[h] for h in headers] for r in rows]))
+    return 0
+
+
+def run_show(args: argparse.Namespace) -> int:
+    registry = _registry(args)
+    pool_id = registry.pool_id_for_job(args.job)
+    record = registry.get(pool_id) if pool_id else None
+    if record is None:
+        return fail(f"no pool is registered for job {args.job}", code=1)
+    trail = registry.audit_trail(record.pool.pool_id)
+    document = {
+        **_row(record),
+        "lineage": list(record.pool.lineage),
+        "next_check_at": record.next_check_at.isoformat() if record.next_check_at else None,
+        "audit": [
+            {"at": e.at.isoformat(), "job": e.job_name, "what": e.what, "details": dict(e.details)}
+            for e in trail
+        ],
+    }
+    if args.format == "json":
+        print_json(document)
+        return 0
+    for key in ("job", "pool", "owner", "team", "instance", "state", "warm_until", "last_decision"):
+        print(f"{key:<14} {document[key] if document[key] is not None else '-'}")
+    print(f"{'lineage':<14} {' -> '.join(document['lineage'])}")
+    print("audit:")
+    for entry in document["audit"]:
+        print(f"  {entry['at']}  {entry['job']:<24} {entry['what']:<20} {entry['details']}")
+    return 0
+
+
+def run_request(args: argparse.Namespace) -> int:
+    from warmpool.domain.model import Action, UserRequest
+    from warmpool.service.ports import NullMetrics
+    from warmpool.service.wiring import OVERRIDES, build_lifecycle_service
+    from warmpool.settings import EngineSettings, SettingsError
+
+    if args.kind == "extend" and args.minutes <= 0:
+        return fail("--minutes must be a positive number of minutes")
+    env = dict(os.environ)
+    if args.table:
+        env["POOLS_TABLE_NAME"] = args.table
+    try:
+        settings = EngineSettings.from_env(env)
+    except SettingsError as exc:
+        return fail(f"{exc} (export the stack's outputs, see docs/cli.md)")
+    OVERRIDES.endpoint_url = args.endpoint_url
+    service = build_lifecycle_service(settings, metrics=NullMetrics())
+    request = UserRequest(kind=args.kind, user=args.user, minutes=args.minutes, via="cli")
+    decision = service.apply_user_request(args.job, request)
+    accepted = (args.kind == "release" and decision.action is Action.RELEASE) or (
+        args.kind == "extend" and decision.rule.startswith("request.")
+    )
+    print(f"{args.kind} {args.job}: {'done' if accepted else 'refused'} at {datetime.now(UTC):%H:%M:%S} UTC")
+    print(f"rule: {decision.rule}")
+    for reason in decision.reasons:
+        print(f"  - {reason}")
+    return 0 if accepted else 1

@@ -1,0 +1,61 @@
+"""`warmpool pools ...` against the registry and the engine, on moto with the emulator."""
+
+import json
+
+import pytest
+from warmpool.cli.main import main
+from warmpool.emulator.jobs import training_job_request
+
+from tests.integration.conftest import System
+
+
+@pytest.fixture
+def pools(system: System) -> System:
+    system.set_policy({"version": 1, "defaults": {"overrides": {"max_extend_minutes": 60}}})
+    for name, team, volume in (("cli-1", "vision", 50), ("cli-2", "nlp", 80)):
+        system.sagemaker.create_training_job(
+            **training_job_request(
+                name, keep_alive_seconds=900, volume_size_gb=volume, tags={"team": team, "owner": "alice"}
+            )
+        )
+        system.settle()
+        system.control.complete_job(name)
+        system.settle()
+    return system
+
+
+def test_list_filters_and_prints_json(pools: System, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["pools", "list", "--team", "vision", "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [(r["job"], r["state"], r["team"]) for r in rows] == [("cli-1", "Available", "vision")]
+    assert main(["pools", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "cli-1" in out
+    assert "cli-2" in out
+    assert "warm_until" in out
+
+
+def test_show_prints_lineage_and_audit(pools: System, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["pools", "show", "cli-1", "--format", "json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["lineage"] == ["cli-1"]
+    assert [a["what"] for a in shown["audit"]][:1] == ["recorded"]
+    assert main(["pools", "show", "nobody"]) == 1
+
+
+def test_extend_and_release_go_through_the_policy(pools: System, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["pools", "extend", "cli-1", "--minutes", "90"]) == 1
+    assert "refused" in capsys.readouterr().out
+    assert main(["pools", "extend", "cli-1", "--minutes", "30"]) == 0
+    assert main(["pools", "release", "cli-2"]) == 0
+    job = pools.sagemaker.describe_training_job(TrainingJobName="cli-2")
+    assert job["WarmPoolStatus"]["Status"] == "Terminated"
+
+
+def test_missing_configuration_is_one_clear_line(
+    pools: System, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("POOLS_TABLE_NAME")
+    with pytest.raises(SystemExit):
+        main(["pools", "list"])
+    assert "pass --table or set POOLS_TABLE_NAME" in capsys.readouterr().err
