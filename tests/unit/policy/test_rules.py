@@ -330,3 +330,15 @@ def test_no_decision_breaks_a_limit(
     if exempt:
         assert decision.action is Action.KEEP
         assert decision.keep_alive_seconds is None
+
+
+def test_every_yaml_example_in_the_docs_is_valid() -> None:
+    import re
+
+    import yaml
+
+    text = (ROOT / "docs" / "policy.md").read_text()
+    blocks = re.findall(r"```yaml\n(.*?)```", text, flags=re.DOTALL)
+    assert len(blocks) >= 3
+    for block in blocks:
+        parse_policy(yaml.safe_load(block), "docs/policy.md")
