@@ -32,6 +32,15 @@ json_values = st.recursive(
 )
 
 
+def rejection(body: str) -> EventRejectedError | None:
+    """None when the body parses; the rejection otherwise (anything else escapes and fails the test)."""
+    try:
+        parse_lifecycle_message(body)
+    except EventRejectedError as exc:
+        return exc
+    return None
+
+
 @settings(max_examples=400, deadline=None)
 @given(
     body=st.one_of(
