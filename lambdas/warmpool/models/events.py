@@ -44,16 +44,25 @@ def parse_time(value: Any) -> datetime | None:
     if isinstance(value, bool):
         raise ValueError("a time must be an ISO-8601 string or epoch milliseconds, not a boolean")
     if isinstance(value, int | float):
-        return datetime.fromtimestamp(float(value) / 1000.0, tz=UTC)
+        return _from_epoch_ms(float(value))
     if isinstance(value, str):
         text = value.strip()
         try:
-            return datetime.fromtimestamp(float(text) / 1000.0, tz=UTC)
+            number = float(text)
         except ValueError:
-            pass
+            number = None
+        if number is not None:
+            return _from_epoch_ms(number)
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
     raise ValueError(f"a time must be an ISO-8601 string or epoch milliseconds, got {type(value).__name__}")
+
+
+def _from_epoch_ms(ms: float) -> datetime:
+    try:
+        return datetime.fromtimestamp(ms / 1000.0, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        raise ValueError(f"{ms!r} is not a plausible epoch-millisecond time") from None
 
 
 def parse_tags(value: Any) -> dict[str, str]:
