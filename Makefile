@@ -48,7 +48,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench
 
 chaos: $(STAMP)
-	$(BIN)/python -m pytest -m chaos -p no:randomly -q -s tests/chaos
+	$(BIN)/python -m pytest -m chaos -q -s tests/integration/chaos
 
 clean:
 	rm -rf $(VENV) cdk.out .pytest_cache .mypy_cache .ruff_cache .hypothesis
