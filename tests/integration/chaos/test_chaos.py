@@ -285,14 +285,14 @@ def invariants(system: System, received: list[dict[str, Any]]) -> dict[str, tupl
     for u in updates:
         timeline.append((u["at"], 1, u["cluster"], u["seconds"], u["job"]))
     outside = []
-    for at, kind, cluster, seconds, job in sorted(timeline):
+    for at, kind, cluster, seconds, job_name in sorted(timeline):
         new = at + timedelta(seconds=seconds)
         if (
             kind == 1
             and not in_working_hours(hours, at)
             and new > expiry.get(cluster, at) + timedelta(seconds=1)
         ):
-            outside.append(f"{job}@{at:%H:%M}")
+            outside.append(f"{job_name}@{at:%H:%M}")
         expiry[cluster] = new
     figures["extensions outside working hours"] = (len(outside), outside)
 
