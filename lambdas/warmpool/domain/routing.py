@@ -1,23 +1,12 @@
-"""Who hears about a pool: the owner, mentioned in the team's channel; else the team's channel; else the
-platform admins' channel. Every fallback is said in the message. Pure: reads the policy's
-`notifications` section only."""
+"""Who hears about a pool: the owner in the team's channel, else the team, else the platform admins.
+Every fallback is said in the message."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from warmpool.domain.model import Notification, NotificationKind
+from warmpool.domain.model import Notification
 from warmpool.domain.policy.document import PolicyDocument
-
-# Kinds about a team or the fleet rather than one person's job: nobody's owner tag is missing.
-TEAM_KINDS = frozenset(
-    {
-        NotificationKind.DAILY_DIGEST,
-        NotificationKind.BUDGET_WARNING,
-        NotificationKind.QUOTA_WARNING,
-        NotificationKind.POLICY_LIMIT,
-    }
-)
 
 
 @dataclass(frozen=True)
@@ -25,8 +14,6 @@ class Route:
     webhook_key: str  # key into the Slack webhooks secret
     mention: str | None  # Slack user id to mention
     note: str | None  # why it did not go where it normally would
-    team: str  # the team whose channel it is (the policy's default team when the tag is missing)
-    fallback: bool = False  # True when it goes to the platform admins instead of a team channel
 
 
 def route(notification: Notification, policy: PolicyDocument) -> Route:
@@ -34,32 +21,21 @@ def route(notification: Notification, policy: PolicyDocument) -> Route:
     team = notification.team or policy.default_team
     team_settings = settings.teams.get(team)
     owner = notification.owner
-    mention = slack_user_for(policy, owner)
+    mention = settings.slack_users.get(owner) if owner else None
     notes: list[str] = []
     if not notification.team:
         notes.append(f"The job has no `{policy.tags.team}` tag: sent to team {team}.")
-    if notification.kind not in TEAM_KINDS:
-        if not owner:
-            notes.append(f"The job has no `{policy.tags.owner}` tag: nobody is mentioned.")
-        elif mention is None:
-            notes.append(
-                f"No Slack user is mapped to owner {owner}: "
-                "add it to notifications.slack_users to be mentioned."
-            )
+    if owner and mention is None:
+        notes.append(f"No Slack user is mapped to owner {owner} (notifications.slack_users).")
+    elif not owner:
+        notes.append(f"The job has no `{policy.tags.owner}` tag.")
     if team_settings is None or not team_settings.slack_webhook_key:
-        notes.append(
-            f"Team {team} has no Slack channel configured "
-            f"(notifications.teams.{team}.slack_webhook_key): sent to the platform admins."
-        )
+        notes.append(f"Team {team} has no Slack channel configured: sent to the platform admins.")
         admins = settings.platform_admins
         return Route(
-            webhook_key=settings.platform_webhook_key,
-            mention=mention or (slack_user_for(policy, admins[0]) or admins[0] if admins else None),
-            note=" ".join(notes) or None,
-            team=team,
-            fallback=True,
+            settings.platform_webhook_key, mention or (admins[0] if admins else None), " ".join(notes) or None
         )
-    return Route(team_settings.slack_webhook_key, mention, " ".join(notes) or None, team)
+    return Route(team_settings.slack_webhook_key, mention, " ".join(notes) or None)
 
 
 def team_admins(policy: PolicyDocument, team: str | None) -> tuple[str, ...]:
@@ -73,8 +49,12 @@ def slack_user_for(policy: PolicyDocument, owner: str | None) -> str | None:
 
 def may_act(policy: PolicyDocument, slack_user: str, *, owner: str | None, team: str | None) -> bool:
     """The pool's owner, the team's admins and the platform admins may extend or release it. Admins are
-    listed by owner name (mapped through `slack_users`) or by Slack user id."""
+    listed by owner name or Slack user id."""
+    if slack_user in policy.notifications.platform_admins:
+        return True
     if owner and slack_user_for(policy, owner) == slack_user:
-        return True  # the owner tag is a name, not a Slack id: only the mapping makes someone the owner
-    admins = (*policy.notifications.platform_admins, *team_admins(policy, team))
-    return any(name == slack_user or slack_user_for(policy, name) == slack_user for name in admins)
+        return True
+    for admin in team_admins(policy, team):
+        if admin == slack_user or slack_user_for(policy, admin) == slack_user:
+            return True
+    return False
