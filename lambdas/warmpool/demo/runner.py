@@ -10,7 +10,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -307,7 +307,3 @@ def print_result(result: DemoResult, say: Callable[[str], None] = print) -> None
     if result.report_path:
         say(f"\nHTML report: {result.report_path}")
     say("demo " + ("passed" if result.ok else "FAILED"))
-
-
-def elapsed(started: float) -> timedelta:
-    return timedelta(seconds=time.perf_counter() - started)

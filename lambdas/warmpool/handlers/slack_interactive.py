@@ -79,6 +79,7 @@ def _within_rate(rt: Runtime, user: str) -> bool:
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     from slack_sdk.signature import SignatureVerifier
 
+    from warmpool.adapters.slack import SlackPermanentError, SlackTransientError
     from warmpool.domain.model import UserRequest
     from warmpool.domain.routing import may_act
     from warmpool.domain.slack_actions import BadActionError, parse_button_press
@@ -124,7 +125,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if press.response_url:
         try:
             rt.slack.post(press.response_url, text=text, blocks=[], replace_original=False)
-        except Exception:  # the update is a courtesy; the action itself is done and acknowledged
+        except (SlackPermanentError, SlackTransientError, OSError):
+            # The update is a courtesy: the action itself is done, and acknowledged below.
             log.exception("could not update the Slack message")
     rt.metrics.flush()
     return _reply(200, text)

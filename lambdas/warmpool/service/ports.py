@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol
 
 from warmpool.domain.model import Decision, IdleGap, Notification, Pool
 from warmpool.domain.policy.document import PolicyDocument
-
-T = TypeVar("T")
 
 
 class JobNotFoundError(LookupError):
@@ -126,12 +124,6 @@ class PolicySource(Protocol):
     def current(self) -> PolicyDocument: ...
 
 
-class Deduplicator(Protocol):
-    def run_once(self, key: str, fn: Callable[[], T]) -> T | None:
-        """Run `fn` unless `key` was already processed; None when skipped."""
-        ...
-
-
 class Metrics(Protocol):
     def count(self, name: str, value: float = 1, unit: str = "Count") -> None: ...
 
@@ -141,17 +133,3 @@ class NullMetrics:
 
     def count(self, name: str, value: float = 1, unit: str = "Count") -> None:
         return None
-
-
-class DeadLetters(Protocol):
-    def send(self, body: str, reason: str, field: str | None) -> None: ...
-
-
-class RecordingMetrics:
-    """Keeps counts in memory: tests, the demo and the chaos replay read them."""
-
-    def __init__(self) -> None:
-        self.counts: dict[str, float] = {}
-
-    def count(self, name: str, value: float = 1, unit: str = "Count") -> None:
-        self.counts[name] = self.counts.get(name, 0) + value
