@@ -249,9 +249,6 @@ class FleetPool:
     instance_type: str
     instance_count: int
     available_since: datetime | None
-    # Optional: with them the limit rules skip exempt pools and budgets count other pools' committed time.
-    expires_at: datetime | None = None
-    tags: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

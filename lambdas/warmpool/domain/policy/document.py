@@ -30,7 +30,7 @@ class WorkingHours(_Strict):
     timezone: str = Field(description="IANA time zone, e.g. Europe/Berlin (daylight saving handled)")
     start: str = Field(default="08:00", description="HH:MM local time")
     end: str = Field(default="19:00", description="HH:MM local time, after start")
-    days: tuple[Weekday, ...] = Field(default=("mon", "tue", "wed", "thu", "fri"), min_length=1)
+    days: tuple[Weekday, ...] = Field(default=("mon", "tue", "wed", "thu", "fri"))
     holidays: tuple[date, ...] = Field(default=(), description="local dates treated as outside working hours")
     outside: Literal["release", "shorten"] = Field(default="shorten")
     shorten_to_minutes: int = Field(default=10, ge=0, le=60, description="with outside: shorten")
@@ -65,12 +65,7 @@ class WorkingHours(_Strict):
 
     @property
     def end_time(self) -> time:
-        """The end as a time of day; 24:00 is the end of the day (see `ends_at_midnight`)."""
-        return time.max if self.end == "24:00" else time.fromisoformat(self.end)
-
-    @property
-    def ends_at_midnight(self) -> bool:
-        return self.end == "24:00"
+        return time(23, 59, 59) if self.end == "24:00" else time.fromisoformat(self.end)
 
 
 class Budget(_Strict):
@@ -81,15 +76,10 @@ class Budget(_Strict):
 
 
 class Overrides(_Strict):
-    """What people may ask for (Slack buttons, `warmpool pools extend|release`)."""
+    """What people may ask for (Slack buttons, `warmpool pools extend`)."""
 
-    max_extend_minutes: int = Field(
-        default=120, ge=0, le=7 * 24 * 60, description="the longest one extend request may ask for"
-    )
-    allow_outside_working_hours: bool = Field(
-        default=False, description="an accepted extension may run past the end of working hours"
-    )
-    allow_release: bool = Field(default=True, description="owners and admins may release a pool early")
+    max_extend_minutes: int = Field(default=120, ge=0, le=7 * 24 * 60)
+    allow_outside_working_hours: bool = False
 
 
 class Rules(_Strict):
@@ -98,37 +88,19 @@ class Rules(_Strict):
     keep_alive_strategy: str | None = Field(
         default=None, description="job | none | break-even | adaptive | fixed-<seconds>"
     )
-    max_horizon_minutes: int | None = Field(
-        default=None, ge=0, le=28 * 24 * 60, description="total idle time one pool may stay warm"
-    )
-    min_step_minutes: int | None = Field(
-        default=None, ge=1, le=60, description="keep-alive updates smaller than this are skipped"
-    )
-    max_step_minutes: int | None = Field(
-        default=None, ge=1, le=60, description="largest keep-alive per update (SageMaker: 60)"
-    )
-    allowed_instance_types: tuple[str, ...] | None = Field(
-        default=None, description="glob patterns; pools of other types are released"
-    )
-    denied_instance_types: tuple[str, ...] | None = Field(
-        default=None, description="glob patterns; these pools are released"
-    )
-    max_warm_instances: int | None = Field(default=None, ge=0, description="warm instances per team")
-    on_limit: Literal["refuse", "release-least-valuable"] | None = Field(
-        default=None, description="what to do with a pool beyond a warm-instance limit"
-    )
+    max_horizon_minutes: int | None = Field(default=None, ge=0, le=28 * 24 * 60)
+    min_step_minutes: int | None = Field(default=None, ge=1, le=60)
+    max_step_minutes: int | None = Field(default=None, ge=1, le=60)
+    allowed_instance_types: tuple[str, ...] | None = Field(default=None, description="glob patterns")
+    denied_instance_types: tuple[str, ...] | None = Field(default=None, description="glob patterns")
+    max_warm_instances: int | None = Field(default=None, ge=0, description="per team")
+    on_limit: Literal["refuse", "release-least-valuable"] | None = None
     working_hours: WorkingHours | None = None
     budget: Budget | None = None
-    people_cost_per_hour: float | None = Field(
-        default=None, ge=0, description="USD an hour of a waiting person is worth"
-    )
-    cold_start_seconds: float | None = Field(default=None, ge=0, le=3600, description="start-up when cold")
-    warm_start_seconds: float | None = Field(default=None, ge=0, le=3600, description="start-up when warm")
-    release_on_failure: bool | tuple[str, ...] | None = Field(
-        default=None,
-        description="true: release the pool of any Failed job; a list: only when the FailureReason "
-        "matches one of these glob patterns (e.g. '*OutOfMemory*')",
-    )
+    people_cost_per_hour: float | None = Field(default=None, ge=0)
+    cold_start_seconds: float | None = Field(default=None, ge=0, le=3600)
+    warm_start_seconds: float | None = Field(default=None, ge=0, le=3600)
+    release_on_failure: bool | None = None
     overrides: Overrides | None = None
 
     @field_validator("keep_alive_strategy")
@@ -229,7 +201,7 @@ class PolicyDocument(_Strict):
     defaults: Rules = Field(default_factory=Rules)
     teams: dict[str, Rules] = Field(default_factory=dict)
     owners: dict[str, Rules] = Field(default_factory=dict)
-    selectors: tuple[Selector, ...] = Field(default=(), description="applied in document order")
+    selectors: tuple[Selector, ...] = ()
     notifications: Notifications = Field(default_factory=Notifications)
     # Resolved rules per (team, owner, selectors): the simulator decides ~10^5 times per trace.
     _resolution_cache: dict[Any, Any] = PrivateAttr(default_factory=dict)
@@ -240,13 +212,4 @@ class PolicyDocument(_Strict):
         bad = [k for k, v in value.items() if v < 0]
         if bad:
             raise ValueError(f"prices must be >= 0 USD per instance-hour (see {', '.join(bad)})")
-        return value
-
-    @field_validator("selectors")
-    @classmethod
-    def _unique_selector_names(cls, value: tuple[Selector, ...]) -> tuple[Selector, ...]:
-        names = [s.name for s in value]
-        twice = sorted({n for n in names if names.count(n) > 1})
-        if twice:
-            raise ValueError(f"selector names must be unique (repeated: {', '.join(twice)}); rename one")
         return value
