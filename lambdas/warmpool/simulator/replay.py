@@ -139,16 +139,24 @@ class _Replay:
         self.result.idle_cost_usd += usd
         self.result.by_pool[cluster.pool] = self.result.by_pool.get(cluster.pool, 0.0) + usd
         gap = IdleGap(self.at(cluster.idle_since), seconds, reused)
-        for store, key in ((self.history, cluster.pool), (self.team_history, cluster.team or "")):
+        for store, key in self.history_stores(cluster.pool, cluster.team):
             gaps = store[key]
             gaps.append(gap)
             if len(gaps) > HISTORY_LIMIT * 2:
                 del gaps[: len(gaps) - HISTORY_LIMIT]
 
+    def history_stores(self, pool: str, team: str | None) -> list[tuple[dict[str, list[IdleGap]], str]]:
+        """Where a pool's gaps are kept: its own history, and its team's when it has a team. Like the
+        registry, an untagged pool has no team history (it must not learn from unrelated pools)."""
+        stores = [(self.history, pool)]
+        if team:
+            stores.append((self.team_history, team))
+        return stores
+
     def uncensor(self, pool: str, team: str | None, t: float) -> None:
         """A cold start reveals how long the last released pool would have had to wait: its censored
         gap becomes an observed one (the engine does the same when a matching job starts cold)."""
-        for store, key in ((self.history, pool), (self.team_history, team or "")):
+        for store, key in self.history_stores(pool, team):
             gaps = store[key]
             if gaps and not gaps[-1].reused:
                 last = gaps[-1]
@@ -245,7 +253,7 @@ class _Replay:
             lifetime_started_at=self.at(cluster.provisioned),
             steps_taken=cluster.steps,
             history=tuple(self.history[cluster.pool][-HISTORY_LIMIT:]),
-            team_history=tuple(self.team_history[cluster.team or ""][-HISTORY_LIMIT:]),
+            team_history=tuple(self.team_history[cluster.team][-HISTORY_LIMIT:]) if cluster.team else (),
             last_job_duration_s=cluster.last_duration,
         )
         decision = decide_keep_alive(

@@ -97,16 +97,32 @@ GENERATORS: dict[str, Callable[[], list[Row]]] = {
 }
 
 
+COLUMNS = ["submit_time_s", "duration_s", "pool", "user", "team", "instance_type", "instance_count"]
+
+
 def bundled_traces() -> dict[str, Path]:
     return {name: TRACES_DIR / f"{name}.csv" for name in GENERATORS}
 
 
-def write_all() -> None:
-    columns = ["submit_time_s", "duration_s", "pool", "user", "team", "instance_type", "instance_count"]
+def large_fleet(min_jobs: int = 10_000, seed: int = 1) -> list[Row]:
+    """A fleet of many teams (all three kinds, each with its own pools) with at least `min_jobs` jobs:
+    what the benchmark times the simulator on."""
+    rows: list[Row] = []
+    copy = 0
+    while len(rows) < min_jobs:
+        for generate in (experiment_team, hpo_sweep, sparse):
+            for row in generate(seed + copy, 28):
+                rows.append({**row, "pool": f"{row['pool']}-{copy}", "team": f"{row['team']}-{copy}"})
+        copy += 1
+    return sorted(rows, key=lambda r: float(str(r["submit_time_s"])))
+
+
+def write_all(directory: Path = TRACES_DIR) -> None:
+    """Write every bundled trace into `directory` (the package's traces/ folder by default)."""
     for name, generate in GENERATORS.items():
         rows = sorted(generate(), key=lambda r: float(str(r["submit_time_s"])))
-        with (TRACES_DIR / f"{name}.csv").open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.DictWriter(handle, fieldnames=columns)
+        with (directory / f"{name}.csv").open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.DictWriter(handle, fieldnames=COLUMNS)
             writer.writeheader()
             writer.writerows(rows)
 

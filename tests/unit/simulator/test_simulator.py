@@ -5,8 +5,9 @@ from pathlib import Path
 
 import pytest
 from warmpool.cli.main import main
-from warmpool.simulator.replay import Scenario, oracle, replay
-from warmpool.simulator.synthetic import bundled_traces
+from warmpool.domain.model import EngineLimits
+from warmpool.simulator.replay import Scenario, oracle, replay, static_best
+from warmpool.simulator.synthetic import bundled_traces, large_fleet, write_all
 from warmpool.simulator.trace import TraceError, TraceJob, load_trace
 
 # price 3.6 $/h = 0.001 $/s; cold - warm = 100 s; no people cost: a cold start costs 0.1 $ (break-even 100 s)
@@ -97,3 +98,64 @@ def test_cli_rejects_unknown_strategy(capsys: pytest.CaptureFixture[str]) -> Non
     code = main(["simulate", str(bundled_traces()["sparse"]), "--strategies", "fixed-ten"])
     assert code == 2
     assert "fixed-<seconds>" in capsys.readouterr().err
+
+
+def test_people_cost_and_instance_count_by_hand() -> None:
+    # 2 instances at 3.6 $/h (0.002 $/s idle for the pool); cold - warm = 100 s at (7.2 + 36) $/h
+    # of instances and people: a cold start costs 100 * 43.2 / 3600 = 1.2 $ (break-even 600 s)
+    scenario = Scenario("ml.test", 3.6, 36.0, 120.0, 20.0)
+    jobs = [TraceJob(0, 100, "p", instance_count=2), TraceJob(400, 100, "p", instance_count=2)]
+    result = replay(jobs, scenario, "break-even")
+    # job 1 ends at 100, job 2 arrives at 400 (300 s idle, warm); job 2's pool then idles 600 s
+    assert (result.cold_starts, result.warm_starts) == (1, 1)
+    assert result.idle_instance_seconds == 2 * (300 + 600)
+    assert result.total_cost_usd == pytest.approx(1800 * 0.001 + 1.2)
+    assert oracle(jobs, scenario).total_cost_usd == pytest.approx(600 * 0.001 + 1.2)
+
+
+def test_static_best_is_no_worse_than_any_fixed_keep_alive_per_pool() -> None:
+    jobs = load_trace(bundled_traces()["experiment-team"])
+    best = static_best(jobs, SCENARIO)
+    for seconds in (0, 600, 3600):
+        fixed = replay(jobs, SCENARIO, f"fixed-{seconds}")
+        for pool, usd in fixed.by_pool.items():
+            assert best.by_pool[pool] <= usd + 1e-9
+
+
+def test_lifetime_cap_releases_a_pool_kept_for_ever() -> None:
+    limits = EngineLimits(max_lifetime_seconds=2 * 3600)
+    scenario = Scenario("ml.test", 3.6, 1000.0, 150.0, 20.0, limits=limits)
+    jobs = [TraceJob(0, 1800, "p"), TraceJob(3 * 3600, 100, "p")]
+    result = replay(jobs, scenario, "fixed-36000")
+    # provisioned at 0, ends at 1800: the cluster may live until 7200, so it idles 5400 s and is gone
+    # when the second job arrives at 10800; that one's cluster ends at 10900 and lives until 18000
+    assert (result.cold_starts, result.warm_starts) == (2, 0)
+    assert result.idle_instance_seconds == pytest.approx(5400 + 7100)
+
+
+def test_bundled_traces_are_what_the_generator_writes(tmp_path: Path) -> None:
+    write_all(tmp_path)
+    for name, path in bundled_traces().items():
+        assert (tmp_path / f"{name}.csv").read_text() == path.read_text(), name
+
+
+def test_large_fleet_has_the_jobs_asked_for() -> None:
+    rows = large_fleet(2000)
+    assert len(rows) >= 2000
+    times = [float(str(r["submit_time_s"])) for r in rows]
+    assert times == sorted(times)
+
+
+def test_untagged_pools_learn_only_from_their_own_history() -> None:
+    # pool a: each job 20 s after the last one ended; then pool b's first job. With a shared team, b
+    # starts from a's habits (keep about a minute); untagged, b knows nothing and falls back to
+    # break-even (100 s here).
+    def jobs(team: str | None) -> list[TraceJob]:
+        burst = [TraceJob(120.0 * i, 100, "a", team=team) for i in range(20)]
+        return [*burst, TraceJob(100000, 100, "b", team=team)]
+
+    def idle_of_b(team: str | None) -> float:
+        return replay(jobs(team), SCENARIO, "adaptive").pool_counts["b"][0]
+
+    assert idle_of_b(None) == pytest.approx(100)
+    assert idle_of_b("vision") < 60

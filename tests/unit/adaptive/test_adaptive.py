@@ -1,0 +1,135 @@
+"""The adaptive keep-alive strategy: what it decides for histories whose right answer is known."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from warmpool.domain.adaptive import (
+    AdaptiveStrategy,
+    WeightedGap,
+    best_horizon,
+    survival_at,
+    survival_curve,
+    weighted_gaps,
+)
+from warmpool.domain.decide import decide_keep_alive
+from warmpool.domain.model import Action, CostModel, IdleGap, MatchKey, Pool, Trigger, WarmPoolStatus
+from warmpool.domain.policy.document import PolicyDocument, Rules
+from warmpool.domain.strategies import StrategyInput, get_strategy, strategy_names
+
+MONDAY_NOON = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
+# g5.2xlarge with 100 $/h of people's time: one cold start costs as much as ~8,711 s of idling.
+COST = CostModel(price_per_instance_hour=1.515, people_cost_per_hour=100.0, cold_start_s=150, warm_start_s=20)
+
+
+def _gaps(seconds: list[float], reused: bool = True) -> tuple[IdleGap, ...]:
+    # one gap a day at noon, oldest first: same time of day as the decision
+    return tuple(
+        IdleGap(MONDAY_NOON - timedelta(days=len(seconds) - i), s, reused) for i, s in enumerate(seconds)
+    )
+
+
+def _pool(history: tuple[IdleGap, ...] = (), team_history: tuple[IdleGap, ...] = ()) -> Pool:
+    return Pool(
+        pool_id="job-1",
+        job_name="job-1",
+        job_arn="arn:aws:sagemaker:us-east-1:123456789012:training-job/job-1",
+        match_key=MatchKey("arn:aws:iam::123456789012:role/r", "ml.g5.2xlarge", 1, 50),
+        status=WarmPoolStatus.AVAILABLE,
+        team="vision",
+        available_since=MONDAY_NOON,
+        expires_at=MONDAY_NOON,
+        lifetime_started_at=MONDAY_NOON - timedelta(hours=1),
+        history=history,
+        team_history=team_history,
+    )
+
+
+def _horizon(pool: Pool, elapsed_s: float = 0.0, cost: CostModel = COST) -> int:
+    now = MONDAY_NOON + timedelta(seconds=elapsed_s)
+    return AdaptiveStrategy().horizon_seconds(StrategyInput(pool=pool, cost=cost, now=now))
+
+
+def test_registered_and_found_by_name() -> None:
+    assert "adaptive" in strategy_names()
+    assert get_strategy("adaptive").name == "adaptive"
+
+
+def test_without_history_it_falls_back_to_break_even() -> None:
+    assert _horizon(_pool()) == int(COST.break_even_seconds)
+    # only censored gaps: no reuse was ever seen, still break-even
+    assert _horizon(_pool(_gaps([600.0] * 5, reused=False))) == int(COST.break_even_seconds)
+
+
+def test_bursty_pool_is_kept_just_past_its_usual_gap() -> None:
+    horizon = _horizon(_pool(_gaps([240.0, 300.0, 270.0, 310.0, 290.0] * 4)))
+    assert 310 <= horizon <= 400  # past the longest observed gap, far below break-even (8,711 s)
+
+
+def test_pool_whose_next_job_comes_too_late_is_released_at_once() -> None:
+    # every next job came after 5 hours or more: waiting costs more than the cold start it saves
+    assert _horizon(_pool(_gaps([18000.0, 19000.0, 20000.0, 21000.0]))) == 0
+
+
+def test_reasks_with_the_idle_time_so_far_and_releases_once_reuse_is_unlikely() -> None:
+    # half the gaps are short, the other half so long that waiting for them never pays
+    pool = _pool(_gaps([200.0, 20000.0] * 8))
+    assert 200 <= _horizon(pool) < 600
+    assert _horizon(pool, elapsed_s=3300) == 3300  # at the hourly check: nothing worth waiting for
+
+
+def test_reasks_and_keeps_when_the_long_mode_is_worth_waiting_for() -> None:
+    # the long mode (5,000 s) is below break-even: at the hourly check, 1,700 s more idling pays
+    pool = _pool(_gaps([200.0, 5000.0] * 8))
+    assert _horizon(pool, elapsed_s=3300) >= 5000
+
+
+def test_free_idle_capacity_keeps_nothing_learned() -> None:
+    free = CostModel(price_per_instance_hour=0.0)
+    assert _horizon(_pool(_gaps([300.0] * 10)), cost=free) == 0
+
+
+def test_censored_gaps_count_as_survivors_not_as_reuses() -> None:
+    reuses = [WeightedGap(100.0, True, 1.0), WeightedGap(1000.0, True, 1.0)]
+    censored_early = [WeightedGap(50.0, False, 1.0)] * 2
+    # a gap censored at 50 s says nothing after 50 s: at 100 s one reuse among the 2 still at risk
+    curve = survival_curve(reuses + censored_early)
+    assert survival_at(curve, 60.0) == pytest.approx(1.0)
+    assert survival_at(curve, 100.0) == pytest.approx(0.5)
+    assert survival_at(curve, 1000.0) == pytest.approx(0.0)
+    # the same two gaps seen as reuses at 50 s would have been events: S(50) = 1/2, S(100) = 1/4
+    as_events = survival_curve([*reuses, WeightedGap(50.0, True, 1.0), WeightedGap(50.0, True, 1.0)])
+    assert survival_at(as_events, 50.0) == pytest.approx(0.5)
+    assert survival_at(as_events, 100.0) == pytest.approx(0.25)
+
+
+def test_best_horizon_is_the_cheaper_side_of_the_ski_rental() -> None:
+    curve = survival_curve([WeightedGap(100.0, True, 1.0)] * 9 + [WeightedGap(10000.0, True, 1.0)])
+    # idle 0.01 $/s, cold start 5 $: waiting 100 s (1 $) for a 90 % reuse beats releasing (4.5 $ expected)
+    assert best_horizon(curve, 0.0, 0.01, 5.0) == 100.0
+    # past 100 s only the 10,000 s reuse is left: 98 $ of idling against a 5 $ cold start
+    assert best_horizon(curve, 200.0, 0.01, 5.0) == 200.0
+
+
+def test_team_history_is_a_prior_when_the_pool_has_none() -> None:
+    assert 300 <= _horizon(_pool(team_history=_gaps([300.0] * 20))) < 1000
+
+
+def test_recent_and_same_time_of_day_gaps_weigh_more() -> None:
+    history = (
+        IdleGap(MONDAY_NOON.replace(hour=0) - timedelta(days=2), 100.0, True),  # older, at midnight
+        IdleGap(MONDAY_NOON - timedelta(days=1), 100.0, True),  # the latest, at noon
+    )
+    weights = [g.weight for g in weighted_gaps(StrategyInput(_pool(history), COST, MONDAY_NOON))]
+    assert weights[1] > weights[0]
+
+
+def test_the_engine_releases_at_the_step_check_through_the_policy() -> None:
+    pool = _pool(_gaps([200.0, 20000.0] * 8)).with_changes(
+        keep_alive_seconds=3600, expires_at=MONDAY_NOON + timedelta(seconds=3600)
+    )
+    policy = PolicyDocument(defaults=Rules(keep_alive_strategy="adaptive", people_cost_per_hour=100.0))
+    decision = decide_keep_alive(
+        pool, policy, MONDAY_NOON + timedelta(seconds=3300), trigger=Trigger.STEP_DUE, cost=COST
+    )
+    assert decision.action is Action.RELEASE
+    assert decision.keep_alive_seconds == 0
