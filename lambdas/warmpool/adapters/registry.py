@@ -12,6 +12,7 @@ Items
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
@@ -187,7 +188,11 @@ class DynamoPoolRegistry:
         self._client.put_item(
             TableName=self.table_name,
             Item={
-                **_key(f"POOL#{entry.pool_id}", f"AUDIT#{entry.at.isoformat()}#{uuid.uuid4().hex[:8]}"),
+                # Entries of the same second keep the order they were written in (nanosecond clock).
+                **_key(
+                    f"POOL#{entry.pool_id}",
+                    f"AUDIT#{entry.at.isoformat()}#{time.time_ns():020d}{uuid.uuid4().hex[:4]}",
+                ),
                 "job_name": {"S": entry.job_name},
                 "what": {"S": entry.what},
                 "details": {"S": json.dumps(dict(entry.details), default=str, sort_keys=True)},
