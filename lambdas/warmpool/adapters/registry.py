@@ -24,6 +24,7 @@ from warmpool.domain.codec import (
     pool_from_json,
     pool_to_json,
 )
+from warmpool.domain.history import uncensor_latest
 from warmpool.domain.model import IdleGap
 from warmpool.service.ports import AuditEntry, ConcurrentUpdateError, PoolRecord
 
@@ -238,11 +239,8 @@ class DynamoPoolRegistry:
     def observe_cold_start(self, match_digest: str, team: str | None, at: datetime) -> None:
         for pk in _history_keys(match_digest, team):
             gaps = list(self._gaps(pk))
-            if gaps and not gaps[-1].reused:
-                waited = (at - gaps[-1].started_at).total_seconds()
-                if waited >= gaps[-1].seconds:
-                    gaps[-1] = IdleGap(gaps[-1].started_at, waited, True)
-                    self._put_gaps(pk, gaps)
+            if uncensor_latest(gaps, at):
+                self._put_gaps(pk, gaps)
 
     def _put_gaps(self, pk: str, gaps: list[IdleGap]) -> None:
         # Read-modify-write without a lock: two writers at once may lose one gap, which only makes

@@ -244,8 +244,10 @@ class LifecycleService:
                 and job.get("TrainingJobStatus") == "InProgress"
             ):
                 self._maybe_missed_pool(saved.pool)
-                # A cold start tells how long the last released pool of this key would have waited.
-                self.registry.observe_cold_start(saved.pool.match_key.digest(), saved.pool.team, now)
+                # A cold start tells how long the latest released pool of this key would have waited.
+                self.registry.observe_cold_start(
+                    saved.pool.match_key.digest(), self._history_team(saved.pool), now
+                )
             reused_by = warm.get("ReusedByJob")
             if saved.pool.status is WarmPoolStatus.REUSED and reused_by and trigger is not Trigger.USER:
                 # The successor inherits the lineage now, even if its own events were lost.
@@ -371,7 +373,7 @@ class LifecycleService:
                     expires_at=previous.pool.expires_at,
                     keep_alive_seconds=previous.pool.keep_alive_seconds,
                 )
-        history, team_history = self.registry.history(key.digest(), pool.team)
+        history, team_history = self.registry.history(key.digest(), self._history_team(pool))
         pool = replace(pool, history=history, team_history=team_history)
         return PoolRecord(
             pool=pool,
@@ -566,13 +568,18 @@ class LifecycleService:
                 self.metrics.count("MissedPools")
                 return
 
+    def _history_team(self, pool: Pool) -> str:
+        """The team whose gap history a pool learns from and adds to: a pool without a team tag gets
+        the policy's default team, as it gets that team's rules."""
+        return pool.team or self.policies.current().default_team
+
     def _record_gap(self, pool: Pool, ended_at: datetime, *, reused: bool) -> None:
         """Append the idle gap that just ended to the histories the adaptive strategy learns from."""
         if pool.available_since is None:
             return
         seconds = max(0.0, (ended_at - pool.available_since).total_seconds())
         self.registry.add_gap(
-            pool.match_key.digest(), pool.team, IdleGap(pool.available_since, seconds, reused)
+            pool.match_key.digest(), self._history_team(pool), IdleGap(pool.available_since, seconds, reused)
         )
         self.metrics.count("Reuses" if reused else "Expiries")
         self.metrics.count("IdleBillableSeconds", seconds * pool.instance_count, "Seconds")

@@ -92,7 +92,8 @@ class PoolRegistry(Protocol):
     def add_gap(self, match_digest: str, team: str | None, gap: IdleGap) -> None: ...
 
     def observe_cold_start(self, match_digest: str, team: str | None, at: datetime) -> None:
-        """Turn the latest censored gap (a pool that expired unused) into an observed wait until `at`."""
+        """A matching job started cold at `at`: the latest censored gap (a pool that expired or was
+        released unused) becomes an observed wait until then (`domain.history.uncensor_latest`)."""
         ...
 
     def pools_of_tuning_job(self, tuning_job_arn: str) -> list[PoolRecord]: ...

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from warmpool.domain.decide import decide_keep_alive
+from warmpool.domain.history import uncensor_latest
 from warmpool.domain.model import (
     Action,
     CostModel,
@@ -146,23 +147,16 @@ class _Replay:
                 del gaps[: len(gaps) - HISTORY_LIMIT]
 
     def history_stores(self, pool: str, team: str | None) -> list[tuple[dict[str, list[IdleGap]], str]]:
-        """Where a pool's gaps are kept: its own history, and its team's when it has a team. Like the
-        registry, an untagged pool has no team history (it must not learn from unrelated pools)."""
-        stores = [(self.history, pool)]
-        if team:
-            stores.append((self.team_history, team))
-        return stores
+        """Where a pool's gaps are kept: its own history, and its team's. Like the engine, a pool
+        without a team tag learns with the policy's default team, the team whose rules it gets."""
+        return [(self.history, pool), (self.team_history, team or self.policy.default_team)]
 
     def uncensor(self, pool: str, team: str | None, t: float) -> None:
-        """A cold start reveals how long the last released pool would have had to wait: its censored
+        """A cold start reveals how long the latest released pool would have had to wait: its censored
         gap becomes an observed one (the engine does the same when a matching job starts cold)."""
+        at = self.at(t)
         for store, key in self.history_stores(pool, team):
-            gaps = store[key]
-            if gaps and not gaps[-1].reused:
-                last = gaps[-1]
-                waited = t - (last.started_at - self.scenario.start).total_seconds()
-                if waited >= last.seconds:
-                    gaps[-1] = IdleGap(last.started_at, waited, True)
+            uncensor_latest(store[key], at)
 
     def sweep(self, pool: str, now: float) -> None:
         """Idle clusters whose keep-alive ran out before `now` are gone."""
@@ -253,7 +247,7 @@ class _Replay:
             lifetime_started_at=self.at(cluster.provisioned),
             steps_taken=cluster.steps,
             history=tuple(self.history[cluster.pool][-HISTORY_LIMIT:]),
-            team_history=tuple(self.team_history[cluster.team][-HISTORY_LIMIT:]) if cluster.team else (),
+            team_history=tuple(self.team_history[cluster.team or self.policy.default_team][-HISTORY_LIMIT:]),
             last_job_duration_s=cluster.last_duration,
         )
         decision = decide_keep_alive(

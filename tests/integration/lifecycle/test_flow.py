@@ -84,3 +84,29 @@ def test_release_when_policy_wants_no_keep_alive(system: System) -> None:
     assert job["WarmPoolStatus"]["Status"] == "Terminated"
     assert [u["seconds"] for u in system.control.update_calls()] == [0]
     assert [n["kind"] for n in system.notifications()] == ["released"]
+
+
+def test_untagged_pool_learns_with_the_default_team_and_a_cold_start_uncensors_its_gap(
+    system: System,
+) -> None:
+    system.set_policy(
+        {"version": 1, "default_team": "research", "defaults": {"keep_alive_strategy": "fixed-600"}}
+    )
+    system.sagemaker.create_training_job(**training_job_request("u-1", keep_alive_seconds=600))
+    system.settle()
+    system.control.run_for("u-1", 300)
+    system.advance(300 + 600 + 300)  # ran, then expired after its 600 s keep-alive
+    record = system.registry.get("u-1")
+    assert record is not None
+    assert record.pool.status.value == "Terminated"
+    key = record.pool.match_key.digest()
+    history, team_history = system.registry.history(key, "research")
+    assert [(round(g.seconds), g.reused) for g in history] == [(600, False)]
+    assert team_history == history
+    # the same job shape, 40 minutes after the pool came up: cold; it would have waited that long
+    system.advance(40 * 60 - 900)
+    system.sagemaker.create_training_job(**training_job_request("u-2", keep_alive_seconds=600))
+    system.settle()
+    history, team_history = system.registry.history(key, "research")
+    assert [(round(g.seconds / 60), g.reused) for g in history] == [(40, True)]
+    assert team_history == history

@@ -146,16 +146,17 @@ def test_large_fleet_has_the_jobs_asked_for() -> None:
     assert times == sorted(times)
 
 
-def test_untagged_pools_learn_only_from_their_own_history() -> None:
-    # pool a: each job 20 s after the last one ended; then pool b's first job. With a shared team, b
-    # starts from a's habits (keep about a minute); untagged, b knows nothing and falls back to
+def test_untagged_pools_learn_with_the_default_team() -> None:
+    # pool a: each job 20 s after the last one ended; then pool b's first job. When b shares a's team,
+    # or both are untagged (both then belong to the policy's default team, as in the engine), b starts
+    # from a's habits (keep about a minute). In another team, b knows nothing and falls back to
     # break-even (100 s here).
-    def jobs(team: str | None) -> list[TraceJob]:
-        burst = [TraceJob(120.0 * i, 100, "a", team=team) for i in range(20)]
-        return [*burst, TraceJob(100000, 100, "b", team=team)]
+    def idle_of_b(team_a: str | None, team_b: str | None) -> float:
+        burst = [TraceJob(120.0 * i, 100, "a", team=team_a) for i in range(20)]
+        jobs = [*burst, TraceJob(100000, 100, "b", team=team_b)]
+        return replay(jobs, SCENARIO, "adaptive").pool_counts["b"][0]
 
-    def idle_of_b(team: str | None) -> float:
-        return replay(jobs(team), SCENARIO, "adaptive").pool_counts["b"][0]
-
-    assert idle_of_b(None) == pytest.approx(100)
-    assert idle_of_b("vision") < 60
+    assert idle_of_b("vision", "vision") < 60
+    assert idle_of_b(None, None) < 60
+    assert idle_of_b(None, "vision") == pytest.approx(100)
+    assert idle_of_b("vision", None) == pytest.approx(100)

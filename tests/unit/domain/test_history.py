@@ -1,0 +1,31 @@
+from datetime import UTC, datetime, timedelta
+
+from warmpool.domain.history import uncensor_latest
+from warmpool.domain.model import IdleGap
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def at(minutes: float) -> datetime:
+    return T0 + timedelta(minutes=minutes)
+
+
+def test_a_cold_start_uncensors_the_latest_released_pool() -> None:
+    gaps = [IdleGap(at(0), 600, False), IdleGap(at(5), 300, False), IdleGap(at(1), 60, True)]
+    assert uncensor_latest(gaps, at(30))
+    assert gaps == [IdleGap(at(0), 600, False), IdleGap(at(5), 25 * 60, True), IdleGap(at(1), 60, True)]
+
+
+def test_a_burst_of_cold_starts_answers_for_as_many_released_pools() -> None:
+    gaps = [IdleGap(at(0), 600, False), IdleGap(at(5), 300, False)]
+    assert uncensor_latest(gaps, at(30))
+    assert uncensor_latest(gaps, at(31))
+    assert [(g.seconds, g.reused) for g in gaps] == [(31 * 60, True), (25 * 60, True)]
+    assert not uncensor_latest(gaps, at(32))  # nothing left to answer for
+
+
+def test_a_pool_still_warm_at_the_cold_start_is_not_uncensored() -> None:
+    # released at minute 20 (censored at 20 min): a cold start at minute 10 says nothing about it
+    gaps = [IdleGap(at(0), 20 * 60, False)]
+    assert not uncensor_latest(gaps, at(10))
+    assert gaps == [IdleGap(at(0), 20 * 60, False)]
