@@ -44,8 +44,9 @@ def register(name: str) -> Callable[[Callable[[], KeepAliveStrategy]], Callable[
 
 
 def _load_builtin_strategies() -> None:
-    # The adaptive strategy registers itself on import; imported here, lazily, to avoid a cycle.
-    import warmpool.domain.adaptive  # noqa: F401
+    # The learning strategies register themselves on import; imported here, lazily, to avoid a cycle.
+    import warmpool.domain.adaptive
+    import warmpool.domain.counterfactual  # noqa: F401
 
 
 def strategy_names() -> list[str]:

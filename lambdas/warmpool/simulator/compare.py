@@ -84,14 +84,15 @@ def plot(report: dict[str, Any], path: str, title: str = "") -> None:
 
 
 def table(report: dict[str, Any]) -> str:
+    width = max(12, *(len(name) for name in report["results"]))
     header = (
-        f"{'strategy':<12} {'total $':>10} {'x oracle':>9} {'idle inst-h':>12} "
+        f"{'strategy':<{width}} {'total $':>10} {'x oracle':>9} {'idle inst-h':>12} "
         f"{'cold':>6} {'warm':>6} {'updates':>8}"
     )
     lines = [header, "-" * len(header)]
     for name, row in sorted(report["results"].items(), key=lambda kv: kv[1]["total_cost_usd"]):
         lines.append(
-            f"{name:<12} {row['total_cost_usd']:>10.2f} {row['ratio_to_oracle'] or 0:>9.3f} "
+            f"{name:<{width}} {row['total_cost_usd']:>10.2f} {row['ratio_to_oracle'] or 0:>9.3f} "
             f"{row['idle_instance_seconds'] / 3600:>12.1f} {row['cold_starts']:>6} {row['warm_starts']:>6} "
             f"{row['keepalive_updates']:>8}"
         )

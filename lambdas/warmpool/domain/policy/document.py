@@ -86,7 +86,7 @@ class Rules(_Strict):
     """One scope's rules. Every field is optional; unset fields are inherited."""
 
     keep_alive_strategy: str | None = Field(
-        default=None, description="job | none | break-even | adaptive | fixed-<seconds>"
+        default=None, description="job | none | break-even | adaptive | counterfactual | fixed-<seconds>"
     )
     max_horizon_minutes: int | None = Field(default=None, ge=0, le=28 * 24 * 60)
     min_step_minutes: int | None = Field(default=None, ge=1, le=60)
