@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from warmpool.cli.main import main
 from warmpool.domain.model import EngineLimits
-from warmpool.simulator.replay import Scenario, oracle, replay, static_best
+from warmpool.simulator.replay import Scenario, oracle, replay, static_best, static_holdout
 from warmpool.simulator.synthetic import bundled_traces, large_fleet, write_all
 from warmpool.simulator.trace import TraceError, TraceJob, load_trace
 
@@ -160,3 +160,17 @@ def test_untagged_pools_learn_with_the_default_team() -> None:
     assert idle_of_b(None, None) < 60
     assert idle_of_b(None, "vision") == pytest.approx(100)
     assert idle_of_b("vision", None) == pytest.approx(100)
+
+
+def test_the_holdout_shows_how_much_of_the_static_bound_is_hindsight() -> None:
+    # pool a: jobs 60 s apart for a day (keeping pays), then 3 hours apart (it does not, no people cost)
+    busy = [TraceJob(160.0 * i, 100, "a") for i in range(540)]
+    quiet = [TraceJob(86400 + 10900.0 * i, 100, "a") for i in range(8)]
+    held = static_holdout([*busy, *quiet], Scenario(), split_s=86400)
+    assert held.jobs_scored == 8
+    assert held.in_sample_ratio == pytest.approx(1.0)  # fitted on the quiet day: release at once
+    assert held.held_out_ratio > 1.5  # fitted on the busy day: keeps each quiet-day cluster for nothing
+    # a trace that behaves the same on both sides of the split: the fit carries over
+    steady = [TraceJob(160.0 * i, 100, "a") for i in range(1080)]
+    held = static_holdout(steady, Scenario(), split_s=86400)
+    assert held.held_out_usd == pytest.approx(held.in_sample_usd)
