@@ -42,7 +42,19 @@ class SsmPolicySource:
         now = self._clock.now()
         if self._good is not None and self._loaded_at is not None and now - self._loaded_at < self._ttl:
             return self._good
-        raw = self._client.get_parameter(Name=self.parameter_name)["Parameter"]["Value"]
+        try:
+            raw = self._client.get_parameter(Name=self.parameter_name)["Parameter"]["Value"]
+        except Exception as exc:  # throttled, denied, deleted: any failure to read the parameter
+            if self._good is None:
+                raise  # nothing to decide with: the event fails and is retried, never decided blind
+            self._metrics.count("PolicyUnreadable")
+            logger.error(
+                "policy parameter %s could not be read; keeping the last good document: %s",
+                self.parameter_name,
+                exc,
+            )
+            self._loaded_at = now  # try again after the cache period, not on every event
+            return self._good
         self._loaded_at = now
         try:
             self._good = PolicyDocument.model_validate(json.loads(raw))

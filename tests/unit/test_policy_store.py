@@ -1,0 +1,63 @@
+"""The policy document from SSM (on moto): a bad or unreadable parameter never replaces a good one."""
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from moto import mock_aws
+from warmpool.adapters.policy_store import SsmPolicySource
+from warmpool.domain.clock import ManualClock
+
+NAME = "/warmpool/policy"
+
+
+class CountingMetrics:
+    def __init__(self) -> None:
+        self.counts: dict[str, float] = {}
+
+    def count(self, name: str, value: float = 1, unit: str = "Count") -> None:
+        self.counts[name] = self.counts.get(name, 0) + value
+
+
+@pytest.fixture
+def ssm() -> Iterator[Any]:
+    with mock_aws():
+        yield boto3.client("ssm", region_name="us-east-1")
+
+
+def put(ssm: Any, value: str) -> None:
+    ssm.put_parameter(Name=NAME, Value=value, Type="String", Overwrite=True)
+
+
+def test_a_bad_or_unreadable_parameter_keeps_the_last_good_document(ssm: Any) -> None:
+    clock = ManualClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
+    metrics = CountingMetrics()
+    source = SsmPolicySource(ssm, NAME, cache_seconds=60, clock=clock, metrics=metrics)
+    put(ssm, json.dumps({"version": 1, "default_team": "research"}))
+    assert source.current().default_team == "research"
+
+    put(ssm, '{"version": 1, "defaults": {"max_horizon_minutes": "lots"}}')
+    clock.advance(61)
+    assert source.current().default_team == "research"
+    assert metrics.counts == {"PolicyInvalid": 1}
+
+    ssm.delete_parameter(Name=NAME)
+    clock.advance(61)
+    assert source.current().default_team == "research"
+    assert source.current().default_team == "research"  # cached: not read again at once
+    assert metrics.counts == {"PolicyInvalid": 1, "PolicyUnreadable": 1}
+
+    put(ssm, json.dumps({"version": 1, "default_team": "vision"}))
+    clock.advance(61)
+    assert source.current().default_team == "vision"
+
+
+def test_without_a_good_document_an_unreadable_parameter_fails_the_event(ssm: Any) -> None:
+    clock = ManualClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
+    source = SsmPolicySource(ssm, NAME, cache_seconds=60, clock=clock, metrics=CountingMetrics())
+    with pytest.raises(ClientError, match="ParameterNotFound"):
+        source.current()
