@@ -75,6 +75,11 @@ class Monitoring(Construct):
             "The policy document in SSM is invalid; warmpool keeps using the last good one",
         )
         alarm(
+            "PolicyUnreadable",
+            _metric("PolicyUnreadable"),
+            "The policy parameter in SSM could not be read; warmpool keeps using the last good one",
+        )
+        alarm(
             "PermanentErrors",
             _metric("PermanentErrors"),
             "A keep-alive update was refused; see the pool audit",

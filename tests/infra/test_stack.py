@@ -169,3 +169,13 @@ def test_an_invalid_policy_fails_synth_naming_the_path(tmp_path: Path) -> None:
     with pytest.raises(PolicyError, match=r"defaults\.keep_alive_stratgy: .*Remove it"):
         build_app(context={"warmpool": {"policy_file": str(bad)}}, outdir=str(tmp_path / "out"))
     assert ROOT.is_dir()
+
+
+def test_a_policy_that_cannot_be_used_raises_an_alarm(synthesized: Synthesized) -> None:
+    alarmed = {
+        query["MetricStat"]["Metric"]["MetricName"]
+        for alarm in synthesized.resources("AWS::CloudWatch::Alarm").values()
+        for query in alarm["Properties"].get("Metrics", [])
+        if "MetricStat" in query
+    }
+    assert {"PolicyInvalid", "PolicyUnreadable"} <= alarmed
