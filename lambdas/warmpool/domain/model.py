@@ -260,6 +260,8 @@ class FleetView:
     warm_instances_by_type: Mapping[str, int] = field(default_factory=dict)
     idle_cost_today_by_team: Mapping[str, float] = field(default_factory=dict)
     idle_cost_month_by_team: Mapping[str, float] = field(default_factory=dict)
+    # what the other Available pools of each team will still idle until their current expiry, in USD
+    idle_cost_booked_by_team: Mapping[str, float] = field(default_factory=dict)
     reductions_this_run: int = 0  # pools shortened or released so far in this decision run
 
 

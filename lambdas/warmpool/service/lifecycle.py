@@ -11,11 +11,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from warmpool.domain.clock import Clock
-from warmpool.domain.decide import decide_keep_alive
+from warmpool.domain.decide import decide_keep_alive, policy_cost_model
 from warmpool.domain.facts import pool_facts
 from warmpool.domain.model import (
     Action,
@@ -92,8 +92,15 @@ class LifecycleService:
     sleep: Callable[[float], object] = time.sleep
     # In-invocation retries when WarmPoolStatus is briefly absent; then the message is requeued.
     status_retry_delays: tuple[float, ...] = (1.0, 2.0)
+    # Pools shortened or released since begin_run(): policy.max_reductions_per_run caps it.
+    reductions_this_run: int = 0
 
     # ------------------------------------------------------------------ entry points
+    def begin_run(self) -> None:
+        """A run is one reconciler pass or one batch of queued events: `max_reductions_per_run`
+        counts the pools this run shortens or releases, so a bad policy cannot release all at once."""
+        self.reductions_this_run = 0
+
     def handle_training_event(self, detail: TrainingJobDetail, *, final_attempt: bool = False) -> Outcome:
         return self._refresh(
             detail.training_job_name, Trigger.JOB_ENDED, final_attempt=final_attempt, tags=detail.tags
@@ -155,6 +162,7 @@ class LifecycleService:
         in_registry = self.registry.list_by_status(WarmPoolStatus.AVAILABLE.value)
         known = {r.pool.job_name for r in in_registry}
         report = ReconcileReport(len(in_sagemaker), len(in_registry))
+        self.begin_run()
         for name in sorted(in_sagemaker - known):
             self._refresh(name, Trigger.RECONCILE)
             report.repaired.append(name)
@@ -263,6 +271,8 @@ class LifecycleService:
             until = _horizon_at(record.pool, decision)
             record = replace(record, pool=replace(record.pool, override_until=until))
         record = self._execute(record, decision, now)
+        if decision.action in (Action.SHORTEN, Action.RELEASE) and not decision.dry_run:
+            self.reductions_this_run += 1
         record = self._plan_next_check(record, decision, purpose, now)
         saved = self._save(replace(record, last_decision=decision))
         self._audit(saved, "decision", {"trigger": trigger.value, **decision.to_json()})
@@ -284,6 +294,7 @@ class LifecycleService:
             self.sagemaker.update_keep_alive(record.pool.job_name, 0)
         except PoolMovedOnError:
             return  # already gone: the room is free anyway
+        self.reductions_this_run += 1
         self._audit(record, "released-for-limit", {"rule": because.rule, "reasons": list(because.reasons)})
         self._refresh(record.pool.job_name, Trigger.RECONCILE)
 
@@ -401,21 +412,27 @@ class LifecycleService:
             policy,
             now,
             limits=self.limits,
-            fleet=self._fleet(now),
+            fleet=self._fleet(now, record.pool),
             trigger=trigger,
             request=request,
         )
 
-    def _fleet(self, now: datetime) -> FleetView:
-        """The other Available pools, and each team's idle cost today and this month: the ledger of idle
-        gaps that ended, plus what the pools still idle have cost so far."""
+    def _fleet(self, now: datetime, deciding: Pool) -> FleetView:
+        """The other Available pools, and each team's idle cost today and this month (UTC): the ledger
+        of idle gaps that ended, plus what the pools still idle have cost so far in that period. A pool
+        without a team tag counts against the policy's default team."""
+        policy = self.policies.current()
+        day_start = datetime(now.year, now.month, now.day, tzinfo=UTC)
+        month_start = datetime(now.year, now.month, 1, tzinfo=UTC)
         by_team: dict[str, int] = {}
         by_type: dict[str, int] = {}
         pools: list[FleetPool] = []
-        ongoing: dict[str, float] = {}
+        ongoing_today: dict[str, float] = {}
+        ongoing_month: dict[str, float] = {}
+        booked: dict[str, float] = {}
         for record in self.registry.list_by_status(WarmPoolStatus.AVAILABLE.value):
             pool = record.pool
-            team = pool.team or ""
+            team = pool.team or policy.default_team
             pools.append(
                 FleetPool(
                     pool.pool_id, pool.team, pool.instance_type, pool.instance_count, pool.available_since
@@ -424,13 +441,19 @@ class LifecycleService:
             by_team[team] = by_team.get(team, 0) + pool.instance_count
             by_type[pool.instance_type] = by_type.get(pool.instance_type, 0) + pool.instance_count
             if pool.available_since is not None:
-                ongoing[team] = ongoing.get(team, 0.0) + _idle_cost(pool, pool.available_since, now)
+                per_second = policy_cost_model(policy, pool).idle_cost_per_second
+                for since, ongoing in ((day_start, ongoing_today), (month_start, ongoing_month)):
+                    seconds = (now - max(pool.available_since, since)).total_seconds()
+                    ongoing[team] = ongoing.get(team, 0.0) + max(0.0, seconds) * per_second
+                if pool.pool_id != deciding.pool_id and pool.expires_at is not None:
+                    ahead = max(0.0, (pool.expires_at - now).total_seconds())
+                    booked[team] = booked.get(team, 0.0) + ahead * per_second
         today: dict[str, float] = {}
         month: dict[str, float] = {}
-        for team in by_team:
+        for team in {*by_team, deciding.team or policy.default_team}:
             day_usd, month_usd = self.registry.idle_cost(team, now)
-            today[team] = day_usd + ongoing.get(team, 0.0)
-            month[team] = month_usd + ongoing.get(team, 0.0)
+            today[team] = day_usd + ongoing_today.get(team, 0.0)
+            month[team] = month_usd + ongoing_month.get(team, 0.0)
         self.metrics.count("WarmInstances", sum(by_type.values()))
         return FleetView(
             available_pools=tuple(pools),
@@ -438,6 +461,8 @@ class LifecycleService:
             warm_instances_by_type=by_type,
             idle_cost_today_by_team=today,
             idle_cost_month_by_team=month,
+            idle_cost_booked_by_team=booked,
+            reductions_this_run=self.reductions_this_run,
         )
 
     def _execute(self, record: PoolRecord, decision: Decision, now: datetime) -> PoolRecord:
@@ -574,13 +599,16 @@ class LifecycleService:
         return pool.team or self.policies.current().default_team
 
     def _record_gap(self, pool: Pool, ended_at: datetime, *, reused: bool) -> None:
-        """Append the idle gap that just ended to the histories the adaptive strategy learns from."""
+        """Append the idle gap that just ended to the histories the adaptive strategy learns from, and
+        book its idle cost in the team's ledger (what budgets are checked against)."""
         if pool.available_since is None:
             return
         seconds = max(0.0, (ended_at - pool.available_since).total_seconds())
-        self.registry.add_gap(
-            pool.match_key.digest(), self._history_team(pool), IdleGap(pool.available_since, seconds, reused)
-        )
+        team = self._history_team(pool)
+        self.registry.add_gap(pool.match_key.digest(), team, IdleGap(pool.available_since, seconds, reused))
+        per_second = policy_cost_model(self.policies.current(), pool).idle_cost_per_second
+        for start, end in _utc_days(pool.available_since, ended_at):
+            self.registry.add_idle_cost(team, start, (end - start).total_seconds() * per_second)
         self.metrics.count("Reuses" if reused else "Expiries")
         self.metrics.count("IdleBillableSeconds", seconds * pool.instance_count, "Seconds")
 
@@ -606,7 +634,9 @@ class LifecycleService:
         facts = pool_facts(
             pool,
             now=self.clock.now(),
-            price_per_instance_hour=DEFAULT_PRICES_PER_HOUR.get(pool.instance_type),
+            price_per_instance_hour=self.policies.current().prices.get(
+                pool.instance_type, DEFAULT_PRICES_PER_HOUR.get(pool.instance_type)
+            ),
         )
         facts.update(extra or {})
         self.outbox.send(
@@ -706,9 +736,16 @@ def _state_of(record: PoolRecord) -> tuple[Any, ...]:
     )
 
 
-def _idle_cost(pool: Pool, since: datetime, until: datetime) -> float:
-    price = DEFAULT_PRICES_PER_HOUR.get(pool.instance_type, 0.0)
-    return max(0.0, (until - since).total_seconds()) * price * pool.instance_count / 3600.0
+def _utc_days(since: datetime, until: datetime) -> list[tuple[datetime, datetime]]:
+    """[since, until) cut at UTC midnights: a gap's idle cost is booked on the days it was spent."""
+    parts = []
+    start = since.astimezone(UTC)
+    while start < until:
+        midnight = datetime(start.year, start.month, start.day, tzinfo=UTC) + timedelta(days=1)
+        end = min(until, midnight)
+        parts.append((start, end))
+        start = end
+    return parts
 
 
 def _expiry_or_now(pool: Pool, now: datetime) -> datetime:

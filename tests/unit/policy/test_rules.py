@@ -198,7 +198,7 @@ def test_team_limit_refuses_or_releases_the_least_valuable() -> None:
 
 def test_budget_shortens_to_what_is_left() -> None:
     spent = FleetView(idle_cost_today_by_team={"vision": 9.0})
-    # 1.515 $/h: the 1 $ left buys about 40 minutes beyond the current expiry
+    # 1.515 $/h: the 1 $ left buys about 40 minutes of idling, less than the 10 booked by the job
     decision = decide_keep_alive(
         pool(),
         policy(keep_alive_strategy="fixed-14400", budget={"daily_usd": 10}),
@@ -207,7 +207,29 @@ def test_budget_shortens_to_what_is_left() -> None:
     )
     assert decision.rule == "defaults.budget.daily_usd"
     assert NotificationKind.BUDGET_WARNING in decision.notify
-    assert decision.horizon_seconds == pytest.approx(600 + 3600 / 1.515, abs=2)
+    assert decision.horizon_seconds == pytest.approx(3600 / 1.515, abs=2)
+
+
+def test_what_other_pools_have_booked_is_not_left_in_the_budget() -> None:
+    # 9 $ budget, 5 $ spent, 3 $ booked by the team's other warm pools: 1 $ is left for this one
+    fleet = FleetView(idle_cost_today_by_team={"vision": 5.0}, idle_cost_booked_by_team={"vision": 3.0})
+    decision = decide_keep_alive(
+        pool(),
+        policy(keep_alive_strategy="fixed-14400", budget={"daily_usd": 9}),
+        MONDAY_10_BERLIN,
+        fleet=fleet,
+    )
+    assert decision.horizon_seconds == pytest.approx(3600 / 1.515, abs=2)
+    assert "$1.00 left after $3.00 booked by its other warm pools" in " ".join(decision.reasons)
+    # spent and booked beyond the budget: released at once
+    fleet = FleetView(idle_cost_today_by_team={"vision": 7.0}, idle_cost_booked_by_team={"vision": 3.0})
+    decision = decide_keep_alive(
+        pool(),
+        policy(keep_alive_strategy="fixed-14400", budget={"daily_usd": 9}),
+        MONDAY_10_BERLIN,
+        fleet=fleet,
+    )
+    assert decision.action is Action.RELEASE
 
 
 def test_requests_are_bounded_and_release_is_honoured() -> None:
@@ -324,9 +346,9 @@ def test_no_decision_breaks_a_limit(
         if "working_hours" in rules and not in_working_hours(doc.defaults.working_hours, now):
             assert new_expiry <= current_expiry  # never extended outside working hours
         if "budget" in rules and decision.action is Action.EXTEND:
-            # never overspend by more than one step
-            step_cost = decision.keep_alive_seconds * 1.515 / 3600
-            assert spent <= rules["budget"]["daily_usd"] + step_cost
+            # never books more idle time than the budget has left
+            left = max(0.0, rules["budget"]["daily_usd"] - spent)
+            assert decision.keep_alive_seconds * 1.515 / 3600 <= left + 1.515 / 3600
     if exempt:
         assert decision.action is Action.KEEP
         assert decision.keep_alive_seconds is None

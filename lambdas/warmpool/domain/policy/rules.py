@@ -337,8 +337,10 @@ class WarmInstanceLimits(PolicyRule):
 
 @register
 class BudgetRule(PolicyRule):
-    """`budget.daily_usd` / `budget.monthly_usd`: idle cost per team; a step never overspends by more
-    than itself: when the remaining budget cannot pay for the step, it is shortened to what it can."""
+    """`budget.daily_usd` / `budget.monthly_usd`: idle cost per team. What is left is the budget less
+    what the team's pools have idled this period (this pool's idle time so far included) and less what
+    the team's other pools have booked until their current expiry; the pool may stay warm only as long
+    as that pays for, and is shortened (or released) when it is already booked beyond it."""
 
     name = "budget"
     reads = ("budget",)
@@ -348,22 +350,24 @@ class BudgetRule(PolicyRule):
         if budget is None or ev.cost.idle_cost_per_second <= 0:
             return
         rule = ev.rules.rule("budget")
+        booked = ev.fleet.idle_cost_booked_by_team.get(ev.rules.team, 0.0)
         remaining: list[tuple[float, str]] = []
         if budget.daily_usd is not None:
             spent = ev.fleet.idle_cost_today_by_team.get(ev.rules.team, 0.0)
-            remaining.append((budget.daily_usd - spent, "daily"))
+            remaining.append((budget.daily_usd - spent - booked, "daily"))
         if budget.monthly_usd is not None:
             spent = ev.fleet.idle_cost_month_by_team.get(ev.rules.team, 0.0)
-            remaining.append((budget.monthly_usd - spent, "monthly"))
+            remaining.append((budget.monthly_usd - spent - booked, "monthly"))
         if not remaining:
             return
         left, period = min(remaining)
-        affordable = ev.current_expiry_horizon + int(max(0.0, left) / ev.cost.idle_cost_per_second)
+        affordable = ev.elapsed + int(max(0.0, left) / ev.cost.idle_cost_per_second)
         if affordable < ev.horizon:
+            booked_text = f" after ${booked:.2f} booked by its other warm pools" if booked > 0 else ""
             ev.cap(
                 max(ev.elapsed, affordable),
                 f"{rule}.{period}_usd",
-                f"the team's {period} idle budget has ${max(0.0, left):.2f} left",
+                f"the team's {period} idle budget has ${max(0.0, left):.2f} left{booked_text}",
             )
             ev.notify.append(NotificationKind.BUDGET_WARNING)
 
