@@ -7,7 +7,7 @@ simulator all call `decide_keep_alive`.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from warmpool.domain.model import (
     Action,
@@ -27,6 +27,7 @@ from warmpool.domain.pricing import UnknownInstanceTypeError, price_per_hour
 from warmpool.domain.stepping import plan_step
 
 FALLBACK_PRICE_PER_HOUR = 1.0  # for an instance type nobody priced: keeps decisions defined
+RETRY_CAPPED_MINUTES = 5  # a reduction held back by max_reductions_per_run is tried again by a later run
 
 
 def policy_cost_model(policy: PolicyDocument, pool: Pool, rules: Resolved | None = None) -> CostModel:
@@ -112,9 +113,10 @@ def decide_keep_alive(
     ):
         reasons.append(
             f"{policy.max_reductions_per_run} pools were already shortened or released in this run "
-            "(max_reductions_per_run): kept as it is"
+            f"(max_reductions_per_run): kept as it is, looked at again in {RETRY_CAPPED_MINUTES} minutes"
         )
-        action, keep_alive, next_check, rule = Action.NOTIFY, None, None, "max_reductions_per_run"
+        action, keep_alive, rule = Action.NOTIFY, None, "max_reductions_per_run"
+        next_check = now + timedelta(minutes=RETRY_CAPPED_MINUTES)
     if policy.dry_run:
         reasons.append("dry run: nothing is changed")
     return Decision(

@@ -125,6 +125,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
     rt = runtime()
     rt.dedupe.register_lambda_context(context)
+    rt.service.begin_run()
     # A wholly failed batch is reported record by record too, so SQS retries and redrives each one.
     processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
     try:

@@ -3,6 +3,8 @@
 from datetime import timedelta
 
 from warmpool.emulator.jobs import training_job_request
+from warmpool.handlers import reconciler
+from warmpool.local.pumps import LocalLambdaContext
 
 from tests.integration.conftest import System
 
@@ -110,3 +112,33 @@ def test_untagged_pool_learns_with_the_default_team_and_a_cold_start_uncensors_i
     history, team_history = system.registry.history(key, "research")
     assert [(round(g.seconds / 60), g.reused) for g in history] == [(40, True)]
     assert team_history == history
+
+
+def test_one_run_releases_at_most_max_reductions_per_run_pools(system: System) -> None:
+    system.set_policy({"version": 1, "defaults": {"keep_alive_strategy": "fixed-3600"}})
+    names = [f"m-{i}" for i in range(4)]
+    for name in names:
+        system.sagemaker.create_training_job(
+            **training_job_request(
+                name, keep_alive_seconds=600, volume_size_gb=50 + len(name) * int(name[-1])
+            )
+        )
+    system.settle()
+    for name in names:
+        system.control.run_for(name, 300)
+    system.advance(360)
+    assert all(system.registry.get(n).pool.status.value == "Available" for n in names)  # type: ignore[union-attr]
+    # a policy that releases everything; the hourly checks come due with no scheduler to fire them
+    system.set_policy(
+        {"version": 1, "max_reductions_per_run": 2, "defaults": {"keep_alive_strategy": "none"}}
+    )
+    system.emulator.advance(3100)
+    reconciler.handler({}, LocalLambdaContext())
+    released = [u["job"] for u in system.control.update_calls() if u["seconds"] == 0]
+    assert len(released) == 2
+    kept = [system.registry.get(n) for n in names if n not in released]
+    assert [r.last_decision.rule for r in kept if r and r.last_decision] == ["max_reductions_per_run"] * 2
+    # looked at again 5 minutes later: the next run releases the other two
+    system.emulator.advance(300)
+    reconciler.handler({}, LocalLambdaContext())
+    assert len([u for u in system.control.update_calls() if u["seconds"] == 0]) == 4
