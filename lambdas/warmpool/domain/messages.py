@@ -61,6 +61,10 @@ def _headline(n: Notification) -> str:
     }[n.kind]
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def _details(n: Notification) -> list[str]:
     f = n.facts
     lines: list[str] = []
@@ -80,6 +84,21 @@ def _details(n: Notification) -> list[str]:
         )
     elif n.kind is NotificationKind.LIFETIME_ENDING:
         lines.append(f"Warm pools live at most 28 days; this one ends at {_when(f.get('lifetime_ends_at'))}.")
+    elif n.kind is NotificationKind.DAILY_DIGEST:
+        pools = f.get("warm_pools") or []
+        today, month = f.get("idle_cost_today_usd", 0), f.get("idle_cost_month_usd", 0)
+        instances = int(f.get("warm_instances", 0))
+        lines.append(
+            f"{_count(len(pools), 'warm pool')} ({_count(instances, 'instance')}) on {f.get('date')}; "
+            f"idle cost ${today:.2f} today, ${month:.2f} this month."
+        )
+        for p in pools:
+            owner = f", owner {p.get('owner')}" if p.get("owner") else ""
+            shape = f"{p.get('instance_type')} x{p.get('instance_count')}{owner}"
+            lines.append(
+                f"- {p.get('job_name')} ({shape}): idle since {_when(p.get('idle_since'))}, "
+                f"warm until {_when(p.get('warm_until'))}"
+            )
     elif n.kind is NotificationKind.BUDGET_WARNING and f.get("budget_usd") is not None:
         lines.append(f"Spent ${f.get('spent_usd')} of ${f.get('budget_usd')} this {f.get('period')}.")
     if n.kind in ACTIONABLE or n.kind is NotificationKind.RELEASED:
@@ -123,10 +142,11 @@ def render(notification: Notification, *, mention: str | None = None) -> Rendere
     }
     greeting = f"<@{mention}> " if mention else ""
     blocks: list[dict[str, Any]] = [
-        {"type": "section", "text": {"type": "mrkdwn", "text": f"{greeting}*{headline}*"}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": f"{greeting}*{slack_escape(headline)}*"}},
     ]
     if details:
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(details)}})
+        body = slack_escape("\n".join(details))
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": body}})
     if notification.kind in ACTIONABLE:
         value = json.dumps({"job": notification.job_name, "pool": notification.pool_id})
         blocks.append(
@@ -141,6 +161,12 @@ def render(notification: Notification, *, mention: str | None = None) -> Rendere
             }
         )
     return RenderedMessage(subject, text, document, blocks)
+
+
+def slack_escape(text: str) -> str:
+    """Slack's control characters in text we did not write (job names, failure reasons): escaped, so
+    a failure message cannot mention a channel or break the formatting."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _button(label: str, action_id: str, value: str, style: str | None = None) -> dict[str, Any]:
@@ -160,7 +186,8 @@ def blocks_as_text(blocks: list[dict[str, Any]]) -> str:
     lines = []
     for block in blocks:
         if block["type"] == "section":
-            lines.append(block["text"]["text"])
+            text = block["text"]["text"]
+            lines.append(text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&"))
         elif block["type"] == "actions":
             lines.append("  ".join(f"[{e['text']['text']}]" for e in block["elements"]))
     return "\n".join(lines)

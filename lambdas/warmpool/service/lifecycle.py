@@ -77,6 +77,7 @@ class ReconcileReport:
     available_in_registry: int
     repaired: list[str] = field(default_factory=list)
     rescheduled: list[str] = field(default_factory=list)
+    digests: list[str] = field(default_factory=list)  # teams sent their daily digest by this run
 
 
 @dataclass
@@ -188,6 +189,7 @@ class LifecycleService:
                 report.rescheduled.append(name)
         self.metrics.count("ReconcilerRepairs", len(report.repaired) + len(report.rescheduled))
         self.metrics.count("PoolsAvailable", len(in_sagemaker))
+        report.digests.extend(self.send_digests(now))
         return report
 
     # ------------------------------------------------------------------ the core
@@ -412,12 +414,12 @@ class LifecycleService:
             policy,
             now,
             limits=self.limits,
-            fleet=self._fleet(now, record.pool),
+            fleet=self._fleet(now, record.pool.team or policy.default_team, record.pool.pool_id),
             trigger=trigger,
             request=request,
         )
 
-    def _fleet(self, now: datetime, deciding: Pool) -> FleetView:
+    def _fleet(self, now: datetime, team_of_interest: str, deciding_pool_id: str | None = None) -> FleetView:
         """The other Available pools, and each team's idle cost today and this month (UTC): the ledger
         of idle gaps that ended, plus what the pools still idle have cost so far in that period. A pool
         without a team tag counts against the policy's default team."""
@@ -445,12 +447,12 @@ class LifecycleService:
                 for since, ongoing in ((day_start, ongoing_today), (month_start, ongoing_month)):
                     seconds = (now - max(pool.available_since, since)).total_seconds()
                     ongoing[team] = ongoing.get(team, 0.0) + max(0.0, seconds) * per_second
-                if pool.pool_id != deciding.pool_id and pool.expires_at is not None:
+                if pool.pool_id != deciding_pool_id and pool.expires_at is not None:
                     ahead = max(0.0, (pool.expires_at - now).total_seconds())
                     booked[team] = booked.get(team, 0.0) + ahead * per_second
         today: dict[str, float] = {}
         month: dict[str, float] = {}
-        for team in {*by_team, deciding.team or policy.default_team}:
+        for team in {*by_team, team_of_interest}:
             day_usd, month_usd = self.registry.idle_cost(team, now)
             today[team] = day_usd + ongoing_today.get(team, 0.0)
             month[team] = month_usd + ongoing_month.get(team, 0.0)
@@ -495,10 +497,18 @@ class LifecycleService:
             steps_taken=pool.steps_taken + 1,
             horizon_at=_horizon_at(pool, decision),
         )
+        # Why travels with what was done: a crash before the decision's own audit entry cannot leave
+        # an update in the trail without its reason.
         self._audit(
             replace(record, pool=updated),
             "keep-alive-updated",
-            {"seconds": seconds, "expires_at": expires.isoformat()},
+            {
+                "seconds": seconds,
+                "expires_at": expires.isoformat(),
+                "action": decision.action.value,
+                "rule": decision.rule,
+                "reasons": list(decision.reasons),
+            },
         )
         return replace(record, pool=updated, last_error=None)
 
@@ -621,6 +631,54 @@ class LifecycleService:
         self.registry.audit(
             AuditEntry(self.clock.now(), record.pool.pool_id, record.pool.job_name, what, details)
         )
+
+    def send_digests(self, now: datetime) -> list[str]:
+        """The daily digest, when the policy enables it: in its hour (UTC), each team with warm pools,
+        or with a channel in the policy, hears what is warm and what idling cost today and this month.
+        The reconciler asks at every run; the notifier sends each team's digest once a day."""
+        policy = self.policies.current()
+        digest = policy.notifications.digest
+        if not digest.enabled or now.hour != digest.hour:
+            return []
+        by_team: dict[str, list[Pool]] = {}
+        for record in self.registry.list_by_status(WarmPoolStatus.AVAILABLE.value):
+            by_team.setdefault(record.pool.team or policy.default_team, []).append(record.pool)
+        teams = sorted({*by_team, *policy.notifications.teams})
+        for team in teams:
+            fleet = self._fleet(now, team)
+            pools = sorted(by_team.get(team, []), key=lambda p: p.available_since or now)
+            facts: dict[str, Any] = {
+                "date": now.date().isoformat(),
+                "warm_pools": [
+                    {
+                        "job_name": p.job_name,
+                        "instance_type": p.instance_type,
+                        "instance_count": p.instance_count,
+                        "owner": p.owner,
+                        "idle_since": p.available_since.isoformat() if p.available_since else None,
+                        "warm_until": p.expires_at.isoformat() if p.expires_at else None,
+                    }
+                    for p in pools
+                ],
+                "warm_instances": sum(p.instance_count for p in pools),
+                "idle_cost_today_usd": round(fleet.idle_cost_today_by_team.get(team, 0.0), 2),
+                "idle_cost_month_usd": round(fleet.idle_cost_month_by_team.get(team, 0.0), 2),
+            }
+            version = int(now.strftime("%Y%m%d"))
+            self.outbox.send(
+                Notification(
+                    NotificationKind.DAILY_DIGEST,
+                    Severity.INFO,
+                    f"digest-{team}",
+                    "",
+                    version,
+                    team,
+                    None,
+                    facts,
+                )
+            )
+            self.metrics.count("Notifications")
+        return teams
 
     def _notify(
         self,

@@ -300,14 +300,16 @@ def invariants(system: System, received: list[dict[str, Any]]) -> dict[str, tupl
     for u in (u for u in updates if u["seconds"] == 0):
         pool_id = system.registry.pool_id_for_job(u["job"])
         trail = system.registry.audit_trail(pool_id) if pool_id else []
+        # the release's reason, audited with the update itself or as the decision
         decided = any(
-            e.what in ("decision", "released-for-limit")
+            e.what in ("decision", "keep-alive-updated", "released-for-limit")
             and e.job_name == u["job"]
             and (e.details.get("action") == "release" or e.what == "released-for-limit")
             for e in trail
         )
         if not decided:
-            releases_without_decision.append(u["job"])
+            audit = [f"{e.at:%H:%M:%S} {e.what} {e.details.get('action', '')}".strip() for e in trail]
+            releases_without_decision.append(f"{u['job']} released at {u['at']}; audit: {audit}")
     figures["pools released that the policy said to keep"] = (
         len(releases_without_decision),
         releases_without_decision,

@@ -1,0 +1,44 @@
+"""The daily digest: once a day per team, in the policy's hour, from the reconciler."""
+
+from warmpool.emulator.jobs import training_job_request
+
+from tests.integration.conftest import System
+
+
+def policy(enabled: bool) -> dict[str, object]:
+    return {
+        "version": 1,
+        "default_team": "platform",
+        "defaults": {"keep_alive_strategy": "fixed-3600"},
+        "notifications": {"digest": {"enabled": enabled, "hour": 9}, "teams": {"nlp": {}}},
+    }
+
+
+def test_each_team_hears_once_a_day_what_is_warm(system: System) -> None:
+    system.set_policy(policy(enabled=True))
+    for name, tags in (
+        ("d-1", {"team": "vision", "owner": "alice"}),
+        ("d-2", {"team": "vision"}),
+        ("d-3", {}),
+    ):
+        system.sagemaker.create_training_job(**training_job_request(name, keep_alive_seconds=600, tags=tags))
+    system.settle()
+    for name in ("d-1", "d-2", "d-3"):
+        system.control.run_for(name, 300)
+    system.advance(360)  # 09:06 UTC, the digest hour
+    system.notifications()  # what the pools themselves said so far
+    assert system.reconcile()["digests"] == ["nlp", "platform", "vision"]
+    system.reconcile()  # every run of the hour asks again; each team hears once
+    digests = {n["team"]: n for n in system.notifications() if n["kind"] == "daily-digest"}
+    assert sorted(digests) == ["nlp", "platform", "vision"]
+    vision = digests["vision"]["facts"]
+    assert [p["job_name"] for p in vision["warm_pools"]] == ["d-1", "d-2"]
+    assert vision["warm_instances"] == 2
+    assert vision["idle_cost_today_usd"] > 0
+    assert [p["job_name"] for p in digests["platform"]["facts"]["warm_pools"]] == ["d-3"]
+    assert digests["nlp"]["facts"]["warm_pools"] == []
+    # out of its hour, or disabled: nothing
+    system.advance(3600, tick=600)
+    assert system.reconcile()["digests"] == []
+    system.set_policy(policy(enabled=False))
+    assert system.reconcile()["digests"] == []

@@ -1,0 +1,85 @@
+"""What a notification says: subject, text, Slack blocks."""
+
+import json
+from datetime import UTC, datetime
+
+from warmpool.domain.messages import ACTION_RELEASE, blocks_as_text, render
+from warmpool.domain.model import Notification, NotificationKind, Severity
+
+
+def note(kind: NotificationKind, job: str = "bert-finetune-7", **facts: object) -> Notification:
+    base: dict[str, object] = {
+        "instance_type": "ml.g5.2xlarge",
+        "instance_count": 2,
+        "warm_until": datetime(2026, 3, 2, 10, 0, tzinfo=UTC).isoformat(),
+    }
+    return Notification(kind, Severity.INFO, "pool-1", job, 3, "vision", "alice", {**base, **facts})
+
+
+def test_the_subject_fits_sns_and_says_it_was_cut() -> None:
+    long_name = "x" * 63  # the longest training job name SageMaker accepts
+    message = render(note(NotificationKind.POOL_READY, job=long_name))
+    assert len(message.subject) == 100
+    assert message.subject.endswith("…")
+    assert message.text.startswith(f"Warm pool ready: {long_name} (ml.g5.2xlarge x2)")
+
+
+def test_text_from_a_job_is_escaped_for_slack_but_not_elsewhere() -> None:
+    failure = "AlgorithmError: <!channel> & see <https://evil.example|logs>"
+    message = render(
+        note(NotificationKind.RELEASED, job_status="Failed", failure_reason=failure), mention="U123"
+    )
+    slack = json.dumps(message.blocks)
+    assert "<!channel>" not in slack
+    assert "&lt;!channel&gt; &amp; see &lt;https://evil.example|logs&gt;" in slack
+    assert message.blocks[0]["text"]["text"].startswith("<@U123> ")  # our own mention stays live
+    assert f"Job failed: {failure}." in message.text  # SNS text and JSON keep the words as they are
+    assert failure in blocks_as_text(message.blocks)  # and the demo's terminal shows them plainly
+
+
+def test_pools_people_can_act_on_get_buttons_and_others_do_not() -> None:
+    ready = render(note(NotificationKind.POOL_READY))
+    actions = [b for b in ready.blocks if b["type"] == "actions"]
+    assert len(actions) == 1
+    elements = actions[0]["elements"]
+    assert [e["text"]["text"] for e in elements] == ["Extend 30 min", "Extend 60 min", "Release now"]
+    assert elements[2]["action_id"] == ACTION_RELEASE
+    assert json.loads(elements[0]["value"]) == {"job": "bert-finetune-7", "pool": "pool-1"}
+    released = render(note(NotificationKind.RELEASED))
+    assert not [b for b in released.blocks if b["type"] == "actions"]
+
+
+def test_the_daily_digest_lists_each_warm_pool_and_the_cost() -> None:
+    digest = Notification(
+        NotificationKind.DAILY_DIGEST,
+        Severity.INFO,
+        "digest-vision",
+        "",
+        20260302,
+        "vision",
+        None,
+        {
+            "date": "2026-03-02",
+            "warm_pools": [
+                {
+                    "job_name": "a-1",
+                    "instance_type": "ml.g5.2xlarge",
+                    "instance_count": 1,
+                    "owner": "alice",
+                    "idle_since": "2026-03-02T08:00:00+00:00",
+                    "warm_until": "2026-03-02T10:00:00+00:00",
+                }
+            ],
+            "warm_instances": 1,
+            "idle_cost_today_usd": 1.5,
+            "idle_cost_month_usd": 12.25,
+        },
+    )
+    message = render(digest)
+    assert message.subject == "Warm pools of team vision: daily digest"
+    assert message.text.splitlines()[1:] == [
+        "1 warm pool (1 instance) on 2026-03-02; idle cost $1.50 today, $12.25 this month.",
+        "- a-1 (ml.g5.2xlarge x1, owner alice): idle since 2026-03-02 08:00:00 UTC, "
+        "warm until 2026-03-02 10:00:00 UTC",
+    ]
+    assert not [b for b in message.blocks if b["type"] == "actions"]
