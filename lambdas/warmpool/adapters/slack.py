@@ -21,9 +21,18 @@ class SlackTransientError(RuntimeError):
 
 
 class SlackWebhooks:
-    def __init__(self, *, max_rate_limit_retries: int = 3, max_server_error_retries: int = 2) -> None:
+    def __init__(
+        self,
+        *,
+        max_rate_limit_retries: int = 3,
+        max_server_error_retries: int = 2,
+        max_connection_retries: int = 2,
+        timeout_seconds: int = 5,
+    ) -> None:
         self._rate_limit_retries = max_rate_limit_retries
         self._server_error_retries = max_server_error_retries
+        self._connection_retries = max_connection_retries
+        self._timeout = timeout_seconds
 
     def _client(self, url: str) -> Any:
         from slack_sdk.http_retry.builtin_handlers import (
@@ -35,9 +44,9 @@ class SlackWebhooks:
 
         return WebhookClient(
             url,
-            timeout=5,
+            timeout=self._timeout,
             retry_handlers=[
-                ConnectionErrorRetryHandler(max_retry_count=2),
+                ConnectionErrorRetryHandler(max_retry_count=self._connection_retries),
                 RateLimitErrorRetryHandler(max_retry_count=self._rate_limit_retries),
                 ServerErrorRetryHandler(max_retry_count=self._server_error_retries),
             ],

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_REQUESTS_PER_MINUTE = 10
+UPDATE_TIMEOUT_SECONDS = 1  # the message update after the action; the ack is due within 3 s
 
 
 @dataclass
@@ -45,7 +46,13 @@ def runtime() -> Runtime:
     return Runtime(
         service=build_lifecycle_service(settings, metrics=metrics),
         signing_secret=SecretStore(boto_client("secretsmanager")).text(settings.slack_signing_secret_arn),
-        slack=SlackWebhooks(max_rate_limit_retries=1, max_server_error_retries=1),
+        # Slack wants the answer within 3 s: the message update gets one short try, no retries.
+        slack=SlackWebhooks(
+            max_rate_limit_retries=0,
+            max_server_error_retries=0,
+            max_connection_retries=0,
+            timeout_seconds=UPDATE_TIMEOUT_SECONDS,
+        ),
         dynamodb=boto_client("dynamodb"),
         table=settings.pools_table_name,
         metrics=metrics,

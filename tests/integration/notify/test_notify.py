@@ -164,6 +164,20 @@ def test_owner_extends_from_slack_within_the_policy(system: System, slack: Slack
     assert slack.delivered("respond")[0]["body"]["text"].startswith("extend s-1: done")
 
 
+def test_a_failing_message_update_neither_retries_nor_delays_the_answer(
+    system: System, slack: SlackStandIn
+) -> None:
+    # Slack wants its answer within 3 s: the update after the action gets one try, and its failure
+    # does not undo the action or the acknowledgement.
+    finish(system, "s-6", {"team": "vision", "owner": "alice"})
+    slack.answers.extend([500, 500, 500])
+    status, text = call(signed(press("s-6", "warmpool_release", "UALICE", slack.url("respond"))))
+    assert (status, "done" in text) == (200, True)
+    assert [r["status"] for r in slack.received if r["path"] == "/respond"] == [500]
+    job = system.sagemaker.describe_training_job(TrainingJobName="s-6")
+    assert job["WarmPoolStatus"]["Status"] == "Terminated"
+
+
 def test_admin_releases_from_slack(system: System, slack: SlackStandIn) -> None:
     finish(system, "s-2", {"team": "vision", "owner": "alice"})
     status, text = call(signed(press("s-2", "warmpool_release", "UBOB")))
