@@ -249,6 +249,9 @@ class FleetPool:
     instance_type: str
     instance_count: int
     available_since: datetime | None
+    # a person asked to keep it (an override not yet reverted), an exemption tag, or its tuning job
+    # still runs: a limit rule never releases it to make room for another pool
+    protected: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,6 +33,7 @@ from warmpool.domain.model import (
     UserRequest,
     WarmPoolStatus,
 )
+from warmpool.domain.policy.rules import is_exempt
 from warmpool.domain.pricing import DEFAULT_PRICES_PER_HOUR
 from warmpool.models.events import StepDueDetail, TrainingJobDetail, TuningJobDetail, parse_time
 from warmpool.service.ports import (
@@ -435,9 +436,19 @@ class LifecycleService:
         for record in self.registry.list_by_status(WarmPoolStatus.AVAILABLE.value):
             pool = record.pool
             team = pool.team or policy.default_team
+            protected = (
+                record.tuner_owned
+                or (pool.override_until is not None and pool.override_until > now)
+                or is_exempt(pool, policy, now)
+            )
             pools.append(
                 FleetPool(
-                    pool.pool_id, pool.team, pool.instance_type, pool.instance_count, pool.available_since
+                    pool.pool_id,
+                    pool.team,
+                    pool.instance_type,
+                    pool.instance_count,
+                    pool.available_since,
+                    protected,
                 )
             )
             by_team[team] = by_team.get(team, 0) + pool.instance_count

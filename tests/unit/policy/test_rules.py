@@ -196,6 +196,27 @@ def test_team_limit_refuses_or_releases_the_least_valuable() -> None:
     assert swap.release_pool_ids == ("old",)
 
 
+def test_a_pool_someone_keeps_warm_is_never_released_to_make_room() -> None:
+    def fleet(old_protected: bool, mid_protected: bool) -> FleetView:
+        return FleetView(
+            available_pools=(
+                FleetPool(
+                    "old", "vision", "ml.g5.2xlarge", 1, MONDAY_10_BERLIN - timedelta(hours=3), old_protected
+                ),
+                FleetPool(
+                    "mid", "vision", "ml.g5.2xlarge", 1, MONDAY_10_BERLIN - timedelta(hours=1), mid_protected
+                ),
+            )
+        )
+
+    doc = policy(max_warm_instances=2, on_limit="release-least-valuable")
+    swap = decide_keep_alive(pool(), doc, MONDAY_10_BERLIN, fleet=fleet(True, False))
+    assert swap.release_pool_ids == ("mid",)  # the longest-idle one is kept by a person
+    refuse = decide_keep_alive(pool(), doc, MONDAY_10_BERLIN, fleet=fleet(True, True))
+    assert (refuse.action, refuse.release_pool_ids) == (Action.RELEASE, ())
+    assert any("a person or an exemption keeps warm" in r for r in refuse.reasons)
+
+
 def test_budget_shortens_to_what_is_left() -> None:
     spent = FleetView(idle_cost_today_by_team={"vision": 9.0})
     # 1.515 $/h: the 1 $ left buys about 40 minutes of idling, less than the 10 booked by the job

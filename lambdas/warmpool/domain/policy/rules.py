@@ -104,13 +104,10 @@ class Exemption(PolicyRule):
         if not until_text:
             return
         reason = ev.pool.tags.get(ev.policy.tags.exempt_reason, "no reason given")
-        try:
-            until = datetime.fromisoformat(until_text)
-        except ValueError:
+        until = _exemption_end(until_text, ev.now)
+        if until is None:
             ev.reasons.append(f"ignored exemption: {until_text!r} is not an ISO date")
             return
-        if until.tzinfo is None:
-            until = until.replace(tzinfo=ev.now.tzinfo)
         if until <= ev.now:
             ev.reasons.append(f"exemption expired on {until_text} ({reason})")
             return
@@ -290,6 +287,21 @@ class WorkingHoursRule(PolicyRule):
             )
 
 
+def _exemption_end(text: str, now: datetime) -> datetime | None:
+    try:
+        until = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return until.replace(tzinfo=now.tzinfo) if until.tzinfo is None else until
+
+
+def is_exempt(pool: Pool, policy: PolicyDocument, now: datetime) -> bool:
+    """Whether the pool carries an exemption tag that is valid and not yet over."""
+    text = pool.tags.get(policy.tags.exempt_until)
+    until = _exemption_end(text, now) if text else None
+    return until is not None and until > now
+
+
 @register
 class WarmInstanceLimits(PolicyRule):
     """`max_warm_instances` per team (`on_limit: refuse` releases the new pool; `release-least-valuable`
@@ -322,7 +334,8 @@ class WarmInstanceLimits(PolicyRule):
         ev.notify.append(NotificationKind.POLICY_LIMIT)
         if ev.rules.get("on_limit") == "release-least-valuable":
             freed = 0
-            for victim in sorted(team_pools, key=lambda p: p.available_since or ev.now):
+            candidates = [p for p in team_pools if not p.protected]
+            for victim in sorted(candidates, key=lambda p: p.available_since or ev.now):
                 ev.release_pool_ids.append(victim.pool_id)
                 freed += victim.instance_count
                 if used - freed + count <= limit:
@@ -332,6 +345,8 @@ class WarmInstanceLimits(PolicyRule):
                     )
                     return
             ev.release_pool_ids.clear()
+            if len(candidates) < len(team_pools):
+                ev.reasons.append("pools a person or an exemption keeps warm are not released to make room")
         ev.release(rule, f"team {ev.rules.team} already has {used} warm instances; the limit is {limit}")
 
 
