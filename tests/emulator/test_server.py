@@ -55,3 +55,5 @@ def test_faults_and_errors_over_http(server: EmulatorServer, remote: Any) -> Non
     assert remote.list_training_jobs()["TrainingJobSummaries"] == []  # retried by botocore
     with pytest.raises(EmulatorError, match="does not exist"):
         control.complete_job("missing")
+    with pytest.raises(EmulatorError, match="only moves forward"):
+        control.advance(-60)

@@ -361,3 +361,10 @@ def test_tuning_jobs_run_trials_on_their_own_pool(sagemaker: Any, control: Local
     assert tuning["BestTrainingJob"]["TrainingJobName"] == "hpo-0"
     kinds = [e["detail-type"] for e in control.events()]
     assert kinds.count("SageMaker HyperParameter Tuning Job State Change") == 2
+
+
+def test_the_clock_never_moves_backwards(control: LocalControl) -> None:
+    before = control.now()
+    with pytest.raises(ValueError, match="seconds=-1: the emulator's clock only moves forward"):
+        control.advance(-1)
+    assert control.now() == before

@@ -166,6 +166,8 @@ class WarmPoolEmulator:
 
     def advance(self, seconds: float) -> datetime:
         """Move the clock, firing every transition that falls due on the way, in time order."""
+        if seconds < 0:
+            raise ValueError(f"seconds={seconds}: the emulator's clock only moves forward; pass 0 or more")
         with self._lock:
             target = self.clock.now() + timedelta(seconds=seconds)
             while True:
