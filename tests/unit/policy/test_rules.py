@@ -1,5 +1,6 @@
 """Each policy rule on its own (table tests), then properties over random pools, clocks and policies."""
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -142,6 +143,22 @@ def test_horizon_is_cut_at_the_end_of_the_working_day() -> None:
     )
     assert decision.horizon_seconds == 3600
     assert decision.rule == "defaults.working_hours"
+
+
+def test_an_accepted_request_outlives_the_working_day_until_it_reverts() -> None:
+    # at 17:30 Berlin a person was granted "warm until 19:00"; the working day ends at 18:00
+    since = datetime(2026, 3, 2, 16, 0, tzinfo=UTC)
+    until = datetime(2026, 3, 2, 18, 0, tzinfo=UTC)  # 19:00 Berlin
+    kept = replace(pool(since=since, keep_alive=3600), override_until=until)
+    doc = policy(keep_alive_strategy="fixed-10800", working_hours=HOURS)
+    inside = decide_keep_alive(kept, doc, datetime(2026, 3, 2, 16, 55, tzinfo=UTC))  # 17:55 Berlin
+    assert inside.horizon_seconds == 7200  # to the request's end, not to 18:00
+    outside = decide_keep_alive(kept, doc, datetime(2026, 3, 2, 17, 25, tzinfo=UTC))  # 18:25 Berlin
+    assert outside.action is not Action.RELEASE
+    assert outside.horizon_seconds == 7200  # never past the request: the strategy's 3 h are cut
+    assert any("kept until the accepted request ends" in r for r in outside.reasons)
+    after = decide_keep_alive(kept, doc, datetime(2026, 3, 2, 18, 5, tzinfo=UTC))  # 19:05 Berlin
+    assert (after.action, after.rule) == (Action.RELEASE, "defaults.working_hours")
 
 
 @pytest.mark.parametrize(

@@ -266,7 +266,19 @@ class WorkingHoursRule(PolicyRule):
         overrides = ev.rules.get("overrides")
         if ev.request is not None and ev.request.kind == "extend" and overrides.allow_outside_working_hours:
             return
+        # A person's request accepted earlier (allowed outside working hours, or it would not have
+        # been) keeps the pool until it reverts; working hours apply again after that.
+        override = ev.pool.override_until
+        if override is not None and override <= ev.now:
+            override = None
         if not in_working_hours(hours, ev.now):
+            if override is not None and ev.pool.available_since is not None:
+                ev.cap(
+                    int((override - ev.pool.available_since).total_seconds()),
+                    rule,
+                    f"outside working hours: kept until the accepted request ends at {override.isoformat()}",
+                )
+                return
             ev.may_extend = False
             if hours.outside == "release":
                 ev.release(rule, "outside working hours")
@@ -280,6 +292,8 @@ class WorkingHoursRule(PolicyRule):
             return
         if ev.pool.available_since is not None:
             end = end_of_working_window(hours, ev.now)
+            if override is not None and override > end:
+                end = override
             ev.cap(
                 int((end - ev.pool.available_since).total_seconds()),
                 rule,
