@@ -18,7 +18,9 @@ def build_app(context: dict[str, object] | None = None, outdir: str | None = Non
     raw = app.node.try_get_context("warmpool") or {}
     config = StackConfig.model_validate(raw)
     WarmPoolStack(app, config.stack_name, config=config, app_dir=Path(__file__).resolve().parent)
-    cdk.Validations.of(app).add_plugins(cdk_nag.AwsSolutionsChecks(app, verbose=True))
+    cdk.Validations.of(app).add_plugins(
+        cdk_nag.AwsSolutionsChecks(app, verbose=True), cdk_nag.ServerlessChecks(app, verbose=True)
+    )
     return app
 
 

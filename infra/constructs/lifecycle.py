@@ -18,6 +18,17 @@ from infra.constructs.functions import FunctionFactory
 from infra.constructs.storage import Storage
 
 
+def _queue_target(storage: Storage) -> targets.SqsQueue:
+    """An event EventBridge cannot deliver (a queue or key permission broken by hand, say) is retried
+    for a day, then kept in the lifecycle DLQ, whose depth alarms, instead of being dropped."""
+    return targets.SqsQueue(
+        storage.lifecycle_queue,
+        dead_letter_queue=storage.lifecycle_dlq,
+        retry_attempts=185,
+        max_event_age=Duration.hours(24),
+    )
+
+
 class Lifecycle(Construct):
     def __init__(
         self,
@@ -35,13 +46,13 @@ class Lifecycle(Construct):
             self,
             "TrainingJobEvents",
             event_pattern=events.EventPattern(source=["aws.sagemaker"], detail_type=[TRAINING_DETAIL_TYPE]),
-            targets=[targets.SqsQueue(storage.lifecycle_queue)],
+            targets=[_queue_target(storage)],
         )
         self.tuning_rule = events.Rule(
             self,
             "TuningJobEvents",
             event_pattern=events.EventPattern(source=["aws.sagemaker"], detail_type=[TUNING_DETAIL_TYPE]),
-            targets=[targets.SqsQueue(storage.lifecycle_queue)],
+            targets=[_queue_target(storage)],
         )
         self.schedule_group_name = f"{Stack.of(self).stack_name}-steps"
         self.schedule_group = scheduler.CfnScheduleGroup(self, "StepSchedules", name=self.schedule_group_name)
@@ -94,7 +105,7 @@ class Lifecycle(Construct):
             timeout=Duration.minutes(5),
             environment=engine_env,
         )
-        events.Rule(
+        self.reconcile_rule = events.Rule(
             self,
             "ReconcileSchedule",
             schedule=events.Schedule.rate(Duration.minutes(config.reconcile_every_minutes)),

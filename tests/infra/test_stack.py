@@ -46,6 +46,9 @@ def test_rules_filter_on_source_and_detail_type_only_and_feed_the_queue(synthesi
         assert rule["Properties"]["EventPattern"]["source"] == ["aws.sagemaker"]
         (target,) = rule["Properties"]["Targets"]
         assert "LifecycleQueue" in target["Arn"]["Fn::GetAtt"][0]
+        # what EventBridge cannot deliver is kept, not dropped
+        assert "LifecycleQueueDlq" in target["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0]
+        assert target["RetryPolicy"] == {"MaximumEventAgeInSeconds": 86400, "MaximumRetryAttempts": 185}
     schedules = [
         r
         for r in synthesized.resources("AWS::Events::Rule").values()
@@ -143,7 +146,7 @@ def test_asset_holds_the_runtime_and_nothing_for_development(synthesized: Synthe
 
 def test_cdk_nag_has_no_unacknowledged_findings(synthesized: Synthesized) -> None:
     reports = synthesized.report["pluginReports"]
-    assert [r.get("pluginName") for r in reports] == ["AwsSolutions"]
+    assert [r.get("pluginName") for r in reports] == ["AwsSolutions", "Serverless"]
     assert all(not r.get("violations") for r in reports), reports
 
 
