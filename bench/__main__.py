@@ -25,6 +25,8 @@ from warmpool.simulator.replay import DEFAULT_START, HISTORY_LIMIT, Scenario, st
 from warmpool.simulator.synthetic import COLUMNS, bundled_traces, large_fleet
 from warmpool.simulator.trace import TraceJob, load_trace
 
+from bench.context import main as context_main
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_TRACES = ROOT.parent / "shared" / "traces"
 STRATEGIES = ("none", "fixed-600", "fixed-3600", "break-even", "adaptive", "counterfactual", "oracle")
@@ -143,6 +145,10 @@ def main() -> int:
                 f"fitted before {held.held_out_ratio:.3f}",
                 flush=True,
             )
+
+    for path in sorted(SHARED_TRACES.glob("*.csv")) if SHARED_TRACES.is_dir() else []:
+        print()
+        context_main([str(path), "--people-cost-per-hour", "100"])  # what context could buy, held out
 
     jobs = fleet_jobs(10_000)
     print(f"\nspeed on a synthetic fleet of {len(jobs)} jobs (scenario {FLEET_SCENARIO}):")
