@@ -96,7 +96,9 @@ tr:nth-child(even){{background:#f5f5f5}}</style></head><body>
 Orange: the pool warm and idle (billed), until reused or released.</p>
 {_chart(system, start, end)}
 <h2>Checks</h2><ul>{checks}</ul>
-<h2>Cost</h2><table><tr><th></th><th>idle</th><th>cold starts</th><th>total</th></tr>{costs}</table>
+<h2>Cost</h2><p>A scripted day of a few jobs shows the features, not the savings:
+<code>make bench</code> replays traces.</p>
+<table><tr><th></th><th>idle</th><th>cold starts</th><th>total</th></tr>{costs}</table>
 <h2>Timeline</h2><table>{rows}</table></body></html>"""
     path = out_dir / "report.html"
     path.write_text(page, encoding="utf-8")

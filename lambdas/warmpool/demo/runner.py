@@ -229,6 +229,10 @@ def _collect(system: LocalSystem, result: DemoResult) -> None:
                 )
             elif entry.what == "recorded":
                 text = f"{entry.job_name}: {details.get('state')} ({details.get('trigger')})"
+            elif entry.what == "keep-alive-updated":
+                # the decision's own line says why; this one says what SageMaker was told
+                told = f"UpdateTrainingJob {details.get('seconds')} s, until {details.get('expires_at')}"
+                text = f"{entry.job_name}: {told}"
             else:
                 text = f"{entry.job_name}: {entry.what} {json.dumps(details, default=str)}"
             result.timeline.append((entry.at, entry.what, text))
@@ -292,6 +296,7 @@ def print_result(result: DemoResult, say: Callable[[str], None] = print) -> None
         for line in rest:
             say(f"  {'':5}  {'':<16} {line}")
     say("\nCost of the day (idle warm instances + cold starts at 100 $/h of people's time)")
+    say("  (a scripted day of a few jobs shows the features, not the savings: make bench replays traces)")
     for label, row in result.costs.items():
         total = row["idle_usd"] + row["cold_start_usd"]
         say(
