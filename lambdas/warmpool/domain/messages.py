@@ -96,7 +96,7 @@ def _details(n: Notification) -> list[str]:
             owner = f", owner {p.get('owner')}" if p.get("owner") else ""
             shape = f"{p.get('instance_type')} x{p.get('instance_count')}{owner}"
             lines.append(
-                f"- {p.get('job_name')} ({shape}): idle since {_when(p.get('idle_since'))}, "
+                f"- {p.get('job_name')} ({shape}): idle since {_when(p.get('available_since'))}, "
                 f"warm until {_when(p.get('warm_until'))}"
             )
     elif n.kind is NotificationKind.BUDGET_WARNING and f.get("budget_usd") is not None:

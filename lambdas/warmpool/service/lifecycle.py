@@ -660,17 +660,7 @@ class LifecycleService:
             pools = sorted(by_team.get(team, []), key=lambda p: p.available_since or now)
             facts: dict[str, Any] = {
                 "date": now.date().isoformat(),
-                "warm_pools": [
-                    {
-                        "job_name": p.job_name,
-                        "instance_type": p.instance_type,
-                        "instance_count": p.instance_count,
-                        "owner": p.owner,
-                        "idle_since": p.available_since.isoformat() if p.available_since else None,
-                        "warm_until": p.expires_at.isoformat() if p.expires_at else None,
-                    }
-                    for p in pools
-                ],
+                "warm_pools": [pool_facts(p, now=now, price_per_instance_hour=self._price(p)) for p in pools],
                 "warm_instances": sum(p.instance_count for p in pools),
                 "idle_cost_today_usd": round(fleet.idle_cost_today_by_team.get(team, 0.0), 2),
                 "idle_cost_month_usd": round(fleet.idle_cost_month_by_team.get(team, 0.0), 2),
@@ -691,6 +681,12 @@ class LifecycleService:
             self.metrics.count("Notifications")
         return teams
 
+    def _price(self, pool: Pool) -> float | None:
+        """USD per instance-hour for messages: the policy's price, else the built-in one, else None."""
+        return self.policies.current().prices.get(
+            pool.instance_type, DEFAULT_PRICES_PER_HOUR.get(pool.instance_type)
+        )
+
     def _notify(
         self,
         record: PoolRecord,
@@ -703,9 +699,7 @@ class LifecycleService:
         facts = pool_facts(
             pool,
             now=self.clock.now(),
-            price_per_instance_hour=self.policies.current().prices.get(
-                pool.instance_type, DEFAULT_PRICES_PER_HOUR.get(pool.instance_type)
-            ),
+            price_per_instance_hour=self._price(pool),
         )
         facts.update(extra or {})
         self.outbox.send(

@@ -66,7 +66,7 @@ def test_the_daily_digest_lists_each_warm_pool_and_the_cost() -> None:
                     "instance_type": "ml.g5.2xlarge",
                     "instance_count": 1,
                     "owner": "alice",
-                    "idle_since": "2026-03-02T08:00:00+00:00",
+                    "available_since": "2026-03-02T08:00:00+00:00",
                     "warm_until": "2026-03-02T10:00:00+00:00",
                 }
             ],

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from warmpool.domain.decide import decide_keep_alive
 from warmpool.domain.model import (
     Action,
+    Decision,
     EngineLimits,
     FleetPool,
     FleetView,
@@ -249,25 +250,19 @@ def test_budget_shortens_to_what_is_left() -> None:
 
 
 def test_what_other_pools_have_booked_is_not_left_in_the_budget() -> None:
+    def decide(spent: float, booked: float) -> Decision:
+        fleet = FleetView(
+            idle_cost_today_by_team={"vision": spent}, idle_cost_booked_by_team={"vision": booked}
+        )
+        doc = policy(keep_alive_strategy="fixed-14400", budget={"daily_usd": 9})
+        return decide_keep_alive(pool(), doc, MONDAY_10_BERLIN, fleet=fleet)
+
     # 9 $ budget, 5 $ spent, 3 $ booked by the team's other warm pools: 1 $ is left for this one
-    fleet = FleetView(idle_cost_today_by_team={"vision": 5.0}, idle_cost_booked_by_team={"vision": 3.0})
-    decision = decide_keep_alive(
-        pool(),
-        policy(keep_alive_strategy="fixed-14400", budget={"daily_usd": 9}),
-        MONDAY_10_BERLIN,
-        fleet=fleet,
-    )
+    decision = decide(spent=5.0, booked=3.0)
     assert decision.horizon_seconds == pytest.approx(3600 / 1.515, abs=2)
     assert "$1.00 left after $3.00 booked by its other warm pools" in " ".join(decision.reasons)
     # spent and booked beyond the budget: released at once
-    fleet = FleetView(idle_cost_today_by_team={"vision": 7.0}, idle_cost_booked_by_team={"vision": 3.0})
-    decision = decide_keep_alive(
-        pool(),
-        policy(keep_alive_strategy="fixed-14400", budget={"daily_usd": 9}),
-        MONDAY_10_BERLIN,
-        fleet=fleet,
-    )
-    assert decision.action is Action.RELEASE
+    assert decide(spent=7.0, booked=3.0).action is Action.RELEASE
 
 
 def test_requests_are_bounded_and_release_is_honoured() -> None:
