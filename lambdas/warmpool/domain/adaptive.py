@@ -12,8 +12,10 @@ hourly step runs out) with a larger `e`, it uses the conditional distribution `S
 has been idle long is released once a reuse has become unlikely, which no fixed threshold can do.
 
 `S` is a Kaplan-Meier estimate over the pool's recent idle gaps (`Pool.history`; gaps cut short by
-expiry or release are censored observations), weighted by recency and by similarity of the time of day
-and day of week, with the team's gaps (`Pool.team_history`) as a weaker prior. With too little history
+expiry or release are censored observations), weighted by recency and by similarity of context: the
+time of day and day of week, how busy the pool was (idle periods begun in the half hour before), and
+the duration of the job that ended before the gap; the team's gaps (`Pool.team_history`) are a weaker
+prior. With too little history
 it falls back to break-even (the deterministic 2-competitive ski-rental threshold).
 
 Pure Python, O(n log n) in the history length (64 gaps at most: one DynamoDB item), sub-millisecond.
@@ -21,6 +23,7 @@ Pure Python, O(n log n) in the history length (64 gaps at most: one DynamoDB ite
 
 from __future__ import annotations
 
+import bisect
 import math
 from dataclasses import dataclass
 
@@ -30,6 +33,9 @@ MIN_EFFECTIVE_SAMPLES = 1.0
 TEAM_PRIOR_WEIGHT = 0.25
 RECENCY_HALF_LIFE = 32  # gaps
 HOUR_BANDWIDTH = 12.0  # hours: wide; a narrow kernel overfits sparse histories (bench)
+DENSITY_WINDOW_S = 1800.0  # "how busy was the pool": idle periods that began in the half hour before
+DENSITY_WEIGHT = 0.5  # how much a gap from a busier or quieter moment counts less (bench: HPO sweeps)
+DURATION_WEIGHT = 0.5  # how much a gap after a much longer or shorter job counts less
 MAX_GAP_SECONDS = 24 * 3600  # longer gaps are treated as "no reuse"
 MARGIN_FACTOR = 1.1
 MARGIN_SECONDS = 30.0
@@ -48,11 +54,26 @@ def _hour_similarity(a: float, b: float) -> float:
     return math.exp(-0.5 * (distance / HOUR_BANDWIDTH) ** 2)
 
 
+def _similar(a: float, b: float, weight: float) -> float:
+    """1 for equal values, down to 1 - weight for values orders of magnitude apart."""
+    return (1.0 - weight) + weight * math.exp(-abs(a - b))
+
+
 def weighted_gaps(data: StrategyInput) -> list[WeightedGap]:
     pool = data.pool
     anchor = pool.available_since or data.now
     hour = anchor.hour + anchor.minute / 60
     weekend = anchor.weekday() >= 5
+    # Density: how many of the pool's idle periods began in the half hour before a moment (a sweep in
+    # progress, a burst of experiments), on a log scale, for the gap and for now.
+    starts = sorted(g.started_at.timestamp() for g in pool.history)
+
+    def busy(at: float) -> float:
+        recent = bisect.bisect_left(starts, at) - bisect.bisect_left(starts, at - DENSITY_WINDOW_S)
+        return math.log2(1 + recent)
+
+    busy_now = busy(anchor.timestamp() + 0.001)
+    duration_now = pool.last_job_duration_s
     out: list[WeightedGap] = []
     for source, scale in ((pool.history, 1.0), (pool.team_history, TEAM_PRIOR_WEIGHT)):
         n = len(source)
@@ -65,6 +86,11 @@ def weighted_gaps(data: StrategyInput) -> list[WeightedGap]:
             context = 0.25 + 0.75 * _hour_similarity(hour, started.hour + started.minute / 60)
             if (started.weekday() >= 5) != weekend:
                 context *= 0.5
+            if gap.job_duration_s and duration_now:
+                apart = (math.log10(1 + gap.job_duration_s), math.log10(1 + duration_now))
+                context *= _similar(*apart, DURATION_WEIGHT)
+            if source is pool.history:
+                context *= _similar(busy(started.timestamp()), busy_now, DENSITY_WEIGHT)
             out.append(WeightedGap(min(gap.seconds, MAX_GAP_SECONDS), gap.reused, scale * recency * context))
     return out
 

@@ -84,11 +84,16 @@ def _parse_dt(value: Any) -> datetime | None:
 
 def gap_to_json(gap: IdleGap) -> list[Any]:
     # Compact on purpose: pool history lives inside one DynamoDB item (400 KB limit).
-    return [gap.started_at.isoformat(), round(gap.seconds, 1), 1 if gap.reused else 0]
+    out: list[Any] = [gap.started_at.isoformat(), round(gap.seconds, 1), 1 if gap.reused else 0]
+    if gap.job_duration_s is not None:
+        out.append(round(gap.job_duration_s))
+    return out
 
 
 def gap_from_json(data: list[Any]) -> IdleGap:
-    return IdleGap(datetime.fromisoformat(data[0]), float(data[1]), bool(data[2]))
+    # Gaps written before the job's duration was kept have three fields.
+    duration = float(data[3]) if len(data) > 3 and data[3] is not None else None
+    return IdleGap(datetime.fromisoformat(data[0]), float(data[1]), bool(data[2]), duration)
 
 
 def pool_to_json(pool: Pool) -> dict[str, Any]:

@@ -22,5 +22,5 @@ def uncensor_latest(gaps: list[IdleGap], at: datetime) -> bool:
     if latest is None:
         return False
     gap = gaps[latest]
-    gaps[latest] = IdleGap(gap.started_at, (at - gap.started_at).total_seconds(), True)
+    gaps[latest] = IdleGap(gap.started_at, (at - gap.started_at).total_seconds(), True, gap.job_duration_s)
     return True

@@ -191,11 +191,13 @@ class CostModel:
 class IdleGap:
     """One past idle period of a pool: it became Available at `started_at` and stayed idle
     `seconds`. `reused` is True when a matching job claimed it then; False when the gap was
-    cut short by expiry or release (a censored observation: the next job came later, if at all)."""
+    cut short by expiry or release (a censored observation: the next job came later, if at all).
+    `job_duration_s` is how long the job that ended just before it ran, when known."""
 
     started_at: datetime
     seconds: float
     reused: bool
+    job_duration_s: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -626,7 +626,8 @@ class LifecycleService:
             return
         seconds = max(0.0, (ended_at - pool.available_since).total_seconds())
         team = self._history_team(pool)
-        self.registry.add_gap(pool.match_key.digest(), team, IdleGap(pool.available_since, seconds, reused))
+        gap = IdleGap(pool.available_since, seconds, reused, pool.last_job_duration_s)
+        self.registry.add_gap(pool.match_key.digest(), team, gap)
         per_second = policy_cost_model(self.policies.current(), pool).idle_cost_per_second
         for start, end in _utc_days(pool.available_since, ended_at):
             self.registry.add_idle_cost(team, start, (end - start).total_seconds() * per_second)

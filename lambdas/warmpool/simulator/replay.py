@@ -139,7 +139,7 @@ class _Replay:
         usd = instance_seconds * self.scenario.price_per_hour / 3600.0
         self.result.idle_cost_usd += usd
         self.result.by_pool[cluster.pool] = self.result.by_pool.get(cluster.pool, 0.0) + usd
-        gap = IdleGap(self.at(cluster.idle_since), seconds, reused)
+        gap = IdleGap(self.at(cluster.idle_since), seconds, reused, cluster.last_duration)
         for store, key in self.history_stores(cluster.pool, cluster.team):
             gaps = store[key]
             gaps.append(gap)

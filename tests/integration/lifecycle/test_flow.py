@@ -60,6 +60,9 @@ def test_reuse_moves_the_lineage_and_records_the_gap(system: System) -> None:
     assert record.pool.lineage == ("a-1", "a-2")
     history, team_history = system.registry.history(record.pool.match_key.digest(), "nlp")
     assert [(round(g.seconds), g.reused) for g in history] == [(300, True)]
+    assert history[0].job_duration_s is not None
+    # the context of the gap: a-1 trained 450 s (10 minutes after it was created, less a 150 s cold start)
+    assert history[0].job_duration_s == 450
     assert len(team_history) == 1
     system.control.run_for("a-2", 300)
     system.advance(400)

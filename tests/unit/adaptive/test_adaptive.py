@@ -1,5 +1,6 @@
 """The adaptive keep-alive strategy: what it decides for histories whose right answer is known."""
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -121,6 +122,48 @@ def test_recent_and_same_time_of_day_gaps_weigh_more() -> None:
     )
     weights = [g.weight for g in weighted_gaps(StrategyInput(_pool(history), COST, MONDAY_NOON))]
     assert weights[1] > weights[0]
+
+
+def test_gaps_after_a_job_like_this_one_weigh_more() -> None:
+    history = (
+        IdleGap(MONDAY_NOON - timedelta(days=1), 100.0, True, 600.0),  # after a 10-minute job
+        IdleGap(MONDAY_NOON - timedelta(days=1), 100.0, True, 36000.0),  # after a 10-hour job
+    )
+    pool = replace(_pool(history), last_job_duration_s=900.0)
+    short, long = (g.weight for g in weighted_gaps(StrategyInput(pool, COST, MONDAY_NOON)))
+    assert short > long  # although the gap after the long job is the more recent one
+    unknown = replace(pool, last_job_duration_s=None)  # no duration known: only recency tells them apart
+    first, second = (g.weight for g in weighted_gaps(StrategyInput(unknown, COST, MONDAY_NOON)))
+    assert second > first
+
+
+def test_gaps_from_a_moment_as_busy_as_now_weigh_more() -> None:
+    # two days ago at noon: a burst (five idle periods within minutes); yesterday at noon: one alone
+    burst = tuple(IdleGap(MONDAY_NOON - timedelta(days=2, minutes=10 - i), 60.0, True) for i in range(5))
+    alone = IdleGap(MONDAY_NOON - timedelta(days=1), 60.0, True)
+    today = tuple(IdleGap(MONDAY_NOON - timedelta(minutes=8 - i), 60.0, True) for i in range(4))
+    busy_now = _pool((*burst, alone, *today))
+    weights = [g.weight for g in weighted_gaps(StrategyInput(busy_now, COST, MONDAY_NOON))]
+    assert weights[4] > weights[5]  # older, but from a moment as busy as now
+    quiet_now = _pool((*burst, alone))
+    weights = [g.weight for g in weighted_gaps(StrategyInput(quiet_now, COST, MONDAY_NOON))]
+    assert weights[5] > weights[4]  # now is quiet: the lone gap resembles it more
+
+
+def test_in_a_sweep_the_pool_is_kept_and_after_it_released() -> None:
+    # sweeps of 10 trials, 1 minute apart; the next sweep comes 10 hours after the last trial
+    history: list[IdleGap] = []
+    start = MONDAY_NOON - timedelta(days=3)
+    for sweep in range(6):
+        begin = start + timedelta(hours=11 * sweep)
+        for trial in range(10):
+            last = trial == 9
+            history.append(IdleGap(begin + timedelta(minutes=11 * trial), 36000.0 if last else 60.0, True))
+    mid_sweep = replace(_pool(tuple(history[:-1])), available_since=history[-1].started_at)
+    after = _pool(tuple(history))
+    mid = AdaptiveStrategy().horizon_seconds(StrategyInput(mid_sweep, COST, history[-1].started_at))
+    assert 60 <= mid <= 200  # a trial is due within the minute
+    assert _horizon(after, elapsed_s=600) <= 600  # ten minutes after the sweep: let it go
 
 
 def test_the_engine_releases_at_the_step_check_through_the_policy() -> None:

@@ -28,3 +28,14 @@ def test_notification_survives_the_queue() -> None:
     received = notification_from_json(notification_to_json(sent))
     assert received == sent
     assert received.dedupe_key == "train-1#extended#4"
+
+
+def test_gaps_keep_the_job_duration_and_read_the_older_three_field_form() -> None:
+    from warmpool.domain.codec import gap_from_json, gap_to_json
+    from warmpool.domain.model import IdleGap
+
+    at = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    gap = IdleGap(at, 120.0, True, 1800.0)
+    assert gap_to_json(gap) == [at.isoformat(), 120.0, 1, 1800]
+    assert gap_from_json(gap_to_json(gap)) == gap
+    assert gap_from_json([at.isoformat(), 60.0, 0]) == IdleGap(at, 60.0, False, None)
