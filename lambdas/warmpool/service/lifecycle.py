@@ -9,7 +9,7 @@ the same state; the registry's optimistic locking stops two invocations from ove
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -415,15 +415,18 @@ class LifecycleService:
             policy,
             now,
             limits=self.limits,
-            fleet=self._fleet(now, record.pool.team or policy.default_team, record.pool.pool_id),
+            fleet=self._fleet(
+                now, teams=(record.pool.team or policy.default_team,), deciding=record.pool.pool_id
+            ),
             trigger=trigger,
             request=request,
         )
 
-    def _fleet(self, now: datetime, team_of_interest: str, deciding_pool_id: str | None = None) -> FleetView:
+    def _fleet(self, now: datetime, *, teams: Iterable[str] = (), deciding: str | None = None) -> FleetView:
         """The other Available pools, and each team's idle cost today and this month (UTC): the ledger
-        of idle gaps that ended, plus what the pools still idle have cost so far in that period. A pool
-        without a team tag counts against the policy's default team."""
+        of idle gaps that ended, plus what the pools still idle have cost so far in that period, for the
+        teams with warm pools and for `teams`. A pool without a team tag counts against the policy's
+        default team; `deciding` is the pool being decided, whose own booked time is not counted."""
         policy = self.policies.current()
         day_start = datetime(now.year, now.month, now.day, tzinfo=UTC)
         month_start = datetime(now.year, now.month, 1, tzinfo=UTC)
@@ -458,12 +461,12 @@ class LifecycleService:
                 for since, ongoing in ((day_start, ongoing_today), (month_start, ongoing_month)):
                     seconds = (now - max(pool.available_since, since)).total_seconds()
                     ongoing[team] = ongoing.get(team, 0.0) + max(0.0, seconds) * per_second
-                if pool.pool_id != deciding_pool_id and pool.expires_at is not None:
+                if pool.pool_id != deciding and pool.expires_at is not None:
                     ahead = max(0.0, (pool.expires_at - now).total_seconds())
                     booked[team] = booked.get(team, 0.0) + ahead * per_second
         today: dict[str, float] = {}
         month: dict[str, float] = {}
-        for team in {*by_team, team_of_interest}:
+        for team in {*by_team, *teams}:
             day_usd, month_usd = self.registry.idle_cost(team, now)
             today[team] = day_usd + ongoing_today.get(team, 0.0)
             month[team] = month_usd + ongoing_month.get(team, 0.0)
@@ -656,8 +659,8 @@ class LifecycleService:
         for record in self.registry.list_by_status(WarmPoolStatus.AVAILABLE.value):
             by_team.setdefault(record.pool.team or policy.default_team, []).append(record.pool)
         teams = sorted({*by_team, *policy.notifications.teams})
+        fleet = self._fleet(now, teams=teams)
         for team in teams:
-            fleet = self._fleet(now, team)
             pools = sorted(by_team.get(team, []), key=lambda p: p.available_since or now)
             facts: dict[str, Any] = {
                 "date": now.date().isoformat(),
