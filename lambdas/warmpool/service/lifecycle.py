@@ -422,7 +422,14 @@ class LifecycleService:
             request=request,
         )
 
-    def _fleet(self, now: datetime, *, teams: Iterable[str] = (), deciding: str | None = None) -> FleetView:
+    def _fleet(
+        self,
+        now: datetime,
+        *,
+        teams: Iterable[str] = (),
+        deciding: str | None = None,
+        with_ledger: bool = False,
+    ) -> FleetView:
         """The other Available pools, and each team's idle cost today and this month (UTC): the ledger
         of idle gaps that ended, plus what the pools still idle have cost so far in that period, for the
         teams with warm pools and for `teams`. A pool without a team tag counts against the policy's
@@ -466,7 +473,8 @@ class LifecycleService:
                     booked[team] = booked.get(team, 0.0) + ahead * per_second
         today: dict[str, float] = {}
         month: dict[str, float] = {}
-        for team in {*by_team, *teams}:
+        # The ledger is read only when something needs it: a budget in the policy, or a digest.
+        for team in {*by_team, *teams} if policy.uses_budgets or with_ledger else ():
             day_usd, month_usd = self.registry.idle_cost(team, now)
             today[team] = day_usd + ongoing_today.get(team, 0.0)
             month[team] = month_usd + ongoing_month.get(team, 0.0)
@@ -659,7 +667,7 @@ class LifecycleService:
         for record in self.registry.list_by_status(WarmPoolStatus.AVAILABLE.value):
             by_team.setdefault(record.pool.team or policy.default_team, []).append(record.pool)
         teams = sorted({*by_team, *policy.notifications.teams})
-        fleet = self._fleet(now, teams=teams)
+        fleet = self._fleet(now, teams=teams, with_ledger=True)
         for team in teams:
             pools = sorted(by_team.get(team, []), key=lambda p: p.available_since or now)
             facts: dict[str, Any] = {

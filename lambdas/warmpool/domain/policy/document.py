@@ -206,6 +206,17 @@ class PolicyDocument(_Strict):
     # Resolved rules per (team, owner, selectors): the simulator decides ~10^5 times per trace.
     _resolution_cache: dict[Any, Any] = PrivateAttr(default_factory=dict)
 
+    @property
+    def uses_budgets(self) -> bool:
+        """Whether any rule anywhere sets a budget (the engine reads the idle-cost ledger only then)."""
+        rules = [
+            self.defaults,
+            *self.teams.values(),
+            *self.owners.values(),
+            *(s.rules for s in self.selectors),
+        ]
+        return any(r.budget is not None for r in rules)
+
     @field_validator("prices")
     @classmethod
     def _positive_prices(cls, value: dict[str, float]) -> dict[str, float]:
