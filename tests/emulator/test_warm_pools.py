@@ -8,7 +8,7 @@ import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
-from warmpool.emulator import EmulatorConfig, LocalControl, WarmPoolEmulator
+from warmpool.emulator import EmulatorConfig, EmulatorError, LocalControl, WarmPoolEmulator
 from warmpool.emulator.jobs import training_job_request
 
 NO_RETRY = Config(retries={"total_max_attempts": 1})
@@ -368,3 +368,30 @@ def test_the_clock_never_moves_backwards(control: LocalControl) -> None:
     with pytest.raises(ValueError, match="seconds=-1: the emulator's clock only moves forward"):
         control.advance(-1)
     assert control.now() == before
+
+
+def test_one_trial_at_a_time_each_on_the_last_ones_warm_pool(sagemaker: Any, control: LocalControl) -> None:
+    trials = [training_job_request(f"seq-{i}", keep_alive_seconds=600) for i in range(3)]
+    control.start_tuning_job("sequential", trials, max_parallel=1)
+    names = [j["TrainingJobName"] for j in sagemaker.list_training_jobs()["TrainingJobSummaries"]]
+    assert names == ["seq-0"]  # the others wait for it
+    control.complete_job("seq-0")
+    first = sagemaker.describe_training_job(TrainingJobName="seq-0")
+    assert (first["WarmPoolStatus"]["Status"], first["WarmPoolStatus"]["ReusedByJob"]) == ("Reused", "seq-1")
+    control.complete_job("seq-1")
+    control.complete_tuning_job("sequential")
+    names = sorted(j["TrainingJobName"] for j in sagemaker.list_training_jobs()["TrainingJobSummaries"])
+    assert names == ["seq-0", "seq-1", "seq-2"]
+    with pytest.raises(EmulatorError, match="max_parallel=0"):
+        control.start_tuning_job("none-at-a-time", trials, max_parallel=0)
+
+
+def test_trials_not_started_when_the_tuning_job_ends_never_start(
+    sagemaker: Any, control: LocalControl
+) -> None:
+    trials = [training_job_request(f"cut-{i}") for i in range(3)]
+    control.start_tuning_job("stopped-early", trials, max_parallel=1)
+    control.complete_tuning_job("stopped-early", status="Stopped")
+    control.complete_job("cut-0")
+    names = [j["TrainingJobName"] for j in sagemaker.list_training_jobs()["TrainingJobSummaries"]]
+    assert names == ["cut-0"]

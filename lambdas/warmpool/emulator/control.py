@@ -41,7 +41,9 @@ class EmulatorControl(Protocol):
         probability: float = 0.0,
     ) -> None: ...
     def clear_faults(self) -> None: ...
-    def start_tuning_job(self, name: str, training_requests: list[dict[str, Any]]) -> str: ...
+    def start_tuning_job(
+        self, name: str, training_requests: list[dict[str, Any]], max_parallel: int | None = None
+    ) -> str: ...
     def complete_tuning_job(self, name: str, status: str = "Completed") -> None: ...
     def events(self) -> list[dict[str, Any]]: ...
     def update_calls(self) -> list[dict[str, Any]]: ...
@@ -91,13 +93,16 @@ class LocalControl:
     def clear_faults(self) -> None:
         self.emulator.clear_faults()
 
-    def start_tuning_job(self, name: str, training_requests: list[dict[str, Any]]) -> str:
+    def start_tuning_job(
+        self, name: str, training_requests: list[dict[str, Any]], max_parallel: int | None = None
+    ) -> str:
         tuning = self.emulator.start_tuning_job(
             self.account_id,
             self.region,
             name,
             training_requests,
             lambda request: create_training_job_direct(self.account_id, self.region, request),
+            max_parallel=max_parallel,
         )
         return tuning.arn
 
@@ -185,8 +190,14 @@ class HttpControl:
     def clear_faults(self) -> None:
         self._call("clear_faults")
 
-    def start_tuning_job(self, name: str, training_requests: list[dict[str, Any]]) -> str:
-        return str(self._call("start_tuning_job", name=name, training_requests=training_requests))
+    def start_tuning_job(
+        self, name: str, training_requests: list[dict[str, Any]], max_parallel: int | None = None
+    ) -> str:
+        return str(
+            self._call(
+                "start_tuning_job", name=name, training_requests=training_requests, max_parallel=max_parallel
+            )
+        )
 
     def complete_tuning_job(self, name: str, status: str = "Completed") -> None:
         self._call("complete_tuning_job", name=name, status=status)

@@ -13,7 +13,7 @@ import json
 import random
 import threading
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, cast
@@ -124,6 +124,10 @@ class TuningJob:
     objective_metric: str = "validation:accuracy"
     objective_value: float | None = None
     ended_at: datetime | None = None
+    # Trials not started yet: with MaxParallelTrainingJobs below the number of trials, each one
+    # starts when a running one ends, and finds its warm pool.
+    pending: list[dict[str, Any]] = field(default_factory=list)
+    create_trial: Callable[[dict[str, Any]], Any] | None = None
 
 
 @dataclass
@@ -658,27 +662,46 @@ class WarmPoolEmulator:
         region: str,
         name: str,
         training_requests: list[dict[str, Any]],
-        create_training_job: Any,
+        create_training_job: Callable[[dict[str, Any]], Any],
+        *,
+        max_parallel: int | None = None,
     ) -> TuningJob:
         """Create a tuning job; `training_requests` are CreateTrainingJob requests its trials will use.
-        `create_training_job(request)` creates one trial through the normal path (so moto records it)."""
+        `create_training_job(request)` creates one trial through the normal path (so moto records it).
+        `max_parallel` (MaxParallelTrainingJobs) runs that many trials at once; the next one starts as
+        one ends, on its warm pool when it asked for a keep-alive. Default: all at once."""
+        if max_parallel is not None and max_parallel < 1:
+            raise EmulatorError(
+                "ValidationException", f"max_parallel={max_parallel}: run at least 1 trial at a time"
+            )
         with self._lock:
             arn = f"arn:aws:sagemaker:{region}:{account_id}:hyper-parameter-tuning-job/{name.lower()}"
             tuning = TuningJob(name, arn, account_id, region, self.now())
+            tuning.create_trial = create_training_job
             self.tuning_jobs[(account_id, region, name)] = tuning
             self._emit_tuning_event(tuning)
-        for request in training_requests:
-            create_training_job({**request, "TuningJobArn": arn})
-            tuning.training_jobs.append(str(request["TrainingJobName"]))
+            first = len(training_requests) if max_parallel is None else max_parallel
+            tuning.pending = [{**r, "TuningJobArn": arn} for r in training_requests[first:]]
+        for request in training_requests[:first]:
+            self._start_trial(tuning, {**request, "TuningJobArn": arn})
         return tuning
 
+    def _start_trial(self, tuning: TuningJob, request: dict[str, Any]) -> None:
+        assert tuning.create_trial is not None
+        tuning.create_trial(request)
+        tuning.training_jobs.append(str(request["TrainingJobName"]))
+
     def _tuning_job_progress(self, job: EmulatedJob) -> None:
-        for tuning in self.tuning_jobs.values():
-            if tuning.arn == job.tuning_job_arn and job.status == "Completed":
+        for tuning in list(self.tuning_jobs.values()):
+            if tuning.arn != job.tuning_job_arn:
+                continue
+            if job.status == "Completed":
                 value = round(0.5 + 0.4 * self._rng.random(), 4)
                 if tuning.objective_value is None or value > tuning.objective_value:
                     tuning.objective_value = value
                     tuning.best_training_job = job.name
+            if tuning.pending and tuning.status == "InProgress":
+                self._start_trial(tuning, tuning.pending.pop(0))
 
     def complete_tuning_job(self, name: str, status: str = "Completed") -> TuningJob:
         with self._lock:
@@ -687,6 +710,7 @@ class WarmPoolEmulator:
                 raise EmulatorError("ResourceNotFound", f"Tuning job {name} does not exist")
             tuning.status = status
             tuning.ended_at = self.now()
+            tuning.pending.clear()  # trials not started by then never start
             self._emit_tuning_event(tuning)
             return tuning
 
