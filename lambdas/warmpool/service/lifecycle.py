@@ -762,7 +762,10 @@ def pool_from_job(
     ended = _time(job, "TrainingEndTime")
     created = _time(job, "CreationTime") or now
     started = _time(job, "TrainingStartTime")
-    available_since = ended if status is WarmPoolStatus.AVAILABLE else None
+    # A pool seen only once already reused (the next job came within seconds) was still idle from the
+    # job's end until then: that gap is worth learning from.
+    idle_since_end = status in (WarmPoolStatus.AVAILABLE, WarmPoolStatus.REUSED)
+    available_since = ended if idle_since_end else None
     expires = (
         ended + timedelta(seconds=keep_alive)
         if ended is not None and status is WarmPoolStatus.AVAILABLE

@@ -176,6 +176,26 @@ def test_tuning_job_pools_are_left_to_the_tuner_until_it_ends(system: System) ->
     assert "tuning-job-finished" in kinds
 
 
+def test_a_sequential_sweep_hands_one_pool_from_trial_to_trial(system: System) -> None:
+    system.set_policy(TWO_HOURS)
+    trials = [training_job_request(f"seq-{i}", tags={"team": "research"}) for i in range(3)]
+    system.control.start_tuning_job("sweep", trials, max_parallel=1)
+    system.settle()
+    for name in ("seq-0", "seq-1", "seq-2"):
+        system.control.complete_job(name)  # the next trial starts at once, on this one's pool
+        system.settle()
+    record = system.registry.get("seq-0")  # the pool is named after its first job
+    assert record is not None
+    assert record.pool.lineage == ("seq-0", "seq-1", "seq-2")
+    assert record.tuner_owned
+    assert system.control.update_calls() == []  # left to the tuner while it runs
+    history, _ = system.registry.history(record.pool.match_key.digest(), "research")
+    assert [g.reused for g in history] == [True, True]  # each hand-over is an observed gap
+    system.control.complete_tuning_job("sweep")
+    system.settle()
+    assert [u["seconds"] for u in system.control.update_calls()] == [3600]
+
+
 def test_a_cold_start_beside_a_near_match_is_reported(system: System) -> None:
     send(system, finished_job(system, "near-1"))
     system.settle()
