@@ -1,4 +1,5 @@
-"""`warmpool pools list|show|extend|release`: the registry, and people's requests through the engine.
+"""`warmpool pools list|show|costs|extend|release`: the registry, what idling cost, and people's requests
+through the engine.
 
 Configuration comes from the same environment variables the Lambdas use (POOLS_TABLE_NAME, ...; see
 docs/cli.md), with --table, --endpoint-url and --region overriding.
@@ -36,6 +37,16 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     show.add_argument("--format", choices=("text", "json"), default="text")
     common(show)
     show.set_defaults(run=run_show)
+    costs = commands.add_parser(
+        "costs", help="each team's idle cost today and this month, against its budget"
+    )
+    costs.add_argument("--team")
+    costs.add_argument(
+        "--policy", help="policy YAML for prices and budgets (default: built-in prices, no budgets)"
+    )
+    costs.add_argument("--format", choices=("table", "json"), default="table")
+    common(costs)
+    costs.set_defaults(run=run_costs)
     extend = commands.add_parser("extend", help="ask to keep a pool warm longer (the policy decides)")
     extend.add_argument("job")
     extend.add_argument("--minutes", type=int, required=True)
@@ -118,6 +129,56 @@ def run_show(args: argparse.Namespace) -> int:
     print("audit:")
     for entry in document["audit"]:
         print(f"  {entry['at']}  {entry['job']:<24} {entry['what']:<20} {entry['details']}")
+    return 0
+
+
+def run_costs(args: argparse.Namespace) -> int:
+    """Idle cost per team (UTC day and month): the ledger of idle gaps that ended plus the pools idle
+    now, the same figures the budget rule checks, with each team's budget and what is left of it."""
+    from warmpool.domain.policy import PolicyError, load_policy_file
+    from warmpool.domain.policy.document import PolicyDocument
+    from warmpool.service.lifecycle import fleet_view
+    from warmpool.service.wiring import current_clock
+
+    try:
+        policy = load_policy_file(args.policy) if args.policy else PolicyDocument()
+    except PolicyError as exc:
+        return fail(str(exc))
+    now = current_clock().now()
+    registry = _registry(args)
+    # every team the registry has seen (ended pools booked their cost), and every team with a budget
+    known = {r.pool.team or policy.default_team for r in registry.list_pools()}
+    budgeted = {t for t, rules in policy.teams.items() if rules.budget is not None}
+    fleet = fleet_view(registry, policy, now, teams={*known, *budgeted}, with_ledger=True)
+    rows = []
+    for team in sorted(fleet.idle_cost_today_by_team):
+        if args.team and team != args.team:
+            continue
+        rules = policy.teams.get(team)
+        budget = rules.budget if rules is not None and rules.budget is not None else policy.defaults.budget
+        today = fleet.idle_cost_today_by_team.get(team, 0.0)
+        month = fleet.idle_cost_month_by_team.get(team, 0.0)
+        booked = fleet.idle_cost_booked_by_team.get(team, 0.0)
+        daily = budget.daily_usd if budget else None
+        monthly = budget.monthly_usd if budget else None
+        rows.append(
+            {
+                "team": team,
+                "warm_instances": fleet.warm_instances_by_team.get(team, 0),
+                "idle_today_usd": round(today, 2),
+                "idle_month_usd": round(month, 2),
+                "booked_usd": round(booked, 2),
+                "daily_budget_usd": daily,
+                "daily_left_usd": round(daily - today - booked, 2) if daily is not None else None,
+                "monthly_budget_usd": monthly,
+                "monthly_left_usd": round(monthly - month - booked, 2) if monthly is not None else None,
+            }
+        )
+    if args.format == "json":
+        print_json({"at": now.isoformat(), "teams": rows})
+    else:
+        headers = tuple(rows[0]) if rows else ("team",)
+        print(table(headers, [[r[h] for h in headers] for r in rows]))
     return 0
 
 

@@ -33,6 +33,7 @@ from warmpool.domain.model import (
     UserRequest,
     WarmPoolStatus,
 )
+from warmpool.domain.policy.document import PolicyDocument
 from warmpool.domain.policy.rules import is_exempt
 from warmpool.domain.pricing import DEFAULT_PRICES_PER_HOUR
 from warmpool.models.events import StepDueDetail, TrainingJobDetail, TuningJobDetail, parse_time
@@ -430,64 +431,17 @@ class LifecycleService:
         deciding: str | None = None,
         with_ledger: bool = False,
     ) -> FleetView:
-        """The other Available pools, and each team's idle cost today and this month (UTC): the ledger
-        of idle gaps that ended, plus what the pools still idle have cost so far in that period, for the
-        teams with warm pools and for `teams`. A pool without a team tag counts against the policy's
-        default team; `deciding` is the pool being decided, whose own booked time is not counted."""
-        policy = self.policies.current()
-        day_start = datetime(now.year, now.month, now.day, tzinfo=UTC)
-        month_start = datetime(now.year, now.month, 1, tzinfo=UTC)
-        by_team: dict[str, int] = {}
-        by_type: dict[str, int] = {}
-        pools: list[FleetPool] = []
-        ongoing_today: dict[str, float] = {}
-        ongoing_month: dict[str, float] = {}
-        booked: dict[str, float] = {}
-        for record in self.registry.list_by_status(WarmPoolStatus.AVAILABLE.value):
-            pool = record.pool
-            team = pool.team or policy.default_team
-            protected = (
-                record.tuner_owned
-                or (pool.override_until is not None and pool.override_until > now)
-                or is_exempt(pool, policy, now)
-            )
-            pools.append(
-                FleetPool(
-                    pool.pool_id,
-                    pool.team,
-                    pool.instance_type,
-                    pool.instance_count,
-                    pool.available_since,
-                    protected,
-                )
-            )
-            by_team[team] = by_team.get(team, 0) + pool.instance_count
-            by_type[pool.instance_type] = by_type.get(pool.instance_type, 0) + pool.instance_count
-            if pool.available_since is not None:
-                per_second = policy_cost_model(policy, pool).idle_cost_per_second
-                for since, ongoing in ((day_start, ongoing_today), (month_start, ongoing_month)):
-                    seconds = (now - max(pool.available_since, since)).total_seconds()
-                    ongoing[team] = ongoing.get(team, 0.0) + max(0.0, seconds) * per_second
-                if pool.pool_id != deciding and pool.expires_at is not None:
-                    ahead = max(0.0, (pool.expires_at - now).total_seconds())
-                    booked[team] = booked.get(team, 0.0) + ahead * per_second
-        today: dict[str, float] = {}
-        month: dict[str, float] = {}
-        # The ledger is read only when something needs it: a budget in the policy, or a digest.
-        for team in {*by_team, *teams} if policy.uses_budgets or with_ledger else ():
-            day_usd, month_usd = self.registry.idle_cost(team, now)
-            today[team] = day_usd + ongoing_today.get(team, 0.0)
-            month[team] = month_usd + ongoing_month.get(team, 0.0)
-        self.metrics.count("WarmInstances", sum(by_type.values()))
-        return FleetView(
-            available_pools=tuple(pools),
-            warm_instances_by_team=by_team,
-            warm_instances_by_type=by_type,
-            idle_cost_today_by_team=today,
-            idle_cost_month_by_team=month,
-            idle_cost_booked_by_team=booked,
+        fleet = fleet_view(
+            self.registry,
+            self.policies.current(),
+            now,
+            teams=teams,
+            deciding=deciding,
+            with_ledger=with_ledger,
             reductions_this_run=self.reductions_this_run,
         )
+        self.metrics.count("WarmInstances", sum(fleet.warm_instances_by_type.values()))
+        return fleet
 
     def _execute(self, record: PoolRecord, decision: Decision, now: datetime) -> PoolRecord:
         pool = record.pool
@@ -728,6 +682,74 @@ class LifecycleService:
             )
         )
         self.metrics.count("Notifications")
+
+
+def fleet_view(
+    registry: PoolRegistry,
+    policy: PolicyDocument,
+    now: datetime,
+    *,
+    teams: Iterable[str] = (),
+    deciding: str | None = None,
+    with_ledger: bool = False,
+    reductions_this_run: int = 0,
+) -> FleetView:
+    """The Available pools, and each team's idle cost today and this month (UTC): the ledger of idle
+    gaps that ended, plus what the pools still idle have cost so far in that period, for the teams with
+    warm pools and for `teams`. A pool without a team tag counts against the policy's default team;
+    `deciding` is the pool being decided, whose own booked time is not counted. The ledger is read
+    only when something needs it: a budget in the policy, or `with_ledger` (a digest, the CLI)."""
+    day_start = datetime(now.year, now.month, now.day, tzinfo=UTC)
+    month_start = datetime(now.year, now.month, 1, tzinfo=UTC)
+    by_team: dict[str, int] = {}
+    by_type: dict[str, int] = {}
+    pools: list[FleetPool] = []
+    ongoing_today: dict[str, float] = {}
+    ongoing_month: dict[str, float] = {}
+    booked: dict[str, float] = {}
+    for record in registry.list_by_status(WarmPoolStatus.AVAILABLE.value):
+        pool = record.pool
+        team = pool.team or policy.default_team
+        protected = (
+            record.tuner_owned
+            or (pool.override_until is not None and pool.override_until > now)
+            or is_exempt(pool, policy, now)
+        )
+        pools.append(
+            FleetPool(
+                pool.pool_id,
+                pool.team,
+                pool.instance_type,
+                pool.instance_count,
+                pool.available_since,
+                protected,
+            )
+        )
+        by_team[team] = by_team.get(team, 0) + pool.instance_count
+        by_type[pool.instance_type] = by_type.get(pool.instance_type, 0) + pool.instance_count
+        if pool.available_since is not None:
+            per_second = policy_cost_model(policy, pool).idle_cost_per_second
+            for since, ongoing in ((day_start, ongoing_today), (month_start, ongoing_month)):
+                seconds = (now - max(pool.available_since, since)).total_seconds()
+                ongoing[team] = ongoing.get(team, 0.0) + max(0.0, seconds) * per_second
+            if pool.pool_id != deciding and pool.expires_at is not None:
+                ahead = max(0.0, (pool.expires_at - now).total_seconds())
+                booked[team] = booked.get(team, 0.0) + ahead * per_second
+    today: dict[str, float] = {}
+    month: dict[str, float] = {}
+    for team in {*by_team, *teams} if policy.uses_budgets or with_ledger else ():
+        day_usd, month_usd = registry.idle_cost(team, now)
+        today[team] = day_usd + ongoing_today.get(team, 0.0)
+        month[team] = month_usd + ongoing_month.get(team, 0.0)
+    return FleetView(
+        available_pools=tuple(pools),
+        warm_instances_by_team=by_team,
+        warm_instances_by_type=by_type,
+        idle_cost_today_by_team=today,
+        idle_cost_month_by_team=month,
+        idle_cost_booked_by_team=booked,
+        reductions_this_run=reductions_this_run,
+    )
 
 
 def _pool_expected_but_missing(job: dict[str, Any]) -> bool:

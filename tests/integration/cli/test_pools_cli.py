@@ -1,6 +1,7 @@
 """`warmpool pools ...` against the registry and the engine, on moto with the emulator."""
 
 import json
+from pathlib import Path
 
 import pytest
 from warmpool.cli.main import main
@@ -59,3 +60,23 @@ def test_missing_configuration_is_one_clear_line(
     with pytest.raises(SystemExit):
         main(["pools", "list"])
     assert "pass --table or set POOLS_TABLE_NAME" in capsys.readouterr().err
+
+
+def test_costs_add_ended_gaps_and_pools_idle_now_against_the_budget(
+    pools: System, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    pools.advance(1800, tick=300)  # both pools idled their 900 s keep-alive, then expired
+    capsys.readouterr()  # what the functions logged meanwhile
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("version: 1\nteams:\n  vision: {budget: {daily_usd: 5}}\n")
+    assert main(["pools", "costs", "--policy", str(policy), "--format", "json"]) == 0
+    rows = {r["team"]: r for r in json.loads(capsys.readouterr().out)["teams"]}
+    # 900 idle seconds of ml.g5.2xlarge at 1.515 $/h, booked in the ledger when each pool expired
+    assert rows["vision"]["idle_today_usd"] == 0.38
+    assert rows["vision"]["daily_left_usd"] == 4.62
+    assert rows["nlp"]["idle_today_usd"] == 0.38
+    assert rows["nlp"]["daily_budget_usd"] is None
+    assert main(["pools", "costs", "--team", "nlp"]) == 0
+    out = capsys.readouterr().out
+    assert "nlp" in out
+    assert "vision" not in out
