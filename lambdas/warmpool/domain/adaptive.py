@@ -15,8 +15,8 @@ has been idle long is released once a reuse has become unlikely, which no fixed 
 expiry or release are censored observations), weighted by recency and by similarity of context: the
 time of day and day of week, how busy the pool was (idle periods begun in the half hour before), and
 the duration of the job that ended before the gap; the team's gaps (`Pool.team_history`) are a weaker
-prior. With too little history
-it falls back to break-even (the deterministic 2-competitive ski-rental threshold).
+prior. With too little history it falls back to break-even (the deterministic 2-competitive ski-rental
+threshold).
 
 Pure Python, O(n log n) in the history length (64 gaps at most: one DynamoDB item), sub-millisecond.
 """
