@@ -44,18 +44,6 @@ def nag_acknowledgments(stack: Stack, manager: WarmPoolManager) -> dict[str, str
             "Slack issues the webhook URLs and the signing secret; a Lambda cannot rotate them. "
             "Rotate them in Slack, then update the secret."
         ),
-        "Serverless::Serverless-SQSRedrivePolicy": (
-            "Only the two dead-letter queues have none: they are the end of the line, alarmed on depth"
-        ),
-        "Serverless::Serverless-LambdaDLQ": (
-            "The lifecycle and notifier functions read SQS queues, whose redrive policies keep failed "
-            "messages; the Slack endpoint is synchronous; a failed reconciler run carries no data and is "
-            "retried twice, then replaced by the next run"
-        ),
-        "Serverless::Serverless-LambdaEventSourceMappingDestination": (
-            "SQS event sources take no on-failure destination: failed records return to the queue and "
-            "its redrive policy moves them to the DLQ"
-        ),
         "AwsSolutions::AwsSolutions-APIG4": (
             "Slack cannot send AWS credentials: each request is authenticated by its Slack signature (HMAC "
             "of the raw body, 5-minute replay window) inside the function, then authorized against the policy"
@@ -76,10 +64,31 @@ class WarmPoolStack(Stack):
                 for rule, reason in nag_acknowledgments(self, self.manager).items()
             )
         )
-        # Only the reconciler's schedule goes without a DLQ: the event rules have one.
-        cdk.Validations.of(self.manager.lifecycle.reconcile_rule).acknowledge(
-            cdk.Acknowledgment(
-                id="Serverless::Serverless-EventBusDLQ",
-                reason="The schedule carries no data: a failed run is retried twice, then the next one runs",
+        for construct, rule, reason in serverless_acknowledgments(self.manager):
+            cdk.Validations.of(construct).acknowledge(
+                cdk.Acknowledgment(id=f"Serverless::{rule}", reason=reason)
             )
+
+
+def serverless_acknowledgments(manager: WarmPoolManager) -> list[tuple[Construct, str, str]]:
+    """The cdk-nag Serverless findings warmpool accepts, each on the one construct it concerns."""
+    storage, lifecycle, notifications = manager.storage, manager.lifecycle, manager.notifications
+    no_data = "a failed reconciler run carries no data: it is retried twice, then the next run replaces it"
+    sqs_fed = "Invoked only by SQS, whose redrive policy keeps the records that keep failing"
+    no_destination = "SQS event sources take no on-failure destination: the queue's redrive policy applies"
+    end_of_line = "A dead-letter queue is the end of the line, alarmed on depth"
+    found: list[tuple[Construct, str, str]] = [
+        (storage.lifecycle_dlq, "Serverless-SQSRedrivePolicy", end_of_line),
+        (storage.notify_dlq, "Serverless-SQSRedrivePolicy", end_of_line),
+        (lifecycle.reconcile_rule, "Serverless-EventBusDLQ", f"The schedule carries no data: {no_data}"),
+        (lifecycle.reconciler_fn, "Serverless-LambdaDLQ", f"Invoked on a schedule: {no_data}"),
+        (lifecycle.lifecycle_fn, "Serverless-LambdaDLQ", sqs_fed),
+        (notifications.notifier_fn, "Serverless-LambdaDLQ", sqs_fed),
+        (lifecycle.lifecycle_fn, "Serverless-LambdaEventSourceMappingDestination", no_destination),
+        (notifications.notifier_fn, "Serverless-LambdaEventSourceMappingDestination", no_destination),
+    ]
+    if notifications.slack_fn is not None:  # the Slack endpoint is optional (slack_endpoint: none)
+        found.append(
+            (notifications.slack_fn, "Serverless-LambdaDLQ", "Invoked synchronously by the HTTP API")
         )
+    return found
