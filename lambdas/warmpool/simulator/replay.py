@@ -96,6 +96,7 @@ class _Cluster:
     steps: int = 0
     version: int = 0
     last_duration: float = 0.0
+    last_failed: bool = False
 
 
 class _Replay:
@@ -218,6 +219,7 @@ class _Replay:
             self.result.cold_start_cost_usd += usd
             self.result.by_pool[job.pool] = self.result.by_pool.get(job.pool, 0.0) + usd
         cluster.last_duration = job.duration_s
+        cluster.last_failed = job.failed
         self.push(t + job.duration_s, "end", cluster)
 
     def end(self, t: float, cluster: _Cluster) -> None:
@@ -249,6 +251,7 @@ class _Replay:
             history=tuple(self.history[cluster.pool][-HISTORY_LIMIT:]),
             team_history=tuple(self.team_history[cluster.team or self.policy.default_team][-HISTORY_LIMIT:]),
             last_job_duration_s=cluster.last_duration,
+            job_status="Failed" if cluster.last_failed else "Completed",
         )
         decision = decide_keep_alive(
             pool,

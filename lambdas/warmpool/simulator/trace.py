@@ -23,6 +23,7 @@ class TraceJob:
     team: str | None = None
     instance_type: str | None = None
     instance_count: int = 1
+    failed: bool = False  # status `Failed`: the job's pool is decided as a failed job's (release_on_failure)
 
 
 def _number(row: dict[str, str], column: str, line: int, path: str) -> float:
@@ -55,7 +56,8 @@ def load_trace(path: str | Path) -> list[TraceJob]:
                 f"{file}:1: missing column(s) {', '.join(missing)}; a trace needs {', '.join(REQUIRED)}"
             )
         for line, row in enumerate(reader, start=2):
-            if (row.get("status") or "").strip() == "Pending":
+            status = (row.get("status") or "").strip()
+            if status == "Pending":
                 continue
             pool = (row.get("pool") or "").strip()
             if not pool:
@@ -75,6 +77,7 @@ def load_trace(path: str | Path) -> list[TraceJob]:
                     team=(row.get("team") or "").strip() or None,
                     instance_type=(row.get("instance_type") or "").strip() or None,
                     instance_count=count,
+                    failed=status == "Failed",
                 )
             )
     jobs.sort(key=lambda j: j.submit_s)

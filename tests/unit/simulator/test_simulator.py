@@ -174,3 +174,25 @@ def test_the_holdout_shows_how_much_of_the_static_bound_is_hindsight() -> None:
     steady = [TraceJob(160.0 * i, 100, "a") for i in range(1080)]
     held = static_holdout(steady, Scenario(), split_s=86400)
     assert held.held_out_usd == pytest.approx(held.in_sample_usd)
+
+
+def test_a_failed_jobs_pool_follows_release_on_failure(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # a job fails, is fixed and resubmitted 5 minutes later, ten times
+    trace = tmp_path / "t.csv"
+    rows = ["submit_time_s,duration_s,pool,status"]
+    rows += [f"{i * 3600},600,p,Failed" for i in range(10)]
+    rows += [f"{i * 3600 + 900},600,p,Completed" for i in range(10)]
+    trace.write_text("\n".join(rows) + "\n")
+    assert all(j.failed == (j.submit_s % 3600 == 0) for j in load_trace(trace))
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("version: 1\ndefaults: {release_on_failure: true}\n")
+
+    def warm_starts(*extra: str) -> int:
+        args = ["simulate", str(trace), "--strategies", "fixed-600", "--format", "json", *extra]
+        assert main(args) == 0
+        return int(json.loads(capsys.readouterr().out)["results"]["fixed-600"]["warm_starts"])
+
+    assert warm_starts() == 10  # kept 10 minutes: each resubmission starts warm
+    assert warm_starts("--policy", str(policy)) == 0  # the policy releases a failed job's pool at once
