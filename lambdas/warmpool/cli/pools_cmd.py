@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from datetime import UTC, datetime
 from typing import Any
 
@@ -42,7 +43,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     costs.add_argument("--team")
     costs.add_argument(
-        "--policy", help="policy YAML for prices and budgets (default: built-in prices, no budgets)"
+        "--policy",
+        help="policy YAML for prices and budgets (default: the deployed one, POLICY_PARAMETER_NAME in SSM)",
     )
     costs.add_argument("--format", choices=("table", "json"), default="table")
     common(costs)
@@ -136,12 +138,11 @@ def run_costs(args: argparse.Namespace) -> int:
     """Idle cost per team (UTC day and month): the ledger of idle gaps that ended plus the pools idle
     now, the same figures the budget rule checks, with each team's budget and what is left of it."""
     from warmpool.domain.policy import PolicyError, load_policy_file
-    from warmpool.domain.policy.document import PolicyDocument
     from warmpool.service.lifecycle import fleet_view
     from warmpool.service.wiring import current_clock
 
     try:
-        policy = load_policy_file(args.policy) if args.policy else PolicyDocument()
+        policy = load_policy_file(args.policy) if args.policy else _deployed_policy(args)
     except PolicyError as exc:
         return fail(str(exc))
     now = current_clock().now()
@@ -180,6 +181,29 @@ def run_costs(args: argparse.Namespace) -> int:
         headers = tuple(rows[0]) if rows else ("team",)
         print(table(headers, [[r[h] for h in headers] for r in rows]))
     return 0
+
+
+def _deployed_policy(args: argparse.Namespace) -> Any:
+    """The policy the functions use (the SSM parameter named by POLICY_PARAMETER_NAME), else none."""
+    import json
+
+    from pydantic import ValidationError
+
+    from warmpool.cli.output import aws_client
+    from warmpool.domain.policy.document import PolicyDocument
+
+    name = os.environ.get("POLICY_PARAMETER_NAME")
+    if not name:
+        print(
+            "warmpool: no --policy and no POLICY_PARAMETER_NAME: built-in prices, no budgets", file=sys.stderr
+        )
+        return PolicyDocument()
+    ssm = aws_client("ssm", args.endpoint_url, args.region)
+    raw = ssm.get_parameter(Name=name)["Parameter"]["Value"]
+    try:
+        return PolicyDocument.model_validate(json.loads(raw))
+    except (ValueError, ValidationError) as exc:
+        raise SystemExit(fail(f"the policy in {name} is invalid ({exc}); pass --policy FILE")) from None
 
 
 def run_request(args: argparse.Namespace) -> int:

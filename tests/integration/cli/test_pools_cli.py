@@ -76,7 +76,12 @@ def test_costs_add_ended_gaps_and_pools_idle_now_against_the_budget(
     assert rows["vision"]["daily_left_usd"] == 4.62
     assert rows["nlp"]["idle_today_usd"] == 0.38
     assert rows["nlp"]["daily_budget_usd"] is None
+    # without --policy: the deployed one, from SSM
     assert main(["pools", "costs", "--team", "nlp"]) == 0
     out = capsys.readouterr().out
     assert "nlp" in out
     assert "vision" not in out
+    pools.set_policy({"version": 1, "teams": {"vision": {"budget": {"daily_usd": 7}}}})
+    assert main(["pools", "costs", "--format", "json"]) == 0
+    rows = {r["team"]: r for r in json.loads(capsys.readouterr().out)["teams"]}
+    assert rows["vision"]["daily_budget_usd"] == 7
