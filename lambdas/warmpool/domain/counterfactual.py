@@ -32,10 +32,9 @@ GRID = (0, 30, 60, 120, 300, 600, 900, 1200, 1800, 2700, 3600, 5400, 7200, 10800
 _IDLE, _ARRIVE = 0, 1
 
 
-def replay_cost(
-    gaps: Sequence[IdleGap], now: datetime, keep_alive: float, idle_cost: float, penalty: float
-) -> float:
-    """Cost of keeping every cluster of `gaps` warm for `keep_alive` seconds, replayed until `now`."""
+def _timeline(gaps: Sequence[IdleGap], now: datetime) -> tuple[list[float], list[tuple[float, int, int]]]:
+    """When each cluster went idle (seconds before `now`) and the events in time order: clusters going
+    idle, and the jobs that arrived (the end of each reused or uncensored gap)."""
     starts = [(gap.started_at - now).total_seconds() for gap in gaps]
     events: list[tuple[float, int, int]] = []
     for index, gap in enumerate(gaps):
@@ -43,6 +42,16 @@ def replay_cost(
         if gap.reused:
             events.append((starts[index] + gap.seconds, _ARRIVE, index))
     events.sort()
+    return starts, events
+
+
+def _replay(
+    starts: Sequence[float],
+    events: Sequence[tuple[float, int, int]],
+    keep_alive: float,
+    idle_cost: float,
+    penalty: float,
+) -> float:
     warm: list[float] = []  # idle since, oldest first
     gone: list[float] = []  # idle since, of clusters that expired before a job came
     total = 0.0
@@ -67,11 +76,21 @@ def replay_cost(
     return total + sum(idle_cost * min(keep_alive, max(0.0, -since)) for since in warm)
 
 
+def replay_cost(
+    gaps: Sequence[IdleGap], now: datetime, keep_alive: float, idle_cost: float, penalty: float
+) -> float:
+    """Cost of keeping every cluster of `gaps` warm for `keep_alive` seconds, replayed until `now`."""
+    starts, events = _timeline(gaps, now)
+    return _replay(starts, events, keep_alive, idle_cost, penalty)
+
+
 def best_keep_alive(
     gaps: Sequence[IdleGap], now: datetime, idle_cost: float, penalty: float, grid: Sequence[int] = GRID
 ) -> int:
-    """The cheapest keep-alive of `grid` on the replayed history (the shortest of equals)."""
-    costs = [replay_cost(gaps, now, seconds, idle_cost, penalty) for seconds in grid]
+    """The cheapest keep-alive of `grid` on the replayed history (the shortest of equals). The
+    timeline is built once and replayed under each keep-alive."""
+    starts, events = _timeline(gaps, now)
+    costs = [_replay(starts, events, seconds, idle_cost, penalty) for seconds in grid]
     return min(zip(costs, grid, strict=True))[1]
 
 
