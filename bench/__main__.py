@@ -109,8 +109,8 @@ def main() -> int:
     print(header)
     print("-" * len(header))
     misses = []
-    for trace_name, path in traces.items():
-        jobs = load_trace(path)
+    loaded = {trace_name: load_trace(path) for trace_name, path in traces.items()}
+    for trace_name, jobs in loaded.items():
         for label in SCENARIOS:
             result = compare(jobs, scenario(label), STRATEGIES, include_static_best=True)
             report["scenarios"][f"{trace_name} | {label}"] = result
@@ -129,8 +129,7 @@ def main() -> int:
         "each trace,\nscored on the second half (replayed alone), against the one fitted on the second "
         "half itself:"
     )
-    for trace_name, path in traces.items():
-        jobs = load_trace(path)
+    for trace_name, jobs in loaded.items():
         split = (jobs[0].submit_s + jobs[-1].submit_s) / 2 if jobs else 0.0
         for label in SCENARIOS:
             held = static_holdout(jobs, scenario(label), split)

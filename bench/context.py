@@ -23,9 +23,9 @@ from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from warmpool.domain.counterfactual import GRID  # the keep-alives a threshold is chosen from
 from warmpool.domain.pricing import price_per_hour
 
-GRID = (0, 30, 60, 120, 300, 600, 900, 1200, 1800, 2700, 3600, 5400, 7200, 10800, 14400, 21600, 43200)
 NEVER = 1e12  # no later arrival in the pool
 
 
