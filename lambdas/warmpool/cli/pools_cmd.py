@@ -138,7 +138,7 @@ def run_costs(args: argparse.Namespace) -> int:
     """Idle cost per team (UTC day and month): the ledger of idle gaps that ended plus the pools idle
     now, the same figures the budget rule checks, with each team's budget and what is left of it."""
     from warmpool.domain.policy import PolicyError, load_policy_file
-    from warmpool.service.lifecycle import fleet_view
+    from warmpool.service.lifecycle import fleet_view, team_of
     from warmpool.service.wiring import current_clock
 
     try:
@@ -148,7 +148,7 @@ def run_costs(args: argparse.Namespace) -> int:
     now = current_clock().now()
     registry = _registry(args)
     # every team the registry has seen (ended pools booked their cost), and every team with a budget
-    known = {r.pool.team or policy.default_team for r in registry.list_pools()}
+    known = {team_of(r.pool, policy) for r in registry.list_pools()}
     budgeted = {t for t, rules in policy.teams.items() if rules.budget is not None}
     fleet = fleet_view(registry, policy, now, teams={*known, *budgeted}, with_ledger=True)
     rows = []

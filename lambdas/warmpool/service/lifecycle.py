@@ -9,7 +9,7 @@ the same state; the registry's optimistic locking stops two invocations from ove
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -416,9 +416,7 @@ class LifecycleService:
             policy,
             now,
             limits=self.limits,
-            fleet=self._fleet(
-                now, teams=(record.pool.team or policy.default_team,), deciding=record.pool.pool_id
-            ),
+            fleet=self._fleet(now, teams=(team_of(record.pool, policy),), deciding=record.pool.pool_id),
             trigger=trigger,
             request=request,
         )
@@ -430,6 +428,7 @@ class LifecycleService:
         teams: Iterable[str] = (),
         deciding: str | None = None,
         with_ledger: bool = False,
+        available: Sequence[PoolRecord] | None = None,
     ) -> FleetView:
         fleet = fleet_view(
             self.registry,
@@ -439,6 +438,7 @@ class LifecycleService:
             deciding=deciding,
             with_ledger=with_ledger,
             reductions_this_run=self.reductions_this_run,
+            available=available,
         )
         self.metrics.count("WarmInstances", sum(fleet.warm_instances_by_type.values()))
         return fleet
@@ -580,9 +580,8 @@ class LifecycleService:
                 return
 
     def _history_team(self, pool: Pool) -> str:
-        """The team whose gap history a pool learns from and adds to: a pool without a team tag gets
-        the policy's default team, as it gets that team's rules."""
-        return pool.team or self.policies.current().default_team
+        """The team whose gap history a pool learns from and adds to (see `team_of`)."""
+        return team_of(pool, self.policies.current())
 
     def _record_gap(self, pool: Pool, ended_at: datetime, *, reused: bool) -> None:
         """Append the idle gap that just ended to the histories the adaptive strategy learns from, and
@@ -590,10 +589,11 @@ class LifecycleService:
         if pool.available_since is None:
             return
         seconds = max(0.0, (ended_at - pool.available_since).total_seconds())
-        team = self._history_team(pool)
+        policy = self.policies.current()
+        team = team_of(pool, policy)
         gap = IdleGap(pool.available_since, seconds, reused, pool.last_job_duration_s)
         self.registry.add_gap(pool.match_key.digest(), team, gap)
-        per_second = policy_cost_model(self.policies.current(), pool).idle_cost_per_second
+        per_second = policy_cost_model(policy, pool).idle_cost_per_second
         for start, end in _utc_days(pool.available_since, ended_at):
             self.registry.add_idle_cost(team, start, (end - start).total_seconds() * per_second)
         self.metrics.count("Reuses" if reused else "Expiries")
@@ -617,17 +617,18 @@ class LifecycleService:
         digest = policy.notifications.digest
         if not digest.enabled or now.hour != digest.hour:
             return []
+        available = self.registry.list_by_status(WarmPoolStatus.AVAILABLE.value)
         by_team: dict[str, list[Pool]] = {}
-        for record in self.registry.list_by_status(WarmPoolStatus.AVAILABLE.value):
-            by_team.setdefault(record.pool.team or policy.default_team, []).append(record.pool)
+        for record in available:
+            by_team.setdefault(team_of(record.pool, policy), []).append(record.pool)
         teams = sorted({*by_team, *policy.notifications.teams})
-        fleet = self._fleet(now, teams=teams, with_ledger=True)
+        fleet = self._fleet(now, teams=teams, with_ledger=True, available=available)
         for team in teams:
             pools = sorted(by_team.get(team, []), key=lambda p: p.available_since or now)
             facts: dict[str, Any] = {
                 "date": now.date().isoformat(),
                 "warm_pools": [pool_facts(p, now=now, price_per_instance_hour=self._price(p)) for p in pools],
-                "warm_instances": sum(p.instance_count for p in pools),
+                "warm_instances": fleet.warm_instances_by_team.get(team, 0),
                 "idle_cost_today_usd": round(fleet.idle_cost_today_by_team.get(team, 0.0), 2),
                 "idle_cost_month_usd": round(fleet.idle_cost_month_by_team.get(team, 0.0), 2),
             }
@@ -693,12 +694,14 @@ def fleet_view(
     deciding: str | None = None,
     with_ledger: bool = False,
     reductions_this_run: int = 0,
+    available: Sequence[PoolRecord] | None = None,
 ) -> FleetView:
     """The Available pools, and each team's idle cost today and this month (UTC): the ledger of idle
     gaps that ended, plus what the pools still idle have cost so far in that period, for the teams with
     warm pools and for `teams`. A pool without a team tag counts against the policy's default team;
     `deciding` is the pool being decided, whose own booked time is not counted. The ledger is read
-    only when something needs it: a budget in the policy, or `with_ledger` (a digest, the CLI)."""
+    only when something needs it: a budget in the policy, or `with_ledger` (a digest, the CLI).
+    `available`: the Available pools, when the caller has already read them."""
     day_start = datetime(now.year, now.month, now.day, tzinfo=UTC)
     month_start = datetime(now.year, now.month, 1, tzinfo=UTC)
     by_team: dict[str, int] = {}
@@ -707,9 +710,11 @@ def fleet_view(
     ongoing_today: dict[str, float] = {}
     ongoing_month: dict[str, float] = {}
     booked: dict[str, float] = {}
-    for record in registry.list_by_status(WarmPoolStatus.AVAILABLE.value):
+    if available is None:
+        available = registry.list_by_status(WarmPoolStatus.AVAILABLE.value)
+    for record in available:
         pool = record.pool
-        team = pool.team or policy.default_team
+        team = team_of(pool, policy)
         protected = (
             record.tuner_owned
             or (pool.override_until is not None and pool.override_until > now)
@@ -834,6 +839,12 @@ def _state_of(record: PoolRecord) -> tuple[Any, ...]:
         record.tuner_owned,
         pool.available_since,
     )
+
+
+def team_of(pool: Pool, policy: PolicyDocument) -> str:
+    """The team a pool counts for (limits, budgets, histories, digests): its team tag, else the
+    policy's default team, the team whose rules it gets."""
+    return pool.team or policy.default_team
 
 
 def _utc_days(since: datetime, until: datetime) -> list[tuple[datetime, datetime]]:
