@@ -184,12 +184,12 @@ def run_costs(args: argparse.Namespace) -> int:
 
 
 def _deployed_policy(args: argparse.Namespace) -> Any:
-    """The policy the functions use (the SSM parameter named by POLICY_PARAMETER_NAME), else none."""
+    """The policy the functions use (the SSM parameter named by POLICY_PARAMETER_NAME), else none.
+    Validated like a policy file: an invalid one is a PolicyError naming every problem."""
     import json
 
-    from pydantic import ValidationError
-
     from warmpool.cli.output import aws_client
+    from warmpool.domain.policy import PolicyError, parse_policy
     from warmpool.domain.policy.document import PolicyDocument
 
     name = os.environ.get("POLICY_PARAMETER_NAME")
@@ -201,9 +201,10 @@ def _deployed_policy(args: argparse.Namespace) -> Any:
     ssm = aws_client("ssm", args.endpoint_url, args.region)
     raw = ssm.get_parameter(Name=name)["Parameter"]["Value"]
     try:
-        return PolicyDocument.model_validate(json.loads(raw))
-    except (ValueError, ValidationError) as exc:
-        raise SystemExit(fail(f"the policy in {name} is invalid ({exc}); pass --policy FILE")) from None
+        data = json.loads(raw)
+    except ValueError as exc:
+        raise PolicyError(name, [f"not JSON ({exc}); pass --policy FILE"]) from None
+    return parse_policy(data, source=name)
 
 
 def run_request(args: argparse.Namespace) -> int:

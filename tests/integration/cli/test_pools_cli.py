@@ -85,3 +85,7 @@ def test_costs_add_ended_gaps_and_pools_idle_now_against_the_budget(
     assert main(["pools", "costs", "--format", "json"]) == 0
     rows = {r["team"]: r for r in json.loads(capsys.readouterr().out)["teams"]}
     assert rows["vision"]["daily_budget_usd"] == 7
+    # an invalid deployed policy is named, problem by problem, like a policy file
+    pools.set_policy({"version": 1, "teams": {"vision": {"budget": {"daily_usd": -1}}}})
+    assert main(["pools", "costs"]) == 2
+    assert "teams.vision.budget.daily_usd" in capsys.readouterr().err
