@@ -35,7 +35,7 @@ from warmpool.domain.model import (
 )
 from warmpool.domain.policy.document import PolicyDocument
 from warmpool.domain.policy.rules import is_exempt
-from warmpool.domain.pricing import DEFAULT_PRICES_PER_HOUR
+from warmpool.domain.pricing import UnknownInstanceTypeError, price_per_hour
 from warmpool.models.events import StepDueDetail, TrainingJobDetail, TuningJobDetail, parse_time
 from warmpool.service.ports import (
     AuditEntry,
@@ -627,7 +627,9 @@ class LifecycleService:
             pools = sorted(by_team.get(team, []), key=lambda p: p.available_since or now)
             facts: dict[str, Any] = {
                 "date": now.date().isoformat(),
-                "warm_pools": [pool_facts(p, now=now, price_per_instance_hour=self._price(p)) for p in pools],
+                "warm_pools": [
+                    pool_facts(p, now=now, price_per_instance_hour=self._price(p, policy)) for p in pools
+                ],
                 "warm_instances": fleet.warm_instances_by_team.get(team, 0),
                 "idle_cost_today_usd": round(fleet.idle_cost_today_by_team.get(team, 0.0), 2),
                 "idle_cost_month_usd": round(fleet.idle_cost_month_by_team.get(team, 0.0), 2),
@@ -648,11 +650,13 @@ class LifecycleService:
             self.metrics.count("Notifications")
         return teams
 
-    def _price(self, pool: Pool) -> float | None:
-        """USD per instance-hour for messages: the policy's price, else the built-in one, else None."""
-        return self.policies.current().prices.get(
-            pool.instance_type, DEFAULT_PRICES_PER_HOUR.get(pool.instance_type)
-        )
+    def _price(self, pool: Pool, policy: PolicyDocument | None = None) -> float | None:
+        """USD per instance-hour for messages (the policy's price, else the built-in one); None when
+        nobody priced the type: the message then leaves the cost out."""
+        try:
+            return price_per_hour(pool.instance_type, (policy or self.policies.current()).prices)
+        except UnknownInstanceTypeError:
+            return None
 
     def _notify(
         self,
