@@ -138,6 +138,7 @@ def run_costs(args: argparse.Namespace) -> int:
     """Idle cost per team (UTC day and month): the ledger of idle gaps that ended plus the pools idle
     now, the same figures the budget rule checks, with each team's budget and what is left of it."""
     from warmpool.domain.policy import PolicyError, load_policy_file
+    from warmpool.domain.policy.resolve import team_rules
     from warmpool.service.lifecycle import fleet_view, team_of
     from warmpool.service.wiring import current_clock
 
@@ -155,8 +156,7 @@ def run_costs(args: argparse.Namespace) -> int:
     for team in sorted(fleet.idle_cost_today_by_team):
         if args.team and team != args.team:
             continue
-        rules = policy.teams.get(team)
-        budget = rules.budget if rules is not None and rules.budget is not None else policy.defaults.budget
+        budget = team_rules(policy, team).get("budget")
         today = fleet.idle_cost_today_by_team.get(team, 0.0)
         month = fleet.idle_cost_month_by_team.get(team, 0.0)
         booked = fleet.idle_cost_booked_by_team.get(team, 0.0)

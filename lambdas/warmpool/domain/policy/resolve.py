@@ -53,6 +53,13 @@ def resolve_rules(policy: PolicyDocument, pool: Pool) -> Resolved:
     return Resolved(values, sources, team, bool(team_tag or pool.team), owner, chain)
 
 
+def team_rules(policy: PolicyDocument, team: str) -> dict[str, Any]:
+    """A team's rules without any pool (no selectors, no owner): what a team-wide figure such as its
+    budget is read from."""
+    values, _, _ = _resolve(policy, team, None, ())
+    return values
+
+
 def _resolve(
     policy: PolicyDocument, team: str, owner: str | None, selected: tuple[int, ...]
 ) -> tuple[dict[str, Any], dict[str, str], tuple[str, ...]]:
