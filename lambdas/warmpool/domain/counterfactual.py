@@ -16,7 +16,7 @@ Alibaba GPU trace, whose shapes run many clusters at once, it beats the adaptive
 bundled HPO sweep, where each sweep is a new pool that the team's history has to teach, it loses
 (docs/simulator.md has the figures). Select it with `keep_alive_strategy: counterfactual`.
 
-Pure Python: 17 replays of at most 128 events (64 gaps), about a millisecond per decision.
+Pure Python: one timeline of at most 128 events (64 gaps), replayed 17 times; about 0.4 ms per decision.
 """
 
 from __future__ import annotations
