@@ -1,9 +1,11 @@
 """How much could context buy? Thresholds per pool and per context, fitted on one half of a trace and
 scored on the other, against the same thresholds fitted on the half they are scored on.
 
-A deliberately simple model, to isolate prediction from everything else: each job end is one cluster
-that waits for the next arrival of its pool (`gap`); keeping it `T` seconds costs `c * gap` when the job
-comes within `T`, else `c * T + P`; the oracle pays `min(c * gap, P)`. No concurrency, no steps.
+Each threshold rule keeps a cluster that goes idle for the keep-alive of its pool and of the context of
+the job that just ended; the rules are replayed in the simulator's model (`warmpool.simulator.bounds`:
+concurrent clusters, the most recently idled one serves the next job, the lifetime cap) and their
+thresholds chosen on a grid. The first half is the jobs submitted before the middle of the trace; each
+half is replayed alone, from cold.
 
     python -m bench.context [TRACE.csv] [--people-cost-per-hour 100] [--instance-type ml.g5.2xlarge]
 
@@ -23,17 +25,18 @@ from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from warmpool.domain.counterfactual import GRID  # the keep-alives a threshold is chosen from
 from warmpool.domain.pricing import price_per_hour
+from warmpool.simulator.bounds import fit_thresholds, replay_fixed, replay_thresholds
+from warmpool.simulator.replay import STATIC_GRID, Scenario, oracle
+from warmpool.simulator.trace import TraceJob
 
-NEVER = 1e12  # no later arrival in the pool
+NEVER = 1e12  # no earlier arrival in the pool
 
 
 @dataclass(frozen=True)
 class End:
-    at: float
-    pool: str
-    gap: float  # to the pool's next arrival
+    """What is known when a job ends, besides its pool."""
+
     duration: float
     status: str
     group: str
@@ -43,23 +46,22 @@ class End:
     since_last_arrival: float
 
 
-def job_ends(path: Path) -> list[End]:
+def job_ends(path: Path) -> tuple[list[TraceJob], list[End]]:
+    """The trace's jobs in submit order (rows with status `Pending` skipped), and each one's end."""
     with path.open(newline="", encoding="utf-8") as handle:
         rows = [r for r in csv.DictReader(handle) if r.get("status") != "Pending"]
-    jobs = sorted((float(r["submit_time_s"]), float(r["duration_s"]), r["pool"], r) for r in rows)
+    ordered = sorted((float(r["submit_time_s"]), float(r["duration_s"]), r["pool"], r) for r in rows)
     arrivals: dict[str, list[float]] = defaultdict(list)
-    for submit, _, pool, _ in jobs:
+    for submit, _, pool, _ in ordered:
         arrivals[pool].append(submit)
-    ends = []
-    for submit, duration, pool, row in jobs:
+    jobs, ends = [], []
+    for submit, duration, pool, row in ordered:
         at = submit + duration
         times = arrivals[pool]
         nxt = bisect.bisect_right(times, at)
+        jobs.append(TraceJob(submit, duration, pool, instance_count=int(row.get("instance_count") or 1)))
         ends.append(
             End(
-                at=at,
-                pool=pool,
-                gap=times[nxt] - at if nxt < len(times) else NEVER,
                 duration=duration,
                 status=row.get("status") or "",
                 group=row.get("group") or "",
@@ -69,7 +71,7 @@ def job_ends(path: Path) -> list[End]:
                 since_last_arrival=at - times[nxt - 1] if nxt > 0 else NEVER,
             )
         )
-    return ends
+    return jobs, ends
 
 
 def _decade(seconds: float) -> int:
@@ -79,45 +81,38 @@ def _decade(seconds: float) -> int:
 Key = Callable[[End], Hashable]
 
 CONTEXTS: dict[str, Key] = {
-    "pool": lambda e: e.pool,
-    "pool + ending job's status": lambda e: (e.pool, e.status),
-    "pool + 6-hour block of the day": lambda e: (e.pool, e.hour // 6),
-    "pool + arrivals in the last hour": lambda e: (e.pool, min(e.arrivals_last_hour, 3)),
-    "pool + time since the last arrival": lambda e: (e.pool, _decade(e.since_last_arrival)),
-    "pool + job duration (decade)": lambda e: (e.pool, _decade(e.duration)),
-    "pool + QoS group": lambda e: (e.pool, e.group),
-    "pool + job had queued": lambda e: (e.pool, e.queued),
+    "pool": lambda e: "",
+    "pool + ending job's status": lambda e: e.status,
+    "pool + 6-hour block of the day": lambda e: e.hour // 6,
+    "pool + arrivals in the last hour": lambda e: min(e.arrivals_last_hour, 3),
+    "pool + time since the last arrival": lambda e: _decade(e.since_last_arrival),
+    "pool + job duration (decade)": lambda e: _decade(e.duration),
+    "pool + QoS group": lambda e: e.group,
+    "pool + job had queued": lambda e: e.queued,
 }
 
 
-def _cost(keep: float, gap: float, idle: float, penalty: float) -> float:
-    return idle * gap if gap <= keep else idle * keep + penalty
-
-
-def _fit(ends: Sequence[End], key: Key, idle: float, penalty: float) -> dict[Hashable, int]:
-    groups: dict[Hashable, list[float]] = defaultdict(list)
-    for end in ends:
-        groups[key(end)].append(end.gap)
-    best: dict[Hashable, int] = {}
-    for k, gaps in groups.items():
-        best[k] = min(GRID, key=lambda t: sum(_cost(t, g, idle, penalty) for g in gaps))
-    return best
-
-
-def held_out(ends: Sequence[End], key: Key, idle: float, penalty: float, split: float) -> tuple[float, float]:
+def held_out(
+    jobs: Sequence[TraceJob], ends: Sequence[End], key: Key, scenario: Scenario, split: float
+) -> tuple[float, float]:
     """(fitted before the split, fitted on the part scored), both as ratios to the oracle after it.
     A context not seen before the split falls back to its pool's threshold, then to the threshold
-    fitted on every pool before the split."""
-    before = [e for e in ends if e.at < split]
-    after = [e for e in ends if e.at >= split]
-    by_pool = _fit(before, lambda e: e.pool, idle, penalty)
-    fitted = _fit(before, key, idle, penalty)
-    hindsight = _fit(after, key, idle, penalty)
-    fleet = _fit(before, lambda e: "", idle, penalty).get("", 0)
-    oracle = sum(min(idle * e.gap, penalty) for e in after)
-    out = sum(_cost(fitted.get(key(e), by_pool.get(e.pool, fleet)), e.gap, idle, penalty) for e in after)
-    ins = sum(_cost(hindsight[key(e)], e.gap, idle, penalty) for e in after)
-    return out / oracle, ins / oracle
+    best for every pool together before the split."""
+    before = [i for i, job in enumerate(jobs) if job.submit_s < split]
+    after = [i for i, job in enumerate(jobs) if job.submit_s >= split]
+    jobs_before, jobs_after = [jobs[i] for i in before], [jobs[i] for i in after]
+    context_before, context_after = [key(ends[i]) for i in before], [key(ends[i]) for i in after]
+    fitted = fit_thresholds(jobs_before, scenario, context_before).keep_alive
+    by_pool = fit_thresholds(jobs_before, scenario, [""] * len(before)).keep_alive
+    fleet = min(STATIC_GRID, key=lambda seconds: sum(replay_fixed(jobs_before, scenario, seconds).values()))
+
+    def keep_alive(pool: str, context: Hashable) -> float:
+        return fitted.get((pool, context), by_pool.get((pool, ""), fleet))
+
+    oracle_usd = oracle(jobs_after, scenario).total_cost_usd
+    out = sum(replay_thresholds(jobs_after, scenario, context_after, keep_alive).values())
+    ins = fit_thresholds(jobs_after, scenario, context_after).total_cost_usd
+    return out / oracle_usd, ins / oracle_usd
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -134,16 +129,21 @@ def main(argv: list[str] | None = None) -> int:
         print(f"python -m bench.context: {args.trace}: no such trace; pass a CSV path", file=sys.stderr)
         return 2
     price = price_per_hour(args.instance_type)
-    idle = price / 3600
-    penalty = args.cold_minus_warm_s * (price + args.people_cost_per_hour) / 3600
-    ends = job_ends(args.trace)
-    split = (min(e.at for e in ends) + max(e.at for e in ends)) / 2 if ends else 0.0
+    warm = 20.0
+    scenario = Scenario(
+        args.instance_type, price, args.people_cost_per_hour, warm + args.cold_minus_warm_s, warm
+    )
+    jobs, ends = job_ends(args.trace)
+    if not jobs:
+        print(f"python -m bench.context: {args.trace}: no jobs to replay", file=sys.stderr)
+        return 2
+    split = (jobs[0].submit_s + jobs[-1].submit_s) / 2
     people = f"people ${args.people_cost_per_hour:g}/h"
-    print(f"{args.trace.name}: {len(ends)} job ends, {args.instance_type}, {people}")
+    print(f"{args.trace.name}: {len(jobs)} jobs, {args.instance_type}, {people}")
     print("ratio to the oracle on the second half of the trace")
     print(f"  {'thresholds per':<36} {'fitted on the first half':>24} {'fitted in hindsight':>20}")
     for name, key in CONTEXTS.items():
-        out, ins = held_out(ends, key, idle, penalty, split)
+        out, ins = held_out(jobs, ends, key, scenario, split)
         print(f"  {name:<36} {out:>24.3f} {ins:>20.3f}")
     return 0
 

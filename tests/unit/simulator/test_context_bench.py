@@ -4,10 +4,12 @@ import csv
 from pathlib import Path
 
 import pytest
+from warmpool.simulator.replay import Scenario
 
 from bench.context import CONTEXTS, held_out, job_ends, main
 
-IDLE, PENALTY = 1.0, 1000.0  # a cold start costs 1,000 idle seconds
+# price 3.6 $/h = 0.001 $/s; cold - warm = 100 s at 36 $/h all told: a cold start costs 1,000 idle seconds
+SCENARIO = Scenario("ml.test", 3.6, 32.4, 120.0, 20.0)
 
 
 def write_trace(path: Path) -> None:
@@ -29,10 +31,10 @@ def write_trace(path: Path) -> None:
 def test_a_predictive_context_is_worth_what_it_predicts(tmp_path: Path) -> None:
     trace = tmp_path / "t.csv"
     write_trace(trace)
-    ends = job_ends(trace)
-    split = ends[len(ends) // 2].at
-    by_pool, _ = held_out(ends, CONTEXTS["pool"], IDLE, PENALTY, split)
-    by_status, in_hindsight = held_out(ends, CONTEXTS["pool + ending job's status"], IDLE, PENALTY, split)
+    jobs, ends = job_ends(trace)
+    split = jobs[len(jobs) // 2].submit_s
+    by_pool, _ = held_out(jobs, ends, CONTEXTS["pool"], SCENARIO, split)
+    by_status, in_hindsight = held_out(jobs, ends, CONTEXTS["pool + ending job's status"], SCENARIO, split)
     assert by_status == pytest.approx(1.0)  # keep 60+ s after a failure, release after a success
     assert in_hindsight == pytest.approx(1.0)
     assert by_pool > 1.05  # one threshold for both: each success pays for idling after it
