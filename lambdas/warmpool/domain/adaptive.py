@@ -16,7 +16,8 @@ expiry or release are censored observations), weighted by recency and by similar
 time of day and day of week, how busy the pool was (idle periods begun in the half hour before), and
 the duration of the job that ended before the gap; the team's gaps (`Pool.team_history`) are a weaker
 prior. With too little history it falls back to break-even (the deterministic 2-competitive ski-rental
-threshold).
+threshold). The pool is kept only when keeping beats releasing by more than the noise of that estimate
+(`clearly_cheaper`: two standard errors over the gaps it learns from); otherwise it is released.
 
 Pure Python, O(n log n) in the history length (64 gaps at most: one DynamoDB item), sub-millisecond.
 """
@@ -37,6 +38,7 @@ DENSITY_WINDOW_S = 1800.0  # "how busy was the pool": idle periods that began in
 DENSITY_WEIGHT = 0.5  # how much a gap from a busier or quieter moment counts less (bench: HPO sweeps)
 DURATION_WEIGHT = 0.5  # how much a gap after a much longer or shorter job counts less
 MAX_GAP_SECONDS = 24 * 3600  # longer gaps are treated as "no reuse"
+CONFIDENCE_Z = 2.0  # keep only when keeping is cheaper than releasing by two standard errors (bench)
 MARGIN_FACTOR = 1.1
 MARGIN_SECONDS = 30.0
 
@@ -147,6 +149,38 @@ def best_horizon(curve: list[tuple[float, float]], elapsed: float, idle_cost: fl
     return best_t
 
 
+def clearly_cheaper(
+    gaps: list[WeightedGap], elapsed: float, horizon: float, idle: float, penalty: float
+) -> bool:
+    """Whether keeping until `horizon` beats releasing now by more than the noise of the estimate.
+
+    The horizon is the argmin of a curve estimated from a few dozen weighted gaps: with many candidate
+    horizons, the one that looks cheapest is often the one the noise favours, and a pool that is rarely
+    reused gets kept "just in case" gap after gap. So each past gap still open at `elapsed` is scored
+    both ways (keeping: the idle time until its reuse or the horizon, plus a cold start if the job came
+    later; releasing: a cold start if a job came at all), and the pool is kept only if the weighted mean
+    saving exceeds CONFIDENCE_Z standard errors (effective sample size of the weights). A gap that was
+    never reused counts as idle until the horizon."""
+    diffs: list[tuple[float, float]] = []
+    for g in gaps:
+        if g.seconds <= elapsed or g.weight <= 0:
+            continue
+        reused = g.reused and g.seconds < MAX_GAP_SECONDS
+        waited = min(g.seconds, horizon) if reused else horizon
+        keep = idle * (waited - elapsed) + (penalty if reused and g.seconds > horizon else 0.0)
+        release = penalty if reused else 0.0
+        diffs.append((keep - release, g.weight))
+    total = sum(w for _, w in diffs)
+    if total <= 0:
+        return False
+    n_eff = total**2 / sum(w * w for _, w in diffs)
+    if n_eff <= 1.0 + 1e-9:
+        return False  # one gap says nothing of the spread
+    mean = sum(d * w for d, w in diffs) / total
+    var = sum(w * (d - mean) ** 2 for d, w in diffs) / total * n_eff / (n_eff - 1)
+    return mean + CONFIDENCE_Z * math.sqrt(var / n_eff) < 0
+
+
 @register("adaptive")
 @dataclass(frozen=True, slots=True)
 class AdaptiveStrategy:
@@ -163,6 +197,11 @@ class AdaptiveStrategy:
         pool = data.pool
         elapsed = (data.now - pool.available_since).total_seconds() if pool.available_since else 0.0
         curve = survival_curve(gaps)
-        horizon = best_horizon(curve, max(0.0, elapsed), cost.idle_cost_per_second, cost.cold_start_penalty)
+        elapsed = max(0.0, elapsed)
+        horizon = best_horizon(curve, elapsed, cost.idle_cost_per_second, cost.cold_start_penalty)
+        if horizon > elapsed and not clearly_cheaper(
+            gaps, elapsed, horizon, cost.idle_cost_per_second, cost.cold_start_penalty
+        ):
+            return int(elapsed)  # release: the saving is within the noise
         # The next gap is rarely exactly an observed one: keep a margin past it.
         return int(horizon * MARGIN_FACTOR + MARGIN_SECONDS) if horizon > elapsed else int(horizon)

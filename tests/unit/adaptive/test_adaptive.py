@@ -84,6 +84,20 @@ def test_reasks_and_keeps_when_the_long_mode_is_worth_waiting_for() -> None:
     assert _horizon(pool, elapsed_s=3300) >= 5000
 
 
+def test_a_saving_within_the_noise_of_the_history_is_not_kept_for() -> None:
+    # One job in four comes back after 10 minutes, the others after 10 hours. On average, waiting 10
+    # minutes saves a little (a quarter of a cold start against 10 minutes of idling each time), but
+    # each gap either saves a whole cold start or wastes the wait: from 20 gaps the saving is within
+    # two standard errors of nothing, and the pool is released.
+    rare = _pool(_gaps([36000.0, 36000.0, 600.0, 36000.0] * 5))
+    survival = survival_curve(weighted_gaps(StrategyInput(rare, COST, MONDAY_NOON)))
+    assert best_horizon(survival, 0.0, COST.idle_cost_per_second, COST.cold_start_penalty) == 600.0
+    assert _horizon(rare) == 0
+    # one job in two: the same wait saves clearly more than the noise, and the pool is kept past it
+    frequent = _pool(_gaps([36000.0, 600.0] * 10))
+    assert 600 <= _horizon(frequent) <= 700
+
+
 def test_free_idle_capacity_keeps_nothing_learned() -> None:
     free = CostModel(price_per_instance_hour=0.0)
     assert _horizon(_pool(_gaps([300.0] * 10)), cost=free) == 0
