@@ -160,6 +160,8 @@ def run_costs(args: argparse.Namespace) -> int:
         today = fleet.idle_cost_today_by_team.get(team, 0.0)
         month = fleet.idle_cost_month_by_team.get(team, 0.0)
         booked = fleet.idle_cost_booked_by_team.get(team, 0.0)
+        booked_today = fleet.idle_cost_booked_today_by_team.get(team, 0.0)
+        booked_month = fleet.idle_cost_booked_month_by_team.get(team, 0.0)
         daily = budget.daily_usd if budget else None
         monthly = budget.monthly_usd if budget else None
         rows.append(
@@ -170,9 +172,10 @@ def run_costs(args: argparse.Namespace) -> int:
                 "idle_month_usd": round(month, 2),
                 "booked_usd": round(booked, 2),
                 "daily_budget_usd": daily,
-                "daily_left_usd": round(daily - today - booked, 2) if daily is not None else None,
+                # as the budget rule counts it: what is booked after the day (month) ends is the next one's
+                "daily_left_usd": round(daily - today - booked_today, 2) if daily is not None else None,
                 "monthly_budget_usd": monthly,
-                "monthly_left_usd": round(monthly - month - booked, 2) if monthly is not None else None,
+                "monthly_left_usd": round(monthly - month - booked_month, 2) if monthly is not None else None,
             }
         )
     if args.format == "json":

@@ -36,3 +36,11 @@ class ManualClock:
         if when < self._now:
             raise ValueError(f"cannot move a clock backwards to {when.isoformat()}")
         self._now = when
+
+
+def period_ends(now: datetime) -> tuple[datetime, datetime]:
+    """The next UTC midnight and the start of the next UTC month: where a budget's day and month end."""
+    utc = now.astimezone(UTC)
+    day_end = datetime(utc.year, utc.month, utc.day, tzinfo=UTC) + timedelta(days=1)
+    month_end = datetime(utc.year + utc.month // 12, utc.month % 12 + 1, 1, tzinfo=UTC)
+    return day_end, month_end

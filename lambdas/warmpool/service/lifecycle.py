@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from warmpool.domain.clock import Clock
+from warmpool.domain.clock import Clock, period_ends
 from warmpool.domain.decide import decide_keep_alive, policy_cost_model
 from warmpool.domain.facts import pool_facts
 from warmpool.domain.model import (
@@ -708,12 +708,15 @@ def fleet_view(
     `available`: the Available pools, when the caller has already read them."""
     day_start = datetime(now.year, now.month, now.day, tzinfo=UTC)
     month_start = datetime(now.year, now.month, 1, tzinfo=UTC)
+    day_end, month_end = period_ends(now)
     by_team: dict[str, int] = {}
     by_type: dict[str, int] = {}
     pools: list[FleetPool] = []
     ongoing_today: dict[str, float] = {}
     ongoing_month: dict[str, float] = {}
     booked: dict[str, float] = {}
+    booked_today: dict[str, float] = {}
+    booked_month: dict[str, float] = {}
     if available is None:
         available = registry.list_by_status(WarmPoolStatus.AVAILABLE.value)
     for record in available:
@@ -742,8 +745,11 @@ def fleet_view(
                 seconds = (now - max(pool.available_since, since)).total_seconds()
                 ongoing[team] = ongoing.get(team, 0.0) + max(0.0, seconds) * per_second
             if pool.pool_id != deciding and pool.expires_at is not None:
-                ahead = max(0.0, (pool.expires_at - now).total_seconds())
-                booked[team] = booked.get(team, 0.0) + ahead * per_second
+                for until, into in ((pool.expires_at, booked), (min(pool.expires_at, day_end), booked_today)):
+                    ahead = max(0.0, (until - now).total_seconds())
+                    into[team] = into.get(team, 0.0) + ahead * per_second
+                ahead = max(0.0, (min(pool.expires_at, month_end) - now).total_seconds())
+                booked_month[team] = booked_month.get(team, 0.0) + ahead * per_second
     today: dict[str, float] = {}
     month: dict[str, float] = {}
     for team in {*by_team, *teams} if policy.uses_budgets or with_ledger else ():
@@ -757,6 +763,8 @@ def fleet_view(
         idle_cost_today_by_team=today,
         idle_cost_month_by_team=month,
         idle_cost_booked_by_team=booked,
+        idle_cost_booked_today_by_team=booked_today,
+        idle_cost_booked_month_by_team=booked_month,
         reductions_this_run=reductions_this_run,
     )
 

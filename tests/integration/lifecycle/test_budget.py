@@ -38,3 +38,28 @@ def test_a_pool_that_expired_today_counts_against_the_daily_budget(system: Syste
     assert second.last_decision.keep_alive_seconds is not None
     assert 1390 <= second.last_decision.keep_alive_seconds <= 1400
     assert any("daily idle budget has $1.40 left" in r for r in second.last_decision.reasons)
+
+
+def test_what_other_pools_booked_past_midnight_is_left_to_the_next_day(system: System) -> None:
+    defaults = {"keep_alive_strategy": "fixed-3600", "budget": {"daily_usd": 3.0}}
+    system.set_policy({**POLICY, "defaults": defaults})
+    start = system.control.now()
+    system.advance((start.replace(hour=23, minute=30) - start).total_seconds())
+    system.sagemaker.create_training_job(**training_job_request("n-1", keep_alive_seconds=600))
+    system.settle()
+    system.control.run_for("n-1", 300)
+    system.advance(300)  # n-1 idle from 23:35, booked for an hour: until 00:35
+    system.sagemaker.create_training_job(
+        **training_job_request("n-2", keep_alive_seconds=600, volume_size_gb=100)
+    )
+    system.settle()
+    system.control.run_for("n-2", 300)
+    system.advance(300)
+    second = system.registry.get("n-2")
+    assert second is not None
+    assert second.last_decision is not None
+    # n-2 ends at 23:40. 3.00 $ less the 0.30 $ n-1 has idled and the 1.20 $ it has booked until
+    # midnight leaves 1.50 $: 1,500 idle seconds, more than the 1,200 left today. So today's budget
+    # does not cap n-2: the 2.10 $ n-1 has booked after midnight, and n-2's own, are tomorrow's.
+    assert not second.last_decision.rule.endswith("budget.daily_usd")
+    assert second.last_decision.keep_alive_seconds == 3600

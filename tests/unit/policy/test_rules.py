@@ -252,7 +252,7 @@ def test_budget_shortens_to_what_is_left() -> None:
 def test_what_other_pools_have_booked_is_not_left_in_the_budget() -> None:
     def decide(spent: float, booked: float) -> Decision:
         fleet = FleetView(
-            idle_cost_today_by_team={"vision": spent}, idle_cost_booked_by_team={"vision": booked}
+            idle_cost_today_by_team={"vision": spent}, idle_cost_booked_today_by_team={"vision": booked}
         )
         doc = policy(keep_alive_strategy="fixed-14400", budget={"daily_usd": 9})
         return decide_keep_alive(pool(), doc, MONDAY_10_BERLIN, fleet=fleet)
@@ -263,6 +263,28 @@ def test_what_other_pools_have_booked_is_not_left_in_the_budget() -> None:
     assert "$1.00 left after $3.00 booked by its other warm pools" in " ".join(decision.reasons)
     # spent and booked beyond the budget: released at once
     assert decide(spent=7.0, booked=3.0).action is Action.RELEASE
+
+
+def test_idle_time_after_midnight_is_left_to_the_next_day_s_budget() -> None:
+    doc = policy(keep_alive_strategy="fixed-14400", budget={"daily_usd": 10})
+    spent = FleetView(idle_cost_today_by_team={"vision": 9.0})  # 1 $ left: about 40 minutes of idling
+
+    def decide(at: datetime) -> Decision:
+        return decide_keep_alive(pool(since=at, keep_alive=0), doc, at, fleet=spent)
+
+    # at 22:00 UTC the dollar runs out at 22:40: the pool is kept until then, no longer
+    evening = decide(datetime(2026, 3, 2, 22, 0, tzinfo=UTC))
+    assert evening.horizon_seconds == pytest.approx(3600 / 1.515, abs=2)
+    assert evening.rule == "defaults.budget.daily_usd"
+    # at 23:30 the dollar lasts until midnight; after it the day's budget is new: the full hour step
+    late = decide(datetime(2026, 3, 2, 23, 30, tzinfo=UTC))
+    assert late.rule != "defaults.budget.daily_usd"
+    assert late.keep_alive_seconds == 3600
+    # what other pools booked after midnight does not count against today either
+    booked = FleetView(idle_cost_today_by_team={"vision": 9.0}, idle_cost_booked_by_team={"vision": 5.0})
+    assert decide_keep_alive(pool(), doc, MONDAY_10_BERLIN, fleet=booked).horizon_seconds == pytest.approx(
+        3600 / 1.515, abs=2
+    )
 
 
 def test_requests_are_bounded_and_release_is_honoured() -> None:
@@ -379,9 +401,11 @@ def test_no_decision_breaks_a_limit(
         if "working_hours" in rules and not in_working_hours(doc.defaults.working_hours, now):
             assert new_expiry <= current_expiry  # never extended outside working hours
         if "budget" in rules and decision.action is Action.EXTEND:
-            # never books more idle time than the budget has left
+            # never books more idle time today than the budget has left (after midnight is tomorrow's)
             left = max(0.0, rules["budget"]["daily_usd"] - spent)
-            assert decision.keep_alive_seconds * 1.515 / 3600 <= left + 1.515 / 3600
+            midnight = datetime(now.year, now.month, now.day, tzinfo=UTC) + timedelta(days=1)
+            today = min(new_expiry, midnight) - now
+            assert today.total_seconds() * 1.515 / 3600 <= left + 1.515 / 3600
     if exempt:
         assert decision.action is Action.KEEP
         assert decision.keep_alive_seconds is None

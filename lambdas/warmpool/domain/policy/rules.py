@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import ClassVar
 from zoneinfo import ZoneInfo
 
+from warmpool.domain.clock import period_ends
 from warmpool.domain.model import (
     CostModel,
     EngineLimits,
@@ -366,10 +367,13 @@ class WarmInstanceLimits(PolicyRule):
 
 @register
 class BudgetRule(PolicyRule):
-    """`budget.daily_usd` / `budget.monthly_usd`: idle cost per team. What is left is the budget less
-    what the team's pools have idled this period (this pool's idle time so far included) and less what
-    the team's other pools have booked until their current expiry; the pool may stay warm only as long
-    as that pays for, and is shortened (or released) when it is already booked beyond it."""
+    """`budget.daily_usd` / `budget.monthly_usd`: idle cost per team and UTC day or month. What is left
+    is the budget less what the team's pools have idled this period (this pool's idle time so far
+    included) and less what the team's other pools have booked until their current expiry within the
+    period; the pool may stay warm only as long as that pays for, and is shortened (or released) when
+    it is already booked beyond it. Idle time after the period ends is the next period's: when what is
+    left lasts until midnight (or the month's end), this period's budget does not cap the pool, and the
+    next step, at most an hour later, is decided against the new period's budget."""
 
     name = "budget"
     reads = ("budget",)
@@ -379,22 +383,39 @@ class BudgetRule(PolicyRule):
         if budget is None or ev.cost.idle_cost_per_second <= 0:
             return
         rule = ev.rules.rule("budget")
-        booked = ev.fleet.idle_cost_booked_by_team.get(ev.rules.team, 0.0)
-        remaining: list[tuple[float, str]] = []
-        if budget.daily_usd is not None:
-            spent = ev.fleet.idle_cost_today_by_team.get(ev.rules.team, 0.0)
-            remaining.append((budget.daily_usd - spent - booked, "daily"))
-        if budget.monthly_usd is not None:
-            spent = ev.fleet.idle_cost_month_by_team.get(ev.rules.team, 0.0)
-            remaining.append((budget.monthly_usd - spent - booked, "monthly"))
-        if not remaining:
+        day_end, month_end = period_ends(ev.now)
+        fleet, team = ev.fleet, ev.rules.team
+        binding: list[tuple[float, float, float, str]] = []  # (affordable seconds, left, booked, period)
+        for limit, spent, booked, period, end in (
+            (
+                budget.daily_usd,
+                fleet.idle_cost_today_by_team.get(team, 0.0),
+                fleet.idle_cost_booked_today_by_team.get(team, 0.0),
+                "daily",
+                day_end,
+            ),
+            (
+                budget.monthly_usd,
+                fleet.idle_cost_month_by_team.get(team, 0.0),
+                fleet.idle_cost_booked_month_by_team.get(team, 0.0),
+                "monthly",
+                month_end,
+            ),
+        ):
+            if limit is None:
+                continue
+            left = limit - spent - booked
+            affordable = max(0.0, left) / ev.cost.idle_cost_per_second
+            if affordable < (end - ev.now).total_seconds():
+                binding.append((affordable, left, booked, period))
+        if not binding:
             return
-        left, period = min(remaining)
-        affordable = ev.elapsed + int(max(0.0, left) / ev.cost.idle_cost_per_second)
-        if affordable < ev.horizon:
+        affordable, left, booked, period = min(binding)
+        horizon = ev.elapsed + int(affordable)
+        if horizon < ev.horizon:
             booked_text = f" after ${booked:.2f} booked by its other warm pools" if booked > 0 else ""
             ev.cap(
-                max(ev.elapsed, affordable),
+                max(ev.elapsed, horizon),
                 f"{rule}.{period}_usd",
                 f"the team's {period} idle budget has ${max(0.0, left):.2f} left{booked_text}",
             )
