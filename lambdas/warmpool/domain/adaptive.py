@@ -39,8 +39,9 @@ DENSITY_WEIGHT = 0.5  # how much a gap from a busier or quieter moment counts le
 DURATION_WEIGHT = 0.5  # how much a gap after a much longer or shorter job counts less
 MAX_GAP_SECONDS = 24 * 3600  # longer gaps are treated as "no reuse"
 CONFIDENCE_Z = 2.0  # keep only when keeping is cheaper than releasing by two standard errors (bench)
-MARGIN_FACTOR = 1.1
-MARGIN_SECONDS = 30.0
+MARGIN_FACTOR = 1.1  # the next gap is rarely exactly an observed one: keep 10 % past it...
+MARGIN_SECONDS = 30.0  # ...plus 30 s...
+MARGIN_BREAK_EVEN_SHARE = 0.05  # ...at most 5 % of break-even (at $0/h of people's time, 30 s is 23 %)
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,4 +205,5 @@ class AdaptiveStrategy:
         ):
             return int(elapsed)  # release: the saving is within the noise
         # The next gap is rarely exactly an observed one: keep a margin past it.
-        return int(horizon * MARGIN_FACTOR + MARGIN_SECONDS) if horizon > elapsed else int(horizon)
+        margin = min(MARGIN_SECONDS, MARGIN_BREAK_EVEN_SHARE * cost.break_even_seconds)
+        return int(horizon * MARGIN_FACTOR + margin) if horizon > elapsed else int(horizon)

@@ -66,6 +66,13 @@ def test_bursty_pool_is_kept_just_past_its_usual_gap() -> None:
     assert 310 <= horizon <= 400  # past the longest observed gap, far below break-even (8,711 s)
 
 
+def test_when_a_cold_start_is_cheap_the_margin_past_the_usual_gap_is_small() -> None:
+    # no people's time: a cold start costs 130 s of idling, so 30 s of margin would be a quarter of it
+    cheap = CostModel(price_per_instance_hour=1.515, cold_start_s=150, warm_start_s=20)
+    horizon = _horizon(_pool(_gaps([80.0, 90.0, 100.0, 95.0, 85.0] * 4)), cost=cheap)
+    assert 110 <= horizon <= 110 + 0.05 * 130 + 1  # 10 % past the longest gap, plus 5 % of break-even
+
+
 def test_pool_whose_next_job_comes_too_late_is_released_at_once() -> None:
     # every next job came after 5 hours or more: waiting costs more than the cold start it saves
     assert _horizon(_pool(_gaps([18000.0, 19000.0, 20000.0, 21000.0]))) == 0
