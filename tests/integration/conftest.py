@@ -16,6 +16,7 @@ from moto import mock_aws
 from warmpool.adapters.registry import DynamoPoolRegistry
 from warmpool.domain.clock import ManualClock
 from warmpool.emulator import EmulatorConfig, LocalControl, WarmPoolEmulator, warm_pool_emulator
+from warmpool.emulator.jobs import training_job_request
 from warmpool.handlers import lifecycle, notifier, reconciler, slack_interactive
 from warmpool.local.pumps import LocalLambdaContext, QueuePump, SchedulePump
 from warmpool.local.resources import LocalEnvironment, create_local_environment
@@ -59,6 +60,14 @@ class System:
             self.emulator.advance(step)
             remaining -= step
             self.settle()
+
+    def run_job(self, name: str, seconds: float, **request: Any) -> None:
+        """Start a training job (`training_job_request(name, **request)`), let it run `seconds` and
+        move time on until it has ended and the engine has decided its pool."""
+        self.sagemaker.create_training_job(**training_job_request(name, **request))
+        self.settle()
+        self.control.run_for(name, seconds)
+        self.advance(seconds)
 
     def reconcile(self) -> dict[str, Any]:
         result: dict[str, Any] = reconciler.handler({}, LocalLambdaContext())

@@ -1,7 +1,5 @@
 """Budgets count what ended pools cost: the idle-cost ledger, written as each idle gap ends."""
 
-from warmpool.emulator.jobs import training_job_request
-
 from tests.integration.conftest import System
 
 # 3.6 $/h: one idle second costs a tenth of a cent. The team may idle 5 $ a day.
@@ -15,22 +13,15 @@ POLICY = {
 
 def test_a_pool_that_expired_today_counts_against_the_daily_budget(system: System) -> None:
     system.set_policy(POLICY)
-    system.sagemaker.create_training_job(**training_job_request("b-1", keep_alive_seconds=600))
-    system.settle()
-    system.control.run_for("b-1", 300)
-    system.advance(300 + 3600 + 300)  # idle an hour, then expired: 3.60 $ spent
+    system.run_job("b-1", 300, keep_alive_seconds=600)
+    system.advance(3600 + 300)  # idle an hour, then expired: 3.60 $ spent
     first = system.registry.get("b-1")
     assert first is not None
     assert first.pool.status.value == "Terminated"
     assert system.registry.idle_cost("vision", system.control.now()) == (3.6, 3.6)
 
     # another shape, same (default) team: 1.40 $ left buys 1,400 idle seconds, not the hour
-    system.sagemaker.create_training_job(
-        **training_job_request("b-2", keep_alive_seconds=600, volume_size_gb=100)
-    )
-    system.settle()
-    system.control.run_for("b-2", 300)
-    system.advance(300)
+    system.run_job("b-2", 300, keep_alive_seconds=600, volume_size_gb=100)
     second = system.registry.get("b-2")
     assert second is not None
     assert second.last_decision is not None
@@ -45,16 +36,8 @@ def test_what_other_pools_booked_past_midnight_is_left_to_the_next_day(system: S
     system.set_policy({**POLICY, "defaults": defaults})
     start = system.control.now()
     system.advance((start.replace(hour=23, minute=30) - start).total_seconds())
-    system.sagemaker.create_training_job(**training_job_request("n-1", keep_alive_seconds=600))
-    system.settle()
-    system.control.run_for("n-1", 300)
-    system.advance(300)  # n-1 idle from 23:35, booked for an hour: until 00:35
-    system.sagemaker.create_training_job(
-        **training_job_request("n-2", keep_alive_seconds=600, volume_size_gb=100)
-    )
-    system.settle()
-    system.control.run_for("n-2", 300)
-    system.advance(300)
+    system.run_job("n-1", 300, keep_alive_seconds=600)  # idle from 23:35, booked for an hour: to 00:35
+    system.run_job("n-2", 300, keep_alive_seconds=600, volume_size_gb=100)
     second = system.registry.get("n-2")
     assert second is not None
     assert second.last_decision is not None
