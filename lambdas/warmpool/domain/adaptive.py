@@ -27,6 +27,7 @@ from __future__ import annotations
 import bisect
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from warmpool.domain.strategies import StrategyInput, register
 
@@ -44,8 +45,7 @@ MARGIN_SECONDS = 30.0  # ...plus 30 s...
 MARGIN_BREAK_EVEN_SHARE = 0.05  # ...at most 5 % of break-even (at $0/h of people's time, 30 s is 23 %)
 
 
-@dataclass(frozen=True, slots=True)
-class WeightedGap:
+class WeightedGap(NamedTuple):
     seconds: float
     reused: bool
     weight: float
@@ -77,22 +77,28 @@ def weighted_gaps(data: StrategyInput) -> list[WeightedGap]:
 
     busy_now = busy(anchor.timestamp() + 0.001)
     duration_now = pool.last_job_duration_s
+    log_duration_now = math.log10(1 + duration_now) if duration_now else 0.0
+    by_minute: dict[int, float] = {}  # time-of-day weight per minute of the day the gap began at
     out: list[WeightedGap] = []
     for source, scale in ((pool.history, 1.0), (pool.team_history, TEAM_PRIOR_WEIGHT)):
         n = len(source)
+        own = source is pool.history
         for index, gap in enumerate(source):
             if gap.seconds < 0:
                 continue
             age = n - 1 - index  # 0 for the most recent gap
             recency = 0.5 ** (age / RECENCY_HALF_LIFE)
             started = gap.started_at
-            context = 0.25 + 0.75 * _hour_similarity(hour, started.hour + started.minute / 60)
+            minute = started.hour * 60 + started.minute
+            context = by_minute.get(minute)
+            if context is None:
+                context = 0.25 + 0.75 * _hour_similarity(hour, minute / 60)
+                by_minute[minute] = context
             if (started.weekday() >= 5) != weekend:
                 context *= 0.5
             if gap.job_duration_s and duration_now:
-                apart = (math.log10(1 + gap.job_duration_s), math.log10(1 + duration_now))
-                context *= _similar(*apart, DURATION_WEIGHT)
-            if source is pool.history:
+                context *= _similar(math.log10(1 + gap.job_duration_s), log_duration_now, DURATION_WEIGHT)
+            if own:
                 context *= _similar(busy(started.timestamp()), busy_now, DENSITY_WEIGHT)
             out.append(WeightedGap(min(gap.seconds, MAX_GAP_SECONDS), gap.reused, scale * recency * context))
     return out
