@@ -123,8 +123,8 @@ def main() -> int:
     print("ratio of each strategy's total cost to the clairvoyant oracle's (lower is better, 1 = optimal)")
     print(
         "static-best: one fixed keep-alive per pool, chosen in hindsight; context-best: one per pool and "
-        "time of week\n(6-hour block, weekend or not), chosen in hindsight: what threshold rules that know "
-        "the time could reach\n"
+        "time of week\n(6-hour block, weekend or not), chosen in hindsight: what fixed keep-alives that know "
+        "the time reach\n"
     )
     print(header)
     print("-" * len(header))

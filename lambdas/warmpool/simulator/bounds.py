@@ -2,16 +2,19 @@
 
 A threshold rule keeps every cluster that goes idle for a fixed time, chosen from what it knows when the
 cluster goes idle: its pool and a context (the time of day, the day of the week...). Choosing those
-thresholds in hindsight, on the very jobs they are scored on, gives a bound no rule of that kind beats
-online. If that bound is above a target, no learner that decides from the same context can meet it.
+thresholds in hindsight, on the very jobs they are scored on, gives a bound that no fixed thresholds of
+that kind beat, however they were chosen. If it is above a target, meeting the target takes more than
+knowing the pool and that context: a learner would have to do better than hindsight fixed thresholds
+(as adaptive does on the HPO sweep, by re-deciding as a pool stays idle and by forgetting old gaps).
 
 The replay here is the simulator's model (docs/simulator.md) without the decision engine, which is
-exactly what a fixed keep-alive needs and some hundred times faster: a job holds its cluster from submit
+exactly what a fixed keep-alive needs and about twenty times faster: a job holds its cluster from submit
 to submit + duration; an ended cluster idles for its keep-alive and is gone at its expiry; an arriving
 job takes the most recently idled live cluster of its pool, or starts cold. The thresholds are found by
 coordinate descent: pools do not interact, so for each context in turn every pool takes the grid value
-that makes it cheapest, the other contexts held; a few sweeps settle it (a local optimum, so the bound
-is what hindsight reaches this way, not necessarily the lowest there is).
+that makes it cheapest, the other contexts held; one sweep from the best keep-alive per pool settles
+it (a local optimum, so the bound is what hindsight reaches this way, not necessarily the lowest there
+is).
 """
 
 from __future__ import annotations
