@@ -202,9 +202,8 @@ class AdaptiveStrategy:
             threshold = cost.break_even_seconds
             return 0 if math.isinf(threshold) else int(threshold)
         pool = data.pool
-        elapsed = (data.now - pool.available_since).total_seconds() if pool.available_since else 0.0
+        elapsed = max(0.0, (data.now - pool.available_since).total_seconds()) if pool.available_since else 0.0
         curve = survival_curve(gaps)
-        elapsed = max(0.0, elapsed)
         horizon = best_horizon(curve, elapsed, cost.idle_cost_per_second, cost.cold_start_penalty)
         if horizon > elapsed and not clearly_cheaper(
             gaps, elapsed, horizon, cost.idle_cost_per_second, cost.cold_start_penalty

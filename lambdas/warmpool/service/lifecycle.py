@@ -745,11 +745,11 @@ def fleet_view(
                 seconds = (now - max(pool.available_since, since)).total_seconds()
                 ongoing[team] = ongoing.get(team, 0.0) + max(0.0, seconds) * per_second
             if pool.pool_id != deciding and pool.expires_at is not None:
-                for until, into in ((pool.expires_at, booked), (min(pool.expires_at, day_end), booked_today)):
-                    ahead = max(0.0, (until - now).total_seconds())
+                # until expiry (shown), and the parts before the day and the month end (what budgets count)
+                periods = ((pool.expires_at, booked), (day_end, booked_today), (month_end, booked_month))
+                for end, into in periods:
+                    ahead = max(0.0, (min(pool.expires_at, end) - now).total_seconds())
                     into[team] = into.get(team, 0.0) + ahead * per_second
-                ahead = max(0.0, (min(pool.expires_at, month_end) - now).total_seconds())
-                booked_month[team] = booked_month.get(team, 0.0) + ahead * per_second
     today: dict[str, float] = {}
     month: dict[str, float] = {}
     for team in {*by_team, *teams} if policy.uses_budgets or with_ledger else ():
