@@ -25,6 +25,7 @@ Pure Python, O(n log n) in the history length (64 gaps at most: one DynamoDB ite
 from __future__ import annotations
 
 import bisect
+import functools
 import math
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -62,6 +63,11 @@ def _similar(a: float, b: float, weight: float) -> float:
     return (1.0 - weight) + weight * math.exp(-abs(a - b))
 
 
+@functools.lru_cache(maxsize=256)
+def _recency(age: int) -> float:
+    return float(0.5 ** (age / RECENCY_HALF_LIFE))
+
+
 def weighted_gaps(data: StrategyInput) -> list[WeightedGap]:
     pool = data.pool
     anchor = pool.available_since or data.now
@@ -69,7 +75,8 @@ def weighted_gaps(data: StrategyInput) -> list[WeightedGap]:
     weekend = anchor.weekday() >= 5
     # Density: how many of the pool's idle periods began in the half hour before a moment (a sweep in
     # progress, a burst of experiments), on a log scale, for the gap and for now.
-    starts = sorted(g.started_at.timestamp() for g in pool.history)
+    stamps = [g.started_at.timestamp() for g in pool.history]
+    starts = sorted(stamps)
 
     def busy(at: float) -> float:
         recent = bisect.bisect_left(starts, at) - bisect.bisect_left(starts, at - DENSITY_WINDOW_S)
@@ -86,8 +93,7 @@ def weighted_gaps(data: StrategyInput) -> list[WeightedGap]:
         for index, gap in enumerate(source):
             if gap.seconds < 0:
                 continue
-            age = n - 1 - index  # 0 for the most recent gap
-            recency = 0.5 ** (age / RECENCY_HALF_LIFE)
+            recency = _recency(n - 1 - index)  # age 0: the most recent gap
             started = gap.started_at
             minute = started.hour * 60 + started.minute
             context = by_minute.get(minute)
@@ -99,7 +105,7 @@ def weighted_gaps(data: StrategyInput) -> list[WeightedGap]:
             if gap.job_duration_s and duration_now:
                 context *= _similar(math.log10(1 + gap.job_duration_s), log_duration_now, DURATION_WEIGHT)
             if own:
-                context *= _similar(busy(started.timestamp()), busy_now, DENSITY_WEIGHT)
+                context *= _similar(busy(stamps[index]), busy_now, DENSITY_WEIGHT)
             out.append(WeightedGap(min(gap.seconds, MAX_GAP_SECONDS), gap.reused, scale * recency * context))
     return out
 
