@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from warmpool.domain.pricing import price_per_hour
-from warmpool.simulator.bounds import fit_thresholds, replay_fixed, replay_thresholds
-from warmpool.simulator.replay import STATIC_GRID, Scenario, oracle
+from warmpool.simulator.bounds import Bound, fit_thresholds, replay_thresholds
+from warmpool.simulator.replay import Scenario, oracle
 from warmpool.simulator.trace import TraceJob
 
 NEVER = 1e12  # no earlier arrival in the pool
@@ -93,18 +93,25 @@ CONTEXTS: dict[str, Key] = {
 
 
 def held_out(
-    jobs: Sequence[TraceJob], ends: Sequence[End], key: Key, scenario: Scenario, split: float
+    jobs: Sequence[TraceJob],
+    ends: Sequence[End],
+    key: Key,
+    scenario: Scenario,
+    split: float,
+    per_pool: Bound | None = None,
 ) -> tuple[float, float]:
     """(fitted before the split, fitted on the part scored), both as ratios to the oracle after it.
     A context not seen before the split falls back to its pool's threshold, then to the threshold
-    best for every pool together before the split."""
+    best for every pool together before the split (`per_pool`: those thresholds, when the caller has
+    already fitted them for another context)."""
     before = [i for i, job in enumerate(jobs) if job.submit_s < split]
     after = [i for i, job in enumerate(jobs) if job.submit_s >= split]
     jobs_before, jobs_after = [jobs[i] for i in before], [jobs[i] for i in after]
     context_before, context_after = [key(ends[i]) for i in before], [key(ends[i]) for i in after]
     fitted = fit_thresholds(jobs_before, scenario, context_before).keep_alive
-    by_pool = fit_thresholds(jobs_before, scenario, [""] * len(before)).keep_alive
-    fleet = min(STATIC_GRID, key=lambda seconds: sum(replay_fixed(jobs_before, scenario, seconds).values()))
+    if per_pool is None:
+        per_pool = fit_thresholds(jobs_before, scenario, [""] * len(before))
+    by_pool, fleet = per_pool.keep_alive, per_pool.fleet_keep_alive
 
     def keep_alive(pool: str, context: Hashable) -> float:
         return fitted.get((pool, context), by_pool.get((pool, ""), fleet))
@@ -142,8 +149,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{args.trace.name}: {len(jobs)} jobs, {args.instance_type}, {people}")
     print("ratio to the oracle on the second half of the trace")
     print(f"  {'thresholds per':<36} {'fitted on the first half':>24} {'fitted in hindsight':>20}")
+    before = [job for job in jobs if job.submit_s < split]
+    per_pool = fit_thresholds(before, scenario, [""] * len(before))  # every context's fallback
     for name, key in CONTEXTS.items():
-        out, ins = held_out(jobs, ends, key, scenario, split)
+        out, ins = held_out(jobs, ends, key, scenario, split, per_pool)
         print(f"  {name:<36} {out:>24.3f} {ins:>20.3f}")
     return 0
 

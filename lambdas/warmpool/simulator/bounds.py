@@ -62,6 +62,7 @@ class Bound:
     total_cost_usd: float
     by_pool: dict[str, float]
     keep_alive: dict[tuple[str, Hashable], int]  # the hindsight choice per (pool, context)
+    fleet_keep_alive: int  # the best single keep-alive for every pool together
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,4 +194,5 @@ def fit_thresholds(
                     if result.get(pool, 0.0) < costs[pool] - 1e-9:
                         costs[pool] = result.get(pool, 0.0)
                         choice[i] = seconds
-    return Bound(context_name, sum(costs.values()), costs, dict(zip(keys, choice, strict=True)))
+    fleet = grid[min(range(len(grid)), key=lambda k: sum(runs[k].values()))]
+    return Bound(context_name, sum(costs.values()), costs, dict(zip(keys, choice, strict=True)), fleet)
