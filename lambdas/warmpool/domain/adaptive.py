@@ -13,11 +13,14 @@ has been idle long is released once a reuse has become unlikely, which no fixed 
 
 `S` is a Kaplan-Meier estimate over the pool's recent idle gaps (`Pool.history`; gaps cut short by
 expiry or release are censored observations), weighted by recency and by similarity of context: the
-time of day and day of week, how busy the pool was (idle periods begun in the half hour before), and
-the duration of the job that ended before the gap; the team's gaps (`Pool.team_history`) are a weaker
-prior. With too little history it falls back to break-even (the deterministic 2-competitive ski-rental
-threshold). The pool is kept only when keeping beats releasing by more than the noise of that estimate
-(`clearly_cheaper`: two standard errors over the gaps it learns from); otherwise it is released.
+time of day and day of week, how busy the pool was (idle periods begun in the half hour before, and
+other jobs of the key still running, each of which will leave a newer idle cluster that the next job
+takes first), and the duration of the job that ended before the gap; the team's gaps
+(`Pool.team_history`) are a weaker prior, in which, for a young key (few gaps on record), the gaps of
+other young keys count most: a new key's first gaps are not like an established one's. With too little
+history it falls back to break-even (the deterministic 2-competitive ski-rental threshold). The pool
+is kept only when keeping beats releasing by more than the noise of that estimate (`clearly_cheaper`:
+two standard errors over the gaps it learns from); otherwise it is released.
 
 Pure Python, O(n log n) in the history length (64 gaps at most: one DynamoDB item), sub-millisecond.
 """
@@ -39,6 +42,10 @@ HOUR_BANDWIDTH = 12.0  # hours: wide; a narrow kernel overfits sparse histories 
 DENSITY_WINDOW_S = 1800.0  # "how busy was the pool": idle periods that began in the half hour before
 DENSITY_WEIGHT = 0.5  # how much a gap from a busier or quieter moment counts less (bench: HPO sweeps)
 DURATION_WEIGHT = 0.5  # how much a gap after a much longer or shorter job counts less
+RUNNING_WEIGHT = 0.7  # how much a gap begun with another number of jobs running (0, 1, 2+) counts less
+RUNNING_CAP = 2
+YOUNG_GAPS = 4  # a key with fewer gaps on record is young: its first reuses are still unknown
+YOUNG_WEIGHT = 0.8  # for a young key, how much less a team gap from an established key counts
 MAX_GAP_SECONDS = 24 * 3600  # longer gaps are treated as "no reuse"
 CONFIDENCE_Z = 2.0  # keep only when keeping is cheaper than releasing by two standard errors (bench)
 MARGIN_FACTOR = 1.1  # the next gap is rarely exactly an observed one: keep 10 % past it...
@@ -84,6 +91,8 @@ def weighted_gaps(data: StrategyInput) -> list[WeightedGap]:
 
     busy_now = busy(anchor.timestamp() + 0.001)
     duration_now = pool.last_job_duration_s
+    running_now = None if pool.running_at_idle is None else min(pool.running_at_idle, RUNNING_CAP)
+    young_now = len(pool.history) < YOUNG_GAPS
     log_duration_now = math.log10(1 + duration_now) if duration_now else 0.0
     by_minute: dict[int, float] = {}  # time-of-day weight per minute of the day the gap began at
     out: list[WeightedGap] = []
@@ -106,6 +115,11 @@ def weighted_gaps(data: StrategyInput) -> list[WeightedGap]:
                 context *= _similar(math.log10(1 + gap.job_duration_s), log_duration_now, DURATION_WEIGHT)
             if own:
                 context *= _similar(busy(stamps[index]), busy_now, DENSITY_WEIGHT)
+            elif young_now and gap.known_gaps is not None and gap.known_gaps >= YOUNG_GAPS:
+                context *= 1.0 - YOUNG_WEIGHT
+            running = gap.running_jobs
+            if running is not None and running_now is not None and min(running, RUNNING_CAP) != running_now:
+                context *= 1.0 - RUNNING_WEIGHT
             out.append(WeightedGap(min(gap.seconds, MAX_GAP_SECONDS), gap.reused, scale * recency * context))
     return out
 

@@ -78,22 +78,43 @@ def _dt(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
+def _optional_int(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
 def _parse_dt(value: Any) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
 def gap_to_json(gap: IdleGap) -> list[Any]:
     # Compact on purpose: pool history lives inside one DynamoDB item (400 KB limit).
-    out: list[Any] = [gap.started_at.isoformat(), round(gap.seconds, 1), 1 if gap.reused else 0]
-    if gap.job_duration_s is not None:
-        out.append(round(gap.job_duration_s))
-    return out
+    # [started, seconds, reused, job seconds, running jobs, known gaps]; unknown context is null, and
+    # trailing unknowns are left out.
+    context = [
+        None if gap.job_duration_s is None else round(gap.job_duration_s),
+        gap.running_jobs,
+        gap.known_gaps,
+    ]
+    while context and context[-1] is None:
+        context.pop()
+    return [gap.started_at.isoformat(), round(gap.seconds, 1), 1 if gap.reused else 0, *context]
 
 
 def gap_from_json(data: list[Any]) -> IdleGap:
-    # Gaps written before the job's duration was kept have three fields.
-    duration = float(data[3]) if len(data) > 3 and data[3] is not None else None
-    return IdleGap(datetime.fromisoformat(data[0]), float(data[1]), bool(data[2]), duration)
+    # Older gaps have three fields (before the job's duration was kept) or four (before the running
+    # jobs and known gaps were).
+    def field(index: int) -> Any:
+        return data[index] if len(data) > index else None
+
+    duration, running, known = field(3), field(4), field(5)
+    return IdleGap(
+        datetime.fromisoformat(data[0]),
+        float(data[1]),
+        bool(data[2]),
+        None if duration is None else float(duration),
+        None if running is None else int(running),
+        None if known is None else int(known),
+    )
 
 
 def pool_to_json(pool: Pool) -> dict[str, Any]:
@@ -119,6 +140,8 @@ def pool_to_json(pool: Pool) -> dict[str, Any]:
         "billable_seconds": pool.billable_seconds,
         "lineage": list(pool.lineage),
         "last_job_duration_s": pool.last_job_duration_s,
+        "running_at_idle": pool.running_at_idle,
+        "known_gaps_at_idle": pool.known_gaps_at_idle,
         "override_until": _dt(pool.override_until),
         "version": pool.version,
     }
@@ -147,6 +170,8 @@ def pool_from_json(data: dict[str, Any]) -> Pool:
         billable_seconds=int(data.get("billable_seconds", 0)),
         lineage=tuple(data.get("lineage") or ()),
         last_job_duration_s=data.get("last_job_duration_s"),
+        running_at_idle=_optional_int(data.get("running_at_idle")),
+        known_gaps_at_idle=_optional_int(data.get("known_gaps_at_idle")),
         override_until=_parse_dt(data.get("override_until")),
         version=int(data.get("version", 0)),
     )

@@ -3,6 +3,7 @@ DynamoDB) and by the trace simulator (in memory)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from warmpool.domain.model import IdleGap
@@ -22,5 +23,9 @@ def uncensor_latest(gaps: list[IdleGap], at: datetime) -> bool:
     if latest is None:
         return False
     gap = gaps[latest]
-    gaps[latest] = IdleGap(gap.started_at, (at - gap.started_at).total_seconds(), True, gap.job_duration_s)
+    # Which released pool a cold start answers for is a guess that favours the last to go idle, the one
+    # with the fewest jobs still running and the most gaps on record: those counts are left out, or the
+    # learner would learn the guess's own bias.
+    seconds = (at - gap.started_at).total_seconds()
+    gaps[latest] = replace(gap, seconds=seconds, reused=True, running_jobs=None, known_gaps=None)
     return True

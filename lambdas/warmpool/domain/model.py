@@ -192,12 +192,17 @@ class IdleGap:
     """One past idle period of a pool: it became Available at `started_at` and stayed idle
     `seconds`. `reused` is True when a matching job claimed it then; False when the gap was
     cut short by expiry or release (a censored observation: the next job came later, if at all).
-    `job_duration_s` is how long the job that ended just before it ran, when known."""
+    The context it began in, when known: `job_duration_s`, how long the job that ended just before
+    it ran; `running_jobs`, how many other jobs of the same match key were running then (each will
+    leave a newer idle cluster, which the next job takes first); `known_gaps`, how many of the key's
+    gaps were on record then (the first gaps of a new key are a population of their own)."""
 
     started_at: datetime
     seconds: float
     reused: bool
     job_duration_s: float | None = None
+    running_jobs: int | None = None
+    known_gaps: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,6 +232,8 @@ class Pool:
     history: tuple[IdleGap, ...] = ()  # recent idle gaps of pools with this match key, oldest first
     team_history: tuple[IdleGap, ...] = ()  # recent idle gaps across the team: a fallback prior
     last_job_duration_s: float | None = None
+    running_at_idle: int | None = None  # other jobs of the key running when it became Available
+    known_gaps_at_idle: int | None = None  # gaps of the key on record when it became Available
     override_until: datetime | None = None  # a person asked to keep it warm until then (reverts itself)
     version: int = 0  # bumped on every registry write: optimistic locking, notification dedupe
 

@@ -390,6 +390,12 @@ class LifecycleService:
                 )
         history, team_history = self.registry.history(key.digest(), self._history_team(pool))
         pool = replace(pool, history=history, team_history=team_history)
+        if status is WarmPoolStatus.AVAILABLE:
+            if same_job and previous is not None and previous.pool.status is WarmPoolStatus.AVAILABLE:
+                context = (previous.pool.running_at_idle, previous.pool.known_gaps_at_idle)
+            else:  # it has just become Available: the context its gap begins in
+                context = (self._running_with(key, pool.pool_id), len(history))
+            pool = replace(pool, running_at_idle=context[0], known_gaps_at_idle=context[1])
         return PoolRecord(
             pool=pool,
             last_decision=previous.last_decision if same_job and previous else None,
@@ -398,6 +404,13 @@ class LifecycleService:
             tuner_owned=previous.tuner_owned if same_job and previous else False,
             notified=previous.notified if same_job and previous else (),
         )
+
+    def _running_with(self, key: MatchKey, pool_id: str) -> int:
+        """How many other pools of the same match key are running a job now: each will leave a newer
+        idle cluster, which the next matching job takes first."""
+        digest = key.digest()
+        in_use = self.registry.list_by_status(WarmPoolStatus.IN_USE.value)
+        return sum(1 for r in in_use if r.pool.pool_id != pool_id and r.pool.match_key.digest() == digest)
 
     def _tuner_running(self, tuning_job_arn: str) -> bool:
         name = tuning_job_arn.rsplit("/", 1)[-1]
@@ -591,7 +604,14 @@ class LifecycleService:
         seconds = max(0.0, (ended_at - pool.available_since).total_seconds())
         policy = self.policies.current()
         team = team_of(pool, policy)
-        gap = IdleGap(pool.available_since, seconds, reused, pool.last_job_duration_s)
+        gap = IdleGap(
+            pool.available_since,
+            seconds,
+            reused,
+            pool.last_job_duration_s,
+            pool.running_at_idle,
+            pool.known_gaps_at_idle,
+        )
         self.registry.add_gap(pool.match_key.digest(), team, gap)
         per_second = policy_cost_model(policy, pool).idle_cost_per_second
         for start, end in _utc_days(pool.available_since, ended_at):

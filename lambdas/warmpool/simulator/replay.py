@@ -97,6 +97,8 @@ class _Cluster:
     version: int = 0
     last_duration: float = 0.0
     last_failed: bool = False
+    running_at_idle: int = 0
+    known_gaps_at_idle: int = 0
 
 
 class _Replay:
@@ -120,6 +122,7 @@ class _Replay:
         self.events: list[tuple[float, int, str, object]] = []
         self.seq = itertools.count()
         self.ids = itertools.count(1)
+        self.running: dict[str, int] = defaultdict(int)  # pool -> jobs holding a cluster now
 
     # -------------------------------------------------------------- helpers
     def at(self, t: float) -> datetime:
@@ -140,7 +143,14 @@ class _Replay:
         usd = instance_seconds * self.scenario.price_per_hour / 3600.0
         self.result.idle_cost_usd += usd
         self.result.by_pool[cluster.pool] = self.result.by_pool.get(cluster.pool, 0.0) + usd
-        gap = IdleGap(self.at(cluster.idle_since), seconds, reused, cluster.last_duration)
+        gap = IdleGap(
+            self.at(cluster.idle_since),
+            seconds,
+            reused,
+            cluster.last_duration,
+            cluster.running_at_idle,
+            cluster.known_gaps_at_idle,
+        )
         for store, key in self.history_stores(cluster.pool, cluster.team):
             gaps = store[key]
             gaps.append(gap)
@@ -220,12 +230,16 @@ class _Replay:
             self.result.by_pool[job.pool] = self.result.by_pool.get(job.pool, 0.0) + usd
         cluster.last_duration = job.duration_s
         cluster.last_failed = job.failed
+        self.running[job.pool] += 1
         self.push(t + job.duration_s, "end", cluster)
 
     def end(self, t: float, cluster: _Cluster) -> None:
         self.sweep(cluster.pool, t)
         cluster.idle_since = t
         cluster.expires_at = t
+        self.running[cluster.pool] -= 1
+        cluster.running_at_idle = self.running[cluster.pool]
+        cluster.known_gaps_at_idle = min(len(self.history[cluster.pool]), HISTORY_LIMIT)
         cluster.keep_alive = 0
         cluster.steps = 0
         cluster.version += 1
@@ -251,6 +265,8 @@ class _Replay:
             history=tuple(self.history[cluster.pool][-HISTORY_LIMIT:]),
             team_history=tuple(self.team_history[cluster.team or self.policy.default_team][-HISTORY_LIMIT:]),
             last_job_duration_s=cluster.last_duration,
+            running_at_idle=cluster.running_at_idle,
+            known_gaps_at_idle=cluster.known_gaps_at_idle,
             job_status="Failed" if cluster.last_failed else "Completed",
         )
         decision = decide_keep_alive(

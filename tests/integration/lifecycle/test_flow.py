@@ -77,6 +77,29 @@ def test_reuse_moves_the_lineage_and_records_the_gap(system: System) -> None:
     assert "reused" in trail
 
 
+def test_a_gap_records_the_jobs_of_its_key_still_running_when_it_began(system: System) -> None:
+    system.set_policy({"version": 1, "defaults": {"keep_alive_strategy": "fixed-600"}})
+    for name in ("b-1", "b-2"):
+        system.sagemaker.create_training_job(
+            **training_job_request(name, keep_alive_seconds=600, tags={"team": "nlp"})
+        )
+    system.settle()
+    system.control.run_for("b-1", 300)
+    system.control.run_for("b-2", 900)
+    system.advance(600)  # b-1 has ended; b-2 is still training
+    first = system.registry.get("b-1")
+    assert first is not None
+    assert first.pool.status.value == "Available"
+    assert (first.pool.running_at_idle, first.pool.known_gaps_at_idle) == (1, 0)
+    system.advance(1800)  # b-2 ended with nothing else running; both keep-alives ran out
+    key = first.pool.match_key.digest()
+    history, _ = system.registry.history(key, "nlp")
+    assert [(round(g.seconds), g.reused, g.running_jobs, g.known_gaps) for g in history] == [
+        (600, False, 1, 0),  # b-1's
+        (600, False, 0, 0),  # b-2's: it began before b-1's gap was on record
+    ]
+
+
 def test_release_when_policy_wants_no_keep_alive(system: System) -> None:
     system.set_policy({"version": 1, "defaults": {"keep_alive_strategy": "none"}})
     system.sagemaker.create_training_job(

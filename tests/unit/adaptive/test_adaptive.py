@@ -171,6 +171,39 @@ def test_gaps_from_a_moment_as_busy_as_now_weigh_more() -> None:
     assert weights[5] > weights[4]  # now is quiet: the lone gap resembles it more
 
 
+def test_with_another_job_of_the_key_running_it_learns_from_gaps_begun_so() -> None:
+    # Alone, the pool was reused 5 minutes later; when another job of the key was still running, that
+    # job's newer cluster took the next job and this one waited hours. Each case decides by its own kind.
+    alone = [IdleGap(MONDAY_NOON - timedelta(days=20 - i), 300.0, True, running_jobs=0) for i in range(10)]
+    shadowed = [
+        IdleGap(MONDAY_NOON - timedelta(days=10 - i), 30000.0, True, running_jobs=2) for i in range(10)
+    ]
+    history = tuple(alone + shadowed)
+    assert 300 <= _horizon(replace(_pool(history), running_at_idle=0)) < 1000
+    assert _horizon(replace(_pool(history), running_at_idle=2)) == 0
+    assert _horizon(replace(_pool(history), running_at_idle=5)) == 0  # "two or more" is one context
+    # the same history without the context: kept for its usual quick reuse with other jobs running too
+    plain = tuple(replace(g, running_jobs=None) for g in history)
+    assert _horizon(replace(_pool(plain), running_at_idle=2)) >= 300
+
+
+def test_a_young_key_learns_from_the_first_gaps_of_the_teams_other_keys() -> None:
+    # The team's established keys are reused within minutes; its new keys' first gaps were one-offs.
+    established = [
+        IdleGap(MONDAY_NOON - timedelta(hours=40 - i), 300.0, True, known_gaps=30) for i in range(30)
+    ]
+    first_gaps = [
+        IdleGap(MONDAY_NOON - timedelta(hours=10 - i), 10000.0, False, known_gaps=i % 2) for i in range(10)
+    ]
+    team = tuple(established + first_gaps)
+    assert _horizon(_pool(team_history=team)) == 0  # a new key: released at once
+    own = _gaps([300.0] * 10)  # an established key of its own keeps its usual gap
+    assert 300 <= _horizon(_pool(own, team_history=team)) < 1000
+    # without the context, the established keys' quick reuses win and the new key is kept
+    plain = tuple(replace(g, known_gaps=None) for g in team)
+    assert _horizon(_pool(team_history=plain)) > 0
+
+
 def test_in_a_sweep_the_pool_is_kept_and_after_it_released() -> None:
     # sweeps of 10 trials, 1 minute apart; the next sweep comes 10 hours after the last trial
     history: list[IdleGap] = []

@@ -39,3 +39,35 @@ def test_gaps_keep_the_job_duration_and_read_the_older_three_field_form() -> Non
     assert gap_to_json(gap) == [at.isoformat(), 120.0, 1, 1800]
     assert gap_from_json(gap_to_json(gap)) == gap
     assert gap_from_json([at.isoformat(), 60.0, 0]) == IdleGap(at, 60.0, False, None)
+
+
+def test_gaps_keep_their_context_and_read_the_older_four_field_form() -> None:
+    from warmpool.domain.codec import gap_from_json, gap_to_json
+    from warmpool.domain.model import IdleGap
+
+    at = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    gap = IdleGap(at, 120.0, True, 1800.0, running_jobs=2, known_gaps=17)
+    assert gap_to_json(gap) == [at.isoformat(), 120.0, 1, 1800, 2, 17]
+    assert gap_from_json(gap_to_json(gap)) == gap
+    no_duration = IdleGap(at, 120.0, False, None, running_jobs=0, known_gaps=0)
+    assert gap_to_json(no_duration) == [at.isoformat(), 120.0, 0, None, 0, 0]
+    assert gap_from_json(gap_to_json(no_duration)) == no_duration
+    assert gap_from_json([at.isoformat(), 60.0, 1, 900]) == IdleGap(at, 60.0, True, 900.0, None, None)
+
+
+def test_a_pool_record_keeps_the_context_its_gap_began_in() -> None:
+    from warmpool.domain.codec import pool_from_json, pool_to_json
+    from warmpool.domain.model import MatchKey, Pool, WarmPoolStatus
+
+    pool = Pool(
+        pool_id="p",
+        job_name="p",
+        job_arn="",
+        match_key=MatchKey("arn:aws:iam::123456789012:role/r", "ml.g5.2xlarge", 1, 50),
+        status=WarmPoolStatus.AVAILABLE,
+        running_at_idle=1,
+        known_gaps_at_idle=12,
+    )
+    assert pool_from_json(pool_to_json(pool)) == pool
+    older = {k: v for k, v in pool_to_json(pool).items() if not k.endswith("_at_idle")}
+    assert pool_from_json(older).running_at_idle is None

@@ -29,3 +29,11 @@ def test_a_pool_still_warm_at_the_cold_start_is_not_uncensored() -> None:
     gaps = [IdleGap(at(0), 20 * 60, False)]
     assert not uncensor_latest(gaps, at(10))
     assert gaps == [IdleGap(at(0), 20 * 60, False)]
+
+
+def test_an_uncensored_gap_keeps_its_job_but_not_the_counts_the_guess_favours() -> None:
+    # Which released pool a cold start answers for is a guess (the latest), and the latest tends to be
+    # the one with no other job running: keeping those counts would teach the learner the guess's bias.
+    gaps = [IdleGap(at(0), 60, False, 900.0, running_jobs=0, known_gaps=5)]
+    assert uncensor_latest(gaps, at(30))
+    assert gaps == [IdleGap(at(0), 30 * 60, True, 900.0, None, None)]
