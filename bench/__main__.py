@@ -27,6 +27,7 @@ from warmpool.simulator.synthetic import COLUMNS, bundled_traces, large_fleet
 from warmpool.simulator.trace import TraceJob, load_trace
 
 from bench.context import main as context_main
+from bench.online_bound import main as online_bound_main
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_TRACES = ROOT.parent / "shared" / "traces"
@@ -175,6 +176,9 @@ def main() -> int:
     for path in traces.values():
         print()
         context_main([str(path), "--people-cost-per-hour", "100"])  # what context could buy, held out
+
+    print()
+    report["online_bound"] = online_bound_main()  # what no online policy beats, on a known generator
 
     jobs = fleet_jobs(10_000)
     print(f"\nspeed on a synthetic fleet of {len(jobs)} jobs (scenario {FLEET_SCENARIO}):")
