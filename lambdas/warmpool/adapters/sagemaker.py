@@ -47,9 +47,13 @@ class SageMakerAdapter:
             raise
 
     def list_available_job_names(self) -> list[str]:
+        return self.list_job_names_with_pool("Available")
+
+    def list_job_names_with_pool(self, warm_pool_status: str) -> list[str]:
         names: list[str] = []
         paginator = self._client.get_paginator("list_training_jobs")
-        for page in paginator.paginate(WarmPoolStatusEquals="Available", PaginationConfig={"PageSize": 100}):
+        pages = paginator.paginate(WarmPoolStatusEquals=warm_pool_status, PaginationConfig={"PageSize": 100})
+        for page in pages:
             names.extend(s["TrainingJobName"] for s in page.get("TrainingJobSummaries", []))
         return names
 

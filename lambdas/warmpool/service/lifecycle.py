@@ -159,7 +159,7 @@ class LifecycleService:
 
     def reconcile(self) -> ReconcileReport:
         """Repair drift: pools whose events were missed, pools that moved on silently, missing schedules.
-        Costs O(Available pools): one list call plus a describe per disagreeing pool."""
+        Costs O(Available and InUse pools): two list calls each side plus a describe per disagreeing pool."""
         now = self.clock.now()
         in_sagemaker = set(self.sagemaker.list_available_job_names())
         in_registry = self.registry.list_by_status(WarmPoolStatus.AVAILABLE.value)
@@ -189,6 +189,14 @@ class LifecycleService:
                 )
                 self._save(replace(record, schedule_name=fresh))
                 report.rescheduled.append(name)
+        # A pool the registry still has InUse whose job has ended (its events lost, its keep-alive run
+        # out before this run could see it Available): left alone, it would count as running forever.
+        in_use = set(self.sagemaker.list_job_names_with_pool(WarmPoolStatus.IN_USE.value))
+        for record in self.registry.list_by_status(WarmPoolStatus.IN_USE.value):
+            name = record.pool.job_name
+            if name not in in_use and name not in in_sagemaker:
+                self._refresh(name, Trigger.RECONCILE)
+                report.repaired.append(name)
         self.metrics.count("ReconcilerRepairs", len(report.repaired) + len(report.rescheduled))
         self.metrics.count("PoolsAvailable", len(in_sagemaker))
         report.digests.extend(self.send_digests(now))

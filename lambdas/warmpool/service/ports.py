@@ -38,6 +38,10 @@ class SageMakerPort(Protocol):
 
     def list_available_job_names(self) -> list[str]: ...
 
+    def list_job_names_with_pool(self, warm_pool_status: str) -> list[str]:
+        """The training jobs whose warm pool is in that state (ListTrainingJobs WarmPoolStatusEquals)."""
+        ...
+
     def list_tags(self, arn: str) -> dict[str, str]:
         """DescribeTrainingJob carries no tags; ListTags does (the event does too)."""
         ...

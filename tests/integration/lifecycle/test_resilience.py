@@ -121,6 +121,29 @@ def test_reconciler_repairs_a_pool_whose_events_were_all_dropped(system: System)
     assert record.pool.lineage == ("lost-1", "lost-2")
 
 
+def test_reconciler_repairs_a_pool_left_in_use_after_its_job_ended_unseen(system: System) -> None:
+    system.set_policy(TWO_HOURS)
+    system.sagemaker.create_training_job(**training_job_request("gone-1", keep_alive_seconds=60))
+    system.settle()  # InProgress: recorded as InUse
+    system.sagemaker.create_training_job(**training_job_request("still-1"))
+    system.settle()
+    system.control.run_for("gone-1", 300)
+    system.emulator.advance(300 + 120)  # ended, idled its 60 s and terminated
+    take_events(system)  # ...while its events were lost
+    record = system.registry.get("gone-1")
+    assert record is not None
+    assert record.pool.status.value == "InUse"
+    report = system.reconcile()
+    assert report["repaired"] == ["gone-1"]  # still-1 is running: left alone
+    record = system.registry.get("gone-1")
+    assert record is not None
+    assert record.pool.status.value == "Terminated"
+    still = system.registry.get("still-1")
+    assert still is not None
+    assert still.pool.status.value == "InUse"
+    assert system.reconcile()["repaired"] == []
+
+
 def test_reconciler_takes_the_step_when_a_tick_never_fired(system: System) -> None:
     system.set_policy(TWO_HOURS)
     send(system, finished_job(system, "tick-1"))
