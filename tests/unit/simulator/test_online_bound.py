@@ -4,9 +4,23 @@ import math
 
 import pytest
 from warmpool.domain.model import CostModel
+from warmpool.simulator.replay import Scenario
 from warmpool.simulator.synthetic import experiment_team
 
-from bench.online_bound import Gap, best_keep_alive, main, online_bound, solo_gaps
+from bench.online_bound import (
+    DANA,
+    SCIENTISTS,
+    SHARED,
+    TEAM,
+    Gap,
+    best_keep_alive,
+    hour_and_others_running,
+    main,
+    online_bound,
+    pool_jobs,
+    shared_pool,
+    solo_gaps,
+)
 
 # 3.6 $/h idle = 0.001 $/s; a cold start costs 100 s at 36 $/h all told = 1 $, as 1,000 s of idling
 COST = CostModel(3.6, 1, 32.4, 120.0, 20.0)
@@ -39,11 +53,32 @@ def test_a_scientists_gaps_run_from_each_job_end_to_their_next_job() -> None:
     assert gaps[0].slot == int(ended % 86400) // 600
 
 
-def test_the_bound_is_printed_for_each_scientist_and_scenario(capsys: pytest.CaptureFixture[str]) -> None:
-    report = main(["300"])
-    assert len(report) == 2
-    assert all(len(by_scenario) == 3 for by_scenario in report.values())
+def test_the_bound_is_printed_for_each_pool_and_scenario(capsys: pytest.CaptureFixture[str]) -> None:
+    report = main(["60"])
+    team = report.pop(TEAM)
+    assert set(report) == {*SCIENTISTS, SHARED}
+    assert all(len(by_scenario) == 3 for by_scenario in (*report.values(), team))
     for by_scenario in report.values():
         for ratios in by_scenario.values():
             assert 1.0 <= ratios["in_sample"] <= ratios["one_keep_alive"] + 0.05
-    assert "in sample" in capsys.readouterr().out
+    for label, estimate in team.items():  # between its two pools' figures
+        low, high = sorted((report[DANA][label]["in_sample"], report[SHARED][label]["held_out"]))
+        assert low <= estimate["estimate"] <= high
+    assert "the team's two pools together" in capsys.readouterr().out
+
+
+def test_on_a_shared_pool_the_hour_is_learned_from_the_replay() -> None:
+    # two people; each comes back 10 minutes after their first job of the morning (a quick reuse) and
+    # not again before the evening, whose jobs come back only the next morning (not worth waiting for)
+    rows = []
+    for day in range(20):
+        for k, user in enumerate(("a", "b")):
+            for start, duration in ((540 + 20 * k, 30), (580 + 20 * k, 30), (1200 + k, 10)):  # minutes
+                submit = day * 86400 + start * 60
+                rows.append({"submit_time_s": submit, "duration_s": duration * 60, "pool": "p", "user": user})
+    jobs = pool_jobs(rows, "p")
+    assert hour_and_others_running(jobs)[:4] == [(9, True), (9, True), (10, True), (10, False)]
+    bound = shared_pool(jobs, jobs, Scenario("ml.g5.2xlarge", 1.515, 100.0))
+    assert bound.in_sample == pytest.approx(bound.held_out)
+    assert bound.held_out == pytest.approx(1.0)  # keep after 9 o'clock ends only: what the oracle does
+    assert bound.one_keep_alive > 1.05  # one keep-alive for all waits in vain or starts cold
