@@ -112,8 +112,8 @@ def gap_from_json(data: list[Any]) -> IdleGap:
         float(data[1]),
         bool(data[2]),
         None if duration is None else float(duration),
-        None if running is None else int(running),
-        None if known is None else int(known),
+        _optional_int(running),
+        _optional_int(known),
     )
 
 
