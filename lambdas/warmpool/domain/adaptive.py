@@ -18,7 +18,9 @@ other jobs of the key still running, each of which will leave a newer idle clust
 takes first), and the duration of the job that ended before the gap; the team's gaps
 (`Pool.team_history`) are a weaker prior, in which, for a young key (few gaps on record), the gaps of
 other young keys count most: a new key's first gaps are not like an established one's. With too little
-history it falls back to break-even (the deterministic 2-competitive ski-rental threshold). The pool
+history it falls back to break-even (the deterministic 2-competitive ski-rental threshold). At a
+time of day when, on several other days, every gap lasted hours (`quiet_time`: the end of the
+working day), the pool is released at once. The pool
 is kept only when keeping beats releasing by more than the noise of that estimate (`clearly_cheaper`:
 two standard errors over the gaps it learns from); otherwise it is released.
 
@@ -47,6 +49,9 @@ RUNNING_CAP = 2
 YOUNG_GAPS = 4  # a key with fewer gaps on record is young: its first reuses are still unknown
 YOUNG_WEIGHT = 0.8  # for a young key, how much less a team gap from an established key counts
 MAX_GAP_SECONDS = 24 * 3600  # longer gaps are treated as "no reuse"
+QUIET_WINDOW_MINUTES = 15  # quiet time: gaps begun within a quarter of an hour of this time of day...
+QUIET_MIN_GAPS = 3  # ...on other days, at least three of them...
+QUIET_GAP_SECONDS = 4 * 3600  # ...and every one at least four hours long (bench: 2-8 h, 2-4 gaps alike)
 CONFIDENCE_Z = 2.0  # keep only when keeping is cheaper than releasing by two standard errors (bench)
 MARGIN_FACTOR = 1.1  # the next gap is rarely exactly an observed one: keep 10 % past it...
 MARGIN_SECONDS = 30.0  # ...plus 30 s...
@@ -122,6 +127,35 @@ def weighted_gaps(data: StrategyInput) -> list[WeightedGap]:
                 context *= 1.0 - RUNNING_WEIGHT
             out.append(WeightedGap(min(gap.seconds, MAX_GAP_SECONDS), gap.reused, scale * recency * context))
     return out
+
+
+def quiet_time(data: StrategyInput) -> bool:
+    """Whether the pool went idle at a time of day when it goes quiet: on other days (of the same kind,
+    weekday or weekend), at least QUIET_MIN_GAPS of its own or its team's gaps began within
+    QUIET_WINDOW_MINUTES of this time of day, and every one of them lasted QUIET_GAP_SECONDS or more.
+    That is the end of a working day, learned: the weighted curve cannot see it, because its
+    time-of-day kernel has to be wide (a narrow one overfits sparse histories), while this rule asks
+    for unanimous evidence from several days. One quick reuse at that time of day on any day, and it
+    stays silent; a short gap cut by a release is no evidence either way."""
+    pool = data.pool
+    anchor = pool.available_since or data.now
+    minute = anchor.hour * 60 + anchor.minute
+    today = anchor.date()
+    weekend = anchor.weekday() >= 5
+    seen = 0
+    for gap in (*pool.history, *pool.team_history):
+        started = gap.started_at
+        if gap.seconds < 0 or started.date() == today or (started.weekday() >= 5) != weekend:
+            continue
+        apart = abs(minute - (started.hour * 60 + started.minute))
+        if min(apart, 1440 - apart) > QUIET_WINDOW_MINUTES:
+            continue
+        if gap.seconds < QUIET_GAP_SECONDS:
+            if gap.reused:
+                return False  # a job came back soon at this time of day
+            continue  # cut short by a release: how long it would have lasted is unknown
+        seen += 1
+    return seen >= QUIET_MIN_GAPS
 
 
 def survival_curve(gaps: list[WeightedGap]) -> list[tuple[float, float]]:
@@ -223,6 +257,8 @@ class AdaptiveStrategy:
             return 0 if math.isinf(threshold) else int(threshold)
         pool = data.pool
         elapsed = max(0.0, (data.now - pool.available_since).total_seconds()) if pool.available_since else 0.0
+        if quiet_time(data):
+            return int(elapsed)  # release: at this time of day, no job came back on other days
         curve = survival_curve(gaps)
         horizon = best_horizon(curve, elapsed, cost.idle_cost_per_second, cost.cold_start_penalty)
         if horizon > elapsed and not clearly_cheaper(

@@ -8,6 +8,7 @@ from warmpool.domain.adaptive import (
     AdaptiveStrategy,
     WeightedGap,
     best_horizon,
+    quiet_time,
     survival_at,
     survival_curve,
     weighted_gaps,
@@ -103,6 +104,54 @@ def test_a_saving_within_the_noise_of_the_history_is_not_kept_for() -> None:
     # one job in two: the same wait saves clearly more than the noise, and the pool is kept past it
     frequent = _pool(_gaps([36000.0, 600.0] * 10))
     assert 600 <= _horizon(frequent) <= 700
+
+
+FRIDAY = datetime(2026, 1, 9, tzinfo=UTC)
+
+
+def _working_days(evening_reuse_at: datetime | None = None) -> tuple[IdleGap, ...]:
+    """Monday to Thursday: a job back 20 minutes after each of 8 daytime gaps, then the evening's
+    gap (from 18:40) lasts until the next morning."""
+    gaps: list[IdleGap] = []
+    for day in range(1, 5):
+        start = FRIDAY - timedelta(days=day)
+        gaps += [IdleGap(start + timedelta(hours=10 + h), 1200.0, True) for h in range(8)]
+        gaps.append(IdleGap(start + timedelta(hours=18, minutes=40), 14 * 3600.0, True))
+    if evening_reuse_at is not None:
+        gaps.append(IdleGap(evening_reuse_at, 900.0, True))
+    return tuple(sorted(gaps, key=lambda g: g.started_at))
+
+
+def _idle_at(history: tuple[IdleGap, ...], since: datetime) -> StrategyInput:
+    pool = replace(_pool(history), available_since=since, expires_at=since)
+    return StrategyInput(pool=pool, cost=COST, now=since)
+
+
+def test_at_the_time_of_day_the_pool_goes_quiet_it_is_released() -> None:
+    history = _working_days()
+    evening = _idle_at(history, FRIDAY + timedelta(hours=18, minutes=45))
+    assert quiet_time(evening)
+    assert AdaptiveStrategy().horizon_seconds(evening) == 0
+    # in the afternoon a job comes back within 20 minutes: kept past that
+    afternoon = _idle_at(history, FRIDAY + timedelta(hours=14, minutes=5))
+    assert not quiet_time(afternoon)
+    assert AdaptiveStrategy().horizon_seconds(afternoon) >= 1200
+    # a Saturday evening is not a weekday evening: no evidence for it
+    assert not quiet_time(_idle_at(history, FRIDAY + timedelta(days=1, hours=18, minutes=45)))
+
+
+def test_one_quick_return_at_that_time_of_day_silences_the_quiet_time_rule() -> None:
+    wednesday_evening = FRIDAY - timedelta(days=2) + timedelta(hours=18, minutes=35)
+    history = _working_days(evening_reuse_at=wednesday_evening)
+    assert not quiet_time(_idle_at(history, FRIDAY + timedelta(hours=18, minutes=45)))
+    # evidence from today itself is not "another day": two long gaps before and one today are too few
+    thursday = FRIDAY - timedelta(days=1)
+    few = tuple(g for g in _working_days() if g.started_at.date() >= thursday.date() - timedelta(days=1))
+    today = IdleGap(FRIDAY + timedelta(hours=18, minutes=30), 14 * 3600.0, True)
+    assert not quiet_time(_idle_at((*few, today), FRIDAY + timedelta(hours=18, minutes=45)))
+    # a release cut short at that time of day says nothing either way: three long gaps still decide
+    released = IdleGap(wednesday_evening, 0.0, False)
+    assert quiet_time(_idle_at((*_working_days(), released), FRIDAY + timedelta(hours=18, minutes=45)))
 
 
 def test_free_idle_capacity_keeps_nothing_learned() -> None:
