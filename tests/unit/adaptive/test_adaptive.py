@@ -145,8 +145,8 @@ def test_one_quick_return_at_that_time_of_day_silences_the_quiet_time_rule() -> 
     history = _working_days(evening_reuse_at=wednesday_evening)
     assert not quiet_time(_idle_at(history, FRIDAY + timedelta(hours=18, minutes=45)))
     # evidence from today itself is not "another day": two long gaps before and one today are too few
-    thursday = FRIDAY - timedelta(days=1)
-    few = tuple(g for g in _working_days() if g.started_at.date() >= thursday.date() - timedelta(days=1))
+    wednesday = (FRIDAY - timedelta(days=2)).date()
+    few = tuple(g for g in _working_days() if g.started_at.date() >= wednesday)
     today = IdleGap(FRIDAY + timedelta(hours=18, minutes=30), 14 * 3600.0, True)
     assert not quiet_time(_idle_at((*few, today), FRIDAY + timedelta(hours=18, minutes=45)))
     # a release cut short at that time of day says nothing either way: three long gaps still decide
