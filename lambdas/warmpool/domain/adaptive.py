@@ -22,7 +22,9 @@ history it falls back to break-even (the deterministic 2-competitive ski-rental 
 time of day when, on several other days, every gap lasted hours (`quiet_time`: the end of the
 working day), the pool is released at once. The pool
 is kept only when keeping beats releasing by more than the noise of that estimate (`clearly_cheaper`:
-two standard errors over the gaps it learns from); otherwise it is released.
+two standard errors over the gaps it learns from; one, once an earlier decision of this idle period
+kept it, since fewer and fewer gaps are left to judge by as the idle time grows); otherwise it is
+released.
 
 Pure Python, O(n log n) in the history length (64 gaps at most: one DynamoDB item), sub-millisecond.
 """
@@ -35,6 +37,7 @@ import math
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from warmpool.domain.model import Pool
 from warmpool.domain.strategies import StrategyInput, register
 
 MIN_EFFECTIVE_SAMPLES = 1.0
@@ -53,6 +56,7 @@ QUIET_WINDOW_MINUTES = 15  # quiet time: gaps begun within a quarter of an hour 
 QUIET_MIN_GAPS = 3  # ...on other days, at least three of them...
 QUIET_GAP_SECONDS = 4 * 3600  # ...and every one at least four hours long (bench: 2-8 h, 2-4 gaps alike)
 CONFIDENCE_Z = 2.0  # keep only when keeping is cheaper than releasing by two standard errors (bench)
+CONFIDENCE_Z_KEPT = 1.0  # once kept, by one: fewer gaps are left to judge by as the idle time grows (bench)
 MARGIN_FACTOR = 1.1  # the next gap is rarely exactly an observed one: keep 10 % past it...
 MARGIN_SECONDS = 30.0  # ...plus 30 s...
 MARGIN_BREAK_EVEN_SHARE = 0.05  # ...at most 5 % of break-even (at $0/h of people's time, 30 s is 23 %)
@@ -211,7 +215,12 @@ def best_horizon(curve: list[tuple[float, float]], elapsed: float, idle_cost: fl
 
 
 def clearly_cheaper(
-    gaps: list[WeightedGap], elapsed: float, horizon: float, idle: float, penalty: float
+    gaps: list[WeightedGap],
+    elapsed: float,
+    horizon: float,
+    idle: float,
+    penalty: float,
+    z: float = CONFIDENCE_Z,
 ) -> bool:
     """Whether keeping until `horizon` beats releasing now by more than the noise of the estimate.
 
@@ -220,7 +229,7 @@ def clearly_cheaper(
     reused gets kept "just in case" gap after gap. So each past gap still open at `elapsed` is scored
     both ways (keeping: the idle time until its reuse or the horizon, plus a cold start if the job came
     later; releasing: a cold start if a job came at all), and the pool is kept only if the weighted mean
-    saving exceeds CONFIDENCE_Z standard errors (effective sample size of the weights). A gap that was
+    saving exceeds `z` standard errors (effective sample size of the weights). A gap that was
     never reused counts as idle until the horizon."""
     diffs: list[tuple[float, float]] = []
     for g in gaps:
@@ -239,7 +248,14 @@ def clearly_cheaper(
         return False  # one gap says nothing of the spread
     mean = sum(d * w for d, w in diffs) / total
     var = sum(w * (d - mean) ** 2 for d, w in diffs) / total * n_eff / (n_eff - 1)
-    return mean + CONFIDENCE_Z * math.sqrt(var / n_eff) < 0
+    return mean + z * math.sqrt(var / n_eff) < 0
+
+
+def kept_already(pool: Pool) -> bool:
+    """Whether an earlier decision of this idle period wanted the pool warm past the moment it went
+    idle (the engine records that wish as `horizon_at`, also for a dry run)."""
+    since = pool.available_since
+    return since is not None and pool.horizon_at is not None and pool.horizon_at > since
 
 
 @register("adaptive")
@@ -261,8 +277,9 @@ class AdaptiveStrategy:
             return int(elapsed)  # release: at this time of day, no job came back on other days
         curve = survival_curve(gaps)
         horizon = best_horizon(curve, elapsed, cost.idle_cost_per_second, cost.cold_start_penalty)
+        z = CONFIDENCE_Z_KEPT if kept_already(pool) else CONFIDENCE_Z
         if horizon > elapsed and not clearly_cheaper(
-            gaps, elapsed, horizon, cost.idle_cost_per_second, cost.cold_start_penalty
+            gaps, elapsed, horizon, cost.idle_cost_per_second, cost.cold_start_penalty, z
         ):
             return int(elapsed)  # release: the saving is within the noise
         # The next gap is rarely exactly an observed one: keep a margin past it.

@@ -26,6 +26,9 @@ def test_pool_is_registered_and_kept_warm_three_hours_in_one_hour_steps(system: 
     assert record.last_decision is not None
     assert record.last_decision.action.value == "extend"
     assert record.last_decision.keep_alive_seconds == 3600
+    # the wish is recorded for the next step's decision (the adaptive strategy reads it: kept already)
+    assert record.pool.available_since is not None
+    assert record.pool.horizon_at == record.pool.available_since + timedelta(hours=3)
     ended = system.control.now()
     system.advance(4 * 3600, tick=300)
     updates = system.control.update_calls()

@@ -106,6 +106,18 @@ def test_a_saving_within_the_noise_of_the_history_is_not_kept_for() -> None:
     assert 600 <= _horizon(frequent) <= 700
 
 
+def test_once_kept_it_takes_less_evidence_to_stay_kept() -> None:
+    # Half the jobs come back within minutes; of the rest, half after 5,000 s, half the next day. At the
+    # hourly check only those eight long gaps are left to judge by: waiting to 5,000 s saves on average,
+    # but within two standard errors. A pool that nothing has kept yet is released; one that an earlier
+    # decision of this idle period kept stays kept (one standard error is enough to go on).
+    pool = _pool(_gaps([200.0, 5000.0, 200.0, 36000.0] * 4))
+    assert 200 <= _horizon(pool) < 600
+    assert _horizon(pool, elapsed_s=3300) == 3300
+    kept = replace(pool, horizon_at=MONDAY_NOON + timedelta(seconds=_horizon(pool)))
+    assert _horizon(kept, elapsed_s=3300) >= 5000
+
+
 FRIDAY = datetime(2026, 1, 9, tzinfo=UTC)
 
 
