@@ -20,11 +20,10 @@ takes first), and the duration of the job that ended before the gap; the team's 
 other young keys count most: a new key's first gaps are not like an established one's. With too little
 history it falls back to break-even (the deterministic 2-competitive ski-rental threshold). At a
 time of day when, on several other days, every gap lasted hours (`quiet_time`: the end of the
-working day), the pool is released at once. The pool
-is kept only when keeping beats releasing by more than the noise of that estimate (`clearly_cheaper`:
-two standard errors over the gaps it learns from; one, once an earlier decision of this idle period
-kept it, since fewer and fewer gaps are left to judge by as the idle time grows); otherwise it is
-released.
+working day), the pool is released at once. The pool is kept only when keeping beats releasing by
+more than the noise of that estimate (`clearly_cheaper`: two standard errors over the gaps it learns
+from; one, once an earlier decision of this idle period kept it, since fewer and fewer gaps are left
+to judge by as the idle time grows); otherwise it is released.
 
 Pure Python, O(n log n) in the history length (64 gaps at most: one DynamoDB item), sub-millisecond.
 """
