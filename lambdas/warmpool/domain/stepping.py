@@ -10,10 +10,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from warmpool.domain.model import Action, EngineLimits, Pool
+from warmpool.domain.model import Action, Decision, EngineLimits, Pool
 
 # Differences below this are noise (event delays, rounding); no UpdateTrainingJob for them.
 TOLERANCE_SECONDS = 30
+
+
+def horizon_at(pool: Pool, decision: Decision) -> datetime | None:
+    """Until when a decision wants an Available pool warm: what the engine records as `horizon_at`
+    (the adaptive strategy reads it at the next check to know the pool was kept already)."""
+    if pool.available_since is None:
+        return None
+    return pool.available_since + timedelta(seconds=decision.horizon_seconds)
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,6 +36,7 @@ from warmpool.domain.model import (
 from warmpool.domain.policy.document import PolicyDocument
 from warmpool.domain.policy.rules import is_exempt
 from warmpool.domain.pricing import UnknownInstanceTypeError, price_per_hour
+from warmpool.domain.stepping import horizon_at
 from warmpool.models.events import StepDueDetail, TrainingJobDetail, TuningJobDetail, parse_time
 from warmpool.service.ports import (
     AuditEntry,
@@ -281,7 +282,7 @@ class LifecycleService:
         decision = self._decide(record, trigger, request, now)
         if request is not None and request.kind == "extend" and decision.rule.startswith("request."):
             # Accepted: the person's horizon outlives this decision, and reverts on its own.
-            until = _horizon_at(record.pool, decision)
+            until = horizon_at(record.pool, decision)
             record = replace(record, pool=replace(record.pool, override_until=until))
         record = self._execute(record, decision, now)
         if decision.action in (Action.SHORTEN, Action.RELEASE) and not decision.dry_run:
@@ -472,7 +473,7 @@ class LifecycleService:
             or decision.keep_alive_seconds is None
             or decision.action not in (Action.EXTEND, Action.SHORTEN, Action.RELEASE)
         ):
-            return replace(record, pool=replace(pool, horizon_at=_horizon_at(pool, decision)))
+            return replace(record, pool=replace(pool, horizon_at=horizon_at(pool, decision)))
         seconds = decision.keep_alive_seconds
         if seconds > self.limits.max_step_seconds:
             raise ValueError(
@@ -493,7 +494,7 @@ class LifecycleService:
             expires_at=expires,
             status=status,
             steps_taken=pool.steps_taken + 1,
-            horizon_at=_horizon_at(pool, decision),
+            horizon_at=horizon_at(pool, decision),
         )
         # Why travels with what was done: a crash before the decision's own audit entry cannot leave
         # an update in the trail without its reason.
@@ -862,12 +863,6 @@ def pool_from_job(
         lineage=(name,),
         last_job_duration_s=duration,
     )
-
-
-def _horizon_at(pool: Pool, decision: Decision) -> datetime | None:
-    if pool.available_since is None:
-        return None
-    return pool.available_since + timedelta(seconds=decision.horizon_seconds)
 
 
 def _state_of(record: PoolRecord) -> tuple[Any, ...]:

@@ -30,6 +30,7 @@ from warmpool.domain.model import (
     WarmPoolStatus,
 )
 from warmpool.domain.policy.document import PolicyDocument, Rules
+from warmpool.domain.stepping import horizon_at
 from warmpool.simulator.trace import TraceJob
 
 HISTORY_LIMIT = 64
@@ -99,7 +100,7 @@ class _Cluster:
     last_failed: bool = False
     running_at_idle: int = 0
     known_gaps_at_idle: int = 0
-    horizon_at: float | None = None  # until when the last decision of this idle period wanted it warm
+    horizon_at: datetime | None = None  # until when the last decision of this idle period wanted it warm
 
 
 class _Replay:
@@ -264,7 +265,7 @@ class _Replay:
             expires_at=self.at(cluster.expires_at),
             lifetime_started_at=self.at(cluster.provisioned),
             steps_taken=cluster.steps,
-            horizon_at=None if cluster.horizon_at is None else self.at(cluster.horizon_at),
+            horizon_at=cluster.horizon_at,
             history=tuple(self.history[cluster.pool][-HISTORY_LIMIT:]),
             team_history=tuple(self.team_history[cluster.team or self.policy.default_team][-HISTORY_LIMIT:]),
             last_job_duration_s=cluster.last_duration,
@@ -280,7 +281,7 @@ class _Replay:
             trigger=trigger,
             cost=self.cost(cluster.count),
         )
-        cluster.horizon_at = cluster.idle_since + decision.horizon_seconds  # as the engine records it
+        cluster.horizon_at = horizon_at(pool, decision)  # as the engine records it
         if decision.keep_alive_seconds is not None and decision.action in (
             Action.EXTEND,
             Action.SHORTEN,
