@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Aws, Duration, Stack
+from aws_cdk import Aws, CfnOutput, Duration, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
@@ -68,6 +68,7 @@ class Lifecycle(Construct):
 
         engine_env = {
             "POOLS_TABLE_NAME": storage.pools_table.table_name,
+            "AUDIT_TABLE_NAME": storage.audit_table.table_name,
             "POLICY_PARAMETER_NAME": policy.parameter_name,
             "NOTIFY_QUEUE_URL": storage.notify_queue.queue_url,
             "SCHEDULER_GROUP_NAME": self.schedule_group_name,
@@ -78,6 +79,10 @@ class Lifecycle(Construct):
             "MAX_LIFETIME_SECONDS": str(config.max_lifetime_days * 86400),
         }
         self.engine_environment = engine_env
+        for variable, value in engine_env.items():
+            # What the `warmpool pools` CLI reads from its environment: each output's description is the
+            # variable's name (docs/cli.md exports them in one line).
+            CfnOutput(self, variable.title().replace("_", ""), value=value, description=variable)
         self.lifecycle_fn = factory.function(
             "Lifecycle",
             handler=LAMBDA_HANDLERS["lifecycle"],
@@ -172,5 +177,6 @@ class Lifecycle(Construct):
             )
         )
         storage.pools_table.grant_read_write_data(fn)
+        storage.audit_table.grant_read_write_data(fn)
         storage.notify_queue.grant_send_messages(fn)
         policy.grant_read(fn)

@@ -1,4 +1,4 @@
-"""State and queues: the registry and idempotency tables, the lifecycle and notify queues with DLQs."""
+"""State and queues: the registry, audit and idempotency tables, the lifecycle and notify queues with DLQs."""
 
 from __future__ import annotations
 
@@ -59,6 +59,20 @@ class Storage(Construct):
                     sort_key=dynamodb.Attribute(name="gsi1sk", type=dynamodb.AttributeType.STRING),
                 )
             ],
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        # The audit trail has a table of its own: append-only and read per pool, it stays out of the
+        # registry's full-table Scan, can be granted read-only to auditors and is retained on its own terms.
+        self.audit_table = dynamodb.TableV2(
+            self,
+            "Audit",
+            partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name="sk", type=dynamodb.AttributeType.STRING),
+            billing=dynamodb.Billing.on_demand(),
+            time_to_live_attribute="ttl",
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
             removal_policy=RemovalPolicy.RETAIN,
         )
         self.idempotency_table = dynamodb.TableV2(

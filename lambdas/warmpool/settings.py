@@ -43,6 +43,7 @@ class EngineSettings(_EnvSettings):
     """What the lifecycle engine needs, wherever it runs (lifecycle, reconciler, Slack actions)."""
 
     pools_table_name: str = Field(alias="POOLS_TABLE_NAME")
+    audit_table_name: str = Field(alias="AUDIT_TABLE_NAME")
     policy_parameter_name: str = Field(alias="POLICY_PARAMETER_NAME")
     notify_queue_url: str = Field(alias="NOTIFY_QUEUE_URL")
     scheduler_group_name: str = Field(alias="SCHEDULER_GROUP_NAME")

@@ -32,6 +32,11 @@ def actions(statement: dict[str, Any]) -> list[str]:
     return value if isinstance(value, list) else [value]
 
 
+def resources(statement: dict[str, Any]) -> list[Any]:
+    value = statement["Resource"]
+    return value if isinstance(value, list) else [value]
+
+
 def test_rules_filter_on_source_and_detail_type_only_and_feed_the_queue(synthesized: Synthesized) -> None:
     rules = [
         r for r in synthesized.resources("AWS::Events::Rule").values() if "EventPattern" in r["Properties"]
@@ -77,7 +82,7 @@ def test_queues_are_encrypted_tls_only_and_redrive_to_dlqs(synthesized: Synthesi
 
 def test_tables_have_recovery_ttl_and_the_status_index(synthesized: Synthesized) -> None:
     tables = list(synthesized.resources("AWS::DynamoDB::GlobalTable").values())
-    assert len(tables) == 2
+    assert len(tables) == 3  # registry, audit, idempotency
     for table in tables:
         replica = table["Properties"]["Replicas"][0]
         assert replica["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
@@ -85,6 +90,63 @@ def test_tables_have_recovery_ttl_and_the_status_index(synthesized: Synthesized)
     pools = next(t for t in tables if t["Properties"].get("GlobalSecondaryIndexes"))
     assert pools["Properties"]["GlobalSecondaryIndexes"][0]["IndexName"] == "by_status"
     assert pools["Properties"]["TimeToLiveSpecification"]["AttributeName"] == "ttl"
+
+
+def audit_table(synthesized: Synthesized) -> tuple[str, dict[str, Any]]:
+    tables = synthesized.resources("AWS::DynamoDB::GlobalTable")
+    (found,) = [(name, t) for name, t in tables.items() if "StorageAudit" in name]
+    return found
+
+
+def test_the_audit_trail_has_a_retained_table_of_its_own(synthesized: Synthesized) -> None:
+    _, table = audit_table(synthesized)
+    properties = table["Properties"]
+    assert properties["KeySchema"] == [
+        {"AttributeName": "pk", "KeyType": "HASH"},
+        {"AttributeName": "sk", "KeyType": "RANGE"},
+    ]
+    assert "GlobalSecondaryIndexes" not in properties
+    assert properties["BillingMode"] == "PAY_PER_REQUEST"
+    assert properties["TimeToLiveSpecification"] == {"AttributeName": "ttl", "Enabled": True}
+    replica = properties["Replicas"][0]
+    assert replica["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+    assert table["DeletionPolicy"] == "Retain"
+    assert table["UpdateReplacePolicy"] == "Retain"
+
+
+def test_engine_functions_name_and_may_write_the_audit_table(synthesized: Synthesized) -> None:
+    name, _ = audit_table(synthesized)
+    engine = {"Lifecycle", "Reconciler", "SlackInteractive"}
+    functions = synthesized.resources("AWS::Lambda::Function")
+    named = {
+        n
+        for logical_id, fn in functions.items()
+        for n in engine
+        if f"Functions{n}" in logical_id
+        and fn["Properties"]["Environment"]["Variables"].get("AUDIT_TABLE_NAME") == {"Ref": name}
+    }
+    assert named == engine
+    writers = {
+        n
+        for policy, statement in statements(synthesized)
+        for n in engine
+        if f"Functions{n}" in policy
+        and "dynamodb:PutItem" in actions(statement)
+        and {"Fn::GetAtt": [name, "Arn"]} in resources(statement)
+    }
+    assert writers == engine
+
+
+def test_the_cli_settings_are_stack_outputs_named_by_their_variables(synthesized: Synthesized) -> None:
+    (lifecycle,) = [
+        fn
+        for logical_id, fn in synthesized.resources("AWS::Lambda::Function").items()
+        if "FunctionsLifecycle" in logical_id
+    ]
+    environment = lifecycle["Properties"]["Environment"]["Variables"]
+    outputs = {o["Description"]: o["Value"] for o in synthesized.template["Outputs"].values()}
+    for variable in ("POOLS_TABLE_NAME", "AUDIT_TABLE_NAME", "POLICY_PARAMETER_NAME", "SCHEDULER_ROLE_ARN"):
+        assert outputs[variable] == environment[variable]
 
 
 def test_least_privilege_on_sagemaker(synthesized: Synthesized) -> None:

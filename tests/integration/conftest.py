@@ -145,7 +145,9 @@ def system(
             sagemaker=boto3.client("sagemaker"),
             sqs=sqs,
             ssm=boto3.client("ssm"),
-            registry=DynamoPoolRegistry(env.pools_table, boto3.client("dynamodb")),
+            registry=DynamoPoolRegistry(
+                env.pools_table, boto3.client("dynamodb"), audit_table_name=env.audit_table
+            ),
             lifecycle=QueuePump(sqs, env.lifecycle_queue_url, lifecycle.handler),
             notifier=QueuePump(sqs, env.notify_queue_url, notifier.handler),
             schedules=SchedulePump(boto3.client("scheduler"), sqs, env.scheduler_group, clock),

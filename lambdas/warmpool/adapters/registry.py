@@ -1,12 +1,15 @@
-"""The pool registry in one DynamoDB table (key design: docs/registry.md).
+"""The pool registry in two DynamoDB tables (key design: docs/registry.md).
 
-Items
+The registry table
 - `POOL#<pool_id>` / `STATE`: the pool (JSON) plus indexable attributes; GSI `by_status`
   (`gsi1pk` = `STATUS#<WarmPoolStatus>`, `gsi1sk` = `<expires_at or available_since>#<pool_id>`).
 - `JOB#<job_name>` / `POOL`: which pool a job belongs to.
-- `POOL#<pool_id>` / `AUDIT#<time>#<n>`: the audit trail, with a TTL.
 - `HIST#KEY#<match digest>` and `HIST#TEAM#<team>` / `GAPS`: recent idle gaps (bounded).
 - `TUNER#<tuning job arn>` / `POOL#<pool_id>`: pools launched by a tuning job.
+- `LEDGER#<team>` / `DAY#<date>` and `MONTH#<yyyy-mm>`: the idle-cost ledger, with a TTL.
+
+The audit table (append-only, read per pool)
+- `POOL#<pool_id>` / `AUDIT#<time>#<n>`: the audit trail, with a TTL.
 """
 
 from __future__ import annotations
@@ -34,8 +37,9 @@ STATE_SK = "STATE"
 
 
 class DynamoPoolRegistry:
-    def __init__(self, table_name: str, client: Any) -> None:
+    def __init__(self, table_name: str, client: Any, *, audit_table_name: str) -> None:
         self.table_name = table_name
+        self.audit_table_name = audit_table_name
         self._client = client
 
     # ------------------------------------------------------------------ pools
@@ -187,7 +191,7 @@ class DynamoPoolRegistry:
     # ------------------------------------------------------------------ audit
     def audit(self, entry: AuditEntry) -> None:
         self._client.put_item(
-            TableName=self.table_name,
+            TableName=self.audit_table_name,
             Item={
                 # Entries of the same second keep the order they were written in (nanosecond clock).
                 **_key(
@@ -205,7 +209,7 @@ class DynamoPoolRegistry:
         entries: list[AuditEntry] = []
         paginator = self._client.get_paginator("query")
         for page in paginator.paginate(
-            TableName=self.table_name,
+            TableName=self.audit_table_name,
             KeyConditionExpression="pk = :p AND begins_with(sk, :a)",
             ExpressionAttributeValues={":p": {"S": f"POOL#{pool_id}"}, ":a": {"S": "AUDIT#"}},
         ):

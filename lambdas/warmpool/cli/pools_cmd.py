@@ -1,8 +1,10 @@
 """`warmpool pools list|show|costs|extend|release`: the registry, what idling cost, and people's requests
 through the engine.
 
-Configuration comes from the same environment variables the Lambdas use (POOLS_TABLE_NAME, ...; see
-docs/cli.md), with --table, --endpoint-url and --region overriding.
+Configuration comes from the same environment variables the Lambdas use (POOLS_TABLE_NAME,
+AUDIT_TABLE_NAME, ...; see docs/cli.md), with --table, --audit-table, --endpoint-url and --region
+overriding. `list` and `costs` read the registry table only; `show`, `extend` and `release` also the
+audit table.
 """
 
 from __future__ import annotations
@@ -23,6 +25,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     def common(p: argparse.ArgumentParser) -> None:
         p.add_argument(
             "--table", default=os.environ.get("POOLS_TABLE_NAME"), help="registry table (POOLS_TABLE_NAME)"
+        )
+        p.add_argument(
+            "--audit-table", default=os.environ.get("AUDIT_TABLE_NAME"), help="audit table (AUDIT_TABLE_NAME)"
         )
         p.add_argument("--endpoint-url", default=os.environ.get("AWS_ENDPOINT_URL"))
         p.add_argument("--region", default=None)
@@ -62,13 +67,24 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     release.set_defaults(run=run_request, kind="release", minutes=0)
 
 
-def _registry(args: argparse.Namespace) -> Any:
+def _registry(args: argparse.Namespace, *, audit: bool) -> Any:
+    """The registry; `audit`: the command reads or writes the audit trail, so its table is required."""
     from warmpool.adapters.registry import DynamoPoolRegistry
     from warmpool.cli.output import aws_client
 
     if not args.table:
         raise SystemExit(fail("no registry table: pass --table or set POOLS_TABLE_NAME (a stack output)"))
-    return DynamoPoolRegistry(args.table, aws_client("dynamodb", args.endpoint_url, args.region))
+    # Without `audit` the command never touches the audit table: an empty name is never sent.
+    audit_table = _audit_table(args) if audit else args.audit_table or ""
+    return DynamoPoolRegistry(
+        args.table, aws_client("dynamodb", args.endpoint_url, args.region), audit_table_name=audit_table
+    )
+
+
+def _audit_table(args: argparse.Namespace) -> str:
+    if not args.audit_table:
+        raise SystemExit(fail("no audit table: pass --audit-table or set AUDIT_TABLE_NAME (a stack output)"))
+    return str(args.audit_table)
 
 
 def _row(record: Any) -> dict[str, Any]:
@@ -88,7 +104,7 @@ def _row(record: Any) -> dict[str, Any]:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    rows = [_row(r) for r in _registry(args).list_pools(team=args.team, status=args.status)]
+    rows = [_row(r) for r in _registry(args, audit=False).list_pools(team=args.team, status=args.status)]
     if args.format == "json":
         print_json(rows)
     else:
@@ -107,7 +123,7 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_show(args: argparse.Namespace) -> int:
-    registry = _registry(args)
+    registry = _registry(args, audit=True)
     pool_id = registry.pool_id_for_job(args.job)
     record = registry.get(pool_id) if pool_id else None
     if record is None:
@@ -147,7 +163,7 @@ def run_costs(args: argparse.Namespace) -> int:
     except PolicyError as exc:
         return fail(str(exc))
     now = current_clock().now()
-    registry = _registry(args)
+    registry = _registry(args, audit=False)
     # every team the registry has seen (ended pools booked their cost), and every team with a budget
     known = {team_of(r.pool, policy) for r in registry.list_pools()}
     budgeted = {t for t, rules in policy.teams.items() if rules.budget is not None}
@@ -221,6 +237,7 @@ def run_request(args: argparse.Namespace) -> int:
     env = dict(os.environ)
     if args.table:
         env["POOLS_TABLE_NAME"] = args.table
+    env["AUDIT_TABLE_NAME"] = _audit_table(args)
     try:
         settings = EngineSettings.from_env(env)
     except SettingsError as exc:

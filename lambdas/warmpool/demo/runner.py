@@ -73,7 +73,9 @@ def _slack_press(system: LocalSystem, job: str, action: str, user: str) -> str:
 def _pool_of(system: LocalSystem, job: str) -> str:
     from warmpool.adapters.registry import DynamoPoolRegistry
 
-    registry = DynamoPoolRegistry(system.env.pools_table, system.session.client("dynamodb"))
+    registry = DynamoPoolRegistry(
+        system.env.pools_table, system.session.client("dynamodb"), audit_table_name=system.env.audit_table
+    )
     return registry.pool_id_for_job(job) or job
 
 
@@ -216,7 +218,9 @@ def _collect(system: LocalSystem, result: DemoResult) -> None:
     from warmpool.adapters.registry import DynamoPoolRegistry
     from warmpool.domain.messages import blocks_as_text
 
-    registry = DynamoPoolRegistry(system.env.pools_table, system.session.client("dynamodb"))
+    registry = DynamoPoolRegistry(
+        system.env.pools_table, system.session.client("dynamodb"), audit_table_name=system.env.audit_table
+    )
     for record in registry.list_pools():
         for entry in registry.audit_trail(record.pool.pool_id):
             details = entry.details

@@ -15,6 +15,7 @@ MAX_RECEIVE_COUNT = 5
 class LocalEnvironment:
     region: str
     pools_table: str
+    audit_table: str
     idempotency_table: str
     lifecycle_queue_url: str
     lifecycle_queue_arn: str
@@ -33,6 +34,7 @@ class LocalEnvironment:
         return {
             "AWS_DEFAULT_REGION": self.region,
             "POOLS_TABLE_NAME": self.pools_table,
+            "AUDIT_TABLE_NAME": self.audit_table,
             "IDEMPOTENCY_TABLE_NAME": self.idempotency_table,
             "POLICY_PARAMETER_NAME": self.policy_parameter,
             "NOTIFY_QUEUE_URL": self.notify_queue_url,
@@ -105,6 +107,7 @@ def create_local_environment(
     secrets = session.client("secretsmanager", region_name=region)
 
     _table(dynamodb, f"{prefix}-pools", pk="pk", sk="sk", gsi=True)
+    _table(dynamodb, f"{prefix}-audit", pk="pk", sk="sk", gsi=False)
     _table(dynamodb, f"{prefix}-idempotency", pk="id", sk=None, gsi=False)
     lifecycle_dlq_url, lifecycle_dlq_arn = _queue(sqs, f"{prefix}-lifecycle-dlq")
     lifecycle_url, lifecycle_arn = _queue(sqs, f"{prefix}-lifecycle", lifecycle_dlq_arn)
@@ -141,6 +144,7 @@ def create_local_environment(
     return LocalEnvironment(
         region=region,
         pools_table=f"{prefix}-pools",
+        audit_table=f"{prefix}-audit",
         idempotency_table=f"{prefix}-idempotency",
         lifecycle_queue_url=lifecycle_url,
         lifecycle_queue_arn=lifecycle_arn,

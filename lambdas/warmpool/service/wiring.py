@@ -52,7 +52,9 @@ def build_lifecycle_service(
     clock = clock or current_clock()
     return LifecycleService(
         sagemaker=SageMakerAdapter(boto_client("sagemaker")),
-        registry=DynamoPoolRegistry(settings.pools_table_name, boto_client("dynamodb")),
+        registry=DynamoPoolRegistry(
+            settings.pools_table_name, boto_client("dynamodb"), audit_table_name=settings.audit_table_name
+        ),
         scheduler=EventBridgeStepScheduler(
             boto_client("scheduler"),
             group_name=settings.scheduler_group_name,

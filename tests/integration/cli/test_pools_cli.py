@@ -62,6 +62,27 @@ def test_missing_configuration_is_one_clear_line(
     assert "pass --table or set POOLS_TABLE_NAME" in capsys.readouterr().err
 
 
+def test_commands_on_the_audit_trail_need_the_audit_table(
+    pools: System, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("AUDIT_TABLE_NAME")
+    for command in (["show", "cli-1"], ["extend", "cli-1", "--minutes", "30"], ["release", "cli-2"]):
+        with pytest.raises(SystemExit) as exited:
+            main(["pools", *command])
+        assert exited.value.code == 2
+        assert "no audit table: pass --audit-table or set AUDIT_TABLE_NAME" in capsys.readouterr().err
+    job = pools.sagemaker.describe_training_job(TrainingJobName="cli-2")
+    assert job["WarmPoolStatus"]["Status"] == "Available"  # nothing was done
+    # list and costs read the registry table only
+    assert main(["pools", "list", "--format", "json"]) == 0
+    assert [r["job"] for r in json.loads(capsys.readouterr().out)] == ["cli-1", "cli-2"]
+    assert main(["pools", "costs", "--format", "json"]) == 0
+    capsys.readouterr()
+    # the flag stands in for the variable
+    assert main(["pools", "show", "cli-1", "--format", "json", "--audit-table", pools.env.audit_table]) == 0
+    assert [a["what"] for a in json.loads(capsys.readouterr().out)["audit"]][:1] == ["recorded"]
+
+
 def test_costs_add_ended_gaps_and_pools_idle_now_against_the_budget(
     pools: System, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
