@@ -117,20 +117,31 @@ class SchedulePump:
         self._clock = clock
         self.fired: list[dict[str, Any]] = []
         self.skipped: list[str] = []  # schedules a fault injector chose not to fire
+        # GetSchedule results by name, with the summary's dates they were read at: a schedule is read
+        # again only once it was re-created or updated (ListSchedules has no expression, GetSchedule has)
+        self._read: dict[str, tuple[Any, dict[str, Any], datetime | None]] = {}
 
     def due(self) -> list[dict[str, Any]]:
         now = self._clock.now()
         due: list[dict[str, Any]] = []
+        listed: set[str] = set()
         paginator = self._scheduler.get_paginator("list_schedules")
         for page in paginator.paginate(GroupName=self.group_name):
             for summary in page.get("Schedules", []):
-                schedule = self._scheduler.get_schedule(Name=summary["Name"], GroupName=self.group_name)
-                match = _AT.match(schedule["ScheduleExpression"])
-                if match is None:
-                    continue
-                at = datetime.fromisoformat(match.group(1)).replace(tzinfo=UTC)
-                if at <= now:
+                name = summary["Name"]
+                listed.add(name)
+                stamp = (summary.get("CreationDate"), summary.get("LastModificationDate"))
+                read = self._read.get(name)
+                if read is None or read[0] != stamp:
+                    schedule = self._scheduler.get_schedule(Name=name, GroupName=self.group_name)
+                    match = _AT.match(schedule["ScheduleExpression"])
+                    at = datetime.fromisoformat(match.group(1)).replace(tzinfo=UTC) if match else None
+                    read = self._read[name] = (stamp, schedule, at)
+                _, schedule, at = read
+                if at is not None and at <= now:
                     due.append(schedule)
+        for gone in self._read.keys() - listed:
+            del self._read[gone]
         return sorted(due, key=lambda s: s["ScheduleExpression"])
 
     def fire_due(self, drop: Callable[[str], bool] | None = None) -> int:
