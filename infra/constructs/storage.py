@@ -34,6 +34,27 @@ def _queue_pair(
     return queue, dlq
 
 
+def _keyed_table(
+    scope: Construct,
+    name: str,
+    global_secondary_indexes: list[dynamodb.GlobalSecondaryIndexPropsV2] | None = None,
+) -> dynamodb.TableV2:
+    """A retained, recoverable on-demand table keyed on `pk`/`sk`, whose items expire at their `ttl`."""
+    return dynamodb.TableV2(
+        scope,
+        name,
+        partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
+        sort_key=dynamodb.Attribute(name="sk", type=dynamodb.AttributeType.STRING),
+        billing=dynamodb.Billing.on_demand(),
+        time_to_live_attribute="ttl",
+        point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+            point_in_time_recovery_enabled=True
+        ),
+        global_secondary_indexes=global_secondary_indexes,
+        removal_policy=RemovalPolicy.RETAIN,
+    )
+
+
 class Storage(Construct):
     """Everything that holds state or messages; encrypted, TLS-only, recoverable."""
 
@@ -42,16 +63,9 @@ class Storage(Construct):
         self.key = kms.Key(
             self, "Key", enable_key_rotation=True, description="warmpool queues and notifications"
         )
-        self.pools_table = dynamodb.TableV2(
+        self.pools_table = _keyed_table(
             self,
             "Pools",
-            partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
-            sort_key=dynamodb.Attribute(name="sk", type=dynamodb.AttributeType.STRING),
-            billing=dynamodb.Billing.on_demand(),
-            time_to_live_attribute="ttl",
-            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-                point_in_time_recovery_enabled=True
-            ),
             global_secondary_indexes=[
                 dynamodb.GlobalSecondaryIndexPropsV2(
                     index_name=STATUS_INDEX,
@@ -59,22 +73,10 @@ class Storage(Construct):
                     sort_key=dynamodb.Attribute(name="gsi1sk", type=dynamodb.AttributeType.STRING),
                 )
             ],
-            removal_policy=RemovalPolicy.RETAIN,
         )
         # The audit trail has a table of its own: append-only and read per pool, it stays out of the
         # registry's full-table Scan, can be granted read-only to auditors and is retained on its own terms.
-        self.audit_table = dynamodb.TableV2(
-            self,
-            "Audit",
-            partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
-            sort_key=dynamodb.Attribute(name="sk", type=dynamodb.AttributeType.STRING),
-            billing=dynamodb.Billing.on_demand(),
-            time_to_live_attribute="ttl",
-            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-                point_in_time_recovery_enabled=True
-            ),
-            removal_policy=RemovalPolicy.RETAIN,
-        )
+        self.audit_table = _keyed_table(self, "Audit")
         self.idempotency_table = dynamodb.TableV2(
             self,
             "Idempotency",
