@@ -27,14 +27,17 @@ def statements(synth: Synthesized) -> list[tuple[str, dict[str, Any]]]:
     return out
 
 
-def actions(statement: dict[str, Any]) -> list[str]:
-    value = statement["Action"]
+def _listed(statement: dict[str, Any], key: str) -> list[Any]:
+    value = statement[key]
     return value if isinstance(value, list) else [value]
+
+
+def actions(statement: dict[str, Any]) -> list[str]:
+    return _listed(statement, "Action")
 
 
 def resources(statement: dict[str, Any]) -> list[Any]:
-    value = statement["Resource"]
-    return value if isinstance(value, list) else [value]
+    return _listed(statement, "Resource")
 
 
 def test_rules_filter_on_source_and_detail_type_only_and_feed_the_queue(synthesized: Synthesized) -> None:

@@ -12,11 +12,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from warmpool.emulator.jobs import training_job_request
 from warmpool.local.stack import LocalSystem, start_local_system
+
+if TYPE_CHECKING:
+    from warmpool.adapters.registry import DynamoPoolRegistry
 
 START = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)  # Monday 08:00 in Berlin, the example policy's zone
 WEBHOOK_KEYS = ("vision", "nlp", "research", "platform")
@@ -70,13 +73,16 @@ def _slack_press(system: LocalSystem, job: str, action: str, user: str) -> str:
     return str(json.loads(response["body"])["text"])
 
 
-def _pool_of(system: LocalSystem, job: str) -> str:
+def _registry(system: LocalSystem) -> DynamoPoolRegistry:
     from warmpool.adapters.registry import DynamoPoolRegistry
 
-    registry = DynamoPoolRegistry(
+    return DynamoPoolRegistry(
         system.env.pools_table, system.session.client("dynamodb"), audit_table_name=system.env.audit_table
     )
-    return registry.pool_id_for_job(job) or job
+
+
+def _pool_of(system: LocalSystem, job: str) -> str:
+    return _registry(system).pool_id_for_job(job) or job
 
 
 def _warm(system: LocalSystem, job: str) -> str | None:
@@ -215,12 +221,9 @@ def _scenario(system: LocalSystem, result: DemoResult, say: Callable[[str], None
 
 
 def _collect(system: LocalSystem, result: DemoResult) -> None:
-    from warmpool.adapters.registry import DynamoPoolRegistry
     from warmpool.domain.messages import blocks_as_text
 
-    registry = DynamoPoolRegistry(
-        system.env.pools_table, system.session.client("dynamodb"), audit_table_name=system.env.audit_table
-    )
+    registry = _registry(system)
     for record in registry.list_pools():
         for entry in registry.audit_trail(record.pool.pool_id):
             details = entry.details
