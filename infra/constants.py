@@ -18,3 +18,4 @@ TRAINING_DETAIL_TYPE = "SageMaker Training Job State Change"
 TUNING_DETAIL_TYPE = "SageMaker HyperParameter Tuning Job State Change"
 MAX_RECEIVE_COUNT = 5
 STATUS_INDEX = "by_status"
+MATCH_INDEX = "by_match"

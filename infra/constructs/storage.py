@@ -8,7 +8,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from infra.constants import MAX_RECEIVE_COUNT, STATUS_INDEX
+from infra.constants import MATCH_INDEX, MAX_RECEIVE_COUNT, STATUS_INDEX
 
 
 def _queue_pair(
@@ -55,6 +55,14 @@ def _keyed_table(
     )
 
 
+def _index(name: str, partition_key: str, sort_key: str) -> dynamodb.GlobalSecondaryIndexPropsV2:
+    return dynamodb.GlobalSecondaryIndexPropsV2(
+        index_name=name,
+        partition_key=dynamodb.Attribute(name=partition_key, type=dynamodb.AttributeType.STRING),
+        sort_key=dynamodb.Attribute(name=sort_key, type=dynamodb.AttributeType.STRING),
+    )
+
+
 class Storage(Construct):
     """Everything that holds state or messages; encrypted, TLS-only, recoverable."""
 
@@ -67,11 +75,9 @@ class Storage(Construct):
             self,
             "Pools",
             global_secondary_indexes=[
-                dynamodb.GlobalSecondaryIndexPropsV2(
-                    index_name=STATUS_INDEX,
-                    partition_key=dynamodb.Attribute(name="gsi1pk", type=dynamodb.AttributeType.STRING),
-                    sort_key=dynamodb.Attribute(name="gsi1sk", type=dynamodb.AttributeType.STRING),
-                )
+                _index(STATUS_INDEX, "gsi1pk", "gsi1sk"),
+                # sparse: the pools that have not ended, by match key (a new job's predecessor and peers)
+                _index(MATCH_INDEX, "gsi2pk", "gsi2sk"),
             ],
         )
         # The audit trail has a table of its own: append-only and read per pool, it stays out of the

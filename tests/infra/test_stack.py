@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from warmpool.adapters.registry import MATCH_INDEX, STATUS_INDEX
 from warmpool.settings import (
     LifecycleSettings,
     NotifierSettings,
@@ -83,7 +84,7 @@ def test_queues_are_encrypted_tls_only_and_redrive_to_dlqs(synthesized: Synthesi
     assert all(m["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"] for m in mappings)
 
 
-def test_tables_have_recovery_ttl_and_the_status_index(synthesized: Synthesized) -> None:
+def test_tables_have_recovery_ttl_and_the_registry_indexes(synthesized: Synthesized) -> None:
     tables = list(synthesized.resources("AWS::DynamoDB::GlobalTable").values())
     assert len(tables) == 3  # registry, audit, idempotency
     for table in tables:
@@ -91,7 +92,12 @@ def test_tables_have_recovery_ttl_and_the_status_index(synthesized: Synthesized)
         assert replica["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
         assert table["Properties"]["TimeToLiveSpecification"]["Enabled"] is True
     pools = next(t for t in tables if t["Properties"].get("GlobalSecondaryIndexes"))
-    assert pools["Properties"]["GlobalSecondaryIndexes"][0]["IndexName"] == "by_status"
+    indexes = {
+        index["IndexName"]: [key["AttributeName"] for key in index["KeySchema"]]
+        for index in pools["Properties"]["GlobalSecondaryIndexes"]
+    }
+    # the names and keys the registry adapter queries
+    assert indexes == {STATUS_INDEX: ["gsi1pk", "gsi1sk"], MATCH_INDEX: ["gsi2pk", "gsi2sk"]}
     assert pools["Properties"]["TimeToLiveSpecification"]["AttributeName"] == "ttl"
 
 

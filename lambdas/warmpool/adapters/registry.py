@@ -2,7 +2,9 @@
 
 The registry table
 - `POOL#<pool_id>` / `STATE`: the pool (JSON) plus indexable attributes; GSI `by_status`
-  (`gsi1pk` = `STATUS#<WarmPoolStatus>`, `gsi1sk` = `<expires_at or available_since>#<pool_id>`).
+  (`gsi1pk` = `STATUS#<WarmPoolStatus>`, `gsi1sk` = `<expires_at or available_since>#<pool_id>`);
+  sparse GSI `by_match` for pools not Terminated (`gsi2pk` = `MATCH#<match digest>`,
+  `gsi2sk` = `<WarmPoolStatus>#<pool_id>`): the pools of one shape, without reading the others.
 - `JOB#<job_name>` / `POOL`: which pool a job belongs to.
 - `HIST#KEY#<match digest>` and `HIST#TEAM#<team>` / `GAPS`: recent idle gaps (bounded).
 - `TUNER#<tuning job arn>` / `POOL#<pool_id>`: pools launched by a tuning job.
@@ -28,12 +30,16 @@ from warmpool.domain.codec import (
     pool_to_json,
 )
 from warmpool.domain.history import uncensor_latest
-from warmpool.domain.model import IdleGap
+from warmpool.domain.model import IdleGap, WarmPoolStatus
 from warmpool.service.ports import AuditEntry, ConcurrentUpdateError, PoolRecord
 
 HISTORY_LIMIT = 64
 AUDIT_RETENTION = timedelta(days=90)
 STATE_SK = "STATE"
+STATUS_INDEX = "by_status"
+MATCH_INDEX = "by_match"
+_LEFT_TO_THE_ENGINE = ("ConditionalCheckFailedException", "AccessDeniedException")
+_UNINDEXED_BY_MATCH = WarmPoolStatus.TERMINATED.value  # a pool that has ended leaves the by_match index
 
 
 class DynamoPoolRegistry:
@@ -86,6 +92,7 @@ class DynamoPoolRegistry:
             "gsi1sk": {"S": f"{sort_time.isoformat() if sort_time else '-'}#{pool.pool_id}"},
             "job_name": {"S": pool.job_name},
             "team": {"S": pool.team or "-"},
+            **_match_keys(pool.match_key.digest(), pool.status.value, pool.pool_id),
         }
         condition: dict[str, Any]
         if expected_version is None:
@@ -129,40 +136,81 @@ class DynamoPoolRegistry:
         return stored
 
     def list_by_status(self, status: str) -> list[PoolRecord]:
+        """The pools in one state. A pool item written before the `by_match` index existed gets its
+        keys here (the reconciler lists the Available and InUse pools every run, so an upgraded stack
+        is indexed within one run)."""
         records: list[PoolRecord] = []
-        paginator = self._client.get_paginator("query")
-        for page in paginator.paginate(
-            TableName=self.table_name,
-            IndexName="by_status",
+        for item in self._query(
+            IndexName=STATUS_INDEX,
             KeyConditionExpression="gsi1pk = :s",
             ExpressionAttributeValues={":s": {"S": f"STATUS#{status}"}},
         ):
-            records.extend(_record(item) for item in page.get("Items", []))
+            record = _record(item)
+            if "gsi2pk" not in item and status != _UNINDEXED_BY_MATCH:
+                self._index_by_match(item, record)
+            records.append(record)
         return records
 
+    def pools_of_key(self, match_digest: str) -> list[PoolRecord]:
+        """The pools of one match key that have not ended (InUse, Available, Reused), read from the
+        `by_match` index: what a job's first event needs (its predecessor on a warm pool, the other
+        jobs of its shape running) costs the pools of its shape, not every pool in the account."""
+        return [
+            _record(item)
+            for item in self._query(
+                IndexName=MATCH_INDEX,
+                KeyConditionExpression="gsi2pk = :m",
+                ExpressionAttributeValues={":m": {"S": f"MATCH#{match_digest}"}},
+            )
+        ]
+
     def list_pools(self, *, team: str | None = None, status: str | None = None) -> list[PoolRecord]:
-        if status is not None:
-            records = self.list_by_status(status)
-        else:
-            records = []
-            paginator = self._client.get_paginator("scan")
-            for page in paginator.paginate(
-                TableName=self.table_name,
-                FilterExpression="sk = :s AND begins_with(pk, :p)",
-                ExpressionAttributeValues={":s": {"S": STATE_SK}, ":p": {"S": "POOL#"}},
-            ):
-                records.extend(_record(item) for item in page.get("Items", []))
+        """The pools (optionally of one team or state), one `by_status` query per state: no Scan
+        reads the histories, ledgers and job index that share the table."""
+        states = [status] if status is not None else [s.value for s in WarmPoolStatus]
+        records = [record for state in states for record in self.list_by_status(state)]
         if team is not None:
             records = [r for r in records if r.pool.team == team]
         return sorted(records, key=lambda r: r.pool.pool_id)
 
+    def _query(self, *, table: str | None = None, **request: Any) -> list[dict[str, Any]]:
+        """Every page of a query of the registry table (or of `table`)."""
+        items: list[dict[str, Any]] = []
+        pages = self._client.get_paginator("query").paginate(TableName=table or self.table_name, **request)
+        for page in pages:
+            items.extend(page.get("Items", []))
+        return items
+
+    def _index_by_match(self, item: dict[str, Any], record: PoolRecord) -> None:
+        """Add the `by_match` keys to a live pool item written before the index existed."""
+        from botocore.exceptions import ClientError
+
+        pool = record.pool
+        keys = _match_keys(pool.match_key.digest(), pool.status.value, pool.pool_id)
+        try:
+            self._client.update_item(
+                TableName=self.table_name,
+                Key=_key(item["pk"]["S"], item["sk"]["S"]),
+                UpdateExpression="SET gsi2pk = :p, gsi2sk = :s",
+                ConditionExpression="version = :v AND attribute_not_exists(gsi2pk)",
+                ExpressionAttributeValues={
+                    ":p": keys["gsi2pk"],
+                    ":s": keys["gsi2sk"],
+                    ":v": item["version"],
+                },
+            )
+        except ClientError as exc:
+            # Written meanwhile: the new version carries the keys already. Or a read-only caller (the
+            # CLI with the read-only policy of docs/deploy.md): the reconciler's next run indexes it.
+            if exc.response["Error"]["Code"] not in _LEFT_TO_THE_ENGINE:
+                raise
+
     def pools_of_tuning_job(self, tuning_job_arn: str) -> list[PoolRecord]:
-        response = self._client.query(
-            TableName=self.table_name,
+        items = self._query(
             KeyConditionExpression="pk = :p",
             ExpressionAttributeValues={":p": {"S": f"TUNER#{tuning_job_arn}"}},
         )
-        records = [self.get(item["pool_id"]["S"]) for item in response.get("Items", [])]
+        records = [self.get(item["pool_id"]["S"]) for item in items]
         return [r for r in records if r is not None]
 
     # ------------------------------------------------------------------ idle-cost ledger
@@ -207,23 +255,14 @@ class DynamoPoolRegistry:
 
     def audit_trail(self, pool_id: str) -> list[AuditEntry]:
         entries: list[AuditEntry] = []
-        paginator = self._client.get_paginator("query")
-        for page in paginator.paginate(
-            TableName=self.audit_table_name,
+        for item in self._query(
+            table=self.audit_table_name,
             KeyConditionExpression="pk = :p AND begins_with(sk, :a)",
             ExpressionAttributeValues={":p": {"S": f"POOL#{pool_id}"}, ":a": {"S": "AUDIT#"}},
         ):
-            for item in page.get("Items", []):
-                at = datetime.fromisoformat(item["sk"]["S"].split("#")[1])
-                entries.append(
-                    AuditEntry(
-                        at,
-                        pool_id,
-                        item["job_name"]["S"],
-                        item["what"]["S"],
-                        json.loads(item["details"]["S"]),
-                    )
-                )
+            at = datetime.fromisoformat(item["sk"]["S"].split("#")[1])
+            details = json.loads(item["details"]["S"])
+            entries.append(AuditEntry(at, pool_id, item["job_name"]["S"], item["what"]["S"], details))
         return entries
 
     # ------------------------------------------------------------------ idle-gap history
@@ -262,6 +301,13 @@ def _history_keys(match_digest: str, team: str | None) -> list[str]:
 def _ledger_keys(team: str, at: datetime) -> tuple[dict[str, Any], dict[str, Any]]:
     pk = f"LEDGER#{team or '-'}"
     return _key(pk, f"DAY#{at.strftime('%Y-%m-%d')}"), _key(pk, f"MONTH#{at.strftime('%Y-%m')}")
+
+
+def _match_keys(match_digest: str, status: str, pool_id: str) -> dict[str, Any]:
+    """The `by_match` index keys of a pool item; none for a pool that has ended (a sparse index)."""
+    if status == _UNINDEXED_BY_MATCH:
+        return {}
+    return {"gsi2pk": {"S": f"MATCH#{match_digest}"}, "gsi2sk": {"S": f"{status}#{pool_id}"}}
 
 
 def _key(pk: str, sk: str) -> dict[str, Any]:

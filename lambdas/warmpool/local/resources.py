@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from warmpool.adapters.registry import MATCH_INDEX, STATUS_INDEX
 from warmpool.models.events import TRAINING_DETAIL_TYPE, TUNING_DETAIL_TYPE
 
 MAX_RECEIVE_COUNT = 5
@@ -70,19 +71,20 @@ def _table(dynamodb: Any, name: str, *, pk: str, sk: str | None, gsi: bool) -> N
         attributes.append({"AttributeName": sk, "AttributeType": "S"})
     extra: dict[str, Any] = {}
     if gsi:
+        indexes = {STATUS_INDEX: ("gsi1pk", "gsi1sk"), MATCH_INDEX: ("gsi2pk", "gsi2sk")}
         attributes += [
-            {"AttributeName": "gsi1pk", "AttributeType": "S"},
-            {"AttributeName": "gsi1sk", "AttributeType": "S"},
+            {"AttributeName": name, "AttributeType": "S"} for keys in indexes.values() for name in keys
         ]
         extra["GlobalSecondaryIndexes"] = [
             {
-                "IndexName": "by_status",
+                "IndexName": index,
                 "KeySchema": [
-                    {"AttributeName": "gsi1pk", "KeyType": "HASH"},
-                    {"AttributeName": "gsi1sk", "KeyType": "RANGE"},
+                    {"AttributeName": hash_key, "KeyType": "HASH"},
+                    {"AttributeName": range_key, "KeyType": "RANGE"},
                 ],
                 "Projection": {"ProjectionType": "ALL"},
             }
+            for index, (hash_key, range_key) in indexes.items()
         ]
     dynamodb.create_table(
         TableName=name,

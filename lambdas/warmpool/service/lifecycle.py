@@ -353,12 +353,9 @@ class LifecycleService:
         """A job that starts on another job's warm pool joins that pool's lineage."""
         name = str(job["TrainingJobName"])
         digest = MatchKey.from_training_job(job).digest()
-        candidates = [
-            *self.registry.list_by_status(WarmPoolStatus.AVAILABLE.value),
-            *self.registry.list_by_status(WarmPoolStatus.REUSED.value),
-        ]
-        for candidate in candidates:
-            if candidate.pool.match_key.digest() != digest or candidate.pool.job_name == name:
+        idle = (WarmPoolStatus.AVAILABLE, WarmPoolStatus.REUSED)
+        for candidate in self.registry.pools_of_key(digest):
+            if candidate.pool.status not in idle or candidate.pool.job_name == name:
                 continue
             try:
                 predecessor = self.sagemaker.describe_training_job(candidate.pool.job_name)
@@ -418,9 +415,11 @@ class LifecycleService:
     def _running_with(self, key: MatchKey, pool_id: str) -> int:
         """How many other pools of the same match key are running a job now: each will leave a newer
         idle cluster, which the next matching job takes first."""
-        digest = key.digest()
-        in_use = self.registry.list_by_status(WarmPoolStatus.IN_USE.value)
-        return sum(1 for r in in_use if r.pool.pool_id != pool_id and r.pool.match_key.digest() == digest)
+        return sum(
+            1
+            for r in self.registry.pools_of_key(key.digest())
+            if r.pool.status is WarmPoolStatus.IN_USE and r.pool.pool_id != pool_id
+        )
 
     def _tuner_running(self, tuning_job_arn: str) -> bool:
         name = tuning_job_arn.rsplit("/", 1)[-1]
