@@ -85,6 +85,11 @@ class Monitoring(Construct):
             "A keep-alive update was refused; see the pool audit",
         )
         alarm(
+            "ReconcilerFailures",
+            _metric("ReconcilerFailures"),
+            "The reconciler could not repair some pools; its log lists them with their errors",
+        )
+        alarm(
             "SlackDeliveryFailed",
             _metric("SlackDeliveryFailed"),
             "Slack refused a message (webhook gone?); it was sent to SNS instead",
@@ -129,6 +134,7 @@ class Monitoring(Construct):
                 left=[
                     *(fn.metric_errors() for fn in functions),
                     _metric("PermanentErrors"),
+                    _metric("ReconcilerFailures"),
                     _metric("EventsRejected"),
                     _metric("SlackDeliveryFailed"),
                 ],

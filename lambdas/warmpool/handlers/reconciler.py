@@ -34,6 +34,10 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         "repaired": report.repaired,
         "rescheduled": report.rescheduled,
         "digests": report.digests,
+        "failed": report.failed,
     }
-    logger().info("reconciled", extra=result)
+    if report.failed:
+        logger().error("reconciled, some pools could not be repaired", extra=result)
+    else:
+        logger().info("reconciled", extra=result)
     return result

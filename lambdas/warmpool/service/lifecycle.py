@@ -40,6 +40,7 @@ from warmpool.domain.stepping import horizon_at
 from warmpool.models.events import StepDueDetail, TrainingJobDetail, TuningJobDetail, parse_time
 from warmpool.service.ports import (
     AuditEntry,
+    ConcurrentUpdateError,
     JobNotFoundError,
     Metrics,
     NotificationOutbox,
@@ -54,6 +55,7 @@ from warmpool.service.ports import (
 
 TERMINAL_JOB_STATUSES = frozenset({"Completed", "Failed", "Stopped"})
 EXPIRING_SOON_DEFAULT_MINUTES = 15
+STEP_GRACE = timedelta(seconds=60)  # the reconciler takes a step whose tick is this late
 LIFETIME_WARNING = timedelta(days=1)
 OWNER_TAG = "owner"
 TEAM_TAG = "team"
@@ -81,6 +83,7 @@ class ReconcileReport:
     repaired: list[str] = field(default_factory=list)
     rescheduled: list[str] = field(default_factory=list)
     digests: list[str] = field(default_factory=list)  # teams sent their daily digest by this run
+    failed: list[str] = field(default_factory=list)  # "<job>: <error>" for pools this run could not repair
 
 
 @dataclass
@@ -169,40 +172,62 @@ class LifecycleService:
         report = ReconcileReport(len(in_sagemaker), len(in_registry))
         self.begin_run()
         for name in sorted(in_sagemaker - known):
-            self._refresh(name, Trigger.RECONCILE)
-            report.repaired.append(name)
+            self._repair(report, report.repaired, name, self._refresh, name, Trigger.RECONCILE)
         for record in in_registry:
             name = record.pool.job_name
             if name not in in_sagemaker:
-                self._refresh(name, Trigger.RECONCILE)
-                report.repaired.append(name)
-            elif record.next_check_at is not None and record.next_check_at <= now:
-                self._refresh(name, Trigger.STEP_DUE)  # the scheduled tick never fired
-                report.rescheduled.append(name)
+                self._repair(report, report.repaired, name, self._refresh, name, Trigger.RECONCILE)
+            elif record.next_check_at is not None and record.next_check_at + STEP_GRACE <= now:
+                # the scheduled tick never fired (one due this minute is left to its own tick)
+                self._repair(report, report.rescheduled, name, self._refresh, name, Trigger.STEP_DUE)
             elif record.schedule_name and not self.scheduler.exists(record.schedule_name):
-                at = record.next_check_at or now
-                purpose = "expiring-soon" if "expiring" in record.schedule_name else "step"
-                fresh = self.scheduler.schedule(
-                    pool_id=record.pool.pool_id,
-                    job_name=name,
-                    step=record.pool.steps_taken,
-                    at=max(at, now + timedelta(seconds=60)),
-                    purpose=purpose,
-                )
-                self._save(replace(record, schedule_name=fresh))
-                report.rescheduled.append(name)
+                self._repair(report, report.rescheduled, name, self._reschedule, record)
         # A pool the registry still has InUse whose job has ended (its events lost, its keep-alive run
         # out before this run could see it Available): left alone, it would count as running forever.
         in_use = set(self.sagemaker.list_job_names_with_pool(WarmPoolStatus.IN_USE.value))
         for record in self.registry.list_by_status(WarmPoolStatus.IN_USE.value):
             name = record.pool.job_name
             if name not in in_use and name not in in_sagemaker:
-                self._refresh(name, Trigger.RECONCILE)
-                report.repaired.append(name)
+                self._repair(report, report.repaired, name, self._refresh, name, Trigger.RECONCILE)
         self.metrics.count("ReconcilerRepairs", len(report.repaired) + len(report.rescheduled))
         self.metrics.count("PoolsAvailable", len(in_sagemaker))
+        if report.failed:
+            self.metrics.count("ReconcilerFailures", len(report.failed))
         report.digests.extend(self.send_digests(now))
         return report
+
+    def _repair(
+        self,
+        report: ReconcileReport,
+        done: list[str],
+        name: str,
+        repair: Callable[..., object],
+        *args: Any,
+    ) -> None:
+        """Repair one pool. One that fails is reported (`failed`, metric ReconcilerFailures) and the run
+        goes on: a pool failing at every run must not leave every pool after it unrepaired."""
+        try:
+            repair(*args)
+        except ConcurrentUpdateError:
+            return  # another invocation (the pool's event or step) is at it right now
+        except Exception as exc:  # reported, counted and alarmed; the run goes on
+            report.failed.append(f"{name}: {type(exc).__name__}: {exc}")
+            return
+        done.append(name)
+
+    def _reschedule(self, record: PoolRecord) -> None:
+        """The pool's next look is planned but its schedule is gone: make it again."""
+        now = self.clock.now()
+        at = record.next_check_at or now
+        purpose = "expiring-soon" if "expiring" in (record.schedule_name or "") else "step"
+        fresh = self.scheduler.schedule(
+            pool_id=record.pool.pool_id,
+            job_name=record.pool.job_name,
+            step=record.pool.steps_taken,
+            at=max(at, now + timedelta(seconds=60)),
+            purpose=purpose,
+        )
+        self._save(replace(record, schedule_name=fresh))
 
     # ------------------------------------------------------------------ the core
     def _refresh(
