@@ -78,6 +78,8 @@ class Lifecycle(Construct):
             "STEP_MARGIN_SECONDS": str(config.step_margin_seconds),
             "MAX_LIFETIME_SECONDS": str(config.max_lifetime_days * 86400),
         }
+        if config.update_requires_tag:  # the engine leaves the jobs its role may not update alone
+            engine_env["UPDATE_REQUIRES_TAG"] = config.update_requires_tag
         self.engine_environment = engine_env
         for variable, value in engine_env.items():
             # What the `warmpool pools` CLI reads from its environment: each output's description is the

@@ -52,6 +52,8 @@ class EngineSettings(_EnvSettings):
     max_step_seconds: int = Field(default=3600, alias="MAX_STEP_SECONDS", ge=1, le=3600)
     step_margin_seconds: int = Field(default=300, alias="STEP_MARGIN_SECONDS", ge=0)
     max_lifetime_seconds: int = Field(default=28 * 24 * 3600, alias="MAX_LIFETIME_SECONDS", gt=0)
+    # set when the stack's IAM policy lets UpdateTrainingJob only on jobs with this tag
+    update_requires_tag: str | None = Field(default=None, alias="UPDATE_REQUIRES_TAG", min_length=1)
     policy_cache_seconds: int = Field(default=60, alias="POLICY_CACHE_SECONDS", ge=0)
 
 

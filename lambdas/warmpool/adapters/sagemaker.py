@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from warmpool.service.ports import JobNotFoundError, PoolMovedOnError
+from warmpool.service.ports import JobNotFoundError, PoolMovedOnError, UpdateNotPermittedError
 
 # DescribeTrainingJob answers a missing job with ValidationException (not ResourceNotFound), and a
 # well-formed name can fail validation for no other reason, so that code means "not found" here.
 _NOT_FOUND_CODES = frozenset({"ResourceNotFound", "ValidationException"})
+_DENIED_CODES = frozenset({"AccessDeniedException", "AccessDenied"})
 
 
 def _code(exc: Exception) -> str:
@@ -44,6 +45,10 @@ class SageMakerAdapter:
             # ValidationException: the pool is no longer Available (reused or terminated meanwhile).
             if code in _NOT_FOUND_CODES:
                 raise PoolMovedOnError(f"UpdateTrainingJob({name}, {seconds}) refused: {code}") from exc
+            if code in _DENIED_CODES:
+                raise UpdateNotPermittedError(
+                    f"UpdateTrainingJob({name}, {seconds}) refused: {code}: the role may not update this job"
+                ) from exc
             raise
 
     def list_available_job_names(self) -> list[str]:

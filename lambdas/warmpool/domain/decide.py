@@ -67,6 +67,21 @@ def decide_keep_alive(
             rule="status",
             reasons=(f"pool is {pool.status.value}, only Available pools can be updated",),
         )
+    required = limits.update_requires_tag
+    if required and required not in pool.tags:
+        until = pool.expires_at or now  # warm until its own keep-alive runs out
+        return Decision(
+            action=Action.KEEP,
+            keep_alive_seconds=None,
+            horizon_seconds=max(0, int((until - pool.available_since).total_seconds())),
+            next_check_at=None,
+            rule="engine.update_requires_tag",
+            reasons=(
+                f"this deployment may update only jobs tagged `{required}` (update_requires_tag): "
+                "the job's own keep-alive applies",
+            ),
+            dry_run=policy.dry_run,
+        )
     rules = resolve_rules(policy, pool)
     ev = Evaluation(
         pool=pool,

@@ -353,6 +353,8 @@ class EngineLimits:
     max_step_seconds: int = 3600  # SageMaker's maximum KeepAlivePeriodInSeconds
     step_margin_seconds: int = 300  # re-check this long before the current step expires
     max_lifetime_seconds: int = 28 * 24 * 3600  # a pool's maximum lifetime (AWS docs today)
+    # The deployment may update only jobs carrying this tag (its IAM policy says so); None: every job.
+    update_requires_tag: str | None = None
 
     def __post_init__(self) -> None:
         if not 1 <= self.max_step_seconds <= 3600:

@@ -51,11 +51,11 @@ from warmpool.service.ports import (
     RetryableError,
     SageMakerPort,
     StepScheduler,
+    UpdateRefusedError,
 )
 
 TERMINAL_JOB_STATUSES = frozenset({"Completed", "Failed", "Stopped"})
 EXPIRING_SOON_DEFAULT_MINUTES = 15
-STEP_GRACE = timedelta(seconds=60)  # the reconciler takes a step whose tick is this late
 LIFETIME_WARNING = timedelta(days=1)
 OWNER_TAG = "owner"
 TEAM_TAG = "team"
@@ -177,8 +177,8 @@ class LifecycleService:
             name = record.pool.job_name
             if name not in in_sagemaker:
                 self._repair(report, report.repaired, name, self._refresh, name, Trigger.RECONCILE)
-            elif record.next_check_at is not None and record.next_check_at + STEP_GRACE <= now:
-                # the scheduled tick never fired (one due this minute is left to its own tick)
+            elif record.next_check_at is not None and record.next_check_at <= now:
+                # the scheduled tick never fired (or fires right now: one of the two loses the write)
                 self._repair(report, report.rescheduled, name, self._refresh, name, Trigger.STEP_DUE)
             elif record.schedule_name and not self.scheduler.exists(record.schedule_name):
                 self._repair(report, report.rescheduled, name, self._reschedule, record)
@@ -309,8 +309,8 @@ class LifecycleService:
             # Accepted: the person's horizon outlives this decision, and reverts on its own.
             until = horizon_at(record.pool, decision)
             record = replace(record, pool=replace(record.pool, override_until=until))
-        record = self._execute(record, decision, now)
-        if decision.action in (Action.SHORTEN, Action.RELEASE) and not decision.dry_run:
+        record, refused = self._execute(record, decision, now)
+        if decision.action in (Action.SHORTEN, Action.RELEASE) and not decision.dry_run and not refused:
             self.reductions_this_run += 1
         record = self._plan_next_check(record, decision, purpose, now)
         saved = self._save(replace(record, last_decision=decision))
@@ -319,7 +319,8 @@ class LifecycleService:
         if saved.pool.status is WarmPoolStatus.TERMINATED:
             self._record_gap(record.pool, now, reused=False)
         old_horizon = previous.pool.horizon_at if same_job and previous is not None else None
-        self._announce(saved, decision, newly_available, old_horizon, purpose, now)
+        if not refused:  # what SageMaker refused did not happen: nothing to announce (the audit has it)
+            self._announce(saved, decision, newly_available, old_horizon, purpose, now)
         for other in decision.release_pool_ids:
             self._release_other(other, decision)
         return Outcome(job_name, saved.pool.pool_id, "decided", decision)
@@ -333,6 +334,10 @@ class LifecycleService:
             self.sagemaker.update_keep_alive(record.pool.job_name, 0)
         except PoolMovedOnError:
             return  # already gone: the room is free anyway
+        except UpdateRefusedError as exc:
+            self.metrics.count("PermanentErrors")
+            self._audit(record, "error", {"operation": "UpdateTrainingJob", "reason": str(exc)})
+            return
         self.reductions_this_run += 1
         self._audit(record, "released-for-limit", {"rule": because.rule, "reasons": list(because.reasons)})
         self._refresh(record.pool.job_name, Trigger.RECONCILE)
@@ -490,14 +495,15 @@ class LifecycleService:
         self.metrics.count("WarmInstances", sum(fleet.warm_instances_by_type.values()))
         return fleet
 
-    def _execute(self, record: PoolRecord, decision: Decision, now: datetime) -> PoolRecord:
+    def _execute(self, record: PoolRecord, decision: Decision, now: datetime) -> tuple[PoolRecord, bool]:
+        """Carry the decision out; True with the record when SageMaker refused the update."""
         pool = record.pool
         if (
             decision.dry_run
             or decision.keep_alive_seconds is None
             or decision.action not in (Action.EXTEND, Action.SHORTEN, Action.RELEASE)
         ):
-            return replace(record, pool=replace(pool, horizon_at=horizon_at(pool, decision)))
+            return replace(record, pool=replace(pool, horizon_at=horizon_at(pool, decision))), False
         seconds = decision.keep_alive_seconds
         if seconds > self.limits.max_step_seconds:
             raise ValueError(
@@ -505,10 +511,10 @@ class LifecycleService:
             )
         try:
             self.sagemaker.update_keep_alive(pool.job_name, seconds)
-        except PoolMovedOnError as exc:
+        except UpdateRefusedError as exc:
             self.metrics.count("PermanentErrors")
             self._audit(record, "error", {"operation": "UpdateTrainingJob", "reason": str(exc)})
-            return replace(record, last_error=str(exc))
+            return replace(record, last_error=str(exc)), True
         self.metrics.count("KeepAliveUpdates")
         expires = now + timedelta(seconds=seconds)
         status = WarmPoolStatus.TERMINATED if seconds == 0 else pool.status
@@ -533,7 +539,7 @@ class LifecycleService:
                 "reasons": list(decision.reasons),
             },
         )
-        return replace(record, pool=updated, last_error=None)
+        return replace(record, pool=updated, last_error=None), False
 
     def _plan_next_check(
         self, record: PoolRecord, decision: Decision, purpose: str, now: datetime

@@ -15,8 +15,16 @@ class JobNotFoundError(LookupError):
     """The training job does not exist (any more)."""
 
 
-class PoolMovedOnError(RuntimeError):
+class UpdateRefusedError(RuntimeError):
+    """SageMaker refused a keep-alive update: retrying the same update will not help."""
+
+
+class PoolMovedOnError(UpdateRefusedError):
     """SageMaker refused a keep-alive update because the pool is no longer Available."""
+
+
+class UpdateNotPermittedError(UpdateRefusedError):
+    """The engine's role may not update this job (its IAM policy, a permissions boundary or an SCP)."""
 
 
 class RetryableError(RuntimeError):

@@ -75,6 +75,7 @@ def build_lifecycle_service(
             max_step_seconds=settings.max_step_seconds,
             step_margin_seconds=settings.step_margin_seconds,
             max_lifetime_seconds=settings.max_lifetime_seconds,
+            update_requires_tag=settings.update_requires_tag,
         ),
         sleep=OVERRIDES.sleep or time.sleep,
     )

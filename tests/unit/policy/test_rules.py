@@ -190,6 +190,21 @@ def test_exempt_pools_are_left_alone_until_the_exemption_expires() -> None:
     assert any("exemption expired" in r for r in decision.reasons)
 
 
+def test_a_deployment_that_may_update_only_tagged_jobs_leaves_the_others_to_their_own_keep_alive() -> None:
+    limits = EngineLimits(update_requires_tag="warmpool:managed")
+    now = MONDAY_10_BERLIN + timedelta(seconds=60)
+    wants_two_hours = policy(keep_alive_strategy="fixed-7200")
+    untagged = decide_keep_alive(pool(), wants_two_hours, now, limits=limits)
+    assert (untagged.action, untagged.keep_alive_seconds, untagged.next_check_at) == (Action.KEEP, None, None)
+    assert untagged.rule == "engine.update_requires_tag"
+    assert untagged.horizon_seconds == 600  # the job's own keep-alive
+    assert "`warmpool:managed`" in untagged.reasons[0]
+    tagged = decide_keep_alive(pool(tags={"warmpool:managed": "yes"}), wants_two_hours, now, limits=limits)
+    assert (tagged.action, tagged.keep_alive_seconds) == (Action.EXTEND, 3600)
+    everyone = decide_keep_alive(pool(), wants_two_hours, now)
+    assert everyone.action is Action.EXTEND
+
+
 def test_release_on_failure() -> None:
     decision = decide_keep_alive(pool(job_status="Failed"), policy(release_on_failure=True), MONDAY_10_BERLIN)
     assert (decision.action, decision.rule) == (Action.RELEASE, "defaults.release_on_failure")

@@ -1,0 +1,54 @@
+"""Jobs the engine may not update: left to their own keep-alive, or refused by SageMaker (IAM)."""
+
+from __future__ import annotations
+
+import pytest
+from warmpool.handlers import lifecycle, reconciler, slack_interactive
+
+from tests.integration.conftest import System
+
+TWO_HOURS = {"version": 1, "defaults": {"keep_alive_strategy": "fixed-7200"}}
+
+
+def _kinds(system: System, job: str) -> list[str]:
+    return [n["kind"] for n in system.notifications() if n["job_name"] == job]
+
+
+def test_with_update_requires_tag_untagged_jobs_keep_their_own_keep_alive(
+    system: System, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("UPDATE_REQUIRES_TAG", "warmpool:managed")
+    for module in (lifecycle, reconciler, slack_interactive):
+        module.runtime.cache_clear()
+    system.set_policy(TWO_HOURS)
+    system.run_job("free-1", 300, instance_type="ml.g5.4xlarge")
+    system.run_job("managed-1", 300, tags={"team": "nlp", "warmpool:managed": "yes"})
+
+    assert [(u["job"], u["seconds"]) for u in system.control.update_calls()] == [("managed-1", 3600)]
+    free = system.registry.get("free-1")
+    assert free is not None
+    assert free.last_decision is not None
+    assert free.last_decision.rule == "engine.update_requires_tag"
+    assert free.last_error is None
+    system.advance(900)  # its own 600 s keep-alive ran out: recorded, with its gap
+    free = system.registry.get("free-1")
+    assert free is not None
+    assert free.pool.status.value == "Terminated"
+    assert [u["job"] for u in system.control.update_calls()] == ["managed-1"]
+
+
+def test_an_update_sagemaker_denies_is_audited_alarmed_and_not_announced(system: System) -> None:
+    system.set_policy(TWO_HOURS)
+    system.control.inject_faults("UpdateTrainingJob", "AccessDeniedException", count=1)
+    system.run_job("denied-1", 300, tags={"team": "nlp"})
+
+    record = system.registry.get("denied-1")
+    assert record is not None
+    assert record.pool.status.value == "Available"
+    assert record.last_error is not None
+    assert "AccessDeniedException" in record.last_error
+    errors = [e for e in system.registry.audit_trail("denied-1") if e.what == "error"]
+    assert [e.details["operation"] for e in errors] == ["UpdateTrainingJob"]
+    assert "extended" not in _kinds(system, "denied-1")
+    assert system.messages(system.env.lifecycle_dlq_url) == []  # refused for good: not retried to the DLQ
+    assert system.control.update_calls() == []
