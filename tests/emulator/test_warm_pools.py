@@ -350,15 +350,29 @@ def test_events_can_be_duplicated(sagemaker: Any, control: LocalControl) -> None
 
 
 def test_tuning_jobs_run_trials_on_their_own_pool(sagemaker: Any, control: LocalControl) -> None:
-    trials = [training_job_request(f"hpo-{i}") for i in range(3)]
-    arn = control.start_tuning_job("sweep", [trials[0]])
+    names = [f"hpo-{i}" for i in range(3)]
+    arn = control.start_tuning_job("sweep", [training_job_request(n) for n in names])  # all at once
+
+    def describe(name: str) -> dict[str, Any]:
+        job: dict[str, Any] = sagemaker.describe_training_job(TrainingJobName=name)
+        return job
+
+    for name in names:  # each trial provisions a pool of its own: a cold start, no pool to reuse
+        job = describe(name)
+        assert job["TuningJobArn"] == arn
+        assert job["WarmPoolStatus"]["Status"] == "InUse"
+        assert job["SecondaryStatusTransitions"][0]["StatusMessage"] == "Preparing the instances for training"
     control.complete_job("hpo-0")
-    sagemaker_job = sagemaker.describe_training_job(TrainingJobName="hpo-0")
-    assert sagemaker_job["TuningJobArn"] == arn
+    tuning = sagemaker.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName="sweep")
+    assert tuning["BestTrainingJob"]["TrainingJobName"] == "hpo-0"
+    for name in names[1:]:
+        control.complete_job(name)
+    pools = [(p["Status"], p.get("ReusedByJob")) for p in (describe(n)["WarmPoolStatus"] for n in names)]
+    assert pools == [("Available", None)] * 3  # three warm pools, none handed on
     control.complete_tuning_job("sweep")
     tuning = sagemaker.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName="sweep")
     assert tuning["HyperParameterTuningJobStatus"] == "Completed"
-    assert tuning["BestTrainingJob"]["TrainingJobName"] == "hpo-0"
+    assert tuning["TrainingJobStatusCounters"]["Completed"] == 3
     kinds = [e["detail-type"] for e in control.events()]
     assert kinds.count("SageMaker HyperParameter Tuning Job State Change") == 2
 

@@ -15,7 +15,7 @@ from warmpool.settings import (
     _EnvSettings,
 )
 
-from tests.infra.conftest import ROOT, Synthesized
+from tests.infra.conftest import Synthesized
 
 pytestmark = pytest.mark.slow
 
@@ -81,6 +81,15 @@ def test_queues_are_encrypted_tls_only_and_redrive_to_dlqs(synthesized: Synthesi
     assert len(denies) >= 4
     assert all(s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}} for s in denies)
     mappings = synthesized.resources("AWS::Lambda::EventSourceMapping").values()
+    # one mapping per queue-fed function (logical ids end in CDK's 8-character hash)
+    wired = sorted(
+        (m["Properties"]["EventSourceArn"]["Fn::GetAtt"][0][:-8], m["Properties"]["FunctionName"]["Ref"][:-8])
+        for m in mappings
+    )
+    assert wired == [
+        ("WarmPoolStorageLifecycleQueue", "WarmPoolFunctionsLifecycle"),
+        ("WarmPoolStorageNotifyQueue", "WarmPoolFunctionsNotifier"),
+    ]
     assert all(m["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"] for m in mappings)
 
 
@@ -240,9 +249,11 @@ def test_an_invalid_policy_fails_synth_naming_the_path(tmp_path: Path) -> None:
 
     bad = tmp_path / "policy.yaml"
     bad.write_text("version: 1\ndefaults:\n  keep_alive_stratgy: job\n")
-    with pytest.raises(PolicyError, match=r"defaults\.keep_alive_stratgy: .*Remove it"):
+    with pytest.raises(PolicyError, match=r"defaults\.keep_alive_stratgy: .*Remove it") as err:
         build_app(context={"warmpool": {"policy_file": str(bad)}}, outdir=str(tmp_path / "out"))
-    assert ROOT.is_dir()
+    assert err.value.source == str(bad)  # which file, as well as where in it
+    assert len(err.value.problems) == 1
+    assert not list(tmp_path.glob("out/*.template.json"))  # and nothing was synthesized
 
 
 def test_a_policy_that_cannot_be_used_raises_an_alarm(synthesized: Synthesized) -> None:

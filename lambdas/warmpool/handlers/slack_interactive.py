@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from warmpool.adapters.slack import SlackWebhooks
+    from warmpool.domain.clock import Clock
     from warmpool.observability import PowertoolsMetrics
     from warmpool.service.lifecycle import LifecycleService
 
@@ -31,6 +32,7 @@ class Runtime:
     dynamodb: Any
     table: str
     metrics: PowertoolsMetrics
+    clock: Clock  # the engine's clock: the rate limiter's minutes are its minutes
 
 
 @cache
@@ -38,13 +40,14 @@ def runtime() -> Runtime:
     from warmpool.adapters.secrets import SecretStore
     from warmpool.adapters.slack import SlackWebhooks
     from warmpool.observability import PowertoolsMetrics
-    from warmpool.service.wiring import boto_client, build_lifecycle_service
+    from warmpool.service.wiring import boto_client, build_lifecycle_service, current_clock
     from warmpool.settings import SlackInteractiveSettings
 
     settings = SlackInteractiveSettings.from_env()
     metrics = PowertoolsMetrics()
+    clock = current_clock()
     return Runtime(
-        service=build_lifecycle_service(settings, metrics=metrics),
+        service=build_lifecycle_service(settings, metrics=metrics, clock=clock),
         signing_secret=SecretStore(boto_client("secretsmanager")).text(settings.slack_signing_secret_arn),
         # Slack wants the answer within 3 s: the message update gets one short try, no retries.
         slack=SlackWebhooks(
@@ -56,6 +59,7 @@ def runtime() -> Runtime:
         dynamodb=boto_client("dynamodb"),
         table=settings.pools_table_name,
         metrics=metrics,
+        clock=clock,
     )
 
 
@@ -68,10 +72,9 @@ def _reply(status: int, text: str) -> dict[str, Any]:
 
 
 def _within_rate(rt: Runtime, user: str) -> bool:
-    """A per-user counter per minute (DynamoDB atomic ADD, expiring): stops a flood from one user."""
-    import time
-
-    minute = int(time.time() // 60)
+    """A per-user counter per minute of the injected clock (DynamoDB atomic ADD, expiring): stops a
+    flood from one user."""
+    minute = int(rt.clock.now().timestamp() // 60)
     response = rt.dynamodb.update_item(
         TableName=rt.table,
         Key={"pk": {"S": f"RATE#{user}"}, "sk": {"S": str(minute)}},

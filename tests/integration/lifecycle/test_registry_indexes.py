@@ -97,12 +97,41 @@ def test_an_upgraded_registry_indexes_its_pools_and_the_next_job_continues_the_l
 def test_a_read_only_caller_lists_unindexed_pools_and_leaves_the_indexing_to_the_engine(
     system: System,
 ) -> None:
+    # A Stubber, not moto's IAM enforcement: moto checks DynamoDB actions against resource "*" (so the
+    # table-scoped policy of docs/deploy.md denies even Query) and answers a denial with an XML
+    # "AccessDenied" that the DynamoDB protocol reads as code "403", not AWS's AccessDeniedException.
     _start(system, "r-1")
     item = {k: v for k, v in _item(system, "r-1").items() if k not in ("gsi2pk", "gsi2sk")}
+    record = system.registry.get("r-1")
+    assert record is not None
     client = boto3.client("dynamodb")
     with Stubber(client) as stub:  # the read-only IAM policy of docs/deploy.md: Query yes, UpdateItem no
-        stub.add_response("query", {"Items": [item]})
-        stub.add_client_error("update_item", "AccessDeniedException", "not authorized to UpdateItem")
+        stub.add_response(
+            "query",
+            {"Items": [item]},
+            expected_params={
+                "TableName": system.env.pools_table,
+                "IndexName": "by_status",
+                "KeyConditionExpression": "gsi1pk = :s",
+                "ExpressionAttributeValues": {":s": {"S": "STATUS#InUse"}},
+            },
+        )
+        stub.add_client_error(
+            "update_item",
+            "AccessDeniedException",
+            "not authorized to UpdateItem",
+            expected_params={
+                "TableName": system.env.pools_table,
+                "Key": {"pk": item["pk"], "sk": item["sk"]},
+                "UpdateExpression": "SET gsi2pk = :p, gsi2sk = :s",
+                "ConditionExpression": "version = :v AND attribute_not_exists(gsi2pk)",
+                "ExpressionAttributeValues": {
+                    ":p": {"S": f"MATCH#{record.pool.match_key.digest()}"},
+                    ":s": {"S": "InUse#r-1"},
+                    ":v": item["version"],
+                },
+            },
+        )
         registry = DynamoPoolRegistry(system.env.pools_table, client, audit_table_name="")
         listed = registry.list_by_status("InUse")
         stub.assert_no_pending_responses()

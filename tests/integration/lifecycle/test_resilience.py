@@ -53,6 +53,7 @@ def test_reordered_events_converge_on_the_truth(system: System) -> None:
 
 
 def test_late_event_for_a_pool_that_moved_on(system: System) -> None:
+    system.set_policy(TWO_HOURS)  # on time, the Completed event would extend the pool to an hour
     bodies = finished_job(system, "late-1", keep_alive=600)
     system.emulator.advance(700)  # the pool expired before anything was delivered
     send(system, bodies)
@@ -148,10 +149,11 @@ def test_reconciler_takes_the_step_when_a_tick_never_fired(system: System) -> No
     system.set_policy(TWO_HOURS)
     send(system, finished_job(system, "tick-1"))
     system.settle()
-    schedules = system.schedules.due()
-    assert schedules == []
     system.emulator.advance(3400)  # the step at 55 min was due; nobody fired it
-    for schedule in system.schedules.due():
+    schedules = system.schedules.due()
+    steps = [json.loads(s["Target"]["Input"])["detail"] for s in schedules]
+    assert [(d["PoolId"], d["Purpose"]) for d in steps] == [("tick-1", "step")]
+    for schedule in schedules:
         system.schedules._scheduler.delete_schedule(
             Name=schedule["Name"], GroupName=system.env.scheduler_group
         )
@@ -234,16 +236,15 @@ def test_a_cold_start_beside_a_near_match_is_reported(system: System) -> None:
 
 
 def test_api_calls_per_event(system: System) -> None:
+    system.set_policy(TWO_HOURS)
     bodies: list[Any] = finished_job(system, "calls-1")
     system.api_calls.clear()
     send(system, bodies)
     system.settle()
-    sagemaker_calls = {
-        k: v
-        for k, v in system.api_calls.items()
-        if k in ("DescribeTrainingJob", "UpdateTrainingJob", "ListTags", "CreateSchedule")
-    }
-    # InProgress: describe + list tags; Completed: describe, update, schedule
-    assert sagemaker_calls["DescribeTrainingJob"] == 2
-    assert sagemaker_calls.get("UpdateTrainingJob", 0) <= 1
+    counted = ("DescribeTrainingJob", "UpdateTrainingJob", "ListTags", "CreateSchedule")
+    calls = {name: system.api_calls.get(name, 0) for name in counted}
+    # InProgress: describe; Completed: describe, one update and one step schedule. The events carry
+    # the job's tags, so ListTags is never needed.
+    assert calls == {"DescribeTrainingJob": 2, "UpdateTrainingJob": 1, "ListTags": 0, "CreateSchedule": 1}
+    assert sum(system.api_calls.values()) <= 40
     print(f"\nAWS API calls for one job's two events: {dict(sorted(system.api_calls.items()))}")

@@ -6,6 +6,7 @@ import json
 import logging
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -155,12 +156,19 @@ def call(event: dict[str, Any]) -> tuple[int, str]:
 
 def test_owner_extends_from_slack_within_the_policy(system: System, slack: SlackStandIn) -> None:
     finish(system, "s-1", {"team": "vision", "owner": "alice"})
+    before = system.registry.get("s-1")
+    assert before is not None
+    assert before.pool.expires_at is not None
+    updates_before = len(system.control.update_calls())
     status, text = call(signed(press("s-1", "warmpool_extend_60", "UALICE", slack.url("respond"))))
     assert status == 200
     assert "done" in text
     record = system.registry.get("s-1")
     assert record is not None
-    assert record.pool.override_until is not None
+    # an hour more than the pool was going to stay warm
+    assert record.pool.override_until == before.pool.expires_at + timedelta(minutes=60)
+    updates = system.control.update_calls()[updates_before:]
+    assert [(u["job"], u["seconds"]) for u in updates] == [("s-1", 3600)]
     assert slack.delivered("respond")[0]["body"]["text"].startswith("extend s-1: done")
 
 
@@ -173,7 +181,10 @@ def test_a_failing_message_update_neither_retries_nor_delays_the_answer(
     slack.answers.extend([500, 500, 500])
     status, text = call(signed(press("s-6", "warmpool_release", "UALICE", slack.url("respond"))))
     assert (status, "done" in text) == (200, True)
-    assert [r["status"] for r in slack.received if r["path"] == "/respond"] == [500]
+    assert [r["status"] for r in slack.received if r["path"] == "/respond"] == [500]  # no retry
+    # ...and one that hangs is given up on within a second: the HTTP client behind the update
+    # (checked on the client, as timing a hanging request would make a timed test)
+    assert slack_interactive.runtime().slack._client(slack.url("respond")).timeout <= 1
     job = system.sagemaker.describe_training_job(TrainingJobName="s-6")
     assert job["WarmPoolStatus"]["Status"] == "Terminated"
 
@@ -213,9 +224,11 @@ def test_policy_refusal_says_why(system: System, slack: SlackStandIn) -> None:
 
 def test_a_flood_from_one_user_is_throttled(system: System, slack: SlackStandIn) -> None:
     finish(system, "s-5", {"team": "vision", "owner": "alice"})
-    statuses = [call(signed(press("s-5", "warmpool_extend_30", "UALICE")))[0] for _ in range(12)]
-    assert statuses.count(429) >= 1
-    assert statuses[0] == 200
+    limit = slack_interactive.MAX_REQUESTS_PER_MINUTE
+    statuses = [call(signed(press("s-5", "warmpool_extend_30", "UALICE")))[0] for _ in range(limit + 2)]
+    assert statuses == [200] * limit + [429] * 2
+    system.emulator.advance(60)  # the next minute of the engine's clock: heard again
+    assert call(signed(press("s-5", "warmpool_extend_30", "UALICE")))[0] == 200
 
 
 def test_logs_never_contain_webhook_urls_or_the_signing_secret(

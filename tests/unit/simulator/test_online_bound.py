@@ -35,12 +35,18 @@ def test_the_best_keep_alive_waits_for_gaps_cheaper_than_a_cold_start_when_they_
 
 def test_knowing_the_time_of_day_reaches_the_oracle_when_the_time_tells_the_gap() -> None:
     # in the morning slot the next job always comes 300 s later; in the evening slot, the next day
-    gaps = [Gap(0, 300.0), Gap(1, 50000.0)] * 50
-    bound = online_bound(gaps, gaps, COST)
+    fit = [Gap(0, 300.0), Gap(1, 50000.0)] * 50
+    fresh = [Gap(0, 240.0), Gap(1, 70000.0)] * 30  # other days, the same habits
+    bound = online_bound(fit, fresh, COST)
     assert bound.in_sample == pytest.approx(1.0)
     assert bound.held_out == pytest.approx(1.0)
-    # one keep-alive for both: either the evening pays 300 s of idling, or the morning a cold start
-    assert bound.one_keep_alive == pytest.approx((0.3 + 0.3 + 1.0) / (0.3 + 1.0))
+    assert bound.oracle_usd == pytest.approx(30 * (0.24 + 1.0))
+    # one keep-alive for both (300 s): the evening pays 300 s of idling before its cold start
+    assert bound.one_keep_alive == pytest.approx((0.24 + 0.3 + 1.0) / (0.24 + 1.0))
+    # fresh days whose morning gap outgrew the keep-alive picked: 300 s of idling, then a cold start
+    late = online_bound(fit, [Gap(0, 400.0), Gap(1, 70000.0)] * 30, COST)
+    assert late.in_sample == pytest.approx(1.0)
+    assert late.held_out == pytest.approx((0.3 + 1.0 + 1.0) / (0.4 + 1.0))
 
 
 def test_a_scientists_gaps_run_from_each_job_end_to_their_next_job() -> None:
