@@ -256,11 +256,13 @@ def test_an_invalid_policy_fails_synth_naming_the_path(tmp_path: Path) -> None:
     assert not list(tmp_path.glob("out/*.template.json"))  # and nothing was synthesized
 
 
-def test_a_policy_that_cannot_be_used_raises_an_alarm(synthesized: Synthesized) -> None:
+def test_unusable_policies_refused_updates_and_unrepaired_pools_raise_alarms(
+    synthesized: Synthesized,
+) -> None:
     alarmed = {
         query["MetricStat"]["Metric"]["MetricName"]
         for alarm in synthesized.resources("AWS::CloudWatch::Alarm").values()
         for query in alarm["Properties"].get("Metrics", [])
         if "MetricStat" in query
     }
-    assert {"PolicyInvalid", "PolicyUnreadable"} <= alarmed
+    assert {"PolicyInvalid", "PolicyUnreadable", "PermanentErrors", "ReconcilerFailures"} <= alarmed

@@ -10,11 +10,13 @@ from typing import Any
 from warmpool.models.events import STEP_DETAIL_TYPE, STEP_SOURCE
 
 
-def schedule_name(pool_id: str, job_name: str, step: int, purpose: str) -> str:
-    """Deterministic, so a retried invocation finds the schedule it already made (names: 64 chars max)."""
+def schedule_name(pool_id: str, job_name: str, step: int, purpose: str, at: datetime) -> str:
+    """Deterministic, so a retried invocation finds the schedule it already made; the time it is due
+    makes each planned look its own schedule, also when a look changed nothing and the next one has the
+    same step (names: 64 characters at most, up to a 7-digit step)."""
     digest = hashlib.sha256(f"{pool_id}|{job_name}".encode()).hexdigest()[:16]
-    short = "".join(c for c in job_name if c.isalnum() or c in "-_")[:28]
-    return f"wp-{short}-{digest}-{purpose[:6]}-{step}"
+    short = "".join(c for c in job_name if c.isalnum() or c in "-_")[:20]
+    return f"wp-{short}-{digest}-{purpose[:6]}-{step}-{at:%m%d%H%M}"
 
 
 class EventBridgeStepScheduler:
@@ -27,11 +29,12 @@ class EventBridgeStepScheduler:
     def schedule(self, *, pool_id: str, job_name: str, step: int, at: datetime, purpose: str) -> str:
         from botocore.exceptions import ClientError
 
-        name = schedule_name(pool_id, job_name, step, purpose)
+        name = schedule_name(pool_id, job_name, step, purpose, at)
+        detail = {"PoolId": pool_id, "TrainingJobName": job_name, "Step": step, "Purpose": purpose}
         body = {
             "source": STEP_SOURCE,
             "detail-type": STEP_DETAIL_TYPE,
-            "detail": {"PoolId": pool_id, "TrainingJobName": job_name, "Step": step, "Purpose": purpose},
+            "detail": {**detail, "At": at.strftime("%Y-%m-%dT%H:%M")},
         }
         try:
             self._client.create_schedule(
@@ -46,7 +49,7 @@ class EventBridgeStepScheduler:
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "ConflictException":
                 raise
-            # Same name: a retried invocation already created it. Same pool, step and purpose.
+            # Same name: a retried invocation already created it. Same pool, step, purpose and minute.
         return name
 
     def exists(self, name: str) -> bool:

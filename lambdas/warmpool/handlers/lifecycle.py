@@ -103,7 +103,7 @@ def _handle_record(record: SQSRecord) -> None:
     elif isinstance(message, StepDueMessage):
         step = message.detail
         log.append_keys(job_name=step.training_job_name, pool_id=step.pool_id)
-        key = f"step#{step.pool_id}#{step.training_job_name}#{step.step}#{step.purpose}"
+        key = f"step#{step.pool_id}#{step.training_job_name}#{step.step}#{step.purpose}#{step.at or ''}"
         outcome = rt.dedupe.run_once(key, lambda: rt.service.handle_step_due(step))
         log.info(
             "step due", extra={"step": step.step, "purpose": step.purpose, "outcome": _describe(outcome)}

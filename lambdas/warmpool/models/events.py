@@ -124,6 +124,8 @@ class StepDueDetail(_Detail):
     training_job_name: str = Field(alias="TrainingJobName", min_length=1)
     step: int = Field(alias="Step", ge=0)
     purpose: str = Field(default="step", alias="Purpose")
+    # the minute it was due (UTC, YYYY-MM-DDTHH:MM): two looks of the same step are two messages
+    at: str | None = Field(default=None, alias="At", max_length=32)
 
 
 class TrainingJobEvent(EventBridgeModel):

@@ -282,6 +282,8 @@ class LifecycleService:
             self._record_gap(previous.pool, _expiry_or_now(previous.pool, now), reused=False)
 
         if record.pool.status is not WarmPoolStatus.AVAILABLE or record.tuner_owned:
+            if previous is not None:  # taken by the next job, or gone: no planned look is due
+                self._cancel_planned(previous, now, keep=None)
             saved = self._save(record)
             note = "tuner-owned" if saved.tuner_owned else saved.pool.status.value
             self._audit(saved, "recorded", {"trigger": trigger.value, "state": note})
@@ -417,6 +419,8 @@ class LifecycleService:
                 steps_taken=previous.pool.steps_taken if same_job else 0,
                 version=previous.pool.version,
                 horizon_at=previous.pool.horizon_at if same_job else None,
+                # a person's "keep it warm until" holds for this job's idle period until it reverts
+                override_until=previous.pool.override_until if same_job else None,
             )
             if same_job and previous.pool.expires_at is not None and status is WarmPoolStatus.AVAILABLE:
                 # warmpool set the keep-alive itself: its own record of the expiry is the precise one
@@ -547,6 +551,7 @@ class LifecycleService:
         """Schedule the next look at the pool: the next step, or a warning before it expires."""
         pool = record.pool
         if pool.status is not WarmPoolStatus.AVAILABLE:
+            self._cancel_planned(record, now, keep=None)
             return replace(record, next_check_at=None, schedule_name=None)
         at: datetime | None = None
         kind = "step"
@@ -560,12 +565,25 @@ class LifecycleService:
                 # No event fires when a pool expires: look once just after, to record it and its gap.
                 at, kind = pool.expires_at + timedelta(seconds=60), "expiry"
         if at is None:
+            self._cancel_planned(record, now, keep=None)
             return replace(record, next_check_at=None, schedule_name=None)
         at = max(at, now + timedelta(seconds=60))  # EventBridge Scheduler wants a time in the future
         name = self.scheduler.schedule(
             pool_id=pool.pool_id, job_name=pool.job_name, step=pool.steps_taken, at=at, purpose=kind
         )
+        self._cancel_planned(record, now, keep=name)
         return replace(record, next_check_at=at, schedule_name=name)
+
+    def _cancel_planned(self, record: PoolRecord, now: datetime, *, keep: str | None) -> None:
+        """Delete the look the pool had planned, if it is still to come and a new plan replaces it.
+        Best effort: a stale look only re-reads the truth and decides again."""
+        old = record.schedule_name
+        if old is None or old == keep or record.next_check_at is None or record.next_check_at <= now:
+            return
+        try:
+            self.scheduler.cancel(old)
+        except Exception:  # a look left behind is harmless: it re-reads the truth and decides again
+            self.metrics.count("ScheduleCancelFailed")
 
     def _announce(
         self,

@@ -172,6 +172,24 @@ def test_owner_extends_from_slack_within_the_policy(system: System, slack: Slack
     assert slack.delivered("respond")[0]["body"]["text"].startswith("extend s-1: done")
 
 
+def test_an_extension_from_slack_outlives_the_looks_planned_before_it(
+    system: System, slack: SlackStandIn
+) -> None:
+    finish(system, "s-7", {"team": "vision", "owner": "alice"})
+    status, text = call(signed(press("s-7", "warmpool_extend_60", "UALICE", slack.url("respond"))))
+    assert (status, "done" in text) == (200, True)
+    record = system.registry.get("s-7")
+    assert record is not None
+    until = record.pool.override_until
+    assert until is not None
+    system.advance((until - system.control.now()).total_seconds() - 120)  # every look due until then
+    record = system.registry.get("s-7")
+    assert record is not None
+    assert record.pool.status.value == "Available"  # still warm two minutes before the promised time
+    assert record.pool.expires_at is not None
+    assert record.pool.expires_at >= until
+
+
 def test_a_failing_message_update_neither_retries_nor_delays_the_answer(
     system: System, slack: SlackStandIn
 ) -> None:
