@@ -11,7 +11,7 @@ from typing import Any
 
 from warmpool.domain.model import Notification, NotificationKind
 
-SUBJECT_LIMIT = 100  # SNS's limit on a subject
+SUBJECT_LIMIT = 99  # SNS: a subject is ASCII, without line breaks, and under 100 characters
 ACTION_EXTEND_30 = "warmpool_extend_30"
 ACTION_EXTEND_60 = "warmpool_extend_60"
 ACTION_RELEASE = "warmpool_release"
@@ -123,10 +123,17 @@ def _details(n: Notification) -> list[str]:
     return [line for line in lines if line]
 
 
+def sns_subject(headline: str) -> str:
+    """What SNS accepts as a subject: printable ASCII (anything else, team names included, becomes
+    "?"), one line, under 100 characters ("..." where it was cut)."""
+    text = "".join(c if " " <= c <= "~" else ("?" if c not in "\r\n\t" else " ") for c in headline).strip()
+    return text if len(text) <= SUBJECT_LIMIT else text[: SUBJECT_LIMIT - 3] + "..."
+
+
 def render(notification: Notification, *, mention: str | None = None) -> RenderedMessage:
     headline = _headline(notification)
     details = _details(notification)
-    subject = headline if len(headline) <= SUBJECT_LIMIT else headline[: SUBJECT_LIMIT - 1] + "…"
+    subject = sns_subject(headline)
     text = "\n".join([headline, *details])
     document = {
         "kind": notification.kind.value,

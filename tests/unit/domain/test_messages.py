@@ -19,9 +19,16 @@ def note(kind: NotificationKind, job: str = "bert-finetune-7", **facts: object) 
 def test_the_subject_fits_sns_and_says_it_was_cut() -> None:
     long_name = "x" * 63  # the longest training job name SageMaker accepts
     message = render(note(NotificationKind.POOL_READY, job=long_name))
-    assert len(message.subject) == 100
-    assert message.subject.endswith("…")
+    assert len(message.subject) == 99  # SNS wants it under 100
+    assert message.subject.endswith("...")
     assert message.text.startswith(f"Warm pool ready: {long_name} (ml.g5.2xlarge x2)")
+
+
+def test_the_subject_is_one_line_of_ascii_as_sns_requires() -> None:
+    team = "vïsion\nteam"  # a tag value: anything goes
+    message = render(Notification(NotificationKind.DAILY_DIGEST, Severity.INFO, "p", "j", 1, team, None, {}))
+    assert message.subject == "Warm pools of team v?sion team: daily digest"
+    assert message.text.startswith("Warm pools of team vïsion")  # the message itself keeps the name
 
 
 def test_text_from_a_job_is_escaped_for_slack_but_not_elsewhere() -> None:
