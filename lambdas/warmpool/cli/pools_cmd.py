@@ -132,6 +132,7 @@ def run_show(args: argparse.Namespace) -> int:
     document = {
         **_row(record),
         "lineage": list(record.pool.lineage),
+        "lineage_jobs": max(record.pool.lineage_jobs, len(record.pool.lineage)),
         "next_check_at": record.next_check_at.isoformat() if record.next_check_at else None,
         "audit": [
             {"at": e.at.isoformat(), "job": e.job_name, "what": e.what, "details": dict(e.details)}
@@ -143,7 +144,10 @@ def run_show(args: argparse.Namespace) -> int:
         return 0
     for key in ("job", "pool", "owner", "team", "instance", "state", "warm_until", "last_decision"):
         print(f"{key:<14} {document[key] if document[key] is not None else '-'}")
-    print(f"{'lineage':<14} {' -> '.join(document['lineage'])}")
+    lineage, jobs = document["lineage"], document["lineage_jobs"]
+    left_out = jobs - len(lineage)
+    shown = [lineage[0], f"({left_out} more)", *lineage[1:]] if left_out > 0 else lineage
+    print(f"{'lineage':<14} {' -> '.join(shown)} ({jobs} jobs)")
     print("audit:")
     for entry in document["audit"]:
         print(f"  {entry['at']}  {entry['job']:<24} {entry['what']:<20} {entry['details']}")

@@ -205,6 +205,15 @@ class IdleGap:
     known_gaps: int | None = None
 
 
+LINEAGE_KEPT = 20  # a pool can chain thousands of jobs in 28 days: its record and messages must not grow
+
+
+def extend_lineage(lineage: tuple[str, ...], job_name: str) -> tuple[str, ...]:
+    """The lineage with the next job: its first job (the pool's id) and the latest LINEAGE_KEPT - 1."""
+    grown = (*lineage, job_name)
+    return grown if len(grown) <= LINEAGE_KEPT else (grown[0], *grown[-(LINEAGE_KEPT - 1) :])
+
+
 @dataclass(frozen=True, slots=True)
 class Pool:
     """What warmpool knows about one warm pool (a lineage of jobs sharing one cluster)."""
@@ -228,7 +237,8 @@ class Pool:
     horizon_at: datetime | None = None  # until when the last decision wants it warm
     steps_taken: int = 0
     billable_seconds: int = 0
-    lineage: tuple[str, ...] = ()
+    lineage: tuple[str, ...] = ()  # the jobs that used the cluster: the first and the latest LINEAGE_KEPT
+    lineage_jobs: int = 0  # how many jobs used it in all (the lineage keeps only the first and latest)
     history: tuple[IdleGap, ...] = ()  # recent idle gaps of pools with this match key, oldest first
     team_history: tuple[IdleGap, ...] = ()  # recent idle gaps across the team: a fallback prior
     last_job_duration_s: float | None = None

@@ -32,6 +32,7 @@ from warmpool.domain.model import (
     Trigger,
     UserRequest,
     WarmPoolStatus,
+    extend_lineage,
 )
 from warmpool.domain.policy.document import PolicyDocument
 from warmpool.domain.policy.rules import is_exempt
@@ -410,11 +411,13 @@ class LifecycleService:
         pool = pool_from_job(job, name, key, status, now)
         same_job = previous is not None and previous.pool.job_name == name
         if previous is not None:
-            lineage = previous.pool.lineage if same_job else (*previous.pool.lineage, name)
+            lineage = previous.pool.lineage if same_job else extend_lineage(previous.pool.lineage, name)
+            jobs = max(previous.pool.lineage_jobs, len(previous.pool.lineage)) + (0 if same_job else 1)
             pool = replace(
                 pool,
                 pool_id=previous.pool.pool_id,
                 lineage=lineage,
+                lineage_jobs=jobs,
                 lifetime_started_at=previous.pool.lifetime_started_at or pool.lifetime_started_at,
                 steps_taken=previous.pool.steps_taken if same_job else 0,
                 version=previous.pool.version,
@@ -909,6 +912,7 @@ def pool_from_job(
         lifetime_started_at=created,
         billable_seconds=billable,
         lineage=(name,),
+        lineage_jobs=1,
         last_job_duration_s=duration,
     )
 

@@ -44,6 +44,21 @@ def test_show_prints_lineage_and_audit(pools: System, capsys: pytest.CaptureFixt
     assert main(["pools", "show", "nobody"]) == 1
 
 
+def test_a_long_lineage_shows_its_first_and_latest_jobs_and_counts_them_all(
+    pools: System, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for n in range(2, 26):  # 24 more jobs on cli-1's warm pool, one after the other
+        pools.run_job(f"cli-1-{n}", 60, keep_alive_seconds=900, tags={"team": "vision", "owner": "alice"})
+    capsys.readouterr()  # the functions' logs
+    assert main(["pools", "show", "cli-1-25", "--format", "json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["pool"] == "cli-1"
+    assert shown["lineage_jobs"] == 25
+    assert shown["lineage"] == ["cli-1", *(f"cli-1-{n}" for n in range(7, 26))]  # the first, the latest 19
+    assert main(["pools", "show", "cli-1-25"]) == 0
+    assert "cli-1 -> (5 more) -> cli-1-7 -> " in capsys.readouterr().out
+
+
 def test_extend_and_release_go_through_the_policy(pools: System, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["pools", "extend", "cli-1", "--minutes", "90"]) == 1
     assert "refused" in capsys.readouterr().out

@@ -71,3 +71,27 @@ def test_a_pool_record_keeps_the_context_its_gap_began_in() -> None:
     assert pool_from_json(pool_to_json(pool)) == pool
     older = {k: v for k, v in pool_to_json(pool).items() if not k.endswith("_at_idle")}
     assert pool_from_json(older).running_at_idle is None
+
+
+def test_a_long_lineage_keeps_its_first_and_latest_jobs_and_counts_them_all() -> None:
+    from warmpool.domain.codec import pool_from_json, pool_to_json
+    from warmpool.domain.model import LINEAGE_KEPT, MatchKey, Pool, WarmPoolStatus, extend_lineage
+
+    lineage: tuple[str, ...] = ("job-0",)
+    for n in range(1, 1000):
+        lineage = extend_lineage(lineage, f"job-{n}")
+    assert len(lineage) == LINEAGE_KEPT
+    assert lineage[0] == "job-0"  # the pool's id
+    assert lineage[1:] == tuple(f"job-{n}" for n in range(1000 - LINEAGE_KEPT + 1, 1000))
+    pool = Pool(
+        pool_id="job-0",
+        job_name="job-999",
+        job_arn="",
+        match_key=MatchKey("arn:aws:iam::123456789012:role/r", "ml.g5.2xlarge", 1, 50),
+        status=WarmPoolStatus.AVAILABLE,
+        lineage=lineage,
+        lineage_jobs=1000,
+    )
+    assert pool_from_json(pool_to_json(pool)) == pool
+    older = {k: v for k, v in pool_to_json(pool).items() if k != "lineage_jobs"}
+    assert pool_from_json(older).lineage_jobs == LINEAGE_KEPT  # written before the count: what it lists
