@@ -1,7 +1,19 @@
 from datetime import UTC, datetime
+from typing import Any
 
-from warmpool.domain.codec import notification_from_json, notification_to_json
-from warmpool.domain.model import Action, Decision, Notification, NotificationKind, Severity
+from warmpool.domain.codec import notification_from_json, notification_to_json, pool_from_json, pool_to_json
+from warmpool.domain.model import (
+    LINEAGE_KEPT,
+    Action,
+    Decision,
+    MatchKey,
+    Notification,
+    NotificationKind,
+    Pool,
+    Severity,
+    WarmPoolStatus,
+    extend_lineage,
+)
 
 
 def test_notification_survives_the_queue() -> None:
@@ -55,43 +67,32 @@ def test_gaps_keep_their_context_and_read_the_older_four_field_form() -> None:
     assert gap_from_json([at.isoformat(), 60.0, 1, 900]) == IdleGap(at, 60.0, True, 900.0, None, None)
 
 
-def test_a_pool_record_keeps_the_context_its_gap_began_in() -> None:
-    from warmpool.domain.codec import pool_from_json, pool_to_json
-    from warmpool.domain.model import MatchKey, Pool, WarmPoolStatus
-
-    pool = Pool(
-        pool_id="p",
-        job_name="p",
+def available_pool(pool_id: str = "p", job_name: str = "p", **fields: Any) -> Pool:
+    return Pool(
+        pool_id=pool_id,
+        job_name=job_name,
         job_arn="",
         match_key=MatchKey("arn:aws:iam::123456789012:role/r", "ml.g5.2xlarge", 1, 50),
         status=WarmPoolStatus.AVAILABLE,
-        running_at_idle=1,
-        known_gaps_at_idle=12,
+        **fields,
     )
+
+
+def test_a_pool_record_keeps_the_context_its_gap_began_in() -> None:
+    pool = available_pool(running_at_idle=1, known_gaps_at_idle=12)
     assert pool_from_json(pool_to_json(pool)) == pool
     older = {k: v for k, v in pool_to_json(pool).items() if not k.endswith("_at_idle")}
     assert pool_from_json(older).running_at_idle is None
 
 
 def test_a_long_lineage_keeps_its_first_and_latest_jobs_and_counts_them_all() -> None:
-    from warmpool.domain.codec import pool_from_json, pool_to_json
-    from warmpool.domain.model import LINEAGE_KEPT, MatchKey, Pool, WarmPoolStatus, extend_lineage
-
     lineage: tuple[str, ...] = ("job-0",)
     for n in range(1, 1000):
         lineage = extend_lineage(lineage, f"job-{n}")
     assert len(lineage) == LINEAGE_KEPT
     assert lineage[0] == "job-0"  # the pool's id
     assert lineage[1:] == tuple(f"job-{n}" for n in range(1000 - LINEAGE_KEPT + 1, 1000))
-    pool = Pool(
-        pool_id="job-0",
-        job_name="job-999",
-        job_arn="",
-        match_key=MatchKey("arn:aws:iam::123456789012:role/r", "ml.g5.2xlarge", 1, 50),
-        status=WarmPoolStatus.AVAILABLE,
-        lineage=lineage,
-        lineage_jobs=1000,
-    )
+    pool = available_pool("job-0", "job-999", lineage=lineage, lineage_jobs=1000)
     assert pool_from_json(pool_to_json(pool)) == pool
     older = {k: v for k, v in pool_to_json(pool).items() if k != "lineage_jobs"}
     assert pool_from_json(older).lineage_jobs == LINEAGE_KEPT  # written before the count: what it lists
