@@ -124,6 +124,7 @@ def decide_keep_alive(
         action, keep_alive = Action.KEEP, None
     if (
         action in (Action.SHORTEN, Action.RELEASE)
+        and trigger is not Trigger.USER  # the cap is against a bad policy, not a person's one request
         and ev.fleet.reductions_this_run >= policy.max_reductions_per_run
     ):
         reasons.append(

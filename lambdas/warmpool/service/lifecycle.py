@@ -72,7 +72,8 @@ class Outcome:
 
     job_name: str
     pool_id: str | None
-    action: str  # "decided", "recorded", "unchanged", "ignored", "job-missing", "no-warm-pool", ...
+    # "decided", "refused" (SageMaker refused the update), "recorded", "unchanged", "ignored", ...
+    action: str
     decision: Decision | None = None
     notes: tuple[str, ...] = ()
 
@@ -149,8 +150,19 @@ class LifecycleService:
         return outcomes
 
     def apply_user_request(self, job_name: str, request: UserRequest) -> Decision:
-        """A person asks to extend or release a pool; the policy still decides."""
+        """A person asks to extend or release a pool; the policy still decides. A request is a run of
+        its own: `max_reductions_per_run` does not carry over from earlier requests."""
+        self.begin_run()
         outcome = self._refresh(job_name, Trigger.USER, request=request)
+        if outcome.action == "refused" and outcome.decision is not None:
+            return Decision(
+                action=Action.KEEP,
+                keep_alive_seconds=None,
+                horizon_seconds=outcome.decision.horizon_seconds,
+                next_check_at=None,
+                rule="sagemaker.refused",
+                reasons=(f"SageMaker refused the update: {' '.join(outcome.notes)}",),
+            )
         if outcome.decision is not None:
             return outcome.decision
         return Decision(
@@ -244,6 +256,12 @@ class LifecycleService:
     ) -> Outcome:
         now = self.clock.now()
         pool_id = self.registry.pool_id_for_job(job_name)
+        known = self.registry.get(pool_id) if pool_id else None
+        if known is not None and known.pool.job_name != job_name:
+            # An earlier job of the lineage (a late or redelivered event): its pool has moved on to a
+            # later job, whose record must not be rebuilt from this one.
+            note = f"the pool moved on to {known.pool.job_name}"
+            return Outcome(job_name, pool_id, "ignored", notes=(note,))
         try:
             job = self._describe_with_pool_status(job_name, final_attempt=final_attempt)
         except JobNotFoundError:
@@ -253,8 +271,7 @@ class LifecycleService:
                 )
             return Outcome(job_name, pool_id, "job-missing")
         warm = job.get("WarmPoolStatus")
-        known = self.registry.get(pool_id) if pool_id else None
-        if known is not None and known.pool.job_name == job_name:
+        if known is not None:
             job["Tags"] = dict(known.pool.tags)
         else:
             job["Tags"] = tags if tags else self.sagemaker.list_tags(str(job.get("TrainingJobArn", "")))
@@ -308,22 +325,28 @@ class LifecycleService:
             not same_job or previous is None or previous.pool.status is not WarmPoolStatus.AVAILABLE
         )
         decision = self._decide(record, trigger, request, now)
-        if request is not None and request.kind == "extend" and decision.rule.startswith("request."):
-            # Accepted: the person's horizon outlives this decision, and reverts on its own.
+        record, refused = self._execute(record, decision, now)
+        accepted_extension = (
+            request is not None and request.kind == "extend" and decision.rule.startswith("request.")
+        )
+        if accepted_extension and not refused:
+            # The person's horizon outlives this decision, and reverts on its own.
             until = horizon_at(record.pool, decision)
             record = replace(record, pool=replace(record.pool, override_until=until))
-        record, refused = self._execute(record, decision, now)
         if decision.action in (Action.SHORTEN, Action.RELEASE) and not decision.dry_run and not refused:
             self.reductions_this_run += 1
-        record = self._plan_next_check(record, decision, purpose, now)
+        # What was not carried out (refused, or a dry run) leaves the pool's own expiry to watch.
+        planned = replace(decision, next_check_at=None) if refused or decision.dry_run else decision
+        record = self._plan_next_check(record, planned, purpose, now)
         saved = self._save(replace(record, last_decision=decision))
         self._audit(saved, "decision", {"trigger": trigger.value, **decision.to_json()})
         self.metrics.count(f"Decisions{decision.action.value.capitalize()}")
         if saved.pool.status is WarmPoolStatus.TERMINATED:
             self._record_gap(record.pool, now, reused=False)
         old_horizon = previous.pool.horizon_at if same_job and previous is not None else None
-        if not refused:  # what SageMaker refused did not happen: nothing to announce (the audit has it)
-            self._announce(saved, decision, newly_available, old_horizon, purpose, now)
+        if refused:  # what SageMaker refused did not happen: nothing to announce (the audit has it)
+            return Outcome(job_name, saved.pool.pool_id, "refused", decision, notes=(saved.last_error or "",))
+        self._announce(saved, decision, newly_available, old_horizon, purpose, now)
         for other in decision.release_pool_ids:
             self._release_other(other, decision)
         return Outcome(job_name, saved.pool.pool_id, "decided", decision)

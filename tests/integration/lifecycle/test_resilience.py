@@ -4,6 +4,7 @@ import json
 from typing import Any
 
 import pytest
+from warmpool.cli.main import main
 from warmpool.emulator import EmulatorConfig
 from warmpool.emulator.jobs import training_job_request
 
@@ -62,6 +63,37 @@ def test_late_event_for_a_pool_that_moved_on(system: System) -> None:
     assert record is not None
     assert record.pool.status.value == "Terminated"
     assert system.control.update_calls() == []
+
+
+def test_a_late_event_of_an_earlier_job_leaves_the_pool_with_its_current_job(system: System) -> None:
+    system.set_policy({"version": 1, "defaults": {"overrides": {"max_extend_minutes": 120}}})
+    started, completed = finished_job(system, "early-1")
+    send(system, [completed])  # early-1's InProgress event is held back
+    system.settle()
+    system.sagemaker.create_training_job(
+        **training_job_request("early-2", keep_alive_seconds=600, tags={"team": "vision", "owner": "alice"})
+    )
+    system.control.run_for("early-2", 300)
+    system.advance(360)  # early-2 ran on early-1's pool and is idle now
+    assert main(["pools", "extend", "early-2", "--minutes", "60"]) == 0
+    before = system.registry.get("early-1")
+    assert before is not None
+    assert before.pool.job_name == "early-2"
+    assert before.pool.override_until is not None
+    system.settle()
+    system.notifications()  # what was said so far
+
+    send(system, [started])  # delivered at last
+    system.settle()
+
+    after = system.registry.get("early-1")
+    assert after is not None
+    assert (after.pool.job_name, after.pool.status.value) == ("early-2", "Available")
+    assert after.pool.override_until == before.pool.override_until
+    assert after.pool.lineage == ("early-1", "early-2")
+    assert after.pool.lineage_jobs == 2
+    assert after.schedule_name == before.schedule_name
+    assert system.notifications() == []  # no second "pool ready"
 
 
 def test_event_for_a_job_that_no_longer_exists(system: System) -> None:

@@ -190,6 +190,45 @@ def test_an_extension_from_slack_outlives_the_looks_planned_before_it(
     assert record.pool.expires_at >= until
 
 
+def test_each_slack_release_is_a_run_of_its_own_under_the_reductions_cap(
+    system: System, slack: SlackStandIn
+) -> None:
+    system.set_policy({**POLICY, "max_reductions_per_run": 1})
+    for name, volume in (("s-8", 50), ("s-9", 60)):  # two pools of alice's, of two shapes
+        system.sagemaker.create_training_job(
+            **training_job_request(
+                name, keep_alive_seconds=600, volume_size_gb=volume, tags={"team": "vision", "owner": "alice"}
+            )
+        )
+        system.settle()
+        system.control.complete_job(name)
+        system.settle()
+    for name in ("s-8", "s-9"):  # the same warm function, one request after the other
+        status, text = call(signed(press(name, "warmpool_release", "UALICE")))
+        assert (status, text.split(" (")[0]) == (200, f"release {name}: done")
+        job = system.sagemaker.describe_training_job(TrainingJobName=name)
+        assert job["WarmPoolStatus"]["Status"] == "Terminated"
+
+
+def test_an_extension_sagemaker_refuses_is_reported_as_refused_and_promises_nothing(
+    system: System, slack: SlackStandIn
+) -> None:
+    finish(system, "s-10", {"team": "vision", "owner": "alice"})
+    before = system.registry.get("s-10")
+    assert before is not None
+    system.control.inject_faults("UpdateTrainingJob", "AccessDeniedException", count=1)
+    status, text = call(signed(press("s-10", "warmpool_extend_60", "UALICE")))
+    assert status == 200
+    assert text.startswith("extend s-10: refused (sagemaker.refused: SageMaker refused the update")
+    after = system.registry.get("s-10")
+    assert after is not None
+    assert after.pool.override_until is None  # nothing was promised
+    assert after.pool.expires_at == before.pool.expires_at
+    assert after.next_check_at is not None
+    assert before.pool.expires_at is not None
+    assert after.next_check_at <= before.pool.expires_at + timedelta(minutes=1)  # its real expiry is watched
+
+
 def test_a_failing_message_update_neither_retries_nor_delays_the_answer(
     system: System, slack: SlackStandIn
 ) -> None:

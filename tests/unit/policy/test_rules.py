@@ -302,6 +302,22 @@ def test_idle_time_after_midnight_is_left_to_the_next_day_s_budget() -> None:
     )
 
 
+def test_a_shorter_request_never_takes_back_a_longer_promise() -> None:
+    doc = policy(overrides={"max_extend_minutes": 60})
+    promised = MONDAY_10_BERLIN + timedelta(hours=2)  # two earlier presses of "Extend 60 min"
+    now = MONDAY_10_BERLIN + timedelta(minutes=5)
+    thirty_more = decide_keep_alive(
+        replace(pool(), override_until=promised),
+        doc,
+        now,
+        trigger=Trigger.USER,
+        request=UserRequest("extend", "alice", 30, "slack"),
+    )
+    assert thirty_more.rule == "request.slack"
+    assert thirty_more.horizon_seconds == 2.5 * 3600  # the promise, then 30 minutes more
+    assert "kept warm until 2026-03-02T11:30:00+00:00 on request" in thirty_more.reasons
+
+
 def test_requests_are_bounded_and_release_is_honoured() -> None:
     doc = policy(overrides={"max_extend_minutes": 60})
     ok = decide_keep_alive(

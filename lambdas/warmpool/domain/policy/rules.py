@@ -209,7 +209,9 @@ class PersonRequest(PolicyRule):
                 ev.settled = "keep"
                 ev.rule = f"{rule}.max_extend_minutes"
                 return
-            base = max(ev.now, ev.pool.expires_at or ev.now)
+            # "N minutes more" than the pool was going to stay warm: its expiry, or a person's earlier
+            # promise if that is later (a shorter request never takes back a longer one)
+            base = max(ev.now, ev.pool.expires_at or ev.now, until or ev.now)
             until = base + timedelta(minutes=request.minutes)
             ev.reasons.append(f"{request.user} asked to keep it warm {request.minutes} min more")
         if until is not None and until > ev.now and ev.pool.available_since is not None:
