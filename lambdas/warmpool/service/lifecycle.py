@@ -58,6 +58,15 @@ from warmpool.service.ports import (
 TERMINAL_JOB_STATUSES = frozenset({"Completed", "Failed", "Stopped"})
 EXPIRING_SOON_DEFAULT_MINUTES = 15
 LIFETIME_WARNING = timedelta(days=1)
+# Warnings about the job, not about one look at it: said once per job, not at every step.
+ONCE_PER_JOB = frozenset(
+    {
+        NotificationKind.MISSING_TAGS,
+        NotificationKind.POLICY_LIMIT,
+        NotificationKind.BUDGET_WARNING,
+        NotificationKind.LIFETIME_ENDING,
+    }
+)
 OWNER_TAG = "owner"
 TEAM_TAG = "team"
 
@@ -346,7 +355,9 @@ class LifecycleService:
         old_horizon = previous.pool.horizon_at if same_job and previous is not None else None
         if refused:  # what SageMaker refused did not happen: nothing to announce (the audit has it)
             return Outcome(job_name, saved.pool.pool_id, "refused", decision, notes=(saved.last_error or "",))
-        self._announce(saved, decision, newly_available, old_horizon, purpose, now)
+        warned = self._announce(saved, decision, newly_available, old_horizon, purpose, now)
+        if warned:  # said once per job: remembered with the pool
+            saved = self._save(replace(saved, notified=(*saved.notified, *warned)))
         for other in decision.release_pool_ids:
             self._release_other(other, decision)
         return Outcome(job_name, saved.pool.pool_id, "decided", decision)
@@ -619,8 +630,19 @@ class LifecycleService:
         old_horizon: datetime | None,
         purpose: str,
         now: datetime,
-    ) -> None:
+    ) -> tuple[str, ...]:
+        """Tell the owner what the decision did; returns the once-per-job warnings it sent."""
         pool = record.pool
+        warned: list[str] = []
+
+        def first_time(kind: NotificationKind) -> bool:
+            if kind not in ONCE_PER_JOB:
+                return True
+            if kind.value in record.notified or kind.value in warned:
+                return False
+            warned.append(kind.value)
+            return True
+
         if decision.action is Action.RELEASE:
             self._notify(record, NotificationKind.RELEASED, Severity.INFO, decision)
         elif newly_available:
@@ -631,7 +653,8 @@ class LifecycleService:
             )
             self._notify(record, kind, Severity.INFO, decision)
         for extra in decision.notify:
-            self._notify(record, extra, Severity.WARNING, decision)
+            if first_time(extra):
+                self._notify(record, extra, Severity.WARNING, decision)
         lead = timedelta(minutes=self._expiring_soon_minutes())
         if (
             pool.status is WarmPoolStatus.AVAILABLE
@@ -644,7 +667,7 @@ class LifecycleService:
             self._notify(record, NotificationKind.EXPIRING_SOON, Severity.INFO, decision)
         if pool.lifetime_started_at is not None and pool.status is WarmPoolStatus.AVAILABLE:
             lifetime_end = pool.lifetime_started_at + timedelta(seconds=self.limits.max_lifetime_seconds)
-            if lifetime_end - now <= LIFETIME_WARNING:
+            if lifetime_end - now <= LIFETIME_WARNING and first_time(NotificationKind.LIFETIME_ENDING):
                 self._notify(
                     record,
                     NotificationKind.LIFETIME_ENDING,
@@ -652,6 +675,7 @@ class LifecycleService:
                     decision,
                     extra={"lifetime_ends_at": lifetime_end.isoformat()},
                 )
+        return tuple(warned)
 
     def _expiring_soon_minutes(self) -> int:
         notifications = getattr(self.policies.current(), "notifications", None)

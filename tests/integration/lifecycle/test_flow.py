@@ -171,3 +171,15 @@ def test_one_run_releases_at_most_max_reductions_per_run_pools(system: System) -
     system.emulator.advance(300)
     reconciler.handler({}, LocalLambdaContext())
     assert len([u for u in system.control.update_calls() if u["seconds"] == 0]) == 4
+
+
+def test_warnings_about_the_job_are_said_once_not_at_every_step(system: System) -> None:
+    system.set_policy({"version": 1, "defaults": {"keep_alive_strategy": "fixed-10800"}})
+    system.run_job("untagged-1", 300, tags={})  # no team tag: the default team's admins are told
+    system.advance(3 * 3600 + 900, tick=300)  # three hours warm, then expiry
+    kinds = [n["kind"] for n in system.notifications() if n["job_name"] == "untagged-1"]
+    assert kinds.count("missing-tags") == 1
+    assert len(system.control.update_calls()) == 4  # 3 h in four updates: four looks at the pool
+    record = system.registry.get("untagged-1")
+    assert record is not None
+    assert record.pool.status.value == "Terminated"
