@@ -367,6 +367,12 @@ class LifecycleService:
         record = self.registry.get(pool_id)
         if record is None or record.pool.status is not WarmPoolStatus.AVAILABLE:
             return
+        cap = self.policies.current().max_reductions_per_run
+        if self.reductions_this_run >= cap:
+            # The cap holds for these releases too: the limit is enforced at the next look.
+            details = {"rule": "max_reductions_per_run", "for": because.rule, "cap": cap}
+            self._audit(record, "release-held-back", details)
+            return
         try:
             self.sagemaker.update_keep_alive(record.pool.job_name, 0)
         except PoolMovedOnError:
@@ -377,6 +383,8 @@ class LifecycleService:
             return
         self.reductions_this_run += 1
         self._audit(record, "released-for-limit", {"rule": because.rule, "reasons": list(because.reasons)})
+        # Its owner hears it from here: the refresh below only records the Terminated pool.
+        self._notify(record, NotificationKind.RELEASED, Severity.INFO, because)
         self._refresh(record.pool.job_name, Trigger.RECONCILE)
 
     def _describe_with_pool_status(self, job_name: str, *, final_attempt: bool) -> dict[str, Any]:

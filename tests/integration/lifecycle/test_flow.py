@@ -183,3 +183,30 @@ def test_warnings_about_the_job_are_said_once_not_at_every_step(system: System) 
     record = system.registry.get("untagged-1")
     assert record is not None
     assert record.pool.status.value == "Terminated"
+
+
+def _limit_policy(cap: int) -> dict[str, object]:
+    vision = {"keep_alive_strategy": "fixed-3600", "max_warm_instances": 1}
+    rules = {**vision, "on_limit": "release-least-valuable"}
+    return {"version": 1, "max_reductions_per_run": cap, "teams": {"vision": rules}}
+
+
+def test_a_pool_released_to_make_room_tells_its_owner(system: System) -> None:
+    system.set_policy(_limit_policy(cap=5))
+    system.run_job("room-1", 300, tags={"team": "vision", "owner": "alice"})
+    system.notifications()
+    system.run_job("room-2", 300, volume_size_gb=60, tags={"team": "vision", "owner": "bob"})
+    assert system.sagemaker.describe_training_job(TrainingJobName="room-1")["WarmPoolStatus"]["Status"] == (
+        "Terminated"
+    )
+    told = [(n["kind"], n["owner"]) for n in system.notifications() if n["job_name"] == "room-1"]
+    assert told == [("released", "alice")]
+
+
+def test_releases_to_make_room_are_held_back_by_the_reductions_cap(system: System) -> None:
+    system.set_policy(_limit_policy(cap=0))
+    system.run_job("held-1", 300, tags={"team": "vision", "owner": "alice"})
+    system.run_job("held-2", 300, volume_size_gb=60, tags={"team": "vision", "owner": "bob"})
+    status = system.sagemaker.describe_training_job(TrainingJobName="held-1")["WarmPoolStatus"]["Status"]
+    assert status == "Available"
+    assert "release-held-back" in [e.what for e in system.registry.audit_trail("held-1")]
