@@ -241,7 +241,7 @@ class LifecycleService:
         """The pool's next look is planned but its schedule is gone: make it again."""
         now = self.clock.now()
         at = record.next_check_at or now
-        purpose = "expiring-soon" if "expiring" in (record.schedule_name or "") else "step"
+        purpose = _purpose_of(record.schedule_name or "")
         fresh = self.scheduler.schedule(
             pool_id=record.pool.pool_id,
             job_name=record.pool.job_name,
@@ -604,7 +604,8 @@ class LifecycleService:
             at = decision.next_check_at
         elif pool.expires_at is not None:
             warn_at = pool.expires_at - timedelta(minutes=self._expiring_soon_minutes())
-            if warn_at > now and purpose != "expiring-soon":
+            # a warning is due before this expiry (also after one, when this look moved the expiry)
+            if warn_at > now + timedelta(seconds=60):
                 at, kind = warn_at, "expiring-soon"
             else:
                 # No event fires when a pool expires: look once just after, to record it and its gap.
@@ -1004,3 +1005,11 @@ def _utc_days(since: datetime, until: datetime) -> list[tuple[datetime, datetime
 
 def _expiry_or_now(pool: Pool, now: datetime) -> datetime:
     return pool.expires_at if pool.expires_at is not None and pool.expires_at <= now else now
+
+
+def _purpose_of(schedule_name: str) -> str:
+    """The purpose of a look from its schedule's name (which carries the purpose's first six letters)."""
+    for purpose in ("expiring-soon", "expiry"):
+        if f"-{purpose[:6]}-" in schedule_name:
+            return purpose
+    return "step"

@@ -210,3 +210,22 @@ def test_releases_to_make_room_are_held_back_by_the_reductions_cap(system: Syste
     status = system.sagemaker.describe_training_job(TrainingJobName="held-1")["WarmPoolStatus"]["Status"]
     assert status == "Available"
     assert "release-held-back" in [e.what for e in system.registry.audit_trail("held-1")]
+
+
+def test_a_pool_extended_at_its_expiry_warning_is_warned_again_before_its_new_expiry(system: System) -> None:
+    system.set_policy({"version": 1, "defaults": {"keep_alive_strategy": "job"}})  # its own 30 minutes
+    system.run_job("warn-1", 300, keep_alive_seconds=1800, tags={"team": "vision", "owner": "alice"})
+    first = system.registry.get("warn-1")
+    assert first is not None
+    assert first.pool.expires_at is not None
+    system.advance((first.pool.expires_at - system.control.now()).total_seconds() - 20 * 60)
+    system.set_policy({"version": 1, "defaults": {"keep_alive_strategy": "fixed-3600"}})
+    system.notifications()
+    system.advance(6 * 60)  # the warning look, 15 minutes before expiry, now extends the pool
+    extended = system.registry.get("warn-1")
+    assert extended is not None
+    assert extended.pool.expires_at is not None
+    assert extended.pool.expires_at > first.pool.expires_at
+    system.advance((extended.pool.expires_at - system.control.now()).total_seconds() - 60)
+    kinds = [n["kind"] for n in system.notifications() if n["job_name"] == "warn-1"]
+    assert kinds.count("expiring-soon") == 1  # before the new expiry
