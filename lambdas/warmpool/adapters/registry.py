@@ -151,6 +151,9 @@ class DynamoPoolRegistry:
             records.append(record)
         return records
 
+    def delete_pool(self, pool_id: str) -> None:
+        self._client.delete_item(TableName=self.table_name, Key=_key(f"POOL#{pool_id}", STATE_SK))
+
     def pools_of_key(self, match_digest: str) -> list[PoolRecord]:
         """The pools of one match key that have not ended (InUse, Available, Reused), read from the
         `by_match` index: what a job's first event needs (its predecessor on a warm pool, the other

@@ -327,6 +327,7 @@ class LifecycleService:
             reused_by = warm.get("ReusedByJob")
             if saved.pool.status is WarmPoolStatus.REUSED and reused_by and trigger is not Trigger.USER:
                 # The successor inherits the lineage now, even if its own events were lost.
+                self._join_lineage(saved, str(reused_by))
                 return self._refresh(str(reused_by), trigger)
             return Outcome(job_name, saved.pool.pool_id, "recorded", notes=(note,))
 
@@ -423,6 +424,34 @@ class LifecycleService:
             self.metrics.count("NoWarmPool")
             return Outcome(name, record.pool.pool_id, "no-warm-pool", notes=(reason,))
         return Outcome(name, pool_id, "ignored", notes=("no warm pool requested",))
+
+    def _join_lineage(self, predecessor: PoolRecord, successor_job: str) -> None:
+        """The successor's first events came before this pool was seen Reused, so it could not find the
+        pool it took and was registered as a pool of its own: move it into this pool's lineage (its
+        lifetime, its jobs, the idle gap it ended)."""
+        pool_id = self.registry.pool_id_for_job(successor_job)
+        if pool_id is None or pool_id == predecessor.pool.pool_id:
+            return  # not registered yet (the refresh adopts it), or joined already
+        successor = self.registry.get(pool_id)
+        if successor is None or successor.pool.pool_id != successor_job or len(successor.pool.lineage) > 1:
+            return  # a lineage of its own: not the lone pool a lost race leaves behind
+        pool = predecessor.pool
+        joined = replace(
+            successor,
+            pool=replace(
+                successor.pool,
+                pool_id=pool.pool_id,
+                lineage=extend_lineage(pool.lineage, successor_job),
+                lineage_jobs=max(pool.lineage_jobs, len(pool.lineage)) + 1,
+                lifetime_started_at=pool.lifetime_started_at or successor.pool.lifetime_started_at,
+            ),
+        )
+        self.registry.put(joined, pool.version)
+        self.registry.delete_pool(pool_id)
+        claimed_at = successor.pool.lifetime_started_at or self.clock.now()  # the successor's creation
+        if pool.available_since is not None:
+            self._record_gap(pool, claimed_at, reused=True)
+        self._audit(joined, "reused", {"by": successor_job, "joined": pool_id})
 
     def _adopt_lineage(self, job: dict[str, Any]) -> PoolRecord | None:
         """A job that starts on another job's warm pool joins that pool's lineage."""

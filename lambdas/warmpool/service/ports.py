@@ -91,6 +91,10 @@ class PoolRegistry(Protocol):
 
     def list_by_status(self, status: str) -> list[PoolRecord]: ...
 
+    def delete_pool(self, pool_id: str) -> None:
+        """Remove a pool's record (its jobs now belong to another pool's lineage)."""
+        ...
+
     def pools_of_key(self, match_digest: str) -> list[PoolRecord]:
         """The pools of one match key that have not ended (InUse, Available, Reused)."""
         ...

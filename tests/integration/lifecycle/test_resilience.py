@@ -96,6 +96,38 @@ def test_a_late_event_of_an_earlier_job_leaves_the_pool_with_its_current_job(sys
     assert system.notifications() == []  # no second "pool ready"
 
 
+def test_a_next_job_seen_before_its_predecessor_ended_joins_the_lineage_when_it_does(system: System) -> None:
+    system.sagemaker.create_training_job(
+        **training_job_request("race-1", keep_alive_seconds=600, tags={"team": "vision", "owner": "alice"})
+    )
+    system.settle()  # recorded InUse
+    system.control.run_for("race-1", 300)
+    system.emulator.advance(300)
+    completed = take_events(system)  # race-1's Completed event is held back: the registry has it InUse
+    system.sagemaker.create_training_job(
+        **training_job_request("race-2", keep_alive_seconds=600, tags={"team": "vision", "owner": "alice"})
+    )
+    pending = take_events(system)
+    held = [b for b in pending if json.loads(b)["detail"]["TrainingJobName"] == "race-1"]
+    send(system, [b for b in pending if b not in held])
+    system.settle()  # race-2 runs on race-1's warm pool, but the engine cannot tell yet
+    assert system.registry.pool_id_for_job("race-2") == "race-2"
+
+    send(system, [*completed, *held])  # race-1 is seen at last: Completed, and its pool Reused by race-2
+    system.settle()
+
+    assert system.registry.pool_id_for_job("race-2") == "race-1"
+    assert system.registry.get("race-2") is None
+    record = system.registry.get("race-1")
+    assert record is not None
+    assert (record.pool.job_name, record.pool.status.value) == ("race-2", "InUse")
+    assert (record.pool.lineage, record.pool.lineage_jobs) == (("race-1", "race-2"), 2)
+    history, _ = system.registry.history(record.pool.match_key.digest(), "vision")
+    assert [g.reused for g in history] == [True]  # the idle gap race-2 ended
+    by_key = system.registry.pools_of_key(record.pool.match_key.digest())
+    assert [(r.pool.pool_id, r.pool.status.value) for r in by_key] == [("race-1", "InUse")]
+
+
 def test_event_for_a_job_that_no_longer_exists(system: System) -> None:
     bodies = finished_job(system, "gone-1")
     completed = json.loads(bodies[1])
