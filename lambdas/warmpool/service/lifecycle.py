@@ -129,7 +129,8 @@ class LifecycleService:
         if record is None or record.pool.job_name != detail.training_job_name:
             # The pool moved on to another job (or was never registered): this step is stale.
             return Outcome(detail.training_job_name, detail.pool_id, "ignored", notes=("stale step",))
-        return self._refresh(detail.training_job_name, Trigger.STEP_DUE, purpose=detail.purpose)
+        # The purpose only names the look: what is due is decided afresh from the pool's state.
+        return self._refresh(detail.training_job_name, Trigger.STEP_DUE)
 
     def handle_tuning_event(self, detail: TuningJobDetail) -> list[Outcome]:
         if detail.tuning_job_status in ("InProgress", "Stopping", "Deleting"):
@@ -258,7 +259,6 @@ class LifecycleService:
         trigger: Trigger,
         *,
         request: UserRequest | None = None,
-        purpose: str = "step",
         final_attempt: bool = False,
         tuning_done: bool = False,
         tags: dict[str, str] | None = None,
@@ -347,7 +347,7 @@ class LifecycleService:
             self.reductions_this_run += 1
         # What was not carried out (refused, or a dry run) leaves the pool's own expiry to watch.
         planned = replace(decision, next_check_at=None) if refused or decision.dry_run else decision
-        record = self._plan_next_check(record, planned, purpose, now)
+        record = self._plan_next_check(record, planned, now)
         saved = self._save(replace(record, last_decision=decision))
         self._audit(saved, "decision", {"trigger": trigger.value, **decision.to_json()})
         self.metrics.count(f"Decisions{decision.action.value.capitalize()}")
@@ -356,7 +356,7 @@ class LifecycleService:
         old_horizon = previous.pool.horizon_at if same_job and previous is not None else None
         if refused:  # what SageMaker refused did not happen: nothing to announce (the audit has it)
             return Outcome(job_name, saved.pool.pool_id, "refused", decision, notes=(saved.last_error or "",))
-        warned = self._announce(saved, decision, newly_available, old_horizon, purpose, now)
+        warned = self._announce(saved, decision, newly_available, old_horizon, now)
         if warned:  # said once per job: remembered with the pool
             saved = self._save(replace(saved, notified=(*saved.notified, *warned)))
         for other in decision.release_pool_ids:
@@ -619,9 +619,7 @@ class LifecycleService:
         )
         return replace(record, pool=updated, last_error=None), False
 
-    def _plan_next_check(
-        self, record: PoolRecord, decision: Decision, purpose: str, now: datetime
-    ) -> PoolRecord:
+    def _plan_next_check(self, record: PoolRecord, decision: Decision, now: datetime) -> PoolRecord:
         """Schedule the next look at the pool: the next step, or a warning before it expires."""
         pool = record.pool
         if pool.status is not WarmPoolStatus.AVAILABLE:
@@ -666,7 +664,6 @@ class LifecycleService:
         decision: Decision,
         newly_available: bool,
         old_horizon: datetime | None,
-        purpose: str,
         now: datetime,
     ) -> tuple[str, ...]:
         """Tell the owner what the decision did; returns the once-per-job warnings it sent."""
