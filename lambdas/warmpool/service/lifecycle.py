@@ -164,15 +164,6 @@ class LifecycleService:
         its own: `max_reductions_per_run` does not carry over from earlier requests."""
         self.begin_run()
         outcome = self._refresh(job_name, Trigger.USER, request=request)
-        if outcome.action == "refused" and outcome.decision is not None:
-            return Decision(
-                action=Action.KEEP,
-                keep_alive_seconds=None,
-                horizon_seconds=outcome.decision.horizon_seconds,
-                next_check_at=None,
-                rule="sagemaker.refused",
-                reasons=(f"SageMaker refused the update: {' '.join(outcome.notes)}",),
-            )
         if outcome.decision is not None:
             return outcome.decision
         return Decision(
@@ -230,12 +221,14 @@ class LifecycleService:
         """Repair one pool. One that fails is reported (`failed`, metric ReconcilerFailures) and the run
         goes on: a pool failing at every run must not leave every pool after it unrepaired."""
         try:
-            repair(*args)
+            result = repair(*args)
         except ConcurrentUpdateError:
             return  # another invocation (the pool's event or step) is at it right now
         except Exception as exc:  # reported, counted and alarmed; the run goes on
             report.failed.append(f"{name}: {type(exc).__name__}: {exc}")
             return
+        if isinstance(result, Outcome) and result.action == "ignored":
+            return  # nothing was done: not a repair
         done.append(name)
 
     def _reschedule(self, record: PoolRecord) -> None:
@@ -266,7 +259,7 @@ class LifecycleService:
         now = self.clock.now()
         pool_id = self.registry.pool_id_for_job(job_name)
         known = self.registry.get(pool_id) if pool_id else None
-        if known is not None and known.pool.job_name != job_name:
+        if known is not None and known.pool.job_name != job_name and not _successor_of(known, job_name):
             # An earlier job of the lineage (a late or redelivered event): its pool has moved on to a
             # later job, whose record must not be rebuilt from this one.
             note = f"the pool moved on to {known.pool.job_name}"
@@ -309,8 +302,9 @@ class LifecycleService:
             self._record_gap(previous.pool, _expiry_or_now(previous.pool, now), reused=False)
 
         if record.pool.status is not WarmPoolStatus.AVAILABLE or record.tuner_owned:
-            if previous is not None:  # taken by the next job, or gone: no planned look is due
+            if previous is not None:  # taken by the next job, gone or the tuner's: no look is due
                 self._cancel_planned(previous, now, keep=None)
+                record = replace(record, next_check_at=None, schedule_name=None)
             saved = self._save(record)
             note = "tuner-owned" if saved.tuner_owned else saved.pool.status.value
             self._audit(saved, "recorded", {"trigger": trigger.value, "state": note})
@@ -327,8 +321,9 @@ class LifecycleService:
             reused_by = warm.get("ReusedByJob")
             if saved.pool.status is WarmPoolStatus.REUSED and reused_by and trigger is not Trigger.USER:
                 # The successor inherits the lineage now, even if its own events were lost.
-                self._join_lineage(saved, str(reused_by))
-                return self._refresh(str(reused_by), trigger)
+                joined = self._join_lineage(saved, str(reused_by))
+                # A joined successor is decided afresh: its planned look carried its old pool id.
+                return self._refresh(str(reused_by), Trigger.RECONCILE if joined else trigger)
             return Outcome(job_name, saved.pool.pool_id, "recorded", notes=(note,))
 
         newly_available = (
@@ -348,14 +343,15 @@ class LifecycleService:
         # What was not carried out (refused, or a dry run) leaves the pool's own expiry to watch.
         planned = replace(decision, next_check_at=None) if refused or decision.dry_run else decision
         record = self._plan_next_check(record, planned, now)
-        saved = self._save(replace(record, last_decision=decision))
+        done = _refused(decision, record.last_error or "") if refused else decision
+        saved = self._save(replace(record, last_decision=done))
         self._audit(saved, "decision", {"trigger": trigger.value, **decision.to_json()})
         self.metrics.count(f"Decisions{decision.action.value.capitalize()}")
         if saved.pool.status is WarmPoolStatus.TERMINATED:
             self._record_gap(record.pool, now, reused=False)
         old_horizon = previous.pool.horizon_at if same_job and previous is not None else None
         if refused:  # what SageMaker refused did not happen: nothing to announce (the audit has it)
-            return Outcome(job_name, saved.pool.pool_id, "refused", decision, notes=(saved.last_error or "",))
+            return Outcome(job_name, saved.pool.pool_id, "refused", done)
         warned = self._announce(saved, decision, newly_available, old_horizon, now)
         if warned:  # said once per job: remembered with the pool
             saved = self._save(replace(saved, notified=(*saved.notified, *warned)))
@@ -425,16 +421,16 @@ class LifecycleService:
             return Outcome(name, record.pool.pool_id, "no-warm-pool", notes=(reason,))
         return Outcome(name, pool_id, "ignored", notes=("no warm pool requested",))
 
-    def _join_lineage(self, predecessor: PoolRecord, successor_job: str) -> None:
+    def _join_lineage(self, predecessor: PoolRecord, successor_job: str) -> bool:
         """The successor's first events came before this pool was seen Reused, so it could not find the
         pool it took and was registered as a pool of its own: move it into this pool's lineage (its
         lifetime, its jobs, the idle gap it ended)."""
         pool_id = self.registry.pool_id_for_job(successor_job)
         if pool_id is None or pool_id == predecessor.pool.pool_id:
-            return  # not registered yet (the refresh adopts it), or joined already
+            return False  # not registered yet (the refresh adopts it), or joined already
         successor = self.registry.get(pool_id)
         if successor is None or successor.pool.pool_id != successor_job or len(successor.pool.lineage) > 1:
-            return  # a lineage of its own: not the lone pool a lost race leaves behind
+            return False  # a lineage of its own: not the lone pool a lost race leaves behind
         pool = predecessor.pool
         joined = replace(
             successor,
@@ -452,6 +448,7 @@ class LifecycleService:
         if pool.available_since is not None:
             self._record_gap(pool, claimed_at, reused=True)
         self._audit(joined, "reused", {"by": successor_job, "joined": pool_id})
+        return True
 
     def _adopt_lineage(self, job: dict[str, Any]) -> PoolRecord | None:
         """A job that starts on another job's warm pool joins that pool's lineage."""
@@ -1039,3 +1036,23 @@ def _purpose_of(schedule_name: str) -> str:
         if f"-{purpose[:6]}-" in schedule_name:
             return purpose
     return "step"
+
+
+def _successor_of(known: PoolRecord, job_name: str) -> bool:
+    """Whether `job_name`, mapped to this pool, comes after the job its record holds: the record was
+    left on an earlier job that was Reused (its successor not yet recorded). A job of the lineage that
+    is not its latest is an earlier one."""
+    return known.pool.status is WarmPoolStatus.REUSED and job_name not in known.pool.lineage
+
+
+def _refused(decision: Decision, error: str) -> Decision:
+    """What a decision SageMaker refused to carry out amounts to: nothing changed, and why."""
+    return replace(
+        decision,
+        action=Action.KEEP,
+        keep_alive_seconds=None,
+        next_check_at=None,
+        rule="sagemaker.refused",
+        reasons=(f"SageMaker refused the update: {error}", *decision.reasons),
+        release_pool_ids=(),
+    )

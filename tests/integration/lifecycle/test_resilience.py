@@ -128,6 +128,63 @@ def test_a_next_job_seen_before_its_predecessor_ended_joins_the_lineage_when_it_
     assert [(r.pool.pool_id, r.pool.status.value) for r in by_key] == [("race-1", "InUse")]
 
 
+def test_a_joined_successor_that_was_idle_already_keeps_its_next_step(system: System) -> None:
+    system.set_policy(TWO_HOURS)
+    system.sagemaker.create_training_job(
+        **training_job_request("join-1", keep_alive_seconds=600, tags={"team": "vision", "owner": "alice"})
+    )
+    system.settle()
+    system.control.run_for("join-1", 300)
+    system.emulator.advance(300)
+    held = take_events(system)  # join-1's Completed event is held back
+    system.sagemaker.create_training_job(
+        **training_job_request("join-2", keep_alive_seconds=600, tags={"team": "vision", "owner": "alice"})
+    )
+    pending = take_events(system)
+    held += [b for b in pending if json.loads(b)["detail"]["TrainingJobName"] == "join-1"]
+    send(system, [b for b in pending if json.loads(b)["detail"]["TrainingJobName"] != "join-1"])
+    system.settle()
+    system.control.run_for("join-2", 300)
+    system.advance(360)  # join-2 ended on its own pool record and was extended to an hour
+    assert system.registry.pool_id_for_job("join-2") == "join-2"
+
+    send(system, held)
+    system.settle()  # join-2 joins join-1's lineage
+    assert system.registry.pool_id_for_job("join-2") == "join-1"
+    system.advance(3600, tick=300)  # past the hour: the next step must have come
+    record = system.registry.get("join-1")
+    assert record is not None
+    assert record.pool.status.value == "Available"
+    assert [u["seconds"] for u in system.control.update_calls() if u["job"] == "join-2"][-2:] == [3600, 3600]
+
+
+def test_a_record_left_on_an_earlier_reused_job_is_healed_by_the_next_jobs_event(system: System) -> None:
+    from dataclasses import replace
+
+    from warmpool.domain.model import WarmPoolStatus
+
+    system.set_policy(TWO_HOURS)
+    system.run_job("heal-1", 300, keep_alive_seconds=600, tags={"team": "vision", "owner": "alice"})
+    system.sagemaker.create_training_job(
+        **training_job_request("heal-2", keep_alive_seconds=600, tags={"team": "vision", "owner": "alice"})
+    )
+    system.settle()
+    current = system.registry.get("heal-1")
+    assert current is not None
+    assert current.pool.job_name == "heal-2"
+    # What an older version could leave: the pool's record back on heal-1, Reused, heal-2 not in it.
+    left = replace(current.pool, job_name="heal-1", status=WarmPoolStatus.REUSED, lineage=("heal-1",))
+    system.registry.put(replace(current, pool=left), current.pool.version)
+
+    system.control.run_for("heal-2", 300)
+    system.advance(360)  # heal-2's Completed event
+
+    record = system.registry.get("heal-1")
+    assert record is not None
+    assert (record.pool.job_name, record.pool.status.value) == ("heal-2", "Available")
+    assert [u["job"] for u in system.control.update_calls()][-1] == "heal-2"
+
+
 def test_event_for_a_job_that_no_longer_exists(system: System) -> None:
     bodies = finished_job(system, "gone-1")
     completed = json.loads(bodies[1])
