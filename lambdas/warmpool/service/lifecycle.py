@@ -670,9 +670,11 @@ class LifecycleService:
         def first_time(kind: NotificationKind) -> bool:
             if kind not in ONCE_PER_JOB:
                 return True
-            if kind.value in record.notified or kind.value in warned:
+            # a budget is per UTC day (and month): a pool still short of it tomorrow is warned again
+            said = f"{kind.value}#{now:%Y-%m-%d}" if kind is NotificationKind.BUDGET_WARNING else kind.value
+            if said in record.notified or said in warned:
                 return False
-            warned.append(kind.value)
+            warned.append(said)
             return True
 
         if decision.action is Action.RELEASE:
