@@ -50,3 +50,15 @@ def test_a_pool_taken_by_the_next_job_drops_the_look_it_had_planned(system: Syst
     system.settle()  # plan-2 takes the warm pool: InUse, nothing to look at until it ends
     assert system.registry.pool_id_for_job("plan-2") == "plan-1"
     assert _planned(system) == []
+
+
+def test_a_lost_expiry_warning_is_recreated_as_a_warning(system: System) -> None:
+    system.set_policy({"version": 1, "defaults": {"keep_alive_strategy": "job"}})  # its own 30 minutes
+    system.run_job("lost-1", 300, keep_alive_seconds=1800)
+    (warning,) = _planned(system)
+    assert "-expiri-" in warning  # the look 15 minutes before expiry
+    system.schedules._scheduler.delete_schedule(Name=warning, GroupName=system.env.scheduler_group)
+    report = system.reconcile()
+    assert report["rescheduled"] == ["lost-1"]
+    (recreated,) = _planned(system)
+    assert "-expiri-" in recreated
