@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from warmpool.domain.clock import Clock, period_ends
-from warmpool.domain.decide import decide_keep_alive, policy_cost_model
+from warmpool.domain.decide import RETRY_CAPPED_MINUTES, decide_keep_alive, policy_cost_model
 from warmpool.domain.facts import pool_facts
 from warmpool.domain.model import (
     Action,
@@ -355,34 +355,40 @@ class LifecycleService:
         warned = self._announce(saved, decision, newly_available, old_horizon, now)
         if warned:  # said once per job: remembered with the pool
             saved = self._save(replace(saved, notified=(*saved.notified, *warned)))
-        for other in decision.release_pool_ids:
-            self._release_other(other, decision)
+        held = [other for other in decision.release_pool_ids if self._release_other(other, decision)]
+        soon = now + timedelta(minutes=RETRY_CAPPED_MINUTES)
+        if held and (saved.next_check_at is None or saved.next_check_at > soon):
+            # The limit is enforced by a later run: the deciding pool is looked at again soon, as a
+            # reduction held back by max_reductions_per_run is.
+            saved = self._save(self._plan_next_check(saved, replace(decision, next_check_at=soon), now))
         return Outcome(job_name, saved.pool.pool_id, "decided", decision)
 
-    def _release_other(self, pool_id: str, because: Decision) -> None:
-        """A limit rule freed room by releasing another pool of the team."""
+    def _release_other(self, pool_id: str, because: Decision) -> bool:
+        """A limit rule freed room by releasing another pool of the team. True when the release was
+        held back by `max_reductions_per_run` (a later run is to try again)."""
         record = self.registry.get(pool_id)
         if record is None or record.pool.status is not WarmPoolStatus.AVAILABLE:
-            return
+            return False
         cap = self.policies.current().max_reductions_per_run
         if self.reductions_this_run >= cap:
-            # The cap holds for these releases too: the limit is enforced at the next look.
+            # The cap holds for these releases too: the deciding pool's next look tries again.
             details = {"rule": "max_reductions_per_run", "for": because.rule, "cap": cap}
             self._audit(record, "release-held-back", details)
-            return
+            return True
         try:
             self.sagemaker.update_keep_alive(record.pool.job_name, 0)
         except PoolMovedOnError:
-            return  # already gone: the room is free anyway
+            return False  # already gone: the room is free anyway
         except UpdateRefusedError as exc:
             self.metrics.count("PermanentErrors")
             self._audit(record, "error", {"operation": "UpdateTrainingJob", "reason": str(exc)})
-            return
+            return False
         self.reductions_this_run += 1
         self._audit(record, "released-for-limit", {"rule": because.rule, "reasons": list(because.reasons)})
         # Its owner hears it from here: the refresh below only records the Terminated pool.
         self._notify(record, NotificationKind.RELEASED, Severity.INFO, because)
         self._refresh(record.pool.job_name, Trigger.RECONCILE)
+        return False
 
     def _describe_with_pool_status(self, job_name: str, *, final_attempt: bool) -> dict[str, Any]:
         job = self.sagemaker.describe_training_job(job_name)

@@ -229,3 +229,27 @@ def test_a_pool_extended_at_its_expiry_warning_is_warned_again_before_its_new_ex
     system.advance((extended.pool.expires_at - system.control.now()).total_seconds() - 60)
     kinds = [n["kind"] for n in system.notifications() if n["job_name"] == "warn-1"]
     assert kinds.count("expiring-soon") == 1  # before the new expiry
+
+
+def test_a_release_held_back_by_the_cap_is_tried_again_five_minutes_later(system: System) -> None:
+    system.set_policy(_limit_policy(cap=1))
+    system.run_job("again-1", 300, tags={"team": "vision", "owner": "alice"})
+    for name, volume in (("again-2", 60), ("again-3", 70)):  # two more shapes, ending in one batch
+        system.sagemaker.create_training_job(
+            **training_job_request(
+                name, keep_alive_seconds=600, volume_size_gb=volume, tags={"team": "vision"}
+            )
+        )
+    system.settle()
+    for name in ("again-2", "again-3"):
+        system.control.run_for(name, 300)
+    system.advance(300)  # one batch: again-1 is released for one of them, the other's release is held
+
+    def warm() -> list[str]:
+        names = ("again-1", "again-2", "again-3")
+        jobs = [system.sagemaker.describe_training_job(TrainingJobName=n) for n in names]
+        return [j["TrainingJobName"] for j in jobs if j["WarmPoolStatus"]["Status"] == "Available"]
+
+    assert len(warm()) == 2  # one over the team's limit of one warm instance, for now
+    system.advance(6 * 60)  # the deciding pool is looked at again 5 minutes later, in a run of its own
+    assert len(warm()) == 1
