@@ -30,12 +30,14 @@ class EventBridgeStepScheduler:
         from botocore.exceptions import ClientError
 
         name = schedule_name(pool_id, job_name, step, purpose, at)
-        detail = {"PoolId": pool_id, "TrainingJobName": job_name, "Step": step, "Purpose": purpose}
-        body = {
-            "source": STEP_SOURCE,
-            "detail-type": STEP_DETAIL_TYPE,
-            "detail": {**detail, "At": at.strftime("%Y-%m-%dT%H:%M")},
+        detail = {
+            "PoolId": pool_id,
+            "TrainingJobName": job_name,
+            "Step": step,
+            "Purpose": purpose,
+            "At": at.strftime("%Y-%m-%dT%H:%M"),
         }
+        body = {"source": STEP_SOURCE, "detail-type": STEP_DETAIL_TYPE, "detail": detail}
         try:
             self._client.create_schedule(
                 Name=name,

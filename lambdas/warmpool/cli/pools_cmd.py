@@ -132,7 +132,7 @@ def run_show(args: argparse.Namespace) -> int:
     document = {
         **_row(record),
         "lineage": list(record.pool.lineage),
-        "lineage_jobs": max(record.pool.lineage_jobs, len(record.pool.lineage)),
+        "lineage_jobs": record.pool.jobs_in_lineage,
         "next_check_at": record.next_check_at.isoformat() if record.next_check_at else None,
         "audit": [
             {"at": e.at.isoformat(), "job": e.job_name, "what": e.what, "details": dict(e.details)}

@@ -49,7 +49,7 @@ def pool_facts(pool: Pool, *, now: datetime, price_per_instance_hour: float | No
             round(cost_per_hour * idle_seconds / 3600.0, 4) if cost_per_hour is not None else None
         ),
         "lineage": list(pool.lineage),
-        "lineage_jobs": max(pool.lineage_jobs, len(pool.lineage)),
+        "lineage_jobs": pool.jobs_in_lineage,
         "tuning_job_arn": pool.tuning_job_arn,
         "match": dict(
             zip(

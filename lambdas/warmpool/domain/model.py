@@ -248,6 +248,11 @@ class Pool:
     version: int = 0  # bumped on every registry write: optimistic locking, notification dedupe
 
     @property
+    def jobs_in_lineage(self) -> int:
+        """How many jobs used the cluster (records written before `lineage_jobs` count their lineage)."""
+        return max(self.lineage_jobs, len(self.lineage))
+
+    @property
     def instance_type(self) -> str:
         return self.match_key.instance_type
 

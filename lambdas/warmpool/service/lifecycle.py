@@ -380,8 +380,7 @@ class LifecycleService:
         except PoolMovedOnError:
             return False  # already gone: the room is free anyway
         except UpdateRefusedError as exc:
-            self.metrics.count("PermanentErrors")
-            self._audit(record, "error", {"operation": "UpdateTrainingJob", "reason": str(exc)})
+            self._record_refusal(record, exc)
             return False
         self.reductions_this_run += 1
         self._audit(record, "released-for-limit", {"rule": because.rule, "reasons": list(because.reasons)})
@@ -389,6 +388,11 @@ class LifecycleService:
         self._notify(record, NotificationKind.RELEASED, Severity.INFO, because)
         self._refresh(record.pool.job_name, Trigger.RECONCILE)
         return False
+
+    def _record_refusal(self, record: PoolRecord, exc: UpdateRefusedError) -> None:
+        """SageMaker refused a keep-alive update: counted (alarm PermanentErrors) and audited."""
+        self.metrics.count("PermanentErrors")
+        self._audit(record, "error", {"operation": "UpdateTrainingJob", "reason": str(exc)})
 
     def _describe_with_pool_status(self, job_name: str, *, final_attempt: bool) -> dict[str, Any]:
         job = self.sagemaker.describe_training_job(job_name)
@@ -444,7 +448,7 @@ class LifecycleService:
                 successor.pool,
                 pool_id=pool.pool_id,
                 lineage=extend_lineage(pool.lineage, successor_job),
-                lineage_jobs=max(pool.lineage_jobs, len(pool.lineage)) + 1,
+                lineage_jobs=pool.jobs_in_lineage + 1,
                 lifetime_started_at=pool.lifetime_started_at or successor.pool.lifetime_started_at,
             ),
         )
@@ -486,7 +490,7 @@ class LifecycleService:
         same_job = previous is not None and previous.pool.job_name == name
         if previous is not None:
             lineage = previous.pool.lineage if same_job else extend_lineage(previous.pool.lineage, name)
-            jobs = max(previous.pool.lineage_jobs, len(previous.pool.lineage)) + (0 if same_job else 1)
+            jobs = previous.pool.jobs_in_lineage + (0 if same_job else 1)
             pool = replace(
                 pool,
                 pool_id=previous.pool.pool_id,
@@ -593,8 +597,7 @@ class LifecycleService:
         try:
             self.sagemaker.update_keep_alive(pool.job_name, seconds)
         except UpdateRefusedError as exc:
-            self.metrics.count("PermanentErrors")
-            self._audit(record, "error", {"operation": "UpdateTrainingJob", "reason": str(exc)})
+            self._record_refusal(record, exc)
             return replace(record, last_error=str(exc)), True
         self.metrics.count("KeepAliveUpdates")
         expires = now + timedelta(seconds=seconds)
