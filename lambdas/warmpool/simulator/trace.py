@@ -26,14 +26,15 @@ class TraceJob:
     failed: bool = False  # status `Failed`: the job's pool is decided as a failed job's (release_on_failure)
 
 
-def _number(row: dict[str, str], column: str, line: int, path: str) -> float:
+def _number(
+    row: dict[str, str], column: str, line: int, path: str, what: str = "a number of seconds"
+) -> float:
     text = (row.get(column) or "").strip()
     try:
         value = float(text)
     except ValueError:
         raise TraceError(
-            f"{path}:{line}: column {column!r} must be a number of seconds, got {text!r}; "
-            "fix or remove the row"
+            f"{path}:{line}: column {column!r} must be {what}, got {text!r}; fix or remove the row"
         ) from None
     if value < 0 or math.isnan(value) or math.isinf(value):
         raise TraceError(f"{path}:{line}: column {column!r} must be >= 0, got {text!r}")
@@ -65,9 +66,13 @@ def load_trace(path: str | Path) -> list[TraceJob]:
             count_text = (row.get("instance_count") or "").strip()
             count = 1
             if count_text:
-                count = int(_number(row, "instance_count", line, str(file)))
-                if count < 1:
-                    raise TraceError(f"{file}:{line}: column 'instance_count' must be at least 1")
+                value = _number(row, "instance_count", line, str(file), "a whole number of instances")
+                if value < 1 or value != int(value):
+                    raise TraceError(
+                        f"{file}:{line}: column 'instance_count' must be a whole number of instances, "
+                        f"at least 1, got {count_text!r}; fix the row or leave the column empty for 1"
+                    )
+                count = int(value)
             jobs.append(
                 TraceJob(
                     submit_s=_number(row, "submit_time_s", line, str(file)),

@@ -54,6 +54,12 @@ def test_bad_rows_name_the_line_and_column(tmp_path: Path) -> None:
     trace.write_text("submit_time_s,pool\n0,a\n")
     with pytest.raises(TraceError, match=r"missing column.*duration_s"):
         load_trace(trace)
+    trace.write_text("submit_time_s,duration_s,pool,instance_count\n0,10,a,2\n5,10,a,2.5\n")
+    with pytest.raises(TraceError, match=r"t\.csv:3: column 'instance_count' must be a whole number"):
+        load_trace(trace)
+    trace.write_text("submit_time_s,duration_s,pool,instance_count\n0,10,a,two\n")
+    with pytest.raises(TraceError, match=r"t\.csv:2: column 'instance_count' must be a whole number"):
+        load_trace(trace)
     trace.write_text("submit_time_s,duration_s,pool,status\n0,10,a,Running\n9,1,b,Pending\n")
     assert [j.pool for j in load_trace(trace)] == ["a"]
 
