@@ -31,12 +31,11 @@ Pure Python, O(n log n) in the history length (64 gaps at most: one DynamoDB ite
 from __future__ import annotations
 
 import bisect
-import functools
 import math
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from warmpool.domain.model import Pool
+from warmpool.domain.model import IdleGap, Pool
 from warmpool.domain.strategies import StrategyInput, register
 
 MIN_EFFECTIVE_SAMPLES = 1.0
@@ -67,72 +66,126 @@ class WeightedGap(NamedTuple):
     weight: float
 
 
-def _hour_similarity(a: float, b: float) -> float:
-    distance = abs(a - b) % 24
-    distance = min(distance, 24 - distance)
-    return math.exp(-0.5 * (distance / HOUR_BANDWIDTH) ** 2)
+def _hour_context(minutes_apart: int) -> float:
+    """The time-of-day weight of a gap that began `minutes_apart` minutes (around the clock) from now."""
+    hours = min(minutes_apart, 1440 - minutes_apart) / 60
+    return 0.25 + 0.75 * math.exp(-0.5 * (hours / HOUR_BANDWIDTH) ** 2)
 
 
-def _similar(a: float, b: float, weight: float) -> float:
-    """1 for equal values, down to 1 - weight for values orders of magnitude apart."""
-    return (1.0 - weight) + weight * math.exp(-abs(a - b))
+_HOUR_CONTEXT = tuple(_hour_context(m) for m in range(1440))  # by minutes apart, 0..1439
+_RECENCY = tuple(0.5 ** (age / RECENCY_HALF_LIFE) for age in range(1024))  # by age in gaps, 0 = newest
 
 
-@functools.lru_cache(maxsize=256)
 def _recency(age: int) -> float:
-    return float(0.5 ** (age / RECENCY_HALF_LIFE))
+    return _RECENCY[age] if age < len(_RECENCY) else float(0.5 ** (age / RECENCY_HALF_LIFE))
 
 
-def weighted_gaps(data: StrategyInput) -> list[WeightedGap]:
+class _GapFacts(NamedTuple):
+    """What weighing a gap needs from it, computed once per gap: a pool's gaps are weighed again at
+    every decision of every pool of its key and team, and reading them from datetimes dominated."""
+
+    minute: int  # of the day it began
+    weekend: bool
+    day: int  # date ordinal of the day it began
+    stamp: float  # POSIX time it began
+    log_duration: float | None  # log10(1 + seconds) of the job that ended before it, when known
+    running: int | None  # other jobs of the key running when it began, capped at RUNNING_CAP
+    established: bool  # the key had YOUNG_GAPS gaps or more on record then
+    seconds: float  # capped at MAX_GAP_SECONDS
+    reused: bool
+    valid: bool  # a negative length (a clock skew) is left out
+
+
+# Facts by gap identity: the simulator weighs the same gap objects thousands of times, and hashing a
+# gap by value cost as much as reading it. Each entry holds its gap, so an id is never reused while
+# cached; the cache is emptied when full (a Lambda decodes fresh gaps per event: it never fills).
+_FACTS_KEPT = 8192
+_facts_by_id: dict[int, tuple[IdleGap, _GapFacts]] = {}
+
+
+def _facts(gap: IdleGap) -> _GapFacts:
+    hit = _facts_by_id.get(id(gap))
+    if hit is not None and hit[0] is gap:
+        return hit[1]
+    facts = _read_facts(gap)
+    if len(_facts_by_id) >= _FACTS_KEPT:
+        _facts_by_id.clear()
+    _facts_by_id[id(gap)] = (gap, facts)
+    return facts
+
+
+def _read_facts(gap: IdleGap) -> _GapFacts:
+    started = gap.started_at
+    return _GapFacts(
+        started.hour * 60 + started.minute,
+        started.weekday() >= 5,
+        started.toordinal(),
+        started.timestamp(),
+        math.log10(1 + gap.job_duration_s) if gap.job_duration_s else None,
+        None if gap.running_jobs is None else min(gap.running_jobs, RUNNING_CAP),
+        gap.known_gaps is not None and gap.known_gaps >= YOUNG_GAPS,
+        min(gap.seconds, MAX_GAP_SECONDS),
+        gap.reused,
+        gap.seconds >= 0,
+    )
+
+
+def _facts_of(pool: Pool) -> tuple[list[_GapFacts], list[_GapFacts]]:
+    return [_facts(g) for g in pool.history], [_facts(g) for g in pool.team_history]
+
+
+def weighted_gaps(
+    data: StrategyInput, facts: tuple[list[_GapFacts], list[_GapFacts]] | None = None
+) -> list[WeightedGap]:
     pool = data.pool
     anchor = pool.available_since or data.now
-    hour = anchor.hour + anchor.minute / 60
+    minute_now = anchor.hour * 60 + anchor.minute
     weekend = anchor.weekday() >= 5
+    own, team = facts or _facts_of(pool)
     # Density: how many of the pool's idle periods began in the half hour before a moment (a sweep in
     # progress, a burst of experiments), on a log scale, for the gap and for now.
-    stamps = [g.started_at.timestamp() for g in pool.history]
-    starts = sorted(stamps)
+    starts = sorted(f.stamp for f in own)
+    bisect_left = bisect.bisect_left
 
     def busy(at: float) -> float:
-        recent = bisect.bisect_left(starts, at) - bisect.bisect_left(starts, at - DENSITY_WINDOW_S)
-        return math.log2(1 + recent)
+        return math.log2(1 + bisect_left(starts, at) - bisect_left(starts, at - DENSITY_WINDOW_S))
 
     busy_now = busy(anchor.timestamp() + 0.001)
     duration_now = pool.last_job_duration_s
+    log_duration_now = math.log10(1 + duration_now) if duration_now else None
     running_now = None if pool.running_at_idle is None else min(pool.running_at_idle, RUNNING_CAP)
-    young_now = len(pool.history) < YOUNG_GAPS
-    log_duration_now = math.log10(1 + duration_now) if duration_now else 0.0
-    by_minute: dict[int, float] = {}  # time-of-day weight per minute of the day the gap began at
+    young_now = len(own) < YOUNG_GAPS
+    exp = math.exp
+    new = tuple.__new__
     out: list[WeightedGap] = []
-    for source, scale in ((pool.history, 1.0), (pool.team_history, TEAM_PRIOR_WEIGHT)):
+    for source, scale, is_own in ((own, 1.0, True), (team, TEAM_PRIOR_WEIGHT, False)):
         n = len(source)
-        own = source is pool.history
-        for index, gap in enumerate(source):
-            if gap.seconds < 0:
+        for index, fact in enumerate(source):
+            minute, gap_weekend, _, stamp, log_duration, running, established, seconds, reused, valid = fact
+            if not valid:
                 continue
-            recency = _recency(n - 1 - index)  # age 0: the most recent gap
-            started = gap.started_at
-            minute = started.hour * 60 + started.minute
-            context = by_minute.get(minute)
-            if context is None:
-                context = 0.25 + 0.75 * _hour_similarity(hour, minute / 60)
-                by_minute[minute] = context
-            if (started.weekday() >= 5) != weekend:
+            context = _HOUR_CONTEXT[abs(minute - minute_now)]
+            if gap_weekend != weekend:
                 context *= 0.5
-            if gap.job_duration_s and duration_now:
-                context *= _similar(math.log10(1 + gap.job_duration_s), log_duration_now, DURATION_WEIGHT)
-            if own:
-                context *= _similar(busy(stamps[index]), busy_now, DENSITY_WEIGHT)
-            elif young_now and gap.known_gaps is not None and gap.known_gaps >= YOUNG_GAPS:
+            # Similar durations and densities: 1 for equal values, down to 1 - weight for values
+            # orders of magnitude apart.
+            if log_duration is not None and log_duration_now is not None:
+                context *= (1.0 - DURATION_WEIGHT) + DURATION_WEIGHT * exp(
+                    -abs(log_duration - log_duration_now)
+                )
+            if is_own:
+                context *= (1.0 - DENSITY_WEIGHT) + DENSITY_WEIGHT * exp(-abs(busy(stamp) - busy_now))
+            elif young_now and established:
                 context *= 1.0 - YOUNG_WEIGHT
-            running = gap.running_jobs
-            if running is not None and running_now is not None and min(running, RUNNING_CAP) != running_now:
+            if running is not None and running_now is not None and running != running_now:
                 context *= 1.0 - RUNNING_WEIGHT
-            out.append(WeightedGap(min(gap.seconds, MAX_GAP_SECONDS), gap.reused, scale * recency * context))
+            age = n - 1 - index  # 0: the most recent gap
+            recency = _RECENCY[age] if age < 1024 else _recency(age)  # inlined: the hot path
+            out.append(new(WeightedGap, (seconds, reused, scale * recency * context)))
     return out
 
 
-def quiet_time(data: StrategyInput) -> bool:
+def quiet_time(data: StrategyInput, facts: tuple[list[_GapFacts], list[_GapFacts]] | None = None) -> bool:
     """Whether the pool went idle at a time of day when it goes quiet: on other days (of the same kind,
     weekday or weekend), at least QUIET_MIN_GAPS of its own or its team's gaps began within
     QUIET_WINDOW_MINUTES of this time of day, and every one of them lasted QUIET_GAP_SECONDS or more.
@@ -142,19 +195,19 @@ def quiet_time(data: StrategyInput) -> bool:
     stays silent; a short gap cut by a release is no evidence either way."""
     pool = data.pool
     anchor = pool.available_since or data.now
-    minute = anchor.hour * 60 + anchor.minute
-    today = anchor.date()
+    minute_now = anchor.hour * 60 + anchor.minute
+    today = anchor.toordinal()
     weekend = anchor.weekday() >= 5
     seen = 0
-    for gap in (*pool.history, *pool.team_history):
-        started = gap.started_at
-        if gap.seconds < 0 or started.date() == today or (started.weekday() >= 5) != weekend:
+    own, team = facts or _facts_of(pool)
+    for minute, gap_weekend, day, _, _, _, _, seconds, reused, valid in (*own, *team):
+        if not valid or day == today or gap_weekend != weekend:
             continue
-        apart = abs(minute - (started.hour * 60 + started.minute))
+        apart = abs(minute_now - minute)
         if min(apart, 1440 - apart) > QUIET_WINDOW_MINUTES:
             continue
-        if gap.seconds < QUIET_GAP_SECONDS:
-            if gap.reused:
+        if seconds < QUIET_GAP_SECONDS:
+            if reused:
                 return False  # a job came back soon at this time of day
             continue  # cut short by a release: how long it would have lasted is unknown
         seen += 1
@@ -163,24 +216,21 @@ def quiet_time(data: StrategyInput) -> bool:
 
 def survival_curve(gaps: list[WeightedGap]) -> list[tuple[float, float]]:
     """Weighted Kaplan-Meier: [(t, S(t))] just after each reuse time t, ascending."""
-    ordered = sorted(gaps, key=lambda g: (g.seconds, not g.reused))
-    at_risk = sum(g.weight for g in ordered)
+    leaving: dict[float, float] = {}  # weight of the gaps that end at t, reused or not
+    events: dict[float, float] = {}  # weight of the reuses at t
+    for seconds, reused, weight in gaps:
+        leaving[seconds] = leaving.get(seconds, 0.0) + weight
+        if reused and seconds < MAX_GAP_SECONDS:
+            events[seconds] = events.get(seconds, 0.0) + weight
+    at_risk = sum(leaving.values())
     survival = 1.0
     curve: list[tuple[float, float]] = []
-    i = 0
-    while i < len(ordered):
-        t = ordered[i].seconds
-        events = 0.0
-        leaving = 0.0
-        while i < len(ordered) and ordered[i].seconds == t:
-            if ordered[i].reused and t < MAX_GAP_SECONDS:
-                events += ordered[i].weight
-            leaving += ordered[i].weight
-            i += 1
-        if events > 0 and at_risk > 0:
-            survival *= 1.0 - events / at_risk
+    for t in sorted(leaving):
+        reuses = events.get(t, 0.0)
+        if reuses > 0 and at_risk > 0:
+            survival *= 1.0 - reuses / at_risk
             curve.append((t, survival))
-        at_risk -= leaving
+        at_risk -= leaving[t]
     return curve
 
 
@@ -230,23 +280,25 @@ def clearly_cheaper(
     later; releasing: a cold start if a job came at all), and the pool is kept only if the weighted mean
     saving exceeds `z` standard errors (effective sample size of the weights). A gap that was
     never reused counts as idle until the horizon."""
-    diffs: list[tuple[float, float]] = []
-    for g in gaps:
-        if g.seconds <= elapsed or g.weight <= 0:
+    diffs: list[float] = []
+    weights: list[float] = []
+    for seconds, reused, weight in gaps:
+        if seconds <= elapsed or weight <= 0:
             continue
-        reused = g.reused and g.seconds < MAX_GAP_SECONDS
-        waited = min(g.seconds, horizon) if reused else horizon
-        keep = idle * (waited - elapsed) + (penalty if reused and g.seconds > horizon else 0.0)
-        release = penalty if reused else 0.0
-        diffs.append((keep - release, g.weight))
-    total = sum(w for _, w in diffs)
+        if reused and seconds < MAX_GAP_SECONDS:
+            keep = idle * (min(seconds, horizon) - elapsed) + (penalty if seconds > horizon else 0.0)
+            diffs.append(keep - penalty)  # releasing costs the cold start
+        else:
+            diffs.append(idle * (horizon - elapsed))  # releasing costs nothing
+        weights.append(weight)
+    total = sum(weights)
     if total <= 0:
         return False
-    n_eff = total**2 / sum(w * w for _, w in diffs)
+    n_eff = total**2 / sum(w * w for w in weights)
     if n_eff <= 1.0 + 1e-9:
         return False  # one gap says nothing of the spread
-    mean = sum(d * w for d, w in diffs) / total
-    var = sum(w * (d - mean) ** 2 for d, w in diffs) / total * n_eff / (n_eff - 1)
+    mean = sum(d * w for d, w in zip(diffs, weights, strict=True)) / total
+    var = sum(w * (d - mean) ** 2 for d, w in zip(diffs, weights, strict=True)) / total * n_eff / (n_eff - 1)
     return mean + z * math.sqrt(var / n_eff) < 0
 
 
@@ -264,7 +316,8 @@ class AdaptiveStrategy:
 
     def horizon_seconds(self, data: StrategyInput) -> int:
         cost = data.cost
-        gaps = weighted_gaps(data)
+        facts = _facts_of(data.pool)
+        gaps = weighted_gaps(data, facts)
         effective = sum(g.weight for g in gaps)
         thin = effective < MIN_EFFECTIVE_SAMPLES or not any(g.reused for g in gaps)
         if thin or cost.idle_cost_per_second <= 0:
@@ -272,7 +325,7 @@ class AdaptiveStrategy:
             return 0 if math.isinf(threshold) else int(threshold)
         pool = data.pool
         elapsed = max(0.0, (data.now - pool.available_since).total_seconds()) if pool.available_since else 0.0
-        if quiet_time(data):
+        if quiet_time(data, facts):
             return int(elapsed)  # release: at this time of day, no job came back on other days
         curve = survival_curve(gaps)
         horizon = best_horizon(curve, elapsed, cost.idle_cost_per_second, cost.cold_start_penalty)

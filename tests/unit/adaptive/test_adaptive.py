@@ -291,3 +291,23 @@ def test_the_engine_releases_at_the_step_check_through_the_policy() -> None:
     )
     assert decision.action is Action.RELEASE
     assert decision.keep_alive_seconds == 0
+
+
+def test_a_gap_is_weighed_by_its_own_values_even_when_a_freed_gap_had_its_address() -> None:
+    # What the strategy reads from a gap is kept by the gap's identity (the simulator weighs the same
+    # gaps thousands of times): a new gap at a freed gap's address must not inherit its values.
+    for _ in range(50):
+        noon = IdleGap(MONDAY_NOON - timedelta(days=1), 100.0, True)
+        assert weighted_gaps(StrategyInput(_pool((noon,)), COST, MONDAY_NOON))[0].seconds == 100.0
+        del noon
+        midnight = IdleGap(MONDAY_NOON.replace(hour=0) - timedelta(days=1), 900.0, False)
+        (gap,) = weighted_gaps(StrategyInput(_pool((midnight,)), COST, MONDAY_NOON))
+        assert (gap.seconds, gap.reused) == (900.0, False)
+        assert gap.weight < 0.75  # twelve hours from noon: the time-of-day weight of midnight
+
+
+def test_many_distinct_gaps_are_each_weighed_by_their_own_values() -> None:
+    # more gaps than the strategy keeps read: the cache empties and refills without mixing them up
+    for i in range(9_000):
+        gap = IdleGap(MONDAY_NOON - timedelta(days=1), float(i), True)
+        assert weighted_gaps(StrategyInput(_pool((gap,)), COST, MONDAY_NOON))[0].seconds == float(i)
