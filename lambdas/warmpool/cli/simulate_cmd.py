@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 from warmpool.domain.pricing import UnknownInstanceTypeError, price_per_hour
@@ -35,6 +36,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument("--format", choices=("table", "json"), default="table")
     parser.add_argument("--plot", metavar="FILE.png", help="write idle cost against cold starts")
     parser.add_argument("--progress", action="store_true", help="show progress even when stderr is not a TTY")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="processes replaying strategies side by side on traces of 2,000 jobs or more "
+        "(default: one per CPU; 1 replays them one after the other)",
+    )
     parser.set_defaults(run=run)
 
 
@@ -67,10 +75,19 @@ def run(args: argparse.Namespace) -> int:
     scenario = Scenario(
         args.instance_type, price, args.people_cost_per_hour, args.cold_start_s, args.warm_start_s
     )
+    if args.workers < 1:
+        print(f"warmpool simulate: --workers must be 1 or more, got {args.workers}", file=sys.stderr)
+        return 2
     show = args.progress or sys.stderr.isatty()
+    replays = len({*strategies, "oracle"} - {"static-best"})
+    handled: dict[str, int] = {}
 
     def progress(strategy: str, done: int) -> None:
-        print(f"\r{strategy}: {done}/{len(jobs)} jobs", end="", file=sys.stderr, flush=True)
+        handled[strategy] = done
+        share = min(1.0, sum(handled.values()) / max(1, len(jobs) * replays))
+        bar = "#" * int(share * 30)
+        line = f"\r[{bar:<30}] {share:4.0%}  {strategy}: {done}/{len(jobs)} jobs"
+        print(f"{line:<78}", end="", file=sys.stderr, flush=True)
 
     report = compare(
         jobs,
@@ -79,6 +96,7 @@ def run(args: argparse.Namespace) -> int:
         policy=policy,
         include_static_best="static-best" in strategies,
         progress=progress if show else None,
+        workers=args.workers,
     )
     if show:
         print(file=sys.stderr)

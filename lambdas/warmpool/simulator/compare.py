@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import queue
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor, wait
 from dataclasses import asdict
+from functools import partial
 from typing import Any
 
 from warmpool.domain.policy.document import PolicyDocument
@@ -12,6 +16,39 @@ from warmpool.simulator.replay import Scenario, StrategyResult, replay, static_b
 from warmpool.simulator.trace import TraceJob
 
 DEFAULT_STRATEGIES = ("none", "fixed-600", "fixed-3600", "break-even", "adaptive", "oracle")
+STATIC_BEST = "static-best"
+PARALLEL_MIN_JOBS = 2000  # below it, starting worker processes costs more than it saves
+
+_worker: dict[str, Any] = {}  # in a worker process: "ticks", the queue its replays report progress to
+
+
+def _start_worker(ticks: Any) -> None:
+    _worker["ticks"] = ticks
+
+
+def _run(
+    jobs: Sequence[TraceJob],
+    scenario: Scenario,
+    strategy: str,
+    policy: PolicyDocument | None,
+    tick: Callable[[int], None] | None,
+) -> tuple[StrategyResult, float]:
+    """One strategy's replay (or the static-best bound), and how long it took."""
+    started = time.perf_counter()
+    if strategy == STATIC_BEST:
+        return static_best(jobs, scenario, policy), time.perf_counter() - started
+    result = replay(jobs, scenario, strategy, policy=policy, progress=tick)
+    seconds = time.perf_counter() - started
+    if tick is not None:
+        tick(len(jobs))  # done: the replay itself reports every 1,000 jobs
+    return result, seconds
+
+
+def _run_in_worker(
+    jobs: Sequence[TraceJob], scenario: Scenario, strategy: str, policy: PolicyDocument | None
+) -> tuple[StrategyResult, float]:
+    ticks = _worker.get("ticks")
+    return _run(jobs, scenario, strategy, policy, (lambda n: ticks.put((strategy, n))) if ticks else None)
 
 
 def compare(
@@ -22,20 +59,27 @@ def compare(
     policy: PolicyDocument | None = None,
     include_static_best: bool = False,
     progress: Callable[[str, int], None] | None = None,
+    workers: int = 1,
+    parallel_min_jobs: int = PARALLEL_MIN_JOBS,
 ) -> dict[str, Any]:
-    """The `--format json` document: {"scenario": {...}, "results": {strategy: {...}}}."""
-    results: dict[str, StrategyResult] = {}
-    timings: dict[str, float] = {}
+    """The `--format json` document: {"scenario": {...}, "results": {strategy: {...}}}.
+
+    With `workers` > 1 and a trace of `parallel_min_jobs` jobs or more, the strategies replay side by side
+    in that many processes; the results are the same (each replay is deterministic), the per-strategy
+    `seconds` are then measured on a shared machine."""
     wanted = list(dict.fromkeys([*strategies, "oracle"]))
-    for strategy in wanted:
-        started = time.perf_counter()
-        tick = (lambda n, s=strategy: progress(s, n)) if progress else None
-        results[strategy] = replay(jobs, scenario, strategy, policy=policy, progress=tick)
-        timings[strategy] = time.perf_counter() - started
-    if include_static_best:
-        started = time.perf_counter()
-        results["static-best"] = static_best(jobs, scenario, policy)
-        timings["static-best"] = time.perf_counter() - started
+    tasks = [*wanted, STATIC_BEST] if include_static_best else wanted
+    if workers > 1 and len(tasks) > 1 and len(jobs) >= parallel_min_jobs:
+        done = _in_parallel(jobs, scenario, tasks, policy, progress, min(workers, len(tasks)))
+    else:
+        done = {
+            strategy: _run(
+                jobs, scenario, strategy, policy, partial(progress, strategy) if progress else None
+            )
+            for strategy in tasks
+        }
+    results = {name: done[name][0] for name in tasks}
+    timings = {name: done[name][1] for name in tasks}
     oracle = results["oracle"].total_cost_usd
     scenario_json = {k: v for k, v in asdict(scenario).items() if k not in ("limits", "start")}
     scenario_json.update(
@@ -49,9 +93,45 @@ def compare(
         "results": {
             name: {**result.to_json(oracle), "seconds": round(timings[name], 3)}
             for name, result in results.items()
-            if name in wanted or name == "static-best"
+            if name in wanted or name == STATIC_BEST
         },
     }
+
+
+def _in_parallel(
+    jobs: Sequence[TraceJob],
+    scenario: Scenario,
+    tasks: Sequence[str],
+    policy: PolicyDocument | None,
+    progress: Callable[[str, int], None] | None,
+    workers: int,
+) -> dict[str, tuple[StrategyResult, float]]:
+    context = multiprocessing.get_context("spawn")  # no fork of a process that may hold threads
+    ticks = context.Queue() if progress else None
+    with ProcessPoolExecutor(
+        workers, mp_context=context, initializer=_start_worker, initargs=(ticks,)
+    ) as executor:
+        # the slow ones first (static-best's 16 replays, the learning strategies), so that no worker is
+        # left with one of them when the others are done
+        fixed = ("none", "oracle", "break-even")
+        order = sorted(tasks, key=lambda name: name in fixed or name.startswith("fixed-"))
+        futures: dict[str, Future[tuple[StrategyResult, float]]] = {
+            name: executor.submit(_run_in_worker, jobs, scenario, name, policy) for name in order
+        }
+        if ticks is None or progress is None:
+            wait(futures.values())
+            return {name: futures[name].result() for name in tasks}
+        while not all(f.done() for f in futures.values()):
+            try:
+                progress(*ticks.get(timeout=0.1))
+            except queue.Empty:
+                continue
+        results = {name: futures[name].result() for name in tasks}
+    while True:  # the last reports may come after the results
+        try:
+            progress(*ticks.get(timeout=0.1))
+        except queue.Empty:
+            return results
 
 
 def plot(report: dict[str, Any], path: str, title: str = "") -> None:

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 from warmpool.cli.main import main
 from warmpool.domain.model import EngineLimits
+from warmpool.simulator.compare import compare
 from warmpool.simulator.replay import Scenario, oracle, replay, static_best, static_holdout
 from warmpool.simulator.synthetic import bundled_traces, large_fleet, write_all
 from warmpool.simulator.trace import TraceError, TraceJob, load_trace
@@ -202,3 +203,49 @@ def test_a_failed_jobs_pool_follows_release_on_failure(
 
     assert warm_starts() == 10  # kept 10 minutes: each resubmission starts warm
     assert warm_starts("--policy", str(policy)) == 0  # the policy releases a failed job's pool at once
+
+
+@pytest.mark.slow
+def test_cli_replays_strategies_side_by_side_with_the_same_results(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    import csv
+
+    from warmpool.simulator.synthetic import COLUMNS
+
+    trace = tmp_path / "fleet.csv"
+    with trace.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=COLUMNS)
+        writer.writeheader()
+        writer.writerows(large_fleet(2000))  # large enough for worker processes
+    args = ["simulate", str(trace), "--format", "json", "--strategies", "none,adaptive"]
+    reports = []
+    for workers in ("1", "2"):
+        assert main([*args, "--workers", workers, "--progress"]) == 0
+        out, err = capsys.readouterr()
+        assert "100%" in err  # the progress bar reaches its end in both modes
+        reports.append(json.loads(out))
+    sequential, parallel = (
+        {name: {k: v for k, v in row.items() if k != "seconds"} for name, row in report["results"].items()}
+        for report in reports
+    )
+    assert set(parallel) == {"none", "adaptive", "oracle"}
+    assert parallel == sequential
+
+
+def test_the_static_best_bound_is_the_same_computed_in_a_worker() -> None:
+    jobs = load_trace(bundled_traces()["hpo-sweep"])
+    reports = [
+        compare(jobs, SCENARIO, ["fixed-600"], include_static_best=True, workers=workers, parallel_min_jobs=0)
+        for workers in (1, 2)
+    ]
+    for report in reports:
+        for row in report["results"].values():
+            del row["seconds"]
+    assert reports[0]["results"]["static-best"]["total_cost_usd"] > 0
+    assert reports[1] == reports[0]
+
+
+def test_cli_rejects_fewer_than_one_worker(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["simulate", str(bundled_traces()["sparse"]), "--workers", "0"]) == 2
+    assert "--workers must be 1 or more" in capsys.readouterr().err
