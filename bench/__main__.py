@@ -75,25 +75,35 @@ def fleet_jobs(min_jobs: int) -> list[TraceJob]:
 
 
 def decision_seconds(strategy: KeepAliveStrategy, repeats: int = 1000) -> float:
-    """Mean time of one horizon with full histories (64 own + 64 team gaps)."""
-    gaps = tuple(
-        IdleGap(DEFAULT_START + timedelta(minutes=37 * i), 60.0 * (1 + (i * 7919) % 240), i % 3 != 0)
-        for i in range(HISTORY_LIMIT)
-    )
+    """Mean time of one horizon with full histories (64 own + 64 team gaps), each decision on gaps of
+    its own, as a Lambda reads them fresh from the registry at every event."""
+
+    def gaps() -> tuple[IdleGap, ...]:
+        return tuple(
+            IdleGap(DEFAULT_START + timedelta(minutes=37 * i), 60.0 * (1 + (i * 7919) % 240), i % 3 != 0)
+            for i in range(HISTORY_LIMIT)
+        )
+
     since = DEFAULT_START + timedelta(days=2)
-    pool = Pool(
-        pool_id="bench",
-        job_name="bench",
-        job_arn="",
-        match_key=MatchKey("bench", "ml.g5.2xlarge", 1, 0),
-        status=WarmPoolStatus.AVAILABLE,
-        available_since=since,
-        history=gaps,
-        team_history=gaps,
-    )
-    data = StrategyInput(pool, CostModel(1.515, 1, 100.0), since + timedelta(seconds=3300))
+    inputs = [
+        StrategyInput(
+            Pool(
+                pool_id="bench",
+                job_name="bench",
+                job_arn="",
+                match_key=MatchKey("bench", "ml.g5.2xlarge", 1, 0),
+                status=WarmPoolStatus.AVAILABLE,
+                available_since=since,
+                history=gaps(),
+                team_history=gaps(),
+            ),
+            CostModel(1.515, 1, 100.0),
+            since + timedelta(seconds=3300),
+        )
+        for _ in range(repeats)
+    ]
     started = time.perf_counter()
-    for _ in range(repeats):
+    for data in inputs:
         strategy.horizon_seconds(data)
     return (time.perf_counter() - started) / repeats
 
