@@ -20,7 +20,9 @@ takes first), and the duration of the job that ended before the gap; the team's 
 other young keys count most: a new key's first gaps are not like an established one's. With too little
 history it falls back to break-even (the deterministic 2-competitive ski-rental threshold). At a
 time of day when, on several other days, every gap lasted hours (`quiet_time`: the end of the
-working day), the pool is released at once. The pool is kept only when keeping beats releasing by
+working day), the pool is released at once; and a past reuse that, counted from now, would come
+later than any job came back on the last few days of the kind (`_workday_end`) counts as no reuse: that
+job would not come today. The pool is kept only when keeping beats releasing by
 more than the noise of that estimate (`clearly_cheaper`: two standard errors over the gaps it learns
 from; one, once an earlier decision of this idle period kept it, since fewer and fewer gaps are left
 to judge by as the idle time grows); otherwise it is released.
@@ -49,6 +51,8 @@ RUNNING_WEIGHT = 0.7  # how much a gap begun with another number of jobs running
 RUNNING_CAP = 2
 YOUNG_GAPS = 4  # a key with fewer gaps on record is young: its first reuses are still unknown
 YOUNG_WEIGHT = 0.8  # for a young key, how much less a team gap from an established key counts
+WORKDAY_MIN_DAYS = 3  # the end of the working day is learned from three past days of the kind or more...
+WORKDAY_LATEST_END = 22 * 60  # ...on most of which the last job came by 22:00 (else: work round the clock)
 MAX_GAP_SECONDS = 24 * 3600  # longer gaps are treated as "no reuse"
 QUIET_WINDOW_MINUTES = 15  # quiet time: gaps begun within a quarter of an hour of this time of day...
 QUIET_MIN_GAPS = 3  # ...on other days, at least three of them...
@@ -134,6 +138,26 @@ def _facts_of(pool: Pool) -> tuple[list[_GapFacts], list[_GapFacts]]:
     return [_facts(g) for g in pool.history], [_facts(g) for g in pool.team_history]
 
 
+def _workday_end(facts: list[_GapFacts], today: int, weekend: bool) -> float | None:
+    """The latest minute of the day at which a job came back on a past day of the same kind (weekday
+    or weekend), when the pool and its team have WORKDAY_MIN_DAYS such days and on most of them the
+    last job came by WORKDAY_LATEST_END: the end of their working day. None for work round the clock."""
+    last: dict[int, float] = {}  # by day: the minute of the day of its last reuse
+    for f in facts:
+        if not f.valid or not f.reused or f.seconds >= MAX_GAP_SECONDS:
+            continue
+        extra, minute = divmod(f.minute + f.seconds / 60, 1440)
+        day = f.day + int(extra)
+        if day > today or ((day - 1) % 7 >= 5) != weekend:  # day 1 (0001-01-01) was a Monday
+            continue
+        last[day] = max(minute, last.get(day, 0.0))
+    so_far = last.pop(today, 0.0)  # today goes on at least this late
+    ends = sorted(last.values())
+    if len(ends) < WORKDAY_MIN_DAYS or ends[len(ends) // 2] > WORKDAY_LATEST_END:
+        return None
+    return max(ends[-1], so_far)
+
+
 def weighted_gaps(
     data: StrategyInput, facts: tuple[list[_GapFacts], list[_GapFacts]] | None = None
 ) -> list[WeightedGap]:
@@ -155,6 +179,7 @@ def weighted_gaps(
     log_duration_now = math.log10(1 + duration_now) if duration_now else None
     running_now = None if pool.running_at_idle is None else min(pool.running_at_idle, RUNNING_CAP)
     young_now = len(own) < YOUNG_GAPS
+    workday_end = _workday_end([*own, *team], anchor.toordinal(), weekend)
     exp = math.exp
     new = tuple.__new__
     out: list[WeightedGap] = []
@@ -181,6 +206,9 @@ def weighted_gaps(
                 context *= 1.0 - RUNNING_WEIGHT
             age = n - 1 - index  # 0: the most recent gap
             recency = _RECENCY[age] if age < 1024 else _recency(age)  # inlined: the hot path
+            if workday_end is not None and reused and minute_now + seconds / 60 > workday_end:
+                # that job would come after the working day ends: today, it would not come at all
+                seconds, reused = MAX_GAP_SECONDS, False
             out.append(new(WeightedGap, (seconds, reused, scale * recency * context)))
     return out
 
@@ -319,7 +347,10 @@ class AdaptiveStrategy:
         facts = _facts_of(data.pool)
         gaps = weighted_gaps(data, facts)
         effective = sum(g.weight for g in gaps)
-        thin = effective < MIN_EFFECTIVE_SAMPLES or not any(g.reused for g in gaps)
+        # reuses as recorded: one that would have come after the working day's end still says the
+        # history is not thin (with none left in the curve, the pool is released, not kept to break-even)
+        reused = any(f.reused and f.valid for source in facts for f in source)
+        thin = effective < MIN_EFFECTIVE_SAMPLES or not reused
         if thin or cost.idle_cost_per_second <= 0:
             threshold = cost.break_even_seconds
             return 0 if math.isinf(threshold) else int(threshold)

@@ -311,3 +311,34 @@ def test_many_distinct_gaps_are_each_weighed_by_their_own_values() -> None:
     for i in range(9_000):
         gap = IdleGap(MONDAY_NOON - timedelta(days=1), float(i), True)
         assert weighted_gaps(StrategyInput(_pool((gap,)), COST, MONDAY_NOON))[0].seconds == float(i)
+
+
+def _working_week(starts: list[tuple[int, int]], seconds: float) -> tuple[IdleGap, ...]:
+    """The five weekdays before MONDAY_NOON: a gap of `seconds` (then a reuse) at each (hour, minute)."""
+    days = [MONDAY_NOON.replace(hour=0) - timedelta(days=d) for d in range(7, 0, -1)]
+    return tuple(
+        IdleGap(day + timedelta(hours=h, minutes=m), seconds, True)
+        for day in days
+        if day.weekday() < 5
+        for h, m in starts
+    )
+
+
+def _idle_from(history: tuple[IdleGap, ...], hour: int, minute: int) -> int:
+    since = MONDAY_NOON.replace(hour=hour, minute=minute)
+    pool = replace(_pool(history), available_since=since, expires_at=since)
+    return AdaptiveStrategy().horizon_seconds(StrategyInput(pool=pool, cost=COST, now=since))
+
+
+def test_a_reuse_that_would_come_after_the_working_day_ends_is_not_counted() -> None:
+    # each weekday: jobs come back about two hours after each other from 9:00, the last at 16:57
+    history = _working_week([(9, 0), (11, 0), (13, 0), (15, 0)], 7000.0)
+    assert _idle_from(history, 11, 0) >= 7000  # midday: the usual two-hour wait pays
+    # 16:30: a job two hours later would come at 18:26, later than on any past day: release
+    assert _idle_from(history, 16, 30) == 0
+
+
+def test_a_day_that_never_ends_has_no_cut() -> None:
+    # round the clock, the last job of each day at 23:46: waiting across midnight still pays
+    history = _working_week([(9, 0), (13, 0), (17, 0), (21, 50)], 7000.0)
+    assert _idle_from(history, 22, 30) >= 7000
