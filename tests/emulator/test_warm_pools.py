@@ -409,3 +409,27 @@ def test_trials_not_started_when_the_tuning_job_ends_never_start(
     control.complete_job("cut-0")
     names = [j["TrainingJobName"] for j in sagemaker.list_training_jobs()["TrainingJobSummaries"]]
     assert names == ["cut-0"]
+
+
+def test_a_deleted_tuning_job_is_gone_and_its_trials_keep_their_pools(
+    sagemaker: Any, control: LocalControl
+) -> None:
+    control.start_tuning_job("sweep", [training_job_request("hpo-0")])
+    control.complete_job("hpo-0")
+    with pytest.raises(ClientError) as running:  # a running tuning job is stopped first
+        sagemaker.delete_hyper_parameter_tuning_job(HyperParameterTuningJobName="sweep")
+    assert running.value.response["Error"]["Code"] == "ValidationException"
+    assert "is InProgress" in running.value.response["Error"]["Message"]
+    control.complete_tuning_job("sweep")
+    events = len(control.events())
+
+    sagemaker.delete_hyper_parameter_tuning_job(HyperParameterTuningJobName="sweep")
+
+    for call in (sagemaker.describe_hyper_parameter_tuning_job, sagemaker.delete_hyper_parameter_tuning_job):
+        with pytest.raises(ClientError) as gone:
+            call(HyperParameterTuningJobName="sweep")
+        assert gone.value.response["Error"]["Code"] == "ResourceNotFound"
+    trial = sagemaker.describe_training_job(TrainingJobName="hpo-0")
+    assert trial["WarmPoolStatus"]["Status"] == "Available"
+    assert trial["TuningJobArn"].endswith("hyper-parameter-tuning-job/sweep")
+    assert len(control.events()) == events  # deleting emits no event

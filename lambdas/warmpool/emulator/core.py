@@ -714,6 +714,22 @@ class WarmPoolEmulator:
             self._emit_tuning_event(tuning)
             return tuning
 
+    def delete_tuning_job(self, account_id: str, region: str, name: str) -> bool:
+        """DeleteHyperParameterTuningJob: only the tuning job's entry goes; its training jobs and their
+        warm pools stay. False when the emulator does not know the tuning job (moto answers then)."""
+        with self._lock:
+            tuning = self.tuning_jobs.get((account_id, region, name))
+            if tuning is None:
+                return False
+            if tuning.status in ("InProgress", "Stopping"):
+                raise EmulatorError(
+                    "ValidationException",
+                    f"Hyperparameter tuning job {name} is {tuning.status}: stop it "
+                    "(StopHyperParameterTuningJob) and let it end before deleting it.",
+                )
+            del self.tuning_jobs[(account_id, region, name)]
+            return True
+
     def describe_tuning_job(self, tuning: TuningJob) -> dict[str, Any]:
         out: dict[str, Any] = {
             "HyperParameterTuningJobName": tuning.name,

@@ -26,6 +26,7 @@ _PATCHED = (
     "update_training_job",
     "stop_training_job",
     "describe_hyper_parameter_tuning_job",
+    "delete_hyper_parameter_tuning_job",
 )
 
 
@@ -137,6 +138,13 @@ def describe_hyper_parameter_tuning_job(self: SageMakerResponse, emulator: WarmP
     return ActionResult(emulator.describe_tuning_job(tuning))
 
 
+def delete_hyper_parameter_tuning_job(self: SageMakerResponse, emulator: WarmPoolEmulator) -> Response:
+    name = str(self._get_param("HyperParameterTuningJobName"))
+    if not emulator.delete_tuning_job(self.current_account, self.region, name):
+        return _original("delete_hyper_parameter_tuning_job", self)  # moto's own, or its not-found
+    return ActionResult({})
+
+
 _IMPLEMENTATIONS: dict[str, tuple[str, Callable[[SageMakerResponse, WarmPoolEmulator], Response]]] = {
     "create_training_job": ("CreateTrainingJob", create_training_job),
     "describe_training_job": ("DescribeTrainingJob", describe_training_job),
@@ -146,6 +154,10 @@ _IMPLEMENTATIONS: dict[str, tuple[str, Callable[[SageMakerResponse, WarmPoolEmul
     "describe_hyper_parameter_tuning_job": (
         "DescribeHyperParameterTuningJob",
         describe_hyper_parameter_tuning_job,
+    ),
+    "delete_hyper_parameter_tuning_job": (
+        "DeleteHyperParameterTuningJob",
+        delete_hyper_parameter_tuning_job,
     ),
 }
 
