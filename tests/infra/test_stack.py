@@ -189,6 +189,20 @@ def test_least_privilege_on_sagemaker(synthesized: Synthesized) -> None:
     assert not any("Notifier" in name for name in updaters)
 
 
+def test_the_reconciler_may_read_tuning_jobs(synthesized: Synthesized) -> None:
+    # It gives a tuning job's pools back to the engine when the tuning job's final event was lost.
+    reads = [
+        statement
+        for name, statement in statements(synthesized)
+        if "FunctionsReconciler" in name
+        and statement["Effect"] == "Allow"
+        and "sagemaker:DescribeHyperParameterTuningJob" in actions(statement)
+    ]
+    assert len(reads) == 1
+    arns = ["".join(str(p) for p in r["Fn::Join"][1]) for r in resources(reads[0]) if "Fn::Join" in r]
+    assert any(":hyper-parameter-tuning-job/*" in arn for arn in arns)
+
+
 SETTINGS: dict[str, type[_EnvSettings]] = {
     "Lifecycle": LifecycleSettings,
     "Reconciler": ReconcilerSettings,

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from warmpool.service.ports import JobNotFoundError, PoolMovedOnError, UpdateNotPermittedError
+from warmpool.service.ports import (
+    JobNotFoundError,
+    PoolMovedOnError,
+    ReadNotPermittedError,
+    UpdateNotPermittedError,
+)
 
 # DescribeTrainingJob answers a missing job with ValidationException (not ResourceNotFound), and a
 # well-formed name can fail validation for no other reason, so that code means "not found" here.
@@ -77,7 +82,15 @@ class SageMakerAdapter:
                 HyperParameterTuningJobName=name
             )
         except ClientError as exc:
-            if _code(exc) in _NOT_FOUND_CODES:
+            code = _code(exc)
+            if code in _NOT_FOUND_CODES:
                 raise JobNotFoundError(name) from exc
+            if code in _DENIED_CODES:
+                raise ReadNotPermittedError(
+                    f"DescribeHyperParameterTuningJob({name}) refused: {code}: grant the engine's role "
+                    "sagemaker:DescribeHyperParameterTuningJob on hyper-parameter-tuning-job/* "
+                    "(docs/deploy.md)"
+                ) from exc
             raise
+        response.pop("ResponseMetadata", None)
         return response

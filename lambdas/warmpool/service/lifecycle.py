@@ -56,6 +56,8 @@ from warmpool.service.ports import (
 )
 
 TERMINAL_JOB_STATUSES = frozenset({"Completed", "Failed", "Stopped"})
+# A tuning job in these states still runs its trials: their pools are left to it.
+TUNER_RUNNING_STATUSES = frozenset({"InProgress", "Stopping"})
 EXPIRING_SOON_DEFAULT_MINUTES = 15
 LIFETIME_WARNING = timedelta(days=1)
 # Warnings about the job, not about one look at it: said once per job, not at every step.
@@ -138,8 +140,9 @@ class LifecycleService:
         arn = detail.tuning_job_arn or ""
         outcomes: list[Outcome] = []
         owned = list(self.registry.pools_of_tuning_job(arn)) if arn else []
+        ended = f"tuning job {detail.tuning_job_name} ended {detail.tuning_job_status} (its event)"
         for record in owned:
-            outcomes.append(self._refresh(record.pool.job_name, Trigger.RECONCILE, tuning_done=True))
+            outcomes.append(self._refresh(record.pool.job_name, Trigger.RECONCILE, tuner_ended=ended))
         best = (detail.best_training_job or {}).get("TrainingJobName")
         target = next((r for r in owned if r.pool.job_name == best), owned[-1] if owned else None)
         if target is not None:
@@ -184,6 +187,7 @@ class LifecycleService:
         in_registry = self.registry.list_by_status(WarmPoolStatus.AVAILABLE.value)
         known = {r.pool.job_name for r in in_registry}
         report = ReconcileReport(len(in_sagemaker), len(in_registry))
+        tuners: dict[str, str | None] = {}  # each tuning job described once per run
         self.begin_run()
         for name in sorted(in_sagemaker - known):
             self._repair(report, report.repaired, name, self._refresh, name, Trigger.RECONCILE)
@@ -196,6 +200,10 @@ class LifecycleService:
                 self._repair(report, report.rescheduled, name, self._refresh, name, Trigger.STEP_DUE)
             elif record.schedule_name and not self.scheduler.exists(record.schedule_name):
                 self._repair(report, report.rescheduled, name, self._reschedule, record)
+            elif record.tuner_owned:
+                # its tuning job's final event may have been lost: left to a tuner that has ended, the
+                # pool would never be decided (no extension, no early release, no warnings)
+                self._repair(report, report.repaired, name, self._release_from_ended_tuner, record, tuners)
         # A pool the registry still has InUse whose job has ended (its events lost, its keep-alive run
         # out before this run could see it Available): left alone, it would count as running forever.
         in_use = set(self.sagemaker.list_job_names_with_pool(WarmPoolStatus.IN_USE.value))
@@ -231,6 +239,18 @@ class LifecycleService:
             return  # nothing was done: not a repair
         done.append(name)
 
+    def _release_from_ended_tuner(self, record: PoolRecord, tuners: dict[str, str | None]) -> Outcome:
+        """A tuner-owned pool whose tuning job no longer runs (or no longer exists) is the engine's
+        again: decided as a repaired pool is, as the tuning job's final event would have had it."""
+        name = record.pool.job_name
+        arn = record.pool.tuning_job_arn or ""
+        if arn and arn not in tuners:
+            tuners[arn] = self._tuning_status(arn)
+        status = tuners.get(arn)
+        if status in TUNER_RUNNING_STATUSES:
+            return Outcome(name, record.pool.pool_id, "ignored", notes=("its tuning job is running",))
+        return self._refresh(name, Trigger.RECONCILE, tuner_ended=_tuner_gone(arn, status))
+
     def _reschedule(self, record: PoolRecord) -> None:
         """The pool's next look is planned but its schedule is gone: make it again."""
         now = self.clock.now()
@@ -253,9 +273,11 @@ class LifecycleService:
         *,
         request: UserRequest | None = None,
         final_attempt: bool = False,
-        tuning_done: bool = False,
+        tuner_ended: str | None = None,
         tags: dict[str, str] | None = None,
     ) -> Outcome:
+        """`tuner_ended`: why the pool's tuning job is known to have ended (its pool is not the
+        tuner's any more)."""
         now = self.clock.now()
         pool_id = self.registry.pool_id_for_job(job_name)
         known = self.registry.get(pool_id) if pool_id else None
@@ -284,14 +306,21 @@ class LifecycleService:
         if previous is None:
             previous = self._adopt_lineage(job)
         record = self._record_from_job(job, previous)
-        if tuning_done:
+        arn = record.pool.tuning_job_arn
+        if tuner_ended is None and arn:
+            status = self._tuning_status(arn)
+            if status in TUNER_RUNNING_STATUSES:
+                record = replace(record, tuner_owned=True)
+            elif record.tuner_owned:  # its tuning job ended unseen: the pool is the engine's again
+                tuner_ended = _tuner_gone(arn, status)
+        if tuner_ended is not None:
+            if record.tuner_owned:
+                self._audit(record, "tuner-released", {"trigger": trigger.value, "reason": tuner_ended})
             record = replace(record, tuner_owned=False)
-        elif record.pool.tuning_job_arn and self._tuner_running(record.pool.tuning_job_arn):
-            record = replace(record, tuner_owned=True)
 
         same_job = previous is not None and previous.pool.job_name == record.pool.job_name
         changed = not same_job or previous is None or _state_of(previous) != _state_of(record)
-        if trigger is Trigger.JOB_ENDED and not changed and not tuning_done:
+        if trigger is Trigger.JOB_ENDED and not changed and tuner_ended is None:
             return Outcome(job_name, record.pool.pool_id, "unchanged")
         if (
             same_job
@@ -536,13 +565,14 @@ class LifecycleService:
             if r.pool.status is WarmPoolStatus.IN_USE and r.pool.pool_id != pool_id
         )
 
-    def _tuner_running(self, tuning_job_arn: str) -> bool:
+    def _tuning_status(self, tuning_job_arn: str) -> str | None:
+        """The tuning job's HyperParameterTuningJobStatus; None when it no longer exists."""
         name = tuning_job_arn.rsplit("/", 1)[-1]
         try:
             tuning = self.sagemaker.describe_tuning_job(name)
         except JobNotFoundError:
-            return False
-        return tuning.get("HyperParameterTuningJobStatus") in ("InProgress", "Stopping")
+            return None
+        return str(tuning.get("HyperParameterTuningJobStatus") or "") or None
 
     def _decide(
         self, record: PoolRecord, trigger: Trigger, request: UserRequest | None, now: datetime
@@ -1054,6 +1084,14 @@ def _successor_of(known: PoolRecord, job_name: str) -> bool:
     left on an earlier job that was Reused (its successor not yet recorded). A job of the lineage that
     is not its latest is an earlier one."""
     return known.pool.status is WarmPoolStatus.REUSED and job_name not in known.pool.lineage
+
+
+def _tuner_gone(tuning_job_arn: str, status: str | None) -> str:
+    """Why a tuning job no longer keeps its trials' pools, for the audit trail."""
+    name = tuning_job_arn.rsplit("/", 1)[-1] or "(none named)"
+    if status is None:
+        return f"tuning job {name} no longer exists"
+    return f"tuning job {name} is {status}"
 
 
 def _refused(decision: Decision, error: str) -> Decision:

@@ -27,6 +27,10 @@ class UpdateNotPermittedError(UpdateRefusedError):
     """The engine's role may not update this job (its IAM policy, a permissions boundary or an SCP)."""
 
 
+class ReadNotPermittedError(RuntimeError):
+    """The engine's role may not read what it needs (its IAM policy, a permissions boundary or an SCP)."""
+
+
 class RetryableError(RuntimeError):
     """A transient failure: the message is retried by SQS (and lands in the DLQ if it keeps failing)."""
 
@@ -54,7 +58,9 @@ class SageMakerPort(Protocol):
         """DescribeTrainingJob carries no tags; ListTags does (the event does too)."""
         ...
 
-    def describe_tuning_job(self, name: str) -> dict[str, Any]: ...
+    def describe_tuning_job(self, name: str) -> dict[str, Any]:
+        """DescribeHyperParameterTuningJob; raises JobNotFoundError, ReadNotPermittedError."""
+        ...
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,124 @@
+"""A tuning job whose final event is lost: the reconciler gives its trials' pools back to the engine."""
+
+from __future__ import annotations
+
+import json
+
+from warmpool.emulator.jobs import training_job_request
+
+from tests.integration.conftest import System
+
+TWO_HOURS = {"version": 1, "defaults": {"keep_alive_strategy": "fixed-7200"}}
+TUNING_EVENT = "SageMaker HyperParameter Tuning Job State Change"
+
+
+def sweep_whose_final_event_is_lost(system: System, *, status: str = "Completed") -> None:
+    """A one-trial sweep: its trial's pool is idle and the tuner's; the sweep ends, its event is lost."""
+    system.set_policy(TWO_HOURS)
+    system.control.start_tuning_job("sweep", [training_job_request("hpo-1", tags={"team": "research"})])
+    system.settle()
+    system.control.complete_job("hpo-1")
+    system.settle()
+    record = system.registry.get("hpo-1")
+    assert record is not None
+    assert (record.pool.status.value, record.tuner_owned) == ("Available", True)
+    system.control.complete_tuning_job("sweep", status)
+    lost = system.messages(system.env.lifecycle_queue_url)  # EventBridge never delivers it
+    assert [json.loads(m["Body"])["detail-type"] for m in lost] == [TUNING_EVENT]
+    system.settle()
+    record = system.registry.get("hpo-1")
+    assert record is not None
+    assert record.tuner_owned  # without its event, nothing has told the engine yet
+    system.notifications()  # what was said so far
+
+
+def released_reasons(system: System) -> list[str]:
+    trail = system.registry.audit_trail("hpo-1")
+    return [str(e.details["reason"]) for e in trail if e.what == "tuner-released"]
+
+
+def test_the_reconciler_decides_a_pool_whose_tuning_job_ended_unseen(system: System) -> None:
+    sweep_whose_final_event_is_lost(system, status="Stopped")
+
+    report = system.reconcile()
+
+    assert report["repaired"] == ["hpo-1"]
+    assert report["failed"] == []
+    record = system.registry.get("hpo-1")
+    assert record is not None
+    assert not record.tuner_owned
+    assert [u["seconds"] for u in system.control.update_calls()] == [3600]  # decided: extended
+    assert record.last_decision is not None
+    assert record.next_check_at is not None  # and looked at again, as any pool
+    assert released_reasons(system) == ["tuning job sweep is Stopped"]
+    decisions = [e for e in system.registry.audit_trail("hpo-1") if e.what == "decision"]
+    assert decisions[-1].details["trigger"] == "reconcile"
+    assert [n["kind"] for n in system.notifications()] == ["extended"]
+
+    again = system.reconcile()  # nothing left to repair: no second decision, no second audit entry
+    assert again["repaired"] == []
+    assert [u["seconds"] for u in system.control.update_calls()] == [3600]
+    assert len(released_reasons(system)) == 1
+
+
+def test_a_tuning_job_that_no_longer_exists_runs_no_trials(system: System) -> None:
+    sweep_whose_final_event_is_lost(system)
+    system.sagemaker.delete_hyper_parameter_tuning_job(HyperParameterTuningJobName="sweep")
+
+    report = system.reconcile()
+
+    assert report["repaired"] == ["hpo-1"]
+    record = system.registry.get("hpo-1")
+    assert record is not None
+    assert not record.tuner_owned
+    assert [u["seconds"] for u in system.control.update_calls()] == [3600]
+    assert released_reasons(system) == ["tuning job sweep no longer exists"]
+
+
+def test_a_running_tuning_job_keeps_its_pools_and_is_described_once_per_run(system: System) -> None:
+    system.set_policy(TWO_HOURS)
+    trials = [training_job_request(f"hpo-{i}", tags={"team": "research"}) for i in (1, 2)]
+    system.control.start_tuning_job("sweep", trials)
+    system.settle()
+    for name in ("hpo-1", "hpo-2"):
+        system.control.complete_job(name)
+    system.settle()
+    before = system.api_calls.get("DescribeHyperParameterTuningJob", 0)
+
+    report = system.reconcile()
+
+    assert report["repaired"] == []
+    assert system.api_calls.get("DescribeHyperParameterTuningJob", 0) - before == 1
+    for name in ("hpo-1", "hpo-2"):
+        record = system.registry.get(name)
+        assert record is not None
+        assert record.tuner_owned
+    assert system.control.update_calls() == []
+
+
+def test_a_role_that_may_not_read_tuning_jobs_fails_that_pool_not_the_run(system: System) -> None:
+    sweep_whose_final_event_is_lost(system)
+    system.sagemaker.create_training_job(**training_job_request("lost-1", instance_type="ml.g5.4xlarge"))
+    system.control.run_for("lost-1", 300)
+    system.emulator.advance(300)
+    system.messages(system.env.lifecycle_queue_url)  # lost-1's events are lost too
+    system.control.inject_faults("DescribeHyperParameterTuningJob", "AccessDeniedException", count=1)
+
+    report = system.reconcile()
+
+    assert report["repaired"] == ["lost-1"]  # the other pool is repaired all the same
+    assert len(report["failed"]) == 1
+    failure = report["failed"][0]
+    assert failure.startswith("hpo-1: ReadNotPermittedError")
+    assert "AccessDeniedException" in failure
+    assert "sagemaker:DescribeHyperParameterTuningJob" in failure  # what to grant
+    record = system.registry.get("hpo-1")
+    assert record is not None
+    assert record.tuner_owned  # left as it was, for the next run
+
+    report = system.reconcile()  # allowed again: the next run gives the pool back
+    assert report["repaired"] == ["hpo-1"]
+    assert report["failed"] == []
+    record = system.registry.get("hpo-1")
+    assert record is not None
+    assert not record.tuner_owned
