@@ -46,3 +46,37 @@ def test_what_other_pools_booked_past_midnight_is_left_to_the_next_day(system: S
     # does not cap n-2: the 2.10 $ n-1 has booked after midnight, and n-2's own, are tomorrow's.
     assert not second.last_decision.rule.endswith("budget.daily_usd")
     assert second.last_decision.keep_alive_seconds == 3600
+
+
+def test_a_pool_short_of_its_budget_is_warned_once_a_day_and_again_after_midnight(system: System) -> None:
+    # 21.60 $ a month buys six idle hours, not the twelve the strategy wants: every look is short of it.
+    defaults = {"keep_alive_strategy": "fixed-43200", "budget": {"monthly_usd": 21.6}}
+    system.set_policy({**POLICY, "defaults": defaults})
+    start = system.control.now()
+    system.advance((start.replace(hour=21) - start).total_seconds(), tick=3600)
+    system.run_job("w-1", 300, keep_alive_seconds=600)  # idle from 21:05
+    first_day = system.control.now().date()
+
+    def looks_on(day: object) -> list[str]:
+        trail = system.registry.audit_trail("w-1")
+        return [str(e.details["rule"]) for e in trail if e.what == "decision" and e.at.date() == day]
+
+    def budget_warnings() -> list[dict[str, object]]:
+        return [n for n in system.notifications() if n["kind"] == "budget-warning"]
+
+    system.advance((start.replace(hour=23, minute=59) - system.control.now()).total_seconds(), tick=300)
+    assert len(looks_on(first_day)) >= 3  # 21:05, then hourly steps
+    assert set(looks_on(first_day)) == {"defaults.budget.monthly_usd"}
+    assert len(budget_warnings()) == 1  # said at the first look, not at the later ones
+
+    system.advance(2 * 3600 + 60, tick=300)  # past UTC midnight, to 02:00
+    second_day = system.control.now().date()
+    assert second_day != first_day
+    assert len(looks_on(second_day)) >= 2
+    assert set(looks_on(second_day)) == {"defaults.budget.monthly_usd"}
+    record = system.registry.get("w-1")
+    assert record is not None
+    assert record.pool.status.value == "Available"
+    warnings = budget_warnings()
+    assert len(warnings) == 1  # still short of it the next day: said again, once
+    assert warnings[0]["job_name"] == "w-1"
