@@ -6,7 +6,9 @@ The registry table
   sparse GSI `by_match` for pools not Terminated (`gsi2pk` = `MATCH#<match digest>`,
   `gsi2sk` = `<WarmPoolStatus>#<pool_id>`): the pools of one shape, without reading the others.
 - `JOB#<job_name>` / `POOL`: which pool a job belongs to.
-- `HIST#KEY#<match digest>` and `HIST#TEAM#<team>` / `GAPS`: recent idle gaps (bounded).
+- `HIST#KEY#<match digest>` and `HIST#TEAM#<team>` / `GAPS`: recent idle gaps (bounded), the cold
+  starts that uncensored one of them (to undo when the job turns out to have taken a warm pool), and a
+  `version` each write is conditioned on.
 - `TUNER#<tuning job arn>` / `POOL#<pool_id>`: pools launched by a tuning job.
 - `LEDGER#<team>` / `DAY#<date>` and `MONTH#<yyyy-mm>`: the idle-cost ledger, with a TTL.
 
@@ -19,6 +21,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -29,11 +32,13 @@ from warmpool.domain.codec import (
     pool_from_json,
     pool_to_json,
 )
-from warmpool.domain.history import uncensor_latest
+from warmpool.domain.history import uncensor, undo_uncensor
 from warmpool.domain.model import IdleGap, WarmPoolStatus
 from warmpool.service.ports import AuditEntry, ConcurrentUpdateError, PoolRecord
 
 HISTORY_LIMIT = 64
+COLD_STARTS_KEPT = 64  # the latest cold starts of a history, kept to be undone (a join comes within minutes)
+HISTORY_WRITE_ATTEMPTS = 8
 AUDIT_RETENTION = timedelta(days=90)
 STATE_SK = "STATE"
 STATUS_INDEX = "by_status"
@@ -279,21 +284,88 @@ class DynamoPoolRegistry:
         return tuple(gap_from_json(g) for g in json.loads(item["gaps"]["S"]))
 
     def add_gap(self, match_digest: str, team: str | None, gap: IdleGap) -> None:
-        for pk in _history_keys(match_digest, team):
-            self._put_gaps(pk, [*self._gaps(pk), gap][-HISTORY_LIMIT:])
+        def change(gaps: list[IdleGap], _: dict[str, Any]) -> bool:
+            gaps.append(gap)
+            return True
 
-    def observe_cold_start(self, match_digest: str, team: str | None, at: datetime) -> None:
         for pk in _history_keys(match_digest, team):
-            gaps = list(self._gaps(pk))
-            if uncensor_latest(gaps, at):
-                self._put_gaps(pk, gaps)
+            self._update_history(pk, change)
 
-    def _put_gaps(self, pk: str, gaps: list[IdleGap]) -> None:
-        # Read-modify-write without a lock: two writers at once may lose one gap, which only makes
-        # the learned distribution a little less sharp.
-        self._client.put_item(
-            TableName=self.table_name,
-            Item={**_key(pk, "GAPS"), "gaps": {"S": json.dumps([gap_to_json(g) for g in gaps])}},
+    def observe_cold_start(self, match_digest: str, team: str | None, at: datetime, job_name: str) -> None:
+        def change(gaps: list[IdleGap], cold_starts: dict[str, Any]) -> bool:
+            if job_name in cold_starts:
+                return False  # seen already, or known to have taken a warm pool (undone before)
+            original = uncensor(gaps, at)
+            if original is None:
+                return False
+            cold_starts[job_name] = {"at": at.isoformat(), "gap": gap_to_json(original)}
+            return True
+
+        for pk in _history_keys(match_digest, team):
+            self._update_history(pk, change)
+
+    def undo_cold_start(self, match_digest: str, team: str | None, job_name: str, at: datetime) -> bool:
+        undone = False
+
+        def change(gaps: list[IdleGap], cold_starts: dict[str, Any]) -> bool:
+            nonlocal undone
+            seen = cold_starts.get(job_name)
+            if seen is not None and seen.get("gap") is None:
+                return False  # undone already
+            if seen is not None:
+                original = gap_from_json(seen["gap"])
+                undone = undo_uncensor(gaps, original, datetime.fromisoformat(seen["at"])) or undone
+            # kept, without its gap: a cold start of this job reported after this is not taken as one
+            cold_starts[job_name] = {"at": seen["at"] if seen else at.isoformat(), "gap": None}
+            return True
+
+        for pk in _history_keys(match_digest, team):
+            self._update_history(pk, change)
+        return undone
+
+    def _update_history(self, pk: str, change: Callable[[list[IdleGap], dict[str, Any]], bool]) -> None:
+        """Read-modify-write of one history item, conditioned on the version read: two writers at once
+        (another pool's gap, a cold start, its undo) both land, the later one after reading again."""
+        from botocore.exceptions import ClientError
+
+        key = _key(pk, "GAPS")
+        for _ in range(HISTORY_WRITE_ATTEMPTS):
+            item = self._client.get_item(TableName=self.table_name, Key=key, ConsistentRead=True).get("Item")
+            gaps = [gap_from_json(g) for g in json.loads(item["gaps"]["S"])] if item else []
+            cold_starts: dict[str, Any] = (
+                json.loads(item["cold_starts"]["S"]) if item and "cold_starts" in item else {}
+            )
+            if not change(gaps, cold_starts):
+                return
+            condition: dict[str, Any]
+            if item is None:
+                condition = {"ConditionExpression": "attribute_not_exists(pk)"}
+            elif "version" not in item:  # written before histories had a version
+                condition = {"ConditionExpression": "attribute_not_exists(version)"}
+            else:
+                condition = {
+                    "ConditionExpression": "version = :v",
+                    "ExpressionAttributeValues": {":v": item["version"]},
+                }
+            kept = sorted(cold_starts.items(), key=lambda entry: str(entry[1]["at"]))[-COLD_STARTS_KEPT:]
+            version = int(item["version"]["N"]) + 1 if item and "version" in item else 1
+            try:
+                self._client.put_item(
+                    TableName=self.table_name,
+                    Item={
+                        **key,
+                        "gaps": {"S": json.dumps([gap_to_json(g) for g in gaps[-HISTORY_LIMIT:]])},
+                        "cold_starts": {"S": json.dumps(dict(kept), sort_keys=True)},
+                        "version": {"N": str(version)},
+                    },
+                    **condition,
+                )
+                return
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                    raise
+        raise ConcurrentUpdateError(
+            f"the idle-gap history {pk} changed under each of {HISTORY_WRITE_ATTEMPTS} writes; retry"
         )
 
 

@@ -14,6 +14,12 @@ def uncensor_latest(gaps: list[IdleGap], at: datetime) -> bool:
     or released, a censored observation) would have been reused then, had the pool been kept. Turn it
     into an observed gap of that length, in place. Each cold start answers for one released pool, so
     a burst of cold starts answers for as many released pools. Returns whether a gap changed."""
+    return uncensor(gaps, at) is not None
+
+
+def uncensor(gaps: list[IdleGap], at: datetime) -> IdleGap | None:
+    """`uncensor_latest`, returning the gap as it was before (what `undo_uncensor` puts back), or None
+    when no gap changed."""
     latest: int | None = None
     for index, gap in enumerate(gaps):
         if gap.reused or (at - gap.started_at).total_seconds() < gap.seconds:
@@ -21,11 +27,28 @@ def uncensor_latest(gaps: list[IdleGap], at: datetime) -> bool:
         if latest is None or gap.started_at >= gaps[latest].started_at:
             latest = index
     if latest is None:
-        return False
+        return None
     gap = gaps[latest]
     # Which released pool a cold start answers for is a guess that favours the last to go idle, the one
     # with the fewest jobs still running and the most gaps on record: those counts are left out, or the
     # learner would learn the guess's own bias.
     seconds = (at - gap.started_at).total_seconds()
     gaps[latest] = replace(gap, seconds=seconds, reused=True, running_jobs=None, known_gaps=None)
-    return True
+    return gap
+
+
+def undo_uncensor(gaps: list[IdleGap], original: IdleGap, at: datetime) -> bool:
+    """The job seen starting cold at `at` had taken a warm pool after all: put back the gap that
+    `uncensor(gaps, at)` turned from `original` into an observed one, in place. Returns whether it was
+    found (a gap since dropped from the bounded history is not)."""
+    observed = round((at - original.started_at).total_seconds(), 1)
+    for index, gap in enumerate(gaps):
+        if (
+            gap.reused
+            and gap.started_at == original.started_at
+            and round(gap.seconds, 1) == observed
+            and gap.job_duration_s == original.job_duration_s
+        ):
+            gaps[index] = original
+            return True
+    return False

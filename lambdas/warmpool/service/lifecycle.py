@@ -345,7 +345,7 @@ class LifecycleService:
                 self._maybe_missed_pool(saved.pool)
                 # A cold start tells how long the latest released pool of this key would have waited.
                 self.registry.observe_cold_start(
-                    saved.pool.match_key.digest(), self._history_team(saved.pool), now
+                    saved.pool.match_key.digest(), self._history_team(saved.pool), now, saved.pool.job_name
                 )
             reused_by = warm.get("ReusedByJob")
             if saved.pool.status is WarmPoolStatus.REUSED and reused_by and trigger is not Trigger.USER:
@@ -463,12 +463,22 @@ class LifecycleService:
     def _join_lineage(self, predecessor: PoolRecord, successor_job: str) -> bool:
         """The successor's first events came before this pool was seen Reused, so it could not find the
         pool it took and was registered as a pool of its own: move it into this pool's lineage (its
-        lifetime, its jobs, the idle gap it ended)."""
+        lifetime, its jobs, the idle gap it ended). Registered alone, it looked like a cold start, which
+        uncensored a released gap of its key: that is undone first (idempotent, so a join cut short and
+        done again, or repeated, leaves the history as if the events had come in order)."""
         pool_id = self.registry.pool_id_for_job(successor_job)
         if pool_id is None or pool_id == predecessor.pool.pool_id:
             return False  # not registered yet (the refresh adopts it), or joined already
         successor = self.registry.get(pool_id)
-        if successor is None or successor.pool.pool_id != successor_job or len(successor.pool.lineage) > 1:
+        if successor is None or successor.pool.pool_id != successor_job:
+            return False
+        cold_start_undone = self.registry.undo_cold_start(
+            successor.pool.match_key.digest(),
+            self._history_team(successor.pool),
+            successor_job,
+            self.clock.now(),
+        )
+        if len(successor.pool.lineage) > 1:
             return False  # a lineage of its own: not the lone pool a lost race leaves behind
         pool = predecessor.pool
         joined = replace(
@@ -486,7 +496,8 @@ class LifecycleService:
         claimed_at = successor.pool.lifetime_started_at or self.clock.now()  # the successor's creation
         if pool.available_since is not None:
             self._record_gap(pool, claimed_at, reused=True)
-        self._audit(joined, "reused", {"by": successor_job, "joined": pool_id})
+        details = {"by": successor_job, "joined": pool_id, "cold_start_undone": cold_start_undone}
+        self._audit(joined, "reused", details)
         return True
 
     def _adopt_lineage(self, job: dict[str, Any]) -> PoolRecord | None:

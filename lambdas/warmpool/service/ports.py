@@ -117,9 +117,16 @@ class PoolRegistry(Protocol):
 
     def add_gap(self, match_digest: str, team: str | None, gap: IdleGap) -> None: ...
 
-    def observe_cold_start(self, match_digest: str, team: str | None, at: datetime) -> None:
+    def observe_cold_start(self, match_digest: str, team: str | None, at: datetime, job_name: str) -> None:
         """A matching job started cold at `at`: the latest censored gap (a pool that expired or was
-        released unused) becomes an observed wait until then (`domain.history.uncensor_latest`)."""
+        released unused) becomes an observed wait until then (`domain.history.uncensor_latest`).
+        Once per job: a job seen again, or undone before (`undo_cold_start`), changes nothing."""
+        ...
+
+    def undo_cold_start(self, match_digest: str, team: str | None, job_name: str, at: datetime) -> bool:
+        """`job_name` took a warm pool after all (its first events came before its predecessor was
+        seen Reused): put back the gap its cold start uncensored, and take no later report of its cold
+        start. Idempotent. Returns whether a gap was put back."""
         ...
 
     def pools_of_tuning_job(self, tuning_job_arn: str) -> list[PoolRecord]: ...

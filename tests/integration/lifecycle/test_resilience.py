@@ -5,6 +5,7 @@ from typing import Any
 
 import pytest
 from warmpool.cli.main import main
+from warmpool.domain.model import IdleGap
 from warmpool.emulator import EmulatorConfig
 from warmpool.emulator.jobs import training_job_request
 
@@ -126,6 +127,58 @@ def test_a_next_job_seen_before_its_predecessor_ended_joins_the_lineage_when_it_
     assert [g.reused for g in history] == [True]  # the idle gap race-2 ended
     by_key = system.registry.pools_of_key(record.pool.match_key.digest())
     assert [(r.pool.pool_id, r.pool.status.value) for r in by_key] == [("race-1", "InUse")]
+
+
+def test_a_joined_job_was_no_cold_start_and_the_history_is_as_if_in_order(system: System) -> None:
+    def start(name: str) -> None:
+        tags = {"team": "vision", "owner": "alice"}
+        system.sagemaker.create_training_job(**training_job_request(name, keep_alive_seconds=600, tags=tags))
+
+    system.set_policy({"version": 1, "defaults": {"keep_alive_strategy": "fixed-600"}})
+    for name, seconds in (("old-1", 300), ("old-2", 360)):  # two pools side by side, both released unused
+        start(name)
+        system.control.run_for(name, seconds)
+    system.advance(360 + 600 + 120)
+    old = system.registry.get("old-2")
+    assert old is not None
+    digest = old.pool.match_key.digest()
+
+    def histories() -> tuple[list[IdleGap], list[IdleGap]]:
+        key, team = system.registry.history(digest, "vision")
+        return list(key), list(team)
+
+    assert [g.reused for g in histories()[0]] == [False, False]
+    start("race-1")
+    system.settle()  # a true cold start: old-2's released gap (the latest) was a wait until race-1 came
+    in_order = histories()
+    assert [g.reused for g in in_order[0]] == [False, True]
+    system.control.run_for("race-1", 300)
+    system.emulator.advance(300)
+    completed = take_events(system)  # race-1's Completed event is held back
+    start("race-2")
+    pending = take_events(system)
+    held = [b for b in pending if json.loads(b)["detail"]["TrainingJobName"] == "race-1"]
+    first = [b for b in pending if b not in held]
+    send(system, first)
+    system.settle()  # race-2 took race-1's pool, but looks like a cold start: old-1's gap is uncensored
+    assert [g.reused for g in histories()[0]] == [True, True]
+
+    send(system, [*completed, *held])
+    system.settle()  # race-2 joins race-1's lineage: it did not start cold
+
+    key, team = histories()
+    assert key[:2] == in_order[0]  # old-1's gap released again, exactly as it was; old-2's stays observed
+    assert team[:2] == in_order[1]
+    race_1_ended = system.sagemaker.describe_training_job(TrainingJobName="race-1")["TrainingEndTime"]
+    assert [(g.started_at, g.reused) for g in key[2:]] == [(race_1_ended, True)]  # the gap race-2 ended
+    assert team == key
+    joins = [e for e in system.registry.audit_trail("race-1") if e.what == "reused"]
+    assert [e.details.get("cold_start_undone") for e in joins] == [True]
+
+    send(system, [*first, *completed, *held])  # duplicates, and the reconciler looking again
+    system.settle()
+    system.reconcile()
+    assert histories() == (key, team)
 
 
 def test_a_joined_successor_that_was_idle_already_keeps_its_next_step(system: System) -> None:

@@ -1,6 +1,6 @@
 from datetime import UTC, datetime, timedelta
 
-from warmpool.domain.history import uncensor_latest
+from warmpool.domain.history import uncensor, uncensor_latest, undo_uncensor
 from warmpool.domain.model import IdleGap
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -37,3 +37,14 @@ def test_an_uncensored_gap_keeps_its_job_but_not_the_counts_the_guess_favours() 
     gaps = [IdleGap(at(0), 60, False, 900.0, running_jobs=0, known_gaps=5)]
     assert uncensor_latest(gaps, at(30))
     assert gaps == [IdleGap(at(0), 30 * 60, True, 900.0, None, None)]
+
+
+def test_undoing_a_cold_start_puts_back_the_gap_it_uncensored_as_it_was() -> None:
+    released = IdleGap(at(0), 60, False, 900.0, running_jobs=0, known_gaps=5)
+    gaps = [released, IdleGap(at(1), 120, True)]
+    original = uncensor(gaps, at(30))
+    assert original == released
+    assert not undo_uncensor(gaps, released, at(31))  # another cold start's: not this one
+    assert undo_uncensor(gaps, released, at(30))
+    assert gaps == [released, IdleGap(at(1), 120, True)]
+    assert not undo_uncensor(gaps, released, at(30))  # nothing left to undo

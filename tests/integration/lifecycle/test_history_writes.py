@@ -1,0 +1,77 @@
+"""The idle-gap histories in DynamoDB: a cold start is taken once and can be undone once, and writers
+that meet on one history item all land."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+from warmpool.adapters.registry import DynamoPoolRegistry
+from warmpool.domain.model import IdleGap
+
+from tests.integration.conftest import System
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+KEY = "digest-1"
+
+
+def at(minutes: float) -> datetime:
+    return T0 + timedelta(minutes=minutes)
+
+
+def registry(system: System, client: Any = None) -> DynamoPoolRegistry:
+    """A registry on a client of its own, so that a test can hook into its calls only."""
+    return DynamoPoolRegistry(
+        system.env.pools_table, client or boto3.client("dynamodb"), audit_table_name=system.env.audit_table
+    )
+
+
+def released(minutes: float) -> IdleGap:
+    return IdleGap(at(minutes), 600, False, 900.0, running_jobs=0, known_gaps=1)
+
+
+def test_a_cold_start_is_taken_once_and_undone_once(system: System) -> None:
+    reg = registry(system)
+    for gap in (released(0), released(5)):
+        reg.add_gap(KEY, "vision", gap)
+    reg.observe_cold_start(KEY, "vision", at(30), "job-b")
+    reg.observe_cold_start(KEY, "vision", at(31), "job-b")  # its event again: not a second cold start
+    assert [g.reused for g in reg.history(KEY, "vision")[0]] == [False, True]
+
+    assert reg.undo_cold_start(KEY, "vision", "job-b", at(40))
+    assert not reg.undo_cold_start(KEY, "vision", "job-b", at(41))  # repeated: nothing more to undo
+    key, team = reg.history(KEY, "vision")
+    assert list(key) == [released(0), released(5)]
+    assert team == key
+
+
+def test_a_cold_start_reported_after_its_undo_is_not_taken(system: System) -> None:
+    # The join ran between the job's registration and the report of its cold start.
+    reg = registry(system)
+    reg.add_gap(KEY, "vision", released(0))
+    assert not reg.undo_cold_start(KEY, "vision", "job-b", at(20))
+    reg.observe_cold_start(KEY, "vision", at(30), "job-b")
+    assert list(reg.history(KEY, "vision")[0]) == [released(0)]
+    reg.observe_cold_start(KEY, "vision", at(31), "job-c")  # another job's cold start still counts
+    assert [g.reused for g in reg.history(KEY, "vision")[0]] == [True]
+
+
+def test_a_write_that_meets_another_on_the_same_history_reads_again(system: System) -> None:
+    client = boto3.client("dynamodb")
+    reg = registry(system, client)
+    reg.add_gap(KEY, None, released(0))
+    reg.observe_cold_start(KEY, None, at(30), "job-b")
+    other = registry(system)  # another pool's invocation, writing between this one's read and write
+    meddled: list[bool] = []
+
+    def meanwhile(**_: Any) -> None:
+        if not meddled:
+            meddled.append(True)
+            other.add_gap(KEY, None, IdleGap(at(20), 60, True))
+
+    client.meta.events.register("before-call.dynamodb.PutItem", meanwhile)
+    assert reg.undo_cold_start(KEY, None, "job-b", at(40))
+
+    assert meddled
+    assert list(reg.history(KEY, None)[0]) == [released(0), IdleGap(at(20), 60, True)]
