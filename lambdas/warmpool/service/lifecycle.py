@@ -244,12 +244,13 @@ class LifecycleService:
         again: decided as a repaired pool is, as the tuning job's final event would have had it."""
         name = record.pool.job_name
         arn = record.pool.tuning_job_arn or ""
+        tuning = tuning_job_name(arn, name)
         if arn and arn not in tuners:
-            tuners[arn] = self._tuning_status(arn)
+            tuners[arn] = self._tuning_status(tuning)
         status = tuners.get(arn)
         if status in TUNER_RUNNING_STATUSES:
             return Outcome(name, record.pool.pool_id, "ignored", notes=("its tuning job is running",))
-        return self._refresh(name, Trigger.RECONCILE, tuner_ended=_tuner_gone(arn, status))
+        return self._refresh(name, Trigger.RECONCILE, tuner_ended=_tuner_gone(tuning, status))
 
     def _reschedule(self, record: PoolRecord) -> None:
         """The pool's next look is planned but its schedule is gone: make it again."""
@@ -308,11 +309,12 @@ class LifecycleService:
         record = self._record_from_job(job, previous)
         arn = record.pool.tuning_job_arn
         if tuner_ended is None and arn:
-            status = self._tuning_status(arn)
+            tuning = tuning_job_name(arn, record.pool.job_name)
+            status = self._tuning_status(tuning)
             if status in TUNER_RUNNING_STATUSES:
                 record = replace(record, tuner_owned=True)
             elif record.tuner_owned:  # its tuning job ended unseen: the pool is the engine's again
-                tuner_ended = _tuner_gone(arn, status)
+                tuner_ended = _tuner_gone(tuning, status)
         if tuner_ended is not None:
             if record.tuner_owned:
                 self._audit(record, "tuner-released", {"trigger": trigger.value, "reason": tuner_ended})
@@ -576,9 +578,8 @@ class LifecycleService:
             if r.pool.status is WarmPoolStatus.IN_USE and r.pool.pool_id != pool_id
         )
 
-    def _tuning_status(self, tuning_job_arn: str) -> str | None:
+    def _tuning_status(self, name: str) -> str | None:
         """The tuning job's HyperParameterTuningJobStatus; None when it no longer exists."""
-        name = tuning_job_arn.rsplit("/", 1)[-1]
         try:
             tuning = self.sagemaker.describe_tuning_job(name)
         except JobNotFoundError:
@@ -1097,9 +1098,21 @@ def _successor_of(known: PoolRecord, job_name: str) -> bool:
     return known.pool.status is WarmPoolStatus.REUSED and job_name not in known.pool.lineage
 
 
-def _tuner_gone(tuning_job_arn: str, status: str | None) -> str:
+def tuning_job_name(tuning_job_arn: str, trial_job_name: str) -> str:
+    """The tuning job's name, as DescribeHyperParameterTuningJob wants it. SageMaker may write the name
+    lowercased in the ARN, and describing `MySweep` as `mysweep` answers that it does not exist, which
+    would give a running tuner's pools to the engine; its trials are named after it (`MySweep-001-...`),
+    so the trial's name gives the case back."""
+    name = tuning_job_arn.rsplit("/", 1)[-1]
+    prefix = trial_job_name[: len(name)]
+    if prefix.lower() == name.lower() and trial_job_name[len(name) : len(name) + 1] == "-":
+        return prefix
+    return name
+
+
+def _tuner_gone(name: str, status: str | None) -> str:
     """Why a tuning job no longer keeps its trials' pools, for the audit trail."""
-    name = tuning_job_arn.rsplit("/", 1)[-1] or "(none named)"
+    name = name or "(none named)"
     if status is None:
         return f"tuning job {name} no longer exists"
     return f"tuning job {name} is {status}"

@@ -122,3 +122,38 @@ def test_a_role_that_may_not_read_tuning_jobs_fails_that_pool_not_the_run(system
     record = system.registry.get("hpo-1")
     assert record is not None
     assert not record.tuner_owned
+
+
+def test_a_tuning_job_named_with_capitals_keeps_its_trials_pools_while_it_runs(system: System) -> None:
+    # SageMaker writes the tuning job's name lowercased in its ARN; described by that name, "Sweep" does
+    # not exist. Its trials are named after it, which gives the case back.
+    system.set_policy(TWO_HOURS)
+    trial = "Sweep-001-a1b2c3d4"
+    system.control.start_tuning_job("Sweep", [training_job_request(trial, tags={"team": "research"})])
+    system.settle()
+    system.control.complete_job(trial)
+    system.settle()
+    record = system.registry.get(trial)
+    assert record is not None
+    assert record.pool.tuning_job_arn is not None
+    assert record.pool.tuning_job_arn.endswith("/sweep")
+    assert record.tuner_owned  # the tuner is running: its pool is left to it
+
+    report = system.reconcile()
+
+    assert report["repaired"] == []
+    assert report["failed"] == []
+    record = system.registry.get(trial)
+    assert record is not None
+    assert record.tuner_owned
+    assert system.control.update_calls() == []  # not decided by the engine while the tuner runs
+
+
+def test_the_tuning_job_name_takes_its_case_from_the_trial() -> None:
+    from warmpool.service.lifecycle import tuning_job_name
+
+    arn = "arn:aws:sagemaker:us-east-1:123456789012:hyper-parameter-tuning-job/mysweep"
+    assert tuning_job_name(arn, "MySweep-001-a1b2c3d4") == "MySweep"
+    assert tuning_job_name(arn, "mysweep-002-0f0f0f0f") == "mysweep"
+    assert tuning_job_name(arn, "MySweepTwo-001-a1b2c3d4") == "mysweep"  # another job's trial: the ARN's
+    assert tuning_job_name(arn, "other") == "mysweep"
