@@ -19,3 +19,4 @@ TUNING_DETAIL_TYPE = "SageMaker HyperParameter Tuning Job State Change"
 MAX_RECEIVE_COUNT = 5
 STATUS_INDEX = "by_status"
 MATCH_INDEX = "by_match"
+TEAM_INDEX = "by_team"

@@ -31,7 +31,9 @@ def nag_acknowledgments(stack: Stack, manager: WarmPoolManager) -> dict[str, str
         f"{iam5}[Resource::*]": (
             "sagemaker:ListTrainingJobs and X-Ray PutTraceSegments have no resource-level permissions"
         ),
-        f"{iam5}[Resource::<{pools}.Arn>/index/*]": "Queries on the registry table's own status index",
+        f"{iam5}[Resource::<{pools}.Arn>/index/*]": (
+            "Queries on the registry table's own indexes (by_status, by_match, by_team)"
+        ),
         f"{iam5}[Resource::{training_jobs}]": (
             "Users create training jobs with names warmpool cannot know; Describe/ListTags/Update only, "
             "never Create or Stop"

@@ -8,7 +8,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from infra.constants import MATCH_INDEX, MAX_RECEIVE_COUNT, STATUS_INDEX
+from infra.constants import MATCH_INDEX, MAX_RECEIVE_COUNT, STATUS_INDEX, TEAM_INDEX
 
 
 def _queue_pair(
@@ -78,6 +78,8 @@ class Storage(Construct):
                 _index(STATUS_INDEX, "gsi1pk", "gsi1sk"),
                 # sparse: the pools that have not ended, by match key (a new job's predecessor and peers)
                 _index(MATCH_INDEX, "gsi2pk", "gsi2sk"),
+                # sparse: the Available pools, by team tag (a decision reads its own team's pools)
+                _index(TEAM_INDEX, "gsi3pk", "gsi3sk"),
             ],
         )
         # The audit trail has a table of its own: append-only and read per pool, it stays out of the

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from warmpool.adapters.registry import MATCH_INDEX, STATUS_INDEX
+from warmpool.adapters.registry import MATCH_INDEX, STATUS_INDEX, TEAM_INDEX
 from warmpool.settings import (
     LifecycleSettings,
     NotifierSettings,
@@ -106,8 +106,22 @@ def test_tables_have_recovery_ttl_and_the_registry_indexes(synthesized: Synthesi
         for index in pools["Properties"]["GlobalSecondaryIndexes"]
     }
     # the names and keys the registry adapter queries
-    assert indexes == {STATUS_INDEX: ["gsi1pk", "gsi1sk"], MATCH_INDEX: ["gsi2pk", "gsi2sk"]}
+    assert indexes == {
+        STATUS_INDEX: ["gsi1pk", "gsi1sk"],
+        MATCH_INDEX: ["gsi2pk", "gsi2sk"],
+        TEAM_INDEX: ["gsi3pk", "gsi3sk"],
+    }
     assert pools["Properties"]["TimeToLiveSpecification"]["AttributeName"] == "ttl"
+
+
+def test_the_stack_names_the_indexes_the_registry_adapter_queries() -> None:
+    from infra import constants
+
+    assert (constants.STATUS_INDEX, constants.MATCH_INDEX, constants.TEAM_INDEX) == (
+        STATUS_INDEX,
+        MATCH_INDEX,
+        TEAM_INDEX,
+    )
 
 
 def audit_table(synthesized: Synthesized) -> tuple[str, dict[str, Any]]:

@@ -4,7 +4,10 @@ The registry table
 - `POOL#<pool_id>` / `STATE`: the pool (JSON) plus indexable attributes; GSI `by_status`
   (`gsi1pk` = `STATUS#<WarmPoolStatus>`, `gsi1sk` = `<expires_at or available_since>#<pool_id>`);
   sparse GSI `by_match` for pools not Terminated (`gsi2pk` = `MATCH#<match digest>`,
-  `gsi2sk` = `<WarmPoolStatus>#<pool_id>`): the pools of one shape, without reading the others.
+  `gsi2sk` = `<WarmPoolStatus>#<pool_id>`): the pools of one shape, without reading the others;
+  sparse GSI `by_team` for Available pools (`gsi3pk` = `TEAM#<team tag>`, or `NOTEAM` without one;
+  `gsi3sk` = `<instance type>#<pool_id>`): one team's warm pools, without reading the others.
+- `INDEXES` / `BACKFILL`: the indexes every live pool item is known to carry the keys of.
 - `JOB#<job_name>` / `POOL`: which pool a job belongs to.
 - `HIST#KEY#<match digest>` and `HIST#TEAM#<team>` / `GAPS`: recent idle gaps (bounded), the cold
   starts that uncensored one of them (to undo when the job turns out to have taken a warm pool), and a
@@ -21,7 +24,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -33,7 +36,7 @@ from warmpool.domain.codec import (
     pool_to_json,
 )
 from warmpool.domain.history import uncensor, undo_uncensor
-from warmpool.domain.model import IdleGap, WarmPoolStatus
+from warmpool.domain.model import IdleGap, Pool, WarmPoolStatus
 from warmpool.service.ports import AuditEntry, ConcurrentUpdateError, PoolRecord
 
 HISTORY_LIMIT = 64
@@ -43,8 +46,11 @@ AUDIT_RETENTION = timedelta(days=90)
 STATE_SK = "STATE"
 STATUS_INDEX = "by_status"
 MATCH_INDEX = "by_match"
+TEAM_INDEX = "by_team"
+# The indexes on live pool items that a version without them did not write: backfilled once (below).
+BACKFILLED_INDEXES = (MATCH_INDEX, TEAM_INDEX)
+_BACKFILL_KEY = ("INDEXES", "BACKFILL")
 _LEFT_TO_THE_ENGINE = ("ConditionalCheckFailedException", "AccessDeniedException")
-_UNINDEXED_BY_MATCH = WarmPoolStatus.TERMINATED.value  # a pool that has ended leaves the by_match index
 
 
 class DynamoPoolRegistry:
@@ -52,6 +58,7 @@ class DynamoPoolRegistry:
         self.table_name = table_name
         self.audit_table_name = audit_table_name
         self._client = client
+        self._backfilled: set[str] = set()  # once complete, an index stays complete: asked once
 
     # ------------------------------------------------------------------ pools
     def get(self, pool_id: str) -> PoolRecord | None:
@@ -97,7 +104,7 @@ class DynamoPoolRegistry:
             "gsi1sk": {"S": f"{sort_time.isoformat() if sort_time else '-'}#{pool.pool_id}"},
             "job_name": {"S": pool.job_name},
             "team": {"S": pool.team or "-"},
-            **_match_keys(pool.match_key.digest(), pool.status.value, pool.pool_id),
+            **_index_keys(pool),
         }
         condition: dict[str, Any]
         if expected_version is None:
@@ -141,9 +148,9 @@ class DynamoPoolRegistry:
         return stored
 
     def list_by_status(self, status: str) -> list[PoolRecord]:
-        """The pools in one state. A pool item written before the `by_match` index existed gets its
-        keys here (the reconciler lists the Available and InUse pools every run, so an upgraded stack
-        is indexed within one run)."""
+        """The pools in one state. A pool item written before the `by_match` or `by_team` index
+        existed gets their keys here (the reconciler lists the Available and InUse pools every run,
+        and the Reused ones once: `backfill_indexes`)."""
         records: list[PoolRecord] = []
         for item in self._query(
             IndexName=STATUS_INDEX,
@@ -151,8 +158,9 @@ class DynamoPoolRegistry:
             ExpressionAttributeValues={":s": {"S": f"STATUS#{status}"}},
         ):
             record = _record(item)
-            if "gsi2pk" not in item and status != _UNINDEXED_BY_MATCH:
-                self._index_by_match(item, record)
+            missing = {k: v for k, v in _index_keys(record.pool).items() if k not in item}
+            if missing:
+                self._add_index_keys(item, missing)
             records.append(record)
         return records
 
@@ -172,6 +180,63 @@ class DynamoPoolRegistry:
             )
         ]
 
+    def available_of_teams(
+        self, teams: Collection[str | None], *, instance_type: str | None = None
+    ) -> list[PoolRecord]:
+        """The Available pools whose team tag is one of `teams` (None: the pools without one), only
+        those of `instance_type` if given, in the order `list_by_status` lists them. One `by_team`
+        query per team: a decision about one team's pool reads that team's warm pools, not the
+        account's. Until `backfill_indexes` has run once, the index may lack pools written before it:
+        they are read from `by_status` then (every Available pool, as before the index)."""
+        if not self.indexed(TEAM_INDEX):
+            records = self.list_by_status(WarmPoolStatus.AVAILABLE.value)
+            return [
+                r
+                for r in records
+                if (r.pool.team or None) in teams
+                and (instance_type is None or r.pool.instance_type == instance_type)
+            ]
+        items = []
+        for team in sorted(teams, key=lambda t: t or ""):
+            condition = "gsi3pk = :t"
+            values: dict[str, Any] = {":t": {"S": _team_partition(team)}}
+            if instance_type is not None:
+                condition += " AND begins_with(gsi3sk, :i)"
+                values[":i"] = {"S": f"{instance_type}#"}
+            items += self._query(
+                IndexName=TEAM_INDEX, KeyConditionExpression=condition, ExpressionAttributeValues=values
+            )
+        return [_record(item) for item in sorted(items, key=lambda i: str(i["gsi1sk"]["S"]))]
+
+    def indexed(self, index: str) -> bool:
+        """Whether every live pool item carries the keys of `index` (`backfill_indexes` has run since
+        the index was added)."""
+        if index not in self._backfilled:
+            item = self._client.get_item(
+                TableName=self.table_name, Key=_key(*_BACKFILL_KEY), ConsistentRead=True
+            ).get("Item")
+            self._backfilled.update(item["complete"]["SS"] if item else ())
+        return index in self._backfilled
+
+    def backfill_indexes(self) -> list[str]:
+        """Once per index added: give every live pool item written before it the index's keys, and
+        record that it is complete. Costs one GetItem while nothing is left to do (the first call of a
+        process; then nothing); the run that backfills lists the Available, InUse and Reused pools once.
+        Returns the indexes it completed."""
+        todo = [index for index in BACKFILLED_INDEXES if not self.indexed(index)]
+        if not todo:
+            return []
+        for status in (WarmPoolStatus.AVAILABLE, WarmPoolStatus.IN_USE, WarmPoolStatus.REUSED):
+            self.list_by_status(status.value)  # adds the keys an item lacks
+        self._client.update_item(
+            TableName=self.table_name,
+            Key=_key(*_BACKFILL_KEY),
+            UpdateExpression="ADD complete :i",
+            ExpressionAttributeValues={":i": {"SS": list(BACKFILLED_INDEXES)}},
+        )
+        self._backfilled.update(BACKFILLED_INDEXES)
+        return todo
+
     def list_pools(self, *, team: str | None = None, status: str | None = None) -> list[PoolRecord]:
         """The pools (optionally of one team or state), one `by_status` query per state: no Scan
         reads the histories, ledgers and job index that share the table."""
@@ -189,23 +254,18 @@ class DynamoPoolRegistry:
             items.extend(page.get("Items", []))
         return items
 
-    def _index_by_match(self, item: dict[str, Any], record: PoolRecord) -> None:
-        """Add the `by_match` keys to a live pool item written before the index existed."""
+    def _add_index_keys(self, item: dict[str, Any], keys: dict[str, Any]) -> None:
+        """Add the index keys a pool item written before the index existed lacks (on the version read)."""
         from botocore.exceptions import ClientError
 
-        pool = record.pool
-        keys = _match_keys(pool.match_key.digest(), pool.status.value, pool.pool_id)
+        names = sorted(keys)
         try:
             self._client.update_item(
                 TableName=self.table_name,
                 Key=_key(item["pk"]["S"], item["sk"]["S"]),
-                UpdateExpression="SET gsi2pk = :p, gsi2sk = :s",
-                ConditionExpression="version = :v AND attribute_not_exists(gsi2pk)",
-                ExpressionAttributeValues={
-                    ":p": keys["gsi2pk"],
-                    ":s": keys["gsi2sk"],
-                    ":v": item["version"],
-                },
+                UpdateExpression="SET " + ", ".join(f"{name} = :{name}" for name in names),
+                ConditionExpression="version = :v",
+                ExpressionAttributeValues={":v": item["version"], **{f":{n}": keys[n] for n in names}},
             )
         except ClientError as exc:
             # Written meanwhile: the new version carries the keys already. Or a read-only caller (the
@@ -378,11 +438,23 @@ def _ledger_keys(team: str, at: datetime) -> tuple[dict[str, Any], dict[str, Any
     return _key(pk, f"DAY#{at.strftime('%Y-%m-%d')}"), _key(pk, f"MONTH#{at.strftime('%Y-%m')}")
 
 
-def _match_keys(match_digest: str, status: str, pool_id: str) -> dict[str, Any]:
-    """The `by_match` index keys of a pool item; none for a pool that has ended (a sparse index)."""
-    if status == _UNINDEXED_BY_MATCH:
-        return {}
-    return {"gsi2pk": {"S": f"MATCH#{match_digest}"}, "gsi2sk": {"S": f"{status}#{pool_id}"}}
+def _index_keys(pool: Pool) -> dict[str, Any]:
+    """The keys of the sparse indexes of a pool item: `by_match` while the pool has not ended,
+    `by_team` while it is Available."""
+    keys: dict[str, Any] = {}
+    if pool.status is not WarmPoolStatus.TERMINATED:
+        keys["gsi2pk"] = {"S": f"MATCH#{pool.match_key.digest()}"}
+        keys["gsi2sk"] = {"S": f"{pool.status.value}#{pool.pool_id}"}
+    if pool.status is WarmPoolStatus.AVAILABLE:
+        keys["gsi3pk"] = {"S": _team_partition(pool.team)}
+        keys["gsi3sk"] = {"S": f"{pool.instance_type}#{pool.pool_id}"}
+    return keys
+
+
+def _team_partition(team: str | None) -> str:
+    """The `by_team` partition of a team tag; a pool without one (or with an empty one) counts for the
+    policy's default team, which the policy may change: it has a partition of its own."""
+    return f"TEAM#{team}" if team else "NOTEAM"
 
 
 def _key(pk: str, sk: str) -> dict[str, Any]:

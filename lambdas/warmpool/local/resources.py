@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from warmpool.adapters.registry import MATCH_INDEX, STATUS_INDEX
+from warmpool.adapters.registry import MATCH_INDEX, STATUS_INDEX, TEAM_INDEX, DynamoPoolRegistry
 from warmpool.models.events import TRAINING_DETAIL_TYPE, TUNING_DETAIL_TYPE
 
 MAX_RECEIVE_COUNT = 5
@@ -71,7 +71,11 @@ def _table(dynamodb: Any, name: str, *, pk: str, sk: str | None, gsi: bool) -> N
         attributes.append({"AttributeName": sk, "AttributeType": "S"})
     extra: dict[str, Any] = {}
     if gsi:
-        indexes = {STATUS_INDEX: ("gsi1pk", "gsi1sk"), MATCH_INDEX: ("gsi2pk", "gsi2sk")}
+        indexes = {
+            STATUS_INDEX: ("gsi1pk", "gsi1sk"),
+            MATCH_INDEX: ("gsi2pk", "gsi2sk"),
+            TEAM_INDEX: ("gsi3pk", "gsi3sk"),
+        }
         attributes += [
             {"AttributeName": name, "AttributeType": "S"} for keys in indexes.values() for name in keys
         ]
@@ -110,6 +114,9 @@ def create_local_environment(
 
     _table(dynamodb, f"{prefix}-pools", pk="pk", sk="sk", gsi=True)
     _table(dynamodb, f"{prefix}-audit", pk="pk", sk="sk", gsi=False)
+    # A new registry has no pool written before its indexes: the reconciler's first run records that
+    # (until then, a decision reads every Available pool); the local registry starts as that run leaves it.
+    DynamoPoolRegistry(f"{prefix}-pools", dynamodb, audit_table_name=f"{prefix}-audit").backfill_indexes()
     _table(dynamodb, f"{prefix}-idempotency", pk="id", sk=None, gsi=False)
     lifecycle_dlq_url, lifecycle_dlq_arn = _queue(sqs, f"{prefix}-lifecycle-dlq")
     lifecycle_url, lifecycle_arn = _queue(sqs, f"{prefix}-lifecycle", lifecycle_dlq_arn)

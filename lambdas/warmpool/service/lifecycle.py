@@ -216,6 +216,8 @@ class LifecycleService:
         if report.failed:
             self.metrics.count("ReconcilerFailures", len(report.failed))
         report.digests.extend(self.send_digests(now))
+        # Once per index added: the live pools written before it get its keys (Reused ones included).
+        self.registry.backfill_indexes()
         return report
 
     def _repair(

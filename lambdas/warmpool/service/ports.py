@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -103,6 +103,17 @@ class PoolRegistry(Protocol):
 
     def pools_of_key(self, match_digest: str) -> list[PoolRecord]:
         """The pools of one match key that have not ended (InUse, Available, Reused)."""
+        ...
+
+    def available_of_teams(
+        self, teams: Collection[str | None], *, instance_type: str | None = None
+    ) -> list[PoolRecord]:
+        """The Available pools whose team tag is one of `teams` (None: the pools without one), only
+        those of `instance_type` if given, in `list_by_status` order."""
+        ...
+
+    def backfill_indexes(self) -> list[str]:
+        """Give the live pool items written before an index existed its keys, once per index."""
         ...
 
     def list_pools(self, *, team: str | None = None, status: str | None = None) -> list[PoolRecord]: ...

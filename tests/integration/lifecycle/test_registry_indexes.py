@@ -123,11 +123,11 @@ def test_a_read_only_caller_lists_unindexed_pools_and_leaves_the_indexing_to_the
             expected_params={
                 "TableName": system.env.pools_table,
                 "Key": {"pk": item["pk"], "sk": item["sk"]},
-                "UpdateExpression": "SET gsi2pk = :p, gsi2sk = :s",
-                "ConditionExpression": "version = :v AND attribute_not_exists(gsi2pk)",
+                "UpdateExpression": "SET gsi2pk = :gsi2pk, gsi2sk = :gsi2sk",
+                "ConditionExpression": "version = :v",
                 "ExpressionAttributeValues": {
-                    ":p": {"S": f"MATCH#{record.pool.match_key.digest()}"},
-                    ":s": {"S": "InUse#r-1"},
+                    ":gsi2pk": {"S": f"MATCH#{record.pool.match_key.digest()}"},
+                    ":gsi2sk": {"S": "InUse#r-1"},
                     ":v": item["version"],
                 },
             },
