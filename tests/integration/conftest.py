@@ -38,6 +38,13 @@ class System:
     notifier: QueuePump
     schedules: SchedulePump
     api_calls: dict[str, int] = field(default_factory=dict)
+    # DynamoDB Queries by what they read ("<index or table>:<first key value>"): calls and items returned
+    queries: dict[str, int] = field(default_factory=dict)
+    items_read: dict[str, int] = field(default_factory=dict)
+
+    def clear_counts(self) -> None:
+        for counts in (self.api_calls, self.queries, self.items_read):
+            counts.clear()
 
     def set_policy(self, policy: dict[str, Any]) -> None:
         self.ssm.put_parameter(
@@ -137,7 +144,23 @@ def system(
             operation = event_name.rsplit(".", maxsplit=1)[-1]
             api_calls[operation] = api_calls.get(operation, 0) + 1
 
-        boto3.DEFAULT_SESSION.events.register("before-call.*.*", count) if boto3.DEFAULT_SESSION else None
+        queries: dict[str, int] = {}
+        items_read: dict[str, int] = {}
+
+        def query_target(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+            first: dict[str, str] = next(iter(params.get("ExpressionAttributeValues", {}).values()), {})
+            context["query_target"] = f"{params.get('IndexName', 'table')}:{first.get('S', '')}"
+
+        def count_items(parsed: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+            target = context.get("query_target", "table:")
+            queries[target] = queries.get(target, 0) + 1
+            items_read[target] = items_read.get(target, 0) + len(parsed.get("Items", []))
+
+        if boto3.DEFAULT_SESSION:
+            events = boto3.DEFAULT_SESSION.events
+            events.register("before-call.*.*", count)
+            events.register("provide-client-params.dynamodb.Query", query_target)
+            events.register("after-call.dynamodb.Query", count_items)
         system = System(
             emulator=emulator,
             control=LocalControl(emulator),
@@ -152,6 +175,8 @@ def system(
             notifier=QueuePump(sqs, env.notify_queue_url, notifier.handler),
             schedules=SchedulePump(boto3.client("scheduler"), sqs, env.scheduler_group, clock),
             api_calls=api_calls,
+            queries=queries,
+            items_read=items_read,
         )
         system.sns_queue_url = subscribe(env.topic_arn, "all-notifications")
         try:

@@ -35,6 +35,7 @@ from warmpool.domain.model import (
     extend_lineage,
 )
 from warmpool.domain.policy.document import PolicyDocument
+from warmpool.domain.policy.resolve import resolve_rules
 from warmpool.domain.policy.rules import is_exempt
 from warmpool.domain.pricing import UnknownInstanceTypeError, price_per_hour
 from warmpool.domain.stepping import horizon_at
@@ -188,6 +189,8 @@ class LifecycleService:
         known = {r.pool.job_name for r in in_registry}
         report = ReconcileReport(len(in_sagemaker), len(in_registry))
         tuners: dict[str, str | None] = {}  # each tuning job described once per run
+        # The whole fleet's warm instances: a decision reads its own team's pools only (docs/adr/0008).
+        self.metrics.count("WarmInstances", sum(r.pool.instance_count for r in in_registry))
         self.begin_run()
         for name in sorted(in_sagemaker - known):
             self._repair(report, report.repaired, name, self._refresh, name, Trigger.RECONCILE)
@@ -592,15 +595,27 @@ class LifecycleService:
         self, record: PoolRecord, trigger: Trigger, request: UserRequest | None, now: datetime
     ) -> Decision:
         policy = self.policies.current()
-        return decide_keep_alive(
-            record.pool,
-            policy,
+        fleet = self._fleet(
             now,
-            limits=self.limits,
-            fleet=self._fleet(now, teams=(team_of(record.pool, policy),), deciding=record.pool.pool_id),
-            trigger=trigger,
-            request=request,
+            teams=(team_of(record.pool, policy),),
+            deciding=record.pool.pool_id,
+            available=self._fleet_to_decide(record.pool, policy),
         )
+        return decide_keep_alive(
+            record.pool, policy, now, limits=self.limits, fleet=fleet, trigger=trigger, request=request
+        )
+
+    def _fleet_to_decide(self, pool: Pool, policy: PolicyDocument) -> list[PoolRecord]:
+        """The Available pools a decision about `pool` reads (docs/adr/0008). What it uses of the other
+        pools is its team's: the team limit and its release candidates, the budget's idle and booked
+        cost. The team is the one its rules resolve to (the policy's team tag), and the one its cost is
+        booked to (`team_of`); the pools without a team tag count for the default team. Only an
+        `instance_type_limits` entry for its type counts every team's pools: then every Available pool
+        is read, as before."""
+        if policy.instance_type_limits.get(pool.instance_type) is not None:
+            return self.registry.list_by_status(WarmPoolStatus.AVAILABLE.value)
+        teams = {team_of(pool, policy), resolve_rules(policy, pool).team}
+        return self.registry.available_of_teams(_team_tags(teams, policy))
 
     def _fleet(
         self,
@@ -611,7 +626,7 @@ class LifecycleService:
         with_ledger: bool = False,
         available: Sequence[PoolRecord] | None = None,
     ) -> FleetView:
-        fleet = fleet_view(
+        return fleet_view(
             self.registry,
             self.policies.current(),
             now,
@@ -621,8 +636,6 @@ class LifecycleService:
             reductions_this_run=self.reductions_this_run,
             available=available,
         )
-        self.metrics.count("WarmInstances", sum(fleet.warm_instances_by_type.values()))
-        return fleet
 
     def _execute(self, record: PoolRecord, decision: Decision, now: datetime) -> tuple[PoolRecord, bool]:
         """Carry the decision out; True with the record when SageMaker refused the update."""
@@ -770,9 +783,13 @@ class LifecycleService:
         return int(minutes) if isinstance(minutes, int) else EXPIRING_SOON_DEFAULT_MINUTES
 
     def _maybe_missed_pool(self, pool: Pool) -> None:
-        """A new job started cold beside an Available pool it nearly matched: say what differed."""
-        for other in self.registry.list_by_status(WarmPoolStatus.AVAILABLE.value):
-            if other.pool.instance_type != pool.instance_type or other.pool.pool_id == pool.pool_id:
+        """A new job started cold beside an Available pool it nearly matched: say what differed. The
+        pools looked at are its team's (`team_of`; the untagged ones too for the default team) of its
+        instance type: a near match warm for another team is not reported (docs/adr/0008)."""
+        policy = self.policies.current()
+        tags = _team_tags({team_of(pool, policy)}, policy)
+        for other in self.registry.available_of_teams(tags, instance_type=pool.instance_type):
+            if other.pool.pool_id == pool.pool_id:
                 continue
             differing = other.pool.match_key.differences(pool.match_key)
             if pool.job_keep_alive_seconds == 0:
@@ -1067,6 +1084,11 @@ def team_of(pool: Pool, policy: PolicyDocument) -> str:
     """The team a pool counts for (limits, budgets, histories, digests): its team tag, else the
     policy's default team, the team whose rules it gets."""
     return pool.team or policy.default_team
+
+
+def _team_tags(teams: set[str], policy: PolicyDocument) -> set[str | None]:
+    """The team tags of the pools that count for `teams`: theirs, and none for the default team."""
+    return {*teams, *([None] if policy.default_team in teams else [])}
 
 
 def _utc_days(since: datetime, until: datetime) -> list[tuple[datetime, datetime]]:

@@ -1,0 +1,152 @@
+"""What a decision and a cold start read of the other pools (docs/adr/0008): their team's warm pools
+from the `by_team` index, not every Available pool in the account; the same decisions as before."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import boto3
+from warmpool.domain.model import WarmPoolStatus
+from warmpool.emulator.jobs import training_job_request
+from warmpool.handlers import lifecycle, reconciler
+
+from tests.integration.conftest import System
+
+EVERY_AVAILABLE_POOL = "by_status:STATUS#Available"
+
+
+def _policy(**top: Any) -> dict[str, Any]:
+    return {"version": 1, "defaults": {"keep_alive_strategy": "fixed-3600"}, **top}
+
+
+def _warm(system: System, name: str, team: str | None = None, **request: Any) -> None:
+    """A job of `team` (untagged without one) that ends and leaves a warm pool (each test gives its
+    jobs different shapes, so that none takes another's pool)."""
+    system.run_job(name, 300, tags={"team": team} if team else {}, **request)
+
+
+def _other_pools_read(system: System) -> dict[str, int]:
+    """The pools read, by query, besides those of the job's own shape (docs/adr/0007)."""
+    return {query: n for query, n in system.items_read.items() if not query.startswith("by_match:")}
+
+
+def _pool_status(system: System, name: str) -> str:
+    status: str = system.sagemaker.describe_training_job(TrainingJobName=name)["WarmPoolStatus"]["Status"]
+    return status
+
+
+def test_a_decision_reads_its_own_teams_warm_pools_not_the_accounts(system: System) -> None:
+    system.set_policy(_policy(teams={"nlp": {"max_warm_instances": 4}}))
+    for i in range(3):
+        _warm(system, f"vis-{i}", "vision", volume_size_gb=60 + i)
+    _warm(system, "nlp-1", "nlp")
+    system.clear_counts()
+    _warm(system, "nlp-2", "nlp", volume_size_gb=70)
+
+    decided = system.registry.get("nlp-2")
+    assert decided is not None
+    assert decided.last_decision is not None
+    assert (decided.last_decision.action.value, decided.last_decision.keep_alive_seconds) == ("extend", 3600)
+    # Its cold start looked for a near match, and its decision counted the team's pools: nlp-1 each time.
+    assert _other_pools_read(system) == {"by_team:TEAM#nlp": 2}
+
+
+def test_the_default_teams_limit_counts_the_pools_without_a_team_tag(system: System) -> None:
+    system.set_policy(_policy(teams={"platform": {"max_warm_instances": 1}}))
+    _warm(system, "untagged-1")  # counts for the default team, platform
+    _warm(system, "vis-1", "vision", volume_size_gb=60)  # another team's: not counted
+    _warm(system, "plat-1", "platform", volume_size_gb=70)
+    assert [_pool_status(system, n) for n in ("untagged-1", "vis-1", "plat-1")] == [
+        "Available",
+        "Available",
+        "Terminated",
+    ]
+    released = system.registry.get("plat-1")
+    assert released is not None
+    assert released.last_decision is not None
+    assert released.last_decision.rule == "teams.platform.max_warm_instances"
+    assert released.last_decision.reasons[-1] == "team platform already has 1 warm instances; the limit is 1"
+    assert system.queries.get("by_team:NOTEAM", 0) >= 1
+
+
+def test_an_instance_type_limit_still_counts_every_teams_pools(system: System) -> None:
+    system.set_policy(_policy(instance_type_limits={"ml.g5.2xlarge": 1}))
+    _warm(system, "vis-1", "vision")
+    system.clear_counts()
+    _warm(system, "nlp-1", "nlp", volume_size_gb=60)
+    assert _pool_status(system, "nlp-1") == "Terminated"
+    released = system.registry.get("nlp-1")
+    assert released is not None
+    assert released.last_decision is not None
+    assert released.last_decision.rule == "instance_type_limits.ml.g5.2xlarge"
+    assert system.items_read[EVERY_AVAILABLE_POOL] == 1  # the whole fleet, as before: vis-1
+
+
+def test_a_cold_start_looks_for_a_near_match_among_its_teams_pools_of_its_type(system: System) -> None:
+    system.set_policy(_policy())
+    _warm(system, "near-1", "nlp")
+    _warm(system, "big-1", "nlp", instance_type="ml.g5.4xlarge")
+    _warm(system, "vis-1", "vision", volume_size_gb=60)
+    system.notifications()
+    system.clear_counts()
+    system.sagemaker.create_training_job(
+        **training_job_request("near-2", volume_size_gb=200, tags={"team": "nlp", "owner": "alice"})
+    )
+    system.settle()
+    notes = [n for n in system.notifications() if n["kind"] == "missed-pool"]
+    assert [(n["facts"]["nearby_pool_job"], n["facts"]["differing_fields"]) for n in notes] == [
+        ("near-1", ["ResourceConfig.VolumeSizeInGB"])
+    ]
+    assert _other_pools_read(system) == {"by_team:TEAM#nlp": 1}  # near-1 only: not big-1, not vis-1
+
+
+def test_a_near_match_warm_for_another_team_is_not_reported(system: System) -> None:
+    system.set_policy(_policy())
+    _warm(system, "vis-1", "vision")
+    system.notifications()
+    request = training_job_request("nlp-1", volume_size_gb=200, tags={"team": "nlp"})
+    system.sagemaker.create_training_job(**request)
+    system.settle()
+    assert [n for n in system.notifications() if n["kind"] == "missed-pool"] == []
+
+
+def test_an_upgraded_registry_decides_as_before_and_is_indexed_once(system: System) -> None:
+    system.set_policy(_policy(teams={"nlp": {"max_warm_instances": 1}}))
+    _warm(system, "up-1", "nlp")
+    before = system.registry.get("up-1")
+    assert before is not None
+    # A Reused pool the successor never adopted, written before the by_match index existed.
+    reused = replace(before.pool, pool_id="old-r", job_name="old-r", status=WarmPoolStatus.REUSED, version=0)
+    system.registry.put(replace(before, pool=reused), None)
+    dynamodb = boto3.client("dynamodb")
+    table = system.env.pools_table
+    for pool_id, keys in (("up-1", "gsi3pk, gsi3sk"), ("old-r", "gsi2pk, gsi2sk")):
+        dynamodb.update_item(TableName=table, Key=_key(f"POOL#{pool_id}"), UpdateExpression=f"REMOVE {keys}")
+    # The registry as a version without the by_team index left it, read by a newly deployed function.
+    dynamodb.delete_item(TableName=table, Key={"pk": {"S": "INDEXES"}, "sk": {"S": "BACKFILL"}})
+    for module in (lifecycle, reconciler):
+        module.runtime.cache_clear()
+
+    system.clear_counts()
+    _warm(system, "up-2", "nlp", volume_size_gb=60)  # up-1 is counted: read from by_status meanwhile
+    assert _pool_status(system, "up-2") == "Terminated"
+    assert system.items_read[EVERY_AVAILABLE_POOL] >= 1
+
+    system.reconcile()  # indexes the Reused pool too, and records that the indexes are complete
+    item = dynamodb.get_item(TableName=table, Key=_key("POOL#old-r"))["Item"]
+    assert item["gsi2sk"]["S"] == "Reused#old-r"
+    assert "old-r" in [r.pool.pool_id for r in system.registry.pools_of_key(reused.match_key.digest())]
+    assert "gsi3pk" in dynamodb.get_item(TableName=table, Key=_key("POOL#up-1"))["Item"]
+
+    system.clear_counts()
+    system.reconcile()  # done once: no Reused listing at every run
+    assert "by_status:STATUS#Reused" not in system.queries
+    system.clear_counts()
+    _warm(system, "up-3", "nlp", volume_size_gb=70)
+    assert _pool_status(system, "up-3") == "Terminated"
+    assert EVERY_AVAILABLE_POOL not in system.queries
+
+
+def _key(pk: str) -> dict[str, dict[str, str]]:
+    return {"pk": {"S": pk}, "sk": {"S": "STATE"}}
