@@ -182,7 +182,8 @@ class LifecycleService:
     def reconcile(self) -> ReconcileReport:
         """Repair drift: pools whose events were missed, pools that moved on silently, missing schedules.
         Costs O(Available and InUse pools): for each state, one list call to SageMaker and one query of
-        the registry, plus a describe per disagreeing pool."""
+        the registry, plus a describe per disagreeing pool (and once per index added to the registry,
+        one listing of the live pools: `backfill_indexes`)."""
         now = self.clock.now()
         in_sagemaker = set(self.sagemaker.list_available_job_names())
         in_registry = self.registry.list_by_status(WarmPoolStatus.AVAILABLE.value)
