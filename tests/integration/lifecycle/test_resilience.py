@@ -355,26 +355,6 @@ def test_quota_means_no_warm_pool_and_the_owner_is_told(system: System) -> None:
     assert "quota" in notes[0]["facts"]["reason"]
 
 
-def test_tuning_job_pools_are_left_to_the_tuner_until_it_ends(system: System) -> None:
-    system.set_policy(TWO_HOURS)
-    system.control.start_tuning_job("sweep", [training_job_request("hpo-1", tags={"team": "research"})])
-    system.settle()
-    system.control.complete_job("hpo-1")
-    system.settle()
-    record = system.registry.get("hpo-1")
-    assert record is not None
-    assert record.tuner_owned
-    assert system.control.update_calls() == []
-    system.control.complete_tuning_job("sweep")
-    system.settle()
-    record = system.registry.get("hpo-1")
-    assert record is not None
-    assert not record.tuner_owned
-    assert [u["seconds"] for u in system.control.update_calls()] == [3600]
-    kinds = [n["kind"] for n in system.notifications()]
-    assert "tuning-job-finished" in kinds
-
-
 def test_a_sequential_sweep_hands_one_pool_from_trial_to_trial(system: System) -> None:
     system.set_policy(TWO_HOURS)
     trials = [training_job_request(f"seq-{i}", tags={"team": "research"}) for i in range(3)]

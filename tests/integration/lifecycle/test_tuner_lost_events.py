@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from warmpool.emulator.jobs import training_job_request
+from warmpool.service.ports import PoolRecord
 
 from tests.integration.conftest import System
 
@@ -12,16 +13,35 @@ TWO_HOURS = {"version": 1, "defaults": {"keep_alive_strategy": "fixed-7200"}}
 TUNING_EVENT = "SageMaker HyperParameter Tuning Job State Change"
 
 
-def sweep_whose_final_event_is_lost(system: System, *, status: str = "Completed") -> None:
-    """A one-trial sweep: its trial's pool is idle and the tuner's; the sweep ends, its event is lost."""
+def idle_trial_of_a_running_sweep(system: System, tuning: str = "sweep", trial: str = "hpo-1") -> PoolRecord:
+    """A one-trial sweep, still running: its trial's pool is idle and left to the tuner."""
     system.set_policy(TWO_HOURS)
-    system.control.start_tuning_job("sweep", [training_job_request("hpo-1", tags={"team": "research"})])
+    system.control.start_tuning_job(tuning, [training_job_request(trial, tags={"team": "research"})])
     system.settle()
-    system.control.complete_job("hpo-1")
+    system.control.complete_job(trial)
+    system.settle()
+    record = system.registry.get(trial)
+    assert record is not None
+    assert (record.pool.status.value, record.tuner_owned) == ("Available", True)
+    assert system.control.update_calls() == []  # not decided by the engine while the tuner runs
+    return record
+
+
+def test_tuning_job_pools_are_left_to_the_tuner_until_it_ends(system: System) -> None:
+    idle_trial_of_a_running_sweep(system)
+    system.control.complete_tuning_job("sweep")
     system.settle()
     record = system.registry.get("hpo-1")
     assert record is not None
-    assert (record.pool.status.value, record.tuner_owned) == ("Available", True)
+    assert not record.tuner_owned
+    assert [u["seconds"] for u in system.control.update_calls()] == [3600]
+    kinds = [n["kind"] for n in system.notifications()]
+    assert "tuning-job-finished" in kinds
+
+
+def sweep_whose_final_event_is_lost(system: System, *, status: str = "Completed") -> None:
+    """A one-trial sweep: its trial's pool is idle and the tuner's; the sweep ends, its event is lost."""
+    idle_trial_of_a_running_sweep(system)
     system.control.complete_tuning_job("sweep", status)
     lost = system.messages(system.env.lifecycle_queue_url)  # EventBridge never delivers it
     assert [json.loads(m["Body"])["detail-type"] for m in lost] == [TUNING_EVENT]
@@ -127,25 +147,18 @@ def test_a_role_that_may_not_read_tuning_jobs_fails_that_pool_not_the_run(system
 def test_a_tuning_job_named_with_capitals_keeps_its_trials_pools_while_it_runs(system: System) -> None:
     # SageMaker writes the tuning job's name lowercased in its ARN; described by that name, "Sweep" does
     # not exist. Its trials are named after it, which gives the case back.
-    system.set_policy(TWO_HOURS)
     trial = "Sweep-001-a1b2c3d4"
-    system.control.start_tuning_job("Sweep", [training_job_request(trial, tags={"team": "research"})])
-    system.settle()
-    system.control.complete_job(trial)
-    system.settle()
-    record = system.registry.get(trial)
-    assert record is not None
+    record = idle_trial_of_a_running_sweep(system, "Sweep", trial)
     assert record.pool.tuning_job_arn is not None
     assert record.pool.tuning_job_arn.endswith("/sweep")
-    assert record.tuner_owned  # the tuner is running: its pool is left to it
 
     report = system.reconcile()
 
     assert report["repaired"] == []
     assert report["failed"] == []
-    record = system.registry.get(trial)
-    assert record is not None
-    assert record.tuner_owned
+    after = system.registry.get(trial)
+    assert after is not None
+    assert after.tuner_owned
     assert system.control.update_calls() == []  # not decided by the engine while the tuner runs
 
 

@@ -47,20 +47,33 @@ def test_keep_alive_updates_never_exceed_an_hour() -> None:
     assert result.keepalive_updates >= 3  # three hours need at least three steps
 
 
-def test_bad_rows_name_the_line_and_column(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("content", "error"),
+    [
+        (
+            "submit_time_s,duration_s,pool,status\n0,10,a,Running\n5,x,a,Running\n9,1,b,Pending\n",
+            r"t\.csv:3: column 'duration_s' must be a number",
+        ),
+        ("submit_time_s,pool\n0,a\n", r"missing column.*duration_s"),
+        (
+            "submit_time_s,duration_s,pool,instance_count\n0,10,a,2\n5,10,a,2.5\n",
+            r"t\.csv:3: column 'instance_count' must be a whole number",
+        ),
+        (
+            "submit_time_s,duration_s,pool,instance_count\n0,10,a,two\n",
+            r"t\.csv:2: column 'instance_count' must be a whole number",
+        ),
+    ],
+)
+def test_bad_rows_name_the_line_and_column(tmp_path: Path, content: str, error: str) -> None:
     trace = tmp_path / "t.csv"
-    trace.write_text("submit_time_s,duration_s,pool,status\n0,10,a,Running\n5,x,a,Running\n9,1,b,Pending\n")
-    with pytest.raises(TraceError, match=r"t\.csv:3: column 'duration_s' must be a number"):
+    trace.write_text(content)
+    with pytest.raises(TraceError, match=error):
         load_trace(trace)
-    trace.write_text("submit_time_s,pool\n0,a\n")
-    with pytest.raises(TraceError, match=r"missing column.*duration_s"):
-        load_trace(trace)
-    trace.write_text("submit_time_s,duration_s,pool,instance_count\n0,10,a,2\n5,10,a,2.5\n")
-    with pytest.raises(TraceError, match=r"t\.csv:3: column 'instance_count' must be a whole number"):
-        load_trace(trace)
-    trace.write_text("submit_time_s,duration_s,pool,instance_count\n0,10,a,two\n")
-    with pytest.raises(TraceError, match=r"t\.csv:2: column 'instance_count' must be a whole number"):
-        load_trace(trace)
+
+
+def test_pending_rows_are_skipped(tmp_path: Path) -> None:
+    trace = tmp_path / "t.csv"
     trace.write_text("submit_time_s,duration_s,pool,status\n0,10,a,Running\n9,1,b,Pending\n")
     assert [j.pool for j in load_trace(trace)] == ["a"]
 
