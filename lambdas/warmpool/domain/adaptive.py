@@ -98,6 +98,9 @@ class _GapFacts(NamedTuple):
     seconds: float  # capped at MAX_GAP_SECONDS
     reused: bool
     valid: bool  # a negative length (a clock skew) is left out
+    reuse_day: int | None  # date ordinal of the day a job came back, for a reuse within MAX_GAP_SECONDS
+    reuse_minute: float  # of that day
+    reuse_weekend: bool  # that day is a Saturday or a Sunday
 
 
 # Facts by gap identity: the simulator weighs the same gap objects thousands of times, and hashing a
@@ -107,35 +110,49 @@ _FACTS_KEPT = 8192
 _facts_by_id: dict[int, tuple[IdleGap, _GapFacts]] = {}
 
 
-def _facts(gap: IdleGap) -> _GapFacts:
-    hit = _facts_by_id.get(id(gap))
-    if hit is not None and hit[0] is gap:
-        return hit[1]
-    facts = _read_facts(gap)
-    if len(_facts_by_id) >= _FACTS_KEPT:
-        _facts_by_id.clear()
-    _facts_by_id[id(gap)] = (gap, facts)
-    return facts
-
-
 def _read_facts(gap: IdleGap) -> _GapFacts:
     started = gap.started_at
+    minute = started.hour * 60 + started.minute
+    day = started.toordinal()
+    valid = gap.seconds >= 0
+    reuse_day: int | None = None
+    reuse_minute = 0.0
+    if valid and gap.reused and gap.seconds < MAX_GAP_SECONDS:
+        days_later, reuse_minute = divmod(minute + gap.seconds / 60, 1440)
+        reuse_day = day + int(days_later)
     return _GapFacts(
-        started.hour * 60 + started.minute,
+        minute,
         started.weekday() >= 5,
-        started.toordinal(),
+        day,
         started.timestamp(),
         math.log10(1 + gap.job_duration_s) if gap.job_duration_s else None,
         None if gap.running_jobs is None else min(gap.running_jobs, RUNNING_CAP),
         gap.known_gaps is not None and gap.known_gaps >= YOUNG_GAPS,
         min(gap.seconds, MAX_GAP_SECONDS),
         gap.reused,
-        gap.seconds >= 0,
+        valid,
+        reuse_day,
+        reuse_minute,
+        reuse_day is not None and (reuse_day - 1) % 7 >= 5,  # day 1 (0001-01-01) was a Monday
     )
 
 
+def _facts_in(gaps: tuple[IdleGap, ...]) -> list[_GapFacts]:
+    out: list[_GapFacts] = []
+    get = _facts_by_id.get
+    for gap in gaps:
+        hit = get(id(gap))
+        if hit is None or hit[0] is not gap:
+            if len(_facts_by_id) >= _FACTS_KEPT:
+                _facts_by_id.clear()
+            hit = (gap, _read_facts(gap))
+            _facts_by_id[id(gap)] = hit
+        out.append(hit[1])
+    return out
+
+
 def _facts_of(pool: Pool) -> tuple[list[_GapFacts], list[_GapFacts]]:
-    return [_facts(g) for g in pool.history], [_facts(g) for g in pool.team_history]
+    return _facts_in(pool.history), _facts_in(pool.team_history)
 
 
 def _workday_end(facts: list[_GapFacts], today: int, weekend: bool) -> float | None:
@@ -144,13 +161,11 @@ def _workday_end(facts: list[_GapFacts], today: int, weekend: bool) -> float | N
     last job came by WORKDAY_LATEST_END: the end of their working day. None for work round the clock."""
     last: dict[int, float] = {}  # by day: the minute of the day of its last reuse
     for f in facts:
-        if not f.valid or not f.reused or f.seconds >= MAX_GAP_SECONDS:
+        day = f.reuse_day
+        if day is None or day > today or f.reuse_weekend != weekend:
             continue
-        extra, minute = divmod(f.minute + f.seconds / 60, 1440)
-        day = f.day + int(extra)
-        if day > today or ((day - 1) % 7 >= 5) != weekend:  # day 1 (0001-01-01) was a Monday
-            continue
-        last[day] = max(minute, last.get(day, 0.0))
+        if f.reuse_minute > last.get(day, -1.0):
+            last[day] = f.reuse_minute
     so_far = last.pop(today, 0.0)  # today goes on at least this late
     ends = sorted(last.values())
     if len(ends) < WORKDAY_MIN_DAYS or ends[len(ends) // 2] > WORKDAY_LATEST_END:
@@ -186,7 +201,21 @@ def weighted_gaps(
     for source, scale, is_own in ((own, 1.0, True), (team, TEAM_PRIOR_WEIGHT, False)):
         n = len(source)
         for index, fact in enumerate(source):
-            minute, gap_weekend, _, stamp, log_duration, running, established, seconds, reused, valid = fact
+            (
+                minute,
+                gap_weekend,
+                _,
+                stamp,
+                log_duration,
+                running,
+                established,
+                seconds,
+                reused,
+                valid,
+                _,
+                _,
+                _,
+            ) = fact
             if not valid:
                 continue
             context = _HOUR_CONTEXT[abs(minute - minute_now)]
@@ -228,7 +257,7 @@ def quiet_time(data: StrategyInput, facts: tuple[list[_GapFacts], list[_GapFacts
     weekend = anchor.weekday() >= 5
     seen = 0
     own, team = facts or _facts_of(pool)
-    for minute, gap_weekend, day, _, _, _, _, seconds, reused, valid in (*own, *team):
+    for minute, gap_weekend, day, _, _, _, _, seconds, reused, valid, _, _, _ in (*own, *team):
         if not valid or day == today or gap_weekend != weekend:
             continue
         apart = abs(minute_now - minute)
