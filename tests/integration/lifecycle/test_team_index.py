@@ -66,7 +66,7 @@ def test_the_default_teams_limit_counts_the_pools_without_a_team_tag(system: Sys
     assert released is not None
     assert released.last_decision is not None
     assert released.last_decision.rule == "teams.platform.max_warm_instances"
-    assert released.last_decision.reasons[-1] == "team platform already has 1 warm instances; the limit is 1"
+    assert released.last_decision.reasons[-1] == "team platform already has 1 warm instance; the limit is 1"
     assert system.queries.get("by_team:NOTEAM", 0) >= 1
 
 

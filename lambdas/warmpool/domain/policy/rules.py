@@ -92,6 +92,11 @@ def _minutes(seconds: float) -> str:
     return f"{seconds / 60:.0f} min" if seconds < 7200 else f"{seconds / 3600:.1f} h"
 
 
+def _instances(count: int, kind: str) -> str:
+    """ "1 warm instance", "3 ml.g5.2xlarge instances"."""
+    return f"{count} {kind} instance{'' if count == 1 else 's'}"
+
+
 @register
 class Exemption(PolicyRule):
     """A job tagged `warmpool:exempt-until: <ISO date>` (and a reason tag) is left alone until then:
@@ -336,7 +341,7 @@ class WarmInstanceLimits(PolicyRule):
             if used + count > type_limit:
                 ev.release(
                     f"instance_type_limits.{ev.pool.instance_type}",
-                    f"{used} {ev.pool.instance_type} instances already warm; the limit is {type_limit}",
+                    f"{_instances(used, ev.pool.instance_type)} already warm; the limit is {type_limit}",
                 )
                 ev.notify.append(NotificationKind.POLICY_LIMIT)
                 return
@@ -357,14 +362,14 @@ class WarmInstanceLimits(PolicyRule):
                 freed += victim.instance_count
                 if used - freed + count <= limit:
                     ev.reasons.append(
-                        f"team {ev.rules.team} at its limit of {limit} warm instances: releasing "
+                        f"team {ev.rules.team} at its limit of {_instances(limit, 'warm')}: releasing "
                         f"the longest-idle pools {', '.join(ev.release_pool_ids)} instead"
                     )
                     return
             ev.release_pool_ids.clear()
             if len(candidates) < len(team_pools):
                 ev.reasons.append("pools a person or an exemption keeps warm are not released to make room")
-        ev.release(rule, f"team {ev.rules.team} already has {used} warm instances; the limit is {limit}")
+        ev.release(rule, f"team {ev.rules.team} already has {_instances(used, 'warm')}; the limit is {limit}")
 
 
 @register
