@@ -13,6 +13,7 @@ The registry table
   starts that uncensored one of them (to undo when the job turns out to have taken a warm pool), and a
   `version` each write is conditioned on.
 - `TUNER#<tuning job arn>` / `POOL#<pool_id>`: pools launched by a tuning job.
+- `TUNING#<tuning job arn>` / `FINISHED`: its owners were told it finished (once), with a TTL.
 - `LEDGER#<team>` / `DAY#<date>` and `MONTH#<yyyy-mm>`: the idle-cost ledger, with a TTL.
 
 The audit table (append-only, read per pool)
@@ -280,6 +281,26 @@ class DynamoPoolRegistry:
         )
         records = [self.get(item["pool_id"]["S"]) for item in items]
         return [r for r in records if r is not None]
+
+    def claim_tuning_finished(self, tuning_job_arn: str, at: datetime) -> bool:
+        from botocore.exceptions import ClientError
+
+        expires = int((at + AUDIT_RETENTION).timestamp())
+        try:
+            self._client.put_item(
+                TableName=self.table_name,
+                Item={
+                    **_key(f"TUNING#{tuning_job_arn}", "FINISHED"),
+                    "at": {"S": at.isoformat()},
+                    "ttl": {"N": str(expires)},
+                },
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
 
     # ------------------------------------------------------------------ idle-cost ledger
     def add_idle_cost(self, team: str, at: datetime, usd: float) -> None:

@@ -144,23 +144,9 @@ class LifecycleService:
         ended = f"tuning job {detail.tuning_job_name} ended {detail.tuning_job_status} (its event)"
         for record in owned:
             outcomes.append(self._refresh(record.pool.job_name, Trigger.RECONCILE, tuner_ended=ended))
-        best = (detail.best_training_job or {}).get("TrainingJobName")
-        target = next((r for r in owned if r.pool.job_name == best), owned[-1] if owned else None)
-        if target is not None:
-            metric = (detail.best_training_job or {}).get("FinalHyperParameterTuningJobObjectiveMetric") or {}
-            fresh = self.registry.get(target.pool.pool_id) or target
-            self._notify(
-                fresh,
-                NotificationKind.TUNING_JOB_FINISHED,
-                Severity.INFO,
-                extra={
-                    "tuning_job_name": detail.tuning_job_name,
-                    "tuning_job_status": detail.tuning_job_status,
-                    "best_training_job": best,
-                    "objective_metric": metric.get("MetricName"),
-                    "objective_value": metric.get("Value"),
-                },
-            )
+        self._announce_tuning_finished(
+            arn, detail.tuning_job_name, detail.tuning_job_status, detail.best_training_job, owned
+        )
         return outcomes
 
     def apply_user_request(self, job_name: str, request: UserRequest) -> Decision:
@@ -189,7 +175,7 @@ class LifecycleService:
         in_registry = self.registry.list_by_status(WarmPoolStatus.AVAILABLE.value)
         known = {r.pool.job_name for r in in_registry}
         report = ReconcileReport(len(in_sagemaker), len(in_registry))
-        tuners: dict[str, str | None] = {}  # each tuning job described once per run
+        tuners: dict[str, dict[str, Any] | None] = {}  # each tuning job described once per run
         # The whole fleet's warm instances: a decision reads its own team's pools only (docs/adr/0008).
         self.metrics.count("WarmInstances", sum(r.pool.instance_count for r in in_registry))
         self.begin_run()
@@ -245,18 +231,56 @@ class LifecycleService:
             return  # nothing was done: not a repair
         done.append(name)
 
-    def _release_from_ended_tuner(self, record: PoolRecord, tuners: dict[str, str | None]) -> Outcome:
+    def _release_from_ended_tuner(
+        self, record: PoolRecord, tuners: dict[str, dict[str, Any] | None]
+    ) -> Outcome:
         """A tuner-owned pool whose tuning job no longer runs (or no longer exists) is the engine's
-        again: decided as a repaired pool is, as the tuning job's final event would have had it."""
+        again: decided as a repaired pool is, as the tuning job's final event would have had it, and
+        the owners told that the tuning job finished (once, whichever of the two comes first)."""
         name = record.pool.job_name
         arn = record.pool.tuning_job_arn or ""
         tuning = tuning_job_name(arn, name)
         if arn and arn not in tuners:
-            tuners[arn] = self._tuning_status(tuning)
-        status = tuners.get(arn)
+            tuners[arn] = self._describe_tuning_job(tuning)
+        described = tuners.get(arn)
+        status = _tuning_status_of(described)
         if status in TUNER_RUNNING_STATUSES:
             return Outcome(name, record.pool.pool_id, "ignored", notes=("its tuning job is running",))
-        return self._refresh(name, Trigger.RECONCILE, tuner_ended=_tuner_gone(tuning, status))
+        outcome = self._refresh(name, Trigger.RECONCILE, tuner_ended=_tuner_gone(tuning, status))
+        if described is not None and status is not None:
+            best = described.get("BestTrainingJob")
+            owned = self.registry.pools_of_tuning_job(arn)
+            self._announce_tuning_finished(arn, tuning, status, best, owned)
+        return outcome
+
+    def _announce_tuning_finished(
+        self,
+        arn: str,
+        tuning_job_name: str,
+        status: str,
+        best_training_job: dict[str, Any] | None,
+        owned: list[PoolRecord],
+    ) -> None:
+        """Tell the owners of a finished tuning job's pools, on the pool of its best trial (else its
+        latest): once per tuning job, whether its event or the reconciler sees the end first."""
+        best = (best_training_job or {}).get("TrainingJobName")
+        target = next((r for r in owned if r.pool.job_name == best), owned[-1] if owned else None)
+        if target is None or not self.registry.claim_tuning_finished(arn, self.clock.now()):
+            return
+        metric = (best_training_job or {}).get("FinalHyperParameterTuningJobObjectiveMetric") or {}
+        fresh = self.registry.get(target.pool.pool_id) or target
+        self._notify(
+            fresh,
+            NotificationKind.TUNING_JOB_FINISHED,
+            Severity.INFO,
+            extra={
+                "tuning_job_name": tuning_job_name,
+                "tuning_job_status": status,
+                "best_training_job": best,
+                "objective_metric": metric.get("MetricName"),
+                "objective_value": metric.get("Value"),
+            },
+        )
 
     def _reschedule(self, record: PoolRecord) -> None:
         """The pool's next look is planned but its schedule is gone: make it again."""
@@ -316,7 +340,7 @@ class LifecycleService:
         arn = record.pool.tuning_job_arn
         if tuner_ended is None and arn:
             tuning = tuning_job_name(arn, record.pool.job_name)
-            status = self._tuning_status(tuning)
+            status = _tuning_status_of(self._describe_tuning_job(tuning))
             if status in TUNER_RUNNING_STATUSES:
                 record = replace(record, tuner_owned=True)
             elif record.tuner_owned:  # its tuning job ended unseen: the pool is the engine's again
@@ -584,13 +608,12 @@ class LifecycleService:
             if r.pool.status is WarmPoolStatus.IN_USE and r.pool.pool_id != pool_id
         )
 
-    def _tuning_status(self, name: str) -> str | None:
-        """The tuning job's HyperParameterTuningJobStatus; None when it no longer exists."""
+    def _describe_tuning_job(self, name: str) -> dict[str, Any] | None:
+        """DescribeHyperParameterTuningJob; None when the tuning job no longer exists."""
         try:
-            tuning = self.sagemaker.describe_tuning_job(name)
+            return self.sagemaker.describe_tuning_job(name)
         except JobNotFoundError:
             return None
-        return str(tuning.get("HyperParameterTuningJobStatus") or "") or None
 
     def _decide(
         self, record: PoolRecord, trigger: Trigger, request: UserRequest | None, now: datetime
@@ -1133,6 +1156,13 @@ def tuning_job_name(tuning_job_arn: str, trial_job_name: str) -> str:
     if prefix.lower() == name.lower() and trial_job_name[len(name) : len(name) + 1] == "-":
         return prefix
     return name
+
+
+def _tuning_status_of(described: dict[str, Any] | None) -> str | None:
+    """HyperParameterTuningJobStatus of a description; None for a tuning job that no longer exists."""
+    if described is None:
+        return None
+    return str(described.get("HyperParameterTuningJobStatus") or "") or None
 
 
 def _tuner_gone(name: str, status: str | None) -> str:

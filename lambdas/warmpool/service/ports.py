@@ -142,6 +142,11 @@ class PoolRegistry(Protocol):
 
     def pools_of_tuning_job(self, tuning_job_arn: str) -> list[PoolRecord]: ...
 
+    def claim_tuning_finished(self, tuning_job_arn: str, at: datetime) -> bool:
+        """True the first time it is asked for a tuning job (its owners are told it finished then);
+        False after, whoever asked: its event, a duplicate of it, or the reconciler."""
+        ...
+
     def add_idle_cost(self, team: str, at: datetime, usd: float) -> None:
         """Add to the team's idle-cost ledger for the day and the month of `at`."""
         ...

@@ -39,8 +39,9 @@ def test_tuning_job_pools_are_left_to_the_tuner_until_it_ends(system: System) ->
     assert "tuning-job-finished" in kinds
 
 
-def sweep_whose_final_event_is_lost(system: System, *, status: str = "Completed") -> None:
-    """A one-trial sweep: its trial's pool is idle and the tuner's; the sweep ends, its event is lost."""
+def sweep_whose_final_event_is_lost(system: System, *, status: str = "Completed") -> str:
+    """A one-trial sweep: its trial's pool is idle and the tuner's; the sweep ends, its event is lost.
+    Returns the lost event (its body), for a test to deliver late."""
     idle_trial_of_a_running_sweep(system)
     system.control.complete_tuning_job("sweep", status)
     lost = system.messages(system.env.lifecycle_queue_url)  # EventBridge never delivers it
@@ -50,6 +51,7 @@ def sweep_whose_final_event_is_lost(system: System, *, status: str = "Completed"
     assert record is not None
     assert record.tuner_owned  # without its event, nothing has told the engine yet
     system.notifications()  # what was said so far
+    return str(lost[0]["Body"])
 
 
 def released_reasons(system: System) -> list[str]:
@@ -58,7 +60,7 @@ def released_reasons(system: System) -> list[str]:
 
 
 def test_the_reconciler_decides_a_pool_whose_tuning_job_ended_unseen(system: System) -> None:
-    sweep_whose_final_event_is_lost(system, status="Stopped")
+    late_event = sweep_whose_final_event_is_lost(system, status="Stopped")
 
     report = system.reconcile()
 
@@ -73,12 +75,21 @@ def test_the_reconciler_decides_a_pool_whose_tuning_job_ended_unseen(system: Sys
     assert released_reasons(system) == ["tuning job sweep is Stopped"]
     decisions = [e for e in system.registry.audit_trail("hpo-1") if e.what == "decision"]
     assert decisions[-1].details["trigger"] == "reconcile"
-    assert [n["kind"] for n in system.notifications()] == ["extended"]
+    said = system.notifications()
+    assert [n["kind"] for n in said] == ["extended", "tuning-job-finished"]  # as its event would have
+    assert said[1]["facts"]["tuning_job_name"] == "sweep"
+    assert said[1]["facts"]["tuning_job_status"] == "Stopped"
 
     again = system.reconcile()  # nothing left to repair: no second decision, no second audit entry
     assert again["repaired"] == []
     assert [u["seconds"] for u in system.control.update_calls()] == [3600]
     assert len(released_reasons(system)) == 1
+
+    # The event was late, not lost: it comes now. The owners were told already.
+    system.sqs.send_message(QueueUrl=system.env.lifecycle_queue_url, MessageBody=late_event)
+    system.settle()
+    assert [n["kind"] for n in system.notifications()] == []
+    assert [u["seconds"] for u in system.control.update_calls()] == [3600]
 
 
 def test_a_tuning_job_that_no_longer_exists_runs_no_trials(system: System) -> None:
