@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -22,7 +21,7 @@ from warmpool.domain.model import CostModel, IdleGap, MatchKey, Pool, WarmPoolSt
 from warmpool.domain.pricing import price_per_hour
 from warmpool.domain.strategies import KeepAliveStrategy, StrategyInput
 from warmpool.simulator.bounds import hindsight_bound
-from warmpool.simulator.compare import compare
+from warmpool.simulator.compare import compare, default_workers
 from warmpool.simulator.replay import DEFAULT_START, HISTORY_LIMIT, Scenario, static_holdout
 from warmpool.simulator.synthetic import COLUMNS, bundled_traces, large_fleet
 from warmpool.simulator.trace import TraceJob, load_trace
@@ -146,7 +145,7 @@ def main() -> int:
         for label in SCENARIOS:
             # side by side on the traces (only the fleet's timings below are reported, measured alone)
             result = compare(
-                jobs, scenario(label), STRATEGIES, include_static_best=True, workers=os.cpu_count() or 1
+                jobs, scenario(label), STRATEGIES, include_static_best=True, workers=default_workers()
             )
             result["results"]["context-best"] = context_best(jobs, label, result)
             report["scenarios"][f"{trace_name} | {label}"] = result

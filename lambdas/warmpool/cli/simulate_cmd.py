@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 
 from warmpool.domain.pricing import UnknownInstanceTypeError, price_per_hour
@@ -39,9 +38,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument(
         "--workers",
         type=int,
-        default=os.cpu_count() or 1,
+        default=None,
         help="processes replaying strategies side by side on traces of 2,000 jobs or more "
-        "(default: one per CPU; 1 replays them one after the other)",
+        "(default: one per CPU this process may use; 1 replays them one after the other)",
     )
     parser.set_defaults(run=run)
 
@@ -49,7 +48,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def run(args: argparse.Namespace) -> int:
     from warmpool.domain.policy import PolicyError, load_policy_file
     from warmpool.domain.strategies import get_strategy
-    from warmpool.simulator.compare import compare, plot, table
+    from warmpool.simulator.compare import compare, default_workers, plot, table
     from warmpool.simulator.replay import Scenario
     from warmpool.simulator.trace import TraceError, load_trace
 
@@ -75,6 +74,8 @@ def run(args: argparse.Namespace) -> int:
     scenario = Scenario(
         args.instance_type, price, args.people_cost_per_hour, args.cold_start_s, args.warm_start_s
     )
+    if args.workers is None:
+        args.workers = default_workers()
     if args.workers < 1:
         print(f"warmpool simulate: --workers must be 1 or more, got {args.workers}", file=sys.stderr)
         return 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
 import queue
 import time
 from collections.abc import Callable, Sequence
@@ -18,6 +19,14 @@ from warmpool.simulator.trace import TraceJob
 DEFAULT_STRATEGIES = ("none", "fixed-600", "fixed-3600", "break-even", "adaptive", "oracle")
 STATIC_BEST = "static-best"
 PARALLEL_MIN_JOBS = 2000  # below it, starting worker processes costs more than it saves
+
+
+def default_workers() -> int:
+    """The CPUs this process may run on (its affinity, where the system tells it), at least 1."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
+
 
 _worker: dict[str, Any] = {}  # in a worker process: "ticks", the queue its replays report progress to
 
