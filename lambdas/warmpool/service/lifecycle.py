@@ -175,7 +175,8 @@ class LifecycleService:
         in_registry = self.registry.list_by_status(WarmPoolStatus.AVAILABLE.value)
         known = {r.pool.job_name for r in in_registry}
         report = ReconcileReport(len(in_sagemaker), len(in_registry))
-        tuners: dict[str, dict[str, Any] | None] = {}  # each tuning job described once per run
+        # each tuning job described once per run: its name (cased as its trials') and its description
+        tuners: dict[str, tuple[str, dict[str, Any] | None]] = {}
         # The whole fleet's warm instances: a decision reads its own team's pools only (docs/adr/0008).
         self.metrics.count("WarmInstances", sum(r.pool.instance_count for r in in_registry))
         self.begin_run()
@@ -194,6 +195,15 @@ class LifecycleService:
                 # its tuning job's final event may have been lost: left to a tuner that has ended, the
                 # pool would never be decided (no extension, no early release, no warnings)
                 self._repair(report, report.repaired, name, self._release_from_ended_tuner, record, tuners)
+        for arn, (tuning, described) in tuners.items():
+            # once per tuning job, after all its pools were given back: its owners are told it finished
+            status = _tuning_status_of(described)
+            if described is not None and status is not None and status not in TUNER_RUNNING_STATUSES:
+                best = described.get("BestTrainingJob")
+                owned = self.registry.pools_of_tuning_job(arn)
+                self._repair(
+                    report, [], arn, self._announce_tuning_finished, arn, tuning, status, best, owned
+                )
         # A pool the registry still has InUse whose job has ended (its events lost, its keep-alive run
         # out before this run could see it Available): left alone, it would count as running forever.
         in_use = set(self.sagemaker.list_job_names_with_pool(WarmPoolStatus.IN_USE.value))
@@ -232,26 +242,21 @@ class LifecycleService:
         done.append(name)
 
     def _release_from_ended_tuner(
-        self, record: PoolRecord, tuners: dict[str, dict[str, Any] | None]
+        self, record: PoolRecord, tuners: dict[str, tuple[str, dict[str, Any] | None]]
     ) -> Outcome:
         """A tuner-owned pool whose tuning job no longer runs (or no longer exists) is the engine's
-        again: decided as a repaired pool is, as the tuning job's final event would have had it, and
-        the owners told that the tuning job finished (once, whichever of the two comes first)."""
+        again: decided as a repaired pool is, as the tuning job's final event would have had it (the
+        run then tells the owners that the tuning job finished: `reconcile`)."""
         name = record.pool.job_name
         arn = record.pool.tuning_job_arn or ""
-        tuning = tuning_job_name(arn, name)
-        if arn and arn not in tuners:
-            tuners[arn] = self._describe_tuning_job(tuning)
-        described = tuners.get(arn)
+        if arn not in tuners:
+            tuning = tuning_job_name(arn, name)
+            tuners[arn] = (tuning, self._describe_tuning_job(tuning) if arn else None)
+        tuning, described = tuners[arn]
         status = _tuning_status_of(described)
         if status in TUNER_RUNNING_STATUSES:
             return Outcome(name, record.pool.pool_id, "ignored", notes=("its tuning job is running",))
-        outcome = self._refresh(name, Trigger.RECONCILE, tuner_ended=_tuner_gone(tuning, status))
-        if described is not None and status is not None:
-            best = described.get("BestTrainingJob")
-            owned = self.registry.pools_of_tuning_job(arn)
-            self._announce_tuning_finished(arn, tuning, status, best, owned)
-        return outcome
+        return self._refresh(name, Trigger.RECONCILE, tuner_ended=_tuner_gone(tuning, status))
 
     def _announce_tuning_finished(
         self,
