@@ -78,11 +78,8 @@ def _hour_context(minutes_apart: int) -> float:
 
 
 _HOUR_CONTEXT = tuple(_hour_context(m) for m in range(1440))  # by minutes apart, 0..1439
-_RECENCY = tuple(0.5 ** (age / RECENCY_HALF_LIFE) for age in range(1024))  # by age in gaps, 0 = newest
-
-
-def _recency(age: int) -> float:
-    return _RECENCY[age] if age < len(_RECENCY) else float(0.5 ** (age / RECENCY_HALF_LIFE))
+_RECENCY_KEPT = 1024  # a longer history (none is kept today) computes the weight of its older gaps
+_RECENCY = tuple(0.5 ** (age / RECENCY_HALF_LIFE) for age in range(_RECENCY_KEPT))  # by age, 0 = newest
 
 
 class _GapFacts(NamedTuple):
@@ -235,7 +232,7 @@ def weighted_gaps(
             if running is not None and running_now is not None and running != running_now:
                 context *= 1.0 - RUNNING_WEIGHT
             age = n - 1 - index  # 0: the most recent gap
-            recency = _RECENCY[age] if age < 1024 else _recency(age)  # inlined: the hot path
+            recency = _RECENCY[age] if age < _RECENCY_KEPT else 0.5 ** (age / RECENCY_HALF_LIFE)
             if workday_end is not None and reused and minute_now + seconds / 60 > workday_end:
                 # that job would come after the working day ends: today, it would not come at all
                 seconds, reused = MAX_GAP_SECONDS, False
