@@ -14,7 +14,8 @@ The registry table
   `version` each write is conditioned on.
 - `TUNER#<tuning job arn>` / `POOL#<pool_id>`: pools launched by a tuning job.
 - `TUNING#<tuning job arn>` / `FINISHED`: its owners were told it finished (once), with a TTL.
-- `LEDGER#<team>` / `DAY#<date>` and `MONTH#<yyyy-mm>`: the idle-cost ledger, with a TTL.
+- `LEDGER#<team>` / `DAY#<date>` and `MONTH#<yyyy-mm>`: the idle-cost ledger, with a TTL;
+  `BOOKED#<date>#<job name>`: that job's idle gap is booked for that day (once), with the same TTL.
 
 The audit table (append-only, read per pool)
 - `POOL#<pool_id>` / `AUDIT#<time>#<n>`: the audit trail, with a TTL.
@@ -36,7 +37,7 @@ from warmpool.domain.codec import (
     pool_from_json,
     pool_to_json,
 )
-from warmpool.domain.history import uncensor, undo_uncensor
+from warmpool.domain.history import add_once, uncensor, undo_uncensor
 from warmpool.domain.model import IdleGap, Pool, WarmPoolStatus
 from warmpool.service.ports import AuditEntry, ConcurrentUpdateError, PoolRecord
 
@@ -303,20 +304,42 @@ class DynamoPoolRegistry:
         return True
 
     # ------------------------------------------------------------------ idle-cost ledger
-    def add_idle_cost(self, team: str, at: datetime, usd: float) -> None:
+    def add_idle_cost(self, team: str, at: datetime, usd: float, booking: str) -> bool:
+        from botocore.exceptions import ClientError
+
         if usd <= 0:
-            return
-        for key in _ledger_keys(team, at):
-            self._client.update_item(
-                TableName=self.table_name,
-                Key=key,
-                UpdateExpression="ADD usd_micros :u SET #ttl = :t",
-                ExpressionAttributeNames={"#ttl": "ttl"},
-                ExpressionAttributeValues={
-                    ":u": {"N": str(round(usd * 1_000_000))},
-                    ":t": {"N": str(int((at + AUDIT_RETENTION).timestamp()))},
-                },
+            return False
+        day, month = _ledger_keys(team, at)
+        ttl = {"N": str(int((at + AUDIT_RETENTION).timestamp()))}
+        marker = _key(day["pk"]["S"], f"BOOKED#{day['sk']['S'].removeprefix('DAY#')}#{booking}")
+        add = {
+            "TableName": self.table_name,
+            "UpdateExpression": "ADD usd_micros :u SET #ttl = :t",
+            "ExpressionAttributeNames": {"#ttl": "ttl"},
+            "ExpressionAttributeValues": {":u": {"N": str(round(usd * 1_000_000))}, ":t": ttl},
+        }
+        try:
+            self._client.transact_write_items(
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": self.table_name,
+                            "Item": {**marker, "ttl": ttl},
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                        }
+                    },
+                    {"Update": {**add, "Key": day}},
+                    {"Update": {**add, "Key": month}},
+                ]
             )
+        except ClientError as exc:
+            reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
+            if exc.response["Error"]["Code"] == "TransactionCanceledException" and reasons[:1] == [
+                "ConditionalCheckFailed"
+            ]:
+                return False  # booked already
+            raise
+        return True
 
     def idle_cost(self, team: str, at: datetime) -> tuple[float, float]:
         totals = []
@@ -364,13 +387,12 @@ class DynamoPoolRegistry:
             return ()
         return tuple(gap_from_json(g) for g in json.loads(item["gaps"]["S"]))
 
-    def add_gap(self, match_digest: str, team: str | None, gap: IdleGap) -> None:
+    def add_gap(self, match_digest: str, team: str | None, gap: IdleGap) -> bool:
         def change(gaps: list[IdleGap], _: dict[str, Any]) -> bool:
-            gaps.append(gap)
-            return True
+            return add_once(gaps, gap)
 
-        for pk in _history_keys(match_digest, team):
-            self._update_history(pk, change)
+        added = [self._update_history(pk, change) for pk in _history_keys(match_digest, team)]
+        return added[0]
 
     def observe_cold_start(self, match_digest: str, team: str | None, at: datetime, job_name: str) -> None:
         def change(gaps: list[IdleGap], cold_starts: dict[str, Any]) -> bool:
@@ -404,9 +426,10 @@ class DynamoPoolRegistry:
             self._update_history(pk, change)
         return undone
 
-    def _update_history(self, pk: str, change: Callable[[list[IdleGap], dict[str, Any]], bool]) -> None:
+    def _update_history(self, pk: str, change: Callable[[list[IdleGap], dict[str, Any]], bool]) -> bool:
         """Read-modify-write of one history item, conditioned on the version read: two writers at once
-        (another pool's gap, a cold start, its undo) both land, the later one after reading again."""
+        (another pool's gap, a cold start, its undo) both land, the later one after reading again.
+        Returns whether `change` changed it (and it was written)."""
         from botocore.exceptions import ClientError
 
         key = _key(pk, "GAPS")
@@ -417,7 +440,7 @@ class DynamoPoolRegistry:
                 json.loads(item["cold_starts"]["S"]) if item and "cold_starts" in item else {}
             )
             if not change(gaps, cold_starts):
-                return
+                return False
             condition: dict[str, Any]
             if item is None:
                 condition = {"ConditionExpression": "attribute_not_exists(pk)"}
@@ -441,7 +464,7 @@ class DynamoPoolRegistry:
                     },
                     **condition,
                 )
-                return
+                return True
             except ClientError as exc:
                 if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
                     raise

@@ -88,12 +88,13 @@ def _parse_dt(value: Any) -> datetime | None:
 
 def gap_to_json(gap: IdleGap) -> list[Any]:
     # Compact on purpose: pool history lives inside one DynamoDB item (400 KB limit).
-    # [started, seconds, reused, job seconds, running jobs, known gaps]; unknown context is null, and
-    # trailing unknowns are left out.
+    # [started, seconds, reused, job seconds, running jobs, known gaps, job name]; unknown context is
+    # null, and trailing unknowns are left out.
     context = [
         None if gap.job_duration_s is None else round(gap.job_duration_s),
         gap.running_jobs,
         gap.known_gaps,
+        gap.job_name,
     ]
     while context and context[-1] is None:
         context.pop()
@@ -101,12 +102,12 @@ def gap_to_json(gap: IdleGap) -> list[Any]:
 
 
 def gap_from_json(data: list[Any]) -> IdleGap:
-    # Older gaps have three fields (before the job's duration was kept) or four (before the running
-    # jobs and known gaps were).
+    # Older gaps have three fields (before the job's duration was kept), four (before the running
+    # jobs and known gaps were) or six (before the job's name was).
     def field(index: int) -> Any:
         return data[index] if len(data) > index else None
 
-    duration, running, known = field(3), field(4), field(5)
+    duration, running, known, job_name = field(3), field(4), field(5), field(6)
     return IdleGap(
         datetime.fromisoformat(data[0]),
         float(data[1]),
@@ -114,6 +115,7 @@ def gap_from_json(data: list[Any]) -> IdleGap:
         None if duration is None else float(duration),
         _optional_int(running),
         _optional_int(known),
+        None if job_name is None else str(job_name),
     )
 
 

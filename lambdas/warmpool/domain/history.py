@@ -9,6 +9,19 @@ from datetime import datetime
 from warmpool.domain.model import IdleGap
 
 
+def add_once(gaps: list[IdleGap], gap: IdleGap) -> bool:
+    """Append `gap`, in place, unless the history holds it already: a gap with the same identity (the
+    job whose end began it), as an event processed again after a failure, or the same idle period
+    reached by two paths (a successor adopted at its first event and joined at its predecessor's),
+    would record it twice. The one on record stays: it may have been uncensored since by a cold start.
+    A gap without an identity (recorded before gaps had one) is always appended. Returns whether it
+    was."""
+    if gap.job_name is not None and any(known.job_name == gap.job_name for known in gaps):
+        return False
+    gaps.append(gap)
+    return True
+
+
 def uncensor_latest(gaps: list[IdleGap], at: datetime) -> bool:
     """A matching job started cold at `at`: the most recently started gap that was cut short (expired
     or released, a censored observation) would have been reused then, had the pool been kept. Turn it
@@ -48,6 +61,7 @@ def undo_uncensor(gaps: list[IdleGap], original: IdleGap, at: datetime) -> bool:
             and gap.started_at == original.started_at
             and round(gap.seconds, 1) == observed
             and gap.job_duration_s == original.job_duration_s
+            and gap.job_name == original.job_name
         ):
             gaps[index] = original
             return True

@@ -195,7 +195,9 @@ class IdleGap:
     The context it began in, when known: `job_duration_s`, how long the job that ended just before
     it ran; `running_jobs`, how many other jobs of the same match key were running then (each will
     leave a newer idle cluster, which the next job takes first); `known_gaps`, how many of the key's
-    gaps were on record then (the first gaps of a new key are a population of their own)."""
+    gaps were on record then (the first gaps of a new key are a population of their own).
+    `job_name`, the job whose end began it, is its identity when known: one job's end begins one idle
+    period, so a history holds it once (`history.add_once`), however often its end is processed."""
 
     started_at: datetime
     seconds: float
@@ -203,6 +205,7 @@ class IdleGap:
     job_duration_s: float | None = None
     running_jobs: int | None = None
     known_gaps: int | None = None
+    job_name: str | None = None
 
 
 LINEAGE_KEPT = 20  # a pool can chain thousands of jobs in 28 days: its record and messages must not grow

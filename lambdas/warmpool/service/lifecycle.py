@@ -852,13 +852,16 @@ class LifecycleService:
             pool.last_job_duration_s,
             pool.running_at_idle,
             pool.known_gaps_at_idle,
+            pool.job_name,
         )
-        self.registry.add_gap(pool.match_key.digest(), team, gap)
+        recorded = self.registry.add_gap(pool.match_key.digest(), team, gap)
         per_second = policy_cost_model(policy, pool).idle_cost_per_second
         for start, end in _utc_days(pool.available_since, ended_at):
-            self.registry.add_idle_cost(team, start, (end - start).total_seconds() * per_second)
-        self.metrics.count("Reuses" if reused else "Expiries")
-        self.metrics.count("IdleBillableSeconds", seconds * pool.instance_count, "Seconds")
+            usd = (end - start).total_seconds() * per_second
+            self.registry.add_idle_cost(team, start, usd, pool.job_name)
+        if recorded:  # not again for the same gap: its end processed again after a failure
+            self.metrics.count("Reuses" if reused else "Expiries")
+            self.metrics.count("IdleBillableSeconds", seconds * pool.instance_count, "Seconds")
 
     def _save(self, record: PoolRecord) -> PoolRecord:
         """Optimistic locking: the write succeeds only if nobody wrote since `record` was read."""

@@ -126,7 +126,10 @@ class PoolRegistry(Protocol):
         self, match_digest: str, team: str | None
     ) -> tuple[tuple[IdleGap, ...], tuple[IdleGap, ...]]: ...
 
-    def add_gap(self, match_digest: str, team: str | None, gap: IdleGap) -> None: ...
+    def add_gap(self, match_digest: str, team: str | None, gap: IdleGap) -> bool:
+        """Add the gap to its key's and team's histories, once (`domain.history.add_once`). Returns
+        whether the key's history did not hold it yet."""
+        ...
 
     def observe_cold_start(self, match_digest: str, team: str | None, at: datetime, job_name: str) -> None:
         """A matching job started cold at `at`: the latest censored gap (a pool that expired or was
@@ -147,8 +150,10 @@ class PoolRegistry(Protocol):
         False after, whoever asked: its event, a duplicate of it, or the reconciler."""
         ...
 
-    def add_idle_cost(self, team: str, at: datetime, usd: float) -> None:
-        """Add to the team's idle-cost ledger for the day and the month of `at`."""
+    def add_idle_cost(self, team: str, at: datetime, usd: float, booking: str) -> bool:
+        """Add to the team's idle-cost ledger for the day and the month of `at`, once per `booking` (an
+        idle gap's identity) and day: an event processed again after a failure books nothing more.
+        Returns whether it was booked now."""
         ...
 
     def idle_cost(self, team: str, at: datetime) -> tuple[float, float]:

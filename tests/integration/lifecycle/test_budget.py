@@ -1,5 +1,9 @@
 """Budgets count what ended pools cost: the idle-cost ledger, written as each idle gap ends."""
 
+from typing import Any
+
+import boto3
+
 from tests.integration.conftest import System
 
 # 3.6 $/h: one idle second costs a tenth of a cent. The team may idle 5 $ a day.
@@ -80,3 +84,45 @@ def test_a_pool_short_of_its_budget_is_warned_once_a_day_and_again_after_midnigh
     warnings = budget_warnings()
     assert len(warnings) == 1  # still short of it the next day: said again, once
     assert warnings[0]["job_name"] == "w-1"
+
+
+def test_an_expiry_processed_again_after_a_crash_is_recorded_and_booked_once(system: System) -> None:
+    # The invocation that learns the pool expired writes its idle gap and books its cost, then dies
+    # before the pool is saved; SQS delivers the message again and it is processed from the start.
+    session = boto3.DEFAULT_SESSION
+    assert session is not None
+    crashes: list[str] = []
+    armed = gap_written = False
+
+    def watch_history(params: dict[str, Any], **_: Any) -> None:
+        nonlocal gap_written
+        gap_written = gap_written or (
+            armed and params["Item"].get("pk", {}).get("S", "").startswith("HIST#KEY#")
+        )
+
+    def crash_the_save(params: dict[str, Any], **_: Any) -> None:
+        puts = [i["Put"]["Item"]["pk"]["S"] for i in params["TransactItems"] if "Put" in i]
+        if gap_written and "POOL#c-1" in puts and not crashes:
+            crashes.append("after the gap, before the pool's save")
+            raise RuntimeError("injected crash")
+
+    # registered before the handlers' clients exist: a client copies the session's hooks when made
+    session.events.register("provide-client-params.dynamodb.PutItem", watch_history)
+    session.events.register("provide-client-params.dynamodb.TransactWriteItems", crash_the_save)
+    try:
+        system.set_policy(POLICY)
+        system.run_job("c-1", 300, keep_alive_seconds=600)
+        armed = True
+        system.advance(3600 + 300)
+    finally:
+        session.events.unregister("provide-client-params.dynamodb.PutItem", watch_history)
+        session.events.unregister("provide-client-params.dynamodb.TransactWriteItems", crash_the_save)
+
+    assert crashes
+    record = system.registry.get("c-1")
+    assert record is not None
+    assert record.pool.status.value == "Terminated"
+    history, team_history = system.registry.history(record.pool.match_key.digest(), "vision")
+    assert [(g.job_name, round(g.seconds)) for g in history] == [("c-1", 3600)]
+    assert [g.job_name for g in team_history] == ["c-1"]
+    assert system.registry.idle_cost("vision", system.control.now()) == (3.6, 3.6)

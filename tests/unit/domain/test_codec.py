@@ -67,6 +67,18 @@ def test_gaps_keep_their_context_and_read_the_older_four_field_form() -> None:
     assert gap_from_json([at.isoformat(), 60.0, 1, 900]) == IdleGap(at, 60.0, True, 900.0, None, None)
 
 
+def test_gaps_keep_their_identity_and_read_the_older_six_field_form() -> None:
+    from warmpool.domain.codec import gap_from_json, gap_to_json
+    from warmpool.domain.model import IdleGap
+
+    at = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    gap = IdleGap(at, 120.0, True, None, None, None, job_name="train-7")
+    assert gap_to_json(gap) == [at.isoformat(), 120.0, 1, None, None, None, "train-7"]
+    assert gap_from_json(gap_to_json(gap)) == gap
+    older = [at.isoformat(), 120.0, 1, 1800, 2, 17]
+    assert gap_from_json(older) == IdleGap(at, 120.0, True, 1800.0, 2, 17, job_name=None)
+
+
 def available_pool(pool_id: str = "p", job_name: str = "p", **fields: Any) -> Pool:
     return Pool(
         pool_id=pool_id,

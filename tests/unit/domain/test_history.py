@@ -1,6 +1,7 @@
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from warmpool.domain.history import uncensor, uncensor_latest, undo_uncensor
+from warmpool.domain.history import add_once, uncensor, uncensor_latest, undo_uncensor
 from warmpool.domain.model import IdleGap
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -48,3 +49,32 @@ def test_undoing_a_cold_start_puts_back_the_gap_it_uncensored_as_it_was() -> Non
     assert undo_uncensor(gaps, released, at(30))
     assert gaps == [released, IdleGap(at(1), 120, True)]
     assert not undo_uncensor(gaps, released, at(30))  # nothing left to undo
+
+
+def test_a_gap_is_held_once_and_the_one_on_record_stays() -> None:
+    released = IdleGap(at(0), 60, False, job_name="a-1")
+    gaps = [released]
+    assert uncensor_latest(gaps, at(30))  # a cold start since: a-1's pool would have been taken at 30
+    assert not add_once(gaps, released)  # a-1's expiry processed again after a failure
+    assert gaps == [IdleGap(at(0), 30 * 60, True, job_name="a-1")]
+    assert add_once(gaps, IdleGap(at(40), 60, False, job_name="a-2"))
+    assert [g.job_name for g in gaps] == ["a-1", "a-2"]
+
+
+def test_gaps_recorded_before_they_had_an_identity_are_appended_as_they_come() -> None:
+    # two trials handed over at the same instant leave equal gaps: equality is no identity
+    gaps = [IdleGap(at(0), 60, True)]
+    assert add_once(gaps, IdleGap(at(0), 60, True))
+    assert len(gaps) == 2
+
+
+def test_undoing_a_cold_start_puts_back_the_gap_of_the_same_job_only() -> None:
+    # two pools went idle at the same instant after jobs of the same duration: only the job tells which
+    # of them the cold start uncensored
+    first = IdleGap(at(0), 60, False, 900.0, job_name="t-1")
+    second = IdleGap(at(0), 60, False, 900.0, job_name="t-2")
+    gaps = [first, second]
+    assert uncensor(gaps, at(30)) == second
+    assert uncensor(gaps, at(30)) == first
+    assert undo_uncensor(gaps, second, at(30))
+    assert gaps == [replace(first, seconds=30 * 60, reused=True), second]
