@@ -21,6 +21,7 @@ import pytest
 from botocore.retries.bucket import TokenBucket
 from warmpool.domain.policy import parse_policy
 from warmpool.domain.policy.rules import in_working_hours
+from warmpool.domain.pricing import price_per_hour
 from warmpool.emulator import EmulatorConfig
 from warmpool.emulator.jobs import training_job_request
 from warmpool.handlers import lifecycle, reconciler
@@ -93,7 +94,16 @@ class Faults:
     def after_update(self, **_: Any) -> None:
         self.crash_armed.value = True
 
+    def after_gap_write(self, params: dict[str, Any], **_: Any) -> None:
+        if params["Item"].get("pk", {}).get("S", "").startswith("HIST#KEY#"):
+            self.crash_armed.gap = True
+
     def before_registry_write(self, **_: Any) -> None:
+        if getattr(self.crash_armed, "gap", False):
+            self.crash_armed.gap = False
+            if self.rng.random() < 0.1:
+                self.counts["crashes after an idle gap was written"] += 1
+                raise RuntimeError("injected crash between an idle gap's write and the next registry write")
         if getattr(self.crash_armed, "value", False):
             self.crash_armed.value = False
             if self.rng.random() < 0.1:
@@ -159,6 +169,7 @@ def test_a_day_of_faults_leaves_every_invariant_at_zero(
     session.events.register("provide-client-params.sagemaker.UpdateTrainingJob", faults.before_update)
     session.events.register("after-call.sagemaker.UpdateTrainingJob", faults.after_update)
     session.events.register("before-call.dynamodb.TransactWriteItems", faults.before_registry_write)
+    session.events.register("provide-client-params.dynamodb.PutItem", faults.after_gap_write)
     for client_module in (lifecycle, reconciler):
         client_module.runtime.cache_clear()
     jobs = workload(rng)
@@ -201,6 +212,7 @@ def test_a_day_of_faults_leaves_every_invariant_at_zero(
         system.sqs.send_message(QueueUrl=system.env.lifecycle_queue_url, MessageBody=body)
     faults.held = []
     session.events.unregister("before-call.dynamodb.TransactWriteItems", faults.before_registry_write)
+    session.events.unregister("provide-client-params.dynamodb.PutItem", faults.after_gap_write)
     system.settle()
     system.emulator.advance(RECONCILE_EVERY)
     system.settle()
@@ -363,4 +375,21 @@ def invariants(
         if system.registry.pool_id_for_job(j.name) is None and j.name not in dead
     ]
     figures["jobs lost without a trace in the DLQ or the audit"] = (len(untraced), untraced)
+
+    # What each team's ledger booked against what SageMaker billed its warm pools. A gap is booked as it
+    # ends, from when the pool went idle to when it was seen taken or gone, so a gap ended late is booked
+    # a little late, never twice.
+    billed: defaultdict[str, float] = defaultdict(float)
+    for job in emulator.jobs.values():
+        if job.warm_pool is not None:
+            per_second = price_per_hour(job.match_key.instance_type) * job.match_key.instance_count / 3600
+            billed[job.tags["team"]] += job.warm_pool.billable_seconds * per_second
+    end = system.control.now()
+    over = []
+    for team, usd in sorted(billed.items()):
+        booked = system.registry.idle_cost(team, end)[1]
+        print(f"  {team}: booked {booked:.2f} $, billed {usd:.2f} $")
+        if booked > usd * 1.01 + 0.01:
+            over.append(f"{team}: booked {booked:.2f} $, billed {usd:.2f} $")
+    figures["idle cost booked beyond what was billed"] = (len(over), over)
     return figures
