@@ -136,17 +136,16 @@ def _read_facts(gap: IdleGap) -> _GapFacts:
 
 
 def _facts_in(gaps: tuple[IdleGap, ...]) -> list[_GapFacts]:
-    out: list[_GapFacts] = []
     get = _facts_by_id.get
-    for gap in gaps:
-        hit = get(id(gap))
-        if hit is None or hit[0] is not gap:
-            if len(_facts_by_id) >= _FACTS_KEPT:
-                _facts_by_id.clear()
-            hit = (gap, _read_facts(gap))
-            _facts_by_id[id(gap)] = hit
-        out.append(hit[1])
-    return out
+    return [hit[1] if (hit := get(id(gap))) is not None and hit[0] is gap else _remember(gap) for gap in gaps]
+
+
+def _remember(gap: IdleGap) -> _GapFacts:
+    if len(_facts_by_id) >= _FACTS_KEPT:
+        _facts_by_id.clear()
+    facts = _read_facts(gap)
+    _facts_by_id[id(gap)] = (gap, facts)
+    return facts
 
 
 def _facts_of(pool: Pool) -> tuple[list[_GapFacts], list[_GapFacts]]:
@@ -180,14 +179,13 @@ def weighted_gaps(
     weekend = anchor.weekday() >= 5
     own, team = facts or _facts_of(pool)
     # Density: how many of the pool's idle periods began in the half hour before a moment (a sweep in
-    # progress, a burst of experiments), on a log scale, for the gap and for now.
+    # progress, a burst of experiments), on a log scale, for the gap and for now. A gap's weight for it
+    # depends only on that count: computed once per count.
     starts = sorted(f.stamp for f in own)
     bisect_left = bisect.bisect_left
-
-    def busy(at: float) -> float:
-        return math.log2(1 + bisect_left(starts, at) - bisect_left(starts, at - DENSITY_WINDOW_S))
-
-    busy_now = busy(anchor.timestamp() + 0.001)
+    at_now = anchor.timestamp() + 0.001
+    busy_now = math.log2(1 + bisect_left(starts, at_now) - bisect_left(starts, at_now - DENSITY_WINDOW_S))
+    density: dict[int, float] = {}
     duration_now = pool.last_job_duration_s
     log_duration_now = math.log10(1 + duration_now) if duration_now else None
     running_now = None if pool.running_at_idle is None else min(pool.running_at_idle, RUNNING_CAP)
@@ -226,7 +224,14 @@ def weighted_gaps(
                     -abs(log_duration - log_duration_now)
                 )
             if is_own:
-                context *= (1.0 - DENSITY_WEIGHT) + DENSITY_WEIGHT * exp(-abs(busy(stamp) - busy_now))
+                busy = bisect_left(starts, stamp) - bisect_left(starts, stamp - DENSITY_WINDOW_S)
+                similar = density.get(busy)
+                if similar is None:
+                    similar = (1.0 - DENSITY_WEIGHT) + DENSITY_WEIGHT * exp(
+                        -abs(math.log2(1 + busy) - busy_now)
+                    )
+                    density[busy] = similar
+                context *= similar
             elif young_now and established:
                 context *= 1.0 - YOUNG_WEIGHT
             if running is not None and running_now is not None and running != running_now:
@@ -259,8 +264,8 @@ def quiet_time(data: StrategyInput, facts: tuple[list[_GapFacts], list[_GapFacts
         if not valid or day == today or gap_weekend != weekend:
             continue
         apart = abs(minute_now - minute)
-        if min(apart, 1440 - apart) > QUIET_WINDOW_MINUTES:
-            continue
+        if QUIET_WINDOW_MINUTES < apart < 1440 - QUIET_WINDOW_MINUTES:
+            continue  # more than the window apart, around the clock
         if seconds < QUIET_GAP_SECONDS:
             if reused:
                 return False  # a job came back soon at this time of day
@@ -273,10 +278,11 @@ def survival_curve(gaps: list[WeightedGap]) -> list[tuple[float, float]]:
     """Weighted Kaplan-Meier: [(t, S(t))] just after each reuse time t, ascending."""
     leaving: dict[float, float] = {}  # weight of the gaps that end at t, reused or not
     events: dict[float, float] = {}  # weight of the reuses at t
+    leaving_at, events_at = leaving.get, events.get
     for seconds, reused, weight in gaps:
-        leaving[seconds] = leaving.get(seconds, 0.0) + weight
+        leaving[seconds] = leaving_at(seconds, 0.0) + weight
         if reused and seconds < MAX_GAP_SECONDS:
-            events[seconds] = events.get(seconds, 0.0) + weight
+            events[seconds] = events_at(seconds, 0.0) + weight
     at_risk = sum(leaving.values())
     survival = 1.0
     curve: list[tuple[float, float]] = []
@@ -341,7 +347,9 @@ def clearly_cheaper(
         if seconds <= elapsed or weight <= 0:
             continue
         if reused and seconds < MAX_GAP_SECONDS:
-            keep = idle * (min(seconds, horizon) - elapsed) + (penalty if seconds > horizon else 0.0)
+            keep = idle * ((seconds if seconds < horizon else horizon) - elapsed) + (
+                penalty if seconds > horizon else 0.0
+            )
             diffs.append(keep - penalty)  # releasing costs the cold start
         else:
             diffs.append(idle * (horizon - elapsed))  # releasing costs nothing
@@ -349,11 +357,13 @@ def clearly_cheaper(
     total = sum(weights)
     if total <= 0:
         return False
-    n_eff = total**2 / sum(w * w for w in weights)
+    n_eff = total**2 / sum([w * w for w in weights])
     if n_eff <= 1.0 + 1e-9:
         return False  # one gap says nothing of the spread
-    mean = sum(d * w for d, w in zip(diffs, weights, strict=True)) / total
-    var = sum(w * (d - mean) ** 2 for d, w in zip(diffs, weights, strict=True)) / total * n_eff / (n_eff - 1)
+    mean = sum([d * w for d, w in zip(diffs, weights, strict=True)]) / total
+    var = (
+        sum([w * (d - mean) ** 2 for d, w in zip(diffs, weights, strict=True)]) / total * n_eff / (n_eff - 1)
+    )
     return mean + z * math.sqrt(var / n_eff) < 0
 
 
