@@ -37,7 +37,7 @@ from warmpool.domain.codec import (
     pool_from_json,
     pool_to_json,
 )
-from warmpool.domain.history import add_once, uncensor, undo_uncensor
+from warmpool.domain.history import ColdStart, add_once, retract_cold_start, uncensor
 from warmpool.domain.model import IdleGap, Pool, WarmPoolStatus
 from warmpool.service.ports import AuditEntry, ConcurrentUpdateError, PoolRecord
 
@@ -416,8 +416,21 @@ class DynamoPoolRegistry:
             if seen is not None and seen.get("gap") is None:
                 return False  # undone already
             if seen is not None:
-                original = gap_from_json(seen["gap"])
-                undone = undo_uncensor(gaps, original, datetime.fromisoformat(seen["at"])) or undone
+                taken = [
+                    ColdStart(
+                        job,
+                        datetime.fromisoformat(e["at"]),
+                        gap_from_json(e["gap"]) if e.get("gap") else None,
+                    )
+                    for job, e in cold_starts.items()
+                ]
+                put_back, again = retract_cold_start(gaps, taken, job_name)
+                undone = put_back or undone
+                for later in again:  # answered again, as if this job's cold start had never come
+                    cold_starts[later.job_name] = {
+                        "at": later.at.isoformat(),
+                        "gap": gap_to_json(later.gap) if later.gap else None,
+                    }
             # kept, without its gap: a cold start of this job reported after this is not taken as one
             cold_starts[job_name] = {"at": seen["at"] if seen else at.isoformat(), "gap": None}
             return True

@@ -3,7 +3,7 @@ DynamoDB) and by the trace simulator (in memory)."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from warmpool.domain.model import IdleGap
@@ -66,3 +66,30 @@ def undo_uncensor(gaps: list[IdleGap], original: IdleGap, at: datetime) -> bool:
             gaps[index] = original
             return True
     return False
+
+
+@dataclass(frozen=True, slots=True)
+class ColdStart:
+    """A job taken as a cold start at `at`, with the gap that uncensored as it was before (None: its
+    cold start answers for no gap, or was undone)."""
+
+    job_name: str
+    at: datetime
+    gap: IdleGap | None
+
+
+def retract_cold_start(
+    gaps: list[IdleGap], taken: list[ColdStart], job_name: str
+) -> tuple[bool, list[ColdStart]]:
+    """`job_name`, one of the cold starts `taken`, took a warm pool after all: put back, in place, the
+    gap its cold start uncensored, and let the cold starts taken after it answer again as if it had
+    never come: each takes the latest gap then censored, which may be the one put back. Returns whether
+    the gap was put back, and those later cold starts as they now stand. A later one whose gap has left
+    the bounded history is left as it is."""
+    mine = next((c for c in taken if c.job_name == job_name), None)
+    if mine is None or mine.gap is None:
+        return False, []
+    later = sorted((c for c in taken if c.gap is not None and c.at > mine.at), key=lambda c: c.at)
+    unwound = [c for c in reversed(later) if c.gap is not None and undo_uncensor(gaps, c.gap, c.at)]
+    put_back = undo_uncensor(gaps, mine.gap, mine.at)
+    return put_back, [replace(c, gap=uncensor(gaps, c.at)) for c in reversed(unwound)]

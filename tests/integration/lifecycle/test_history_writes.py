@@ -46,6 +46,22 @@ def test_a_cold_start_is_taken_once_and_undone_once(system: System) -> None:
     assert team == key
 
 
+def test_a_cold_start_between_the_wrong_one_and_its_undo_answers_again_as_in_order(system: System) -> None:
+    reg = registry(system)
+    for gap in (released(0), released(5)):
+        reg.add_gap(KEY, "vision", gap)
+    reg.observe_cold_start(KEY, "vision", at(30), "job-b")  # took a warm pool: not known yet
+    reg.observe_cold_start(KEY, "vision", at(40), "job-c")  # a true cold start: takes the older gap
+
+    assert reg.undo_cold_start(KEY, "vision", "job-b", at(50))
+    key, team = reg.history(KEY, "vision")
+    # in order, job-c would have answered for the latest released pool
+    assert [(round(g.seconds), g.reused) for g in key] == [(600, False), (35 * 60, True)]
+    assert team == key
+    assert reg.undo_cold_start(KEY, "vision", "job-c", at(60))  # and its own undo still finds its gap
+    assert list(reg.history(KEY, "vision")[0]) == [released(0), released(5)]
+
+
 def test_a_cold_start_reported_after_its_undo_is_not_taken(system: System) -> None:
     # The join ran between the job's registration and the report of its cold start.
     reg = registry(system)

@@ -1,7 +1,14 @@
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from warmpool.domain.history import add_once, uncensor, uncensor_latest, undo_uncensor
+from warmpool.domain.history import (
+    ColdStart,
+    add_once,
+    retract_cold_start,
+    uncensor,
+    uncensor_latest,
+    undo_uncensor,
+)
 from warmpool.domain.model import IdleGap
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -78,3 +85,18 @@ def test_undoing_a_cold_start_puts_back_the_gap_of_the_same_job_only() -> None:
     assert uncensor(gaps, at(30)) == first
     assert undo_uncensor(gaps, second, at(30))
     assert gaps == [replace(first, seconds=30 * 60, reused=True), second]
+
+
+def test_a_cold_start_taken_back_lets_the_later_ones_answer_as_if_it_never_came() -> None:
+    # b-1 was taken as a cold start at minute 30 (it had taken a warm pool), c-1 started cold at 40. In
+    # order, c-1 answers for the latest released pool, a-2's; as the events came, it answered for a-1's.
+    a1 = IdleGap(at(0), 60, False, job_name="a-1")
+    a2 = IdleGap(at(5), 60, False, job_name="a-2")
+    gaps = [a1, a2]
+    b1 = ColdStart("b-1", at(30), uncensor(gaps, at(30)))
+    c1 = ColdStart("c-1", at(40), uncensor(gaps, at(40)))
+    assert (b1.gap, c1.gap) == (a2, a1)
+
+    assert retract_cold_start(gaps, [b1, c1], "b-1") == (True, [ColdStart("c-1", at(40), a2)])
+    assert gaps == [a1, replace(a2, seconds=35 * 60, reused=True)]
+    assert retract_cold_start(gaps, [replace(b1, gap=None), c1], "b-1") == (False, [])  # done already
