@@ -32,7 +32,13 @@ from bench.online_bound import main as online_bound_main
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_TRACES = ROOT.parent / "shared" / "traces"
 STRATEGIES = ("none", "fixed-600", "fixed-3600", "break-even", "adaptive", "counterfactual", "oracle")
-COMPETITORS = ("fixed-600", "fixed-3600", "break-even", "static-best")
+COMPETITORS = (
+    "none",
+    "fixed-600",
+    "fixed-3600",
+    "break-even",
+    "static-best",
+)  # none: a fixed keep-alive of 0
 COLUMNS_SHOWN = (*STRATEGIES[:-1], "static-best", "context-best")
 TARGET_RATIO = 1.20
 FLEET_SCENARIO = "g5.2xl people $100/h"
@@ -160,9 +166,10 @@ def main() -> int:
                     if ratios["context-best"] > TARGET_RATIO
                     else ""
                 )
+                best = min(COMPETITORS, key=lambda s: ratios[s])
                 misses.append(
-                    f"{trace_name} / {label}: adaptive {ratios['adaptive']:.3f}, best other {best_other:.3f}"
-                    + unreachable
+                    f"{trace_name} / {label}: adaptive {ratios['adaptive']:.3f}, "
+                    f"best other {best_other:.3f} ({best})" + unreachable
                 )
 
     print(
