@@ -366,6 +366,10 @@ class LifecycleService:
             and record.pool.status is WarmPoolStatus.TERMINATED
         ):
             self._record_gap(previous.pool, _expiry_or_now(previous.pool, now), reused=False)
+        elif record.pool.status is WarmPoolStatus.TERMINATED and (
+            previous is None or (same_job and previous.pool.status is WarmPoolStatus.IN_USE)
+        ):
+            self._record_unseen_gap(job, record.pool)
 
         if record.pool.status is not WarmPoolStatus.AVAILABLE or record.tuner_owned:
             if previous is not None:  # taken by the next job, gone or the tuner's: no look is due
@@ -862,6 +866,16 @@ class LifecycleService:
         if recorded:  # not again for the same gap: its end processed again after a failure
             self.metrics.count("Reuses" if reused else "Expiries")
             self.metrics.count("IdleBillableSeconds", seconds * pool.instance_count, "Seconds")
+
+    def _record_unseen_gap(self, job: dict[str, Any], pool: Pool) -> None:
+        """The pool was Available and is gone, and no Available state of it was ever saved (its events
+        were lost, or the write after its release failed): its idle gap, as long as SageMaker billed it,
+        is still learned from and booked."""
+        ended = _time(job, "TrainingEndTime")
+        if ended is None or pool.billable_seconds <= 0:
+            return  # never idle: no gap
+        idle = replace(pool, available_since=ended)
+        self._record_gap(idle, ended + timedelta(seconds=pool.billable_seconds), reused=False)
 
     def _save(self, record: PoolRecord) -> PoolRecord:
         """Optimistic locking: the write succeeds only if nobody wrote since `record` was read."""

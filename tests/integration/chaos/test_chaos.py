@@ -19,6 +19,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.retries.bucket import TokenBucket
+from warmpool.adapters.registry import HISTORY_LIMIT
 from warmpool.domain.policy import parse_policy
 from warmpool.domain.policy.rules import in_working_hours
 from warmpool.domain.pricing import price_per_hour
@@ -392,4 +393,19 @@ def invariants(
         if booked > usd * 1.01 + 0.01:
             over.append(f"{team}: booked {booked:.2f} $, billed {usd:.2f} $")
     figures["idle cost booked beyond what was billed"] = (len(over), over)
+
+    # Every idle period that ended (its pool reused or gone) is in its shape's history, once: what the
+    # adaptive strategy learns from, whatever happened to the events.
+    ended: defaultdict[str, set[str]] = defaultdict(set)
+    for job in emulator.jobs.values():
+        if job.warm_pool is not None and job.warm_pool.status in ("Reused", "Terminated"):
+            ended[job.match_key.digest()].add(job.name)
+    unlearned, twice = [], []
+    for digest, names in ended.items():
+        recorded = Counter(g.job_name for g in system.registry.history(digest, None)[0])
+        twice += [str(name) for name, n in recorded.items() if n > 1]
+        if len(names) <= HISTORY_LIMIT:
+            unlearned += sorted(names - set(recorded))
+    figures["idle periods missing from the history"] = (len(unlearned), unlearned)
+    figures["idle periods in the history twice"] = (len(twice), twice)
     return figures

@@ -317,6 +317,9 @@ def test_reconciler_repairs_a_pool_left_in_use_after_its_job_ended_unseen(system
     assert still is not None
     assert still.pool.status.value == "InUse"
     assert system.reconcile()["repaired"] == []
+    # its idle minute, never seen, is still learned from, as long as SageMaker billed it
+    history, _ = system.registry.history(record.pool.match_key.digest(), None)
+    assert [(g.job_name, round(g.seconds), g.reused) for g in history] == [("gone-1", 60, False)]
 
 
 def test_reconciler_takes_the_step_when_a_tick_never_fired(system: System) -> None:
