@@ -70,8 +70,8 @@ def undo_uncensor(gaps: list[IdleGap], original: IdleGap, at: datetime) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class ColdStart:
-    """A job taken as a cold start at `at`, with the gap that uncensored as it was before (None: its
-    cold start answers for no gap, or was undone)."""
+    """A job taken as a cold start at `at`, with the gap its cold start uncensored, as it was before
+    (None: it answers for no gap, or was undone)."""
 
     job_name: str
     at: datetime

@@ -359,17 +359,16 @@ class LifecycleService:
         changed = not same_job or previous is None or _state_of(previous) != _state_of(record)
         if trigger is Trigger.JOB_ENDED and not changed and tuner_ended is None:
             return Outcome(job_name, record.pool.pool_id, "unchanged")
-        if (
-            same_job
-            and previous is not None
-            and previous.pool.status is WarmPoolStatus.AVAILABLE
-            and record.pool.status is WarmPoolStatus.TERMINATED
+        if record.pool.status is WarmPoolStatus.TERMINATED and (
+            previous is None
+            or (same_job and previous.pool.status in (WarmPoolStatus.AVAILABLE, WarmPoolStatus.IN_USE))
         ):
-            self._record_gap(previous.pool, _expiry_or_now(previous.pool, now), reused=False)
-        elif record.pool.status is WarmPoolStatus.TERMINATED and (
-            previous is None or (same_job and previous.pool.status is WarmPoolStatus.IN_USE)
-        ):
-            self._record_unseen_gap(job, record.pool)
+            seen = (
+                previous.pool
+                if previous is not None and previous.pool.status is WarmPoolStatus.AVAILABLE
+                else None
+            )
+            self._record_gone_gap(job, record.pool, seen, now)
 
         if record.pool.status is not WarmPoolStatus.AVAILABLE or record.tuner_owned:
             if previous is not None:  # taken by the next job, gone or the tuner's: no look is due
@@ -414,11 +413,12 @@ class LifecycleService:
         planned = replace(decision, next_check_at=None) if refused or decision.dry_run else decision
         record = self._plan_next_check(record, planned, now)
         done = _refused(decision, record.last_error or "") if refused else decision
+        if record.pool.status is WarmPoolStatus.TERMINATED:
+            # before the save that records it gone: if that write fails, the retry records the gap (once)
+            self._record_gap(record.pool, now, reused=False)
         saved = self._save(replace(record, last_decision=done))
         self._audit(saved, "decision", {"trigger": trigger.value, **decision.to_json()})
         self.metrics.count(f"Decisions{decision.action.value.capitalize()}")
-        if saved.pool.status is WarmPoolStatus.TERMINATED:
-            self._record_gap(record.pool, now, reused=False)
         old_horizon = previous.pool.horizon_at if same_job and previous is not None else None
         if refused:  # what SageMaker refused did not happen: nothing to announce (the audit has it)
             return Outcome(job_name, saved.pool.pool_id, "refused", done)
@@ -532,11 +532,11 @@ class LifecycleService:
                 lifetime_started_at=pool.lifetime_started_at or successor.pool.lifetime_started_at,
             ),
         )
+        claimed_at = successor.pool.lifetime_started_at or self.clock.now()  # the successor's creation
+        if pool.available_since is not None:  # before the join's writes, after which a retry finds it joined
+            self._record_gap(pool, claimed_at, reused=True)
         self.registry.put(joined, pool.version)
         self.registry.delete_pool(pool_id)
-        claimed_at = successor.pool.lifetime_started_at or self.clock.now()  # the successor's creation
-        if pool.available_since is not None:
-            self._record_gap(pool, claimed_at, reused=True)
         details = {"by": successor_job, "joined": pool_id, "cold_start_undone": cold_start_undone}
         self._audit(joined, "reused", details)
         return True
@@ -867,15 +867,21 @@ class LifecycleService:
             self.metrics.count("Reuses" if reused else "Expiries")
             self.metrics.count("IdleBillableSeconds", seconds * pool.instance_count, "Seconds")
 
-    def _record_unseen_gap(self, job: dict[str, Any], pool: Pool) -> None:
-        """The pool was Available and is gone, and no Available state of it was ever saved (its events
-        were lost, or the write after its release failed): its idle gap, as long as SageMaker billed it,
-        is still learned from and booked."""
+    def _record_gone_gap(self, job: dict[str, Any], pool: Pool, seen: Pool | None, now: datetime) -> None:
+        """The pool is gone (Terminated): its idle gap lasted from the job's end for as long as SageMaker
+        billed it (the expiry warmpool knew may be stale: an update whose save failed). `seen`: the pool
+        as last saved Available, whose context the gap keeps; None when no Available state of it was
+        ever saved (its events were lost, or the write after its release failed): then the gap is
+        learned from and booked all the same."""
+        billed = timedelta(seconds=pool.billable_seconds)
+        if seen is not None and seen.available_since is not None:
+            ended_at = seen.available_since + billed if billed else _expiry_or_now(seen, now)
+            self._record_gap(seen, ended_at, reused=False)
+            return
         ended = _time(job, "TrainingEndTime")
-        if ended is None or pool.billable_seconds <= 0:
+        if ended is None or not billed:
             return  # never idle: no gap
-        idle = replace(pool, available_since=ended)
-        self._record_gap(idle, ended + timedelta(seconds=pool.billable_seconds), reused=False)
+        self._record_gap(replace(pool, available_since=ended), ended + billed, reused=False)
 
     def _save(self, record: PoolRecord) -> PoolRecord:
         """Optimistic locking: the write succeeds only if nobody wrote since `record` was read."""

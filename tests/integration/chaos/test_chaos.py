@@ -385,14 +385,23 @@ def invariants(
         if job.warm_pool is not None:
             per_second = price_per_hour(job.match_key.instance_type) * job.match_key.instance_count / 3600
             billed[job.tags["team"]] += job.warm_pool.billable_seconds * per_second
+            if job.warm_pool.status == "Available":  # idle still: booked when its gap ends
+                billed[job.tags["team"] + " idle still"] += job.warm_pool.billable_seconds * per_second
     end = system.control.now()
-    over = []
-    for team, usd in sorted(billed.items()):
-        booked = system.registry.idle_cost(team, end)[1]
-        print(f"  {team}: booked {booked:.2f} $, billed {usd:.2f} $")
+    over, under = [], []
+    for team in sorted({t for t in billed if not t.endswith(" idle still")}):
+        booked, usd, idle = (
+            system.registry.idle_cost(team, end)[1],
+            billed[team],
+            billed[f"{team} idle still"],
+        )
+        print(f"  {team}: booked {booked:.2f} $, billed {usd:.2f} $, of which idle still {idle:.2f} $")
         if booked > usd * 1.01 + 0.01:
             over.append(f"{team}: booked {booked:.2f} $, billed {usd:.2f} $")
+        if booked < (usd - idle) * 0.99 - 0.01:
+            under.append(f"{team}: booked {booked:.2f} $, billed {usd - idle:.2f} $ for ended gaps")
     figures["idle cost booked beyond what was billed"] = (len(over), over)
+    figures["idle cost of ended gaps left unbooked"] = (len(under), under)
 
     # Every idle period that ended (its pool reused or gone) is in its shape's history, once: what the
     # adaptive strategy learns from, whatever happened to the events.
