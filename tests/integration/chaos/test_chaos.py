@@ -377,24 +377,20 @@ def invariants(
     ]
     figures["jobs lost without a trace in the DLQ or the audit"] = (len(untraced), untraced)
 
-    # What each team's ledger booked against what SageMaker billed its warm pools. A gap is booked as it
-    # ends, from when the pool went idle to when it was seen taken or gone, so a gap ended late is booked
-    # a little late, never twice.
+    # What each team's ledger booked against what SageMaker billed its warm pools: each gap is booked
+    # once, as it ends, so the pools still idle are billed and not booked yet.
     billed: defaultdict[str, float] = defaultdict(float)
+    idle_still: defaultdict[str, float] = defaultdict(float)
     for job in emulator.jobs.values():
         if job.warm_pool is not None:
             per_second = price_per_hour(job.match_key.instance_type) * job.match_key.instance_count / 3600
             billed[job.tags["team"]] += job.warm_pool.billable_seconds * per_second
-            if job.warm_pool.status == "Available":  # idle still: booked when its gap ends
-                billed[job.tags["team"] + " idle still"] += job.warm_pool.billable_seconds * per_second
+            if job.warm_pool.status == "Available":
+                idle_still[job.tags["team"]] += job.warm_pool.billable_seconds * per_second
     end = system.control.now()
     over, under = [], []
-    for team in sorted({t for t in billed if not t.endswith(" idle still")}):
-        booked, usd, idle = (
-            system.registry.idle_cost(team, end)[1],
-            billed[team],
-            billed[f"{team} idle still"],
-        )
+    for team, usd in sorted(billed.items()):
+        booked, idle = system.registry.idle_cost(team, end)[1], idle_still[team]
         print(f"  {team}: booked {booked:.2f} $, billed {usd:.2f} $, of which idle still {idle:.2f} $")
         if booked > usd * 1.01 + 0.01:
             over.append(f"{team}: booked {booked:.2f} $, billed {usd:.2f} $")
