@@ -3,6 +3,8 @@
 from typing import Any
 
 import boto3
+import pytest
+from warmpool.cli.main import main
 
 from tests.integration.conftest import System
 
@@ -126,3 +128,39 @@ def test_an_expiry_processed_again_after_a_crash_is_recorded_and_booked_once(sys
     assert [(g.job_name, round(g.seconds)) for g in history] == [("c-1", 3600)]
     assert [g.job_name for g in team_history] == ["c-1"]
     assert system.registry.idle_cost("vision", system.control.now()) == (3.6, 3.6)
+
+
+def test_a_release_whose_booking_failed_is_booked_by_the_next_reconciler_run(system: System) -> None:
+    # The release's gap is written before the save that records the pool gone: when booking it fails,
+    # the registry still has the pool Available, and the reconciler finds it gone and books it.
+    system.set_policy(POLICY)
+    system.run_job("r-1", 300, keep_alive_seconds=600)
+    system.advance(1800)  # idle half an hour: 1.80 $
+    session = boto3.DEFAULT_SESSION
+    assert session is not None
+    crashes: list[str] = []
+
+    def crash_the_booking(params: dict[str, Any], **_: Any) -> None:
+        keys = [i["Update"]["Key"]["pk"]["S"] for i in params["TransactItems"] if "Update" in i]
+        if any(k.startswith("LEDGER#") for k in keys) and not crashes:
+            crashes.append("booking the released pool's gap")
+            raise RuntimeError("injected crash")
+
+    session.events.register("provide-client-params.dynamodb.TransactWriteItems", crash_the_booking)
+    try:
+        with pytest.raises(RuntimeError, match="injected crash"):
+            main(["pools", "release", "r-1"])
+    finally:
+        session.events.unregister("provide-client-params.dynamodb.TransactWriteItems", crash_the_booking)
+    assert crashes
+    assert (
+        system.sagemaker.describe_training_job(TrainingJobName="r-1")["WarmPoolStatus"]["Status"]
+        == "Terminated"
+    )
+    assert system.registry.idle_cost("vision", system.control.now()) == (0.0, 0.0)
+
+    system.reconcile()
+    record = system.registry.get("r-1")
+    assert record is not None
+    assert record.pool.status.value == "Terminated"
+    assert system.registry.idle_cost("vision", system.control.now()) == (1.8, 1.8)
