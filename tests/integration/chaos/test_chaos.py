@@ -405,12 +405,24 @@ def invariants(
     for job in emulator.jobs.values():
         if job.warm_pool is not None and job.warm_pool.status in ("Reused", "Terminated"):
             ended[job.match_key.digest()].add(job.name)
-    unlearned, twice = [], []
+    unlearned, twice, mismeasured = [], [], []
     for digest, names in ended.items():
-        recorded = Counter(g.job_name for g in system.registry.history(digest, None)[0])
+        history = system.registry.history(digest, None)[0]
+        recorded = Counter(g.job_name for g in history)
         twice += [str(name) for name, n in recorded.items() if n > 1]
         if len(names) <= HISTORY_LIMIT:
             unlearned += sorted(names - set(recorded))
+        for gap in history:
+            truth = emulator.job(str(gap.job_name)).warm_pool
+            assert truth is not None
+            if gap.reused and truth.status == "Terminated":
+                continue  # uncensored by a later cold start: how long it would have waited
+            if gap.reused != (truth.status == "Reused") or abs(gap.seconds - truth.billable_seconds) > TICK:
+                mismeasured.append(
+                    f"{gap.job_name}: {gap.seconds:.0f} s reused={gap.reused}, "
+                    f"billed {truth.billable_seconds:.0f} s {truth.status}"
+                )
     figures["idle periods missing from the history"] = (len(unlearned), unlearned)
     figures["idle periods in the history twice"] = (len(twice), twice)
+    figures["idle periods recorded unlike their bill"] = (len(mismeasured), mismeasured)
     return figures
