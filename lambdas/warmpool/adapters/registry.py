@@ -401,7 +401,7 @@ class DynamoPoolRegistry:
             original = uncensor(gaps, at)
             if original is None:
                 return False
-            cold_starts[job_name] = {"at": at.isoformat(), "gap": gap_to_json(original)}
+            cold_starts[job_name] = _cold_start_entry(at, original)
             return True
 
         for pk in _history_keys(match_digest, team):
@@ -416,23 +416,14 @@ class DynamoPoolRegistry:
             if seen is not None and seen.get("gap") is None:
                 return False  # undone already
             if seen is not None:
-                taken = [
-                    ColdStart(
-                        job,
-                        datetime.fromisoformat(e["at"]),
-                        gap_from_json(e["gap"]) if e.get("gap") else None,
-                    )
-                    for job, e in cold_starts.items()
-                ]
+                taken = [_cold_start_of(job, entry) for job, entry in cold_starts.items()]
                 put_back, again = retract_cold_start(gaps, taken, job_name)
                 undone = put_back or undone
                 for later in again:  # answered again, as if this job's cold start had never come
-                    cold_starts[later.job_name] = {
-                        "at": later.at.isoformat(),
-                        "gap": gap_to_json(later.gap) if later.gap else None,
-                    }
+                    cold_starts[later.job_name] = _cold_start_entry(later.at, later.gap)
             # kept, without its gap: a cold start of this job reported after this is not taken as one
-            cold_starts[job_name] = {"at": seen["at"] if seen else at.isoformat(), "gap": None}
+            taken_at = _cold_start_of(job_name, seen).at if seen else at
+            cold_starts[job_name] = _cold_start_entry(taken_at, None)
             return True
 
         for pk in _history_keys(match_digest, team):
@@ -484,6 +475,19 @@ class DynamoPoolRegistry:
         raise ConcurrentUpdateError(
             f"the idle-gap history {pk} changed under each of {HISTORY_WRITE_ATTEMPTS} writes; retry"
         )
+
+
+def _cold_start_entry(at: datetime, gap: IdleGap | None) -> dict[str, Any]:
+    """A history's `cold_starts` entry: when the job was taken as a cold start, and the gap that
+    uncensored, as it was before (None: none, or undone)."""
+    return {"at": at.isoformat(), "gap": None if gap is None else gap_to_json(gap)}
+
+
+def _cold_start_of(job_name: str, entry: dict[str, Any]) -> ColdStart:
+    gap = entry.get("gap")
+    return ColdStart(
+        job_name, datetime.fromisoformat(entry["at"]), None if gap is None else gap_from_json(gap)
+    )
 
 
 def _history_keys(match_digest: str, team: str | None) -> list[str]:
