@@ -12,7 +12,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 help:
 	@echo "make demo    run the local demo (moto + warm-pool emulator, real handlers)"
-	@echo "make test    run the test suite (slow tests included)"
+	@echo "make test    run the test suite (slow tests included), on every core"
 	@echo "make lint    ruff + mypy"
 	@echo "make synth   synthesize the CloudFormation template offline into cdk.out/"
 	@echo "make bench   simulator benchmark: keep-alive strategies against the clairvoyant optimum"
@@ -33,7 +33,7 @@ demo: $(STAMP)
 	$(BIN)/warmpool demo
 
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist worksteal
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
