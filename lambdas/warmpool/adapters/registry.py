@@ -398,10 +398,9 @@ class DynamoPoolRegistry:
         def change(gaps: list[IdleGap], cold_starts: dict[str, Any]) -> bool:
             if job_name in cold_starts:
                 return False  # seen already, or known to have taken a warm pool (undone before)
-            original = uncensor(gaps, at)
-            if original is None:
-                return False
-            cold_starts[job_name] = _cold_start_entry(at, original)
+            # kept also when it answers for no gap: should an earlier cold start be taken back, the
+            # gap that one had taken may be this one's to answer for (`retract_cold_start`)
+            cold_starts[job_name] = _cold_start_entry(at, uncensor(gaps, at))
             return True
 
         for pk in _history_keys(match_digest, team):
@@ -413,17 +412,17 @@ class DynamoPoolRegistry:
         def change(gaps: list[IdleGap], cold_starts: dict[str, Any]) -> bool:
             nonlocal undone
             seen = cold_starts.get(job_name)
-            if seen is not None and seen.get("gap") is None:
+            mine = _cold_start_of(job_name, seen) if seen is not None else None
+            if mine is not None and mine.undone:
                 return False  # undone already
-            if seen is not None:
+            if mine is not None:
                 taken = [_cold_start_of(job, entry) for job, entry in cold_starts.items()]
                 put_back, again = retract_cold_start(gaps, taken, job_name)
                 undone = put_back or undone
                 for later in again:  # answered again, as if this job's cold start had never come
                     cold_starts[later.job_name] = _cold_start_entry(later.at, later.gap)
-            # kept, without its gap: a cold start of this job reported after this is not taken as one
-            taken_at = _cold_start_of(job_name, seen).at if seen else at
-            cold_starts[job_name] = _cold_start_entry(taken_at, None)
+            # kept, undone: a cold start of this job reported after this is not taken as one
+            cold_starts[job_name] = _cold_start_entry(mine.at if mine else at, None, undone=True)
             return True
 
         for pk in _history_keys(match_digest, team):
@@ -477,16 +476,21 @@ class DynamoPoolRegistry:
         )
 
 
-def _cold_start_entry(at: datetime, gap: IdleGap | None) -> dict[str, Any]:
-    """A history's `cold_starts` entry: when the job was taken as a cold start, and the gap that
-    uncensored, as it was before (None: none, or undone)."""
-    return {"at": at.isoformat(), "gap": None if gap is None else gap_to_json(gap)}
+def _cold_start_entry(at: datetime, gap: IdleGap | None, *, undone: bool = False) -> dict[str, Any]:
+    """A history's `cold_starts` entry: when the job was taken as a cold start, the gap that
+    uncensored, as it was before (None: none), and whether it was undone (the job had taken a warm
+    pool)."""
+    return {"at": at.isoformat(), "gap": None if gap is None else gap_to_json(gap), "undone": undone}
 
 
 def _cold_start_of(job_name: str, entry: dict[str, Any]) -> ColdStart:
     gap = entry.get("gap")
     return ColdStart(
-        job_name, datetime.fromisoformat(entry["at"]), None if gap is None else gap_from_json(gap)
+        job_name,
+        datetime.fromisoformat(entry["at"]),
+        None if gap is None else gap_from_json(gap),
+        # an entry written before cold starts without a gap were kept: no gap meant undone
+        undone=bool(entry.get("undone", gap is None)),
     )
 
 

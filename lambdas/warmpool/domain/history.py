@@ -71,11 +71,13 @@ def undo_uncensor(gaps: list[IdleGap], original: IdleGap, at: datetime) -> bool:
 @dataclass(frozen=True, slots=True)
 class ColdStart:
     """A job taken as a cold start at `at`, with the gap its cold start uncensored, as it was before
-    (None: it answers for no gap, or was undone)."""
+    (None: it found no released pool to answer for), or `undone`: it turned out to have taken a warm
+    pool, and answers for nothing."""
 
     job_name: str
     at: datetime
     gap: IdleGap | None
+    undone: bool = False
 
 
 def retract_cold_start(
@@ -83,13 +85,16 @@ def retract_cold_start(
 ) -> tuple[bool, list[ColdStart]]:
     """`job_name`, one of the cold starts `taken`, took a warm pool after all: put back, in place, the
     gap its cold start uncensored, and let the cold starts taken after it answer again as if it had
-    never come: each takes the latest gap then censored, which may be the one put back. Returns whether
-    the gap was put back, and those later cold starts as they now stand. A later one whose gap has left
-    the bounded history is left as it is."""
+    never come: each takes the latest gap then censored, which may be the one put back (a later one
+    that found none, because this one had taken it, now gets it). Returns whether the gap was put back,
+    and those later cold starts as they now stand. A later one whose gap has left the bounded history
+    is left as it is."""
     mine = next((c for c in taken if c.job_name == job_name), None)
-    if mine is None or mine.gap is None:
+    if mine is None or mine.gap is None or mine.undone:
         return False, []
-    later = sorted((c for c in taken if c.gap is not None and c.at > mine.at), key=lambda c: c.at)
-    unwound = [c for c in reversed(later) if c.gap is not None and undo_uncensor(gaps, c.gap, c.at)]
+    later = sorted(
+        (c for c in taken if not c.undone and c.at > mine.at and c is not mine), key=lambda c: c.at
+    )
+    unwound = [c for c in reversed(later) if c.gap is None or undo_uncensor(gaps, c.gap, c.at)]
     put_back = undo_uncensor(gaps, mine.gap, mine.at)
     return put_back, [replace(c, gap=uncensor(gaps, c.at)) for c in reversed(unwound)]

@@ -3,6 +3,7 @@ that meet on one history item all land."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -60,6 +61,39 @@ def test_a_cold_start_between_the_wrong_one_and_its_undo_answers_again_as_in_ord
     assert team == key
     assert reg.undo_cold_start(KEY, "vision", "job-c", at(60))  # and its own undo still finds its gap
     assert list(reg.history(KEY, "vision")[0]) == [released(0), released(5)]
+
+
+def test_a_cold_start_that_found_no_gap_takes_the_one_the_undo_puts_back(system: System) -> None:
+    # job-b took the only released gap, wrongly (it had taken a warm pool); job-c, a true cold start,
+    # then found none. In order, job-c would have answered for that gap.
+    reg = registry(system)
+    reg.add_gap(KEY, "vision", released(0))
+    reg.observe_cold_start(KEY, "vision", at(30), "job-b")
+    reg.observe_cold_start(KEY, "vision", at(40), "job-c")
+    assert [(round(g.seconds), g.reused) for g in reg.history(KEY, "vision")[0]] == [(30 * 60, True)]
+
+    assert reg.undo_cold_start(KEY, "vision", "job-b", at(50))
+    key, team = reg.history(KEY, "vision")
+    assert [(round(g.seconds), g.reused) for g in key] == [(40 * 60, True)]
+    assert team == key
+    reg.observe_cold_start(KEY, "vision", at(41), "job-c")  # its event again: answered already
+    assert reg.undo_cold_start(KEY, "vision", "job-c", at(60))  # job-c's own undo finds the gap
+    assert list(reg.history(KEY, "vision")[0]) == [released(0)]
+
+
+def test_an_undone_cold_start_written_before_entries_said_so_stays_undone(system: System) -> None:
+    # Before cold starts without a gap were kept, an entry without a gap could only be an undone one.
+    reg = registry(system)
+    reg.add_gap(KEY, None, released(0))
+    key = {"pk": {"S": f"HIST#KEY#{KEY}"}, "sk": {"S": "GAPS"}}
+    client = boto3.client("dynamodb")
+    item = client.get_item(TableName=system.env.pools_table, Key=key)["Item"]
+    legacy = {"job-b": {"at": at(30).isoformat(), "gap": None}}
+    client.put_item(TableName=system.env.pools_table, Item={**item, "cold_starts": {"S": json.dumps(legacy)}})
+
+    reg.observe_cold_start(KEY, None, at(31), "job-b")  # its cold start reported after the undo
+    assert list(reg.history(KEY, None)[0]) == [released(0)]
+    assert not reg.undo_cold_start(KEY, None, "job-b", at(40))
 
 
 def test_a_cold_start_reported_after_its_undo_is_not_taken(system: System) -> None:

@@ -100,3 +100,18 @@ def test_a_cold_start_taken_back_lets_the_later_ones_answer_as_if_it_never_came(
     assert retract_cold_start(gaps, [b1, c1], "b-1") == (True, [ColdStart("c-1", at(40), a2)])
     assert gaps == [a1, replace(a2, seconds=35 * 60, reused=True)]
     assert retract_cold_start(gaps, [replace(b1, gap=None), c1], "b-1") == (False, [])  # done already
+
+
+def test_a_later_cold_start_that_found_no_gap_answers_for_the_one_put_back() -> None:
+    # b-1 took the only released gap, wrongly; c-1 started cold at 40 and found none. In order, c-1
+    # would have answered for a-1's gap; a cold start undone already answers for nothing.
+    a1 = IdleGap(at(0), 60, False, job_name="a-1")
+    gaps = [a1]
+    b1 = ColdStart("b-1", at(30), uncensor(gaps, at(30)))
+    c1 = ColdStart("c-1", at(40), uncensor(gaps, at(40)))
+    d1 = ColdStart("d-1", at(45), None, undone=True)
+    assert c1.gap is None
+
+    assert retract_cold_start(gaps, [b1, c1, d1], "b-1") == (True, [ColdStart("c-1", at(40), a1)])
+    assert gaps == [replace(a1, seconds=40 * 60, reused=True)]
+    assert retract_cold_start(gaps, [replace(b1, undone=True), c1], "b-1") == (False, [])
