@@ -20,3 +20,4 @@ MAX_RECEIVE_COUNT = 5
 STATUS_INDEX = "by_status"
 MATCH_INDEX = "by_match"
 TEAM_INDEX = "by_team"
+TYPE_INDEX = "by_type"

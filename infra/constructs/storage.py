@@ -8,7 +8,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from infra.constants import MATCH_INDEX, MAX_RECEIVE_COUNT, STATUS_INDEX, TEAM_INDEX
+from infra.constants import MATCH_INDEX, MAX_RECEIVE_COUNT, STATUS_INDEX, TEAM_INDEX, TYPE_INDEX
 
 
 def _queue_pair(
@@ -80,6 +80,8 @@ class Storage(Construct):
                 _index(MATCH_INDEX, "gsi2pk", "gsi2sk"),
                 # sparse: the Available pools, by team tag (a decision reads its own team's pools)
                 _index(TEAM_INDEX, "gsi3pk", "gsi3sk"),
+                # sparse: the Available pools, by instance type (an instance-type limit counts them all)
+                _index(TYPE_INDEX, "gsi4pk", "gsi4sk"),
             ],
         )
         # The audit trail has a table of its own: append-only and read per pool, it stays out of the

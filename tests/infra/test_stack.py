@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from warmpool.adapters.registry import MATCH_INDEX, STATUS_INDEX, TEAM_INDEX
+from warmpool.adapters.registry import MATCH_INDEX, STATUS_INDEX, TEAM_INDEX, TYPE_INDEX
 from warmpool.settings import (
     LifecycleSettings,
     NotifierSettings,
@@ -110,6 +110,7 @@ def test_tables_have_recovery_ttl_and_the_registry_indexes(synthesized: Synthesi
         STATUS_INDEX: ["gsi1pk", "gsi1sk"],
         MATCH_INDEX: ["gsi2pk", "gsi2sk"],
         TEAM_INDEX: ["gsi3pk", "gsi3sk"],
+        TYPE_INDEX: ["gsi4pk", "gsi4sk"],
     }
     assert pools["Properties"]["TimeToLiveSpecification"]["AttributeName"] == "ttl"
 
@@ -117,11 +118,8 @@ def test_tables_have_recovery_ttl_and_the_registry_indexes(synthesized: Synthesi
 def test_the_stack_names_the_indexes_the_registry_adapter_queries() -> None:
     from infra import constants
 
-    assert (constants.STATUS_INDEX, constants.MATCH_INDEX, constants.TEAM_INDEX) == (
-        STATUS_INDEX,
-        MATCH_INDEX,
-        TEAM_INDEX,
-    )
+    names = (constants.STATUS_INDEX, constants.MATCH_INDEX, constants.TEAM_INDEX, constants.TYPE_INDEX)
+    assert names == (STATUS_INDEX, MATCH_INDEX, TEAM_INDEX, TYPE_INDEX)
 
 
 def audit_table(synthesized: Synthesized) -> tuple[str, dict[str, Any]]:

@@ -6,7 +6,9 @@ The registry table
   sparse GSI `by_match` for pools not Terminated (`gsi2pk` = `MATCH#<match digest>`,
   `gsi2sk` = `<WarmPoolStatus>#<pool_id>`): the pools of one shape, without reading the others;
   sparse GSI `by_team` for Available pools (`gsi3pk` = `TEAM#<team tag>`, or `NOTEAM` without one;
-  `gsi3sk` = `<instance type>#<pool_id>`): one team's warm pools, without reading the others.
+  `gsi3sk` = `<instance type>#<pool_id>`): one team's warm pools, without reading the others;
+  sparse GSI `by_type` for Available pools (`gsi4pk` = `TYPE#<instance type>`, `gsi4sk` = `gsi1sk`): the
+  warm pools of one instance type, of every team (an `instance_type_limits` entry counts them all).
 - `INDEXES` / `BACKFILL`: the indexes every live pool item is known to carry the keys of.
 - `JOB#<job_name>` / `POOL`: which pool a job belongs to.
 - `HIST#KEY#<match digest>` and `HIST#TEAM#<team>` / `GAPS`: recent idle gaps (bounded), the cold
@@ -49,8 +51,9 @@ STATE_SK = "STATE"
 STATUS_INDEX = "by_status"
 MATCH_INDEX = "by_match"
 TEAM_INDEX = "by_team"
+TYPE_INDEX = "by_type"
 # The indexes on live pool items that a version without them did not write: backfilled once (below).
-BACKFILLED_INDEXES = (MATCH_INDEX, TEAM_INDEX)
+BACKFILLED_INDEXES = (MATCH_INDEX, TEAM_INDEX, TYPE_INDEX)
 _BACKFILL_KEY = ("INDEXES", "BACKFILL")
 _LEFT_TO_THE_ENGINE = ("ConditionalCheckFailedException", "AccessDeniedException")
 
@@ -97,13 +100,12 @@ class DynamoPoolRegistry:
             "tuner_owned": record.tuner_owned,
             "notified": list(record.notified),
         }
-        sort_time = pool.expires_at or pool.available_since
         item: dict[str, Any] = {
             **_key(f"POOL#{pool.pool_id}", STATE_SK),
             "record": {"S": json.dumps(body, sort_keys=True)},
             "version": {"N": str(stored.pool.version)},
             "gsi1pk": {"S": f"STATUS#{pool.status.value}"},
-            "gsi1sk": {"S": f"{sort_time.isoformat() if sort_time else '-'}#{pool.pool_id}"},
+            "gsi1sk": {"S": _status_sort_key(pool)},
             "job_name": {"S": pool.job_name},
             "team": {"S": pool.team or "-"},
             **_index_keys(pool),
@@ -209,6 +211,22 @@ class DynamoPoolRegistry:
                 IndexName=TEAM_INDEX, KeyConditionExpression=condition, ExpressionAttributeValues=values
             )
         return [_record(item) for item in sorted(items, key=lambda i: str(i["gsi1sk"]["S"]))]
+
+    def available_of_type(self, instance_type: str) -> list[PoolRecord]:
+        """The Available pools of one instance type, of every team, in the order `list_by_status` lists
+        them: one `by_type` query. Until `backfill_indexes` has run since the index was added, read
+        from `by_status` (every Available pool, as before the index)."""
+        if not self.indexed(TYPE_INDEX):
+            records = self.list_by_status(WarmPoolStatus.AVAILABLE.value)
+            return [r for r in records if r.pool.instance_type == instance_type]
+        return [
+            _record(item)
+            for item in self._query(
+                IndexName=TYPE_INDEX,
+                KeyConditionExpression="gsi4pk = :t",
+                ExpressionAttributeValues={":t": {"S": f"TYPE#{instance_type}"}},
+            )
+        ]
 
     def indexed(self, index: str) -> bool:
         """Whether every live pool item carries the keys of `index` (`backfill_indexes` has run since
@@ -505,7 +523,7 @@ def _ledger_keys(team: str, at: datetime) -> tuple[dict[str, Any], dict[str, Any
 
 def _index_keys(pool: Pool) -> dict[str, Any]:
     """The keys of the sparse indexes of a pool item: `by_match` while the pool has not ended,
-    `by_team` while it is Available."""
+    `by_team` and `by_type` while it is Available."""
     keys: dict[str, Any] = {}
     if pool.status is not WarmPoolStatus.TERMINATED:
         keys["gsi2pk"] = {"S": f"MATCH#{pool.match_key.digest()}"}
@@ -513,7 +531,15 @@ def _index_keys(pool: Pool) -> dict[str, Any]:
     if pool.status is WarmPoolStatus.AVAILABLE:
         keys["gsi3pk"] = {"S": _team_partition(pool.team)}
         keys["gsi3sk"] = {"S": f"{pool.instance_type}#{pool.pool_id}"}
+        keys["gsi4pk"] = {"S": f"TYPE#{pool.instance_type}"}
+        keys["gsi4sk"] = {"S": _status_sort_key(pool)}
     return keys
+
+
+def _status_sort_key(pool: Pool) -> str:
+    """`by_status`'s sort key, also `by_type`'s: by expiry (or the start of the idle time), then id."""
+    sort_time = pool.expires_at or pool.available_since
+    return f"{sort_time.isoformat() if sort_time else '-'}#{pool.pool_id}"
 
 
 def _team_partition(team: str | None) -> str:

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from warmpool.adapters.registry import MATCH_INDEX, STATUS_INDEX, TEAM_INDEX, DynamoPoolRegistry
+from warmpool.adapters.registry import MATCH_INDEX, STATUS_INDEX, TEAM_INDEX, TYPE_INDEX, DynamoPoolRegistry
 from warmpool.models.events import TRAINING_DETAIL_TYPE, TUNING_DETAIL_TYPE
 
 MAX_RECEIVE_COUNT = 5
@@ -75,6 +75,7 @@ def _table(dynamodb: Any, name: str, *, pk: str, sk: str | None, gsi: bool) -> N
             STATUS_INDEX: ("gsi1pk", "gsi1sk"),
             MATCH_INDEX: ("gsi2pk", "gsi2sk"),
             TEAM_INDEX: ("gsi3pk", "gsi3sk"),
+            TYPE_INDEX: ("gsi4pk", "gsi4sk"),
         }
         attributes += [
             {"AttributeName": name, "AttributeType": "S"} for keys in indexes.values() for name in keys

@@ -643,12 +643,16 @@ class LifecycleService:
         pools is its team's: the team limit and its release candidates, the budget's idle and booked
         cost. The team is the one its rules resolve to (the policy's team tag), and the one its cost is
         booked to (`team_of`); the pools without a team tag count for the default team. Only an
-        `instance_type_limits` entry for its type counts every team's pools: then every Available pool
-        is read, as before."""
-        if policy.instance_type_limits.get(pool.instance_type) is not None:
-            return self.registry.list_by_status(WarmPoolStatus.AVAILABLE.value)
+        `instance_type_limits` entry for its type counts every team's pools: then the warm pools of
+        that type are read too (docs/adr/0009)."""
         teams = {team_of(pool, policy), resolve_rules(policy, pool).team}
-        return self.registry.available_of_teams(_team_tags(teams, policy))
+        own = self.registry.available_of_teams(_team_tags(teams, policy))
+        if policy.instance_type_limits.get(pool.instance_type) is None:
+            return own
+        read = {record.pool.pool_id for record in own}
+        return own + [
+            r for r in self.registry.available_of_type(pool.instance_type) if r.pool.pool_id not in read
+        ]
 
     def _fleet(
         self,

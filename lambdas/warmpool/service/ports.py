@@ -112,6 +112,10 @@ class PoolRegistry(Protocol):
         those of `instance_type` if given, in `list_by_status` order."""
         ...
 
+    def available_of_type(self, instance_type: str) -> list[PoolRecord]:
+        """The Available pools of one instance type, of every team, in `list_by_status` order."""
+        ...
+
     def backfill_indexes(self) -> list[str]:
         """Give the live pool items written before an index existed its keys, once per index."""
         ...

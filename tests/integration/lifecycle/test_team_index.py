@@ -1,5 +1,6 @@
-"""What a decision and a cold start read of the other pools (docs/adr/0008): their team's warm pools
-from the `by_team` index, not every Available pool in the account; the same decisions as before."""
+"""What a decision and a cold start read of the other pools (docs/adr/0008, 0009): their team's warm
+pools from the `by_team` index, and those of their instance type from `by_type` when a limit counts
+them, not every Available pool in the account; the same decisions as before."""
 
 from __future__ import annotations
 
@@ -70,9 +71,10 @@ def test_the_default_teams_limit_counts_the_pools_without_a_team_tag(system: Sys
     assert system.queries.get("by_team:NOTEAM", 0) >= 1
 
 
-def test_an_instance_type_limit_still_counts_every_teams_pools(system: System) -> None:
+def test_an_instance_type_limit_counts_every_teams_pools_of_its_type_only(system: System) -> None:
     system.set_policy(_policy(instance_type_limits={"ml.g5.2xlarge": 1}))
     _warm(system, "vis-1", "vision")
+    _warm(system, "vis-big", "vision", instance_type="ml.g5.4xlarge")
     system.clear_counts()
     _warm(system, "nlp-1", "nlp", volume_size_gb=60)
     assert _pool_status(system, "nlp-1") == "Terminated"
@@ -80,7 +82,10 @@ def test_an_instance_type_limit_still_counts_every_teams_pools(system: System) -
     assert released is not None
     assert released.last_decision is not None
     assert released.last_decision.rule == "instance_type_limits.ml.g5.2xlarge"
-    assert system.items_read[EVERY_AVAILABLE_POOL] == 1  # the whole fleet, as before: vis-1
+    assert released.last_decision.reasons[-1] == "1 ml.g5.2xlarge instance already warm; the limit is 1"
+    # its team's pools (none), and vis-1, another team's pool of its type, from the by_type index: not
+    # vis-big, not the whole fleet
+    assert _other_pools_read(system) == {"by_team:TEAM#nlp": 0, "by_type:TYPE#ml.g5.2xlarge": 1}
 
 
 def test_a_cold_start_looks_for_a_near_match_among_its_teams_pools_of_its_type(system: System) -> None:
@@ -137,7 +142,7 @@ def test_an_upgraded_registry_decides_as_before_and_is_indexed_once(system: Syst
     item = dynamodb.get_item(TableName=table, Key=_key("POOL#old-r"))["Item"]
     assert item["gsi2sk"]["S"] == "Reused#old-r"
     assert "old-r" in [r.pool.pool_id for r in system.registry.pools_of_key(reused.match_key.digest())]
-    assert "gsi3pk" in dynamodb.get_item(TableName=table, Key=_key("POOL#up-1"))["Item"]
+    assert {"gsi3pk", "gsi4pk"} <= set(dynamodb.get_item(TableName=table, Key=_key("POOL#up-1"))["Item"])
 
     system.clear_counts()
     system.reconcile()  # done once: no Reused listing at every run
@@ -150,3 +155,31 @@ def test_an_upgraded_registry_decides_as_before_and_is_indexed_once(system: Syst
 
 def _key(pk: str) -> dict[str, dict[str, str]]:
     return {"pk": {"S": pk}, "sk": {"S": "STATE"}}
+
+
+def test_a_registry_upgraded_from_the_team_index_counts_type_limits_as_before(system: System) -> None:
+    system.set_policy(_policy(instance_type_limits={"ml.g5.2xlarge": 1}))
+    _warm(system, "vis-1", "vision")
+    # The registry as the version with by_match and by_team but without by_type left it.
+    dynamodb = boto3.client("dynamodb")
+    table = system.env.pools_table
+    dynamodb.update_item(TableName=table, Key=_key("POOL#vis-1"), UpdateExpression="REMOVE gsi4pk, gsi4sk")
+    dynamodb.put_item(
+        TableName=table,
+        Item={"pk": {"S": "INDEXES"}, "sk": {"S": "BACKFILL"}, "complete": {"SS": ["by_match", "by_team"]}},
+    )
+    for module in (lifecycle, reconciler):
+        module.runtime.cache_clear()
+
+    system.clear_counts()
+    _warm(system, "nlp-1", "nlp", volume_size_gb=60)  # vis-1 is counted: read from by_status meanwhile
+    assert _pool_status(system, "nlp-1") == "Terminated"
+    assert system.items_read[EVERY_AVAILABLE_POOL] >= 1
+
+    system.reconcile()  # gives vis-1 the by_type keys, and records that the index is complete
+    assert "gsi4pk" in dynamodb.get_item(TableName=table, Key=_key("POOL#vis-1"))["Item"]
+    system.clear_counts()
+    _warm(system, "nlp-2", "nlp", volume_size_gb=70)
+    assert _pool_status(system, "nlp-2") == "Terminated"
+    assert EVERY_AVAILABLE_POOL not in system.queries
+    assert system.items_read["by_type:TYPE#ml.g5.2xlarge"] == 1
