@@ -62,7 +62,8 @@ CONFIDENCE_Z = 2.0  # keep only when keeping is cheaper than releasing by two st
 CONFIDENCE_Z_KEPT = 1.0  # once kept, by one: fewer gaps are left to judge by as the idle time grows (bench)
 MARGIN_FACTOR = 1.1  # the next gap is rarely exactly an observed one: keep 10 % past it...
 MARGIN_SECONDS = 30.0  # ...plus 30 s...
-MARGIN_BREAK_EVEN_SHARE = 0.05  # ...at most 5 % of break-even (at $0/h of people's time, 30 s is 23 %)
+MARGIN_BREAK_EVEN_SHARE = 0.05  # ...at most 5 % of break-even (at $0/h of people's time, 30 s is 23 %),
+# and never past break-even itself (below)
 
 
 class WeightedGap(NamedTuple):
@@ -402,6 +403,10 @@ class AdaptiveStrategy:
             gaps, elapsed, horizon, cost.idle_cost_per_second, cost.cold_start_penalty, z
         ):
             return int(elapsed)  # release: the saving is within the noise
-        # The next gap is rarely exactly an observed one: keep a margin past it.
+        if horizon <= elapsed:
+            return int(horizon)
+        # The next gap is rarely exactly an observed one: keep a margin past it, but not past break-even
+        # (bench: one that took a horizon just short of break-even past it idled on every cluster not
+        # reused, at $0/h of people's time most of all).
         margin = min(MARGIN_SECONDS, MARGIN_BREAK_EVEN_SHARE * cost.break_even_seconds)
-        return int(horizon * MARGIN_FACTOR + margin) if horizon > elapsed else int(horizon)
+        return int(min(horizon * MARGIN_FACTOR + margin, max(horizon, cost.break_even_seconds)))
