@@ -92,9 +92,7 @@ def retract_cold_start(
     mine = next((c for c in taken if c.job_name == job_name), None)
     if mine is None or mine.gap is None or mine.undone:
         return False, []
-    later = sorted(
-        (c for c in taken if not c.undone and c.at > mine.at and c is not mine), key=lambda c: c.at
-    )
+    later = sorted((c for c in taken if not c.undone and c.at > mine.at), key=lambda c: c.at)
     unwound = [c for c in reversed(later) if c.gap is None or undo_uncensor(gaps, c.gap, c.at)]
     put_back = undo_uncensor(gaps, mine.gap, mine.at)
     return put_back, [replace(c, gap=uncensor(gaps, c.at)) for c in reversed(unwound)]
