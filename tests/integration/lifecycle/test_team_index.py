@@ -37,6 +37,26 @@ def _pool_status(system: System, name: str) -> str:
     return status
 
 
+def _key(pk: str) -> dict[str, dict[str, str]]:
+    return {"pk": {"S": pk}, "sk": {"S": "STATE"}}
+
+
+def _as_left_by_an_older_version(system: System, removed: dict[str, str], complete: tuple[str, ...]) -> None:
+    """The registry as a version that wrote no keys `removed` (per pool id) left it, with the indexes
+    `complete` recorded as backfilled, read by newly deployed functions."""
+    dynamodb = boto3.client("dynamodb")
+    table = system.env.pools_table
+    for pool_id, keys in removed.items():
+        dynamodb.update_item(TableName=table, Key=_key(f"POOL#{pool_id}"), UpdateExpression=f"REMOVE {keys}")
+    marker = {"pk": {"S": "INDEXES"}, "sk": {"S": "BACKFILL"}}
+    if complete:
+        dynamodb.put_item(TableName=table, Item={**marker, "complete": {"SS": list(complete)}})
+    else:
+        dynamodb.delete_item(TableName=table, Key=marker)
+    for module in (lifecycle, reconciler):
+        module.runtime.cache_clear()
+
+
 def test_a_decision_reads_its_own_teams_warm_pools_not_the_accounts(system: System) -> None:
     system.set_policy(_policy(teams={"nlp": {"max_warm_instances": 4}}))
     for i in range(3):
@@ -124,14 +144,12 @@ def test_an_upgraded_registry_decides_as_before_and_is_indexed_once(system: Syst
     # A Reused pool the successor never adopted, written before the by_match index existed.
     reused = replace(before.pool, pool_id="old-r", job_name="old-r", status=WarmPoolStatus.REUSED, version=0)
     system.registry.put(replace(before, pool=reused), None)
+    # The registry as a version without the by_team index left it, read by a newly deployed function.
+    _as_left_by_an_older_version(
+        system, {"up-1": "gsi3pk, gsi3sk, gsi4pk, gsi4sk", "old-r": "gsi2pk, gsi2sk"}, complete=()
+    )
     dynamodb = boto3.client("dynamodb")
     table = system.env.pools_table
-    for pool_id, keys in (("up-1", "gsi3pk, gsi3sk"), ("old-r", "gsi2pk, gsi2sk")):
-        dynamodb.update_item(TableName=table, Key=_key(f"POOL#{pool_id}"), UpdateExpression=f"REMOVE {keys}")
-    # The registry as a version without the by_team index left it, read by a newly deployed function.
-    dynamodb.delete_item(TableName=table, Key={"pk": {"S": "INDEXES"}, "sk": {"S": "BACKFILL"}})
-    for module in (lifecycle, reconciler):
-        module.runtime.cache_clear()
 
     system.clear_counts()
     _warm(system, "up-2", "nlp", volume_size_gb=60)  # up-1 is counted: read from by_status meanwhile
@@ -153,23 +171,13 @@ def test_an_upgraded_registry_decides_as_before_and_is_indexed_once(system: Syst
     assert EVERY_AVAILABLE_POOL not in system.queries
 
 
-def _key(pk: str) -> dict[str, dict[str, str]]:
-    return {"pk": {"S": pk}, "sk": {"S": "STATE"}}
-
-
 def test_a_registry_upgraded_from_the_team_index_counts_type_limits_as_before(system: System) -> None:
     system.set_policy(_policy(instance_type_limits={"ml.g5.2xlarge": 1}))
     _warm(system, "vis-1", "vision")
     # The registry as the version with by_match and by_team but without by_type left it.
+    _as_left_by_an_older_version(system, {"vis-1": "gsi4pk, gsi4sk"}, complete=("by_match", "by_team"))
     dynamodb = boto3.client("dynamodb")
     table = system.env.pools_table
-    dynamodb.update_item(TableName=table, Key=_key("POOL#vis-1"), UpdateExpression="REMOVE gsi4pk, gsi4sk")
-    dynamodb.put_item(
-        TableName=table,
-        Item={"pk": {"S": "INDEXES"}, "sk": {"S": "BACKFILL"}, "complete": {"SS": ["by_match", "by_team"]}},
-    )
-    for module in (lifecycle, reconciler):
-        module.runtime.cache_clear()
 
     system.clear_counts()
     _warm(system, "nlp-1", "nlp", volume_size_gb=60)  # vis-1 is counted: read from by_status meanwhile
