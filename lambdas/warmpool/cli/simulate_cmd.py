@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from warmpool.domain.pricing import UnknownInstanceTypeError, price_per_hour
 
@@ -105,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
         plot(
             report,
             args.plot,
-            title=f"{args.trace} ({args.instance_type}, people ${args.people_cost_per_hour}/h)",
+            title=f"{Path(args.trace).name} ({args.instance_type}, people ${args.people_cost_per_hour:g}/h)",
         )
     if args.format == "json":
         print(json.dumps(report, indent=2))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import queue
+import textwrap
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, wait
@@ -143,31 +144,48 @@ def _in_parallel(
             return results
 
 
-def plot(report: dict[str, Any], path: str, title: str = "") -> None:
-    """Idle cost against cold starts, one point per strategy, the oracle marked."""
+TITLE_WIDTH = 64  # characters a title line holds in the figure; a longer title wraps
+
+
+def figure(report: dict[str, Any], title: str = "") -> Any:
+    """Idle cost against cold starts, one point per strategy, the oracle marked; every label inside the
+    image (a point on the right half is labelled on its left), a long title wrapped."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    for name, row in report["results"].items():
-        if name == "static-best":
-            continue
+    rows = {name: row for name, row in report["results"].items() if name != STATIC_BEST}
+    colds = [row["cold_starts"] for row in rows.values()]
+    middle = (min(colds) + max(colds)) / 2 if colds else 0
+    for name, row in rows.items():
         marker = "*" if name == "oracle" else "o"
         ax.scatter(row["cold_starts"], row["idle_cost_usd"], s=120 if name == "oracle" else 50, marker=marker)
+        left = row["cold_starts"] > middle
         ax.annotate(
             f"{name} ({row['ratio_to_oracle']}x)",
             (row["cold_starts"], row["idle_cost_usd"]),
             textcoords="offset points",
-            xytext=(6, 4),
+            xytext=(-6 if left else 6, 4),
+            ha="right" if left else "left",
             fontsize=8,
         )
+    ax.margins(x=0.08, y=0.12)
     ax.set_xlabel("cold starts")
     ax.set_ylabel("idle cost (USD)")
-    ax.set_title(title or "keep-alive strategies: idle cost against cold starts")
+    text = title or "keep-alive strategies: idle cost against cold starts"
+    ax.set_title("\n".join(textwrap.wrap(text, TITLE_WIDTH, break_on_hyphens=False)), fontsize=10)
     ax.grid(alpha=0.3)
     fig.tight_layout()
+    return fig
+
+
+def plot(report: dict[str, Any], path: str, title: str = "") -> None:
+    """`figure`, written to `path` (PNG, or any format matplotlib infers from the name)."""
+    import matplotlib.pyplot as plt
+
+    fig = figure(report, title)
     fig.savefig(path, dpi=120)
     plt.close(fig)
 

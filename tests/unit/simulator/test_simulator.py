@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from warmpool.cli.main import main
 from warmpool.domain.model import EngineLimits
-from warmpool.simulator.compare import compare
+from warmpool.simulator.compare import compare, figure
 from warmpool.simulator.replay import Scenario, oracle, replay, static_best, static_holdout
 from warmpool.simulator.synthetic import bundled_traces, large_fleet, write_all
 from warmpool.simulator.trace import TraceError, TraceJob, load_trace
@@ -112,6 +112,29 @@ def test_cli_json_contract(capsys: pytest.CaptureFixture[str], tmp_path: Path) -
             assert key in row
     assert report["results"]["oracle"]["ratio_to_oracle"] == 1.0
     assert plot.stat().st_size > 1000
+
+
+def test_the_plot_keeps_its_title_and_every_label_inside_the_image() -> None:
+    # A trace's whole path in the title, and long names on the points furthest right and furthest up.
+    report = {
+        "results": {
+            "oracle": {"cold_starts": 10, "idle_cost_usd": 5.0, "ratio_to_oracle": 1.0},
+            "none": {"cold_starts": 400, "idle_cost_usd": 0.0, "ratio_to_oracle": 1.9},
+            "counterfactual": {"cold_starts": 399, "idle_cost_usd": 1.0, "ratio_to_oracle": 1.3123},
+            "break-even": {"cold_starts": 11, "idle_cost_usd": 90.0, "ratio_to_oracle": 1.7902},
+        }
+    }
+    title = "/home/someone/work/shared/traces/alibaba-gpu-2023-days00-24.csv (ml.g5.2xlarge, people $100/h)"
+    fig = figure(report, title)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    image = fig.bbox
+    texts = [text for ax in fig.axes for text in (ax.title, *ax.texts)]
+    assert len(texts) == 5
+    for text in texts:
+        box = text.get_window_extent(renderer)
+        inside = image.x0 <= box.x0 and box.x1 <= image.x1 and image.y0 <= box.y0 and box.y1 <= image.y1
+        assert inside, f"{text.get_text()!r} is cut off"
 
 
 def test_cli_rejects_unknown_strategy(capsys: pytest.CaptureFixture[str]) -> None:
