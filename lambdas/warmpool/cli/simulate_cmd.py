@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -53,6 +54,10 @@ def run(args: argparse.Namespace) -> int:
     from warmpool.simulator.replay import Scenario
     from warmpool.simulator.trace import TraceError, load_trace
 
+    problem = _bad_number(args)
+    if problem:
+        print(f"warmpool simulate: {problem}", file=sys.stderr)
+        return 2
     try:
         price = args.price_per_hour if args.price_per_hour is not None else price_per_hour(args.instance_type)
     except UnknownInstanceTypeError as exc:
@@ -113,3 +118,25 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(table(report))
     return 0
+
+
+def _bad_number(args: argparse.Namespace) -> str | None:
+    """What is wrong with the scenario's numbers, naming the flag and the fix; None when nothing is.
+    A negative price or a cold start no slower than a warm one would replay to costs that mean nothing."""
+    checks = (
+        ("--price-per-hour", args.price_per_hour, "a price in USD per instance-hour above 0", True),
+        ("--people-cost-per-hour", args.people_cost_per_hour, "USD per waiting hour, 0 or more", False),
+        ("--cold-start-s", args.cold_start_s, "seconds, 0 or more", False),
+        ("--warm-start-s", args.warm_start_s, "seconds, 0 or more", False),
+    )
+    for flag, value, wanted, positive in checks:
+        if value is None:
+            continue
+        if not math.isfinite(value) or value < 0 or (positive and value == 0):
+            return f"{flag} must be {wanted}, got {value:g}"
+    if args.cold_start_s <= args.warm_start_s:
+        return (
+            f"--cold-start-s ({args.cold_start_s:g}) must be longer than --warm-start-s "
+            f"({args.warm_start_s:g}): a warm start saves their difference, which prices every cold start"
+        )
+    return None

@@ -137,6 +137,35 @@ def test_the_plot_keeps_its_title_and_every_label_inside_the_image() -> None:
         assert inside, f"{text.get_text()!r} is cut off"
 
 
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (
+            ["--price-per-hour", "-1"],
+            "--price-per-hour must be a price in USD per instance-hour above 0, got -1",
+        ),
+        (
+            ["--price-per-hour", "0"],
+            "--price-per-hour must be a price in USD per instance-hour above 0, got 0",
+        ),
+        (["--people-cost-per-hour", "nan"], "--people-cost-per-hour must be USD per waiting hour, 0 or more"),
+        (["--warm-start-s", "-5"], "--warm-start-s must be seconds, 0 or more, got -5"),
+        (
+            ["--cold-start-s", "10", "--warm-start-s", "20"],
+            "--cold-start-s (10) must be longer than --warm-start-s (20)",
+        ),
+    ],
+)
+def test_cli_rejects_numbers_that_would_price_nothing(
+    capsys: pytest.CaptureFixture[str], flags: list[str], message: str
+) -> None:
+    code = main(["simulate", str(bundled_traces()["sparse"]), *flags])
+    assert code == 2
+    captured = capsys.readouterr()
+    assert message in captured.err
+    assert captured.out == ""
+
+
 def test_cli_rejects_unknown_strategy(capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["simulate", str(bundled_traces()["sparse"]), "--strategies", "fixed-ten"])
     assert code == 2
