@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from warmpool.domain.clock import Clock, period_ends
 from warmpool.domain.decide import RETRY_CAPPED_MINUTES, decide_keep_alive, policy_cost_model
@@ -100,6 +100,30 @@ class ReconcileReport:
     failed: list[str] = field(default_factory=list)  # "<job>: <error>" for pools this run could not repair
 
 
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _one_policy(
+    method: Callable[Concatenate[LifecycleService, _P], _R],
+) -> Callable[Concatenate[LifecycleService, _P], _R]:
+    """Entry points read the policy once and decide the whole piece of work by that one document: a
+    policy changed (or a cache running out) in the middle of an event cannot give one decision two
+    documents, and an event costs one read of the parameter, not one per rule that asks."""
+
+    def pinned(self: LifecycleService, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        if self._policy is not None:  # an entry point called from another: already pinned
+            return method(self, *args, **kwargs)
+        self._policy = self.policies.current()
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            self._policy = None
+
+    pinned.__name__, pinned.__doc__ = method.__name__, method.__doc__
+    return pinned
+
+
 @dataclass
 class LifecycleService:
     sagemaker: SageMakerPort
@@ -115,6 +139,11 @@ class LifecycleService:
     status_retry_delays: tuple[float, ...] = (1.0, 2.0)
     # Pools shortened or released since begin_run(): policy.max_reductions_per_run caps it.
     reductions_this_run: int = 0
+    _policy: PolicyDocument | None = field(default=None, init=False, repr=False)  # see _one_policy
+
+    def _current_policy(self) -> PolicyDocument:
+        """The document this piece of work is decided by (`_one_policy`)."""
+        return self._policy if self._policy is not None else self.policies.current()
 
     # ------------------------------------------------------------------ entry points
     def begin_run(self) -> None:
@@ -122,11 +151,13 @@ class LifecycleService:
         counts the pools this run shortens or releases, so a bad policy cannot release all at once."""
         self.reductions_this_run = 0
 
+    @_one_policy
     def handle_training_event(self, detail: TrainingJobDetail, *, final_attempt: bool = False) -> Outcome:
         return self._refresh(
             detail.training_job_name, Trigger.JOB_ENDED, final_attempt=final_attempt, tags=detail.tags
         )
 
+    @_one_policy
     def handle_step_due(self, detail: StepDueDetail) -> Outcome:
         record = self.registry.get(detail.pool_id)
         if record is None or record.pool.job_name != detail.training_job_name:
@@ -135,6 +166,7 @@ class LifecycleService:
         # The purpose only names the look: what is due is decided afresh from the pool's state.
         return self._refresh(detail.training_job_name, Trigger.STEP_DUE)
 
+    @_one_policy
     def handle_tuning_event(self, detail: TuningJobDetail) -> list[Outcome]:
         if detail.tuning_job_status in ("InProgress", "Stopping", "Deleting"):
             return []
@@ -149,6 +181,7 @@ class LifecycleService:
         )
         return outcomes
 
+    @_one_policy
     def apply_user_request(self, job_name: str, request: UserRequest) -> Decision:
         """A person asks to extend or release a pool; the policy still decides. A request is a run of
         its own: `max_reductions_per_run` does not carry over from earlier requests."""
@@ -165,6 +198,7 @@ class LifecycleService:
             reasons=(f"{job_name} has no Available warm pool ({outcome.action}); nothing to {request.kind}",),
         )
 
+    @_one_policy
     def reconcile(self) -> ReconcileReport:
         """Repair drift: pools whose events were missed, pools that moved on silently, missing schedules.
         Costs O(Available and InUse pools): for each state, one list call to SageMaker and one query of
@@ -439,7 +473,7 @@ class LifecycleService:
         record = self.registry.get(pool_id)
         if record is None or record.pool.status is not WarmPoolStatus.AVAILABLE:
             return False
-        cap = self.policies.current().max_reductions_per_run
+        cap = self._current_policy().max_reductions_per_run
         if self.reductions_this_run >= cap:
             # The cap holds for these releases too: the deciding pool's next look tries again.
             details = {"rule": "max_reductions_per_run", "for": because.rule, "cap": cap}
@@ -627,7 +661,7 @@ class LifecycleService:
     def _decide(
         self, record: PoolRecord, trigger: Trigger, request: UserRequest | None, now: datetime
     ) -> Decision:
-        policy = self.policies.current()
+        policy = self._current_policy()
         fleet = self._fleet(
             now,
             teams=(team_of(record.pool, policy),),
@@ -665,7 +699,7 @@ class LifecycleService:
     ) -> FleetView:
         return fleet_view(
             self.registry,
-            self.policies.current(),
+            self._current_policy(),
             now,
             teams=teams,
             deciding=deciding,
@@ -815,7 +849,7 @@ class LifecycleService:
         return tuple(warned)
 
     def _expiring_soon_minutes(self) -> int:
-        notifications = getattr(self.policies.current(), "notifications", None)
+        notifications = getattr(self._current_policy(), "notifications", None)
         minutes = getattr(notifications, "expiring_soon_minutes", None)
         return int(minutes) if isinstance(minutes, int) else EXPIRING_SOON_DEFAULT_MINUTES
 
@@ -823,7 +857,7 @@ class LifecycleService:
         """A new job started cold beside an Available pool it nearly matched: say what differed. The
         pools looked at are its team's (`team_of`; the untagged ones too for the default team) of its
         instance type: a near match warm for another team is not reported (docs/adr/0008)."""
-        policy = self.policies.current()
+        policy = self._current_policy()
         tags = _team_tags({team_of(pool, policy)}, policy)
         for other in self.registry.available_of_teams(tags, instance_type=pool.instance_type):
             if other.pool.pool_id == pool.pool_id:
@@ -843,7 +877,7 @@ class LifecycleService:
 
     def _history_team(self, pool: Pool) -> str:
         """The team whose gap history a pool learns from and adds to (see `team_of`)."""
-        return team_of(pool, self.policies.current())
+        return team_of(pool, self._current_policy())
 
     def _record_gap(self, pool: Pool, ended_at: datetime, *, reused: bool) -> None:
         """Append the idle gap that just ended to the histories the adaptive strategy learns from, and
@@ -851,7 +885,7 @@ class LifecycleService:
         if pool.available_since is None:
             return
         seconds = max(0.0, (ended_at - pool.available_since).total_seconds())
-        policy = self.policies.current()
+        policy = self._current_policy()
         team = team_of(pool, policy)
         gap = IdleGap(
             pool.available_since,
@@ -897,11 +931,12 @@ class LifecycleService:
             AuditEntry(self.clock.now(), record.pool.pool_id, record.pool.job_name, what, details)
         )
 
+    @_one_policy
     def send_digests(self, now: datetime) -> list[str]:
         """The daily digest, when the policy enables it: in its hour (UTC), each team with warm pools,
         or with a channel in the policy, hears what is warm and what idling cost today and this month.
         The reconciler asks at every run; the notifier sends each team's digest once a day."""
-        policy = self.policies.current()
+        policy = self._current_policy()
         digest = policy.notifications.digest
         if not digest.enabled or now.hour != digest.hour:
             return []
@@ -942,7 +977,7 @@ class LifecycleService:
         """USD per instance-hour for messages (the policy's price, else the built-in one); None when
         nobody priced the type: the message then leaves the cost out."""
         try:
-            return price_per_hour(pool.instance_type, (policy or self.policies.current()).prices)
+            return price_per_hour(pool.instance_type, (policy or self._current_policy()).prices)
         except UnknownInstanceTypeError:
             return None
 

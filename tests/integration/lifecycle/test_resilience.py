@@ -398,10 +398,17 @@ def test_api_calls_per_event(system: System) -> None:
     system.api_calls.clear()
     send(system, bodies)
     system.settle()
-    counted = ("DescribeTrainingJob", "UpdateTrainingJob", "ListTags", "CreateSchedule")
+    counted = ("DescribeTrainingJob", "UpdateTrainingJob", "ListTags", "CreateSchedule", "GetParameter")
     calls = {name: system.api_calls.get(name, 0) for name in counted}
     # InProgress: describe; Completed: describe, one update and one step schedule. The events carry
-    # the job's tags, so ListTags is never needed.
-    assert calls == {"DescribeTrainingJob": 2, "UpdateTrainingJob": 1, "ListTags": 0, "CreateSchedule": 1}
-    assert sum(system.api_calls.values()) <= 40
+    # the job's tags, so ListTags is never needed. The policy is read once per event (the tests keep no
+    # policy cache: POLICY_CACHE_SECONDS=0) and once by the notifier.
+    assert calls == {
+        "DescribeTrainingJob": 2,
+        "UpdateTrainingJob": 1,
+        "ListTags": 0,
+        "CreateSchedule": 1,
+        "GetParameter": 3,
+    }
+    assert sum(system.api_calls.values()) <= 36
     print(f"\nAWS API calls for one job's two events: {dict(sorted(system.api_calls.items()))}")
