@@ -2,6 +2,7 @@
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from warmpool.cli.main import main
@@ -164,6 +165,24 @@ def test_cli_rejects_numbers_that_would_price_nothing(
     captured = capsys.readouterr()
     assert message in captured.err
     assert captured.out == ""
+
+
+def test_with_a_policy_each_strategy_replays_as_it_would_alone(capsys: pytest.CaptureFixture[str]) -> None:
+    # Each strategy runs on a copy of the policy; a copy used to share the original's resolved rules,
+    # so every strategy after the first was decided as the first (here: as `none`, keeping nothing).
+    trace = str(bundled_traces()["experiment-team"])
+    policy = str(Path(__file__).resolve().parents[3] / "policies" / "example.yaml")
+
+    def results(strategies: str) -> dict[str, Any]:
+        code = main(["simulate", trace, "--policy", policy, "--strategies", strategies, "--format", "json"])
+        assert code == 0
+        rows: dict[str, Any] = json.loads(capsys.readouterr().out)["results"]
+        return {name: {k: v for k, v in row.items() if k != "seconds"} for name, row in rows.items()}
+
+    together = results("none,fixed-600,adaptive")
+    assert together["adaptive"] == results("adaptive")["adaptive"]
+    assert together["fixed-600"] == results("fixed-600")["fixed-600"]
+    assert together["adaptive"]["warm_starts"] > 0
 
 
 def test_cli_rejects_unknown_strategy(capsys: pytest.CaptureFixture[str]) -> None:

@@ -8,8 +8,9 @@ specific: defaults < team < selectors (in document order) < owner.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import date, time
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
@@ -205,6 +206,13 @@ class PolicyDocument(_Strict):
     notifications: Notifications = Field(default_factory=Notifications)
     # Resolved rules per (team, owner, selectors): the simulator decides ~10^5 times per trace.
     _resolution_cache: dict[Any, Any] = PrivateAttr(default_factory=dict)
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """A copy with its own resolutions: pydantic's copy would share the cache dict, and a copy with
+        other rules (the simulator's copy per strategy) would be decided by the original's."""
+        copied = super().model_copy(update=update, deep=deep)
+        copied._resolution_cache = {}
+        return copied
 
     @property
     def uses_budgets(self) -> bool:
