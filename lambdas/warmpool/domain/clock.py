@@ -44,3 +44,15 @@ def period_ends(now: datetime) -> tuple[datetime, datetime]:
     day_end = datetime(utc.year, utc.month, utc.day, tzinfo=UTC) + timedelta(days=1)
     month_end = datetime(utc.year + utc.month // 12, utc.month % 12 + 1, 1, tzinfo=UTC)
     return day_end, month_end
+
+
+def utc_days(since: datetime, until: datetime) -> list[tuple[datetime, datetime]]:
+    """[since, until) cut at UTC midnights: a gap's idle cost is booked on the days it was spent."""
+    parts = []
+    start = since.astimezone(UTC)
+    while start < until:
+        midnight = datetime(start.year, start.month, start.day, tzinfo=UTC) + timedelta(days=1)
+        end = min(until, midnight)
+        parts.append((start, end))
+        start = end
+    return parts

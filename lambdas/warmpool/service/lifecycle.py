@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from warmpool.domain.clock import Clock, period_ends
+from warmpool.domain.clock import Clock, period_ends, utc_days
 from warmpool.domain.decide import RETRY_CAPPED_MINUTES, decide_keep_alive, policy_cost_model
 from warmpool.domain.facts import pool_facts
 from warmpool.domain.model import (
@@ -43,6 +43,7 @@ from warmpool.models.events import StepDueDetail, TrainingJobDetail, TuningJobDe
 from warmpool.service.ports import (
     AuditEntry,
     ConcurrentUpdateError,
+    FleetSource,
     JobNotFoundError,
     Metrics,
     NotificationOutbox,
@@ -898,7 +899,7 @@ class LifecycleService:
         )
         recorded = self.registry.add_gap(pool.match_key.digest(), team, gap)
         per_second = policy_cost_model(policy, pool).idle_cost_per_second
-        for start, end in _utc_days(pool.available_since, ended_at):
+        for start, end in utc_days(pool.available_since, ended_at):
             usd = (end - start).total_seconds() * per_second
             self.registry.add_idle_cost(team, start, usd, pool.job_name)
         if recorded:  # not again for the same gap: its end processed again after a failure
@@ -1013,7 +1014,7 @@ class LifecycleService:
 
 
 def fleet_view(
-    registry: PoolRegistry,
+    registry: FleetSource,
     policy: PolicyDocument,
     now: datetime,
     *,
@@ -1180,18 +1181,6 @@ def team_of(pool: Pool, policy: PolicyDocument) -> str:
 def _team_tags(teams: set[str], policy: PolicyDocument) -> set[str | None]:
     """The team tags of the pools that count for `teams`: theirs, and none for the default team."""
     return {*teams, *([None] if policy.default_team in teams else [])}
-
-
-def _utc_days(since: datetime, until: datetime) -> list[tuple[datetime, datetime]]:
-    """[since, until) cut at UTC midnights: a gap's idle cost is booked on the days it was spent."""
-    parts = []
-    start = since.astimezone(UTC)
-    while start < until:
-        midnight = datetime(start.year, start.month, start.day, tzinfo=UTC) + timedelta(days=1)
-        end = min(until, midnight)
-        parts.append((start, end))
-        start = end
-    return parts
 
 
 def _expiry_or_now(pool: Pool, now: datetime) -> datetime:

@@ -85,7 +85,18 @@ class PoolRecord:
     notified: tuple[str, ...] = ()  # notification kinds sent for the current job
 
 
-class PoolRegistry(Protocol):
+class FleetSource(Protocol):
+    """What a decision's view of the other pools reads (`fleet_view`): the pool registry in the engine,
+    the idle clusters and their ledger in the trace simulator."""
+
+    def list_by_status(self, status: str) -> list[PoolRecord]: ...
+
+    def idle_cost(self, team: str, at: datetime) -> tuple[float, float]:
+        """The team's ledgered idle cost for the day and the month of `at`, in USD."""
+        ...
+
+
+class PoolRegistry(FleetSource, Protocol):
     def get(self, pool_id: str) -> PoolRecord | None: ...
 
     def pool_id_for_job(self, job_name: str) -> str | None: ...
@@ -94,8 +105,6 @@ class PoolRegistry(Protocol):
         """Write with optimistic locking (None: must not exist); returns the record with its new version.
         Raises ConcurrentUpdateError when the stored version differs."""
         ...
-
-    def list_by_status(self, status: str) -> list[PoolRecord]: ...
 
     def delete_pool(self, pool_id: str) -> None:
         """Remove a pool's record (its jobs now belong to another pool's lineage)."""
@@ -158,10 +167,6 @@ class PoolRegistry(Protocol):
         """Add to the team's idle-cost ledger for the day and the month of `at`, once per `booking` (an
         idle gap's identity) and day: an event processed again after a failure books nothing more.
         Returns whether it was booked now."""
-        ...
-
-    def idle_cost(self, team: str, at: datetime) -> tuple[float, float]:
-        """The team's ledgered idle cost for the day and the month of `at`, in USD."""
         ...
 
 

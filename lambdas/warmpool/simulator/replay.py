@@ -15,9 +15,10 @@ import math
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
-from warmpool.domain.decide import decide_keep_alive
+from warmpool.domain.clock import utc_days
+from warmpool.domain.decide import decide_keep_alive, policy_cost_model
 from warmpool.domain.history import uncensor_latest
 from warmpool.domain.model import (
     Action,
@@ -31,6 +32,8 @@ from warmpool.domain.model import (
 )
 from warmpool.domain.policy.document import PolicyDocument, Rules
 from warmpool.domain.stepping import horizon_at
+from warmpool.service.lifecycle import fleet_view, team_of
+from warmpool.service.ports import PoolRecord
 from warmpool.simulator.trace import TraceJob
 
 HISTORY_LIMIT = 64
@@ -103,6 +106,42 @@ class _Cluster:
     horizon_at: datetime | None = None  # until when the last decision of this idle period wanted it warm
 
 
+class _Fleet:
+    """The other pools a decision sees, as the engine's registry shows them (`fleet_view`): the live
+    idle clusters of every pool, and each team's idle-cost ledger, booked per UTC day as the engine books
+    it. Kept only when the policy has a warm-instance limit or a budget: nothing else reads it."""
+
+    def __init__(self, replay: _Replay) -> None:
+        self.replay = replay
+        self.days: dict[tuple[str, date], float] = defaultdict(float)
+        self.months: dict[tuple[str, int, int], float] = defaultdict(float)
+
+    def list_by_status(self, status: str) -> list[PoolRecord]:
+        if status != WarmPoolStatus.AVAILABLE.value:
+            return []
+        replay = self.replay
+        return [
+            PoolRecord(replay.pool_of(cluster))
+            for clusters in replay.idle.values()
+            for cluster in clusters
+            if cluster.expires_at > replay.now_s
+        ]
+
+    def idle_cost(self, team: str, at: datetime) -> tuple[float, float]:
+        return self.days[(team, at.date())], self.months[(team, at.year, at.month)]
+
+    def book(self, pool: Pool, until: datetime) -> None:
+        """An idle period ended: its cost, at the policy's prices, on each UTC day it was spent."""
+        assert pool.available_since is not None
+        policy = self.replay.policy
+        team = team_of(pool, policy)
+        per_second = policy_cost_model(policy, pool).idle_cost_per_second
+        for start, end in utc_days(pool.available_since, until):
+            usd = (end - start).total_seconds() * per_second
+            self.days[(team, start.date())] += usd
+            self.months[(team, start.year, start.month)] += usd
+
+
 class _Replay:
     def __init__(
         self,
@@ -125,6 +164,9 @@ class _Replay:
         self.seq = itertools.count()
         self.ids = itertools.count(1)
         self.running: dict[str, int] = defaultdict(int)  # pool -> jobs holding a cluster now
+        self.now_s = 0.0  # the virtual clock, in seconds from the trace's start
+        uses_fleet = self.policy.uses_limits or self.policy.uses_budgets
+        self.fleet = _Fleet(self) if uses_fleet else None
 
     # -------------------------------------------------------------- helpers
     def at(self, t: float) -> datetime:
@@ -145,6 +187,8 @@ class _Replay:
         usd = instance_seconds * self.scenario.price_per_hour / 3600.0
         self.result.idle_cost_usd += usd
         self.result.by_pool[cluster.pool] = self.result.by_pool.get(cluster.pool, 0.0) + usd
+        if self.fleet is not None:
+            self.fleet.book(self.pool_of(cluster), self.at(until))
         gap = IdleGap(
             self.at(cluster.idle_since),
             seconds,
@@ -188,6 +232,7 @@ class _Replay:
         handled = 0
         while self.events:
             t, _, kind, payload = heapq.heappop(self.events)
+            self.now_s = t
             if kind == "arrive":
                 assert isinstance(payload, int)
                 self.arrive(t, payload)
@@ -249,10 +294,10 @@ class _Replay:
         self.idle[cluster.pool].append(cluster)
         self.decide(t, cluster, Trigger.JOB_ENDED)
 
-    def decide(self, t: float, cluster: _Cluster, trigger: Trigger) -> None:
+    def pool_of(self, cluster: _Cluster) -> Pool:
+        """An idle cluster as the engine's registry holds an Available pool."""
         assert cluster.idle_since is not None
-        now = self.at(t)
-        pool = Pool(
+        return Pool(
             pool_id=f"c{cluster.cid}",
             job_name=f"c{cluster.cid}",
             job_arn="",
@@ -273,6 +318,30 @@ class _Replay:
             known_gaps_at_idle=cluster.known_gaps_at_idle,
             job_status="Failed" if cluster.last_failed else "Completed",
         )
+
+    def release(self, pool_id: str, t: float) -> None:
+        """Another decision released this idle cluster (keep-alive 0) to make room."""
+        for clusters in self.idle.values():
+            for cluster in clusters:
+                if f"c{cluster.cid}" == pool_id and cluster.expires_at > t:
+                    cluster.expires_at = t
+                    cluster.keep_alive = 0
+                    cluster.version += 1  # its planned look is void
+                    self.result.keepalive_updates += 1
+                    self.result.tally(cluster.pool, 3)
+                    return
+
+    def decide(self, t: float, cluster: _Cluster, trigger: Trigger) -> None:
+        assert cluster.idle_since is not None
+        now = self.at(t)
+        pool = self.pool_of(cluster)
+        fleet = (
+            fleet_view(
+                self.fleet, self.policy, now, teams=(team_of(pool, self.policy),), deciding=pool.pool_id
+            )
+            if self.fleet is not None
+            else None
+        )
         decision = decide_keep_alive(
             pool,
             self.policy,
@@ -280,7 +349,10 @@ class _Replay:
             limits=self.scenario.limits,
             trigger=trigger,
             cost=self.cost(cluster.count),
+            fleet=fleet,
         )
+        for victim in decision.release_pool_ids:  # released to make room (on_limit: release-least-valuable)
+            self.release(victim, t)
         cluster.horizon_at = horizon_at(pool, decision)  # as the engine records it
         if decision.keep_alive_seconds is not None and decision.action in (
             Action.EXTEND,
@@ -308,8 +380,26 @@ def _policy_for(policy: PolicyDocument | None, strategy: str, scenario: Scenario
             warm_start_seconds=scenario.warm_start_s,
         )
         return PolicyDocument(defaults=defaults, default_team="sim")
+
+    # The strategy being replayed decides every pool: a team, owner or selector that names a strategy of
+    # its own would otherwise make that column a mix of strategies.
+    def without(rules: Rules) -> Rules:
+        return (
+            rules
+            if rules.keep_alive_strategy is None
+            else rules.model_copy(update={"keep_alive_strategy": None})
+        )
+
     return policy.model_copy(
-        update={"defaults": policy.defaults.model_copy(update={"keep_alive_strategy": strategy})}
+        update={
+            "defaults": policy.defaults.model_copy(update={"keep_alive_strategy": strategy}),
+            "teams": {name: without(rules) for name, rules in policy.teams.items()},
+            "owners": {name: without(rules) for name, rules in policy.owners.items()},
+            "selectors": tuple(
+                selector.model_copy(update={"rules": without(selector.rules)})
+                for selector in policy.selectors
+            ),
+        }
     )
 
 

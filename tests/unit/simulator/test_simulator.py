@@ -7,6 +7,8 @@ from typing import Any
 import pytest
 from warmpool.cli.main import main
 from warmpool.domain.model import EngineLimits
+from warmpool.domain.policy import parse_policy
+from warmpool.domain.policy.document import PolicyDocument
 from warmpool.simulator.compare import compare, figure
 from warmpool.simulator.replay import Scenario, oracle, replay, static_best, static_holdout
 from warmpool.simulator.synthetic import bundled_traces, large_fleet, write_all
@@ -333,3 +335,52 @@ def test_the_static_best_bound_is_the_same_computed_in_a_worker() -> None:
 def test_cli_rejects_fewer_than_one_worker(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["simulate", str(bundled_traces()["sparse"]), "--workers", "0"]) == 2
     assert "--workers must be 1 or more" in capsys.readouterr().err
+
+
+def _two_pools_of_one_team() -> list[TraceJob]:
+    """vision's pools a and b: a's job ends at 100 s, b's at 160 s; both are wanted again at 1,000 s."""
+    return [
+        TraceJob(0.0, 100.0, "a", team="vision"),
+        TraceJob(0.0, 160.0, "b", team="vision"),
+        TraceJob(1000.0, 50.0, "a", team="vision"),
+        TraceJob(1000.0, 50.0, "b", team="vision"),
+    ]
+
+
+def _team_policy(**vision: Any) -> PolicyDocument:
+    return parse_policy(
+        {"version": 1, "defaults": {"keep_alive_strategy": "fixed-3600"}, "teams": {"vision": vision}}
+    )
+
+
+def test_a_team_limit_binds_in_the_simulator_as_in_the_engine() -> None:
+    jobs = _two_pools_of_one_team()
+    free = replay(jobs, Scenario(), "fixed-3600", policy=_team_policy())
+    assert (free.warm_starts, free.cold_starts) == (2, 2)
+
+    # refuse: b, going idle while a is warm, is released at once
+    refused = replay(jobs, Scenario(), "fixed-3600", policy=_team_policy(max_warm_instances=1))
+    assert (refused.warm_starts, refused.cold_starts) == (1, 3)
+    warm_by_pool = {pool: counts[2] for pool, counts in refused.pool_counts.items()}
+    assert warm_by_pool == {"a": 1, "b": 0}
+
+    # release-least-valuable: a, idle the longest, is released to make room for b
+    made_room = replay(
+        jobs,
+        Scenario(),
+        "fixed-3600",
+        policy=_team_policy(max_warm_instances=1, on_limit="release-least-valuable"),
+    )
+    assert (made_room.warm_starts, made_room.cold_starts) == (1, 3)
+    warm_by_pool = {pool: counts[2] for pool, counts in made_room.pool_counts.items()}
+    assert warm_by_pool == {"a": 0, "b": 1}
+
+
+def test_a_daily_budget_binds_in_the_simulator_as_in_the_engine() -> None:
+    # 0.30 $ a day buys about 12 minutes of one idle g5.2xlarge: a's 900 s wait is cut short, and b's
+    # pool, idle while a's cost is counted too, is cut shorter
+    jobs = _two_pools_of_one_team()
+    budgeted = replay(jobs, Scenario(), "fixed-3600", policy=_team_policy(budget={"daily_usd": 0.3}))
+    assert budgeted.warm_starts == 0
+    assert budgeted.idle_cost_usd <= 0.3 + 1e-9
+    assert budgeted.idle_cost_usd > 0.2

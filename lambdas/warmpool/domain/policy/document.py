@@ -215,15 +215,26 @@ class PolicyDocument(_Strict):
         return copied
 
     @property
-    def uses_budgets(self) -> bool:
-        """Whether any rule anywhere sets a budget (the engine reads the idle-cost ledger only then)."""
-        rules = [
+    def all_rules(self) -> list[Rules]:
+        """The rules of every scope: the defaults, each team's, owner's and selector's."""
+        return [
             self.defaults,
             *self.teams.values(),
             *self.owners.values(),
             *(s.rules for s in self.selectors),
         ]
-        return any(r.budget is not None for r in rules)
+
+    @property
+    def uses_budgets(self) -> bool:
+        """Whether any rule anywhere sets a budget (the engine reads the idle-cost ledger only then)."""
+        return any(r.budget is not None for r in self.all_rules)
+
+    @property
+    def uses_limits(self) -> bool:
+        """Whether a warm-instance limit (per team or per instance type) is set anywhere."""
+        return bool(self.instance_type_limits) or any(
+            r.max_warm_instances is not None for r in self.all_rules
+        )
 
     @field_validator("prices")
     @classmethod
