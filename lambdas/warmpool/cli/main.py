@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from warmpool import __version__
 from warmpool.cli import demo_cmd, emulator_cmd, policy_cmd, pools_cmd, simulate_cmd
@@ -25,7 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    from botocore.exceptions import EndpointConnectionError, NoCredentialsError, NoRegionError
+    from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError, NoRegionError
 
     from warmpool.cli.output import fail
 
@@ -45,7 +46,30 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"cannot reach {exc.kwargs.get('endpoint_url', 'the endpoint')}: is it running? "
             "(start the emulator with `warmpool emulator --port 5000`)"
         )
+    except ClientError as exc:
+        return fail(_refused(exc, args))
     return code
+
+
+def _refused(exc: Any, args: argparse.Namespace) -> str:
+    """One line for a call AWS refused: what was called, AWS's own words, and where to look."""
+    error = exc.response.get("Error", {})
+    code = error.get("Code", "Error")
+    said = f"{exc.operation_name} refused: {code}: {error.get('Message', '')}".rstrip(": ")
+    if code == "ResourceNotFoundException":
+        names = [
+            f"{flag} {value}"
+            for flag, value in (
+                ("--table", getattr(args, "table", None)),
+                ("--audit-table", getattr(args, "audit_table", None)),
+            )
+            if value
+        ]
+        where = f" ({', '.join(names)})" if names else ""
+        return f"{said}; check the table names{where} against the stack's outputs, and --region"
+    if code in ("AccessDeniedException", "AccessDenied", "UnauthorizedOperation"):
+        return f"{said}; docs/deploy.md lists the permissions the CLI needs"
+    return said
 
 
 if __name__ == "__main__":

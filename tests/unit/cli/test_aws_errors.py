@@ -1,0 +1,30 @@
+"""The CLI against AWS (moto): a call AWS refuses is one line naming the call and where to look."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from moto import mock_aws
+from warmpool.cli.main import main
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    with mock_aws():
+        yield
+
+
+def test_a_table_that_does_not_exist_is_named_without_a_traceback(
+    aws: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["pools", "list", "--table", "nope", "--region", "us-east-1"])
+    assert code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("warmpool: Query refused: ResourceNotFoundException")
+    assert "check the table names (--table nope) against the stack's outputs, and --region" in err
+    assert "Traceback" not in err
+    assert len(err.splitlines()) == 1
