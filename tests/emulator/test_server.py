@@ -1,5 +1,8 @@
 """The same emulator behind moto's standalone server, driven over HTTP like the demo and the CLI do."""
 
+import json
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
@@ -58,3 +61,42 @@ def test_faults_and_errors_over_http(server: EmulatorServer, remote: Any) -> Non
         control.complete_job("missing")
     with pytest.raises(EmulatorError, match="only moves forward"):
         control.advance(-60)
+
+
+@pytest.mark.parametrize(
+    ("method", "body", "message"),
+    [
+        (
+            "advance",
+            b"notjson",
+            "the body of advance must be a JSON object of its arguments: seconds (a number)",
+        ),
+        (
+            "advance",
+            b"[600]",
+            "the body of advance must be a JSON object of its arguments: seconds (a number)",
+        ),
+        ("advance", b'{"seconds": "abc"}', "advance: seconds must be a number, got 'abc'"),
+        ("advance", b'{"secs": 60}', "advance takes no argument 'secs'; its arguments: seconds (a number)"),
+        (
+            "run_for",
+            b'{"name": "x"}',
+            "run_for needs seconds; its arguments: name (a string), seconds (a number)",
+        ),
+        (
+            "set_quota",
+            b'{"instance_type": "ml.g5.2xlarge", "instances": 2.5}',
+            "instances must be a whole number",
+        ),
+    ],
+)
+def test_a_bad_control_body_is_a_400_naming_the_argument(
+    server: EmulatorServer, method: str, body: bytes, message: str
+) -> None:
+    request = urllib.request.Request(f"{server.endpoint_url}/_warmpool/{method}", data=body, method="POST")
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=10)
+    assert refused.value.code == 400
+    answer = json.loads(refused.value.read())
+    assert answer["code"] == "BadRequest"
+    assert message in answer["message"]

@@ -6,7 +6,9 @@ server answers `POST /_warmpool/<method>` with a JSON object of keyword argument
 
 from __future__ import annotations
 
+import inspect
 import json
+import typing
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterable
@@ -228,7 +230,7 @@ def control_middleware(app: WsgiApp, control: LocalControl) -> WsgiApp:
                 raise EmulatorError(
                     "UnknownOperation", f"no control method {method!r}; use one of {list(_METHODS)}", 404
                 )
-            kwargs = json.loads(raw or b"{}")
+            kwargs = _arguments(method, raw)
             result = getattr(control, method)(**kwargs)
             body = json.dumps(result.isoformat() if isinstance(result, datetime) else result, default=str)
         except EmulatorError as exc:
@@ -297,3 +299,47 @@ class EmulatorServer:
         if self._thread is not None:
             self._thread.join(timeout=5)
         self._server = None
+
+
+_TYPES: dict[Any, tuple[str, Callable[[Any], bool]]] = {
+    float: ("a number", lambda v: isinstance(v, int | float) and not isinstance(v, bool)),
+    int: ("a whole number", lambda v: isinstance(v, int) and not isinstance(v, bool)),
+    str: ("a string", lambda v: isinstance(v, str)),
+}
+
+
+def _arguments(method: str, raw: bytes) -> dict[str, Any]:
+    """A control call's JSON body as keyword arguments, checked against `LocalControl`'s signature:
+    a bad body is a 400 naming the argument and what it wants, not a Python error."""
+    signature = inspect.signature(getattr(LocalControl, method))
+    hints = typing.get_type_hints(getattr(LocalControl, method))
+    wanted = {
+        name: _TYPES.get(hints.get(name), ("a JSON value", lambda _: True))[0]
+        for name in signature.parameters
+        if name != "self"
+    }
+    usage = ", ".join(f"{name} ({kind})" for name, kind in wanted.items()) or "none"
+    try:
+        kwargs = json.loads(raw or b"{}")
+    except ValueError:
+        kwargs = None
+    if not isinstance(kwargs, dict):
+        raise EmulatorError(
+            "BadRequest", f"the body of {method} must be a JSON object of its arguments: {usage}", 400
+        )
+    for name, value in kwargs.items():
+        if name not in wanted:
+            raise EmulatorError(
+                "BadRequest", f"{method} takes no argument {name!r}; its arguments: {usage}", 400
+            )
+        kind, valid = _TYPES.get(hints.get(name), ("", lambda _: True))
+        if value is not None and not valid(value):
+            raise EmulatorError("BadRequest", f"{method}: {name} must be {kind}, got {value!r}", 400)
+    missing = [
+        name
+        for name, parameter in signature.parameters.items()
+        if name != "self" and parameter.default is inspect.Parameter.empty and name not in kwargs
+    ]
+    if missing:
+        raise EmulatorError("BadRequest", f"{method} needs {', '.join(missing)}; its arguments: {usage}", 400)
+    return kwargs
