@@ -36,8 +36,17 @@ def run(args: argparse.Namespace) -> int:
     if not policy.is_file():
         print(f"warmpool demo: policy file {policy} not found; pass --policy FILE", file=sys.stderr)
         return 2
+    out = Path(args.out)
+    try:  # before the day is replayed, not after: the report is what it is for
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        print(
+            f"warmpool demo: --out {out}: cannot create it ({exc.strerror}); pass a writable directory",
+            file=sys.stderr,
+        )
+        return 2
     started = time.perf_counter()
-    result = run_demo(Path(args.out), policy, say=lambda line: print(line, flush=True))
+    result = run_demo(out, policy, say=lambda line: print(line, flush=True))
     print_result(result)
     print(f"finished in {time.perf_counter() - started:.1f} s")
     return 0 if result.ok else 1

@@ -27,3 +27,16 @@ def test_demo_passes_its_checks(
     report = (tmp_path / "report.html").read_text()
     assert "<svg" in report
     assert "vision-exp-1" in report
+
+
+def test_an_out_directory_that_cannot_be_made_is_refused_before_the_day_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    code = main(["demo", "--out", str(blocker / "report")])
+    captured = capsys.readouterr()
+    assert code == 2
+    assert f"warmpool demo: --out {blocker / 'report'}: cannot create it" in captured.err
+    assert "pass a writable directory" in captured.err
+    assert captured.out == ""  # refused before the day was replayed
