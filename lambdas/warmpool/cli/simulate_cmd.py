@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 from pathlib import Path
 
@@ -54,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     from warmpool.simulator.replay import Scenario
     from warmpool.simulator.trace import TraceError, load_trace
 
-    problem = _bad_number(args)
+    problem = _bad_number(args) or (_bad_plot(args.plot) if args.plot else None)
     if problem:
         print(f"warmpool simulate: {problem}", file=sys.stderr)
         return 2
@@ -139,4 +140,20 @@ def _bad_number(args: argparse.Namespace) -> str | None:
             f"--cold-start-s ({args.cold_start_s:g}) must be longer than --warm-start-s "
             f"({args.warm_start_s:g}): a warm start saves their difference, which prices every cold start"
         )
+    return None
+
+
+def _bad_plot(path: str) -> str | None:
+    """What is wrong with --plot, checked before the replay rather than after it."""
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    formats = FigureCanvasBase.get_supported_filetypes()
+    suffix = Path(path).suffix.lower().lstrip(".")
+    if suffix not in formats:
+        return f"--plot {path}: name a .png file (or one of .{', .'.join(sorted(formats))})"
+    folder = Path(path).parent
+    if not folder.is_dir():
+        return f"--plot {path}: the folder {folder} does not exist; create it or name another file"
+    if not os.access(folder, os.W_OK):
+        return f"--plot {path}: the folder {folder} is not writable; name another file"
     return None

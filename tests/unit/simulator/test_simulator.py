@@ -187,6 +187,23 @@ def test_with_a_policy_each_strategy_replays_as_it_would_alone(capsys: pytest.Ca
     assert together["adaptive"]["warm_starts"] > 0
 
 
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("plot.txt", "plot.txt: name a .png file (or one of "),
+        ("missing/plot.png", "does not exist; create it or name another file"),
+    ],
+)
+def test_a_plot_that_cannot_be_written_is_refused_before_the_replay(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, message: str
+) -> None:
+    code = main(["simulate", str(bundled_traces()["sparse"]), "--plot", str(tmp_path / name)])
+    captured = capsys.readouterr()
+    assert code == 2
+    assert message in captured.err
+    assert captured.out == ""  # no table: refused before the replay
+
+
 def test_cli_rejects_unknown_strategy(capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["simulate", str(bundled_traces()["sparse"]), "--strategies", "fixed-ten"])
     assert code == 2
