@@ -65,6 +65,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"warmpool simulate: {exc}", file=sys.stderr)
         return 2
     strategies = [s.strip() for s in args.strategies.split(",") if s.strip()]
+    if not strategies:
+        print("warmpool simulate: --strategies names none; e.g. --strategies none,adaptive", file=sys.stderr)
+        return 2
     for name in strategies:
         if name not in ("oracle", "static-best"):
             try:

@@ -210,6 +210,11 @@ def test_cli_rejects_unknown_strategy(capsys: pytest.CaptureFixture[str]) -> Non
     assert "fixed-<seconds>" in capsys.readouterr().err
 
 
+def test_cli_rejects_an_empty_list_of_strategies(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["simulate", str(bundled_traces()["sparse"]), "--strategies", " , "]) == 2
+    assert "--strategies names none" in capsys.readouterr().err
+
+
 def test_people_cost_and_instance_count_by_hand() -> None:
     # 2 instances at 3.6 $/h (0.002 $/s idle for the pool); cold - warm = 100 s at (7.2 + 36) $/h
     # of instances and people: a cold start costs 100 * 43.2 / 3600 = 1.2 $ (break-even 600 s)
