@@ -626,9 +626,10 @@ class LifecycleService:
                     expires_at=previous.pool.expires_at,
                     keep_alive_seconds=previous.pool.keep_alive_seconds,
                 )
-        history, team_history = self.registry.history(key.digest(), self._history_team(pool))
-        pool = replace(pool, history=history, team_history=team_history)
         if status is WarmPoolStatus.AVAILABLE:
+            # The gap histories are what a decision learns from: only an Available pool is decided.
+            history, team_history = self.registry.history(key.digest(), self._history_team(pool))
+            pool = replace(pool, history=history, team_history=team_history)
             if same_job and previous is not None and previous.pool.status is WarmPoolStatus.AVAILABLE:
                 context = (previous.pool.running_at_idle, previous.pool.known_gaps_at_idle)
             else:  # it has just become Available: the context its gap begins in

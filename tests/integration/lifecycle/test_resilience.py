@@ -392,6 +392,29 @@ def test_a_cold_start_beside_a_near_match_is_reported(system: System) -> None:
     assert notes[0]["facts"]["nearby_pool_job"] == "near-1"
 
 
+def test_a_running_jobs_event_reads_each_gap_history_once(system: System) -> None:
+    # Only an Available pool is decided, and only a decision learns from the idle-gap histories; a job
+    # that starts cold reads each once, to answer for the latest released pool of its shape and team.
+    import boto3
+
+    keys: list[str] = []
+
+    def read(params: dict[str, Any], **_: Any) -> None:
+        keys.append(params["Key"]["pk"]["S"])
+
+    boto3.DEFAULT_SESSION.events.register("provide-client-params.dynamodb.GetItem", read)
+    try:
+        system.sagemaker.create_training_job(**training_job_request("running-1", tags={"team": "vision"}))
+        system.settle()
+    finally:
+        boto3.DEFAULT_SESSION.events.unregister("provide-client-params.dynamodb.GetItem", read)
+    record = system.registry.get("running-1")
+    assert record is not None
+    assert record.pool.status.value == "InUse"
+    histories = [k for k in keys if k.startswith("HIST#")]
+    assert sorted(histories) == [f"HIST#KEY#{record.pool.match_key.digest()}", "HIST#TEAM#vision"]
+
+
 def test_api_calls_per_event(system: System) -> None:
     system.set_policy(TWO_HOURS)
     bodies: list[Any] = finished_job(system, "calls-1")
