@@ -8,6 +8,7 @@ the same state; the registry's optimistic locking stops two invocations from ove
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -113,13 +114,14 @@ def _one_policy(
     documents, and an event costs one read of the parameter, not one per rule that asks."""
 
     def pinned(self: LifecycleService, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
-        if self._policy is not None:  # an entry point called from another: already pinned
+        pins = self._pins  # per thread: two invocations in one process each keep their own document
+        if getattr(pins, "policy", None) is not None:  # an entry point called from another: pinned
             return method(self, *args, **kwargs)
-        self._policy = self.policies.current()
+        pins.policy = self.policies.current()
         try:
             return method(self, *args, **kwargs)
         finally:
-            self._policy = None
+            pins.policy = None
 
     pinned.__name__, pinned.__doc__ = method.__name__, method.__doc__
     return pinned
@@ -140,11 +142,12 @@ class LifecycleService:
     status_retry_delays: tuple[float, ...] = (1.0, 2.0)
     # Pools shortened or released since begin_run(): policy.max_reductions_per_run caps it.
     reductions_this_run: int = 0
-    _policy: PolicyDocument | None = field(default=None, init=False, repr=False)  # see _one_policy
+    _pins: threading.local = field(default_factory=threading.local, init=False, repr=False)  # _one_policy
 
     def _current_policy(self) -> PolicyDocument:
         """The document this piece of work is decided by (`_one_policy`)."""
-        return self._policy if self._policy is not None else self.policies.current()
+        pinned: PolicyDocument | None = getattr(self._pins, "policy", None)
+        return pinned if pinned is not None else self.policies.current()
 
     # ------------------------------------------------------------------ entry points
     def begin_run(self) -> None:
