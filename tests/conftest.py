@@ -6,9 +6,8 @@ length; started first, it runs while the other workers take the rest."""
 
 from __future__ import annotations
 
-import os
-
 import pytest
+from warmpool.simulator.compare import default_workers
 
 
 def _rank(item: pytest.Item) -> int:
@@ -24,8 +23,7 @@ MAX_WORKERS = 4  # the chaos replay alone takes about half the suite: more worke
 
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     """`-n auto`: one worker per core this process may run on, at most MAX_WORKERS."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    return max(1, min(MAX_WORKERS, cores))
+    return min(MAX_WORKERS, default_workers())
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
