@@ -314,11 +314,11 @@ def _arguments(method: str, raw: bytes) -> dict[str, Any]:
     signature = inspect.signature(getattr(LocalControl, method))
     hints = typing.get_type_hints(getattr(LocalControl, method))
     wanted = {
-        name: _TYPES.get(hints.get(name), ("a JSON value", lambda _: True))[0]
+        name: _TYPES.get(hints.get(name), ("a JSON value", lambda _: True))
         for name in signature.parameters
         if name != "self"
     }
-    usage = ", ".join(f"{name} ({kind})" for name, kind in wanted.items()) or "none"
+    usage = ", ".join(f"{name} ({kind})" for name, (kind, _) in wanted.items()) or "none"
     try:
         kwargs = json.loads(raw or b"{}")
     except ValueError:
@@ -332,13 +332,13 @@ def _arguments(method: str, raw: bytes) -> dict[str, Any]:
             raise EmulatorError(
                 "BadRequest", f"{method} takes no argument {name!r}; its arguments: {usage}", 400
             )
-        kind, valid = _TYPES.get(hints.get(name), ("", lambda _: True))
+        kind, valid = wanted[name]
         if value is not None and not valid(value):
             raise EmulatorError("BadRequest", f"{method}: {name} must be {kind}, got {value!r}", 400)
     missing = [
         name
-        for name, parameter in signature.parameters.items()
-        if name != "self" and parameter.default is inspect.Parameter.empty and name not in kwargs
+        for name in wanted
+        if signature.parameters[name].default is inspect.Parameter.empty and name not in kwargs
     ]
     if missing:
         raise EmulatorError("BadRequest", f"{method} needs {', '.join(missing)}; its arguments: {usage}", 400)
