@@ -121,7 +121,7 @@ class _Fleet:
             return []
         replay = self.replay
         return [
-            PoolRecord(replay.pool_of(cluster))
+            PoolRecord(replay.pool_of(cluster, with_history=False))
             for clusters in replay.idle.values()
             for cluster in clusters
             if cluster.expires_at > replay.now_s
@@ -188,7 +188,7 @@ class _Replay:
         self.result.idle_cost_usd += usd
         self.result.by_pool[cluster.pool] = self.result.by_pool.get(cluster.pool, 0.0) + usd
         if self.fleet is not None:
-            self.fleet.book(self.pool_of(cluster), self.at(until))
+            self.fleet.book(self.pool_of(cluster, with_history=False), self.at(until))
         gap = IdleGap(
             self.at(cluster.idle_since),
             seconds,
@@ -294,9 +294,11 @@ class _Replay:
         self.idle[cluster.pool].append(cluster)
         self.decide(t, cluster, Trigger.JOB_ENDED)
 
-    def pool_of(self, cluster: _Cluster) -> Pool:
-        """An idle cluster as the engine's registry holds an Available pool."""
+    def pool_of(self, cluster: _Cluster, *, with_history: bool = True) -> Pool:
+        """An idle cluster as the engine's registry holds an Available pool; with the gap histories it
+        learns from when it is the one decided (the other pools a decision sees need none)."""
         assert cluster.idle_since is not None
+        team_key = cluster.team or self.policy.default_team
         return Pool(
             pool_id=f"c{cluster.cid}",
             job_name=f"c{cluster.cid}",
@@ -311,8 +313,8 @@ class _Replay:
             lifetime_started_at=self.at(cluster.provisioned),
             steps_taken=cluster.steps,
             horizon_at=cluster.horizon_at,
-            history=tuple(self.history[cluster.pool][-HISTORY_LIMIT:]),
-            team_history=tuple(self.team_history[cluster.team or self.policy.default_team][-HISTORY_LIMIT:]),
+            history=tuple(self.history[cluster.pool][-HISTORY_LIMIT:]) if with_history else (),
+            team_history=tuple(self.team_history[team_key][-HISTORY_LIMIT:]) if with_history else (),
             last_job_duration_s=cluster.last_duration,
             running_at_idle=cluster.running_at_idle,
             known_gaps_at_idle=cluster.known_gaps_at_idle,
