@@ -7,6 +7,7 @@ import json
 import math
 import os
 import sys
+from datetime import datetime
 from pathlib import Path
 
 from warmpool.domain.pricing import UnknownInstanceTypeError, price_per_hour
@@ -30,6 +31,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument("--cold-start-s", type=float, default=150.0)
     parser.add_argument("--warm-start-s", type=float, default=20.0)
     parser.add_argument("--policy", help="policy YAML: its rules apply (working hours, limits...)")
+    parser.add_argument(
+        "--timezone",
+        default="UTC",
+        help="IANA time zone of the trace's clock and, without --policy, of the team's day, where "
+        "adaptive learns the time of day (default UTC)",
+    )
+    parser.add_argument(
+        "--start",
+        help="the moment of the trace's second 0, ISO 8601; without an offset, in --timezone "
+        "(default 2026-01-05T00:00, a Monday)",
+    )
     parser.add_argument(
         "--strategies",
         default="none,fixed-600,fixed-3600,break-even,adaptive,oracle",
@@ -56,7 +68,9 @@ def run(args: argparse.Namespace) -> int:
     from warmpool.simulator.trace import TraceError, load_trace
 
     problem = _bad_number(args) or (_bad_plot(args.plot) if args.plot else None)
-    if problem:
+    start, bad_clock = _trace_start(args.timezone, args.start)
+    problem = problem or bad_clock
+    if problem or start is None:
         print(f"warmpool simulate: {problem}", file=sys.stderr)
         return 2
     try:
@@ -82,7 +96,13 @@ def run(args: argparse.Namespace) -> int:
         print(f"warmpool simulate: {exc}", file=sys.stderr)
         return 2
     scenario = Scenario(
-        args.instance_type, price, args.people_cost_per_hour, args.cold_start_s, args.warm_start_s
+        args.instance_type,
+        price,
+        args.people_cost_per_hour,
+        args.cold_start_s,
+        args.warm_start_s,
+        start=start,
+        timezone=args.timezone,
     )
     if args.workers is None:
         args.workers = default_workers()
@@ -144,6 +164,27 @@ def _bad_number(args: argparse.Namespace) -> str | None:
             f"({args.warm_start_s:g}): a warm start saves their difference, which prices every cold start"
         )
     return None
+
+
+def _trace_start(timezone: str, start: str | None) -> tuple[datetime | None, str | None]:
+    """The moment of the trace's second 0, or what is wrong with --timezone or --start."""
+    from zoneinfo import ZoneInfo
+
+    from warmpool.domain.policy.document import known_zone
+    from warmpool.simulator.replay import DEFAULT_START
+
+    try:
+        zone = ZoneInfo(known_zone(timezone))
+    except ValueError as exc:
+        return None, f"--timezone: {exc}"
+    try:
+        moment = datetime.fromisoformat(start) if start else DEFAULT_START.replace(tzinfo=None)
+    except ValueError:
+        return None, (
+            f"--start {start!r} is not an ISO 8601 date or time; e.g. 2026-01-05T00:00 (in --timezone) "
+            "or 2026-01-05T00:00-08:00"
+        )
+    return (moment if moment.tzinfo else moment.replace(tzinfo=zone)), None
 
 
 def _bad_plot(path: str) -> str | None:

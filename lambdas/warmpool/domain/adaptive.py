@@ -13,9 +13,10 @@ has been idle long is released once a reuse has become unlikely, which no fixed 
 
 `S` is a Kaplan-Meier estimate over the pool's recent idle gaps (`Pool.history`; gaps cut short by
 expiry or release are censored observations), weighted by recency and by similarity of context: the
-time of day and day of week, how busy the pool was (idle periods begun in the half hour before, and
-other jobs of the key still running, each of which will leave a newer idle cluster that the next job
-takes first), and the duration of the job that ended before the gap; the team's gaps
+time of day and day of week (on the team's clock, `StrategyInput.zone`: the policy's `timezone`), how
+busy the pool was (idle periods begun in the half hour before, and other jobs of the key still
+running, each of which will leave a newer idle cluster that the next job takes first), and the
+duration of the job that ended before the gap; the team's gaps
 (`Pool.team_history`) are a weaker prior, in which, for a young key (few gaps on record), the gaps of
 other young keys count most: a new key's first gaps are not like an established one's. With too little
 history it falls back to break-even (the deterministic 2-competitive ski-rental threshold). At a
@@ -36,6 +37,7 @@ from __future__ import annotations
 import bisect
 import math
 from dataclasses import dataclass
+from datetime import tzinfo
 from typing import NamedTuple
 
 from warmpool.domain.model import IdleGap, Pool
@@ -106,11 +108,11 @@ class _GapFacts(NamedTuple):
 # gap by value cost as much as reading it. Each entry holds its gap, so an id is never reused while
 # cached; the cache is emptied when full (a Lambda decodes fresh gaps per event: it never fills).
 _FACTS_KEPT = 8192
-_facts_by_id: dict[int, tuple[IdleGap, _GapFacts]] = {}
+_facts_by_id: dict[int, tuple[IdleGap, tzinfo, _GapFacts]] = {}
 
 
-def _read_facts(gap: IdleGap) -> _GapFacts:
-    started = gap.started_at
+def _read_facts(gap: IdleGap, zone: tzinfo) -> _GapFacts:
+    started = gap.started_at.astimezone(zone)
     minute = started.hour * 60 + started.minute
     day = started.toordinal()
     valid = gap.seconds >= 0
@@ -136,21 +138,24 @@ def _read_facts(gap: IdleGap) -> _GapFacts:
     )
 
 
-def _facts_in(gaps: tuple[IdleGap, ...]) -> list[_GapFacts]:
+def _facts_in(gaps: tuple[IdleGap, ...], zone: tzinfo) -> list[_GapFacts]:
     get = _facts_by_id.get
-    return [hit[1] if (hit := get(id(gap))) is not None and hit[0] is gap else _remember(gap) for gap in gaps]
+    return [
+        hit[2] if (hit := get(id(gap))) and hit[0] is gap and hit[1] is zone else _remember(gap, zone)
+        for gap in gaps
+    ]
 
 
-def _remember(gap: IdleGap) -> _GapFacts:
+def _remember(gap: IdleGap, zone: tzinfo) -> _GapFacts:
     if len(_facts_by_id) >= _FACTS_KEPT:
         _facts_by_id.clear()
-    facts = _read_facts(gap)
-    _facts_by_id[id(gap)] = (gap, facts)
+    facts = _read_facts(gap, zone)
+    _facts_by_id[id(gap)] = (gap, zone, facts)
     return facts
 
 
-def _facts_of(pool: Pool) -> tuple[list[_GapFacts], list[_GapFacts]]:
-    return _facts_in(pool.history), _facts_in(pool.team_history)
+def _facts_of(data: StrategyInput) -> tuple[list[_GapFacts], list[_GapFacts]]:
+    return _facts_in(data.pool.history, data.zone), _facts_in(data.pool.team_history, data.zone)
 
 
 def _workday_end(facts: list[_GapFacts], today: int, weekend: bool) -> float | None:
@@ -175,10 +180,10 @@ def weighted_gaps(
     data: StrategyInput, facts: tuple[list[_GapFacts], list[_GapFacts]] | None = None
 ) -> list[WeightedGap]:
     pool = data.pool
-    anchor = pool.available_since or data.now
+    anchor = (pool.available_since or data.now).astimezone(data.zone)
     minute_now = anchor.hour * 60 + anchor.minute
     weekend = anchor.weekday() >= 5
-    own, team = facts or _facts_of(pool)
+    own, team = facts or _facts_of(data)
     # Density: how many of the pool's idle periods began in the half hour before a moment (a sweep in
     # progress, a burst of experiments), on a log scale, for the gap and for now. A gap's weight for it
     # depends only on that count: computed once per count.
@@ -254,13 +259,12 @@ def quiet_time(data: StrategyInput, facts: tuple[list[_GapFacts], list[_GapFacts
     time-of-day kernel has to be wide (a narrow one overfits sparse histories), while this rule asks
     for unanimous evidence from several days. One quick reuse at that time of day on any day, and it
     stays silent; a short gap cut by a release is no evidence either way."""
-    pool = data.pool
-    anchor = pool.available_since or data.now
+    anchor = (data.pool.available_since or data.now).astimezone(data.zone)
     minute_now = anchor.hour * 60 + anchor.minute
     today = anchor.toordinal()
     weekend = anchor.weekday() >= 5
     seen = 0
-    own, team = facts or _facts_of(pool)
+    own, team = facts or _facts_of(data)
     for minute, gap_weekend, day, _, _, _, _, seconds, reused, valid, _, _, _ in (*own, *team):
         if not valid or day == today or gap_weekend != weekend:
             continue
@@ -382,7 +386,7 @@ class AdaptiveStrategy:
 
     def horizon_seconds(self, data: StrategyInput) -> int:
         cost = data.cost
-        facts = _facts_of(data.pool)
+        facts = _facts_of(data)
         gaps = weighted_gaps(data, facts)
         effective = sum(g.weight for g in gaps)
         # reuses as recorded: one that would have come after the working day's end still says the

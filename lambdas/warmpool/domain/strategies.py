@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Protocol
 
 from warmpool.domain.model import CostModel, Pool
@@ -21,6 +21,7 @@ class StrategyInput:
     pool: Pool
     cost: CostModel
     now: datetime
+    zone: tzinfo = UTC  # the team's: where its days begin and end (policy `timezone`)
 
 
 class KeepAliveStrategy(Protocol):

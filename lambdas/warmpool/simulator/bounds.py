@@ -48,7 +48,8 @@ def pool_only(idle: IdleStart) -> Hashable:
 
 
 def time_of_week(idle: IdleStart) -> Hashable:
-    """A 6-hour block of the day and whether it is a weekend, on the trace's clock (UTC)."""
+    """A 6-hour block of the day and whether it is a weekend, on the trace's clock (`Scenario.start`'s
+    offset: UTC unless `simulate --timezone` or `--start` says otherwise)."""
     when = idle.scenario.start + timedelta(seconds=idle.at_s)
     return (when.hour // 6, when.weekday() >= 5)
 

@@ -48,8 +48,9 @@ class Scenario:
     people_cost_per_hour: float = 0.0
     cold_start_s: float = 150.0
     warm_start_s: float = 20.0
-    start: datetime = DEFAULT_START
+    start: datetime = DEFAULT_START  # the moment of the trace's second 0
     limits: EngineLimits = field(default_factory=EngineLimits)
+    timezone: str = "UTC"  # without a policy: the team's day, where adaptive learns the time of day
 
     def cost_model(self, count: int) -> CostModel:
         return CostModel(
@@ -165,12 +166,13 @@ class _Replay:
         self.ids = itertools.count(1)
         self.running: dict[str, int] = defaultdict(int)  # pool -> jobs holding a cluster now
         self.now_s = 0.0  # the virtual clock, in seconds from the trace's start
+        self.origin = scenario.start.astimezone(UTC)  # the engine's clock is UTC, as in the Lambdas
         uses_fleet = self.policy.uses_limits or self.policy.uses_budgets
         self.fleet = _Fleet(self) if uses_fleet else None
 
     # -------------------------------------------------------------- helpers
     def at(self, t: float) -> datetime:
-        return self.scenario.start + timedelta(seconds=t)
+        return self.origin + timedelta(seconds=t)
 
     def push(self, t: float, kind: str, payload: object) -> None:
         heapq.heappush(self.events, (t, next(self.seq), kind, payload))
@@ -367,7 +369,7 @@ class _Replay:
             cluster.expires_at = t + decision.keep_alive_seconds
             cluster.steps += 1
         if decision.next_check_at is not None:
-            check = (decision.next_check_at - self.scenario.start).total_seconds()
+            check = (decision.next_check_at - self.origin).total_seconds()
             self.push(max(check, t + 1), "check", (cluster, cluster.version))
 
 
@@ -380,6 +382,7 @@ def _policy_for(policy: PolicyDocument | None, strategy: str, scenario: Scenario
             people_cost_per_hour=scenario.people_cost_per_hour,
             cold_start_seconds=scenario.cold_start_s,
             warm_start_seconds=scenario.warm_start_s,
+            timezone=scenario.timezone,
         )
         return PolicyDocument(defaults=defaults, default_team="sim")
 

@@ -1,7 +1,8 @@
 """The adaptive keep-alive strategy: what it decides for histories whose right answer is known."""
 
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
+from zoneinfo import ZoneInfo
 
 import pytest
 from warmpool.domain.adaptive import (
@@ -342,3 +343,71 @@ def test_a_day_that_never_ends_has_no_cut() -> None:
     # round the clock, the last job of each day at 23:46: waiting across midnight still pays
     history = _working_week([(9, 0), (13, 0), (17, 0), (21, 50)], 7000.0)
     assert _idle_from(history, 22, 30) >= 7000
+
+
+LOS_ANGELES = ZoneInfo("America/Los_Angeles")  # UTC-8 in January
+
+
+def _in_zone(history: tuple[IdleGap, ...], zone: tzinfo) -> tuple[IdleGap, ...]:
+    """The same wall-clock times in `zone`, stored in UTC as the registry stores them."""
+    return tuple(replace(g, started_at=g.started_at.replace(tzinfo=zone).astimezone(UTC)) for g in history)
+
+
+def test_a_team_in_another_time_zone_learns_the_end_of_its_day_on_its_own_clock() -> None:
+    # the working week above, in Los Angeles: its last job of the day comes at 00:57 UTC, the next day
+    history = _in_zone(_working_week([(9, 0), (11, 0), (13, 0), (15, 0)], 7000.0), LOS_ANGELES)
+
+    def horizon(hour: int, minute: int, zone: tzinfo) -> int:
+        since = MONDAY_NOON.replace(hour=hour, minute=minute, tzinfo=LOS_ANGELES).astimezone(UTC)
+        pool = replace(_pool(history), available_since=since, expires_at=since)
+        return AdaptiveStrategy().horizon_seconds(StrategyInput(pool=pool, cost=COST, now=since, zone=zone))
+
+    assert horizon(11, 0, LOS_ANGELES) >= 7000
+    assert horizon(16, 30, LOS_ANGELES) == 0  # as for a team on UTC's clock
+    # read on UTC's clock its days never end (the last job of a UTC day comes at 23:00): kept
+    assert horizon(16, 30, UTC) >= 7000
+
+
+def test_a_team_in_another_time_zone_goes_quiet_on_its_own_weekdays() -> None:
+    history = _in_zone(_working_days(), LOS_ANGELES)
+    friday_evening = (FRIDAY + timedelta(hours=18, minutes=45)).replace(tzinfo=LOS_ANGELES).astimezone(UTC)
+    assert quiet_time(replace(_idle_at(history, friday_evening), zone=LOS_ANGELES))
+    # on UTC's clock it is Saturday 02:45, and no weekend evening is on record
+    assert not quiet_time(_idle_at(history, friday_evening))
+
+
+@pytest.mark.parametrize(
+    ("team_rules", "action"),
+    [
+        # the working hours' time zone is the team's day: at 16:30 a job two hours later would come
+        # after the day's last one, so the pool is released
+        (
+            {"working_hours": {"timezone": "America/Los_Angeles", "start": "08:00", "end": "19:00"}},
+            Action.RELEASE,
+        ),
+        ({"timezone": "America/Los_Angeles"}, Action.RELEASE),
+        # `timezone` says where the days are, whatever the working hours say
+        (
+            {
+                "timezone": "UTC",
+                "working_hours": {"timezone": "America/Los_Angeles", "start": "08:00", "end": "19:00"},
+            },
+            Action.EXTEND,
+        ),
+        ({}, Action.EXTEND),  # neither: UTC
+    ],
+)
+def test_the_policy_says_in_which_time_zone_a_team_learns(
+    team_rules: dict[str, object], action: Action
+) -> None:
+    history = _in_zone(_working_week([(9, 0), (11, 0), (13, 0), (15, 0)], 7000.0), LOS_ANGELES)
+    since = MONDAY_NOON.replace(hour=16, minute=30, tzinfo=LOS_ANGELES).astimezone(UTC)
+    pool = replace(_pool(history), available_since=since, expires_at=since)
+    policy = PolicyDocument.model_validate(
+        {
+            "defaults": {"keep_alive_strategy": "adaptive", "people_cost_per_hour": 100.0},
+            "teams": {"vision": team_rules},
+        }
+    )
+    decision = decide_keep_alive(pool, policy, since, cost=COST)
+    assert decision.action is action, decision.reasons

@@ -169,6 +169,48 @@ def test_cli_rejects_numbers_that_would_price_nothing(
     assert captured.out == ""
 
 
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--timezone", "Mars/Olympus"], "--timezone: unknown time zone 'Mars/Olympus'; use an IANA name"),
+        (["--start", "monday"], "--start 'monday' is not an ISO 8601 date or time; e.g. 2026-01-05T00:00"),
+    ],
+)
+def test_cli_rejects_a_clock_it_cannot_read(
+    capsys: pytest.CaptureFixture[str], flags: list[str], message: str
+) -> None:
+    assert main(["simulate", str(bundled_traces()["sparse"]), *flags]) == 2
+    captured = capsys.readouterr()
+    assert message in captured.err
+    assert captured.out == ""
+
+
+def test_a_team_learns_its_day_in_its_own_time_zone(capsys: pytest.CaptureFixture[str]) -> None:
+    # The experiment-team trace's days are working days on its own clock. Replayed as a team in Los
+    # Angeles (the trace's second 0 is Monday midnight there, 08:00 UTC), adaptive learns the end of
+    # its day as it does for a team on UTC; read on UTC's clock, the day ends after midnight and is not
+    # learned, which costs more.
+    trace = str(bundled_traces()["experiment-team"])
+    flags = ["--people-cost-per-hour", "100", "--strategies", "adaptive", "--format", "json"]
+
+    def replayed(*clock: str) -> dict[str, Any]:
+        assert main(["simulate", trace, *flags, *clock]) == 0
+        document: dict[str, Any] = json.loads(capsys.readouterr().out)
+        return document
+
+    on_utc = replayed()
+    in_los_angeles = replayed("--timezone", "America/Los_Angeles")
+    read_in_utc = replayed("--start", "2026-01-05T00:00-08:00")
+    assert in_los_angeles["scenario"]["start"] == "2026-01-05T00:00:00-08:00"
+    assert in_los_angeles["scenario"]["timezone"] == "America/Los_Angeles"
+    cost = {
+        name: document["results"]["adaptive"]["total_cost_usd"]
+        for name, document in (("utc", on_utc), ("la", in_los_angeles), ("la read in utc", read_in_utc))
+    }
+    assert cost["la"] == pytest.approx(cost["utc"], rel=1e-9)
+    assert cost["la read in utc"] > cost["la"] * 1.03
+
+
 def test_with_a_policy_each_strategy_replays_as_it_would_alone(capsys: pytest.CaptureFixture[str]) -> None:
     # Each strategy runs on a copy of the policy; a copy used to share the original's resolved rules,
     # so every strategy after the first was decided as the first (here: as `none`, keeping nothing).

@@ -21,6 +21,17 @@ WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun"
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")
 
 
+def known_zone(value: str) -> str:
+    """`value` if it names an IANA time zone; else a ValueError that says what to write."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r}; use an IANA name such as Europe/Berlin") from None
+    return value
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -39,13 +50,7 @@ class WorkingHours(_Strict):
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r}; use an IANA name such as Europe/Berlin") from None
-        return value
+        return known_zone(value)
 
     @field_validator("start", "end")
     @classmethod
@@ -97,6 +102,11 @@ class Rules(_Strict):
     max_warm_instances: int | None = Field(default=None, ge=0, description="per team")
     on_limit: Literal["refuse", "release-least-valuable"] | None = None
     working_hours: WorkingHours | None = None
+    timezone: str | None = Field(
+        default=None,
+        description="IANA time zone of the team's day, where adaptive learns the time of day and the day "
+        "of the week (default: the working hours' time zone, else UTC)",
+    )
     budget: Budget | None = None
     people_cost_per_hour: float | None = Field(default=None, ge=0)
     cold_start_seconds: float | None = Field(default=None, ge=0, le=3600)
@@ -110,6 +120,11 @@ class Rules(_Strict):
         if value is not None:
             get_strategy(value)  # raises ValueError naming the choices
         return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        return None if value is None else known_zone(value)
 
     @model_validator(mode="after")
     def _steps(self) -> Rules:
@@ -128,6 +143,7 @@ DEFAULT_RULES = Rules(
     max_warm_instances=None,
     on_limit="refuse",
     working_hours=None,
+    timezone=None,
     budget=None,
     people_cost_per_hour=0.0,
     cold_start_seconds=150.0,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import ClassVar
 from zoneinfo import ZoneInfo
 
@@ -86,6 +86,15 @@ REGISTRY: list[PolicyRule] = []
 def register(cls: type[PolicyRule]) -> type[PolicyRule]:
     REGISTRY.append(cls())
     return cls
+
+
+def team_zone(rules: Resolved) -> tzinfo:
+    """Where the team's days begin and end: `timezone`, else its working hours' time zone, else UTC."""
+    name: str | None = rules.get("timezone")
+    hours: WorkingHours | None = rules.get("working_hours")
+    if name is None and hours is not None:
+        name = hours.timezone
+    return UTC if name is None else ZoneInfo(name)
 
 
 def _minutes(seconds: float) -> str:
@@ -177,11 +186,19 @@ class KeepAliveStrategy(PolicyRule):
     """`keep_alive_strategy` proposes the horizon: job, none, break-even, adaptive, fixed-<seconds>."""
 
     name = "keep_alive_strategy"
-    reads = ("keep_alive_strategy", "people_cost_per_hour", "cold_start_seconds", "warm_start_seconds")
+    reads = (
+        "keep_alive_strategy",
+        "people_cost_per_hour",
+        "cold_start_seconds",
+        "warm_start_seconds",
+        "timezone",
+        "working_hours",
+    )
 
     def apply(self, ev: Evaluation) -> None:
         strategy = get_strategy(ev.rules.get("keep_alive_strategy"))
-        seconds = strategy.horizon_seconds(StrategyInput(pool=ev.pool, cost=ev.cost, now=ev.now))
+        data = StrategyInput(pool=ev.pool, cost=ev.cost, now=ev.now, zone=team_zone(ev.rules))
+        seconds = strategy.horizon_seconds(data)
         ev.set_horizon(
             seconds,
             ev.rules.rule("keep_alive_strategy"),
