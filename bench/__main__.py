@@ -1,5 +1,6 @@
 """Benchmark: every bundled synthetic trace and every CSV under ../shared/traces/ (when present), three
-scenarios, all strategies; ratios to the oracle, simulation speed on a 10,000-job fleet, the adaptive
+scenarios, all strategies; ratios to the oracle, adaptive for a team in other time zones, simulation
+speed on a 10,000-job fleet, the adaptive
 strategy's cost per decision, and the lifecycle handler's import time relative to importing boto3 alone.
 Results also go to bench-out/bench.json."""
 
@@ -11,9 +12,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from warmpool.domain.adaptive import AdaptiveStrategy
 from warmpool.domain.counterfactual import CounterfactualStrategy
@@ -42,6 +45,7 @@ COMPETITORS = (
 COLUMNS_SHOWN = (*STRATEGIES[:-1], "static-best", "context-best")
 TARGET_RATIO = 1.20
 FLEET_SCENARIO = "g5.2xl people $100/h"
+TIME_ZONES = ("Europe/Berlin", "America/New_York", "America/Los_Angeles", "Asia/Tokyo")
 SCENARIOS = {
     "g5.2xl people $0/h": ("ml.g5.2xlarge", 0.0),
     "g5.2xl people $100/h": ("ml.g5.2xlarge", 100.0),
@@ -127,6 +131,24 @@ def context_best(jobs: list[TraceJob], label: str, result: dict[str, Any]) -> di
     }
 
 
+def team_clocks(jobs: list[TraceJob]) -> dict[str, dict[str, float]]:
+    """Adaptive's ratio to the oracle on `jobs` as a team in each of TIME_ZONES: second 0 is Monday
+    midnight there; learning on that zone's clock, and on UTC's (as before a policy could say the zone)."""
+    base = scenario(FLEET_SCENARIO)
+    out: dict[str, dict[str, float]] = {}
+    for zone in TIME_ZONES:
+        start = DEFAULT_START.replace(tzinfo=ZoneInfo(zone))
+        clocks = {
+            "own_clock": replace(base, start=start, timezone=zone),
+            "utc_clock": replace(base, start=start),
+        }
+        out[zone] = {
+            clock: compare(jobs, sc, ("adaptive",))["results"]["adaptive"]["ratio_to_oracle"]
+            for clock, sc in clocks.items()
+        }
+    return out
+
+
 def main() -> int:
     traces = dict(bundled_traces())
     if SHARED_TRACES.is_dir():
@@ -192,6 +214,17 @@ def main() -> int:
                 f"fitted before {held.held_out_ratio:.3f}",
                 flush=True,
             )
+
+    team = loaded.get("experiment-team")
+    if team:
+        print(
+            f"\na team's own clock: experiment-team ({FLEET_SCENARIO}) replayed as a team in each time zone "
+            "(its working days\non that zone's clock), adaptive learning on the team's clock (the policy's "
+            "timezone) and on UTC's:"
+        )
+        report["time_zones"] = team_clocks(team)
+        for zone, ratios in report["time_zones"].items():
+            print(f"  {zone:<22} own clock {ratios['own_clock']:.3f}  UTC's clock {ratios['utc_clock']:.3f}")
 
     for path in traces.values():
         print()
