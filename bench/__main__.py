@@ -1,7 +1,7 @@
 """Benchmark: every bundled synthetic trace and every CSV under ../shared/traces/ (when present), three
 scenarios, all strategies; ratios to the oracle, adaptive for a team in other time zones, simulation
-speed on a 10,000-job fleet, the adaptive
-strategy's cost per decision, and the lifecycle handler's import time relative to importing boto3 alone.
+speed on a 10,000-job fleet, the adaptive strategy's cost per decision, and the lifecycle handler's
+import time relative to importing boto3 alone.
 Results also go to bench-out/bench.json."""
 
 from __future__ import annotations
