@@ -125,6 +125,7 @@ def run_explain(args: argparse.Namespace) -> int:
     from warmpool.domain.decide import decide_keep_alive
     from warmpool.domain.policy import PolicyError
     from warmpool.domain.policy.resolve import resolve_rules
+    from warmpool.domain.policy.rules import team_zone_name
 
     try:
         policy = _load(args.policy)
@@ -140,8 +141,12 @@ def run_explain(args: argparse.Namespace) -> int:
     rules = resolve_rules(policy, pool)
     resolved = {
         name: {"value": _plain(value), "source": rules.sources.get(name, "builtin")}
-        for name, value in sorted(rules.values.items())
+        for name, value in rules.values.items()
     }
+    if "timezone" not in resolved:  # unset: the team's clock is derived (the working hours' zone, or UTC)
+        zone, source = team_zone_name(rules)
+        resolved["timezone"] = {"value": zone, "source": source}
+    resolved = dict(sorted(resolved.items()))
     document = {
         **decision.to_json(),
         "job": pool.job_name,

@@ -44,6 +44,8 @@ def test_explain_offline_from_an_event(capsys: pytest.CaptureFixture[str]) -> No
     assert decision["team"] == "vision"
     assert decision["scopes"] == ["builtin", "defaults", "teams.vision"]
     assert decision["resolved"]["budget"]["source"] == "teams.vision"
+    # the team's clock, unset, comes from the working hours it inherits
+    assert decision["resolved"]["timezone"] == {"value": "Europe/Berlin", "source": "defaults.working_hours"}
     assert decision["keep_alive_seconds"] <= 3600
 
 
@@ -51,6 +53,20 @@ def test_explain_without_policy_keeps_the_jobs_own_keep_alive(capsys: pytest.Cap
     assert main(["policy", "explain", "--event", str(EVENT), "--format", "json"]) == 0
     decision = json.loads(capsys.readouterr().out)
     assert (decision["action"], decision["horizon_seconds"]) == ("keep", 1800)
+    assert decision["resolved"]["timezone"] == {"value": "UTC", "source": "builtin"}
+
+
+def test_explain_names_the_teams_clock_and_where_it_comes_from(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(
+        "version: 1\ndefaults:\n  keep_alive_strategy: adaptive\n"
+        "teams:\n  vision:\n    timezone: America/Los_Angeles\n"
+    )
+    assert main(["policy", "explain", "--policy", str(policy), "--event", str(EVENT)]) == 0
+    lines = [line.split() for line in capsys.readouterr().out.splitlines()]
+    assert ["timezone", '"America/Los_Angeles"', "from", "teams.vision"] in lines
 
 
 def test_explain_rejects_a_bad_event_naming_the_field(

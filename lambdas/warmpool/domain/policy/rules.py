@@ -88,13 +88,21 @@ def register(cls: type[PolicyRule]) -> type[PolicyRule]:
     return cls
 
 
-def team_zone(rules: Resolved) -> tzinfo:
-    """Where the team's days begin and end: `timezone`, else its working hours' time zone, else UTC."""
+def team_zone_name(rules: Resolved) -> tuple[str, str]:
+    """Where the team's days begin and end, and the rule that says so: `timezone`, else its working
+    hours' time zone, else UTC."""
     name: str | None = rules.get("timezone")
+    if name is not None:
+        return name, rules.rule("timezone")
     hours: WorkingHours | None = rules.get("working_hours")
-    if name is None and hours is not None:
-        name = hours.timezone
-    return UTC if name is None else ZoneInfo(name)
+    if hours is not None:
+        return hours.timezone, rules.rule("working_hours")
+    return "UTC", "builtin"
+
+
+def team_zone(rules: Resolved) -> tzinfo:
+    name, _ = team_zone_name(rules)
+    return UTC if name == "UTC" else ZoneInfo(name)
 
 
 def _minutes(seconds: float) -> str:
