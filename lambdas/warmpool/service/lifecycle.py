@@ -902,9 +902,7 @@ class LifecycleService:
             pool.job_name,
         )
         recorded = self.registry.add_gap(pool.match_key.digest(), team, gap)
-        per_second = policy_cost_model(policy, pool).idle_cost_per_second
-        for start, end in utc_days(pool.available_since, ended_at):
-            usd = (end - start).total_seconds() * per_second
+        for start, usd in idle_cost_by_day(pool, policy, ended_at):
             self.registry.add_idle_cost(team, start, usd, pool.job_name)
         if recorded:  # not again for the same gap: its end processed again after a failure
             self.metrics.count("Reuses" if reused else "Expiries")
@@ -1180,6 +1178,18 @@ def team_of(pool: Pool, policy: PolicyDocument) -> str:
     """The team a pool counts for (limits, budgets, histories, digests): its team tag, else the
     policy's default team, the team whose rules it gets."""
     return pool.team or policy.default_team
+
+
+def idle_cost_by_day(pool: Pool, policy: PolicyDocument, until: datetime) -> list[tuple[datetime, float]]:
+    """What the pool's idle time from `available_since` to `until` cost at the policy's price, cut at
+    UTC midnights: (start of each part, USD), as the team's ledger books it."""
+    if pool.available_since is None:
+        return []
+    per_second = policy_cost_model(policy, pool).idle_cost_per_second
+    return [
+        (start, (end - start).total_seconds() * per_second)
+        for start, end in utc_days(pool.available_since, until)
+    ]
 
 
 def _team_tags(teams: set[str], policy: PolicyDocument) -> set[str | None]:

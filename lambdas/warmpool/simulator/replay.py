@@ -17,8 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from warmpool.domain.clock import utc_days
-from warmpool.domain.decide import decide_keep_alive, policy_cost_model
+from warmpool.domain.decide import decide_keep_alive
 from warmpool.domain.history import uncensor_latest
 from warmpool.domain.model import (
     Action,
@@ -32,7 +31,7 @@ from warmpool.domain.model import (
 )
 from warmpool.domain.policy.document import PolicyDocument, Rules
 from warmpool.domain.stepping import horizon_at
-from warmpool.service.lifecycle import fleet_view, team_of
+from warmpool.service.lifecycle import fleet_view, idle_cost_by_day, team_of
 from warmpool.service.ports import PoolRecord
 from warmpool.simulator.trace import TraceJob
 
@@ -133,12 +132,9 @@ class _Fleet:
 
     def book(self, pool: Pool, until: datetime) -> None:
         """An idle period ended: its cost, at the policy's prices, on each UTC day it was spent."""
-        assert pool.available_since is not None
         policy = self.replay.policy
         team = team_of(pool, policy)
-        per_second = policy_cost_model(policy, pool).idle_cost_per_second
-        for start, end in utc_days(pool.available_since, until):
-            usd = (end - start).total_seconds() * per_second
+        for start, usd in idle_cost_by_day(pool, policy, until):
             self.days[(team, start.date())] += usd
             self.months[(team, start.year, start.month)] += usd
 
