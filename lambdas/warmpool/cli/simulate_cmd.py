@@ -68,10 +68,13 @@ def run(args: argparse.Namespace) -> int:
     from warmpool.simulator.trace import TraceError, load_trace
 
     problem = _bad_number(args) or (_bad_plot(args.plot) if args.plot else None)
-    start, bad_clock = _trace_start(args.timezone, args.start)
-    problem = problem or bad_clock
-    if problem or start is None:
+    if problem:
         print(f"warmpool simulate: {problem}", file=sys.stderr)
+        return 2
+    try:
+        start = _trace_start(args.timezone, args.start)
+    except ValueError as exc:
+        print(f"warmpool simulate: {exc}", file=sys.stderr)
         return 2
     try:
         price = args.price_per_hour if args.price_per_hour is not None else price_per_hour(args.instance_type)
@@ -166,8 +169,8 @@ def _bad_number(args: argparse.Namespace) -> str | None:
     return None
 
 
-def _trace_start(timezone: str, start: str | None) -> tuple[datetime | None, str | None]:
-    """The moment of the trace's second 0, or what is wrong with --timezone or --start."""
+def _trace_start(timezone: str, start: str | None) -> datetime:
+    """The moment of the trace's second 0; a ValueError says what is wrong with --timezone or --start."""
     from zoneinfo import ZoneInfo
 
     from warmpool.domain.policy.document import known_zone
@@ -176,15 +179,15 @@ def _trace_start(timezone: str, start: str | None) -> tuple[datetime | None, str
     try:
         zone = ZoneInfo(known_zone(timezone))
     except ValueError as exc:
-        return None, f"--timezone: {exc}"
+        raise ValueError(f"--timezone: {exc}") from None
     try:
         moment = datetime.fromisoformat(start) if start else DEFAULT_START.replace(tzinfo=None)
     except ValueError:
-        return None, (
+        raise ValueError(
             f"--start {start!r} is not an ISO 8601 date or time; e.g. 2026-01-05T00:00 (in --timezone) "
             "or 2026-01-05T00:00-08:00"
-        )
-    return (moment if moment.tzinfo else moment.replace(tzinfo=zone)), None
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=zone)
 
 
 def _bad_plot(path: str) -> str | None:
