@@ -155,10 +155,12 @@ def run_show(args: argparse.Namespace) -> int:
 
 
 def run_costs(args: argparse.Namespace) -> int:
-    """Idle cost per team (UTC day and month): the ledger of idle gaps that ended plus the pools idle
-    now, the same figures the budget rule checks, with each team's budget and what is left of it."""
+    """Idle cost per team, today and this month on the team's clock (`day` is its date there): the
+    ledger of idle gaps that ended plus the pools idle now, the same figures the budget rule checks,
+    with each team's budget and what is left of it."""
     from warmpool.domain.policy import PolicyError, load_policy_file
     from warmpool.domain.policy.resolve import team_rules
+    from warmpool.domain.policy.rules import ledger_zone
     from warmpool.service.lifecycle import fleet_view, team_of
     from warmpool.service.wiring import current_clock
 
@@ -187,6 +189,7 @@ def run_costs(args: argparse.Namespace) -> int:
         rows.append(
             {
                 "team": team,
+                "day": now.astimezone(ledger_zone(policy, team)).date().isoformat(),
                 "warm_instances": fleet.warm_instances_by_team.get(team, 0),
                 "idle_today_usd": round(today, 2),
                 "idle_month_usd": round(month, 2),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Protocol
 
 
@@ -38,21 +38,32 @@ class ManualClock:
         self._now = when
 
 
-def period_ends(now: datetime) -> tuple[datetime, datetime]:
-    """The next UTC midnight and the start of the next UTC month: where a budget's day and month end."""
-    utc = now.astimezone(UTC)
-    day_end = datetime(utc.year, utc.month, utc.day, tzinfo=UTC) + timedelta(days=1)
-    month_end = datetime(utc.year + utc.month // 12, utc.month % 12 + 1, 1, tzinfo=UTC)
+def period_ends(now: datetime, zone: tzinfo = UTC) -> tuple[datetime, datetime]:
+    """The next midnight and the start of the next month on `zone`'s clock (a team's): where a budget's
+    day and month end."""
+    local = now.astimezone(zone)
+    day_end = datetime(local.year, local.month, local.day, tzinfo=zone) + timedelta(days=1)
+    month_end = datetime(local.year + local.month // 12, local.month % 12 + 1, 1, tzinfo=zone)
     return day_end, month_end
 
 
-def utc_days(since: datetime, until: datetime) -> list[tuple[datetime, datetime]]:
-    """[since, until) cut at UTC midnights: a gap's idle cost is booked on the days it was spent."""
+def period_starts(now: datetime, zone: tzinfo = UTC) -> tuple[datetime, datetime]:
+    """The last midnight and the first of the month on `zone`'s clock: where a budget's day and month
+    began."""
+    local = now.astimezone(zone)
+    return datetime(local.year, local.month, local.day, tzinfo=zone), datetime(
+        local.year, local.month, 1, tzinfo=zone
+    )
+
+
+def days_of(since: datetime, until: datetime, zone: tzinfo = UTC) -> list[tuple[datetime, datetime]]:
+    """[since, until) cut at midnights on `zone`'s clock (a team's), in UTC: a gap's idle cost is booked
+    on the team's days it was spent. UTC, because two moments of one zone subtract on the wall clock:
+    across a change to or from summer time, an hour too many or too few."""
     parts = []
     start = since.astimezone(UTC)
     while start < until:
-        midnight = datetime(start.year, start.month, start.day, tzinfo=UTC) + timedelta(days=1)
-        end = min(until, midnight)
+        end = min(until, period_ends(start, zone)[0]).astimezone(UTC)
         parts.append((start, end))
         start = end
     return parts

@@ -12,10 +12,10 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from warmpool.domain.clock import Clock, period_ends, utc_days
+from warmpool.domain.clock import Clock, days_of, period_ends, period_starts
 from warmpool.domain.decide import RETRY_CAPPED_MINUTES, decide_keep_alive, policy_cost_model
 from warmpool.domain.facts import pool_facts
 from warmpool.domain.model import (
@@ -37,7 +37,7 @@ from warmpool.domain.model import (
 )
 from warmpool.domain.policy.document import PolicyDocument
 from warmpool.domain.policy.resolve import resolve_rules
-from warmpool.domain.policy.rules import is_exempt
+from warmpool.domain.policy.rules import is_exempt, ledger_zone
 from warmpool.domain.pricing import UnknownInstanceTypeError, price_per_hour
 from warmpool.domain.stepping import horizon_at
 from warmpool.models.events import StepDueDetail, TrainingJobDetail, TuningJobDetail, parse_time
@@ -812,8 +812,12 @@ class LifecycleService:
         def first_time(kind: NotificationKind) -> bool:
             if kind not in ONCE_PER_JOB:
                 return True
-            # a budget is per UTC day (and month): a pool still short of it tomorrow is warned again
-            said = f"{kind.value}#{now:%Y-%m-%d}" if kind is NotificationKind.BUDGET_WARNING else kind.value
+            # a budget is per day (and month) on the team's clock: a pool still short of it tomorrow is
+            # warned again
+            said = kind.value
+            if kind is NotificationKind.BUDGET_WARNING:
+                policy = self._current_policy()
+                said += f"#{now.astimezone(ledger_zone(policy, team_of(pool, policy))):%Y-%m-%d}"
             if said in record.notified or said in warned:
                 return False
             warned.append(said)
@@ -936,23 +940,30 @@ class LifecycleService:
 
     @_one_policy
     def send_digests(self, now: datetime) -> list[str]:
-        """The daily digest, when the policy enables it: in its hour (UTC), each team with warm pools,
-        or with a channel in the policy, hears what is warm and what idling cost today and this month.
-        The reconciler asks at every run; the notifier sends each team's digest once a day."""
+        """The daily digest, when the policy enables it: in its hour on the team's clock (`ledger_zone`),
+        each team with warm pools, or with a channel in the policy, hears what is warm and what idling
+        cost today and this month. The reconciler asks at every run; the notifier sends each team's
+        digest once a day."""
         policy = self._current_policy()
         digest = policy.notifications.digest
-        if not digest.enabled or now.hour != digest.hour:
+        if not digest.enabled:
             return []
         available = self.registry.list_by_status(WarmPoolStatus.AVAILABLE.value)
         by_team: dict[str, list[Pool]] = {}
         for record in available:
             by_team.setdefault(team_of(record.pool, policy), []).append(record.pool)
-        teams = sorted({*by_team, *policy.notifications.teams})
+        local = {
+            team: now.astimezone(ledger_zone(policy, team))
+            for team in {*by_team, *policy.notifications.teams}
+        }
+        teams = sorted(team for team, at in local.items() if at.hour == digest.hour)
+        if not teams:
+            return []
         fleet = self._fleet(now, teams=teams, with_ledger=True, available=available)
         for team in teams:
             pools = sorted(by_team.get(team, []), key=lambda p: p.available_since or now)
             facts: dict[str, Any] = {
-                "date": now.date().isoformat(),
+                "date": local[team].date().isoformat(),
                 "warm_pools": [
                     pool_facts(p, now=now, price_per_instance_hour=self._price(p, policy)) for p in pools
                 ],
@@ -960,7 +971,7 @@ class LifecycleService:
                 "idle_cost_today_usd": round(fleet.idle_cost_today_by_team.get(team, 0.0), 2),
                 "idle_cost_month_usd": round(fleet.idle_cost_month_by_team.get(team, 0.0), 2),
             }
-            version = int(now.strftime("%Y%m%d"))
+            version = int(local[team].strftime("%Y%m%d"))
             self.outbox.send(
                 Notification(
                     NotificationKind.DAILY_DIGEST,
@@ -1026,15 +1037,22 @@ def fleet_view(
     reductions_this_run: int = 0,
     available: Sequence[PoolRecord] | None = None,
 ) -> FleetView:
-    """The Available pools, and each team's idle cost today and this month (UTC): the ledger of idle
-    gaps that ended, plus what the pools still idle have cost so far in that period, for the teams with
-    warm pools and for `teams`. A pool without a team tag counts against the policy's default team;
-    `deciding` is the pool being decided, whose own booked time is not counted. The ledger is read
-    only when something needs it: a budget in the policy, or `with_ledger` (a digest, the CLI).
-    `available`: the Available pools, when the caller has already read them."""
-    day_start = datetime(now.year, now.month, now.day, tzinfo=UTC)
-    month_start = datetime(now.year, now.month, 1, tzinfo=UTC)
-    day_end, month_end = period_ends(now)
+    """The Available pools, and each team's idle cost today and this month, on the team's clock
+    (`ledger_zone`): the ledger of idle gaps that ended, plus what the pools still idle have cost so far
+    in that period, for the teams with warm pools and for `teams`. A pool without a team tag counts
+    against the policy's default team; `deciding` is the pool being decided, whose own booked time is
+    not counted. The ledger is read only when something needs it: a budget in the policy, or
+    `with_ledger` (a digest, the CLI). `available`: the Available pools, when the caller has already
+    read them."""
+    clocks: dict[str, tuple[tuple[datetime, datetime], tuple[datetime, datetime]]] = {}
+
+    def periods_of(team: str) -> tuple[tuple[datetime, datetime], tuple[datetime, datetime]]:
+        """(day start, month start), (day end, month end) on the team's clock."""
+        if team not in clocks:
+            zone = ledger_zone(policy, team)
+            clocks[team] = period_starts(now, zone), period_ends(now, zone)
+        return clocks[team]
+
     by_team: dict[str, int] = {}
     by_type: dict[str, int] = {}
     pools: list[FleetPool] = []
@@ -1067,6 +1085,7 @@ def fleet_view(
         by_type[pool.instance_type] = by_type.get(pool.instance_type, 0) + pool.instance_count
         if pool.available_since is not None:
             per_second = policy_cost_model(policy, pool).idle_cost_per_second
+            (day_start, month_start), (day_end, month_end) = periods_of(team)
             for since, ongoing in ((day_start, ongoing_today), (month_start, ongoing_month)):
                 seconds = (now - max(pool.available_since, since)).total_seconds()
                 ongoing[team] = ongoing.get(team, 0.0) + max(0.0, seconds) * per_second
@@ -1079,7 +1098,7 @@ def fleet_view(
     today: dict[str, float] = {}
     month: dict[str, float] = {}
     for team in {*by_team, *teams} if policy.uses_budgets or with_ledger else ():
-        day_usd, month_usd = registry.idle_cost(team, now)
+        day_usd, month_usd = registry.idle_cost(team, now.astimezone(ledger_zone(policy, team)))
         today[team] = day_usd + ongoing_today.get(team, 0.0)
         month[team] = month_usd + ongoing_month.get(team, 0.0)
     return FleetView(
@@ -1182,13 +1201,15 @@ def team_of(pool: Pool, policy: PolicyDocument) -> str:
 
 def idle_cost_by_day(pool: Pool, policy: PolicyDocument, until: datetime) -> list[tuple[datetime, float]]:
     """What the pool's idle time from `available_since` to `until` cost at the policy's price, cut at
-    UTC midnights: (start of each part, USD), as the team's ledger books it."""
+    midnights on its team's clock: (start of each part, on that clock, USD), as the team's ledger books
+    it."""
     if pool.available_since is None:
         return []
     per_second = policy_cost_model(policy, pool).idle_cost_per_second
+    zone = ledger_zone(policy, team_of(pool, policy))
     return [
-        (start, (end - start).total_seconds() * per_second)
-        for start, end in utc_days(pool.available_since, until)
+        (start.astimezone(zone), (end - start).total_seconds() * per_second)
+        for start, end in days_of(pool.available_since, until, zone)
     ]
 
 

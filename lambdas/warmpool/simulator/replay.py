@@ -108,8 +108,9 @@ class _Cluster:
 
 class _Fleet:
     """The other pools a decision sees, as the engine's registry shows them (`fleet_view`): the live
-    idle clusters of every pool, and each team's idle-cost ledger, booked per UTC day as the engine books
-    it. Kept only when the policy has a warm-instance limit or a budget: nothing else reads it."""
+    idle clusters of every pool, and each team's idle-cost ledger, booked per day of the team's clock
+    as the engine books it. Kept only when the policy has a warm-instance limit or a budget: nothing
+    else reads it."""
 
     def __init__(self, replay: _Replay) -> None:
         self.replay = replay
@@ -131,7 +132,7 @@ class _Fleet:
         return self.days[(team, at.date())], self.months[(team, at.year, at.month)]
 
     def book(self, pool: Pool, until: datetime) -> None:
-        """An idle period ended: its cost, at the policy's prices, on each UTC day it was spent."""
+        """An idle period ended: its cost, at the policy's prices, on each of the team's days it was spent."""
         policy = self.replay.policy
         team = team_of(pool, policy)
         for start, usd in idle_cost_by_day(pool, policy, until):

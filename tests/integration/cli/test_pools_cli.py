@@ -112,6 +112,14 @@ def test_costs_add_ended_gaps_and_pools_idle_now_against_the_budget(
     assert rows["vision"]["daily_left_usd"] == 4.62
     assert rows["nlp"]["idle_today_usd"] == 0.38
     assert rows["nlp"]["daily_budget_usd"] is None
+    assert rows["vision"]["day"] == rows["nlp"]["day"] == "2026-03-02"
+    # a team on its own clock: 09:30 UTC is still Sunday evening in Pago Pago (UTC-11). Its pool's cost
+    # was booked under the deployed policy, on UTC's 2 March, and stays on that date.
+    policy.write_text("version: 1\nteams:\n  vision: {budget: {daily_usd: 5}, timezone: Pacific/Pago_Pago}\n")
+    assert main(["pools", "costs", "--policy", str(policy), "--format", "json"]) == 0
+    rows = {r["team"]: r for r in json.loads(capsys.readouterr().out)["teams"]}
+    assert (rows["vision"]["day"], rows["vision"]["idle_today_usd"]) == ("2026-03-01", 0.0)
+    assert (rows["nlp"]["day"], rows["nlp"]["idle_today_usd"]) == ("2026-03-02", 0.38)
     # without --policy: the deployed one, from SSM
     assert main(["pools", "costs", "--team", "nlp"]) == 0
     out = capsys.readouterr().out

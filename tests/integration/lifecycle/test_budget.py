@@ -1,6 +1,8 @@
 """Budgets count what ended pools cost: the idle-cost ledger, written as each idle gap ends."""
 
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import boto3
 import pytest
@@ -9,12 +11,8 @@ from warmpool.cli.main import main
 from tests.integration.conftest import System
 
 # 3.6 $/h: one idle second costs a tenth of a cent. The team may idle 5 $ a day.
-POLICY = {
-    "version": 1,
-    "default_team": "vision",
-    "prices": {"ml.g5.2xlarge": 3.6},
-    "defaults": {"keep_alive_strategy": "fixed-3600", "budget": {"daily_usd": 5.0}},
-}
+DEFAULTS: dict[str, Any] = {"keep_alive_strategy": "fixed-3600", "budget": {"daily_usd": 5.0}}
+POLICY = {"version": 1, "default_team": "vision", "prices": {"ml.g5.2xlarge": 3.6}, "defaults": DEFAULTS}
 
 
 def test_a_pool_that_expired_today_counts_against_the_daily_budget(system: System) -> None:
@@ -37,6 +35,29 @@ def test_a_pool_that_expired_today_counts_against_the_daily_budget(system: Syste
     assert any("daily idle budget has $1.40 left" in r for r in second.last_decision.reasons)
 
 
+def test_a_teams_budget_day_is_its_own(system: System) -> None:
+    # A team in Los Angeles (UTC-8 in March): from 15:05 to 16:05 there, 23:05 to 00:05 UTC, a pool
+    # idles 3.60 $. That is all today's in Los Angeles, though UTC's day has turned since.
+    system.set_policy({**POLICY, "defaults": {**DEFAULTS, "timezone": "America/Los_Angeles"}})
+    start = system.control.now()
+    system.advance((start.replace(hour=23) - start).total_seconds(), tick=3600)
+    system.run_job("la-1", 300, keep_alive_seconds=600)
+    system.advance(3600 + 300)
+    now = system.control.now()
+    assert (now.hour, now.minute) == (0, 10)
+    assert system.registry.idle_cost("vision", now.astimezone(ZoneInfo("America/Los_Angeles"))) == (3.6, 3.6)
+    assert system.registry.idle_cost("vision", now) == (0.0, 3.6)  # the ledger keeps no UTC day
+
+    # 1.40 $ are left of the team's day: the next pool is held to 1,400 idle seconds, as at 16:10 it should
+    system.run_job("la-2", 300, keep_alive_seconds=600, volume_size_gb=100)
+    second = system.registry.get("la-2")
+    assert second is not None
+    assert second.last_decision is not None
+    assert second.last_decision.rule == "defaults.budget.daily_usd"
+    assert second.last_decision.keep_alive_seconds is not None
+    assert 1390 <= second.last_decision.keep_alive_seconds <= 1400
+
+
 def test_what_other_pools_booked_past_midnight_is_left_to_the_next_day(system: System) -> None:
     defaults = {"keep_alive_strategy": "fixed-3600", "budget": {"daily_usd": 3.0}}
     system.set_policy({**POLICY, "defaults": defaults})
@@ -54,29 +75,45 @@ def test_what_other_pools_booked_past_midnight_is_left_to_the_next_day(system: S
     assert second.last_decision.keep_alive_seconds == 3600
 
 
-def test_a_pool_short_of_its_budget_is_warned_once_a_day_and_again_after_midnight(system: System) -> None:
+@pytest.mark.parametrize("zone", ["UTC", "Asia/Tokyo"])
+def test_a_pool_short_of_its_budget_is_warned_once_a_day_and_again_after_midnight(
+    system: System, zone: str
+) -> None:
     # 21.60 $ a month buys six idle hours, not the twelve the strategy wants: every look is short of it.
-    defaults = {"keep_alive_strategy": "fixed-43200", "budget": {"monthly_usd": 21.6}}
+    # The team's day is its own: in Tokyo, midnight is 15:00 UTC.
+    defaults = {"keep_alive_strategy": "fixed-43200", "budget": {"monthly_usd": 21.6}, "timezone": zone}
     system.set_policy({**POLICY, "defaults": defaults})
-    start = system.control.now()
-    system.advance((start.replace(hour=21) - start).total_seconds(), tick=3600)
-    system.run_job("w-1", 300, keep_alive_seconds=600)  # idle from 21:05
-    first_day = system.control.now().date()
+    clock = ZoneInfo(zone)
+
+    def local_now() -> datetime:
+        return system.control.now().astimezone(clock)
+
+    def advance_to(hour: int, minute: int = 0, tick: float = 300) -> None:
+        target = local_now().replace(hour=hour, minute=minute)
+        system.advance((target - local_now()).total_seconds(), tick=tick)
+
+    advance_to(21, tick=3600)
+    system.run_job("w-1", 300, keep_alive_seconds=600)  # idle from 21:05 on the team's clock
+    first_day = local_now().date()
 
     def looks_on(day: object) -> list[str]:
         trail = system.registry.audit_trail("w-1")
-        return [str(e.details["rule"]) for e in trail if e.what == "decision" and e.at.date() == day]
+        return [
+            str(e.details["rule"])
+            for e in trail
+            if e.what == "decision" and e.at.astimezone(clock).date() == day
+        ]
 
     def budget_warnings() -> list[dict[str, object]]:
         return [n for n in system.notifications() if n["kind"] == "budget-warning"]
 
-    system.advance((start.replace(hour=23, minute=59) - system.control.now()).total_seconds(), tick=300)
+    advance_to(23, 59)
     assert len(looks_on(first_day)) >= 3  # 21:05, then hourly steps
     assert set(looks_on(first_day)) == {"defaults.budget.monthly_usd"}
     assert len(budget_warnings()) == 1  # said at the first look, not at the later ones
 
-    system.advance(2 * 3600 + 60, tick=300)  # past UTC midnight, to 02:00
-    second_day = system.control.now().date()
+    system.advance(2 * 3600 + 60, tick=300)  # past the team's midnight, to 02:00
+    second_day = local_now().date()
     assert second_day != first_day
     assert len(looks_on(second_day)) >= 2
     assert set(looks_on(second_day)) == {"defaults.budget.monthly_usd"}

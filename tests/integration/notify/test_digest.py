@@ -43,3 +43,32 @@ def test_each_team_hears_once_a_day_what_is_warm(system: System) -> None:
     assert system.reconcile()["digests"] == []
     system.set_policy(policy(enabled=False))
     assert system.reconcile()["digests"] == []
+
+
+def test_each_team_hears_in_its_hour_on_its_own_clock(system: System) -> None:
+    # nlp works in Tokyo (09:00 there is 00:00 UTC), vision in Los Angeles by its working hours (09:00 PST
+    # is 17:00 UTC), platform on UTC
+    hours = {"timezone": "America/Los_Angeles", "days": ["mon", "tue", "wed", "thu", "fri"]}
+    system.set_policy(
+        {
+            **policy(enabled=True),
+            "teams": {"nlp": {"timezone": "Asia/Tokyo"}, "vision": {"working_hours": hours}},
+            "notifications": {
+                "digest": {"enabled": True, "hour": 9},
+                "teams": {"nlp": {}, "vision": {}, "platform": {}},
+            },
+        }
+    )
+    system.advance(360)  # Monday 09:06 UTC
+    heard: dict[str, list[object]] = {}
+    for _ in range(24):
+        for team in system.reconcile()["digests"]:
+            heard.setdefault(team, []).append(system.control.now().strftime("%a %H:%M UTC"))
+        system.advance(3600, tick=1800)
+    assert heard == {
+        "platform": ["Mon 09:06 UTC"],
+        "vision": ["Mon 17:06 UTC"],
+        "nlp": ["Tue 00:06 UTC"],
+    }
+    dates = {n["team"]: n["facts"]["date"] for n in system.notifications() if n["kind"] == "daily-digest"}
+    assert dates == {"platform": "2026-03-02", "vision": "2026-03-02", "nlp": "2026-03-03"}

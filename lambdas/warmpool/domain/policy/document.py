@@ -104,8 +104,9 @@ class Rules(_Strict):
     working_hours: WorkingHours | None = None
     timezone: str | None = Field(
         default=None,
-        description="IANA time zone of the team's day, where adaptive learns the time of day and the day "
-        "of the week (default: the working hours' time zone, else UTC)",
+        description="IANA time zone of the team's day: where adaptive learns the time of day and the day "
+        "of the week, and, set for the team, where its budget's days and months and its digest's hour "
+        "fall (default: the working hours' time zone, else UTC)",
     )
     budget: Budget | None = None
     people_cost_per_hour: float | None = Field(default=None, ge=0)

@@ -45,19 +45,26 @@ def resolve_rules(policy: PolicyDocument, pool: Pool) -> Resolved:
         if matches(selector.match.instance_types, pool.instance_type)
         or any(pool.job_name.startswith(p) for p in selector.match.job_name_prefixes)
     )
-    key = (team, owner, selected)
-    cache = policy._resolution_cache
-    if key not in cache:
-        cache[key] = _resolve(policy, team, owner, selected)
-    values, sources, chain = cache[key]
+    values, sources, chain = _cached(policy, team, owner, selected)
     return Resolved(values, sources, team, bool(team_tag or pool.team), owner, chain)
 
 
 def team_rules(policy: PolicyDocument, team: str) -> dict[str, Any]:
     """A team's rules without any pool (no selectors, no owner): what a team-wide figure such as its
-    budget is read from."""
-    values, _, _ = _resolve(policy, team, None, ())
+    budget, or the clock its budget's days run on, is read from."""
+    values, _, _ = _cached(policy, team, None, ())
     return values
+
+
+def _cached(
+    policy: PolicyDocument, team: str, owner: str | None, selected: tuple[int, ...]
+) -> tuple[dict[str, Any], dict[str, str], tuple[str, ...]]:
+    key = (team, owner, selected)
+    cache = policy._resolution_cache
+    if key not in cache:
+        cache[key] = _resolve(policy, team, owner, selected)
+    resolved: tuple[dict[str, Any], dict[str, str], tuple[str, ...]] = cache[key]
+    return resolved
 
 
 def _resolve(

@@ -25,7 +25,7 @@ from warmpool.domain.model import (
     UserRequest,
 )
 from warmpool.domain.policy.document import PolicyDocument, WorkingHours
-from warmpool.domain.policy.resolve import Resolved, matches
+from warmpool.domain.policy.resolve import Resolved, matches, team_rules
 from warmpool.domain.strategies import StrategyInput, get_strategy
 
 
@@ -101,7 +101,19 @@ def team_zone_name(rules: Resolved) -> tuple[str, str]:
 
 
 def team_zone(rules: Resolved) -> tzinfo:
-    name, _ = team_zone_name(rules)
+    return _zone(team_zone_name(rules)[0])
+
+
+def ledger_zone(policy: PolicyDocument, team: str) -> tzinfo:
+    """The clock a team's budget days and months run on (and its ledger's dates, and its digest's
+    hour): `timezone`, else the working hours' time zone, as set for the team itself (`defaults`,
+    `teams.<team>`), else UTC. An owner's or a selector's own clock does not move the team's day."""
+    values = team_rules(policy, team)
+    hours: WorkingHours | None = values.get("working_hours")
+    return _zone(values.get("timezone") or (hours.timezone if hours is not None else "UTC"))
+
+
+def _zone(name: str) -> tzinfo:
     return UTC if name == "UTC" else ZoneInfo(name)
 
 
@@ -399,13 +411,14 @@ class WarmInstanceLimits(PolicyRule):
 
 @register
 class BudgetRule(PolicyRule):
-    """`budget.daily_usd` / `budget.monthly_usd`: idle cost per team and UTC day or month. What is left
-    is the budget less what the team's pools have idled this period (this pool's idle time so far
-    included) and less what the team's other pools have booked until their current expiry within the
-    period; the pool may stay warm only as long as that pays for, and is shortened (or released) when
-    it is already booked beyond it. Idle time after the period ends is the next period's: when what is
-    left lasts until midnight (or the month's end), this period's budget does not cap the pool, and the
-    next step, at most an hour later, is decided against the new period's budget."""
+    """`budget.daily_usd` / `budget.monthly_usd`: idle cost per team and day or month, on the team's
+    clock (`ledger_zone`). What is left is the budget less what the team's pools have idled this period
+    (this pool's idle time so far included) and less what the team's other pools have booked until
+    their current expiry within the period; the pool may stay warm only as long as that pays for, and
+    is shortened (or released) when it is already booked beyond it. Idle time after the period ends is
+    the next period's: when what is left lasts until midnight (or the month's end), this period's
+    budget does not cap the pool, and the next step, at most an hour later, is decided against the new
+    period's budget."""
 
     name = "budget"
     reads = ("budget",)
@@ -415,7 +428,7 @@ class BudgetRule(PolicyRule):
         if budget is None or ev.cost.idle_cost_per_second <= 0:
             return
         rule = ev.rules.rule("budget")
-        day_end, month_end = period_ends(ev.now)
+        day_end, month_end = period_ends(ev.now, ledger_zone(ev.policy, ev.rules.team))
         fleet, team = ev.fleet, ev.rules.team
         binding: list[tuple[float, float, float, str]] = []  # (affordable seconds, left, booked, period)
         for limit, spent, booked, period, end in (
