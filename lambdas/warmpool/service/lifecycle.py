@@ -37,7 +37,7 @@ from warmpool.domain.model import (
 )
 from warmpool.domain.policy.document import PolicyDocument
 from warmpool.domain.policy.resolve import resolve_rules
-from warmpool.domain.policy.rules import is_exempt, ledger_zone
+from warmpool.domain.policy.rules import is_exempt, ledger_zone, ledger_zones
 from warmpool.domain.pricing import UnknownInstanceTypeError, price_per_hour
 from warmpool.domain.stepping import horizon_at
 from warmpool.models.events import StepDueDetail, TrainingJobDetail, TuningJobDetail, parse_time
@@ -946,8 +946,8 @@ class LifecycleService:
         digest once a day."""
         policy = self._current_policy()
         digest = policy.notifications.digest
-        if not digest.enabled:
-            return []
+        if not digest.enabled or all(now.astimezone(z).hour != digest.hour for z in ledger_zones(policy)):
+            return []  # no team's clock is in the digest's hour: nothing to read
         available = self.registry.list_by_status(WarmPoolStatus.AVAILABLE.value)
         by_team: dict[str, list[Pool]] = {}
         for record in available:

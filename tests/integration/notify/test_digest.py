@@ -61,14 +61,19 @@ def test_each_team_hears_in_its_hour_on_its_own_clock(system: System) -> None:
     )
     system.advance(360)  # Monday 09:06 UTC
     heard: dict[str, list[object]] = {}
+    listings: list[int] = []  # Available pools listed per run: the reconciler's own, and the digest's
     for _ in range(24):
+        system.clear_counts()
         for team in system.reconcile()["digests"]:
             heard.setdefault(team, []).append(system.control.now().strftime("%a %H:%M UTC"))
+        listings.append(system.queries.get("by_status:STATUS#Available", 0))
         system.advance(3600, tick=1800)
     assert heard == {
         "platform": ["Mon 09:06 UTC"],
         "vision": ["Mon 17:06 UTC"],
         "nlp": ["Tue 00:06 UTC"],
     }
+    # out of every team's hour, the digest reads nothing
+    assert sorted(listings) == [1] * 21 + [2] * 3
     dates = {n["team"]: n["facts"]["date"] for n in system.notifications() if n["kind"] == "daily-digest"}
     assert dates == {"platform": "2026-03-02", "vision": "2026-03-02", "nlp": "2026-03-03"}

@@ -49,15 +49,16 @@ def resolve_rules(policy: PolicyDocument, pool: Pool) -> Resolved:
     return Resolved(values, sources, team, bool(team_tag or pool.team), owner, chain)
 
 
-def team_rules(policy: PolicyDocument, team: str) -> dict[str, Any]:
+def team_rules(policy: PolicyDocument, team: str | None) -> dict[str, Any]:
     """A team's rules without any pool (no selectors, no owner): what a team-wide figure such as its
-    budget, or the clock its budget's days run on, is read from."""
+    budget, or the clock its budget's days run on, is read from. None: any team the policy does not
+    name (the defaults)."""
     values, _, _ = _cached(policy, team, None, ())
     return values
 
 
 def _cached(
-    policy: PolicyDocument, team: str, owner: str | None, selected: tuple[int, ...]
+    policy: PolicyDocument, team: str | None, owner: str | None, selected: tuple[int, ...]
 ) -> tuple[dict[str, Any], dict[str, str], tuple[str, ...]]:
     key = (team, owner, selected)
     cache = policy._resolution_cache
@@ -68,7 +69,7 @@ def _cached(
 
 
 def _resolve(
-    policy: PolicyDocument, team: str, owner: str | None, selected: tuple[int, ...]
+    policy: PolicyDocument, team: str | None, owner: str | None, selected: tuple[int, ...]
 ) -> tuple[dict[str, Any], dict[str, str], tuple[str, ...]]:
     layers: list[tuple[str, Rules]] = [("builtin", DEFAULT_RULES), ("defaults", policy.defaults)]
     if team in policy.teams:

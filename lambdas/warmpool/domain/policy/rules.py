@@ -104,13 +104,19 @@ def team_zone(rules: Resolved) -> tzinfo:
     return _zone(team_zone_name(rules)[0])
 
 
-def ledger_zone(policy: PolicyDocument, team: str) -> tzinfo:
+def ledger_zone(policy: PolicyDocument, team: str | None) -> tzinfo:
     """The clock a team's budget days and months run on (and its ledger's dates, and its digest's
     hour): `timezone`, else the working hours' time zone, as set for the team itself (`defaults`,
-    `teams.<team>`), else UTC. An owner's or a selector's own clock does not move the team's day."""
+    `teams.<team>`), else UTC. An owner's or a selector's own clock does not move the team's day.
+    None: a team the policy does not name."""
     values = team_rules(policy, team)
     hours: WorkingHours | None = values.get("working_hours")
     return _zone(values.get("timezone") or (hours.timezone if hours is not None else "UTC"))
+
+
+def ledger_zones(policy: PolicyDocument) -> set[tzinfo]:
+    """Every clock a team's day can run on: each named team's, and the defaults' (any other team's)."""
+    return {ledger_zone(policy, team) for team in (*policy.teams, None)}
 
 
 def _zone(name: str) -> tzinfo:
