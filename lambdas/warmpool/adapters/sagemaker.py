@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from warmpool.service.ports import (
@@ -63,6 +64,21 @@ class SageMakerAdapter:
         names: list[str] = []
         paginator = self._client.get_paginator("list_training_jobs")
         pages = paginator.paginate(WarmPoolStatusEquals=warm_pool_status, PaginationConfig={"PageSize": 100})
+        for page in pages:
+            names.extend(s["TrainingJobName"] for s in page.get("TrainingJobSummaries", []))
+        return names
+
+    def list_job_names_created(self, after: datetime, before: datetime) -> list[str]:
+        """The training jobs created in (after, before), oldest first."""
+        names: list[str] = []
+        paginator = self._client.get_paginator("list_training_jobs")
+        pages = paginator.paginate(
+            CreationTimeAfter=after,
+            CreationTimeBefore=before,
+            SortBy="CreationTime",
+            SortOrder="Ascending",
+            PaginationConfig={"PageSize": 100},
+        )
         for page in pages:
             names.extend(s["TrainingJobName"] for s in page.get("TrainingJobSummaries", []))
         return names

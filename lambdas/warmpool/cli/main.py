@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from warmpool import __version__
-from warmpool.cli import demo_cmd, emulator_cmd, policy_cmd, pools_cmd, simulate_cmd
+from warmpool.cli import demo_cmd, emulator_cmd, policy_cmd, pools_cmd, simulate_cmd, trace_cmd
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -18,7 +18,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"warmpool {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (demo_cmd, emulator_cmd, policy_cmd, pools_cmd, simulate_cmd):
+    for module in (demo_cmd, emulator_cmd, policy_cmd, pools_cmd, simulate_cmd, trace_cmd):
         module.register(sub)
     return parser
 

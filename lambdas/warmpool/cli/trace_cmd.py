@@ -1,0 +1,117 @@
+"""`warmpool trace export`: the account's own training jobs as a trace `warmpool simulate` replays."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from warmpool.cli.output import fail
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser("trace", help="export the account's training jobs as a trace to simulate")
+    commands = parser.add_subparsers(dest="trace_command", required=True, metavar="ACTION")
+    export = commands.add_parser(
+        "export",
+        help="the finished training jobs created in a period, one CSV row each (docs/simulator.md)",
+    )
+    period = export.add_mutually_exclusive_group()
+    period.add_argument("--days", type=float, help="the jobs created in the last N days (default 14)")
+    period.add_argument(
+        "--since", help="the jobs created after this moment, ISO 8601 (UTC without an offset)"
+    )
+    export.add_argument("--until", help="and before this moment, ISO 8601 (default: now)")
+    export.add_argument(
+        "--instance-type", help="only the jobs on this instance type (simulate prices every pool at one type)"
+    )
+    export.add_argument("--out", metavar="FILE.csv", help="write the trace here (default: standard output)")
+    export.add_argument("--policy", help="policy YAML whose tag names (tags.team, tags.owner) to read")
+    export.add_argument("--endpoint-url", default=os.environ.get("AWS_ENDPOINT_URL"))
+    export.add_argument("--region", default=None)
+    export.set_defaults(run=run_export)
+
+
+def _moment(text: str, flag: str) -> datetime:
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{flag} {text!r} is not an ISO 8601 moment; use e.g. 2026-11-01T00:00Z") from None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def _period(args: argparse.Namespace, now: datetime) -> tuple[datetime, datetime]:
+    until = _moment(args.until, "--until") if args.until else now
+    if args.since:
+        since = _moment(args.since, "--since")
+    else:
+        days = 14.0 if args.days is None else args.days
+        if not 0 < days <= 3650:
+            raise ValueError(f"--days must be more than 0 and at most 3650, got {days:g}")
+        since = until - timedelta(days=days)
+    if since >= until:
+        raise ValueError(f"--since {since.isoformat()} is not before --until {until.isoformat()}")
+    return since, until
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from warmpool.adapters.sagemaker import SageMakerAdapter
+    from warmpool.cli.output import aws_client
+    from warmpool.domain.policy import PolicyError, load_policy_file
+    from warmpool.domain.policy.document import PolicyDocument
+    from warmpool.service.ports import JobNotFoundError
+    from warmpool.service.wiring import current_clock
+    from warmpool.simulator.export import exported_job, write_trace
+
+    try:
+        since, until = _period(args, current_clock().now())
+        policy = load_policy_file(args.policy) if args.policy else PolicyDocument()
+    except (ValueError, PolicyError) as exc:
+        return fail(str(exc))
+    sagemaker = SageMakerAdapter(aws_client("sagemaker", args.endpoint_url, args.region))
+    names = sagemaker.list_job_names_created(since, until)
+    jobs = []
+    skipped: Counter[str] = Counter()
+    progress = sys.stderr.isatty()
+    for done, name in enumerate(names, start=1):
+        try:
+            described: dict[str, Any] = sagemaker.describe_training_job(name)
+        except JobNotFoundError:
+            skipped["no longer described"] += 1
+            continue
+        tags = sagemaker.list_tags(described["TrainingJobArn"])
+        row = exported_job(described, tags, team_tag=policy.tags.team, owner_tag=policy.tags.owner)
+        if not isinstance(row, str) and args.instance_type and row.instance_type != args.instance_type:
+            row = f"on another instance type than {args.instance_type}"
+        if isinstance(row, str):
+            skipped[row] += 1
+        else:
+            jobs.append(row)
+        if progress and (done % 100 == 0 or done == len(names)):
+            print(f"\rdescribed {done:,} of {len(names):,} jobs", end="", file=sys.stderr, flush=True)
+    if progress and names:
+        print(file=sys.stderr)
+    left_out = ", ".join(f"{n:,} {why}" for why, n in sorted(skipped.items()))
+    left_out = f"; left out: {left_out}" if left_out else ""
+    if not jobs:
+        return fail(
+            f"no finished training jobs created between {since.isoformat()} and {until.isoformat()}"
+            f"{left_out}: nothing to replay; widen the period with --days or --since",
+            1,
+        )
+    if args.out:
+        with open(args.out, "w", newline="", encoding="utf-8") as handle:
+            rows = write_trace(jobs, handle)
+    else:
+        rows = write_trace(jobs, sys.stdout)
+    target = args.out or "TRACE.csv"
+    print(
+        f"{len(rows):,} jobs in {len({r.pool for r in rows}):,} pools, submitted from "
+        f"{rows[0].submitted_at.isoformat()} to {rows[-1].submitted_at.isoformat()}{left_out}. Replay them "
+        f"on their own clock: warmpool simulate {target} --start {rows[0].submitted_at.isoformat()}",
+        file=sys.stderr,
+    )
+    return 0

@@ -1,0 +1,109 @@
+"""A trace of an account's own training jobs (`warmpool trace export`): each finished job as
+DescribeTrainingJob and its tags describe it, one row in the CSV that `warmpool simulate` replays.
+
+- `submit_time_s`: seconds from the first exported job's `CreationTime` (`submitted_at` has the moment);
+- `duration_s`: the time the job held its instances, `TrainingStartTime` to `TrainingEndTime` (start-up
+  before it, cold or warm, is what the simulator prices);
+- `pool`: the job's match key (`MatchKey.digest`, the same key the engine matches warm pools on), so jobs
+  that could take each other's warm pools share a pool;
+- `user` and `team`: the owner and team tags (the policy's tag names);
+- `status`: Completed, Failed or Stopped.
+
+Jobs that could never leave a warm pool are left out, each with its reason: jobs still running, managed
+spot jobs and heterogeneous clusters (no warm pools), and jobs that ended before their instances started.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TextIO
+
+from warmpool.domain.model import MatchKey
+
+COLUMNS = (
+    "submit_time_s",
+    "duration_s",
+    "pool",
+    "user",
+    "team",
+    "instance_type",
+    "instance_count",
+    "status",
+    "job_name",
+    "submitted_at",
+    "keep_alive_s",
+)
+FINISHED = frozenset({"Completed", "Failed", "Stopped"})
+
+
+@dataclass(frozen=True, slots=True)
+class ExportedJob:
+    job_name: str
+    submitted_at: datetime
+    duration_s: float
+    pool: str
+    status: str
+    instance_type: str
+    instance_count: int
+    keep_alive_s: int
+    user: str | None = None
+    team: str | None = None
+
+
+def exported_job(
+    job: Mapping[str, Any], tags: Mapping[str, str], *, team_tag: str = "team", owner_tag: str = "owner"
+) -> ExportedJob | str:
+    """The trace row of one DescribeTrainingJob response, or why the job has none."""
+    status = str(job.get("TrainingJobStatus", ""))
+    resource = job.get("ResourceConfig") or {}
+    if status not in FINISHED:
+        return "still running"
+    if job.get("EnableManagedSpotTraining"):
+        return "managed spot (no warm pools)"
+    if resource.get("InstanceGroups"):
+        return "heterogeneous cluster (no warm pools)"
+    started, ended = job.get("TrainingStartTime"), job.get("TrainingEndTime")
+    if started is None or ended is None:
+        return "ended before its instances started"
+    return ExportedJob(
+        job_name=str(job["TrainingJobName"]),
+        submitted_at=job["CreationTime"],
+        duration_s=max(0.0, (ended - started).total_seconds()),
+        pool=MatchKey.from_training_job(job).digest(),
+        status=status,
+        instance_type=str(resource.get("InstanceType", "")),
+        instance_count=int(resource.get("InstanceCount") or 1),
+        keep_alive_s=int(resource.get("KeepAlivePeriodInSeconds") or 0),
+        user=tags.get(owner_tag) or None,
+        team=tags.get(team_tag) or None,
+    )
+
+
+def write_trace(jobs: Iterable[ExportedJob], out: TextIO) -> list[ExportedJob]:
+    """Write the trace, in submit order, second 0 being the first job's submission; returns the rows."""
+    rows = sorted(jobs, key=lambda j: (j.submitted_at, j.job_name))
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    if not rows:
+        return rows
+    origin = rows[0].submitted_at
+    for job in rows:
+        writer.writerow(
+            (
+                f"{(job.submitted_at - origin).total_seconds():g}",
+                f"{job.duration_s:g}",
+                job.pool,
+                job.user or "",
+                job.team or "",
+                job.instance_type,
+                job.instance_count,
+                job.status,
+                job.job_name,
+                job.submitted_at.isoformat(),
+                job.keep_alive_s,
+            )
+        )
+    return rows

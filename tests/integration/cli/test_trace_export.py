@@ -1,0 +1,95 @@
+"""`warmpool trace export`: the account's own jobs, from ListTrainingJobs and DescribeTrainingJob on moto
+with the warm-pool emulator, as a trace `warmpool simulate` replays."""
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+from warmpool.cli.main import main
+from warmpool.emulator.jobs import training_job_request
+
+from tests.integration.conftest import System
+
+
+@pytest.fixture
+def account(system: System) -> System:
+    """Three finished jobs in two shapes, a spot job and one still running."""
+    system.set_policy({"version": 1, "defaults": {"keep_alive_strategy": "none"}})
+    # each runs for its start-up (150 s cold) and then trains: 300, 200 and 100 s
+    system.run_job("e-1", 450, tags={"team": "vision", "owner": "alice"})
+    system.advance(600)
+    system.run_job("e-2", 350, tags={"team": "vision", "owner": "bob"})
+    system.run_job("e-3", 250, volume_size_gb=100, tags={"team": "nlp"})
+    system.run_job("e-spot", 250, spot=True, keep_alive_seconds=None)
+    system.sagemaker.create_training_job(**training_job_request("e-running"))
+    system.advance(60)
+    return system
+
+
+def test_finished_jobs_become_a_trace_that_simulate_replays(
+    account: System, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    trace = tmp_path / "mine.csv"
+    capsys.readouterr()
+    assert main(["trace", "export", "--days", "1", "--out", str(trace)]) == 0
+    said = capsys.readouterr().err
+    with trace.open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert [r["job_name"] for r in rows] == ["e-1", "e-2", "e-3"]
+    first, second, third = rows
+    # e-1 and e-2 could take each other's warm pool; e-3's volume differs
+    assert first["pool"] == second["pool"] != third["pool"]
+    assert [(r["team"], r["user"]) for r in rows] == [("vision", "alice"), ("vision", "bob"), ("nlp", "")]
+    # the time each held its instances, from TrainingStartTime to TrainingEndTime
+    assert [float(r["duration_s"]) for r in rows] == [300, 200, 100]
+    described = {
+        name: account.sagemaker.describe_training_job(TrainingJobName=name) for name in ("e-1", "e-2")
+    }
+    held = described["e-1"]["TrainingEndTime"] - described["e-1"]["TrainingStartTime"]
+    assert held.total_seconds() == 300
+    created = {name: job["CreationTime"] for name, job in described.items()}
+    assert float(first["submit_time_s"]) == 0
+    assert float(second["submit_time_s"]) == (created["e-2"] - created["e-1"]).total_seconds() > 600
+    assert {r["status"] for r in rows} == {"Completed"}
+    assert first["submitted_at"] == created["e-1"].isoformat()
+    assert "3 jobs in 2 pools" in said
+    assert "left out: 1 managed spot (no warm pools), 1 still running" in said
+    assert f"warmpool simulate {trace} --start {first['submitted_at']}" in said
+
+    replay = ["simulate", str(trace), "--strategies", "none,oracle", "--format", "json"]
+    assert main([*replay, "--people-cost-per-hour", "100"]) == 0
+    results = json.loads(capsys.readouterr().out)["results"]
+    assert results["none"]["cold_starts"] == 3
+    assert results["oracle"]["warm_starts"] == 1  # e-2 on e-1's pool, idle 12.5 minutes
+
+
+def test_the_period_is_checked_and_an_empty_one_says_so(
+    account: System, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    capsys.readouterr()
+    assert main(["trace", "export", "--since", "yesterday"]) == 2
+    assert "--since 'yesterday' is not an ISO 8601 moment" in capsys.readouterr().err
+    assert main(["trace", "export", "--since", "2026-03-02", "--until", "2026-03-01"]) == 2
+    assert "is not before --until" in capsys.readouterr().err
+    assert main(["trace", "export", "--days", "0"]) == 2
+    assert "--days must be more than 0" in capsys.readouterr().err
+    out = tmp_path / "none.csv"
+    assert main(["trace", "export", "--since", "2025-01-01", "--until", "2025-01-02", "--out", str(out)]) == 1
+    assert "no finished training jobs created between 2025-01-01T00:00:00+00:00" in capsys.readouterr().err
+    assert not out.exists()
+    assert main(["trace", "export", "--instance-type", "ml.p4d.24xlarge"]) == 1
+    assert "3 on another instance type than ml.p4d.24xlarge" in capsys.readouterr().err
+
+
+def test_the_policys_tag_names_name_the_team_and_the_owner(
+    account: System, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    account.run_job("s-1", 60, tags={"squad": "search", "person": "dana"})
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("version: 1\ntags: {team: squad, owner: person}\n")
+    capsys.readouterr()
+    assert main(["trace", "export", "--policy", str(policy)]) == 0
+    rows = list(csv.DictReader(capsys.readouterr().out.splitlines()))
+    assert [(r["job_name"], r["team"], r["user"]) for r in rows][-1] == ("s-1", "search", "dana")
+    assert [r["team"] for r in rows][:3] == ["", "", ""]  # `team` is no tag name of this policy

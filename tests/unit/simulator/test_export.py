@@ -1,0 +1,77 @@
+"""Which jobs `warmpool trace export` writes, and the trace it writes is one `warmpool simulate` reads."""
+
+import io
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from warmpool.simulator.export import ExportedJob, exported_job, write_trace
+from warmpool.simulator.trace import load_trace
+
+T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+
+
+def job(name: str, **changes: Any) -> dict[str, Any]:
+    described: dict[str, Any] = {
+        "TrainingJobName": name,
+        "TrainingJobStatus": "Completed",
+        "RoleArn": "arn:aws:iam::123456789012:role/train",
+        "ResourceConfig": {"InstanceType": "ml.g5.2xlarge", "InstanceCount": 2, "VolumeSizeInGB": 50},
+        "CreationTime": T0,
+        "TrainingStartTime": T0 + timedelta(seconds=150),
+        "TrainingEndTime": T0 + timedelta(seconds=750),
+    }
+    described.update(changes)
+    return described
+
+
+def test_jobs_that_could_leave_no_warm_pool_are_left_out_with_the_reason() -> None:
+    groups = {
+        "InstanceGroups": [{"InstanceType": "ml.g5.2xlarge", "InstanceCount": 1, "InstanceGroupName": "a"}]
+    }
+    assert exported_job(job("a", TrainingJobStatus="InProgress"), {}) == "still running"
+    assert exported_job(job("b", EnableManagedSpotTraining=True), {}) == "managed spot (no warm pools)"
+    assert exported_job(job("c", ResourceConfig=groups), {}) == "heterogeneous cluster (no warm pools)"
+    assert exported_job(job("d", TrainingJobStatus="Failed", TrainingStartTime=None), {}) == (
+        "ended before its instances started"
+    )
+    failed = exported_job(job("e", TrainingJobStatus="Failed"), {"team": "vision", "owner": "ana"})
+    assert isinstance(failed, ExportedJob)
+    assert (failed.status, failed.duration_s, failed.instance_count, failed.team, failed.user) == (
+        "Failed",
+        600.0,
+        2,
+        "vision",
+        "ana",
+    )
+
+
+def test_the_pool_is_the_match_key() -> None:
+    first, same = exported_job(job("a"), {}), exported_job(job("b", CreationTime=T0 + timedelta(hours=1)), {})
+    other_role = exported_job(job("c", RoleArn="arn:aws:iam::123456789012:role/other"), {})
+    vpc = exported_job(job("d", VpcConfig={"Subnets": ["s-1"], "SecurityGroupIds": ["sg-1"]}), {})
+    pools = [j.pool for j in (first, same, other_role, vpc) if isinstance(j, ExportedJob)]
+    assert len(pools) == 4
+    assert pools[0] == pools[1]
+    assert len(set(pools)) == 3
+
+
+def test_the_trace_reads_back_as_the_simulator_sees_it(tmp_path: Path) -> None:
+    rows = [
+        exported_job(job("late", CreationTime=T0 + timedelta(minutes=30), TrainingJobStatus="Failed"), {}),
+        exported_job(job("early"), {"team": "nlp"}),
+    ]
+    out = io.StringIO()
+    written = write_trace([r for r in rows if isinstance(r, ExportedJob)], out)
+    assert [r.job_name for r in written] == ["early", "late"]
+    trace = tmp_path / "mine.csv"
+    trace.write_text(out.getvalue())
+    jobs = load_trace(trace)
+    assert [(j.submit_s, j.duration_s, j.team, j.instance_count, j.failed) for j in jobs] == [
+        (0.0, 600.0, "nlp", 2, False),
+        (1800.0, 600.0, None, 2, True),
+    ]
+    assert jobs[0].pool == jobs[1].pool
+    empty = io.StringIO()
+    assert write_trace([], empty) == []
+    assert empty.getvalue().startswith("submit_time_s,duration_s,pool,")
