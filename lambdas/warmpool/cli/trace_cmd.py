@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -30,6 +31,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     export.add_argument("--out", metavar="FILE.csv", help="write the trace here (default: standard output)")
     export.add_argument("--policy", help="policy YAML whose tag names (tags.team, tags.owner) to read")
+    export.add_argument(
+        "--workers",
+        type=int,
+        default=8,
+        help="jobs described at once (default 8; throttled calls are retried, slower, by botocore)",
+    )
     export.add_argument("--endpoint-url", default=os.environ.get("AWS_ENDPOINT_URL"))
     export.add_argument("--region", default=None)
     export.set_defaults(run=run_export)
@@ -64,8 +71,10 @@ def run_export(args: argparse.Namespace) -> int:
     from warmpool.domain.policy.document import PolicyDocument
     from warmpool.service.ports import JobNotFoundError
     from warmpool.service.wiring import current_clock
-    from warmpool.simulator.export import exported_job, write_trace
+    from warmpool.simulator.export import ExportedJob, exported_job, write_trace
 
+    if not 1 <= args.workers <= 64:
+        return fail(f"--workers must be 1 to 64, got {args.workers}")
     try:
         since, until = _period(args, current_clock().now())
         policy = load_policy_file(args.policy) if args.policy else PolicyDocument()
@@ -76,22 +85,27 @@ def run_export(args: argparse.Namespace) -> int:
     jobs = []
     skipped: Counter[str] = Counter()
     progress = sys.stderr.isatty()
-    for done, name in enumerate(names, start=1):
+
+    def describe(name: str) -> ExportedJob | str:
         try:
             described: dict[str, Any] = sagemaker.describe_training_job(name)
         except JobNotFoundError:
-            skipped["no longer described"] += 1
-            continue
+            return "no longer described"
         tags = sagemaker.list_tags(described["TrainingJobArn"])
         row = exported_job(described, tags, team_tag=policy.tags.team, owner_tag=policy.tags.owner)
         if not isinstance(row, str) and args.instance_type and row.instance_type != args.instance_type:
-            row = f"on another instance type than {args.instance_type}"
-        if isinstance(row, str):
-            skipped[row] += 1
-        else:
-            jobs.append(row)
-        if progress and (done % 100 == 0 or done == len(names)):
-            print(f"\rdescribed {done:,} of {len(names):,} jobs", end="", file=sys.stderr, flush=True)
+            return f"on another instance type than {args.instance_type}"
+        return row
+
+    with ThreadPoolExecutor(max_workers=args.workers) as pool:  # boto3 clients are thread-safe
+        described_rows = pool.map(describe, names)
+        for done, row in enumerate(described_rows, start=1):
+            if isinstance(row, str):
+                skipped[row] += 1
+            else:
+                jobs.append(row)
+            if progress and (done % 100 == 0 or done == len(names)):
+                print(f"\rdescribed {done:,} of {len(names):,} jobs", end="", file=sys.stderr, flush=True)
     if progress and names:
         print(file=sys.stderr)
     left_out = ", ".join(f"{n:,} {why}" for why, n in sorted(skipped.items()))

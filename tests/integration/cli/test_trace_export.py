@@ -57,6 +57,11 @@ def test_finished_jobs_become_a_trace_that_simulate_replays(
     assert "left out: 1 managed spot (no warm pools), 1 still running" in said
     assert f"warmpool simulate {trace} --start {first['submitted_at']}" in said
 
+    one_at_a_time = tmp_path / "one.csv"
+    assert main(["trace", "export", "--days", "1", "--out", str(one_at_a_time), "--workers", "1"]) == 0
+    assert one_at_a_time.read_text() == trace.read_text()  # described side by side, written in order
+    capsys.readouterr()
+
     replay = ["simulate", str(trace), "--strategies", "none,oracle", "--format", "json"]
     assert main([*replay, "--people-cost-per-hour", "100"]) == 0
     results = json.loads(capsys.readouterr().out)["results"]
@@ -74,6 +79,8 @@ def test_the_period_is_checked_and_an_empty_one_says_so(
     assert "is not before --until" in capsys.readouterr().err
     assert main(["trace", "export", "--days", "0"]) == 2
     assert "--days must be more than 0" in capsys.readouterr().err
+    assert main(["trace", "export", "--workers", "0"]) == 2
+    assert "--workers must be 1 to 64, got 0" in capsys.readouterr().err
     out = tmp_path / "none.csv"
     assert main(["trace", "export", "--since", "2025-01-01", "--until", "2025-01-02", "--out", str(out)]) == 1
     assert "no finished training jobs created between 2025-01-01T00:00:00+00:00" in capsys.readouterr().err
