@@ -121,6 +121,7 @@ def run_export(args: argparse.Namespace) -> int:
             rows = write_trace(jobs, handle)
     else:
         rows = write_trace(jobs, sys.stdout)
+        sys.stdout.flush()  # the trace before the summary, where both go to one terminal
     target = args.out or "TRACE.csv"
     print(
         f"{len(rows):,} jobs in {len({r.pool for r in rows}):,} pools, submitted from "
