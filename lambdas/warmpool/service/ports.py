@@ -92,7 +92,8 @@ class FleetSource(Protocol):
     def list_by_status(self, status: str) -> list[PoolRecord]: ...
 
     def idle_cost(self, team: str, at: datetime) -> tuple[float, float]:
-        """The team's ledgered idle cost for the day and the month of `at`, in USD."""
+        """The team's ledgered idle cost for the day and the month of `at`, in USD: the date `at` has on
+        its own clock, which callers set to the team's (`ledger_zone`)."""
         ...
 
 
@@ -164,9 +165,9 @@ class PoolRegistry(FleetSource, Protocol):
         ...
 
     def add_idle_cost(self, team: str, at: datetime, usd: float, booking: str) -> bool:
-        """Add to the team's idle-cost ledger for the day and the month of `at`, once per `booking` (an
-        idle gap's identity) and day: an event processed again after a failure books nothing more.
-        Returns whether it was booked now."""
+        """Add to the team's idle-cost ledger for the day and the month of `at` (the date it has on its
+        own clock, the team's), once per `booking` (an idle gap's identity) and day: an event processed
+        again after a failure books nothing more. Returns whether it was booked now."""
         ...
 
 
