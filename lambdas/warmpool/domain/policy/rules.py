@@ -8,10 +8,10 @@ the caps that bound that.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
-from typing import ClassVar
+from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 from warmpool.domain.clock import period_ends
@@ -88,16 +88,23 @@ def register(cls: type[PolicyRule]) -> type[PolicyRule]:
     return cls
 
 
+def _zone_field(values: Mapping[str, Any]) -> tuple[str, str | None]:
+    """The team's time zone in resolved values, and the field it comes from: `timezone`, else its
+    working hours' time zone, else UTC (no field)."""
+    name: str | None = values.get("timezone")
+    if name is not None:
+        return name, "timezone"
+    hours: WorkingHours | None = values.get("working_hours")
+    if hours is not None:
+        return hours.timezone, "working_hours"
+    return "UTC", None
+
+
 def team_zone_name(rules: Resolved) -> tuple[str, str]:
     """Where the team's days begin and end, and the rule that says so: `timezone`, else its working
     hours' time zone, else UTC."""
-    name: str | None = rules.get("timezone")
-    if name is not None:
-        return name, rules.rule("timezone")
-    hours: WorkingHours | None = rules.get("working_hours")
-    if hours is not None:
-        return hours.timezone, rules.rule("working_hours")
-    return "UTC", "builtin"
+    name, source = _zone_field(rules.values)
+    return name, rules.rule(source) if source is not None else "builtin"
 
 
 def team_zone(rules: Resolved) -> tzinfo:
@@ -109,9 +116,7 @@ def ledger_zone(policy: PolicyDocument, team: str | None) -> tzinfo:
     hour): `timezone`, else the working hours' time zone, as set for the team itself (`defaults`,
     `teams.<team>`), else UTC. An owner's or a selector's own clock does not move the team's day.
     None: a team the policy does not name."""
-    values = team_rules(policy, team)
-    hours: WorkingHours | None = values.get("working_hours")
-    return _zone(values.get("timezone") or (hours.timezone if hours is not None else "UTC"))
+    return _zone(_zone_field(team_rules(policy, team))[0])
 
 
 def ledger_zones(policy: PolicyDocument) -> set[tzinfo]:
