@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 
@@ -23,6 +24,17 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
+
+
+def iso_moment(text: str, flag: str) -> datetime:
+    """`text` as a moment, ISO 8601, UTC without an offset; a ValueError naming `flag` and the fix."""
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(
+            f"{flag} {text!r} is not an ISO 8601 moment; use e.g. 2026-03-02T10:00:00Z"
+        ) from None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 def aws_client(service: str, endpoint_url: str | None, region: str | None) -> Any:

@@ -8,7 +8,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from warmpool.cli.output import fail, print_json
+from warmpool.cli.output import fail, iso_moment, print_json
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -66,10 +66,9 @@ def _parse_now(text: str | None) -> datetime | None:
     if not text:
         return None
     try:
-        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise SystemExit(fail(f"--now: {text!r} is not an ISO time; use e.g. 2026-03-02T10:00:00Z")) from None
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
+        return iso_moment(text, "--now")
+    except ValueError as exc:
+        raise SystemExit(fail(str(exc))) from None
 
 
 def _pool_from_event(path: str) -> tuple[Any, datetime]:

@@ -7,10 +7,10 @@ import os
 import sys
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from warmpool.cli.output import fail
+from warmpool.cli.output import fail, iso_moment
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -42,18 +42,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     export.set_defaults(run=run_export)
 
 
-def _moment(text: str, flag: str) -> datetime:
-    try:
-        when = datetime.fromisoformat(text)
-    except ValueError:
-        raise ValueError(f"{flag} {text!r} is not an ISO 8601 moment; use e.g. 2026-11-01T00:00Z") from None
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
-
-
 def _period(args: argparse.Namespace, now: datetime) -> tuple[datetime, datetime]:
-    until = _moment(args.until, "--until") if args.until else now
+    until = iso_moment(args.until, "--until") if args.until else now
     if args.since:
-        since = _moment(args.since, "--since")
+        since = iso_moment(args.since, "--since")
     else:
         days = 14.0 if args.days is None else args.days
         if not 0 < days <= 3650:
