@@ -7,10 +7,17 @@ import json
 import math
 import os
 import sys
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from warmpool.domain.pricing import UnknownInstanceTypeError, price_per_hour
+
+if TYPE_CHECKING:
+    from warmpool.simulator.trace import TraceJob
+
+EACH_JOB = "trace"  # --instance-type trace: each job on its own instance_type
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -22,9 +29,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     parser.add_argument("trace", help="trace CSV file")
     parser.add_argument(
-        "--instance-type", default="ml.g5.2xlarge", help="prices from the table (default ml.g5.2xlarge)"
+        "--instance-type",
+        default="ml.g5.2xlarge",
+        help="the instance type every job runs on, priced from the table or --policy's prices (default "
+        f"ml.g5.2xlarge); '{EACH_JOB}' prices each pool at its jobs' own instance_type column",
     )
-    parser.add_argument("--price-per-hour", type=float, help="USD per instance-hour (overrides the table)")
+    parser.add_argument(
+        "--price-per-hour", type=float, help="USD per instance-hour of --instance-type (overrides the table)"
+    )
     parser.add_argument(
         "--people-cost-per-hour", type=float, default=0.0, help="value of a waiting hour (USD)"
     )
@@ -65,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
     from warmpool.domain.strategies import get_strategy
     from warmpool.simulator.compare import compare, default_workers, plot, table
     from warmpool.simulator.replay import Scenario
-    from warmpool.simulator.trace import TraceError, load_trace
+    from warmpool.simulator.trace import TraceError, load_trace, pool_instance_types
 
     problem = _bad_number(args) or (_bad_plot(args.plot) if args.plot else None)
     if problem:
@@ -74,11 +86,6 @@ def run(args: argparse.Namespace) -> int:
     try:
         start = _trace_start(args.timezone, args.start)
     except ValueError as exc:
-        print(f"warmpool simulate: {exc}", file=sys.stderr)
-        return 2
-    try:
-        price = args.price_per_hour if args.price_per_hour is not None else price_per_hour(args.instance_type)
-    except UnknownInstanceTypeError as exc:
         print(f"warmpool simulate: {exc}", file=sys.stderr)
         return 2
     strategies = [s.strip() for s in args.strategies.split(",") if s.strip()]
@@ -95,7 +102,16 @@ def run(args: argparse.Namespace) -> int:
     try:
         jobs = load_trace(args.trace)
         policy = load_policy_file(args.policy) if args.policy else None
-    except (TraceError, PolicyError) as exc:
+        pool_types = pool_instance_types(jobs, args.trace) if args.instance_type == EACH_JOB else {}
+        overrides = policy.prices if policy else None
+        type_prices = _type_prices(jobs, pool_types, overrides, args.trace)
+        if pool_types:
+            price = 0.0  # every pool has its own type's price
+        elif args.price_per_hour is not None:
+            price = args.price_per_hour
+        else:
+            price = price_per_hour(args.instance_type, overrides)
+    except (TraceError, PolicyError, UnknownInstanceTypeError) as exc:
         print(f"warmpool simulate: {exc}", file=sys.stderr)
         return 2
     scenario = Scenario(
@@ -106,6 +122,8 @@ def run(args: argparse.Namespace) -> int:
         args.warm_start_s,
         start=start,
         timezone=args.timezone,
+        pool_types=pool_types,
+        type_prices=type_prices,
     )
     if args.workers is None:
         args.workers = default_workers()
@@ -138,13 +156,35 @@ def run(args: argparse.Namespace) -> int:
         plot(
             report,
             args.plot,
-            title=f"{Path(args.trace).name} ({args.instance_type}, people ${args.people_cost_per_hour:g}/h)",
+            title=f"{Path(args.trace).name} ({_priced_as(args.instance_type)}, "
+            f"people ${args.people_cost_per_hour:g}/h)",
         )
     if args.format == "json":
         print(json.dumps(report, indent=2))
     else:
         print(table(report))
     return 0
+
+
+def _type_prices(
+    jobs: Sequence[TraceJob], pool_types: Mapping[str, str], overrides: Mapping[str, float] | None, path: str
+) -> dict[str, float]:
+    """USD per instance-hour of each instance type the pools run on (--instance-type trace); an
+    UnknownInstanceTypeError names the first line on a type without a price, and where to give one."""
+    prices: dict[str, float] = {}
+    for job in jobs:
+        kind = pool_types.get(job.pool)
+        if kind is None or kind in prices:
+            continue
+        try:
+            prices[kind] = price_per_hour(kind, overrides)
+        except UnknownInstanceTypeError:
+            raise UnknownInstanceTypeError(kind, f"{path}:{job.line}", one_price=False) from None
+    return prices
+
+
+def _priced_as(instance_type: str) -> str:
+    return "each job's instance type" if instance_type == EACH_JOB else instance_type
 
 
 def _bad_number(args: argparse.Namespace) -> str | None:
@@ -161,6 +201,11 @@ def _bad_number(args: argparse.Namespace) -> str | None:
             continue
         if not math.isfinite(value) or value < 0 or (positive and value == 0):
             return f"{flag} must be {wanted}, got {value:g}"
+    if args.instance_type == EACH_JOB and args.price_per_hour is not None:
+        return (
+            f"--price-per-hour prices one instance type; with --instance-type {EACH_JOB} each job is priced "
+            "at its own: give prices per type under `prices` in a --policy file, or drop --price-per-hour"
+        )
     if args.cold_start_s <= args.warm_start_s:
         return (
             f"--cold-start-s ({args.cold_start_s:g}) must be longer than --warm-start-s "

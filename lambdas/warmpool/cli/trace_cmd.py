@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 
-from warmpool.cli.output import fail, iso_moment
+from warmpool.cli.output import counted, fail, iso_moment
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -27,7 +27,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     export.add_argument("--until", help="and before this moment, ISO 8601 (default: now)")
     export.add_argument(
-        "--instance-type", help="only the jobs on this instance type (simulate prices every pool at one type)"
+        "--instance-type",
+        help="only the jobs on this instance type (by default every type: simulate --instance-type trace "
+        "prices each pool at its own)",
     )
     export.add_argument("--out", metavar="FILE.csv", help="write the trace here (default: standard output)")
     export.add_argument("--policy", help="policy YAML whose tag names (tags.team, tags.owner) to read")
@@ -116,9 +118,10 @@ def run_export(args: argparse.Namespace) -> int:
         sys.stdout.flush()  # the trace before the summary, where both go to one terminal
     target = args.out or "TRACE.csv"
     print(
-        f"{len(rows):,} jobs in {len({r.pool for r in rows}):,} pools, submitted from "
+        f"{counted(len(rows), 'job')} in {counted(len({r.pool for r in rows}), 'pool')}, submitted from "
         f"{rows[0].submitted_at.isoformat()} to {rows[-1].submitted_at.isoformat()}{left_out}. Replay them "
-        f"on their own clock: warmpool simulate {target} --start {rows[0].submitted_at.isoformat()}",
+        f"on their own clock and instance types: warmpool simulate {target} --instance-type "
+        f"{args.instance_type or 'trace'} --start {rows[0].submitted_at.isoformat()}",
         file=sys.stderr,
     )
     return 0

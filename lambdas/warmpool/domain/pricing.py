@@ -37,14 +37,20 @@ DEFAULT_PRICES_PER_HOUR: Mapping[str, float] = {
 
 
 class UnknownInstanceTypeError(KeyError):
-    def __init__(self, instance_type: str) -> None:
+    """`where` places the type (e.g. a trace's file and line); `one_price` says --price-per-hour can
+    stand in for it (it cannot when every job is priced at its own type)."""
+
+    def __init__(self, instance_type: str, where: str = "", *, one_price: bool = True) -> None:
         super().__init__(instance_type)
         self.instance_type = instance_type
+        self.where = where
+        self.one_price = one_price
 
     def __str__(self) -> str:
         return (
-            f"no price known for instance type {self.instance_type!r}: add it under "
-            "`prices` in the policy document (USD per instance-hour) or pass --price-per-hour"
+            f"{self.where + ': ' if self.where else ''}no price known for instance type "
+            f"{self.instance_type!r}: add it under `prices` in the policy document (USD per instance-hour)"
+            f"{' or pass --price-per-hour' if self.one_price else ''}"
         )
 
 

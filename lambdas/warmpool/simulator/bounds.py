@@ -95,7 +95,7 @@ class _Trace:
         """Cost per pool (USD) when each cluster idles for the keep-alive of its (pool, context) key,
         cut at the cluster's maximum lifetime as the engine cuts it."""
         scenario = self.scenario
-        price = scenario.price_per_hour / 3600.0
+        prices = {pool: scenario.price_of(pool) / 3600.0 for pool in {job.pool for job in self.jobs}}  # USD/s
         lifetime = scenario.limits.max_lifetime_seconds
         by_pool: dict[str, float] = defaultdict(float)
         idle: dict[str, list[_Idle]] = defaultdict(list)
@@ -112,19 +112,20 @@ class _Trace:
                 alive = []
                 for cluster in stack:
                     if cluster.expires <= t:
-                        by_pool[job.pool] += (cluster.expires - cluster.since) * cluster.count * price
+                        idle_s = (cluster.expires - cluster.since) * cluster.count
+                        by_pool[job.pool] += idle_s * prices[job.pool]
                     else:
                         alive.append(cluster)
                 idle[job.pool] = stack = alive
             if stack:
                 cluster = stack.pop()  # the most recently idled (job ends come in time order)
-                by_pool[job.pool] += (t - cluster.since) * cluster.count * price
+                by_pool[job.pool] += (t - cluster.since) * cluster.count * prices[job.pool]
                 running[index] = (cluster.count, cluster.provisioned)
             else:
-                by_pool[job.pool] += scenario.cost_model(job.instance_count).cold_start_penalty
+                by_pool[job.pool] += scenario.cost_model(job.instance_count, job.pool).cold_start_penalty
                 running[index] = (job.instance_count, t)
         for pool, stack in idle.items():
-            by_pool[pool] += sum((c.expires - c.since) * c.count * price for c in stack)
+            by_pool[pool] += sum((c.expires - c.since) * c.count * prices[pool] for c in stack)
         return dict(by_pool)
 
 

@@ -7,6 +7,7 @@ import os
 import queue
 import textwrap
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, wait
 from dataclasses import asdict
@@ -91,7 +92,13 @@ def compare(
     results = {name: done[name][0] for name in tasks}
     timings = {name: done[name][1] for name in tasks}
     oracle = results["oracle"].total_cost_usd
-    scenario_json = {k: v for k, v in asdict(scenario).items() if k not in ("limits", "start")}
+    scenario_json = {
+        k: v for k, v in asdict(scenario).items() if k not in ("limits", "start", "pool_types", "type_prices")
+    }
+    if scenario.pool_types:  # --instance-type trace: each pool at its own type's price
+        scenario_json["price_per_hour"] = None
+        scenario_json["prices_per_hour"] = dict(sorted(scenario.type_prices.items()))
+        scenario_json["pools_per_instance_type"] = dict(sorted(Counter(scenario.pool_types.values()).items()))
     scenario_json.update(
         jobs=len(jobs),
         start=scenario.start.isoformat(),

@@ -13,7 +13,7 @@ import heapq
 import itertools
 import math
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
@@ -50,10 +50,26 @@ class Scenario:
     start: datetime = DEFAULT_START  # the moment of the trace's second 0
     limits: EngineLimits = field(default_factory=EngineLimits)
     timezone: str = "UTC"  # without a policy: the team's day, where adaptive learns the time of day
+    # `simulate --instance-type trace`: each pool's own instance type and each type's USD per
+    # instance-hour. A pool missing from `pool_types` is on `instance_type` at `price_per_hour`.
+    pool_types: Mapping[str, str] = field(default_factory=dict)
+    type_prices: Mapping[str, float] = field(default_factory=dict)
 
-    def cost_model(self, count: int) -> CostModel:
+    def type_of(self, pool: str) -> str:
+        return self.pool_types.get(pool, self.instance_type)
+
+    def price_of(self, pool: str) -> float:
+        """USD per instance-hour of `pool`'s instances."""
+        kind = self.pool_types.get(pool)
+        return self.price_per_hour if kind is None else self.type_prices[kind]
+
+    def cost_model(self, count: int, pool: str | None = None) -> CostModel:
         return CostModel(
-            self.price_per_hour, count, self.people_cost_per_hour, self.cold_start_s, self.warm_start_s
+            self.price_per_hour if pool is None else self.price_of(pool),
+            count,
+            self.people_cost_per_hour,
+            self.cold_start_s,
+            self.warm_start_s,
         )
 
 
@@ -174,8 +190,8 @@ class _Replay:
     def push(self, t: float, kind: str, payload: object) -> None:
         heapq.heappush(self.events, (t, next(self.seq), kind, payload))
 
-    def cost(self, count: int) -> CostModel:
-        return self.scenario.cost_model(count)
+    def cost(self, count: int, pool: str) -> CostModel:
+        return self.scenario.cost_model(count, pool)
 
     def charge_idle(self, cluster: _Cluster, until: float, reused: bool) -> None:
         assert cluster.idle_since is not None
@@ -183,7 +199,7 @@ class _Replay:
         instance_seconds = seconds * cluster.count
         self.result.idle_instance_seconds += instance_seconds
         self.result.tally(cluster.pool, 0, instance_seconds)
-        usd = instance_seconds * self.scenario.price_per_hour / 3600.0
+        usd = instance_seconds * self.scenario.price_of(cluster.pool) / 3600.0
         self.result.idle_cost_usd += usd
         self.result.by_pool[cluster.pool] = self.result.by_pool.get(cluster.pool, 0.0) + usd
         if self.fleet is not None:
@@ -271,7 +287,7 @@ class _Replay:
             self.result.cold_starts += 1
             self.result.tally(job.pool, 1)
             self.uncensor(job.pool, job.team, t)
-            usd = self.cost(job.instance_count).cold_start_penalty
+            usd = self.cost(job.instance_count, job.pool).cold_start_penalty
             self.result.cold_start_cost_usd += usd
             self.result.by_pool[job.pool] = self.result.by_pool.get(job.pool, 0.0) + usd
         cluster.last_duration = job.duration_s
@@ -302,7 +318,7 @@ class _Replay:
             pool_id=f"c{cluster.cid}",
             job_name=f"c{cluster.cid}",
             job_arn="",
-            match_key=MatchKey("sim", self.scenario.instance_type, cluster.count, 0),
+            match_key=MatchKey("sim", self.scenario.type_of(cluster.pool), cluster.count, 0),
             status=WarmPoolStatus.AVAILABLE,
             team=cluster.team,
             tags={"team": cluster.team} if cluster.team else {},
@@ -349,7 +365,7 @@ class _Replay:
             now,
             limits=self.scenario.limits,
             trigger=trigger,
-            cost=self.cost(cluster.count),
+            cost=self.cost(cluster.count, cluster.pool),
             fleet=fleet,
         )
         for victim in decision.release_pool_ids:  # released to make room (on_limit: release-least-valuable)
@@ -436,12 +452,12 @@ def oracle(jobs: Sequence[TraceJob], scenario: Scenario) -> StrategyResult:
         if kind == 0:
             stack.append((t, job.instance_count))
             continue
-        cost = scenario.cost_model(job.instance_count)
+        cost = scenario.cost_model(job.instance_count, job.pool)
         if stack and (t - stack[-1][0]) * cost.idle_cost_per_second < cost.cold_start_penalty:
             ended, count = stack.pop()
             seconds = (t - ended) * count
             result.idle_instance_seconds += seconds
-            usd = seconds * scenario.price_per_hour / 3600.0
+            usd = seconds * scenario.price_of(job.pool) / 3600.0
             result.idle_cost_usd += usd
             result.by_pool[job.pool] = result.by_pool.get(job.pool, 0.0) + usd
             result.warm_starts += 1
@@ -476,7 +492,7 @@ def _best_per_pool(runs: Sequence[StrategyResult], scenario: Scenario) -> Strate
         best.by_pool[pool] = run.by_pool[pool]
         idle_s, cold, warm, updates = run.pool_counts.get(pool, [0.0, 0.0, 0.0, 0.0])
         best.idle_instance_seconds += idle_s
-        best.idle_cost_usd += idle_s * scenario.price_per_hour / 3600.0
+        best.idle_cost_usd += idle_s * scenario.price_of(pool) / 3600.0
         best.cold_starts += int(cold)
         best.warm_starts += int(warm)
         best.keepalive_updates += int(updates)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import csv
 import math
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 REQUIRED = ("submit_time_s", "duration_s", "pool")
@@ -24,6 +25,7 @@ class TraceJob:
     instance_type: str | None = None
     instance_count: int = 1
     failed: bool = False  # status `Failed`: the job's pool is decided as a failed job's (release_on_failure)
+    line: int = field(default=0, compare=False)  # its line in the trace file, for errors (0: not from a file)
 
 
 def _number(
@@ -83,7 +85,30 @@ def load_trace(path: str | Path) -> list[TraceJob]:
                     instance_type=(row.get("instance_type") or "").strip() or None,
                     instance_count=count,
                     failed=status == "Failed",
+                    line=line,
                 )
             )
     jobs.sort(key=lambda j: j.submit_s)
     return jobs
+
+
+def pool_instance_types(jobs: Sequence[TraceJob], path: str | Path) -> dict[str, str]:
+    """Each pool's instance type, read from its jobs' `instance_type` column (`simulate --instance-type
+    trace`). A job without one is an error, and so is a pool whose jobs name two: a warm pool is on one
+    instance type, so jobs on different types never take each other's."""
+    first: dict[str, TraceJob] = {}
+    for job in sorted(jobs, key=lambda j: j.line):
+        if job.instance_type is None:
+            raise TraceError(
+                f"{path}:{job.line}: column 'instance_type' is empty; with --instance-type trace every "
+                "job is priced at its own type: fill it in, or price all jobs at one type with "
+                "--instance-type TYPE"
+            )
+        seen = first.setdefault(job.pool, job)
+        if seen.instance_type != job.instance_type:
+            raise TraceError(
+                f"{path}:{job.line}: pool {job.pool!r} is on {job.instance_type} here but on "
+                f"{seen.instance_type} at line {seen.line}; a warm pool has one instance type: give the jobs "
+                "of each type a pool of their own"
+            )
+    return {pool: job.instance_type for pool, job in first.items() if job.instance_type is not None}

@@ -20,7 +20,7 @@ def account(system: System) -> System:
     system.run_job("e-1", 450, tags={"team": "vision", "owner": "alice"})
     system.advance(600)
     system.run_job("e-2", 350, tags={"team": "vision", "owner": "bob"})
-    system.run_job("e-3", 250, volume_size_gb=100, tags={"team": "nlp"})
+    system.run_job("e-3", 250, instance_type="ml.g5.xlarge", tags={"team": "nlp"})
     system.run_job("e-spot", 250, spot=True, keep_alive_seconds=None)
     system.sagemaker.create_training_job(**training_job_request("e-running"))
     system.advance(60)
@@ -38,7 +38,7 @@ def test_finished_jobs_become_a_trace_that_simulate_replays(
         rows = list(csv.DictReader(handle))
     assert [r["job_name"] for r in rows] == ["e-1", "e-2", "e-3"]
     first, second, third = rows
-    # e-1 and e-2 could take each other's warm pool; e-3's volume differs
+    # e-1 and e-2 could take each other's warm pool; e-3's instance type differs
     assert first["pool"] == second["pool"] != third["pool"]
     assert [(r["team"], r["user"]) for r in rows] == [("vision", "alice"), ("vision", "bob"), ("nlp", "")]
     # the time each held its instances, from TrainingStartTime to TrainingEndTime
@@ -55,18 +55,31 @@ def test_finished_jobs_become_a_trace_that_simulate_replays(
     assert first["submitted_at"] == created["e-1"].isoformat()
     assert "3 jobs in 2 pools" in said
     assert "left out: 1 managed spot (no warm pools), 1 still running" in said
-    assert f"warmpool simulate {trace} --start {first['submitted_at']}" in said
+    assert f"warmpool simulate {trace} --instance-type trace --start {first['submitted_at']}" in said
 
     one_at_a_time = tmp_path / "one.csv"
     assert main(["trace", "export", "--days", "1", "--out", str(one_at_a_time), "--workers", "1"]) == 0
     assert one_at_a_time.read_text() == trace.read_text()  # described side by side, written in order
     capsys.readouterr()
 
-    replay = ["simulate", str(trace), "--strategies", "none,oracle", "--format", "json"]
+    replay = [
+        "simulate",
+        str(trace),
+        "--instance-type",
+        "trace",
+        "--strategies",
+        "none,oracle",
+        "--format",
+        "json",
+    ]
     assert main([*replay, "--people-cost-per-hour", "100"]) == 0
-    results = json.loads(capsys.readouterr().out)["results"]
+    report = json.loads(capsys.readouterr().out)
+    results = report["results"]
     assert results["none"]["cold_starts"] == 3
     assert results["oracle"]["warm_starts"] == 1  # e-2 on e-1's pool, idle 12.5 minutes
+    # each pool at its own type's price: 130 s of its instance and of a person per cold start
+    assert report["scenario"]["prices_per_hour"] == {"ml.g5.2xlarge": 1.515, "ml.g5.xlarge": 1.408}
+    assert results["none"]["total_cost_usd"] == pytest.approx(130 * (2 * 101.515 + 101.408) / 3600, abs=1e-3)
 
 
 def test_the_period_is_checked_and_an_empty_one_says_so(
@@ -87,6 +100,11 @@ def test_the_period_is_checked_and_an_empty_one_says_so(
     assert not out.exists()
     assert main(["trace", "export", "--instance-type", "ml.p4d.24xlarge"]) == 1
     assert "3 on another instance type than ml.p4d.24xlarge" in capsys.readouterr().err
+    assert main(["trace", "export", "--instance-type", "ml.g5.xlarge", "--out", str(out)]) == 0
+    said = capsys.readouterr().err
+    assert "1 job in 1 pool, submitted from" in said
+    assert "2 on another instance type than ml.g5.xlarge" in said
+    assert f"warmpool simulate {out} --instance-type ml.g5.xlarge --start" in said
 
 
 def test_the_policys_tag_names_name_the_team_and_the_owner(
