@@ -26,11 +26,6 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     return "\n".join(lines)
 
 
-def counted(number: int, noun: str) -> str:
-    """`1 job`, `1,204 jobs`."""
-    return f"{number:,} {noun}{'' if number == 1 else 's'}"
-
-
 def iso_moment(text: str, flag: str) -> datetime:
     """`text` as a moment, ISO 8601, UTC without an offset; a ValueError naming `flag` and the fix."""
     try:

@@ -60,6 +60,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="comma-separated; also static-best (best fixed keep-alive per pool in hindsight)",
     )
     parser.add_argument("--format", choices=("table", "json"), default="table")
+    parser.add_argument(
+        "--by",
+        choices=("team", "instance_type", "pool"),
+        help="also each group's part of every strategy's cost (a pool's team is its first job's)",
+    )
     parser.add_argument("--plot", metavar="FILE.png", help="write idle cost against cold starts")
     parser.add_argument("--progress", action="store_true", help="show progress even when stderr is not a TTY")
     parser.add_argument(
@@ -149,6 +154,7 @@ def run(args: argparse.Namespace) -> int:
         include_static_best="static-best" in strategies,
         progress=progress if show else None,
         workers=args.workers,
+        by=args.by,
     )
     if show:
         print(file=sys.stderr)

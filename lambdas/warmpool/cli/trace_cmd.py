@@ -10,7 +10,8 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 
-from warmpool.cli.output import counted, fail, iso_moment
+from warmpool.cli.output import fail, iso_moment
+from warmpool.domain.messages import counted
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -61,8 +61,9 @@ def _headline(n: Notification) -> str:
     }[n.kind]
 
 
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+def counted(number: int, noun: str) -> str:
+    """`1 job`, `1,204 jobs`."""
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"
 
 
 def _details(n: Notification) -> list[str]:
@@ -89,7 +90,7 @@ def _details(n: Notification) -> list[str]:
         today, month = f.get("idle_cost_today_usd", 0), f.get("idle_cost_month_usd", 0)
         instances = int(f.get("warm_instances", 0))
         lines.append(
-            f"{_count(len(pools), 'warm pool')} ({_count(instances, 'instance')}) on {f.get('date')}; "
+            f"{counted(len(pools), 'warm pool')} ({counted(instances, 'instance')}) on {f.get('date')}; "
             f"idle cost ${today:.2f} today, ${month:.2f} this month."
         )
         for p in pools:

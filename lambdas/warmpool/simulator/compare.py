@@ -14,6 +14,7 @@ from dataclasses import asdict
 from functools import partial
 from typing import Any
 
+from warmpool.domain.messages import counted
 from warmpool.domain.policy.document import PolicyDocument
 from warmpool.simulator.replay import Scenario, StrategyResult, replay, static_best
 from warmpool.simulator.trace import TraceJob
@@ -21,6 +22,8 @@ from warmpool.simulator.trace import TraceJob
 DEFAULT_STRATEGIES = ("none", "fixed-600", "fixed-3600", "break-even", "adaptive", "oracle")
 STATIC_BEST = "static-best"
 PARALLEL_MIN_JOBS = 2000  # below it, starting worker processes costs more than it saves
+BREAKDOWNS = ("team", "instance_type", "pool")  # `simulate --by`: each strategy's results per group of pools
+NO_TEAM = "(no team)"
 
 
 def default_workers() -> int:
@@ -72,8 +75,11 @@ def compare(
     progress: Callable[[str, int], None] | None = None,
     workers: int = 1,
     parallel_min_jobs: int = PARALLEL_MIN_JOBS,
+    by: str | None = None,
 ) -> dict[str, Any]:
-    """The `--format json` document: {"scenario": {...}, "results": {strategy: {...}}}.
+    """The `--format json` document: {"scenario": {...}, "results": {strategy: {...}}}; with `by` (one
+    of BREAKDOWNS) also {"by_<by>": {group: {"jobs", "pools", "results": {strategy: {...}}}}}, each
+    group's part of every result, its ratio to the oracle's cost of the same pools.
 
     With `workers` > 1 and a trace of `parallel_min_jobs` jobs or more, the strategies replay side by side
     in that many processes; the results are the same (each replay is deterministic), the per-strategy
@@ -105,7 +111,7 @@ def compare(
         max_step_seconds=scenario.limits.max_step_seconds,
         max_lifetime_seconds=scenario.limits.max_lifetime_seconds,
     )
-    return {
+    report: dict[str, Any] = {
         "scenario": scenario_json,
         "results": {
             name: {**result.to_json(oracle), "seconds": round(timings[name], 3)}
@@ -113,6 +119,37 @@ def compare(
             if name in wanted or name == STATIC_BEST
         },
     }
+    if by is not None:
+        report[f"by_{by}"] = _breakdown(jobs, scenario, results, by)
+    return report
+
+
+def _breakdown(
+    jobs: Sequence[TraceJob], scenario: Scenario, results: dict[str, StrategyResult], by: str
+) -> dict[str, Any]:
+    """Each group's part of every result. A pool's team is its first job's."""
+    if by not in BREAKDOWNS:
+        raise ValueError(f"cannot break results down by {by!r}; use one of {', '.join(BREAKDOWNS)}")
+    groups: dict[str, list[str]] = {}
+    jobs_in: Counter[str] = Counter()
+    group_of: dict[str, str] = {}
+    for job in jobs:
+        if job.pool not in group_of:
+            named = {"team": job.team or NO_TEAM, "instance_type": scenario.type_of(job.pool)}
+            name = named.get(by, job.pool)
+            group_of[job.pool] = name
+            groups.setdefault(name, []).append(job.pool)
+        jobs_in[group_of[job.pool]] += 1
+    out: dict[str, Any] = {}
+    for name in sorted(groups):
+        parts = {strategy: result.of_pools(groups[name], scenario) for strategy, result in results.items()}
+        oracle = parts["oracle"].total_cost_usd
+        out[name] = {
+            "jobs": jobs_in[name],
+            "pools": len(groups[name]),
+            "results": {strategy: part.to_json(oracle) for strategy, part in parts.items()},
+        }
+    return out
 
 
 def _in_parallel(
@@ -198,13 +235,25 @@ def plot(report: dict[str, Any], path: str, title: str = "") -> None:
 
 
 def table(report: dict[str, Any]) -> str:
-    width = max(12, *(len(name) for name in report["results"]))
+    """The results, cheapest first; then, with a breakdown, the same table for each group."""
+    lines = [_results_table(report["results"])]
+    for key in (f"by_{by}" for by in BREAKDOWNS):
+        for name, group in report.get(key, {}).items():
+            what = key.removeprefix("by_").replace("_", " ")
+            size = f"{counted(group['jobs'], 'job')} in {counted(group['pools'], 'pool')}"
+            lines.append(f"\n{what} {name}: {size}")
+            lines.append(_results_table(group["results"]))
+    return "\n".join(lines)
+
+
+def _results_table(results: dict[str, Any]) -> str:
+    width = max(12, *(len(name) for name in results))
     header = (
         f"{'strategy':<{width}} {'total $':>10} {'x oracle':>9} {'idle inst-h':>12} "
         f"{'cold':>6} {'warm':>6} {'updates':>8}"
     )
     lines = [header, "-" * len(header)]
-    for name, row in sorted(report["results"].items(), key=lambda kv: kv[1]["total_cost_usd"]):
+    for name, row in sorted(results.items(), key=lambda kv: kv[1]["total_cost_usd"]):
         lines.append(
             f"{name:<{width}} {row['total_cost_usd']:>10.2f} {row['ratio_to_oracle'] or 0:>9.3f} "
             f"{row['idle_instance_seconds'] / 3600:>12.1f} {row['cold_starts']:>6} {row['warm_starts']:>6} "

@@ -13,7 +13,7 @@ import heapq
 import itertools
 import math
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
@@ -89,6 +89,27 @@ class StrategyResult:
 
     def tally(self, pool: str, index: int, amount: float = 1.0) -> None:
         self.pool_counts.setdefault(pool, [0.0, 0.0, 0.0, 0.0])[index] += amount
+
+    def add_pool(self, pool: str, of: StrategyResult, price_per_hour: float) -> None:
+        """Count `pool` as `of` counted it (its cost, idle time, starts and updates) in this result."""
+        usd = of.by_pool.get(pool, 0.0)
+        idle_s, cold, warm, updates = of.pool_counts.get(pool, [0.0, 0.0, 0.0, 0.0])
+        self.by_pool[pool] = usd
+        self.pool_counts[pool] = [idle_s, cold, warm, updates]
+        self.idle_instance_seconds += idle_s
+        self.idle_cost_usd += idle_s * price_per_hour / 3600.0
+        self.cold_starts += int(cold)
+        self.warm_starts += int(warm)
+        self.keepalive_updates += int(updates)
+        self.total_cost_usd += usd
+        self.cold_start_cost_usd = self.total_cost_usd - self.idle_cost_usd
+
+    def of_pools(self, pools: Iterable[str], scenario: Scenario) -> StrategyResult:
+        """The part of this result that `pools` make up."""
+        part = StrategyResult(self.strategy)
+        for pool in pools:
+            part.add_pool(pool, self, scenario.price_of(pool))
+        return part
 
     def to_json(self, oracle_cost: float | None) -> dict[str, float | int | None]:
         return {
@@ -457,13 +478,18 @@ def oracle(jobs: Sequence[TraceJob], scenario: Scenario) -> StrategyResult:
             ended, count = stack.pop()
             seconds = (t - ended) * count
             result.idle_instance_seconds += seconds
+            result.tally(job.pool, 0, seconds)
             usd = seconds * scenario.price_of(job.pool) / 3600.0
             result.idle_cost_usd += usd
             result.by_pool[job.pool] = result.by_pool.get(job.pool, 0.0) + usd
             result.warm_starts += 1
-            result.keepalive_updates += max(1, math.ceil((t - ended) / scenario.limits.max_step_seconds))
+            result.tally(job.pool, 2)
+            updates = max(1, math.ceil((t - ended) / scenario.limits.max_step_seconds))
+            result.keepalive_updates += updates
+            result.tally(job.pool, 3, updates)
         else:
             result.cold_starts += 1
+            result.tally(job.pool, 1)
             usd = cost.cold_start_penalty
             result.cold_start_cost_usd += usd
             result.by_pool[job.pool] = result.by_pool.get(job.pool, 0.0) + usd
@@ -488,17 +514,7 @@ def _static_runs(
 def _best_per_pool(runs: Sequence[StrategyResult], scenario: Scenario) -> StrategyResult:
     best = StrategyResult("static-best")
     for pool in runs[0].by_pool:
-        run = min(runs, key=lambda r: r.by_pool.get(pool, 0.0))
-        best.by_pool[pool] = run.by_pool[pool]
-        idle_s, cold, warm, updates = run.pool_counts.get(pool, [0.0, 0.0, 0.0, 0.0])
-        best.idle_instance_seconds += idle_s
-        best.idle_cost_usd += idle_s * scenario.price_of(pool) / 3600.0
-        best.cold_starts += int(cold)
-        best.warm_starts += int(warm)
-        best.keepalive_updates += int(updates)
-        best.pool_counts[pool] = [idle_s, cold, warm, updates]
-    best.total_cost_usd = sum(best.by_pool.values())
-    best.cold_start_cost_usd = best.total_cost_usd - best.idle_cost_usd
+        best.add_pool(pool, min(runs, key=lambda r: r.by_pool.get(pool, 0.0)), scenario.price_of(pool))
     return best
 
 
