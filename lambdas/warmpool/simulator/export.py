@@ -93,8 +93,8 @@ def write_trace(jobs: Iterable[ExportedJob], out: TextIO) -> list[ExportedJob]:
     for job in rows:
         writer.writerow(
             (
-                f"{(job.submitted_at - origin).total_seconds():g}",
-                f"{job.duration_s:g}",
+                _seconds((job.submitted_at - origin).total_seconds()),
+                _seconds(job.duration_s),
                 job.pool,
                 job.user or "",
                 job.team or "",
@@ -107,3 +107,9 @@ def write_trace(jobs: Iterable[ExportedJob], out: TextIO) -> list[ExportedJob]:
             )
         )
     return rows
+
+
+def _seconds(value: float) -> str:
+    """Seconds to the millisecond, without an exponent: `:g` keeps 6 digits, so 1,234,567 s (two weeks in)
+    would be written as 1.23457e+06, 3 s off."""
+    return f"{value:.3f}".rstrip("0").rstrip(".")

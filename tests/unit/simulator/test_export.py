@@ -72,6 +72,12 @@ def test_the_trace_reads_back_as_the_simulator_sees_it(tmp_path: Path) -> None:
         (1800.0, 600.0, None, 2, True),
     ]
     assert jobs[0].pool == jobs[1].pool
+    # two weeks in, to the millisecond: 6 significant digits would put it 3 s early
+    weeks = exported_job(job("weeks", CreationTime=T0 + timedelta(seconds=1_234_567.25)), {})
+    assert isinstance(weeks, ExportedJob)
+    out = io.StringIO()
+    write_trace([r for r in [*rows, weeks] if isinstance(r, ExportedJob)], out)
+    assert out.getvalue().splitlines()[3].startswith("1234567.25,600,")
     empty = io.StringIO()
     assert write_trace([], empty) == []
     assert empty.getvalue().startswith("submit_time_s,duration_s,pool,")
