@@ -27,7 +27,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         description="Columns: submit_time_s, duration_s, pool (required); user, team, instance_type, "
         "instance_count, status (optional; status Pending rows are skipped).",
     )
-    parser.add_argument("trace", help="trace CSV file")
+    parser.add_argument("trace", help="trace CSV file; - reads it from standard input")
     parser.add_argument(
         "--instance-type",
         default="ml.g5.2xlarge",
@@ -51,8 +51,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     parser.add_argument(
         "--start",
-        help="the moment of the trace's second 0, ISO 8601; without an offset, in --timezone "
-        "(default 2026-01-05T00:00, a Monday)",
+        help="the moment of the trace's second 0, ISO 8601; without an offset, in --timezone (default: "
+        "from the trace's submitted_at column when it has one, as trace export writes, else "
+        "2026-01-05T00:00, a Monday)",
     )
     parser.add_argument(
         "--strategies",
@@ -82,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
     from warmpool.domain.strategies import get_strategy
     from warmpool.simulator.compare import compare, default_workers, plot, table
     from warmpool.simulator.replay import Scenario
-    from warmpool.simulator.trace import TraceError, load_trace, pool_instance_types
+    from warmpool.simulator.trace import TraceError, pool_instance_types, read_trace
 
     problem = _bad_number(args) or (_bad_plot(args.plot) if args.plot else None)
     if problem:
@@ -105,11 +106,12 @@ def run(args: argparse.Namespace) -> int:
                 print(f"warmpool simulate: --strategies: {exc}", file=sys.stderr)
                 return 2
     try:
-        jobs = load_trace(args.trace)
+        trace = read_trace(args.trace)
+        jobs = trace.jobs
         policy = load_policy_file(args.policy) if args.policy else None
-        pool_types = pool_instance_types(jobs, args.trace) if args.instance_type == EACH_JOB else {}
+        pool_types = pool_instance_types(jobs, trace.name) if args.instance_type == EACH_JOB else {}
         overrides = policy.prices if policy else None
-        type_prices = _type_prices(jobs, pool_types, overrides, args.trace)
+        type_prices = _type_prices(jobs, pool_types, overrides, trace.name)
         if pool_types:
             price = 0.0  # every pool has its own type's price
         elif args.price_per_hour is not None:
@@ -125,7 +127,7 @@ def run(args: argparse.Namespace) -> int:
         args.people_cost_per_hour,
         args.cold_start_s,
         args.warm_start_s,
-        start=start,
+        start=start if args.start or trace.start is None else trace.start,  # the trace's own clock
         timezone=args.timezone,
         pool_types=pool_types,
         type_prices=type_prices,
@@ -162,7 +164,7 @@ def run(args: argparse.Namespace) -> int:
         plot(
             report,
             args.plot,
-            title=f"{Path(args.trace).name} ({_priced_as(args.instance_type)}, "
+            title=f"{Path(trace.name).name} ({_priced_as(args.instance_type)}, "
             f"people ${args.people_cost_per_hour:g}/h)",
         )
     if args.format == "json":

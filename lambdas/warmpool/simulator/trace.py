@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import csv
 import math
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TextIO
 
 REQUIRED = ("submit_time_s", "duration_s", "pool")
 
@@ -43,53 +46,91 @@ def _number(
     return value
 
 
+@dataclass(frozen=True)
+class Trace:
+    name: str  # the file, as errors name it (`<stdin>` for `-`)
+    jobs: list[TraceJob]
+    # the moment of second 0, read from a `submitted_at` column (as `trace export` writes): the first
+    # job's submitted_at less its submit_time_s; None without one
+    start: datetime | None = None
+
+
 def load_trace(path: str | Path) -> list[TraceJob]:
     """Jobs sorted by submit time; rows with status `Pending` (never scheduled) are skipped."""
+    return read_trace(path).jobs
+
+
+def read_trace(path: str | Path) -> Trace:
+    """`load_trace`, with the trace's own clock when it has one; `-` reads standard input."""
+    if str(path) == "-":
+        return _read(sys.stdin, "<stdin>")
     file = Path(path)
     try:
         handle = file.open(newline="", encoding="utf-8")
     except OSError as exc:
         raise TraceError(f"{file}: cannot be read ({exc.strerror})") from None
-    jobs: list[TraceJob] = []
     with handle:
-        reader = csv.DictReader(handle)
-        missing = [c for c in REQUIRED if c not in (reader.fieldnames or [])]
-        if missing:
-            raise TraceError(
-                f"{file}:1: missing column(s) {', '.join(missing)}; a trace needs {', '.join(REQUIRED)}"
-            )
-        for line, row in enumerate(reader, start=2):
-            status = (row.get("status") or "").strip()
-            if status == "Pending":
-                continue
-            pool = (row.get("pool") or "").strip()
-            if not pool:
-                raise TraceError(f"{file}:{line}: column 'pool' is empty; every job needs a pool to match on")
-            count_text = (row.get("instance_count") or "").strip()
-            count = 1
-            if count_text:
-                value = _number(row, "instance_count", line, str(file), "a whole number of instances")
-                if value < 1 or value != int(value):
-                    raise TraceError(
-                        f"{file}:{line}: column 'instance_count' must be a whole number of instances, "
-                        f"at least 1, got {count_text!r}; fix the row or leave the column empty for 1"
-                    )
-                count = int(value)
-            jobs.append(
-                TraceJob(
-                    submit_s=_number(row, "submit_time_s", line, str(file)),
-                    duration_s=_number(row, "duration_s", line, str(file)),
-                    pool=pool,
-                    user=(row.get("user") or "").strip() or None,
-                    team=(row.get("team") or "").strip() or None,
-                    instance_type=(row.get("instance_type") or "").strip() or None,
-                    instance_count=count,
-                    failed=status == "Failed",
-                    line=line,
+        return _read(handle, str(file))
+
+
+def _moment(text: str, line: int, file: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise TraceError(
+            f"{file}:{line}: column 'submitted_at' must be an ISO 8601 moment with its offset, got {text!r}; "
+            "e.g. 2026-11-02T09:00:00+00:00, or leave it empty"
+        )
+    return moment
+
+
+def _read(handle: TextIO, file: str) -> Trace:
+    """The rows of `handle`, `file` naming it in errors."""
+    jobs: list[TraceJob] = []
+    start: datetime | None = None
+    reader = csv.DictReader(handle)
+    missing = [c for c in REQUIRED if c not in (reader.fieldnames or [])]
+    if missing:
+        raise TraceError(
+            f"{file}:1: missing column(s) {', '.join(missing)}; a trace needs {', '.join(REQUIRED)}"
+        )
+    for line, row in enumerate(reader, start=2):
+        status = (row.get("status") or "").strip()
+        if status == "Pending":
+            continue
+        pool = (row.get("pool") or "").strip()
+        if not pool:
+            raise TraceError(f"{file}:{line}: column 'pool' is empty; every job needs a pool to match on")
+        count_text = (row.get("instance_count") or "").strip()
+        count = 1
+        if count_text:
+            value = _number(row, "instance_count", line, file, "a whole number of instances")
+            if value < 1 or value != int(value):
+                raise TraceError(
+                    f"{file}:{line}: column 'instance_count' must be a whole number of instances, "
+                    f"at least 1, got {count_text!r}; fix the row or leave the column empty for 1"
                 )
+            count = int(value)
+        jobs.append(
+            TraceJob(
+                submit_s=_number(row, "submit_time_s", line, file),
+                duration_s=_number(row, "duration_s", line, file),
+                pool=pool,
+                user=(row.get("user") or "").strip() or None,
+                team=(row.get("team") or "").strip() or None,
+                instance_type=(row.get("instance_type") or "").strip() or None,
+                instance_count=count,
+                failed=status == "Failed",
+                line=line,
             )
+        )
+        submitted = (row.get("submitted_at") or "").strip()
+        if start is None and submitted:
+            start = _moment(submitted, line, file) - timedelta(seconds=jobs[-1].submit_s)
     jobs.sort(key=lambda j: j.submit_s)
-    return jobs
+    return Trace(file, jobs, start)
 
 
 def pool_instance_types(jobs: Sequence[TraceJob], path: str | Path) -> dict[str, str]:

@@ -2,6 +2,7 @@
 with the warm-pool emulator, as a trace `warmpool simulate` replays."""
 
 import csv
+import io
 import json
 from pathlib import Path
 
@@ -28,7 +29,7 @@ def account(system: System) -> System:
 
 
 def test_finished_jobs_become_a_trace_that_simulate_replays(
-    account: System, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    account: System, capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     trace = tmp_path / "mine.csv"
     capsys.readouterr()
@@ -80,6 +81,15 @@ def test_finished_jobs_become_a_trace_that_simulate_replays(
     # each pool at its own type's price: 130 s of its instance and of a person per cold start
     assert report["scenario"]["prices_per_hour"] == {"ml.g5.2xlarge": 1.515, "ml.g5.xlarge": 1.408}
     assert results["none"]["total_cost_usd"] == pytest.approx(130 * (2 * 101.515 + 101.408) / 3600, abs=1e-3)
+    assert report["scenario"]["start"] == first["submitted_at"]  # its own clock, without --start
+
+    monkeypatch.setattr("sys.stdin", io.StringIO(trace.read_text()))  # `trace export | simulate -`
+    assert main(["simulate", "-", *replay[2:], "--people-cost-per-hour", "100"]) == 0
+    piped = json.loads(capsys.readouterr().out)
+    assert piped["scenario"] == report["scenario"]
+    assert [{**row, "seconds": 0} for row in piped["results"].values()] == [
+        {**row, "seconds": 0} for row in results.values()
+    ]
 
 
 def test_the_period_is_checked_and_an_empty_one_says_so(

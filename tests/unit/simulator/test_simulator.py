@@ -66,6 +66,10 @@ def test_keep_alive_updates_never_exceed_an_hour() -> None:
             "submit_time_s,duration_s,pool,instance_count\n0,10,a,two\n",
             r"t\.csv:2: column 'instance_count' must be a whole number",
         ),
+        (
+            "submit_time_s,duration_s,pool,submitted_at\n0,10,a,2026-11-02T09:00:00\n",
+            r"t\.csv:2: column 'submitted_at' must be an ISO 8601 moment with its offset",
+        ),
     ],
 )
 def test_bad_rows_name_the_line_and_column(tmp_path: Path, content: str, error: str) -> None:
