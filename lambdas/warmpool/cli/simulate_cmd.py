@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from warmpool.domain.pricing import UnknownInstanceTypeError, price_per_hour
+from warmpool.simulator import BREAKDOWNS
 
 if TYPE_CHECKING:
     from warmpool.simulator.trace import TraceJob
@@ -63,7 +64,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument("--format", choices=("table", "json"), default="table")
     parser.add_argument(
         "--by",
-        choices=("team", "instance_type", "pool"),
+        choices=BREAKDOWNS,
         help="also each group's part of every strategy's cost (a pool's team is its first job's)",
     )
     parser.add_argument("--plot", metavar="FILE.png", help="write idle cost against cold starts")

@@ -16,13 +16,13 @@ from typing import Any
 
 from warmpool.domain.messages import counted
 from warmpool.domain.policy.document import PolicyDocument
+from warmpool.simulator import BREAKDOWNS
 from warmpool.simulator.replay import Scenario, StrategyResult, replay, static_best
 from warmpool.simulator.trace import TraceJob
 
 DEFAULT_STRATEGIES = ("none", "fixed-600", "fixed-3600", "break-even", "adaptive", "oracle")
 STATIC_BEST = "static-best"
 PARALLEL_MIN_JOBS = 2000  # below it, starting worker processes costs more than it saves
-BREAKDOWNS = ("team", "instance_type", "pool")  # `simulate --by`: each strategy's results per group of pools
 NO_TEAM = "(no team)"
 
 
