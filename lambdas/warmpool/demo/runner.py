@@ -10,10 +10,11 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from warmpool.emulator.jobs import training_job_request
 from warmpool.local.stack import LocalSystem, start_local_system
@@ -21,7 +22,8 @@ from warmpool.local.stack import LocalSystem, start_local_system
 if TYPE_CHECKING:
     from warmpool.adapters.registry import DynamoPoolRegistry
 
-START = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)  # Monday 08:00 in Berlin, the example policy's zone
+LOCAL = ZoneInfo("Europe/Berlin")  # the example policy's working hours
+START = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)  # Monday 08:00 in Berlin
 WEBHOOK_KEYS = ("vision", "nlp", "research", "platform")
 
 
@@ -106,8 +108,11 @@ def run_demo(out_dir: Path, policy_file: Path, say: Callable[[str], None] = prin
 
 
 def _scenario(system: LocalSystem, result: DemoResult, say: Callable[[str], None]) -> None:
+    def act(text: str) -> None:  # each act at the moment it happens, on the clock of the example policy
+        say(f"{system.now().astimezone(LOCAL):%H:%M} {LOCAL.key.split('/')[-1]}  {text}")
+
     vision = {"team": "vision", "owner": "alice"}
-    say("08:00 Berlin  vision iterates on a model: three runs with short gaps")
+    act("vision iterates on a model: three runs with short gaps")
     _job(system, "vision-exp-1", minutes=25, tags=vision, keep_alive_seconds=600)
     system.advance(25 * 60)
     system.advance(8 * 60)
@@ -121,14 +126,14 @@ def _scenario(system: LocalSystem, result: DemoResult, say: Callable[[str], None
     result.checks.append(
         Check("vision's second and third runs start warm on the first run's pool", warm_2 and warm_3)
     )
-    say("10:30         alice presses 'Extend 60 min' in Slack")
+    act("alice presses 'Extend 60 min' in Slack")
     reply = _slack_press(system, "vision-exp-3", "warmpool_extend_60", "U0ALICE")
     result.checks.append(
         Check("an extension from Slack is applied through the policy", "done" in reply, reply)
     )
     result.timeline.append((system.now(), "slack", f"alice: Extend 60 min -> {reply}"))
 
-    say("10:30         research launches a hyperparameter sweep (the tuner owns its pools)")
+    act("research launches a hyperparameter sweep (the tuner owns its pools)")
     research = {"team": "research", "owner": "carol"}
     trials = [
         training_job_request(f"sweep-trial-{i}", tags=research, keep_alive_seconds=300, volume_size_gb=100)
@@ -144,7 +149,7 @@ def _scenario(system: LocalSystem, result: DemoResult, say: Callable[[str], None
     system.control.complete_tuning_job("sweep-lr")
     system.settle()
 
-    say("11:00         someone trains on a denied instance type (ml.p5.48xlarge)")
+    act("someone trains on a denied instance type (ml.p5.48xlarge)")
     _job(
         system,
         "p5-experiment",
@@ -161,7 +166,7 @@ def _scenario(system: LocalSystem, result: DemoResult, say: Callable[[str], None
         )
     )
 
-    say("11:15         nlp starts three pools; its limit is two warm instances")
+    act("nlp starts three pools; its limit is two warm instances")
     nlp = {"team": "nlp", "owner": "bob"}
     for i, volume in enumerate((60, 70, 80)):  # three shapes, none of them vision's
         _job(
@@ -182,7 +187,7 @@ def _scenario(system: LocalSystem, result: DemoResult, say: Callable[[str], None
         )
     )
 
-    say("12:00         bob releases alice's extended pool from Slack (he is vision's admin)")
+    act("bob releases alice's extended pool from Slack (he is vision's admin)")
     reply = _slack_press(system, "vision-exp-3", "warmpool_release", "U0BOB")
     result.timeline.append((system.now(), "slack", f"bob: Release now -> {reply}"))
     result.checks.append(
@@ -193,8 +198,8 @@ def _scenario(system: LocalSystem, result: DemoResult, say: Callable[[str], None
         )
     )
 
-    say("21:00         an overnight job ends after working hours")
     system.advance(8 * 3600, tick=600)
+    act("vision starts a 150-minute job; it ends after working hours (20:00)")
     _job(system, "vision-overnight", minutes=150, tags=vision, keep_alive_seconds=3600)
     system.advance(151 * 60, tick=300)
     overnight = _warm(system, "vision-overnight")
@@ -231,9 +236,9 @@ def _collect(system: LocalSystem, result: DemoResult) -> None:
             details = entry.details
             if entry.what == "decision":
                 keep = details.get("keep_alive_seconds")
-                shown = "-" if keep is None else keep
+                shown = "keep-alive unchanged" if keep is None else f"keep-alive {keep} s"
                 text = (
-                    f"{entry.job_name}: {details.get('action')} (keep-alive {shown} s)"
+                    f"{entry.job_name}: {details.get('action')} ({shown})"
                     f" by {details.get('rule')}: {'; '.join(details.get('reasons') or [])}"
                 )
             elif entry.what == "recorded":
@@ -298,7 +303,8 @@ def _costs(system: LocalSystem) -> dict[str, dict[str, float]]:
 
 
 def print_result(result: DemoResult, say: Callable[[str], None] = print) -> None:
-    say("\nTimeline (virtual time, UTC)")
+    hours = (START.astimezone(LOCAL).utcoffset() or timedelta()).total_seconds() / 3600
+    say(f"\nTimeline (virtual time, UTC; {LOCAL.key.split('/')[-1]} is UTC{hours:+g})")
     for at, kind, text in result.timeline:
         first, *rest = text.splitlines() or [""]
         say(f"  {at:%H:%M}  {kind:<16} {first}")

@@ -24,6 +24,12 @@ def test_demo_passes_its_checks(
     assert "[FAIL]" not in out
     assert "no manager (no keep-alive)" in out
     assert "[Extend 30 min]  [Extend 60 min]  [Release now]" in out
+    # the story is told at the moments of the timeline: bob's press at 10:12 in Berlin is the timeline's
+    # 09:12 UTC entry of it (the story once said 12:00 for it), and 'unknown' keep-alives read as words
+    assert "10:12 Berlin  bob releases alice's extended pool from Slack" in out
+    assert "Berlin is UTC+1" in out
+    assert "  09:12  slack            bob: Release now -> release vision-exp-3: done" in out
+    assert "keep-alive - s" not in out
     report = (tmp_path / "report.html").read_text()
     assert "<svg" in report
     assert "vision-exp-1" in report

@@ -227,6 +227,7 @@ def test_team_limit_refuses_or_releases_the_least_valuable() -> None:
     )
     assert swap.action is not Action.RELEASE
     assert swap.release_pool_ids == ("old",)
+    assert "releasing the longest-idle pool old instead" in swap.reasons[-1]
 
 
 def test_a_pool_someone_keeps_warm_is_never_released_to_make_room() -> None:

@@ -411,7 +411,8 @@ class WarmInstanceLimits(PolicyRule):
                 if used - freed + count <= limit:
                     ev.reasons.append(
                         f"team {ev.rules.team} at its limit of {_instances(limit, 'warm')}: releasing "
-                        f"the longest-idle pools {', '.join(ev.release_pool_ids)} instead"
+                        f"the longest-idle {'pool' if len(ev.release_pool_ids) == 1 else 'pools'} "
+                        f"{', '.join(ev.release_pool_ids)} instead"
                     )
                     return
             ev.release_pool_ids.clear()
