@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import math
 import sys
 from collections.abc import Sequence
@@ -12,6 +13,8 @@ from pathlib import Path
 from typing import TextIO
 
 REQUIRED = ("submit_time_s", "duration_s", "pool")
+# No trace spans ten years: a larger submit_time_s or duration_s is an epoch time or milliseconds
+MAX_SECONDS = 10 * 365 * 86400
 
 
 class TraceError(ValueError):
@@ -43,6 +46,11 @@ def _number(
         ) from None
     if value < 0 or math.isnan(value) or math.isinf(value):
         raise TraceError(f"{path}:{line}: column {column!r} must be >= 0, got {text!r}")
+    if column in ("submit_time_s", "duration_s") and value > MAX_SECONDS:
+        raise TraceError(
+            f"{path}:{line}: column {column!r} is {text} s, more than ten years; it counts seconds from "
+            "the trace's start: for an epoch time, subtract the first job's; for milliseconds, divide by 1000"
+        )
     return value
 
 
@@ -63,14 +71,26 @@ def load_trace(path: str | Path) -> list[TraceJob]:
 def read_trace(path: str | Path) -> Trace:
     """`load_trace`, with the trace's own clock when it has one; `-` reads standard input."""
     if str(path) == "-":
-        return _read(sys.stdin, "<stdin>")
+        stdin = sys.stdin
+        raw = getattr(stdin, "buffer", None)  # bytes, decoded as a file is (not in the terminal's encoding)
+        return _decoded(io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") if raw else stdin, "<stdin>")
     file = Path(path)
     try:
-        handle = file.open(newline="", encoding="utf-8")
+        handle = file.open(newline="", encoding="utf-8-sig")  # -sig: a spreadsheet's byte-order mark
     except OSError as exc:
         raise TraceError(f"{file}: cannot be read ({exc.strerror})") from None
     with handle:
-        return _read(handle, str(file))
+        return _decoded(handle, str(file))
+
+
+def _decoded(handle: TextIO, file: str) -> Trace:
+    try:
+        return _read(handle, file)
+    except UnicodeDecodeError as exc:
+        raise TraceError(
+            f"{file}: is not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset {exc.start}); "
+            "save it as CSV UTF-8"
+        ) from None
 
 
 def _moment(text: str, line: int, file: str) -> datetime:
@@ -91,12 +111,15 @@ def _read(handle: TextIO, file: str) -> Trace:
     jobs: list[TraceJob] = []
     start: datetime | None = None
     reader = csv.DictReader(handle)
+    if reader.fieldnames:
+        reader.fieldnames = [name.strip() for name in reader.fieldnames]
     missing = [c for c in REQUIRED if c not in (reader.fieldnames or [])]
     if missing:
         raise TraceError(
             f"{file}:1: missing column(s) {', '.join(missing)}; a trace needs {', '.join(REQUIRED)}"
         )
-    for line, row in enumerate(reader, start=2):
+    for row in reader:
+        line = reader.line_num  # the file's line (blank lines and quoted line breaks counted)
         status = (row.get("status") or "").strip()
         if status == "Pending":
             continue
@@ -129,8 +152,23 @@ def _read(handle: TextIO, file: str) -> Trace:
         submitted = (row.get("submitted_at") or "").strip()
         if start is None and submitted:
             start = _moment(submitted, line, file) - timedelta(seconds=jobs[-1].submit_s)
+    _one_count_per_pool(jobs, file)
     jobs.sort(key=lambda j: j.submit_s)
     return Trace(file, jobs, start)
+
+
+def _one_count_per_pool(jobs: Sequence[TraceJob], file: str) -> None:
+    """A warm pool is reused only by a job on as many instances as it has (the count is part of the
+    match), so a pool whose jobs name two counts is not one pool."""
+    first: dict[str, TraceJob] = {}
+    for job in jobs:
+        seen = first.setdefault(job.pool, job)
+        if seen.instance_count != job.instance_count:
+            raise TraceError(
+                f"{file}:{job.line}: pool {job.pool!r} has {job.instance_count} instance(s) here but "
+                f"{seen.instance_count} at line {seen.line}; a warm pool has one instance count: give the "
+                "jobs of each count a pool of their own"
+            )
 
 
 def pool_instance_types(jobs: Sequence[TraceJob], path: str | Path) -> dict[str, str]:

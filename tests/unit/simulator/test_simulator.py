@@ -1,5 +1,6 @@
 """The simulator's arithmetic, its CSV contract, and the JSON document other tools read."""
 
+import io
 import json
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ from warmpool.domain.policy.document import PolicyDocument
 from warmpool.simulator.compare import compare, figure
 from warmpool.simulator.replay import Scenario, oracle, replay, static_best, static_holdout
 from warmpool.simulator.synthetic import bundled_traces, large_fleet, write_all
-from warmpool.simulator.trace import TraceError, TraceJob, load_trace
+from warmpool.simulator.trace import TraceError, TraceJob, load_trace, read_trace
 
 # price 3.6 $/h = 0.001 $/s; cold - warm = 100 s; no people cost: a cold start costs 0.1 $ (break-even 100 s)
 SCENARIO = Scenario("ml.test", 3.6, 0.0, 120.0, 20.0)
@@ -70,12 +71,45 @@ def test_keep_alive_updates_never_exceed_an_hour() -> None:
             "submit_time_s,duration_s,pool,submitted_at\n0,10,a,2026-11-02T09:00:00\n",
             r"t\.csv:2: column 'submitted_at' must be an ISO 8601 moment with its offset",
         ),
+        # the file's own line numbers: a blank line and a quoted line break count
+        ("submit_time_s,duration_s,pool\n0,10,a\n\n5,x,a\n", r"t\.csv:4: column 'duration_s'"),
+        (
+            'submit_time_s,duration_s,pool,user\n0,10,a,"two\nlines"\n5,x,a,b\n',
+            r"t\.csv:4: column 'duration_s'",
+        ),
+        # epoch milliseconds (the replay's calendar overflowed on them)
+        (
+            "submit_time_s,duration_s,pool\n1736000000000,10,a\n",
+            r"t\.csv:2: column 'submit_time_s' is 1736000000000 s, more than ten years; .*divide by 1000",
+        ),
+        ("submit_time_s,duration_s,pool\n0,1e300,a\n", r"t\.csv:2: column 'duration_s' is 1e300 s"),
+        # a 4-instance job never takes a 1-instance cluster: one pool, one count
+        (
+            "submit_time_s,duration_s,pool,instance_count\n0,10,a,1\n5,10,b,2\n9,10,a,4\n",
+            r"t\.csv:4: pool 'a' has 4 instance\(s\) here but 1 at line 2; .*a pool of their own",
+        ),
     ],
 )
 def test_bad_rows_name_the_line_and_column(tmp_path: Path, content: str, error: str) -> None:
     trace = tmp_path / "t.csv"
     trace.write_text(content)
     with pytest.raises(TraceError, match=error):
+        load_trace(trace)
+
+
+def test_a_spreadsheets_utf8_reads_and_other_encodings_are_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    trace = tmp_path / "t.csv"
+    trace.write_bytes(b"\xef\xbb\xbfsubmit_time_s, duration_s ,pool,user\r\n0,10,a,J\xc3\xbcrgen\r\n")
+    assert [(j.pool, j.user) for j in load_trace(trace)] == [("a", "J\u00fcrgen")]  # mark, spaces, CRLF
+    piped = io.TextIOWrapper(io.BytesIO(b"\xef\xbb\xbfsubmit_time_s,duration_s,pool\n0,10,a\n"), "latin-1")
+    monkeypatch.setattr("sys.stdin", piped)  # read as UTF-8 whatever the terminal's encoding
+    assert [j.pool for j in read_trace("-").jobs] == ["a"]
+    trace.write_bytes(b"submit_time_s,duration_s,pool,user\n0,10,a,J\xfcrgen\n")  # Latin-1
+    with pytest.raises(
+        TraceError, match=r"t\.csv: is not UTF-8 text \(byte 0xfc at offset 43\); save it as CSV"
+    ):
         load_trace(trace)
 
 
