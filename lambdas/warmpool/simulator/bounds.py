@@ -24,7 +24,7 @@ from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from warmpool.simulator.replay import STATIC_GRID, Scenario
+from warmpool.simulator.replay import END, STATIC_GRID, Scenario, events_in_order
 from warmpool.simulator.trace import TraceJob
 
 SWEEPS = 1  # one sweep from the per-pool optimum settles it to within 0.01% on the shared trace (bench)
@@ -75,17 +75,14 @@ class _Idle:
 
 
 class _Trace:
-    """A trace's events in the simulator's order (at equal times, arrivals before job ends), and each
+    """A trace's events in the simulator's order (at equal times, job ends before arrivals), and each
     job end's (pool, context) key, numbered once so that a replay reads its keep-alive from a list."""
 
     def __init__(self, jobs: Sequence[TraceJob], scenario: Scenario, contexts: Sequence[Hashable]) -> None:
         self.scenario = scenario
         self.jobs = jobs
-        events: list[tuple[float, int, int]] = []  # (time, 0 arrival / 1 end, job index)
-        for index, job in enumerate(jobs):
-            events.append((job.submit_s, 0, index))
-            events.append((job.submit_s + job.duration_s, 1, index))
-        self.events = sorted(events)
+        # (time, ARRIVE or END, job index)
+        self.events = [(t, kind, index) for t, _, index, kind in events_in_order(jobs)]
         self.key_ids: dict[tuple[str, Hashable], int] = {}
         self.job_key: list[int] = []
         for job, ctx in zip(jobs, contexts, strict=True):
@@ -103,7 +100,7 @@ class _Trace:
         for t, kind, index in self.events:
             job = self.jobs[index]
             stack = idle[job.pool]
-            if kind == 1:
+            if kind == END:
                 count, provisioned = running.pop(index)
                 expires = max(t, min(t + keep_alive[self.job_key[index]], provisioned + lifetime))
                 stack.append(_Idle(t, expires, count, provisioned))

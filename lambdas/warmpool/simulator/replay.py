@@ -195,7 +195,7 @@ class _Replay:
         self.idle: dict[str, list[_Cluster]] = defaultdict(list)
         self.history: dict[str, list[IdleGap]] = defaultdict(list)
         self.team_history: dict[str, list[IdleGap]] = defaultdict(list)
-        self.events: list[tuple[float, int, str, object]] = []
+        self.events: list[tuple[float, int, int, str, object]] = []
         self.seq = itertools.count()
         self.ids = itertools.count(1)
         self.running: dict[str, int] = defaultdict(int)  # pool -> jobs holding a cluster now
@@ -209,7 +209,7 @@ class _Replay:
         return self.origin + timedelta(seconds=t)
 
     def push(self, t: float, kind: str, payload: object) -> None:
-        heapq.heappush(self.events, (t, next(self.seq), kind, payload))
+        heapq.heappush(self.events, (t, _RANK[kind], next(self.seq), kind, payload))
 
     def cost(self, count: int, pool: str) -> CostModel:
         return self.scenario.cost_model(count, pool)
@@ -267,7 +267,7 @@ class _Replay:
             self.push(job.submit_s, "arrive", index)
         handled = 0
         while self.events:
-            t, _, kind, payload = heapq.heappop(self.events)
+            t, _, _, kind, payload = heapq.heappop(self.events)
             self.now_s = t
             if kind == "arrive":
                 assert isinstance(payload, int)
@@ -442,6 +442,25 @@ def _policy_for(policy: PolicyDocument | None, strategy: str, scenario: Scenario
     )
 
 
+ARRIVE, END = 0, 1
+# At one instant, job ends come before arrivals (a job submitted as another ends takes its cluster), and
+# arrivals before the checks of idle clusters. A job of no duration ends right after it arrives.
+_RANK = {"end": 0, "arrive": 1, "check": 2}
+
+
+def events_in_order(jobs: Sequence[TraceJob]) -> list[tuple[float, int, int, int]]:
+    """Every job's arrival and end as (time, rank, job index, ARRIVE or END), in the replay's order."""
+    events: list[tuple[float, int, int, int]] = []
+    for index, job in enumerate(jobs):
+        events.append((job.submit_s, _RANK["arrive"], index, ARRIVE))
+        if job.duration_s > 0:
+            events.append((job.submit_s + job.duration_s, _RANK["end"], index, END))
+        else:
+            events.append((job.submit_s, _RANK["arrive"], index, END))
+    events.sort()
+    return events
+
+
 def replay(
     jobs: Sequence[TraceJob],
     scenario: Scenario,
@@ -461,21 +480,21 @@ def oracle(jobs: Sequence[TraceJob], scenario: Scenario) -> StrategyResult:
     Arrivals are served by the most recently idled cluster (the pairing changes no idle total: the sum
     of the matched gaps is the same), so the optimum is a greedy pass in time order."""
     result = StrategyResult("oracle")
-    events: list[tuple[float, int, int]] = []  # (time, 0 = end / 1 = arrival, job index)
-    for index, job in enumerate(jobs):
-        events.append((job.submit_s, 1, index))
-        events.append((job.submit_s + job.duration_s, 0, index))
-    events.sort()
-    idle: dict[str, list[tuple[float, int]]] = defaultdict(list)  # pool -> [(ended at, count)]
-    for t, kind, index in events:
+    lifetime = scenario.limits.max_lifetime_seconds
+    provisioned: dict[int, float] = {}  # job index -> when its cluster started cold
+    idle: dict[str, list[tuple[float, int, float]]] = defaultdict(
+        list
+    )  # pool -> [(ended at, count, provisioned)]
+    for t, _, index, kind in events_in_order(jobs):
         job = jobs[index]
-        stack = idle[job.pool]
-        if kind == 0:
-            stack.append((t, job.instance_count))
+        if kind == END:
+            idle[job.pool].append((t, job.instance_count, provisioned[index]))
             continue
+        # a cluster at its maximum lifetime serves no job (the engine keeps none warm past it)
+        stack = idle[job.pool] = [c for c in idle[job.pool] if c[2] + lifetime > t]
         cost = scenario.cost_model(job.instance_count, job.pool)
         if stack and (t - stack[-1][0]) * cost.idle_cost_per_second < cost.cold_start_penalty:
-            ended, count = stack.pop()
+            ended, count, provisioned[index] = stack.pop()
             seconds = (t - ended) * count
             result.idle_instance_seconds += seconds
             result.tally(job.pool, 0, seconds)
@@ -488,6 +507,7 @@ def oracle(jobs: Sequence[TraceJob], scenario: Scenario) -> StrategyResult:
             result.keepalive_updates += updates
             result.tally(job.pool, 3, updates)
         else:
+            provisioned[index] = t
             result.cold_starts += 1
             result.tally(job.pool, 1)
             usd = cost.cold_start_penalty

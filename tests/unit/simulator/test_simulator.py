@@ -328,6 +328,30 @@ def test_lifetime_cap_releases_a_pool_kept_for_ever() -> None:
     assert result.idle_instance_seconds == pytest.approx(5400 + 7100)
 
 
+def test_a_job_submitted_as_another_ends_takes_its_cluster() -> None:
+    jobs = [TraceJob(0, 100, "p"), TraceJob(100, 100, "p")]
+    kept = replay(jobs, SCENARIO, "fixed-3600")
+    # job 2 arrives the instant job 1's cluster goes idle: warm, then 3600 s idle (it had started cold)
+    assert (kept.cold_starts, kept.warm_starts) == (1, 1)
+    assert kept.total_cost_usd == pytest.approx(0.1 + 3.6)
+    assert oracle(jobs, SCENARIO).total_cost_usd == pytest.approx(0.1)
+    assert static_best(jobs, SCENARIO).total_cost_usd == pytest.approx(0.1 + 0.06)  # fixed-60: warm, 60 s
+    assert replay(jobs, SCENARIO, "none").cold_starts == 2  # keep-alive 0 is no pool, even for an instant
+    alone = replay([TraceJob(0, 0, "p"), TraceJob(0, 100, "p")], SCENARIO, "fixed-600")
+    assert (alone.cold_starts, alone.warm_starts) == (1, 1)  # a job of no duration ends as it arrives
+
+
+def test_the_oracle_keeps_no_cluster_past_its_maximum_lifetime() -> None:
+    limits = EngineLimits(max_lifetime_seconds=2 * 3600)
+    scenario = Scenario("ml.test", 3.6, 1000.0, 150.0, 20.0, limits=limits)
+    jobs = [TraceJob(i * 1800, 10, "p") for i in range(6)]  # every 30 minutes for 2.5 hours
+    best = oracle(jobs, scenario)
+    # the cluster started at 0 may live until 7200: the job at 7200 starts cold, the one at 9000 warm
+    assert (best.cold_starts, best.warm_starts) == (2, 4)
+    assert replay(jobs, scenario, "fixed-1800").cold_starts == 2
+    assert replay(jobs, scenario, "fixed-1800").total_cost_usd >= best.total_cost_usd
+
+
 def test_bundled_traces_are_what_the_generator_writes(tmp_path: Path) -> None:
     write_all(tmp_path)
     for name, path in bundled_traces().items():
