@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 
@@ -16,6 +18,20 @@ def print_json(document: Any) -> None:
 def fail(message: str, code: int = 2) -> int:
     print(f"warmpool: {message}", file=sys.stderr)
     return code
+
+
+def unwritable(path: str, flag: str) -> str | None:
+    """Why the file `path` (given as `flag`) cannot be written, checked before the work that fills it;
+    None when it can."""
+    target = Path(path)
+    if target.is_dir():
+        return f"{flag} {path}: is a folder; name a file in it"
+    folder = target.parent
+    if not folder.is_dir():
+        return f"{flag} {path}: the folder {folder} does not exist; create it or name another file"
+    if not os.access(folder, os.W_OK) or (target.exists() and not os.access(target, os.W_OK)):
+        return f"{flag} {path}: cannot be written here; name another file"
+    return None
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:

@@ -252,11 +252,17 @@ def run_request(args: argparse.Namespace) -> int:
     OVERRIDES.endpoint_url = args.endpoint_url
     service = build_lifecycle_service(settings, metrics=NullMetrics())
     request = UserRequest(kind=args.kind, user=args.user, minutes=args.minutes, via="cli")
-    decision = service.apply_user_request(args.job, request)
+    # a job whose pool a later job reused names the pool as `pools show` does: act on its current job
+    pool_id = service.registry.pool_id_for_job(args.job)
+    record = service.registry.get(pool_id) if pool_id else None
+    job = record.pool.job_name if record is not None else args.job
+    if job != args.job:
+        print(f"{args.job}'s warm pool is now {job}'s (a later job reused it)")
+    decision = service.apply_user_request(job, request)
     accepted = (args.kind == "release" and decision.action is Action.RELEASE) or (
         args.kind == "extend" and decision.rule.startswith("request.")
     )
-    print(f"{args.kind} {args.job}: {'done' if accepted else 'refused'} at {datetime.now(UTC):%H:%M:%S} UTC")
+    print(f"{args.kind} {job}: {'done' if accepted else 'refused'} at {datetime.now(UTC):%H:%M:%S} UTC")
     print(f"rule: {decision.rule}")
     for reason in decision.reasons:
         print(f"  - {reason}")

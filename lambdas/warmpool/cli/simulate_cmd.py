@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import sys
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from warmpool.cli.output import unwritable
 from warmpool.domain.pricing import UnknownInstanceTypeError, price_per_hour
 from warmpool.simulator import BREAKDOWNS
 
@@ -252,9 +252,4 @@ def _bad_plot(path: str) -> str | None:
     suffix = Path(path).suffix.lower().lstrip(".")
     if suffix not in formats:
         return f"--plot {path}: name a .png file (or one of .{', .'.join(sorted(formats))})"
-    folder = Path(path).parent
-    if not folder.is_dir():
-        return f"--plot {path}: the folder {folder} does not exist; create it or name another file"
-    if not os.access(folder, os.W_OK):
-        return f"--plot {path}: the folder {folder} is not writable; name another file"
-    return None
+    return unwritable(path, "--plot")

@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 
-from warmpool.cli.output import fail, iso_moment
+from warmpool.cli.output import fail, iso_moment, unwritable
 from warmpool.domain.messages import counted
 
 
@@ -70,6 +70,9 @@ def run_export(args: argparse.Namespace) -> int:
 
     if not 1 <= args.workers <= 64:
         return fail(f"--workers must be 1 to 64, got {args.workers}")
+    problem = unwritable(args.out, "--out") if args.out else None
+    if problem:  # before every job is described, not after
+        return fail(problem)
     try:
         since, until = _period(args, current_clock().now())
         policy = load_policy_file(args.policy) if args.policy else PolicyDocument()
@@ -112,8 +115,11 @@ def run_export(args: argparse.Namespace) -> int:
             1,
         )
     if args.out:
-        with open(args.out, "w", newline="", encoding="utf-8") as handle:
-            rows = write_trace(jobs, handle)
+        try:
+            with open(args.out, "w", newline="", encoding="utf-8") as handle:
+                rows = write_trace(jobs, handle)
+        except OSError as exc:
+            return fail(f"--out {args.out}: cannot be written ({exc.strerror}); name another file")
     else:
         rows = write_trace(jobs, sys.stdout)
         sys.stdout.flush()  # the trace before the summary, where both go to one terminal

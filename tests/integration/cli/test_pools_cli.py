@@ -68,6 +68,20 @@ def test_extend_and_release_go_through_the_policy(pools: System, capsys: pytest.
     assert job["WarmPoolStatus"]["Status"] == "Terminated"
 
 
+def test_a_request_by_an_earlier_job_acts_on_the_pool_it_started(
+    pools: System, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pools.run_job("cli-1-2", 60, keep_alive_seconds=900, tags={"team": "vision", "owner": "alice"})
+    capsys.readouterr()  # the functions' logs
+    # cli-1's pool is cli-1-2's now, Available again: `pools show cli-1` shows it, so release acts on it
+    assert main(["pools", "release", "cli-1"]) == 0
+    out = capsys.readouterr().out
+    assert "cli-1's warm pool is now cli-1-2's (a later job reused it)" in out
+    assert "release cli-1-2: done" in out
+    job = pools.sagemaker.describe_training_job(TrainingJobName="cli-1-2")
+    assert job["WarmPoolStatus"]["Status"] == "Terminated"
+
+
 def test_missing_configuration_is_one_clear_line(
     pools: System, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -104,6 +104,14 @@ def test_the_period_is_checked_and_an_empty_one_says_so(
     assert "--days must be more than 0" in capsys.readouterr().err
     assert main(["trace", "export", "--workers", "0"]) == 2
     assert "--workers must be 1 to 64, got 0" in capsys.readouterr().err
+    # an --out that cannot be written is refused before any job is described (it was a traceback after)
+    missing = tmp_path / "nope" / "mine.csv"
+    assert main(["trace", "export", "--out", str(missing)]) == 2
+    refused = capsys.readouterr()
+    assert f"--out {missing}: the folder {missing.parent} does not exist; create it" in refused.err
+    assert refused.out == ""
+    assert main(["trace", "export", "--out", str(tmp_path)]) == 2
+    assert f"--out {tmp_path}: is a folder; name a file in it" in capsys.readouterr().err
     out = tmp_path / "none.csv"
     assert main(["trace", "export", "--since", "2025-01-01", "--until", "2025-01-02", "--out", str(out)]) == 1
     assert "no finished training jobs created between 2025-01-01T00:00:00+00:00" in capsys.readouterr().err
