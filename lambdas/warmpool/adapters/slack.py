@@ -1,11 +1,16 @@
 """Slack incoming webhooks through slack-sdk: 429 and 5xx are retried with backoff; 400/403/404/410
-are permanent (the caller falls back to SNS and counts SlackDeliveryFailed)."""
+are permanent (the caller falls back to SNS and counts SlackDeliveryFailed).
+
+A 429 is waited out only when Slack's Retry-After is at most `max_retry_after_seconds`, and no retry
+starts that could not end before the caller's deadline: the record is retried later instead."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 PERMANENT_STATUSES = frozenset({400, 403, 404, 410})
+MAX_RETRY_AFTER_SECONDS = 5.0
 
 
 class SlackPermanentError(RuntimeError):
@@ -28,38 +33,92 @@ class SlackWebhooks:
         max_server_error_retries: int = 2,
         max_connection_retries: int = 2,
         timeout_seconds: int = 5,
+        max_retry_after_seconds: float = MAX_RETRY_AFTER_SECONDS,
     ) -> None:
         self._rate_limit_retries = max_rate_limit_retries
         self._server_error_retries = max_server_error_retries
         self._connection_retries = max_connection_retries
         self._timeout = timeout_seconds
+        self._max_retry_after = max_retry_after_seconds
 
-    def _client(self, url: str) -> Any:
+    def _client(self, url: str, deadline: float | None = None) -> Any:
         from slack_sdk.http_retry.builtin_handlers import (
             ConnectionErrorRetryHandler,
             RateLimitErrorRetryHandler,
             ServerErrorRetryHandler,
         )
+        from slack_sdk.http_retry.handler import RetryHandler
+        from slack_sdk.http_retry.state import RetryState
         from slack_sdk.webhook import WebhookClient
+
+        timeout, max_retry_after = self._timeout, self._max_retry_after
+
+        def time_for(wait: float) -> bool:
+            """A retry after `wait` seconds can still end (one more timeout) before the deadline."""
+            return deadline is None or time.monotonic() + wait + timeout <= deadline
+
+        def backoff_fits(handler: RetryHandler, state: RetryState) -> bool:
+            return time_for(handler.interval_calculator.calculate_sleep_duration(state.current_attempt))
+
+        class ConnectionRetry(ConnectionErrorRetryHandler):
+            def _can_retry(self, *, state: RetryState, **kwargs: Any) -> bool:
+                return super()._can_retry(state=state, **kwargs) and backoff_fits(self, state)
+
+        class ServerErrorRetry(ServerErrorRetryHandler):
+            def _can_retry(self, *, state: RetryState, **kwargs: Any) -> bool:
+                return super()._can_retry(state=state, **kwargs) and backoff_fits(self, state)
+
+        class RateLimitRetry(RateLimitErrorRetryHandler):
+            def _can_retry(self, *, state: RetryState, **kwargs: Any) -> bool:
+                if not super()._can_retry(state=state, **kwargs):
+                    return False
+                wait = _retry_after(kwargs["response"].headers)
+                # slack-sdk sleeps Retry-After plus up to a second of jitter
+                return wait is not None and wait <= max_retry_after and time_for(wait + 1)
 
         return WebhookClient(
             url,
-            timeout=self._timeout,
+            timeout=timeout,
             retry_handlers=[
-                ConnectionErrorRetryHandler(max_retry_count=self._connection_retries),
-                RateLimitErrorRetryHandler(max_retry_count=self._rate_limit_retries),
-                ServerErrorRetryHandler(max_retry_count=self._server_error_retries),
+                ConnectionRetry(max_retry_count=self._connection_retries),
+                RateLimitRetry(max_retry_count=self._rate_limit_retries),
+                ServerErrorRetry(max_retry_count=self._server_error_retries),
             ],
         )
 
     def post(
-        self, url: str, *, text: str, blocks: list[dict[str, Any]], replace_original: bool = False
+        self,
+        url: str,
+        *,
+        text: str,
+        blocks: list[dict[str, Any]],
+        replace_original: bool = False,
+        deadline: float | None = None,
     ) -> None:
-        """Post to a webhook or a `response_url`. The URL never appears in errors or logs."""
-        response = self._client(url).send(text=text, blocks=blocks, replace_original=replace_original or None)
+        """Post to a webhook or a `response_url`, giving up (SlackTransientError) rather than run past
+        `deadline` (a `time.monotonic()` value). The URL never appears in errors or logs."""
+        if deadline is not None and time.monotonic() + self._timeout > deadline:
+            raise SlackTransientError("no time left for Slack in this invocation")
+        response = self._client(url, deadline).send(
+            text=text, blocks=blocks, replace_original=replace_original or None
+        )
         status = int(response.status_code)
         if status < 300:
             return
         if status in PERMANENT_STATUSES:
             raise SlackPermanentError(status)
         raise SlackTransientError(f"Slack answered HTTP {status} after retries")
+
+
+def _retry_after(headers: dict[str, Any]) -> float | None:
+    """Slack's Retry-After in seconds: 1 when it is missing (as slack-sdk waits), None when it is not
+    a number of seconds. slack-sdk gives header values as lists."""
+    for name, value in headers.items():
+        if name.lower() == "retry-after":
+            first = value[0] if isinstance(value, list) and value else value
+            try:
+                seconds = int(str(first).strip())
+            except ValueError:
+                return None
+            return float(seconds) if seconds >= 0 else None
+    return 1.0

@@ -1,8 +1,10 @@
 """Notifier Lambda: notify-queue batches -> SNS (always) and Slack (when a channel is configured).
 
 Each channel is sent at most once per (pool, kind, state version), however often the message comes.
-A Slack outage fails only the Slack part of a record, which SQS retries; a permanent Slack refusal is
-counted (SlackDeliveryFailed alarm) and the SNS copy stands as the fallback.
+Every record's SNS copy goes out before any Slack call of the batch. A Slack outage or rate limit fails
+only the Slack part of a record, which SQS retries (Slack's waits are capped, and bounded by the
+invocation's remaining time); a permanent Slack refusal is counted (SlackDeliveryFailed alarm) and the
+SNS copy stands as the fallback.
 """
 
 from __future__ import annotations
@@ -21,6 +23,9 @@ if TYPE_CHECKING:
     from warmpool.adapters.sns import SnsPublisher
     from warmpool.observability import PowertoolsMetrics
     from warmpool.settings import NotifierSettings
+
+
+SLACK_TIME_MARGIN_SECONDS = 5  # of the invocation's time, kept for what follows the last Slack call
 
 
 @dataclass
@@ -64,17 +69,27 @@ def runtime() -> Runtime:
     )
 
 
-def handle_record(record: SQSRecord) -> None:
+@dataclass(frozen=True)
+class SlackCopy:
+    """What a record still owes Slack once its SNS copy is out."""
+
+    key: str
+    kind: str
+    url: str
+    text: str
+    blocks: list[dict[str, Any]]
+
+
+def publish_record(record: SQSRecord) -> SlackCopy | None:
+    """The record's SNS copy (once per key); returns what Slack is to get, None without a channel."""
     from dataclasses import replace
 
-    from warmpool.adapters.slack import SlackPermanentError
     from warmpool.domain.codec import notification_from_json
     from warmpool.domain.messages import render
     from warmpool.domain.routing import route
     from warmpool.observability import logger
 
     rt = runtime()
-    log = logger()
     notification = notification_from_json(record.body)
     policy = rt.policies.current()
     where = route(notification, policy)
@@ -87,37 +102,72 @@ def handle_record(record: SQSRecord) -> None:
     webhooks = rt.secrets.mapping(rt.settings.slack_webhooks_secret_arn)
     url = webhooks.get(where.webhook_key)
     if url is None:
-        log.info(
+        logger().info(
             "no Slack webhook for this route; SNS only", extra={"webhook_key": where.webhook_key, "key": key}
         )
-        return
+        return None
+    return SlackCopy(key, notification.kind.value, url, message.text, message.blocks)
+
+
+def post_to_slack(copy: SlackCopy, *, deadline: float | None) -> None:
+    """The Slack copy (once per key). Raises SlackTransientError when Slack keeps failing, asks for a
+    longer wait than we give it, or the invocation has no time left: SQS retries the record, whose SNS
+    copy is not sent again."""
+    from warmpool.adapters.slack import SlackPermanentError
+    from warmpool.observability import logger
+
+    rt = runtime()
+    log = logger()
 
     def post() -> bool:
         try:
-            rt.slack.post(url, text=message.text, blocks=message.blocks)
+            rt.slack.post(copy.url, text=copy.text, blocks=copy.blocks, deadline=deadline)
         except SlackPermanentError as exc:
             rt.metrics.count("SlackDeliveryFailed")
             log.error(
-                "Slack refused the message; the SNS copy stands", extra={"status": exc.status, "key": key}
+                "Slack refused the message; the SNS copy stands",
+                extra={"status": exc.status, "key": copy.key},
             )
             return False
         return True
 
-    rt.dedupe.run_once(f"slack#{key}", post)
-    log.info("notified", extra={"key": key, "kind": notification.kind.value})
+    rt.dedupe.run_once(f"slack#{copy.key}", post)
+    log.info("notified", extra={"key": copy.key, "kind": copy.kind})
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Two passes over the batch: every record's SNS copy first, then the Slack copies, so a slow or
+    rate-limited Slack never holds back another record's SNS copy. A record fails (and SQS retries it)
+    when either of its copies failed; a copy already sent is not sent again."""
+    import time
+
     from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
     rt = runtime()
     rt.dedupe.register_lambda_context(context)
-    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-    try:
-        return dict(
-            process_partial_response(
-                event=event, record_handler=handle_record, processor=processor, context=context
-            )
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    deadline = time.monotonic() + remaining() / 1000 - SLACK_TIME_MARGIN_SECONDS if remaining else None
+    owed: dict[str, SlackCopy] = {}
+
+    def sns_pass(record: SQSRecord) -> None:
+        copy = publish_record(record)
+        if copy is not None:
+            owed[record.message_id] = copy
+
+    def slack_pass(record: SQSRecord) -> None:
+        post_to_slack(owed[record.message_id], deadline=deadline)
+
+    def run(batch: dict[str, Any], record_handler: Any) -> list[dict[str, Any]]:
+        processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+        response = process_partial_response(
+            event=batch, record_handler=record_handler, processor=processor, context=context
         )
+        return [dict(failure) for failure in response["batchItemFailures"]]
+
+    try:
+        failures = run(event, sns_pass)
+        if owed:
+            failures += run({"Records": [r for r in event["Records"] if r["messageId"] in owed]}, slack_pass)
+        return {"batchItemFailures": failures}
     finally:
         rt.metrics.flush()

@@ -23,9 +23,10 @@ class LocalLambdaContext:
     memory_limit_in_mb: int = 512
     aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:warmpool-local"
+    remaining_millis: int = 60_000
 
     def get_remaining_time_in_millis(self) -> int:
-        return 60_000
+        return self.remaining_millis
 
 
 @dataclass

@@ -15,6 +15,7 @@ class SlackStandIn:
     def __init__(self, clock: Callable[[], Any] | None = None) -> None:
         self.received: list[dict[str, Any]] = []
         self.answers: deque[int] = deque()  # statuses to answer next, then 200
+        self.retry_after = "0"  # the Retry-After header of a 429
         stand_in = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -31,7 +32,7 @@ class SlackStandIn:
                 stand_in.received.append(record)
                 self.send_response(status)
                 if status == 429:
-                    self.send_header("Retry-After", "0")
+                    self.send_header("Retry-After", stand_in.retry_after)
                 self.send_header("Content-Type", "text/plain")
                 self.end_headers()
                 self.wfile.write(b"ok" if status == 200 else b"error")

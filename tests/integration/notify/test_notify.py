@@ -13,7 +13,8 @@ from urllib.parse import urlencode
 import boto3
 import pytest
 from warmpool.emulator.jobs import training_job_request
-from warmpool.handlers import slack_interactive
+from warmpool.handlers import notifier, slack_interactive
+from warmpool.local.pumps import LocalLambdaContext, QueuePump
 from warmpool.local.slack_standin import SlackStandIn
 
 from tests.integration.conftest import System, subscribe
@@ -102,6 +103,68 @@ def test_rate_limits_and_server_errors_are_retried(system: System, slack: SlackS
     finish(system, "v-3", {"team": "vision", "owner": "alice"})
     assert [r["status"] for r in slack.received] == [429, 500, 200]
     assert len(slack.delivered("vision")) == 1
+
+
+def test_a_rate_limited_slack_holds_back_no_sns_copy_and_is_retried_alone(
+    system: System, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    slept: list[float] = []
+    # slack-sdk's waits, recorded
+    monkeypatch.setattr("slack_sdk.http_retry.builtin_handlers.time.sleep", slept.append)
+    # each Slack request notes how many SNS copies had gone out when it came
+    stand_in = SlackStandIn(clock=lambda: system.api_calls.get("Publish", 0)).start()
+    try:
+        boto3.client("secretsmanager").put_secret_value(
+            SecretId=system.env.slack_webhooks_secret_arn,
+            SecretString=json.dumps({"vision": stand_in.url("vision")}),
+        )
+        system.set_policy(POLICY)
+        names = ("rl-1", "rl-2", "rl-3")
+        for name in names:
+            tags = {"team": "vision", "owner": "alice"}
+            system.sagemaker.create_training_job(
+                **training_job_request(name, keep_alive_seconds=600, tags=tags)
+            )
+        system.lifecycle.drain()
+        for name in names:
+            system.control.complete_job(name)
+        system.lifecycle.drain()
+        stand_in.retry_after = "30"  # what Slack asks under a rate limit: longer than an invocation waits
+        stand_in.answers.extend([429] * 3)
+        system.notifier.pump_once()  # one invocation, the three records in one batch
+        assert sorted(n["job_name"] for n in system.notifications()) == list(names)
+        assert [r["at"] for r in stand_in.received] == [3, 3, 3]  # Slack only after every SNS copy
+        assert slept == []  # the 30 s were not waited out inside the invocation
+        assert stand_in.delivered() == []
+        system.settle()  # the records come back for their Slack copies, and Slack answers now
+        assert len(stand_in.delivered("vision")) == 3
+        assert system.notifications() == []  # no second SNS copy
+        assert system.messages(system.env.notify_dlq_url) == []
+    finally:
+        stand_in.stop()
+
+
+def test_slack_gets_only_the_invocation_s_remaining_time(system: System, slack: SlackStandIn) -> None:
+    system.sagemaker.create_training_job(
+        **training_job_request("t-1", keep_alive_seconds=600, tags={"team": "vision", "owner": "alice"})
+    )
+    system.settle()
+    system.control.complete_job("t-1")
+    system.lifecycle.drain()
+    # an invocation with 6 s left: not enough for a Slack call (5 s timeout) and the margin after it
+    short = QueuePump(
+        system.sqs,
+        system.env.notify_queue_url,
+        lambda event, _: notifier.handler(event, LocalLambdaContext(remaining_millis=6_000)),
+    )
+    short.pump_once()
+    assert [n["job_name"] for n in system.notifications()] == ["t-1"]
+    assert slack.received == []
+    assert short.stats.failures == 1  # left on the queue for its Slack copy
+    system.settle()
+    (message,) = slack.delivered("vision")
+    assert message["body"]["text"].startswith("Warm pool ready: t-1 ")
+    assert system.notifications() == []
 
 
 def test_a_gone_webhook_is_permanent_and_sns_still_carries_the_message(
