@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from warmpool.domain.messages import RenderedMessage
+from warmpool.domain.messages import RenderedMessage, sns_message
 from warmpool.domain.model import Notification
 
 NONE = "none"  # attribute value when a tag is missing: SNS attributes cannot be empty
@@ -17,15 +16,12 @@ class SnsPublisher:
         self.topic_arn = topic_arn
 
     def publish(self, notification: Notification, message: RenderedMessage) -> str:
-        machine = json.dumps(message.document, default=str, sort_keys=True)
         response = self._client.publish(
             TopicArn=self.topic_arn,
             Subject=message.subject,
             MessageStructure="json",
             # `default` for e-mail and SMS subscribers; the JSON document for machines.
-            Message=json.dumps(
-                {"default": message.text, "sqs": machine, "lambda": machine, "https": machine}
-            ),
+            Message=sns_message(message.text, message.document),
             MessageAttributes={
                 name: {"DataType": "String", "StringValue": value or NONE}
                 for name, value in (

@@ -69,3 +69,21 @@ def pool_facts(pool: Pool, *, now: datetime, price_per_instance_hour: float | No
             )
         ),
     }
+
+
+# What the daily digest says of each warm pool: a line of text, not the pool's whole story
+DIGEST_POOL_FIELDS = (
+    "pool_id",
+    "job_name",
+    "owner",
+    "instance_type",
+    "instance_count",
+    "available_since",
+    "warm_until",
+    "idle_cost_so_far_usd",
+)
+
+
+def digest_pool_facts(pool: Pool, *, now: datetime, price_per_instance_hour: float | None) -> dict[str, Any]:
+    facts = pool_facts(pool, now=now, price_per_instance_hour=price_per_instance_hour)
+    return {name: facts[name] for name in DIGEST_POOL_FIELDS}

@@ -6,12 +6,16 @@ Pure: everything comes from `Notification.facts` (see domain/facts.py) and the d
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from warmpool.domain.model import Notification, NotificationKind
 
 SUBJECT_LIMIT = 99  # SNS: a subject is ASCII, without line breaks, and under 100 characters
+# SNS takes 262,144 bytes with the subject and the message attributes: the Message gets the rest
+SNS_MESSAGE_LIMIT = 256 * 1024 - 8 * 1024
+SLACK_SECTION_LIMIT = 3000  # characters of a section block's text
+SLACK_BLOCK_LIMIT = 50  # blocks in a message
 ACTION_EXTEND_30 = "warmpool_extend_30"
 ACTION_EXTEND_60 = "warmpool_extend_60"
 ACTION_RELEASE = "warmpool_release"
@@ -87,11 +91,12 @@ def _details(n: Notification) -> list[str]:
         lines.append(f"Warm pools live at most 28 days; this one ends at {_when(f.get('lifetime_ends_at'))}.")
     elif n.kind is NotificationKind.DAILY_DIGEST:
         pools = f.get("warm_pools") or []
+        left_out = int(f.get("warm_pools_left_out") or 0)
         today, month = f.get("idle_cost_today_usd", 0), f.get("idle_cost_month_usd", 0)
         instances = int(f.get("warm_instances", 0))
         lines.append(
-            f"{counted(len(pools), 'warm pool')} ({counted(instances, 'instance')}) on {f.get('date')}; "
-            f"idle cost ${today:.2f} today, ${month:.2f} this month."
+            f"{counted(len(pools) + left_out, 'warm pool')} ({counted(instances, 'instance')}) on "
+            f"{f.get('date')}; idle cost ${today:.2f} today, ${month:.2f} this month."
         )
         for p in pools:
             owner = f", owner {p.get('owner')}" if p.get("owner") else ""
@@ -100,6 +105,8 @@ def _details(n: Notification) -> list[str]:
                 f"- {p.get('job_name')} ({shape}): idle since {_when(p.get('available_since'))}, "
                 f"warm until {_when(p.get('warm_until'))}"
             )
+        if left_out:
+            lines.append(f"...and {counted(left_out, 'more warm pool')}, left out of this message.")
     elif n.kind is NotificationKind.BUDGET_WARNING and f.get("budget_usd") is not None:
         lines.append(f"Spent ${f.get('spent_usd')} of ${f.get('budget_usd')} this {f.get('period')}.")
     if n.kind in ACTIONABLE or n.kind is NotificationKind.RELEASED:
@@ -132,6 +139,44 @@ def sns_subject(headline: str) -> str:
 
 
 def render(notification: Notification, *, mention: str | None = None) -> RenderedMessage:
+    """The message in every form. Its SNS form (`sns_message`) fits SNS's size limit: a digest too
+    large for it lists the warm pools that fit and says how many it left out."""
+    message = _render(notification, mention)
+    if _fits_sns(message):
+        return message
+    pools = list(notification.facts.get("warm_pools") or [])
+    if notification.kind is NotificationKind.DAILY_DIGEST and pools:
+
+        def keeping(count: int) -> RenderedMessage:
+            left_out = len(pools) - count
+            facts = {**notification.facts, "warm_pools": pools[:count], "warm_pools_left_out": left_out}
+            return _render(replace(notification, facts=facts), mention)
+
+        fits, too_many = 0, len(pools)  # the most pools that fit, by bisection
+        while too_many - fits > 1:
+            middle = (fits + too_many) // 2
+            fits, too_many = (middle, too_many) if _fits_sns(keeping(middle)) else (fits, middle)
+        message = keeping(fits)
+        if _fits_sns(message):
+            return message
+    # Nothing else grows without bound (job text is bounded by SageMaker); kept as a last resort
+    text = message.text[: SNS_MESSAGE_LIMIT // 16] + "..."
+    document = {**message.document, "facts": {"left_out": "too large for SNS"}, "text": text}
+    return replace(message, text=text, document=document)
+
+
+def sns_message(text: str, document: dict[str, Any]) -> str:
+    """The SNS `Message` (`MessageStructure=json`): the text for e-mail and SMS subscribers
+    (`default`), the JSON document for machines."""
+    machine = json.dumps(document, default=str, sort_keys=True)
+    return json.dumps({"default": text, "sqs": machine, "lambda": machine, "https": machine})
+
+
+def _fits_sns(message: RenderedMessage) -> bool:
+    return len(sns_message(message.text, message.document).encode()) <= SNS_MESSAGE_LIMIT
+
+
+def _render(notification: Notification, mention: str | None) -> RenderedMessage:
     headline = _headline(notification)
     details = _details(notification)
     subject = sns_subject(headline)
@@ -152,10 +197,13 @@ def render(notification: Notification, *, mention: str | None = None) -> Rendere
     blocks: list[dict[str, Any]] = [
         {"type": "section", "text": {"type": "mrkdwn", "text": f"{greeting}*{slack_escape(headline)}*"}},
     ]
-    if details:
-        body = slack_escape("\n".join(details))
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": body}})
-    if notification.kind in ACTIONABLE:
+    actionable = notification.kind in ACTIONABLE
+    room = SLACK_BLOCK_LIMIT - len(blocks) - (1 if actionable else 0)
+    blocks.extend(
+        {"type": "section", "text": {"type": "mrkdwn", "text": section}}
+        for section in _sections([slack_escape(line) for line in details], room)
+    )
+    if actionable:
         value = json.dumps({"job": notification.job_name, "pool": notification.pool_id})
         blocks.append(
             {
@@ -169,6 +217,27 @@ def render(notification: Notification, *, mention: str | None = None) -> Rendere
             }
         )
     return RenderedMessage(subject, text, document, blocks)
+
+
+def _sections(lines: list[str], room: int) -> list[str]:
+    """Lines packed into at most `room` section texts of at most SLACK_SECTION_LIMIT characters each
+    (a longer line is cut); the lines that do not fit are counted in a last "...and N more"."""
+    limit = SLACK_SECTION_LIMIT
+    lines = [line if len(line) <= limit else line[: limit - 3] + "..." for line in lines]
+    sections: list[list[str]] = []
+    for index, line in enumerate(lines):
+        if sections and len("\n".join([*sections[-1], line])) <= limit:
+            sections[-1].append(line)
+        elif len(sections) < room:
+            sections.append([line])
+        elif sections:
+            last, hidden = sections[-1], len(lines) - index
+            while last and len("\n".join([*last, f"...and {hidden} more"])) > limit:
+                last.pop()
+                hidden += 1
+            last.append(f"...and {hidden} more")
+            break
+    return ["\n".join(section) for section in sections]
 
 
 def slack_escape(text: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from warmpool.domain.model import Notification
+from warmpool.domain.model import Notification, NotificationKind
 from warmpool.domain.policy.document import PolicyDocument
 
 
@@ -27,7 +27,7 @@ def route(notification: Notification, policy: PolicyDocument) -> Route:
         notes.append(f"The job has no `{policy.tags.team}` tag: sent to team {team}.")
     if owner and mention is None:
         notes.append(f"No Slack user is mapped to owner {owner} (notifications.slack_users).")
-    elif not owner:
+    elif not owner and notification.kind is not NotificationKind.DAILY_DIGEST:  # a digest has no owner
         notes.append(f"The job has no `{policy.tags.owner}` tag.")
     if team_settings is None or not team_settings.slack_webhook_key:
         notes.append(f"Team {team} has no Slack channel configured: sent to the platform admins.")

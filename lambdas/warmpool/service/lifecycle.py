@@ -17,7 +17,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from warmpool.domain.clock import Clock, days_of, period_ends, period_starts
 from warmpool.domain.decide import RETRY_CAPPED_MINUTES, decide_keep_alive, policy_cost_model
-from warmpool.domain.facts import pool_facts
+from warmpool.domain.facts import digest_pool_facts, pool_facts
 from warmpool.domain.model import (
     Action,
     Decision,
@@ -965,7 +965,8 @@ class LifecycleService:
             facts: dict[str, Any] = {
                 "date": local[team].date().isoformat(),
                 "warm_pools": [
-                    pool_facts(p, now=now, price_per_instance_hour=self._price(p, policy)) for p in pools
+                    digest_pool_facts(p, now=now, price_per_instance_hour=self._price(p, policy))
+                    for p in pools
                 ],
                 "warm_instances": fleet.warm_instances_by_team.get(team, 0),
                 "idle_cost_today_usd": round(fleet.idle_cost_today_by_team.get(team, 0.0), 2),

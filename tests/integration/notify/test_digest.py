@@ -1,6 +1,11 @@
 """The daily digest: once a day per team, in the policy's hour, from the reconciler."""
 
+import json
+
+import boto3
+from slack_sdk.models.blocks import Block
 from warmpool.emulator.jobs import training_job_request
+from warmpool.local.slack_standin import SlackStandIn
 
 from tests.integration.conftest import System
 
@@ -77,3 +82,57 @@ def test_each_team_hears_in_its_hour_on_its_own_clock(system: System) -> None:
     assert sorted(listings) == [1] * 21 + [2] * 3
     dates = {n["team"]: n["facts"]["date"] for n in system.notifications() if n["kind"] == "daily-digest"}
     assert dates == {"platform": "2026-03-02", "vision": "2026-03-02", "nlp": "2026-03-03"}
+
+
+def test_a_digest_of_many_pools_is_valid_block_kit_and_says_no_routing_nonsense(system: System) -> None:
+    stand_in = SlackStandIn().start()
+    try:
+        boto3.client("secretsmanager").put_secret_value(
+            SecretId=system.env.slack_webhooks_secret_arn,
+            SecretString=json.dumps({"vision": stand_in.url("vision")}),
+        )
+        system.set_policy(
+            {
+                "version": 1,
+                "defaults": {"keep_alive_strategy": "fixed-3600"},
+                "notifications": {
+                    "digest": {"enabled": True, "hour": 9},
+                    "teams": {"vision": {"slack_webhook_key": "vision"}},
+                },
+            }
+        )
+        names = [f"vision-resnet50-finetune-lr-sweep-{i:03d}" for i in range(30)]
+        tags = {"team": "vision", "owner": "alice"}
+        for name in names:
+            system.sagemaker.create_training_job(
+                **training_job_request(name, keep_alive_seconds=600, tags=tags)
+            )
+        system.settle()
+        for name in names:
+            system.control.run_for(name, 300)
+        system.advance(360)
+        system.notifications()
+        assert system.reconcile()["digests"] == ["vision"]
+        (digest,) = [r["body"] for r in stand_in.delivered("vision") if "daily digest" in r["body"]["text"]]
+        sections = [b["text"]["text"] for b in digest["blocks"] if b["type"] == "section"]
+        assert len(sections) > 2  # the pools' lines are spread over several sections...
+        for block in digest["blocks"]:
+            parsed = Block.parse(block)
+            assert parsed is not None
+            parsed.validate_json()  # ...each one Slack accepts (at most 3000 characters)
+        shown = "\n".join(sections)
+        assert [name for name in names if f"- {name} (" in shown] == names
+        assert "tag" not in digest["text"]  # a digest is about a team: no owner-tag routing note
+        (sns,) = [n for n in system.notifications() if n["kind"] == "daily-digest"]
+        assert sorted(sns["facts"]["warm_pools"][0]) == [
+            "available_since",
+            "idle_cost_so_far_usd",
+            "instance_count",
+            "instance_type",
+            "job_name",
+            "owner",
+            "pool_id",
+            "warm_until",
+        ]
+    finally:
+        stand_in.stop()

@@ -3,7 +3,8 @@
 import json
 from datetime import UTC, datetime
 
-from warmpool.domain.messages import ACTION_RELEASE, blocks_as_text, render
+from slack_sdk.models.blocks import Block
+from warmpool.domain.messages import ACTION_RELEASE, blocks_as_text, render, sns_message
 from warmpool.domain.model import Notification, NotificationKind, Severity
 
 
@@ -90,3 +91,40 @@ def test_the_daily_digest_lists_each_warm_pool_and_the_cost() -> None:
         "warm until 2026-03-02 10:00:00 UTC",
     ]
     assert not [b for b in message.blocks if b["type"] == "actions"]
+
+
+def test_a_digest_of_many_pools_fits_slack_and_sns() -> None:
+    pools = [
+        {
+            "pool_id": f"vision-resnet50-finetune-lr-sweep-{i:04d}",
+            "job_name": f"vision-resnet50-finetune-lr-sweep-{i:04d}",
+            "owner": "alice",
+            "instance_type": "ml.g5.2xlarge",
+            "instance_count": 1,
+            "available_since": "2026-03-02T08:00:00+00:00",
+            "warm_until": "2026-03-02T10:00:00+00:00",
+            "idle_cost_so_far_usd": 1.5,
+        }
+        for i in range(2000)
+    ]
+    facts = {"date": "2026-03-02", "warm_pools": pools, "warm_instances": 2000}
+    digest = Notification(
+        NotificationKind.DAILY_DIGEST, Severity.INFO, "digest-vision", "", 20260302, "vision", None, facts
+    )
+    message = render(digest)
+    # Slack: sections of at most 3000 characters, at most 50 blocks (slack-sdk's own Block Kit checks)
+    assert len(message.blocks) <= 50
+    for block in message.blocks:
+        parsed = Block.parse(block)
+        assert parsed is not None
+        parsed.validate_json()
+    # SNS: the Message stays under its 256 KiB, and says how many pools it left out
+    assert len(sns_message(message.text, message.document).encode()) < 256 * 1024
+    listed = message.document["facts"]["warm_pools"]
+    left_out = message.document["facts"]["warm_pools_left_out"]
+    assert 100 < len(listed) < 2000
+    assert len(listed) + left_out == 2000
+    lines = message.text.splitlines()
+    assert lines[1].startswith("2,000 warm pools (2,000 instances) on 2026-03-02")
+    assert lines[-1] == f"...and {left_out:,} more warm pools, left out of this message."
+    assert len(lines) == 2 + len(listed) + 1
