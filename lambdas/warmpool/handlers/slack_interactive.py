@@ -1,13 +1,15 @@
 """Slack interactive endpoint (API Gateway HTTP API or Function URL): "Extend"/"Release" buttons.
 
-Verify the signature on the raw body (and refuse requests older than 5 minutes), bound the body size
-and each user's request rate, authorize (owner, team admins, platform admins), then apply the request
+Verify the signature on the raw body (and refuse requests older than 5 minutes), answer a replay of a
+request already handled "already handled" without acting again, bound the body size and each user's
+request rate, authorize (owner, team admins, platform admins), then apply the request
 through the lifecycle service, so policy limits still hold and a refusal says why.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from dataclasses import dataclass
 from functools import cache
@@ -22,6 +24,7 @@ if TYPE_CHECKING:
 MAX_BODY_BYTES = 64 * 1024
 MAX_REQUESTS_PER_MINUTE = 10
 UPDATE_TIMEOUT_SECONDS = 1  # the message update after the action; the ack is due within 3 s
+REPLAY_WINDOW_SECONDS = 5 * 60  # slack-sdk refuses a request whose timestamp is further from now
 
 
 @dataclass
@@ -86,6 +89,26 @@ def _within_rate(rt: Runtime, user: str) -> bool:
     return int(response["Attributes"]["hits"]["N"]) <= MAX_REQUESTS_PER_MINUTE
 
 
+def _first_time(rt: Runtime, timestamp: str, signature: str) -> bool:
+    """Whether this signed request comes for the first time: a conditional put of a marker (the hash
+    of its timestamp and signature) that expires once the request would be refused as stale anyway.
+    A captured request sent again within the 5 minutes finds its marker."""
+    digest = hashlib.sha256(f"{timestamp}:{signature}".encode()).hexdigest()
+    try:
+        rt.dynamodb.put_item(
+            TableName=rt.table,
+            Item={
+                "pk": {"S": f"SLACKREQ#{digest}"},
+                "sk": {"S": "SEEN"},
+                "ttl": {"N": str(int(timestamp) + 2 * REPLAY_WINDOW_SECONDS)},
+            },
+            ConditionExpression="attribute_not_exists(pk)",
+        )
+    except rt.dynamodb.exceptions.ConditionalCheckFailedException:
+        return False
+    return True
+
+
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     from slack_sdk.signature import SignatureVerifier
 
@@ -110,6 +133,9 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if not timestamp.isdigit() or not signature or not verifier.is_valid(body, timestamp, signature):
         log.warning("rejected a request with a bad or stale Slack signature")
         return _reply(401, "invalid or stale signature")
+    if not _first_time(rt, timestamp, signature):
+        log.warning("ignored a replayed Slack request")
+        return _reply(200, "already handled")
     try:
         press = parse_button_press(body)
     except BadActionError as exc:

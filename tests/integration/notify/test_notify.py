@@ -202,12 +202,15 @@ def signed(body: str, *, secret: str = SIGNING_SECRET, at: float | None = None) 
     }
 
 
-def press(job: str, action: str, user: str, response_url: str | None = None) -> str:
+def press(
+    job: str, action: str, user: str, response_url: str | None = None, trigger_id: str = "1.2.abc"
+) -> str:
     payload = {
         "type": "block_actions",
         "user": {"id": user, "username": user.lower()},
         "actions": [{"action_id": action, "value": json.dumps({"job": job, "pool": job})}],
         "response_url": response_url,
+        "trigger_id": trigger_id,  # Slack's own, different for every press
     }
     return urlencode({"payload": json.dumps(payload)})
 
@@ -342,13 +345,39 @@ def test_policy_refusal_says_why(system: System, slack: SlackStandIn) -> None:
     assert "max_extend_minutes" in text
 
 
+def test_a_replayed_request_is_answered_but_not_applied_again(system: System, slack: SlackStandIn) -> None:
+    finish(system, "s-11", {"team": "vision", "owner": "alice"})
+    before = system.registry.get("s-11")
+    assert before is not None
+    assert before.pool.expires_at is not None
+    request = signed(press("s-11", "warmpool_extend_60", "UALICE"))
+    assert call(request)[0] == 200
+    updates_before = len(system.control.update_calls())
+    # the same signed bytes again within the 5 minutes: a captured press sent twice
+    assert call(dict(request)) == (200, "already handled")
+    assert call(dict(request)) == (200, "already handled")
+    record = system.registry.get("s-11")
+    assert record is not None
+    assert record.pool.override_until == before.pool.expires_at + timedelta(minutes=60)  # one hour, once
+    assert system.control.update_calls()[updates_before:] == []
+    # a new press of the same button (Slack signs it anew) is heard
+    status, text = call(signed(press("s-11", "warmpool_extend_60", "UALICE", trigger_id="second")))
+    assert (status, "done" in text) == (200, True)
+    record = system.registry.get("s-11")
+    assert record is not None
+    assert record.pool.override_until == before.pool.expires_at + timedelta(minutes=120)
+
+
 def test_a_flood_from_one_user_is_throttled(system: System, slack: SlackStandIn) -> None:
     finish(system, "s-5", {"team": "vision", "owner": "alice"})
     limit = slack_interactive.MAX_REQUESTS_PER_MINUTE
-    statuses = [call(signed(press("s-5", "warmpool_extend_30", "UALICE")))[0] for _ in range(limit + 2)]
+    statuses = [
+        call(signed(press("s-5", "warmpool_extend_30", "UALICE", trigger_id=f"t{i}")))[0]
+        for i in range(limit + 2)
+    ]
     assert statuses == [200] * limit + [429] * 2
     system.emulator.advance(60)  # the next minute of the engine's clock: heard again
-    assert call(signed(press("s-5", "warmpool_extend_30", "UALICE")))[0] == 200
+    assert call(signed(press("s-5", "warmpool_extend_30", "UALICE", trigger_id="later")))[0] == 200
 
 
 def test_logs_never_contain_webhook_urls_or_the_signing_secret(
