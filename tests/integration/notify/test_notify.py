@@ -334,6 +334,30 @@ def test_requests_that_must_be_refused(system: System, slack: SlackStandIn) -> N
     assert job["WarmPoolStatus"]["Status"] == "Available"
 
 
+@pytest.mark.parametrize(
+    ("timestamp", "signature", "base64_body"),
+    [
+        ("\u00b2", "v0=0", False),  # a digit to str.isdigit, not to int()
+        ("9" * 5000, "v0=0", False),  # more digits than int() converts
+        ("NOW", "v0=\u00e9", False),  # not ASCII: the HMAC comparison raised
+        ("NOW", "v0=" + "0" * 64, True),  # a body that is not base64
+    ],
+    ids=["superscript-digit", "5000-digits", "non-ascii-signature", "not-base64"],
+)
+def test_hostile_headers_and_bodies_are_refused_as_unsigned(
+    system: System, slack: SlackStandIn, timestamp: str, signature: str, base64_body: bool
+) -> None:
+    finish(system, "s-12", {"team": "vision", "owner": "alice"})
+    headers = {
+        "X-Slack-Request-Timestamp": timestamp.replace("NOW", str(int(time.time()))),
+        "X-Slack-Signature": signature,
+    }
+    body = "%%% not base64 %%%" if base64_body else press("s-12", "warmpool_release", "UALICE")
+    assert call({"headers": headers, "body": body, "isBase64Encoded": base64_body})[0] == 401
+    job = system.sagemaker.describe_training_job(TrainingJobName="s-12")
+    assert job["WarmPoolStatus"]["Status"] == "Available"
+
+
 def test_policy_refusal_says_why(system: System, slack: SlackStandIn) -> None:
     policy = json.loads(json.dumps(POLICY))
     policy["defaults"]["overrides"]["max_extend_minutes"] = 30
