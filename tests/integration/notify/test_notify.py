@@ -89,6 +89,24 @@ def test_slack_gets_blocks_with_buttons_and_owner_mention(system: System, slack:
     assert "ml.g5.2xlarge" in message["body"]["text"]
 
 
+def test_job_text_is_escaped_in_all_that_slack_gets_and_kept_as_is_for_sns(
+    system: System, slack: SlackStandIn
+) -> None:
+    system.sagemaker.create_training_job(
+        **training_job_request("f-1", keep_alive_seconds=600, tags={"team": "vision", "owner": "alice"})
+    )
+    system.settle()
+    reason = "AlgorithmError: <!channel> free GPUs at <https://evil.example|here> & more"
+    system.control.fail_job("f-1", reason=reason)
+    system.settle()
+    (message,) = slack.delivered("vision")
+    escaped = "AlgorithmError: &lt;!channel&gt; free GPUs at &lt;https://evil.example|here&gt; &amp; more"
+    assert f"Job failed: {escaped}." in message["body"]["text"]  # the push/desktop notification's text
+    assert "<!channel>" not in json.dumps(message["body"])
+    (sns,) = system.notifications()
+    assert f"Job failed: {reason}." in sns["text"]
+
+
 def test_unmapped_team_falls_back_to_the_platform_channel_and_says_so(
     system: System, slack: SlackStandIn
 ) -> None:
