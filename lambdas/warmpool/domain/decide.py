@@ -118,9 +118,11 @@ def decide_keep_alive(
         action, keep_alive, next_check = Action.KEEP, None, None
     if step.capped_by_lifetime:
         reasons.append("capped by the pool's maximum lifetime")
+    # min_step_minutes only spares a small extension; a shorter keep-alive (a cap: the working day,
+    # the maximum horizon, a budget) is always set, however small the step
     min_step = int(rules.get("min_step_minutes")) * 60
-    if action in (Action.EXTEND, Action.SHORTEN) and keep_alive is not None and 0 < keep_alive < min_step:
-        reasons.append(f"a {keep_alive} s update is below min_step_minutes: left as it is")
+    if action is Action.EXTEND and keep_alive is not None and 0 < keep_alive < min_step:
+        reasons.append(f"a {keep_alive} s extension is below min_step_minutes: left as it is")
         action, keep_alive = Action.KEEP, None
     if (
         action in (Action.SHORTEN, Action.RELEASE)

@@ -303,6 +303,38 @@ def test_idle_time_after_midnight_is_left_to_the_next_day_s_budget() -> None:
     )
 
 
+def test_min_step_never_holds_back_a_cap() -> None:
+    now = MONDAY_10_BERLIN + timedelta(seconds=5)
+    # the maximum horizon leaves 595 s, less than the 15-minute minimum step: shortened all the same
+    capped = decide_keep_alive(
+        pool(keep_alive=3600), policy(max_horizon_minutes=10, min_step_minutes=15), now
+    )
+    assert (capped.action, capped.keep_alive_seconds) == (Action.SHORTEN, 595)
+    assert capped.rule == "defaults.max_horizon_minutes"
+    # the working day ends 90 s from now: the 30-minute keep-alive is cut there
+    late = datetime(2026, 3, 2, 18, 58, 30, tzinfo=UTC)  # 19:58:30 Berlin
+    doc = policy(min_step_minutes=2, working_hours={**HOURS, "end": "20:00"})
+    evening = decide_keep_alive(pool(since=late, keep_alive=1800), doc, late)
+    assert (evening.action, evening.keep_alive_seconds) == (Action.SHORTEN, 90)
+    assert evening.rule == "defaults.working_hours"
+    # a budget with about 2 minutes left shortens a one-hour keep-alive to them
+    budget = decide_keep_alive(
+        pool(keep_alive=3600),
+        policy(min_step_minutes=5, budget={"daily_usd": 1.0}),
+        now,
+        fleet=FleetView(idle_cost_today_by_team={"vision": 0.95}),
+    )
+    assert budget.action is Action.SHORTEN
+    assert budget.keep_alive_seconds is not None
+    assert budget.keep_alive_seconds < 300
+    # a small extension is still spared
+    small = decide_keep_alive(
+        pool(keep_alive=60), policy(keep_alive_strategy="fixed-120", min_step_minutes=5), now
+    )
+    assert (small.action, small.keep_alive_seconds) == (Action.KEEP, None)
+    assert any("below min_step_minutes" in r for r in small.reasons)
+
+
 def test_a_shorter_request_never_takes_back_a_longer_promise() -> None:
     doc = policy(overrides={"max_extend_minutes": 60})
     promised = MONDAY_10_BERLIN + timedelta(hours=2)  # two earlier presses of "Extend 60 min"
