@@ -162,6 +162,38 @@ def test_an_accepted_request_outlives_the_working_day_until_it_reverts() -> None
     assert (after.action, after.rule) == (Action.RELEASE, "defaults.working_hours")
 
 
+def test_a_request_allowed_outside_working_hours_gets_what_it_asked_not_the_strategy_s_horizon() -> None:
+    doc = parse_policy(
+        {
+            "version": 1,
+            "defaults": {"keep_alive_strategy": "fixed-10800", "working_hours": HOURS},
+            "owners": {"alice": {"overrides": {"allow_outside_working_hours": True}}},
+        }
+    )
+    since = datetime(2026, 3, 2, 16, 0, tzinfo=UTC)  # 17:00 Berlin; the working day ends at 18:00
+
+    def ask(keep_alive: int, now: datetime, minutes: int) -> Decision:
+        return decide_keep_alive(
+            pool(since=since, keep_alive=keep_alive),
+            doc,
+            now,
+            trigger=Trigger.USER,
+            request=UserRequest("extend", "alice", minutes, "slack"),
+        )
+
+    # at 17:55 Berlin, 10 more minutes than 18:00: warm until 18:10, not for the strategy's 3 h
+    late = ask(3600, datetime(2026, 3, 2, 16, 55, tzinfo=UTC), 10)
+    assert late.horizon_seconds == 70 * 60
+    assert "kept until the accepted request ends at 2026-03-02T17:10:00+00:00" in late.reasons[-1]
+    # a request that ends before the working day does: the strategy still keeps it until 18:00
+    early = ask(600, since, 10)
+    assert early.horizon_seconds == 3600
+    # at 18:30 Berlin, outside working hours: until the request ends, no longer
+    outside = ask(5400, datetime(2026, 3, 2, 17, 30, tzinfo=UTC), 10)
+    assert outside.horizon_seconds == 100 * 60
+    assert outside.action is Action.EXTEND
+
+
 @pytest.mark.parametrize(
     ("when", "inside"),
     [

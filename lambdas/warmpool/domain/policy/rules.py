@@ -50,6 +50,7 @@ class Evaluation:
     release_pool_ids: list[str] = field(default_factory=list)
     settled: str | None = None  # "release" or "keep": no later rule may change the outcome
     may_extend: bool = True
+    requested_until: datetime | None = None  # until when a person's extend request, accepted, keeps it
 
     def set_horizon(self, seconds: int, rule: str, reason: str) -> None:
         self.horizon = max(0, seconds)
@@ -266,6 +267,7 @@ class PersonRequest(PolicyRule):
             # promise if that is later (a shorter request never takes back a longer one)
             base = max(ev.now, ev.pool.expires_at or ev.now, until or ev.now)
             until = base + timedelta(minutes=request.minutes)
+            ev.requested_until = until
             ev.reasons.append(f"{request.user} asked to keep it warm {request.minutes} min more")
         if until is not None and until > ev.now and ev.pool.available_since is not None:
             wanted = int((until - ev.pool.available_since).total_seconds())
@@ -320,13 +322,15 @@ class WorkingHoursRule(PolicyRule):
             return
         rule = ev.rules.rule("working_hours")
         overrides = ev.rules.get("overrides")
-        if ev.request is not None and ev.request.kind == "extend" and overrides.allow_outside_working_hours:
-            return
         # A person's request accepted earlier (allowed outside working hours, or it would not have
         # been) keeps the pool until it reverts; working hours apply again after that.
         override = ev.pool.override_until
         if override is not None and override <= ev.now:
             override = None
+        # A request now from someone allowed outside working hours keeps it until then, no longer:
+        # the strategy's horizon is still cut at the end of the day (or at once, outside hours).
+        if overrides.allow_outside_working_hours and ev.requested_until is not None:
+            override = max(override or ev.requested_until, ev.requested_until)
         if not in_working_hours(hours, ev.now):
             if override is not None and ev.pool.available_since is not None:
                 ev.cap(
@@ -348,13 +352,11 @@ class WorkingHoursRule(PolicyRule):
             return
         if ev.pool.available_since is not None:
             end = end_of_working_window(hours, ev.now)
+            reason = f"the working day ends at {hours.end} {hours.timezone}"
             if override is not None and override > end:
                 end = override
-            ev.cap(
-                int((end - ev.pool.available_since).total_seconds()),
-                rule,
-                f"the working day ends at {hours.end} {hours.timezone}",
-            )
+                reason += f": kept until the accepted request ends at {override.isoformat()}"
+            ev.cap(int((end - ev.pool.available_since).total_seconds()), rule, reason)
 
 
 def _exemption_end(text: str, now: datetime) -> datetime | None:
