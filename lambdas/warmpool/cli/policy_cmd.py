@@ -6,9 +6,12 @@ import argparse
 import json
 import sys
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from warmpool.cli.output import fail, iso_moment, print_json
+
+if TYPE_CHECKING:
+    from warmpool.domain.policy.document import TagNames
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -71,7 +74,7 @@ def _parse_now(text: str | None) -> datetime | None:
         raise SystemExit(fail(str(exc))) from None
 
 
-def _pool_from_event(path: str) -> tuple[Any, datetime]:
+def _pool_from_event(path: str, tag_names: TagNames) -> tuple[Any, datetime]:
     from warmpool.domain.model import MatchKey, WarmPoolStatus
     from warmpool.models.events import EventRejectedError, TrainingJobEvent, parse_lifecycle_message
     from warmpool.service.lifecycle import pool_from_job
@@ -98,11 +101,14 @@ def _pool_from_event(path: str) -> tuple[Any, datetime]:
         MatchKey.from_training_job(detail),
         WarmPoolStatus.AVAILABLE,
         ended,
+        tag_names,
     )
     return pool, ended
 
 
-def _pool_from_account(name: str, endpoint_url: str | None, region: str | None) -> tuple[Any, datetime]:
+def _pool_from_account(
+    name: str, endpoint_url: str | None, region: str | None, tag_names: TagNames
+) -> tuple[Any, datetime]:
     from warmpool.adapters.sagemaker import SageMakerAdapter
     from warmpool.cli.output import aws_client
     from warmpool.domain.model import MatchKey, WarmPoolStatus
@@ -117,7 +123,7 @@ def _pool_from_account(name: str, endpoint_url: str | None, region: str | None) 
     job["Tags"] = adapter.list_tags(str(job.get("TrainingJobArn", "")))
     status = WarmPoolStatus((job.get("WarmPoolStatus") or {}).get("Status", "Terminated"))
     now = datetime.now(UTC)
-    return pool_from_job(job, name, MatchKey.from_training_job(job), status, now), now
+    return pool_from_job(job, name, MatchKey.from_training_job(job), status, now, tag_names), now
 
 
 def run_explain(args: argparse.Namespace) -> int:
@@ -131,10 +137,10 @@ def run_explain(args: argparse.Namespace) -> int:
     except PolicyError as exc:
         return fail(str(exc), code=1)
     if args.event:
-        pool, ended = _pool_from_event(args.event)
+        pool, ended = _pool_from_event(args.event, policy.tags)
         now = _parse_now(args.now) or ended + timedelta(seconds=1)
     else:
-        pool, now = _pool_from_account(args.job, args.endpoint_url, args.region)
+        pool, now = _pool_from_account(args.job, args.endpoint_url, args.region, policy.tags)
         now = _parse_now(args.now) or now
     decision = decide_keep_alive(pool, policy, now)
     rules = resolve_rules(policy, pool)

@@ -35,8 +35,8 @@ from warmpool.domain.model import (
     WarmPoolStatus,
     extend_lineage,
 )
-from warmpool.domain.policy.document import PolicyDocument
-from warmpool.domain.policy.resolve import resolve_rules
+from warmpool.domain.policy.document import PolicyDocument, TagNames
+from warmpool.domain.policy.resolve import pool_team, resolve_rules
 from warmpool.domain.policy.rules import is_exempt, ledger_zone, ledger_zones
 from warmpool.domain.pricing import UnknownInstanceTypeError, price_per_hour
 from warmpool.domain.stepping import horizon_at
@@ -72,8 +72,6 @@ ONCE_PER_JOB = frozenset(
         NotificationKind.LIFETIME_ENDING,
     }
 )
-OWNER_TAG = "owner"
-TEAM_TAG = "team"
 
 
 class WarmPoolStatusPendingError(RetryableError):
@@ -520,13 +518,18 @@ class LifecycleService:
         keep_alive = int((job.get("ResourceConfig") or {}).get("KeepAlivePeriodInSeconds") or 0)
         if job.get("TrainingJobStatus") == "InProgress" and pool_id is None:
             pool = pool_from_job(
-                job, name, MatchKey.from_training_job(job), WarmPoolStatus.IN_USE, self.clock.now()
+                job,
+                name,
+                MatchKey.from_training_job(job),
+                WarmPoolStatus.IN_USE,
+                self.clock.now(),
+                self._current_policy().tags,
             )
             self._maybe_missed_pool(pool)
         if keep_alive > 0 and job.get("TrainingJobStatus") in TERMINAL_JOB_STATUSES and pool_id is None:
             now = self.clock.now()
             key = MatchKey.from_training_job(job)
-            pool = pool_from_job(job, name, key, WarmPoolStatus.TERMINATED, now)
+            pool = pool_from_job(job, name, key, WarmPoolStatus.TERMINATED, now, self._current_policy().tags)
             record = self._save(PoolRecord(pool=pool))
             reason = (
                 f"the job asked for a {keep_alive} s keep-alive but SageMaker kept no warm pool: "
@@ -605,7 +608,7 @@ class LifecycleService:
         name = str(job["TrainingJobName"])
         key = MatchKey.from_training_job(job)
         status = WarmPoolStatus(job["WarmPoolStatus"]["Status"])
-        pool = pool_from_job(job, name, key, status, now)
+        pool = pool_from_job(job, name, key, status, now, self._current_policy().tags)
         same_job = previous is not None and previous.pool.job_name == name
         if previous is not None:
             lineage = previous.pool.lineage if same_job else extend_lineage(previous.pool.lineage, name)
@@ -1075,7 +1078,7 @@ def fleet_view(
         pools.append(
             FleetPool(
                 pool.pool_id,
-                pool.team,
+                pool_team(policy, pool),
                 pool.instance_type,
                 pool.instance_count,
                 pool.available_since,
@@ -1140,8 +1143,15 @@ def _time(job: dict[str, Any], key: str) -> datetime | None:
 
 
 def pool_from_job(
-    job: dict[str, Any], name: str, key: MatchKey, status: WarmPoolStatus, now: datetime
+    job: dict[str, Any],
+    name: str,
+    key: MatchKey,
+    status: WarmPoolStatus,
+    now: datetime,
+    tag_names: TagNames | None = None,
 ) -> Pool:
+    """The pool of a described job; its team and owner from the policy's tag names (`tags`)."""
+    tag_names = tag_names or TagNames()
     tags = _tags(job)
     keep_alive = int((job.get("ResourceConfig") or {}).get("KeepAlivePeriodInSeconds") or 0)
     ended = _time(job, "TrainingEndTime")
@@ -1165,8 +1175,8 @@ def pool_from_job(
         match_key=key,
         status=status,
         job_status=str(job.get("TrainingJobStatus", "")),
-        owner=tags.get(OWNER_TAG),
-        team=tags.get(TEAM_TAG),
+        owner=tags.get(tag_names.owner),
+        team=tags.get(tag_names.team),
         tags=tags,
         failure_reason=job.get("FailureReason"),
         tuning_job_arn=job.get("TuningJobArn"),
@@ -1196,8 +1206,8 @@ def _state_of(record: PoolRecord) -> tuple[Any, ...]:
 
 def team_of(pool: Pool, policy: PolicyDocument) -> str:
     """The team a pool counts for (limits, budgets, histories, digests): its team tag, else the
-    policy's default team, the team whose rules it gets."""
-    return pool.team or policy.default_team
+    policy's default team, the team whose rules it gets (the tag `tags.team` names, see `pool_team`)."""
+    return pool_team(policy, pool) or policy.default_team
 
 
 def idle_cost_by_day(pool: Pool, policy: PolicyDocument, until: datetime) -> list[tuple[datetime, float]]:

@@ -191,3 +191,33 @@ def test_a_registry_upgraded_from_the_team_index_counts_type_limits_as_before(sy
     assert _pool_status(system, "nlp-2") == "Terminated"
     assert EVERY_AVAILABLE_POOL not in system.queries
     assert system.items_read["by_type:TYPE#ml.g5.2xlarge"] == 1
+
+
+def test_a_team_named_by_a_configured_tag_has_its_limit_and_its_budget(system: System) -> None:
+    # tags.team: cost-center. The jobs carry no `team` tag: their team is the one cost-center names.
+    system.set_policy(
+        _policy(
+            tags={"team": "cost-center"},
+            prices={"ml.g5.2xlarge": 3.6},  # one idle second costs a tenth of a cent
+            teams={"vision": {"max_warm_instances": 1, "budget": {"daily_usd": 5.0}}},
+        )
+    )
+    vision = {"cost-center": "vision", "owner": "alice"}
+    system.run_job("cc-1", 300, tags=vision, keep_alive_seconds=600)
+    system.run_job("cc-2", 300, tags=vision, keep_alive_seconds=600, volume_size_gb=60)
+    assert [_pool_status(system, n) for n in ("cc-1", "cc-2")] == ["Available", "Terminated"]
+    refused = system.registry.get("cc-2")
+    assert refused is not None
+    assert refused.last_decision is not None
+    assert refused.last_decision.rule == "teams.vision.max_warm_instances"
+    assert refused.last_decision.reasons[-1] == "team vision already has 1 warm instance; the limit is 1"
+
+    system.advance(3600 + 300)  # cc-1 idled its hour and expired: 3.60 $ of vision's 5 $ spent
+    assert system.registry.idle_cost("vision", system.control.now()) == (3.6, 3.6)
+    system.run_job("cc-3", 300, tags=vision, keep_alive_seconds=600, volume_size_gb=70)
+    held = system.registry.get("cc-3")
+    assert held is not None
+    assert held.last_decision is not None
+    assert held.last_decision.rule == "teams.vision.budget.daily_usd"
+    assert held.last_decision.keep_alive_seconds is not None
+    assert 1390 <= held.last_decision.keep_alive_seconds <= 1400

@@ -34,10 +34,17 @@ def matches(patterns: tuple[str, ...], value: str) -> bool:
     return any(fnmatchcase(value, p) for p in patterns)
 
 
+def pool_team(policy: PolicyDocument, pool: Pool) -> str | None:
+    """The pool's team as the policy names it: the tag `tags.team` configures, else the team it was
+    registered with. None: it has no team tag (it counts for `default_team`). Every rule, limit,
+    budget and ledger reads a pool's team from here."""
+    return (pool.tags.get(policy.tags.team) if pool.tags else None) or pool.team
+
+
 def resolve_rules(policy: PolicyDocument, pool: Pool) -> Resolved:
-    team_tag = pool.tags.get(policy.tags.team) if pool.tags else None
+    team_tag = pool_team(policy, pool)
     owner_tag = pool.tags.get(policy.tags.owner) if pool.tags else None
-    team = team_tag or pool.team or policy.default_team
+    team = team_tag or policy.default_team
     owner = owner_tag or pool.owner
     selected = tuple(
         i
@@ -46,7 +53,7 @@ def resolve_rules(policy: PolicyDocument, pool: Pool) -> Resolved:
         or any(pool.job_name.startswith(p) for p in selector.match.job_name_prefixes)
     )
     values, sources, chain = _cached(policy, team, owner, selected)
-    return Resolved(values, sources, team, bool(team_tag or pool.team), owner, chain)
+    return Resolved(values, sources, team, bool(team_tag), owner, chain)
 
 
 def team_rules(policy: PolicyDocument, team: str | None) -> dict[str, Any]:
