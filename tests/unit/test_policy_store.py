@@ -56,6 +56,18 @@ def test_a_bad_or_unreadable_parameter_keeps_the_last_good_document(ssm: Any) ->
     assert source.current().default_team == "vision"
 
 
+def test_a_region_given_as_a_time_zone_keeps_the_last_good_document(ssm: Any) -> None:
+    clock = ManualClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
+    metrics = CountingMetrics()
+    source = SsmPolicySource(ssm, NAME, cache_seconds=60, clock=clock, metrics=metrics)
+    put(ssm, json.dumps({"version": 1, "default_team": "research"}))
+    assert source.current().default_team == "research"
+    put(ssm, json.dumps({"version": 1, "defaults": {"timezone": "America"}}))
+    clock.advance(61)
+    assert source.current().default_team == "research"
+    assert metrics.counts == {"PolicyInvalid": 1}
+
+
 def test_without_a_good_document_an_unreadable_parameter_fails_the_event(ssm: Any) -> None:
     clock = ManualClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
     source = SsmPolicySource(ssm, NAME, cache_seconds=60, clock=clock, metrics=CountingMetrics())

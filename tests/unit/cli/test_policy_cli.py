@@ -20,6 +20,17 @@ def test_validate_accepts_the_example_and_lists_every_problem(
     assert [p.split(":")[0] for p in problems] == ["defaults.max_step_minutes", "defaults.on_limit"]
 
 
+def test_validate_names_a_region_given_as_a_time_zone(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    region = tmp_path / "region.yaml"  # "America" is a directory of the zone database, not a zone
+    region.write_text("version: 1\ndefaults:\n  working_hours: {timezone: America}\n")
+    assert main(["policy", "validate", str(region)]) == 1
+    assert "defaults.working_hours.timezone: Value error, unknown time zone 'America'; use an IANA name" in (
+        capsys.readouterr().err
+    )
+
+
 def test_explain_offline_from_an_event(capsys: pytest.CaptureFixture[str]) -> None:
     assert (
         main(

@@ -27,7 +27,7 @@ def known_zone(value: str) -> str:
 
     try:
         ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # "America" is a directory: IsADirectoryError
         raise ValueError(f"unknown time zone {value!r}; use an IANA name such as Europe/Berlin") from None
     return value
 
