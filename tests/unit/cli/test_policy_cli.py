@@ -31,6 +31,37 @@ def test_validate_names_a_region_given_as_a_time_zone(
     )
 
 
+def test_validate_refuses_what_yaml_or_the_scopes_would_lose_without_a_word(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def problems(text: str) -> list[str]:
+        path = tmp_path / "policy.yaml"
+        path.write_text(text)
+        assert main(["policy", "validate", str(path), "--format", "json"]) == 1
+        found: list[str] = json.loads(capsys.readouterr().out)["problems"]
+        return found
+
+    # the second `vision` would replace the first: its limit of 2 warm instances would be lost
+    duplicate = "version: 1\nteams:\n  vision: {max_warm_instances: 2}\n  vision: {budget: {daily_usd: 40}}\n"
+    assert problems(duplicate) == [
+        "line 4: duplicate key `vision` (first on line 3): YAML keeps only the last, and the first would be "
+        "dropped without a word. Merge the two into one."
+    ]
+    # a 30-minute minimum step for everyone and a 10-minute maximum for vision: vision never extends
+    steps = (
+        "version: 1\ndefaults: {min_step_minutes: 30}\nteams: {vision: {max_step_minutes: 10}}\n"
+        "owners: {bob: {min_step_minutes: 5}}\n"
+    )
+    assert problems(steps) == [
+        "teams.vision.max_step_minutes (10) is below defaults.min_step_minutes (30) for the pools both apply "
+        "to: every extension would be skipped. Lower defaults.min_step_minutes or raise "
+        "teams.vision.max_step_minutes."
+    ]
+    assert [
+        p.split(":")[0] for p in problems("version: 1\ninstance_type_limits: {ml.p4d.24xlarge: -1}\n")
+    ] == ["instance_type_limits.ml.p4d.24xlarge"]
+
+
 def test_explain_offline_from_an_event(capsys: pytest.CaptureFixture[str]) -> None:
     assert (
         main(

@@ -10,9 +10,10 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import date, time
-from typing import Any, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from warmpool.domain.strategies import get_strategy
 
@@ -212,7 +213,7 @@ class PolicyDocument(_Strict):
     default_team: str = "platform"
     tags: TagNames = Field(default_factory=TagNames)
     max_reductions_per_run: int = Field(default=25, ge=0, description="pools one run may shorten or release")
-    instance_type_limits: dict[str, int] = Field(
+    instance_type_limits: dict[str, Annotated[int, Field(ge=0)]] = Field(
         default_factory=dict, description="max warm instances per type"
     )
     prices: dict[str, float] = Field(default_factory=dict, description="USD per instance-hour overrides")
@@ -253,6 +254,16 @@ class PolicyDocument(_Strict):
             r.max_warm_instances is not None for r in self.all_rules
         )
 
+    @model_validator(mode="after")
+    def _steps_across_scopes(self) -> PolicyDocument:
+        """min_step_minutes above max_step_minutes where both apply (e.g. the defaults' minimum and a
+        team's maximum): every extension would be skipped. Checked for every scope a pool can combine
+        (the defaults, one team, any selectors, one owner): two scopes decide the two values."""
+        conflicts = _step_conflicts(self)
+        if conflicts:
+            raise PydanticCustomError("step_conflict", "\n".join(conflicts))
+        return self
+
     @field_validator("prices")
     @classmethod
     def _positive_prices(cls, value: dict[str, float]) -> dict[str, float]:
@@ -260,3 +271,34 @@ class PolicyDocument(_Strict):
         if bad:
             raise ValueError(f"prices must be >= 0 USD per instance-hour (see {', '.join(bad)})")
         return value
+
+
+def _step_conflicts(policy: PolicyDocument) -> list[str]:
+    """`<path>.max_step_minutes (N) is below <path>.min_step_minutes (M) ...` for each pair of scopes that
+    resolve to a minimum step above the maximum. The value in force is the most specific scope's that
+    sets it, so a conflict always shows with the defaults and at most two other scopes."""
+    # (precedence, path, kind): kind keeps two teams (two owners) from ever applying to one pool
+    scopes: list[tuple[int, str, str, Rules]] = [
+        *((1, f"teams.{name}", "team", rules) for name, rules in policy.teams.items()),
+        *((2 + i, f"selectors.{i}.rules", f"selector{i}", s.rules) for i, s in enumerate(policy.selectors)),
+        *((2 + len(policy.selectors), f"owners.{n}", "owner", r) for n, r in policy.owners.items()),
+    ]
+    base = [(-1, "builtin", "builtin", DEFAULT_RULES), (0, "defaults", "defaults", policy.defaults)]
+    chains = [base]
+    for i, a in enumerate(scopes):
+        chains.append([*base, a])
+        chains += [sorted([*base, a, b], key=lambda s: s[0]) for b in scopes[i + 1 :] if a[2] != b[2]]
+    found: dict[tuple[str, str], str] = {}
+    for chain in chains:
+        low = next((s, s[3].min_step_minutes) for s in reversed(chain) if s[3].min_step_minutes is not None)
+        high = next((s, s[3].max_step_minutes) for s in reversed(chain) if s[3].max_step_minutes is not None)
+        (low_scope, low_value), (high_scope, high_value) = low, high
+        if low_value is not None and high_value is not None and low_value > high_value:
+            key = (low_scope[1], high_scope[1])
+            found.setdefault(
+                key,
+                f"{high_scope[1]}.max_step_minutes ({high_value}) is below {low_scope[1]}.min_step_minutes "
+                f"({low_value}) for the pools both apply to: every extension would be skipped. Lower "
+                f"{low_scope[1]}.min_step_minutes or raise {high_scope[1]}.max_step_minutes",
+            )
+    return list(found.values())
