@@ -60,7 +60,9 @@ def _headline(n: Notification) -> str:
         NotificationKind.MISSED_POOL: f"{job} started cold next to a warm pool it nearly matched",
         NotificationKind.LIFETIME_ENDING: f"Warm pool of {job} reaches its maximum lifetime soon",
         NotificationKind.DAILY_DIGEST: f"Warm pools of team {n.team}: daily digest",
-        NotificationKind.MISSING_TAGS: f"{job} has no team tag: counted against the default team",
+        NotificationKind.MISSING_TAGS: f"{job} has no team tag: counted against the default team"
+        if not n.team
+        else f"{job} has no owner tag: its team's admins are told",
         NotificationKind.POLICY_LIMIT: f"Warm-instance limit reached for team {n.team}",
     }[n.kind]
 

@@ -76,9 +76,10 @@ def test_the_reconciler_decides_a_pool_whose_tuning_job_ended_unseen(system: Sys
     decisions = [e for e in system.registry.audit_trail("hpo-1") if e.what == "decision"]
     assert decisions[-1].details["trigger"] == "reconcile"
     said = system.notifications()
-    assert [n["kind"] for n in said] == ["extended", "tuning-job-finished"]  # as its event would have
-    assert said[1]["facts"]["tuning_job_name"] == "sweep"
-    assert said[1]["facts"]["tuning_job_status"] == "Stopped"
+    # as its event would have (the trial has no owner tag: its team's admins are told)
+    assert [n["kind"] for n in said] == ["extended", "missing-tags", "tuning-job-finished"]
+    assert said[2]["facts"]["tuning_job_name"] == "sweep"
+    assert said[2]["facts"]["tuning_job_status"] == "Stopped"
 
     again = system.reconcile()  # nothing left to repair: no second decision, no second audit entry
     assert again["repaired"] == []

@@ -119,6 +119,35 @@ def test_missing_team_falls_back_and_tells_the_admins() -> None:
     assert any("treated as team platform" in r for r in decision.reasons)
 
 
+def test_missing_owner_tells_the_team_s_admins() -> None:
+    decision = decide_keep_alive(pool(owner=None), policy(), MONDAY_10_BERLIN)
+    assert decision.notify == (NotificationKind.MISSING_TAGS,)
+    assert "no `owner` tag: team vision's admins are told instead" in decision.reasons
+    assert decide_keep_alive(pool(), policy(), MONDAY_10_BERLIN).notify == ()
+
+
+def test_a_pool_alone_over_a_limit_is_refused_for_its_own_size() -> None:
+    doc = parse_policy(
+        {
+            "version": 1,
+            "defaults": {"keep_alive_strategy": "fixed-3600"},
+            "teams": {"vision": {"max_warm_instances": 2}},
+            "instance_type_limits": {"ml.p4d.24xlarge": 2},
+        }
+    )
+    team = decide_keep_alive(pool(count=4), doc, MONDAY_10_BERLIN)
+    assert (team.action, team.rule) == (Action.RELEASE, "teams.vision.max_warm_instances")
+    assert (
+        team.reasons[-1]
+        == "team vision: this pool's 4 instances plus the 0 already warm exceed the limit of 2"
+    )
+    kind = decide_keep_alive(pool(count=4, instance_type="ml.p4d.24xlarge"), doc, MONDAY_10_BERLIN)
+    assert (kind.action, kind.rule) == (Action.RELEASE, "instance_type_limits.ml.p4d.24xlarge")
+    assert kind.reasons[-1] == (
+        "ml.p4d.24xlarge: this pool's 4 instances plus the 0 already warm exceed the limit of 2"
+    )
+
+
 HOURS = {"timezone": "Europe/Berlin", "start": "08:00", "end": "18:00", "outside": "release"}
 
 

@@ -133,6 +133,12 @@ def _minutes(seconds: float) -> str:
     return f"{seconds / 60:.0f} min" if seconds < 7200 else f"{seconds / 3600:.1f} h"
 
 
+def _over_limit(count: int, used: int, limit: int) -> str:
+    """Why a pool that alone takes its team (its type) over the limit is refused."""
+    own = f"{count} instance{'' if count == 1 else 's'}"
+    return f"this pool's {own} plus the {used} already warm exceed the limit of {limit}"
+
+
 def _instances(count: int, kind: str) -> str:
     """ "1 warm instance", "3 ml.g5.2xlarge instances"."""
     return f"{count} {kind} instance{'' if count == 1 else 's'}"
@@ -168,7 +174,8 @@ class Exemption(PolicyRule):
 
 @register
 class RequiredTags(PolicyRule):
-    """A pool without a team tag falls back to `default_team`; its admins are told."""
+    """A pool without a team tag falls back to `default_team`; a pool without an owner tag has nobody
+    to tell but its team. Either way the team's admins are told."""
 
     name = "required_tags"
     reads = ()
@@ -176,6 +183,11 @@ class RequiredTags(PolicyRule):
     def apply(self, ev: Evaluation) -> None:
         if not ev.rules.team_from_tag:
             ev.reasons.append(f"no `{ev.policy.tags.team}` tag: treated as team {ev.rules.team}")
+            ev.notify.append(NotificationKind.MISSING_TAGS)
+        if not ev.rules.owner:
+            ev.reasons.append(
+                f"no `{ev.policy.tags.owner}` tag: team {ev.rules.team}'s admins are told instead"
+            )
             ev.notify.append(NotificationKind.MISSING_TAGS)
 
 
@@ -391,7 +403,9 @@ class WarmInstanceLimits(PolicyRule):
             if used + count > type_limit:
                 ev.release(
                     f"instance_type_limits.{ev.pool.instance_type}",
-                    f"{_instances(used, ev.pool.instance_type)} already warm; the limit is {type_limit}",
+                    f"{_instances(used, ev.pool.instance_type)} already warm; the limit is {type_limit}"
+                    if used >= type_limit
+                    else f"{ev.pool.instance_type}: {_over_limit(count, used, type_limit)}",
                 )
                 ev.notify.append(NotificationKind.POLICY_LIMIT)
                 return
@@ -420,7 +434,12 @@ class WarmInstanceLimits(PolicyRule):
             ev.release_pool_ids.clear()
             if len(candidates) < len(team_pools):
                 ev.reasons.append("pools a person or an exemption keeps warm are not released to make room")
-        ev.release(rule, f"team {ev.rules.team} already has {_instances(used, 'warm')}; the limit is {limit}")
+        ev.release(
+            rule,
+            f"team {ev.rules.team} already has {_instances(used, 'warm')}; the limit is {limit}"
+            if used >= limit
+            else f"team {ev.rules.team}: {_over_limit(count, used, limit)}",
+        )
 
 
 @register
