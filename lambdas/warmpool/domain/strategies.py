@@ -33,6 +33,9 @@ class KeepAliveStrategy(Protocol):
 
 _REGISTRY: dict[str, Callable[[], KeepAliveStrategy]] = {}
 
+# Free idle time: the longest a pool can stay warm (SageMaker's 28-day lifetime); the rules cap it.
+FREE_IDLE_SECONDS = 28 * 24 * 3600
+
 
 def register(name: str) -> Callable[[Callable[[], KeepAliveStrategy]], Callable[[], KeepAliveStrategy]]:
     def wrap(factory: Callable[[], KeepAliveStrategy]) -> Callable[[], KeepAliveStrategy]:
@@ -105,10 +108,11 @@ class NoKeepAliveStrategy:
 @register("break-even")
 @dataclass(frozen=True, slots=True)
 class BreakEvenStrategy:
-    """Deterministic ski rental: stay warm exactly as long as one cold start would cost."""
+    """Deterministic ski rental: stay warm exactly as long as one cold start would cost. Idle time that
+    costs nothing (a price of 0) never adds up to a cold start: warm as long as the limits allow."""
 
     name: str = "break-even"
 
     def horizon_seconds(self, data: StrategyInput) -> int:
         threshold = data.cost.break_even_seconds
-        return 0 if threshold == float("inf") else int(threshold)
+        return FREE_IDLE_SECONDS if threshold == float("inf") else int(threshold)

@@ -364,6 +364,19 @@ def test_idle_time_after_midnight_is_left_to_the_next_day_s_budget() -> None:
     )
 
 
+def test_break_even_keeps_a_pool_whose_idle_time_is_free_as_long_as_the_limits_allow() -> None:
+    doc = parse_policy(
+        {
+            "version": 1,
+            "prices": {"ml.g5.2xlarge": 0},
+            "defaults": {"keep_alive_strategy": "break-even", "max_horizon_minutes": 120},
+        }
+    )
+    decision = decide_keep_alive(pool(), doc, MONDAY_10_BERLIN)
+    assert (decision.action, decision.keep_alive_seconds) == (Action.EXTEND, 3600)
+    assert (decision.horizon_seconds, decision.rule) == (7200, "defaults.max_horizon_minutes")
+
+
 def test_min_step_never_holds_back_a_cap() -> None:
     now = MONDAY_10_BERLIN + timedelta(seconds=5)
     # the maximum horizon leaves 595 s, less than the 15-minute minimum step: shortened all the same
