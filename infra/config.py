@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class StackConfig(BaseModel):
@@ -21,3 +21,15 @@ class StackConfig(BaseModel):
     update_requires_tag: str | None = None
     log_retention_days: int = Field(default=30, ge=1)
     alarm_email: str | None = None
+
+    @model_validator(mode="after")
+    def _margin_within_a_step(self) -> StackConfig:
+        # The engine looks at a pool step_margin_seconds before its step runs out; a margin as long as
+        # the step leaves no time to look, and every Lambda invocation would refuse the limits.
+        if self.step_margin_seconds >= self.max_step_seconds:
+            raise ValueError(
+                f"step_margin_seconds ({self.step_margin_seconds}) must be less than max_step_seconds "
+                f"({self.max_step_seconds}): the engine looks at a pool step_margin_seconds before each "
+                "step runs out. Lower step_margin_seconds or raise max_step_seconds."
+            )
+        return self

@@ -1,0 +1,20 @@
+"""The stack's configuration is refused at synth when the engine could not run with it."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+
+def test_a_margin_as_long_as_the_step_fails_synth_naming_both_fields(tmp_path: Path) -> None:
+    os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "18,20")
+    from app import build_app
+
+    # step_margin_seconds keeps its default of 300
+    refused = r"step_margin_seconds \(300\) must be less than max_step_seconds \(300\)"
+    with pytest.raises(ValidationError, match=refused):
+        build_app(context={"warmpool": {"max_step_seconds": 300}}, outdir=str(tmp_path / "out"))
+    assert not list(tmp_path.glob("out/*.template.json"))  # nothing was synthesized
