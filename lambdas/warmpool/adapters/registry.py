@@ -90,6 +90,7 @@ class DynamoPoolRegistry:
             schedule_name=record.schedule_name,
             tuner_owned=record.tuner_owned,
             notified=record.notified,
+            unannounced=record.unannounced,
         )
         body = {
             "pool": pool_to_json(stored.pool),
@@ -99,6 +100,7 @@ class DynamoPoolRegistry:
             "schedule_name": record.schedule_name,
             "tuner_owned": record.tuner_owned,
             "notified": list(record.notified),
+            "unannounced": list(record.unannounced),
         }
         item: dict[str, Any] = {
             **_key(f"POOL#{pool.pool_id}", STATE_SK),
@@ -569,4 +571,5 @@ def _record(item: dict[str, Any]) -> PoolRecord:
         schedule_name=body.get("schedule_name"),
         tuner_owned=bool(body.get("tuner_owned")),
         notified=tuple(body.get("notified") or ()),
+        unannounced=tuple(body.get("unannounced") or ()),
     )

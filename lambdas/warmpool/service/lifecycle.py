@@ -72,6 +72,16 @@ ONCE_PER_JOB = frozenset(
         NotificationKind.LIFETIME_ENDING,
     }
 )
+# What a decision announces as information; the rest it announces are warnings.
+ANNOUNCED_AS_INFO = frozenset(
+    {
+        NotificationKind.RELEASED,
+        NotificationKind.POOL_READY,
+        NotificationKind.EXTENDED,
+        NotificationKind.SHORTENED,
+        NotificationKind.EXPIRING_SOON,
+    }
+)
 
 
 class WarmPoolStatusPendingError(RetryableError):
@@ -353,6 +363,8 @@ class LifecycleService:
         now = self.clock.now()
         pool_id = self.registry.pool_id_for_job(job_name)
         known = self.registry.get(pool_id) if pool_id else None
+        if known is not None and known.unannounced:
+            known = self._announce_saved(known)  # a failure after its last decision was saved
         if known is not None and known.pool.job_name != job_name and not _successor_of(known, job_name):
             # An earlier job of the lineage (a late or redelivered event): its pool has moved on to a
             # later job, whose record must not be rebuilt from this one.
@@ -410,15 +422,17 @@ class LifecycleService:
             if previous is not None:  # taken by the next job, gone or the tuner's: no look is due
                 self._cancel_planned(previous, now, keep=None)
                 record = replace(record, next_check_at=None, schedule_name=None)
+            cold_start = (
+                record.pool.status is WarmPoolStatus.IN_USE
+                and previous is None
+                and job.get("TrainingJobStatus") == "InProgress"
+            )
+            if cold_start:  # told before the save, after which a retry finds the job registered
+                self._maybe_missed_pool(_as_saved(record).pool)
             saved = self._save(record)
             note = "tuner-owned" if saved.tuner_owned else saved.pool.status.value
             self._audit(saved, "recorded", {"trigger": trigger.value, "state": note})
-            if (
-                saved.pool.status is WarmPoolStatus.IN_USE
-                and previous is None
-                and job.get("TrainingJobStatus") == "InProgress"
-            ):
-                self._maybe_missed_pool(saved.pool)
+            if cold_start:
                 # A cold start tells how long the latest released pool of this key would have waited.
                 self.registry.observe_cold_start(
                     saved.pool.match_key.digest(), self._history_team(saved.pool), now, saved.pool.job_name
@@ -452,15 +466,22 @@ class LifecycleService:
         if record.pool.status is WarmPoolStatus.TERMINATED:
             # before the save that records it gone: if that write fails, the retry records the gap (once)
             self._record_gap(record.pool, now, reused=False)
-        saved = self._save(replace(record, last_decision=done))
+        old_horizon = previous.pool.horizon_at if same_job and previous is not None else None
+        # What SageMaker refused did not happen: nothing to announce (the audit has it). The rest is
+        # saved with the decision as unannounced, then sent, then cleared: a retry after a failure in
+        # between finds the pool up to date and sends what is still unannounced (`_announce_saved`).
+        kinds, warned = (
+            ((), ()) if refused else self._announcements(record, decision, newly_available, old_horizon, now)
+        )
+        # the once-per-job warnings are remembered with the pool
+        saved = self._save(
+            replace(record, last_decision=done, notified=(*record.notified, *warned), unannounced=kinds)
+        )
         self._audit(saved, "decision", {"trigger": trigger.value, **decision.to_json()})
         self.metrics.count(f"Decisions{decision.action.value.capitalize()}")
-        old_horizon = previous.pool.horizon_at if same_job and previous is not None else None
-        if refused:  # what SageMaker refused did not happen: nothing to announce (the audit has it)
+        if refused:
             return Outcome(job_name, saved.pool.pool_id, "refused", done)
-        warned = self._announce(saved, decision, newly_available, old_horizon, now)
-        if warned:  # said once per job: remembered with the pool
-            saved = self._save(replace(saved, notified=(*saved.notified, *warned)))
+        saved = self._announce_saved(saved)
         held = [other for other in decision.release_pool_ids if self._release_other(other, decision)]
         soon = now + timedelta(minutes=RETRY_CAPPED_MINUTES)
         if held and (saved.next_check_at is None or saved.next_check_at > soon):
@@ -530,14 +551,16 @@ class LifecycleService:
             now = self.clock.now()
             key = MatchKey.from_training_job(job)
             pool = pool_from_job(job, name, key, WarmPoolStatus.TERMINATED, now, self._current_policy().tags)
-            record = self._save(PoolRecord(pool=pool))
             reason = (
                 f"the job asked for a {keep_alive} s keep-alive but SageMaker kept no warm pool: "
                 f"the account's warm-pool quota for {key.instance_type} is 0 or used up "
                 "(or the job used spot capacity)"
             )
-            self._audit(record, "no-warm-pool", {"reason": reason})
+            # told before the save, after which a retry finds the job registered and does nothing
+            record = _as_saved(PoolRecord(pool=pool))
             self._notify(record, NotificationKind.NO_WARM_POOL, Severity.WARNING, extra={"reason": reason})
+            record = self._save(PoolRecord(pool=pool))
+            self._audit(record, "no-warm-pool", {"reason": reason})
             self.metrics.count("NoWarmPool")
             return Outcome(name, record.pool.pool_id, "no-warm-pool", notes=(reason,))
         return Outcome(name, pool_id, "ignored", notes=("no warm pool requested",))
@@ -800,16 +823,18 @@ class LifecycleService:
         except Exception:  # a look left behind is harmless: it re-reads the truth and decides again
             self.metrics.count("ScheduleCancelFailed")
 
-    def _announce(
+    def _announcements(
         self,
         record: PoolRecord,
         decision: Decision,
         newly_available: bool,
         old_horizon: datetime | None,
         now: datetime,
-    ) -> tuple[str, ...]:
-        """Tell the owner what the decision did; returns the once-per-job warnings it sent."""
+    ) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """What to tell the owner about the decision (notification kinds), and the once-per-job
+        warnings among them (remembered with the pool: `notified`)."""
         pool = record.pool
+        kinds: list[NotificationKind] = []
         warned: list[str] = []
 
         def first_time(kind: NotificationKind) -> bool:
@@ -827,17 +852,14 @@ class LifecycleService:
             return True
 
         if decision.action is Action.RELEASE:
-            self._notify(record, NotificationKind.RELEASED, Severity.INFO, decision)
+            kinds.append(NotificationKind.RELEASED)
         elif newly_available:
-            self._notify(record, NotificationKind.POOL_READY, Severity.INFO, decision)
+            kinds.append(NotificationKind.POOL_READY)
         elif decision.action in (Action.EXTEND, Action.SHORTEN) and pool.horizon_at != old_horizon:
-            kind = (
+            kinds.append(
                 NotificationKind.EXTENDED if decision.action is Action.EXTEND else NotificationKind.SHORTENED
             )
-            self._notify(record, kind, Severity.INFO, decision)
-        for extra in decision.notify:
-            if first_time(extra):
-                self._notify(record, extra, Severity.WARNING, decision)
+        kinds.extend(extra for extra in decision.notify if first_time(extra))
         lead = timedelta(minutes=self._expiring_soon_minutes())
         if (
             pool.status is WarmPoolStatus.AVAILABLE
@@ -847,18 +869,28 @@ class LifecycleService:
             and not newly_available
         ):
             # The last look before expiry: the final step, or the warning check scheduled for it.
-            self._notify(record, NotificationKind.EXPIRING_SOON, Severity.INFO, decision)
+            kinds.append(NotificationKind.EXPIRING_SOON)
         if pool.lifetime_started_at is not None and pool.status is WarmPoolStatus.AVAILABLE:
             lifetime_end = pool.lifetime_started_at + timedelta(seconds=self.limits.max_lifetime_seconds)
             if lifetime_end - now <= LIFETIME_WARNING and first_time(NotificationKind.LIFETIME_ENDING):
-                self._notify(
-                    record,
-                    NotificationKind.LIFETIME_ENDING,
-                    Severity.WARNING,
-                    decision,
-                    extra={"lifetime_ends_at": lifetime_end.isoformat()},
-                )
-        return tuple(warned)
+                kinds.append(NotificationKind.LIFETIME_ENDING)
+        return tuple(k.value for k in kinds), tuple(warned)
+
+    def _announce_saved(self, record: PoolRecord) -> PoolRecord:
+        """Send what the saved decision still has to say (`unannounced`), then record it said. A send
+        repeated after a failure carries the same version, and the notifier sends each
+        pool_id#kind#version once."""
+        if not record.unannounced:
+            return record
+        for value in record.unannounced:
+            kind = NotificationKind(value)
+            extra: dict[str, Any] = {}
+            if kind is NotificationKind.LIFETIME_ENDING and record.pool.lifetime_started_at is not None:
+                ends = record.pool.lifetime_started_at + timedelta(seconds=self.limits.max_lifetime_seconds)
+                extra["lifetime_ends_at"] = ends.isoformat()
+            severity = Severity.INFO if kind in ANNOUNCED_AS_INFO else Severity.WARNING
+            self._notify(record, kind, severity, record.last_decision, extra=extra)
+        return self._save(replace(record, unannounced=()))
 
     def _expiring_soon_minutes(self) -> int:
         notifications = getattr(self._current_policy(), "notifications", None)
@@ -1028,6 +1060,12 @@ class LifecycleService:
             )
         )
         self.metrics.count("Notifications")
+
+
+def _as_saved(record: PoolRecord) -> PoolRecord:
+    """`record` as `_save` will store it (PoolRegistry.put): what is announced before the save that
+    records it carries the version the save gives it, the version a retry announces again under."""
+    return replace(record, pool=replace(record.pool, version=record.pool.version + 1))
 
 
 def fleet_view(

@@ -83,6 +83,8 @@ class PoolRecord:
     schedule_name: str | None = None
     tuner_owned: bool = False
     notified: tuple[str, ...] = ()  # notification kinds sent for the current job
+    # notification kinds of `last_decision` saved with it and not sent yet (a retry sends them)
+    unannounced: tuple[str, ...] = ()
 
 
 class FleetSource(Protocol):
@@ -103,8 +105,9 @@ class PoolRegistry(FleetSource, Protocol):
     def pool_id_for_job(self, job_name: str) -> str | None: ...
 
     def put(self, record: PoolRecord, expected_version: int | None) -> PoolRecord:
-        """Write with optimistic locking (None: must not exist); returns the record with its new version.
-        Raises ConcurrentUpdateError when the stored version differs."""
+        """Write with optimistic locking (None: must not exist); returns the record with its new version,
+        `expected_version + 1` (1 for a new record). Raises ConcurrentUpdateError when the stored
+        version differs."""
         ...
 
     def delete_pool(self, pool_id: str) -> None:
