@@ -78,7 +78,9 @@ class DynamoPoolRegistry:
         ).get("Item")
         return str(item["pool_id"]["S"]) if item else None
 
-    def put(self, record: PoolRecord, expected_version: int | None) -> PoolRecord:
+    def put(
+        self, record: PoolRecord, expected_version: int | None, *, absorbs: PoolRecord | None = None
+    ) -> PoolRecord:
         from botocore.exceptions import ClientError
 
         pool = record.pool
@@ -134,12 +136,25 @@ class DynamoPoolRegistry:
                     }
                 }
             )
+        absorbed: list[dict[str, Any]] = []
+        if absorbs is not None:  # a join: the pool whose job this one takes over goes in the same write
+            absorbed.append(
+                {
+                    "Delete": {
+                        "TableName": self.table_name,
+                        "Key": _key(f"POOL#{absorbs.pool.pool_id}", STATE_SK),
+                        "ConditionExpression": "version = :v",
+                        "ExpressionAttributeValues": {":v": {"N": str(absorbs.pool.version)}},
+                    }
+                }
+            )
         try:
             self._client.transact_write_items(
                 TransactItems=[
                     {"Put": {"TableName": self.table_name, "Item": item, **condition}},
                     {"Put": {"TableName": self.table_name, "Item": job_item}},
                     *tuner,
+                    *absorbed,
                 ]
             )
         except ClientError as exc:
@@ -169,9 +184,6 @@ class DynamoPoolRegistry:
                 self._add_index_keys(item, missing)
             records.append(record)
         return records
-
-    def delete_pool(self, pool_id: str) -> None:
-        self._client.delete_item(TableName=self.table_name, Key=_key(f"POOL#{pool_id}", STATE_SK))
 
     def pools_of_key(self, match_digest: str) -> list[PoolRecord]:
         """The pools of one match key that have not ended (InUse, Available, Reused), read from the

@@ -406,6 +406,15 @@ class LifecycleService:
         same_job = previous is not None and previous.pool.job_name == record.pool.job_name
         changed = not same_job or previous is None or _state_of(previous) != _state_of(record)
         if trigger is Trigger.JOB_ENDED and not changed and tuner_ended is None:
+            reused_by = warm.get("ReusedByJob")
+            if (
+                previous is not None
+                and record.pool.status is WarmPoolStatus.REUSED
+                and reused_by
+                and self._join_lineage(previous, str(reused_by))
+            ):
+                # recorded Reused, but the join that followed failed: done now, and its job decided
+                return self._refresh(str(reused_by), Trigger.RECONCILE)
             return Outcome(job_name, record.pool.pool_id, "unchanged")
         if record.pool.status is WarmPoolStatus.TERMINATED and (
             previous is None
@@ -599,8 +608,8 @@ class LifecycleService:
         claimed_at = successor.pool.lifetime_started_at or self.clock.now()  # the successor's creation
         if pool.available_since is not None:  # before the join's writes, after which a retry finds it joined
             self._record_gap(pool, claimed_at, reused=True)
-        self.registry.put(joined, pool.version)
-        self.registry.delete_pool(pool_id)
+        # one write: the successor's own record cannot outlive the join (a retry finds it joined)
+        self.registry.put(joined, pool.version, absorbs=successor)
         details = {"by": successor_job, "joined": pool_id, "cold_start_undone": cold_start_undone}
         self._audit(joined, "reused", details)
         return True

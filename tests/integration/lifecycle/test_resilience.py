@@ -3,11 +3,13 @@
 import json
 from typing import Any
 
+import boto3
 import pytest
 from warmpool.cli.main import main
 from warmpool.domain.model import IdleGap
 from warmpool.emulator import EmulatorConfig
 from warmpool.emulator.jobs import training_job_request
+from warmpool.handlers import lifecycle, reconciler
 
 from tests.integration.conftest import System
 
@@ -127,6 +129,63 @@ def test_a_next_job_seen_before_its_predecessor_ended_joins_the_lineage_when_it_
     assert [g.reused for g in history] == [True]  # the idle gap race-2 ended
     by_key = system.registry.pools_of_key(record.pool.match_key.digest())
     assert [(r.pool.pool_id, r.pool.status.value) for r in by_key] == [("race-1", "InUse")]
+
+
+def test_a_join_whose_write_failed_and_was_retried_leaves_one_pool(system: System) -> None:
+    system.sagemaker.create_training_job(
+        **training_job_request("race-1", keep_alive_seconds=600, tags={"team": "vision", "owner": "alice"})
+    )
+    system.settle()
+    system.control.run_for("race-1", 300)
+    system.emulator.advance(300)
+    completed = take_events(system)  # race-1's Completed event is held back
+    system.sagemaker.create_training_job(
+        **training_job_request("race-2", keep_alive_seconds=600, tags={"team": "vision", "owner": "alice"})
+    )
+    pending = take_events(system)
+    held = [b for b in pending if json.loads(b)["detail"]["TrainingJobName"] == "race-1"]
+    send(system, [b for b in pending if b not in held])
+    system.settle()  # race-2 registered as a pool of its own
+    assert system.registry.pool_id_for_job("race-2") == "race-2"
+
+    session = boto3.DEFAULT_SESSION
+    assert session is not None
+    failed: list[str] = []
+    successor = {"pk": {"S": "POOL#race-2"}, "sk": {"S": "STATE"}}
+
+    def fail_removing_the_successor(params: dict[str, Any], **_: Any) -> None:
+        # the write that removes race-2's own record fails once (throttled, or the Lambda timed out)
+        removes = params.get("Key") == successor or any(
+            i.get("Delete", {}).get("Key") == successor for i in params.get("TransactItems", [])
+        )
+        if removes and not failed:
+            failed.append("the join's removal of race-2's record")
+            raise RuntimeError("injected: the join was cut short")
+
+    session.events.register("provide-client-params.dynamodb.DeleteItem", fail_removing_the_successor)
+    session.events.register("provide-client-params.dynamodb.TransactWriteItems", fail_removing_the_successor)
+    try:
+        for module in (lifecycle, reconciler):  # clients made from now on carry the hooks
+            module.runtime.cache_clear()
+        send(system, [*completed, *held])
+        system.settle()  # the failed message is delivered again
+    finally:
+        session.events.unregister("provide-client-params.dynamodb.DeleteItem", fail_removing_the_successor)
+        session.events.unregister(
+            "provide-client-params.dynamodb.TransactWriteItems", fail_removing_the_successor
+        )
+    system.control.run_for("race-2", 300)
+    system.advance(400)
+    system.reconcile()
+
+    assert failed
+    assert system.registry.get("race-2") is None  # no second pool for the one warm pool
+    record = system.registry.get("race-1")
+    assert record is not None
+    assert (record.pool.job_name, record.pool.status.value) == ("race-2", "Available")
+    assert [r.pool.pool_id for r in system.registry.list_by_status("Available")] == ["race-1"]
+    by_key = system.registry.pools_of_key(record.pool.match_key.digest())
+    assert [r.pool.pool_id for r in by_key] == ["race-1"]
 
 
 def test_a_joined_job_was_no_cold_start_and_the_history_is_as_if_in_order(system: System) -> None:
