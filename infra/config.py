@@ -12,7 +12,7 @@ class StackConfig(BaseModel):
 
     stack_name: str = "WarmPoolManager"
     policy_file: str = Field(default="policies/example.yaml", description="policy YAML, relative to the app")
-    max_step_seconds: int = Field(default=3600, ge=60, le=3600)
+    max_step_seconds: int = Field(default=3600, ge=300, le=3600)
     step_margin_seconds: int = Field(default=300, ge=0, le=1800)
     max_lifetime_days: int = Field(default=28, ge=1, le=28)
     reconcile_every_minutes: int = Field(default=5, ge=1, le=60)

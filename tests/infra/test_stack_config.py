@@ -18,3 +18,15 @@ def test_a_margin_as_long_as_the_step_fails_synth_naming_both_fields(tmp_path: P
     with pytest.raises(ValidationError, match=refused):
         build_app(context={"warmpool": {"max_step_seconds": 300}}, outdir=str(tmp_path / "out"))
     assert not list(tmp_path.glob("out/*.template.json"))  # nothing was synthesized
+
+
+def test_a_step_shorter_than_five_minutes_fails_synth(tmp_path: Path) -> None:
+    os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "18,20")
+    from app import build_app
+
+    # the engine looks again at least a minute on: a one-minute step would run out first
+    context: dict[str, object] = {"warmpool": {"max_step_seconds": 60, "step_margin_seconds": 30}}
+    with pytest.raises(
+        ValidationError, match=r"max_step_seconds\n  Input should be greater than or equal to 300"
+    ):
+        build_app(context=context, outdir=str(tmp_path / "out"))

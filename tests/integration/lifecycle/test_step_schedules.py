@@ -62,3 +62,18 @@ def test_a_lost_expiry_warning_is_recreated_as_a_warning(system: System) -> None
     assert report["rescheduled"] == ["lost-1"]
     (recreated,) = _planned(system)
     assert "-expiri-" in recreated
+
+
+def test_the_shortest_steps_a_policy_allows_keep_the_pool_warm_to_its_horizon(system: System) -> None:
+    system.set_policy(
+        {"version": 1, "defaults": {"keep_alive_strategy": "fixed-1800", "max_step_minutes": 5}}
+    )
+    system.run_job("short-1", 300, keep_alive_seconds=600)
+    system.advance(3600, tick=10)
+
+    updates = [u["seconds"] for u in system.control.update_calls()]
+    assert len(updates) >= 6
+    assert max(updates) <= 300
+    job = system.sagemaker.describe_training_job(TrainingJobName="short-1")
+    billable = job["WarmPoolStatus"]["ResourceRetainedBillableTimeInSeconds"]
+    assert abs(billable - 1800) <= 60  # warm for the policy's 30 minutes, not one step

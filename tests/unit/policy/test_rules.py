@@ -501,7 +501,7 @@ random_rules = st.fixed_dictionaries(
             ["job", "none", "break-even", "adaptive", "fixed-600", "fixed-20000"]
         ),
         "max_horizon_minutes": st.integers(0, 600),
-        "max_step_minutes": st.integers(1, 60),
+        "max_step_minutes": st.integers(5, 60),
         "working_hours": st.just(HOURS),
         "budget": st.fixed_dictionaries({"daily_usd": st.floats(0, 50)}),
         "people_cost_per_hour": st.floats(0, 500),

@@ -97,7 +97,7 @@ class Rules(_Strict):
     )
     max_horizon_minutes: int | None = Field(default=None, ge=0, le=28 * 24 * 60)
     min_step_minutes: int | None = Field(default=None, ge=1, le=60)
-    max_step_minutes: int | None = Field(default=None, ge=1, le=60)
+    max_step_minutes: int | None = Field(default=None, ge=5, le=60)
     allowed_instance_types: tuple[str, ...] | None = Field(default=None, description="glob patterns")
     denied_instance_types: tuple[str, ...] | None = Field(default=None, description="glob patterns")
     max_warm_instances: int | None = Field(default=None, ge=0, description="per team")
