@@ -357,9 +357,11 @@ class LifecycleService:
         final_attempt: bool = False,
         tuner_ended: str | None = None,
         tags: dict[str, str] | None = None,
+        read_again: bool = False,
     ) -> Outcome:
         """`tuner_ended`: why the pool's tuning job is known to have ended (its pool is not the
-        tuner's any more)."""
+        tuner's any more). `read_again`: this is the second look after SageMaker said the pool had
+        moved on (a refusal now is one)."""
         now = self.clock.now()
         pool_id = self.registry.pool_id_for_job(job_name)
         known = self.registry.get(pool_id) if pool_id else None
@@ -458,7 +460,21 @@ class LifecycleService:
             not same_job or previous is None or previous.pool.status is not WarmPoolStatus.AVAILABLE
         )
         decision = self._decide(record, trigger, request, now)
-        record, refused = self._execute(record, decision, now)
+        try:
+            record, refused = self._execute(record, decision, now, moved_on_refuses=read_again)
+        except PoolMovedOnError:
+            # Taken by the next job (or ended) since it was read: an ordinary race, not an error. The
+            # job is read again and recorded as it now is.
+            self.metrics.count("PoolMovedOn")
+            return self._refresh(
+                job_name,
+                trigger,
+                request=request,
+                final_attempt=final_attempt,
+                tuner_ended=tuner_ended,
+                tags=tags,
+                read_again=True,
+            )
         accepted_extension = (
             request is not None and request.kind == "extend" and decision.rule.startswith("request.")
         )
@@ -748,8 +764,12 @@ class LifecycleService:
             available=available,
         )
 
-    def _execute(self, record: PoolRecord, decision: Decision, now: datetime) -> tuple[PoolRecord, bool]:
-        """Carry the decision out; True with the record when SageMaker refused the update."""
+    def _execute(
+        self, record: PoolRecord, decision: Decision, now: datetime, *, moved_on_refuses: bool = False
+    ) -> tuple[PoolRecord, bool]:
+        """Carry the decision out; True with the record when SageMaker refused the update. Raises
+        PoolMovedOnError when SageMaker says the pool is no longer Available, unless
+        `moved_on_refuses` (the job was read again and still said Available): then it is a refusal."""
         pool = record.pool
         if (
             decision.dry_run
@@ -765,6 +785,8 @@ class LifecycleService:
         try:
             self.sagemaker.update_keep_alive(pool.job_name, seconds)
         except UpdateRefusedError as exc:
+            if isinstance(exc, PoolMovedOnError) and not moved_on_refuses:
+                raise
             self._record_refusal(record, exc)
             return replace(record, last_error=str(exc)), True
         self.metrics.count("KeepAliveUpdates")

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import boto3
 import pytest
+from warmpool.emulator.jobs import training_job_request
 from warmpool.handlers import lifecycle, reconciler, slack_interactive
 
 from tests.integration.conftest import System
@@ -52,3 +56,40 @@ def test_an_update_sagemaker_denies_is_audited_alarmed_and_not_announced(system:
     assert "extended" not in _kinds(system, "denied-1")
     assert system.messages(system.env.lifecycle_dlq_url) == []  # refused for good: not retried to the DLQ
     assert system.control.update_calls() == []
+
+
+def test_a_pool_taken_by_the_next_job_during_a_step_is_recorded_reused_not_an_error(
+    system: System, capsys: pytest.CaptureFixture[str]
+) -> None:
+    system.set_policy(TWO_HOURS)
+    system.run_job("race-1", 300, tags={"team": "nlp"})  # one hour on, the next step is due 55 min on
+    session = boto3.DEFAULT_SESSION
+    assert session is not None
+    raced: list[str] = []
+
+    def next_job_arrives_first(params: dict[str, Any], **_: Any) -> None:
+        # a user submits a matching job between the engine's DescribeTrainingJob and its update
+        if params.get("TrainingJobName") == "race-1" and not raced:
+            raced.append("race-2")
+            system.sagemaker.create_training_job(**training_job_request("race-2", tags={"team": "nlp"}))
+
+    session.events.register("provide-client-params.sagemaker.UpdateTrainingJob", next_job_arrives_first)
+    try:
+        for module in (lifecycle, reconciler):  # clients made from now on carry the hook
+            module.runtime.cache_clear()
+        capsys.readouterr()
+        system.advance(3300)  # the step is due
+    finally:
+        session.events.unregister("provide-client-params.sagemaker.UpdateTrainingJob", next_job_arrives_first)
+    system.settle()
+    metrics = capsys.readouterr().out
+
+    assert raced
+    record = system.registry.get("race-1")
+    assert record is not None
+    assert (record.pool.job_name, record.pool.status.value) == ("race-2", "InUse")
+    assert record.pool.lineage == ("race-1", "race-2")
+    assert record.last_error is None
+    assert [e.what for e in system.registry.audit_trail("race-1") if e.what == "error"] == []
+    assert '"PoolMovedOn"' in metrics  # counted for what it is: EMF on the function's output
+    assert '"PermanentErrors"' not in metrics  # no "keep-alive update was refused" alarm
