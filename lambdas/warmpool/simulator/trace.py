@@ -6,7 +6,7 @@ import csv
 import io
 import math
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -152,30 +152,33 @@ def _read(handle: TextIO, file: str) -> Trace:
         submitted = (row.get("submitted_at") or "").strip()
         if start is None and submitted:
             start = _moment(submitted, line, file) - timedelta(seconds=jobs[-1].submit_s)
-    _one_count_per_pool(jobs, file)
+    _one_value_per_pool(jobs, file, "instance count", lambda job: job.instance_count)
     jobs.sort(key=lambda j: j.submit_s)
     return Trace(file, jobs, start)
 
 
-def _one_count_per_pool(jobs: Sequence[TraceJob], file: str) -> None:
-    """A warm pool is reused only by a job on as many instances as it has (the count is part of the
-    match), so a pool whose jobs name two counts is not one pool."""
+def _one_value_per_pool(
+    jobs: Sequence[TraceJob], file: str | Path, what: str, value: Callable[[TraceJob], object]
+) -> dict[str, TraceJob]:
+    """Each pool's first job in the file. A job whose `what` differs from its pool's first job's is an
+    error naming both lines: a warm pool is reused only by a job of the same shape (the instance type and
+    count are part of the match), so such jobs are not one pool."""
     first: dict[str, TraceJob] = {}
-    for job in jobs:
+    for job in sorted(jobs, key=lambda j: j.line):
         seen = first.setdefault(job.pool, job)
-        if seen.instance_count != job.instance_count:
+        if value(seen) != value(job):
             raise TraceError(
-                f"{file}:{job.line}: pool {job.pool!r} has {job.instance_count} instance(s) here but "
-                f"{seen.instance_count} at line {seen.line}; a warm pool has one instance count: give the "
-                "jobs of each count a pool of their own"
+                f"{file}:{job.line}: pool {job.pool!r} has {what} {value(job)} here but {value(seen)} at "
+                f"line {seen.line}; a warm pool has one {what}: give the jobs of each {what} a pool of "
+                "their own"
             )
+    return first
 
 
 def pool_instance_types(jobs: Sequence[TraceJob], path: str | Path) -> dict[str, str]:
     """Each pool's instance type, read from its jobs' `instance_type` column (`simulate --instance-type
     trace`). A job without one is an error, and so is a pool whose jobs name two: a warm pool is on one
     instance type, so jobs on different types never take each other's."""
-    first: dict[str, TraceJob] = {}
     for job in sorted(jobs, key=lambda j: j.line):
         if job.instance_type is None:
             raise TraceError(
@@ -183,11 +186,5 @@ def pool_instance_types(jobs: Sequence[TraceJob], path: str | Path) -> dict[str,
                 "job is priced at its own type: fill it in, or price all jobs at one type with "
                 "--instance-type TYPE"
             )
-        seen = first.setdefault(job.pool, job)
-        if seen.instance_type != job.instance_type:
-            raise TraceError(
-                f"{path}:{job.line}: pool {job.pool!r} is on {job.instance_type} here but on "
-                f"{seen.instance_type} at line {seen.line}; a warm pool has one instance type: give the jobs "
-                "of each type a pool of their own"
-            )
+    first = _one_value_per_pool(jobs, path, "instance type", lambda job: job.instance_type)
     return {pool: job.instance_type for pool, job in first.items() if job.instance_type is not None}

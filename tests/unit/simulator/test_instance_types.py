@@ -129,8 +129,8 @@ def test_one_type_is_priced_from_the_policy_too(tmp_path: Path, capsys: pytest.C
         (
             [*G5[:2], "5000,300,a,ann,nlp,ml.g5.xlarge,1"],
             [],
-            "t.csv:4: pool 'a' is on ml.g5.xlarge here but on ml.g5.2xlarge at line 2; a warm pool has one "
-            "instance type",
+            "t.csv:4: pool 'a' has instance type ml.g5.xlarge here but ml.g5.2xlarge at line 2; a warm pool "
+            "has one instance type",
         ),
         (
             [*G5[:2], "5000,300,a,ann,nlp,,1"],

@@ -86,7 +86,7 @@ def test_keep_alive_updates_never_exceed_an_hour() -> None:
         # a 4-instance job never takes a 1-instance cluster: one pool, one count
         (
             "submit_time_s,duration_s,pool,instance_count\n0,10,a,1\n5,10,b,2\n9,10,a,4\n",
-            r"t\.csv:4: pool 'a' has 4 instance\(s\) here but 1 at line 2; .*a pool of their own",
+            r"t\.csv:4: pool 'a' has instance count 4 here but 1 at line 2; .*count a pool of their own",
         ),
     ],
 )
