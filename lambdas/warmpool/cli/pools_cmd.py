@@ -13,9 +13,12 @@ import argparse
 import os
 import sys
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from warmpool.cli.output import fail, print_json, table
+
+if TYPE_CHECKING:
+    from warmpool.service.ports import PoolRecord, PoolRegistry
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -87,6 +90,12 @@ def _audit_table(args: argparse.Namespace) -> str:
     return str(args.audit_table)
 
 
+def _pool_of_job(registry: PoolRegistry, job: str) -> PoolRecord | None:
+    """The pool a job ran on, as it is now: a later job may have reused it (then it is that job's)."""
+    pool_id = registry.pool_id_for_job(job)
+    return registry.get(pool_id) if pool_id else None
+
+
 def _row(record: Any) -> dict[str, Any]:
     pool = record.pool
     decision = record.last_decision
@@ -124,8 +133,7 @@ def run_list(args: argparse.Namespace) -> int:
 
 def run_show(args: argparse.Namespace) -> int:
     registry = _registry(args, audit=True)
-    pool_id = registry.pool_id_for_job(args.job)
-    record = registry.get(pool_id) if pool_id else None
+    record = _pool_of_job(registry, args.job)
     if record is None:
         return fail(f"no pool is registered for job {args.job}", code=1)
     trail = registry.audit_trail(record.pool.pool_id)
@@ -253,8 +261,7 @@ def run_request(args: argparse.Namespace) -> int:
     service = build_lifecycle_service(settings, metrics=NullMetrics())
     request = UserRequest(kind=args.kind, user=args.user, minutes=args.minutes, via="cli")
     # a job whose pool a later job reused names the pool as `pools show` does: act on its current job
-    pool_id = service.registry.pool_id_for_job(args.job)
-    record = service.registry.get(pool_id) if pool_id else None
+    record = _pool_of_job(service.registry, args.job)
     job = record.pool.job_name if record is not None else args.job
     if job != args.job:
         print(f"{args.job}'s warm pool is now {job}'s (a later job reused it)")
