@@ -901,10 +901,14 @@ class LifecycleService:
         ):
             # The last look before expiry: the final step, or the warning check scheduled for it.
             kinds.append(NotificationKind.EXPIRING_SOON)
-        if pool.lifetime_started_at is not None and pool.status is WarmPoolStatus.AVAILABLE:
-            lifetime_end = pool.lifetime_started_at + timedelta(seconds=self.limits.max_lifetime_seconds)
-            if lifetime_end - now <= LIFETIME_WARNING and first_time(NotificationKind.LIFETIME_ENDING):
-                kinds.append(NotificationKind.LIFETIME_ENDING)
+        lifetime_end = self._lifetime_end(pool)
+        if (
+            lifetime_end is not None
+            and pool.status is WarmPoolStatus.AVAILABLE
+            and lifetime_end - now <= LIFETIME_WARNING
+            and first_time(NotificationKind.LIFETIME_ENDING)
+        ):
+            kinds.append(NotificationKind.LIFETIME_ENDING)
         return tuple(k.value for k in kinds), tuple(warned)
 
     def _announce_saved(self, record: PoolRecord) -> PoolRecord:
@@ -916,12 +920,18 @@ class LifecycleService:
         for value in record.unannounced:
             kind = NotificationKind(value)
             extra: dict[str, Any] = {}
-            if kind is NotificationKind.LIFETIME_ENDING and record.pool.lifetime_started_at is not None:
-                ends = record.pool.lifetime_started_at + timedelta(seconds=self.limits.max_lifetime_seconds)
+            ends = self._lifetime_end(record.pool)
+            if kind is NotificationKind.LIFETIME_ENDING and ends is not None:
                 extra["lifetime_ends_at"] = ends.isoformat()
             severity = Severity.INFO if kind in ANNOUNCED_AS_INFO else Severity.WARNING
             self._notify(record, kind, severity, record.last_decision, extra=extra)
         return self._save(replace(record, unannounced=()))
+
+    def _lifetime_end(self, pool: Pool) -> datetime | None:
+        """When the pool reaches its maximum lifetime (None: not known when it began)."""
+        if pool.lifetime_started_at is None:
+            return None
+        return pool.lifetime_started_at + timedelta(seconds=self.limits.max_lifetime_seconds)
 
     def _expiring_soon_minutes(self) -> int:
         notifications = getattr(self._current_policy(), "notifications", None)
