@@ -57,16 +57,18 @@ class SlackWebhooks:
             """A retry after `wait` seconds can still end (one more timeout) before the deadline."""
             return deadline is None or time.monotonic() + wait + timeout <= deadline
 
-        def backoff_fits(handler: RetryHandler, state: RetryState) -> bool:
-            return time_for(handler.interval_calculator.calculate_sleep_duration(state.current_attempt))
+        class BackoffFits(RetryHandler):
+            """Retries only when the handler's own backoff still leaves time for the try."""
 
-        class ConnectionRetry(ConnectionErrorRetryHandler):
             def _can_retry(self, *, state: RetryState, **kwargs: Any) -> bool:
-                return super()._can_retry(state=state, **kwargs) and backoff_fits(self, state)
+                wait = self.interval_calculator.calculate_sleep_duration(state.current_attempt)
+                return super()._can_retry(state=state, **kwargs) and time_for(wait)
 
-        class ServerErrorRetry(ServerErrorRetryHandler):
-            def _can_retry(self, *, state: RetryState, **kwargs: Any) -> bool:
-                return super()._can_retry(state=state, **kwargs) and backoff_fits(self, state)
+        class ConnectionRetry(BackoffFits, ConnectionErrorRetryHandler):
+            pass
+
+        class ServerErrorRetry(BackoffFits, ServerErrorRetryHandler):
+            pass
 
         class RateLimitRetry(RateLimitErrorRetryHandler):
             def _can_retry(self, *, state: RetryState, **kwargs: Any) -> bool:
