@@ -35,6 +35,26 @@ def finished_job(system: System, name: str, keep_alive: int = 600) -> list[str]:
     return take_events(system)
 
 
+def next_job_seen_first(system: System, first: str, second: str) -> list[str]:
+    """`first` ends and `second` takes its warm pool, but `first`'s events are held back (returned):
+    `second`'s are delivered, so it is registered as a pool of its own, the engine unable to tell yet."""
+    system.sagemaker.create_training_job(
+        **training_job_request(first, keep_alive_seconds=600, tags={"team": "vision", "owner": "alice"})
+    )
+    system.settle()  # recorded InUse
+    system.control.run_for(first, 300)
+    system.emulator.advance(300)
+    held = take_events(system)  # first's Completed event: the registry has it InUse
+    system.sagemaker.create_training_job(
+        **training_job_request(second, keep_alive_seconds=600, tags={"team": "vision", "owner": "alice"})
+    )
+    pending = take_events(system)
+    held += [b for b in pending if json.loads(b)["detail"]["TrainingJobName"] == first]
+    send(system, [b for b in pending if b not in held])
+    system.settle()
+    return held
+
+
 def test_duplicates_do_nothing_twice(system: System) -> None:
     system.set_policy(TWO_HOURS)
     bodies = finished_job(system, "dup-1")
@@ -100,23 +120,10 @@ def test_a_late_event_of_an_earlier_job_leaves_the_pool_with_its_current_job(sys
 
 
 def test_a_next_job_seen_before_its_predecessor_ended_joins_the_lineage_when_it_does(system: System) -> None:
-    system.sagemaker.create_training_job(
-        **training_job_request("race-1", keep_alive_seconds=600, tags={"team": "vision", "owner": "alice"})
-    )
-    system.settle()  # recorded InUse
-    system.control.run_for("race-1", 300)
-    system.emulator.advance(300)
-    completed = take_events(system)  # race-1's Completed event is held back: the registry has it InUse
-    system.sagemaker.create_training_job(
-        **training_job_request("race-2", keep_alive_seconds=600, tags={"team": "vision", "owner": "alice"})
-    )
-    pending = take_events(system)
-    held = [b for b in pending if json.loads(b)["detail"]["TrainingJobName"] == "race-1"]
-    send(system, [b for b in pending if b not in held])
-    system.settle()  # race-2 runs on race-1's warm pool, but the engine cannot tell yet
+    held = next_job_seen_first(system, "race-1", "race-2")  # race-2 runs on race-1's warm pool
     assert system.registry.pool_id_for_job("race-2") == "race-2"
 
-    send(system, [*completed, *held])  # race-1 is seen at last: Completed, and its pool Reused by race-2
+    send(system, held)  # race-1 is seen at last: Completed, and its pool Reused by race-2
     system.settle()
 
     assert system.registry.pool_id_for_job("race-2") == "race-1"
@@ -132,21 +139,8 @@ def test_a_next_job_seen_before_its_predecessor_ended_joins_the_lineage_when_it_
 
 
 def test_a_join_whose_write_failed_and_was_retried_leaves_one_pool(system: System) -> None:
-    system.sagemaker.create_training_job(
-        **training_job_request("race-1", keep_alive_seconds=600, tags={"team": "vision", "owner": "alice"})
-    )
-    system.settle()
-    system.control.run_for("race-1", 300)
-    system.emulator.advance(300)
-    completed = take_events(system)  # race-1's Completed event is held back
-    system.sagemaker.create_training_job(
-        **training_job_request("race-2", keep_alive_seconds=600, tags={"team": "vision", "owner": "alice"})
-    )
-    pending = take_events(system)
-    held = [b for b in pending if json.loads(b)["detail"]["TrainingJobName"] == "race-1"]
-    send(system, [b for b in pending if b not in held])
-    system.settle()  # race-2 registered as a pool of its own
-    assert system.registry.pool_id_for_job("race-2") == "race-2"
+    held = next_job_seen_first(system, "race-1", "race-2")
+    assert system.registry.pool_id_for_job("race-2") == "race-2"  # registered as a pool of its own
 
     session = boto3.DEFAULT_SESSION
     assert session is not None
@@ -167,7 +161,7 @@ def test_a_join_whose_write_failed_and_was_retried_leaves_one_pool(system: Syste
     try:
         for module in (lifecycle, reconciler):  # clients made from now on carry the hooks
             module.runtime.cache_clear()
-        send(system, [*completed, *held])
+        send(system, held)
         system.settle()  # the failed message is delivered again
     finally:
         session.events.unregister("provide-client-params.dynamodb.DeleteItem", fail_removing_the_successor)
@@ -242,20 +236,7 @@ def test_a_joined_job_was_no_cold_start_and_the_history_is_as_if_in_order(system
 
 def test_a_joined_successor_that_was_idle_already_keeps_its_next_step(system: System) -> None:
     system.set_policy(TWO_HOURS)
-    system.sagemaker.create_training_job(
-        **training_job_request("join-1", keep_alive_seconds=600, tags={"team": "vision", "owner": "alice"})
-    )
-    system.settle()
-    system.control.run_for("join-1", 300)
-    system.emulator.advance(300)
-    held = take_events(system)  # join-1's Completed event is held back
-    system.sagemaker.create_training_job(
-        **training_job_request("join-2", keep_alive_seconds=600, tags={"team": "vision", "owner": "alice"})
-    )
-    pending = take_events(system)
-    held += [b for b in pending if json.loads(b)["detail"]["TrainingJobName"] == "join-1"]
-    send(system, [b for b in pending if json.loads(b)["detail"]["TrainingJobName"] != "join-1"])
-    system.settle()
+    held = next_job_seen_first(system, "join-1", "join-2")
     system.control.run_for("join-2", 300)
     system.advance(360)  # join-2 ended on its own pool record and was extended to an hour
     assert system.registry.pool_id_for_job("join-2") == "join-2"
