@@ -242,7 +242,7 @@ def _deployed_policy(args: argparse.Namespace) -> Any:
 
 
 def run_request(args: argparse.Namespace) -> int:
-    from warmpool.domain.model import Action, UserRequest
+    from warmpool.domain.model import UserRequest
     from warmpool.service.ports import NullMetrics
     from warmpool.service.wiring import OVERRIDES, build_lifecycle_service
     from warmpool.settings import EngineSettings, SettingsError
@@ -266,9 +266,7 @@ def run_request(args: argparse.Namespace) -> int:
     if job != args.job:
         print(f"{args.job}'s warm pool is now {job}'s (a later job reused it)")
     decision = service.apply_user_request(job, request)
-    accepted = (args.kind == "release" and decision.action is Action.RELEASE) or (
-        args.kind == "extend" and decision.rule.startswith("request.")
-    )
+    accepted = decision.grants(args.kind)
     print(f"{args.kind} {job}: {'done' if accepted else 'refused'} at {datetime.now(UTC):%H:%M:%S} UTC")
     print(f"rule: {decision.rule}")
     for reason in decision.reasons:

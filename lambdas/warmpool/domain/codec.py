@@ -21,6 +21,7 @@ from warmpool.domain.model import (
 
 def decision_from_json(data: dict[str, Any]) -> Decision:
     next_check = data.get("next_check_at")
+    promised = data.get("promised_until")
     return Decision(
         action=Action(data["action"]),
         keep_alive_seconds=data.get("keep_alive_seconds"),
@@ -31,6 +32,7 @@ def decision_from_json(data: dict[str, Any]) -> Decision:
         dry_run=bool(data.get("dry_run", False)),
         notify=tuple(NotificationKind(k) for k in data.get("notify", ())),
         release_pool_ids=tuple(data.get("release_pool_ids", ())),
+        promised_until=datetime.fromisoformat(promised) if promised else None,
     )
 
 

@@ -118,6 +118,15 @@ def decide_keep_alive(
         action, keep_alive, next_check = Action.KEEP, None, None
     if step.capped_by_lifetime:
         reasons.append("capped by the pool's maximum lifetime")
+    promised = _granted_until(pool, ev, step.horizon_seconds)
+    planned = pool.available_since + timedelta(seconds=step.horizon_seconds)
+    if promised is not None and planned > promised and not ev.rule.startswith("request."):
+        # granted though the request did not set the horizon (the rule that did names the plan): the
+        # answer says the asked time is kept, or it would read as if the request had changed nothing
+        reasons.append(
+            f"the plan already keeps it warm until {planned.isoformat()}: "
+            f"kept warm at least until {promised.isoformat()} on request"
+        )
     # min_step_minutes only spares a small extension; a shorter keep-alive (a cap: the working day,
     # the maximum horizon, a budget) is always set, however small the step
     min_step = int(rules.get("min_step_minutes")) * 60
@@ -147,4 +156,23 @@ def decide_keep_alive(
         dry_run=policy.dry_run,
         notify=tuple(dict.fromkeys(ev.notify)),
         release_pool_ids=tuple(ev.release_pool_ids) if not policy.dry_run else (),
+        promised_until=promised,
     )
+
+
+def _granted_until(pool: Pool, ev: Evaluation, horizon_seconds: int) -> datetime | None:
+    """Until when a person's extend request is granted, judged on the horizon the decision reaches
+    after every cap. The asked time when that horizon reaches it: whether the request set the horizon
+    or the plan already kept the pool that long, the promise is recorded all the same, or a later step
+    under a shorter plan (the adaptive strategy's next estimate, a policy change) would let the pool go
+    before the time the person was told. When the request set the horizon and only the pool's maximum
+    lifetime cut it: as long as the pool lives. None when a policy limit cut the horizon below the asked
+    time (the request is refused, with that limit's reason), or when nobody asked."""
+    asked = ev.requested_until
+    if asked is None or pool.available_since is None:
+        return None
+    if horizon_seconds >= int((asked - pool.available_since).total_seconds()):
+        return asked
+    if ev.rule.startswith("request."):
+        return pool.available_since + timedelta(seconds=horizon_seconds)
+    return None

@@ -330,6 +330,14 @@ class Decision:
     dry_run: bool = False
     notify: tuple[NotificationKind, ...] = ()
     release_pool_ids: tuple[str, ...] = ()  # other pools a limit rule releases to make room
+    # A person's extend request granted: until when the pool is promised to stay warm (the engine
+    # records it as `override_until`, which the later steps keep). None: no request, or not granted.
+    promised_until: datetime | None = None
+
+    def grants(self, kind: Literal["extend", "release"]) -> bool:
+        """Whether this decision grants a person's request of `kind` (what Slack and the CLI answer):
+        a release releases the pool; an extension is promised, however the horizon came to cover it."""
+        return self.action is Action.RELEASE if kind == "release" else self.promised_until is not None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -342,6 +350,7 @@ class Decision:
             "dry_run": self.dry_run,
             "notify": [k.value for k in self.notify],
             "release_pool_ids": list(self.release_pool_ids),
+            "promised_until": self.promised_until.isoformat() if self.promised_until else None,
         }
 
 

@@ -173,10 +173,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         press.job_name,
         UserRequest(kind=press.kind, user=press.user_name, minutes=press.minutes, via="slack"),
     )
-    refused = (press.kind == "release" and decision.action.value != "release") or (
-        press.kind == "extend" and not decision.rule.startswith("request.")
-    )
-    verdict = "refused" if refused else "done"
+    verdict = "done" if decision.grants(press.kind) else "refused"
     text = f"{press.kind} {press.job_name}: {verdict} ({decision.rule}: {'; '.join(decision.reasons)})"
     if press.response_url:
         try:

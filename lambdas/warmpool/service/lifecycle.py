@@ -475,13 +475,10 @@ class LifecycleService:
                 tags=tags,
                 read_again=True,
             )
-        accepted_extension = (
-            request is not None and request.kind == "extend" and decision.rule.startswith("request.")
-        )
-        if accepted_extension and not refused:
-            # The person's horizon outlives this decision, and reverts on its own.
-            until = horizon_at(record.pool, decision)
-            record = replace(record, pool=replace(record.pool, override_until=until))
+        if decision.promised_until is not None and not refused:
+            # The person's promise outlives this decision (also when the plan already covered it: a
+            # later step under a shorter plan must not let the pool go before it), and reverts on its own.
+            record = replace(record, pool=replace(record.pool, override_until=decision.promised_until))
         if decision.action in (Action.SHORTEN, Action.RELEASE) and not decision.dry_run and not refused:
             self.reductions_this_run += 1
         # What was not carried out (refused, or a dry run) leaves the pool's own expiry to watch.
@@ -1364,4 +1361,5 @@ def _refused(decision: Decision, error: str) -> Decision:
         rule="sagemaker.refused",
         reasons=(f"SageMaker refused the update: {error}", *decision.reasons),
         release_pool_ids=(),
+        promised_until=None,
     )

@@ -1,6 +1,7 @@
 """`warmpool pools ...` against the registry and the engine, on moto with the emulator."""
 
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -66,6 +67,37 @@ def test_extend_and_release_go_through_the_policy(pools: System, capsys: pytest.
     assert main(["pools", "release", "cli-2"]) == 0
     job = pools.sagemaker.describe_training_job(TrainingJobName="cli-2")
     assert job["WarmPoolStatus"]["Status"] == "Terminated"
+
+
+def test_an_extension_the_plan_already_covers_is_done_and_promised(
+    pools: System, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # a three-hour plan in hourly steps: 30 minutes more than the pool's expiry is within it
+    pools.set_policy(
+        {
+            "version": 1,
+            "defaults": {"keep_alive_strategy": "fixed-10800", "overrides": {"max_extend_minutes": 60}},
+        }
+    )
+    tags = {"team": "vision", "owner": "alice"}
+    pools.run_job("cli-3", 60, keep_alive_seconds=900, volume_size_gb=30, tags=tags)
+    before = pools.registry.get("cli-3")
+    assert before is not None
+    assert before.pool.expires_at is not None
+    assert before.pool.horizon_at is not None
+    asked = before.pool.expires_at + timedelta(minutes=30)
+    capsys.readouterr()  # the functions' logs
+    assert main(["pools", "extend", "cli-3", "--minutes", "30"]) == 0
+    out = capsys.readouterr().out
+    assert "extend cli-3: done at " in out
+    assert "rule: defaults.keep_alive_strategy" in out
+    assert (
+        f"  - the plan already keeps it warm until {before.pool.horizon_at.isoformat()}: "
+        f"kept warm at least until {asked.isoformat()} on request"
+    ) in out.splitlines()
+    after = pools.registry.get("cli-3")
+    assert after is not None
+    assert after.pool.override_until == asked  # the promise is recorded
 
 
 def test_a_request_by_an_earlier_job_acts_on_the_pool_it_started(

@@ -274,6 +274,44 @@ def test_an_extension_from_slack_outlives_the_looks_planned_before_it(
     assert record.pool.expires_at >= until
 
 
+def test_an_extension_the_plan_already_covers_is_granted_and_outlives_a_shorter_plan(
+    system: System, slack: SlackStandIn
+) -> None:
+    # the team keeps pools warm three hours, in hourly steps: "Extend 30 min" asks for half an hour
+    # more than the pool's expiry, which the plan already covers
+    three_hours = {**POLICY, "defaults": {**POLICY["defaults"], "keep_alive_strategy": "fixed-10800"}}
+    system.set_policy(three_hours)
+    finish(system, "s-13", {"team": "vision", "owner": "alice"})
+    before = system.registry.get("s-13")
+    assert before is not None
+    assert before.pool.expires_at is not None
+    assert before.pool.horizon_at is not None
+    asked = before.pool.expires_at + timedelta(minutes=30)
+    assert before.pool.horizon_at > asked  # the plan already keeps it warm past the asked time
+    status, text = call(signed(press("s-13", "warmpool_extend_30", "UALICE", slack.url("respond"))))
+    assert status == 200
+    assert text.startswith("extend s-13: done (defaults.keep_alive_strategy: ")
+    assert (
+        f"the plan already keeps it warm until {before.pool.horizon_at.isoformat()}: "
+        f"kept warm at least until {asked.isoformat()} on request"
+    ) in text
+    assert slack.delivered("respond")[0]["body"]["text"] == text
+    record = system.registry.get("s-13")
+    assert record is not None
+    assert record.pool.override_until == asked  # the promise is recorded
+    # the team then moves to half-hour pools: the later steps keep the promise all the same
+    system.set_policy(POLICY)
+    system.advance((asked - system.control.now()).total_seconds() - 120)
+    record = system.registry.get("s-13")
+    assert record is not None
+    assert record.pool.status.value == "Available"  # still warm two minutes before the promised time
+    assert record.pool.expires_at is not None
+    assert record.pool.expires_at >= asked
+    system.advance(600)  # and let go once the promise has run out: the team's plan applies again
+    job = system.sagemaker.describe_training_job(TrainingJobName="s-13")
+    assert job["WarmPoolStatus"]["Status"] == "Terminated"
+
+
 def test_each_slack_release_is_a_run_of_its_own_under_the_reductions_cap(
     system: System, slack: SlackStandIn
 ) -> None:

@@ -25,6 +25,7 @@ def test_notification_survives_the_queue() -> None:
         rule="teams.vision.keep_alive",
         reasons=("the team iterates every 20 minutes",),
         notify=(NotificationKind.EXTENDED,),
+        promised_until=datetime(2026, 3, 2, 12, 30, tzinfo=UTC),  # a person's extension granted
     )
     sent = Notification(
         kind=NotificationKind.EXTENDED,

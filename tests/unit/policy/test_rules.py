@@ -214,6 +214,11 @@ def test_a_request_allowed_outside_working_hours_gets_what_it_asked_not_the_stra
     late = ask(3600, datetime(2026, 3, 2, 16, 55, tzinfo=UTC), 10)
     assert late.horizon_seconds == 70 * 60
     assert "kept until the accepted request ends at 2026-03-02T17:10:00+00:00" in late.reasons[-1]
+    # granted, though the working day's rule, not the request, set the horizon: the strategy's 3 h
+    # covered the asked time before the end of the day cut them back to it
+    assert late.rule == "defaults.working_hours"
+    assert late.promised_until == datetime(2026, 3, 2, 17, 10, tzinfo=UTC)
+    assert late.grants("extend")
     # a request that ends before the working day does: the strategy still keeps it until 18:00
     early = ask(600, since, 10)
     assert early.horizon_seconds == 3600
@@ -446,6 +451,72 @@ def test_requests_are_bounded_and_release_is_honoured() -> None:
     assert "max_extend_minutes" in too_much.rule
     gone = decide_keep_alive(pool(), doc, MONDAY_10_BERLIN, request=UserRequest("release", "alice", 0, "cli"))
     assert gone.action is Action.RELEASE
+
+
+def test_an_extension_the_plan_already_covers_is_granted_and_promised() -> None:
+    # a three-hour plan, its first hourly step set: 30 minutes more than the expiry is within it
+    doc = policy(keep_alive_strategy="fixed-10800", overrides={"max_extend_minutes": 60})
+    now = MONDAY_10_BERLIN + timedelta(minutes=5)
+    asked = MONDAY_10_BERLIN + timedelta(minutes=90)
+    covered = decide_keep_alive(
+        pool(keep_alive=3600),
+        doc,
+        now,
+        trigger=Trigger.USER,
+        request=UserRequest("extend", "alice", 30, "slack"),
+    )
+    assert covered.grants("extend")
+    assert covered.promised_until == asked
+    assert covered.horizon_seconds == 3 * 3600  # the plan, not shortened to the request
+    assert covered.rule == "defaults.keep_alive_strategy"
+    assert covered.reasons[-1] == (
+        "the plan already keeps it warm until 2026-03-02T12:00:00+00:00: "
+        "kept warm at least until 2026-03-02T10:30:00+00:00 on request"
+    )
+    # a request that sets the horizon is promised what it asked, as before
+    raised = decide_keep_alive(
+        pool(keep_alive=3600),
+        policy(keep_alive_strategy="fixed-1800", overrides={"max_extend_minutes": 60}),
+        now,
+        trigger=Trigger.USER,
+        request=UserRequest("extend", "alice", 30, "slack"),
+    )
+    assert (raised.rule, raised.promised_until) == ("request.slack", asked)
+    assert not any(r.startswith("the plan already keeps it warm") for r in raised.reasons)
+    # nobody asked: nothing is promised
+    assert decide_keep_alive(pool(keep_alive=3600), doc, now).promised_until is None
+
+
+def test_a_limit_below_the_asked_time_still_refuses_a_request_the_plan_covered() -> None:
+    # the plan's three hours are capped at 80 minutes; 30 minutes more than the expiry is 90
+    doc = policy(
+        keep_alive_strategy="fixed-10800", max_horizon_minutes=80, overrides={"max_extend_minutes": 60}
+    )
+    capped = decide_keep_alive(
+        pool(keep_alive=3600),
+        doc,
+        MONDAY_10_BERLIN + timedelta(minutes=5),
+        trigger=Trigger.USER,
+        request=UserRequest("extend", "alice", 30, "slack"),
+    )
+    assert not capped.grants("extend")
+    assert capped.promised_until is None
+    assert (capped.rule, capped.horizon_seconds) == ("defaults.max_horizon_minutes", 80 * 60)
+    assert "capped at the maximum horizon 80 min" in capped.reasons
+
+
+def test_a_request_the_pool_s_lifetime_cuts_is_promised_as_long_as_the_pool_lives() -> None:
+    doc = policy(keep_alive_strategy="fixed-1800", overrides={"max_extend_minutes": 60})
+    since = MONDAY_10_BERLIN
+    # provisioned 28 days less 75 minutes before it became Available: it lives 75 minutes more
+    ending = replace(pool(keep_alive=3600), lifetime_started_at=since - timedelta(days=28, minutes=-75))
+    decision = decide_keep_alive(
+        ending, doc, since, trigger=Trigger.USER, request=UserRequest("extend", "alice", 30, "cli")
+    )
+    assert decision.rule == "request.cli"
+    assert "capped by the pool's maximum lifetime" in decision.reasons
+    assert decision.promised_until == since + timedelta(minutes=75)
+    assert decision.grants("extend")
 
 
 def test_dry_run_and_the_reductions_cap() -> None:
