@@ -26,7 +26,7 @@ def test_validate_names_a_region_given_as_a_time_zone(
     region = tmp_path / "region.yaml"  # "America" is a directory of the zone database, not a zone
     region.write_text("version: 1\ndefaults:\n  working_hours: {timezone: America}\n")
     assert main(["policy", "validate", str(region)]) == 1
-    assert "defaults.working_hours.timezone: Value error, unknown time zone 'America'; use an IANA name" in (
+    assert "defaults.working_hours.timezone: unknown time zone 'America'; use an IANA name" in (
         capsys.readouterr().err
     )
 
@@ -133,3 +133,96 @@ def test_explain_against_an_unreachable_endpoint_is_one_clear_line(
     )
     assert code == 2
     assert "cannot reach" in capsys.readouterr().err
+
+
+def _validate(tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str) -> list[str]:
+    """The problems `policy validate --format json` lists for a policy file holding `text`."""
+    path = tmp_path / "policy.yaml"
+    path.write_text(text)
+    assert main(["policy", "validate", str(path), "--format", "json"]) == 1
+    found: list[str] = json.loads(capsys.readouterr().out)["problems"]
+    return found
+
+
+def test_validate_names_a_date_that_does_not_exist_by_its_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # YAML reads 2026-13-01 as a date and fails on month 13: that was a traceback
+    text = (
+        "version: 1\ndefaults:\n  working_hours:\n    timezone: UTC\n    holidays: [2026-12-24, 2026-13-01]\n"
+    )
+    assert _validate(tmp_path, capsys, text) == [
+        "line 5, column 28: 2026-13-01 is not a date (month must be in 1..12). Write the date as YYYY-MM-DD."
+    ]
+
+
+def test_validate_explains_an_unquoted_time_that_yaml_reads_as_a_number(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # YAML 1.1 reads an unquoted 18:00 as 1080 (base 60); 08:00 stays a string, so only `end` was refused,
+    # as "Input should be a valid string"
+    text = "version: 1\ndefaults:\n  working_hours: {timezone: UTC, start: 08:00, end: 18:00}\n"
+    assert _validate(tmp_path, capsys, text) == [
+        'defaults.working_hours.end: YAML reads an unquoted 18:00 as the number 1080. Quote it: "18:00".'
+    ]
+
+
+def test_validate_suggests_the_key_a_typo_meant(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    text = (
+        "version: 1\nteam: {vision: {}}\ndefaults: {keepalive_strategy: adaptive}\n"
+        "selectors:\n  - {name: big, match: {instance_type: ['ml.p4*']}, rules: {}}\n"
+        "owners: {bob: {colour: blue}}\n"
+    )
+    problems = _validate(tmp_path, capsys, text)
+    fix = "Remove it or check its spelling against schemas/policy.schema.json."
+    assert [problems[0], *problems[2:]] == [
+        f"defaults.keepalive_strategy: unknown key; did you mean `keep_alive_strategy`? {fix}",
+        f"selectors.0.match.instance_type: unknown key; did you mean `instance_types`? {fix}",
+        f"team: unknown key; did you mean `teams`? {fix}",
+    ]
+    # nothing near: the keys allowed there
+    assert problems[1].startswith("owners.bob.colour: unknown key; the keys here: keep_alive_strategy, ")
+
+
+def test_validate_says_what_to_write_for_a_value_of_the_wrong_kind(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = (
+        "version: 1\nteams:\n  vision:\n  nlp: {budget: 40, people_cost_per_hour: 80 USD, "
+        "release_on_failure: maybe}\n"
+        "defaults:\n  working_hours: {timezone: UTC, days: mon-fri, holidays: [xmas]}\n"
+        "  timezone: Europe/Berln\n"
+    )
+    assert _validate(tmp_path, capsys, text) == [
+        "defaults.working_hours.days: must be a list, got 'mon-fri'. Write it as [a, b] or as one `- a` line "
+        "each.",
+        "defaults.working_hours.holidays.0: must be a date, got 'xmas'. Write the date as YYYY-MM-DD.",
+        "defaults.timezone: unknown time zone 'Europe/Berln'; use an IANA name such as Europe/Berlin. "
+        "See docs/policy.md.",
+        "teams.vision: must be a mapping, got nothing. Write its keys indented under it, or {} for none.",
+        "teams.nlp.budget: must be a mapping, got 40. Write its keys indented under it, or {} for none.",
+        "teams.nlp.people_cost_per_hour: must be a number, got '80 USD'. Write the number alone, e.g. 80 "
+        "(no quotes, units or currency signs).",
+        "teams.nlp.release_on_failure: must be true or false, got 'maybe'. Use true or false.",
+    ]
+
+
+def test_validate_names_a_yaml_syntax_error_by_its_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _validate(tmp_path, capsys, "version: 1\ndefaults:\n\tmax_step_minutes: 5\n") == [
+        "line 3, column 1: found character '\\t' that cannot start any token. Indent with spaces, not tabs."
+    ]
+    assert _validate(tmp_path, capsys, "version: 1\ndefaults: [\n") == [
+        "line 3, column 1: expected the node content, but found '<stream end>'. Fix the syntax."
+    ]
+    assert _validate(tmp_path, capsys, "") == [
+        "<root>: the document is empty. Start it with `version: 1`.",
+    ]
+
+
+def test_validate_names_a_file_that_is_not_utf8(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "policy.yaml"  # as an editor on Windows may save it: that was a traceback
+    path.write_bytes("version: 1\n".encode("utf-16"))
+    assert main(["policy", "validate", str(path)]) == 1
+    assert "<file>: is not UTF-8 text (byte 0xff at offset 0). Save it as UTF-8." in capsys.readouterr().err

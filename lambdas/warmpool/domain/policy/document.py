@@ -53,11 +53,24 @@ class WorkingHours(_Strict):
     def _known_zone(cls, value: str) -> str:
         return known_zone(value)
 
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _quoted(cls, value: Any) -> Any:
+        """YAML 1.1 reads an unquoted 18:00 as the number 1080 (base 60), and 08:00 as the string: say
+        so, rather than "not a string" about a value the file shows as a time."""
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+            hours, minutes = divmod(value, 60)
+            raise ValueError(
+                f"YAML reads an unquoted {hours}:{minutes:02d} as the number {value}. "
+                f'Quote it: "{hours:02d}:{minutes:02d}".'
+            )
+        return value
+
     @field_validator("start", "end")
     @classmethod
     def _hhmm(cls, value: str) -> str:
         if not _HHMM.match(value):
-            raise ValueError(f"{value!r} is not HH:MM (24-hour clock)")
+            raise ValueError(f'{value!r} is not HH:MM (24-hour clock); write e.g. "08:00" or "18:30"')
         return value
 
     @model_validator(mode="after")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import difflib
+import types
 from collections.abc import Hashable
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Union, get_args, get_origin
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from warmpool.domain.policy.document import PolicyDocument
 
@@ -29,11 +31,96 @@ def _fix_for(error_type: str) -> str:
         "greater_than_equal": "Raise it.",
         "greater_than": "Raise it.",
         "int_parsing": "Use a whole number.",
+        "int_from_float": "Use a whole number.",
         "string_type": "Use a string.",
     }.get(error_type, "See docs/policy.md.")
 
 
+# What a value of the wrong kind must be, in the words of a YAML file rather than pydantic's
+# ("a valid dictionary or instance of Rules", "a valid tuple"), and how to write one.
+_KINDS = {
+    "dict_type": ("a mapping", "Write its keys indented under it, or {} for none."),
+    "model_type": ("a mapping", "Write its keys indented under it, or {} for none."),
+    "tuple_type": ("a list", "Write it as [a, b] or as one `- a` line each."),
+    "list_type": ("a list", "Write it as [a, b] or as one `- a` line each."),
+    "float_parsing": ("a number", "Write the number alone, e.g. 80 (no quotes, units or currency signs)."),
+    "float_type": ("a number", "Write the number alone, e.g. 80 (no quotes, units or currency signs)."),
+    "bool_parsing": ("true or false", "Use true or false."),
+    "bool_type": ("true or false", "Use true or false."),
+    "date_parsing": ("a date", "Write the date as YYYY-MM-DD."),
+    "date_type": ("a date", "Write the date as YYYY-MM-DD."),
+    "date_from_datetime_parsing": ("a date", "Write the date as YYYY-MM-DD."),
+    "date_from_datetime_inexact": ("a date", "Write the date as YYYY-MM-DD."),
+}
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list | tuple):
+        return "a list"
+    return repr(value)
+
+
+def _unwrapped(kind: Any) -> Any:
+    """`kind` without `Annotated[...]` and `... | None`."""
+    while True:
+        if get_origin(kind) is Annotated:
+            kind = get_args(kind)[0]
+        elif get_origin(kind) in (Union, types.UnionType):
+            kind = next(a for a in get_args(kind) if a is not type(None))
+        else:
+            return kind
+
+
+def _keys_at(loc: tuple[Any, ...]) -> list[str]:
+    """The keys the mapping at `loc` (a path into the document) may hold: its model's fields."""
+    kind: Any = PolicyDocument
+    for part in loc:
+        kind = _unwrapped(kind)
+        if isinstance(kind, type) and issubclass(kind, BaseModel):
+            field = kind.model_fields.get(str(part))
+            if field is None:
+                return []
+            kind = field.annotation
+        elif get_origin(kind) in (tuple, list, dict):
+            kind = get_args(kind)[-1 if get_origin(kind) is dict else 0]  # a list's item, a mapping's value
+        else:
+            return []
+    kind = _unwrapped(kind)
+    return list(kind.model_fields) if isinstance(kind, type) and issubclass(kind, BaseModel) else []
+
+
+def _unknown_key(loc: tuple[Any, ...]) -> str:
+    """A key the document may not have: the key it likely meant (a typo), else the keys allowed there."""
+    keys = _keys_at(loc[:-1])
+    near = difflib.get_close_matches(str(loc[-1]), keys, n=1, cutoff=0.6)
+    if near:
+        return f"unknown key; did you mean `{near[0]}`?"
+    return f"unknown key; the keys here: {', '.join(keys)}." if keys else "unknown key."
+
+
+def _problem(err: Any) -> str:
+    """One validation error as `<path>: <what is wrong>. <how to fix>`."""
+    path = ".".join(str(p) for p in err["loc"]) or "<root>"
+    kind = err["type"]
+    fix = _fix_for(kind)
+    if kind == "extra_forbidden":
+        return f"{path}: {_unknown_key(err['loc'])} {fix}"
+    if kind in _KINDS:
+        wanted, how = _KINDS[kind]
+        return f"{path}: must be {wanted}, got {_shown(err['input'])}. {how}"
+    if kind == "value_error":  # our own validators' words, which name the fix: without pydantic's prefix
+        message = str(err["ctx"]["error"])
+        return f"{path}: {message}" if message.endswith(".") else f"{path}: {message}. {fix}"
+    return f"{path}: {err['msg']}. {fix}"
+
+
 def parse_policy(data: Any, source: str = "<policy>") -> PolicyDocument:
+    if data is None:
+        raise PolicyError(source, ["<root>: the document is empty. Start it with `version: 1`."])
     if not isinstance(data, dict):
         raise PolicyError(
             source,
@@ -50,8 +137,7 @@ def parse_policy(data: Any, source: str = "<policy>") -> PolicyDocument:
             if err["type"] == "step_conflict":  # one line per conflict, naming its paths and the fix
                 problems += [f"{line}." for line in err["msg"].split("\n")]
                 continue
-            path = ".".join(str(p) for p in err["loc"]) or "<root>"
-            problems.append(f"{path}: {err['msg']}. {_fix_for(err['type'])}")
+            problems.append(_problem(err))
         raise PolicyError(source, problems) from None
 
 
@@ -79,7 +165,33 @@ def _unique_keys_loader() -> type[Any]:
                 seen[key] = line
             return super().construct_mapping(node, deep=deep)
 
+        def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> Any:
+            """YAML reads 2026-13-01 as a date, and fails with a bare ValueError: here, a YAML error
+            with the node's line, like any other."""
+            try:
+                return super().construct_yaml_timestamp(node)
+            except ValueError as exc:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"{node.value} is not a date ({exc})", node.start_mark
+                ) from None
+
+    UniqueKeyLoader.add_constructor("tag:yaml.org,2002:timestamp", UniqueKeyLoader.construct_yaml_timestamp)
     return UniqueKeyLoader
+
+
+def _syntax_error(exc: Any) -> str:
+    """A YAML error as one line, `line L, column C: what`, with the fix (PyYAML's own text spans lines
+    and calls the file "<unicode string>")."""
+    mark = exc.problem_mark
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else "<file>: "
+    what = exc.problem or str(exc)
+    if "\\t" in what:  # PyYAML writes the tab it found as '\\t'
+        fix = "Indent with spaces, not tabs."
+    elif "is not a date" in what:
+        fix = "Write the date as YYYY-MM-DD."
+    else:
+        fix = "Fix the syntax."
+    return f"{where}{what}. {fix}"
 
 
 def load_policy_file(path: str | Path) -> PolicyDocument:
@@ -90,6 +202,14 @@ def load_policy_file(path: str | Path) -> PolicyDocument:
         text = file.read_text(encoding="utf-8")
     except OSError as exc:
         raise PolicyError(str(file), [f"<file>: cannot be read ({exc.strerror}). Check the path."]) from None
+    except UnicodeDecodeError as exc:  # e.g. UTF-16, as some editors save
+        raise PolicyError(
+            str(file),
+            [
+                f"<file>: is not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset {exc.start}). "
+                "Save it as UTF-8."
+            ],
+        ) from None
     try:
         data = yaml.load(text, Loader=_unique_keys_loader())  # a SafeLoader
     except DuplicateKeyError as exc:
@@ -100,6 +220,8 @@ def load_policy_file(path: str | Path) -> PolicyDocument:
                 "only the last, and the first would be dropped without a word. Merge the two into one."
             ],
         ) from None
+    except yaml.MarkedYAMLError as exc:
+        raise PolicyError(str(file), [_syntax_error(exc)]) from None
     except yaml.YAMLError as exc:
         raise PolicyError(str(file), [f"<file>: is not valid YAML ({exc}). Fix the syntax."]) from None
     return parse_policy(data, str(file))
