@@ -53,10 +53,30 @@ def iso_moment(text: str, flag: str) -> datetime:
     return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
+def checked_endpoint(url: str | None) -> str | None:
+    """`url` when botocore can use it as an endpoint; else a SystemExit naming the fix (botocore's own
+    ValueError, "Invalid endpoint: localhost:5000", was a traceback)."""
+    from urllib.parse import urlsplit
+
+    if url is None:
+        return None
+    try:
+        parts = urlsplit(url)
+        valid = parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:
+        valid = False
+    if not valid:
+        raise SystemExit(
+            fail(f"--endpoint-url {url}: not a URL; write it with its scheme, e.g. http://127.0.0.1:5000")
+        )
+    return url
+
+
 def aws_client(service: str, endpoint_url: str | None, region: str | None) -> Any:
     import boto3
     from botocore.config import Config
 
+    endpoint_url = checked_endpoint(endpoint_url)
     return boto3.client(
         service,
         endpoint_url=endpoint_url,

@@ -15,7 +15,7 @@ import sys
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from warmpool.cli.output import fail, print_json, table
+from warmpool.cli.output import checked_endpoint, fail, print_json, table
 
 if TYPE_CHECKING:
     from warmpool.service.ports import PoolRecord, PoolRegistry
@@ -242,23 +242,42 @@ def _deployed_policy(args: argparse.Namespace) -> Any:
 
 
 def run_request(args: argparse.Namespace) -> int:
-    from warmpool.domain.model import UserRequest
     from warmpool.service.ports import NullMetrics
     from warmpool.service.wiring import OVERRIDES, build_lifecycle_service
     from warmpool.settings import EngineSettings, SettingsError
 
     if args.kind == "extend" and args.minutes <= 0:
         return fail("--minutes must be a positive number of minutes")
+    checked_endpoint(args.endpoint_url)
     env = dict(os.environ)
     if args.table:
         env["POOLS_TABLE_NAME"] = args.table
     env["AUDIT_TABLE_NAME"] = _audit_table(args)
+    missing = [name for name in EngineSettings.required_env_vars() if not env.get(name)]
+    if missing:  # the engine's own error tells a Lambda's operator to set them "on the function"
+        return fail(
+            f"pools {args.kind} acts through the engine, which needs {', '.join(missing)}: export the "
+            "stack's outputs (docs/cli.md)"
+        )
     try:
         settings = EngineSettings.from_env(env)
     except SettingsError as exc:
         return fail(f"{exc} (export the stack's outputs, see docs/cli.md)")
-    OVERRIDES.endpoint_url = args.endpoint_url
-    service = build_lifecycle_service(settings, metrics=NullMetrics())
+    # The engine's clients are built by the functions' wiring: the flags reach them through its
+    # overrides, for this request only.
+    saved = (OVERRIDES.endpoint_url, OVERRIDES.region)
+    OVERRIDES.endpoint_url = args.endpoint_url or saved[0]
+    OVERRIDES.region = args.region or saved[1]
+    try:
+        service = build_lifecycle_service(settings, metrics=NullMetrics())
+        return _request(service, args)
+    finally:
+        OVERRIDES.endpoint_url, OVERRIDES.region = saved
+
+
+def _request(service: Any, args: argparse.Namespace) -> int:
+    from warmpool.domain.model import UserRequest
+
     request = UserRequest(kind=args.kind, user=args.user, minutes=args.minutes, via="cli")
     # a job whose pool a later job reused names the pool as `pools show` does: act on its current job
     record = _pool_of_job(service.registry, args.job)

@@ -16,12 +16,13 @@ from warmpool.settings import EngineSettings
 
 @dataclass
 class Overrides:
-    """What the local harness (tests, demo, chaos replay) swaps: the clock and the sleep function.
-    In Lambda both stay at their defaults."""
+    """What the local harness (tests, demo, chaos replay) swaps: the clock and the sleep function, and
+    what the CLI's flags set: the endpoint and the region. In Lambda all stay at their defaults."""
 
     clock: Clock | None = None
     sleep: Callable[[float], object] | None = None
     endpoint_url: str | None = None
+    region: str | None = None  # `warmpool pools extend|release --region`; Lambda reads AWS_REGION
 
 
 OVERRIDES = Overrides()
@@ -33,7 +34,9 @@ def boto_client(service: str) -> Any:
 
     # Throttling and 5xx are retried with adaptive backoff; permanent errors surface at once.
     config = Config(retries={"mode": "adaptive", "max_attempts": 6}, connect_timeout=5, read_timeout=20)
-    return boto3.client(service, config=config, endpoint_url=OVERRIDES.endpoint_url)
+    return boto3.client(
+        service, config=config, endpoint_url=OVERRIDES.endpoint_url, region_name=OVERRIDES.region
+    )
 
 
 def current_clock() -> Clock:

@@ -179,3 +179,28 @@ def test_costs_add_ended_gaps_and_pools_idle_now_against_the_budget(
     pools.set_policy({"version": 1, "teams": {"vision": {"budget": {"daily_usd": -1}}}})
     assert main(["pools", "costs"]) == 2
     assert "teams.vision.budget.daily_usd" in capsys.readouterr().err
+
+
+def test_extend_and_release_use_the_region_flag(
+    pools: System, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the engine's clients ignored --region: with no region in the environment, the command asked for
+    # the --region it had been given
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    assert main(["pools", "release", "cli-2", "--region", "us-east-1"]) == 0
+    assert "release cli-2: done" in capsys.readouterr().out
+    job = pools.sagemaker.describe_training_job(TrainingJobName="cli-2")
+    assert job["WarmPoolStatus"]["Status"] == "Terminated"
+
+
+def test_extend_without_the_engines_settings_names_the_missing_ones(
+    pools: System, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("NOTIFY_QUEUE_URL")
+    monkeypatch.delenv("SCHEDULER_ROLE_ARN")
+    assert main(["pools", "extend", "cli-1", "--minutes", "30"]) == 2
+    assert capsys.readouterr().err == (
+        "warmpool: pools extend acts through the engine, which needs NOTIFY_QUEUE_URL, SCHEDULER_ROLE_ARN: "
+        "export the stack's outputs (docs/cli.md)\n"
+    )

@@ -28,3 +28,25 @@ def test_a_table_that_does_not_exist_is_named_without_a_traceback(
     assert "check the table names (--table nope) against the stack's outputs, and --region" in err
     assert "Traceback" not in err
     assert len(err.splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["pools", "list", "--table", "t"],
+        ["pools", "extend", "j", "--minutes", "30", "--table", "t", "--audit-table", "a"],
+        ["policy", "explain", "--job", "j"],
+        ["trace", "export"],
+    ],
+)
+def test_an_endpoint_without_its_scheme_is_named_without_a_traceback(
+    aws: None, capsys: pytest.CaptureFixture[str], command: list[str]
+) -> None:
+    # botocore refused it with a bare ValueError ("Invalid endpoint: localhost:5000"): a traceback
+    with pytest.raises(SystemExit) as exited:
+        main([*command, "--endpoint-url", "localhost:5000", "--region", "us-east-1"])
+    assert exited.value.code == 2
+    assert capsys.readouterr().err == (
+        "warmpool: --endpoint-url localhost:5000: not a URL; write it with its scheme, e.g. "
+        "http://127.0.0.1:5000\n"
+    )
