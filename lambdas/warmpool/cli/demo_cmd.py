@@ -31,10 +31,19 @@ def run(args: argparse.Namespace) -> int:
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     logging.getLogger("warmpool").setLevel(logging.WARNING)
     from warmpool.demo.runner import print_result, run_demo
+    from warmpool.domain.policy import PolicyError, load_policy_file
 
     policy = Path(args.policy) if args.policy else _default_policy()
+    if policy.is_dir():
+        print(f"warmpool demo: --policy {policy} is a folder; name a policy file in it", file=sys.stderr)
+        return 2
     if not policy.is_file():
         print(f"warmpool demo: policy file {policy} not found; pass --policy FILE", file=sys.stderr)
+        return 2
+    try:  # before the day is replayed: the local stack would stop at it with a traceback
+        load_policy_file(policy)
+    except PolicyError as exc:
+        print(f"warmpool demo: {exc}", file=sys.stderr)
         return 2
     out = Path(args.out)
     try:  # before the day is replayed, not after: the report is what it is for

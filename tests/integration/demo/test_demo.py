@@ -46,3 +46,21 @@ def test_an_out_directory_that_cannot_be_made_is_refused_before_the_day_runs(
     assert f"warmpool demo: --out {blocker / 'report'}: cannot create it" in captured.err
     assert "pass a writable directory" in captured.err
     assert captured.out == ""  # refused before the day was replayed
+
+
+def test_a_policy_that_is_invalid_or_a_folder_is_refused_before_the_day_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    policy = tmp_path / "policy.yaml"  # an unquoted 18:00 is the number 1080 to YAML: that was a traceback
+    policy.write_text("version: 1\ndefaults:\n  working_hours: {timezone: UTC, end: 18:00}\n")
+    assert main(["demo", "--out", str(tmp_path / "out"), "--policy", str(policy)]) == 2
+    captured = capsys.readouterr()
+    assert captured.err == (
+        f"warmpool demo: invalid policy {policy}:\n"
+        "  - defaults.working_hours.end: YAML reads an unquoted 18:00 as the number 1080. "
+        'Quote it: "18:00".\n'
+    )
+    assert captured.out == ""  # refused before the day was replayed
+    assert main(["demo", "--out", str(tmp_path / "out"), "--policy", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err == f"warmpool demo: --policy {tmp_path} is a folder; name a policy file in it\n"
