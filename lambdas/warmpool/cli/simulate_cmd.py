@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from warmpool.cli.output import unwritable
+from warmpool.domain.messages import counted
 from warmpool.domain.pricing import UnknownInstanceTypeError, price_per_hour
 from warmpool.simulator import BREAKDOWNS
 
@@ -109,6 +110,16 @@ def run(args: argparse.Namespace) -> int:
     try:
         trace = read_trace(args.trace)
         jobs = trace.jobs
+        if not jobs:  # else every cost is 0 and every ratio to the oracle 0/0
+            raise TraceError(
+                f"{trace.name}: no job to replay: "
+                + (
+                    f"every row ({counted(trace.pending, 'row')}) is Pending (never scheduled, skipped)"
+                    if trace.pending
+                    else "it has no row under its header"
+                )
+                + "; a trace has one row per job that ran"
+            )
         policy = load_policy_file(args.policy) if args.policy else None
         pool_types = pool_instance_types(jobs, trace.name) if args.instance_type == EACH_JOB else {}
         overrides = policy.prices if policy else None

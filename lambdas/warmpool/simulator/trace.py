@@ -61,6 +61,7 @@ class Trace:
     # the moment of second 0, read from a `submitted_at` column (as `trace export` writes): the first
     # job's submitted_at less its submit_time_s; None without one
     start: datetime | None = None
+    pending: int = 0  # rows skipped as `Pending` (never scheduled)
 
 
 def load_trace(path: str | Path) -> list[TraceJob]:
@@ -117,11 +118,14 @@ def _read(handle: TextIO, file: str) -> Trace:
     if missing:
         raise TraceError(
             f"{file}:1: missing column(s) {', '.join(missing)}; a trace needs {', '.join(REQUIRED)}"
+            f"{_header_hint(reader.fieldnames or [])}"
         )
+    pending = 0
     for row in reader:
         line = reader.line_num  # the file's line (blank lines and quoted line breaks counted)
         status = (row.get("status") or "").strip()
         if status == "Pending":
+            pending += 1
             continue
         pool = (row.get("pool") or "").strip()
         if not pool:
@@ -154,7 +158,19 @@ def _read(handle: TextIO, file: str) -> Trace:
             start = _moment(submitted, line, file) - timedelta(seconds=jobs[-1].submit_s)
     _one_value_per_pool(jobs, file, "instance count", lambda job: job.instance_count)
     jobs.sort(key=lambda j: j.submit_s)
-    return Trace(file, jobs, start)
+    return Trace(file, jobs, start, pending)
+
+
+def _header_hint(names: Sequence[str]) -> str:
+    """What the first line of a trace without the required columns holds: nothing, columns split by
+    another character than the comma (a spreadsheet's export in some locales), or other names."""
+    if not names:
+        return " in its first line, and the file is empty"
+    if len(names) == 1:
+        separator = next((c for c in (";", "\t", "|") if c in names[0]), None)
+        if separator:
+            return f"; its first line is split by {separator!r}, not by commas: save it comma-separated"
+    return f"; its first line has {', '.join(names)}"
 
 
 def _one_value_per_pool(

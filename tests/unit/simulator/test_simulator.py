@@ -510,3 +510,45 @@ def test_a_daily_budget_binds_in_the_simulator_as_in_the_engine() -> None:
     assert budgeted.warm_starts == 0
     assert budgeted.idle_cost_usd <= 0.3 + 1e-9
     assert budgeted.idle_cost_usd > 0.2
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (
+            "submit_time_s,duration_s,pool\n",
+            "t.csv: no job to replay: it has no row under its header; a trace has one row per job that ran",
+        ),
+        (
+            "submit_time_s,duration_s,pool,status\n0,10,a,Pending\n5,10,a,Pending\n",
+            "t.csv: no job to replay: every row (2 rows) is Pending (never scheduled, skipped); a trace has "
+            "one row per job that ran",
+        ),
+        (
+            "",
+            "t.csv:1: missing column(s) submit_time_s, duration_s, pool; a trace needs submit_time_s, "
+            "duration_s, pool in its first line, and the file is empty",
+        ),
+        (
+            "submit_time_s;duration_s;pool\n0;10;a\n",
+            "t.csv:1: missing column(s) submit_time_s, duration_s, pool; a trace needs submit_time_s, "
+            "duration_s, pool; its first line is split by ';', not by commas: save it comma-separated",
+        ),
+        (
+            "Submit_Time_S,Duration_S,pool\n0,10,a\n",
+            "t.csv:1: missing column(s) submit_time_s, duration_s; a trace needs submit_time_s, duration_s, "
+            "pool; its first line has Submit_Time_S, Duration_S, pool",
+        ),
+    ],
+    ids=["header-only", "all-pending", "empty", "semicolons", "capitals"],
+)
+def test_cli_refuses_a_trace_with_no_job_or_no_columns_it_knows(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str, message: str
+) -> None:
+    # a header alone, or only Pending rows, replayed to a table of zeros, 0.000 "x oracle", exit 0
+    trace = tmp_path / "t.csv"
+    trace.write_text(content)
+    assert main(["simulate", str(trace)]) == 2
+    captured = capsys.readouterr()
+    assert captured.err == f"warmpool simulate: {tmp_path / message}\n"
+    assert captured.out == ""
