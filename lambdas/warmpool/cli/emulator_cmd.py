@@ -6,6 +6,8 @@ import argparse
 import math
 import threading
 
+from warmpool.cli.output import examples
+
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
@@ -13,13 +15,27 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="run moto's server with the SageMaker warm-pool emulator",
         description="Serve every AWS API moto knows, with SageMaker warm pools emulated, on 127.0.0.1. "
         "Control the virtual clock and jobs with POST /_warmpool/<method> (see docs/emulator.md).",
+        **examples(
+            "warmpool emulator --port 5000",
+            "warmpool emulator --port 5000 --quota 0",
+            "curl -X POST localhost:5000/_warmpool/advance -d '{\"seconds\": 600}'",
+        ),
     )
     parser.add_argument(
         "--port", type=int, default=5000, help="TCP port on 127.0.0.1 (default 5000, 0 = any)"
     )
-    parser.add_argument("--max-keep-alive", type=int, default=3600, help="maximum KeepAlivePeriodInSeconds")
-    parser.add_argument("--max-lifetime-days", type=float, default=28.0, help="maximum warm-pool lifetime")
-    parser.add_argument("--quota", type=int, default=64, help="warm instances allowed per instance type")
+    parser.add_argument(
+        "--max-keep-alive", type=int, default=3600, help="maximum KeepAlivePeriodInSeconds (default 3600)"
+    )
+    parser.add_argument(
+        "--max-lifetime-days", type=float, default=28.0, help="maximum warm-pool lifetime (default 28)"
+    )
+    parser.add_argument(
+        "--quota",
+        type=int,
+        default=64,
+        help="warm instances allowed per instance type (default 64; 0, as in a new account, allows none)",
+    )
     parser.set_defaults(run=run)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import sys
@@ -9,6 +10,30 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+EXAMPLES = "examples (from the repository's root):"
+# the flags every AWS-reading command takes, in the same words
+ENDPOINT_HELP = (
+    "AWS endpoint, e.g. the emulator's http://127.0.0.1:5000 (default: AWS_ENDPOINT_URL, else AWS's)"
+)
+REGION_HELP = "AWS region (default: AWS_DEFAULT_REGION, else your profile's)"
+
+
+class HelpFormatter(argparse.HelpFormatter):
+    """argparse's, except that an epilog of examples keeps one command a line, as it is pasted."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if text.startswith(EXAMPLES):
+            return "".join(indent + line for line in text.splitlines(keepends=True))
+        return super()._fill_text(text, width, indent)
+
+
+def examples(*commands: str) -> dict[str, Any]:
+    """The `add_parser` keywords of a command whose help ends with these example command lines."""
+    return {
+        "epilog": "\n".join([EXAMPLES, *(f"  {command}" for command in commands)]),
+        "formatter_class": HelpFormatter,
+    }
 
 
 def print_json(document: Any) -> None:

@@ -8,7 +8,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from warmpool.cli.output import fail, iso_moment, print_json
+from warmpool.cli.output import ENDPOINT_HELP, REGION_HELP, examples, fail, iso_moment, print_json
 
 if TYPE_CHECKING:
     from warmpool.domain.policy.document import TagNames
@@ -17,11 +17,34 @@ if TYPE_CHECKING:
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("policy", help="validate a policy document, or explain a decision")
     commands = parser.add_subparsers(dest="policy_command", required=True, metavar="ACTION")
-    validate = commands.add_parser("validate", help="check a policy YAML file; lists every problem")
-    validate.add_argument("file")
-    validate.add_argument("--format", choices=("text", "json"), default="text")
+    validate = commands.add_parser(
+        "validate",
+        help="check a policy YAML file; lists every problem",
+        description="Check a policy document (docs/policy.md): every problem on one line, by path, with "
+        "the fix. Exit 0 when valid, 1 when not.",
+        **examples(
+            "warmpool policy validate policies/example.yaml",
+            "warmpool policy validate policies/example.yaml --format json",
+        ),
+    )
+    validate.add_argument("file", help="the policy YAML (or JSON) file")
+    validate.add_argument(
+        "--format", choices=("text", "json"), default="text", help="json: {valid, summary | problems}"
+    )
     validate.set_defaults(run=run_validate)
-    explain = commands.add_parser("explain", help="what warmpool would do with a pool, and why")
+    explain = commands.add_parser(
+        "explain",
+        help="what warmpool would do with a pool, and why",
+        description="The decision warmpool would take for a job's pool: its action, keep-alive, rule and "
+        "reasons, and every policy field's value with the scope it comes from.",
+        **examples(
+            "warmpool policy explain --policy policies/example.yaml "
+            "--event examples/training-job-completed.json",
+            "warmpool policy explain --policy policies/example.yaml "
+            "--event examples/training-job-completed.json --now 2026-03-02T18:30:00Z --format json",
+            "warmpool policy explain --policy policies/example.yaml --job my-training-job --region us-east-1",
+        ),
+    )
     explain.add_argument("--policy", help="policy YAML (default: the built-in default policy)")
     source = explain.add_mutually_exclusive_group(required=True)
     source.add_argument(
@@ -29,9 +52,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     source.add_argument("--job", help="a training job name, described through --endpoint-url or your account")
     explain.add_argument("--now", help="ISO time to decide at (default: now, or the event's end time)")
-    explain.add_argument("--endpoint-url", help="AWS endpoint (e.g. the warm-pool emulator)")
-    explain.add_argument("--region", default=None)
-    explain.add_argument("--format", choices=("text", "json"), default="text")
+    explain.add_argument("--endpoint-url", help=ENDPOINT_HELP)
+    explain.add_argument("--region", default=None, help=REGION_HELP)
+    explain.add_argument("--format", choices=("text", "json"), default="text", help="default: text")
     explain.set_defaults(run=run_explain)
 
 

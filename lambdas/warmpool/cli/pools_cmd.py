@@ -15,14 +15,27 @@ import sys
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from warmpool.cli.output import checked_endpoint, fail, print_json, table
+from warmpool.cli.output import (
+    ENDPOINT_HELP,
+    REGION_HELP,
+    checked_endpoint,
+    examples,
+    fail,
+    print_json,
+    table,
+)
 
 if TYPE_CHECKING:
     from warmpool.service.ports import PoolRecord, PoolRegistry
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = sub.add_parser("pools", help="list, inspect, extend or release warm pools")
+    parser = sub.add_parser(
+        "pools",
+        help="list, inspect, extend or release warm pools",
+        description="The deployed stack's warm pools. The table names and settings come from the "
+        "stack's outputs, exported as environment variables (docs/cli.md).",
+    )
     commands = parser.add_subparsers(dest="pools_command", required=True, metavar="ACTION")
 
     def common(p: argparse.ArgumentParser) -> None:
@@ -32,40 +45,75 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         p.add_argument(
             "--audit-table", default=os.environ.get("AUDIT_TABLE_NAME"), help="audit table (AUDIT_TABLE_NAME)"
         )
-        p.add_argument("--endpoint-url", default=os.environ.get("AWS_ENDPOINT_URL"))
-        p.add_argument("--region", default=None)
+        p.add_argument("--endpoint-url", default=os.environ.get("AWS_ENDPOINT_URL"), help=ENDPOINT_HELP)
+        p.add_argument("--region", default=None, help=REGION_HELP)
 
-    listing = commands.add_parser("list", help="a table of pools")
-    listing.add_argument("--team")
-    listing.add_argument("--status", choices=("InUse", "Available", "Reused", "Terminated"))
-    listing.add_argument("--format", choices=("table", "json"), default="table")
+    listing = commands.add_parser(
+        "list",
+        help="a table of pools",
+        description="Job, owner, team, instance, state, warm until, billable time and last decision of "
+        "each pool in the registry.",
+        **examples(
+            "warmpool pools list --team vision --status Available", "warmpool pools list --format json"
+        ),
+    )
+    listing.add_argument("--team", help="only this team's pools")
+    listing.add_argument(
+        "--status", choices=("InUse", "Available", "Reused", "Terminated"), help="only pools in this state"
+    )
+    listing.add_argument("--format", choices=("table", "json"), default="table", help="default: table")
     common(listing)
     listing.set_defaults(run=run_list)
-    show = commands.add_parser("show", help="one pool: lineage and audit trail")
-    show.add_argument("job")
-    show.add_argument("--format", choices=("text", "json"), default="text")
+    show = commands.add_parser(
+        "show",
+        help="one pool: lineage and audit trail",
+        **examples(
+            "warmpool pools show my-training-job", "warmpool pools show my-training-job --format json"
+        ),
+    )
+    show.add_argument("job", help="a training job's name (a job whose pool a later job took names that pool)")
+    show.add_argument("--format", choices=("text", "json"), default="text", help="default: text")
     common(show)
     show.set_defaults(run=run_show)
     costs = commands.add_parser(
-        "costs", help="each team's idle cost today and this month, against its budget"
+        "costs",
+        help="each team's idle cost today and this month, against its budget",
+        **examples(
+            "warmpool pools costs", "warmpool pools costs --team vision --policy policies/example.yaml"
+        ),
     )
-    costs.add_argument("--team")
+    costs.add_argument("--team", help="only this team")
     costs.add_argument(
         "--policy",
         help="policy YAML for prices and budgets (default: the deployed one, POLICY_PARAMETER_NAME in SSM)",
     )
-    costs.add_argument("--format", choices=("table", "json"), default="table")
+    costs.add_argument("--format", choices=("table", "json"), default="table", help="default: table")
     common(costs)
     costs.set_defaults(run=run_costs)
-    extend = commands.add_parser("extend", help="ask to keep a pool warm longer (the policy decides)")
-    extend.add_argument("job")
-    extend.add_argument("--minutes", type=int, required=True)
-    extend.add_argument("--user", default=os.environ.get("USER", "cli"))
+    extend = commands.add_parser(
+        "extend",
+        help="ask to keep a pool warm longer (the policy decides)",
+        description="Ask the engine to keep a pool warm for --minutes more, as the Slack buttons do: the "
+        "policy decides (overrides.max_extend_minutes, working hours). Exit 1 when refused.",
+        **examples("warmpool pools extend my-training-job --minutes 30"),
+    )
+    extend.add_argument("job", help="a training job's name")
+    extend.add_argument("--minutes", type=int, required=True, help="how much longer, in minutes")
+    extend.add_argument(
+        "--user", default=os.environ.get("USER", "cli"), help="who asks, as audited (default: $USER)"
+    )
     common(extend)
     extend.set_defaults(run=run_request, kind="extend")
-    release = commands.add_parser("release", help="ask to release a pool now (the policy decides)")
-    release.add_argument("job")
-    release.add_argument("--user", default=os.environ.get("USER", "cli"))
+    release = commands.add_parser(
+        "release",
+        help="ask to release a pool now (the policy decides)",
+        description="Ask the engine to release a pool now, as the Slack button does. Exit 1 when refused.",
+        **examples("warmpool pools release my-training-job"),
+    )
+    release.add_argument("job", help="a training job's name")
+    release.add_argument(
+        "--user", default=os.environ.get("USER", "cli"), help="who asks, as audited (default: $USER)"
+    )
     common(release)
     release.set_defaults(run=run_request, kind="release", minutes=0)
 

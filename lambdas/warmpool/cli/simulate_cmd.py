@@ -11,7 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from warmpool.cli.output import unwritable
+from warmpool.cli.output import examples, unwritable
 from warmpool.domain.messages import counted
 from warmpool.domain.pricing import UnknownInstanceTypeError, price_per_hour
 from warmpool.simulator import BREAKDOWNS
@@ -26,8 +26,19 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
         "simulate",
         help="replay a job trace and compare keep-alive strategies with the clairvoyant optimum",
-        description="Columns: submit_time_s, duration_s, pool (required); user, team, instance_type, "
-        "instance_count, status (optional; status Pending rows are skipped).",
+        description="Replay a job trace through warmpool's decision code and compare keep-alive strategies "
+        "with the clairvoyant optimum (docs/simulator.md). Columns: submit_time_s, duration_s, pool "
+        "(required); user, team, instance_type, instance_count, status, submitted_at (optional; status "
+        "Pending rows are skipped).",
+        **examples(
+            "warmpool simulate lambdas/warmpool/simulator/traces/hpo-sweep.csv --people-cost-per-hour 100",
+            "warmpool simulate lambdas/warmpool/simulator/traces/experiment-team.csv "
+            "--strategies none,fixed-600,adaptive,static-best --by team --plot team.png",
+            "warmpool simulate lambdas/warmpool/simulator/traces/sparse.csv --policy policies/example.yaml "
+            "--format json",
+            "warmpool trace export --days 28 "
+            "| warmpool simulate - --instance-type trace --people-cost-per-hour 100",
+        ),
     )
     parser.add_argument("trace", help="trace CSV file; - reads it from standard input")
     parser.add_argument(
@@ -42,8 +53,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument(
         "--people-cost-per-hour", type=float, default=0.0, help="value of a waiting hour (USD)"
     )
-    parser.add_argument("--cold-start-s", type=float, default=150.0)
-    parser.add_argument("--warm-start-s", type=float, default=20.0)
+    parser.add_argument(
+        "--cold-start-s", type=float, default=150.0, help="seconds a job waits starting cold (default 150)"
+    )
+    parser.add_argument(
+        "--warm-start-s",
+        type=float,
+        default=20.0,
+        help="seconds a job waits starting on a warm pool (default 20)",
+    )
     parser.add_argument("--policy", help="policy YAML: its rules apply (working hours, limits...)")
     parser.add_argument(
         "--timezone",
@@ -60,9 +78,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument(
         "--strategies",
         default="none,fixed-600,fixed-3600,break-even,adaptive,oracle",
-        help="comma-separated; also static-best (best fixed keep-alive per pool in hindsight)",
+        help="comma-separated: none, fixed-<seconds>, break-even, adaptive, counterfactual, oracle, "
+        "static-best (the best fixed keep-alive per pool, in hindsight); the oracle is always replayed "
+        "(default: %(default)s)",
     )
-    parser.add_argument("--format", choices=("table", "json"), default="table")
+    parser.add_argument("--format", choices=("table", "json"), default="table", help="default: table")
     parser.add_argument(
         "--by",
         choices=BREAKDOWNS,

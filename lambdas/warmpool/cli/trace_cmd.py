@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 
-from warmpool.cli.output import fail, iso_moment, unwritable
+from warmpool.cli.output import ENDPOINT_HELP, REGION_HELP, examples, fail, iso_moment, unwritable
 from warmpool.domain.messages import counted
 
 
@@ -20,6 +20,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     export = commands.add_parser(
         "export",
         help="the finished training jobs created in a period, one CSV row each (docs/simulator.md)",
+        description="The account's finished training jobs created in a period, one CSV row each, as a "
+        "trace `warmpool simulate` replays; on stderr, what was left out and the command that replays it.",
+        **examples(
+            "warmpool trace export --days 28 --out mine.csv",
+            "warmpool trace export --since 2026-11-01 --until 2026-11-15 --instance-type ml.g5.2xlarge",
+            "warmpool trace export --days 28 "
+            "| warmpool simulate - --instance-type trace --people-cost-per-hour 100",
+        ),
     )
     period = export.add_mutually_exclusive_group()
     period.add_argument("--days", type=float, help="the jobs created in the last N days (default 14)")
@@ -40,8 +48,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         default=8,
         help="jobs described at once (default 8; throttled calls are retried, slower, by botocore)",
     )
-    export.add_argument("--endpoint-url", default=os.environ.get("AWS_ENDPOINT_URL"))
-    export.add_argument("--region", default=None)
+    export.add_argument("--endpoint-url", default=os.environ.get("AWS_ENDPOINT_URL"), help=ENDPOINT_HELP)
+    export.add_argument("--region", default=None, help=REGION_HELP)
     export.set_defaults(run=run_export)
 
 

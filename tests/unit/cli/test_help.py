@@ -1,0 +1,79 @@
+"""`warmpool ... --help`: every flag says what it is for, and every example runs as pasted."""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import shlex
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from warmpool.cli.main import build_parser, main
+from warmpool.cli.output import EXAMPLES
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def _commands(parser: argparse.ArgumentParser, name: str = "warmpool") -> Iterator[tuple[str, Any]]:
+    yield name, parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub, subparser in action.choices.items():
+                yield from _commands(subparser, f"{name} {sub}")
+
+
+def _examples() -> list[list[str]]:
+    """Every example command line of every command's help, a pipe's two commands apart."""
+    found = []
+    for _, parser in _commands(build_parser()):
+        if parser.epilog and parser.epilog.startswith(EXAMPLES):
+            for line in parser.epilog.splitlines()[1:]:
+                found += [shlex.split(part) for part in line.split(" | ")]
+    return [words for words in found if words[0] == "warmpool"]
+
+
+def test_every_flag_and_argument_says_what_it_is_for() -> None:
+    # --cold-start-s, --warm-start-s, --team, --status, --minutes, --region, a file or a job... had none
+    bare = [
+        f"{name} {action.option_strings[-1] if action.option_strings else action.dest}"
+        for name, parser in _commands(build_parser())
+        for action in parser._actions
+        if not isinstance(action, argparse._SubParsersAction) and not action.help
+    ]
+    assert bare == []
+
+
+def test_every_command_shows_examples() -> None:
+    leaves = [
+        name
+        for name, parser in _commands(build_parser())
+        if not any(isinstance(a, argparse._SubParsersAction) for a in parser._actions)
+    ]
+    assert len(leaves) == 11
+    without = [name for name, parser in _commands(build_parser()) if name in leaves and not parser.epilog]
+    assert without == []
+
+
+@pytest.mark.parametrize("words", _examples(), ids=lambda words: " ".join(words[1:3]))
+def test_every_example_is_a_command_line_the_parser_takes(words: list[str]) -> None:
+    build_parser().parse_args(words[1:])  # a flag that does not exist, or a value out of its choices, exits
+
+
+@pytest.mark.parametrize(
+    "words",
+    [
+        w
+        for w in _examples()
+        if (w[1:3] in (["policy", "validate"], ["policy", "explain"]) and "--job" not in w)
+        or (w[1] == "simulate" and w[2] != "-")  # `-`: the trace export's, from an account
+    ],
+    ids=lambda words: " ".join(words[1:4]),
+)
+def test_the_examples_that_need_no_aws_account_run_from_the_repository_root(
+    words: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(ROOT)
+    args = [str(tmp_path / w) if before == "--plot" else w for before, w in itertools.pairwise(words)]
+    assert main(args) == 0, capsys.readouterr().err
