@@ -192,26 +192,36 @@ TITLE_WIDTH = 64  # characters a title line holds in the figure; a longer title 
 
 
 def figure(report: dict[str, Any], title: str = "") -> Any:
-    """Idle cost against cold starts, one point per strategy, the oracle marked; every label inside the
-    image (a point on the right half is labelled on its left), a long title wrapped."""
+    """Idle cost against cold starts, one point per strategy, the oracle (a star) and the static-best bound
+    (a diamond: a choice in hindsight, not a strategy) marked; every label inside the image (a point on
+    the right half is labelled on its left), a long title wrapped."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    rows = {name: row for name, row in report["results"].items() if name != STATIC_BEST}
+    rows = report["results"]
     colds = [row["cold_starts"] for row in rows.values()]
+    costs = [row["idle_cost_usd"] for row in rows.values()]
     middle = (min(colds) + max(colds)) / 2 if colds else 0
-    for name, row in rows.items():
-        marker = "*" if name == "oracle" else "o"
-        ax.scatter(row["cold_starts"], row["idle_cost_usd"], s=120 if name == "oracle" else 50, marker=marker)
-        left = row["cold_starts"] > middle
+    span_x = (max(colds) - min(colds)) or 1 if colds else 1
+    span_y = (max(costs) - min(costs)) or 1 if costs else 1
+    markers = {"oracle": "*", STATIC_BEST: "D"}
+    labelled: list[tuple[float, float]] = []
+    for name, row in sorted(rows.items(), key=lambda kv: kv[1]["idle_cost_usd"]):
+        x, y = row["cold_starts"], row["idle_cost_usd"]
+        ax.scatter(x, y, s=120 if name == "oracle" else 50, marker=markers.get(name, "o"))
+        left = x > middle
+        # points close together (the learners often are) get their labels one above the other
+        near = sum(1 for lx, ly in labelled if abs(lx - x) < 0.06 * span_x and abs(ly - y) < 0.08 * span_y)
+        labelled.append((x, y))
+        what = f"{name}, in hindsight" if name == STATIC_BEST else name
         ax.annotate(
-            f"{name} ({row['ratio_to_oracle']}x)",
-            (row["cold_starts"], row["idle_cost_usd"]),
+            f"{what} ({row['ratio_to_oracle']}x)",
+            (x, y),
             textcoords="offset points",
-            xytext=(-6 if left else 6, 4),
+            xytext=(-6 if left else 6, 4 + 10 * near),
             ha="right" if left else "left",
             fontsize=8,
         )

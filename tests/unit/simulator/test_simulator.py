@@ -552,3 +552,17 @@ def test_cli_refuses_a_trace_with_no_job_or_no_columns_it_knows(
     captured = capsys.readouterr()
     assert captured.err == f"warmpool simulate: {tmp_path / message}\n"
     assert captured.out == ""
+
+
+def test_the_plot_shows_the_static_best_bound_when_it_was_asked_for() -> None:
+    # `--strategies ...,static-best --plot` (docs/simulator.md's example) left it out of the image
+    report = {
+        "results": {
+            "oracle": {"cold_starts": 16, "idle_cost_usd": 14.0, "ratio_to_oracle": 1.0},
+            "none": {"cold_starts": 492, "idle_cost_usd": 0.0, "ratio_to_oracle": 24.835},
+            "static-best": {"cold_starts": 16, "idle_cost_usd": 16.0, "ratio_to_oracle": 1.028},
+        }
+    }
+    fig = figure(report)
+    labels = sorted(text.get_text() for ax in fig.axes for text in ax.texts)
+    assert labels == ["none (24.835x)", "oracle (1.0x)", "static-best, in hindsight (1.028x)"]
