@@ -107,6 +107,13 @@ def _pool_from_event(path: str, tag_names: TagNames) -> tuple[Any, datetime]:
             text = handle.read()
     except OSError as exc:
         raise SystemExit(fail(f"--event: cannot read {path} ({exc.strerror})")) from None
+    except UnicodeDecodeError as exc:
+        raise SystemExit(
+            fail(
+                f"--event: {path} is not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset "
+                f"{exc.start}); it should hold the event's JSON, as EventBridge delivers it"
+            )
+        ) from None
     try:
         message = parse_lifecycle_message(text)
     except EventRejectedError as exc:

@@ -156,6 +156,14 @@ def _describe_errors(exc: ValidationError) -> tuple[str, str]:
     return problems, field
 
 
+# the source each detail-type warmpool handles comes from
+_SOURCES = {
+    TRAINING_DETAIL_TYPE: "aws.sagemaker",
+    TUNING_DETAIL_TYPE: "aws.sagemaker",
+    STEP_DETAIL_TYPE: STEP_SOURCE,
+}
+
+
 def parse_lifecycle_message(body: str | bytes) -> LifecycleMessage:
     """Parse one SQS message body from the lifecycle queue, or raise EventRejectedError naming the field."""
     if len(body) > MAX_EVENT_BYTES:
@@ -177,6 +185,10 @@ def parse_lifecycle_message(body: str | bytes) -> LifecycleMessage:
         model = TuningJobEvent
     elif detail_type == STEP_DETAIL_TYPE and source == STEP_SOURCE:
         model = StepDueMessage
+    elif isinstance(detail_type, str) and detail_type in _SOURCES:  # from elsewhere: name the source
+        raise EventRejectedError(
+            f"a {detail_type!r} event comes from source {_SOURCES[detail_type]!r}, got {source!r}", "source"
+        )
     else:
         raise EventRejectedError(
             f"unknown event (source={source!r}, detail-type={detail_type!r}); warmpool handles "

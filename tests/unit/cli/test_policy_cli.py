@@ -226,3 +226,26 @@ def test_validate_names_a_file_that_is_not_utf8(tmp_path: Path, capsys: pytest.C
     path.write_bytes("version: 1\n".encode("utf-16"))
     assert main(["policy", "validate", str(path)]) == 1
     assert "<file>: is not UTF-8 text (byte 0xff at offset 0). Save it as UTF-8." in capsys.readouterr().err
+
+
+def test_explain_names_an_event_file_that_is_not_text_or_not_from_sagemaker(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    binary = tmp_path / "e.json"
+    binary.write_bytes(b"\x89PNG\r\n")  # a file picked by mistake: that was a traceback
+    with pytest.raises(SystemExit):
+        main(["policy", "explain", "--event", str(binary)])
+    assert capsys.readouterr().err == (
+        f"warmpool: --event: {binary} is not UTF-8 text (byte 0x89 at offset 0); it should hold the event's "
+        "JSON, as EventBridge delivers it\n"
+    )
+    # the right detail-type without its source was "unknown event", listing that very detail-type
+    event = json.loads(EVENT.read_text())
+    del event["source"]
+    binary.write_text(json.dumps(event))
+    with pytest.raises(SystemExit):
+        main(["policy", "explain", "--event", str(binary)])
+    assert capsys.readouterr().err == (
+        "warmpool: --event: source: a 'SageMaker Training Job State Change' event comes from source "
+        "'aws.sagemaker', got None\n"
+    )
