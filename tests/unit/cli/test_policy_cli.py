@@ -180,8 +180,14 @@ def test_validate_suggests_the_key_a_typo_meant(tmp_path: Path, capsys: pytest.C
         f"selectors.0.match.instance_type: unknown key; did you mean `instance_types`? {fix}",
         f"team: unknown key; did you mean `teams`? {fix}",
     ]
-    # nothing near: the keys allowed there
+    # nothing near: the keys allowed there, listed once per mapping
     assert problems[1].startswith("owners.bob.colour: unknown key; the keys here: keep_alive_strategy, ")
+    event = _validate(tmp_path, capsys, (ROOT / "examples" / "training-job-completed.json").read_text())
+    assert event[1].startswith("id: unknown key; the keys here: version, dry_run, ")
+    assert event[2:4] == [
+        f"detail-type: unknown key (the keys allowed here are listed above). {fix}",
+        f"source: unknown key (the keys allowed here are listed above). {fix}",
+    ]
 
 
 def test_validate_says_what_to_write_for_a_value_of_the_wrong_kind(

@@ -93,22 +93,28 @@ def _keys_at(loc: tuple[Any, ...]) -> list[str]:
     return list(kind.model_fields) if isinstance(kind, type) and issubclass(kind, BaseModel) else []
 
 
-def _unknown_key(loc: tuple[Any, ...]) -> str:
-    """A key the document may not have: the key it likely meant (a typo), else the keys allowed there."""
+def _unknown_key(loc: tuple[Any, ...], listed: set[tuple[Any, ...]]) -> str:
+    """A key the document may not have: the key it likely meant (a typo), else the keys allowed there
+    (once per mapping: `listed` holds the mappings whose keys a problem above listed)."""
     keys = _keys_at(loc[:-1])
-    near = difflib.get_close_matches(str(loc[-1]), keys, n=1, cutoff=0.6)
+    near = difflib.get_close_matches(str(loc[-1]), keys, n=1, cutoff=0.75)
     if near:
         return f"unknown key; did you mean `{near[0]}`?"
-    return f"unknown key; the keys here: {', '.join(keys)}." if keys else "unknown key."
+    if not keys:
+        return "unknown key."
+    if loc[:-1] in listed:
+        return "unknown key (the keys allowed here are listed above)."
+    listed.add(loc[:-1])
+    return f"unknown key; the keys here: {', '.join(keys)}."
 
 
-def _problem(err: Any) -> str:
+def _problem(err: Any, listed: set[tuple[Any, ...]]) -> str:
     """One validation error as `<path>: <what is wrong>. <how to fix>`."""
     path = ".".join(str(p) for p in err["loc"]) or "<root>"
     kind = err["type"]
     fix = _fix_for(kind)
     if kind == "extra_forbidden":
-        return f"{path}: {_unknown_key(err['loc'])} {fix}"
+        return f"{path}: {_unknown_key(err['loc'], listed)} {fix}"
     if kind in _KINDS:
         wanted, how = _KINDS[kind]
         return f"{path}: must be {wanted}, got {_shown(err['input'])}. {how}"
@@ -133,11 +139,12 @@ def parse_policy(data: Any, source: str = "<policy>") -> PolicyDocument:
         return PolicyDocument.model_validate(data)
     except ValidationError as exc:
         problems = []
+        listed: set[tuple[Any, ...]] = set()
         for err in exc.errors():
             if err["type"] == "step_conflict":  # one line per conflict, naming its paths and the fix
                 problems += [f"{line}." for line in err["msg"].split("\n")]
                 continue
-            problems.append(_problem(err))
+            problems.append(_problem(err, listed))
         raise PolicyError(source, problems) from None
 
 
