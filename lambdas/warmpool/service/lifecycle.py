@@ -367,6 +367,8 @@ class LifecycleService:
         known = self.registry.get(pool_id) if pool_id else None
         if known is not None and known.unannounced:
             known = self._announce_saved(known)  # a failure after its last decision was saved
+        if known is not None and known.last_decision is not None:
+            self._announce_released_for(known.last_decision)
         if known is not None and known.pool.job_name != job_name and not _successor_of(known, job_name):
             # An earlier job of the lineage (a late or redelivered event): its pool has moved on to a
             # later job, whose record must not be rebuilt from this one.
@@ -533,10 +535,33 @@ class LifecycleService:
             return False
         self.reductions_this_run += 1
         self._audit(record, "released-for-limit", {"rule": because.rule, "reasons": list(because.reasons)})
-        # Its owner hears it from here: the refresh below only records the Terminated pool.
-        self._notify(record, NotificationKind.RELEASED, Severity.INFO, because)
+        # Its owner hears it as a pool hears its own decision: saved with the pool as unannounced, then
+        # sent (by the refresh below, first thing), then cleared. The refresh then records the pool
+        # Terminated. A failure in between leaves it unannounced: the deciding pool's retry sends it
+        # (`_announce_released_for`), and so would the released pool's own next look or the reconciler,
+        # under the same version: said once.
+        released = Decision(
+            action=Action.RELEASE,
+            keep_alive_seconds=0,
+            horizon_seconds=0,
+            next_check_at=None,
+            rule=because.rule,
+            reasons=because.reasons,
+        )
+        unannounced = (*record.unannounced, NotificationKind.RELEASED.value)
+        self._save(replace(record, last_decision=released, unannounced=unannounced))
         self._refresh(record.pool.job_name, Trigger.RECONCILE)
         return False
+
+    def _announce_released_for(self, decision: Decision) -> None:
+        """The pools `decision` released to make room, whose owners have not heard it yet (the send
+        failed after SageMaker released them: `_release_other`): told now, and recorded Terminated. The
+        deciding pool's retry finds them here, where its job's event is otherwise unchanged. Reads
+        nothing for the decisions that released no other pool (nearly all)."""
+        for pool_id in decision.release_pool_ids:
+            other = self.registry.get(pool_id)
+            if other is not None and other.unannounced:
+                self._refresh(other.pool.job_name, Trigger.RECONCILE)
 
     def _record_refusal(self, record: PoolRecord, exc: UpdateRefusedError) -> None:
         """SageMaker refused a keep-alive update: counted (alarm PermanentErrors) and audited."""

@@ -3,7 +3,7 @@ after the decision that says it was saved."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import boto3
@@ -12,17 +12,17 @@ import pytest
 from tests.integration.conftest import System
 
 
-@pytest.fixture
-def first_notification_fails(system: System) -> Iterator[list[str]]:
-    """The engine's first SendMessage to the notify queue fails (a transient SQS error), after the
-    decision it announces was saved; SQS then delivers the event again."""
+def _first_send_fails(system: System, says: Callable[[str], bool]) -> Iterator[list[str]]:
+    """The engine's first SendMessage to the notify queue whose body `says` fails (a transient SQS
+    error); SQS then delivers the event being processed again."""
     session = boto3.DEFAULT_SESSION
     assert session is not None
     failed: list[str] = []
 
     def fail_once(params: dict[str, Any], **_: Any) -> None:
-        if params.get("QueueUrl") == system.env.notify_queue_url and not failed:
-            failed.append(params["MessageBody"])
+        body = str(params.get("MessageBody", ""))
+        if params.get("QueueUrl") == system.env.notify_queue_url and not failed and says(body):
+            failed.append(body)
             raise RuntimeError("injected: SQS unavailable")
 
     # registered before the handlers' clients exist: a client copies the session's hooks when made
@@ -31,6 +31,20 @@ def first_notification_fails(system: System) -> Iterator[list[str]]:
         yield failed
     finally:
         session.events.unregister("provide-client-params.sqs.SendMessage", fail_once)
+
+
+@pytest.fixture
+def first_notification_fails(system: System) -> Iterator[list[str]]:
+    """The first notification fails to send, after the decision it announces was saved."""
+    yield from _first_send_fails(system, lambda _: True)
+
+
+@pytest.fixture
+def first_release_of_room_1_fails(system: System) -> Iterator[list[str]]:
+    """The first "released" notice about room-1 fails to send, after SageMaker released its pool."""
+    yield from _first_send_fails(
+        system, lambda body: '"kind": "released"' in body and '"job_name": "room-1"' in body
+    )
 
 
 @pytest.mark.parametrize(
@@ -64,3 +78,35 @@ def test_a_no_warm_pool_warning_that_failed_to_send_is_sent_on_the_retry(
 
     assert len(first_notification_fails) == 1
     assert [n["kind"] for n in system.notifications()] == ["no-warm-pool"]
+
+
+def test_a_pool_released_to_make_room_tells_its_owner_once_when_the_first_send_fails(
+    system: System, first_release_of_room_1_fails: list[str]
+) -> None:
+    rules = {
+        "keep_alive_strategy": "fixed-3600",
+        "max_warm_instances": 1,
+        "on_limit": "release-least-valuable",
+    }
+    system.set_policy({"version": 1, "teams": {"vision": rules}})
+    system.run_job("room-1", 300, tags={"team": "vision", "owner": "alice"})
+    system.run_job("room-2", 300, volume_size_gb=60, tags={"team": "vision", "owner": "bob"})
+    # room-1 made room for room-2: released in SageMaker before its owner's notice failed to send
+    assert len(first_release_of_room_1_fails) == 1
+    job = system.sagemaker.describe_training_job(TrainingJobName="room-1")
+    assert job["WarmPoolStatus"]["Status"] == "Terminated"
+    said = system.notifications()
+    told = [(n["kind"], n["owner"]) for n in said if n["job_name"] == "room-1"]
+    assert told == [("pool-ready", "alice"), ("released", "alice")]
+    (notice,) = [n for n in said if n["job_name"] == "room-1" and n["kind"] == "released"]
+    assert notice["decision"]["action"] == "release"  # room-1's own release, and the rule that made room
+    assert notice["decision"]["rule"].startswith("teams.vision")
+    # later looks (the reconciler, room-2's next steps) tell nobody again
+    system.reconcile()
+    system.advance(2 * 3600, tick=300)
+    again = [n["kind"] for n in system.notifications() if n["job_name"] == "room-1"]
+    assert again == []
+    record = system.registry.get("room-1")
+    assert record is not None
+    assert record.pool.status.value == "Terminated"
+    assert record.unannounced == ()
