@@ -2,12 +2,17 @@
 are permanent (the caller falls back to SNS and counts SlackDeliveryFailed).
 
 A 429 is waited out only when Slack's Retry-After is at most `max_retry_after_seconds`, and no retry
-starts that could not end before the caller's deadline: the record is retried later instead."""
+starts that could not end before the caller's deadline: the record is retried later instead.
+
+Every payload is cut to Slack's limits before it is sent (`within_slack_limits`): the top-level text
+to 40,000 characters, a section's text to 3,000, ending in "…"."""
 
 from __future__ import annotations
 
 import time
 from typing import Any
+
+from warmpool.domain.messages import within_slack_limits
 
 PERMANENT_STATUSES = frozenset({400, 403, 404, 410})
 MAX_RETRY_AFTER_SECONDS = 5.0
@@ -101,6 +106,8 @@ class SlackWebhooks:
         `deadline` (a `time.monotonic()` value). The URL never appears in errors or logs."""
         if deadline is not None and time.monotonic() + self._timeout > deadline:
             raise SlackTransientError("no time left for Slack in this invocation")
+        # Slack would truncate a longer text or refuse a longer section: cut here, where it shows
+        text, blocks = within_slack_limits(text, blocks)
         response = self._client(url, deadline).send(
             text=text, blocks=blocks, replace_original=replace_original or None
         )

@@ -6,6 +6,7 @@ Pure: everything comes from `Notification.facts` (see domain/facts.py) and the d
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -16,6 +17,10 @@ SUBJECT_LIMIT = 99  # SNS: a subject is ASCII, without line breaks, and under 10
 SNS_MESSAGE_LIMIT = 256 * 1024 - 8 * 1024
 SLACK_SECTION_LIMIT = 3000  # characters of a section block's text
 SLACK_BLOCK_LIMIT = 50  # blocks in a message
+SLACK_TEXT_LIMIT = 40_000  # characters of a message's top-level text: Slack truncates a longer one
+CUT = "\u2026"  # "…": where Slack text was cut to fit
+_SLACK_ESCAPE = re.compile(r"&(?:amp|lt|gt);")
+_SLACK_MARKUP = re.compile(r"<(?:[@#!]|[a-z][a-z0-9+.-]*:)", re.IGNORECASE)  # <@U1>, <!here>, <https:...>
 ACTION_EXTEND_30 = "warmpool_extend_30"
 ACTION_EXTEND_60 = "warmpool_extend_60"
 ACTION_RELEASE = "warmpool_release"
@@ -196,8 +201,9 @@ def _render(notification: Notification, mention: str | None) -> RenderedMessage:
         "text": text,
     }
     greeting = f"<@{mention}> " if mention else ""
+    bold = slack_cut(slack_escape(headline), SLACK_SECTION_LIMIT - len(greeting) - 2)
     blocks: list[dict[str, Any]] = [
-        {"type": "section", "text": {"type": "mrkdwn", "text": f"{greeting}*{slack_escape(headline)}*"}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": f"{greeting}*{bold}*"}},
     ]
     actionable = notification.kind in ACTIONABLE
     room = SLACK_BLOCK_LIMIT - len(blocks) - (1 if actionable else 0)
@@ -223,9 +229,10 @@ def _render(notification: Notification, mention: str | None) -> RenderedMessage:
 
 def _sections(lines: list[str], room: int) -> list[str]:
     """Lines packed into at most `room` section texts of at most SLACK_SECTION_LIMIT characters each
-    (a longer line is cut); the lines that do not fit are counted in a last "...and N more"."""
+    (a longer line is cut: `slack_cut`); the lines that do not fit are counted in a last "...and N
+    more"."""
     limit = SLACK_SECTION_LIMIT
-    lines = [line if len(line) <= limit else line[: limit - 3] + "..." for line in lines]
+    lines = [slack_cut(line, limit) for line in lines]
     sections: list[list[str]] = []
     for index, line in enumerate(lines):
         if sections and len("\n".join([*sections[-1], line])) <= limit:
@@ -246,6 +253,48 @@ def slack_escape(text: str) -> str:
     """Slack's control characters in text we did not write (job names, failure reasons): escaped, so
     a failure message cannot mention a channel or break the formatting."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def slack_cut(text: str, limit: int) -> str:
+    """Slack text (escaped, `slack_escape`) in at most `limit` characters: a longer one is cut and ends
+    in "…". Never inside an escape (`&amp;` cut to `&am` would show as such) nor inside a `<...>` (a
+    mention or a link, which would show broken): the cut moves back to before it."""
+    if len(text) <= limit:
+        return text
+    end = max(0, limit - len(CUT))
+    kept = text[:end]
+    amp = kept.rfind("&")  # an escape is 4 or 5 characters: only the last "&" can be cut through
+    escape = _SLACK_ESCAPE.match(text, amp) if amp >= 0 else None
+    if escape is not None and escape.end() > end:
+        kept = kept[:amp]
+    opened = kept.rfind("<")
+    if opened > kept.rfind(">") and _SLACK_MARKUP.match(text, opened):
+        kept = kept[:opened]
+    return kept + CUT
+
+
+def slack_text(text: str) -> str:
+    """A message's top-level `text` for Slack, which push and desktop notifications show: escaped like
+    the blocks, and cut to what Slack keeps (SLACK_TEXT_LIMIT). Its beginning, the headline, is what
+    a notification shows."""
+    return slack_cut(slack_escape(text), SLACK_TEXT_LIMIT)
+
+
+def within_slack_limits(text: str, blocks: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]]]:
+    """A payload as Slack takes it whole: the top-level text and each section's text cut to their
+    limits (`slack_cut`). The messages `render` builds fit already; this holds for any other payload
+    (an answer to a button, a message built elsewhere)."""
+
+    def fitted(block: dict[str, Any]) -> dict[str, Any]:
+        inner = block.get("text")
+        if block.get("type") != "section" or not isinstance(inner, dict):
+            return block
+        words = inner.get("text")
+        if not isinstance(words, str) or len(words) <= SLACK_SECTION_LIMIT:
+            return block
+        return {**block, "text": {**inner, "text": slack_cut(words, SLACK_SECTION_LIMIT)}}
+
+    return slack_cut(text, SLACK_TEXT_LIMIT), [fitted(block) for block in blocks]
 
 
 def _button(label: str, action_id: str, value: str, style: str | None = None) -> dict[str, Any]:

@@ -85,7 +85,7 @@ def publish_record(record: SQSRecord) -> SlackCopy | None:
     from dataclasses import replace
 
     from warmpool.domain.codec import notification_from_json
-    from warmpool.domain.messages import render, slack_escape
+    from warmpool.domain.messages import render, slack_text
     from warmpool.domain.routing import route
     from warmpool.observability import logger
 
@@ -106,8 +106,9 @@ def publish_record(record: SQSRecord) -> SlackCopy | None:
             "no Slack webhook for this route; SNS only", extra={"webhook_key": where.webhook_key, "key": key}
         )
         return None
-    # Slack shows the top-level text in push and desktop notifications: escaped like the blocks
-    return SlackCopy(key, notification.kind.value, url, slack_escape(message.text), message.blocks)
+    # Slack shows the top-level text in push and desktop notifications: escaped like the blocks, and
+    # no longer than Slack keeps
+    return SlackCopy(key, notification.kind.value, url, slack_text(message.text), message.blocks)
 
 
 def post_to_slack(copy: SlackCopy, *, deadline: float | None) -> None:

@@ -127,6 +127,7 @@ def _first_time(rt: Runtime, timestamp: str, signature: str) -> bool:
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     from warmpool.adapters.slack import SlackPermanentError, SlackTransientError
+    from warmpool.domain.messages import slack_text
     from warmpool.domain.model import UserRequest
     from warmpool.domain.routing import may_act
     from warmpool.domain.slack_actions import BadActionError, parse_button_press
@@ -174,7 +175,10 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         UserRequest(kind=press.kind, user=press.user_name, minutes=press.minutes, via="slack"),
     )
     verdict = "done" if decision.grants(press.kind) else "refused"
-    text = f"{press.kind} {press.job_name}: {verdict} ({decision.rule}: {'; '.join(decision.reasons)})"
+    # escaped and cut like a notification's text: the reasons quote SageMaker's errors, for one
+    text = slack_text(
+        f"{press.kind} {press.job_name}: {verdict} ({decision.rule}: {'; '.join(decision.reasons)})"
+    )
     if press.response_url:
         try:
             rt.slack.post(press.response_url, text=text, blocks=[], replace_original=False)

@@ -4,6 +4,7 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -12,6 +13,7 @@ from urllib.parse import urlencode
 
 import boto3
 import pytest
+from warmpool.adapters.slack import SlackWebhooks
 from warmpool.emulator.jobs import training_job_request
 from warmpool.handlers import notifier, slack_interactive
 from warmpool.local.pumps import LocalLambdaContext, QueuePump
@@ -105,6 +107,60 @@ def test_job_text_is_escaped_in_all_that_slack_gets_and_kept_as_is_for_sns(
     assert "<!channel>" not in json.dumps(message["body"])
     (sns,) = system.notifications()
     assert f"Job failed: {reason}." in sns["text"]
+
+
+def _cut_inside_an_escape(text: str) -> bool:
+    """Whether Slack text cut with "…" was cut through an escape (`&am…`)."""
+    return re.search(r"&(a|am|amp|l|lt|g|gt)?\u2026$", text) is not None
+
+
+def test_slack_gets_a_message_within_its_limits_however_long_the_job_s_text(
+    system: System, slack: SlackStandIn
+) -> None:
+    owner = "o&" * 2000  # no Slack user mapped: the routing note names it
+    system.sagemaker.create_training_job(
+        **training_job_request("huge-1", keep_alive_seconds=600, tags={"team": "vision", "owner": owner})
+    )
+    system.settle()
+    reason = "AlgorithmError: " + "<b> & " * 3500  # 21,000 characters, 56,000 once escaped
+    system.control.fail_job("huge-1", reason=reason)
+    system.settle()
+    (message,) = slack.delivered("vision")
+    body = message["body"]
+    # Slack keeps 40,000 characters of the text push and desktop notifications show: its beginning
+    assert len(body["text"]) <= 40_000
+    assert body["text"].startswith("Warm pool ready: huge-1 (ml.g5.2xlarge x1) warm until ")
+    assert "Job failed: AlgorithmError: &lt;b&gt; &amp; " in body["text"]
+    assert body["text"].endswith("\u2026")
+    assert not _cut_inside_an_escape(body["text"])
+    # and refuses a section over 3,000 characters, or over 50 blocks
+    assert len(body["blocks"]) <= 50
+    sections = [b["text"]["text"] for b in body["blocks"] if b["type"] == "section"]
+    assert all(len(text) <= 3000 for text in sections)
+    assert not any(_cut_inside_an_escape(text) for text in sections)
+    assert sections[0].startswith("*Warm pool ready: huge-1 ")
+    assert [e["text"]["text"] for e in body["blocks"][-1]["elements"]][-1] == "Release now"
+    (sns,) = system.notifications()
+    assert sns["facts"]["failure_reason"] == reason  # SNS, whose limit is larger, carries all of it
+
+
+def test_the_slack_adapter_cuts_any_payload_to_slack_s_limits() -> None:
+    stand_in = SlackStandIn().start()
+    try:
+        words = "see &lt;b&gt; &amp; " * 2500  # 50,000 characters of escaped text
+        section = {"type": "section", "text": {"type": "mrkdwn", "text": "<@U1> " + words[:5000]}}
+        SlackWebhooks().post(stand_in.url("any"), text=words, blocks=[section])
+        (message,) = stand_in.delivered("any")
+    finally:
+        stand_in.stop()
+    text, blocks = message["body"]["text"], message["body"]["blocks"]
+    assert len(text) <= 40_000
+    assert text.startswith("see &lt;b&gt; &amp; see")
+    assert text.endswith("\u2026")
+    assert not _cut_inside_an_escape(text)
+    assert len(blocks[0]["text"]["text"]) <= 3000
+    assert blocks[0]["text"]["text"].startswith("<@U1> see")
+    assert not _cut_inside_an_escape(blocks[0]["text"]["text"])
 
 
 def test_unmapped_team_falls_back_to_the_platform_channel_and_says_so(

@@ -1,10 +1,18 @@
 """What a notification says: subject, text, Slack blocks."""
 
 import json
+import re
 from datetime import UTC, datetime
 
 from slack_sdk.models.blocks import Block
-from warmpool.domain.messages import ACTION_RELEASE, blocks_as_text, render, sns_message
+from warmpool.domain.messages import (
+    ACTION_RELEASE,
+    blocks_as_text,
+    render,
+    slack_text,
+    sns_message,
+    within_slack_limits,
+)
 from warmpool.domain.model import Notification, NotificationKind, Severity
 
 
@@ -128,3 +136,41 @@ def test_a_digest_of_many_pools_fits_slack_and_sns() -> None:
     assert lines[1].startswith("2,000 warm pools (2,000 instances) on 2026-03-02")
     assert lines[-1] == f"...and {left_out:,} more warm pools, left out of this message."
     assert len(lines) == 2 + len(listed) + 1
+
+
+def _cut_inside_an_escape(text: str) -> bool:
+    return re.search(r"&(a|am|amp|l|lt|g|gt)?\u2026$", text) is not None
+
+
+def test_a_long_line_is_cut_for_slack_between_escapes_never_through_one() -> None:
+    for shift in range(16):  # every place the cut can fall in `&lt;b&gt; &amp; `
+        failure = "x" * shift + "<b> & " * 1000
+        message = render(note(NotificationKind.RELEASED, job_status="Failed", failure_reason=failure))
+        sections = [b["text"]["text"] for b in message.blocks if b["type"] == "section"]
+        cut = [text for text in sections if "Job failed" in text]
+        assert len(cut) == 1
+        assert cut[0].endswith("\u2026"), shift
+        assert all(len(text) <= 3000 for text in sections)
+        assert not _cut_inside_an_escape(cut[0]), (shift, cut[0][-12:])
+        text = slack_text("Warm pool of j released\n" + failure * 10)
+        assert len(text) <= 40_000
+        assert text.startswith("Warm pool of j released\n")
+        assert not _cut_inside_an_escape(text), (shift, text[-12:])
+
+
+def test_any_slack_payload_is_cut_to_slack_s_limits_without_breaking_a_mention_or_a_link() -> None:
+    link = "<https://logs.example/run/" + "7" * 40 + "|the logs>"
+    for shift in range(len(link)):  # the cut falls everywhere in the link
+        words = "a" * (40_000 - 1 - shift) + link + " more"
+        section = {"type": "section", "text": {"type": "mrkdwn", "text": "<@U1> " + "b" * 5000}}
+        actions = {"type": "actions", "elements": []}
+        text, blocks = within_slack_limits(words, [section, actions])
+        assert len(text) <= 40_000
+        assert text.endswith("\u2026")
+        opened = text.rfind("<")
+        assert opened == -1 or text.rfind(">") > opened, text[-60:]  # a whole link, or none of it
+        assert len(blocks[0]["text"]["text"]) == 3000
+        assert blocks[0]["text"]["text"].startswith("<@U1> bbb")
+        assert blocks[1] == actions
+    short = {"type": "section", "text": {"type": "mrkdwn", "text": "fits"}}
+    assert within_slack_limits("fits", [short]) == ("fits", [short])
