@@ -10,6 +10,7 @@ The registry table
   sparse GSI `by_type` for Available pools (`gsi4pk` = `TYPE#<instance type>`, `gsi4sk` = `gsi1sk`): the
   warm pools of one instance type, of every team (an `instance_type_limits` entry counts them all).
 - `INDEXES` / `BACKFILL`: the indexes every live pool item is known to carry the keys of.
+- `UPGRADES` / `DONE`: the one-off repairs of what older versions left that have run to the end.
 - `JOB#<job_name>` / `POOL`: which pool a job belongs to.
 - `HIST#KEY#<match digest>` and `HIST#TEAM#<team>` / `GAPS`: recent idle gaps (bounded), the cold
   starts that uncensored one of them (to undo when the job turns out to have taken a warm pool), and a
@@ -55,6 +56,7 @@ TYPE_INDEX = "by_type"
 # The indexes on live pool items that a version without them did not write: backfilled once (below).
 BACKFILLED_INDEXES = (MATCH_INDEX, TEAM_INDEX, TYPE_INDEX)
 _BACKFILL_KEY = ("INDEXES", "BACKFILL")
+_UPGRADES_KEY = ("UPGRADES", "DONE")
 _LEFT_TO_THE_ENGINE = ("ConditionalCheckFailedException", "AccessDeniedException")
 
 
@@ -64,6 +66,7 @@ class DynamoPoolRegistry:
         self.audit_table_name = audit_table_name
         self._client = client
         self._backfilled: set[str] = set()  # once complete, an index stays complete: asked once
+        self._upgraded: set[str] = set()  # likewise a one-off repair (`upgraded`)
 
     # ------------------------------------------------------------------ pools
     def get(self, pool_id: str) -> PoolRecord | None:
@@ -270,6 +273,26 @@ class DynamoPoolRegistry:
         )
         self._backfilled.update(BACKFILLED_INDEXES)
         return todo
+
+    def upgraded(self, repair: str) -> bool:
+        """Whether the one-off repair `repair` of what older versions left in the registry has run to
+        the end here (`record_upgraded`): one GetItem until it has, then none in this process."""
+        if repair not in self._upgraded:
+            item = self._client.get_item(
+                TableName=self.table_name, Key=_key(*_UPGRADES_KEY), ConsistentRead=True
+            ).get("Item")
+            self._upgraded.update(item["complete"]["SS"] if item else ())
+        return repair in self._upgraded
+
+    def record_upgraded(self, repair: str) -> None:
+        """Record that the one-off repair `repair` has run to the end: later runs skip it."""
+        self._client.update_item(
+            TableName=self.table_name,
+            Key=_key(*_UPGRADES_KEY),
+            UpdateExpression="ADD complete :r",
+            ExpressionAttributeValues={":r": {"SS": [repair]}},
+        )
+        self._upgraded.add(repair)
 
     def list_pools(self, *, team: str | None = None, status: str | None = None) -> list[PoolRecord]:
         """The pools (optionally of one team or state), one `by_status` query per state: no Scan

@@ -33,6 +33,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         "available_in_registry": report.available_in_registry,
         "repaired": report.repaired,
         "rescheduled": report.rescheduled,
+        "phantoms": report.phantoms,
         "digests": report.digests,
         "failed": report.failed,
     }

@@ -42,6 +42,7 @@ from warmpool.domain.pricing import UnknownInstanceTypeError, price_per_hour
 from warmpool.domain.stepping import horizon_at
 from warmpool.models.events import StepDueDetail, TrainingJobDetail, TuningJobDetail, parse_time
 from warmpool.service.ports import (
+    PHANTOM_POOLS_REPAIR,
     AuditEntry,
     ConcurrentUpdateError,
     FleetSource,
@@ -108,6 +109,8 @@ class ReconcileReport:
     rescheduled: list[str] = field(default_factory=list)
     digests: list[str] = field(default_factory=list)  # teams sent their daily digest by this run
     failed: list[str] = field(default_factory=list)  # "<job>: <error>" for pools this run could not repair
+    # the phantom pools an older version left that this run removed (`_sweep_phantoms`), by pool id
+    phantoms: list[str] = field(default_factory=list)
 
 
 _P = ParamSpec("_P")
@@ -215,32 +218,36 @@ class LifecycleService:
         """Repair drift: pools whose events were missed, pools that moved on silently, missing schedules.
         Costs O(Available and InUse pools): for each state, one list call to SageMaker and one query of
         the registry, plus a describe per disagreeing pool (and once per index added to the registry,
-        one listing of the live pools: `backfill_indexes`)."""
+        one listing of the live pools: `backfill_indexes`; once per registry, the sweep for the phantom
+        pools older versions left: `_sweep_phantoms`)."""
         now = self.clock.now()
+        self.begin_run()
+        failed: list[str] = []
+        # first: a phantom is not to be counted, listed or decided by this run
+        phantoms = self._sweep_phantoms(failed)
         in_sagemaker = set(self.sagemaker.list_available_job_names())
         in_registry = self.registry.list_by_status(WarmPoolStatus.AVAILABLE.value)
         known = {r.pool.job_name for r in in_registry}
-        report = ReconcileReport(len(in_sagemaker), len(in_registry))
+        report = ReconcileReport(len(in_sagemaker), len(in_registry), failed=failed, phantoms=phantoms)
         # each tuning job described once per run: its name (cased as its trials') and its description
         tuners: dict[str, tuple[str, dict[str, Any] | None]] = {}
         # The whole fleet's warm instances: a decision reads its own team's pools only (docs/adr/0008).
         self.metrics.count("WarmInstances", sum(r.pool.instance_count for r in in_registry))
-        self.begin_run()
         for name in sorted(in_sagemaker - known):
-            self._repair(report, report.repaired, name, self._refresh, name, Trigger.RECONCILE)
+            self._repair(failed, report.repaired, name, self._refresh, name, Trigger.RECONCILE)
         for record in in_registry:
             name = record.pool.job_name
             if name not in in_sagemaker:
-                self._repair(report, report.repaired, name, self._refresh, name, Trigger.RECONCILE)
+                self._repair(failed, report.repaired, name, self._refresh, name, Trigger.RECONCILE)
             elif record.next_check_at is not None and record.next_check_at <= now:
                 # the scheduled tick never fired (or fires right now: one of the two loses the write)
-                self._repair(report, report.rescheduled, name, self._refresh, name, Trigger.STEP_DUE)
+                self._repair(failed, report.rescheduled, name, self._refresh, name, Trigger.STEP_DUE)
             elif record.schedule_name and not self.scheduler.exists(record.schedule_name):
-                self._repair(report, report.rescheduled, name, self._reschedule, record)
+                self._repair(failed, report.rescheduled, name, self._reschedule, record)
             elif record.tuner_owned:
                 # its tuning job's final event may have been lost: left to a tuner that has ended, the
                 # pool would never be decided (no extension, no early release, no warnings)
-                self._repair(report, report.repaired, name, self._release_from_ended_tuner, record, tuners)
+                self._repair(failed, report.repaired, name, self._release_from_ended_tuner, record, tuners)
         for arn, (tuning, described) in tuners.items():
             # once per tuning job, after all its pools were given back: its owners are told it finished
             status = _tuning_status_of(described)
@@ -248,7 +255,7 @@ class LifecycleService:
                 best = described.get("BestTrainingJob")
                 owned = self.registry.pools_of_tuning_job(arn)
                 self._repair(
-                    report, [], arn, self._announce_tuning_finished, arn, tuning, status, best, owned
+                    failed, [], arn, self._announce_tuning_finished, arn, tuning, status, best, owned
                 )
         # A pool the registry still has InUse whose job has ended (its events lost, its keep-alive run
         # out before this run could see it Available): left alone, it would count as running forever.
@@ -256,8 +263,9 @@ class LifecycleService:
         for record in self.registry.list_by_status(WarmPoolStatus.IN_USE.value):
             name = record.pool.job_name
             if name not in in_use and name not in in_sagemaker:
-                self._repair(report, report.repaired, name, self._refresh, name, Trigger.RECONCILE)
-        self.metrics.count("ReconcilerRepairs", len(report.repaired) + len(report.rescheduled))
+                self._repair(failed, report.repaired, name, self._refresh, name, Trigger.RECONCILE)
+        repairs = len(report.repaired) + len(report.rescheduled) + len(report.phantoms)
+        self.metrics.count("ReconcilerRepairs", repairs)
         self.metrics.count("PoolsAvailable", len(in_sagemaker))
         if report.failed:
             self.metrics.count("ReconcilerFailures", len(report.failed))
@@ -268,24 +276,87 @@ class LifecycleService:
 
     def _repair(
         self,
-        report: ReconcileReport,
+        failed: list[str],
         done: list[str],
         name: str,
         repair: Callable[..., object],
         *args: Any,
-    ) -> None:
+    ) -> bool:
         """Repair one pool. One that fails is reported (`failed`, metric ReconcilerFailures) and the run
-        goes on: a pool failing at every run must not leave every pool after it unrepaired."""
+        goes on: a pool failing at every run must not leave every pool after it unrepaired. Returns
+        whether the pool was dealt with (repaired, or nothing to do): False when it is for a later run."""
         try:
             result = repair(*args)
         except ConcurrentUpdateError:
-            return  # another invocation (the pool's event or step) is at it right now
+            return False  # another invocation (the pool's event or step) is at it right now
         except Exception as exc:  # reported, counted and alarmed; the run goes on
-            report.failed.append(f"{name}: {type(exc).__name__}: {exc}")
-            return
+            failed.append(f"{name}: {type(exc).__name__}: {exc}")
+            return False
         if isinstance(result, Outcome) and result.action == "ignored":
-            return  # nothing was done: not a repair
+            return True  # nothing was done: not a repair
         done.append(name)
+        return True
+
+    def _sweep_phantoms(self, failed: list[str]) -> list[str]:
+        """Once per registry, until a sweep runs to the end: find the phantom pools older versions left
+        and repair them (`_repair_phantom`); returns their pool ids. A version before the join was one
+        transaction (docs/registry.md) could leave two pool records for one warm pool, for good: nothing
+        else looks at them again, since each event of their job goes to the pool its job index names.
+        This version leaves none, so a sweep that has dealt with every live pool is not made again (a
+        pool changed meanwhile, or failing, leaves it to the next run). Costs that run a listing of the
+        Available, InUse and Reused pools, a GetItem of the job index per pool of one job, a describe
+        per Reused pool; later runs nothing (one GetItem per function instance)."""
+        if self.registry.upgraded(PHANTOM_POOLS_REPAIR):
+            return []
+        repaired: list[str] = []
+        swept = True
+        live = (WarmPoolStatus.REUSED, WarmPoolStatus.AVAILABLE, WarmPoolStatus.IN_USE)
+        for status in live:  # the Reused first: their joins remove pools the next listings then miss
+            for record in self.registry.list_by_status(status.value):
+                pool = record.pool
+                if pool.status is not WarmPoolStatus.REUSED and not _alone(pool):
+                    continue  # a lineage of its own: no phantom (a join only ever took a lone pool)
+                name = pool.pool_id
+                swept = self._repair(failed, [], name, self._repair_phantom, name, repaired) and swept
+        if swept:
+            self.registry.record_upgraded(PHANTOM_POOLS_REPAIR)
+        return repaired
+
+    def _repair_phantom(self, pool_id: str, removed: list[str]) -> Outcome:
+        """One pool record, as the sweep finds it (`_sweep_phantoms`), read again. Two phantoms:
+        - a lone record (one job, the pool named after it) whose job index names another pool: an older
+          version's join wrote the joined pool, then failed to delete this one. The other pool holds the
+          job and its lineage; this record is removed, in the join's own write (`_finish_join`).
+        - a Reused pool whose successor is still a lone pool of its own: the successor's events came
+          first and the join that was to follow failed (before the join existed, none followed), and
+          its retry did not join. It is joined now (`_join_lineage`), the history made as if in order.
+        Either way the pool's current job is then decided afresh (its planned look may carry the
+        phantom's pool id), as after a join. `removed`: the phantom's pool id is added to it."""
+        record = self.registry.get(pool_id)
+        if record is None:
+            return Outcome(pool_id, pool_id, "ignored", notes=("gone",))
+        name = record.pool.job_name
+        owner_id = self.registry.pool_id_for_job(name)
+        if owner_id != pool_id:
+            owner = self.registry.get(owner_id) if owner_id is not None else None
+            if owner is None or not _alone(record.pool) or not self._join_lineage(owner, name):
+                return Outcome(name, pool_id, "ignored", notes=(f"its job index names {owner_id}",))
+            removed.append(pool_id)
+            if owner.pool.job_name == name:
+                self._refresh(name, Trigger.RECONCILE)
+            return Outcome(name, owner.pool.pool_id, "phantom-removed")
+        if record.pool.status is not WarmPoolStatus.REUSED:
+            return Outcome(name, pool_id, "ignored", notes=("no phantom",))
+        try:
+            job = self.sagemaker.describe_training_job(name)
+        except JobNotFoundError:
+            return Outcome(name, pool_id, "ignored", notes=("job-missing",))
+        successor = str((job.get("WarmPoolStatus") or {}).get("ReusedByJob") or "")
+        if not successor or not self._join_lineage(record, successor, repair=True):
+            return Outcome(name, pool_id, "ignored", notes=("no lone successor to join",))
+        removed.append(successor)  # the lone pool it was registered as
+        self._refresh(successor, Trigger.RECONCILE)
+        return Outcome(successor, pool_id, "phantom-joined")
 
     def _release_from_ended_tuner(
         self, record: PoolRecord, tuners: dict[str, tuple[str, dict[str, Any] | None]]
@@ -612,15 +683,19 @@ class LifecycleService:
             return Outcome(name, record.pool.pool_id, "no-warm-pool", notes=(reason,))
         return Outcome(name, pool_id, "ignored", notes=("no warm pool requested",))
 
-    def _join_lineage(self, predecessor: PoolRecord, successor_job: str) -> bool:
+    def _join_lineage(self, predecessor: PoolRecord, successor_job: str, *, repair: bool = False) -> bool:
         """The successor's first events came before this pool was seen Reused, so it could not find the
         pool it took and was registered as a pool of its own: move it into this pool's lineage (its
         lifetime, its jobs, the idle gap it ended). Registered alone, it looked like a cold start, which
         uncensored a released gap of its key: that is undone first (idempotent, so a join cut short and
-        done again, or repeated, leaves the history as if the events had come in order)."""
+        done again, or repeated, leaves the history as if the events had come in order). Joined
+        already: an older version's join may have left the successor's own record (`_finish_join`).
+        `repair`: the reconciler's sweep found the pool unjoined (`_sweep_phantoms`)."""
         pool_id = self.registry.pool_id_for_job(successor_job)
-        if pool_id is None or pool_id == predecessor.pool.pool_id:
-            return False  # not registered yet (the refresh adopts it), or joined already
+        if pool_id is None:
+            return False  # not registered yet (the refresh adopts it)
+        if pool_id == predecessor.pool.pool_id:
+            return self._finish_join(predecessor, successor_job)
         successor = self.registry.get(pool_id)
         if successor is None or successor.pool.pool_id != successor_job:
             return False
@@ -648,8 +723,42 @@ class LifecycleService:
             self._record_gap(pool, claimed_at, reused=True)
         # one write: the successor's own record cannot outlive the join (a retry finds it joined)
         self.registry.put(joined, pool.version, absorbs=successor)
-        details = {"by": successor_job, "joined": pool_id, "cold_start_undone": cold_start_undone}
+        details: dict[str, Any] = {
+            "by": successor_job,
+            "joined": pool_id,
+            "cold_start_undone": cold_start_undone,
+        }
+        if repair:
+            details["repair"] = PHANTOM_POOLS_REPAIR
+            self.metrics.count("PhantomPoolsRepaired")
         self._audit(joined, "reused", details)
+        return True
+
+    def _finish_join(self, record: PoolRecord, job_name: str) -> bool:
+        """`job_name` belongs to this pool (its job index says so), but its own record may have outlived
+        the join: a version before the join was one transaction wrote the joined pool, then deleted the
+        successor's record, and a failure in between left that record for good, a phantom second pool
+        for the one warm pool, which nothing looked at again (each event of the job goes to this pool).
+        It is removed now, in the join's own write (this pool's record, as read, put again). What the
+        join did before its writes (the cold start undone, the idle gap recorded and booked) was done
+        then, its writes being the last thing it did: nothing is recorded twice."""
+        leftover = self.registry.get(job_name)
+        if (
+            leftover is None
+            or leftover.pool.pool_id == record.pool.pool_id
+            or leftover.pool.job_name != job_name
+            or not _alone(leftover.pool)
+        ):
+            return False  # no record of its own (or one that is not the lone pool a join took)
+        saved = self.registry.put(record, record.pool.version, absorbs=leftover)
+        details = {
+            "phantom": leftover.pool.pool_id,
+            "job": job_name,
+            "phantom_state": leftover.pool.status.value,
+            "phantom_version": leftover.pool.version,
+        }
+        self._audit(saved, "phantom-removed", details)
+        self.metrics.count("PhantomPoolsRepaired")
         return True
 
     def _adopt_lineage(self, job: dict[str, Any]) -> PoolRecord | None:
@@ -1340,6 +1449,12 @@ def _purpose_of(schedule_name: str) -> str:
         if f"-{purpose[:6]}-" in schedule_name:
             return purpose
     return "step"
+
+
+def _alone(pool: Pool) -> bool:
+    """A pool of one job, named after it: what a job whose first events came before its predecessor
+    was seen Reused is registered as, and the only pool a join takes."""
+    return pool.pool_id == pool.job_name and pool.jobs_in_lineage == 1
 
 
 def _successor_of(known: PoolRecord, job_name: str) -> bool:

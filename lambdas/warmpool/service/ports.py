@@ -10,6 +10,10 @@ from typing import Any, Protocol
 from warmpool.domain.model import Decision, IdleGap, Notification, Pool
 from warmpool.domain.policy.document import PolicyDocument
 
+# The one-off repair of the phantom pools older versions left (PoolRegistry.upgraded): see
+# LifecycleService._sweep_phantoms.
+PHANTOM_POOLS_REPAIR = "phantom-pools"
+
 
 class JobNotFoundError(LookupError):
     """The training job does not exist (any more)."""
@@ -130,6 +134,14 @@ class PoolRegistry(FleetSource, Protocol):
 
     def backfill_indexes(self) -> list[str]:
         """Give the live pool items written before an index existed its keys, once per index."""
+        ...
+
+    def upgraded(self, repair: str) -> bool:
+        """Whether the one-off repair `repair` of what older versions left has run to the end."""
+        ...
+
+    def record_upgraded(self, repair: str) -> None:
+        """Record that the one-off repair `repair` has run to the end (later runs skip it)."""
         ...
 
     def list_pools(self, *, team: str | None = None, status: str | None = None) -> list[PoolRecord]: ...
