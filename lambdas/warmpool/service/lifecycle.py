@@ -63,6 +63,8 @@ TERMINAL_JOB_STATUSES = frozenset({"Completed", "Failed", "Stopped"})
 # A tuning job in these states still runs its trials: their pools are left to it.
 TUNER_RUNNING_STATUSES = frozenset({"InProgress", "Stopping"})
 EXPIRING_SOON_DEFAULT_MINUTES = 15
+# writes of a released pool's notice tried against other invocations' writes (`_save_released`)
+SAVE_RELEASED_ATTEMPTS = 3
 LIFETIME_WARNING = timedelta(days=1)
 # Warnings about the job, not about one look at it: said once per job, not at every step.
 ONCE_PER_JOB = frozenset(
@@ -619,10 +621,29 @@ class LifecycleService:
             rule=because.rule,
             reasons=because.reasons,
         )
-        unannounced = (*record.unannounced, NotificationKind.RELEASED.value)
-        self._save(replace(record, last_decision=released, unannounced=unannounced))
+        self._save_released(record, released)
         self._refresh(record.pool.job_name, Trigger.RECONCILE)
         return False
+
+    def _save_released(self, record: PoolRecord, released: Decision) -> None:
+        """Save `released` with the pool as unannounced (`_release_other`). SageMaker has released the
+        pool already: a write of the pool by another invocation since `record` was read (its own
+        scheduled look, its event) must not lose the notice. Nothing else says it (the released pool's
+        own refresh only records it Terminated, and the deciding pool's retry finds its event
+        unchanged), so the pool is read again and the notice added to what it holds; a pool still
+        changing under it after that is told directly (said twice at worst, never not at all)."""
+        kind = NotificationKind.RELEASED
+        for _ in range(SAVE_RELEASED_ATTEMPTS):
+            unannounced = tuple(dict.fromkeys((*record.unannounced, kind.value)))
+            try:
+                self._save(replace(record, last_decision=released, unannounced=unannounced))
+                return
+            except ConcurrentUpdateError:
+                fresh = self.registry.get(record.pool.pool_id)
+                if fresh is None:
+                    break
+                record = fresh
+        self._notify(record, kind, Severity.INFO, released)
 
     def _announce_released_for(self, decision: Decision) -> None:
         """The pools `decision` released to make room, whose owners have not heard it yet (the send

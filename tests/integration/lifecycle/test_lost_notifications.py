@@ -110,3 +110,46 @@ def test_a_pool_released_to_make_room_tells_its_owner_once_when_the_first_send_f
     assert record is not None
     assert record.pool.status.value == "Terminated"
     assert record.unannounced == ()
+
+
+def test_a_pool_released_to_make_room_while_its_own_look_writes_it_tells_its_owner_once(
+    system: System,
+) -> None:
+    # room-1's record is written by another invocation (its own scheduled look, say) between the moment
+    # room-2's decision read it and SageMaker released it: the "released" notice must still go out
+    session = boto3.DEFAULT_SESSION
+    assert session is not None
+    touched: list[int] = []
+
+    def concurrent_write(params: dict[str, Any], **_: Any) -> None:
+        if params.get("TrainingJobName") != "room-1" or touched:
+            return
+        if params.get("ResourceConfig", {}).get("KeepAlivePeriodInSeconds") != 0:
+            return
+        record = system.registry.get("room-1")
+        assert record is not None
+        touched.append(system.registry.put(record, record.pool.version).pool.version)
+
+    rules = {
+        "keep_alive_strategy": "fixed-3600",
+        "max_warm_instances": 1,
+        "on_limit": "release-least-valuable",
+    }
+    system.set_policy({"version": 1, "teams": {"vision": rules}})
+    session.events.register("provide-client-params.sagemaker.UpdateTrainingJob", concurrent_write)
+    try:
+        system.run_job("room-1", 300, tags={"team": "vision", "owner": "alice"})
+        system.run_job("room-2", 300, volume_size_gb=60, tags={"team": "vision", "owner": "bob"})
+    finally:
+        session.events.unregister("provide-client-params.sagemaker.UpdateTrainingJob", concurrent_write)
+    assert touched  # the concurrent write happened
+    job = system.sagemaker.describe_training_job(TrainingJobName="room-1")
+    assert job["WarmPoolStatus"]["Status"] == "Terminated"
+    system.reconcile()
+    system.advance(2 * 3600, tick=300)
+    told = [(n["kind"], n["owner"]) for n in system.notifications() if n["job_name"] == "room-1"]
+    assert told == [("pool-ready", "alice"), ("released", "alice")]
+    record = system.registry.get("room-1")
+    assert record is not None
+    assert record.pool.status.value == "Terminated"
+    assert record.unannounced == ()
