@@ -118,7 +118,7 @@ def decide_keep_alive(
         action, keep_alive, next_check = Action.KEEP, None, None
     if step.capped_by_lifetime:
         reasons.append("capped by the pool's maximum lifetime")
-    promised = _granted_until(pool, ev, step.horizon_seconds)
+    promised = _granted_until(pool, ev, horizon, step.horizon_seconds)
     planned = pool.available_since + timedelta(seconds=step.horizon_seconds)
     if promised is not None and planned > promised and not ev.rule.startswith("request."):
         # granted though the request did not set the horizon (the rule that did names the plan): the
@@ -160,19 +160,23 @@ def decide_keep_alive(
     )
 
 
-def _granted_until(pool: Pool, ev: Evaluation, horizon_seconds: int) -> datetime | None:
+def _granted_until(pool: Pool, ev: Evaluation, policy_horizon: int, horizon_seconds: int) -> datetime | None:
     """Until when a person's extend request is granted, judged on the horizon the decision reaches
-    after every cap. The asked time when that horizon reaches it: whether the request set the horizon
-    or the plan already kept the pool that long, the promise is recorded all the same, or a later step
-    under a shorter plan (the adaptive strategy's next estimate, a policy change) would let the pool go
-    before the time the person was told. When the request set the horizon and only the pool's maximum
-    lifetime cut it: as long as the pool lives. None when a policy limit cut the horizon below the asked
-    time (the request is refused, with that limit's reason), or when nobody asked."""
+    after every cap (`horizon_seconds`; `policy_horizon`: before the pool's maximum lifetime cut it).
+    The asked time when that horizon reaches it: whether the request set the horizon or the plan
+    already kept the pool that long, the promise is recorded all the same, or a later step under a
+    shorter plan (the adaptive strategy's next estimate, a policy change) would let the pool go before
+    the time the person was told. When the policy's horizon reached the asked time (the request set it,
+    or the plan covered it) and only the pool's maximum lifetime cut it: as long as the pool lives,
+    whichever set it (a longer plan must not turn a granted request into a refused one). None when a
+    policy limit cut the horizon below the asked time (the request is refused, with that limit's
+    reason), or when nobody asked."""
     asked = ev.requested_until
     if asked is None or pool.available_since is None:
         return None
-    if horizon_seconds >= int((asked - pool.available_since).total_seconds()):
+    wanted = int((asked - pool.available_since).total_seconds())
+    if horizon_seconds >= wanted:
         return asked
-    if ev.rule.startswith("request."):
+    if ev.rule.startswith("request.") or policy_horizon >= wanted:
         return pool.available_since + timedelta(seconds=horizon_seconds)
     return None

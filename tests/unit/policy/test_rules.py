@@ -519,6 +519,21 @@ def test_a_request_the_pool_s_lifetime_cuts_is_promised_as_long_as_the_pool_live
     assert decision.grants("extend")
 
 
+def test_a_covered_request_the_pool_s_lifetime_cuts_is_promised_as_long_as_the_pool_lives() -> None:
+    # as above, under a three-hour plan: the plan, not the request, set the horizon the lifetime cut;
+    # the same request must not be refused for the plan being longer
+    doc = policy(keep_alive_strategy="fixed-10800", overrides={"max_extend_minutes": 60})
+    since = MONDAY_10_BERLIN
+    ending = replace(pool(keep_alive=3600), lifetime_started_at=since - timedelta(days=28, minutes=-75))
+    decision = decide_keep_alive(
+        ending, doc, since, trigger=Trigger.USER, request=UserRequest("extend", "alice", 30, "cli")
+    )
+    assert decision.rule == "defaults.keep_alive_strategy"
+    assert "capped by the pool's maximum lifetime" in decision.reasons
+    assert decision.promised_until == since + timedelta(minutes=75)
+    assert decision.grants("extend")
+
+
 def test_dry_run_and_the_reductions_cap() -> None:
     dry = parse_policy({"version": 1, "dry_run": True, "defaults": {"keep_alive_strategy": "none"}})
     decision = decide_keep_alive(pool(), dry, MONDAY_10_BERLIN)
