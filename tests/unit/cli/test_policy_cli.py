@@ -167,6 +167,20 @@ def test_validate_explains_an_unquoted_time_that_yaml_reads_as_a_number(
     ]
 
 
+def test_validate_does_not_call_an_hour_written_as_a_number_an_unquoted_time(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `start: 9` and `end: 1800` are not what YAML makes of an unquoted H:MM (60 to 1440, 1:00 to
+    # 24:00): they were told "an unquoted 0:09" and "30:00", and to quote those
+    text = "version: 1\ndefaults:\n  working_hours: {timezone: UTC, start: 9, end: 1800}\n"
+    assert _validate(tmp_path, capsys, text) == [
+        'defaults.working_hours.start: must be a time, "HH:MM" in quotes, got the number 9. '
+        'Write e.g. start: "09:00".',
+        'defaults.working_hours.end: must be a time, "HH:MM" in quotes, got the number 1800. '
+        'Write e.g. end: "18:00".',
+    ]
+
+
 def test_validate_suggests_the_key_a_typo_meant(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     text = (
         "version: 1\nteam: {vision: {}}\ndefaults: {keepalive_strategy: adaptive}\n"

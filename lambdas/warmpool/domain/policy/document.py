@@ -12,7 +12,15 @@ from collections.abc import Mapping
 from datetime import date, time
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from warmpool.domain.strategies import get_strategy
@@ -20,6 +28,8 @@ from warmpool.domain.strategies import get_strategy
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")
+# The numbers YAML 1.1 makes of an unquoted 1:00 to 24:00 (base 60: 18:00 is 1080; 08:00 stays a string)
+_UNQUOTED_HHMM = range(60, 24 * 60 + 1)
 
 
 def known_zone(value: str) -> str:
@@ -55,14 +65,22 @@ class WorkingHours(_Strict):
 
     @field_validator("start", "end", mode="before")
     @classmethod
-    def _quoted(cls, value: Any) -> Any:
+    def _quoted(cls, value: Any, info: ValidationInfo) -> Any:
         """YAML 1.1 reads an unquoted 18:00 as the number 1080 (base 60), and 08:00 as the string: say
-        so, rather than "not a string" about a value the file shows as a time."""
-        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-            hours, minutes = divmod(value, 60)
+        so, rather than "not a string" about a value the file shows as a time. Only 1:00 to 24:00 read
+        so (60 to 1440: YAML's base 60 wants a first digit 1-9); another number (`start: 9`, `end:
+        1800`) was written as one, and is not called a time the file does not show."""
+        if isinstance(value, int) and not isinstance(value, bool):
+            if _UNQUOTED_HHMM.start <= value < _UNQUOTED_HHMM.stop:
+                hours, minutes = divmod(value, 60)
+                raise ValueError(
+                    f"YAML reads an unquoted {hours}:{minutes:02d} as the number {value}. "
+                    f'Quote it: "{hours:02d}:{minutes:02d}".'
+                )
+            example = "09:00" if info.field_name == "start" else "18:00"
             raise ValueError(
-                f"YAML reads an unquoted {hours}:{minutes:02d} as the number {value}. "
-                f'Quote it: "{hours:02d}:{minutes:02d}".'
+                f'must be a time, "HH:MM" in quotes, got the number {value}. '
+                f'Write e.g. {info.field_name}: "{example}".'
             )
         return value
 
