@@ -112,23 +112,31 @@ def test_a_pool_released_to_make_room_tells_its_owner_once_when_the_first_send_f
     assert record.unannounced == ()
 
 
+@pytest.mark.parametrize("writes", [1, 4], ids=["once", "at-every-read-again"])
 def test_a_pool_released_to_make_room_while_its_own_look_writes_it_tells_its_owner_once(
-    system: System,
+    system: System, writes: int
 ) -> None:
-    # room-1's record is written by another invocation (its own scheduled look, say) between the moment
-    # room-2's decision read it and SageMaker released it: the "released" notice must still go out
+    # room-1's record is written by another invocation (its own scheduled look, say) after room-2's
+    # decision read it, while SageMaker released it; and, the second time, after each time the engine
+    # read it again: the "released" notice must still go out, once
     session = boto3.DEFAULT_SESSION
     assert session is not None
     touched: list[int] = []
 
-    def concurrent_write(params: dict[str, Any], **_: Any) -> None:
-        if params.get("TrainingJobName") != "room-1" or touched:
-            return
-        if params.get("ResourceConfig", {}).get("KeepAlivePeriodInSeconds") != 0:
-            return
-        record = system.registry.get("room-1")
+    def write_room_1() -> None:
+        record = system.registry.get("room-1")  # the test's own client: no hooks
         assert record is not None
         touched.append(system.registry.put(record, record.pool.version).pool.version)
+
+    def while_released(params: dict[str, Any], **_: Any) -> None:
+        if params.get("TrainingJobName") != "room-1" or touched:
+            return
+        if params.get("ResourceConfig", {}).get("KeepAlivePeriodInSeconds") == 0:
+            write_room_1()
+
+    def after_read(params: dict[str, Any], **_: Any) -> None:
+        if touched and len(touched) < writes and params.get("Key", {}).get("pk") == {"S": "POOL#room-1"}:
+            write_room_1()
 
     rules = {
         "keep_alive_strategy": "fixed-3600",
@@ -136,13 +144,28 @@ def test_a_pool_released_to_make_room_while_its_own_look_writes_it_tells_its_own
         "on_limit": "release-least-valuable",
     }
     system.set_policy({"version": 1, "teams": {"vision": rules}})
-    session.events.register("provide-client-params.sagemaker.UpdateTrainingJob", concurrent_write)
+    reads: list[dict[str, Any]] = []  # an after-call hook is not given the call's parameters
+
+    def remember(params: dict[str, Any], **_: Any) -> None:
+        reads.append(params)
+
+    def after(**_: Any) -> None:
+        after_read(reads[-1])
+
+    hooks = [
+        ("provide-client-params.sagemaker.UpdateTrainingJob", while_released),
+        ("provide-client-params.dynamodb.GetItem", remember),
+        ("after-call.dynamodb.GetItem", after),
+    ]
+    for name, hook in hooks:
+        session.events.register(name, hook)
     try:
         system.run_job("room-1", 300, tags={"team": "vision", "owner": "alice"})
         system.run_job("room-2", 300, volume_size_gb=60, tags={"team": "vision", "owner": "bob"})
     finally:
-        session.events.unregister("provide-client-params.sagemaker.UpdateTrainingJob", concurrent_write)
-    assert touched  # the concurrent write happened
+        for name, hook in hooks:
+            session.events.unregister(name, hook)
+    assert len(touched) == writes  # the concurrent writes happened
     job = system.sagemaker.describe_training_job(TrainingJobName="room-1")
     assert job["WarmPoolStatus"]["Status"] == "Terminated"
     system.reconcile()
