@@ -292,3 +292,28 @@ def test_unusable_policies_refused_updates_and_unrepaired_pools_raise_alarms(
         if "MetricStat" in query
     }
     assert {"PolicyInvalid", "PolicyUnreadable", "PermanentErrors", "ReconcilerFailures"} <= alarmed
+
+
+def test_cloudwatch_may_publish_alarms_to_the_encrypted_alarm_topic(synthesized: Synthesized) -> None:
+    # The alarm topic is encrypted with warmpool's own key and has its own access policy (TLS only):
+    # CloudWatch delivers an alarm only if both let it, else every alarm fires into the void.
+    (topic_name,) = [name for name in synthesized.resources("AWS::SNS::Topic") if "AlarmTopic" in name]
+    topic = synthesized.template["Resources"][topic_name]
+    key_name = topic["Properties"]["KmsMasterKeyId"]["Fn::GetAtt"][0]
+    key_policy = synthesized.template["Resources"][key_name]["Properties"]["KeyPolicy"]["Statement"]
+    cloudwatch = {"Service": "cloudwatch.amazonaws.com"}
+    key_actions = {a for s in key_policy if s.get("Principal") == cloudwatch for a in actions(s)}
+    assert {"kms:Decrypt", "kms:GenerateDataKey*"} <= key_actions
+    (topic_policy,) = [
+        p
+        for p in synthesized.resources("AWS::SNS::TopicPolicy").values()
+        if {"Ref": topic_name} in p["Properties"]["Topics"]
+    ]
+    publishers = [
+        s
+        for s in topic_policy["Properties"]["PolicyDocument"]["Statement"]
+        if s["Effect"] == "Allow" and s.get("Principal") == cloudwatch and "sns:Publish" in actions(s)
+    ]
+    assert len(publishers) == 1
+    # only the alarms of this account: no other account's alarms may post to it
+    assert publishers[0]["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
