@@ -4,7 +4,33 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+# The retention periods CloudWatch Logs accepts, in days.
+LOG_RETENTION_DAYS = (
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
+)
 
 
 class StackConfig(BaseModel):
@@ -21,6 +47,18 @@ class StackConfig(BaseModel):
     update_requires_tag: str | None = None
     log_retention_days: int = Field(default=30, ge=1)
     alarm_email: str | None = None
+
+    @field_validator("log_retention_days")
+    @classmethod
+    def _a_retention_cloudwatch_accepts(cls, days: int) -> int:
+        # CloudWatch Logs keeps logs for one of a fixed set of periods; any other number would be
+        # rounded to something the operator did not ask for.
+        if days not in LOG_RETENTION_DAYS:
+            raise ValueError(
+                f"{days} is not a retention period CloudWatch Logs accepts: use one of "
+                f"{', '.join(map(str, LOG_RETENTION_DAYS))}"
+            )
+        return days
 
     @model_validator(mode="after")
     def _margin_within_a_step(self) -> StackConfig:

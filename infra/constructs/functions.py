@@ -16,6 +16,38 @@ RUNTIME = lambda_.Runtime.PYTHON_3_14
 ARCHITECTURE = lambda_.Architecture.ARM_64
 
 
+_RETENTION_NAMES = {
+    1: "ONE_DAY",
+    3: "THREE_DAYS",
+    5: "FIVE_DAYS",
+    7: "ONE_WEEK",
+    14: "TWO_WEEKS",
+    30: "ONE_MONTH",
+    60: "TWO_MONTHS",
+    90: "THREE_MONTHS",
+    120: "FOUR_MONTHS",
+    150: "FIVE_MONTHS",
+    180: "SIX_MONTHS",
+    365: "ONE_YEAR",
+    400: "THIRTEEN_MONTHS",
+    545: "EIGHTEEN_MONTHS",
+    731: "TWO_YEARS",
+    1096: "THREE_YEARS",
+    1827: "FIVE_YEARS",
+    2192: "SIX_YEARS",
+    2557: "SEVEN_YEARS",
+    2922: "EIGHT_YEARS",
+    3288: "NINE_YEARS",
+    3653: "TEN_YEARS",
+}
+
+
+def log_retention(days: int) -> logs.RetentionDays:
+    """The retention of `log_retention_days`, which StackConfig has checked is one CloudWatch accepts."""
+    retention: logs.RetentionDays = getattr(logs.RetentionDays, _RETENTION_NAMES[days])
+    return retention
+
+
 class FunctionFactory(Construct):
     """Builds every function from the same code asset and layer."""
 
@@ -40,9 +72,7 @@ class FunctionFactory(Construct):
         timeout: Duration,
         memory_mb: int = 512,
     ) -> lambda_.Function:
-        log_group = logs.LogGroup(
-            self, f"{name}Logs", retention=getattr(logs.RetentionDays, self._retention())
-        )
+        log_group = logs.LogGroup(self, f"{name}Logs", retention=log_retention(self.log_retention_days))
         fn = lambda_.Function(
             self,
             name,
@@ -64,18 +94,3 @@ class FunctionFactory(Construct):
         )
         self.functions[name] = fn
         return fn
-
-    def _retention(self) -> str:
-        known = {
-            1: "ONE_DAY",
-            3: "THREE_DAYS",
-            5: "FIVE_DAYS",
-            7: "ONE_WEEK",
-            14: "TWO_WEEKS",
-            30: "ONE_MONTH",
-            60: "TWO_MONTHS",
-            90: "THREE_MONTHS",
-            180: "SIX_MONTHS",
-            365: "ONE_YEAR",
-        }
-        return known.get(self.log_retention_days, "ONE_MONTH")

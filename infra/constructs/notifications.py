@@ -17,7 +17,7 @@ from constructs import Construct
 
 from infra.config import StackConfig
 from infra.constants import LAMBDA_HANDLERS
-from infra.constructs.functions import FunctionFactory
+from infra.constructs.functions import FunctionFactory, log_retention
 from infra.constructs.lifecycle import Lifecycle
 from infra.constructs.storage import Storage
 
@@ -114,7 +114,9 @@ class Notifications(Construct):
             url = self.slack_fn.add_function_url(auth_type=lambda_.FunctionUrlAuthType.NONE)
             self.endpoint_url = url.url
         else:
-            access_logs = logs.LogGroup(self, "ApiAccessLogs", retention=logs.RetentionDays.ONE_MONTH)
+            access_logs = logs.LogGroup(
+                self, "ApiAccessLogs", retention=log_retention(config.log_retention_days)
+            )
             self.api = apigw.HttpApi(
                 self,
                 "SlackApi",

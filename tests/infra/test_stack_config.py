@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
@@ -30,3 +32,32 @@ def test_a_step_shorter_than_five_minutes_fails_synth(tmp_path: Path) -> None:
         ValidationError, match=r"max_step_seconds\n  Input should be greater than or equal to 300"
     ):
         build_app(context=context, outdir=str(tmp_path / "out"))
+
+
+def _log_retentions(template: dict[str, Any]) -> list[int]:
+    return [
+        r["Properties"]["RetentionInDays"]
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::Logs::LogGroup"
+    ]
+
+
+def test_every_log_group_keeps_logs_as_long_as_configured(tmp_path: Path) -> None:
+    os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "18,20")
+    from app import build_app
+
+    build_app(context={"warmpool": {"log_retention_days": 400}}, outdir=str(tmp_path)).synth()
+    template = json.loads((tmp_path / "WarmPoolManager.template.json").read_text())
+    # the four functions' logs and the Slack endpoint's access logs
+    assert _log_retentions(template) == [400] * 5
+
+
+def test_a_retention_cloudwatch_does_not_offer_fails_synth_naming_the_choices(tmp_path: Path) -> None:
+    os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "18,20")
+    from app import build_app
+
+    with pytest.raises(
+        ValidationError, match=r"log_retention_days\n.*45 is not a retention period .* 30, 60,"
+    ):
+        build_app(context={"warmpool": {"log_retention_days": 45}}, outdir=str(tmp_path / "out"))
+    assert not list(tmp_path.glob("out/*.template.json"))
