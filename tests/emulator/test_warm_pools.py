@@ -433,3 +433,48 @@ def test_a_deleted_tuning_job_is_gone_and_its_trials_keep_their_pools(
     assert trial["WarmPoolStatus"]["Status"] == "Available"
     assert trial["TuningJobArn"].endswith("hyper-parameter-tuning-job/sweep")
     assert len(control.events()) == events  # deleting emits no event
+
+
+@pytest.mark.parametrize("emulator_config", [EmulatorConfig(max_lifetime_seconds=2 * 3600)])
+def test_a_pool_past_its_maximum_lifetime_when_its_job_ends_is_never_available(
+    sagemaker: Any, control: LocalControl
+) -> None:
+    sagemaker.create_training_job(**training_job_request("job-1", keep_alive_seconds=3600))
+    control.advance(3000)
+    control.complete_job("job-1")
+    sagemaker.create_training_job(**training_job_request("job-2", keep_alive_seconds=3600))
+    control.advance(5000)  # job-2 still runs when the cluster's lifetime ends, 7200 s after provisioning
+    control.complete_job("job-2")
+    assert warm_status(sagemaker, "job-2") == {
+        "Status": "Terminated",
+        "ResourceRetainedBillableTimeInSeconds": 0,
+    }
+    with pytest.raises(ClientError) as err:
+        sagemaker.update_training_job(
+            TrainingJobName="job-2", ResourceConfig={"KeepAlivePeriodInSeconds": 60}
+        )
+    assert "Terminated" in err.value.response["Error"]["Message"]
+    sagemaker.create_training_job(**training_job_request("job-3", keep_alive_seconds=3600))
+    assert (
+        "Reusing"
+        not in sagemaker.describe_training_job(TrainingJobName="job-3")["SecondaryStatusTransitions"][0][
+            "StatusMessage"
+        ]
+    )
+    assert warm_status(sagemaker, "job-3") == {"Status": "InUse", "ResourceRetainedBillableTimeInSeconds": 0}
+
+
+def test_pools_and_quotas_belong_to_their_own_region(sagemaker: Any, control: LocalControl) -> None:
+    oregon = boto3.client("sagemaker", region_name="us-west-2")
+    control.set_quota("ml.g5.2xlarge", 1)
+    # a job of the same name in each region; only Oregon's keeps a pool
+    oregon.create_training_job(**training_job_request("job-a", keep_alive_seconds=600))
+    control.complete_job("job-a")  # Oregon's: the control API finds jobs by name
+    sagemaker.create_training_job(**training_job_request("job-a", keep_alive_seconds=None))
+    assert oregon.describe_training_job(TrainingJobName="job-a")["WarmPoolStatus"]["Status"] == "Available"
+    # Virginia's job cannot take Oregon's pool, and Oregon's warm instance is not Virginia's quota
+    sagemaker.create_training_job(**training_job_request("job-b", keep_alive_seconds=600))
+    job_b = sagemaker.describe_training_job(TrainingJobName="job-b")
+    assert job_b["SecondaryStatusTransitions"][0]["StatusMessage"] == "Preparing the instances for training"
+    assert job_b["WarmPoolStatus"] == {"Status": "InUse", "ResourceRetainedBillableTimeInSeconds": 0}
+    assert oregon.describe_training_job(TrainingJobName="job-a")["WarmPoolStatus"]["Status"] == "Available"

@@ -66,6 +66,9 @@ class Cluster:
     match_key: MatchKey
     provisioned_at: datetime
     job_name: str  # the job holding the cluster now
+    # Where the cluster runs: a pool serves, and counts against the quota of, its own account and region.
+    account_id: str = ""
+    region: str = ""
     available_since: datetime | None = None
     expires_at: datetime | None = None
     terminated_at: datetime | None = None
@@ -306,7 +309,7 @@ class WarmPoolEmulator:
             startup = self.config.cold_start_seconds
             message = "Preparing the instances for training"
             if eligible:
-                if self._warm_instances(job.match_key.instance_type) + job.match_key.instance_count > (
+                if self._warm_instances(job) + job.match_key.instance_count > (
                     self.config.quota_for(job.match_key.instance_type)
                 ):
                     job.no_pool_reason = (
@@ -315,7 +318,14 @@ class WarmPoolEmulator:
                     )
                     eligible = False
                 else:
-                    cluster = Cluster(f"cluster-{next(self._ids)}", job.match_key, now, job.name)
+                    cluster = Cluster(
+                        f"cluster-{next(self._ids)}",
+                        job.match_key,
+                        now,
+                        job.name,
+                        account_id=job.account_id,
+                        region=job.region,
+                    )
                     self.clusters.append(cluster)
             elif job.keep_alive_seconds > 0:
                 job.no_pool_reason = (
@@ -334,20 +344,23 @@ class WarmPoolEmulator:
             for c in self.clusters
             if c.terminated_at is None
             and c.available_since is not None
+            and (c.account_id, c.region) == (job.account_id, job.region)
             and c.match_key == job.match_key
-            and (owner := self._job_of(job, c.job_name)) is not None
-            and owner.account_id == job.account_id
         ]
         if not candidates:
             return None
         # Most recently idled first, as the simulator's model assumes.
         return max(candidates, key=lambda c: c.available_since or c.provisioned_at)
 
-    def _warm_instances(self, instance_type: str) -> int:
+    def _warm_instances(self, job: EmulatedJob) -> int:
+        """The instances of `job`'s type warm in its account and region (quotas are per account and
+        region)."""
         return sum(
             c.instance_count
             for c in self.clusters
-            if c.terminated_at is None and c.match_key.instance_type == instance_type
+            if c.terminated_at is None
+            and (c.account_id, c.region) == (job.account_id, job.region)
+            and c.match_key.instance_type == job.match_key.instance_type
         )
 
     def _job_of(self, near: EmulatedJob, name: str) -> EmulatedJob | None:
@@ -430,18 +443,24 @@ class WarmPoolEmulator:
         job.runs_until = None
         job.transitions.append({"Status": status, "StartTime": now, "EndTime": now, "StatusMessage": status})
         if job.cluster is not None and job.warm_pool is not None:
-            if keep_pool:
-                job.cluster.available_since = now
-                lifetime_end = job.cluster.provisioned_at + timedelta(
-                    seconds=self.config.max_lifetime_seconds
-                )
-                job.cluster.expires_at = min(now + timedelta(seconds=job.keep_alive_seconds), lifetime_end)
-                job.warm_pool.status = "Available"
-            else:
+            if not keep_pool:
                 self._terminate(job.cluster, "failure compromised the cluster")
+            elif now >= self._lifetime_end(job.cluster):
+                # the cluster reached its maximum lifetime while the job ran: it is not kept a moment more
+                self._terminate(job.cluster, "maximum lifetime reached")
+            else:
+                job.cluster.available_since = now
+                job.cluster.expires_at = min(
+                    now + timedelta(seconds=job.keep_alive_seconds), self._lifetime_end(job.cluster)
+                )
+                job.warm_pool.status = "Available"
         self._emit_job_event(job)
         if job.tuning_job_arn:
             self._tuning_job_progress(job)
+
+    def _lifetime_end(self, cluster: Cluster) -> datetime:
+        """The maximum lifetime counts from the first job's provisioning and carries over across reuse."""
+        return cluster.provisioned_at + timedelta(seconds=self.config.max_lifetime_seconds)
 
     def _accrue(self, job: EmulatedJob, until: datetime) -> None:
         cluster = job.cluster
@@ -492,10 +511,9 @@ class WarmPoolEmulator:
             if seconds == 0:
                 self._terminate(job.cluster, "keep-alive set to 0")
             else:
-                lifetime_end = job.cluster.provisioned_at + timedelta(
-                    seconds=self.config.max_lifetime_seconds
+                job.cluster.expires_at = min(
+                    now + timedelta(seconds=seconds), self._lifetime_end(job.cluster)
                 )
-                job.cluster.expires_at = min(now + timedelta(seconds=seconds), lifetime_end)
             return job.arn
 
     # ------------------------------------------------------------------ quota
