@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -12,12 +13,33 @@ import cdk_nag
 from infra.config import StackConfig
 from infra.stack import WarmPoolStack
 
+APP_DIR = Path(__file__).resolve().parent
+
+
+def cdk_json_context(path: Path = APP_DIR / "cdk.json") -> dict[str, object]:
+    """The `context` of cdk.json: the feature flags (and any `warmpool` config) the CDK CLI gives the app.
+
+    The CLI reads cdk.json and hands its context to the app in the environment; `python app.py`
+    (`make synth`) and the tests build the app without the CLI, and would otherwise synthesize another
+    template than `cdk deploy` (e.g. IAM policies unminimized) and check that one instead.
+    """
+    try:
+        settings = json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path}: not valid JSON ({err}). Fix the file.") from err
+    context = settings.get("context", {})
+    if not isinstance(context, dict):
+        raise ValueError(f"{path}: `context` must be an object of context keys, not {type(context).__name__}")
+    return context
+
 
 def build_app(context: dict[str, object] | None = None, outdir: str | None = None) -> cdk.App:
-    app = cdk.App(context=context, outdir=outdir)
+    # cdk.json's context, then the caller's, go in as defaults: the App lets the context the CDK CLI
+    # passes in (cdk.json's again, cdk.context.json, `-c`) override them, so `cdk deploy` is unchanged.
+    app = cdk.App(context={**cdk_json_context(), **(context or {})}, outdir=outdir)
     raw = app.node.try_get_context("warmpool") or {}
     config = StackConfig.model_validate(raw)
-    WarmPoolStack(app, config.stack_name, config=config, app_dir=Path(__file__).resolve().parent)
+    WarmPoolStack(app, config.stack_name, config=config, app_dir=APP_DIR)
     cdk.Validations.of(app).add_plugins(
         cdk_nag.AwsSolutionsChecks(app, verbose=True), cdk_nag.ServerlessChecks(app, verbose=True)
     )
