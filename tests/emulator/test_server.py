@@ -63,9 +63,25 @@ def test_faults_and_errors_over_http(server: EmulatorServer, remote: Any) -> Non
         control.advance(-60)
 
 
+def test_the_http_control_acts_in_the_account_and_region_it_names(
+    server: EmulatorServer, remote: Any
+) -> None:
+    oregon = boto3.client("sagemaker", region_name="us-west-2", endpoint_url=server.endpoint_url)
+    # job names are unique per account and region only: a job of the same name in each
+    remote.create_training_job(**training_job_request("srv-a", keep_alive_seconds=600))
+    oregon.create_training_job(**training_job_request("srv-a", keep_alive_seconds=600))
+    HttpControl(server.endpoint_url, region="us-west-2").complete_job("srv-a")
+    assert oregon.describe_training_job(TrainingJobName="srv-a")["TrainingJobStatus"] == "Completed"
+    assert remote.describe_training_job(TrainingJobName="srv-a")["TrainingJobStatus"] == "InProgress"
+    HttpControl(server.endpoint_url).stop_job("srv-a")  # the server's region, us-east-1
+    assert remote.describe_training_job(TrainingJobName="srv-a")["TrainingJobStatus"] == "Stopped"
+
+
 @pytest.mark.parametrize(
     ("method", "body", "message"),
     [
+        ("stop_job", b'{"name": "x", "region": 5}', "stop_job: region must be a string, got 5"),
+        ("advance", b'{"seconds": 60, "region": "us-west-2"}', "advance takes no argument 'region'"),
         (
             "advance",
             b"notjson",

@@ -466,10 +466,10 @@ def test_a_pool_past_its_maximum_lifetime_when_its_job_ends_is_never_available(
 
 def test_pools_and_quotas_belong_to_their_own_region(sagemaker: Any, control: LocalControl) -> None:
     oregon = boto3.client("sagemaker", region_name="us-west-2")
-    control.set_quota("ml.g5.2xlarge", 1)
+    control.set_quota("ml.g5.2xlarge", 1)  # Virginia's
     # a job of the same name in each region; only Oregon's keeps a pool
     oregon.create_training_job(**training_job_request("job-a", keep_alive_seconds=600))
-    control.complete_job("job-a")  # Oregon's: the control API finds jobs by name
+    control.scoped(region="us-west-2").complete_job("job-a")
     sagemaker.create_training_job(**training_job_request("job-a", keep_alive_seconds=None))
     assert oregon.describe_training_job(TrainingJobName="job-a")["WarmPoolStatus"]["Status"] == "Available"
     # Virginia's job cannot take Oregon's pool, and Oregon's warm instance is not Virginia's quota
@@ -478,3 +478,56 @@ def test_pools_and_quotas_belong_to_their_own_region(sagemaker: Any, control: Lo
     assert job_b["SecondaryStatusTransitions"][0]["StatusMessage"] == "Preparing the instances for training"
     assert job_b["WarmPoolStatus"] == {"Status": "InUse", "ResourceRetainedBillableTimeInSeconds": 0}
     assert oregon.describe_training_job(TrainingJobName="job-a")["WarmPoolStatus"]["Status"] == "Available"
+
+
+def test_a_control_acts_on_the_jobs_and_quotas_of_its_own_region(
+    sagemaker: Any, control: LocalControl, emulator: WarmPoolEmulator
+) -> None:
+    oregon = boto3.client("sagemaker", region_name="us-west-2")
+    oregon_control = LocalControl(emulator, region="us-west-2")
+    # job names are unique per account and region only: a job of the same name in each
+    sagemaker.create_training_job(**training_job_request("job-a", keep_alive_seconds=600))
+    oregon.create_training_job(**training_job_request("job-a", keep_alive_seconds=600))
+    oregon_control.complete_job("job-a")
+    assert oregon.describe_training_job(TrainingJobName="job-a")["TrainingJobStatus"] == "Completed"
+    assert sagemaker.describe_training_job(TrainingJobName="job-a")["TrainingJobStatus"] == "InProgress"
+    control.fail_job("job-a")
+    assert sagemaker.describe_training_job(TrainingJobName="job-a")["TrainingJobStatus"] == "Failed"
+    # a job of another region is not this control's to end
+    oregon.create_training_job(**training_job_request("job-b", keep_alive_seconds=600))
+    with pytest.raises(
+        EmulatorError, match="Training job job-b does not exist in account 123456789012, region us-east-1"
+    ):
+        control.stop_job("job-b")
+    oregon_control.run_for("job-b", 60)
+    control.advance(60)
+    assert oregon.describe_training_job(TrainingJobName="job-b")["TrainingJobStatus"] == "Completed"
+    # a quota is set for the control's account and region (Service Quotas are per account and region)
+    oregon_control.set_quota("ml.g5.4xlarge", 0)
+    for client in (oregon, sagemaker):
+        client.create_training_job(**training_job_request("job-c", instance_type="ml.g5.4xlarge"))
+    assert "WarmPoolStatus" not in oregon.describe_training_job(TrainingJobName="job-c")
+    assert warm_status(sagemaker, "job-c") == {"Status": "InUse", "ResourceRetainedBillableTimeInSeconds": 0}
+
+
+def test_stopping_a_job_stops_the_one_of_the_callers_region(sagemaker: Any, control: LocalControl) -> None:
+    oregon = boto3.client("sagemaker", region_name="us-west-2")
+    sagemaker.create_training_job(**training_job_request("job-a", keep_alive_seconds=600))
+    oregon.create_training_job(**training_job_request("job-a", keep_alive_seconds=600))
+    oregon.stop_training_job(TrainingJobName="job-a")
+    assert oregon.describe_training_job(TrainingJobName="job-a")["TrainingJobStatus"] == "Stopped"
+    assert sagemaker.describe_training_job(TrainingJobName="job-a")["TrainingJobStatus"] == "InProgress"
+
+
+def test_a_job_named_in_several_regions_is_not_picked_at_random(
+    sagemaker: Any, emulator: WarmPoolEmulator
+) -> None:
+    oregon = boto3.client("sagemaker", region_name="us-west-2")
+    sagemaker.create_training_job(**training_job_request("job-a", keep_alive_seconds=600))
+    oregon.create_training_job(**training_job_request("job-a", keep_alive_seconds=600))
+    with pytest.raises(
+        EmulatorError, match=r"exists in several accounts and regions .*: name the account_id"
+    ):
+        emulator.complete_job("job-a")
+    emulator.complete_job("job-a", region="us-west-2")
+    assert oregon.describe_training_job(TrainingJobName="job-a")["TrainingJobStatus"] == "Completed"

@@ -52,7 +52,8 @@ class EmulatorControl(Protocol):
 
 
 class LocalControl:
-    """In-process control of an installed emulator."""
+    """In-process control of an installed emulator, in one account and region (like a boto3 client):
+    jobs, tuning jobs and quotas are per account and region, and a job's name only unique in one."""
 
     def __init__(
         self, emulator: WarmPoolEmulator, account_id: str = DEFAULT_ACCOUNT, region: str = DEFAULT_REGION
@@ -67,20 +68,24 @@ class LocalControl:
     def advance(self, seconds: float) -> datetime:
         return self.emulator.advance(seconds)
 
+    def scoped(self, account_id: str | None = None, region: str | None = None) -> LocalControl:
+        """This control in another account or region (each left out stays this control's)."""
+        return LocalControl(self.emulator, account_id or self.account_id, region or self.region)
+
     def complete_job(self, name: str) -> None:
-        self.emulator.complete_job(name)
+        self.emulator.complete_job(name, self.account_id, self.region)
 
     def fail_job(self, name: str, kind: FailureKind = "algorithm", reason: str | None = None) -> None:
-        self.emulator.fail_job(name, kind, reason)
+        self.emulator.fail_job(name, kind, reason, self.account_id, self.region)
 
     def stop_job(self, name: str) -> None:
-        self.emulator.stop_job(name)
+        self.emulator.stop_job(name, self.account_id, self.region)
 
     def run_for(self, name: str, seconds: float) -> None:
-        self.emulator.run_for(name, seconds)
+        self.emulator.run_for(name, seconds, self.account_id, self.region)
 
     def set_quota(self, instance_type: str, instances: int) -> None:
-        self.emulator.set_quota(instance_type, instances)
+        self.emulator.set_quota(instance_type, instances, self.account_id, self.region)
 
     def inject_faults(
         self,
@@ -109,7 +114,7 @@ class LocalControl:
         return tuning.arn
 
     def complete_tuning_job(self, name: str, status: str = "Completed") -> None:
-        self.emulator.complete_tuning_job(name, status)
+        self.emulator.complete_tuning_job(name, status, self.account_id, self.region)
 
     def events(self) -> list[dict[str, Any]]:
         return json.loads(json.dumps(self.emulator.events, default=str))  # type: ignore[no-any-return]
@@ -133,16 +138,41 @@ _METHODS: tuple[str, ...] = (
     "events",
     "update_calls",
 )
+# The methods acting on one account and region's jobs or quotas: over HTTP, their bodies may also name
+# `account_id` and `region` (each defaults to the server's).
+_SCOPED: frozenset[str] = frozenset(
+    {
+        "complete_job",
+        "fail_job",
+        "stop_job",
+        "run_for",
+        "set_quota",
+        "start_tuning_job",
+        "complete_tuning_job",
+    }
+)
+_SCOPE = ("account_id", "region")
 
 
 class HttpControl:
-    """Control of an emulator running in `warmpool emulator` (or `EmulatorServer`) over HTTP."""
+    """Control of an emulator running in `warmpool emulator` (or `EmulatorServer`) over HTTP, in one
+    account and region (by default the server's, 123456789012 and us-east-1)."""
 
-    def __init__(self, endpoint_url: str, timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        endpoint_url: str,
+        timeout: float = 10.0,
+        account_id: str | None = None,
+        region: str | None = None,
+    ) -> None:
         self.endpoint_url = endpoint_url.rstrip("/")
         self.timeout = timeout
+        scope = {"account_id": account_id, "region": region}
+        self.scope = {name: value for name, value in scope.items() if value is not None}
 
     def _call(self, method: str, **kwargs: Any) -> Any:
+        if method in _SCOPED:
+            kwargs.update(self.scope)
         request = urllib.request.Request(
             f"{self.endpoint_url}{CONTROL_PREFIX}{method}",
             data=json.dumps(kwargs).encode(),
@@ -231,7 +261,8 @@ def control_middleware(app: WsgiApp, control: LocalControl) -> WsgiApp:
                     "UnknownOperation", f"no control method {method!r}; use one of {list(_METHODS)}", 404
                 )
             kwargs = _arguments(method, raw)
-            result = getattr(control, method)(**kwargs)
+            scope = {name: kwargs.pop(name) for name in _SCOPE if name in kwargs}
+            result = getattr(control.scoped(**scope) if scope else control, method)(**kwargs)
             body = json.dumps(result.isoformat() if isinstance(result, datetime) else result, default=str)
         except EmulatorError as exc:
             status = f"{exc.status} Error"
@@ -318,6 +349,8 @@ def _arguments(method: str, raw: bytes) -> dict[str, Any]:
         for name in signature.parameters
         if name != "self"
     }
+    if method in _SCOPED:
+        wanted.update(dict.fromkeys(_SCOPE, _TYPES[str]))
     usage = ", ".join(f"{name} ({kind})" for name, (kind, _) in wanted.items()) or "none"
     try:
         kwargs = json.loads(raw or b"{}")
@@ -337,8 +370,8 @@ def _arguments(method: str, raw: bytes) -> dict[str, Any]:
             raise EmulatorError("BadRequest", f"{method}: {name} must be {kind}, got {value!r}", 400)
     missing = [
         name
-        for name in wanted
-        if signature.parameters[name].default is inspect.Parameter.empty and name not in kwargs
+        for name, parameter in signature.parameters.items()
+        if name != "self" and parameter.default is inspect.Parameter.empty and name not in kwargs
     ]
     if missing:
         raise EmulatorError("BadRequest", f"{method} needs {', '.join(missing)}; its arguments: {usage}", 400)

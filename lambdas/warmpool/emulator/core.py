@@ -159,6 +159,8 @@ class WarmPoolEmulator:
         self.jobs: dict[tuple[str, str, str], EmulatedJob] = {}
         self.tuning_jobs: dict[tuple[str, str, str], TuningJob] = {}
         self.clusters: list[Cluster] = []
+        # quotas set for one account and region: (account, region, instance type) -> instances
+        self.quotas: dict[tuple[str, str, str], int] = {}
         self.events: list[dict[str, Any]] = []
         self.update_calls: list[dict[str, Any]] = []  # ground truth of every keep-alive update
         self.faults: list[FaultRule] = []
@@ -309,12 +311,10 @@ class WarmPoolEmulator:
             startup = self.config.cold_start_seconds
             message = "Preparing the instances for training"
             if eligible:
-                if self._warm_instances(job) + job.match_key.instance_count > (
-                    self.config.quota_for(job.match_key.instance_type)
-                ):
+                if self._warm_instances(job) + job.match_key.instance_count > self.quota_for(job):
                     job.no_pool_reason = (
                         f"warm pool quota for {job.match_key.instance_type} "
-                        f"({self.config.quota_for(job.match_key.instance_type)} instances) is used up"
+                        f"({self.quota_for(job)} instances) is used up"
                     )
                     eligible = False
                 else:
@@ -381,31 +381,55 @@ class WarmPoolEmulator:
             job.transitions[-1]["EndTime"] = now
 
     def job(self, name: str, account_id: str | None = None, region: str | None = None) -> EmulatedJob:
-        for (acct, reg, job_name), job in self.jobs.items():
-            if job_name == name and account_id in (None, acct) and region in (None, reg):
-                return job
-        raise EmulatorError("ResourceNotFound", f"Training job {name} does not exist")
+        """The job of that name in that account and region. Without them, the only job of that name:
+        names are unique per account and region only, and the first of several may be another region's."""
+        found = [
+            job
+            for (acct, reg, job_name), job in self.jobs.items()
+            if job_name == name and account_id in (None, acct) and region in (None, reg)
+        ]
+        if not found:
+            scope = [f"{k} {v}" for k, v in (("account", account_id), ("region", region)) if v is not None]
+            where = f" in {', '.join(scope)}" if scope else ""
+            raise EmulatorError("ResourceNotFound", f"Training job {name} does not exist{where}")
+        if len(found) > 1:
+            places = ", ".join(f"{j.account_id}/{j.region}" for j in found)
+            raise EmulatorError(
+                "ValidationException",
+                f"Training job {name} exists in several accounts and regions ({places}): "
+                "name the account_id and region",
+            )
+        return found[0]
 
-    def run_for(self, name: str, seconds: float) -> None:
+    def run_for(
+        self, name: str, seconds: float, account_id: str | None = None, region: str | None = None
+    ) -> None:
         """The job completes `seconds` from now on the clock (fires during advance)."""
         with self._lock:
-            job = self.job(name)
+            job = self.job(name, account_id, region)
             self._require_running(job)
             job.runs_until = self.now() + timedelta(seconds=seconds)
 
-    def complete_job(self, name: str) -> None:
+    def complete_job(self, name: str, account_id: str | None = None, region: str | None = None) -> None:
         with self._lock:
-            job = self.job(name)
+            job = self.job(name, account_id, region)
             self._require_running(job)
             self._finish(job, "Completed")
 
-    def fail_job(self, name: str, kind: FailureKind = "algorithm", reason: str | None = None) -> None:
+    def fail_job(
+        self,
+        name: str,
+        kind: FailureKind = "algorithm",
+        reason: str | None = None,
+        account_id: str | None = None,
+        region: str | None = None,
+    ) -> None:
         """`algorithm` failures keep the pool (AWS: algorithm or client errors); `capacity` failures
         (insufficient capacity, internal errors) compromise the cluster: no pool."""
         if kind not in ("algorithm", "capacity"):
             raise ValueError(f"kind must be 'algorithm' or 'capacity', got {kind!r}")
         with self._lock:
-            job = self.job(name)
+            job = self.job(name, account_id, region)
             self._require_running(job)
             default = (
                 "AlgorithmError: the training script exited with a non-zero code"
@@ -414,9 +438,9 @@ class WarmPoolEmulator:
             )
             self._finish(job, "Failed", failure_reason=reason or default, keep_pool=kind == "algorithm")
 
-    def stop_job(self, name: str) -> None:
+    def stop_job(self, name: str, account_id: str | None = None, region: str | None = None) -> None:
         with self._lock:
-            job = self.job(name)
+            job = self.job(name, account_id, region)
             self._require_running(job)
             job.status = "Stopping"
             job.secondary_status = "Stopping"
@@ -517,10 +541,26 @@ class WarmPoolEmulator:
             return job.arn
 
     # ------------------------------------------------------------------ quota
-    def set_quota(self, instance_type: str, instances: int) -> None:
+    def set_quota(
+        self, instance_type: str, instances: int, account_id: str | None = None, region: str | None = None
+    ) -> None:
+        """The quota of one account and region (Service Quotas are per account and region), or, with
+        neither, of every account and region that has no quota of its own."""
         if instances < 0:
             raise ValueError(f"quota must be >= 0, got {instances}")
-        self.config.quotas[instance_type] = instances
+        if (account_id is None) != (region is None):
+            raise ValueError("set_quota: give both account_id and region, or neither (every region)")
+        if account_id is None or region is None:
+            self.config.quotas[instance_type] = instances
+        else:
+            self.quotas[(account_id, region, instance_type)] = instances
+
+    def quota_for(self, job: EmulatedJob) -> int:
+        """The warm instances of `job`'s type its account and region allow."""
+        instance_type = job.match_key.instance_type
+        return self.quotas.get(
+            (job.account_id, job.region, instance_type), self.config.quota_for(instance_type)
+        )
 
     # ------------------------------------------------------------------ describe / list
     def describe(self, job: EmulatedJob, base: dict[str, Any]) -> dict[str, Any]:
@@ -721,11 +761,24 @@ class WarmPoolEmulator:
             if tuning.pending and tuning.status == "InProgress":
                 self._start_trial(tuning, tuning.pending.pop(0))
 
-    def complete_tuning_job(self, name: str, status: str = "Completed") -> TuningJob:
+    def complete_tuning_job(
+        self, name: str, status: str = "Completed", account_id: str | None = None, region: str | None = None
+    ) -> TuningJob:
         with self._lock:
-            tuning = next((t for t in self.tuning_jobs.values() if t.name == name), None)
-            if tuning is None:
+            found = [
+                t
+                for (acct, reg, tuning_name), t in self.tuning_jobs.items()
+                if tuning_name == name and account_id in (None, acct) and region in (None, reg)
+            ]
+            if not found:
                 raise EmulatorError("ResourceNotFound", f"Tuning job {name} does not exist")
+            if len(found) > 1:
+                raise EmulatorError(
+                    "ValidationException",
+                    f"Tuning job {name} exists in several accounts and regions: "
+                    "name the account_id and region",
+                )
+            (tuning,) = found
             tuning.status = status
             tuning.ended_at = self.now()
             tuning.pending.clear()  # trials not started by then never start

@@ -126,7 +126,7 @@ def stop_training_job(self: SageMakerResponse, emulator: WarmPoolEmulator) -> Re
     job = emulator.jobs.get((self.current_account, self.region, name))
     if job is None:
         raise EmulatorError("ResourceNotFound", f"Training job {name} does not exist.")
-    emulator.stop_job(job.name)
+    emulator.stop_job(job.name, job.account_id, job.region)
     return ActionResult({})
 
 
