@@ -128,9 +128,15 @@ def decide_keep_alive(
             f"kept warm at least until {promised.isoformat()} on request"
         )
     # min_step_minutes only spares a small extension; a shorter keep-alive (a cap: the working day,
-    # the maximum horizon, a budget) is always set, however small the step
+    # the maximum horizon, a budget) is always set, however small the step, and so is an extension a
+    # person was promised: spared, it would let the pool go before the time they were told
     min_step = int(rules.get("min_step_minutes")) * 60
-    if action is Action.EXTEND and keep_alive is not None and 0 < keep_alive < min_step:
+    if (
+        action is Action.EXTEND
+        and keep_alive is not None
+        and 0 < keep_alive < min_step
+        and not _promise_needs_extension(pool, promised, now)
+    ):
         reasons.append(f"a {keep_alive} s extension is below min_step_minutes: left as it is")
         action, keep_alive = Action.KEEP, None
     if (
@@ -158,6 +164,15 @@ def decide_keep_alive(
         release_pool_ids=tuple(ev.release_pool_ids) if not policy.dry_run else (),
         promised_until=promised,
     )
+
+
+def _promise_needs_extension(pool: Pool, promised: datetime | None, now: datetime) -> bool:
+    """Whether a person's promise still ahead (granted by this decision, or earlier: the pool's
+    `override_until`) outlasts the pool's current keep-alive. The step that reaches it is the last one
+    (no next check is planned after it): left undone below `min_step_minutes`, the pool would expire
+    at its current keep-alive, before the promised time."""
+    ahead = [p for p in (promised, pool.override_until) if p is not None and p > now]
+    return bool(ahead) and (pool.expires_at is None or pool.expires_at < max(ahead))
 
 
 def _granted_until(pool: Pool, ev: Evaluation, policy_horizon: int, horizon_seconds: int) -> datetime | None:

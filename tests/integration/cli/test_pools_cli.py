@@ -204,3 +204,41 @@ def test_extend_without_the_engines_settings_names_the_missing_ones(
         "warmpool: pools extend acts through the engine, which needs NOTIFY_QUEUE_URL, SCHEDULER_ROLE_ARN: "
         "export the stack's outputs (docs/cli.md)\n"
     )
+
+
+def test_a_small_extension_below_min_step_is_still_kept_until_the_promised_time(
+    pools: System, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the team spares SageMaker updates below a quarter of an hour; alice asks for 5 minutes more on a
+    # pool with 5 minutes left: a keep-alive of 10 minutes, below the minimum step
+    pools.set_policy(
+        {
+            "version": 1,
+            "defaults": {
+                "keep_alive_strategy": "fixed-900",
+                "min_step_minutes": 15,
+                "overrides": {"max_extend_minutes": 60},
+            },
+        }
+    )
+    tags = {"team": "vision", "owner": "alice"}
+    pools.run_job("cli-4", 60, keep_alive_seconds=900, volume_size_gb=30, tags=tags)
+    pools.advance(600)
+    before = pools.registry.get("cli-4")
+    assert before is not None
+    assert before.pool.expires_at is not None
+    asked = before.pool.expires_at + timedelta(minutes=5)
+    capsys.readouterr()  # the functions' logs
+    assert main(["pools", "extend", "cli-4", "--minutes", "5"]) == 0
+    out = capsys.readouterr().out
+    assert "extend cli-4: done" in out
+    after = pools.registry.get("cli-4")
+    assert after is not None
+    assert after.pool.override_until == asked  # promised
+    pools.advance((asked - pools.control.now()).total_seconds() - 60)
+    job = pools.sagemaker.describe_training_job(TrainingJobName="cli-4")
+    assert job["WarmPoolStatus"]["Status"] == "Available"  # still warm a minute before the promised time
+    record = pools.registry.get("cli-4")
+    assert record is not None
+    assert record.pool.expires_at is not None
+    assert record.pool.expires_at >= asked

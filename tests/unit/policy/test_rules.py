@@ -414,6 +414,27 @@ def test_min_step_never_holds_back_a_cap() -> None:
     assert any("below min_step_minutes" in r for r in small.reasons)
 
 
+def test_min_step_never_spares_the_step_a_promise_needs() -> None:
+    doc = policy(keep_alive_strategy="fixed-600", min_step_minutes=15, overrides={"max_extend_minutes": 60})
+    now = MONDAY_10_BERLIN + timedelta(minutes=8)  # the 10-minute keep-alive has 2 minutes left
+    # "5 min more": a 7-minute keep-alive, below the minimum step, set all the same
+    asked = decide_keep_alive(
+        pool(), doc, now, trigger=Trigger.USER, request=UserRequest("extend", "alice", 5, "slack")
+    )
+    assert (asked.action, asked.keep_alive_seconds) == (Action.EXTEND, 420)
+    assert asked.promised_until == MONDAY_10_BERLIN + timedelta(minutes=15)
+    # an earlier promise reached in the last step, at a later look: set as well
+    promised = replace(pool(), override_until=MONDAY_10_BERLIN + timedelta(minutes=14))
+    later = decide_keep_alive(promised, doc, now, trigger=Trigger.STEP_DUE)
+    assert (later.action, later.keep_alive_seconds) == (Action.EXTEND, 360)
+    # a promise the pool's keep-alive already covers spares the small extension the plan wants
+    covered = replace(pool(keep_alive=660), override_until=MONDAY_10_BERLIN + timedelta(minutes=10))
+    plan = policy(keep_alive_strategy="fixed-900", min_step_minutes=15)
+    spared = decide_keep_alive(covered, plan, now, trigger=Trigger.STEP_DUE)
+    assert (spared.action, spared.keep_alive_seconds) == (Action.KEEP, None)
+    assert any("below min_step_minutes" in r for r in spared.reasons)
+
+
 def test_a_shorter_request_never_takes_back_a_longer_promise() -> None:
     doc = policy(overrides={"max_extend_minutes": 60})
     promised = MONDAY_10_BERLIN + timedelta(hours=2)  # two earlier presses of "Extend 60 min"
