@@ -33,8 +33,14 @@ class SageMakerAdapter:
         try:
             response: dict[str, Any] = self._client.describe_training_job(TrainingJobName=name)
         except ClientError as exc:
-            if _code(exc) in _NOT_FOUND_CODES:
+            code = _code(exc)
+            if code in _NOT_FOUND_CODES:
                 raise JobNotFoundError(name) from exc
+            if code in _DENIED_CODES:
+                raise ReadNotPermittedError(
+                    f"DescribeTrainingJob({name}) refused: {code}: grant the engine's role "
+                    "sagemaker:DescribeTrainingJob on training-job/* (docs/deploy.md)"
+                ) from exc
             raise
         response.pop("ResponseMetadata", None)
         return response

@@ -53,6 +53,7 @@ from warmpool.service.ports import (
     PoolMovedOnError,
     PoolRecord,
     PoolRegistry,
+    ReadNotPermittedError,
     RetryableError,
     SageMakerPort,
     StepScheduler,
@@ -283,17 +284,20 @@ class LifecycleService:
         name: str,
         repair: Callable[..., object],
         *args: Any,
+        final: tuple[type[Exception], ...] = (),
     ) -> bool:
         """Repair one pool. One that fails is reported (`failed`, metric ReconcilerFailures) and the run
         goes on: a pool failing at every run must not leave every pool after it unrepaired. Returns
-        whether the pool was dealt with (repaired, or nothing to do): False when it is for a later run."""
+        whether the pool was dealt with (repaired, or nothing to do): False when it is for a later run.
+        `final`: the errors a later run would meet again (the role may not read the job): reported all
+        the same, but the pool counts as dealt with."""
         try:
             result = repair(*args)
         except ConcurrentUpdateError:
             return False  # another invocation (the pool's event or step) is at it right now
         except Exception as exc:  # reported, counted and alarmed; the run goes on
             failed.append(f"{name}: {type(exc).__name__}: {exc}")
-            return False
+            return isinstance(exc, final)
         if isinstance(result, Outcome) and result.action == "ignored":
             return True  # nothing was done: not a repair
         done.append(name)
@@ -305,7 +309,10 @@ class LifecycleService:
         transaction (docs/registry.md) could leave two pool records for one warm pool, for good: nothing
         else looks at them again, since each event of their job goes to the pool its job index names.
         This version leaves none, so a sweep that has dealt with every live pool is not made again (a
-        pool changed meanwhile, or failing, leaves it to the next run). Costs that run a listing of the
+        pool changed meanwhile, or a transient failure: throttling, a 5xx, leaves it to the next run).
+        A pool whose job the engine's role may not read is dealt with: the error is reported
+        (`failed`) and audited on the pool (`_repair_phantom`), as a later run would only meet it again,
+        and every run would otherwise repeat the whole sweep. Costs that run a listing of the
         Available, InUse and Reused pools, a GetItem of the job index per pool of one job, a describe
         per Reused pool; later runs nothing (one GetItem per function instance)."""
         if self.registry.upgraded(PHANTOM_POOLS_REPAIR):
@@ -319,7 +326,9 @@ class LifecycleService:
                 if pool.status is not WarmPoolStatus.REUSED and not _alone(pool):
                     continue  # a lineage of its own: no phantom (a join only ever took a lone pool)
                 name = pool.pool_id
-                swept = self._repair(failed, [], name, self._repair_phantom, name, repaired) and swept
+                final = (ReadNotPermittedError,)
+                dealt = self._repair(failed, [], name, self._repair_phantom, name, repaired, final=final)
+                swept = dealt and swept
         if swept:
             self.registry.record_upgraded(PHANTOM_POOLS_REPAIR)
         return repaired
@@ -353,6 +362,9 @@ class LifecycleService:
             job = self.sagemaker.describe_training_job(name)
         except JobNotFoundError:
             return Outcome(name, pool_id, "ignored", notes=("job-missing",))
+        except ReadNotPermittedError as exc:  # left for good: `pools show` says why
+            self._audit(record, "phantom-sweep-failed", {"repair": PHANTOM_POOLS_REPAIR, "error": str(exc)})
+            raise
         successor = str((job.get("WarmPoolStatus") or {}).get("ReusedByJob") or "")
         if not successor or not self._join_lineage(record, successor, repair=True):
             return Outcome(name, pool_id, "ignored", notes=("no lone successor to join",))

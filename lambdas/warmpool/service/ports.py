@@ -45,7 +45,7 @@ class ConcurrentUpdateError(RetryableError):
 
 class SageMakerPort(Protocol):
     def describe_training_job(self, name: str) -> dict[str, Any]:
-        """DescribeTrainingJob; raises JobNotFoundError."""
+        """DescribeTrainingJob; raises JobNotFoundError, ReadNotPermittedError."""
         ...
 
     def update_keep_alive(self, name: str, seconds: int) -> None:

@@ -225,20 +225,19 @@ def test_a_predecessor_left_reused_with_its_successor_unjoined_is_joined_by_the_
     assert system.reconcile()["phantoms"] == []
 
 
+@pytest.mark.parametrize("code", ["InternalFailure", "ThrottlingException"])
 def test_a_sweep_that_could_not_repair_a_pool_is_made_again_then_not_again(
-    system: System, capsys: pytest.CaptureFixture[str]
+    system: System, capsys: pytest.CaptureFixture[str], code: str
 ) -> None:
     held = next_job_seen_first(system, "again-1", "again-2")
     joins_failing(system, held, "again-2")
     as_upgraded(system)
 
-    unavailable = {"again-1"}  # SageMaker answers 500 for it, for the first run
+    unavailable = {"again-1"}  # SageMaker answers a transient error for it, for the first run
 
     def describe(params: dict[str, Any], **_: Any) -> None:
         if params.get("TrainingJobName") in unavailable:
-            raise ClientError(
-                {"Error": {"Code": "InternalFailure", "Message": "injected"}}, "DescribeTrainingJob"
-            )
+            raise ClientError({"Error": {"Code": code, "Message": "injected"}}, "DescribeTrainingJob")
 
     with _hooked_sagemaker("DescribeTrainingJob", describe):
         failing = system.reconcile()
@@ -251,3 +250,32 @@ def test_a_sweep_that_could_not_repair_a_pool_is_made_again_then_not_again(
     system.clear_counts()
     assert system.reconcile()["phantoms"] == []
     assert "by_status:STATUS#Reused" not in system.queries  # swept to the end: not again
+
+
+def test_a_sweep_the_role_may_not_read_a_job_for_is_reported_once_and_not_made_again(
+    system: System, capsys: pytest.CaptureFixture[str]
+) -> None:
+    held = next_job_seen_first(system, "denied-1", "denied-2")
+    joins_failing(system, held, "denied-2")
+    as_upgraded(system)
+
+    def describe(params: dict[str, Any], **_: Any) -> None:
+        if params.get("TrainingJobName") == "denied-1":  # the role may not read it, for good
+            raise ClientError(
+                {"Error": {"Code": "AccessDeniedException", "Message": "injected"}}, "DescribeTrainingJob"
+            )
+
+    with _hooked_sagemaker("DescribeTrainingJob", describe):
+        first = system.reconcile()
+        system.clear_counts()
+        later = [system.reconcile() for _ in range(2)]
+        # the sweep is not made again: no listing of the Reused pools, no describe, no failure reported
+        assert "by_status:STATUS#Reused" not in system.queries
+        assert [(r["phantoms"], r["failed"]) for r in later] == [([], []), ([], [])]
+    # reported, with what to do, and audited on the pool: `pools show` says why the phantom is left
+    assert [f.split(": ")[:2] for f in first["failed"]] == [["denied-1", "ReadNotPermittedError"]]
+    assert "grant the engine's role sagemaker:DescribeTrainingJob" in first["failed"][0]
+    trail = [e for e in system.registry.audit_trail("denied-1") if e.what == "phantom-sweep-failed"]
+    assert [e.details["repair"] for e in trail] == ["phantom-pools"]
+    assert first["phantoms"] == []
+    assert listed(capsys) == [("denied-1", "denied-1", "Reused"), ("denied-2", "denied-2", "InUse")]
