@@ -5,9 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from warmpool.domain.messages import RenderedMessage, sns_message
-from warmpool.domain.model import Notification
+from warmpool.domain.model import Notification, NotificationKind
 
 NONE = "none"  # attribute value when a tag is missing: SNS attributes cannot be empty
+# About a team, not a job: no owner tag is missing, so no `owner` attribute (`none` would send every
+# digest to the subscribers of jobs without an owner tag, `{"owner": ["none"]}`).
+WITHOUT_OWNER = frozenset({NotificationKind.DAILY_DIGEST})
 
 
 class SnsPublisher:
@@ -16,6 +19,14 @@ class SnsPublisher:
         self.topic_arn = topic_arn
 
     def publish(self, notification: Notification, message: RenderedMessage) -> str:
+        attributes = {
+            "team": notification.team,
+            "owner": notification.owner,
+            "kind": notification.kind.value,
+            "severity": notification.severity.value,
+        }
+        if notification.kind in WITHOUT_OWNER:
+            del attributes["owner"]
         response = self._client.publish(
             TopicArn=self.topic_arn,
             Subject=message.subject,
@@ -24,12 +35,7 @@ class SnsPublisher:
             Message=sns_message(message.text, message.document),
             MessageAttributes={
                 name: {"DataType": "String", "StringValue": value or NONE}
-                for name, value in (
-                    ("team", notification.team),
-                    ("owner", notification.owner),
-                    ("kind", notification.kind.value),
-                    ("severity", notification.severity.value),
-                )
+                for name, value in attributes.items()
             },
         )
         return str(response["MessageId"])

@@ -7,7 +7,7 @@ from slack_sdk.models.blocks import Block
 from warmpool.emulator.jobs import training_job_request
 from warmpool.local.slack_standin import SlackStandIn
 
-from tests.integration.conftest import System
+from tests.integration.conftest import System, subscribe
 
 
 def policy(enabled: bool) -> dict[str, object]:
@@ -136,3 +136,33 @@ def test_a_digest_of_many_pools_is_valid_block_kit_and_says_no_routing_nonsense(
         ]
     finally:
         stand_in.stop()
+
+
+def test_a_digest_reaches_its_team_s_subscribers_not_those_of_jobs_without_an_owner(system: System) -> None:
+    # docs/notifications.md's recipes: `{"owner": ["none"]}` is for jobs without an owner tag; a digest
+    # is about a team, not a job, so it is no such job's message
+    team = subscribe(system.env.topic_arn, "vision-only", {"team": ["vision"]})
+    no_owner = subscribe(system.env.topic_arn, "no-owner", {"owner": ["none"]})
+    alice = subscribe(system.env.topic_arn, "alice-only", {"owner": ["alice"]})
+    system.set_policy(policy(enabled=True))
+    system.sagemaker.create_training_job(
+        **training_job_request("o-1", keep_alive_seconds=600, tags={"team": "vision", "owner": "alice"})
+    )
+    system.settle()
+    system.control.run_for("o-1", 300)
+    system.advance(360)  # 09:06 UTC, the digest hour
+    for url in (team, no_owner, alice):
+        system.messages(url)  # what the pool itself said so far
+    assert "vision" in system.reconcile()["digests"]
+
+    def digests(url: str) -> list[str]:
+        out = []
+        for m in system.messages(url):
+            doc = json.loads(json.loads(m["Body"])["Message"])
+            if doc["kind"] == "daily-digest":
+                out.append(doc["team"])
+        return out
+
+    assert digests(team) == ["vision"]
+    assert digests(no_owner) == []
+    assert digests(alice) == []
