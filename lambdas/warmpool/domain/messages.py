@@ -52,6 +52,8 @@ def _headline(n: Notification) -> str:
     job = n.job_name
     shape = f"{f.get('instance_type')} x{f.get('instance_count')}"
     until = _when(f.get("warm_until"))
+    # a job without a team tag counts against the policy's default team, which the routing note names
+    team = f"team {n.team}" if n.team else "the default team"
     return {
         NotificationKind.POOL_READY: f"Warm pool ready: {job} ({shape}) warm until {until}",
         NotificationKind.EXPIRING_SOON: f"Warm pool of {job} expires at {_when(f.get('warm_until'))}",
@@ -59,7 +61,7 @@ def _headline(n: Notification) -> str:
         NotificationKind.SHORTENED: f"Warm pool of {job} shortened: warm until {_when(f.get('warm_until'))}",
         NotificationKind.RELEASED: f"Warm pool of {job} released",
         NotificationKind.QUOTA_WARNING: f"Warm-pool quota warning for {f.get('scope', shape)}",
-        NotificationKind.BUDGET_WARNING: f"Idle budget warning for team {n.team}",
+        NotificationKind.BUDGET_WARNING: f"Idle budget warning for {team}",
         NotificationKind.TUNING_JOB_FINISHED: f"Tuning job {f.get('tuning_job_name')} finished",
         NotificationKind.NO_WARM_POOL: f"{job} asked for a warm pool but got none",
         NotificationKind.MISSED_POOL: f"{job} started cold next to a warm pool it nearly matched",
@@ -68,7 +70,7 @@ def _headline(n: Notification) -> str:
         NotificationKind.MISSING_TAGS: f"{job} has no team tag: counted against the default team"
         if not n.team
         else f"{job} has no owner tag: its team's admins are told",
-        NotificationKind.POLICY_LIMIT: f"Warm-instance limit reached for team {n.team}",
+        NotificationKind.POLICY_LIMIT: f"Warm-instance limit reached for {team}",
     }[n.kind]
 
 

@@ -81,6 +81,25 @@ def test_sns_attributes_let_teams_owners_and_kinds_filter(system: System, slack:
     assert kinds(warnings) == [("q-1", "no-warm-pool")]
 
 
+def test_a_job_without_a_team_tag_is_told_of_the_default_team_s_limit_not_of_team_none(
+    system: System, slack: SlackStandIn
+) -> None:
+    system.set_policy({**POLICY, "default_team": "platform", "defaults": {"max_warm_instances": 1}})
+    for name, volume in (("t-1", 50), ("t-2", 60)):  # two untagged pools of two shapes
+        system.sagemaker.create_training_job(
+            **training_job_request(name, keep_alive_seconds=600, volume_size_gb=volume, tags={})
+        )
+        system.settle()
+        system.control.complete_job(name)
+        system.settle()
+    subjects = [json.loads(m["Body"])["Subject"] for m in system.messages(system.sns_queue_url)]
+    assert "Warm-instance limit reached for the default team" in subjects
+    assert not [s for s in subjects if "None" in s]
+    (limit,) = [m for m in slack.delivered("platform") if "limit reached" in m["body"]["text"]]
+    assert "None" not in limit["body"]["text"]
+    assert "sent to team platform" in limit["body"]["text"]  # the routing note names it
+
+
 def test_slack_gets_blocks_with_buttons_and_owner_mention(system: System, slack: SlackStandIn) -> None:
     finish(system, "v-2", {"team": "vision", "owner": "alice"})
     (message,) = slack.delivered("vision")
