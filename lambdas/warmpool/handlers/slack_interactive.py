@@ -127,7 +127,7 @@ def _first_time(rt: Runtime, timestamp: str, signature: str) -> bool:
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     from warmpool.adapters.slack import SlackPermanentError, SlackTransientError
-    from warmpool.domain.messages import slack_text
+    from warmpool.domain.messages import slack_escape, slack_text
     from warmpool.domain.model import UserRequest
     from warmpool.domain.routing import may_act
     from warmpool.domain.slack_actions import BadActionError, parse_button_press
@@ -159,17 +159,22 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         return _reply(200, "already handled")
     try:
         press = parse_button_press(body)
-    except BadActionError as exc:
-        return _reply(400, str(exc))
+    except BadActionError as exc:  # names what the payload carried: escaped, as every answer is
+        return _reply(400, slack_text(str(exc)))
     if not _within_rate(rt, press.user_id):
         return _reply(429, "too many requests; wait a minute")
     record = rt.service.registry.get(press.pool_id)
     if record is None or record.pool.job_name != press.job_name:
-        return _reply(200, f"The warm pool of {press.job_name} is gone or has moved on; nothing to do.")
+        # the job's name as the button's value carried it, which need not be a name SageMaker gave
+        return _reply(
+            200, slack_text(f"The warm pool of {press.job_name} is gone or has moved on; nothing to do.")
+        )
     policy = rt.service.policies.current()
     if not may_act(policy, press.user_id, owner=record.pool.owner, team=record.pool.team):
         log.info("unauthorized Slack action", extra={"user": press.user_id, "job_name": press.job_name})
-        return _reply(200, f"<@{press.user_id}> only the owner or the team's admins may change this pool.")
+        return _reply(
+            200, f"<@{slack_escape(press.user_id)}> only the owner or the team's admins may change this pool."
+        )
     decision = rt.service.apply_user_request(
         press.job_name,
         UserRequest(kind=press.kind, user=press.user_name, minutes=press.minutes, via="slack"),

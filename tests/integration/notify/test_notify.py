@@ -9,7 +9,7 @@ import time
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode
 
 import boto3
 import pytest
@@ -463,6 +463,25 @@ def test_requests_that_must_be_refused(system: System, slack: SlackStandIn) -> N
     assert "only the owner or the team's admins" in text
     job = system.sagemaker.describe_training_job(TrainingJobName="s-3")
     assert job["WarmPoolStatus"]["Status"] == "Available"
+
+
+def test_answers_to_a_forged_button_value_are_escaped_and_cut(system: System, slack: SlackStandIn) -> None:
+    # a button value or action id nobody of ours wrote (the job is not one SageMaker would name) is
+    # answered in text escaped and cut like a notification's: it can mention no channel
+    finish(system, "s-14", {"team": "vision", "owner": "alice"})
+    payload = json.loads(parse_qs(press("s-14", "warmpool_release", "UALICE"))["payload"][0])
+    payload["actions"][0]["value"] = json.dumps({"job": "<!channel> " + "x" * 50_000, "pool": "s-14"})
+    status, text = call(signed(urlencode({"payload": json.dumps(payload)})))
+    assert status == 200
+    assert "<!channel>" not in text
+    assert text.startswith("The warm pool of &lt;!channel&gt; xxx")
+    assert len(text) <= 40_000
+    payload["actions"][0]["action_id"] = "<!here>"
+    status, text = call(signed(urlencode({"payload": json.dumps(payload)})))
+    assert status == 400
+    assert text == "payload.actions[0].action_id: unknown action '&lt;!here&gt;'"
+    job_status = system.sagemaker.describe_training_job(TrainingJobName="s-14")
+    assert job_status["WarmPoolStatus"]["Status"] == "Available"
 
 
 @pytest.mark.parametrize(
