@@ -171,7 +171,10 @@ class PoolRegistry(FleetSource, Protocol):
         start. Idempotent. Returns whether a gap was put back."""
         ...
 
-    def pools_of_tuning_job(self, tuning_job_arn: str) -> list[PoolRecord]: ...
+    def pools_of_tuning_job(self, tuning_job_arn: str) -> list[PoolRecord]:
+        """The pools whose current job is a trial of the tuning job (not the ones a trial of it left
+        and a job of another tuning job, or of none, has taken since)."""
+        ...
 
     def claim_tuning_finished(self, tuning_job_arn: str, at: datetime) -> bool:
         """True the first time it is asked for a tuning job (its owners are told it finished then);

@@ -182,3 +182,41 @@ def test_the_tuning_job_name_takes_its_case_from_the_trial() -> None:
     assert tuning_job_name(arn, "mysweep-002-0f0f0f0f") == "mysweep"
     assert tuning_job_name(arn, "MySweepTwo-001-a1b2c3d4") == "mysweep"  # another job's trial: the ARN's
     assert tuning_job_name(arn, "other") == "mysweep"
+
+
+def test_a_pool_taken_by_another_sweeps_trial_stays_with_that_sweep_when_the_first_ends(
+    system: System,
+) -> None:
+    # sweep's trial leaves an idle pool; a trial of sweep-2 (same shape) takes it, ends, and leaves it
+    # idle for sweep-2, which still runs. sweep ending must not hand sweep-2's pool to the engine.
+    idle_trial_of_a_running_sweep(system, "sweep", "sweep-001-a1b2c3d4")
+    system.control.start_tuning_job(
+        "sweep-2", [training_job_request("sweep-2-001-a1b2c3d4", tags={"team": "research"})]
+    )
+    system.settle()
+    assert system.registry.pool_id_for_job("sweep-2-001-a1b2c3d4") == "sweep-001-a1b2c3d4"
+    system.control.complete_job("sweep-2-001-a1b2c3d4")
+    system.settle()
+    system.notifications()  # what was said so far
+
+    system.control.complete_tuning_job("sweep")
+    system.settle()
+
+    record = system.registry.get("sweep-001-a1b2c3d4")
+    assert record is not None
+    assert (record.pool.job_name, record.pool.status.value) == ("sweep-2-001-a1b2c3d4", "Available")
+    assert record.tuner_owned  # sweep-2 still runs: its pool is left to it
+    assert system.control.update_calls() == []  # not decided by the engine
+    trail = system.registry.audit_trail(record.pool.pool_id)
+    assert [e for e in trail if e.what == "tuner-released"] == []
+    # no trial of sweep holds a pool any more: nobody's pool is told that sweep finished
+    assert "tuning-job-finished" not in [n["kind"] for n in system.notifications()]
+
+    system.control.complete_tuning_job("sweep-2")
+    system.settle()  # sweep-2's end gives its pool back, and its owners are told
+    record = system.registry.get("sweep-001-a1b2c3d4")
+    assert record is not None
+    assert not record.tuner_owned
+    assert [u["seconds"] for u in system.control.update_calls()] == [3600]
+    finished = [n for n in system.notifications() if n["kind"] == "tuning-job-finished"]
+    assert [n["facts"]["tuning_job_name"] for n in finished] == ["sweep-2"]
