@@ -361,6 +361,21 @@ class DynamoPoolRegistry:
             raise
         return True
 
+    def unclaim_tuning_finished(self, tuning_job_arn: str, at: datetime) -> None:
+        from botocore.exceptions import ClientError
+
+        try:
+            self._client.delete_item(
+                TableName=self.table_name,
+                Key=_key(f"TUNING#{tuning_job_arn}", "FINISHED"),
+                ConditionExpression="#at = :at",
+                ExpressionAttributeNames={"#at": "at"},
+                ExpressionAttributeValues={":at": {"S": at.isoformat()}},
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+
     # ------------------------------------------------------------------ idle-cost ledger
     def add_idle_cost(self, team: str, at: datetime, usd: float, booking: str) -> bool:
         from botocore.exceptions import ClientError

@@ -398,25 +398,31 @@ class LifecycleService:
         owned: list[PoolRecord],
     ) -> None:
         """Tell the owners of a finished tuning job's pools, on the pool of its best trial (else its
-        latest): once per tuning job, whether its event or the reconciler sees the end first."""
+        latest): once per tuning job, whether its event or the reconciler sees the end first. A send
+        that fails gives the claim back, so that the retry (the event delivered again) tells them."""
         best = (best_training_job or {}).get("TrainingJobName")
         target = next((r for r in owned if r.pool.job_name == best), owned[-1] if owned else None)
-        if target is None or not self.registry.claim_tuning_finished(arn, self.clock.now()):
+        claimed_at = self.clock.now()
+        if target is None or not self.registry.claim_tuning_finished(arn, claimed_at):
             return
         metric = (best_training_job or {}).get("FinalHyperParameterTuningJobObjectiveMetric") or {}
-        fresh = self.registry.get(target.pool.pool_id) or target
-        self._notify(
-            fresh,
-            NotificationKind.TUNING_JOB_FINISHED,
-            Severity.INFO,
-            extra={
-                "tuning_job_name": tuning_job_name,
-                "tuning_job_status": status,
-                "best_training_job": best,
-                "objective_metric": metric.get("MetricName"),
-                "objective_value": metric.get("Value"),
-            },
-        )
+        try:
+            fresh = self.registry.get(target.pool.pool_id) or target
+            self._notify(
+                fresh,
+                NotificationKind.TUNING_JOB_FINISHED,
+                Severity.INFO,
+                extra={
+                    "tuning_job_name": tuning_job_name,
+                    "tuning_job_status": status,
+                    "best_training_job": best,
+                    "objective_metric": metric.get("MetricName"),
+                    "objective_value": metric.get("Value"),
+                },
+            )
+        except Exception:
+            self.registry.unclaim_tuning_finished(arn, claimed_at)
+            raise
 
     def _reschedule(self, record: PoolRecord) -> None:
         """The pool's next look is planned but its schedule is gone: make it again."""

@@ -181,6 +181,11 @@ class PoolRegistry(FleetSource, Protocol):
         False after, whoever asked: its event, a duplicate of it, or the reconciler."""
         ...
 
+    def unclaim_tuning_finished(self, tuning_job_arn: str, at: datetime) -> None:
+        """Give back the claim made `at` (the owners could not be told): the next to ask is told
+        True. A claim made at another time (by another invocation) is left."""
+        ...
+
     def add_idle_cost(self, team: str, at: datetime, usd: float, booking: str) -> bool:
         """Add to the team's idle-cost ledger for the day and the month of `at` (the date it has on its
         own clock, the team's), once per `booking` (an idle gap's identity) and day: an event processed

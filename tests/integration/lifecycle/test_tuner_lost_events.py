@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from typing import Any
 
+import boto3
+import pytest
 from warmpool.emulator.jobs import training_job_request
 from warmpool.service.ports import PoolRecord
 
@@ -11,6 +15,7 @@ from tests.integration.conftest import System
 
 TWO_HOURS = {"version": 1, "defaults": {"keep_alive_strategy": "fixed-7200"}}
 TUNING_EVENT = "SageMaker HyperParameter Tuning Job State Change"
+TUNING_FINISHED = '"kind": "tuning-job-finished"'
 
 
 def idle_trial_of_a_running_sweep(system: System, tuning: str = "sweep", trial: str = "hpo-1") -> PoolRecord:
@@ -220,3 +225,44 @@ def test_a_pool_taken_by_another_sweeps_trial_stays_with_that_sweep_when_the_fir
     assert [u["seconds"] for u in system.control.update_calls()] == [3600]
     finished = [n for n in system.notifications() if n["kind"] == "tuning-job-finished"]
     assert [n["facts"]["tuning_job_name"] for n in finished] == ["sweep-2"]
+
+
+@pytest.fixture
+def first_tuning_notice_fails(system: System) -> Iterator[list[str]]:
+    """The engine's first SendMessage of a "tuning job finished" notice fails (a transient SQS error);
+    SQS then delivers the event being processed again."""
+    session = boto3.DEFAULT_SESSION
+    assert session is not None
+    failed: list[str] = []
+
+    def fail_once(params: dict[str, Any], **_: Any) -> None:
+        body = str(params.get("MessageBody", ""))
+        if params.get("QueueUrl") == system.env.notify_queue_url and not failed and TUNING_FINISHED in body:
+            failed.append(body)
+            raise RuntimeError("injected: SQS unavailable")
+
+    # registered before the handlers' clients exist: a client copies the session's hooks when made
+    session.events.register("provide-client-params.sqs.SendMessage", fail_once)
+    try:
+        yield failed
+    finally:
+        session.events.unregister("provide-client-params.sqs.SendMessage", fail_once)
+
+
+def test_a_tuning_finished_notice_that_failed_to_send_is_sent_on_the_retry(
+    system: System, first_tuning_notice_fails: list[str]
+) -> None:
+    idle_trial_of_a_running_sweep(system)
+    system.notifications()  # what was said so far
+
+    system.control.complete_tuning_job("sweep")
+    system.settle()  # the tuning job's event fails once, and SQS delivers it again
+
+    assert len(first_tuning_notice_fails) == 1
+    said = system.notifications()
+    # the pool's own notices were sent before the failure: the retry does not repeat them
+    assert [n["kind"] for n in said] == ["extended", "missing-tags", "tuning-job-finished"]
+    assert said[2]["facts"]["tuning_job_name"] == "sweep"  # sent once, after all
+    assert [u["seconds"] for u in system.control.update_calls()] == [3600]
+    system.reconcile()  # nor does a later run say it again
+    assert [n["kind"] for n in system.notifications()] == []
