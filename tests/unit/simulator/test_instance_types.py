@@ -154,3 +154,19 @@ def test_a_trace_that_cannot_be_priced_per_job_is_refused(
     captured = capsys.readouterr()
     assert message in captured.err
     assert captured.out == ""
+
+
+def test_a_policy_with_warm_pool_quotas_simulates_as_one_without(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The quota warning is the platform admins' notice, not a rule: the simulator, which ignores
+    notifications, decides the same pools alike under a policy that states quotas."""
+    trace = _trace(tmp_path, "mixed.csv", [*G5, *P4D])
+    results = []
+    for extra in ("", "warm_pool_quotas:\n  ml.g5.2xlarge: 1\n  ml.p4d.24xlarge: 1\nquota_warning_at: 0.5\n"):
+        policy = tmp_path / "policy.yaml"
+        policy.write_text(f"version: 1\n{extra}", encoding="utf-8")
+        args = ("--instance-type", "trace", "--policy", str(policy), "--strategies", "fixed-3600")
+        results.append(_simulate(capsys, trace, *args)["results"])
+    assert results[0] == results[1]
+    assert results[1]["fixed-3600"]["warm_starts"] > 0  # pools were kept, over the quotas stated

@@ -248,6 +248,17 @@ class PolicyDocument(_Strict):
         default_factory=dict, description="max warm instances per type"
     )
     prices: dict[str, float] = Field(default_factory=dict, description="USD per instance-hour overrides")
+    warm_pool_quotas: dict[str, Annotated[int, Field(ge=0)]] = Field(
+        default_factory=dict,
+        description="the account's SageMaker warm-pool quota per instance type, in instances (Service "
+        'Quotas: "<type> for training warm pool usage"): the platform admins are warned near it',
+    )
+    quota_warning_at: float = Field(
+        default=0.8,
+        gt=0,
+        le=1,
+        description="the share of a warm_pool_quotas entry at which the platform admins are warned",
+    )
     defaults: Rules = Field(default_factory=Rules)
     teams: dict[str, Rules] = Field(default_factory=dict)
     owners: dict[str, Rules] = Field(default_factory=dict)
@@ -294,6 +305,32 @@ class PolicyDocument(_Strict):
         if conflicts:
             raise PydanticCustomError("step_conflict", "\n".join(conflicts))
         return self
+
+    @field_validator("warm_pool_quotas")
+    @classmethod
+    def _instance_types(cls, value: dict[str, int]) -> dict[str, int]:
+        """A type written without SageMaker's `ml.` prefix (`g5.2xlarge`) would never match a pool, and
+        its warning would never come: refused, with the name to write."""
+        bad = [k for k in value if not k.startswith("ml.")]
+        if bad:
+            raise ValueError(
+                f"{', '.join(bad)} is not a SageMaker instance type; write it as SageMaker and Service "
+                f"Quotas name it, e.g. ml.{bad[0]}: {value[bad[0]]}."
+            )
+        return value
+
+    @field_validator("quota_warning_at", mode="before")
+    @classmethod
+    def _share(cls, value: Any) -> Any:
+        """A share, not a percentage: `80` or `"80%"` would read as 80 times the quota (never warned)."""
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        if not number or not 0 < value <= 1:
+            shown = repr(value) if not number else value
+            raise ValueError(
+                f"must be a share of the quota above 0 and at most 1, got {shown}. Write it as a "
+                "fraction, e.g. quota_warning_at: 0.8 to be warned at 80 % of the quota."
+            )
+        return value
 
     @field_validator("prices")
     @classmethod

@@ -442,6 +442,48 @@ class WarmInstanceLimits(PolicyRule):
         )
 
 
+@dataclass(frozen=True)
+class QuotaWarning:
+    """The account's warm instances of one type near the warm-pool quota the policy states for it."""
+
+    instance_type: str
+    quota: int
+    current: int  # warm instances of the type, the pool kept warm included
+
+    @property
+    def quota_name(self) -> str:
+        """The quota's name in Service Quotas (service SageMaker)."""
+        return f"{self.instance_type} for training warm pool usage"
+
+    @property
+    def reason(self) -> str:
+        at = "reached" if self.current >= self.quota else "nearly reached"
+        return (
+            f"{_instances(self.current, self.instance_type)} warm of the account's warm-pool quota of "
+            f"{self.quota} ({at}): at the quota, new jobs that ask for a keep-alive get no warm pool and "
+            f'start cold. Raise it in Service Quotas: SageMaker, "{self.quota_name}" (per account and '
+            f"region), then update warm_pool_quotas in the policy."
+        )
+
+
+def quota_warning(pool: Pool, policy: PolicyDocument, fleet: FleetView) -> QuotaWarning | None:
+    """Whether keeping `pool` warm brings its type's warm instances (the account's Available pools of
+    that type, this one included) to `quota_warning_at` of the quota `warm_pool_quotas` states for it.
+    Not a rule: it changes no decision (SageMaker, not warmpool, enforces the quota), and is said to
+    the platform admins, not the pool's owner. `fleet` must hold every team's pools of the type (the
+    engine reads them when the type has a quota)."""
+    quota = policy.warm_pool_quotas.get(pool.instance_type)
+    if quota is None:
+        return None
+    others = [p for p in fleet.available_pools if p.pool_id != pool.pool_id]
+    current = pool.instance_count + sum(
+        p.instance_count for p in others if p.instance_type == pool.instance_type
+    )
+    if current < round(policy.quota_warning_at * quota, 9):  # 0.7 * 10 is 7.000000000000001
+        return None
+    return QuotaWarning(pool.instance_type, quota, current)
+
+
 @register
 class BudgetRule(PolicyRule):
     """`budget.daily_usd` / `budget.monthly_usd`: idle cost per team and day or month, on the team's
