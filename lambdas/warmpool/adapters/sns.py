@@ -11,6 +11,8 @@ NONE = "none"  # attribute value when a tag is missing: SNS attributes cannot be
 # About a team, not a job: no owner tag is missing, so no `owner` attribute (`none` would send every
 # digest to the subscribers of jobs without an owner tag, `{"owner": ["none"]}`).
 WITHOUT_OWNER = frozenset({NotificationKind.DAILY_DIGEST})
+# About the account (a warm-pool quota), neither a team's nor a job's: no `team` or `owner` attribute.
+ACCOUNT_WIDE = frozenset({NotificationKind.QUOTA_WARNING})
 
 
 class SnsPublisher:
@@ -25,8 +27,10 @@ class SnsPublisher:
             "kind": notification.kind.value,
             "severity": notification.severity.value,
         }
-        if notification.kind in WITHOUT_OWNER:
+        if notification.kind in WITHOUT_OWNER | ACCOUNT_WIDE:
             del attributes["owner"]
+        if notification.kind in ACCOUNT_WIDE:
+            del attributes["team"]
         response = self._client.publish(
             TopicArn=self.topic_arn,
             Subject=message.subject,

@@ -9,7 +9,9 @@ Kind-specific keys:
   `objective_metric`, `objective_value`
 - lifetime-ending: `lifetime_ends_at`
 - budget-warning: `budget_usd`, `spent_usd`, `period` ("day" or "month")
-- quota-warning: `limit`, `current`, `scope` (e.g. "team vision" or "ml.p4d.24xlarge")
+- quota-warning: `limit` (the quota), `current` (warm instances), `scope` (the instance type, e.g.
+  "ml.p4d.24xlarge"), `instance_type`, `warn_at` (the policy's share), `quota_name` (in Service
+  Quotas), `reason` (what happens at the quota, how to raise it), `reached_by_job`
 - any kind may carry `routing_note` (why it went to the team or the admins instead of the owner)
 """
 

@@ -87,6 +87,8 @@ def _details(n: Notification) -> list[str]:
         lines.append(
             f'Raise it in Service Quotas: SageMaker, "{f.get("instance_type")} for training warm pool usage".'
         )
+    elif n.kind is NotificationKind.QUOTA_WARNING:
+        lines.append(str(f.get("reason", "")))
     elif n.kind is NotificationKind.MISSED_POOL:
         differing = ", ".join(f.get("differing_fields") or [])
         lines.append(f"The Available pool of {f.get('nearby_pool_job')} differs in: {differing}.")

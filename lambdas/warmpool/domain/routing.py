@@ -16,8 +16,15 @@ class Route:
     note: str | None  # why it did not go where it normally would
 
 
+# About the account, not one team's pool: to the platform admins' channel, mentioning the first admin.
+TO_PLATFORM = frozenset({NotificationKind.QUOTA_WARNING})
+
+
 def route(notification: Notification, policy: PolicyDocument) -> Route:
     settings = policy.notifications
+    if notification.kind in TO_PLATFORM:
+        admins = settings.platform_admins
+        return Route(settings.platform_webhook_key, admins[0] if admins else None, None)
     team = notification.team or policy.default_team
     team_settings = settings.teams.get(team)
     owner = notification.owner

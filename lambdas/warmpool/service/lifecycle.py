@@ -37,7 +37,7 @@ from warmpool.domain.model import (
 )
 from warmpool.domain.policy.document import PolicyDocument, TagNames
 from warmpool.domain.policy.resolve import pool_team, resolve_rules
-from warmpool.domain.policy.rules import is_exempt, ledger_zone, ledger_zones
+from warmpool.domain.policy.rules import QuotaWarning, is_exempt, ledger_zone, ledger_zones, quota_warning
 from warmpool.domain.pricing import UnknownInstanceTypeError, price_per_hour
 from warmpool.domain.stepping import horizon_at
 from warmpool.models.events import StepDueDetail, TrainingJobDetail, TuningJobDetail, parse_time
@@ -552,7 +552,7 @@ class LifecycleService:
         newly_available = (
             not same_job or previous is None or previous.pool.status is not WarmPoolStatus.AVAILABLE
         )
-        decision = self._decide(record, trigger, request, now)
+        decision, fleet = self._decide(record, trigger, request, now)
         try:
             record, refused = self._execute(record, decision, now, moved_on_refuses=read_again)
         except PoolMovedOnError:
@@ -588,6 +588,8 @@ class LifecycleService:
         kinds, warned = (
             ((), ()) if refused else self._announcements(record, decision, newly_available, old_horizon, now)
         )
+        if not refused and record.pool.status is WarmPoolStatus.AVAILABLE:
+            warned = (*warned, *self._warn_of_quota(record, fleet, now))
         # the once-per-job warnings are remembered with the pool
         saved = self._save(
             replace(record, last_decision=done, notified=(*record.notified, *warned), unannounced=kinds)
@@ -886,7 +888,8 @@ class LifecycleService:
 
     def _decide(
         self, record: PoolRecord, trigger: Trigger, request: UserRequest | None, now: datetime
-    ) -> Decision:
+    ) -> tuple[Decision, FleetView]:
+        """The decision, and the fleet it read (what the quota warning counts too)."""
         policy = self._current_policy()
         fleet = self._fleet(
             now,
@@ -894,20 +897,64 @@ class LifecycleService:
             deciding=record.pool.pool_id,
             available=self._fleet_to_decide(record.pool, policy),
         )
-        return decide_keep_alive(
+        decision = decide_keep_alive(
             record.pool, policy, now, limits=self.limits, fleet=fleet, trigger=trigger, request=request
         )
+        return decision, fleet
+
+    def _warn_of_quota(self, record: PoolRecord, fleet: FleetView, now: datetime) -> tuple[str, ...]:
+        """Tell the platform admins when the pool kept warm brings its type near the account's warm-pool
+        quota the policy states (`warm_pool_quotas`, `quota_warning_at`): at the quota, the next jobs
+        asking for a keep-alive get no pool. Once per instance type and (UTC) day: the notice's id is the
+        type and its version the date, which the notifier sends once; the pool remembers it said it
+        (returned, for `notified`), so its later steps do not queue it again. Sent before the save that
+        remembers it: a failure in between sends it again, and the notifier drops the copy."""
+        warning = quota_warning(record.pool, self._current_policy(), fleet)
+        if warning is None:
+            return ()
+        said = f"{NotificationKind.QUOTA_WARNING.value}#{warning.instance_type}#{now:%Y-%m-%d}"
+        if said in record.notified:
+            return ()
+        self._send_quota_warning(warning, record.pool, now)
+        return (said,)
+
+    def _send_quota_warning(self, warning: QuotaWarning, pool: Pool, now: datetime) -> None:
+        facts: dict[str, Any] = {
+            "scope": warning.instance_type,
+            "instance_type": warning.instance_type,
+            "limit": warning.quota,
+            "current": warning.current,
+            "warn_at": self._current_policy().quota_warning_at,
+            "quota_name": warning.quota_name,
+            "reason": warning.reason,
+            "reached_by_job": pool.job_name,
+        }
+        self.outbox.send(
+            Notification(
+                NotificationKind.QUOTA_WARNING,
+                Severity.WARNING,
+                f"quota-{warning.instance_type}",
+                "",
+                int(now.strftime("%Y%m%d")),
+                None,
+                None,
+                facts,
+            )
+        )
+        self.metrics.count("Notifications")
 
     def _fleet_to_decide(self, pool: Pool, policy: PolicyDocument) -> list[PoolRecord]:
         """The Available pools a decision about `pool` reads (docs/adr/0008). What it uses of the other
         pools is its team's: the team limit and its release candidates, the budget's idle and booked
         cost. The team is the one its rules resolve to (the policy's team tag), and the one its cost is
         booked to (`team_of`); the pools without a team tag count for the default team. Only an
-        `instance_type_limits` entry for its type counts every team's pools: then the warm pools of
-        that type are read too (docs/adr/0009)."""
+        `instance_type_limits` entry for its type counts every team's pools, and a `warm_pool_quotas`
+        entry (the account's quota, for its warning): then the warm pools of that type are read too, in
+        one query for both (docs/adr/0009)."""
         teams = {team_of(pool, policy), resolve_rules(policy, pool).team}
         own = self.registry.available_of_teams(_team_tags(teams, policy))
-        if policy.instance_type_limits.get(pool.instance_type) is None:
+        by_type = (policy.instance_type_limits, policy.warm_pool_quotas)
+        if all(limits.get(pool.instance_type) is None for limits in by_type):
             return own
         read = {record.pool.pool_id for record in own}
         return own + [

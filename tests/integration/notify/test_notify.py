@@ -46,8 +46,10 @@ def slack(system: System) -> Iterator[SlackStandIn]:
     stand_in.stop()
 
 
-def finish(system: System, name: str, tags: dict[str, str]) -> None:
-    system.sagemaker.create_training_job(**training_job_request(name, keep_alive_seconds=600, tags=tags))
+def finish(system: System, name: str, tags: dict[str, str], *, volume_size_gb: int = 50) -> None:
+    system.sagemaker.create_training_job(
+        **training_job_request(name, keep_alive_seconds=600, volume_size_gb=volume_size_gb, tags=tags)
+    )
     system.settle()
     system.control.complete_job(name)
     system.settle()
@@ -98,6 +100,46 @@ def test_a_job_without_a_team_tag_is_told_of_the_default_team_s_limit_not_of_tea
     (limit,) = [m for m in slack.delivered("platform") if "limit reached" in m["body"]["text"]]
     assert "None" not in limit["body"]["text"]
     assert "sent to team platform" in limit["body"]["text"]  # the routing note names it
+
+
+def test_the_platform_admins_are_warned_once_a_day_when_a_type_nears_its_warm_pool_quota(
+    system: System, slack: SlackStandIn
+) -> None:
+    quotas = subscribe(system.env.topic_arn, "quota-watch", {"kind": ["quota-warning"]})
+    vision_only = subscribe(system.env.topic_arn, "vision-watch", {"team": ["vision"]})
+    system.set_policy(
+        {
+            **POLICY,
+            "defaults": {"keep_alive_strategy": "fixed-7200"},
+            "warm_pool_quotas": {"ml.g5.2xlarge": 2},
+            "quota_warning_at": 0.8,
+        }
+    )
+
+    def warnings() -> list[dict[str, Any]]:
+        return [json.loads(json.loads(m["Body"])["Message"]) for m in system.messages(quotas)]
+
+    # pools of two shapes of one type (none reuses the other), of two teams: the quota is the account's
+    finish(system, "q-1", {"team": "vision", "owner": "alice"})
+    assert warnings() == []  # 1 of 2: below 80 %
+    finish(system, "q-2", {"team": "nlp", "owner": "carol"}, volume_size_gb=60)
+    (warning,) = warnings()  # 2 of 2
+    assert (warning["kind"], warning["severity"]) == ("quota-warning", "warning")
+    facts = warning["facts"]
+    assert (facts["limit"], facts["current"], facts["scope"]) == (2, 2, "ml.g5.2xlarge")
+    assert "new jobs that ask for a keep-alive get no warm pool" in facts["reason"]
+    assert '"ml.g5.2xlarge for training warm pool usage"' in facts["reason"]
+    assert [m for m in system.messages(vision_only) if "quota" in json.loads(m["Body"])["Subject"]] == []
+    (slack_copy,) = [m for m in slack.delivered("platform") if "quota" in m["body"]["text"]]
+    assert slack_copy["body"]["blocks"][0]["text"]["text"].startswith("<@UADMIN> *Warm-pool quota warning")
+    assert "Service Quotas" in slack_copy["body"]["text"]
+    assert "tag" not in slack_copy["body"]["text"]  # about the account: no missing-tag routing note
+    assert not [b for b in slack_copy["body"]["blocks"] if b["type"] == "actions"]  # no pool to act on
+    # the same day: a third pool, and the hourly steps of all three, say nothing again
+    finish(system, "q-3", {"team": "nlp", "owner": "carol"}, volume_size_gb=70)
+    system.advance(2 * 3600, tick=600)
+    assert warnings() == []
+    assert len([m for m in slack.delivered("platform") if "quota" in m["body"]["text"]]) == 1
 
 
 def test_slack_gets_blocks_with_buttons_and_owner_mention(system: System, slack: SlackStandIn) -> None:
