@@ -5,7 +5,7 @@ test (lifecycle, notifications, CLI, demo, chaos)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -184,3 +184,24 @@ def system(
         finally:
             for module in (lifecycle, reconciler, notifier, slack_interactive):
                 module.runtime.cache_clear()
+
+
+def first_send_fails(system: System, says: Callable[[str], bool]) -> Iterator[list[str]]:
+    """For a fixture: the engine's first SendMessage to the notify queue whose body `says` fails (a
+    transient SQS error); SQS then delivers the event being processed again. Yields the failed bodies."""
+    session = boto3.DEFAULT_SESSION
+    assert session is not None
+    failed: list[str] = []
+
+    def fail_once(params: dict[str, Any], **_: Any) -> None:
+        body = str(params.get("MessageBody", ""))
+        if params.get("QueueUrl") == system.env.notify_queue_url and not failed and says(body):
+            failed.append(body)
+            raise RuntimeError("injected: SQS unavailable")
+
+    # registered before the handlers' clients exist: a client copies the session's hooks when made
+    session.events.register("provide-client-params.sqs.SendMessage", fail_once)
+    try:
+        yield failed
+    finally:
+        session.events.unregister("provide-client-params.sqs.SendMessage", fail_once)

@@ -3,46 +3,25 @@ after the decision that says it was saved."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
 
-from tests.integration.conftest import System
-
-
-def _first_send_fails(system: System, says: Callable[[str], bool]) -> Iterator[list[str]]:
-    """The engine's first SendMessage to the notify queue whose body `says` fails (a transient SQS
-    error); SQS then delivers the event being processed again."""
-    session = boto3.DEFAULT_SESSION
-    assert session is not None
-    failed: list[str] = []
-
-    def fail_once(params: dict[str, Any], **_: Any) -> None:
-        body = str(params.get("MessageBody", ""))
-        if params.get("QueueUrl") == system.env.notify_queue_url and not failed and says(body):
-            failed.append(body)
-            raise RuntimeError("injected: SQS unavailable")
-
-    # registered before the handlers' clients exist: a client copies the session's hooks when made
-    session.events.register("provide-client-params.sqs.SendMessage", fail_once)
-    try:
-        yield failed
-    finally:
-        session.events.unregister("provide-client-params.sqs.SendMessage", fail_once)
+from tests.integration.conftest import System, first_send_fails
 
 
 @pytest.fixture
 def first_notification_fails(system: System) -> Iterator[list[str]]:
     """The first notification fails to send, after the decision it announces was saved."""
-    yield from _first_send_fails(system, lambda _: True)
+    yield from first_send_fails(system, lambda _: True)
 
 
 @pytest.fixture
 def first_release_of_room_1_fails(system: System) -> Iterator[list[str]]:
     """The first "released" notice about room-1 fails to send, after SageMaker released its pool."""
-    yield from _first_send_fails(
+    yield from first_send_fails(
         system, lambda body: '"kind": "released"' in body and '"job_name": "room-1"' in body
     )
 
@@ -80,7 +59,7 @@ def test_a_no_warm_pool_warning_that_failed_to_send_is_sent_on_the_retry(
     assert [n["kind"] for n in system.notifications()] == ["no-warm-pool"]
 
 
-def test_a_pool_released_to_make_room_tells_its_owner_once_when_the_first_send_fails(
+def test_a_pool_released_to_make_room_tells_its_owner_once_when_thefirst_send_fails(
     system: System, first_release_of_room_1_fails: list[str]
 ) -> None:
     rules = {

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Any
 
-import boto3
 import pytest
 from warmpool.emulator.jobs import training_job_request
 from warmpool.service.ports import PoolRecord
 
-from tests.integration.conftest import System
+from tests.integration.conftest import System, first_send_fails
 
 TWO_HOURS = {"version": 1, "defaults": {"keep_alive_strategy": "fixed-7200"}}
 TUNING_EVENT = "SageMaker HyperParameter Tuning Job State Change"
@@ -231,22 +229,7 @@ def test_a_pool_taken_by_another_sweeps_trial_stays_with_that_sweep_when_the_fir
 def first_tuning_notice_fails(system: System) -> Iterator[list[str]]:
     """The engine's first SendMessage of a "tuning job finished" notice fails (a transient SQS error);
     SQS then delivers the event being processed again."""
-    session = boto3.DEFAULT_SESSION
-    assert session is not None
-    failed: list[str] = []
-
-    def fail_once(params: dict[str, Any], **_: Any) -> None:
-        body = str(params.get("MessageBody", ""))
-        if params.get("QueueUrl") == system.env.notify_queue_url and not failed and TUNING_FINISHED in body:
-            failed.append(body)
-            raise RuntimeError("injected: SQS unavailable")
-
-    # registered before the handlers' clients exist: a client copies the session's hooks when made
-    session.events.register("provide-client-params.sqs.SendMessage", fail_once)
-    try:
-        yield failed
-    finally:
-        session.events.unregister("provide-client-params.sqs.SendMessage", fail_once)
+    yield from first_send_fails(system, lambda body: TUNING_FINISHED in body)
 
 
 def test_a_tuning_finished_notice_that_failed_to_send_is_sent_on_the_retry(
