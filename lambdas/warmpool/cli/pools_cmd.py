@@ -29,6 +29,11 @@ if TYPE_CHECKING:
     from warmpool.service.ports import PoolRecord, PoolRegistry
 
 
+# `pools extend` / `pools release`: what a script reads of the answer (docs/cli.md). 2 is taken by
+# bad input and missing settings.
+EXIT_CODES = {"done": 0, "refused": 1, "partly done": 3}
+
+
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
         "pools",
@@ -94,7 +99,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "extend",
         help="ask to keep a pool warm longer (the policy decides)",
         description="Ask the engine to keep a pool warm for --minutes more, as the Slack buttons do: the "
-        "policy decides (overrides.max_extend_minutes, working hours). Exit 1 when refused.",
+        "policy decides (overrides.max_extend_minutes, working hours, budgets). Exit 0 when done, 1 when "
+        "refused, 3 when partly done (a limit kept the pool warm longer, but not as long as asked).",
         **examples("warmpool pools extend my-training-job --minutes 30"),
     )
     extend.add_argument("job", help="a training job's name")
@@ -333,9 +339,9 @@ def _request(service: Any, args: argparse.Namespace) -> int:
     if job != args.job:
         print(f"{args.job}'s warm pool is now {job}'s (a later job reused it)")
     decision = service.apply_user_request(job, request)
-    accepted = decision.grants(args.kind)
-    print(f"{args.kind} {job}: {'done' if accepted else 'refused'} at {datetime.now(UTC):%H:%M:%S} UTC")
+    verdict = decision.verdict(args.kind)
+    print(f"{args.kind} {job}: {verdict} at {datetime.now(UTC):%H:%M:%S} UTC")
     print(f"rule: {decision.rule}")
     for reason in decision.reasons:
         print(f"  - {reason}")
-    return 0 if accepted else 1
+    return EXIT_CODES[verdict]

@@ -22,6 +22,7 @@ from warmpool.domain.model import (
 def decision_from_json(data: dict[str, Any]) -> Decision:
     next_check = data.get("next_check_at")
     promised = data.get("promised_until")
+    asked = data.get("asked_until")
     return Decision(
         action=Action(data["action"]),
         keep_alive_seconds=data.get("keep_alive_seconds"),
@@ -33,6 +34,7 @@ def decision_from_json(data: dict[str, Any]) -> Decision:
         notify=tuple(NotificationKind(k) for k in data.get("notify", ())),
         release_pool_ids=tuple(data.get("release_pool_ids", ())),
         promised_until=datetime.fromisoformat(promised) if promised else None,
+        asked_until=datetime.fromisoformat(asked) if asked else None,
     )
 
 

@@ -24,7 +24,7 @@ from warmpool.domain.policy.document import PolicyDocument
 from warmpool.domain.policy.resolve import Resolved, resolve_rules
 from warmpool.domain.policy.rules import REGISTRY, Evaluation
 from warmpool.domain.pricing import UnknownInstanceTypeError, price_per_hour
-from warmpool.domain.stepping import plan_step
+from warmpool.domain.stepping import TOLERANCE_SECONDS, plan_step, target_expiry
 
 FALLBACK_PRICE_PER_HOUR = 1.0  # for an instance type nobody priced: keeps decisions defined
 RETRY_CAPPED_MINUTES = 5  # a reduction held back by max_reductions_per_run is tried again by a later run
@@ -83,22 +83,8 @@ def decide_keep_alive(
             dry_run=policy.dry_run,
         )
     rules = resolve_rules(policy, pool)
-    ev = Evaluation(
-        pool=pool,
-        policy=policy,
-        rules=rules,
-        now=now,
-        limits=limits,
-        fleet=fleet or FleetView(),
-        trigger=trigger,
-        request=request,
-        cost=cost or policy_cost_model(policy, pool, rules),
-        elapsed=max(0, int((now - pool.available_since).total_seconds())),
-    )
-    for policy_rule in REGISTRY:
-        if ev.settled is not None and policy_rule.name != "required_tags":
-            continue
-        policy_rule.apply(ev)
+    cost = cost or policy_cost_model(policy, pool, rules)
+    ev, horizon = _evaluate(pool, policy, rules, now, limits, fleet, trigger, request, cost)
 
     max_step = min(limits.max_step_seconds, int(rules.get("max_step_minutes")) * 60)
     step_limits = replace(
@@ -107,9 +93,6 @@ def decide_keep_alive(
         # the engine must come back before a short step runs out
         step_margin_seconds=min(limits.step_margin_seconds, max_step // 2),
     )
-    horizon = ev.horizon
-    if not ev.may_extend:  # outside working hours: shorten or release, never extend
-        horizon = min(horizon, ev.current_expiry_horizon)
     step = plan_step(pool, horizon, now, step_limits)
     action, keep_alive, next_check = step.action, step.keep_alive_seconds, step.next_check_at
     reasons = list(ev.reasons)
@@ -120,12 +103,28 @@ def decide_keep_alive(
         reasons.append("capped by the pool's maximum lifetime")
     promised = _granted_until(pool, ev, horizon, step.horizon_seconds)
     planned = pool.available_since + timedelta(seconds=step.horizon_seconds)
+    asked_until = None
     if promised is not None and planned > promised and not ev.rule.startswith("request."):
         # granted though the request did not set the horizon (the rule that did names the plan): the
         # answer says the asked time is kept, or it would read as if the request had changed nothing
         reasons.append(
             f"the plan already keeps it warm until {planned.isoformat()}: "
             f"kept warm at least until {promised.isoformat()} on request"
+        )
+    if (
+        promised is None
+        and ev.requested_until is not None
+        and ev.settled is None
+        and planned > _unrequested_until(pool, policy, rules, now, limits, fleet, trigger, cost)
+    ):
+        # A limit cut the request short, yet the pool stays warm longer than it would have without it:
+        # granted in part. What was granted is promised (the limit allowed it now, and the later steps
+        # must not let the pool go before the time the person is told), the rest is not: a limit that
+        # eases later (a budget freed) does not extend the pool on its own; the person may ask again.
+        promised, asked_until = planned, ev.requested_until
+        reasons.append(
+            f"kept warm until {planned.isoformat()} of the {asked_until.isoformat()} asked: "
+            f"{ev.rule_reason or ev.rule}"
         )
     # min_step_minutes only spares a small extension; a shorter keep-alive (a cap: the working day,
     # the maximum horizon, a budget) is always set, however small the step, and so is an extension a
@@ -163,7 +162,61 @@ def decide_keep_alive(
         notify=tuple(dict.fromkeys(ev.notify)),
         release_pool_ids=tuple(ev.release_pool_ids) if not policy.dry_run else (),
         promised_until=promised,
+        asked_until=asked_until,
     )
+
+
+def _evaluate(
+    pool: Pool,
+    policy: PolicyDocument,
+    rules: Resolved,
+    now: datetime,
+    limits: EngineLimits,
+    fleet: FleetView | None,
+    trigger: Trigger,
+    request: UserRequest | None,
+    cost: CostModel,
+) -> tuple[Evaluation, int]:
+    """The rules applied in order to an Available pool: their evaluation, and the horizon it reaches."""
+    since = pool.available_since or now  # an Available pool has one: the caller checked
+    ev = Evaluation(
+        pool=pool,
+        policy=policy,
+        rules=rules,
+        now=now,
+        limits=limits,
+        fleet=fleet or FleetView(),
+        trigger=trigger,
+        request=request,
+        cost=cost,
+        elapsed=max(0, int((now - since).total_seconds())),
+    )
+    for policy_rule in REGISTRY:
+        if ev.settled is not None and policy_rule.name != "required_tags":
+            continue
+        policy_rule.apply(ev)
+    horizon = ev.horizon
+    if not ev.may_extend:  # outside working hours: shorten or release, never extend
+        horizon = min(horizon, ev.current_expiry_horizon)
+    return ev, horizon
+
+
+def _unrequested_until(
+    pool: Pool,
+    policy: PolicyDocument,
+    rules: Resolved,
+    now: datetime,
+    limits: EngineLimits,
+    fleet: FleetView | None,
+    trigger: Trigger,
+    cost: CostModel,
+) -> datetime:
+    """Until when the pool would stay warm had nobody asked (earlier promises kept), after every cap:
+    a request a limit cut short is refused when it keeps the pool no longer than that, granted in part
+    when it does. A margin of `TOLERANCE_SECONDS` keeps noise from reading as a grant."""
+    _, horizon = _evaluate(pool, policy, rules, now, limits, fleet, trigger, None, cost)
+    reachable, _ = target_expiry(pool, horizon, limits)
+    return reachable + timedelta(seconds=TOLERANCE_SECONDS)
 
 
 def _promise_needs_extension(pool: Pool, promised: datetime | None, now: datetime) -> bool:

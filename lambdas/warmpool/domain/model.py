@@ -333,11 +333,25 @@ class Decision:
     # A person's extend request granted: until when the pool is promised to stay warm (the engine
     # records it as `override_until`, which the later steps keep). None: no request, or not granted.
     promised_until: datetime | None = None
+    # An extension granted only in part (a policy limit cut it, yet the pool stays warm longer than it
+    # would have without the request): the time the person asked for; `promised_until` is what was
+    # granted. None otherwise.
+    asked_until: datetime | None = None
 
     def grants(self, kind: Literal["extend", "release"]) -> bool:
-        """Whether this decision grants a person's request of `kind` (what Slack and the CLI answer):
-        a release releases the pool; an extension is promised, however the horizon came to cover it."""
-        return self.action is Action.RELEASE if kind == "release" else self.promised_until is not None
+        """Whether this decision grants a person's request of `kind` in full: a release releases the
+        pool; an extension is promised as asked, however the horizon came to cover it."""
+        if kind == "release":
+            return self.action is Action.RELEASE
+        return self.promised_until is not None and self.asked_until is None
+
+    def verdict(self, kind: Literal["extend", "release"]) -> Literal["done", "partly done", "refused"]:
+        """What Slack and the CLI answer a person's request of `kind`: "partly done" when an extension
+        keeps the pool warm longer, but a limit stopped it short of the asked time (the reasons say
+        until when, and which limit)."""
+        if self.grants(kind):
+            return "done"
+        return "partly done" if kind == "extend" and self.promised_until is not None else "refused"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -351,6 +365,7 @@ class Decision:
             "notify": [k.value for k in self.notify],
             "release_pool_ids": list(self.release_pool_ids),
             "promised_until": self.promised_until.isoformat() if self.promised_until else None,
+            "asked_until": self.asked_until.isoformat() if self.asked_until else None,
         }
 
 

@@ -179,7 +179,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         press.job_name,
         UserRequest(kind=press.kind, user=press.user_name, minutes=press.minutes, via="slack"),
     )
-    verdict = "done" if decision.grants(press.kind) else "refused"
+    verdict = decision.verdict(press.kind)  # "partly done": the reasons say until when, and which limit
     # escaped and cut like a notification's text: the reasons quote SageMaker's errors, for one
     text = slack_text(
         f"{press.kind} {press.job_name}: {verdict} ({decision.rule}: {'; '.join(decision.reasons)})"

@@ -1588,4 +1588,5 @@ def _refused(decision: Decision, error: str) -> Decision:
         reasons=(f"SageMaker refused the update: {error}", *decision.reasons),
         release_pool_ids=(),
         promised_until=None,
+        asked_until=None,
     )

@@ -100,6 +100,40 @@ def test_an_extension_the_plan_already_covers_is_done_and_promised(
     assert after.pool.override_until == asked  # the promise is recorded
 
 
+def test_an_extension_a_budget_cuts_short_is_partly_done_and_exits_3(
+    pools: System, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # 3.6 $/h and 3 $ a day: 50 idle minutes. The plan keeps the pool 15 minutes; 60 more asks for 75.
+    pools.set_policy(
+        {
+            "version": 1,
+            "prices": {"ml.g5.2xlarge": 3.6},
+            "defaults": {"overrides": {"max_extend_minutes": 60}, "budget": {"daily_usd": 3.0}},
+        }
+    )
+    tags = {"team": "vision", "owner": "alice"}
+    pools.run_job("cli-4", 60, keep_alive_seconds=900, volume_size_gb=40, tags=tags)
+    before = pools.registry.get("cli-4")
+    assert before is not None
+    assert before.pool.expires_at is not None
+    asked = before.pool.expires_at + timedelta(minutes=60)
+    capsys.readouterr()  # the functions' logs
+    assert main(["pools", "extend", "cli-4", "--minutes", "60"]) == 3
+    out = capsys.readouterr().out
+    after = pools.registry.get("cli-4")
+    assert after is not None
+    assert after.pool.expires_at is not None
+    assert before.pool.expires_at < after.pool.expires_at < asked
+    assert "extend cli-4: partly done at " in out
+    assert "rule: defaults.budget.daily_usd" in out
+    kept = after.pool.expires_at
+    assert f"  - kept warm until {kept.isoformat()} of the {asked.isoformat()} asked: " in out
+    assert after.pool.override_until == after.pool.expires_at  # only what was granted is promised
+    # nothing more is left of the day: asking again keeps it no longer, and is refused
+    assert main(["pools", "extend", "cli-4", "--minutes", "30"]) == 1
+    assert "extend cli-4: refused at " in capsys.readouterr().out
+
+
 def test_a_request_by_an_earlier_job_acts_on_the_pool_it_started(
     pools: System, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -561,6 +561,40 @@ def test_policy_refusal_says_why(system: System, slack: SlackStandIn) -> None:
     assert "max_extend_minutes" in text
 
 
+def test_an_extension_a_budget_cuts_short_is_answered_partly_done_with_the_time_it_got(
+    system: System, slack: SlackStandIn
+) -> None:
+    # 3.6 $/h: an idle second costs a tenth of a cent, and the team may idle 3 $ a day: 50 minutes.
+    # The plan keeps the pool 30 minutes; "Extend 60 min" asks for 90, the budget pays for 50.
+    budgeted = {
+        **POLICY,
+        "prices": {"ml.g5.2xlarge": 3.6},
+        "defaults": {**POLICY["defaults"], "budget": {"daily_usd": 3.0}},
+    }
+    system.set_policy(budgeted)
+    finish(system, "s-14", {"team": "vision", "owner": "alice"})
+    before = system.registry.get("s-14")
+    assert before is not None
+    assert before.pool.expires_at is not None
+    assert before.pool.available_since is not None
+    asked = before.pool.expires_at + timedelta(minutes=60)
+    status, text = call(signed(press("s-14", "warmpool_extend_60", "UALICE", slack.url("respond"))))
+    assert status == 200
+    after = system.registry.get("s-14")
+    assert after is not None
+    assert after.pool.expires_at is not None
+    assert before.pool.expires_at < after.pool.expires_at < asked  # extended, as far as the budget allows
+    kept = after.pool.expires_at
+    assert abs((kept - before.pool.available_since).total_seconds() - 3000) <= 30
+    # the answer says so: partly done, until when, of what was asked, and the limit that cut it
+    assert text.startswith("extend s-14: partly done (defaults.budget.daily_usd: ")
+    assert f"kept warm until {kept.isoformat()} of the {asked.isoformat()} asked" in text
+    assert "the team's daily idle budget has $" in text
+    assert slack.delivered("respond")[0]["body"]["text"] == text
+    # what was granted is promised, no more
+    assert after.pool.override_until == kept
+
+
 def test_a_replayed_request_is_answered_but_not_applied_again(system: System, slack: SlackStandIn) -> None:
     finish(system, "s-11", {"team": "vision", "owner": "alice"})
     before = system.registry.get("s-11")

@@ -25,7 +25,8 @@ def test_notification_survives_the_queue() -> None:
         rule="teams.vision.keep_alive",
         reasons=("the team iterates every 20 minutes",),
         notify=(NotificationKind.EXTENDED,),
-        promised_until=datetime(2026, 3, 2, 12, 30, tzinfo=UTC),  # a person's extension granted
+        promised_until=datetime(2026, 3, 2, 12, 30, tzinfo=UTC),  # a person's extension granted in part
+        asked_until=datetime(2026, 3, 2, 13, 0, tzinfo=UTC),  # of the time they asked for
     )
     sent = Notification(
         kind=NotificationKind.EXTENDED,

@@ -51,10 +51,12 @@ class Evaluation:
     settled: str | None = None  # "release" or "keep": no later rule may change the outcome
     may_extend: bool = True
     requested_until: datetime | None = None  # until when a person's extend request, accepted, keeps it
+    rule_reason: str | None = None  # the reason `rule` gave when it set the horizon
 
     def set_horizon(self, seconds: int, rule: str, reason: str) -> None:
         self.horizon = max(0, seconds)
         self.rule = rule
+        self.rule_reason = reason
         self.reasons.append(reason)
 
     def cap(self, seconds: int, rule: str, reason: str) -> None:
