@@ -303,9 +303,16 @@ class UserRequest:
     """A person asking, from Slack or the CLI, to extend or release a pool."""
 
     kind: Literal["extend", "release"]
-    user: str
+    user: str  # as people read it (Slack's user name, the CLI's --user)
     minutes: int = 0
     via: str = "cli"
+    # Slack's user id (U012ABC): unlike the name, unique and stable, so the audit can tell who it was.
+    # None from the CLI.
+    user_id: str | None = None
+
+    def audit_details(self) -> dict[str, str | None]:
+        """Who asked, as the pool's audit trail records it."""
+        return {"user": self.user, "user_id": self.user_id, "via": self.via}
 
 
 class Trigger(StrEnum):

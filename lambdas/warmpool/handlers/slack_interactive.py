@@ -170,15 +170,19 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             200, slack_text(f"The warm pool of {press.job_name} is gone or has moved on; nothing to do.")
         )
     policy = rt.service.policies.current()
+    request = UserRequest(
+        kind=press.kind, user=press.user_name, minutes=press.minutes, via="slack", user_id=press.user_id
+    )
     if not may_act(policy, press.user_id, owner=record.pool.owner, team=record.pool.team):
         log.info("unauthorized Slack action", extra={"user": press.user_id, "job_name": press.job_name})
+        # in the pool's trail too: who tried to change it, and why they could not
+        rt.service.audit_unauthorized(
+            record, request, "not the pool's owner, an admin of its team or a platform admin"
+        )
         return _reply(
             200, f"<@{slack_escape(press.user_id)}> only the owner or the team's admins may change this pool."
         )
-    decision = rt.service.apply_user_request(
-        press.job_name,
-        UserRequest(kind=press.kind, user=press.user_name, minutes=press.minutes, via="slack"),
-    )
+    decision = rt.service.apply_user_request(press.job_name, request)
     verdict = decision.verdict(press.kind)  # "partly done": the reasons say until when, and which limit
     # escaped and cut like a notification's text: the reasons quote SageMaker's errors, for one
     text = slack_text(

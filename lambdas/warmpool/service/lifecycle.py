@@ -216,6 +216,17 @@ class LifecycleService:
             reasons=(f"{job_name} has no Available warm pool ({outcome.action}); nothing to {request.kind}",),
         )
 
+    def audit_unauthorized(self, record: PoolRecord, request: UserRequest, reason: str) -> None:
+        """A request refused before the engine saw it (the person may not change this pool): recorded
+        in the pool's trail with who asked and why, as a decided request is."""
+        details = {
+            "kind": request.kind,
+            "minutes": request.minutes,
+            **request.audit_details(),
+            "reason": reason,
+        }
+        self._audit(record, "request-unauthorized", details)
+
     @_one_policy
     def reconcile(self) -> ReconcileReport:
         """Repair drift: pools whose events were missed, pools that moved on silently, missing schedules.
@@ -594,7 +605,8 @@ class LifecycleService:
         saved = self._save(
             replace(record, last_decision=done, notified=(*record.notified, *warned), unannounced=kinds)
         )
-        self._audit(saved, "decision", {"trigger": trigger.value, **decision.to_json()})
+        asked = request.audit_details() if request is not None else {}
+        self._audit(saved, "decision", {"trigger": trigger.value, **decision.to_json(), **asked})
         self.metrics.count(f"Decisions{decision.action.value.capitalize()}")
         if refused:
             return Outcome(job_name, saved.pool.pool_id, "refused", done)

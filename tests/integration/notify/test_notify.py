@@ -507,6 +507,34 @@ def test_requests_that_must_be_refused(system: System, slack: SlackStandIn) -> N
     assert job["WarmPoolStatus"]["Status"] == "Available"
 
 
+def test_the_audit_trail_names_who_pressed_by_slack_user_id_granted_or_not(
+    system: System, slack: SlackStandIn
+) -> None:
+    # Slack user names are neither unique nor stable: the trail carries the user id as well
+    finish(system, "s-15", {"team": "vision", "owner": "alice"})
+    assert call(signed(press("s-15", "warmpool_release", "UMALLORY")))[0] == 200
+    assert call(signed(press("s-15", "warmpool_extend_30", "UALICE")))[0] == 200
+    trail = system.registry.audit_trail("s-15")
+    refused = [e for e in trail if e.what == "request-unauthorized"]
+    assert len(refused) == 1
+    assert dict(refused[0].details) == {
+        "kind": "release",
+        "minutes": 0,
+        "user": "umallory",
+        "user_id": "UMALLORY",
+        "via": "slack",
+        "reason": "not the pool's owner, an admin of its team or a platform admin",
+    }
+    decided = [e for e in trail if e.what == "decision" and e.details.get("trigger") == "user"]
+    assert len(decided) == 1
+    assert (decided[0].details["user"], decided[0].details["user_id"], decided[0].details["via"]) == (
+        "ualice",
+        "UALICE",
+        "slack",
+    )
+    assert decided[0].details["rule"] == "request.slack"
+
+
 def test_answers_to_a_forged_button_value_are_escaped_and_cut(system: System, slack: SlackStandIn) -> None:
     # a button value or action id nobody of ours wrote (the job is not one SageMaker would name) is
     # answered in text escaped and cut like a notification's: it can mention no channel
