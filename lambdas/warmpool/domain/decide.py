@@ -238,7 +238,8 @@ def _granted_until(pool: Pool, ev: Evaluation, policy_horizon: int, horizon_seco
     or the plan covered it) and only the pool's maximum lifetime cut it: as long as the pool lives,
     whichever set it (a longer plan must not turn a granted request into a refused one). None when a
     policy limit cut the horizon below the asked time (the request is refused, with that limit's
-    reason), or when nobody asked."""
+    reason, or granted in part when it still keeps the pool longer: `decide_keep_alive` judges that),
+    or when nobody asked."""
     asked = ev.requested_until
     if asked is None or pool.available_since is None:
         return None
