@@ -122,6 +122,12 @@ def decide_keep_alive(
         # must not let the pool go before the time the person is told), the rest is not: a limit that
         # eases later (a budget freed) does not extend the pool on its own; the person may ask again.
         promised, asked_until = planned, ev.requested_until
+        # the request rule's own line said the asked time was kept, which the limit then cut
+        asked_line = f"kept warm until {asked_until.isoformat()} on request"
+        reasons = [
+            f"asked to keep it warm until {asked_until.isoformat()}" if r == asked_line else r
+            for r in reasons
+        ]
         reasons.append(
             f"kept warm until {planned.isoformat()} of the {asked_until.isoformat()} asked: "
             f"{ev.rule_reason or ev.rule}"

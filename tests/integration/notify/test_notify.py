@@ -618,6 +618,9 @@ def test_an_extension_a_budget_cuts_short_is_answered_partly_done_with_the_time_
     assert text.startswith("extend s-14: partly done (defaults.budget.daily_usd: ")
     assert f"kept warm until {kept.isoformat()} of the {asked.isoformat()} asked" in text
     assert "the team's daily idle budget has $" in text
+    # and never that the asked time is kept
+    assert f"asked to keep it warm until {asked.isoformat()}" in text
+    assert f"kept warm until {asked.isoformat()} on request" not in text
     assert slack.delivered("respond")[0]["body"]["text"] == text
     # what was granted is promised, no more
     assert after.pool.override_until == kept
