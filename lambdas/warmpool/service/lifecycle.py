@@ -245,6 +245,7 @@ class LifecycleService:
         report = ReconcileReport(len(in_sagemaker), len(in_registry), failed=failed, phantoms=phantoms)
         # each tuning job described once per run: its name (cased as its trials') and its description
         tuners: dict[str, tuple[str, dict[str, Any] | None]] = {}
+        left_to_tuners: list[PoolRecord] = []
         # The whole fleet's warm instances: a decision reads its own team's pools only (docs/adr/0008).
         self.metrics.count("WarmInstances", sum(r.pool.instance_count for r in in_registry))
         for name in sorted(in_sagemaker - known):
@@ -260,17 +261,29 @@ class LifecycleService:
                 self._repair(failed, report.rescheduled, name, self._reschedule, record)
             elif record.tuner_owned:
                 # its tuning job's final event may have been lost: left to a tuner that has ended, the
-                # pool would never be decided (no extension, no early release, no warnings)
-                self._repair(failed, report.repaired, name, self._release_from_ended_tuner, record, tuners)
+                # pool would never be decided (no extension, no early release, no warnings); given back
+                # below, if its tuning job could be read and has ended
+                self._repair(failed, [], name, self._describe_tuner_of, record, tuners)
+                left_to_tuners.append(record)
+        told: set[str] = set()
         for arn, (tuning, described) in tuners.items():
-            # once per tuning job, after all its pools were given back: its owners are told it finished
+            # Once per tuning job, before its pools are given back: its owners are told it finished. A
+            # notice that fails to send leaves them the tuner's, so the next run finds the tuning job
+            # again and tells them then (given back first, nothing would bring a run back to it).
             status = _tuning_status_of(described)
-            if described is not None and status is not None and status not in TUNER_RUNNING_STATUSES:
+            if status in TUNER_RUNNING_STATUSES:
+                continue
+            if described is not None and status is not None:
                 best = described.get("BestTrainingJob")
                 owned = self.registry.pools_of_tuning_job(arn)
-                self._repair(
-                    failed, [], arn, self._announce_tuning_finished, arn, tuning, status, best, owned
-                )
+                announce = self._announce_tuning_finished
+                if not self._repair(failed, [], arn, announce, arn, tuning, status, best, owned):
+                    continue
+            told.add(arn)  # or it no longer exists: nothing to tell, its pools are given back all the same
+        for record in left_to_tuners:
+            if (record.pool.tuning_job_arn or "") in told:
+                name = record.pool.job_name
+                self._repair(failed, report.repaired, name, self._release_from_ended_tuner, record, tuners)
         # A pool the registry still has InUse whose job has ended (its events lost, its keep-alive run
         # out before this run could see it Available): left alone, it would count as running forever.
         in_use = set(self.sagemaker.list_job_names_with_pool(WarmPoolStatus.IN_USE.value))
@@ -383,18 +396,24 @@ class LifecycleService:
         self._refresh(successor, Trigger.RECONCILE)
         return Outcome(successor, pool_id, "phantom-joined")
 
+    def _describe_tuner_of(
+        self, record: PoolRecord, tuners: dict[str, tuple[str, dict[str, Any] | None]]
+    ) -> None:
+        """Describe the tuning job a tuner-owned pool is left to, once per run (into `tuners`)."""
+        arn = record.pool.tuning_job_arn or ""
+        if arn not in tuners:
+            tuning = tuning_job_name(arn, record.pool.job_name)
+            tuners[arn] = (tuning, self._describe_tuning_job(tuning) if arn else None)
+
     def _release_from_ended_tuner(
         self, record: PoolRecord, tuners: dict[str, tuple[str, dict[str, Any] | None]]
     ) -> Outcome:
         """A tuner-owned pool whose tuning job no longer runs (or no longer exists) is the engine's
-        again: decided as a repaired pool is, as the tuning job's final event would have had it (the
-        run then tells the owners that the tuning job finished: `reconcile`)."""
+        again: decided as a repaired pool is, as the tuning job's final event would have had it (once
+        the run has told the owners that the tuning job finished: `reconcile`)."""
         name = record.pool.job_name
-        arn = record.pool.tuning_job_arn or ""
-        if arn not in tuners:
-            tuning = tuning_job_name(arn, name)
-            tuners[arn] = (tuning, self._describe_tuning_job(tuning) if arn else None)
-        tuning, described = tuners[arn]
+        self._describe_tuner_of(record, tuners)
+        tuning, described = tuners[record.pool.tuning_job_arn or ""]
         status = _tuning_status_of(described)
         if status in TUNER_RUNNING_STATUSES:
             return Outcome(name, record.pool.pool_id, "ignored", notes=("its tuning job is running",))

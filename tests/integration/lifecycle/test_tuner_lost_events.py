@@ -79,10 +79,11 @@ def test_the_reconciler_decides_a_pool_whose_tuning_job_ended_unseen(system: Sys
     decisions = [e for e in system.registry.audit_trail("hpo-1") if e.what == "decision"]
     assert decisions[-1].details["trigger"] == "reconcile"
     said = system.notifications()
-    # as its event would have (the trial has no owner tag: its team's admins are told)
-    assert [n["kind"] for n in said] == ["extended", "missing-tags", "tuning-job-finished"]
-    assert said[2]["facts"]["tuning_job_name"] == "sweep"
-    assert said[2]["facts"]["tuning_job_status"] == "Stopped"
+    # as its event would have (the trial has no owner tag: its team's admins are told); the owners are
+    # told first, and the pool given back once they were (a notice that fails is sent by a later run)
+    assert [n["kind"] for n in said] == ["tuning-job-finished", "extended", "missing-tags"]
+    assert said[0]["facts"]["tuning_job_name"] == "sweep"
+    assert said[0]["facts"]["tuning_job_status"] == "Stopped"
 
     again = system.reconcile()  # nothing left to repair: no second decision, no second audit entry
     assert again["repaired"] == []
@@ -249,3 +250,37 @@ def test_a_tuning_finished_notice_that_failed_to_send_is_sent_on_the_retry(
     assert [u["seconds"] for u in system.control.update_calls()] == [3600]
     system.reconcile()  # nor does a later run say it again
     assert [n["kind"] for n in system.notifications()] == []
+
+
+def test_a_tuning_finished_notice_the_reconciler_failed_to_send_is_sent_by_its_next_run_once(
+    system: System, first_tuning_notice_fails: list[str]
+) -> None:
+    late_event = sweep_whose_final_event_is_lost(system)
+
+    report = system.reconcile()  # it sees the sweep's end, and its notice fails to send
+
+    assert len(first_tuning_notice_fails) == 1
+    assert len(report["failed"]) == 1
+    assert report["failed"][0].endswith("RuntimeError: injected: SQS unavailable")
+    assert "tuning-job-finished" not in [n["kind"] for n in system.notifications()]
+
+    report = system.reconcile()
+
+    assert report["failed"] == []
+    assert report["repaired"] == ["hpo-1"]
+
+    finished = [n for n in system.notifications() if n["kind"] == "tuning-job-finished"]
+    assert [n["facts"]["tuning_job_name"] for n in finished] == ["sweep"]  # told, once
+    record = system.registry.get("hpo-1")
+    assert record is not None
+    assert not record.tuner_owned  # and the pool is the engine's, decided once
+    assert [u["seconds"] for u in system.control.update_calls()] == [3600]
+    assert len(released_reasons(system)) == 1
+
+    # nothing says it again: neither later runs nor the event (late, not lost, after all)
+    system.reconcile()
+    system.sqs.send_message(QueueUrl=system.env.lifecycle_queue_url, MessageBody=late_event)
+    system.settle()
+    system.reconcile()
+    assert "tuning-job-finished" not in [n["kind"] for n in system.notifications()]
+    assert [u["seconds"] for u in system.control.update_calls()] == [3600]
