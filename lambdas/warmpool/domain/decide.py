@@ -22,7 +22,7 @@ from warmpool.domain.model import (
 )
 from warmpool.domain.policy.document import PolicyDocument
 from warmpool.domain.policy.resolve import Resolved, resolve_rules
-from warmpool.domain.policy.rules import REGISTRY, Evaluation
+from warmpool.domain.policy.rules import REGISTRY, Evaluation, kept_on_request
 from warmpool.domain.pricing import UnknownInstanceTypeError, price_per_hour
 from warmpool.domain.stepping import TOLERANCE_SECONDS, plan_step, target_expiry
 
@@ -123,7 +123,7 @@ def decide_keep_alive(
         # eases later (a budget freed) does not extend the pool on its own; the person may ask again.
         promised, asked_until = planned, ev.requested_until
         # the request rule's own line said the asked time was kept, which the limit then cut
-        asked_line = f"kept warm until {asked_until.isoformat()} on request"
+        asked_line = kept_on_request(asked_until)
         reasons = [
             f"asked to keep it warm until {asked_until.isoformat()}" if r == asked_line else r
             for r in reasons

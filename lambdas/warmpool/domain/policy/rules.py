@@ -252,6 +252,12 @@ class KeepAliveStrategy(PolicyRule):
         )
 
 
+def kept_on_request(until: datetime) -> str:
+    """The reason a request that set the horizon gives (`decide_keep_alive` rewrites it when a limit
+    then cut the request short)."""
+    return f"kept warm until {until.isoformat()} on request"
+
+
 @register
 class PersonRequest(PolicyRule):
     """A person's extend/release request, and temporary overrides (`override_until`) that revert on
@@ -289,7 +295,7 @@ class PersonRequest(PolicyRule):
                 ev.set_horizon(
                     wanted,
                     f"request.{request.via}" if request else f"{rule}.override_until",
-                    f"kept warm until {until.isoformat()} on request",
+                    kept_on_request(until),
                 )
 
 
