@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal, cast
+from typing import Any, Literal, TypeVar, cast
 
 from warmpool.domain.clock import ManualClock
 from warmpool.domain.model import MatchKey
@@ -383,23 +383,7 @@ class WarmPoolEmulator:
     def job(self, name: str, account_id: str | None = None, region: str | None = None) -> EmulatedJob:
         """The job of that name in that account and region. Without them, the only job of that name:
         names are unique per account and region only, and the first of several may be another region's."""
-        found = [
-            job
-            for (acct, reg, job_name), job in self.jobs.items()
-            if job_name == name and account_id in (None, acct) and region in (None, reg)
-        ]
-        if not found:
-            scope = [f"{k} {v}" for k, v in (("account", account_id), ("region", region)) if v is not None]
-            where = f" in {', '.join(scope)}" if scope else ""
-            raise EmulatorError("ResourceNotFound", f"Training job {name} does not exist{where}")
-        if len(found) > 1:
-            places = ", ".join(f"{j.account_id}/{j.region}" for j in found)
-            raise EmulatorError(
-                "ValidationException",
-                f"Training job {name} exists in several accounts and regions ({places}): "
-                "name the account_id and region",
-            )
-        return found[0]
+        return _one_named(self.jobs, "Training job", name, account_id, region)
 
     def run_for(
         self, name: str, seconds: float, account_id: str | None = None, region: str | None = None
@@ -765,20 +749,7 @@ class WarmPoolEmulator:
         self, name: str, status: str = "Completed", account_id: str | None = None, region: str | None = None
     ) -> TuningJob:
         with self._lock:
-            found = [
-                t
-                for (acct, reg, tuning_name), t in self.tuning_jobs.items()
-                if tuning_name == name and account_id in (None, acct) and region in (None, reg)
-            ]
-            if not found:
-                raise EmulatorError("ResourceNotFound", f"Tuning job {name} does not exist")
-            if len(found) > 1:
-                raise EmulatorError(
-                    "ValidationException",
-                    f"Tuning job {name} exists in several accounts and regions: "
-                    "name the account_id and region",
-                )
-            (tuning,) = found
+            tuning = _one_named(self.tuning_jobs, "Tuning job", name, account_id, region)
             tuning.status = status
             tuning.ended_at = self.now()
             tuning.pending.clear()  # trials not started by then never start
@@ -980,3 +951,35 @@ def _deliver_to_eventbridge(account_id: str, region: str, envelope: Mapping[str,
             arn = parse_arn(target["Arn"])
             if arn.service == "sqs":
                 sqs_backends[arn.account][arn.region].send_message(arn.resource_id, body)
+
+
+_Named = TypeVar("_Named")
+
+
+def _one_named(
+    table: dict[tuple[str, str, str], _Named],
+    what: str,
+    name: str,
+    account_id: str | None,
+    region: str | None,
+) -> _Named:
+    """The one entry of `table` (keyed by account, region and name) of that name in that account and
+    region, either of them None for any. Several: refused, naming where they are (names are unique per
+    account and region only)."""
+    found = [
+        (acct, reg, item)
+        for (acct, reg, item_name), item in table.items()
+        if item_name == name and account_id in (None, acct) and region in (None, reg)
+    ]
+    if not found:
+        scope = [f"{k} {v}" for k, v in (("account", account_id), ("region", region)) if v is not None]
+        where = f" in {', '.join(scope)}" if scope else ""
+        raise EmulatorError("ResourceNotFound", f"{what} {name} does not exist{where}")
+    if len(found) > 1:
+        places = ", ".join(f"{acct}/{reg}" for acct, reg, _ in found)
+        raise EmulatorError(
+            "ValidationException",
+            f"{what} {name} exists in several accounts and regions ({places}): "
+            "name the account_id and region",
+        )
+    return found[0][2]
