@@ -7,6 +7,8 @@ from typing import Any
 import pytest
 from warmpool.cli.main import main
 
+from tests.unit.simulator import without_timing
+
 HEADER = "submit_time_s,duration_s,pool,user,team,instance_type,instance_count"
 G5 = [
     "0,600,a,ann,nlp,ml.g5.2xlarge,1",
@@ -167,6 +169,6 @@ def test_a_policy_with_warm_pool_quotas_simulates_as_one_without(
         policy = tmp_path / "policy.yaml"
         policy.write_text(f"version: 1\n{extra}", encoding="utf-8")
         args = ("--instance-type", "trace", "--policy", str(policy), "--strategies", "fixed-3600")
-        results.append(_simulate(capsys, trace, *args)["results"])
+        results.append(without_timing(_simulate(capsys, trace, *args)["results"]))
     assert results[0] == results[1]
     assert results[1]["fixed-3600"]["warm_starts"] > 0  # pools were kept, over the quotas stated

@@ -15,6 +15,8 @@ from warmpool.simulator.replay import Scenario, oracle, replay, static_best, sta
 from warmpool.simulator.synthetic import bundled_traces, large_fleet, write_all
 from warmpool.simulator.trace import TraceError, TraceJob, load_trace, read_trace
 
+from tests.unit.simulator import without_timing
+
 # price 3.6 $/h = 0.001 $/s; cold - warm = 100 s; no people cost: a cold start costs 0.1 $ (break-even 100 s)
 SCENARIO = Scenario("ml.test", 3.6, 0.0, 120.0, 20.0)
 JOBS = [TraceJob(0, 100, "p"), TraceJob(160, 100, "p"), TraceJob(1260, 100, "p")]
@@ -259,7 +261,7 @@ def test_with_a_policy_each_strategy_replays_as_it_would_alone(capsys: pytest.Ca
         code = main(["simulate", trace, "--policy", policy, "--strategies", strategies, "--format", "json"])
         assert code == 0
         rows: dict[str, Any] = json.loads(capsys.readouterr().out)["results"]
-        return {name: {k: v for k, v in row.items() if k != "seconds"} for name, row in rows.items()}
+        return without_timing(rows)
 
     together = results("none,fixed-600,adaptive")
     assert together["adaptive"] == results("adaptive")["adaptive"]
@@ -437,10 +439,7 @@ def test_cli_replays_strategies_side_by_side_with_the_same_results(
         out, err = capsys.readouterr()
         assert "100%" in err  # the progress bar reaches its end in both modes
         reports.append(json.loads(out))
-    sequential, parallel = (
-        {name: {k: v for k, v in row.items() if k != "seconds"} for name, row in report["results"].items()}
-        for report in reports
-    )
+    sequential, parallel = (without_timing(report["results"]) for report in reports)
     assert set(parallel) == {"none", "adaptive", "oracle"}
     assert parallel == sequential
 
