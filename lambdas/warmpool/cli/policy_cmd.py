@@ -29,7 +29,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     validate.add_argument("file", help="the policy YAML (or JSON) file")
     validate.add_argument(
-        "--format", choices=("text", "json"), default="text", help="json: {valid, summary | problems}"
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="json: {valid, summary, warnings | problems}",
     )
     validate.set_defaults(run=run_validate)
     explain = commands.add_parser(
@@ -81,10 +84,13 @@ def run_validate(args: argparse.Namespace) -> int:
         f"{len(policy.selectors)} selectors; default strategy {policy.defaults.keep_alive_strategy or 'job'}"
         f"{'; DRY RUN' if policy.dry_run else ''})"
     )
+    advice = policy.advice()
     if args.format == "json":
-        print_json({"valid": True, "summary": summary})
+        print_json({"valid": True, "summary": summary, "warnings": advice})
     else:
         print(summary)
+        for line in advice:
+            print(f"warning: {line}", file=sys.stderr)
     return 0
 
 

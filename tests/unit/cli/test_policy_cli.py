@@ -269,3 +269,52 @@ def test_explain_names_an_event_file_that_is_not_text_or_not_from_sagemaker(
         "warmpool: --event: source: a 'SageMaker Training Job State Change' event comes from source "
         "'aws.sagemaker', got None\n"
     )
+
+
+def test_validate_refuses_instance_types_written_without_the_ml_prefix(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `g5.2xlarge` names no pool (SageMaker says `ml.g5.2xlarge`): the limit would never hold, the
+    # price never apply, and `g5.*` would allow no pool at all
+    path = tmp_path / "policy.yaml"
+    path.write_text(
+        "version: 1\ninstance_type_limits: {g5.2xlarge: 4}\nprices: {p4d.24xlarge: 30.0}\n"
+        "defaults: {allowed_instance_types: ['ml.g5.*', 'g5.*']}\n"
+        "selectors:\n  - {name: big, match: {instance_types: [p4d*]}, rules: {max_horizon_minutes: 30}}\n"
+    )
+    assert main(["policy", "validate", str(path), "--format", "json"]) == 1
+    assert sorted(json.loads(capsys.readouterr().out)["problems"]) == [
+        "defaults.allowed_instance_types: g5.* matches no SageMaker instance type; SageMaker names them "
+        "with the ml. prefix: write ml.g5.*.",
+        "instance_type_limits: g5.2xlarge is not a SageMaker instance type; write it as SageMaker and "
+        "Service Quotas name it, e.g. ml.g5.2xlarge: 4.",
+        "prices: p4d.24xlarge is not a SageMaker instance type; write it as SageMaker and Service Quotas "
+        "name it, e.g. ml.p4d.24xlarge: 30.0.",
+        "selectors.0.match.instance_types: p4d* matches no SageMaker instance type; SageMaker names them "
+        "with the ml. prefix: write ml.p4d*.",
+    ]
+    path.write_text("version: 1\ndefaults: {denied_instance_types: ['*', 'm*', 'ml.p4d.*', '[m]l.g5.*']}\n")
+    assert main(["policy", "validate", str(path)]) == 0
+
+
+def test_validate_warns_of_a_type_limit_above_the_stated_quota(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "policy.yaml"
+    path.write_text(
+        "version: 1\ninstance_type_limits: {ml.g5.2xlarge: 12, ml.p4d.24xlarge: 2}\n"
+        "warm_pool_quotas: {ml.g5.2xlarge: 8, ml.p4d.24xlarge: 2}\n"
+    )
+    assert main(["policy", "validate", str(path)]) == 0  # valid: a warning, not a problem
+    out, err = capsys.readouterr()
+    assert "valid" in out
+    warning = (
+        "instance_type_limits.ml.g5.2xlarge (12) is above warm_pool_quotas.ml.g5.2xlarge (8): SageMaker's "
+        "quota stops new warm pools first, so the limit never holds. Lower it to 8 or less, or raise the "
+        "quota's entry if the account's quota is higher."
+    )
+    assert err.splitlines() == [f"warning: {warning}"]
+    assert main(["policy", "validate", str(path), "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["warnings"] == [warning]
+    assert main(["policy", "validate", str(ROOT / "policies" / "example.yaml"), "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["warnings"] == []

@@ -120,6 +120,25 @@ class Overrides(_Strict):
     allow_outside_working_hours: bool = False
 
 
+def instance_type_patterns(patterns: tuple[str, ...]) -> tuple[str, ...]:
+    """Glob patterns of instance types, refused when they can match no SageMaker type: `g5.*` matches
+    nothing SageMaker names (`ml.g5.2xlarge`), so an allow list would refuse every pool and a deny list
+    or a selector would silently do nothing. A pattern's text before its first wildcard must begin
+    with `ml.` or be the start of it (`*`, `m*`, `ml.g5.*`)."""
+    bad = [p for p in patterns if not _may_name_a_type(p)]
+    if bad:
+        raise ValueError(
+            f"{', '.join(bad)} matches no SageMaker instance type; SageMaker names them with the ml. "
+            f"prefix: write ml.{bad[0]}."
+        )
+    return patterns
+
+
+def _may_name_a_type(pattern: str) -> bool:
+    literal = re.split(r"[*?\[]", pattern, maxsplit=1)[0]
+    return literal.startswith("ml.") or "ml.".startswith(literal)
+
+
 class Rules(_Strict):
     """One scope's rules. Every field is optional; unset fields are inherited."""
 
@@ -159,6 +178,11 @@ class Rules(_Strict):
     def _known_zone(cls, value: str | None) -> str | None:
         return None if value is None else known_zone(value)
 
+    @field_validator("allowed_instance_types", "denied_instance_types")
+    @classmethod
+    def _type_patterns(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        return None if value is None else instance_type_patterns(value)
+
     @model_validator(mode="after")
     def _steps(self) -> Rules:
         if self.min_step_minutes and self.max_step_minutes and self.min_step_minutes > self.max_step_minutes:
@@ -189,6 +213,11 @@ DEFAULT_RULES = Rules(
 class SelectorMatch(_Strict):
     instance_types: tuple[str, ...] = Field(default=(), description="glob patterns; any may match")
     job_name_prefixes: tuple[str, ...] = Field(default=(), description="any may match")
+
+    @field_validator("instance_types")
+    @classmethod
+    def _type_patterns(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return instance_type_patterns(value)
 
     @model_validator(mode="after")
     def _not_empty(self) -> SelectorMatch:
@@ -296,6 +325,21 @@ class PolicyDocument(_Strict):
             r.max_warm_instances is not None for r in self.all_rules
         )
 
+    def advice(self) -> list[str]:
+        """What is valid but does not do what it seems to: said by `policy validate`, not refused.
+        An `instance_type_limits` entry above the quota stated for its type never holds (SageMaker gives
+        no warm pool past its quota first)."""
+        said: list[str] = []
+        for kind, limit in sorted(self.instance_type_limits.items()):
+            quota = self.warm_pool_quotas.get(kind)
+            if quota is not None and limit > quota:
+                said.append(
+                    f"instance_type_limits.{kind} ({limit}) is above warm_pool_quotas.{kind} ({quota}): "
+                    f"SageMaker's quota stops new warm pools first, so the limit never holds. Lower it to "
+                    f"{quota} or less, or raise the quota's entry if the account's quota is higher."
+                )
+        return said
+
     @model_validator(mode="after")
     def _steps_across_scopes(self) -> PolicyDocument:
         """min_step_minutes above max_step_minutes where both apply (e.g. the defaults' minimum and a
@@ -306,11 +350,12 @@ class PolicyDocument(_Strict):
             raise PydanticCustomError("step_conflict", "\n".join(conflicts))
         return self
 
-    @field_validator("warm_pool_quotas")
+    @field_validator("warm_pool_quotas", "instance_type_limits", "prices")
     @classmethod
-    def _instance_types(cls, value: dict[str, int]) -> dict[str, int]:
-        """A type written without SageMaker's `ml.` prefix (`g5.2xlarge`) would never match a pool, and
-        its warning would never come: refused, with the name to write."""
+    def _instance_types(cls, value: dict[str, Any]) -> dict[str, Any]:
+        """A type written without SageMaker's `ml.` prefix (`g5.2xlarge`) would never match a pool: its
+        limit would never hold, its price never apply, its warning never come. Refused, with the name
+        to write."""
         bad = [k for k in value if not k.startswith("ml.")]
         if bad:
             raise ValueError(
