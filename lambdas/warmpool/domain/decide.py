@@ -59,14 +59,7 @@ def decide_keep_alive(
 ) -> Decision:
     limits = limits or EngineLimits()
     if pool.status is not WarmPoolStatus.AVAILABLE or pool.available_since is None:
-        return Decision(
-            action=Action.KEEP,
-            keep_alive_seconds=None,
-            horizon_seconds=0,
-            next_check_at=None,
-            rule="status",
-            reasons=(f"pool is {pool.status.value}, only Available pools can be updated",),
-        )
+        return Decision.no_available_pool(f"pool is {pool.status.value}, only Available pools can be updated")
     required = limits.update_requires_tag
     if required and required not in pool.tags:
         until = pool.expires_at or now  # warm until its own keep-alive runs out

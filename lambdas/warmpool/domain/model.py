@@ -345,6 +345,19 @@ class Decision:
     # granted. None otherwise.
     asked_until: datetime | None = None
 
+    @classmethod
+    def no_available_pool(cls, reason: str) -> Decision:
+        """Nothing to decide: the pool is not Available (running, reused, gone), so no keep-alive can be
+        set; `reason` says what it is instead."""
+        return cls(
+            action=Action.KEEP,
+            keep_alive_seconds=None,
+            horizon_seconds=0,
+            next_check_at=None,
+            rule="status",
+            reasons=(reason,),
+        )
+
     def grants(self, kind: Literal["extend", "release"]) -> bool:
         """Whether this decision grants a person's request of `kind` in full: a release releases the
         pool; an extension is promised as asked, however the horizon came to cover it."""

@@ -207,13 +207,8 @@ class LifecycleService:
         outcome = self._refresh(job_name, Trigger.USER, request=request)
         if outcome.decision is not None:
             return outcome.decision
-        return Decision(
-            action=Action.KEEP,
-            keep_alive_seconds=None,
-            horizon_seconds=0,
-            next_check_at=None,
-            rule="status",
-            reasons=(f"{job_name} has no Available warm pool ({outcome.action}); nothing to {request.kind}",),
+        return Decision.no_available_pool(
+            f"{job_name} has no Available warm pool ({outcome.action}); nothing to {request.kind}"
         )
 
     def audit_unauthorized(self, record: PoolRecord, request: UserRequest, reason: str) -> None:
