@@ -41,7 +41,7 @@ from datetime import tzinfo
 from typing import NamedTuple
 
 from warmpool.domain.model import IdleGap, Pool
-from warmpool.domain.strategies import StrategyInput, register
+from warmpool.domain.strategies import StrategyInput, free_idle_horizon, register
 
 MIN_EFFECTIVE_SAMPLES = 1.0
 TEAM_PRIOR_WEIGHT = 0.25
@@ -386,16 +386,16 @@ class AdaptiveStrategy:
 
     def horizon_seconds(self, data: StrategyInput) -> int:
         cost = data.cost
+        if cost.idle_cost_per_second <= 0:
+            return free_idle_horizon(cost)
         facts = _facts_of(data)
         gaps = weighted_gaps(data, facts)
         effective = sum(g.weight for g in gaps)
         # reuses as recorded: one that would have come after the working day's end still says the
         # history is not thin (with none left in the curve, the pool is released, not kept to break-even)
         reused = any(f.reused and f.valid for source in facts for f in source)
-        thin = effective < MIN_EFFECTIVE_SAMPLES or not reused
-        if thin or cost.idle_cost_per_second <= 0:
-            threshold = cost.break_even_seconds
-            return 0 if math.isinf(threshold) else int(threshold)
+        if effective < MIN_EFFECTIVE_SAMPLES or not reused:  # thin: the ski-rental threshold
+            return int(cost.break_even_seconds)
         pool = data.pool
         elapsed = max(0.0, (data.now - pool.available_since).total_seconds()) if pool.available_since else 0.0
         if quiet_time(data, facts):

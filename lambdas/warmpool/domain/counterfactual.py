@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from warmpool.domain.model import IdleGap
-from warmpool.domain.strategies import StrategyInput, register
+from warmpool.domain.strategies import StrategyInput, free_idle_horizon, register
 
 GRID = (0, 30, 60, 120, 300, 600, 900, 1200, 1800, 2700, 3600, 5400, 7200, 10800, 14400, 21600, 43200)
 _IDLE, _ARRIVE = 0, 1
@@ -102,6 +102,6 @@ class CounterfactualStrategy:
     def horizon_seconds(self, data: StrategyInput) -> int:
         cost = data.cost
         if cost.idle_cost_per_second <= 0:
-            return 0  # nothing to weigh a cold start against: like break-even, keep nothing
+            return free_idle_horizon(cost)
         now = data.pool.available_since or data.now
         return best_keep_alive(data.pool.history, now, cost.idle_cost_per_second, cost.cold_start_penalty)

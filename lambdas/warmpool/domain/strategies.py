@@ -37,6 +37,14 @@ _REGISTRY: dict[str, Callable[[], KeepAliveStrategy]] = {}
 FREE_IDLE_SECONDS = 28 * 24 * 3600
 
 
+def free_idle_horizon(cost: CostModel) -> int:
+    """The horizon of a learning strategy when idle time costs nothing (a price of 0: capacity paid for
+    anyway, reserved or committed): there is nothing to weigh a cold start against, so the pool stays
+    warm as long as the limits allow while a cold start still costs people's waiting time, as break-even
+    keeps it, and nothing is kept when even that is free."""
+    return FREE_IDLE_SECONDS if cost.cold_start_penalty > 0 else 0
+
+
 def register(name: str) -> Callable[[Callable[[], KeepAliveStrategy]], Callable[[], KeepAliveStrategy]]:
     def wrap(factory: Callable[[], KeepAliveStrategy]) -> Callable[[], KeepAliveStrategy]:
         if name in _REGISTRY:

@@ -172,6 +172,23 @@ def test_free_idle_capacity_keeps_nothing_learned() -> None:
     assert _horizon(_pool(_gaps([300.0] * 10)), cost=free) == 0
 
 
+@pytest.mark.parametrize("strategy", ["adaptive", "counterfactual"])
+@pytest.mark.parametrize("history", [(), _gaps([300.0] * 10), _gaps([30_000.0] * 10, reused=False)])
+def test_free_idle_capacity_is_kept_warm_while_people_wait_for_a_cold_start(
+    strategy: str, history: tuple[IdleGap, ...]
+) -> None:
+    # capacity paid for anyway (a price of 0): idling costs nothing and a cold start costs people's
+    # time, so the pool stays warm as long as the policy allows, as break-even keeps it (the learners
+    # released it at once)
+    policy = PolicyDocument(
+        prices={"ml.g5.2xlarge": 0.0},
+        defaults=Rules(keep_alive_strategy=strategy, people_cost_per_hour=100.0, max_horizon_minutes=600),
+    )
+    decision = decide_keep_alive(_pool(history), policy, MONDAY_NOON + timedelta(seconds=5))
+    assert (decision.action, decision.horizon_seconds) == (Action.EXTEND, 600 * 60)
+    assert decision.keep_alive_seconds == 3600
+
+
 def test_censored_gaps_count_as_survivors_not_as_reuses() -> None:
     reuses = [WeightedGap(100.0, True, 1.0), WeightedGap(1000.0, True, 1.0)]
     censored_early = [WeightedGap(50.0, False, 1.0)] * 2
