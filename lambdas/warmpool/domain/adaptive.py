@@ -41,7 +41,7 @@ from datetime import tzinfo
 from typing import NamedTuple
 
 from warmpool.domain.model import IdleGap, Pool
-from warmpool.domain.strategies import StrategyInput, free_idle_horizon, register
+from warmpool.domain.strategies import Proposal, StrategyInput, duration_text, free_idle_horizon, register
 
 MIN_EFFECTIVE_SAMPLES = 1.0
 TEAM_PRIOR_WEIGHT = 0.25
@@ -329,23 +329,21 @@ def best_horizon(curve: list[tuple[float, float]], elapsed: float, idle_cost: fl
     return best_t
 
 
-def clearly_cheaper(
-    gaps: list[WeightedGap],
-    elapsed: float,
-    horizon: float,
-    idle: float,
-    penalty: float,
-    z: float = CONFIDENCE_Z,
-) -> bool:
-    """Whether keeping until `horizon` beats releasing now by more than the noise of the estimate.
+class Saving(NamedTuple):
+    """What keeping until a horizon saves against releasing now, over the past gaps still open."""
 
-    The horizon is the argmin of a curve estimated from a few dozen weighted gaps: with many candidate
-    horizons, the one that looks cheapest is often the one the noise favours, and a pool that is rarely
-    reused gets kept "just in case" gap after gap. So each past gap still open at `elapsed` is scored
-    both ways (keeping: the idle time until its reuse or the horizon, plus a cold start if the job came
-    later; releasing: a cold start if a job came at all), and the pool is kept only if the weighted mean
-    saving exceeds `z` standard errors (effective sample size of the weights). A gap that was
-    never reused counts as idle until the horizon."""
+    mean: float  # USD, weighted mean over the gaps: > 0 when keeping is cheaper
+    error: float  # USD, the standard error of that mean
+    gaps: float  # the effective number of weighted gaps it is measured on
+
+
+def saving(
+    gaps: list[WeightedGap], elapsed: float, horizon: float, idle: float, penalty: float
+) -> Saving | None:
+    """Each past gap still open at `elapsed`, scored both ways (keeping: the idle time until its reuse or
+    the horizon, plus a cold start if the job came later; releasing: a cold start if a job came at all;
+    a gap never reused counts as idle until the horizon). None when fewer than two gaps' worth of
+    weight is left: one gap says nothing of the spread."""
     diffs: list[float] = []
     weights: list[float] = []
     for seconds, reused, weight in gaps:
@@ -361,15 +359,33 @@ def clearly_cheaper(
         weights.append(weight)
     total = sum(weights)
     if total <= 0:
-        return False
+        return None
     n_eff = total**2 / sum([w * w for w in weights])
     if n_eff <= 1.0 + 1e-9:
-        return False  # one gap says nothing of the spread
+        return None
     mean = sum([d * w for d, w in zip(diffs, weights, strict=True)]) / total
     var = (
         sum([w * (d - mean) ** 2 for d, w in zip(diffs, weights, strict=True)]) / total * n_eff / (n_eff - 1)
     )
-    return mean + z * math.sqrt(var / n_eff) < 0
+    return Saving(-mean, math.sqrt(var / n_eff), n_eff)
+
+
+def clearly_cheaper(
+    gaps: list[WeightedGap],
+    elapsed: float,
+    horizon: float,
+    idle: float,
+    penalty: float,
+    z: float = CONFIDENCE_Z,
+) -> bool:
+    """Whether keeping until `horizon` beats releasing now by more than the noise of the estimate.
+
+    The horizon is the argmin of a curve estimated from a few dozen weighted gaps: with many candidate
+    horizons, the one that looks cheapest is often the one the noise favours, and a pool that is rarely
+    reused gets kept "just in case" gap after gap. So the pool is kept only if the weighted mean
+    `saving` exceeds `z` standard errors (effective sample size of the weights)."""
+    found = saving(gaps, elapsed, horizon, idle, penalty)
+    return found is not None and found.mean - z * found.error > 0
 
 
 def kept_already(pool: Pool) -> bool:
@@ -385,32 +401,82 @@ class AdaptiveStrategy:
     name: str = "adaptive"
 
     def horizon_seconds(self, data: StrategyInput) -> int:
+        return self.propose(data).seconds
+
+    def propose(self, data: StrategyInput) -> Proposal:
         cost = data.cost
         if cost.idle_cost_per_second <= 0:
-            return free_idle_horizon(cost)
+            free = free_idle_horizon(cost)
+            return Proposal(
+                free, "idle time costs nothing here" if free else "idle time and cold starts cost nothing"
+            )
         facts = _facts_of(data)
         gaps = weighted_gaps(data, facts)
         effective = sum(g.weight for g in gaps)
         # reuses as recorded: one that would have come after the working day's end still says the
         # history is not thin (with none left in the curve, the pool is released, not kept to break-even)
         reused = any(f.reused and f.valid for source in facts for f in source)
+        seen = _on_record(facts)
         if effective < MIN_EFFECTIVE_SAMPLES or not reused:  # thin: the ski-rental threshold
-            return int(cost.break_even_seconds)
+            threshold = cost.break_even_seconds
+            why = f"no reuse among the {seen}" if seen else "no idle gap of this shape or its team on record"
+            return Proposal(
+                int(threshold),
+                f"{why} yet: kept as long as idling costs what one cold start does (break-even)",
+            )
         pool = data.pool
         elapsed = max(0.0, (data.now - pool.available_since).total_seconds()) if pool.available_since else 0.0
         if quiet_time(data, facts):
-            return int(elapsed)  # release: at this time of day, no job came back on other days
+            anchor = (pool.available_since or data.now).astimezone(data.zone)
+            return Proposal(
+                int(elapsed),
+                f"at this time of day ({anchor:%H:%M}), no job came back within "
+                f"{QUIET_GAP_SECONDS // 3600} h on {QUIET_MIN_GAPS} or more other days",
+            )
         curve = survival_curve(gaps)
         horizon = best_horizon(curve, elapsed, cost.idle_cost_per_second, cost.cold_start_penalty)
-        z = CONFIDENCE_Z_KEPT if kept_already(pool) else CONFIDENCE_Z
-        if horizon > elapsed and not clearly_cheaper(
-            gaps, elapsed, horizon, cost.idle_cost_per_second, cost.cold_start_penalty, z
-        ):
-            return int(elapsed)  # release: the saving is within the noise
+        idle_for = duration_text(elapsed) if elapsed >= 60 else ""
+        still = f" still idle after {idle_for}" if idle_for else ""
         if horizon <= elapsed:
-            return int(horizon)
+            now = f" after {idle_for} idle" if idle_for else ""
+            return Proposal(int(horizon), f"no reuse likely enough to pay for waiting{now} (of the {seen})")
+        z = CONFIDENCE_Z_KEPT if kept_already(pool) else CONFIDENCE_Z
+        found = saving(gaps, elapsed, horizon, cost.idle_cost_per_second, cost.cold_start_penalty)
+        longer = duration_text(horizon - elapsed)
+        if found is None:
+            return Proposal(int(elapsed), f"too few gaps like this one{still} to judge by (of the {seen})")
+        if found.mean <= 0:
+            return Proposal(
+                int(elapsed),
+                f"keeping it {longer} more would have cost more than the cold starts it saved, on "
+                f"average over the gaps like this one{still} ({found.gaps:.0f} weighted, of the {seen})",
+            )
+        if found.mean - z * found.error <= 0:
+            return Proposal(
+                int(elapsed),
+                f"keeping it {longer} more would save ${found.mean:.2f} on average over the gaps like this "
+                f"one{still} ({found.gaps:.0f} weighted, of the {seen}), within the noise: kept only for a "
+                f"saving above {z:g} standard errors (${z * found.error:.2f})",
+            )
+        s_e = survival_at(curve, elapsed)
+        chance = 1.0 - survival_at(curve, horizon) / s_e if s_e > 0 else 0.0
         # The next gap is rarely exactly an observed one: keep a margin past it, but not past break-even
         # (bench: one that took a horizon just short of break-even past it idled on every cluster not
         # reused, at $0/h of people's time most of all).
         margin = min(MARGIN_SECONDS, MARGIN_BREAK_EVEN_SHARE * cost.break_even_seconds)
-        return int(min(horizon * MARGIN_FACTOR + margin, max(horizon, cost.break_even_seconds)))
+        kept = int(min(horizon * MARGIN_FACTOR + margin, max(horizon, cost.break_even_seconds)))
+        return Proposal(
+            kept,
+            f"a job of this shape came within {longer} in {chance:.0%} of the gaps like this one{still} "
+            f"({found.gaps:.0f} weighted, of the {seen}): keeping it saves ${found.mean:.2f} ± "
+            f"${found.error:.2f} on average against releasing now",
+        )
+
+
+def _on_record(facts: tuple[list[_GapFacts], list[_GapFacts]]) -> str:
+    """ "12 idle gaps of this shape and 40 of its team": what the decision learned from."""
+    own, team = len(facts[0]), len(facts[1])
+    if not own and not team:
+        return ""
+    mine = f"{own} idle gap{'' if own == 1 else 's'} of this shape"
+    return f"{mine} and {team} of its team" if team else mine

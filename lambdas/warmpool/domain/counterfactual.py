@@ -21,12 +21,13 @@ Pure Python: one timeline of at most 128 events (64 gaps), replayed 17 times; ab
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from warmpool.domain.model import IdleGap
-from warmpool.domain.strategies import StrategyInput, free_idle_horizon, register
+from warmpool.domain.strategies import Proposal, StrategyInput, duration_text, free_idle_horizon, register
 
 GRID = (0, 30, 60, 120, 300, 600, 900, 1200, 1800, 2700, 3600, 5400, 7200, 10800, 14400, 21600, 43200)
 _IDLE, _ARRIVE = 0, 1
@@ -87,11 +88,18 @@ def replay_cost(
 def best_keep_alive(
     gaps: Sequence[IdleGap], now: datetime, idle_cost: float, penalty: float, grid: Sequence[int] = GRID
 ) -> int:
-    """The cheapest keep-alive of `grid` on the replayed history (the shortest of equals). The
-    timeline is built once and replayed under each keep-alive."""
+    """The cheapest keep-alive of `grid` on the replayed history (the shortest of equals)."""
+    return _replayed(gaps, now, idle_cost, penalty, grid)[0][1]
+
+
+def _replayed(
+    gaps: Sequence[IdleGap], now: datetime, idle_cost: float, penalty: float, grid: Sequence[int] = GRID
+) -> tuple[tuple[float, int], float]:
+    """(the cheapest (cost, keep-alive) of `grid`, the cost of keeping nothing) on the replayed
+    history. The timeline is built once and replayed under each keep-alive."""
     starts, events = _timeline(gaps, now)
     costs = [_replay(starts, events, seconds, idle_cost, penalty) for seconds in grid]
-    return min(zip(costs, grid, strict=True))[1]
+    return min(zip(costs, grid, strict=True)), costs[grid.index(0)] if 0 in grid else math.inf
 
 
 @register("counterfactual")
@@ -100,8 +108,28 @@ class CounterfactualStrategy:
     name: str = "counterfactual"
 
     def horizon_seconds(self, data: StrategyInput) -> int:
+        return self.propose(data).seconds
+
+    def propose(self, data: StrategyInput) -> Proposal:
         cost = data.cost
         if cost.idle_cost_per_second <= 0:
-            return free_idle_horizon(cost)
+            free = free_idle_horizon(cost)
+            return Proposal(
+                free, "idle time costs nothing here" if free else "idle time and cold starts cost nothing"
+            )
         now = data.pool.available_since or data.now
-        return best_keep_alive(data.pool.history, now, cost.idle_cost_per_second, cost.cold_start_penalty)
+        history = data.pool.history
+        (best, seconds), nothing = _replayed(history, now, cost.idle_cost_per_second, cost.cold_start_penalty)
+        gaps = f"{len(history)} idle gap{'' if len(history) == 1 else 's'} of this shape"
+        if not history:
+            return Proposal(seconds, "no idle gap of this shape on record yet: nothing kept until one shows")
+        if seconds == 0:
+            return Proposal(
+                0,
+                f"replayed over the last {gaps}, keeping nothing costs the least of {len(GRID)} keep-alives",
+            )
+        return Proposal(
+            seconds,
+            f"replayed over the last {gaps}, keeping each idle cluster {duration_text(seconds)} costs "
+            f"${best:.2f}, the least of {len(GRID)} keep-alives (keeping nothing: ${nothing:.2f})",
+        )

@@ -1,5 +1,6 @@
 """The counterfactual strategy: replaying a pool's own history under each keep-alive."""
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -63,6 +64,22 @@ def test_a_shape_never_reused_is_not_kept_and_learns_from_its_first_cold_start()
     assert horizon((gap(600, 60, False),)) == 0
     # a cold start 1,000 s after that pool became idle turned its gap into a 1,000 s wait
     assert horizon((gap(600, 1000, True),)) == 1200
+
+    def why(history: tuple[IdleGap, ...]) -> str:
+        pool = Pool("j", "j", "", MatchKey("role", "ml.g5.2xlarge", 1, 50), WarmPoolStatus.AVAILABLE)
+        return strategy.propose(
+            StrategyInput(replace(pool, available_since=NOW, history=history), cost, NOW)
+        ).why
+
+    # each proposal says what the replay found, for the decision's reason
+    assert why(()) == "no idle gap of this shape on record yet: nothing kept until one shows"
+    assert why((gap(600, 60, False),)) == (
+        "replayed over the last 1 idle gap of this shape, keeping nothing costs the least of 17 keep-alives"
+    )
+    assert why((gap(600, 1000, True),)) == (
+        "replayed over the last 1 idle gap of this shape, keeping each idle cluster 20 min costs $0.42, "
+        "the least of 17 keep-alives (keeping nothing: $3.67)"
+    )
 
 
 def test_in_the_simulator_it_learns_to_keep_a_cluster_for_the_job_that_follows() -> None:

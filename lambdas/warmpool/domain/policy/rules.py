@@ -26,7 +26,7 @@ from warmpool.domain.model import (
 )
 from warmpool.domain.policy.document import PolicyDocument, WorkingHours
 from warmpool.domain.policy.resolve import Resolved, matches, team_rules
-from warmpool.domain.strategies import StrategyInput, get_strategy
+from warmpool.domain.strategies import StrategyInput, duration_text, get_strategy
 
 
 @dataclass
@@ -129,10 +129,6 @@ def ledger_zones(policy: PolicyDocument) -> set[tzinfo]:
 
 def _zone(name: str) -> tzinfo:
     return UTC if name == "UTC" else ZoneInfo(name)
-
-
-def _minutes(seconds: float) -> str:
-    return f"{seconds / 60:.0f} min" if seconds < 7200 else f"{seconds / 3600:.1f} h"
 
 
 def _over_limit(count: int, used: int, limit: int) -> str:
@@ -244,11 +240,12 @@ class KeepAliveStrategy(PolicyRule):
     def apply(self, ev: Evaluation) -> None:
         strategy = get_strategy(ev.rules.get("keep_alive_strategy"))
         data = StrategyInput(pool=ev.pool, cost=ev.cost, now=ev.now, zone=team_zone(ev.rules))
-        seconds = strategy.horizon_seconds(data)
+        proposal = strategy.propose(data)
+        why = f": {proposal.why}" if proposal.why else ""
         ev.set_horizon(
-            seconds,
+            proposal.seconds,
             ev.rules.rule("keep_alive_strategy"),
-            f"strategy {strategy.name} wants {_minutes(seconds)} of warm time",
+            f"strategy {strategy.name} wants {duration_text(proposal.seconds)} of warm time{why}",
         )
 
 
@@ -309,7 +306,9 @@ class MaxHorizon(PolicyRule):
     def apply(self, ev: Evaluation) -> None:
         limit = ev.rules.get("max_horizon_minutes") * 60
         ev.cap(
-            limit, ev.rules.rule("max_horizon_minutes"), f"capped at the maximum horizon {_minutes(limit)}"
+            limit,
+            ev.rules.rule("max_horizon_minutes"),
+            f"capped at the maximum horizon {duration_text(limit)}",
         )
 
 
