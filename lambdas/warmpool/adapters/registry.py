@@ -16,7 +16,9 @@ The registry table
   starts that uncensored one of them (to undo when the job turns out to have taken a warm pool), and a
   `version` each write is conditioned on.
 - `TUNER#<tuning job arn>` / `POOL#<pool_id>`: pools launched by a tuning job.
-- `TUNING#<tuning job arn>` / `FINISHED`: its owners were told it finished (once), with a TTL.
+- `TUNING#<tuning job arn>` / `FINISHED`: the notice that it finished (what it says, to whom), recorded
+  before it is sent and marked sent after, with a TTL; unsent, it is in `by_status` under
+  `TUNING#UNSENT` (`gsi1sk` = `<recorded at>#<tuning job arn>`), where the reconciler finds it.
 - `LEDGER#<team>` / `DAY#<date>` and `MONTH#<yyyy-mm>`: the idle-cost ledger, with a TTL;
   `BOOKED#<date>#<job name>`: that job's idle gap is booked for that day (once), with the same TTL.
 
@@ -30,19 +32,21 @@ import json
 import time
 import uuid
 from collections.abc import Callable, Collection
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from warmpool.domain.codec import (
     decision_from_json,
     gap_from_json,
     gap_to_json,
+    notification_from_json,
+    notification_to_json,
     pool_from_json,
     pool_to_json,
 )
 from warmpool.domain.history import ColdStart, add_once, retract_cold_start, uncensor
-from warmpool.domain.model import IdleGap, Pool, WarmPoolStatus
-from warmpool.service.ports import AuditEntry, ConcurrentUpdateError, PoolRecord
+from warmpool.domain.model import IdleGap, Notification, Pool, WarmPoolStatus
+from warmpool.service.ports import AuditEntry, ConcurrentUpdateError, PoolRecord, TuningNotice
 
 HISTORY_LIMIT = 64
 COLD_STARTS_KEPT = 64  # the latest cold starts of a history, kept to be undone (a join comes within minutes)
@@ -57,6 +61,8 @@ TYPE_INDEX = "by_type"
 BACKFILLED_INDEXES = (MATCH_INDEX, TEAM_INDEX, TYPE_INDEX)
 _BACKFILL_KEY = ("INDEXES", "BACKFILL")
 _UPGRADES_KEY = ("UPGRADES", "DONE")
+# the `by_status` partition of the "tuning job finished" notices recorded and not marked sent
+UNSENT_TUNING_NOTICES = "TUNING#UNSENT"
 _LEFT_TO_THE_ENGINE = ("ConditionalCheckFailedException", "AccessDeniedException")
 
 
@@ -341,40 +347,72 @@ class DynamoPoolRegistry:
         records = [self.get(item["pool_id"]["S"]) for item in items]
         return [r for r in records if r is not None and r.pool.tuning_job_arn == tuning_job_arn]
 
-    def claim_tuning_finished(self, tuning_job_arn: str, at: datetime) -> bool:
+    def record_tuning_finished(
+        self, tuning_job_arn: str, notification: Notification, recorded_at: datetime
+    ) -> TuningNotice:
+        """A conditional put: the first notice recorded for a tuning job is the one it gets. Unsent, it
+        is in the `by_status` index under `TUNING#UNSENT` (`unsent_tuning_notices`), until marked sent."""
         from botocore.exceptions import ClientError
 
-        expires = int((at + AUDIT_RETENTION).timestamp())
+        at = recorded_at.astimezone(UTC)
         try:
             self._client.put_item(
                 TableName=self.table_name,
                 Item={
                     **_key(f"TUNING#{tuning_job_arn}", "FINISHED"),
                     "at": {"S": at.isoformat()},
-                    "ttl": {"N": str(expires)},
+                    "notice": {"S": notification_to_json(notification)},
+                    "state": {"S": "unsent"},
+                    "gsi1pk": {"S": UNSENT_TUNING_NOTICES},
+                    "gsi1sk": {"S": f"{at.isoformat()}#{tuning_job_arn}"},
+                    "ttl": {"N": str(int((at + AUDIT_RETENTION).timestamp()))},
                 },
                 ConditionExpression="attribute_not_exists(pk)",
             )
         except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            recorded = self.tuning_finished(tuning_job_arn)
+            if recorded is not None:
+                return recorded
+            # expired in between (its TTL): recorded now
+            return self.record_tuning_finished(tuning_job_arn, notification, recorded_at)
+        return TuningNotice(tuning_job_arn, notification, at)
 
-    def unclaim_tuning_finished(self, tuning_job_arn: str, at: datetime) -> None:
+    def tuning_finished(self, tuning_job_arn: str) -> TuningNotice | None:
+        item = self._client.get_item(
+            TableName=self.table_name, Key=_key(f"TUNING#{tuning_job_arn}", "FINISHED"), ConsistentRead=True
+        ).get("Item")
+        return _tuning_notice(tuning_job_arn, item) if item else None
+
+    def mark_tuning_finished_sent(self, tuning_job_arn: str) -> None:
         from botocore.exceptions import ClientError
 
         try:
-            self._client.delete_item(
+            self._client.update_item(
                 TableName=self.table_name,
                 Key=_key(f"TUNING#{tuning_job_arn}", "FINISHED"),
-                ConditionExpression="#at = :at",
-                ExpressionAttributeNames={"#at": "at"},
-                ExpressionAttributeValues={":at": {"S": at.isoformat()}},
+                UpdateExpression="SET #state = :sent REMOVE gsi1pk, gsi1sk",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeNames={"#state": "state"},
+                ExpressionAttributeValues={":sent": {"S": "sent"}},
             )
         except ClientError as exc:
-            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":  # expired: nothing to mark
                 raise
+
+    def unsent_tuning_notices(self, recorded_before: datetime) -> list[TuningNotice]:
+        """One Query of the sparse `TUNING#UNSENT` partition of `by_status`: the notices not marked sent
+        (nearly always none), only those recorded before `recorded_before`."""
+        items = self._query(
+            IndexName=STATUS_INDEX,
+            KeyConditionExpression="gsi1pk = :p AND gsi1sk < :t",
+            ExpressionAttributeValues={
+                ":p": {"S": UNSENT_TUNING_NOTICES},
+                ":t": {"S": recorded_before.astimezone(UTC).isoformat()},
+            },
+        )
+        return [_tuning_notice(item["pk"]["S"].removeprefix("TUNING#"), item) for item in items]
 
     # ------------------------------------------------------------------ idle-cost ledger
     def add_idle_cost(self, team: str, at: datetime, usd: float, booking: str) -> bool:
@@ -605,6 +643,16 @@ def _team_partition(team: str | None) -> str:
 
 def _key(pk: str, sk: str) -> dict[str, Any]:
     return {"pk": {"S": pk}, "sk": {"S": sk}}
+
+
+def _tuning_notice(tuning_job_arn: str, item: dict[str, Any]) -> TuningNotice:
+    """A `TUNING#` item; one written by a version before notices were recorded holds no notice and
+    was a claim, given back when its send failed: it counts as sent."""
+    at = datetime.fromisoformat(item["at"]["S"])
+    if "notice" not in item:
+        return TuningNotice(tuning_job_arn, None, at, sent=True)
+    notification = notification_from_json(item["notice"]["S"])
+    return TuningNotice(tuning_job_arn, notification, at, sent=item.get("state", {}).get("S") == "sent")
 
 
 def _with_version(pool: Any, version: int) -> Any:

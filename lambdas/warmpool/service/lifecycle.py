@@ -57,6 +57,7 @@ from warmpool.service.ports import (
     RetryableError,
     SageMakerPort,
     StepScheduler,
+    TuningNotice,
     UpdateRefusedError,
 )
 
@@ -67,6 +68,10 @@ EXPIRING_SOON_DEFAULT_MINUTES = 15
 # writes of a released pool's notice tried against other invocations' writes (`_save_released`)
 SAVE_RELEASED_ATTEMPTS = 3
 LIFETIME_WARNING = timedelta(days=1)
+# A "tuning job finished" notice recorded this long ago and still not marked sent is the reconciler's to
+# send: the invocation that recorded it is over (the lifecycle function's timeout is a minute) and
+# failed to send it, or ended before it could (`_send_tuning_finished`).
+UNSENT_NOTICE_GRACE = timedelta(minutes=2)
 # Warnings about the job, not about one look at it: said once per job, not at every step.
 ONCE_PER_JOB = frozenset(
     {
@@ -191,12 +196,20 @@ class LifecycleService:
         arn = detail.tuning_job_arn or ""
         outcomes: list[Outcome] = []
         owned = list(self.registry.pools_of_tuning_job(arn)) if arn else []
+        # recorded before its pools are given back, sent after: once they are the engine's, nothing
+        # brings a run back to the tuning job, but the reconciler sends a notice left unsent
+        notice = (
+            self._record_tuning_finished(
+                arn, detail.tuning_job_name, detail.tuning_job_status, detail.best_training_job, owned
+            )
+            if arn
+            else None
+        )
         ended = f"tuning job {detail.tuning_job_name} ended {detail.tuning_job_status} (its event)"
         for record in owned:
             outcomes.append(self._refresh(record.pool.job_name, Trigger.RECONCILE, tuner_ended=ended))
-        self._announce_tuning_finished(
-            arn, detail.tuning_job_name, detail.tuning_job_status, detail.best_training_job, owned
-        )
+        if notice is not None:
+            self._send_tuning_finished(notice)
         return outcomes
 
     @_one_policy
@@ -226,9 +239,10 @@ class LifecycleService:
     def reconcile(self) -> ReconcileReport:
         """Repair drift: pools whose events were missed, pools that moved on silently, missing schedules.
         Costs O(Available and InUse pools): for each state, one list call to SageMaker and one query of
-        the registry, plus a describe per disagreeing pool (and once per index added to the registry,
-        one listing of the live pools: `backfill_indexes`; once per registry, the sweep for the phantom
-        pools older versions left: `_sweep_phantoms`)."""
+        the registry, plus a describe per disagreeing pool and one query of the "tuning job finished"
+        notices not marked sent (nearly always none: `unsent_tuning_notices`); and once per index added
+        to the registry, one listing of the live pools (`backfill_indexes`); once per registry, the
+        sweep for the phantom pools older versions left (`_sweep_phantoms`)."""
         now = self.clock.now()
         self.begin_run()
         failed: list[str] = []
@@ -264,7 +278,7 @@ class LifecycleService:
         for arn, (tuning, described) in tuners.items():
             # Once per tuning job, before its pools are given back: its owners are told it finished. A
             # notice that fails to send leaves them the tuner's, so the next run finds the tuning job
-            # again and tells them then (given back first, nothing would bring a run back to it).
+            # again and sends it then (recorded first, it would be sent all the same: below).
             status = _tuning_status_of(described)
             if status in TUNER_RUNNING_STATUSES:
                 continue
@@ -279,6 +293,12 @@ class LifecycleService:
             if (record.pool.tuning_job_arn or "") in told:
                 name = record.pool.job_name
                 self._repair(failed, report.repaired, name, self._release_from_ended_tuner, record, tuners)
+        # The "tuning job finished" notices recorded and never marked sent: the invocation that recorded
+        # them is over (its retries ran out, it crashed, or it handed the pools back without a send
+        # that succeeded). One Query, of the notices not marked sent only.
+        for notice in self.registry.unsent_tuning_notices(now - UNSENT_NOTICE_GRACE):
+            arn = notice.tuning_job_arn
+            self._repair(failed, [], arn, self._send_listed_tuning_notice, notice)
         # A pool the registry still has InUse whose job has ended (its events lost, its keep-alive run
         # out before this run could see it Available): left alone, it would count as running forever.
         in_use = set(self.sagemaker.list_job_names_with_pool(WarmPoolStatus.IN_USE.value))
@@ -422,32 +442,60 @@ class LifecycleService:
         best_training_job: dict[str, Any] | None,
         owned: list[PoolRecord],
     ) -> None:
-        """Tell the owners of a finished tuning job's pools, on the pool of its best trial (else its
-        latest): once per tuning job, whether its event or the reconciler sees the end first. A send
-        that fails gives the claim back, so that the retry (the event delivered again) tells them."""
+        """Tell the owners of a finished tuning job that it finished: the notice is recorded, then sent
+        (`_record_tuning_finished`, `_send_tuning_finished`). A send that fails raises: the retry (the
+        event delivered again, the reconciler's next run) sends the notice recorded."""
+        notice = self._record_tuning_finished(arn, tuning_job_name, status, best_training_job, owned)
+        if notice is not None:
+            self._send_tuning_finished(notice)
+
+    def _record_tuning_finished(
+        self,
+        arn: str,
+        tuning_job_name: str,
+        status: str,
+        best_training_job: dict[str, Any] | None,
+        owned: list[PoolRecord],
+    ) -> TuningNotice | None:
+        """The notice that the tuning job finished, recorded once per tuning job (whether its event,
+        a duplicate of it, or the reconciler sees the end first): what it
+        says and to whom, so that it can be sent again as it was (`_send_tuning_finished`), without
+        its pools. Returns the one recorded (this one, or an earlier one); None when no pool is the
+        tuning job's: nobody's pool to tell about it."""
+        recorded = self.registry.tuning_finished(arn)
+        if recorded is not None:
+            return recorded
         best = (best_training_job or {}).get("TrainingJobName")
-        target = next((r for r in owned if r.pool.job_name == best), owned[-1] if owned else None)
-        claimed_at = self.clock.now()
-        if target is None or not self.registry.claim_tuning_finished(arn, claimed_at):
-            return
         metric = (best_training_job or {}).get("FinalHyperParameterTuningJobObjectiveMetric") or {}
-        try:
-            fresh = self.registry.get(target.pool.pool_id) or target
-            self._notify(
-                fresh,
-                NotificationKind.TUNING_JOB_FINISHED,
-                Severity.INFO,
-                extra={
-                    "tuning_job_name": tuning_job_name,
-                    "tuning_job_status": status,
-                    "best_training_job": best,
-                    "objective_metric": metric.get("MetricName"),
-                    "objective_value": metric.get("Value"),
-                },
-            )
-        except Exception:
-            self.registry.unclaim_tuning_finished(arn, claimed_at)
-            raise
+        said = {
+            "tuning_job_name": tuning_job_name,
+            "tuning_job_status": status,
+            "best_training_job": best,
+            "objective_metric": metric.get("MetricName"),
+            "objective_value": metric.get("Value"),
+        }
+        kind, severity = NotificationKind.TUNING_JOB_FINISHED, Severity.INFO
+        now = self.clock.now()
+        # on the pool of its best trial, else its latest
+        target = next((r for r in owned if r.pool.job_name == best), owned[-1] if owned else None)
+        if target is None:
+            return None
+        notification = self._notification(target, kind, severity, extra=said)
+        return self.registry.record_tuning_finished(arn, notification, now)
+
+    def _send_tuning_finished(self, notice: TuningNotice) -> None:
+        """Send the notice as recorded, then mark it sent. Sent again after a send that did go out
+        (its invocation ended before marking it: a crash, a timeout), it is the same notification, the
+        same `pool_id#kind#version`, which the notifier sends once."""
+        if notice.sent or notice.notification is None:
+            return
+        self._send(notice.notification)
+        self.registry.mark_tuning_finished_sent(notice.tuning_job_arn)
+
+    def _send_listed_tuning_notice(self, notice: TuningNotice) -> None:
+        """A notice the reconciler listed as unsent (`unsent_tuning_notices`, an index that lags its
+        writes): read again first, as it may have been sent since."""
+        self._send_tuning_finished(self.registry.tuning_finished(notice.tuning_job_arn) or notice)
 
     def _reschedule(self, record: PoolRecord) -> None:
         """The pool's next look is planned but its schedule is gone: make it again."""
@@ -1323,6 +1371,17 @@ class LifecycleService:
         decision: Decision | None = None,
         extra: dict[str, Any] | None = None,
     ) -> None:
+        self._send(self._notification(record, kind, severity, decision, extra))
+
+    def _notification(
+        self,
+        record: PoolRecord,
+        kind: NotificationKind,
+        severity: Severity,
+        decision: Decision | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> Notification:
+        """A notification about the pool, as it is in `record`: its facts, its owner, its version."""
         pool = record.pool
         facts = pool_facts(
             pool,
@@ -1330,19 +1389,20 @@ class LifecycleService:
             price_per_instance_hour=self._price(pool),
         )
         facts.update(extra or {})
-        self.outbox.send(
-            Notification(
-                kind,
-                severity,
-                pool.pool_id,
-                pool.job_name,
-                pool.version,
-                pool.team,
-                pool.owner,
-                facts,
-                decision,
-            )
+        return Notification(
+            kind,
+            severity,
+            pool.pool_id,
+            pool.job_name,
+            pool.version,
+            pool.team,
+            pool.owner,
+            facts,
+            decision,
         )
+
+    def _send(self, notification: Notification) -> None:
+        self.outbox.send(notification)
         self.metrics.count("Notifications")
 
 

@@ -91,6 +91,20 @@ class PoolRecord:
     unannounced: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class TuningNotice:
+    """The "tuning job finished" notice of one tuning job, as the registry keeps it: recorded before it
+    is sent, with all it says and to whom (sent again as recorded, it is the notifier's duplicate:
+    `Notification.dedupe_key`), and marked sent after. One still unsent when the invocation that
+    recorded it is long over (its send failed for good, or it crashed) is sent by the reconciler."""
+
+    tuning_job_arn: str
+    # None: recorded by a version before notices were (a claim, given back when its send failed): sent
+    notification: Notification | None
+    recorded_at: datetime
+    sent: bool = False
+
+
 class FleetSource(Protocol):
     """What a decision's view of the other pools reads (`fleet_view`): the pool registry in the engine,
     the idle clusters and their ledger in the trace simulator."""
@@ -176,14 +190,24 @@ class PoolRegistry(FleetSource, Protocol):
         and a job of another tuning job, or of none, has taken since)."""
         ...
 
-    def claim_tuning_finished(self, tuning_job_arn: str, at: datetime) -> bool:
-        """True the first time it is asked for a tuning job (its owners are told it finished then);
-        False after, whoever asked: its event, a duplicate of it, or the reconciler."""
+    def record_tuning_finished(
+        self, tuning_job_arn: str, notification: Notification, recorded_at: datetime
+    ) -> TuningNotice:
+        """Record the tuning job's notice unsent, unless it has one already: returns the one recorded
+        (this one, or the earlier one, sent or not, whoever recorded it: its event, a duplicate of it,
+        the reconciler)."""
         ...
 
-    def unclaim_tuning_finished(self, tuning_job_arn: str, at: datetime) -> None:
-        """Give back the claim made `at` (the owners could not be told): the next to ask is told
-        True. A claim made at another time (by another invocation) is left."""
+    def tuning_finished(self, tuning_job_arn: str) -> TuningNotice | None:
+        """The notice recorded for the tuning job, if any (read consistently)."""
+        ...
+
+    def mark_tuning_finished_sent(self, tuning_job_arn: str) -> None:
+        """The notice was sent: no run sends it again."""
+        ...
+
+    def unsent_tuning_notices(self, recorded_before: datetime) -> list[TuningNotice]:
+        """The notices recorded before `recorded_before` and not marked sent."""
         ...
 
     def add_idle_cost(self, team: str, at: datetime, usd: float, booking: str) -> bool:

@@ -1,0 +1,171 @@
+"""The "tuning job finished" notice is never lost: recorded before it is sent, marked sent after, and
+sent by the reconciler's next run when that did not happen (retries run out, a crash); said once,
+whoever sends it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+import pytest
+
+from tests.integration.conftest import System
+from tests.integration.lifecycle.test_tuner_lost_events import (
+    TUNING_EVENT,
+    TUNING_FINISHED,
+    idle_trial_of_a_running_sweep,
+    sweep_whose_final_event_is_lost,
+)
+
+# longer than a notice recorded but not yet sent is left to the invocation that recorded it
+A_FEW_MINUTES = 300
+
+
+class LambdaTimeout(BaseException):
+    """The runtime ends the invocation (a timeout, out of memory): no handler in it runs, not even an
+    `except Exception`."""
+
+
+@dataclass
+class Outage:
+    """What the engine's sends of a "tuning job finished" notice, and its writes marking one sent,
+    meet while set (botocore's hooks, as the clients see them)."""
+
+    send_fails_with: BaseException | None = None
+    mark_sent_fails_with: BaseException | None = None
+    failed_sends: list[str] = field(default_factory=list)
+
+
+@pytest.fixture
+def outage(system: System) -> Iterator[Outage]:
+    session = boto3.DEFAULT_SESSION
+    assert session is not None
+    state = Outage()
+
+    def send(params: dict[str, Any], **_: Any) -> None:
+        body = str(params.get("MessageBody", ""))
+        notify = params.get("QueueUrl") == system.env.notify_queue_url
+        if notify and TUNING_FINISHED in body and state.send_fails_with is not None:
+            state.failed_sends.append(body)
+            raise state.send_fails_with
+
+    def mark_sent(params: dict[str, Any], **_: Any) -> None:
+        key = str(params.get("Key", {}).get("pk", {}).get("S", ""))
+        if key.startswith("TUNING#") and state.mark_sent_fails_with is not None:
+            raise state.mark_sent_fails_with
+
+    # registered before the handlers' clients exist: a client copies the session's hooks when made
+    session.events.register("provide-client-params.sqs.SendMessage", send)
+    session.events.register("provide-client-params.dynamodb.UpdateItem", mark_sent)
+    try:
+        yield state
+    finally:
+        session.events.unregister("provide-client-params.sqs.SendMessage", send)
+        session.events.unregister("provide-client-params.dynamodb.UpdateItem", mark_sent)
+
+
+def finished(system: System) -> list[dict[str, Any]]:
+    return [n for n in system.notifications() if n["kind"] == "tuning-job-finished"]
+
+
+def test_a_notice_whose_event_ran_out_of_retries_is_sent_by_the_reconciler(
+    system: System, outage: Outage
+) -> None:
+    idle_trial_of_a_running_sweep(system)
+    system.notifications()  # what was said so far
+    outage.send_fails_with = RuntimeError("injected: SQS unavailable")
+
+    system.control.complete_tuning_job("sweep")
+    system.settle()  # the notice fails at every try of the event, which ends in the DLQ
+
+    dead = system.messages(system.env.lifecycle_dlq_url)
+    assert [json.loads(m["Body"])["detail-type"] for m in dead] == [TUNING_EVENT]
+    assert len(outage.failed_sends) == 5
+    assert finished(system) == []
+    record = system.registry.get("hpo-1")
+    assert record is not None
+    assert not record.tuner_owned  # the pool was given back at the first try: no run looks at it again
+
+    outage.send_fails_with = None  # SQS is back
+    system.advance(A_FEW_MINUTES)
+    system.reconcile()
+
+    said = finished(system)
+    assert [n["facts"]["tuning_job_name"] for n in said] == ["sweep"]
+    assert said[0]["facts"]["tuning_job_status"] == "Completed"
+    assert said[0]["team"] == "research"  # the trial's team, as its event would have told
+    system.advance(A_FEW_MINUTES)
+    system.reconcile()
+    assert finished(system) == []  # once
+
+
+def test_an_event_that_crashed_between_recording_and_sending_the_notice_is_healed_by_the_reconciler(
+    system: System, outage: Outage
+) -> None:
+    idle_trial_of_a_running_sweep(system)
+    system.notifications()  # what was said so far
+    outage.send_fails_with = LambdaTimeout()
+
+    system.control.complete_tuning_job("sweep")
+    with pytest.raises(LambdaTimeout):
+        system.settle()  # the invocation ends as it sends the notice
+
+    outage.send_fails_with = None
+    system.settle()
+    assert finished(system) == []
+    system.advance(A_FEW_MINUTES)
+    system.reconcile()
+
+    assert [n["facts"]["tuning_job_name"] for n in finished(system)] == ["sweep"]
+    system.advance(A_FEW_MINUTES)
+    system.reconcile()
+    assert finished(system) == []
+
+
+def test_a_reconciler_run_that_crashed_between_recording_and_sending_the_notice_is_healed_by_the_next(
+    system: System, outage: Outage
+) -> None:
+    sweep_whose_final_event_is_lost(system)
+    outage.send_fails_with = LambdaTimeout()
+
+    with pytest.raises(LambdaTimeout):
+        system.reconcile()  # it sees the sweep's end, and ends as it sends the notice
+
+    outage.send_fails_with = None
+    system.settle()
+    assert finished(system) == []
+    report = system.reconcile()
+
+    assert report["failed"] == []
+    assert report["repaired"] == ["hpo-1"]
+    assert [n["facts"]["tuning_job_name"] for n in finished(system)] == ["sweep"]
+    record = system.registry.get("hpo-1")
+    assert record is not None
+    assert not record.tuner_owned
+    system.advance(A_FEW_MINUTES)
+    system.reconcile()
+    assert finished(system) == []
+
+
+def test_a_notice_sent_whose_record_was_not_marked_sent_is_not_said_twice(
+    system: System, outage: Outage
+) -> None:
+    idle_trial_of_a_running_sweep(system)
+    system.notifications()  # what was said so far
+    outage.mark_sent_fails_with = LambdaTimeout()
+
+    system.control.complete_tuning_job("sweep")
+    with pytest.raises(LambdaTimeout):
+        system.settle()  # the notice went out; the invocation ends before it records that
+
+    outage.mark_sent_fails_with = None
+    system.settle()
+    assert [n["facts"]["tuning_job_name"] for n in finished(system)] == ["sweep"]
+    system.advance(A_FEW_MINUTES)
+    system.reconcile()  # sends the notice again, as recorded: the notifier has said it, and drops it
+    system.advance(A_FEW_MINUTES)
+    system.reconcile()
+    assert finished(system) == []
