@@ -458,7 +458,7 @@ class LifecycleService:
         owned: list[PoolRecord],
     ) -> TuningNotice | None:
         """The notice that the tuning job finished, recorded once per tuning job (whether its event,
-        a duplicate of it, or the reconciler sees the end first): what it
+        a duplicate of it, a look at one of its pools or the reconciler sees the end first): what it
         says and to whom, so that it can be sent again as it was (`_send_tuning_finished`), without
         its pools. Returns the one recorded (this one, or an earlier one); None when no pool is the
         tuning job's: nobody's pool to tell about it."""
@@ -496,6 +496,24 @@ class LifecycleService:
         """A notice the reconciler listed as unsent (`unsent_tuning_notices`, an index that lags its
         writes): read again first, as it may have been sent since."""
         self._send_tuning_finished(self.registry.tuning_finished(notice.tuning_job_arn) or notice)
+
+    def _tell_tuning_finished_unseen(
+        self, arn: str, tuning_job_name: str, described: dict[str, Any], status: str
+    ) -> None:
+        """A look at one of its pools found the tuning job ended, its event not seen (lost, or yet to
+        come): the notice is recorded before the pool is handed back, by which the reconciler's tuner
+        path would never see the tuning job again. A send that fails is not this look's failure (a
+        trial's event, a step, a person's request): the reconciler's next run sends the notice."""
+        owned = self.registry.pools_of_tuning_job(arn)
+        notice = self._record_tuning_finished(
+            arn, tuning_job_name, status, described.get("BestTrainingJob"), owned
+        )
+        if notice is None:
+            return
+        try:
+            self._send_tuning_finished(notice)
+        except Exception:  # recorded: sent by the reconciler (`UNSENT_NOTICE_GRACE`)
+            self.metrics.count("TuningNoticesDeferred")
 
     def _reschedule(self, record: PoolRecord) -> None:
         """The pool's next look is planned but its schedule is gone: make it again."""
@@ -561,11 +579,14 @@ class LifecycleService:
         arn = record.pool.tuning_job_arn
         if tuner_ended is None and arn:
             tuning = tuning_job_name(arn, record.pool.job_name)
-            status = _tuning_status_of(self._describe_tuning_job(tuning))
+            described = self._describe_tuning_job(tuning)
+            status = _tuning_status_of(described)
             if status in TUNER_RUNNING_STATUSES:
                 record = replace(record, tuner_owned=True)
             elif record.tuner_owned:  # its tuning job ended unseen: the pool is the engine's again
                 tuner_ended = _tuner_gone(tuning, status)
+                if described is not None and status is not None:  # its owners hear that it finished
+                    self._tell_tuning_finished_unseen(arn, tuning, described, status)
         if tuner_ended is not None:
             if record.tuner_owned:
                 self._audit(record, "tuner-released", {"trigger": trigger.value, "reason": tuner_ended})

@@ -195,7 +195,7 @@ class PoolRegistry(FleetSource, Protocol):
     ) -> TuningNotice:
         """Record the tuning job's notice unsent, unless it has one already: returns the one recorded
         (this one, or the earlier one, sent or not, whoever recorded it: its event, a duplicate of it,
-        the reconciler)."""
+        a look at one of its pools, the reconciler)."""
         ...
 
     def tuning_finished(self, tuning_job_arn: str) -> TuningNotice | None:

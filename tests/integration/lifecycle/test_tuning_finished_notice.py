@@ -1,6 +1,6 @@
 """The "tuning job finished" notice is never lost: recorded before it is sent, marked sent after, and
-sent by the reconciler's next run when that did not happen (retries run out, a crash); said once,
-whoever sends it."""
+sent by the reconciler's next run when that did not happen (retries run out, a crash, a pool handed
+back some other way); said once, whoever sends it."""
 
 from __future__ import annotations
 
@@ -100,6 +100,33 @@ def test_a_notice_whose_event_ran_out_of_retries_is_sent_by_the_reconciler(
     system.advance(A_FEW_MINUTES)
     system.reconcile()
     assert finished(system) == []  # once
+
+
+def test_a_sweep_whose_trials_pool_ran_out_before_the_reconciler_saw_its_end_is_announced(
+    system: System,
+) -> None:
+    # The sweep's final event is lost; the trial's pool, left to the tuner, runs out at its own
+    # keep-alive (SageMaker sends no event for that). The reconciler finds it gone and records it so,
+    # which gives it back to the engine: not by the tuner's path, which then never sees the sweep again.
+    late_event = sweep_whose_final_event_is_lost(system)
+    system.advance(600)
+
+    report = system.reconcile()
+
+    assert report["repaired"] == ["hpo-1"]
+    record = system.registry.get("hpo-1")
+    assert record is not None
+    assert (record.pool.status.value, record.tuner_owned) == ("Terminated", False)
+    said = finished(system)
+    assert [n["facts"]["tuning_job_name"] for n in said] == ["sweep"]
+
+    # nothing says it again: neither later runs nor the event (late, not lost, after all)
+    system.advance(A_FEW_MINUTES)
+    system.reconcile()
+    system.sqs.send_message(QueueUrl=system.env.lifecycle_queue_url, MessageBody=late_event)
+    system.settle()
+    system.reconcile()
+    assert finished(system) == []
 
 
 def test_an_event_that_crashed_between_recording_and_sending_the_notice_is_healed_by_the_reconciler(
