@@ -15,7 +15,8 @@ The registry table
 - `HIST#KEY#<match digest>` and `HIST#TEAM#<team>` / `GAPS`: recent idle gaps (bounded), the cold
   starts that uncensored one of them (to undo when the job turns out to have taken a warm pool), and a
   `version` each write is conditioned on.
-- `TUNER#<tuning job arn>` / `POOL#<pool_id>`: pools launched by a tuning job.
+- `TUNER#<tuning job arn>` / `POOL#<pool_id>`: pools launched by a tuning job, with the trial of it each
+  last held and that trial's team and owner tags.
 - `TUNING#<tuning job arn>` / `FINISHED`: the notice that it finished (what it says, to whom), recorded
   before it is sent and marked sent after, with a TTL; unsent, it is in `by_status` under
   `TUNING#UNSENT` (`gsi1sk` = `<recorded at>#<tuning job arn>`), where the reconciler finds it.
@@ -46,7 +47,7 @@ from warmpool.domain.codec import (
 )
 from warmpool.domain.history import ColdStart, add_once, retract_cold_start, uncensor
 from warmpool.domain.model import IdleGap, Notification, Pool, WarmPoolStatus
-from warmpool.service.ports import AuditEntry, ConcurrentUpdateError, PoolRecord, TuningNotice
+from warmpool.service.ports import AuditEntry, ConcurrentUpdateError, PoolRecord, TunerTrial, TuningNotice
 
 HISTORY_LIMIT = 64
 COLD_STARTS_KEPT = 64  # the latest cold starts of a history, kept to be undone (a join comes within minutes)
@@ -141,6 +142,10 @@ class DynamoPoolRegistry:
                         "Item": {
                             **_key(f"TUNER#{pool.tuning_job_arn}", f"POOL#{pool.pool_id}"),
                             "pool_id": {"S": pool.pool_id},
+                            # the trial, and who hears that its tuning job finished (also once its
+                            # pool is another job's: `tuning_trials`)
+                            "job_name": {"S": pool.job_name},
+                            **{k: {"S": v} for k, v in (("team", pool.team), ("owner", pool.owner)) if v},
                         },
                     }
                 }
@@ -346,6 +351,23 @@ class DynamoPoolRegistry:
         )
         records = [self.get(item["pool_id"]["S"]) for item in items]
         return [r for r in records if r is not None and r.pool.tuning_job_arn == tuning_job_arn]
+
+    def tuning_trials(self, tuning_job_arn: str) -> list[TunerTrial]:
+        """The tuner index of the tuning job as it is: one trial per pool, the latest of it the pool
+        held (items written before they named it: none, and no team or owner)."""
+        items = self._query(
+            KeyConditionExpression="pk = :p",
+            ExpressionAttributeValues={":p": {"S": f"TUNER#{tuning_job_arn}"}},
+        )
+        return [
+            TunerTrial(
+                pool_id=str(item["pool_id"]["S"]),
+                job_name=_string(item, "job_name"),
+                team=_string(item, "team"),
+                owner=_string(item, "owner"),
+            )
+            for item in items
+        ]
 
     def record_tuning_finished(
         self, tuning_job_arn: str, notification: Notification, recorded_at: datetime
@@ -643,6 +665,10 @@ def _team_partition(team: str | None) -> str:
 
 def _key(pk: str, sk: str) -> dict[str, Any]:
     return {"pk": {"S": pk}, "sk": {"S": sk}}
+
+
+def _string(item: dict[str, Any], name: str) -> str | None:
+    return str(item[name]["S"]) if name in item else None
 
 
 def _tuning_notice(tuning_job_arn: str, item: dict[str, Any]) -> TuningNotice:

@@ -6,7 +6,9 @@ Kind-specific keys:
 - missed-pool: `nearby_pool_job`, `differing_fields` (AWS field names, see MATCH_FIELDS)
 - no-warm-pool: `reason` (e.g. the warm-pool quota for the instance type is 0 or used up)
 - tuning-job-finished: `tuning_job_name`, `tuning_job_status`, `best_training_job`,
-  `objective_metric`, `objective_value`
+  `objective_metric`, `objective_value`; on the pool of its best (else latest) trial, or, when every
+  pool its trials held is another job's, on none: then `pool_id` is None and the facts are only these,
+  `tuning_job_arn`, and the `job_name`, `team` and `owner` of the trial a pool last held of it
 - lifetime-ending: `lifetime_ends_at`
 - budget-warning: `budget_usd`, `spent_usd`, `period` ("day" or "month")
 - quota-warning: `limit` (the quota), `current` (warm instances), `scope` (the instance type, e.g.

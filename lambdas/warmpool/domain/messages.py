@@ -98,6 +98,8 @@ def _details(n: Notification) -> list[str]:
             f"Status: {f.get('tuning_job_status')}. Best training job: {f.get('best_training_job')} "
             f"({f.get('objective_metric')} = {f.get('objective_value')})."
         )
+        if f.get("pool_id") is None:  # the tuning job's notice, not a pool's
+            lines.append("Its trials hold no warm pool any more: other jobs have taken them.")
     elif n.kind is NotificationKind.LIFETIME_ENDING:
         lines.append(f"Warm pools live at most 28 days; this one ends at {_when(f.get('lifetime_ends_at'))}.")
     elif n.kind is NotificationKind.DAILY_DIGEST:

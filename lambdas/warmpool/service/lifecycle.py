@@ -460,8 +460,8 @@ class LifecycleService:
         """The notice that the tuning job finished, recorded once per tuning job (whether its event,
         a duplicate of it, a look at one of its pools or the reconciler sees the end first): what it
         says and to whom, so that it can be sent again as it was (`_send_tuning_finished`), without
-        its pools. Returns the one recorded (this one, or an earlier one); None when no pool is the
-        tuning job's: nobody's pool to tell about it."""
+        its pools. Returns the one recorded (this one, or an earlier one); None when no trial of the
+        tuning job ever held a pool warmpool knew: nobody to tell about it."""
         recorded = self.registry.tuning_finished(arn)
         if recorded is not None:
             return recorded
@@ -478,9 +478,35 @@ class LifecycleService:
         now = self.clock.now()
         # on the pool of its best trial, else its latest
         target = next((r for r in owned if r.pool.job_name == best), owned[-1] if owned else None)
-        if target is None:
-            return None
-        notification = self._notification(target, kind, severity, extra=said)
+        if target is not None:
+            notification = self._notification(target, kind, severity, extra=said)
+        else:
+            # Every pool its trials held is another job's now (a trial of another tuning job took it):
+            # its owners are told all the same, as its trials' tags name them (the tuner index keeps
+            # the trial each pool last held of it). The notice is the tuning job's, not a pool's.
+            trials = self.registry.tuning_trials(arn)
+            if not trials:
+                return None
+            # its best trial, else any: a tuning job's tags are its trials' (SageMaker copies them)
+            trial = next((t for t in trials if t.job_name == best), trials[-1])
+            facts: dict[str, Any] = {
+                "pool_id": None,
+                "job_name": trial.job_name,
+                "team": trial.team,
+                "owner": trial.owner,
+                "tuning_job_arn": arn,
+                **said,
+            }
+            notification = Notification(
+                kind,
+                severity,
+                f"tuning-{tuning_job_name}",
+                trial.job_name or "",
+                int(now.timestamp()),  # the tuning job's notice once: the time it is first recorded
+                trial.team,
+                trial.owner,
+                facts,
+            )
         return self.registry.record_tuning_finished(arn, notification, now)
 
     def _send_tuning_finished(self, notice: TuningNotice) -> None:

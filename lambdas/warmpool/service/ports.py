@@ -105,6 +105,17 @@ class TuningNotice:
     sent: bool = False
 
 
+@dataclass(frozen=True)
+class TunerTrial:
+    """A trial of a tuning job as the tuner index last saw it hold a pool: its job, team and owner tags
+    (who hears that the tuning job finished when no pool is its any more)."""
+
+    pool_id: str
+    job_name: str | None
+    team: str | None
+    owner: str | None
+
+
 class FleetSource(Protocol):
     """What a decision's view of the other pools reads (`fleet_view`): the pool registry in the engine,
     the idle clusters and their ledger in the trace simulator."""
@@ -188,6 +199,11 @@ class PoolRegistry(FleetSource, Protocol):
     def pools_of_tuning_job(self, tuning_job_arn: str) -> list[PoolRecord]:
         """The pools whose current job is a trial of the tuning job (not the ones a trial of it left
         and a job of another tuning job, or of none, has taken since)."""
+        ...
+
+    def tuning_trials(self, tuning_job_arn: str) -> list[TunerTrial]:
+        """Every pool a trial of the tuning job held, with the trial it last held of it (the tuner
+        index as it is: also the pools taken since by a job of another tuning job, or of none)."""
         ...
 
     def record_tuning_finished(

@@ -1,6 +1,7 @@
 """The "tuning job finished" notice is never lost: recorded before it is sent, marked sent after, and
 sent by the reconciler's next run when that did not happen (retries run out, a crash, a pool handed
-back some other way); said once, whoever sends it."""
+back some other way); said once, whoever sends it; and said also when no pool is the tuning job's any
+more."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 
 import boto3
 import pytest
+from warmpool.emulator.jobs import training_job_request
 
 from tests.integration.conftest import System
 from tests.integration.lifecycle.test_tuner_lost_events import (
@@ -196,3 +198,38 @@ def test_a_notice_sent_whose_record_was_not_marked_sent_is_not_said_twice(
     system.advance(A_FEW_MINUTES)
     system.reconcile()
     assert finished(system) == []
+
+
+def test_a_sweep_whose_only_pool_another_sweep_took_tells_its_trials_team_it_finished(
+    system: System,
+) -> None:
+    # sweep's one trial leaves an idle pool; a trial of sweep-2 (same shape) takes it and leaves it
+    # idle for sweep-2, which still runs. No pool is sweep's when it ends: its team hears all the same.
+    idle_trial_of_a_running_sweep(system, "sweep", "sweep-001-a1b2c3d4")
+    system.control.start_tuning_job(
+        "sweep-2", [training_job_request("sweep-2-001-a1b2c3d4", tags={"team": "vision", "owner": "bob"})]
+    )
+    system.settle()
+    assert system.registry.pool_id_for_job("sweep-2-001-a1b2c3d4") == "sweep-001-a1b2c3d4"
+    system.control.complete_job("sweep-2-001-a1b2c3d4")
+    system.settle()
+    system.notifications()  # what was said so far
+
+    system.control.complete_tuning_job("sweep")
+    system.settle()
+
+    said = finished(system)
+    assert [n["facts"]["tuning_job_name"] for n in said] == ["sweep"]
+    notice = said[0]
+    # to sweep's trial's team (its tags), not to the team of sweep-2's trial, which holds the pool now
+    assert (notice["team"], notice["owner"], notice["job_name"]) == ("research", None, "sweep-001-a1b2c3d4")
+    assert notice["facts"]["tuning_job_status"] == "Completed"
+    assert notice["facts"]["best_training_job"] == "sweep-001-a1b2c3d4"
+    assert "no warm pool" in notice["text"]
+    record = system.registry.get("sweep-001-a1b2c3d4")
+    assert record is not None
+    assert record.tuner_owned  # sweep-2's pool is left to sweep-2
+
+    system.advance(A_FEW_MINUTES)
+    system.reconcile()
+    assert finished(system) == []  # once
