@@ -455,16 +455,19 @@ class LifecycleService:
         tuning_job_name: str,
         status: str,
         best_training_job: dict[str, Any] | None,
-        owned: list[PoolRecord],
+        owned: list[PoolRecord] | None,
     ) -> TuningNotice | None:
         """The notice that the tuning job finished, recorded once per tuning job (whether its event,
         a duplicate of it, a look at one of its pools or the reconciler sees the end first): what it
         says and to whom, so that it can be sent again as it was (`_send_tuning_finished`), without
-        its pools. Returns the one recorded (this one, or an earlier one); None when no trial of the
-        tuning job ever held a pool warmpool knew: nobody to tell about it."""
+        its pools. `owned`: its pools, as the caller read them (None: read here, once no notice is
+        found recorded). Returns the one recorded (this one, or an earlier one); None when no trial of
+        the tuning job ever held a pool warmpool knew: nobody to tell about it."""
         recorded = self.registry.tuning_finished(arn)
         if recorded is not None:
             return recorded
+        if owned is None:
+            owned = self.registry.pools_of_tuning_job(arn)
         best = (best_training_job or {}).get("TrainingJobName")
         metric = (best_training_job or {}).get("FinalHyperParameterTuningJobObjectiveMetric") or {}
         said = {
@@ -530,10 +533,8 @@ class LifecycleService:
         come): the notice is recorded before the pool is handed back, by which the reconciler's tuner
         path would never see the tuning job again. A send that fails is not this look's failure (a
         trial's event, a step, a person's request): the reconciler's next run sends the notice."""
-        owned = self.registry.pools_of_tuning_job(arn)
-        notice = self._record_tuning_finished(
-            arn, tuning_job_name, status, described.get("BestTrainingJob"), owned
-        )
+        best = described.get("BestTrainingJob")
+        notice = self._record_tuning_finished(arn, tuning_job_name, status, best, None)
         if notice is None:
             return
         try:

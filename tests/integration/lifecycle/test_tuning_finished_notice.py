@@ -233,3 +233,19 @@ def test_a_sweep_whose_only_pool_another_sweep_took_tells_its_trials_team_it_fin
     system.advance(A_FEW_MINUTES)
     system.reconcile()
     assert finished(system) == []  # once
+
+
+def test_the_reconciler_reads_only_the_notices_not_marked_sent(system: System) -> None:
+    # Each run looks for notices left unsent: one Query of a partition that a notice leaves once sent.
+    idle_trial_of_a_running_sweep(system)
+    system.control.complete_tuning_job("sweep")
+    system.settle()
+    assert [n["facts"]["tuning_job_name"] for n in finished(system)] == ["sweep"]
+    system.advance(A_FEW_MINUTES)
+    system.clear_counts()
+
+    system.reconcile()
+
+    assert system.queries.get("by_status:TUNING#UNSENT") == 1
+    assert system.items_read.get("by_status:TUNING#UNSENT") == 0
+    assert not any(target.startswith("table:TUNER#") for target in system.queries)  # no tuning job read
