@@ -32,7 +32,7 @@ def nag_acknowledgments(stack: Stack, manager: WarmPoolManager) -> dict[str, str
             "sagemaker:ListTrainingJobs and X-Ray PutTraceSegments have no resource-level permissions"
         ),
         f"{iam5}[Resource::<{pools}.Arn>/index/*]": (
-            "Queries on the registry table's own indexes (by_status, by_match, by_team)"
+            "Queries on the registry table's own indexes (by_status, by_match, by_team, by_type)"
         ),
         f"{iam5}[Resource::{training_jobs}]": (
             "Users create training jobs with names warmpool cannot know; Describe/ListTags/Update only, "

@@ -113,7 +113,7 @@ class Monitoring(Construct):
         alarm(
             "SlackDeliveryFailed",
             _metric("SlackDeliveryFailed"),
-            "Slack refused a message (webhook gone?); it was sent to SNS instead",
+            "Slack refused a message (webhook gone?); its SNS copy was sent all the same",
         )
 
         self.dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=None)

@@ -84,8 +84,8 @@ class Storage(Construct):
                 _index(TYPE_INDEX, "gsi4pk", "gsi4sk"),
             ],
         )
-        # The audit trail has a table of its own: append-only and read per pool, it stays out of the
-        # registry's full-table Scan, can be granted read-only to auditors and is retained on its own terms.
+        # The audit trail has a table of its own: append-only and read per pool, it keeps the registry
+        # table small, can be granted read-only to auditors and is retained on its own terms.
         self.audit_table = _keyed_table(self, "Audit")
         self.idempotency_table = dynamodb.TableV2(
             self,
