@@ -86,7 +86,8 @@ class Monitoring(Construct):
             alarm(
                 f"{label}DlqDepth",
                 dlq.metric_approximate_number_of_messages_visible(period=Duration.minutes(5)),
-                f"Messages in the {label.lower()} DLQ: read their 'reason' attribute, fix, redrive",
+                f"Messages in the {label.lower()} DLQ: their 'reason' attribute, else the function's log; "
+                "fix, redrive",
             )
         for fn in functions:
             alarm(f"{fn.node.id}Errors", fn.metric_errors(period=Duration.minutes(5)), f"{fn.node.id} failed")
