@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -55,7 +56,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     source.add_argument("--job", help="a training job name, described through --endpoint-url or your account")
     explain.add_argument("--now", help="ISO time to decide at (default: now, or the event's end time)")
-    explain.add_argument("--endpoint-url", help=ENDPOINT_HELP)
+    explain.add_argument("--endpoint-url", default=os.environ.get("AWS_ENDPOINT_URL"), help=ENDPOINT_HELP)
     explain.add_argument("--region", default=None, help=REGION_HELP)
     explain.add_argument("--format", choices=("text", "json"), default="text", help="default: text")
     explain.set_defaults(run=run_explain)

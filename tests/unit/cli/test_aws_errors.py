@@ -50,3 +50,26 @@ def test_an_endpoint_without_its_scheme_is_named_without_a_traceback(
         "warmpool: --endpoint-url localhost:5000: not a URL; write it with its scheme, e.g. "
         "http://127.0.0.1:5000\n"
     )
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["pools", "list", "--table", "t"],
+        ["policy", "explain", "--job", "j"],
+        ["trace", "export"],
+    ],
+)
+def test_an_endpoint_from_the_environment_without_its_scheme_is_named_without_a_traceback(
+    aws: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], command: list[str]
+) -> None:
+    # --endpoint-url's default is AWS_ENDPOINT_URL (its help says so): `policy explain --job` left the
+    # variable to botocore, whose "Invalid endpoint: localhost:5000" was a traceback
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "localhost:5000")
+    with pytest.raises(SystemExit) as exited:
+        main([*command, "--region", "us-east-1"])
+    assert exited.value.code == 2
+    assert capsys.readouterr().err == (
+        "warmpool: --endpoint-url localhost:5000: not a URL; write it with its scheme, e.g. "
+        "http://127.0.0.1:5000\n"
+    )
