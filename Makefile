@@ -8,7 +8,7 @@ export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 18,20
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install demo test test-all lint synth bench chaos clean
+.PHONY: help install demo test lint synth bench chaos clean
 
 help:
 	@echo "make demo    run the local demo (moto + warm-pool emulator, real handlers)"

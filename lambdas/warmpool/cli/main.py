@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -34,6 +35,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = args.run(args)
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # the reader has gone (`warmpool ... | head`): nothing more to say, and no traceback. Python
+        # would flush standard output again at exit and fail once more: it is pointed at devnull.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except NoCredentialsError:
         return fail(
             "no AWS credentials: configure a profile (aws configure) or set AWS_ACCESS_KEY_ID/"

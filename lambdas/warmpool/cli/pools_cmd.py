@@ -72,6 +72,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     show = commands.add_parser(
         "show",
         help="one pool: lineage and audit trail",
+        description="One pool, by any job of its lineage: its state, the jobs that reused it (the first "
+        "and the latest 19) and its audit trail, each decision with its rule and reasons.",
         **examples(
             "warmpool pools show my-training-job", "warmpool pools show my-training-job --format json"
         ),
@@ -83,6 +85,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     costs = commands.add_parser(
         "costs",
         help="each team's idle cost today and this month, against its budget",
+        description="Each team's idle cost today and this month on the team's clock: the ended gaps, the "
+        "pools idle now and what they have booked until their expiry, against the policy's budget (the "
+        "deployed policy from SSM unless --policy; without either, built-in prices and no budgets).",
         **examples(
             "warmpool pools costs", "warmpool pools costs --team vision --policy policies/example.yaml"
         ),

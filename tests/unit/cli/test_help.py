@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import os
 import shlex
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -77,3 +80,18 @@ def test_the_examples_that_need_no_aws_account_run_from_the_repository_root(
     monkeypatch.chdir(ROOT)
     args = [str(tmp_path / w) if before == "--plot" else w for before, w in itertools.pairwise(words)]
     assert main(args) == 0, capsys.readouterr().err
+
+
+def test_a_reader_that_stops_early_ends_the_command_quietly(tmp_path: Path) -> None:
+    # `warmpool simulate ... | head`: the reader is gone before anything is written; the command stops
+    # with exit 1 and says nothing, where it printed a BrokenPipeError traceback
+    trace = tmp_path / "t.csv"
+    trace.write_text("submit_time_s,duration_s,pool\n0,600,a\n900,600,a\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "lambdas"), str(ROOT)])}
+    command = [sys.executable, "-m", "warmpool.cli.main", "simulate", str(trace), "--format", "json"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    assert process.stdout is not None
+    assert process.stderr is not None
+    process.stdout.close()
+    said = process.stderr.read().decode()
+    assert (process.wait(timeout=60), said) == (1, "")
