@@ -41,7 +41,7 @@ from datetime import tzinfo
 from typing import NamedTuple
 
 from warmpool.domain.model import IdleGap, Pool
-from warmpool.domain.strategies import Proposal, StrategyInput, duration_text, free_idle_horizon, register
+from warmpool.domain.strategies import Proposal, StrategyInput, duration_text, free_idle_proposal, register
 
 MIN_EFFECTIVE_SAMPLES = 1.0
 TEAM_PRIOR_WEIGHT = 0.25
@@ -406,10 +406,7 @@ class AdaptiveStrategy:
     def propose(self, data: StrategyInput) -> Proposal:
         cost = data.cost
         if cost.idle_cost_per_second <= 0:
-            free = free_idle_horizon(cost)
-            return Proposal(
-                free, "idle time costs nothing here" if free else "idle time and cold starts cost nothing"
-            )
+            return free_idle_proposal(cost)
         facts = _facts_of(data)
         gaps = weighted_gaps(data, facts)
         effective = sum(g.weight for g in gaps)

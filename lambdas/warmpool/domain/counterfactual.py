@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from warmpool.domain.model import IdleGap
-from warmpool.domain.strategies import Proposal, StrategyInput, duration_text, free_idle_horizon, register
+from warmpool.domain.strategies import Proposal, StrategyInput, duration_text, free_idle_proposal, register
 
 GRID = (0, 30, 60, 120, 300, 600, 900, 1200, 1800, 2700, 3600, 5400, 7200, 10800, 14400, 21600, 43200)
 _IDLE, _ARRIVE = 0, 1
@@ -113,16 +113,13 @@ class CounterfactualStrategy:
     def propose(self, data: StrategyInput) -> Proposal:
         cost = data.cost
         if cost.idle_cost_per_second <= 0:
-            free = free_idle_horizon(cost)
-            return Proposal(
-                free, "idle time costs nothing here" if free else "idle time and cold starts cost nothing"
-            )
-        now = data.pool.available_since or data.now
+            return free_idle_proposal(cost)
         history = data.pool.history
+        if not history:
+            return Proposal(0, "no idle gap of this shape on record yet: nothing kept until one shows")
+        now = data.pool.available_since or data.now
         (best, seconds), nothing = _replayed(history, now, cost.idle_cost_per_second, cost.cold_start_penalty)
         gaps = f"{len(history)} idle gap{'' if len(history) == 1 else 's'} of this shape"
-        if not history:
-            return Proposal(seconds, "no idle gap of this shape on record yet: nothing kept until one shows")
         if seconds == 0:
             return Proposal(
                 0,

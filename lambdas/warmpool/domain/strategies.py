@@ -28,7 +28,7 @@ class StrategyInput:
 @dataclass(frozen=True, slots=True)
 class Proposal:
     """A strategy's answer with what it saw, in words: the decision's reason says why this horizon
-    ("a job of this shape came back within 14 min in 72 % of ..."), not only which strategy chose it."""
+    ("a job of this shape came within 5 min in 72% of ..."), not only which strategy chose it."""
 
     seconds: int
     why: str = ""
@@ -66,12 +66,14 @@ _REGISTRY: dict[str, Callable[[], KeepAliveStrategy]] = {}
 FREE_IDLE_SECONDS = 28 * 24 * 3600
 
 
-def free_idle_horizon(cost: CostModel) -> int:
-    """The horizon of a learning strategy when idle time costs nothing (a price of 0: capacity paid for
+def free_idle_proposal(cost: CostModel) -> Proposal:
+    """What a learning strategy proposes when idle time costs nothing (a price of 0: capacity paid for
     anyway, reserved or committed): there is nothing to weigh a cold start against, so the pool stays
     warm as long as the limits allow while a cold start still costs people's waiting time, as break-even
     keeps it, and nothing is kept when even that is free."""
-    return FREE_IDLE_SECONDS if cost.cold_start_penalty > 0 else 0
+    if cost.cold_start_penalty > 0:
+        return Proposal(FREE_IDLE_SECONDS, "idle time costs nothing here")
+    return Proposal(0, "idle time and cold starts cost nothing")
 
 
 def register(name: str) -> Callable[[Callable[[], KeepAliveStrategy]], Callable[[], KeepAliveStrategy]]:

@@ -187,6 +187,7 @@ def test_free_idle_capacity_is_kept_warm_while_people_wait_for_a_cold_start(
     decision = decide_keep_alive(_pool(history), policy, MONDAY_NOON + timedelta(seconds=5))
     assert (decision.action, decision.horizon_seconds) == (Action.EXTEND, 600 * 60)
     assert decision.keep_alive_seconds == 3600
+    assert f"strategy {strategy} wants 672.0 h of warm time: idle time costs nothing here" in decision.reasons
 
 
 def test_censored_gaps_count_as_survivors_not_as_reuses() -> None:
