@@ -8,6 +8,7 @@ the same state; the registry's optimistic locking stops two invocations from ove
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -67,6 +68,8 @@ TUNER_RUNNING_STATUSES = frozenset({"InProgress", "Stopping"})
 EXPIRING_SOON_DEFAULT_MINUTES = 15
 # writes of a released pool's notice tried against other invocations' writes (`_save_released`)
 SAVE_RELEASED_ATTEMPTS = 3
+# puts back of the expiry another invocation saved, against yet other writes (`_restore_expiry`)
+RESTORE_EXPIRY_ATTEMPTS = 3
 LIFETIME_WARNING = timedelta(days=1)
 # A "tuning job finished" notice recorded this long ago and still not marked sent is the reconciler's to
 # send: the invocation that recorded it is over (the lifecycle function's timeout is a minute) and
@@ -712,9 +715,15 @@ class LifecycleService:
         if not refused and record.pool.status is WarmPoolStatus.AVAILABLE:
             warned = (*warned, *self._warn_of_quota(record, fleet, now))
         # the once-per-job warnings are remembered with the pool
-        saved = self._save(
-            replace(record, last_decision=done, notified=(*record.notified, *warned), unannounced=kinds)
-        )
+        try:
+            saved = self._save(
+                replace(record, last_decision=done, notified=(*record.notified, *warned), unannounced=kinds)
+            )
+        except ConcurrentUpdateError:
+            if refused or not _changes_sagemaker(decision):
+                raise  # nothing was done outside the registry: the retry decides afresh
+            self._restore_expiry(record.pool.pool_id, job_name)
+            raise
         asked = request.audit_details() if request is not None else {}
         self._audit(saved, "decision", {"trigger": trigger.value, **decision.to_json(), **asked})
         self.metrics.count(f"Decisions{decision.action.value.capitalize()}")
@@ -786,6 +795,42 @@ class LifecycleService:
                     break
                 record = fresh
         self._notify(record, kind, Severity.INFO, released)
+
+    def _restore_expiry(self, pool_id: str, job_name: str) -> None:
+        """This invocation changed the pool's keep-alive in SageMaker, then lost the save to another
+        invocation that had read the pool before that change: SageMaker's keep-alive may now be this
+        one's, the registry the other's. Left so, a person's extension the other granted would end at
+        this one's earlier expiry, while the registry (which trusts its own record of the expiry) says
+        the pool is warm. The expiry the other saved is put back in SageMaker, and saved with the
+        keep-alive that gives it; the caller's retry then decides afresh from the pool as the other
+        left it. A pool that is no longer Available, or whose saved expiry has passed, is left to its
+        next look."""
+        for _ in range(RESTORE_EXPIRY_ATTEMPTS):
+            fresh = self.registry.get(pool_id)
+            now = self.clock.now()
+            if (
+                fresh is None
+                or fresh.pool.job_name != job_name
+                or fresh.pool.status is not WarmPoolStatus.AVAILABLE
+                or fresh.pool.expires_at is None
+            ):
+                return
+            seconds = math.ceil((fresh.pool.expires_at - now).total_seconds())
+            if not 0 < seconds <= self.limits.max_step_seconds:
+                return
+            try:
+                self.sagemaker.update_keep_alive(job_name, seconds)
+            except UpdateRefusedError as exc:  # taken or gone meanwhile: its next refresh records it
+                self._record_refusal(fresh, exc)
+                return
+            try:
+                saved = self._save(replace(fresh, pool=replace(fresh.pool, keep_alive_seconds=seconds)))
+            except ConcurrentUpdateError:
+                continue  # yet another write: put back what that one saved
+            details = {"seconds": seconds, "expires_at": fresh.pool.expires_at.isoformat()}
+            self._audit(saved, "keep-alive-restored", details)
+            self.metrics.count("KeepAliveRestored")
+            return
 
     def _announce_released_for(self, decision: Decision) -> None:
         """The pools `decision` released to make room, whose owners have not heard it yet (the send
@@ -1709,6 +1754,15 @@ def _tuner_gone(name: str, status: str | None) -> str:
     if status is None:
         return f"tuning job {name} no longer exists"
     return f"tuning job {name} is {status}"
+
+
+def _changes_sagemaker(decision: Decision) -> bool:
+    """Whether carrying the decision out updates the pool's keep-alive in SageMaker (`_execute`)."""
+    return (
+        not decision.dry_run
+        and decision.keep_alive_seconds is not None
+        and decision.action in (Action.EXTEND, Action.SHORTEN, Action.RELEASE)
+    )
 
 
 def _refused(decision: Decision, error: str) -> Decision:

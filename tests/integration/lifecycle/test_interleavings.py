@@ -1,0 +1,251 @@
+"""Entry points acting on one pool at once.
+
+In AWS the lifecycle function (a job's event, a scheduled step), the Slack function (a button), the
+reconciler and a person's `pools extend|release` may all act on the same pool at the same moment; the
+registry's optimistic locking is what keeps them from undoing each other. The tests here each
+make one race happen where it matters: just before one function's call to SageMaker or the registry,
+another runs to completion (as another function instance would, with clients and state of its own).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, redirect_stdout
+from dataclasses import dataclass, field
+from datetime import datetime
+from io import StringIO
+from typing import Any
+
+import boto3
+import pytest
+from warmpool.cli.main import main as cli
+from warmpool.emulator.jobs import training_job_request
+from warmpool.handlers import lifecycle, notifier, reconciler, slack_interactive
+from warmpool.local.pumps import LocalLambdaContext
+
+from tests.integration.conftest import System
+from tests.integration.notify.test_notify import press, signed
+
+POLICY: dict[str, Any] = {
+    "version": 1,
+    "defaults": {"keep_alive_strategy": "fixed-1800", "overrides": {"max_extend_minutes": 60}},
+    "notifications": {"slack_users": {"alice": "UALICE"}},
+}
+TAGS = {"team": "vision", "owner": "alice"}
+HANDLERS = (lifecycle, notifier, reconciler, slack_interactive)
+
+
+@dataclass
+class Seen:
+    """What the people and functions were told while the scenario ran."""
+
+    promised: list[tuple[str, datetime]] = field(default_factory=list)  # extensions answered done
+    released: list[str] = field(default_factory=list)  # jobs whose release was answered done
+    answers: list[str] = field(default_factory=list)
+    escaped: list[str] = field(default_factory=list)  # exceptions no one retries
+
+
+Actor = Callable[[System, Seen], None]
+
+
+def second_container(monkeypatch: pytest.MonkeyPatch) -> Callable[[], AbstractContextManager[None]]:
+    """The functions as another instance runs them: within `with second_container(mp)():`, runtimes
+    (clients, caches, counters) of their own, the same ones each time."""
+    others = {module: functools.cache(module.runtime.__wrapped__) for module in HANDLERS}
+
+    @contextmanager
+    def swapped() -> Iterator[None]:
+        with monkeypatch.context() as patch:
+            for module, runtime in others.items():
+                patch.setattr(module, "runtime", runtime)
+            yield
+
+    return swapped
+
+
+Arm = Callable[..., None]
+OPERATIONS = ("sagemaker.UpdateTrainingJob", "dynamodb.TransactWriteItems")  # what `before` can wait for
+
+
+class Before:
+    """A before-call hook: once armed, just before the functions' `nth` call of `operation`
+    ("service.Operation") from then on, `meanwhile` runs to completion in a second container."""
+
+    def __init__(self, operation: str) -> None:
+        self.operation = operation
+        self.meanwhile: Callable[[], None] | None = None
+        self.to_go = 0
+
+    def __call__(self, event_name: str, **_: Any) -> None:
+        if self.meanwhile is None or event_name.split(".", 1)[1] != self.operation:
+            return
+        self.to_go -= 1
+        if self.to_go == 0:
+            meanwhile, self.meanwhile = self.meanwhile, None
+            meanwhile()
+
+
+@pytest.fixture
+def before(system: System, monkeypatch: pytest.MonkeyPatch) -> Iterator[Arm]:
+    """`before(operation, action, nth=1)`: run `action` as another function instance would, just
+    before the functions' `nth` call of `operation` from now on. Registered before the functions'
+    clients exist (a client copies the session's hooks when made)."""
+    session = boto3.DEFAULT_SESSION
+    assert session is not None
+    hooks = {operation: Before(operation) for operation in OPERATIONS}
+    other = second_container(monkeypatch)
+
+    def arm(operation: str, action: Callable[[], None], nth: int = 1) -> None:
+        def meanwhile() -> None:
+            with other():
+                action()
+
+        hooks[operation].meanwhile, hooks[operation].to_go = meanwhile, nth
+
+    for operation, hook in hooks.items():
+        session.events.register(f"before-call.{operation}", hook)
+    try:
+        yield arm
+    finally:
+        for operation, hook in hooks.items():
+            session.events.unregister(f"before-call.{operation}", hook)
+
+
+# ------------------------------------------------------------------ entry points
+def deliver_queued(system: System, seen: Seen) -> None:
+    """The lifecycle function on what is queued for it (a job's event, a fired step)."""
+    system.lifecycle.drain()
+
+
+def fire_step(system: System, seen: Seen) -> None:
+    """EventBridge Scheduler fires the pool's due step; the lifecycle function takes it."""
+    system.schedules.fire_due()
+    system.lifecycle.drain()
+
+
+def reconcile(system: System, seen: Seen) -> None:
+    result = reconciler.handler({}, LocalLambdaContext())
+    if result["failed"]:
+        seen.escaped.append(f"reconciler: {result['failed']}")
+
+
+def slack(action: str, job: str = "j1") -> Actor:
+    def press_button(system: System, seen: Seen) -> None:
+        kind = "release" if action == "warmpool_release" else "extend"
+        body = press(job, action, "UALICE", trigger_id=f"{action}.{len(seen.answers)}")
+        try:
+            response = slack_interactive.handler(signed(body), None)
+        except Exception as exc:  # Slack does not retry a button press: the person sees an error
+            seen.escaped.append(f"slack {action}: {type(exc).__name__}: {exc}")
+            return
+        text = json.loads(response["body"])["text"]
+        seen.answers.append(text)
+        answered(system, seen, kind, job, text.startswith(f"{kind} {job}: done"), text)
+
+    press_button.__name__ = f"slack_{action}"
+    return press_button
+
+
+def pools_cmd(kind: str, job: str = "j1", minutes: int = 60) -> Actor:
+    def run(system: System, seen: Seen) -> None:
+        args = [
+            "pools",
+            kind,
+            job,
+            "--user",
+            "alice",
+            *(["--minutes", str(minutes)] if kind == "extend" else []),
+        ]
+        out = StringIO()
+        try:
+            with redirect_stdout(out):
+                code = cli(args)
+        except Exception as exc:  # the person sees a traceback
+            seen.escaped.append(f"pools {kind}: {type(exc).__name__}: {exc}")
+            return
+        seen.answers.append(out.getvalue())
+        answered(system, seen, kind, job, code in (0, 3), out.getvalue())
+
+    run.__name__ = f"cli_{kind}"
+    return run
+
+
+def answered(system: System, seen: Seen, kind: str, job: str, granted: bool, text: str) -> None:
+    if not granted:
+        return
+    if kind == "release":
+        seen.released.append(job)
+        return
+    pool_id = system.registry.pool_id_for_job(job)
+    record = system.registry.get(pool_id) if pool_id else None
+    if record is not None and record.pool.override_until is not None:
+        seen.promised.append((job, record.pool.override_until))
+    elif "partly done" not in text:
+        seen.escaped.append(f"extension answered done without a promise: {text}")
+
+
+def start_job(name: str) -> Actor:
+    """A job of the same shape, which takes the idle warm pool; the lifecycle function on its events."""
+
+    def start(system: System, seen: Seen) -> None:
+        system.sagemaker.create_training_job(**training_job_request(name, keep_alive_seconds=600, tags=TAGS))
+        system.lifecycle.drain()
+
+    start.__name__ = f"start_{name}"
+    return start
+
+
+# ------------------------------------------------------------------ starting points
+def job_ended(system: System) -> None:
+    """j1 has run and ended; its event waits in the queue."""
+    system.sagemaker.create_training_job(**training_job_request("j1", keep_alive_seconds=600, tags=TAGS))
+    system.settle()
+    system.control.run_for("j1", 300)
+    system.emulator.advance(300)
+
+
+def pool_warm(system: System) -> None:
+    job_ended(system)
+    system.settle()
+
+
+def step_due(system: System) -> None:
+    """j1's pool is warm and its planned look is due (not fired yet)."""
+    pool_warm(system)
+    record = system.registry.get("j1")
+    assert record is not None
+    assert record.next_check_at is not None
+    system.emulator.advance((record.next_check_at - system.control.now()).total_seconds())
+
+
+# ------------------------------------------------------------------ races found
+def warm_until(system: System, job: str) -> datetime | None:
+    """When SageMaker lets the pool go (None: no Available pool)."""
+    state = system.emulator.job(job)
+    if state.warm_pool is None or state.warm_pool.status != "Available" or state.cluster is None:
+        return None
+    return state.cluster.expires_at
+
+
+def test_an_extension_granted_while_the_job_s_end_is_decided_keeps_the_pool_until_the_promised_time(
+    system: System, before: Arm
+) -> None:
+    # alice sees j1 finish and runs `pools extend j1 --minutes 60` while the job's event is being
+    # decided: her extension is granted and saved just before the event sets its half-hour keep-alive
+    system.set_policy(POLICY)
+    seen = Seen()
+    before("sagemaker.UpdateTrainingJob", lambda: pools_cmd("extend")(system, seen))
+    job_ended(system)
+    system.settle()
+    assert seen.escaped == []
+    [(_, promised)] = seen.promised
+    record = system.registry.get("j1")
+    assert record is not None
+    assert record.pool.override_until == promised
+    # SageMaker keeps the pool as long as the registry says (the event's shorter keep-alive, set after
+    # her extension, was put back)
+    assert warm_until(system, "j1") == record.pool.expires_at
+    system.advance((promised - system.control.now()).total_seconds() - 120, tick=300)
+    assert warm_until(system, "j1") is not None  # still warm two minutes before the promised time
