@@ -68,6 +68,8 @@ TUNER_RUNNING_STATUSES = frozenset({"InProgress", "Stopping"})
 EXPIRING_SOON_DEFAULT_MINUTES = 15
 # writes of a released pool's notice tried against other invocations' writes (`_save_released`)
 SAVE_RELEASED_ATTEMPTS = 3
+# a person's request decided again after another invocation's write got in first (`apply_user_request`)
+USER_REQUEST_ATTEMPTS = 3
 # puts back of the expiry another invocation saved, against yet other writes (`_restore_expiry`)
 RESTORE_EXPIRY_ATTEMPTS = 3
 LIFETIME_WARNING = timedelta(days=1)
@@ -218,9 +220,20 @@ class LifecycleService:
     @_one_policy
     def apply_user_request(self, job_name: str, request: UserRequest) -> Decision:
         """A person asks to extend or release a pool; the policy still decides. A request is a run of
-        its own: `max_reductions_per_run` does not carry over from earlier requests."""
-        self.begin_run()
-        outcome = self._refresh(job_name, Trigger.USER, request=request)
+        its own: `max_reductions_per_run` does not carry over from earlier requests. Nobody retries
+        a person's request (Slack does not send a button press again): a write that another
+        invocation got in first (the pool's step, its event, another person) is met here by reading
+        the pool again and deciding again, so the answer says what happened."""
+        attempts = USER_REQUEST_ATTEMPTS
+        while True:
+            self.begin_run()
+            try:
+                outcome = self._refresh(job_name, Trigger.USER, request=request)
+                break
+            except ConcurrentUpdateError:
+                attempts -= 1
+                if attempts == 0:
+                    raise
         if outcome.decision is not None:
             return outcome.decision
         return Decision.no_available_pool(
@@ -1309,7 +1322,13 @@ class LifecycleService:
                 extra["lifetime_ends_at"] = ends.isoformat()
             severity = Severity.INFO if kind in ANNOUNCED_AS_INFO else Severity.WARNING
             self._notify(record, kind, severity, record.last_decision, extra=extra)
-        return self._save(replace(record, unannounced=()))
+        try:
+            return self._save(replace(record, unannounced=()))
+        except ConcurrentUpdateError:
+            # Another invocation wrote the pool after this decision was saved: it read the decision
+            # with what is still to say, and says it again under the same version (which the notifier
+            # sends once), or leaves it to the next look. The decision stands: nothing to retry.
+            return record
 
     def _lifetime_end(self, pool: Pool) -> datetime | None:
         """When the pool reaches its maximum lifetime (None: not known when it began)."""

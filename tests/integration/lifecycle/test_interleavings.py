@@ -14,7 +14,7 @@ import json
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, redirect_stdout
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from io import StringIO
 from typing import Any
 
@@ -249,3 +249,47 @@ def test_an_extension_granted_while_the_job_s_end_is_decided_keeps_the_pool_unti
     assert warm_until(system, "j1") == record.pool.expires_at
     system.advance((promised - system.control.now()).total_seconds() - 120, tick=300)
     assert warm_until(system, "j1") is not None  # still warm two minutes before the promised time
+
+
+def test_an_extension_pressed_while_the_pool_s_step_is_decided_is_answered_and_kept(
+    system: System, before: Arm
+) -> None:
+    # alice presses "Extend 60" just as the pool's planned look fires: the look saves first
+    system.set_policy(POLICY)
+    step_due(system)
+    seen = Seen()
+    before("sagemaker.UpdateTrainingJob", lambda: fire_step(system, seen))
+    slack("warmpool_extend_60")(system, seen)
+    assert seen.escaped == []  # answered: not an error Slack shows her
+    [answer] = seen.answers
+    assert answer.startswith("extend j1: done")
+    [(_, promised)] = seen.promised
+    system.settle()
+    record = system.registry.get("j1")
+    assert record is not None
+    assert warm_until(system, "j1") == record.pool.expires_at
+    system.advance((promised - system.control.now()).total_seconds() - 120, tick=300)
+    assert warm_until(system, "j1") is not None
+
+
+def test_an_extension_whose_notice_a_step_overtakes_is_answered_done_and_granted_once(
+    system: System, before: Arm
+) -> None:
+    # alice's "Extend 60" is decided and saved; the pool's planned look fires before her function has
+    # recorded the extension's notice sent
+    system.set_policy(POLICY)
+    step_due(system)
+    asked = system.registry.get("j1")
+    assert asked is not None
+    assert asked.pool.expires_at is not None
+    seen = Seen()
+    before("dynamodb.TransactWriteItems", lambda: fire_step(system, seen), nth=2)
+    slack("warmpool_extend_60")(system, seen)
+    assert seen.escaped == []
+    [answer] = seen.answers
+    assert answer.startswith("extend j1: done")
+    # an hour more than the pool was going to stay warm, once: not decided again on top of itself
+    assert seen.promised == [("j1", asked.pool.expires_at + timedelta(minutes=60))]
+    system.settle()
+    told = [n["kind"] for n in system.notifications() if n["job_name"] == "j1"]
+    assert told.count("extended") == 1
