@@ -735,6 +735,8 @@ class LifecycleService:
         except ConcurrentUpdateError:
             if refused or not _changes_sagemaker(decision):
                 raise  # nothing was done outside the registry: the retry decides afresh
+            if decision.keep_alive_seconds == 0:
+                return self._released_in_a_race(job_name, record.pool.pool_id, done)
             self._restore_expiry(record.pool.pool_id, job_name)
             raise
         asked = request.audit_details() if request is not None else {}
@@ -808,6 +810,18 @@ class LifecycleService:
                     break
                 record = fresh
         self._notify(record, kind, Severity.INFO, released)
+
+    def _released_in_a_race(self, job_name: str, pool_id: str, released: Decision) -> Outcome:
+        """SageMaker has released the pool, but another invocation saved it after this one read it (a
+        person's request, its step, its event): the release stands, it cannot be undone. Its notice
+        must not be lost with the save that failed: it is saved onto the pool as the other left it, as
+        a limit's release of another pool is (`_save_released`), then sent, and the pool recorded
+        Terminated."""
+        fresh = self.registry.get(pool_id)
+        if fresh is not None and fresh.pool.job_name == job_name:
+            self._save_released(fresh, released)
+            self._refresh(job_name, Trigger.RECONCILE)
+        return Outcome(job_name, pool_id, "decided", released)
 
     def _restore_expiry(self, pool_id: str, job_name: str) -> None:
         """This invocation changed the pool's keep-alive in SageMaker, then lost the save to another

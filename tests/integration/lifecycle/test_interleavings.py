@@ -272,6 +272,26 @@ def test_an_extension_pressed_while_the_pool_s_step_is_decided_is_answered_and_k
     assert warm_until(system, "j1") is not None
 
 
+def test_a_release_that_another_request_overtakes_is_answered_done_and_announced_once(
+    system: System, before: Arm
+) -> None:
+    # alice presses "Release", then at once "Extend 60" (second thoughts): SageMaker has released the
+    # pool when the extension records the pool as it now is, before the release's decision is saved
+    system.set_policy(POLICY)
+    pool_warm(system)
+    system.notifications()
+    seen = Seen()
+    slack_release = slack("warmpool_release")
+    before("dynamodb.TransactWriteItems", lambda: slack("warmpool_extend_60")(system, seen))
+    slack_release(system, seen)
+    assert seen.escaped == []
+    assert seen.answers[-1].startswith("release j1: done")
+    system.settle()
+    assert warm_until(system, "j1") is None
+    told = [n["kind"] for n in system.notifications() if n["job_name"] == "j1"]
+    assert told == ["released"]
+
+
 def test_an_extension_whose_notice_a_step_overtakes_is_answered_done_and_granted_once(
     system: System, before: Arm
 ) -> None:
