@@ -1273,8 +1273,9 @@ class LifecycleService:
         old_horizon: datetime | None,
         now: datetime,
     ) -> tuple[tuple[str, ...], tuple[str, ...]]:
-        """What to tell the owner about the decision (notification kinds), and the once-per-job
-        warnings among them (remembered with the pool: `notified`)."""
+        """What to tell the owner about the decision (notification kinds), and what among them is said
+        once: the once-per-job warnings, and the expiring-soon warning of each expiry (remembered with
+        the pool: `notified`)."""
         pool = record.pool
         kinds: list[NotificationKind] = []
         warned: list[str] = []
@@ -1310,8 +1311,13 @@ class LifecycleService:
             and pool.expires_at - now <= lead
             and not newly_available
         ):
-            # The last look before expiry: the final step, or the warning check scheduled for it.
-            kinds.append(NotificationKind.EXPIRING_SOON)
+            # The last look before expiry: the final step, or the warning check scheduled for it. Said
+            # once per expiry: the reconciler takes a look that is due but has not fired, and the step
+            # then fires all the same (an extension's new expiry is warned of again).
+            said = f"{NotificationKind.EXPIRING_SOON.value}#{pool.expires_at.isoformat()}"
+            if said not in record.notified:
+                kinds.append(NotificationKind.EXPIRING_SOON)
+                warned.append(said)
         lifetime_end = self._lifetime_end(pool)
         if (
             lifetime_end is not None

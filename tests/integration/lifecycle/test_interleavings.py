@@ -292,6 +292,20 @@ def test_a_release_that_another_request_overtakes_is_answered_done_and_announced
     assert told == ["released"]
 
 
+def test_a_look_the_reconciler_takes_before_its_step_fires_warns_of_the_expiry_once(system: System) -> None:
+    # the pool's expiring-soon look is due; the reconciler runs before the scheduler fires it
+    system.set_policy(POLICY)
+    step_due(system)
+    system.notifications()
+    system.reconcile()
+    system.settle()  # the step fires all the same
+    told = [n["kind"] for n in system.notifications() if n["job_name"] == "j1"]
+    assert told == ["expiring-soon"]
+    system.advance(3600, tick=300)
+    told = [n["kind"] for n in system.notifications() if n["job_name"] == "j1"]
+    assert "expiring-soon" not in told
+
+
 def test_an_extension_whose_notice_a_step_overtakes_is_answered_done_and_granted_once(
     system: System, before: Arm
 ) -> None:
