@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -128,6 +129,14 @@ def emulator_config() -> EmulatorConfig:
 def system(
     aws_env: None, monkeypatch: pytest.MonkeyPatch, emulator_config: EmulatorConfig
 ) -> Iterator[System]:
+    with running_system(monkeypatch, emulator_config) as system:
+        yield system
+
+
+@contextmanager
+def running_system(monkeypatch: pytest.MonkeyPatch, emulator_config: EmulatorConfig) -> Iterator[System]:
+    """The `system` fixture's system, for a test that runs one scenario from scratch many times (each
+    under a monkeypatch of its own: the stack's variables and the wiring's overrides are set on it)."""
     clock = ManualClock(START)
     with mock_aws(), warm_pool_emulator(emulator_config, clock) as emulator:
         env = create_local_environment(boto3)
@@ -156,11 +165,14 @@ def system(
             queries[target] = queries.get(target, 0) + 1
             items_read[target] = items_read.get(target, 0) + len(parsed.get("Items", []))
 
-        if boto3.DEFAULT_SESSION:
-            events = boto3.DEFAULT_SESSION.events
-            events.register("before-call.*.*", count)
-            events.register("provide-client-params.dynamodb.Query", query_target)
-            events.register("after-call.dynamodb.Query", count_items)
+        hooks = [
+            ("before-call.*.*", count),
+            ("provide-client-params.dynamodb.Query", query_target),
+            ("after-call.dynamodb.Query", count_items),
+        ]
+        session = boto3.DEFAULT_SESSION
+        for name, hook in hooks if session else ():
+            session.events.register(name, hook)
         system = System(
             emulator=emulator,
             control=LocalControl(emulator),
@@ -184,6 +196,9 @@ def system(
         finally:
             for module in (lifecycle, reconciler, notifier, slack_interactive):
                 module.runtime.cache_clear()
+            # a system made again and again (`running_system`) must not leave its counters on the session
+            for name, hook in hooks if session else ():
+                session.events.unregister(name, hook)
 
 
 def first_send_fails(system: System, says: Callable[[str], bool]) -> Iterator[list[str]]:

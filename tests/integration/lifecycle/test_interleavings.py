@@ -2,9 +2,14 @@
 
 In AWS the lifecycle function (a job's event, a scheduled step), the Slack function (a button), the
 reconciler and a person's `pools extend|release` may all act on the same pool at the same moment; the
-registry's optimistic locking is what keeps them from undoing each other. The tests here each
+registry's optimistic locking is what keeps them from undoing each other. The tests first below each
 make one race happen where it matters: just before one function's call to SageMaker or the registry,
 another runs to completion (as another function instance would, with clients and state of its own).
+
+The interleavings (at the end) look for such races systematically rather than by luck: for a pair
+(A, B) of entry points, A's AWS calls are recorded once; then, for each of them, the scenario is run
+again from scratch and, just before A makes that call, B runs to completion, then A goes on and the
+system settles. After each interleaving the invariants a user relies on are checked (`check`).
 """
 
 from __future__ import annotations
@@ -21,11 +26,12 @@ from typing import Any
 import boto3
 import pytest
 from warmpool.cli.main import main as cli
+from warmpool.emulator import EmulatorConfig
 from warmpool.emulator.jobs import training_job_request
 from warmpool.handlers import lifecycle, notifier, reconciler, slack_interactive
 from warmpool.local.pumps import LocalLambdaContext
 
-from tests.integration.conftest import System
+from tests.integration.conftest import System, running_system
 from tests.integration.notify.test_notify import press, signed
 
 POLICY: dict[str, Any] = {
@@ -35,6 +41,8 @@ POLICY: dict[str, Any] = {
 }
 TAGS = {"team": "vision", "owner": "alice"}
 HANDLERS = (lifecycle, notifier, reconciler, slack_interactive)
+STEP_LIMIT_SECONDS = 3600  # the stack's MAX_STEP_SECONDS
+PER_EXPIRY = frozenset({"expiring-soon", "extended", "shortened"})
 
 
 @dataclass
@@ -327,3 +335,186 @@ def test_an_extension_whose_notice_a_step_overtakes_is_answered_done_and_granted
     system.settle()
     told = [n["kind"] for n in system.notifications() if n["job_name"] == "j1"]
     assert told.count("extended") == 1
+
+
+# ------------------------------------------------------------------ the interleavings
+class Interleaver:
+    """A before-call hook on every client the functions make: counts A's calls, and at the chosen one
+    runs B first, with the functions' runtimes of a second container."""
+
+    def __init__(self, pause_at: int | None, meanwhile: Callable[[], None]) -> None:
+        self.calls: list[str] = []
+        self.pause_at = pause_at
+        self.meanwhile = meanwhile
+        self.counting = False
+
+    def __call__(self, event_name: str, **_: Any) -> None:
+        if not self.counting:
+            return
+        index = len(self.calls)
+        self.calls.append(event_name.split(".", 1)[1])
+        if index == self.pause_at:
+            self.counting = False
+            try:
+                self.meanwhile()
+            finally:
+                self.counting = True
+
+
+@dataclass(frozen=True)
+class Pair:
+    start: Callable[[System], None]
+    a: Actor
+    b: Actor
+
+    @property
+    def id(self) -> str:
+        return f"{self.a.__name__}-vs-{self.b.__name__}"
+
+
+PAIRS = [
+    Pair(job_ended, deliver_queued, slack("warmpool_extend_60")),
+    Pair(step_due, fire_step, slack("warmpool_release")),
+    Pair(step_due, fire_step, reconcile),
+    Pair(job_ended, deliver_queued, start_job("j2")),
+    Pair(pool_warm, slack("warmpool_extend_60"), slack("warmpool_release")),
+    Pair(step_due, pools_cmd("extend"), fire_step),
+]
+# the same pairs the other way round: in the exhaustive variant only
+REVERSED = [
+    Pair(step_due, reconcile, fire_step),
+    Pair(pool_warm, slack("warmpool_release"), slack("warmpool_extend_60")),
+]
+
+
+def run(monkeypatch: pytest.MonkeyPatch, pair: Pair, pause_at: int | None) -> tuple[list[str], list[str]]:
+    """One interleaving from scratch: A's calls, and what broke."""
+    with monkeypatch.context() as patch, running_system(patch, EmulatorConfig()) as system:
+        session = boto3.DEFAULT_SESSION
+        assert session is not None
+        seen = Seen()
+        other = second_container(patch)
+
+        def meanwhile() -> None:
+            with other():
+                pair.b(system, seen)
+
+        hook = Interleaver(pause_at, meanwhile)
+        session.events.register("before-call.*.*", hook)
+        try:
+            system.set_policy(POLICY)
+            pair.start(system)
+            hook.counting = True
+            pair.a(system, seen)
+            hook.counting = False
+            if pause_at == len(hook.calls):  # B after the whole of A
+                meanwhile()
+            system.settle()
+            return hook.calls, check(system, seen)
+        finally:
+            session.events.unregister("before-call.*.*", hook)
+
+
+def check(system: System, seen: Seen) -> list[str]:
+    """The invariants, once the system has settled; returns what broke."""
+    broken = list(seen.escaped)
+    # a retryable failure is retried by SQS, and the retry succeeds
+    dead = system.messages(system.env.lifecycle_dlq_url) + system.messages(system.env.notify_dlq_url)
+    broken += [f"dead-lettered: {m['Body'][:200]}" for m in dead]
+    # a person's release answered done outdoes an extension granted before it
+    promised = {job: until for job, until in seen.promised if job not in seen.released}
+    system.reconcile()
+    broken += agree(system, "after settling and a reconcile")
+    for job in seen.released:
+        job_state = system.emulator.job(job)
+        if job_state.warm_pool is None or job_state.warm_pool.status != "Terminated":
+            broken.append(f"release of {job} answered done, but its pool is {job_state.warm_pool}")
+    for job, until in promised.items():
+        ahead = (until - system.control.now()).total_seconds() - 120
+        if ahead > 0:
+            system.advance(ahead, tick=300)
+        job_state = system.emulator.job(job)
+        if job_state.warm_pool is None or job_state.warm_pool.status != "Available":
+            now = system.control.now()
+            broken.append(f"{job} promised warm until {until:%H:%M}, but its pool is gone at {now:%H:%M}")
+    for _ in range(36):  # until every pool has ended (an hour's keep-alive at most), or 3 hours
+        warm = [j for j in system.emulator.jobs.values() if j.warm_pool and j.warm_pool.status == "Available"]
+        if not warm and not system.registry.list_by_status("Available"):
+            break
+        system.advance(300, tick=300)
+    broken += agree(system, "at the end")
+    updates = system.control.update_calls()
+    broken += [f"keep-alive above the step limit: {u}" for u in updates if u["seconds"] > STEP_LIMIT_SECONDS]
+    for job in seen.released:
+        at_release = next(i for i, u in enumerate(updates) if u["job"] == job and u["seconds"] == 0)
+        later = updates[at_release + 1 :]
+        broken += [f"{job} extended after its release: {u}" for u in later if u["job"] == job]
+    told: dict[tuple[str, str], int] = {}
+    said: dict[tuple[str, str, str | None], int] = {}
+    for notice in system.notifications():
+        job, kind = notice["job_name"], notice["kind"]
+        told[(job, kind)] = told.get((job, kind), 0) + 1
+        # an extended pool may be told it expires soon, or that it was extended, again: of its new expiry
+        expiry = notice.get("facts", {}).get("warm_until") if kind in PER_EXPIRY else None
+        said[(job, kind, expiry)] = said.get((job, kind, expiry), 0) + 1
+    broken += [f"{job} told {kind} {n} times ({expiry})" for (job, kind, expiry), n in said.items() if n > 1]
+    for job in {u["job"] for u in updates if u["seconds"] == 0}:
+        if (job, "released") not in told:
+            broken.append(f"{job} released without a notice")
+    taken = system.emulator.job("j1").warm_pool
+    if ("j1", "pool-ready") not in told and (taken is None or taken.reused_by is None):
+        broken.append("j1 never told its pool is ready")  # (a pool taken at once may never be ready)
+    return broken
+
+
+def agree(system: System, when: str) -> list[str]:
+    broken: list[str] = []
+    for record in system.registry.list_pools():
+        pool = record.pool
+        job = system.emulator.job(pool.job_name)
+        real = job.warm_pool.status if job.warm_pool is not None else None
+        if pool.status.value != real:
+            broken.append(
+                f"{when}: {pool.job_name} is {pool.status.value} in the registry, {real} in SageMaker"
+            )
+        elif real == "Available" and pool.expires_at != warm_until(system, pool.job_name):
+            broken.append(
+                f"{when}: {pool.job_name} expires at {pool.expires_at} in the registry, "
+                f"{warm_until(system, pool.job_name)} in SageMaker"
+            )
+    return broken
+
+
+# where B may come in the fast variant: before each of A's writes (what B does between A's read and its
+# write, it does before the write), and before and after the whole of A
+WRITES = frozenset({"sagemaker.UpdateTrainingJob", "dynamodb.TransactWriteItems"})
+
+
+def interleave(monkeypatch: pytest.MonkeyPatch, pair: Pair, *, every_call: bool) -> None:
+    calls, broken = run(monkeypatch, pair, None)
+    assert broken == []
+    points = sorted({0, *(i for i, call in enumerate(calls) if every_call or call in WRITES), len(calls)})
+    print(f"{pair.id}: {len(points)} interleavings of {len(calls)} calls")
+    failures: dict[int, list[str]] = {}
+    for index in points:
+        again, broken = run(monkeypatch, pair, index)
+        assert again[:index] == calls[:index], "the scenario is not deterministic"
+        if broken:
+            where = f"B before {calls[index]}" if index < len(calls) else "B after A"
+            failures[index] = [where, *broken]
+    assert not failures, "\n".join(f"{i}: {'; '.join(what)}" for i, what in failures.items())
+
+
+@pytest.mark.parametrize("pair", PAIRS, ids=lambda p: p.id)
+def test_two_entry_points_on_one_pool_keep_its_promises_whichever_writes_first(
+    aws_env: None, monkeypatch: pytest.MonkeyPatch, pair: Pair
+) -> None:
+    interleave(monkeypatch, pair, every_call=False)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("pair", PAIRS + REVERSED, ids=lambda p: p.id)
+def test_two_entry_points_on_one_pool_keep_its_promises_at_every_interleaving(
+    aws_env: None, monkeypatch: pytest.MonkeyPatch, pair: Pair
+) -> None:
+    interleave(monkeypatch, pair, every_call=True)
