@@ -380,10 +380,14 @@ PAIRS = [
     Pair(pool_warm, slack("warmpool_extend_60"), slack("warmpool_release")),
     Pair(step_due, pools_cmd("extend"), fire_step),
 ]
-# the same pairs the other way round: in the exhaustive variant only
-REVERSED = [
+# in the exhaustive variant only: some of the same pairs the other way round, and more pairs
+MORE_PAIRS = [
     Pair(step_due, reconcile, fire_step),
     Pair(pool_warm, slack("warmpool_release"), slack("warmpool_extend_60")),
+    Pair(step_due, fire_step, slack("warmpool_extend_60")),
+    Pair(step_due, slack("warmpool_extend_60"), reconcile),
+    Pair(job_ended, deliver_queued, pools_cmd("release")),
+    Pair(pool_warm, slack("warmpool_release"), start_job("j2")),
 ]
 
 
@@ -461,9 +465,11 @@ def check(system: System, seen: Seen) -> list[str]:
     for job in {u["job"] for u in updates if u["seconds"] == 0}:
         if (job, "released") not in told:
             broken.append(f"{job} released without a notice")
+    # (a pool taken by the next job, or released on request, before j1's event was decided never was)
     taken = system.emulator.job("j1").warm_pool
-    if ("j1", "pool-ready") not in told and (taken is None or taken.reused_by is None):
-        broken.append("j1 never told its pool is ready")  # (a pool taken at once may never be ready)
+    ready = taken is None or (taken.reused_by is None and "j1" not in seen.released)
+    if ("j1", "pool-ready") not in told and ready:
+        broken.append("j1 never told its pool is ready")
     return broken
 
 
@@ -513,7 +519,7 @@ def test_two_entry_points_on_one_pool_keep_its_promises_whichever_writes_first(
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("pair", PAIRS + REVERSED, ids=lambda p: p.id)
+@pytest.mark.parametrize("pair", PAIRS + MORE_PAIRS, ids=lambda p: p.id)
 def test_two_entry_points_on_one_pool_keep_its_promises_at_every_interleaving(
     aws_env: None, monkeypatch: pytest.MonkeyPatch, pair: Pair
 ) -> None:
