@@ -474,6 +474,37 @@ def test_requests_are_bounded_and_release_is_honoured() -> None:
     assert gone.action is Action.RELEASE
 
 
+def test_a_request_above_max_extend_minutes_changes_nothing_the_policy_decides() -> None:
+    # at 20:00 Berlin, outside working hours: the policy releases the pool; "180 min more" is more
+    # than the 120 a request may ask, so it is refused, and the pool is released all the same
+    evening = datetime(2026, 3, 2, 19, 0, tzinfo=UTC)
+    doc = policy(keep_alive_strategy="fixed-7200", working_hours=HOURS, overrides={"max_extend_minutes": 120})
+    too_much = decide_keep_alive(
+        pool(since=evening - timedelta(minutes=5), keep_alive=1800),
+        doc,
+        evening,
+        trigger=Trigger.USER,
+        request=UserRequest("extend", "alice", 180, "slack"),
+    )
+    assert too_much.verdict("extend") == "refused"
+    assert (too_much.action, too_much.rule) == (Action.RELEASE, "defaults.working_hours")
+    assert (
+        "alice asked for 180 min; the policy allows at most 120 min per request "
+        "(defaults.overrides.max_extend_minutes)" in too_much.reasons
+    )
+    # a person's earlier promise still holds: the refused request does not take it back
+    promised = MONDAY_10_BERLIN + timedelta(minutes=50)
+    kept = decide_keep_alive(
+        replace(pool(keep_alive=1800), override_until=promised),
+        policy(keep_alive_strategy="none", overrides={"max_extend_minutes": 120}),
+        MONDAY_10_BERLIN + timedelta(minutes=20),
+        trigger=Trigger.USER,
+        request=UserRequest("extend", "alice", 180, "slack"),
+    )
+    assert kept.verdict("extend") == "refused"
+    assert (kept.action, kept.horizon_seconds) == (Action.EXTEND, 50 * 60)
+
+
 def test_an_extension_the_plan_already_covers_is_granted_and_promised() -> None:
     # a three-hour plan, its first hourly step set: 30 minutes more than the expiry is within it
     doc = policy(keep_alive_strategy="fixed-10800", overrides={"max_extend_minutes": 60})

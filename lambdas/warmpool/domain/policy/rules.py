@@ -271,15 +271,21 @@ class PersonRequest(PolicyRule):
             ev.release(f"request.{request.via}", f"{request.user} asked to release it")
             return
         until = ev.pool.override_until
+        if (
+            request is not None
+            and request.kind == "extend"
+            and request.minutes > overrides.max_extend_minutes
+        ):
+            # Refused, and nothing else: the pool is decided as if nobody had asked (an earlier promise
+            # kept, the limits after this rule applied). Settled as it was, the refusal would keep a
+            # pool the working hours, a budget or a limit release, and drop an earlier promise's plan.
+            ev.reasons.append(
+                f"{request.user} asked for {request.minutes} min; the policy allows at most "
+                f"{overrides.max_extend_minutes} min per request ({rule}.max_extend_minutes)"
+            )
+            ev.rule = f"{rule}.max_extend_minutes"
+            request = None
         if request is not None and request.kind == "extend":
-            if request.minutes > overrides.max_extend_minutes:
-                ev.reasons.append(
-                    f"{request.user} asked for {request.minutes} min; the policy allows at most "
-                    f"{overrides.max_extend_minutes} min per request ({rule}.max_extend_minutes)"
-                )
-                ev.settled = "keep"
-                ev.rule = f"{rule}.max_extend_minutes"
-                return
             # "N minutes more" than the pool was going to stay warm: its expiry, or a person's earlier
             # promise if that is later (a shorter request never takes back a longer one)
             base = max(ev.now, ev.pool.expires_at or ev.now, until or ev.now)
