@@ -233,18 +233,19 @@ def _granted_until(pool: Pool, ev: Evaluation, policy_horizon: int, horizon_seco
     The asked time when that horizon reaches it: whether the request set the horizon or the plan
     already kept the pool that long, the promise is recorded all the same, or a later step under a
     shorter plan (the adaptive strategy's next estimate, a policy change) would let the pool go before
-    the time the person was told. When the policy's horizon reached the asked time (the request set it,
-    or the plan covered it) and only the pool's maximum lifetime cut it: as long as the pool lives,
-    whichever set it (a longer plan must not turn a granted request into a refused one). None when a
-    policy limit cut the horizon below the asked time (the request is refused, with that limit's
-    reason, or granted in part when it still keeps the pool longer: `decide_keep_alive` judges that),
-    or when nobody asked."""
+    the time the person was told. When the pool's maximum lifetime ends it before the asked time and
+    before the policy's horizon does (the request set that horizon, the plan covered the asked time,
+    or a limit cut it somewhere between the pool's end and the asked time): as long as the pool lives,
+    whichever set it (a longer plan, or a limit the pool does not live to reach, must not turn a
+    granted request into a refused one). None when a policy limit cut the horizon below the asked time
+    before the lifetime did (the request is refused, with that limit's reason, or granted in part when
+    it still keeps the pool longer: `decide_keep_alive` judges that), or when nobody asked."""
     asked = ev.requested_until
     if asked is None or pool.available_since is None:
         return None
     wanted = int((asked - pool.available_since).total_seconds())
     if horizon_seconds >= wanted:
         return asked
-    if ev.rule.startswith("request.") or policy_horizon >= wanted:
+    if ev.rule.startswith("request.") or policy_horizon > horizon_seconds:  # the lifetime cut it
         return pool.available_since + timedelta(seconds=horizon_seconds)
     return None

@@ -586,6 +586,24 @@ def test_a_covered_request_the_pool_s_lifetime_cuts_is_promised_as_long_as_the_p
     assert decision.grants("extend")
 
 
+def test_a_limit_the_pool_s_lifetime_comes_before_does_not_cut_a_request_short() -> None:
+    # the pool lives 75 minutes more; "60 min more" asks for two hours. The maximum horizon (100
+    # minutes) is below the asked time, but beyond the pool's lifetime: only the lifetime cuts the
+    # request, which is granted as long as the pool lives, as it is without that maximum horizon
+    doc = policy(
+        keep_alive_strategy="fixed-1800", max_horizon_minutes=100, overrides={"max_extend_minutes": 60}
+    )
+    since = MONDAY_10_BERLIN
+    ending = replace(pool(keep_alive=3600), lifetime_started_at=since - timedelta(days=28, minutes=-75))
+    decision = decide_keep_alive(
+        ending, doc, since, trigger=Trigger.USER, request=UserRequest("extend", "alice", 60, "cli")
+    )
+    assert decision.verdict("extend") == "done"
+    assert (decision.promised_until, decision.asked_until) == (since + timedelta(minutes=75), None)
+    assert "capped by the pool's maximum lifetime" in decision.reasons
+    assert not any("of the 2026-03-02T11:00:00+00:00 asked" in r for r in decision.reasons)
+
+
 def test_dry_run_and_the_reductions_cap() -> None:
     dry = parse_policy({"version": 1, "dry_run": True, "defaults": {"keep_alive_strategy": "none"}})
     decision = decide_keep_alive(pool(), dry, MONDAY_10_BERLIN)
