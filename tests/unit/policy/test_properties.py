@@ -402,15 +402,13 @@ def test_no_keep_alive_breaks_a_limit(case: Case) -> None:
             assert requested, "extended outside working hours, and nobody asked"
             assert new_expiry <= max(requested)
     # budgets: the idle time it books in a day (month) costs no more than is left (later is the next
-    # one's); never extended beyond that, and shortened to it unless a person was promised more
+    # one's), unless a person was promised more earlier: never extended beyond that, shortened to it
     cost = policy_cost_model(case.policy, case.pool).idle_cost_per_second
     periods = budget_left(case)
+    slack = timedelta(seconds=1 if extended else TOLERANCE_SECONDS + 1)  # rounding; a keep-alive kept
     for left, end in periods:
-        booked = max(0.0, (min(new_expiry, end) - case.now).total_seconds()) * cost
-        if extended:
-            assert booked <= max(0.0, left) + cost  # a second's rounding
-        elif not promised:
-            assert booked <= max(0.0, left) + (TOLERANCE_SECONDS + 1) * cost  # kept within the tolerance
+        affordable = case.now + timedelta(seconds=max(0.0, left) / cost)
+        assert min(new_expiry, end) <= max(affordable, case.promise_ahead() or case.now) + slack
     # a budget that lasts until the day's (month's) end does not cap the pool: the next one decides
     if all(left >= (end - case.now).total_seconds() * cost for left, end in periods):
         assert ".budget." not in decision.rule
@@ -555,6 +553,30 @@ def test_a_promise_holds_until_its_time(case: Case, wait: float) -> None:
         assert reached >= lasts - timedelta(seconds=TOLERANCE_SECONDS) or (
             step.next_check_at is not None and step.next_check_at < reached
         )
+
+
+@PROPERTY
+@given(case=cases())
+def test_no_limit_takes_back_a_promise_still_ahead(case: Case) -> None:
+    """A person told "kept warm until <t>" keeps the pool until then, however the fleet, the budget
+    spent or the clock have moved since (the policy allowed it when it was granted: a maximum horizon
+    it lies within, a job that did not fail)."""
+    promise = case.promise_ahead()
+    if promise is None or exempt(case) or case.pool.job_status == "Failed":
+        return
+    if case.request is not None and case.request.kind == "release":
+        return  # the person's own release ends it
+    max_horizon = timedelta(minutes=case.scope.get("max_horizon_minutes", 24 * 60))
+    lasts = min(promise, case.lifetime_end)
+    if promise > case.since + max_horizon or lasts <= case.now + timedelta(seconds=TOLERANCE_SECONDS):
+        return
+    decision = case.decide()
+    assert decision.action is not Action.RELEASE
+    assert planned_until(case, decision) >= lasts
+    reached = expiry_after(case, decision)
+    if decision.rule != "max_reductions_per_run" and reached + timedelta(seconds=TOLERANCE_SECONDS) < lasts:
+        assert decision.next_check_at is not None
+        assert decision.next_check_at < reached
 
 
 def spent_until(case: Case, later: datetime) -> FleetView:

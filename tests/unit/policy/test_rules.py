@@ -505,6 +505,61 @@ def test_a_request_above_max_extend_minutes_changes_nothing_the_policy_decides()
     assert (kept.action, kept.horizon_seconds) == (Action.EXTEND, 50 * 60)
 
 
+def test_a_budget_other_pools_spent_since_never_takes_back_a_promise() -> None:
+    # alice was told "kept warm until 10:50"; since then the team's other pools have used the day's
+    # budget up to 10 cents (about four minutes of this pool): it stays warm until 10:50 all the same,
+    # and no longer
+    promised = MONDAY_10_BERLIN + timedelta(minutes=50)
+    now = MONDAY_10_BERLIN + timedelta(minutes=25)
+    kept = replace(pool(keep_alive=30 * 60), override_until=promised)
+    doc = policy(keep_alive_strategy="fixed-7200", budget={"daily_usd": 10})
+    decision = decide_keep_alive(
+        kept, doc, now, trigger=Trigger.STEP_DUE, fleet=FleetView(idle_cost_today_by_team={"vision": 9.9})
+    )
+    assert (decision.action, decision.keep_alive_seconds) == (Action.EXTEND, 25 * 60)
+    assert decision.horizon_seconds == 50 * 60
+    assert decision.rule == "defaults.budget.daily_usd"
+    # with no promise, the budget shortens it to what is left
+    alone = decide_keep_alive(
+        pool(keep_alive=30 * 60),
+        doc,
+        now,
+        trigger=Trigger.STEP_DUE,
+        fleet=FleetView(idle_cost_today_by_team={"vision": 9.9}),
+    )
+    assert alone.action is Action.SHORTEN
+
+
+@pytest.mark.parametrize(
+    "limits",
+    [
+        {"defaults": {"keep_alive_strategy": "fixed-7200", "max_warm_instances": 2}},
+        {"defaults": {"keep_alive_strategy": "fixed-7200"}, "instance_type_limits": {"ml.g5.2xlarge": 2}},
+    ],
+)
+def test_a_limit_never_releases_a_pool_a_person_was_promised(limits: dict[str, Any]) -> None:
+    # two other warm instances of the team (and type) since alice was told "kept warm until 10:50":
+    # the limit does not release her pool, but keeps it no longer than promised
+    promised = MONDAY_10_BERLIN + timedelta(minutes=50)
+    now = MONDAY_10_BERLIN + timedelta(minutes=25)
+    others = FleetView(
+        available_pools=(
+            FleetPool("b", "vision", "ml.g5.2xlarge", 1, now),
+            FleetPool("c", "vision", "ml.g5.2xlarge", 1, now),
+        )
+    )
+    kept = replace(pool(keep_alive=30 * 60), override_until=promised)
+    decision = decide_keep_alive(kept, parse_policy({"version": 1, **limits}), now, fleet=others)
+    assert decision.action is not Action.RELEASE
+    assert decision.horizon_seconds == 50 * 60
+    assert "kept until 2026-03-02T09:50:00+00:00 as promised" in decision.reasons[-1]
+    # nobody was promised anything: released
+    gone = decide_keep_alive(
+        pool(keep_alive=30 * 60), parse_policy({"version": 1, **limits}), now, fleet=others
+    )
+    assert gone.action is Action.RELEASE
+
+
 def test_an_extension_the_plan_already_covers_is_granted_and_promised() -> None:
     # a three-hour plan, its first hourly step set: 30 minutes more than the expiry is within it
     doc = policy(keep_alive_strategy="fixed-10800", overrides={"max_extend_minutes": 60})

@@ -68,6 +68,26 @@ class Evaluation:
         self.settled = "release"
 
     @property
+    def promised_horizon(self) -> int | None:
+        """The horizon a person's earlier promise still ahead (`override_until`) holds the pool to. A
+        limit or a budget allowed it when it was granted, and the person was told: neither takes it
+        back at a later step (other pools that came since are the ones refused). None: no promise."""
+        until = self.pool.override_until
+        if until is None or until <= self.now or self.pool.available_since is None:
+            return None
+        return int((until - self.pool.available_since).total_seconds())
+
+    def release_unless_promised(self, rule: str, reason: str) -> None:
+        """Release the pool, or, when a person was promised it until a time still ahead, keep it until
+        then and no longer."""
+        promised = self.promised_horizon
+        if promised is None or self.pool.override_until is None:
+            self.release(rule, reason)
+            return
+        kept = f"kept until {self.pool.override_until.isoformat()} as promised"
+        self.set_horizon(min(self.horizon, promised), rule, f"{reason}: {kept}")
+
+    @property
     def current_expiry_horizon(self) -> int:
         """The horizon the pool already has: warm until its current expiry."""
         if self.pool.expires_at is None or self.pool.available_since is None:
@@ -402,7 +422,8 @@ def is_exempt(pool: Pool, policy: PolicyDocument, now: datetime) -> bool:
 @register
 class WarmInstanceLimits(PolicyRule):
     """`max_warm_instances` per team (`on_limit: refuse` releases the new pool; `release-least-valuable`
-    releases the team's longest-idle pool instead) and `instance_type_limits` per instance type."""
+    releases the team's longest-idle pool instead) and `instance_type_limits` per instance type. A pool a
+    person was promised until a time still ahead is kept until then (no longer) rather than released."""
 
     name = "warm_instance_limits"
     reads = ("max_warm_instances", "on_limit")
@@ -414,7 +435,7 @@ class WarmInstanceLimits(PolicyRule):
         if type_limit is not None:
             used = sum(p.instance_count for p in others if p.instance_type == ev.pool.instance_type)
             if used + count > type_limit:
-                ev.release(
+                ev.release_unless_promised(
                     f"instance_type_limits.{ev.pool.instance_type}",
                     f"{_instances(used, ev.pool.instance_type)} already warm; the limit is {type_limit}"
                     if used >= type_limit
@@ -447,7 +468,7 @@ class WarmInstanceLimits(PolicyRule):
             ev.release_pool_ids.clear()
             if len(candidates) < len(team_pools):
                 ev.reasons.append("pools a person or an exemption keeps warm are not released to make room")
-        ev.release(
+        ev.release_unless_promised(
             rule,
             f"team {ev.rules.team} already has {_instances(used, 'warm')}; the limit is {limit}"
             if used >= limit
@@ -503,10 +524,10 @@ class BudgetRule(PolicyRule):
     clock (`ledger_zone`). What is left is the budget less what the team's pools have idled this period
     (this pool's idle time so far included) and less what the team's other pools have booked until
     their current expiry within the period; the pool may stay warm only as long as that pays for, and
-    is shortened (or released) when it is already booked beyond it. Idle time after the period ends is
-    the next period's: when what is left lasts until midnight (or the month's end), this period's
-    budget does not cap the pool, and the next step, at most an hour later, is decided against the new
-    period's budget."""
+    is shortened (or released) when it is already booked beyond it, never before the time a person was
+    promised (`Evaluation.promised_horizon`). Idle time after the period ends is the next period's:
+    when what is left lasts until midnight (or the month's end), this period's budget does not cap the
+    pool, and the next step, at most an hour later, is decided against the new period's budget."""
 
     name = "budget"
     reads = ("budget",)
@@ -545,13 +566,13 @@ class BudgetRule(PolicyRule):
             return
         affordable, left, booked, period = min(binding)
         horizon = ev.elapsed + int(affordable)
-        if horizon < ev.horizon:
+        promised = ev.promised_horizon or 0  # a person's earlier promise holds: see promised_horizon
+        if max(horizon, promised) < ev.horizon:
             booked_text = f" after ${booked:.2f} booked by its other warm pools" if booked > 0 else ""
-            ev.cap(
-                max(ev.elapsed, horizon),
-                f"{rule}.{period}_usd",
-                f"the team's {period} idle budget has ${max(0.0, left):.2f} left{booked_text}",
-            )
+            reason = f"the team's {period} idle budget has ${max(0.0, left):.2f} left{booked_text}"
+            if promised > horizon and ev.pool.override_until is not None:
+                reason += f": kept until {ev.pool.override_until.isoformat()} as promised"
+            ev.cap(max(ev.elapsed, horizon, promised), f"{rule}.{period}_usd", reason)
             ev.notify.append(NotificationKind.BUDGET_WARNING)
 
 
