@@ -292,7 +292,8 @@ class FleetView:
     idle_cost_month_by_team: Mapping[str, float] = field(default_factory=dict)
     # what the other Available pools of each team will still idle until their current expiry, in USD
     idle_cost_booked_by_team: Mapping[str, float] = field(default_factory=dict)
-    # the part of that booked before the next UTC midnight, and before the next month (what budgets count)
+    # the part of that booked before the next midnight, and before the next month, on the team's clock (what
+    # budgets count), until a person's promise if that is later than the expiry (no budget takes it back)
     idle_cost_booked_today_by_team: Mapping[str, float] = field(default_factory=dict)
     idle_cost_booked_month_by_team: Mapping[str, float] = field(default_factory=dict)
     reductions_this_run: int = 0  # pools shortened or released so far in this decision run

@@ -1608,10 +1608,17 @@ def fleet_view(
                 seconds = (now - max(pool.available_since, since)).total_seconds()
                 ongoing[team] = ongoing.get(team, 0.0) + max(0.0, seconds) * per_second
             if pool.pool_id != deciding and pool.expires_at is not None:
-                # until expiry (shown), and the parts before the day and the month end (what budgets count)
-                periods = ((pool.expires_at, booked), (day_end, booked_today), (month_end, booked_month))
-                for end, into in periods:
-                    ahead = max(0.0, (min(pool.expires_at, end) - now).total_seconds())
+                # until expiry (shown), and the parts before the day and the month end (what budgets
+                # count): until a person's promise, if later, which no budget takes back (the pool is
+                # kept until then): the pools that come after it must not spend what it was promised
+                promised = max(pool.expires_at, pool.override_until or pool.expires_at)
+                periods = (
+                    (pool.expires_at, pool.expires_at, booked),
+                    (promised, day_end, booked_today),
+                    (promised, month_end, booked_month),
+                )
+                for until, end, into in periods:
+                    ahead = max(0.0, (min(until, end) - now).total_seconds())
                     into[team] = into.get(team, 0.0) + ahead * per_second
     today: dict[str, float] = {}
     month: dict[str, float] = {}

@@ -1,6 +1,6 @@
 """Budgets count what ended pools cost: the idle-cost ledger, written as each idle gap ends."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -201,3 +201,27 @@ def test_a_release_whose_booking_failed_is_booked_by_the_next_reconciler_run(sys
     assert record is not None
     assert record.pool.status.value == "Terminated"
     assert system.registry.idle_cost("vision", system.control.now()) == (1.8, 1.8)
+
+
+def test_what_a_person_was_promised_is_booked_against_the_budget_of_the_pools_that_come_after(
+    system: System, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # 10-minute steps: a pool kept an hour is set ten minutes at a time
+    defaults = {**DEFAULTS, "max_step_minutes": 10}
+    system.set_policy({**POLICY, "defaults": defaults})
+    system.run_job("p-1", 300, keep_alive_seconds=600)
+    assert main(["pools", "extend", "p-1", "--minutes", "50", "--user", "alice"]) == 0
+    capsys.readouterr()
+    promised = system.registry.get("p-1")
+    assert promised is not None
+    assert promised.pool.override_until is not None
+    assert promised.pool.expires_at is not None
+    assert promised.pool.override_until - promised.pool.expires_at > timedelta(minutes=40)
+    # the next pool's budget is what is left once p-1's promised hour is paid for: 5 $ less about
+    # 3.60 $ (p-1 idle an hour), not less only the ten minutes p-1's keep-alive is set for now
+    system.run_job("p-2", 300, keep_alive_seconds=600, volume_size_gb=100)
+    second = system.registry.get("p-2")
+    assert second is not None
+    assert second.last_decision is not None
+    assert second.last_decision.rule == "defaults.budget.daily_usd"
+    assert second.last_decision.horizon_seconds <= 1400 + 30
