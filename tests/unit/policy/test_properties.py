@@ -19,6 +19,7 @@ from warmpool.domain.model import (
     EngineLimits,
     FleetPool,
     FleetView,
+    NotificationKind,
     Pool,
     Trigger,
     UserRequest,
@@ -353,6 +354,9 @@ def test_every_decision_names_its_rule_and_says_why(case: Case) -> None:
     assert decision.rule.strip()
     assert decision.reasons
     assert all(reason.strip() for reason in decision.reasons)
+    if case.pool.team is None:  # counted against the default team, whose admins are told
+        assert NotificationKind.MISSING_TAGS in decision.notify
+        assert any("treated as team platform" in reason for reason in decision.reasons)
 
 
 @PROPERTY
