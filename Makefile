@@ -8,7 +8,7 @@ export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 18,20
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install demo test lint synth bench chaos clean
+.PHONY: help install demo test lint synth bench chaos interleavings clean
 
 help:
 	@echo "make demo    run the local demo (moto + warm-pool emulator, real handlers)"
@@ -17,6 +17,7 @@ help:
 	@echo "make synth   synthesize the CloudFormation template offline into cdk.out/"
 	@echo "make bench   simulator benchmark: keep-alive strategies against the clairvoyant optimum"
 	@echo "make chaos   day-long chaos replay with injected faults"
+	@echo "make interleavings  two entry points on one pool, B before every AWS call of A (7-8 min of CPU)"
 
 $(STAMP): pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "warmpool needs Python 3.11 or newer")'
@@ -49,6 +50,9 @@ bench: $(STAMP)
 
 chaos: $(STAMP)
 	$(BIN)/python -m pytest -m chaos -q -s tests/integration/chaos
+
+interleavings: $(STAMP)
+	$(BIN)/python -m pytest -n auto --dist worksteal -m exhaustive tests/integration/lifecycle/test_interleavings.py
 
 clean:
 	rm -rf $(VENV) cdk.out .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -10,6 +10,8 @@ The interleavings (at the end) look for such races systematically rather than by
 (A, B) of entry points, A's AWS calls are recorded once; then, for each of them, the scenario is run
 again from scratch and, just before A makes that call, B runs to completion, then A goes on and the
 system settles. After each interleaving the invariants a user relies on are checked (`check`).
+`make test` lets B in before each of A's writes, and before and after the whole of A; `make
+interleavings` before every one of A's calls (about 230 interleavings, 7-8 minutes of CPU).
 """
 
 from __future__ import annotations
@@ -380,7 +382,7 @@ PAIRS = [
     Pair(pool_warm, slack("warmpool_extend_60"), slack("warmpool_release")),
     Pair(step_due, pools_cmd("extend"), fire_step),
 ]
-# in the exhaustive variant only: some of the same pairs the other way round, and more pairs
+# some of the same pairs the other way round, and more pairs
 MORE_PAIRS = [
     Pair(step_due, reconcile, fire_step),
     Pair(pool_warm, slack("warmpool_release"), slack("warmpool_extend_60")),
@@ -511,14 +513,14 @@ def interleave(monkeypatch: pytest.MonkeyPatch, pair: Pair, *, every_call: bool)
     assert not failures, "\n".join(f"{i}: {'; '.join(what)}" for i, what in failures.items())
 
 
-@pytest.mark.parametrize("pair", PAIRS, ids=lambda p: p.id)
+@pytest.mark.parametrize("pair", PAIRS + MORE_PAIRS, ids=lambda p: p.id)
 def test_two_entry_points_on_one_pool_keep_its_promises_whichever_writes_first(
     aws_env: None, monkeypatch: pytest.MonkeyPatch, pair: Pair
 ) -> None:
     interleave(monkeypatch, pair, every_call=False)
 
 
-@pytest.mark.slow
+@pytest.mark.exhaustive  # ~230 interleavings, 7-8 minutes of CPU: `make interleavings`
 @pytest.mark.parametrize("pair", PAIRS + MORE_PAIRS, ids=lambda p: p.id)
 def test_two_entry_points_on_one_pool_keep_its_promises_at_every_interleaving(
     aws_env: None, monkeypatch: pytest.MonkeyPatch, pair: Pair
