@@ -30,6 +30,18 @@ def idle_trial_of_a_running_sweep(system: System, tuning: str = "sweep", trial: 
     return record
 
 
+def pool_taken_by_another_sweep(system: System, tags: dict[str, str]) -> None:
+    """sweep's one trial leaves an idle pool; a trial of sweep-2 (same shape, `tags`) takes it and
+    leaves it idle for sweep-2, which still runs. What was said so far is read off."""
+    idle_trial_of_a_running_sweep(system, "sweep", "sweep-001-a1b2c3d4")
+    system.control.start_tuning_job("sweep-2", [training_job_request("sweep-2-001-a1b2c3d4", tags=tags)])
+    system.settle()
+    assert system.registry.pool_id_for_job("sweep-2-001-a1b2c3d4") == "sweep-001-a1b2c3d4"
+    system.control.complete_job("sweep-2-001-a1b2c3d4")
+    system.settle()
+    system.notifications()
+
+
 def test_tuning_job_pools_are_left_to_the_tuner_until_it_ends(system: System) -> None:
     idle_trial_of_a_running_sweep(system)
     system.control.complete_tuning_job("sweep")
@@ -193,15 +205,7 @@ def test_a_pool_taken_by_another_sweeps_trial_stays_with_that_sweep_when_the_fir
 ) -> None:
     # sweep's trial leaves an idle pool; a trial of sweep-2 (same shape) takes it, ends, and leaves it
     # idle for sweep-2, which still runs. sweep ending must not hand sweep-2's pool to the engine.
-    idle_trial_of_a_running_sweep(system, "sweep", "sweep-001-a1b2c3d4")
-    system.control.start_tuning_job(
-        "sweep-2", [training_job_request("sweep-2-001-a1b2c3d4", tags={"team": "research"})]
-    )
-    system.settle()
-    assert system.registry.pool_id_for_job("sweep-2-001-a1b2c3d4") == "sweep-001-a1b2c3d4"
-    system.control.complete_job("sweep-2-001-a1b2c3d4")
-    system.settle()
-    system.notifications()  # what was said so far
+    pool_taken_by_another_sweep(system, {"team": "research"})
 
     system.control.complete_tuning_job("sweep")
     system.settle()

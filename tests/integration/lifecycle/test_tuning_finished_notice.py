@@ -12,13 +12,13 @@ from typing import Any
 
 import boto3
 import pytest
-from warmpool.emulator.jobs import training_job_request
 
 from tests.integration.conftest import System
 from tests.integration.lifecycle.test_tuner_lost_events import (
     TUNING_EVENT,
     TUNING_FINISHED,
     idle_trial_of_a_running_sweep,
+    pool_taken_by_another_sweep,
     sweep_whose_final_event_is_lost,
 )
 
@@ -205,15 +205,7 @@ def test_a_sweep_whose_only_pool_another_sweep_took_tells_its_trials_team_it_fin
 ) -> None:
     # sweep's one trial leaves an idle pool; a trial of sweep-2 (same shape) takes it and leaves it
     # idle for sweep-2, which still runs. No pool is sweep's when it ends: its team hears all the same.
-    idle_trial_of_a_running_sweep(system, "sweep", "sweep-001-a1b2c3d4")
-    system.control.start_tuning_job(
-        "sweep-2", [training_job_request("sweep-2-001-a1b2c3d4", tags={"team": "vision", "owner": "bob"})]
-    )
-    system.settle()
-    assert system.registry.pool_id_for_job("sweep-2-001-a1b2c3d4") == "sweep-001-a1b2c3d4"
-    system.control.complete_job("sweep-2-001-a1b2c3d4")
-    system.settle()
-    system.notifications()  # what was said so far
+    pool_taken_by_another_sweep(system, {"team": "vision", "owner": "bob"})
 
     system.control.complete_tuning_job("sweep")
     system.settle()
