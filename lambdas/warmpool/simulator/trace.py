@@ -123,8 +123,9 @@ def _read(handle: TextIO, file: str) -> Trace:
     pending = 0
     for row in reader:
         line = reader.line_num  # the file's line (blank lines and quoted line breaks counted)
-        status = (row.get("status") or "").strip()
-        if status == "Pending":
+        # as SageMaker and other schedulers write them: `Pending`, `PENDING`, `pending` alike
+        status = (row.get("status") or "").strip().lower()
+        if status == "pending":
             pending += 1
             continue
         pool = (row.get("pool") or "").strip()
@@ -149,7 +150,7 @@ def _read(handle: TextIO, file: str) -> Trace:
                 team=(row.get("team") or "").strip() or None,
                 instance_type=(row.get("instance_type") or "").strip() or None,
                 instance_count=count,
-                failed=status == "Failed",
+                failed=status == "failed",
                 line=line,
             )
         )

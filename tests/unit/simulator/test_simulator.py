@@ -119,6 +119,9 @@ def test_pending_rows_are_skipped(tmp_path: Path) -> None:
     trace = tmp_path / "t.csv"
     trace.write_text("submit_time_s,duration_s,pool,status\n0,10,a,Running\n9,1,b,Pending\n")
     assert [j.pool for j in load_trace(trace)] == ["a"]
+    # whatever the case a scheduler writes it in (a Pending job replayed, a FAILED one read as finished)
+    trace.write_text("submit_time_s,duration_s,pool,status\n0,10,a,FAILED\n9,1,b,pending\n20,5,a,Completed\n")
+    assert [(j.pool, j.failed) for j in load_trace(trace)] == [("a", True), ("a", False)]
 
 
 def test_cli_json_contract(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
