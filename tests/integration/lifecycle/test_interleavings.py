@@ -526,3 +526,41 @@ def test_two_entry_points_on_one_pool_keep_its_promises_at_every_interleaving(
     aws_env: None, monkeypatch: pytest.MonkeyPatch, pair: Pair
 ) -> None:
     interleave(monkeypatch, pair, every_call=True)
+
+
+def test_an_extension_that_releases_a_pool_for_the_limit_is_granted_once_when_that_pool_is_written(
+    system: System, before: Arm
+) -> None:
+    # vision may keep one pool warm and releases its longest-idle one to make room; alice presses
+    # "Extend 60" on j1 while j0 (older) is warm too: j0 is released for the limit, and the reconciler
+    # writes j0 just before alice's function records it gone
+    system.set_policy(
+        {
+            **POLICY,
+            "defaults": {**POLICY["defaults"], "max_warm_instances": 2, "on_limit": "release-least-valuable"},
+        }
+    )
+    system.run_job("j0", 300, keep_alive_seconds=600, tags=TAGS, volume_size_gb=60)
+    pool_warm(system)
+    asked = system.registry.get("j1")
+    assert asked is not None
+    assert asked.pool.expires_at is not None
+    system.set_policy(
+        {
+            **POLICY,
+            "defaults": {**POLICY["defaults"], "max_warm_instances": 1, "on_limit": "release-least-valuable"},
+        }
+    )
+    seen = Seen()
+    # alice's writes: j1's decision, its notice cleared, j0's release notice, j0's notice cleared, j0 gone
+    before("dynamodb.TransactWriteItems", lambda: reconcile(system, seen), nth=5)
+    slack("warmpool_extend_60")(system, seen)
+    assert seen.escaped == []
+    [answer] = seen.answers
+    assert answer.startswith("extend j1: done")
+    # an hour more than the pool was going to stay warm, once: not decided again on top of itself
+    assert seen.promised == [("j1", asked.pool.expires_at + timedelta(minutes=60))]
+    system.settle()
+    told = [(n["job_name"], n["kind"]) for n in system.notifications()]
+    assert told.count(("j1", "extended")) == 1
+    assert told.count(("j0", "released")) == 1
