@@ -86,7 +86,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "costs",
         help="each team's idle cost today and this month, against its budget",
         description="Each team's idle cost today and this month on the team's clock: the ended gaps, the "
-        "pools idle now and what they have booked until their expiry, against the policy's budget (the "
+        "pools idle now and what they have booked until their expiry (what is left also counts a person's "
+        "promise beyond it), against the policy's budget (the "
         "deployed policy from SSM unless --policy; without either, built-in prices and no budgets).",
         **examples(
             "warmpool pools costs", "warmpool pools costs --team vision --policy policies/example.yaml"

@@ -523,11 +523,12 @@ class BudgetRule(PolicyRule):
     """`budget.daily_usd` / `budget.monthly_usd`: idle cost per team and day or month, on the team's
     clock (`ledger_zone`). What is left is the budget less what the team's pools have idled this period
     (this pool's idle time so far included) and less what the team's other pools have booked until
-    their current expiry within the period; the pool may stay warm only as long as that pays for, and
-    is shortened (or released) when it is already booked beyond it, never before the time a person was
-    promised (`Evaluation.promised_horizon`). Idle time after the period ends is the next period's:
-    when what is left lasts until midnight (or the month's end), this period's budget does not cap the
-    pool, and the next step, at most an hour later, is decided against the new period's budget."""
+    their current expiry (or the time a person was promised, if later) within the period; the pool may
+    stay warm only as long as that pays for, and is shortened (or released) when it is already booked
+    beyond it, never before the time a person was promised (`Evaluation.promised_horizon`). Idle time
+    after the period ends is the next period's: when what is left lasts until midnight (or the month's
+    end), this period's budget does not cap the pool, and the next step, at most an hour later, is
+    decided against the new period's budget."""
 
     name = "budget"
     reads = ("budget",)
