@@ -166,9 +166,10 @@ class LifecycleService:
     status_retry_delays: tuple[float, ...] = (1.0, 2.0)
     # Pools shortened or released since begin_run(): policy.max_reductions_per_run caps it.
     reductions_this_run: int = 0
-    # The decision saved for the person's request being answered (`apply_user_request`): set once it is
-    # saved, after which a conflict in what follows must not decide the request again.
-    _request_saved: Decision | None = field(default=None, init=False, repr=False)
+    # The decision saved for the person's request being answered (`apply_user_request`), per thread as
+    # the policy pins are: set once it is saved, after which a conflict in what follows must not decide
+    # the request again.
+    _answers: threading.local = field(default_factory=threading.local, init=False, repr=False)
     _pins: threading.local = field(default_factory=threading.local, init=False, repr=False)  # _one_policy
 
     def _current_policy(self) -> PolicyDocument:
@@ -230,16 +231,17 @@ class LifecycleService:
         attempts = USER_REQUEST_ATTEMPTS
         while True:
             self.begin_run()
-            self._request_saved = None
+            self._answers.saved = None
             try:
                 outcome = self._refresh(job_name, Trigger.USER, request=request)
                 break
             except ConcurrentUpdateError:
-                if self._request_saved is not None:
+                saved: Decision | None = getattr(self._answers, "saved", None)
+                if saved is not None:
                     # The request was decided and saved; the conflict came after (a pool released to
                     # make room, written meanwhile): decided again, an extension would be granted twice.
                     # What is left undone is the next look's (the pool's step, the reconciler).
-                    return self._request_saved
+                    return saved
                 attempts -= 1
                 if attempts == 0:
                     raise
@@ -749,7 +751,7 @@ class LifecycleService:
             self._restore_expiry(record.pool.pool_id, job_name)
             raise
         if request is not None:
-            self._request_saved = done
+            self._answers.saved = done
         asked = request.audit_details() if request is not None else {}
         self._audit(saved, "decision", {"trigger": trigger.value, **decision.to_json(), **asked})
         self.metrics.count(f"Decisions{decision.action.value.capitalize()}")
