@@ -860,7 +860,11 @@ class LifecycleService:
                 return
             try:
                 self.sagemaker.update_keep_alive(job_name, seconds)
-            except UpdateRefusedError as exc:  # taken or gone meanwhile: its next refresh records it
+            except (
+                PoolMovedOnError
+            ):  # taken or released meanwhile, an ordinary race: its next look records it
+                return
+            except UpdateRefusedError as exc:  # refused for another reason: recorded, and alarmed on
                 self._record_refusal(fresh, exc)
                 return
             try:

@@ -261,6 +261,36 @@ def test_an_extension_granted_while_the_job_s_end_is_decided_keeps_the_pool_unti
     assert warm_until(system, "j1") is not None  # still warm two minutes before the promised time
 
 
+def test_a_pool_released_before_its_expiry_could_be_put_back_is_no_error(system: System, before: Arm) -> None:
+    # as above, and before the event puts back the expiry alice's extension saved, somebody releases
+    # the pool in SageMaker: an ordinary race, which its next look records, not a refused update to
+    # alarm on
+    system.set_policy(POLICY)
+    seen = Seen()
+
+    def release_directly() -> None:
+        system.sagemaker.update_training_job(
+            TrainingJobName="j1", ResourceConfig={"KeepAlivePeriodInSeconds": 0}
+        )
+
+    def extend_then_release() -> None:
+        pools_cmd("extend")(system, seen)
+        before("sagemaker.UpdateTrainingJob", release_directly)  # the event's putting back
+
+    before("sagemaker.UpdateTrainingJob", extend_then_release)
+    job_ended(system)
+    system.settle()
+    assert seen.escaped == []
+    pool = system.emulator.job("j1").warm_pool
+    assert pool is not None
+    assert pool.status == "Terminated"
+    assert [e.what for e in system.registry.audit_trail("j1") if e.what == "error"] == []
+    system.reconcile()
+    record = system.registry.get("j1")
+    assert record is not None
+    assert record.pool.status.value == "Terminated"
+
+
 def test_an_extension_pressed_while_the_pool_s_step_is_decided_is_answered_and_kept(
     system: System, before: Arm
 ) -> None:
