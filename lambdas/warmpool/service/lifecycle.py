@@ -748,7 +748,7 @@ class LifecycleService:
                 raise  # nothing was done outside the registry: the retry decides afresh
             if decision.keep_alive_seconds == 0:
                 return self._released_in_a_race(job_name, record.pool.pool_id, done)
-            self._restore_expiry(record.pool.pool_id, job_name)
+            self._restore_expiry(record.pool.pool_id, job_name, record.pool.expires_at)
             raise
         if request is not None:
             self._answers.saved = done
@@ -836,15 +836,18 @@ class LifecycleService:
             self._refresh(job_name, Trigger.RECONCILE)
         return Outcome(job_name, pool_id, "decided", released)
 
-    def _restore_expiry(self, pool_id: str, job_name: str) -> None:
-        """This invocation changed the pool's keep-alive in SageMaker, then lost the save to another
-        invocation that had read the pool before that change: SageMaker's keep-alive may now be this
-        one's, the registry the other's. Left so, a person's extension the other granted would end at
-        this one's earlier expiry, while the registry (which trusts its own record of the expiry) says
-        the pool is warm. The expiry the other saved is put back in SageMaker, and saved with the
-        keep-alive that gives it; the caller's retry then decides afresh from the pool as the other
-        left it. A pool that is no longer Available, or whose saved expiry has passed, is left to its
-        next look."""
+    def _restore_expiry(self, pool_id: str, job_name: str, set_until: datetime | None) -> None:
+        """This invocation changed the pool's keep-alive in SageMaker (to `set_until`), then lost the
+        save to another invocation that had read the pool before that change: SageMaker's keep-alive
+        may now be this one's, the registry the other's. Left so, a person's extension the other
+        granted would end at this one's earlier expiry, while the registry (which trusts its own record
+        of the expiry) says the pool is warm. So an expiry the other saved later than `set_until` is
+        put back in SageMaker, and saved with the keep-alive that gives it; the caller's retry then
+        decides afresh from the pool as the other left it. An earlier one is not: this one's keeps the
+        pool at least as long as the registry says, and putting the other's back (a write that changed
+        nothing in SageMaker: a note, a refused decision) would cut an extension to the minutes left
+        before it, which the retry, after the queue's visibility timeout, may come too late to undo. A
+        pool that is no longer Available, or whose saved expiry has passed, is left to its next look."""
         for _ in range(RESTORE_EXPIRY_ATTEMPTS):
             fresh = self.registry.get(pool_id)
             now = self.clock.now()
@@ -853,6 +856,7 @@ class LifecycleService:
                 or fresh.pool.job_name != job_name
                 or fresh.pool.status is not WarmPoolStatus.AVAILABLE
                 or fresh.pool.expires_at is None
+                or (set_until is not None and fresh.pool.expires_at <= set_until)
             ):
                 return
             seconds = math.ceil((fresh.pool.expires_at - now).total_seconds())

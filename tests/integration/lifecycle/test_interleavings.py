@@ -20,7 +20,7 @@ import functools
 import json
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, redirect_stdout
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from io import StringIO
 from typing import Any
@@ -289,6 +289,29 @@ def test_a_pool_released_before_its_expiry_could_be_put_back_is_no_error(system:
     record = system.registry.get("j1")
     assert record is not None
     assert record.pool.status.value == "Terminated"
+
+
+def test_a_step_whose_save_another_write_overtakes_keeps_its_extension(system: System, before: Arm) -> None:
+    # The pool's step extends it another hour; just before the step saves, another invocation writes
+    # the pool without touching SageMaker (a note on the record). The step's extension stands in
+    # SageMaker until its retry decides again: putting the other's older expiry back would cut the
+    # pool to the minutes left before the step, and in AWS the retry waits out the queue's visibility
+    # timeout, longer than the step's margin, so the pool would be gone first.
+    system.set_policy({**POLICY, "defaults": {**POLICY["defaults"], "keep_alive_strategy": "fixed-7200"}})
+    step_due(system)
+
+    def note_on_the_record() -> None:
+        record = system.registry.get("j1")
+        assert record is not None
+        system.registry.put(replace(record, notified=(*record.notified, "note")), record.pool.version)
+
+    before("dynamodb.TransactWriteItems", note_on_the_record)
+    updates_before = len(system.control.update_calls())
+    fire_step(system, Seen())
+    system.settle()
+    updates = system.control.update_calls()[updates_before:]
+    assert updates
+    assert [u for u in updates if u["seconds"] < 3000] == []
 
 
 def test_an_extension_pressed_while_the_pool_s_step_is_decided_is_answered_and_kept(
