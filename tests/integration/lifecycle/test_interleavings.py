@@ -239,6 +239,21 @@ def warm_until(system: System, job: str) -> datetime | None:
     return state.cluster.expires_at
 
 
+def extended_once(system: System, seen: Seen, expires_at: datetime) -> list[tuple[str, str]]:
+    """alice presses "Extend 60" on j1: answered done, promised an hour past `expires_at` (the pool's
+    expiry when she pressed) once, not decided again on top of itself, and told of it once. Returns
+    what was said, (job, kind) each."""
+    slack("warmpool_extend_60")(system, seen)
+    assert seen.escaped == []
+    [answer] = seen.answers
+    assert answer.startswith("extend j1: done")
+    assert seen.promised == [("j1", expires_at + timedelta(minutes=60))]
+    system.settle()
+    told = [(n["job_name"], n["kind"]) for n in system.notifications()]
+    assert told.count(("j1", "extended")) == 1
+    return told
+
+
 def test_an_extension_granted_while_the_job_s_end_is_decided_keeps_the_pool_until_the_promised_time(
     system: System, before: Arm
 ) -> None:
@@ -381,15 +396,7 @@ def test_an_extension_whose_notice_a_step_overtakes_is_answered_done_and_granted
     assert asked.pool.expires_at is not None
     seen = Seen()
     before("dynamodb.TransactWriteItems", lambda: fire_step(system, seen), nth=2)
-    slack("warmpool_extend_60")(system, seen)
-    assert seen.escaped == []
-    [answer] = seen.answers
-    assert answer.startswith("extend j1: done")
-    # an hour more than the pool was going to stay warm, once: not decided again on top of itself
-    assert seen.promised == [("j1", asked.pool.expires_at + timedelta(minutes=60))]
-    system.settle()
-    told = [n["kind"] for n in system.notifications() if n["job_name"] == "j1"]
-    assert told.count("extended") == 1
+    extended_once(system, seen, asked.pool.expires_at)
 
 
 # ------------------------------------------------------------------ the interleavings
@@ -607,13 +614,5 @@ def test_an_extension_that_releases_a_pool_for_the_limit_is_granted_once_when_th
     seen = Seen()
     # alice's writes: j1's decision, its notice cleared, j0's release notice, j0's notice cleared, j0 gone
     before("dynamodb.TransactWriteItems", lambda: reconcile(system, seen), nth=5)
-    slack("warmpool_extend_60")(system, seen)
-    assert seen.escaped == []
-    [answer] = seen.answers
-    assert answer.startswith("extend j1: done")
-    # an hour more than the pool was going to stay warm, once: not decided again on top of itself
-    assert seen.promised == [("j1", asked.pool.expires_at + timedelta(minutes=60))]
-    system.settle()
-    told = [(n["job_name"], n["kind"]) for n in system.notifications()]
-    assert told.count(("j1", "extended")) == 1
+    told = extended_once(system, seen, asked.pool.expires_at)
     assert told.count(("j0", "released")) == 1
