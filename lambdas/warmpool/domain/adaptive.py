@@ -24,7 +24,7 @@ time of day when, on several other days, every gap lasted hours (`quiet_time`: t
 working day), the pool is released at once; and a past reuse that, counted from now, would come
 later than any job came back on the last few days of the kind (`_workday_end`) counts as no reuse: that
 job would not come today. The pool is kept only when keeping beats releasing by
-more than the noise of that estimate (`clearly_cheaper`: two standard errors over the gaps it learns
+more than the noise of that estimate (`Saving.clear_of_noise`: two standard errors over the gaps it learns
 from; one, once an earlier decision of this idle period kept it, since fewer and fewer gaps are left
 to judge by as the idle time grows); otherwise it is released.
 
@@ -336,6 +336,14 @@ class Saving(NamedTuple):
     error: float  # USD, the standard error of that mean
     gaps: float  # the effective number of weighted gaps it is measured on
 
+    def clear_of_noise(self, z: float) -> bool:
+        """Whether keeping beats releasing now by more than the noise of the estimate: the horizon is
+        the argmin of a curve estimated from a few dozen weighted gaps, and with many candidate
+        horizons the one that looks cheapest is often the one the noise favours, so a pool that is
+        rarely reused would be kept "just in case" gap after gap. Kept only when the mean saving
+        exceeds `z` standard errors (over the effective number of weighted gaps)."""
+        return self.mean - z * self.error > 0
+
 
 def saving(
     gaps: list[WeightedGap], elapsed: float, horizon: float, idle: float, penalty: float
@@ -368,24 +376,6 @@ def saving(
         sum([w * (d - mean) ** 2 for d, w in zip(diffs, weights, strict=True)]) / total * n_eff / (n_eff - 1)
     )
     return Saving(-mean, math.sqrt(var / n_eff), n_eff)
-
-
-def clearly_cheaper(
-    gaps: list[WeightedGap],
-    elapsed: float,
-    horizon: float,
-    idle: float,
-    penalty: float,
-    z: float = CONFIDENCE_Z,
-) -> bool:
-    """Whether keeping until `horizon` beats releasing now by more than the noise of the estimate.
-
-    The horizon is the argmin of a curve estimated from a few dozen weighted gaps: with many candidate
-    horizons, the one that looks cheapest is often the one the noise favours, and a pool that is rarely
-    reused gets kept "just in case" gap after gap. So the pool is kept only if the weighted mean
-    `saving` exceeds `z` standard errors (effective sample size of the weights)."""
-    found = saving(gaps, elapsed, horizon, idle, penalty)
-    return found is not None and found.mean - z * found.error > 0
 
 
 def kept_already(pool: Pool) -> bool:
@@ -448,7 +438,7 @@ class AdaptiveStrategy:
                 f"keeping it {longer} more would have cost more than the cold starts it saved, on "
                 f"average over the gaps like this one{still} ({found.gaps:.0f} weighted, of the {seen})",
             )
-        if found.mean - z * found.error <= 0:
+        if not found.clear_of_noise(z):
             return Proposal(
                 int(elapsed),
                 f"keeping it {longer} more would save ${found.mean:.2f} on average over the gaps like this "
