@@ -612,30 +612,26 @@ def test_a_limit_below_the_asked_time_still_refuses_a_request_the_plan_covered()
     assert "capped at the maximum horizon 80 min" in capped.reasons
 
 
-def test_a_request_the_pool_s_lifetime_cuts_is_promised_as_long_as_the_pool_lives() -> None:
-    doc = policy(keep_alive_strategy="fixed-1800", overrides={"max_extend_minutes": 60})
+@pytest.mark.parametrize(
+    ("strategy", "rule"),
+    [
+        ("fixed-1800", "request.cli"),
+        # under a three-hour plan: the plan, not the request, set the horizon the lifetime cut; the
+        # same request must not be refused for the plan being longer
+        ("fixed-10800", "defaults.keep_alive_strategy"),
+    ],
+)
+def test_a_request_the_pool_s_lifetime_cuts_is_promised_as_long_as_the_pool_lives(
+    strategy: str, rule: str
+) -> None:
+    doc = policy(keep_alive_strategy=strategy, overrides={"max_extend_minutes": 60})
     since = MONDAY_10_BERLIN
     # provisioned 28 days less 75 minutes before it became Available: it lives 75 minutes more
     ending = replace(pool(keep_alive=3600), lifetime_started_at=since - timedelta(days=28, minutes=-75))
     decision = decide_keep_alive(
         ending, doc, since, trigger=Trigger.USER, request=UserRequest("extend", "alice", 30, "cli")
     )
-    assert decision.rule == "request.cli"
-    assert "capped by the pool's maximum lifetime" in decision.reasons
-    assert decision.promised_until == since + timedelta(minutes=75)
-    assert decision.grants("extend")
-
-
-def test_a_covered_request_the_pool_s_lifetime_cuts_is_promised_as_long_as_the_pool_lives() -> None:
-    # as above, under a three-hour plan: the plan, not the request, set the horizon the lifetime cut;
-    # the same request must not be refused for the plan being longer
-    doc = policy(keep_alive_strategy="fixed-10800", overrides={"max_extend_minutes": 60})
-    since = MONDAY_10_BERLIN
-    ending = replace(pool(keep_alive=3600), lifetime_started_at=since - timedelta(days=28, minutes=-75))
-    decision = decide_keep_alive(
-        ending, doc, since, trigger=Trigger.USER, request=UserRequest("extend", "alice", 30, "cli")
-    )
-    assert decision.rule == "defaults.keep_alive_strategy"
+    assert decision.rule == rule
     assert "capped by the pool's maximum lifetime" in decision.reasons
     assert decision.promised_until == since + timedelta(minutes=75)
     assert decision.grants("extend")
