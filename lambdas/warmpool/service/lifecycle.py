@@ -1203,11 +1203,7 @@ class LifecycleService:
         PoolMovedOnError when SageMaker says the pool is no longer Available, unless
         `moved_on_refuses` (the job was read again and still said Available): then it is a refusal."""
         pool = record.pool
-        if (
-            decision.dry_run
-            or decision.keep_alive_seconds is None
-            or decision.action not in (Action.EXTEND, Action.SHORTEN, Action.RELEASE)
-        ):
+        if not _changes_sagemaker(decision) or decision.keep_alive_seconds is None:  # (None: for mypy)
             return replace(record, pool=replace(pool, horizon_at=horizon_at(pool, decision))), False
         seconds = decision.keep_alive_seconds
         if seconds > self.limits.max_step_seconds:
