@@ -41,7 +41,14 @@ from datetime import tzinfo
 from typing import NamedTuple
 
 from warmpool.domain.model import IdleGap, Pool
-from warmpool.domain.strategies import Proposal, StrategyInput, duration_text, free_idle_proposal, register
+from warmpool.domain.strategies import (
+    Explained,
+    Proposal,
+    StrategyInput,
+    duration_text,
+    free_idle_proposal,
+    register,
+)
 
 MIN_EFFECTIVE_SAMPLES = 1.0
 TEAM_PRIOR_WEIGHT = 0.25
@@ -387,11 +394,8 @@ def kept_already(pool: Pool) -> bool:
 
 @register("adaptive")
 @dataclass(frozen=True, slots=True)
-class AdaptiveStrategy:
+class AdaptiveStrategy(Explained):
     name: str = "adaptive"
-
-    def horizon_seconds(self, data: StrategyInput) -> int:
-        return self.propose(data).seconds
 
     def propose(self, data: StrategyInput) -> Proposal:
         cost = data.cost

@@ -27,7 +27,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from warmpool.domain.model import IdleGap
-from warmpool.domain.strategies import Proposal, StrategyInput, duration_text, free_idle_proposal, register
+from warmpool.domain.strategies import (
+    Explained,
+    Proposal,
+    StrategyInput,
+    duration_text,
+    free_idle_proposal,
+    register,
+)
 
 GRID = (0, 30, 60, 120, 300, 600, 900, 1200, 1800, 2700, 3600, 5400, 7200, 10800, 14400, 21600, 43200)
 _IDLE, _ARRIVE = 0, 1
@@ -104,11 +111,8 @@ def _replayed(
 
 @register("counterfactual")
 @dataclass(frozen=True, slots=True)
-class CounterfactualStrategy:
+class CounterfactualStrategy(Explained):
     name: str = "counterfactual"
-
-    def horizon_seconds(self, data: StrategyInput) -> int:
-        return self.propose(data).seconds
 
     def propose(self, data: StrategyInput) -> Proposal:
         cost = data.cost

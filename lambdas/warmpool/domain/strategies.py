@@ -55,6 +55,18 @@ class _Unexplained(ABC):
         return Proposal(self.horizon_seconds(data))
 
 
+class Explained(ABC):
+    """For a strategy that says what it saw (`propose`): its horizon is its proposal's."""
+
+    __slots__ = ()
+
+    @abstractmethod
+    def propose(self, data: StrategyInput) -> Proposal: ...
+
+    def horizon_seconds(self, data: StrategyInput) -> int:
+        return self.propose(data).seconds
+
+
 def duration_text(seconds: float) -> str:
     """ "14 min", "3.5 h": a duration as the decisions' reasons say it."""
     return f"{seconds / 60:.0f} min" if seconds < 7200 else f"{seconds / 3600:.1f} h"
@@ -146,14 +158,11 @@ class NoKeepAliveStrategy(_Unexplained):
 
 @register("break-even")
 @dataclass(frozen=True, slots=True)
-class BreakEvenStrategy:
+class BreakEvenStrategy(Explained):
     """Deterministic ski rental: stay warm exactly as long as one cold start would cost. Idle time that
     costs nothing (a price of 0) never adds up to a cold start: warm as long as the limits allow."""
 
     name: str = "break-even"
-
-    def horizon_seconds(self, data: StrategyInput) -> int:
-        return self.propose(data).seconds
 
     def propose(self, data: StrategyInput) -> Proposal:
         threshold = data.cost.break_even_seconds
