@@ -345,11 +345,7 @@ class DynamoPoolRegistry:
         """The pools whose job is a trial of the tuning job now. The index keeps every pool a trial
         of it ever held; one taken since by a job of another tuning job (or of none) is that job's,
         and is left out."""
-        items = self._query(
-            KeyConditionExpression="pk = :p",
-            ExpressionAttributeValues={":p": {"S": f"TUNER#{tuning_job_arn}"}},
-        )
-        records = [self.get(item["pool_id"]["S"]) for item in items]
+        records = [self.get(trial.pool_id) for trial in self.tuning_trials(tuning_job_arn)]
         return [r for r in records if r is not None and r.pool.tuning_job_arn == tuning_job_arn]
 
     def tuning_trials(self, tuning_job_arn: str) -> list[TunerTrial]:
