@@ -93,6 +93,23 @@ def test_queues_are_encrypted_tls_only_and_redrive_to_dlqs(synthesized: Synthesi
     assert all(m["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"] for m in mappings)
 
 
+def test_only_this_accounts_rules_may_send_events_to_the_queues(synthesized: Synthesized) -> None:
+    # events.amazonaws.com without a condition would let an EventBridge rule of any account send to the
+    # lifecycle queue (the confused deputy): fake job events, decided as this account's own
+    grants = [
+        statement
+        for policy in synthesized.resources("AWS::SQS::QueuePolicy").values()
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if statement["Effect"] == "Allow" and statement["Principal"] == {"Service": "events.amazonaws.com"}
+    ]
+    assert len(grants) >= 3  # the lifecycle queue, and its DLQ for each rule
+    for statement in grants:
+        condition = statement.get("Condition", {})
+        assert condition.get("StringEquals") == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}} or (
+            "aws:SourceArn" in condition.get("ArnEquals", {})
+        ), statement
+
+
 def test_tables_have_recovery_ttl_and_the_registry_indexes(synthesized: Synthesized) -> None:
     tables = list(synthesized.resources("AWS::DynamoDB::GlobalTable").values())
     assert len(tables) == 3  # registry, audit, idempotency
