@@ -86,7 +86,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument(
         "--by",
         choices=BREAKDOWNS,
-        help="also each group's part of every strategy's cost (a pool's team is its first job's)",
+        help="also each group's part of every strategy's cost (a team's: what its own jobs caused, "
+        "also on pools it shares)",
     )
     parser.add_argument("--plot", metavar="FILE.png", help="write idle cost against cold starts")
     parser.add_argument("--progress", action="store_true", help="show progress even when stderr is not a TTY")

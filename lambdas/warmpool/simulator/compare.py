@@ -17,7 +17,7 @@ from typing import Any
 from warmpool.domain.messages import counted
 from warmpool.domain.policy.document import PolicyDocument
 from warmpool.simulator import BREAKDOWNS
-from warmpool.simulator.replay import Scenario, StrategyResult, replay, static_best
+from warmpool.simulator.replay import Part, Scenario, StrategyResult, replay, static_best
 from warmpool.simulator.trace import TraceJob
 
 DEFAULT_STRATEGIES = ("none", "fixed-600", "fixed-3600", "break-even", "adaptive", "oracle")
@@ -79,7 +79,8 @@ def compare(
 ) -> dict[str, Any]:
     """The `--format json` document: {"scenario": {...}, "results": {strategy: {...}}}; with `by` (one
     of BREAKDOWNS) also {"by_<by>": {group: {"jobs", "pools", "results": {strategy: {...}}}}}, each
-    group's part of every result, its ratio to the oracle's cost of the same pools.
+    group's part of every result (a team's: what its own jobs caused), its ratio to the oracle's cost
+    of the same part.
 
     With `workers` > 1 and a trace of `parallel_min_jobs` jobs or more, the strategies replay side by side
     in that many processes; the results are the same (each replay is deterministic), the per-strategy
@@ -127,27 +128,28 @@ def compare(
 def _breakdown(
     jobs: Sequence[TraceJob], scenario: Scenario, results: dict[str, StrategyResult], by: str
 ) -> dict[str, Any]:
-    """Each group's part of every result. A pool's team is its first job's."""
+    """Each group's part of every result. A team's part is what its own jobs caused (`Part`): their
+    starts, and the idle time their ends left, also on a pool it shares with other teams; its `pools`
+    are the pools its jobs ran on. An instance type's or a pool's part is all of its pools'."""
     if by not in BREAKDOWNS:
         raise ValueError(f"cannot break results down by {by!r}; use one of {', '.join(BREAKDOWNS)}")
-    groups: dict[str, list[str]] = {}
+    parts: dict[str, dict[Part, None]] = {}  # group -> its parts, in the order of their first jobs
+    pools: dict[str, dict[str, None]] = {}
     jobs_in: Counter[str] = Counter()
-    group_of: dict[str, str] = {}
     for job in jobs:
-        if job.pool not in group_of:
-            named = {"team": job.team or NO_TEAM, "instance_type": scenario.type_of(job.pool)}
-            name = named.get(by, job.pool)
-            group_of[job.pool] = name
-            groups.setdefault(name, []).append(job.pool)
-        jobs_in[group_of[job.pool]] += 1
+        named = {"team": job.team or NO_TEAM, "instance_type": scenario.type_of(job.pool)}
+        name = named.get(by, job.pool)
+        parts.setdefault(name, {})[(job.pool, job.team)] = None
+        pools.setdefault(name, {})[job.pool] = None
+        jobs_in[name] += 1
     out: dict[str, Any] = {}
-    for name in sorted(groups):
-        parts = {strategy: result.of_pools(groups[name], scenario) for strategy, result in results.items()}
-        oracle = parts["oracle"].total_cost_usd
+    for name in sorted(parts):
+        split = {strategy: result.of_parts(parts[name], scenario) for strategy, result in results.items()}
+        oracle = split["oracle"].total_cost_usd
         out[name] = {
             "jobs": jobs_in[name],
-            "pools": len(groups[name]),
-            "results": {strategy: part.to_json(oracle) for strategy, part in parts.items()},
+            "pools": len(pools[name]),
+            "results": {strategy: part.to_json(oracle) for strategy, part in split.items()},
         }
     return out
 

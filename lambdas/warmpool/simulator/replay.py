@@ -73,6 +73,13 @@ class Scenario:
         )
 
 
+Part = tuple[str, str | None]
+"""What a result is split by: a pool and a team, the team of the job whose cost it is. A start is the
+arriving job's; an idle period, and the keep-alive updates that set it, the job's whose end left the
+cluster idle (the engine books an idle gap's cost to the team of the pool as that job left it)."""
+IDLE_S, COLD, WARM, UPDATES, USD = range(5)  # what a part counts, in this order
+
+
 @dataclass
 class StrategyResult:
     strategy: str
@@ -83,19 +90,46 @@ class StrategyResult:
     keepalive_updates: int = 0
     idle_cost_usd: float = 0.0
     cold_start_cost_usd: float = 0.0
-    by_pool: dict[str, float] = field(default_factory=dict)
-    # per pool: [idle instance-seconds, cold starts, warm starts, keep-alive updates]
-    pool_counts: dict[str, list[float]] = field(default_factory=dict)
+    # per part, in the order each was first counted: [idle instance-seconds, cold starts, warm starts,
+    # keep-alive updates, USD]
+    parts: dict[Part, list[float]] = field(default_factory=dict)
 
-    def tally(self, pool: str, index: int, amount: float = 1.0) -> None:
-        self.pool_counts.setdefault(pool, [0.0, 0.0, 0.0, 0.0])[index] += amount
+    def part(self, pool: str, team: str | None) -> list[float]:
+        """The counts of the part of `pool` that `team`'s jobs caused (a new part counts nothing yet)."""
+        counts = self.parts.get((pool, team))
+        if counts is None:
+            counts = self.parts[(pool, team)] = [0.0, 0.0, 0.0, 0.0, 0.0]
+        return counts
 
-    def add_pool(self, pool: str, of: StrategyResult, price_per_hour: float) -> None:
-        """Count `pool` as `of` counted it (its cost, idle time, starts and updates) in this result."""
-        usd = of.by_pool.get(pool, 0.0)
-        idle_s, cold, warm, updates = of.pool_counts.get(pool, [0.0, 0.0, 0.0, 0.0])
-        self.by_pool[pool] = usd
-        self.pool_counts[pool] = [idle_s, cold, warm, updates]
+    def tally(self, pool: str, team: str | None, index: int, amount: float = 1.0, usd: float = 0.0) -> None:
+        """Count `amount` (and `usd`) in the part of `pool` that `team`'s jobs caused."""
+        counts = self.part(pool, team)
+        counts[index] += amount
+        counts[USD] += usd
+
+    @property
+    def by_pool(self) -> dict[str, float]:
+        """USD per pool, all its teams together."""
+        usd: dict[str, float] = {}
+        for (pool, _), counts in self.parts.items():
+            usd[pool] = usd.get(pool, 0.0) + counts[USD]
+        return usd
+
+    @property
+    def pool_counts(self) -> dict[str, list[float]]:
+        """Per pool, all its teams together: [idle instance-seconds, cold starts, warm starts, updates]."""
+        out: dict[str, list[float]] = {}
+        for (pool, _), counts in self.parts.items():
+            into = out.setdefault(pool, [0.0, 0.0, 0.0, 0.0])
+            for index in (IDLE_S, COLD, WARM, UPDATES):
+                into[index] += counts[index]
+        return out
+
+    def add_part(self, part: Part, counts: Sequence[float], price_per_hour: float) -> None:
+        """Count `part` as `counts` (a part of another result) has it: its idle time, starts, updates
+        and cost."""
+        idle_s, cold, warm, updates, usd = counts
+        self.parts[part] = list(counts)
         self.idle_instance_seconds += idle_s
         self.idle_cost_usd += idle_s * price_per_hour / 3600.0
         self.cold_starts += int(cold)
@@ -104,11 +138,11 @@ class StrategyResult:
         self.total_cost_usd += usd
         self.cold_start_cost_usd = self.total_cost_usd - self.idle_cost_usd
 
-    def of_pools(self, pools: Iterable[str], scenario: Scenario) -> StrategyResult:
-        """The part of this result that `pools` make up."""
+    def of_parts(self, parts: Iterable[Part], scenario: Scenario) -> StrategyResult:
+        """The part of this result that `parts` make up (a part it never counted counts nothing)."""
         part = StrategyResult(self.strategy)
-        for pool in pools:
-            part.add_pool(pool, self, scenario.price_of(pool))
+        for key in parts:
+            part.add_part(key, self.parts.get(key, (0.0, 0.0, 0.0, 0.0, 0.0)), scenario.price_of(key[0]))
         return part
 
     def to_json(self, oracle_cost: float | None) -> dict[str, float | int | None]:
@@ -128,7 +162,7 @@ class StrategyResult:
 class _Cluster:
     cid: int
     pool: str
-    team: str | None
+    team: str | None  # its latest job's: the engine's record of a reused pool is the new job's
     count: int
     provisioned: float
     idle_since: float | None = None
@@ -219,10 +253,9 @@ class _Replay:
         seconds = max(0.0, until - cluster.idle_since)
         instance_seconds = seconds * cluster.count
         self.result.idle_instance_seconds += instance_seconds
-        self.result.tally(cluster.pool, 0, instance_seconds)
         usd = instance_seconds * self.scenario.price_of(cluster.pool) / 3600.0
         self.result.idle_cost_usd += usd
-        self.result.by_pool[cluster.pool] = self.result.by_pool.get(cluster.pool, 0.0) + usd
+        self.result.tally(cluster.pool, cluster.team, IDLE_S, instance_seconds, usd)
         if self.fleet is not None:
             self.fleet.book(self.pool_of(cluster, with_history=False), self.at(until))
         gap = IdleGap(
@@ -300,17 +333,18 @@ class _Replay:
             self.charge_idle(chosen, t, reused=True)
             chosen.idle_since = None
             chosen.version += 1
+            # the job's own team from now on, as the engine's record of the pool is the job's
+            chosen.team = job.team
             cluster = chosen
             self.result.warm_starts += 1
-            self.result.tally(job.pool, 2)
+            self.result.tally(job.pool, job.team, WARM)
         else:
             cluster = _Cluster(next(self.ids), job.pool, job.team, job.instance_count, t)
             self.result.cold_starts += 1
-            self.result.tally(job.pool, 1)
             self.uncensor(job.pool, job.team, t)
             usd = self.cost(job.instance_count, job.pool).cold_start_penalty
             self.result.cold_start_cost_usd += usd
-            self.result.by_pool[job.pool] = self.result.by_pool.get(job.pool, 0.0) + usd
+            self.result.tally(job.pool, job.team, COLD, 1.0, usd)
         cluster.last_duration = job.duration_s
         cluster.last_failed = job.failed
         self.running[job.pool] += 1
@@ -366,7 +400,7 @@ class _Replay:
                     cluster.keep_alive = 0
                     cluster.version += 1  # its planned look is void
                     self.result.keepalive_updates += 1
-                    self.result.tally(cluster.pool, 3)
+                    self.result.tally(cluster.pool, cluster.team, UPDATES)
                     return
 
     def decide(self, t: float, cluster: _Cluster, trigger: Trigger) -> None:
@@ -398,7 +432,7 @@ class _Replay:
             Action.RELEASE,
         ):
             self.result.keepalive_updates += 1
-            self.result.tally(cluster.pool, 3)
+            self.result.tally(cluster.pool, cluster.team, UPDATES)
             cluster.keep_alive = decision.keep_alive_seconds
             cluster.expires_at = t + decision.keep_alive_seconds
             cluster.steps += 1
@@ -478,41 +512,43 @@ def oracle(jobs: Sequence[TraceJob], scenario: Scenario) -> StrategyResult:
     """The clairvoyant: it knows every arrival, so each ended cluster waits exactly for the next job it
     will serve, when waiting is cheaper than that job's cold start, and is released at once otherwise.
     Arrivals are served by the most recently idled cluster (the pairing changes no idle total: the sum
-    of the matched gaps is the same), so the optimum is a greedy pass in time order."""
+    of the matched gaps is the same), so the optimum is a greedy pass in time order. Its parts are
+    booked as the replay books them: a wait to the team whose job left the cluster idle, a start to
+    the arriving job's."""
     result = StrategyResult("oracle")
     lifetime = scenario.limits.max_lifetime_seconds
     provisioned: dict[int, float] = {}  # job index -> when its cluster started cold
-    idle: dict[str, list[tuple[float, int, float]]] = defaultdict(
-        list
-    )  # pool -> [(ended at, count, provisioned)]
+    # pool -> [(ended at, count, provisioned, the team of the job that ended)]
+    idle: dict[str, list[tuple[float, int, float, str | None]]] = defaultdict(list)
     for t, _, index, kind in events_in_order(jobs):
         job = jobs[index]
         if kind == END:
-            idle[job.pool].append((t, job.instance_count, provisioned[index]))
+            idle[job.pool].append((t, job.instance_count, provisioned[index], job.team))
             continue
         # a cluster at its maximum lifetime serves no job (the engine keeps none warm past it)
         stack = idle[job.pool] = [c for c in idle[job.pool] if c[2] + lifetime > t]
         cost = scenario.cost_model(job.instance_count, job.pool)
         if stack and (t - stack[-1][0]) * cost.idle_cost_per_second < cost.cold_start_penalty:
-            ended, count, provisioned[index] = stack.pop()
+            ended, count, provisioned[index], left_idle_by = stack.pop()
             seconds = (t - ended) * count
             result.idle_instance_seconds += seconds
-            result.tally(job.pool, 0, seconds)
             usd = seconds * scenario.price_of(job.pool) / 3600.0
             result.idle_cost_usd += usd
-            result.by_pool[job.pool] = result.by_pool.get(job.pool, 0.0) + usd
             result.warm_starts += 1
-            result.tally(job.pool, 2)
             updates = max(1, math.ceil((t - ended) / scenario.limits.max_step_seconds))
             result.keepalive_updates += updates
-            result.tally(job.pool, 3, updates)
+            # the wait, and the updates that kept the cluster, are the team's whose job left it idle
+            wait = result.part(job.pool, left_idle_by)
+            wait[IDLE_S] += seconds
+            wait[UPDATES] += updates
+            wait[USD] += usd
+            result.part(job.pool, job.team)[WARM] += 1
         else:
             provisioned[index] = t
             result.cold_starts += 1
-            result.tally(job.pool, 1)
             usd = cost.cold_start_penalty
             result.cold_start_cost_usd += usd
-            result.by_pool[job.pool] = result.by_pool.get(job.pool, 0.0) + usd
+            result.tally(job.pool, job.team, COLD, 1.0, usd)
     result.total_cost_usd = result.idle_cost_usd + result.cold_start_cost_usd
     return result
 
@@ -532,9 +568,12 @@ def _static_runs(
 
 
 def _best_per_pool(runs: Sequence[StrategyResult], scenario: Scenario) -> StrategyResult:
+    """Each pool as the run that made it cheapest counted it, each of its teams' parts included."""
+    costs = [run.by_pool for run in runs]
+    chosen = {pool: min(range(len(runs)), key=lambda k: costs[k].get(pool, 0.0)) for pool in costs[0]}
     best = StrategyResult("static-best")
-    for pool in runs[0].by_pool:
-        best.add_pool(pool, min(runs, key=lambda r: r.by_pool.get(pool, 0.0)), scenario.price_of(pool))
+    for pool, team in runs[0].parts:
+        best.add_part((pool, team), runs[chosen[pool]].parts[(pool, team)], scenario.price_of(pool))
     return best
 
 
@@ -567,13 +606,15 @@ def static_holdout(jobs: Sequence[TraceJob], scenario: Scenario, split_s: float)
     fitted = _static_runs(before, scenario)
     scored = _static_runs(after, scenario)
     fleet_best = min(range(len(STATIC_GRID)), key=lambda k: fitted[k].total_cost_usd)
+    fitted_costs = [run.by_pool for run in fitted]
+    scored_costs = [run.by_pool for run in scored]
     held_out = 0.0
-    for pool in scored[0].by_pool:
-        if pool in fitted[0].by_pool:
-            choice = min(range(len(STATIC_GRID)), key=lambda k: fitted[k].by_pool[pool])
+    for pool in scored_costs[0]:
+        if pool in fitted_costs[0]:
+            choice = min(range(len(STATIC_GRID)), key=lambda k: fitted_costs[k][pool])
         else:
             choice = fleet_best
-        held_out += scored[choice].by_pool[pool]
+        held_out += scored_costs[choice][pool]
     return Holdout(
         split_s,
         len(after),
