@@ -568,3 +568,24 @@ def test_the_plot_shows_the_static_best_bound_when_it_was_asked_for() -> None:
     fig = figure(report)
     labels = sorted(text.get_text() for ax in fig.axes for text in ax.texts)
     assert labels == ["none (24.835x)", "oracle (1.0x)", "static-best, in hindsight (1.028x)"]
+
+
+def test_a_reused_cluster_is_decided_by_its_latest_jobs_team_as_in_the_engine() -> None:
+    """The engine's record of a reused pool is the new job's, tags and team included: the idle period
+    after beta's job on a cluster alpha's job started is decided by beta's rules."""
+    jobs = [
+        TraceJob(0, 100, "shared", team="alpha"),
+        TraceJob(200, 100, "shared", team="beta"),
+        TraceJob(400, 100, "shared", team="alpha"),
+    ]
+    policy = parse_policy(
+        {
+            "version": 1,
+            "defaults": {"keep_alive_strategy": "fixed-600"},
+            "teams": {"beta": {"max_horizon_minutes": 0}},
+        }
+    )
+    result = replay(jobs, SCENARIO, "fixed-600", policy=policy)
+    # alpha's rules keep the cluster for beta's job; beta's keep nothing after it: alpha's next starts cold
+    assert (result.cold_starts, result.warm_starts) == (2, 1)
+    assert result.idle_instance_seconds == 100 + 0 + 600
