@@ -20,6 +20,9 @@ The registry table
 - `TUNING#<tuning job arn>` / `FINISHED`: the notice that it finished (what it says, to whom), recorded
   before it is sent and marked sent after, with a TTL; unsent, it is in `by_status` under
   `TUNING#UNSENT` (`gsi1sk` = `<recorded at>#<tuning job arn>`), where the reconciler finds it.
+- `TUNING#<tuning job arn>` / `WATCH`: a tuning job a pool was left to, whose end is not recorded yet
+  (a trial of it, in `job_name`); in `by_status` under `TUNING#WATCHED` (`gsi1sk` = `<next check
+  at>#<tuning job arn>`, `-` for none yet), where the reconciler finds it should its final event be lost.
 - `LEDGER#<team>` / `DAY#<date>` and `MONTH#<yyyy-mm>`: the idle-cost ledger, with a TTL;
   `BOOKED#<date>#<job name>`: that job's idle gap is booked for that day (once), with the same TTL.
 
@@ -47,7 +50,14 @@ from warmpool.domain.codec import (
 )
 from warmpool.domain.history import ColdStart, add_once, retract_cold_start, uncensor
 from warmpool.domain.model import IdleGap, Notification, Pool, WarmPoolStatus
-from warmpool.service.ports import AuditEntry, ConcurrentUpdateError, PoolRecord, TunerTrial, TuningNotice
+from warmpool.service.ports import (
+    AuditEntry,
+    ConcurrentUpdateError,
+    PoolRecord,
+    TunerTrial,
+    TuningNotice,
+    WatchedTuningJob,
+)
 
 HISTORY_LIMIT = 64
 COLD_STARTS_KEPT = 64  # the latest cold starts of a history, kept to be undone (a join comes within minutes)
@@ -64,6 +74,10 @@ _BACKFILL_KEY = ("INDEXES", "BACKFILL")
 _UPGRADES_KEY = ("UPGRADES", "DONE")
 # the `by_status` partition of the "tuning job finished" notices recorded and not marked sent
 UNSENT_TUNING_NOTICES = "TUNING#UNSENT"
+# the `by_status` partition of the tuning jobs a pool was left to and whose end is not recorded yet
+WATCHED_TUNING_JOBS = "TUNING#WATCHED"
+_WATCH_SK = "WATCH"
+_NOT_CHECKED_YET = "-"  # sorts before any time: a watch never checked is due at once
 _LEFT_TO_THE_ENGINE = ("ConditionalCheckFailedException", "AccessDeniedException")
 
 
@@ -146,6 +160,26 @@ class DynamoPoolRegistry:
                             # pool is another job's: `tuning_trials`)
                             "job_name": {"S": pool.job_name},
                             **{k: {"S": v} for k, v in (("team", pool.team), ("owner", pool.owner)) if v},
+                        },
+                    }
+                }
+            )
+        if pool.tuning_job_arn and record.tuner_owned:
+            # left to its tuning job, which runs: watched until its end is recorded, so that the
+            # reconciler finds it if its final event is lost once no pool is left to it
+            # (`watched_tuning_jobs`); when it was last checked is kept
+            arn = pool.tuning_job_arn
+            watch = "SET job_name = :j, gsi1pk = :w, gsi1sk = if_not_exists(gsi1sk, :s)"
+            tuner.append(
+                {
+                    "Update": {
+                        "TableName": self.table_name,
+                        "Key": _key(f"TUNING#{arn}", _WATCH_SK),
+                        "UpdateExpression": watch,
+                        "ExpressionAttributeValues": {
+                            ":j": {"S": pool.job_name},
+                            ":w": {"S": WATCHED_TUNING_JOBS},
+                            ":s": {"S": f"{_NOT_CHECKED_YET}#{arn}"},
                         },
                     }
                 }
@@ -395,6 +429,9 @@ class DynamoPoolRegistry:
                 return recorded
             # expired in between (its TTL): recorded now
             return self.record_tuning_finished(tuning_job_arn, notification, recorded_at)
+        # its end is recorded: nothing left to watch (a crash before this leaves the watch to the
+        # reconciler, which finds the notice recorded and removes it)
+        self.unwatch_tuning_job(tuning_job_arn)
         return TuningNotice(tuning_job_arn, notification, at)
 
     def tuning_finished(self, tuning_job_arn: str) -> TuningNotice | None:
@@ -431,6 +468,41 @@ class DynamoPoolRegistry:
             },
         )
         return [_tuning_notice(item["pk"]["S"].removeprefix("TUNING#"), item) for item in items]
+
+    def watched_tuning_jobs(self, due_before: datetime) -> list[WatchedTuningJob]:
+        """One Query of the sparse `TUNING#WATCHED` partition of `by_status`: the tuning jobs whose end
+        is not recorded, only those due for a check before `due_before` (never checked, or last checked
+        long enough ago: `check_tuning_job_at`)."""
+        items = self._query(
+            IndexName=STATUS_INDEX,
+            KeyConditionExpression="gsi1pk = :p AND gsi1sk < :t",
+            ExpressionAttributeValues={
+                ":p": {"S": WATCHED_TUNING_JOBS},
+                ":t": {"S": f"{due_before.astimezone(UTC).isoformat()}$"},  # `$` after `#`: due at it too
+            },
+        )
+        return [
+            WatchedTuningJob(str(item["pk"]["S"]).removeprefix("TUNING#"), str(item["job_name"]["S"]))
+            for item in items
+        ]
+
+    def check_tuning_job_at(self, tuning_job_arn: str, at: datetime) -> None:
+        from botocore.exceptions import ClientError
+
+        try:
+            self._client.update_item(
+                TableName=self.table_name,
+                Key=_key(f"TUNING#{tuning_job_arn}", _WATCH_SK),
+                UpdateExpression="SET gsi1sk = :s",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeValues={":s": {"S": f"{at.astimezone(UTC).isoformat()}#{tuning_job_arn}"}},
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":  # unwatched meanwhile
+                raise
+
+    def unwatch_tuning_job(self, tuning_job_arn: str) -> None:
+        self._client.delete_item(TableName=self.table_name, Key=_key(f"TUNING#{tuning_job_arn}", _WATCH_SK))
 
     # ------------------------------------------------------------------ idle-cost ledger
     def add_idle_cost(self, team: str, at: datetime, usd: float, booking: str) -> bool:

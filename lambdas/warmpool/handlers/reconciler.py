@@ -35,6 +35,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         "rescheduled": report.rescheduled,
         "phantoms": report.phantoms,
         "digests": report.digests,
+        "tuning_notices": report.tuning_notices,
         "failed": report.failed,
     }
     if report.failed:

@@ -60,6 +60,7 @@ from warmpool.service.ports import (
     StepScheduler,
     TuningNotice,
     UpdateRefusedError,
+    WatchedTuningJob,
 )
 
 TERMINAL_JOB_STATUSES = frozenset({"Completed", "Failed", "Stopped"})
@@ -77,6 +78,10 @@ LIFETIME_WARNING = timedelta(days=1)
 # send: the invocation that recorded it is over (the lifecycle function's timeout is a minute) and
 # failed to send it, or ended before it could (`_send_tuning_finished`).
 UNSENT_NOTICE_GRACE = timedelta(minutes=2)
+# A watched tuning job (one a pool was left to, its end not recorded) found running is checked again
+# this much later: its end, should its final event be lost while no pool is left to it, is told within
+# this (and a reconciler period) of it, at one DescribeHyperParameterTuningJob per tuning job and period.
+TUNING_CHECK_INTERVAL = timedelta(minutes=30)
 # Warnings about the job, not about one look at it: said once per job, not at every step.
 ONCE_PER_JOB = frozenset(
     {
@@ -124,6 +129,9 @@ class ReconcileReport:
     failed: list[str] = field(default_factory=list)  # "<job>: <error>" for pools this run could not repair
     # the phantom pools an older version left that this run removed (`_sweep_phantoms`), by pool id
     phantoms: list[str] = field(default_factory=list)
+    # the tuning jobs whose "tuning job finished" notice this run sent (their final event lost, or the
+    # notice left unsent), by name
+    tuning_notices: list[str] = field(default_factory=list)
 
 
 _P = ParamSpec("_P")
@@ -166,6 +174,9 @@ class LifecycleService:
     status_retry_delays: tuple[float, ...] = (1.0, 2.0)
     # Pools shortened or released since begin_run(): policy.max_reductions_per_run caps it.
     reductions_this_run: int = 0
+    # The tuning jobs whose "tuning job finished" notice was sent since begin_run(), by name (the
+    # reconciler's `tuning_notices`)
+    tuning_notices_this_run: list[str] = field(default_factory=list)
     # The decision saved for the person's request being answered (`apply_user_request`), per thread as
     # the policy pins are: set once it is saved, after which a conflict in what follows must not decide
     # the request again.
@@ -182,6 +193,7 @@ class LifecycleService:
         """A run is one reconciler pass or one batch of queued events: `max_reductions_per_run`
         counts the pools this run shortens or releases, so a bad policy cannot release all at once."""
         self.reductions_this_run = 0
+        self.tuning_notices_this_run = []
 
     @_one_policy
     def handle_training_event(self, detail: TrainingJobDetail, *, final_attempt: bool = False) -> Outcome:
@@ -266,8 +278,10 @@ class LifecycleService:
     def reconcile(self) -> ReconcileReport:
         """Repair drift: pools whose events were missed, pools that moved on silently, missing schedules.
         Costs O(Available and InUse pools): for each state, one list call to SageMaker and one query of
-        the registry, plus a describe per disagreeing pool and one query of the "tuning job finished"
-        notices not marked sent (nearly always none: `unsent_tuning_notices`); and once per index added
+        the registry, plus a describe per disagreeing pool, one query of the "tuning job finished"
+        notices not marked sent (nearly always none: `unsent_tuning_notices`) and one of the tuning jobs
+        watched and due for a check, with a describe each (`_check_watched_tuning_job`: each at most
+        once per `TUNING_CHECK_INTERVAL` while it runs, then never again); and once per index added
         to the registry, one listing of the live pools (`backfill_indexes`); once per registry, the
         sweep for the phantom pools older versions left (`_sweep_phantoms`)."""
         now = self.clock.now()
@@ -320,6 +334,14 @@ class LifecycleService:
             if (record.pool.tuning_job_arn or "") in told:
                 name = record.pool.job_name
                 self._repair(failed, report.repaired, name, self._release_from_ended_tuner, record, tuners)
+        # The tuning jobs a pool was left to whose end is not recorded: one whose final event was lost
+        # while no pool was left to it (its pools ran out, or other jobs took them) has nothing else to
+        # bring a run back to it. One Query, of the watches due for a check only.
+        read = {record.pool.tuning_job_arn or "" for record in left_to_tuners}  # or tried to, above
+        for watch in self.registry.watched_tuning_jobs(now):
+            tuning = tuning_job_name(watch.tuning_job_arn, watch.job_name)
+            check = self._check_watched_tuning_job
+            self._repair(failed, [], tuning, check, watch, tuning, now, tuners, read)
         # The "tuning job finished" notices recorded and never marked sent: the invocation that recorded
         # them is over (its retries ran out, it crashed, or it handed the pools back without a send
         # that succeeded). One Query, of the notices not marked sent only.
@@ -338,6 +360,9 @@ class LifecycleService:
         self.metrics.count("PoolsAvailable", len(in_sagemaker))
         if report.failed:
             self.metrics.count("ReconcilerFailures", len(report.failed))
+        report.tuning_notices.extend(self.tuning_notices_this_run)  # whichever way it found them
+        if report.tuning_notices:
+            self.metrics.count("TuningNoticesSent", len(report.tuning_notices))
         report.digests.extend(self.send_digests(now))
         # Once per index added: the live pools written before it get its keys (Reused ones included).
         self.registry.backfill_indexes()
@@ -476,6 +501,54 @@ class LifecycleService:
         if notice is not None:
             self._send_tuning_finished(notice)
 
+    def _check_watched_tuning_job(
+        self,
+        watch: WatchedTuningJob,
+        tuning: str,
+        now: datetime,
+        tuners: dict[str, tuple[str, dict[str, Any] | None]],
+        read: set[str],
+    ) -> None:
+        """A tuning job a pool was left to, its end not recorded, due for a check (`reconcile`): one
+        whose final event was lost while no pool was left to it (its pools ran out, or jobs of another
+        tuning job, or of none, took them) is found ended here, and its owners are told as its event
+        would have told them (`_record_tuning_finished`, which ends the watch, `_send_tuning_finished`;
+        a send that fails is the next runs' to make, from the notice recorded). One still running is
+        checked again `TUNING_CHECK_INTERVAL` later; one that no longer exists is not watched any
+        more, with nothing to tell (as for its pools: `_tuner_gone`); one the role may not describe
+        raises `ReadNotPermittedError`: reported, and checked again at the next run, as a training job
+        the role may not read. `tuners`, `read`: the tuning jobs this run's tuner path has described,
+        and those it tried to (it tells the owners of one that has ended, which ends its watch, and
+        reports one it could not read on its pools): not described again."""
+        arn = watch.tuning_job_arn
+        if arn in read:
+            if arn in tuners:
+                status = _tuning_status_of(tuners[arn][1])
+                if status in TUNER_RUNNING_STATUSES:
+                    self.registry.check_tuning_job_at(arn, now + TUNING_CHECK_INTERVAL)
+                elif status is None:  # no longer exists
+                    self.registry.unwatch_tuning_job(arn)
+            return
+        if self.registry.tuning_finished(arn) is not None:
+            # recorded, and the invocation ended before the watch did (a notice left unsent is sent
+            # from the registry's unsent ones)
+            self.registry.unwatch_tuning_job(arn)
+            return
+        self.metrics.count("TuningJobsChecked")
+        described = self._describe_tuning_job(tuning)
+        status = _tuning_status_of(described)
+        if status in TUNER_RUNNING_STATUSES:
+            self.registry.check_tuning_job_at(arn, now + TUNING_CHECK_INTERVAL)
+            return
+        if described is None or status is None:
+            self.registry.unwatch_tuning_job(arn)
+            return
+        notice = self._record_tuning_finished(arn, tuning, status, described.get("BestTrainingJob"), None)
+        if notice is None:  # no trial of it holds or held a pool any more: nobody to tell
+            self.registry.unwatch_tuning_job(arn)
+            return
+        self._send_tuning_finished(notice)
+
     def _record_tuning_finished(
         self,
         arn: str,
@@ -547,6 +620,7 @@ class LifecycleService:
             return
         self._send(notice.notification)
         self.registry.mark_tuning_finished_sent(notice.tuning_job_arn)
+        self.tuning_notices_this_run.append(_tuning_name_of(notice))
 
     def _send_listed_tuning_notice(self, notice: TuningNotice) -> None:
         """A notice the reconciler listed as unsent (`unsent_tuning_notices`, an index that lags its
@@ -1809,6 +1883,12 @@ def _tuning_status_of(described: dict[str, Any] | None) -> str | None:
     if described is None:
         return None
     return str(described.get("HyperParameterTuningJobStatus") or "") or None
+
+
+def _tuning_name_of(notice: TuningNotice) -> str:
+    """The tuning job's name, as its notice says it (else as its ARN does)."""
+    said = notice.notification.facts.get("tuning_job_name") if notice.notification is not None else None
+    return str(said or notice.tuning_job_arn.rsplit("/", 1)[-1])
 
 
 def _tuner_gone(name: str, status: str | None) -> str:

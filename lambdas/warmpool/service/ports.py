@@ -116,6 +116,15 @@ class TunerTrial:
     owner: str | None
 
 
+@dataclass(frozen=True)
+class WatchedTuningJob:
+    """A tuning job a pool was left to (it ran), whose end is not recorded yet: what the reconciler
+    checks should its final event be lost once no pool is left to it (`PoolRegistry.watched_tuning_jobs`)."""
+
+    tuning_job_arn: str
+    job_name: str  # a trial of it (its name gives the tuning job's name its case: `tuning_job_name`)
+
+
 class FleetSource(Protocol):
     """What a decision's view of the other pools reads (`fleet_view`): the pool registry in the engine,
     the idle clusters and their ledger in the trace simulator."""
@@ -224,6 +233,21 @@ class PoolRegistry(FleetSource, Protocol):
 
     def unsent_tuning_notices(self, recorded_before: datetime) -> list[TuningNotice]:
         """The notices recorded before `recorded_before` and not marked sent."""
+        ...
+
+    def watched_tuning_jobs(self, due_before: datetime) -> list[WatchedTuningJob]:
+        """The tuning jobs a pool was left to (`put` of a `tuner_owned` pool watches its tuning job)
+        whose end is not recorded (`record_tuning_finished` ends the watch), only those due for a check
+        before `due_before`."""
+        ...
+
+    def check_tuning_job_at(self, tuning_job_arn: str, at: datetime) -> None:
+        """A watched tuning job was found running: due for its next check at `at` (a tuning job no
+        longer watched is left so)."""
+        ...
+
+    def unwatch_tuning_job(self, tuning_job_arn: str) -> None:
+        """Nothing left to watch of the tuning job: its end is recorded, or it no longer exists."""
         ...
 
     def add_idle_cost(self, team: str, at: datetime, usd: float, booking: str) -> bool:

@@ -12,8 +12,9 @@ from typing import Any
 
 import boto3
 import pytest
+from warmpool.emulator.jobs import training_job_request
 
-from tests.integration.conftest import System
+from tests.integration.conftest import System, subscribe
 from tests.integration.lifecycle.test_tuner_lost_events import (
     TUNING_EVENT,
     TUNING_FINISHED,
@@ -121,6 +122,7 @@ def test_a_sweep_whose_trials_pool_ran_out_before_the_reconciler_saw_its_end_is_
     assert (record.pool.status.value, record.tuner_owned) == ("Terminated", False)
     said = finished(system)
     assert [n["facts"]["tuning_job_name"] for n in said] == ["sweep"]
+    assert report["tuning_notices"] == ["sweep"]  # told on the look at its pool: the run's log says so
 
     # nothing says it again: neither later runs nor the event (late, not lost, after all)
     system.advance(A_FEW_MINUTES)
@@ -241,3 +243,136 @@ def test_the_reconciler_reads_only_the_notices_not_marked_sent(system: System) -
     assert system.queries.get("by_status:TUNING#UNSENT") == 1
     assert system.items_read.get("by_status:TUNING#UNSENT") == 0
     assert not any(target.startswith("table:TUNER#") for target in system.queries)  # no tuning job read
+
+
+# how long the reconciler leaves a running tuning job, none of whose pools it is looking at, before it
+# describes it again
+HALF_AN_HOUR = 1800
+
+
+def sweep_whose_pool_ran_out_while_it_ran(system: System) -> None:
+    """A one-trial sweep whose trial's pool, left to the tuner, runs out at its own keep-alive while the
+    sweep still runs (SageMaker sends no event for that; the reconciler finds it gone). Then the sweep
+    ends and its event is lost: no pool is left to bring a look back to it."""
+    idle_trial_of_a_running_sweep(system)
+    system.advance(900)  # past the trial's keep-alive (600 s)
+    system.reconcile()
+    record = system.registry.get("hpo-1")
+    assert record is not None
+    assert record.pool.status.value == "Terminated"
+    system.control.complete_tuning_job("sweep")
+    lost = system.messages(system.env.lifecycle_queue_url)  # EventBridge never delivers it
+    assert [json.loads(m["Body"])["detail-type"] for m in lost] == [TUNING_EVENT]
+    system.settle()
+    system.notifications()  # what was said so far
+
+
+def test_a_sweep_whose_final_event_is_lost_while_no_pool_is_its_is_announced_once(system: System) -> None:
+    research = subscribe(
+        system.env.topic_arn, "research-tuning", {"team": ["research"], "kind": ["tuning-job-finished"]}
+    )
+    sweep_whose_pool_ran_out_while_it_ran(system)
+    system.advance(HALF_AN_HOUR)
+
+    report = system.reconcile()
+
+    said = finished(system)
+    assert [n["facts"]["tuning_job_name"] for n in said] == ["sweep"]
+    assert said[0]["facts"]["tuning_job_status"] == "Completed"
+    assert said[0]["facts"]["best_training_job"] == "hpo-1"
+    (message,) = system.messages(research)  # the trial's team hears it, by its SNS attributes
+    envelope = json.loads(message["Body"])
+    attributes = {k: v["Value"] for k, v in envelope["MessageAttributes"].items()}
+    assert attributes == {
+        "team": "research",
+        "owner": "none",
+        "kind": "tuning-job-finished",
+        "severity": "info",
+    }
+    assert envelope["Subject"] == "Tuning job sweep finished"
+    assert report["failed"] == []
+    assert report["tuning_notices"] == ["sweep"]  # the run's log says so
+
+    # said once: neither later runs nor a late event say it again, nor is the sweep described again
+    described = system.api_calls.get("DescribeHyperParameterTuningJob", 0)
+    system.advance(HALF_AN_HOUR)
+    again = system.reconcile()
+    assert again["tuning_notices"] == []
+    assert system.api_calls.get("DescribeHyperParameterTuningJob", 0) == described
+    assert finished(system) == []
+
+
+def test_a_sweep_whose_only_pool_another_sweep_took_is_announced_when_its_event_is_lost(
+    system: System,
+) -> None:
+    pool_taken_by_another_sweep(system, {"team": "vision", "owner": "bob"})
+    system.control.complete_tuning_job("sweep")
+    system.messages(system.env.lifecycle_queue_url)  # its event is lost
+
+    report = system.reconcile()
+
+    said = finished(system)
+    assert [n["facts"]["tuning_job_name"] for n in said] == ["sweep"]
+    # to sweep's trial's team, on no pool: sweep-2's pool is left to sweep-2, which still runs
+    notice = said[0]
+    assert (notice["team"], notice["pool_id"]) == ("research", "tuning-sweep")
+    assert notice["facts"]["pool_id"] is None
+    assert report["tuning_notices"] == ["sweep"]
+    record = system.registry.get("sweep-001-a1b2c3d4")
+    assert record is not None
+    assert record.tuner_owned
+    system.advance(HALF_AN_HOUR)
+    system.reconcile()
+    assert finished(system) == []
+
+
+def test_a_running_sweep_without_pools_is_described_at_most_every_half_hour(system: System) -> None:
+    sweep_whose_pool_ran_out_while_it_ran(system)
+    system.control.start_tuning_job("other", [training_job_request("other-1", tags={"team": "research"})])
+    system.settle()  # a sweep whose trial runs: its pool is InUse
+    system.clear_counts()
+
+    for _ in range(6):  # a run every 5 minutes, for half an hour
+        system.advance(300)
+        system.reconcile()
+
+    # each sweep described once: the running one, and the one that ended, whose owners were told then
+    assert [n["facts"]["tuning_job_name"] for n in finished(system)] == ["sweep"]
+    assert system.api_calls.get("DescribeHyperParameterTuningJob", 0) == 2
+
+
+def test_a_sweep_deleted_before_the_reconciler_saw_its_end_is_not_described_again(system: System) -> None:
+    sweep_whose_pool_ran_out_while_it_ran(system)
+    system.sagemaker.delete_hyper_parameter_tuning_job(HyperParameterTuningJobName="sweep")
+    system.advance(HALF_AN_HOUR)
+    system.clear_counts()
+
+    report = system.reconcile()
+
+    assert system.api_calls.get("DescribeHyperParameterTuningJob", 0) == 1  # looked for, found gone
+    assert report["failed"] == []
+    assert report["tuning_notices"] == []  # nothing to tell of a tuning job SageMaker no longer knows
+    system.advance(HALF_AN_HOUR)
+    system.reconcile()
+    assert system.api_calls.get("DescribeHyperParameterTuningJob", 0) == 1  # not watched any more
+    assert finished(system) == []
+
+
+def test_a_sweep_the_role_may_not_read_fails_in_the_report_and_is_announced_once_it_may(
+    system: System,
+) -> None:
+    sweep_whose_pool_ran_out_while_it_ran(system)
+    system.advance(HALF_AN_HOUR)
+    system.control.inject_faults("DescribeHyperParameterTuningJob", "AccessDeniedException", count=1)
+
+    report = system.reconcile()
+
+    (failure,) = report["failed"]
+    assert failure.startswith("sweep: ReadNotPermittedError")
+    assert "sagemaker:DescribeHyperParameterTuningJob" in failure  # what to grant
+    assert finished(system) == []
+
+    report = system.reconcile()  # allowed again: the next run tells the owners
+    assert report["failed"] == []
+    assert report["tuning_notices"] == ["sweep"]
+    assert [n["facts"]["tuning_job_name"] for n in finished(system)] == ["sweep"]
