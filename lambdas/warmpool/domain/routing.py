@@ -54,6 +54,12 @@ def slack_user_for(policy: PolicyDocument, owner: str | None) -> str | None:
     return policy.notifications.slack_users.get(owner) if owner else None
 
 
+def owners_of_slack_user(policy: PolicyDocument, slack_user: str) -> tuple[str, ...]:
+    """The owner names `notifications.slack_users` maps to a Slack user id, in the policy's order (one,
+    as a rule; none for a person the policy does not name, such as an admin listed by id alone)."""
+    return tuple(owner for owner, user in policy.notifications.slack_users.items() if user == slack_user)
+
+
 def may_act(policy: PolicyDocument, slack_user: str, *, owner: str | None, team: str | None) -> bool:
     """The pool's owner, the team's admins and the platform admins may extend or release it. Admins are
     listed by owner name or Slack user id."""

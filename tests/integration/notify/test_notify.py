@@ -578,6 +578,54 @@ def test_hostile_headers_and_bodies_are_refused_as_unsigned(
     assert job["WarmPoolStatus"]["Status"] == "Available"
 
 
+def test_outside_working_hours_a_press_is_judged_by_the_presser_s_permission_not_the_owner_s(
+    system: System, slack: SlackStandIn
+) -> None:
+    # bob may keep pools warm outside working hours, alice may not; both are vision's admins, so each
+    # may press on the other's pool. Monday 09:00 UTC is outside these working hours.
+    system.set_policy(
+        {
+            **POLICY,
+            "defaults": {
+                **POLICY["defaults"],
+                "working_hours": {"timezone": "UTC", "start": "20:00", "end": "22:00", "outside": "shorten"},
+            },
+            "owners": {"bob": {"overrides": {"allow_outside_working_hours": True}}},
+            "notifications": {
+                **POLICY["notifications"],
+                "teams": {"vision": {"admins": ["alice", "bob"], "slack_webhook_key": "vision"}},
+            },
+        }
+    )
+    finish(system, "s-alice", {"team": "vision", "owner": "alice"})
+    finish(system, "s-bob", {"team": "vision", "owner": "bob"}, volume_size_gb=60)  # not alice's pool
+    alices, bobs = system.registry.get("s-alice"), system.registry.get("s-bob")
+    assert alices is not None
+    assert alices.pool.expires_at is not None
+    assert bobs is not None
+    assert bobs.pool.expires_at is not None
+    updates_before = len(system.control.update_calls())
+
+    status, text = call(signed(press("s-alice", "warmpool_extend_60", "UBOB")))
+    assert status == 200
+    assert text.startswith("extend s-alice: done")
+    assert "ubob (owner bob) may extend outside working hours (owners.bob.overrides" in text
+    kept = system.registry.get("s-alice")
+    assert kept is not None
+    assert kept.pool.override_until == alices.pool.expires_at + timedelta(minutes=60)
+
+    status, text = call(signed(press("s-bob", "warmpool_extend_60", "UALICE")))
+    assert status == 200
+    assert text.startswith("extend s-bob: refused")
+    assert "ualice (owner alice) may not extend outside working hours (defaults.overrides" in text
+    unchanged = system.registry.get("s-bob")
+    assert unchanged is not None
+    assert (unchanged.pool.override_until, unchanged.pool.expires_at) == (None, bobs.pool.expires_at)
+    # SageMaker saw alice's pool kept an hour longer, and nothing for bob's
+    updates = system.control.update_calls()[updates_before:]
+    assert [u["job"] for u in updates] == ["s-alice"]
+
+
 def test_policy_refusal_says_why(system: System, slack: SlackStandIn) -> None:
     policy = json.loads(json.dumps(POLICY))
     policy["defaults"]["overrides"]["max_extend_minutes"] = 30

@@ -197,6 +197,7 @@ def test_a_request_allowed_outside_working_hours_gets_what_it_asked_not_the_stra
             "version": 1,
             "defaults": {"keep_alive_strategy": "fixed-10800", "working_hours": HOURS},
             "owners": {"alice": {"overrides": {"allow_outside_working_hours": True}}},
+            "notifications": {"slack_users": {"alice": "U0ALICE"}},
         }
     )
     since = datetime(2026, 3, 2, 16, 0, tzinfo=UTC)  # 17:00 Berlin; the working day ends at 18:00
@@ -207,7 +208,7 @@ def test_a_request_allowed_outside_working_hours_gets_what_it_asked_not_the_stra
             doc,
             now,
             trigger=Trigger.USER,
-            request=UserRequest("extend", "alice", minutes, "slack"),
+            request=UserRequest("extend", "alice", minutes, "slack", "U0ALICE"),
         )
 
     # at 17:55 Berlin, 10 more minutes than 18:00: warm until 18:10, not for the strategy's 3 h
@@ -226,6 +227,127 @@ def test_a_request_allowed_outside_working_hours_gets_what_it_asked_not_the_stra
     outside = ask(5400, datetime(2026, 3, 2, 17, 30, tzinfo=UTC), 10)
     assert outside.horizon_seconds == 100 * 60
     assert outside.action is Action.EXTEND
+
+
+# bob may keep pools warm outside working hours and ask for up to 4 h at once; alice may not, and may
+# ask for the built-in 120 min
+PERMISSIONS = parse_policy(
+    {
+        "version": 1,
+        "defaults": {"keep_alive_strategy": "fixed-600", "working_hours": HOURS},
+        "owners": {"bob": {"overrides": {"allow_outside_working_hours": True, "max_extend_minutes": 240}}},
+        "notifications": {"slack_users": {"alice": "U0ALICE", "bob": "U0BOB"}},
+    }
+)
+TUESDAY_20_BERLIN = datetime(2026, 3, 3, 19, 0, tzinfo=UTC)
+BOB_FROM_SLACK = UserRequest("extend", "bob", 60, "slack", "U0BOB")
+ALICE_FROM_SLACK = UserRequest("extend", "alice", 60, "slack", "U0ALICE")
+
+
+def extend_at(now: datetime, owner: str, request: UserRequest, doc: Any = PERMISSIONS) -> Decision:
+    since = now - timedelta(minutes=5)
+    return decide_keep_alive(
+        pool(since=since, keep_alive=600, owner=owner), doc, now, trigger=Trigger.USER, request=request
+    )
+
+
+@pytest.mark.parametrize(
+    ("owner", "request_", "verdict", "whose"),
+    [
+        (
+            "alice",
+            BOB_FROM_SLACK,
+            "done",
+            "bob may extend outside working hours (owners.bob.overrides.allow_outside_working_hours)",
+        ),
+        (
+            "alice",
+            UserRequest("extend", "bob", 60, "cli"),
+            "done",
+            "bob may extend outside working hours (owners.bob.overrides.allow_outside_working_hours)",
+        ),
+        (
+            "bob",
+            ALICE_FROM_SLACK,
+            "refused",
+            "alice may not extend outside working hours (builtin.overrides.allow_outside_working_hours)",
+        ),
+        (
+            "bob",
+            UserRequest("extend", "admin", 60, "slack", "U0ADMIN"),
+            "refused",
+            "admin may not extend outside working hours: Slack user U0ADMIN is mapped to no owner in "
+            "notifications.slack_users",
+        ),
+        (
+            "bob",
+            UserRequest("extend", "bob", 60, "slack"),  # no Slack id: the user name is not trusted
+            "refused",
+            "bob may not extend outside working hours: no Slack user id to look up in "
+            "notifications.slack_users",
+        ),
+    ],
+    ids=["bob-on-alices-pool", "bob-from-the-cli", "alice-on-bobs-pool", "unmapped-admin", "no-slack-id"],
+)
+def test_outside_working_hours_the_permission_is_the_requesters_not_the_pool_owners(
+    owner: str, request_: UserRequest, verdict: str, whose: str
+) -> None:
+    decision = extend_at(TUESDAY_20_BERLIN, owner, request_)
+    assert decision.verdict("extend") == verdict
+    assert whose in decision.reasons
+    if verdict == "done":  # an hour more than the pool was going to stay warm, and no longer
+        assert decision.promised_until == TUESDAY_20_BERLIN + timedelta(minutes=65)
+        assert decision.action is Action.EXTEND
+    else:  # outside: release, as if nobody had asked
+        assert (decision.action, decision.rule) == (Action.RELEASE, "defaults.working_hours")
+
+
+def test_a_slack_id_mapped_to_several_owners_is_the_pool_owner_or_nobody() -> None:
+    shared = PERMISSIONS.model_copy(
+        update={
+            "notifications": PERMISSIONS.notifications.model_copy(
+                update={"slack_users": {"bob": "U0BOB", "robert": "U0BOB"}}
+            )
+        }
+    )
+    # pressing on bob's pool, U0BOB is bob; on alice's, the policy cannot say whether bob or robert
+    assert extend_at(TUESDAY_20_BERLIN, "bob", BOB_FROM_SLACK, shared).verdict("extend") == "done"
+    ambiguous = extend_at(TUESDAY_20_BERLIN, "alice", BOB_FROM_SLACK, shared)
+    assert ambiguous.verdict("extend") == "refused"
+    assert (
+        "bob may not extend outside working hours: Slack user U0BOB is mapped to several owners "
+        "(bob, robert) in notifications.slack_users" in ambiguous.reasons
+    )
+
+
+def test_inside_working_hours_the_requester_s_permission_decides_past_the_end_of_the_day() -> None:
+    at_1745 = datetime(2026, 3, 3, 16, 45, tzinfo=UTC)  # 17:45 Berlin: an hour more ends at 18:50
+    granted = extend_at(at_1745, "alice", BOB_FROM_SLACK)
+    assert granted.verdict("extend") == "done"
+    assert granted.promised_until == at_1745 + timedelta(minutes=65)
+    cut = extend_at(at_1745, "bob", ALICE_FROM_SLACK)
+    assert cut.verdict("extend") == "partly done"  # until 18:00, not the 18:50 asked
+    assert cut.promised_until == datetime(2026, 3, 3, 17, 0, tzinfo=UTC)
+    assert "alice may not extend outside working hours (builtin.overrides.allow_outside_working_hours)" in (
+        cut.reasons
+    )
+    # a request that ends before the working day does says nothing about it
+    early = extend_at(datetime(2026, 3, 3, 9, 0, tzinfo=UTC), "bob", ALICE_FROM_SLACK)
+    assert early.verdict("extend") == "done"
+    assert not any("outside working hours" in reason for reason in early.reasons)
+
+
+def test_max_extend_minutes_is_the_requesters_too() -> None:
+    at_10 = datetime(2026, 3, 3, 9, 0, tzinfo=UTC)
+    bob = extend_at(at_10, "alice", replace(BOB_FROM_SLACK, minutes=180))
+    assert bob.verdict("extend") == "done"  # bob may ask for 4 h, on anybody's pool
+    alice = extend_at(at_10, "bob", replace(ALICE_FROM_SLACK, minutes=180))
+    assert alice.verdict("extend") == "refused"  # on bob's pool too, alice may ask for 2 h at most
+    assert alice.rule == "builtin.overrides.max_extend_minutes"
+    assert (
+        "alice asked for 180 min; the policy allows at most 120 min per request "
+        "(builtin.overrides.max_extend_minutes)" in alice.reasons
+    )
 
 
 @pytest.mark.parametrize(

@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Any
 
-from warmpool.domain.model import Pool
-from warmpool.domain.policy.document import DEFAULT_RULES, PolicyDocument, Rules
+from warmpool.domain.model import Pool, UserRequest
+from warmpool.domain.policy.document import DEFAULT_RULES, Overrides, PolicyDocument, Rules
+from warmpool.domain.routing import owners_of_slack_user
 
 RULE_FIELDS: tuple[str, ...] = tuple(Rules.model_fields)
 
@@ -22,6 +23,7 @@ class Resolved:
     team_from_tag: bool
     owner: str | None
     chain: tuple[str, ...]  # the scopes that applied, least to most specific
+    selected: tuple[int, ...] = ()  # the selectors that match the pool, by index
 
     def get(self, name: str) -> Any:
         return self.values.get(name)
@@ -53,7 +55,77 @@ def resolve_rules(policy: PolicyDocument, pool: Pool) -> Resolved:
         or any(pool.job_name.startswith(p) for p in selector.match.job_name_prefixes)
     )
     values, sources, chain = _cached(policy, team, owner, selected)
-    return Resolved(values, sources, team, bool(team_tag), owner, chain)
+    return Resolved(values, sources, team, bool(team_tag), owner, chain, selected)
+
+
+@dataclass(frozen=True)
+class Requester:
+    """The person behind a request as the policy names owners, and the `overrides` it gives them on
+    the pool they asked about (`resolve_requester`)."""
+
+    user: str  # as people read it (Slack's user name, the CLI's --user)
+    owner: str | None  # the owner name the policy knows them by; None: it names nobody
+    overrides: Overrides
+    source: str  # the scope `overrides` comes from, e.g. owners.bob
+    unnamed: str | None = None  # why the policy names nobody
+
+    @property
+    def who(self) -> str:
+        return self.user if self.owner in (None, self.user) else f"{self.user} (owner {self.owner})"
+
+    def rule(self, name: str) -> str:
+        return f"{self.source}.overrides.{name}"
+
+    @property
+    def outside_working_hours(self) -> str:
+        """Whether they may keep a pool warm outside working hours, whose permission and where it
+        comes from: the reason the working hours give for a request."""
+        if self.unnamed is not None:
+            return f"{self.who} may not extend outside working hours: {self.unnamed}"
+        may = "may" if self.overrides.allow_outside_working_hours else "may not"
+        return f"{self.who} {may} extend outside working hours ({self.rule('allow_outside_working_hours')})"
+
+
+def requester_owner(
+    policy: PolicyDocument, request: UserRequest, pool_owner: str | None
+) -> tuple[str | None, str | None]:
+    """The owner name the policy knows the person behind `request` by, or None and why not. From Slack:
+    the owner `notifications.slack_users` maps the pressing user's id to (the id, not the user name,
+    which people choose and may change; of several owners mapped to one id, the pool's owner, else
+    none: the policy does not say which of them pressed). From the CLI: `--user`, as given: whoever
+    runs it holds credentials that may change the pool anyway."""
+    if request.via != "slack":
+        return (request.user, None) if request.user else (None, "the request names nobody")
+    if not request.user_id:
+        return None, "no Slack user id to look up in notifications.slack_users"
+    owners = owners_of_slack_user(policy, request.user_id)
+    if pool_owner in owners:
+        return pool_owner, None
+    if len(owners) == 1:
+        return owners[0], None
+    if not owners:
+        return None, f"Slack user {request.user_id} is mapped to no owner in notifications.slack_users"
+    return None, (
+        f"Slack user {request.user_id} is mapped to several owners ({', '.join(owners)}) in "
+        "notifications.slack_users"
+    )
+
+
+def resolve_requester(policy: PolicyDocument, rules: Resolved, request: UserRequest) -> Requester:
+    """The `overrides` a request is judged by: the requester's, not the pool's owner's. They are what
+    the policy gives the pool's team and selectors with the requester as owner (`owners.<requester>`
+    in place of `owners.<pool owner>`): the team and the selectors describe the pool (whose budget,
+    which instance type), the owner scope the person. So bob, allowed outside working hours, may keep
+    alice's pool warm past them, and alice, not allowed, may not keep bob's. Both fields follow the
+    requester: a scope's `overrides` is one block (a scope that sets one field sets both). A person
+    the policy names nobody by gets the pool's team and selectors' `max_extend_minutes` and is never
+    allowed outside working hours: a permission is given to someone the policy can name."""
+    owner, unnamed = requester_owner(policy, request, rules.owner)
+    values, sources, _ = _cached(policy, rules.team, owner, rules.selected)
+    overrides: Overrides = values["overrides"]
+    if owner is None:
+        overrides = overrides.model_copy(update={"allow_outside_working_hours": False})
+    return Requester(request.user, owner, overrides, sources["overrides"], unnamed)
 
 
 def team_rules(policy: PolicyDocument, team: str | None) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
+from functools import cached_property
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
@@ -25,7 +26,7 @@ from warmpool.domain.model import (
     UserRequest,
 )
 from warmpool.domain.policy.document import PolicyDocument, WorkingHours
-from warmpool.domain.policy.resolve import Resolved, matches, team_rules
+from warmpool.domain.policy.resolve import Requester, Resolved, matches, resolve_requester, team_rules
 from warmpool.domain.strategies import StrategyInput, duration_text, get_strategy
 
 
@@ -52,6 +53,12 @@ class Evaluation:
     may_extend: bool = True
     requested_until: datetime | None = None  # until when a person's extend request, accepted, keeps it
     rule_reason: str | None = None  # the reason `rule` gave when it set the horizon
+
+    @cached_property
+    def requester(self) -> Requester | None:
+        """Who asked, and the `overrides` the policy gives them: a request is judged by the permissions
+        of the person who made it, not of the pool's owner (`resolve_requester`). None: nobody asked."""
+        return None if self.request is None else resolve_requester(self.policy, self.rules, self.request)
 
     def set_horizon(self, seconds: int, rule: str, reason: str) -> None:
         self.horizon = max(0, seconds)
@@ -278,32 +285,35 @@ def kept_on_request(until: datetime) -> str:
 @register
 class PersonRequest(PolicyRule):
     """A person's extend/release request, and temporary overrides (`override_until`) that revert on
-    their own; extensions are bounded by `overrides.max_extend_minutes`."""
+    their own; extensions are bounded by the requester's `overrides.max_extend_minutes` (the person
+    who asked, as the working hours' `allow_outside_working_hours` is: `Evaluation.requester`)."""
 
     name = "overrides"
     reads = ("overrides",)
 
     def apply(self, ev: Evaluation) -> None:
-        overrides = ev.rules.get("overrides")
         rule = ev.rules.rule("overrides")
         request = ev.request
         if request is not None and request.kind == "release":
             ev.release(f"request.{request.via}", f"{request.user} asked to release it")
             return
         until = ev.pool.override_until
+        requester = ev.requester
         if (
             request is not None
+            and requester is not None
             and request.kind == "extend"
-            and request.minutes > overrides.max_extend_minutes
+            and request.minutes > requester.overrides.max_extend_minutes
         ):
             # Refused, and nothing else: the pool is decided as if nobody had asked (an earlier promise
             # kept, the limits after this rule applied). Settled as it was, the refusal would keep a
             # pool the working hours, a budget or a limit release, and drop an earlier promise's plan.
+            most = requester.rule("max_extend_minutes")
             ev.reasons.append(
                 f"{request.user} asked for {request.minutes} min; the policy allows at most "
-                f"{overrides.max_extend_minutes} min per request ({rule}.max_extend_minutes)"
+                f"{requester.overrides.max_extend_minutes} min per request ({most})"
             )
-            ev.rule = f"{rule}.max_extend_minutes"
+            ev.rule = most
             request = None
         if request is not None and request.kind == "extend":
             # "N minutes more" than the pool was going to stay warm: its expiry, or a person's earlier
@@ -356,7 +366,9 @@ def end_of_working_window(hours: WorkingHours, when: datetime) -> datetime:
 @register
 class WorkingHoursRule(PolicyRule):
     """Outside `working_hours` a pool is never extended: it is shortened to `shorten_to_minutes` or
-    released. Inside, a horizon that would cross the end of the working day is cut there."""
+    released. Inside, a horizon that would cross the end of the working day is cut there. A request
+    goes past them only when the person who made it is allowed to (`allow_outside_working_hours` of
+    `Evaluation.requester`, whoever owns the pool), and the reasons say whose permission applied."""
 
     name = "working_hours"
     reads = ("working_hours",)
@@ -366,17 +378,22 @@ class WorkingHoursRule(PolicyRule):
         if hours is None:
             return
         rule = ev.rules.rule("working_hours")
-        overrides = ev.rules.get("overrides")
         # A person's request accepted earlier (allowed outside working hours, or it would not have
         # been) keeps the pool until it reverts; working hours apply again after that.
         override = ev.pool.override_until
         if override is not None and override <= ev.now:
             override = None
-        # A request now from someone allowed outside working hours keeps it until then, no longer:
-        # the strategy's horizon is still cut at the end of the day (or at once, outside hours).
-        if overrides.allow_outside_working_hours and ev.requested_until is not None:
-            override = max(override or ev.requested_until, ev.requested_until)
-        if not in_working_hours(hours, ev.now):
+        inside = in_working_hours(hours, ev.now)
+        asked = ev.requested_until  # set by an accepted request only
+        requester = ev.requester
+        if asked is not None and requester is not None:
+            if not inside or asked > end_of_working_window(hours, ev.now):
+                ev.reasons.append(requester.outside_working_hours)
+            # A request now from someone allowed outside working hours keeps it until then, no
+            # longer: the strategy's horizon is still cut at the end of the day (or at once, outside).
+            if requester.overrides.allow_outside_working_hours:
+                override = max(override or asked, asked)
+        if not inside:
             if override is not None and ev.pool.available_since is not None:
                 ev.cap(
                     int((override - ev.pool.available_since).total_seconds()),
