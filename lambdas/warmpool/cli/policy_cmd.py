@@ -188,6 +188,8 @@ def run_explain(args: argparse.Namespace) -> int:
     if "timezone" not in resolved:  # unset: the team's clock is derived (the working hours' zone, or UTC)
         zone, source = team_zone_name(rules)
         resolved["timezone"] = {"value": zone, "source": source}
+    # A request is judged by the overrides of the person who makes it: those shown are the owner's.
+    resolved["overrides"]["for_request_by"] = rules.owner
     resolved = dict(sorted(resolved.items()))
     document = {
         **decision.to_json(),
@@ -207,7 +209,8 @@ def run_explain(args: argparse.Namespace) -> int:
     )
     print(f"scopes (least to most specific): {' < '.join(rules.chain)}")
     for name, row in resolved.items():
-        print(f"  {name:<24} {json.dumps(row['value'], default=str):<40} from {row['source']}")
+        value = json.dumps(row["value"], default=str)
+        print(f"  {name:<24} {value:<40} from {row['source']}{_requester_note(name, rules.owner)}")
     print(f"decision: {decision.action.value}", end="")
     if decision.keep_alive_seconds is not None:
         print(f", keep-alive {decision.keep_alive_seconds} s", end="")
@@ -216,6 +219,15 @@ def run_explain(args: argparse.Namespace) -> int:
     for reason in decision.reasons:
         print(f"  - {reason}")
     return 0
+
+
+def _requester_note(name: str, owner: str | None) -> str:
+    """What the `overrides` row stands for: a request is judged by the overrides of the person who
+    makes it (docs/policy.md, requests), and the row resolves the pool's owner's."""
+    if name != "overrides":
+        return ""
+    who = f"by the owner {owner}" if owner else "by a person without an owners entry"
+    return f", for a request {who} (another person's request gets their own owners.<name>)"
 
 
 def _plain(value: Any) -> Any:

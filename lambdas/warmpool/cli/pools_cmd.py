@@ -112,7 +112,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     extend.add_argument("job", help="a training job's name")
     extend.add_argument("--minutes", type=int, required=True, help="how much longer, in minutes")
     extend.add_argument(
-        "--user", default=os.environ.get("USER", "cli"), help="who asks, as audited (default: $USER)"
+        "--user",
+        default=os.environ.get("USER", "cli"),
+        help="who asks, as audited and as the policy names owners: their overrides apply, e.g. "
+        "owners.<user>.overrides.allow_outside_working_hours (default: $USER)",
     )
     common(extend)
     extend.set_defaults(run=run_request, kind="extend")

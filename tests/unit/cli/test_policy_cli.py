@@ -91,6 +91,19 @@ def test_explain_offline_from_an_event(capsys: pytest.CaptureFixture[str]) -> No
     assert decision["keep_alive_seconds"] <= 3600
 
 
+def test_explain_says_the_overrides_shown_are_for_a_request_by_the_owner(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    example = str(ROOT / "policies" / "example.yaml")
+    assert main(["policy", "explain", "--policy", example, "--event", str(EVENT)]) == 0
+    assert (
+        "from defaults, for a request by the owner alice (another person's request gets their own "
+        "owners.<name>)" in capsys.readouterr().out
+    )
+    assert main(["policy", "explain", "--policy", example, "--event", str(EVENT), "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["resolved"]["overrides"]["for_request_by"] == "alice"
+
+
 def test_explain_without_policy_keeps_the_jobs_own_keep_alive(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["policy", "explain", "--event", str(EVENT), "--format", "json"]) == 0
     decision = json.loads(capsys.readouterr().out)
