@@ -96,6 +96,12 @@ def decide_keep_alive(
         reasons.append("capped by the pool's maximum lifetime")
     promised = _granted_until(pool, ev, horizon, step.horizon_seconds)
     planned = pool.available_since + timedelta(seconds=step.horizon_seconds)
+    if ev.requested_until is not None and ev.settled is None and planned <= now:
+        # released now whatever was asked (its maximum lifetime has come): a promise of a time that has
+        # already come is none, and the person is told it was refused, not "done"
+        promised = None
+        if step.capped_by_lifetime:
+            reasons.append("the pool has reached its maximum lifetime: no warm time is left to grant")
     asked_until = None
     if promised is not None and planned > promised and not ev.rule.startswith("request."):
         # granted though the request did not set the horizon (the rule that did names the plan): the
@@ -215,7 +221,8 @@ def _unrequested_until(
     when it does. A margin of `TOLERANCE_SECONDS` keeps noise from reading as a grant."""
     _, horizon = _evaluate(pool, policy, rules, now, limits, fleet, trigger, None, cost)
     reachable, _ = target_expiry(pool, horizon, limits)
-    return reachable + timedelta(seconds=TOLERANCE_SECONDS)
+    # a horizon already past is a release now: the pool was warm until now all the same
+    return max(reachable, now) + timedelta(seconds=TOLERANCE_SECONDS)
 
 
 def _promise_needs_extension(pool: Pool, promised: datetime | None, now: datetime) -> bool:

@@ -126,7 +126,10 @@ def expiry_after(case: Case, decision: Decision) -> datetime:
 
 
 def planned_until(case: Case, decision: Decision) -> datetime:
-    """Until when the decision means to keep the pool warm, over the steps still to come."""
+    """Until when the decision means to keep the pool warm, over the steps still to come: now, for a
+    pool it releases now, whatever horizon it names."""
+    if decision.action is Action.RELEASE:
+        return case.now
     return case.since + timedelta(seconds=decision.horizon_seconds)
 
 

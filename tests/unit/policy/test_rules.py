@@ -759,6 +759,45 @@ def test_a_request_the_pool_s_lifetime_cuts_is_promised_as_long_as_the_pool_live
     assert decision.grants("extend")
 
 
+@pytest.mark.parametrize("budget", [{}, {"budget": {"monthly_usd": 0.0}}], ids=["no-budget", "spent-budget"])
+@pytest.mark.parametrize("late", [0, 3], ids=["at-its-end", "after-it"])
+def test_a_request_on_a_pool_at_the_end_of_its_lifetime_is_refused_not_done(
+    budget: dict[str, Any], late: int
+) -> None:
+    # the pool's 28 days end as it becomes Available: it is released whatever anyone asks, and alice
+    # must not be told "done" (or "partly done") with a promise of a time that has already come
+    doc = policy(keep_alive_strategy="fixed-1800", overrides={"max_extend_minutes": 60}, **budget)
+    since = MONDAY_10_BERLIN
+    ending = replace(pool(keep_alive=3600), lifetime_started_at=since - timedelta(days=28))
+    now = since + timedelta(minutes=late)
+    decision = decide_keep_alive(
+        ending, doc, now, trigger=Trigger.USER, request=UserRequest("extend", "alice", 30, "cli")
+    )
+    assert decision.action is Action.RELEASE
+    assert decision.verdict("extend") == "refused"
+    assert (decision.promised_until, decision.asked_until) == (None, None)
+    if not budget:  # with the budget spent, the budget releases it first, and says so
+        assert "the pool has reached its maximum lifetime: no warm time is left to grant" in decision.reasons
+
+
+def test_a_request_a_limit_cuts_to_seconds_from_now_is_refused_not_partly_done() -> None:
+    # idle for 58 s under "none" (released at once had nobody asked); "1 min more" is cut by the
+    # 1-minute maximum horizon 2 s from now: 2 s past a release now is no grant, within the noise
+    doc = policy(keep_alive_strategy="none", max_horizon_minutes=1, overrides={"max_extend_minutes": 60})
+    since = MONDAY_10_BERLIN
+    now = since + timedelta(seconds=58)
+    decision = decide_keep_alive(
+        pool(since=since, keep_alive=58),
+        doc,
+        now,
+        trigger=Trigger.USER,
+        request=UserRequest("extend", "alice", 1, "cli"),
+    )
+    assert decision.verdict("extend") == "refused"
+    assert (decision.promised_until, decision.asked_until) == (None, None)
+    assert "capped at the maximum horizon 1 min" in decision.reasons
+
+
 def test_a_limit_the_pool_s_lifetime_comes_before_does_not_cut_a_request_short() -> None:
     # the pool lives 75 minutes more; "60 min more" asks for two hours. The maximum horizon (100
     # minutes) is below the asked time, but beyond the pool's lifetime: only the lifetime cuts the
