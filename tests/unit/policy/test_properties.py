@@ -44,6 +44,7 @@ ANCHORS = [
     datetime(2026, 3, 31, 22, 0, tzinfo=UTC),  # a month's end
     datetime(2026, 12, 31, 23, 0, tzinfo=UTC),  # the year's end
 ]
+ALICE_SLACK_ID = "U0ALICE"
 PROPERTY = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -262,6 +263,7 @@ def cases(draw: st.DrawFn, *, requests: bool | None = None) -> Case:
     else:
         document["teams"] = {"vision": rules}
     document["dry_run"] = _sometimes(draw, 6)
+    document["notifications"] = {"slack_users": {"alice": ALICE_SLACK_ID}}
     if _sometimes(draw, 6):
         document["max_reductions_per_run"] = draw(st.integers(0, 3))
     if _sometimes(draw, 5):
@@ -296,7 +298,15 @@ def cases(draw: st.DrawFn, *, requests: bool | None = None) -> Case:
             request = UserRequest("release", "alice", 0, "slack")
         else:
             minutes = draw(st.integers(1, 120) if draw(st.booleans()) else st.integers(1, 900))
-            request = UserRequest("extend", "alice", minutes, draw(st.sampled_from(["slack", "cli"])))
+            via = draw(st.sampled_from(["slack", "cli"]))
+            # from Slack, alice is known by her id (mapped to her below), or now and then by one the
+            # policy maps to nobody: then she is no one it names, never allowed outside working hours
+            user_id = (
+                draw(st.sampled_from([ALICE_SLACK_ID, ALICE_SLACK_ID, "U0NOBODY"]))
+                if via == "slack"
+                else None
+            )
+            request = UserRequest("extend", "alice", minutes, via, user_id)
     trigger = (
         Trigger.USER
         if request
@@ -399,7 +409,9 @@ def test_no_keep_alive_breaks_a_limit(case: Case) -> None:
     hours = case.hours
     if hours is not None and extended:
         requested = [p for p in [case.promise_ahead()] if p is not None]
-        allowed = case.scope.get("overrides", {}).get("allow_outside_working_hours", False)
+        allowed = case.scope.get("overrides", {}).get("allow_outside_working_hours", False) and (
+            case.request is None or case.request.via == "cli" or case.request.user_id == ALICE_SLACK_ID
+        )
         asked = case.asked_until()
         if allowed and accepted(case) and asked is not None:
             requested.append(asked)
