@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Literal
-from urllib.parse import parse_qs
+from typing import Any, Literal
+from urllib.parse import parse_qs, urlsplit
 
 from warmpool.domain.messages import ACTION_EXTEND_30, ACTION_EXTEND_60, ACTION_RELEASE
 
@@ -59,5 +59,22 @@ def parse_button_press(body: str) -> ButtonPress:
         minutes=MINUTES[action_id],
         job_name=job,
         pool_id=pool,
-        response_url=payload.get("response_url"),
+        response_url=_response_url(payload.get("response_url")),
     )
+
+
+def _response_url(value: Any) -> str | None:
+    """Where the answer updates the message: an http(s) URL, or none (a press outside a message has
+    none). Anything else is refused before the press is applied: the update is tried only after the
+    action is done, and a URL it cannot post to failed the request there, with the pool already
+    changed and the person told it went wrong."""
+    if value is None or value == "":
+        return None
+    try:
+        parts = urlsplit(value) if isinstance(value, str) else None
+        url = parts is not None and parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:
+        url = False
+    if not url:
+        raise BadActionError("payload.response_url: must be the http(s) URL Slack gives, or absent")
+    return str(value)

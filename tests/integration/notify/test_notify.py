@@ -554,6 +554,21 @@ def test_answers_to_a_forged_button_value_are_escaped_and_cut(system: System, sl
     assert job_status["WarmPoolStatus"]["Status"] == "Available"
 
 
+@pytest.mark.parametrize("response_url", ["not a url", 5, "file:///etc/passwd", "http://"])
+def test_a_press_whose_response_url_cannot_be_posted_to_is_refused_before_it_is_applied(
+    system: System, slack: SlackStandIn, response_url: object
+) -> None:
+    # the message update comes after the action: it failed there, the pool already released and the
+    # person answered with an error
+    finish(system, "s-16", {"team": "vision", "owner": "alice"})
+    payload = json.loads(parse_qs(press("s-16", "warmpool_release", "UALICE"))["payload"][0])
+    payload["response_url"] = response_url
+    status, text = call(signed(urlencode({"payload": json.dumps(payload)})))
+    assert (status, text) == (400, "payload.response_url: must be the http(s) URL Slack gives, or absent")
+    job = system.sagemaker.describe_training_job(TrainingJobName="s-16")
+    assert job["WarmPoolStatus"]["Status"] == "Available"
+
+
 @pytest.mark.parametrize(
     ("timestamp", "signature", "base64_body"),
     [
