@@ -39,19 +39,24 @@ def parse_button_press(body: str) -> ButtonPress:
         raise BadActionError("payload.type: only block_actions (button presses) are handled")
     user = payload.get("user") or {}
     actions = payload.get("actions") or []
-    if not isinstance(user, dict) or not user.get("id"):
-        raise BadActionError("payload.user.id: missing")
-    if not actions or not isinstance(actions[0], dict):
-        raise BadActionError("payload.actions: missing")
+    # Each field is checked for the shape Slack sends, not only for presence: a mapping where the list
+    # of actions belongs, or a list where an action id does, raised (KeyError, TypeError) and failed
+    # the request; a user id or a job that is not a string was answered as if it were one ("None").
+    if not isinstance(user, dict) or not isinstance(user.get("id"), str) or not user["id"]:
+        raise BadActionError("payload.user.id: missing, or not a Slack user id (a string)")
+    if not isinstance(actions, list) or not actions or not isinstance(actions[0], dict):
+        raise BadActionError("payload.actions: missing, or not a list of actions")
     action = actions[0]
     action_id = action.get("action_id")
-    if action_id not in MINUTES:
+    if not isinstance(action_id, str) or action_id not in MINUTES:
         raise BadActionError(f"payload.actions[0].action_id: unknown action {action_id!r}")
     try:
         value = json.loads(action.get("value") or "")
-        job, pool = str(value["job"]), str(value["pool"])
+        job, pool = value["job"], value["pool"]
     except (ValueError, KeyError, TypeError):
-        raise BadActionError('payload.actions[0].value: must be {"job": ..., "pool": ...}') from None
+        job = pool = None
+    if not (isinstance(job, str) and job and isinstance(pool, str) and pool):
+        raise BadActionError('payload.actions[0].value: must be {"job": ..., "pool": ...}')
     return ButtonPress(
         user_id=str(user["id"]),
         user_name=str(user.get("username") or user.get("name") or user["id"]),

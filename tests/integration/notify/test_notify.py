@@ -14,6 +14,7 @@ from urllib.parse import parse_qs, urlencode
 import boto3
 import pytest
 from warmpool.adapters.slack import SlackWebhooks
+from warmpool.domain.messages import slack_text
 from warmpool.emulator.jobs import training_job_request
 from warmpool.handlers import notifier, slack_interactive
 from warmpool.local.pumps import LocalLambdaContext, QueuePump
@@ -552,6 +553,38 @@ def test_answers_to_a_forged_button_value_are_escaped_and_cut(system: System, sl
     assert text == "payload.actions[0].action_id: unknown action '&lt;!here&gt;'"
     job_status = system.sagemaker.describe_training_job(TrainingJobName="s-14")
     assert job_status["WarmPoolStatus"]["Status"] == "Available"
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "answer"),
+    [
+        ("actions", {"0": "a mapping"}, "payload.actions: missing, or not a list of actions"),
+        (
+            "action_id",
+            ["warmpool_release"],
+            "payload.actions[0].action_id: unknown action ['warmpool_release']",
+        ),
+        ("user", {"id": {"id": "UALICE"}}, "payload.user.id: missing, or not a Slack user id (a string)"),
+        ("value", {"job": None, "pool": None}, 'payload.actions[0].value: must be {"job": ..., "pool": ...}'),
+    ],
+    ids=["actions-a-mapping", "action-id-a-list", "user-id-a-mapping", "job-null"],
+)
+def test_a_press_of_another_shape_is_answered_400_naming_the_field(
+    system: System, slack: SlackStandIn, field: str, value: object, answer: str
+) -> None:
+    # a mapping where Slack sends a list (or a list where it sends a string) raised, and the request
+    # failed; a null job was answered as the job "None"
+    finish(system, "s-17", {"team": "vision", "owner": "alice"})
+    payload = json.loads(parse_qs(press("s-17", "warmpool_release", "UALICE"))["payload"][0])
+    if field == "action_id":
+        payload["actions"][0]["action_id"] = value
+    elif field == "value":
+        payload["actions"][0]["value"] = json.dumps(value)
+    else:
+        payload[field] = value
+    assert call(signed(urlencode({"payload": json.dumps(payload)}))) == (400, slack_text(answer))
+    job = system.sagemaker.describe_training_job(TrainingJobName="s-17")
+    assert job["WarmPoolStatus"]["Status"] == "Available"
 
 
 @pytest.mark.parametrize("response_url", ["not a url", 5, "file:///etc/passwd", "http://"])
