@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -76,6 +77,22 @@ def iso_moment(text: str, flag: str) -> datetime:
             f"{flag} {text!r} is not an ISO 8601 moment; use e.g. 2026-03-02T10:00:00Z"
         ) from None
     return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+# SageMaker's TrainingJobName: 1 to 63 letters, digits and hyphens, first and last a letter or digit
+_TRAINING_JOB_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
+
+
+def job_name(text: str) -> str:
+    """An argparse `type`: `text` when SageMaker could have named a training job so. An empty name (a
+    script's unset variable) or one past 63 characters was a botocore traceback; any other name that is
+    not one would be looked up in vain."""
+    if not _TRAINING_JOB_NAME.fullmatch(text):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a training job name: SageMaker's are 1 to 63 letters, digits and hyphens, "
+            "beginning and ending with a letter or digit"
+        )
+    return text
 
 
 def checked_endpoint(url: str | None) -> str | None:

@@ -9,7 +9,15 @@ import sys
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from warmpool.cli.output import ENDPOINT_HELP, REGION_HELP, examples, fail, iso_moment, print_json
+from warmpool.cli.output import (
+    ENDPOINT_HELP,
+    REGION_HELP,
+    examples,
+    fail,
+    iso_moment,
+    job_name,
+    print_json,
+)
 
 if TYPE_CHECKING:
     from warmpool.domain.policy.document import TagNames
@@ -54,7 +62,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     source.add_argument(
         "--event", help="a SageMaker Training Job State Change event (JSON file); works offline"
     )
-    source.add_argument("--job", help="a training job name, described through --endpoint-url or your account")
+    source.add_argument(
+        "--job",
+        type=job_name,
+        help="a training job name, described through --endpoint-url or your account",
+    )
     explain.add_argument("--now", help="ISO time to decide at (default: now, or the event's end time)")
     explain.add_argument("--endpoint-url", default=os.environ.get("AWS_ENDPOINT_URL"), help=ENDPOINT_HELP)
     explain.add_argument("--region", default=None, help=REGION_HELP)

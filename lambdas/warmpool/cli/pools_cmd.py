@@ -21,6 +21,7 @@ from warmpool.cli.output import (
     checked_endpoint,
     examples,
     fail,
+    job_name,
     print_json,
     table,
 )
@@ -78,7 +79,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
             "warmpool pools show my-training-job", "warmpool pools show my-training-job --format json"
         ),
     )
-    show.add_argument("job", help="a training job's name (a job whose pool a later job took names that pool)")
+    show.add_argument(
+        "job", type=job_name, help="a training job's name (a job whose pool a later job took names that pool)"
+    )
     show.add_argument("--format", choices=("text", "json"), default="text", help="default: text")
     common(show)
     show.set_defaults(run=run_show)
@@ -109,7 +112,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "refused, 3 when partly done (a limit kept the pool warm longer, but not as long as asked).",
         **examples("warmpool pools extend my-training-job --minutes 30"),
     )
-    extend.add_argument("job", help="a training job's name")
+    extend.add_argument("job", type=job_name, help="a training job's name")
     extend.add_argument("--minutes", type=int, required=True, help="how much longer, in minutes")
     extend.add_argument(
         "--user",
@@ -125,7 +128,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         description="Ask the engine to release a pool now, as the Slack button does. Exit 1 when refused.",
         **examples("warmpool pools release my-training-job"),
     )
-    release.add_argument("job", help="a training job's name")
+    release.add_argument("job", type=job_name, help="a training job's name")
     release.add_argument(
         "--user", default=os.environ.get("USER", "cli"), help="who asks, as audited (default: $USER)"
     )

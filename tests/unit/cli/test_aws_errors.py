@@ -73,3 +73,28 @@ def test_an_endpoint_from_the_environment_without_its_scheme_is_named_without_a_
         "warmpool: --endpoint-url localhost:5000: not a URL; write it with its scheme, e.g. "
         "http://127.0.0.1:5000\n"
     )
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["pools", "show", "{job}", "--table", "t", "--audit-table", "a"],
+        ["pools", "extend", "{job}", "--minutes", "30", "--table", "t", "--audit-table", "a"],
+        ["pools", "release", "{job}", "--table", "t", "--audit-table", "a"],
+        ["policy", "explain", "--job", "{job}"],
+    ],
+)
+@pytest.mark.parametrize("job", ["", "j" * 64], ids=["empty", "64-characters"])
+def test_a_job_name_sagemaker_could_not_have_given_is_a_usage_error(
+    aws: None, capsys: pytest.CaptureFixture[str], command: list[str], job: str
+) -> None:
+    # `--job "$JOB"` with JOB unset, or a name cut wrong: botocore's ParamValidationError was a traceback
+    with pytest.raises(SystemExit) as exited:
+        main([*(job if part == "{job}" else part for part in command), "--region", "us-east-1"])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert err.endswith(
+        f"{job!r} is not a training job name: SageMaker's are 1 to 63 letters, digits and hyphens, "
+        "beginning and ending with a letter or digit\n"
+    )
+    assert "Traceback" not in err
