@@ -95,6 +95,15 @@ def job_name(text: str) -> str:
     return text
 
 
+def requester(text: str) -> str:
+    """An argparse `type` for --user: who asks, as the audit trail records it. A blank name (`--user
+    "$SLACK_USER"` with the variable unset) was recorded, and the request answered " asked to ...",
+    with nobody to ask about it later."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("empty: name who asks, as the audit trail should record it")
+    return text
+
+
 def checked_endpoint(url: str | None) -> str | None:
     """`url` when botocore can use it as an endpoint; else a SystemExit naming the fix (botocore's own
     ValueError, "Invalid endpoint: localhost:5000", was a traceback)."""

@@ -23,6 +23,7 @@ from warmpool.cli.output import (
     fail,
     job_name,
     print_json,
+    requester,
     table,
 )
 
@@ -116,7 +117,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     extend.add_argument("--minutes", type=int, required=True, help="how much longer, in minutes")
     extend.add_argument(
         "--user",
-        default=os.environ.get("USER", "cli"),
+        type=requester,
+        default=os.environ.get("USER") or "cli",
         help="who asks, as audited and as the policy names owners: their overrides apply, e.g. "
         "owners.<user>.overrides.allow_outside_working_hours (default: $USER)",
     )
@@ -130,7 +132,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     release.add_argument("job", type=job_name, help="a training job's name")
     release.add_argument(
-        "--user", default=os.environ.get("USER", "cli"), help="who asks, as audited (default: $USER)"
+        "--user",
+        type=requester,
+        default=os.environ.get("USER") or "cli",
+        help="who asks, as audited (default: $USER)",
     )
     common(release)
     release.set_defaults(run=run_request, kind="release", minutes=0)

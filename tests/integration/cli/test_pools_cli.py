@@ -276,3 +276,22 @@ def test_a_small_extension_below_min_step_is_still_kept_until_the_promised_time(
     assert record is not None
     assert record.pool.expires_at is not None
     assert record.pool.expires_at >= asked
+
+
+def test_a_request_by_nobody_is_a_usage_error_and_changes_nothing(
+    pools: System, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `--user "$SLACK_USER"` with the variable unset: the pool was released, and its trail said by nobody
+    capsys.readouterr()  # the functions' logs
+    with pytest.raises(SystemExit) as exited:
+        main(["pools", "release", "cli-2", "--user", ""])
+    assert exited.value.code == 2
+    assert capsys.readouterr().err.endswith(
+        "argument --user: empty: name who asks, as the audit trail should record it\n"
+    )
+    job = pools.sagemaker.describe_training_job(TrainingJobName="cli-2")
+    assert job["WarmPoolStatus"]["Status"] == "Available"
+    # an empty $USER (a container's) is no name either: the default is then "cli", as without $USER
+    monkeypatch.setenv("USER", "")
+    assert main(["pools", "release", "cli-2"]) == 0
+    assert "  - cli asked to release it" in capsys.readouterr().out.splitlines()
