@@ -331,3 +331,23 @@ def test_validate_warns_of_a_type_limit_above_the_stated_quota(
     assert json.loads(capsys.readouterr().out)["warnings"] == [warning]
     assert main(["policy", "validate", str(ROOT / "policies" / "example.yaml"), "--format", "json"]) == 0
     assert json.loads(capsys.readouterr().out)["warnings"] == []
+
+
+def test_validate_refuses_nan_and_infinity_as_prices_budgets_and_costs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # YAML's .nan and .inf are floats: a price of .nan made every cost NaN, and `ge=0` let .inf through
+    path = tmp_path / "policy.yaml"
+    path.write_text(
+        "version: 1\nprices: {ml.g5.2xlarge: .nan}\ndefaults: {people_cost_per_hour: .inf}\n"
+        "teams: {vision: {budget: {daily_usd: .inf}}}\n"
+    )
+    assert main(["policy", "validate", str(path), "--format", "json"]) == 1
+    assert json.loads(capsys.readouterr().out)["problems"] == [
+        f"{field}: Input should be a finite number. Write a number (.nan and .inf are none)."
+        for field in (
+            "prices.ml.g5.2xlarge",
+            "defaults.people_cost_per_hour",
+            "teams.vision.budget.daily_usd",
+        )
+    ]

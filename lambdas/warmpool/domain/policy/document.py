@@ -44,7 +44,10 @@ def known_zone(value: str) -> str:
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # allow_inf_nan: YAML's .nan and .inf are floats, and pydantic takes them by default; a price, a
+    # budget or a person's hour of .nan made every cost NaN (`pools costs` printed NaN, which is not
+    # JSON), and `ge=0` lets .inf through
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class WorkingHours(_Strict):

@@ -33,6 +33,7 @@ def _fix_for(error_type: str) -> str:
         "int_parsing": "Use a whole number.",
         "int_from_float": "Use a whole number.",
         "string_type": "Use a string.",
+        "finite_number": "Write a number (.nan and .inf are none).",
     }.get(error_type, "See docs/policy.md.")
 
 
