@@ -48,15 +48,19 @@ def fail(message: str, code: int = 2) -> int:
 
 def unwritable(path: str, flag: str) -> str | None:
     """Why the file `path` (given as `flag`) cannot be written, checked before the work that fills it;
-    None when it can."""
+    None when it can. A name the system refuses to look at (one past the file system's 255 bytes)
+    raised from the check itself, a traceback."""
     target = Path(path)
-    if target.is_dir():
-        return f"{flag} {path}: is a folder; name a file in it"
-    folder = target.parent
-    if not folder.is_dir():
-        return f"{flag} {path}: the folder {folder} does not exist; create it or name another file"
-    if not os.access(folder, os.W_OK) or (target.exists() and not os.access(target, os.W_OK)):
-        return f"{flag} {path}: cannot be written here; name another file"
+    try:
+        if target.is_dir():
+            return f"{flag} {path}: is a folder; name a file in it"
+        folder = target.parent
+        if not folder.is_dir():
+            return f"{flag} {path}: the folder {folder} does not exist; create it or name another file"
+        if not os.access(folder, os.W_OK) or (target.exists() and not os.access(target, os.W_OK)):
+            return f"{flag} {path}: cannot be written here; name another file"
+    except OSError as exc:
+        return f"{flag} {path}: cannot be written ({exc.strerror}); name another file"
     return None
 
 

@@ -1,0 +1,28 @@
+"""Files the CLI writes (`simulate --plot`, `trace export --out`): one that cannot be written is named,
+with the fix, before any work, and never as a traceback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from warmpool.cli.main import main
+
+
+@pytest.mark.parametrize(
+    ("command", "flag", "suffix"),
+    [(["simulate", "{trace}", "--plot"], "--plot", ".png"), (["trace", "export", "--out"], "--out", ".csv")],
+    ids=["simulate-plot", "trace-export-out"],
+)
+def test_a_file_name_too_long_for_the_file_system_is_named_without_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: list[str], flag: str, suffix: str
+) -> None:
+    # past 255 bytes: the check that the file can be written raised OSError itself
+    trace = tmp_path / "trace.csv"
+    trace.write_text("submit_time_s,duration_s,pool\n0,100,a\n")
+    target = tmp_path / ("x" * 300 + suffix)
+    argv = [str(trace) if part == "{trace}" else part for part in command]
+    assert main([*argv, str(target)]) == 2
+    err = capsys.readouterr().err
+    assert err.endswith(f"{flag} {target}: cannot be written (File name too long); name another file\n")
+    assert "Traceback" not in err
