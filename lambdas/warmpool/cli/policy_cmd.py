@@ -139,6 +139,9 @@ def _pool_from_event(path: str, tag_names: TagNames) -> tuple[Any, datetime]:
         raise SystemExit(fail(f"--event: {exc}")) from None
     if not isinstance(message, TrainingJobEvent):
         raise SystemExit(fail("--event: explain needs a 'SageMaker Training Job State Change' event"))
+    problem = _bad_resource_config(message.detail.resource_config)
+    if problem:
+        raise SystemExit(fail(f"--event: detail.ResourceConfig.{problem}"))
     detail = message.detail.model_dump(by_alias=True)
     detail["Tags"] = message.detail.tags
     ended = message.detail.training_end_time or message.time
@@ -153,6 +156,23 @@ def _pool_from_event(path: str, tag_names: TagNames) -> tuple[Any, datetime]:
         tag_names,
     )
     return pool, ended
+
+
+# what SageMaker writes as whole numbers in ResourceConfig, and the least of each
+_RESOURCE_NUMBERS = {"InstanceCount": 1, "VolumeSizeInGB": 0, "KeepAlivePeriodInSeconds": 0}
+
+
+def _bad_resource_config(resource: dict[str, Any]) -> str | None:
+    """What is wrong with the numbers of an event's ResourceConfig, by key; None when nothing is. The
+    lifecycle function describes the job instead: only explain reads them from the event, where an
+    InstanceCount of "abc" was int()'s traceback and a negative keep-alive explained as "-0 min"."""
+    for key, least in _RESOURCE_NUMBERS.items():
+        value = resource.get(key)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or value < least:
+            return f"{key}: must be a whole number, {least} or more, got {json.dumps(value)}"
+    return None
 
 
 def _pool_from_account(

@@ -351,3 +351,24 @@ def test_validate_refuses_nan_and_infinity_as_prices_budgets_and_costs(
             "teams.vision.budget.daily_usd",
         )
     ]
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "least"),
+    [("InstanceCount", "abc", 1), ("VolumeSizeInGB", 1.5, 0), ("KeepAlivePeriodInSeconds", -600, 0)],
+)
+def test_explain_names_a_resource_number_that_is_not_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], key: str, value: object, least: int
+) -> None:
+    # an InstanceCount of "abc" was int()'s traceback; a keep-alive of -600 s explained as "-0 min"
+    event = json.loads(EVENT.read_text())
+    event["detail"]["ResourceConfig"][key] = value
+    path = tmp_path / "e.json"
+    path.write_text(json.dumps(event))
+    with pytest.raises(SystemExit) as exited:
+        main(["policy", "explain", "--event", str(path)])
+    assert exited.value.code == 2
+    assert capsys.readouterr().err == (
+        f"warmpool: --event: detail.ResourceConfig.{key}: must be a whole number, {least} or more, "
+        f"got {json.dumps(value)}\n"
+    )
