@@ -121,8 +121,8 @@ def _pool_from_event(path: str, tag_names: TagNames) -> tuple[Any, datetime]:
     from warmpool.models.events import EventRejectedError, TrainingJobEvent, parse_lifecycle_message
     from warmpool.service.lifecycle import pool_from_job
 
-    try:
-        with open(path, encoding="utf-8") as handle:
+    try:  # utf-8-sig: a byte-order mark (Notepad's, PowerShell's) was "not JSON (Unexpected UTF-8 BOM)"
+        with open(path, encoding="utf-8-sig") as handle:
             text = handle.read()
     except OSError as exc:
         raise SystemExit(fail(f"--event: cannot read {path} ({exc.strerror})")) from None

@@ -372,3 +372,13 @@ def test_explain_names_a_resource_number_that_is_not_one(
         f"warmpool: --event: detail.ResourceConfig.{key}: must be a whole number, {least} or more, "
         f"got {json.dumps(value)}\n"
     )
+
+
+def test_explain_reads_an_event_saved_with_a_byte_order_mark(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Notepad and Windows PowerShell save UTF-8 with a BOM: that was "body: not JSON (Unexpected UTF-8 BOM)"
+    path = tmp_path / "e.json"
+    path.write_bytes(b"\xef\xbb\xbf" + EVENT.read_bytes())
+    assert main(["policy", "explain", "--event", str(path), "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["job"] == "vision-exp-42"
