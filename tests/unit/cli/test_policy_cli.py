@@ -382,3 +382,25 @@ def test_explain_reads_an_event_saved_with_a_byte_order_mark(
     path.write_bytes(b"\xef\xbb\xbf" + EVENT.read_bytes())
     assert main(["policy", "explain", "--event", str(path), "--format", "json"]) == 0
     assert json.loads(capsys.readouterr().out)["job"] == "vision-exp-42"
+
+
+def test_validate_refuses_yes_no_on_off_where_a_number_goes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # YAML reads `no` as false, and pydantic took false as 0: `max_reductions_per_run: no` (meant as no
+    # limit) let no run shorten or release a pool; `max_warm_instances: yes` allowed one instance
+    path = tmp_path / "policy.yaml"
+    path.write_text(
+        "version: 1\nmax_reductions_per_run: no\ninstance_type_limits: {ml.p4d.24xlarge: yes}\n"
+        "defaults: {max_warm_instances: yes, release_on_failure: yes}\n"
+    )
+    assert main(["policy", "validate", str(path), "--format", "json"]) == 1
+    why = (
+        "YAML reads yes, no, on, off, true and false as true or false, and that is no number: write the "
+        "number."
+    )
+    assert json.loads(capsys.readouterr().out)["problems"] == [
+        f"max_reductions_per_run: must be a number, got false. {why}",
+        f"instance_type_limits: ml.p4d.24xlarge must be a number, got true. {why}",
+        f"defaults.max_warm_instances: must be a number, got true. {why}",
+    ]

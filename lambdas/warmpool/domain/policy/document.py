@@ -8,9 +8,10 @@ specific: defaults < team < selectors (in document order) < owner.
 from __future__ import annotations
 
 import re
+import types
 from collections.abc import Mapping
 from datetime import date, time
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, Literal, Self, Union, get_args, get_origin
 
 from pydantic import (
     BaseModel,
@@ -43,11 +44,45 @@ def known_zone(value: str) -> str:
     return value
 
 
+def _number_kind(kind: Any) -> bool:
+    """Whether `kind` (a field's type, without `Annotated[...]` and `... | None`) is a number's."""
+    while True:
+        if get_origin(kind) is Annotated:
+            kind = get_args(kind)[0]
+        elif get_origin(kind) in (Union, types.UnionType):
+            kind = next(a for a in get_args(kind) if a is not type(None))
+        else:
+            return kind in (int, float)
+
+
+_TRUTH_VALUE = (
+    "YAML reads yes, no, on, off, true and false as true or false, and that is no number: write the number"
+)
+
+
 class _Strict(BaseModel):
     # allow_inf_nan: YAML's .nan and .inf are floats, and pydantic takes them by default; a price, a
     # budget or a person's hour of .nan made every cost NaN (`pools costs` printed NaN, which is not
     # JSON), and `ge=0` lets .inf through
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_truth_value_for_a_number(cls, value: Any, info: ValidationInfo) -> Any:
+        """pydantic takes true and false as the numbers 1 and 0: `max_reductions_per_run: no` (meant as
+        "no limit") let no run shorten or release a pool, and `max_warm_instances: yes` allowed one.
+        Refused where a number goes, also as a value of `prices` or `instance_type_limits`."""
+        field = cls.model_fields.get(info.field_name or "")
+        if field is None:
+            return value
+        kind = field.annotation
+        if isinstance(value, bool) and _number_kind(kind):
+            raise ValueError(f"must be a number, got {str(value).lower()}. {_TRUTH_VALUE}.")
+        if isinstance(value, dict) and get_origin(kind) is dict and _number_kind(get_args(kind)[1]):
+            bad = next((k for k, v in value.items() if isinstance(v, bool)), None)
+            if bad is not None:
+                raise ValueError(f"{bad} must be a number, got {str(value[bad]).lower()}. {_TRUTH_VALUE}.")
+        return value
 
 
 class WorkingHours(_Strict):
