@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
 import threading
 
 from warmpool.cli.output import examples
@@ -39,23 +40,28 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.set_defaults(run=run)
 
 
+def _usage(message: str) -> int:
+    """A setting that makes no sense: a usage error, exit 2 as argparse's own and every other command's
+    (raised as SystemExit's text, it exited 1, the code of a failure)."""
+    print(f"warmpool emulator: {message}", file=sys.stderr)
+    return 2
+
+
 def run(args: argparse.Namespace) -> int:
     if not 0 <= args.port <= 65535:
-        raise SystemExit(f"warmpool emulator: --port must be within 0..65535, got {args.port}")
+        return _usage(f"--port must be within 0..65535, got {args.port}")
     if args.max_keep_alive < 1:
-        raise SystemExit(
-            f"warmpool emulator: --max-keep-alive must be 1 second or more (SageMaker's is 3600), "
-            f"got {args.max_keep_alive}"
+        return _usage(
+            f"--max-keep-alive must be 1 second or more (SageMaker's is 3600), got {args.max_keep_alive}"
         )
     if not (math.isfinite(args.max_lifetime_days) and args.max_lifetime_days > 0):
-        raise SystemExit(
-            f"warmpool emulator: --max-lifetime-days must be above 0 (28 in today's AWS docs), "
-            f"got {args.max_lifetime_days:g}"
+        return _usage(
+            f"--max-lifetime-days must be above 0 (28 in today's AWS docs), got {args.max_lifetime_days:g}"
         )
     if args.quota < 0:
-        raise SystemExit(
-            f"warmpool emulator: --quota must be 0 or more warm instances per type (0, as in a new "
-            f"account, allows no warm pool), got {args.quota}"
+        return _usage(
+            f"--quota must be 0 or more warm instances per type (0, as in a new account, allows no warm "
+            f"pool), got {args.quota}"
         )
     from warmpool.emulator import EmulatorConfig, EmulatorServer, WarmPoolEmulator, install, uninstall
 
