@@ -308,11 +308,13 @@ def _deployed_policy(args: argparse.Namespace) -> Any:
     try:
         data = json.loads(raw)
     except ValueError as exc:
-        raise PolicyError(name, [f"not JSON ({exc}); pass --policy FILE"]) from None
+        instead = "; pass --policy FILE" if args.pools_command == "costs" else ""
+        raise PolicyError(name, [f"not JSON ({exc}){instead}"]) from None
     return parse_policy(data, source=name)
 
 
 def run_request(args: argparse.Namespace) -> int:
+    from warmpool.domain.policy import PolicyError
     from warmpool.service.ports import NullMetrics
     from warmpool.service.wiring import OVERRIDES, build_lifecycle_service
     from warmpool.settings import EngineSettings, SettingsError
@@ -334,6 +336,18 @@ def run_request(args: argparse.Namespace) -> int:
         settings = EngineSettings.from_env(env)
     except SettingsError as exc:
         return fail(f"{exc} (export the stack's outputs, see docs/cli.md)")
+    try:
+        # The engine's policy source, new in this process, has no last good document to keep: an
+        # invalid one was replaced by the built-in policy without a word, and the request decided by
+        # rules the functions do not apply (120 minutes' extension where the policy allows 60).
+        _deployed_policy(args)
+    except PolicyError as exc:
+        problems = "".join(f"\n  - {p}" for p in exc.problems)
+        return fail(
+            f"pools {args.kind} acts under the deployed policy {exc.source}, which is invalid:{problems}\n"
+            "fix it (warmpool policy validate FILE) and deploy it; the functions keep their last good "
+            "one meanwhile"
+        )
     # The engine's clients are built by the functions' wiring: the flags reach them through its
     # overrides, for this request only.
     saved = (OVERRIDES.endpoint_url, OVERRIDES.region)

@@ -295,3 +295,29 @@ def test_a_request_by_nobody_is_a_usage_error_and_changes_nothing(
     monkeypatch.setenv("USER", "")
     assert main(["pools", "release", "cli-2"]) == 0
     assert "  - cli asked to release it" in capsys.readouterr().out.splitlines()
+
+
+def test_a_request_under_an_invalid_deployed_policy_is_refused_naming_its_problems(
+    pools: System, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the engine's policy source in a new process has no last good document: the built-in policy
+    # decided without a word, granting 90 minutes where the deployed policy's limit is 60
+    pools.set_policy(
+        {"version": 1, "defaults": {"overrides": {"max_extend_minutes": 60}, "on_limit": "panic"}}
+    )
+    capsys.readouterr()  # the functions' logs
+    updates = len(pools.control.update_calls())
+    for command in (["extend", "cli-1", "--minutes", "90"], ["release", "cli-2"]):
+        assert main(["pools", *command]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(
+            f"warmpool: pools {command[0]} acts under the deployed policy {pools.env.policy_parameter}, "
+            "which is invalid:\n  - defaults.on_limit: "
+        )
+        assert err.endswith(
+            "fix it (warmpool policy validate FILE) and deploy it; the functions keep their last good one "
+            "meanwhile\n"
+        )
+    assert pools.control.update_calls()[updates:] == []
+    job = pools.sagemaker.describe_training_job(TrainingJobName="cli-2")
+    assert job["WarmPoolStatus"]["Status"] == "Available"
