@@ -366,6 +366,11 @@ def _request(service: Any, args: argparse.Namespace) -> int:
     request = UserRequest(kind=args.kind, user=args.user, minutes=args.minutes, via="cli")
     # a job whose pool a later job reused names the pool as `pools show` does: act on its current job
     record = _pool_of_job(service.registry, args.job)
+    if record is not None:
+        # The trail is written after SageMaker is asked: an audit table that is not there (a stale
+        # AUDIT_TABLE_NAME) failed the command with the pool already extended or released, and neither
+        # the registry nor the trail knowing. Read before acting, it fails the command first.
+        service.registry.audit_trail(record.pool.pool_id)
     job = record.pool.job_name if record is not None else args.job
     if job != args.job:
         print(f"{args.job}'s warm pool is now {job}'s (a later job reused it)")

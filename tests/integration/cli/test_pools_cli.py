@@ -321,3 +321,22 @@ def test_a_request_under_an_invalid_deployed_policy_is_refused_naming_its_proble
     assert pools.control.update_calls()[updates:] == []
     job = pools.sagemaker.describe_training_job(TrainingJobName="cli-2")
     assert job["WarmPoolStatus"]["Status"] == "Available"
+
+
+def test_a_request_with_an_audit_table_that_is_not_there_fails_before_acting(
+    pools: System, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # a stale AUDIT_TABLE_NAME: the trail is written after SageMaker is asked, so the pool was extended
+    # (and released) while the command failed, and neither the registry nor the trail knew of it
+    capsys.readouterr()  # the functions' logs
+    before = pools.registry.get("cli-1")
+    updates = len(pools.control.update_calls())
+    for command in (["extend", "cli-1", "--minutes", "30"], ["release", "cli-2"]):
+        assert main(["pools", *command, "--audit-table", "stale"]) == 2
+        err = capsys.readouterr().err
+        assert "ResourceNotFoundException" in err
+        assert "check the table names (--table warmpool-pools, --audit-table stale)" in err
+    assert pools.control.update_calls()[updates:] == []
+    assert pools.registry.get("cli-1") == before
+    job = pools.sagemaker.describe_training_job(TrainingJobName="cli-2")
+    assert job["WarmPoolStatus"]["Status"] == "Available"
