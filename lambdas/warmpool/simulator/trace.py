@@ -92,6 +92,11 @@ def _decoded(handle: TextIO, file: str) -> Trace:
             f"{file}: is not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset {exc.start}); "
             "save it as CSV UTF-8"
         ) from None
+    except csv.Error as exc:  # a quote never closed: the rest of the file one field, past csv's limit
+        raise TraceError(
+            f'{file}: is not CSV the csv module can read ({exc}); a quote (") that is never closed makes '
+            "the rest of the file one field: close it or remove it"
+        ) from None
 
 
 def _moment(text: str, line: int, file: str) -> datetime:
