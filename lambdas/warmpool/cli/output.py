@@ -127,11 +127,32 @@ def checked_endpoint(url: str | None) -> str | None:
     return url
 
 
+# what botocore takes as a region (a host label), less the empty name it also takes
+_REGION = re.compile(r"(?![0-9]+$)(?!-)[a-zA-Z0-9-]{1,63}(?<!-)")
+
+
+def checked_region(region: str | None) -> str | None:
+    """`region` (--region) when botocore can make an endpoint of it; else a SystemExit naming the flag,
+    or AWS_DEFAULT_REGION when it comes from there. An empty one made "https://dynamodb..amazonaws.com",
+    and botocore's "Invalid endpoint" ValueError, like its InvalidRegionError, was a traceback."""
+    if region is None:
+        region = os.environ.get("AWS_DEFAULT_REGION")
+        if region is not None and not _REGION.fullmatch(region):
+            raise SystemExit(
+                fail(f"AWS_DEFAULT_REGION {region!r}: not an AWS region; set it to one, e.g. us-east-1")
+            )
+        return None
+    if not _REGION.fullmatch(region):
+        raise SystemExit(fail(f"--region {region!r}: not an AWS region; e.g. --region us-east-1"))
+    return region
+
+
 def aws_client(service: str, endpoint_url: str | None, region: str | None) -> Any:
     import boto3
     from botocore.config import Config
 
     endpoint_url = checked_endpoint(endpoint_url)
+    region = checked_region(region)
     return boto3.client(
         service,
         endpoint_url=endpoint_url,

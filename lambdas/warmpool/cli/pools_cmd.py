@@ -19,6 +19,7 @@ from warmpool.cli.output import (
     ENDPOINT_HELP,
     REGION_HELP,
     checked_endpoint,
+    checked_region,
     examples,
     fail,
     job_name,
@@ -322,6 +323,7 @@ def run_request(args: argparse.Namespace) -> int:
     if args.kind == "extend" and args.minutes <= 0:
         return fail("--minutes must be a positive number of minutes")
     checked_endpoint(args.endpoint_url)
+    checked_region(args.region)
     env = dict(os.environ)
     if args.table:
         env["POOLS_TABLE_NAME"] = args.table

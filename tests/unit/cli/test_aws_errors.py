@@ -98,3 +98,43 @@ def test_a_job_name_sagemaker_could_not_have_given_is_a_usage_error(
         "beginning and ending with a letter or digit\n"
     )
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["pools", "list", "--table", "t"],
+        ["pools", "extend", "j", "--minutes", "30", "--table", "t", "--audit-table", "a"],
+        ["policy", "explain", "--job", "j"],
+        ["trace", "export"],
+    ],
+)
+@pytest.mark.parametrize(
+    ("flags", "variable", "said"),
+    [
+        (["--region", ""], "us-east-1", "--region '': not an AWS region; e.g. --region us-east-1"),
+        (
+            ["--region", "us east 1"],
+            "us-east-1",
+            "--region 'us east 1': not an AWS region; e.g. --region us-east-1",
+        ),
+        ([], "", "AWS_DEFAULT_REGION '': not an AWS region; set it to one, e.g. us-east-1"),
+    ],
+    ids=["empty-flag", "flag-with-spaces", "empty-variable"],
+)
+def test_a_region_botocore_cannot_use_is_named_without_a_traceback(
+    aws: None,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    command: list[str],
+    flags: list[str],
+    variable: str,
+    said: str,
+) -> None:
+    # an empty region made the endpoint https://dynamodb..amazonaws.com: botocore's "Invalid endpoint"
+    # ValueError (and its InvalidRegionError for a name with spaces) was a traceback
+    monkeypatch.setenv("AWS_DEFAULT_REGION", variable)
+    with pytest.raises(SystemExit) as exited:
+        main([*command, *flags])
+    assert exited.value.code == 2
+    assert capsys.readouterr().err == f"warmpool: {said}\n"
