@@ -108,6 +108,14 @@ def requester(text: str) -> str:
     return text
 
 
+def team_name(text: str) -> str:
+    """An argparse `type` for --team. An empty one (`--team "$TEAM"`, the variable unset) listed no
+    pool but every team's costs, and DynamoDB refuses an empty key value outright."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("empty: name a team, as its pools are tagged, or leave --team out")
+    return text
+
+
 def checked_endpoint(url: str | None) -> str | None:
     """`url` when botocore can use it as an endpoint; else a SystemExit naming the fix (botocore's own
     ValueError, "Invalid endpoint: localhost:5000", was a traceback)."""

@@ -26,6 +26,7 @@ from warmpool.cli.output import (
     print_json,
     requester,
     table,
+    team_name,
 )
 
 if TYPE_CHECKING:
@@ -65,7 +66,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
             "warmpool pools list --team vision --status Available", "warmpool pools list --format json"
         ),
     )
-    listing.add_argument("--team", help="only this team's pools")
+    listing.add_argument("--team", type=team_name, help="only this team's pools")
     listing.add_argument(
         "--status", choices=("InUse", "Available", "Reused", "Terminated"), help="only pools in this state"
     )
@@ -98,7 +99,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
             "warmpool pools costs", "warmpool pools costs --team vision --policy policies/example.yaml"
         ),
     )
-    costs.add_argument("--team", help="only this team")
+    costs.add_argument("--team", type=team_name, help="only this team")
     costs.add_argument(
         "--policy",
         help="policy YAML for prices and budgets (default: the deployed one, POLICY_PARAMETER_NAME in SSM)",

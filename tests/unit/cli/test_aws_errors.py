@@ -138,3 +138,14 @@ def test_a_region_botocore_cannot_use_is_named_without_a_traceback(
         main([*command, *flags])
     assert exited.value.code == 2
     assert capsys.readouterr().err == f"warmpool: {said}\n"
+
+
+@pytest.mark.parametrize("action", ["list", "costs"])
+def test_an_empty_team_is_a_usage_error(aws: None, capsys: pytest.CaptureFixture[str], action: str) -> None:
+    # `--team "$TEAM"` with the variable unset: list showed no pool and costs every team's
+    with pytest.raises(SystemExit) as exited:
+        main(["pools", action, "--team", "", "--table", "t", "--region", "us-east-1"])
+    assert exited.value.code == 2
+    assert capsys.readouterr().err.endswith(
+        "argument --team: empty: name a team, as its pools are tagged, or leave --team out\n"
+    )
