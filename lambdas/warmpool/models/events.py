@@ -30,7 +30,9 @@ class EventRejectedError(ValueError):
     """The message cannot be processed, ever: it goes to the DLQ with this reason."""
 
     def __init__(self, reason: str, field: str | None = None) -> None:
-        super().__init__(f"{field}: {reason}" if field else reason)
+        # a validation error's reason names its fields already ("detail.X: ..."): not twice
+        named = not field or reason.startswith(f"{field}: ")
+        super().__init__(reason if named else f"{field}: {reason}")
         self.reason = reason
         self.field = field
 

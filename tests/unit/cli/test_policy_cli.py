@@ -133,7 +133,9 @@ def test_explain_rejects_a_bad_event_naming_the_field(
     path.write_text(json.dumps(event))
     with pytest.raises(SystemExit):
         main(["policy", "explain", "--event", str(path)])
-    assert "detail.TrainingJobStatus" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "detail.TrainingJobStatus: Input should be 'InProgress'" in err
+    assert err.count("detail.TrainingJobStatus") == 1  # named once, not "field: field: ..."
 
 
 def test_explain_against_an_unreachable_endpoint_is_one_clear_line(
