@@ -4,6 +4,7 @@ test (lifecycle, notifications, CLI, demo, chaos)."""
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -13,7 +14,9 @@ from typing import Any
 
 import boto3
 import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
 from moto import mock_aws
+from moto.sns.models import Subscription
 from warmpool.adapters.registry import DynamoPoolRegistry
 from warmpool.domain.clock import ManualClock
 from warmpool.emulator import EmulatorConfig, LocalControl, WarmPoolEmulator, warm_pool_emulator
@@ -133,11 +136,20 @@ def system(
         yield system
 
 
+@functools.cache
+def _signing_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
 @contextmanager
 def running_system(monkeypatch: pytest.MonkeyPatch, emulator_config: EmulatorConfig) -> Iterator[System]:
     """The `system` fixture's system, for a test that runs one scenario from scratch many times (each
     under a monkeypatch of its own: the stack's variables and the wiring's overrides are set on it)."""
     clock = ManualClock(START)
+    # moto signs what SNS delivers with a key of each subscription's own, made at its first delivery
+    # (a tenth of a second of CPU, as much as a scenario's whole lifecycle); no test checks a signature
+    signing_key = _signing_key()
+    monkeypatch.setattr(Subscription, "private_key", lambda _: signing_key)
     with mock_aws(), warm_pool_emulator(emulator_config, clock) as emulator:
         env = create_local_environment(boto3)
         for key, value in env.env().items():
