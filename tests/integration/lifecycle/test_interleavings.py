@@ -17,7 +17,11 @@ interleavings` before every one of A's calls (about 230 interleavings, 7-8 minut
 from __future__ import annotations
 
 import functools
+import gc
 import json
+import os
+import sys
+import traceback
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, redirect_stdout
 from dataclasses import dataclass, field, replace
@@ -453,8 +457,16 @@ MORE_PAIRS = [
 ]
 
 
-def run(monkeypatch: pytest.MonkeyPatch, pair: Pair, pause_at: int | None) -> tuple[list[str], list[str]]:
-    """One interleaving from scratch: A's calls, and what broke."""
+Outcome = tuple[list[str], list[str]]  # A's calls, and what broke
+Play = Callable[[int | None], Outcome]
+
+
+@contextmanager
+def at_start(monkeypatch: pytest.MonkeyPatch, pair: Pair) -> Iterator[Play]:
+    """The pair's system, from scratch, at its starting point: yields `play(pause_at)`, which runs A with
+    B in just before A's call number `pause_at` (None: B not at all; A's number of calls: after the
+    whole of A), lets the system settle and checks it. A play changes the system: one per `at_start`,
+    or each in a copy of it (`forked`)."""
     with monkeypatch.context() as patch, running_system(patch, EmulatorConfig()) as system:
         session = boto3.DEFAULT_SESSION
         assert session is not None
@@ -465,20 +477,112 @@ def run(monkeypatch: pytest.MonkeyPatch, pair: Pair, pause_at: int | None) -> tu
             with other():
                 pair.b(system, seen)
 
-        hook = Interleaver(pause_at, meanwhile)
+        hook = Interleaver(None, meanwhile)
         session.events.register("before-call.*.*", hook)
         try:
             system.set_policy(POLICY)
             pair.start(system)
-            hook.counting = True
-            pair.a(system, seen)
-            hook.counting = False
-            if pause_at == len(hook.calls):  # B after the whole of A
-                meanwhile()
-            system.settle()
-            return hook.calls, check(system, seen)
+
+            def play(pause_at: int | None) -> Outcome:
+                hook.pause_at = pause_at
+                hook.counting = True
+                pair.a(system, seen)
+                hook.counting = False
+                if pause_at == len(hook.calls):  # B after the whole of A
+                    meanwhile()
+                system.settle()
+                return hook.calls, check(system, seen)
+
+            yield play
         finally:
             session.events.unregister("before-call.*.*", hook)
+
+
+@contextmanager
+def interleavings(monkeypatch: pytest.MonkeyPatch, pair: Pair) -> Iterator[Play]:
+    """Yields `run(pause_at)`: one interleaving (as `at_start`'s `play`), each from the same fresh state.
+
+    Setting the system up (moto's resources, a boto3 session and its clients) and bringing it to the
+    starting point are the same for every interleaving, and cost about as much as one: they are done
+    once, and each interleaving runs in a copy of this process made there (`forked`). A copy still
+    replays A from the start, so the scenario's determinism is checked as before. Where there is no
+    fork, each interleaving sets the system up again."""
+    if not hasattr(os, "fork"):
+
+        def again(pause_at: int | None) -> Outcome:
+            with at_start(monkeypatch, pair) as play:
+                return play(pause_at)
+
+        yield again
+        return
+    with at_start(monkeypatch, pair) as play:
+        # what exists now is left out of collections while the copies run: a full collection in a copy
+        # would write to every page of the heap and so copy it all (twice the copy's CPU)
+        gc.collect()
+        gc.freeze()
+        try:
+            yield lambda pause_at: forked(functools.partial(play, pause_at))
+        finally:
+            gc.unfreeze()
+
+
+def forked(fn: Callable[[], Outcome]) -> Outcome:
+    """`fn()` in a copy of this process: whatever it changes (moto, the emulator, the clock, the
+    functions' runtimes) is gone when this returns. The copy runs only this thread (an xdist worker's
+    other thread, its channel's reader, is not copied, and nothing here waits for it), reports back
+    through a pipe, and leaves by `os._exit`, never returning into pytest."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(read_end)
+            try:
+                result: dict[str, Any] = {"outcome": fn()}
+            except BaseException:  # reported to the test, which fails with it
+                result = {"raised": traceback.format_exc()}
+            with os.fdopen(write_end, "w") as out:
+                json.dump(result, out)
+            sys.stdout.flush()
+            sys.stderr.flush()
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end) as reading:
+        report = reading.read()
+    _, status = os.waitpid(pid, 0)
+    if not report:
+        code = os.waitstatus_to_exitcode(status)
+        pytest.fail(f"the interleaving's process ended without a result (exit code {code})")
+    result = json.loads(report)
+    if "raised" in result:
+        pytest.fail(f"the interleaving raised:\n{result['raised']}", pytrace=False)
+    calls, broken = result["outcome"]
+    return calls, broken
+
+
+NEEDS_FORK = pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork: each interleaving sets up anew")
+
+
+@NEEDS_FORK
+def test_what_an_interleaving_changes_is_gone_when_it_returns() -> None:
+    changed: list[str] = []
+
+    def changes() -> Outcome:
+        changed.append("in the copy")
+        return ["dynamodb.GetItem"], []
+
+    assert forked(changes) == (["dynamodb.GetItem"], [])
+    assert changed == []
+
+
+@NEEDS_FORK
+def test_an_interleaving_that_raises_fails_the_test_with_its_traceback() -> None:
+    # an interleaving runs in a copy of the process: what goes wrong there must not be lost
+    def raises() -> Outcome:
+        raise RuntimeError("the copy's own error")
+
+    with pytest.raises(pytest.fail.Exception, match="RuntimeError: the copy's own error"):
+        forked(raises)
 
 
 def check(system: System, seen: Seen) -> list[str]:
@@ -559,17 +663,18 @@ WRITES = frozenset({"sagemaker.UpdateTrainingJob", "dynamodb.TransactWriteItems"
 
 
 def interleave(monkeypatch: pytest.MonkeyPatch, pair: Pair, *, every_call: bool) -> None:
-    calls, broken = run(monkeypatch, pair, None)
-    assert broken == []
-    points = sorted({0, *(i for i, call in enumerate(calls) if every_call or call in WRITES), len(calls)})
-    print(f"{pair.id}: {len(points)} interleavings of {len(calls)} calls")
-    failures: dict[int, list[str]] = {}
-    for index in points:
-        again, broken = run(monkeypatch, pair, index)
-        assert again[:index] == calls[:index], "the scenario is not deterministic"
-        if broken:
-            where = f"B before {calls[index]}" if index < len(calls) else "B after A"
-            failures[index] = [where, *broken]
+    with interleavings(monkeypatch, pair) as run:
+        calls, broken = run(None)
+        assert broken == []
+        points = sorted({0, *(i for i, call in enumerate(calls) if every_call or call in WRITES), len(calls)})
+        print(f"{pair.id}: {len(points)} interleavings of {len(calls)} calls")
+        failures: dict[int, list[str]] = {}
+        for index in points:
+            again, broken = run(index)
+            assert again[:index] == calls[:index], "the scenario is not deterministic"
+            if broken:
+                where = f"B before {calls[index]}" if index < len(calls) else "B after A"
+                failures[index] = [where, *broken]
     assert not failures, "\n".join(f"{i}: {'; '.join(what)}" for i, what in failures.items())
 
 
