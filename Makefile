@@ -17,7 +17,7 @@ help:
 	@echo "make synth   synthesize the CloudFormation template offline into cdk.out/"
 	@echo "make bench   simulator benchmark: keep-alive strategies against the clairvoyant optimum"
 	@echo "make chaos   day-long chaos replay with injected faults"
-	@echo "make interleavings  two entry points on one pool, B before every AWS call of A (7-8 min of CPU)"
+	@echo "make interleavings  only the interleavings: two entry points on one pool, B before every AWS call of A"
 
 $(STAMP): pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "warmpool needs Python 3.11 or newer")'
