@@ -675,6 +675,7 @@ def interleave(monkeypatch: pytest.MonkeyPatch, pair: Pair) -> None:
 
 
 @pytest.mark.exhaustive  # ~230 interleavings, 1-2 minutes of CPU: `make interleavings` runs only these
+@pytest.mark.slow  # several seconds a pair: started first, not left for the end of `make test`
 @pytest.mark.parametrize("pair", PAIRS + MORE_PAIRS, ids=lambda p: p.id)
 def test_two_entry_points_on_one_pool_keep_its_promises_at_every_interleaving(
     aws_env: None, monkeypatch: pytest.MonkeyPatch, pair: Pair
