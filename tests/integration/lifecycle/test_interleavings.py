@@ -21,8 +21,12 @@ import functools
 import gc
 import json
 import os
+import select
+import signal
 import sys
+import time
 import traceback
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, redirect_stdout
 from dataclasses import dataclass, field, replace
@@ -533,7 +537,9 @@ def forked(fn: Callable[[], Outcome]) -> Outcome:
     other thread, its channel's reader, is not copied, and nothing here waits for it), reports back
     through a pipe, and leaves by `os._exit`, never returning into pytest."""
     read_end, write_end = os.pipe()
-    pid = os.fork()
+    with warnings.catch_warnings():  # Python 3.12+: the xdist worker's reader thread is not copied
+        warnings.filterwarnings("ignore", r".*multi-threaded.*fork", DeprecationWarning)
+        pid = os.fork()
     if pid == 0:
         try:
             os.close(read_end)
@@ -548,9 +554,10 @@ def forked(fn: Callable[[], Outcome]) -> Outcome:
         finally:
             os._exit(0)
     os.close(write_end)
-    with os.fdopen(read_end) as reading:
-        report = reading.read()
+    report = _read_within(read_end, pid, FORK_DEADLINE_S)
     _, status = os.waitpid(pid, 0)
+    if report is None:
+        pytest.fail(f"the interleaving's process gave no result within {FORK_DEADLINE_S} s: killed")
     if not report:
         code = os.waitstatus_to_exitcode(status)
         pytest.fail(f"the interleaving's process ended without a result (exit code {code})")
@@ -559,6 +566,29 @@ def forked(fn: Callable[[], Outcome]) -> Outcome:
         pytest.fail(f"the interleaving raised:\n{result['raised']}", pytrace=False)
     calls, broken = result["outcome"]
     return calls, broken
+
+
+# far above what one interleaving takes (a few seconds): a copy stuck on a lock it inherited held
+# fails its test instead of hanging the suite
+FORK_DEADLINE_S = 300.0
+
+
+def _read_within(fd: int, pid: int, seconds: float) -> str | None:
+    """All the copy writes to `fd` until it closes it, or None (the copy killed) past `seconds`."""
+    deadline = time.monotonic() + seconds
+    chunks: list[bytes] = []
+    try:
+        while True:
+            ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+            if not ready:
+                os.kill(pid, signal.SIGKILL)
+                return None
+            chunk = os.read(fd, 1 << 16)
+            if not chunk:
+                return b"".join(chunks).decode()
+            chunks.append(chunk)
+    finally:
+        os.close(fd)
 
 
 NEEDS_FORK = pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork: each interleaving sets up anew")
@@ -574,6 +604,22 @@ def test_what_an_interleaving_changes_is_gone_when_it_returns() -> None:
 
     assert forked(changes) == (["dynamodb.GetItem"], [])
     assert changed == []
+
+
+@NEEDS_FORK
+def test_an_interleaving_stuck_in_its_copy_fails_its_test_instead_of_hanging_the_suite(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(sys.modules[__name__], "FORK_DEADLINE_S", 0.5)
+
+    def stuck() -> Outcome:
+        time.sleep(60)
+        return [], []
+
+    started = time.monotonic()
+    with pytest.raises(pytest.fail.Exception, match=r"no result within 0\.5 s: killed"):
+        forked(stuck)
+    assert time.monotonic() - started < 30
 
 
 @NEEDS_FORK
