@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import TextIO
 
 REQUIRED = ("submit_time_s", "duration_s", "pool")
+# every column a trace's row is read from (others are left alone, also when their names repeat)
+COLUMNS = (*REQUIRED, "user", "team", "instance_type", "instance_count", "status", "submitted_at")
 # No trace spans ten years: a larger submit_time_s or duration_s is an epoch time or milliseconds
 MAX_SECONDS = 10 * 365 * 86400
 
@@ -125,6 +127,7 @@ def _read(handle: TextIO, file: str) -> Trace:
             f"{file}:1: missing column(s) {', '.join(missing)}; a trace needs {', '.join(REQUIRED)}"
             f"{_header_hint(reader.fieldnames or [])}"
         )
+    _one_column_each(reader.fieldnames or [], file)
     pending = 0
     for row in reader:
         line = reader.line_num  # the file's line (blank lines and quoted line breaks counted)
@@ -165,6 +168,19 @@ def _read(handle: TextIO, file: str) -> Trace:
     _one_value_per_pool(jobs, file, "instance count", lambda job: job.instance_count)
     jobs.sort(key=lambda j: j.submit_s)
     return Trace(file, jobs, start, pending)
+
+
+def _one_column_each(names: Sequence[str], file: str) -> None:
+    """A TraceError naming a column the rows are read from that the header has twice (a spreadsheet's
+    column pasted again, two exports joined side by side): csv.DictReader keeps the last one's value
+    and drops the other's without a word, so the jobs were replayed on whichever came last."""
+    for column in COLUMNS:
+        places = [str(n) for n, name in enumerate(names, start=1) if name == column]
+        if len(places) > 1:
+            raise TraceError(
+                f"{file}:1: column {column!r} is there {len(places)} times (columns {', '.join(places)}); "
+                "a trace has each column once: remove or rename all but one"
+            )
 
 
 def _header_hint(names: Sequence[str]) -> str:

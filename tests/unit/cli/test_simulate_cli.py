@@ -21,3 +21,23 @@ def test_a_quote_never_closed_is_named_without_a_traceback(
         '(131072)); a quote (") that is never closed makes the rest of the file one field: close it or '
         "remove it\n"
     )
+
+
+def test_a_column_named_twice_is_named_with_its_places(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # csv.DictReader kept the last `pool` column's value: every job was replayed on pool-x
+    trace = tmp_path / "trace.csv"
+    trace.write_text("submit_time_s,duration_s,pool,user, pool\n0,300,a,ann,pool-x\n900,300,b,bob,pool-x\n")
+    assert main(["simulate", str(trace), "--workers", "1"]) == 2
+    captured = capsys.readouterr()
+    assert captured.err == (
+        f"warmpool simulate: {trace}:1: column 'pool' is there 2 times (columns 3, 5); a trace has each "
+        "column once: remove or rename all but one\n"
+    )
+    assert captured.out == ""
+    # columns it does not read may repeat: a spreadsheet's export with empty columns at the end has ''
+    # twice in its header
+    trace.write_text("submit_time_s,duration_s,pool,note,note,,\n0,300,a,x,y,,\n900,300,a,x,y,,\n")
+    assert main(["simulate", str(trace), "--workers", "1", "--strategies", "none"]) == 0
+    assert "none" in capsys.readouterr().out
