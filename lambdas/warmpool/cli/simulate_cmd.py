@@ -193,17 +193,29 @@ def run(args: argparse.Namespace) -> int:
     )
     if show:
         print(file=sys.stderr)
-    if args.plot:
-        plot(
-            report,
-            args.plot,
-            title=f"{Path(trace.name).name} ({_priced_as(args.instance_type)}, "
-            f"people ${args.people_cost_per_hour:g}/h)",
-        )
     if args.format == "json":
         print(json.dumps(report, indent=2))
     else:
         print(table(report))
+    if args.plot:
+        # After the comparison, not before it: the folder checked before the replay may be gone or full
+        # by now, or matplotlib fail to render, and the replay's result was lost with a traceback.
+        sys.stdout.flush()
+        try:
+            plot(
+                report,
+                args.plot,
+                title=f"{Path(trace.name).name} ({_priced_as(args.instance_type)}, "
+                f"people ${args.people_cost_per_hour:g}/h)",
+            )
+        except (OSError, ValueError, RuntimeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            print(
+                f"warmpool simulate: --plot {args.plot}: not written ({reason}); the comparison is "
+                "complete without it",
+                file=sys.stderr,
+            )
+            return 1
     return 0
 
 

@@ -1,8 +1,9 @@
 """Files the CLI writes (`simulate --plot`, `trace export --out`): one that cannot be written is named,
-with the fix, before any work, and never as a traceback."""
+with the fix, before any work, and never as a traceback; one that fails after the work loses none of it."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -26,3 +27,26 @@ def test_a_file_name_too_long_for_the_file_system_is_named_without_a_traceback(
     err = capsys.readouterr().err
     assert err.endswith(f"{flag} {target}: cannot be written (File name too long); name another file\n")
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("output", ["table", "json"])
+def test_a_plot_that_fails_after_the_replay_still_prints_the_comparison(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], output: str
+) -> None:
+    # a full disk: the check before the replay passes, the write after it fails; the traceback lost
+    # the comparison the replay had made
+    trace = tmp_path / "trace.csv"
+    trace.write_text("submit_time_s,duration_s,pool\n0,100,a\n900,100,a\n")
+    target = tmp_path / "plot.png"
+    target.symlink_to("/dev/full")
+    argv = ["simulate", str(trace), "--strategies", "none,fixed-600", "--workers", "1", "--format", output]
+    assert main([*argv, "--plot", str(target)]) == 1
+    captured = capsys.readouterr()
+    assert captured.err == (
+        f"warmpool simulate: --plot {target}: not written (No space left on device); the comparison is "
+        "complete without it\n"
+    )
+    if output == "json":
+        assert set(json.loads(captured.out)["results"]) == {"none", "fixed-600", "oracle"}
+    else:
+        assert {line.split()[0] for line in captured.out.splitlines()[2:]} == {"none", "fixed-600", "oracle"}
