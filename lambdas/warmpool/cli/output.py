@@ -46,6 +46,12 @@ def fail(message: str, code: int = 2) -> int:
     return code
 
 
+def note(message: str) -> None:
+    """A line on stderr that the output needs read with it, the exit code unchanged (stdout stays the
+    table or JSON alone)."""
+    print(f"warmpool: {message}", file=sys.stderr)
+
+
 def unwritable(path: str, flag: str) -> str | None:
     """Why the file `path` (given as `flag`) cannot be written, checked before the work that fills it;
     None when it can. A name the system refuses to look at (one past the file system's 255 bytes)

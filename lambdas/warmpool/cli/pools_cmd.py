@@ -23,6 +23,7 @@ from warmpool.cli.output import (
     examples,
     fail,
     job_name,
+    note,
     print_json,
     requester,
     table,
@@ -185,8 +186,20 @@ def _row(record: Any) -> dict[str, Any]:
     }
 
 
+def _no_such_team(team: str, teams: set[str], where: str) -> None:
+    """Say that --team names a team nothing knows (a typo, another capitalisation): its empty table or
+    list read as a team with no pool or no cost, and the command exits 0 all the same."""
+    known = f"the teams: {', '.join(sorted(teams))}" if teams else "the registry has no pool"
+    note(f"--team {team}: no pool in the registry is this team's{where}; {known}")
+
+
 def run_list(args: argparse.Namespace) -> int:
-    rows = [_row(r) for r in _registry(args, audit=False).list_pools(team=args.team, status=args.status)]
+    registry = _registry(args, audit=False)
+    rows = [_row(r) for r in registry.list_pools(team=args.team, status=args.status)]
+    if args.team and not rows:
+        teams = {r.pool.team for r in registry.list_pools() if r.pool.team}
+        if args.team not in teams:
+            _no_such_team(args.team, teams, "")
     if args.format == "json":
         print_json(rows)
     else:
@@ -282,6 +295,8 @@ def run_costs(args: argparse.Namespace) -> int:
                 "monthly_left_usd": round(monthly - month - booked_month, 2) if monthly is not None else None,
             }
         )
+    if args.team and not rows:
+        _no_such_team(args.team, set(fleet.idle_cost_today_by_team), " and the policy gives it no budget")
     if args.format == "json":
         print_json({"at": now.isoformat(), "teams": rows})
     else:

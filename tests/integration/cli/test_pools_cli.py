@@ -340,3 +340,34 @@ def test_a_request_with_an_audit_table_that_is_not_there_fails_before_acting(
     assert pools.registry.get("cli-1") == before
     job = pools.sagemaker.describe_training_job(TrainingJobName="cli-2")
     assert job["WarmPoolStatus"]["Status"] == "Available"
+
+
+def test_a_team_nothing_knows_is_said_on_stderr_with_the_teams_there_are(
+    pools: System, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # `--team Vision` (or a typo) printed an empty table as if the team had no pool and spent nothing
+    capsys.readouterr()  # the functions' logs
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("version: 1\nteams:\n  audio: {budget: {daily_usd: 5}}\n")
+    assert main(["pools", "costs", "--team", "Vision", "--policy", str(policy), "--format", "json"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["teams"] == []  # stdout stays JSON alone
+    assert captured.err == (
+        "warmpool: --team Vision: no pool in the registry is this team's and the policy gives it no "
+        "budget; the teams: audio, nlp, vision\n"
+    )
+    assert main(["pools", "list", "--team", "Vision"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.splitlines()[0].split()[0] == "job"  # the empty table, as before
+    assert (
+        captured.err
+        == "warmpool: --team Vision: no pool in the registry is this team's; the teams: nlp, vision\n"
+    )
+    # a team there is, with nothing to show: a valid query, said as before with nothing more
+    assert main(["pools", "costs", "--team", "audio", "--policy", str(policy), "--format", "json"]) == 0
+    captured = capsys.readouterr()
+    assert [r["team"] for r in json.loads(captured.out)["teams"]] == ["audio"]
+    assert captured.err == ""
+    assert main(["pools", "list", "--team", "nlp", "--status", "InUse", "--format", "json"]) == 0
+    captured = capsys.readouterr()
+    assert (captured.out, captured.err) == ("[]\n", "")
