@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from warmpool.cli.output import examples
+from warmpool.cli.output import examples, path_named
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -19,8 +19,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "one fails). No AWS account needed; 10-40 s.",
         **examples("warmpool demo", "warmpool demo --out demo-out --policy policies/example.yaml"),
     )
-    parser.add_argument("--out", default="demo-out", help="where the HTML report goes (default demo-out/)")
-    parser.add_argument("--policy", default=None, help="policy YAML (default: policies/example.yaml)")
+    parser.add_argument(
+        "--out",
+        default="demo-out",
+        type=path_named("a folder for the report, or drop --out for demo-out/"),
+        help="where the HTML report goes (default demo-out/)",
+    )
+    parser.add_argument(
+        "--policy",
+        default=None,
+        type=path_named("a policy file, or drop --policy for policies/example.yaml"),
+        help="policy YAML (default: policies/example.yaml)",
+    )
     parser.set_defaults(run=run)
 
 

@@ -7,7 +7,7 @@ import json
 import os
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -112,6 +112,20 @@ def requester(text: str) -> str:
     if not text.strip():
         raise argparse.ArgumentTypeError("empty: name who asks, as the audit trail should record it")
     return text
+
+
+def path_named(otherwise: str) -> Callable[[str], str]:
+    """An argparse `type` for a file or folder the command reads or writes; `otherwise` is the message's
+    rest after "empty: name ", naming the file wanted and what leaving the flag out does. An empty one
+    (`--policy "$POLICY"`, the variable unset) was taken as the flag left out, without a word: demo ran
+    on the example policy, simulate on none, `policy validate ""` found the built-in policy valid."""
+
+    def named(text: str) -> str:
+        if not text.strip():
+            raise argparse.ArgumentTypeError(f"empty: name {otherwise}")
+        return text
+
+    return named
 
 
 def team_name(text: str) -> str:

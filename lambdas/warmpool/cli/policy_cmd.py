@@ -16,6 +16,7 @@ from warmpool.cli.output import (
     fail,
     iso_moment,
     job_name,
+    path_named,
     print_json,
 )
 
@@ -36,7 +37,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
             "warmpool policy validate policies/example.yaml --format json",
         ),
     )
-    validate.add_argument("file", help="the policy YAML (or JSON) file")
+    validate.add_argument(
+        "file", type=path_named("the policy file to check"), help="the policy YAML (or JSON) file"
+    )
     validate.add_argument(
         "--format",
         choices=("text", "json"),
@@ -57,7 +60,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
             "warmpool policy explain --policy policies/example.yaml --job my-training-job --region us-east-1",
         ),
     )
-    explain.add_argument("--policy", help="policy YAML (default: the built-in default policy)")
+    explain.add_argument(
+        "--policy",
+        type=path_named("a policy file, or drop --policy for the built-in default policy"),
+        help="policy YAML (default: the built-in default policy)",
+    )
     source = explain.add_mutually_exclusive_group(required=True)
     source.add_argument(
         "--event", help="a SageMaker Training Job State Change event (JSON file); works offline"

@@ -24,6 +24,7 @@ from warmpool.cli.output import (
     fail,
     job_name,
     note,
+    path_named,
     print_json,
     requester,
     table,
@@ -103,6 +104,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     costs.add_argument("--team", type=team_name, help="only this team")
     costs.add_argument(
         "--policy",
+        type=path_named("a policy file, or drop --policy for the deployed one"),
         help="policy YAML for prices and budgets (default: the deployed one, POLICY_PARAMETER_NAME in SSM)",
     )
     costs.add_argument("--format", choices=("table", "json"), default="table", help="default: table")

@@ -11,7 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from warmpool.cli.output import examples, unwritable
+from warmpool.cli.output import examples, path_named, unwritable
 from warmpool.domain.messages import counted
 from warmpool.domain.pricing import UnknownInstanceTypeError, price_per_hour
 from warmpool.simulator import BREAKDOWNS
@@ -62,7 +62,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         default=20.0,
         help="seconds a job waits starting on a warm pool (default 20)",
     )
-    parser.add_argument("--policy", help="policy YAML: its rules apply (working hours, limits...)")
+    parser.add_argument(
+        "--policy",
+        type=path_named("a policy file, or drop --policy to replay without one"),
+        help="policy YAML: its rules apply (working hours, limits...)",
+    )
     parser.add_argument(
         "--timezone",
         default="UTC",
@@ -89,7 +93,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="also each group's part of every strategy's cost (a team's: what its own jobs caused, "
         "also on pools it shares)",
     )
-    parser.add_argument("--plot", metavar="FILE.png", help="write idle cost against cold starts")
+    parser.add_argument(
+        "--plot",
+        metavar="FILE.png",
+        type=path_named("a .png file, or drop --plot"),
+        help="write idle cost against cold starts",
+    )
     parser.add_argument("--progress", action="store_true", help="show progress even when stderr is not a TTY")
     parser.add_argument(
         "--workers",

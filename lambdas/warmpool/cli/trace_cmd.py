@@ -10,7 +10,15 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 
-from warmpool.cli.output import ENDPOINT_HELP, REGION_HELP, examples, fail, iso_moment, unwritable
+from warmpool.cli.output import (
+    ENDPOINT_HELP,
+    REGION_HELP,
+    examples,
+    fail,
+    iso_moment,
+    path_named,
+    unwritable,
+)
 from warmpool.domain.messages import counted
 
 
@@ -40,8 +48,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="only the jobs on this instance type (by default every type: simulate --instance-type trace "
         "prices each pool at its own)",
     )
-    export.add_argument("--out", metavar="FILE.csv", help="write the trace here (default: standard output)")
-    export.add_argument("--policy", help="policy YAML whose tag names (tags.team, tags.owner) to read")
+    export.add_argument(
+        "--out",
+        metavar="FILE.csv",
+        type=path_named("a .csv file, or drop --out for standard output"),
+        help="write the trace here (default: standard output)",
+    )
+    export.add_argument(
+        "--policy",
+        type=path_named("a policy file, or drop --policy for the default tag names"),
+        help="policy YAML whose tag names (tags.team, tags.owner) to read",
+    )
     export.add_argument(
         "--workers",
         type=int,

@@ -50,3 +50,73 @@ def test_a_plot_that_fails_after_the_replay_still_prints_the_comparison(
         assert set(json.loads(captured.out)["results"]) == {"none", "fixed-600", "oracle"}
     else:
         assert {line.split()[0] for line in captured.out.splitlines()[2:]} == {"none", "fixed-600", "oracle"}
+
+
+EXAMPLE_EVENT = str(Path(__file__).resolve().parents[3] / "examples" / "training-job-completed.json")
+NOWHERE = ["--endpoint-url", "http://127.0.0.1:9", "--region", "us-east-1"]  # never reached
+
+
+@pytest.mark.parametrize(
+    ("command", "flag", "said"),
+    [
+        (["demo", "--policy", ""], "--policy", "a policy file, or drop --policy for policies/example.yaml"),
+        (["demo", "--out", ""], "--out", "a folder for the report, or drop --out for demo-out/"),
+        (
+            ["simulate", "{trace}", "--policy", ""],
+            "--policy",
+            "a policy file, or drop --policy to replay without one",
+        ),
+        (["simulate", "{trace}", "--plot", ""], "--plot", "a .png file, or drop --plot"),
+        (
+            ["pools", "costs", "--table", "t", "--policy", "", *NOWHERE],
+            "--policy",
+            "a policy file, or drop --policy for the deployed one",
+        ),
+        (
+            ["trace", "export", "--out", "", *NOWHERE],
+            "--out",
+            "a .csv file, or drop --out for standard output",
+        ),
+        (
+            ["trace", "export", "--policy", "", *NOWHERE],
+            "--policy",
+            "a policy file, or drop --policy for the default tag names",
+        ),
+        (["policy", "validate", ""], "file", "the policy file to check"),
+        (
+            ["policy", "explain", "--event", EXAMPLE_EVENT, "--policy", ""],
+            "--policy",
+            "a policy file, or drop --policy for the built-in default policy",
+        ),
+    ],
+    ids=[
+        "demo-policy",
+        "demo-out",
+        "simulate-policy",
+        "simulate-plot",
+        "costs-policy",
+        "export-out",
+        "export-policy",
+        "validate",
+        "explain-policy",
+    ],
+)
+def test_an_empty_path_is_a_usage_error_naming_the_flag(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    command: list[str],
+    flag: str,
+    said: str,
+) -> None:
+    # `--policy "$POLICY"` with the variable unset was the flag left out, without a word: the demo ran on
+    # the example policy, simulate without one, `policy validate ""` called the built-in policy valid
+    monkeypatch.chdir(tmp_path)  # where demo --out "" wrote its report
+    trace = tmp_path / "trace.csv"
+    trace.write_text("submit_time_s,duration_s,pool\n0,100,a\n")
+    with pytest.raises(SystemExit) as exited:
+        main([str(trace) if part == "{trace}" else part for part in command])
+    assert exited.value.code == 2
+    captured = capsys.readouterr()
+    assert captured.err.endswith(f"argument {flag}: empty: name {said}\n")
+    assert captured.out == ""
