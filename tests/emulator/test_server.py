@@ -116,3 +116,23 @@ def test_a_bad_control_body_is_a_400_naming_the_argument(
     answer = json.loads(refused.value.read())
     assert answer["code"] == "BadRequest"
     assert message in answer["message"]
+
+
+def test_policy_explain_decides_at_the_emulators_virtual_clock(
+    server: EmulatorServer, remote: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # decided at the machine's clock, a pool the emulator ended ten minutes ago looked idle for months
+    from warmpool.cli.main import main
+
+    control = HttpControl(server.endpoint_url)
+    remote.create_training_job(**training_job_request("explain-1", keep_alive_seconds=1800))
+    control.run_for("explain-1", 600)
+    control.advance(1200)  # ended ten minutes ago, Available until 20 minutes from now
+    flags = ["--endpoint-url", server.endpoint_url, "--region", "us-east-1", "--format", "json"]
+    assert main(["policy", "explain", "--job", "explain-1", *flags]) == 0
+    explained = json.loads(capsys.readouterr().out)
+    assert explained["now"] == control.now().isoformat()
+    assert explained["action"] == "keep"
+    # --now still wins
+    assert main(["policy", "explain", "--job", "explain-1", *flags, "--now", "2026-03-02T10:00:00Z"]) == 0
+    assert json.loads(capsys.readouterr().out)["now"] == "2026-03-02T10:00:00+00:00"

@@ -136,6 +136,37 @@ def team_name(text: str) -> str:
     return text
 
 
+# the emulator's control call reading its virtual clock (docs/emulator.md)
+EMULATOR_NOW = "/_warmpool/now"
+
+
+def endpoint_now(endpoint_url: str | None) -> datetime:
+    """Now, as the jobs behind `endpoint_url` are timed: the virtual clock of `warmpool emulator` when
+    the endpoint is one (it answers POST /_warmpool/now), else this machine's. The emulator's clock
+    starts on 2026-01-05 and moves only when told to: decided at the machine's, a pool it ended a minute
+    ago looked idle for months. AWS itself (no endpoint) is never asked; an endpoint that does not
+    answer so (another emulator, a VPC endpoint) is on the machine's clock, as before."""
+    import http.client
+    import urllib.request
+
+    if endpoint_url:
+        request = urllib.request.Request(
+            f"{endpoint_url.rstrip('/')}{EMULATOR_NOW}",
+            data=b"{}",
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=3) as response:
+                moment = datetime.fromisoformat(json.loads(response.read()))
+        # refused, not found (URLError and HTTPError are OSErrors), not HTTP, not JSON, not a moment
+        except (OSError, http.client.HTTPException, ValueError, TypeError):
+            moment = None
+        if moment is not None and moment.tzinfo is not None:
+            return moment
+    return datetime.now(UTC)
+
+
 def checked_endpoint(url: str | None) -> str | None:
     """`url` when botocore can use it as an endpoint; else a SystemExit naming the fix (botocore's own
     ValueError, "Invalid endpoint: localhost:5000", was a traceback)."""

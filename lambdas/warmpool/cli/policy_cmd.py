@@ -6,7 +6,7 @@ import argparse
 import json
 import os
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from warmpool.cli.output import (
@@ -183,10 +183,12 @@ def _bad_resource_config(resource: dict[str, Any]) -> str | None:
 
 
 def _pool_from_account(
-    name: str, endpoint_url: str | None, region: str | None, tag_names: TagNames
+    name: str, endpoint_url: str | None, region: str | None, tag_names: TagNames, now: datetime | None
 ) -> tuple[Any, datetime]:
+    """The job's pool as the endpoint describes it, at `now` (--now), else at the endpoint's now: the
+    emulator's virtual clock, or this machine's."""
     from warmpool.adapters.sagemaker import SageMakerAdapter
-    from warmpool.cli.output import aws_client
+    from warmpool.cli.output import aws_client, endpoint_now
     from warmpool.domain.model import MatchKey, WarmPoolStatus
     from warmpool.service.lifecycle import pool_from_job
     from warmpool.service.ports import JobNotFoundError
@@ -198,7 +200,7 @@ def _pool_from_account(
         raise SystemExit(fail(f"--job: no training job named {name}")) from None
     job["Tags"] = adapter.list_tags(str(job.get("TrainingJobArn", "")))
     status = WarmPoolStatus((job.get("WarmPoolStatus") or {}).get("Status", "Terminated"))
-    now = datetime.now(UTC)
+    now = now or endpoint_now(endpoint_url)  # asked once the job is described: the endpoint answers
     return pool_from_job(job, name, MatchKey.from_training_job(job), status, now, tag_names), now
 
 
@@ -216,8 +218,9 @@ def run_explain(args: argparse.Namespace) -> int:
         pool, ended = _pool_from_event(args.event, policy.tags)
         now = _parse_now(args.now) or ended + timedelta(seconds=1)
     else:
-        pool, now = _pool_from_account(args.job, args.endpoint_url, args.region, policy.tags)
-        now = _parse_now(args.now) or now
+        pool, now = _pool_from_account(
+            args.job, args.endpoint_url, args.region, policy.tags, _parse_now(args.now)
+        )
     decision = decide_keep_alive(pool, policy, now)
     rules = resolve_rules(policy, pool)
     resolved = {
