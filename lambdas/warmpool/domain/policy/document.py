@@ -44,15 +44,20 @@ def known_zone(value: str) -> str:
     return value
 
 
-def _number_kind(kind: Any) -> bool:
-    """Whether `kind` (a field's type, without `Annotated[...]` and `... | None`) is a number's."""
+def unwrapped(kind: Any) -> Any:
+    """`kind` (a field's type) without `Annotated[...]` and `... | None`."""
     while True:
         if get_origin(kind) is Annotated:
             kind = get_args(kind)[0]
         elif get_origin(kind) in (Union, types.UnionType):
             kind = next(a for a in get_args(kind) if a is not type(None))
         else:
-            return kind in (int, float)
+            return kind
+
+
+def _number_kind(kind: Any) -> bool:
+    """Whether `kind` (a field's type, without `Annotated[...]` and `... | None`) is a number's."""
+    return unwrapped(kind) in (int, float)
 
 
 _TRUTH_VALUE = (

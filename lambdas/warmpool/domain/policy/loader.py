@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import difflib
-import types
 from collections.abc import Hashable
 from pathlib import Path
-from typing import Annotated, Any, Union, get_args, get_origin
+from typing import Any, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
-from warmpool.domain.policy.document import PolicyDocument
+from warmpool.domain.policy.document import PolicyDocument, unwrapped
 
 
 class PolicyError(ValueError):
@@ -65,22 +64,11 @@ def _shown(value: Any) -> str:
     return repr(value)
 
 
-def _unwrapped(kind: Any) -> Any:
-    """`kind` without `Annotated[...]` and `... | None`."""
-    while True:
-        if get_origin(kind) is Annotated:
-            kind = get_args(kind)[0]
-        elif get_origin(kind) in (Union, types.UnionType):
-            kind = next(a for a in get_args(kind) if a is not type(None))
-        else:
-            return kind
-
-
 def _keys_at(loc: tuple[Any, ...]) -> list[str]:
     """The keys the mapping at `loc` (a path into the document) may hold: its model's fields."""
     kind: Any = PolicyDocument
     for part in loc:
-        kind = _unwrapped(kind)
+        kind = unwrapped(kind)
         if isinstance(kind, type) and issubclass(kind, BaseModel):
             field = kind.model_fields.get(str(part))
             if field is None:
@@ -90,7 +78,7 @@ def _keys_at(loc: tuple[Any, ...]) -> list[str]:
             kind = get_args(kind)[-1 if get_origin(kind) is dict else 0]  # a list's item, a mapping's value
         else:
             return []
-    kind = _unwrapped(kind)
+    kind = unwrapped(kind)
     return list(kind.model_fields) if isinstance(kind, type) and issubclass(kind, BaseModel) else []
 
 
