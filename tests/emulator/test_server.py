@@ -4,15 +4,25 @@ import json
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError
+from moto import mock_aws
+from warmpool.adapters.registry import DynamoPoolRegistry
+from warmpool.cli.main import main
 from warmpool.emulator import EmulatorError, EmulatorServer, HttpControl, WarmPoolEmulator, install, uninstall
 from warmpool.emulator.jobs import training_job_request
+from warmpool.local.stack import LocalSystem, start_local_system
+from warmpool.service import wiring
 
 pytestmark = pytest.mark.slow
+
+MONDAY = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -136,3 +146,90 @@ def test_policy_explain_decides_at_the_emulators_virtual_clock(
     # --now still wins
     assert main(["policy", "explain", "--job", "explain-1", *flags, "--now", "2026-03-02T10:00:00Z"]) == 0
     assert json.loads(capsys.readouterr().out)["now"] == "2026-03-02T10:00:00+00:00"
+
+
+@pytest.fixture
+def stack(aws_env: None, tmp_path: Path) -> Iterator[LocalSystem]:
+    """The stack on `warmpool emulator` (what `warmpool demo` runs): the functions record the pools.
+    Under mock_aws, whose backends the server shares: another test's tables are gone."""
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("version: 1\ndefaults: {overrides: {max_extend_minutes: 60}}\n")
+    with mock_aws():
+        system = start_local_system(start=MONDAY, policy_file=policy, webhook_keys=())
+        try:
+            yield system
+        finally:
+            system.stop()
+
+
+@contextmanager
+def another_process(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The CLI as a person runs it beside the stack: none of the harness's overrides (its clock is the
+    emulator's), only the stack's outputs in the environment and --endpoint-url."""
+    with monkeypatch.context() as patch:
+        for name in ("clock", "sleep", "endpoint_url"):
+            patch.setattr(wiring.OVERRIDES, name, None)
+        yield
+
+
+def test_pools_extend_decides_and_audits_at_the_emulators_virtual_clock(
+    stack: LocalSystem, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # decided at the machine's clock, months after the emulator's, the 30 minutes were counted from the
+    # machine's now, refused as beyond the 24 h horizon, answered and audited at the machine's time
+    sagemaker = stack.session.client("sagemaker")
+    tags = {"team": "vision", "owner": "alice"}
+    sagemaker.create_training_job(**training_job_request("ext-1", keep_alive_seconds=1800, tags=tags))
+    stack.settle()
+    stack.control.run_for("ext-1", 600)
+    stack.advance(1200)  # ended ten minutes ago
+    registry = DynamoPoolRegistry(
+        stack.env.pools_table, stack.session.client("dynamodb"), audit_table_name=stack.env.audit_table
+    )
+    before = registry.get("ext-1")
+    assert before is not None
+    assert before.pool.expires_at is not None
+    asked = before.pool.expires_at + timedelta(minutes=30)
+    capsys.readouterr()  # the functions' logs
+    with another_process(monkeypatch):
+        code = main(["pools", "extend", "ext-1", "--minutes", "30", "--endpoint-url", stack.endpoint_url])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert f"extend ext-1: done at {stack.now():%H:%M:%S} UTC" in out
+    # from the pool's expiry, not from the machine's now
+    assert f"  - kept warm until {asked.isoformat()} on request" in out.splitlines()
+    after = registry.get("ext-1")
+    assert after is not None
+    assert after.pool.override_until == asked
+    decided = registry.audit_trail("ext-1")[-1]
+    assert (decided.at, decided.what, decided.details["action"]) == (stack.now(), "decision", "extend")
+    stack.advance(600)
+    with another_process(monkeypatch):
+        assert main(["pools", "release", "ext-1", "--endpoint-url", stack.endpoint_url]) == 0
+    assert f"release ext-1: done at {stack.now():%H:%M:%S} UTC" in capsys.readouterr().out
+    assert registry.audit_trail("ext-1")[-1].at == stack.now()
+    status = sagemaker.describe_training_job(TrainingJobName="ext-1")["WarmPoolStatus"]["Status"]
+    assert status == "Terminated"
+
+
+def test_pools_costs_counts_idle_time_up_to_the_emulators_virtual_clock(
+    stack: LocalSystem, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # counted at the machine's clock, "today" was the machine's and the pool the emulator ended ten
+    # minutes ago had idled since
+    sagemaker = stack.session.client("sagemaker")
+    tags = {"team": "vision", "owner": "alice"}
+    sagemaker.create_training_job(**training_job_request("cost-1", keep_alive_seconds=3600, tags=tags))
+    stack.settle()
+    stack.control.run_for("cost-1", 600)
+    stack.advance(1200)  # ended ten minutes ago, warm for most of the hour yet
+    capsys.readouterr()
+    flags = ["--endpoint-url", stack.endpoint_url, "--format", "json"]
+    with another_process(monkeypatch):
+        assert main(["pools", "costs", "--team", "vision", *flags]) == 0
+    costs = json.loads(capsys.readouterr().out)
+    assert costs["at"] == stack.now().isoformat()
+    [vision] = costs["teams"]
+    assert vision["day"] == "2026-03-02"
+    # ten idle minutes of ml.g5.2xlarge at the built-in 1.515 $/h
+    assert vision["idle_today_usd"] == round(1.515 / 6, 2)

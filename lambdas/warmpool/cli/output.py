@@ -140,31 +140,47 @@ def team_name(text: str) -> str:
 EMULATOR_NOW = "/_warmpool/now"
 
 
+def _emulator_now(endpoint_url: str) -> datetime | None:
+    """The virtual clock of `warmpool emulator` at `endpoint_url` (its answer to POST /_warmpool/now);
+    None from any other endpoint."""
+    import http.client
+    import urllib.request
+
+    request = urllib.request.Request(
+        f"{endpoint_url.rstrip('/')}{EMULATOR_NOW}",
+        data=b"{}",
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=3) as response:
+            moment = datetime.fromisoformat(json.loads(response.read()))
+    # refused, not found (URLError and HTTPError are OSErrors), not HTTP, not JSON, not a moment
+    except (OSError, http.client.HTTPException, ValueError, TypeError):
+        return None
+    return moment if moment.tzinfo is not None else None
+
+
 def endpoint_now(endpoint_url: str | None) -> datetime:
     """Now, as the jobs behind `endpoint_url` are timed: the virtual clock of `warmpool emulator` when
     the endpoint is one (it answers POST /_warmpool/now), else this machine's. The emulator's clock
     starts on 2026-01-05 and moves only when told to: decided at the machine's, a pool it ended a minute
     ago looked idle for months. AWS itself (no endpoint) is never asked; an endpoint that does not
     answer so (another emulator, a VPC endpoint) is on the machine's clock, as before."""
-    import http.client
-    import urllib.request
+    return (_emulator_now(endpoint_url) if endpoint_url else None) or datetime.now(UTC)
 
-    if endpoint_url:
-        request = urllib.request.Request(
-            f"{endpoint_url.rstrip('/')}{EMULATOR_NOW}",
-            data=b"{}",
-            headers={"Content-Type": "application/json"},
-            method="POST",
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=3) as response:
-                moment = datetime.fromisoformat(json.loads(response.read()))
-        # refused, not found (URLError and HTTPError are OSErrors), not HTTP, not JSON, not a moment
-        except (OSError, http.client.HTTPException, ValueError, TypeError):
-            moment = None
-        if moment is not None and moment.tzinfo is not None:
-            return moment
-    return datetime.now(UTC)
+
+class EndpointClock:
+    """The engine's clock for a request acting through `endpoint_url` (`pools extend|release`):
+    `endpoint_now`, asked at every reading (the emulator's clock moves when anyone tells it to). Made
+    once the endpoint has answered an AWS call: an endpoint that is no emulator is asked only then,
+    and AWS itself (no endpoint) never; both are on this machine's clock."""
+
+    def __init__(self, endpoint_url: str | None) -> None:
+        self._emulator = endpoint_url if endpoint_url and _emulator_now(endpoint_url) else None
+
+    def now(self) -> datetime:
+        return endpoint_now(self._emulator)
 
 
 def checked_endpoint(url: str | None) -> str | None:

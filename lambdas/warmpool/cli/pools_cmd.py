@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import TYPE_CHECKING, Any
 
 from warmpool.cli.output import (
@@ -254,20 +254,23 @@ def run_costs(args: argparse.Namespace) -> int:
     """Idle cost per team, today and this month on the team's clock (`day` is its date there): the
     ledger of idle gaps that ended plus the pools idle now, the same figures the budget rule checks,
     with each team's budget and what is left of it."""
+    from warmpool.cli.output import endpoint_now
     from warmpool.domain.policy import PolicyError, load_policy_file
     from warmpool.domain.policy.resolve import team_rules
     from warmpool.domain.policy.rules import ledger_zone
     from warmpool.service.lifecycle import fleet_view, team_of
-    from warmpool.service.wiring import current_clock
+    from warmpool.service.wiring import OVERRIDES
 
     try:
         policy = load_policy_file(args.policy) if args.policy else _deployed_policy(args)
     except PolicyError as exc:
         return fail(str(exc))
-    now = current_clock().now()
     registry = _registry(args, audit=False)
     # every team the registry has seen (ended pools booked their cost), and every team with a budget
     known = {team_of(r.pool, policy) for r in registry.list_pools()}
+    # at the emulator's virtual clock against `warmpool emulator` (asked once the endpoint answered):
+    # at the machine's, a pool it ended ten minutes ago had idled for months, or on another day
+    now = OVERRIDES.clock.now() if OVERRIDES.clock else endpoint_now(args.endpoint_url)
     budgeted = {t for t, rules in policy.teams.items() if rules.budget is not None}
     fleet = fleet_view(registry, policy, now, teams={*known, *budgeted}, with_ledger=True)
     rows = []
@@ -333,6 +336,7 @@ def _deployed_policy(args: argparse.Namespace) -> Any:
 
 
 def run_request(args: argparse.Namespace) -> int:
+    from warmpool.cli.output import EndpointClock
     from warmpool.domain.policy import PolicyError
     from warmpool.service.ports import NullMetrics
     from warmpool.service.wiring import OVERRIDES, build_lifecycle_service
@@ -374,7 +378,11 @@ def run_request(args: argparse.Namespace) -> int:
     OVERRIDES.endpoint_url = args.endpoint_url or saved[0]
     OVERRIDES.region = args.region or saved[1]
     try:
-        service = build_lifecycle_service(settings, metrics=NullMetrics())
+        # decided, scheduled and audited at the emulator's virtual clock against `warmpool emulator`:
+        # at the machine's, months on, a pool it ended minutes ago had long expired, and an extension
+        # was counted from the machine's now and capped at the horizon (a local harness brings its own)
+        clock = OVERRIDES.clock or EndpointClock(OVERRIDES.endpoint_url)
+        service = build_lifecycle_service(settings, metrics=NullMetrics(), clock=clock)
         return _request(service, args)
     finally:
         OVERRIDES.endpoint_url, OVERRIDES.region = saved
@@ -396,7 +404,7 @@ def _request(service: Any, args: argparse.Namespace) -> int:
         print(f"{args.job}'s warm pool is now {job}'s (a later job reused it)")
     decision = service.apply_user_request(job, request)
     verdict = decision.verdict(args.kind)
-    print(f"{args.kind} {job}: {verdict} at {datetime.now(UTC):%H:%M:%S} UTC")
+    print(f"{args.kind} {job}: {verdict} at {service.clock.now().astimezone(UTC):%H:%M:%S} UTC")
     print(f"rule: {decision.rule}")
     for reason in decision.reasons:
         print(f"  - {reason}")
