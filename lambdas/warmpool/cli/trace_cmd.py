@@ -8,7 +8,8 @@ import sys
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from warmpool.cli.output import (
     ENDPOINT_HELP,
@@ -20,6 +21,9 @@ from warmpool.cli.output import (
     unwritable,
 )
 from warmpool.domain.messages import counted
+
+if TYPE_CHECKING:
+    from warmpool.simulator.export import ExportedJob
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -84,6 +88,56 @@ def _period(args: argparse.Namespace, now: datetime) -> tuple[datetime, datetime
     return since, until
 
 
+class _NotWrittenError(Exception):
+    """--out could not be written: the system's reason, and what is at --out now."""
+
+    def __init__(self, error: OSError, left: str) -> None:
+        super().__init__(error)
+        self.reason = error.strerror or str(error)
+        self.left = left
+
+
+def _write_out(path: str, jobs: list[ExportedJob]) -> list[ExportedJob]:
+    """The trace written to `path` (--out), whole or not at all where it can be. The write comes after
+    every job was described, past the check that the file can be written: a disk that fills meanwhile
+    cut the CSV after some rows, a trace that simulate replays as if it were the whole period. So a
+    regular file (or none yet) is written beside it and renamed over it: left as it was, or not made.
+    A symlink, a device or a pipe (`--out /dev/stdout`) is written to as named (renamed over, the link
+    would be replaced, the device fail): a write that fails there is reported. Raises _NotWrittenError."""
+    import stat
+    import tempfile
+    from contextlib import suppress
+
+    from warmpool.simulator.export import write_trace
+
+    target = Path(path)
+    try:
+        if target.is_symlink() or (target.exists() and not target.is_file()):
+            try:
+                with open(path, "w", newline="", encoding="utf-8") as handle:
+                    return write_trace(jobs, handle)
+            except OSError as exc:
+                raise _NotWrittenError(exc, "what reached it is incomplete") from None
+        existed = target.exists()
+        # the mode the file has, or the one a file made afresh gets (the umask's)
+        umask = os.umask(0o022)
+        os.umask(umask)
+        mode = stat.S_IMODE(target.stat().st_mode) if existed else 0o666 & ~umask
+        descriptor, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise _NotWrittenError(exc, "nothing there changed") from None
+    try:
+        with os.fdopen(descriptor, "w", newline="", encoding="utf-8") as handle:
+            rows = write_trace(jobs, handle)
+        os.chmod(temporary, mode)
+        os.replace(temporary, path)
+    except OSError as exc:
+        with suppress(OSError):
+            os.unlink(temporary)
+        raise _NotWrittenError(exc, "the file is as it was" if existed else "no file was made") from None
+    return rows
+
+
 def run_export(args: argparse.Namespace) -> int:
     from warmpool.adapters.sagemaker import SageMakerAdapter
     from warmpool.cli.output import aws_client
@@ -91,7 +145,7 @@ def run_export(args: argparse.Namespace) -> int:
     from warmpool.domain.policy.document import PolicyDocument
     from warmpool.service.ports import JobNotFoundError
     from warmpool.service.wiring import current_clock
-    from warmpool.simulator.export import ExportedJob, exported_job, write_trace
+    from warmpool.simulator.export import exported_job, write_trace
 
     if not 1 <= args.workers <= 64:
         return fail(f"--workers must be 1 to 64, got {args.workers}")
@@ -141,10 +195,13 @@ def run_export(args: argparse.Namespace) -> int:
         )
     if args.out:
         try:
-            with open(args.out, "w", newline="", encoding="utf-8") as handle:
-                rows = write_trace(jobs, handle)
-        except OSError as exc:
-            return fail(f"--out {args.out}: cannot be written ({exc.strerror}); name another file")
+            rows = _write_out(args.out, jobs)
+        except _NotWrittenError as exc:
+            return fail(
+                f"--out {args.out}: the trace was not written ({exc.reason}); {exc.left}; export it again "
+                "once there is room, or to another file",
+                1,
+            )
     else:
         rows = write_trace(jobs, sys.stdout)
         sys.stdout.flush()  # the trace before the summary, where both go to one terminal

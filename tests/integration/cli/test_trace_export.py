@@ -4,6 +4,9 @@ with the warm-pool emulator, as a trace `warmpool simulate` replays."""
 import csv
 import io
 import json
+import resource
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -136,3 +139,52 @@ def test_the_policys_tag_names_name_the_team_and_the_owner(
     rows = list(csv.DictReader(capsys.readouterr().out.splitlines()))
     assert [(r["job_name"], r["team"], r["user"]) for r in rows][-1] == ("s-1", "search", "dana")
     assert [r["team"] for r in rows][:3] == ["", "", ""]  # `team` is no tag name of this policy
+
+
+AGAIN = "export it again once there is room, or to another file"
+
+
+def test_a_trace_that_fails_to_write_after_every_job_is_described_exits_1_naming_the_file(
+    account: System, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # a full disk: the check before the jobs are described passes, the write after fails; it exited 2,
+    # the code of a usage error, as if the command had been given wrongly
+    full = tmp_path / "mine.csv"
+    full.symlink_to("/dev/full")
+    capsys.readouterr()
+    assert main(["trace", "export", "--days", "1", "--out", str(full)]) == 1
+    assert capsys.readouterr().err == (
+        f"warmpool: --out {full}: the trace was not written (No space left on device); what reached it "
+        f"is incomplete; {AGAIN}\n"
+    )
+
+
+@contextmanager
+def files_of_at_most(size: int) -> Iterator[None]:
+    """A write past `size` bytes fails (EFBIG, as under `ulimit -f`): a disk that fills midway."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (size, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+
+
+def test_a_trace_cut_short_leaves_no_csv_that_looks_complete(
+    account: System, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # written in place, the CSV was cut after its header and first rows: a trace that simulate replays
+    # as if it were the whole period's
+    earlier = tmp_path / "mine.csv"
+    earlier.write_text("submit_time_s,duration_s,pool\n0,100,a\n")
+    new = tmp_path / "new.csv"
+    capsys.readouterr()
+    with files_of_at_most(100):
+        codes = [main(["trace", "export", "--days", "1", "--out", str(path)]) for path in (earlier, new)]
+    assert codes == [1, 1]
+    assert capsys.readouterr().err.splitlines() == [
+        f"warmpool: --out {path}: the trace was not written (File too large); {left}; {AGAIN}"
+        for path, left in ((earlier, "the file is as it was"), (new, "no file was made"))
+    ]
+    assert earlier.read_text() == "submit_time_s,duration_s,pool\n0,100,a\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.csv"]  # nor a temporary file beside it
