@@ -1,5 +1,7 @@
 """The same emulator behind moto's standalone server, driven over HTTP like the demo and the CLI do."""
 
+import csv
+import io
 import json
 import urllib.error
 import urllib.request
@@ -233,3 +235,21 @@ def test_pools_costs_counts_idle_time_up_to_the_emulators_virtual_clock(
     assert vision["day"] == "2026-03-02"
     # ten idle minutes of ml.g5.2xlarge at the built-in 1.515 $/h
     assert vision["idle_today_usd"] == round(1.515 / 6, 2)
+
+
+def test_trace_export_s_default_period_ends_at_the_emulators_virtual_clock(
+    stack: LocalSystem, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # "the last 14 days" counted back from the machine's clock, months after the emulator's, held none
+    # of its jobs: "no job left" (exit 1)
+    sagemaker = stack.session.client("sagemaker")
+    tags = {"team": "vision", "owner": "alice"}
+    sagemaker.create_training_job(**training_job_request("trace-1", keep_alive_seconds=600, tags=tags))
+    stack.settle()
+    stack.control.run_for("trace-1", 600)
+    stack.advance(660)  # ended a minute ago
+    capsys.readouterr()
+    with another_process(monkeypatch):
+        assert main(["trace", "export", "--endpoint-url", stack.endpoint_url]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert [(row["job_name"], row["team"]) for row in rows] == [("trace-1", "vision")]

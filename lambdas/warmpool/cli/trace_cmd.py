@@ -140,11 +140,11 @@ def _write_out(path: str, jobs: list[ExportedJob]) -> list[ExportedJob]:
 
 def run_export(args: argparse.Namespace) -> int:
     from warmpool.adapters.sagemaker import SageMakerAdapter
-    from warmpool.cli.output import aws_client
+    from warmpool.cli.output import aws_client, endpoint_now
     from warmpool.domain.policy import PolicyError, load_policy_file
     from warmpool.domain.policy.document import PolicyDocument
     from warmpool.service.ports import JobNotFoundError
-    from warmpool.service.wiring import current_clock
+    from warmpool.service.wiring import OVERRIDES
     from warmpool.simulator.export import exported_job, write_trace
 
     if not 1 <= args.workers <= 64:
@@ -153,7 +153,14 @@ def run_export(args: argparse.Namespace) -> int:
     if problem:  # before every job is described, not after
         return fail(problem)
     try:
-        since, until = _period(args, current_clock().now())
+        # the period ends now as the jobs are timed: against warmpool emulator its virtual clock (on
+        # the machine's, months on, the last 14 days held none of its jobs)
+        now = (
+            OVERRIDES.clock.now()
+            if OVERRIDES.clock
+            else endpoint_now(None if args.until else args.endpoint_url)
+        )
+        since, until = _period(args, now)
         policy = load_policy_file(args.policy) if args.policy else PolicyDocument()
     except (ValueError, PolicyError) as exc:
         return fail(str(exc))
