@@ -10,7 +10,7 @@ from pathlib import Path
 import aws_cdk as cdk
 import cdk_nag
 
-from infra.config import StackConfig
+from infra.config import load_config
 from infra.stack import WarmPoolStack
 
 APP_DIR = Path(__file__).resolve().parent
@@ -37,8 +37,7 @@ def build_app(context: dict[str, object] | None = None, outdir: str | None = Non
     # cdk.json's context, then the caller's, go in as defaults: the App lets the context the CDK CLI
     # passes in (cdk.json's again, cdk.context.json, `-c`) override them, so `cdk deploy` is unchanged.
     app = cdk.App(context={**cdk_json_context(), **(context or {})}, outdir=outdir)
-    raw = app.node.try_get_context("warmpool") or {}
-    config = StackConfig.model_validate(raw)
+    config = load_config(app.node.try_get_context("warmpool"))
     WarmPoolStack(app, config.stack_name, config=config, app_dir=APP_DIR)
     cdk.Validations.of(app).add_plugins(
         cdk_nag.AwsSolutionsChecks(app, verbose=True), cdk_nag.ServerlessChecks(app, verbose=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -71,3 +72,16 @@ class StackConfig(BaseModel):
                 "step runs out. Lower step_margin_seconds or raise max_step_seconds."
             )
         return self
+
+
+def load_config(raw: object) -> StackConfig:
+    """The stack's configuration from the `warmpool` context value, as cdk.json or `-c` gives it.
+
+    The CDK CLI passes every `-c key=value` as a string, so `-c warmpool='{"max_step_seconds": 1800}'`
+    (the form docs/deploy.md shows) reaches the app as JSON text, not as the object cdk.json gives.
+    """
+    if raw is None:
+        return StackConfig()
+    if isinstance(raw, str):
+        raw = json.loads(raw)
+    return StackConfig.model_validate(raw)

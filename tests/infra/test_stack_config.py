@@ -61,3 +61,14 @@ def test_a_retention_cloudwatch_does_not_offer_fails_synth_naming_the_choices(tm
     ):
         build_app(context={"warmpool": {"log_retention_days": 45}}, outdir=str(tmp_path / "out"))
     assert not list(tmp_path.glob("out/*.template.json"))
+
+
+def test_the_config_given_with_dash_c_as_docs_show_configures_the_stack(tmp_path: Path) -> None:
+    os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "18,20")
+    from app import build_app
+
+    # `cdk deploy -c warmpool='{"log_retention_days": 400}'`: the CDK CLI passes every -c value as text
+    given = json.dumps({"log_retention_days": 400})
+    build_app(context={"warmpool": given}, outdir=str(tmp_path)).synth()
+    template = json.loads((tmp_path / "WarmPoolManager.template.json").read_text())
+    assert _log_retentions(template) == [400] * 5
