@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 
 import aws_cdk as cdk
 import cdk_nag
+from warmpool.domain.policy import PolicyError
 
-from infra.config import load_config
+from infra.config import ConfigError, load_config
 from infra.stack import WarmPoolStack
 
 APP_DIR = Path(__file__).resolve().parent
@@ -45,6 +47,22 @@ def build_app(context: dict[str, object] | None = None, outdir: str | None = Non
     return app
 
 
-if __name__ == "__main__":
+def config_problems(error: ConfigError | PolicyError) -> str:
+    """What is wrong with the configuration, one line per problem, each naming its key and the fix: what
+    `cdk synth` shows instead of a Python traceback through jsii."""
+    if isinstance(error, PolicyError):  # the file `policy_file` names
+        return "\n".join(f"warmpool.policy_file ({error.source}): {p}" for p in error.problems)
+    return "\n".join(error.problems)
+
+
+def main() -> None:
     # `cdk synth` sets CDK_OUTDIR; `python app.py` writes to cdk.out/ like it would.
-    build_app(outdir=os.environ.get("CDK_OUTDIR", "cdk.out")).synth()
+    try:
+        app = build_app(outdir=os.environ.get("CDK_OUTDIR", "cdk.out"))
+    except (ConfigError, PolicyError) as error:
+        sys.exit(config_problems(error))
+    app.synth()
+
+
+if __name__ == "__main__":
+    main()

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import difflib
 import json
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 # The retention periods CloudWatch Logs accepts, in days.
 LOG_RETENTION_DAYS = (
@@ -74,6 +75,43 @@ class StackConfig(BaseModel):
         return self
 
 
+class ConfigError(ValueError):
+    """The `warmpool` context is invalid; `problems` lists `warmpool.<key>: <what is wrong>. <fix>` lines,
+    one per problem, which `python app.py` (and so `cdk synth`) prints instead of a traceback."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+_HOW = "Set it in cdk.json's context `warmpool` or with -c warmpool='{...}' (docs/deploy.md)."
+
+
+def _problem(err: Any) -> str:
+    """One validation error as `warmpool.<key>: <what is wrong> (got <value>). <how to fix>`."""
+    key = ".".join(str(p) for p in err["loc"])
+    where = f"warmpool.{key}" if key else "warmpool"
+    kind, ctx = err["type"], err.get("ctx", {})
+    if kind == "extra_forbidden":
+        near = difflib.get_close_matches(key, list(StackConfig.model_fields), n=1, cutoff=0.6)
+        hint = (
+            f"did you mean `{near[0]}`?" if near else f"the keys are {', '.join(StackConfig.model_fields)}."
+        )
+        return f"{where}: unknown key; {hint}"
+    if kind == "value_error":  # our own validators' words, which name the fix
+        return f"{where}: {ctx['error']}"
+    fix = {
+        "greater_than_equal": f"Use at least {ctx.get('ge')}.",
+        "less_than_equal": f"Use at most {ctx.get('le')}.",
+        "int_type": "Use a whole number.",
+        "int_parsing": "Use a whole number.",
+        "int_from_float": "Use a whole number.",
+        "string_type": "Use a string.",
+        "literal_error": "Use one of those.",
+    }.get(kind, _HOW)
+    return f"{where}: {err['msg']} (got {json.dumps(err['input'], default=str)}). {fix}"
+
+
 def load_config(raw: object) -> StackConfig:
     """The stack's configuration from the `warmpool` context value, as cdk.json or `-c` gives it.
 
@@ -83,5 +121,14 @@ def load_config(raw: object) -> StackConfig:
     if raw is None:
         return StackConfig()
     if isinstance(raw, str):
-        raw = json.loads(raw)
-    return StackConfig.model_validate(raw)
+        try:
+            raw = json.loads(raw)
+        except json.JSONDecodeError as err:
+            example = """-c warmpool='{"stack_name": "..."}'"""
+            raise ConfigError([f"warmpool: not valid JSON ({err}). Quote it whole: {example}."]) from None
+    if not isinstance(raw, dict):
+        raise ConfigError([f"warmpool: must be an object of settings, got {json.dumps(raw)}. {_HOW}"])
+    try:
+        return StackConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError([_problem(err) for err in exc.errors()]) from None

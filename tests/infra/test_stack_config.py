@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic import ValidationError
+
+from infra.config import ConfigError
+from tests.infra.conftest import ROOT
 
 
 def test_a_margin_as_long_as_the_step_fails_synth_naming_both_fields(tmp_path: Path) -> None:
@@ -16,8 +20,8 @@ def test_a_margin_as_long_as_the_step_fails_synth_naming_both_fields(tmp_path: P
     from app import build_app
 
     # step_margin_seconds keeps its default of 300
-    refused = r"step_margin_seconds \(300\) must be less than max_step_seconds \(300\)"
-    with pytest.raises(ValidationError, match=refused):
+    refused = r"^warmpool: step_margin_seconds \(300\) must be less than max_step_seconds \(300\)"
+    with pytest.raises(ConfigError, match=refused):
         build_app(context={"warmpool": {"max_step_seconds": 300}}, outdir=str(tmp_path / "out"))
     assert not list(tmp_path.glob("out/*.template.json"))  # nothing was synthesized
 
@@ -29,7 +33,8 @@ def test_a_step_shorter_than_five_minutes_fails_synth(tmp_path: Path) -> None:
     # the engine looks again at least a minute on: a one-minute step would run out first
     context: dict[str, object] = {"warmpool": {"max_step_seconds": 60, "step_margin_seconds": 30}}
     with pytest.raises(
-        ValidationError, match=r"max_step_seconds\n  Input should be greater than or equal to 300"
+        ConfigError,
+        match=r"^warmpool.max_step_seconds: .* greater than or equal to 300 \(got 60\)\. Use at least 300\.$",
     ):
         build_app(context=context, outdir=str(tmp_path / "out"))
 
@@ -57,7 +62,7 @@ def test_a_retention_cloudwatch_does_not_offer_fails_synth_naming_the_choices(tm
     from app import build_app
 
     with pytest.raises(
-        ValidationError, match=r"log_retention_days\n.*45 is not a retention period .* 30, 60,"
+        ConfigError, match=r"^warmpool.log_retention_days: 45 is not a retention period .* 30, 60,"
     ):
         build_app(context={"warmpool": {"log_retention_days": 45}}, outdir=str(tmp_path / "out"))
     assert not list(tmp_path.glob("out/*.template.json"))
@@ -72,3 +77,54 @@ def test_the_config_given_with_dash_c_as_docs_show_configures_the_stack(tmp_path
     build_app(context={"warmpool": given}, outdir=str(tmp_path)).synth()
     template = json.loads((tmp_path / "WarmPoolManager.template.json").read_text())
     assert _log_retentions(template) == [400] * 5
+
+
+def synth(context: dict[str, object], outdir: Path) -> subprocess.CompletedProcess[str]:
+    """`cdk synth -c warmpool=...`: the CDK CLI runs `python3 app.py` with the context in CDK_CONTEXT_JSON."""
+    env = {
+        **os.environ,
+        "CDK_CONTEXT_JSON": json.dumps(context),
+        "CDK_OUTDIR": str(outdir),
+        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "18,20",
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "lambdas"), str(ROOT)]),
+    }
+    return subprocess.run(
+        [sys.executable, "app.py"], cwd=ROOT, env=env, capture_output=True, text=True, check=False
+    )
+
+
+def test_a_mistyped_key_fails_synth_with_one_line_asking_did_you_mean(tmp_path: Path) -> None:
+    result = synth({"warmpool": {"max_step_secs": 1800}}, tmp_path / "out")
+    assert result.returncode == 1
+    assert result.stderr == "warmpool.max_step_secs: unknown key; did you mean `max_step_seconds`?\n"
+    assert not list(tmp_path.glob("out/*.template.json"))
+
+
+def test_each_wrong_setting_is_one_line_naming_its_key_and_the_fix(tmp_path: Path) -> None:
+    given = json.dumps({"max_step_seconds": "an hour", "slack_endpoint": "HTTP-API"})  # -c, as text
+    result = synth({"warmpool": given}, tmp_path / "out")
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "warmpool.max_step_seconds: Input should be a valid integer, unable to parse string as an integer "
+        '(got "an hour"). Use a whole number.',
+        "warmpool.slack_endpoint: Input should be 'http-api', 'function-url' or 'none' (got \"HTTP-API\"). "
+        "Use one of those.",
+    ]
+
+
+def test_config_given_with_dash_c_that_is_not_json_fails_synth_saying_so(tmp_path: Path) -> None:
+    result = synth({"warmpool": '{"max_step_seconds": 1800'}, tmp_path / "out")
+    assert result.returncode == 1
+    assert result.stderr.startswith("warmpool: not valid JSON (Expecting ',' delimiter")
+    assert len(result.stderr.splitlines()) == 1
+
+
+def test_an_invalid_policy_file_fails_synth_naming_policy_file_and_the_problem(tmp_path: Path) -> None:
+    bad = tmp_path / "policy.yaml"
+    bad.write_text("version: 1\ndefaults: [\n")
+    result = synth({"warmpool": {"policy_file": str(bad)}}, tmp_path / "out")
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"warmpool.policy_file ({bad}): line 3, column 1: expected the node content, but found "
+        "'<stream end>'. Fix the syntax.\n"
+    )
