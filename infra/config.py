@@ -50,6 +50,22 @@ class StackConfig(BaseModel):
     log_retention_days: int = Field(default=30, ge=1)
     alarm_email: str | None = None
 
+    @field_validator(
+        "max_step_seconds",
+        "step_margin_seconds",
+        "max_lifetime_days",
+        "reconcile_every_minutes",
+        "log_retention_days",
+        mode="before",
+    )
+    @classmethod
+    def _a_number_not_a_truth_value(cls, value: object) -> object:
+        # pydantic reads true as 1 and false as 0: `log_retention_days: true` would keep logs for a day,
+        # `max_lifetime_days: true` end every pool after one.
+        if isinstance(value, bool):
+            raise ValueError(f"must be a number, got {str(value).lower()}. Write the number itself.")
+        return value
+
     @field_validator("log_retention_days")
     @classmethod
     def _a_retention_cloudwatch_accepts(cls, days: int) -> int:

@@ -128,3 +128,13 @@ def test_an_invalid_policy_file_fails_synth_naming_policy_file_and_the_problem(t
         f"warmpool.policy_file ({bad}): line 3, column 1: expected the node content, but found "
         "'<stream end>'. Fix the syntax.\n"
     )
+
+
+@pytest.mark.parametrize("key", ["log_retention_days", "max_lifetime_days", "step_margin_seconds"])
+def test_true_or_false_where_a_number_goes_fails_synth(key: str, tmp_path: Path) -> None:
+    os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "18,20")
+    from app import build_app
+
+    # read as 1 or 0, `log_retention_days: true` kept logs a day and `max_lifetime_days: true` pools one
+    with pytest.raises(ConfigError, match=rf"^warmpool.{key}: must be a number, got true. Write the number"):
+        build_app(context={"warmpool": {key: True}}, outdir=str(tmp_path / "out"))
