@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -34,6 +35,11 @@ LOG_RETENTION_DAYS = (
     3653,
 )
 
+# The stack's name also names its step schedules' group, `<stack_name>-steps`, which EventBridge Scheduler
+# allows 64 characters.
+SCHEDULE_GROUP_SUFFIX = "-steps"
+MAX_STACK_NAME_LENGTH = 64 - len(SCHEDULE_GROUP_SUFFIX)
+
 
 class StackConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -49,6 +55,23 @@ class StackConfig(BaseModel):
     update_requires_tag: str | None = None
     log_retention_days: int = Field(default=30, ge=1)
     alarm_email: str | None = None
+
+    @field_validator("stack_name")
+    @classmethod
+    def _a_name_cloudformation_accepts(cls, name: str) -> str:
+        # CloudFormation refuses any other stack name at deploy (the CDK only as a traceback at synth),
+        # and a longer one would fail the deploy half-way, at the schedule group it names.
+        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9-]*", name):
+            raise ValueError(
+                f"{name!r} is not a CloudFormation stack name: start with a letter, then letters, digits "
+                "and hyphens only (e.g. WarmPoolManager)."
+            )
+        if len(name) > MAX_STACK_NAME_LENGTH:
+            raise ValueError(
+                f"{name!r} is {len(name)} characters: use at most {MAX_STACK_NAME_LENGTH}, for it also names "
+                f"the step schedules' group `{name}{SCHEDULE_GROUP_SUFFIX}`, which may have 64."
+            )
+        return name
 
     @field_validator(
         "max_step_seconds",

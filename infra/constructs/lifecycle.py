@@ -12,7 +12,7 @@ from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
-from infra.config import StackConfig
+from infra.config import SCHEDULE_GROUP_SUFFIX, StackConfig
 from infra.constants import LAMBDA_HANDLERS, TRAINING_DETAIL_TYPE, TUNING_DETAIL_TYPE
 from infra.constructs.functions import FunctionFactory
 from infra.constructs.storage import Storage
@@ -54,7 +54,7 @@ class Lifecycle(Construct):
             event_pattern=events.EventPattern(source=["aws.sagemaker"], detail_type=[TUNING_DETAIL_TYPE]),
             targets=[_queue_target(storage)],
         )
-        self.schedule_group_name = f"{Stack.of(self).stack_name}-steps"
+        self.schedule_group_name = f"{Stack.of(self).stack_name}{SCHEDULE_GROUP_SUFFIX}"
         self.schedule_group = scheduler.CfnScheduleGroup(self, "StepSchedules", name=self.schedule_group_name)
         self.scheduler_role = iam.Role(
             self,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -138,3 +139,21 @@ def test_true_or_false_where_a_number_goes_fails_synth(key: str, tmp_path: Path)
     # read as 1 or 0, `log_retention_days: true` kept logs a day and `max_lifetime_days: true` pools one
     with pytest.raises(ConfigError, match=rf"^warmpool.{key}: must be a number, got true. Write the number"):
         build_app(context={"warmpool": {key: True}}, outdir=str(tmp_path / "out"))
+
+
+@pytest.mark.parametrize(
+    ("name", "refused"),
+    [
+        ("warm_pools", r"'warm_pools' is not a CloudFormation stack name: start with a letter"),
+        ("", r"'' is not a CloudFormation stack name"),
+        ("W" * 59, r"'W{59}' is 59 characters: use at most 58, for it also names the step schedules' group"),
+    ],
+)
+def test_a_stack_name_cloudformation_would_refuse_fails_synth(
+    name: str, refused: str, tmp_path: Path
+) -> None:
+    result = synth({"warmpool": {"stack_name": name}}, tmp_path / "out")
+    assert result.returncode == 1
+    assert re.match(rf"warmpool.stack_name: {refused}", result.stderr), result.stderr
+    assert len(result.stderr.splitlines()) == 1
+    assert not list(tmp_path.glob("out/*.template.json"))
