@@ -73,6 +73,18 @@ class StackConfig(BaseModel):
             )
         return name
 
+    @field_validator("alarm_email")
+    @classmethod
+    def _an_email_address(cls, email: str | None) -> str | None:
+        # SNS refuses anything else when CloudFormation subscribes it, failing the deploy half-way; an
+        # empty one would subscribe nobody while the operator thinks the alarms reach them.
+        if email is not None and not re.fullmatch(r"[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+", email):
+            raise ValueError(
+                f"{email!r} is not an email address: give one address (e.g. ops@example.com), or leave "
+                "alarm_email out for none; subscribe more to the stack's AlarmTopic."
+            )
+        return email
+
     @field_validator(
         "max_step_seconds",
         "step_margin_seconds",

@@ -157,3 +157,13 @@ def test_a_stack_name_cloudformation_would_refuse_fails_synth(
     assert re.match(rf"warmpool.stack_name: {refused}", result.stderr), result.stderr
     assert len(result.stderr.splitlines()) == 1
     assert not list(tmp_path.glob("out/*.template.json"))
+
+
+@pytest.mark.parametrize("email", ["ops", "", "ops@example.com, oncall@example.com"])
+def test_an_alarm_email_that_is_not_one_address_fails_synth(email: str, tmp_path: Path) -> None:
+    os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "18,20")
+    from app import build_app
+
+    # SNS refused it only at deploy, half-way; an empty one subscribed nobody, without a word
+    with pytest.raises(ConfigError, match=r"^warmpool.alarm_email: .* is not an email address: give one"):
+        build_app(context={"warmpool": {"alarm_email": email}}, outdir=str(tmp_path / "out"))
