@@ -73,6 +73,26 @@ class StackConfig(BaseModel):
             )
         return name
 
+    @field_validator("update_requires_tag")
+    @classmethod
+    def _a_tag_key_users_can_set(cls, key: str | None) -> str | None:
+        # The engine may then update only the jobs carrying this tag key: an empty one used to lift the
+        # restriction without a word, and one no job can carry (`aws:` is AWS's own, a character SageMaker
+        # refuses in a tag key) leaves every pool to its own keep-alive.
+        if key is None:
+            return key
+        if not re.fullmatch(r"[\w .:/=+\-@]{1,128}", key):
+            raise ValueError(
+                f"{key!r} is not a SageMaker tag key: 1 to 128 letters, digits, spaces and _.:/=+-@ "
+                "(e.g. warmpool:managed); leave update_requires_tag out to let the engine update every job."
+            )
+        if key.lower().startswith("aws:"):
+            raise ValueError(
+                f"{key!r} begins with aws:, which AWS keeps for its own tags: no job of yours can carry it. "
+                "Use a key of your own, e.g. warmpool:managed."
+            )
+        return key
+
     @field_validator("alarm_email")
     @classmethod
     def _an_email_address(cls, email: str | None) -> str | None:

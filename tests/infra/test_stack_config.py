@@ -167,3 +167,20 @@ def test_an_alarm_email_that_is_not_one_address_fails_synth(email: str, tmp_path
     # SNS refused it only at deploy, half-way; an empty one subscribed nobody, without a word
     with pytest.raises(ConfigError, match=r"^warmpool.alarm_email: .* is not an email address: give one"):
         build_app(context={"warmpool": {"alarm_email": email}}, outdir=str(tmp_path / "out"))
+
+
+@pytest.mark.parametrize(
+    ("key", "refused"),
+    [
+        ("", r"'' is not a SageMaker tag key: 1 to 128"),
+        ('team"s', r"""'team"s' is not a SageMaker tag key"""),
+        ("aws:managed", r"'aws:managed' begins with aws:, which AWS keeps for its own tags"),
+    ],
+)
+def test_an_update_requires_tag_no_job_can_carry_fails_synth(key: str, refused: str, tmp_path: Path) -> None:
+    os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "18,20")
+    from app import build_app
+
+    # empty, the restriction was silently lifted; aws:..., every pool was left to its own keep-alive
+    with pytest.raises(ConfigError, match=rf"^warmpool.update_requires_tag: {refused}"):
+        build_app(context={"warmpool": {"update_requires_tag": key}}, outdir=str(tmp_path / "out"))
