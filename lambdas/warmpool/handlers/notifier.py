@@ -9,6 +9,8 @@ SNS copy stands as the fallback.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -99,8 +101,8 @@ def publish_record(record: SQSRecord) -> SlackCopy | None:
     message = render(replace(notification, facts=facts), mention=where.mention)
     key = notification.dedupe_key
     rt.dedupe.run_once(f"sns#{key}", lambda: rt.sns.publish(notification, message))
-    webhooks = rt.secrets.mapping(rt.settings.slack_webhooks_secret_arn)
-    url = webhooks.get(where.webhook_key)
+    arn = rt.settings.slack_webhooks_secret_arn
+    url = rt.secrets.webhook(arn, rt.secrets.mapping(arn), where.webhook_key)
     if url is None:
         logger().info(
             "no Slack webhook for this route; SNS only", extra={"webhook_key": where.webhook_key, "key": key}
@@ -137,6 +139,24 @@ def post_to_slack(copy: SlackCopy, *, deadline: float | None) -> None:
     log.info("notified", extra={"key": copy.key, "kind": copy.kind})
 
 
+@contextmanager
+def _logged(record: SQSRecord) -> Iterator[None]:
+    """A record that fails is logged with its error before SQS takes it back: the batch processor logs
+    nothing, and after the queue's receive count the record waits in the notify DLQ, whose alarm sends
+    the operator to this log (a webhooks secret that is not JSON, say)."""
+    from warmpool.observability import logger
+
+    try:
+        yield
+    except Exception:
+        logger().exception(
+            "record failed; SQS will retry it (a copy already sent is not sent again), then keep it in "
+            "the notify DLQ",
+            extra={"message_id": record.message_id},
+        )
+        raise
+
+
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Two passes over the batch: every record's SNS copy first, then the Slack copies, so a slow or
     rate-limited Slack never holds back another record's SNS copy. A record fails (and SQS retries it)
@@ -152,12 +172,14 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     owed: dict[str, SlackCopy] = {}
 
     def sns_pass(record: SQSRecord) -> None:
-        copy = publish_record(record)
+        with _logged(record):
+            copy = publish_record(record)
         if copy is not None:
             owed[record.message_id] = copy
 
     def slack_pass(record: SQSRecord) -> None:
-        post_to_slack(owed[record.message_id], deadline=deadline)
+        with _logged(record):
+            post_to_slack(owed[record.message_id], deadline=deadline)
 
     def run(batch: dict[str, Any], record_handler: Any) -> list[dict[str, Any]]:
         processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)

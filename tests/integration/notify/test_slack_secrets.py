@@ -1,0 +1,78 @@
+"""The Slack secrets as an operator fills them: by hand, after the deploy, sometimes wrong."""
+
+import json
+import logging
+import re
+from collections.abc import Iterator
+
+import boto3
+import pytest
+from warmpool.local.slack_standin import SlackStandIn
+
+from tests.integration.conftest import System
+from tests.integration.notify.test_notify import POLICY, finish
+
+
+@pytest.fixture
+def stand_in() -> Iterator[SlackStandIn]:
+    slack = SlackStandIn().start()
+    yield slack
+    slack.stop()
+
+
+def put_webhooks(system: System, value: str) -> None:
+    boto3.client("secretsmanager").put_secret_value(
+        SecretId=system.env.slack_webhooks_secret_arn, SecretString=value
+    )
+
+
+def logged_errors(caplog: pytest.LogCaptureFixture) -> list[tuple[str, str]]:
+    """The notifier's error lines: (message, the error it logged)."""
+    return [
+        (r.getMessage(), str(r.exc_info[1] if r.exc_info else ""))
+        for r in caplog.records
+        if r.levelno >= logging.ERROR
+    ]
+
+
+def test_a_webhooks_secret_that_is_not_json_keeps_the_message_and_logs_why(
+    system: System, stand_in: SlackStandIn, caplog: pytest.LogCaptureFixture
+) -> None:
+    # written as YAML, say, or as the console's key/value pairs pasted by hand
+    put_webhooks(system, f"vision: {stand_in.url('vision')}")
+    system.set_policy(POLICY)
+    finish(system, "v-1", {"team": "vision", "owner": "alice"})
+    assert [n["kind"] for n in system.notifications()] == ["pool-ready"]  # SNS carried it, once
+    assert len(system.messages(system.env.notify_dlq_url)) == 1  # kept for a redrive, alarmed
+    errors = logged_errors(caplog)
+    assert len(errors) == 5  # each receive, until the notify DLQ's alarm sends the operator to this log
+    message, error = errors[0]
+    assert message.startswith("record failed; SQS will retry it")
+    assert re.match(
+        r"secret warmpool/slack-webhooks\S* is not JSON \(Expecting value: line 1, column 1\)", error
+    )
+    assert "put a JSON object of key -> webhook URL in it" in error
+    assert stand_in.url("vision") not in caplog.text
+
+
+def test_a_webhook_that_is_not_a_url_is_logged_naming_its_key_and_other_teams_still_hear(
+    system: System, stand_in: SlackStandIn, caplog: pytest.LogCaptureFixture
+) -> None:
+    put_webhooks(
+        system, json.dumps({"vision": "hooks.slack.com/services/T0/B0/x", "nlp": stand_in.url("nlp")})
+    )
+    policy = {
+        **POLICY,
+        "notifications": {
+            **POLICY["notifications"],
+            "teams": {"vision": {"slack_webhook_key": "vision"}, "nlp": {"slack_webhook_key": "nlp"}},
+        },
+    }
+    system.set_policy(policy)
+    finish(system, "v-1", {"team": "vision", "owner": "alice"})
+    finish(system, "n-1", {"team": "nlp", "owner": "carol"})
+    assert len(stand_in.delivered("nlp")) == 1
+    assert len(system.messages(system.env.notify_dlq_url)) == 1  # vision's, kept for a redrive
+    (_, error), *_ = logged_errors(caplog)
+    assert "the value of 'vision' is not a webhook URL; put the incoming-webhook URL Slack gave" in error
+    assert "hooks.slack.com" not in caplog.text
