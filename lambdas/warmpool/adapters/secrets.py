@@ -1,20 +1,37 @@
-"""Secrets Manager, read once per container and cached. Values never reach logs or env vars."""
+"""Secrets Manager, read at most once a minute per container. Values never reach logs or env vars."""
 
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
 from typing import Any
+
+from warmpool.domain.clock import Clock, SystemClock
+
+SECRET_CACHE_SECONDS = 60
 
 
 class SecretStore:
-    def __init__(self, client: Any) -> None:
+    """Each value is read again once it is `cache_seconds` old: the operator fills the Slack secrets after
+    the deploy (docs/deploy.md), fixes or rotates them later, and a container that read them before must
+    not keep the old value for the hours it may live (every button press refused as unsigned, every
+    message SNS only)."""
+
+    def __init__(
+        self, client: Any, *, clock: Clock | None = None, cache_seconds: int = SECRET_CACHE_SECONDS
+    ) -> None:
         self._client = client
-        self._cache: dict[str, str] = {}
+        self._clock = clock or SystemClock()
+        self._ttl = timedelta(seconds=cache_seconds)
+        self._cache: dict[str, tuple[str, datetime]] = {}
 
     def text(self, arn: str) -> str:
-        if arn not in self._cache:
-            self._cache[arn] = str(self._client.get_secret_value(SecretId=arn)["SecretString"])
-        return self._cache[arn]
+        now = self._clock.now()
+        cached = self._cache.get(arn)
+        if cached is None or now - cached[1] >= self._ttl:
+            cached = (str(self._client.get_secret_value(SecretId=arn)["SecretString"]), now)
+            self._cache[arn] = cached
+        return cached[0]
 
     def mapping(self, arn: str) -> dict[str, str]:
         """A JSON object of key -> URL. Its errors name the secret and the fix, never a value: they are

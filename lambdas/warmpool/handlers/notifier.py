@@ -54,16 +54,17 @@ def runtime() -> Runtime:
 
     settings = NotifierSettings.from_env()
     metrics = PowertoolsMetrics()
+    clock = current_clock()
     return Runtime(
         settings=settings,
         sns=SnsPublisher(boto_client("sns"), settings.topic_arn),
         slack=SlackWebhooks(),
-        secrets=SecretStore(boto_client("secretsmanager")),
+        secrets=SecretStore(boto_client("secretsmanager"), clock=clock),
         policies=SsmPolicySource(
             boto_client("ssm"),
             settings.policy_parameter_name,
             cache_seconds=60,
-            clock=current_clock(),
+            clock=clock,
             metrics=metrics,
         ),
         dedupe=PowertoolsDeduplicator(settings.idempotency_table_name, boto_client("dynamodb")),

@@ -17,6 +17,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from warmpool.adapters.secrets import SecretStore
     from warmpool.adapters.slack import SlackWebhooks
     from warmpool.domain.clock import Clock
     from warmpool.observability import PowertoolsMetrics
@@ -33,7 +34,8 @@ SIGNATURE = re.compile(r"v0=[0-9a-f]{64}")  # Slack's v0 scheme: HMAC-SHA256 in 
 @dataclass
 class Runtime:
     service: LifecycleService
-    signing_secret: str
+    secrets: SecretStore  # the signing secret is read again once a minute: filled after the deploy
+    signing_secret_arn: str
     slack: SlackWebhooks
     dynamodb: Any
     table: str
@@ -54,7 +56,8 @@ def runtime() -> Runtime:
     clock = current_clock()
     return Runtime(
         service=build_lifecycle_service(settings, metrics=metrics, clock=clock),
-        signing_secret=SecretStore(boto_client("secretsmanager")).text(settings.slack_signing_secret_arn),
+        secrets=SecretStore(boto_client("secretsmanager"), clock=clock),
+        signing_secret_arn=settings.slack_signing_secret_arn,
         # Slack wants the answer within 3 s: the message update gets one short try, no retries.
         slack=SlackWebhooks(
             max_rate_limit_retries=0,
@@ -151,7 +154,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     rt = runtime()
     timestamp = headers.get("x-slack-request-timestamp", "")
     signature = headers.get("x-slack-signature", "")
-    if body is None or not _signed(rt.signing_secret, body, timestamp, signature):
+    if body is None or not _signed(rt.secrets.text(rt.signing_secret_arn), body, timestamp, signature):
         log.warning("rejected a request with a bad or stale Slack signature")
         return _reply(401, "invalid or stale signature")
     if not _first_time(rt, timestamp, signature):

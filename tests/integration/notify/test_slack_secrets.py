@@ -10,7 +10,7 @@ import pytest
 from warmpool.local.slack_standin import SlackStandIn
 
 from tests.integration.conftest import System
-from tests.integration.notify.test_notify import POLICY, finish
+from tests.integration.notify.test_notify import POLICY, call, finish, press, signed
 
 
 @pytest.fixture
@@ -76,3 +76,51 @@ def test_a_webhook_that_is_not_a_url_is_logged_naming_its_key_and_other_teams_st
     (_, error), *_ = logged_errors(caplog)
     assert "the value of 'vision' is not a webhook URL; put the incoming-webhook URL Slack gave" in error
     assert "hooks.slack.com" not in caplog.text
+
+
+def test_webhooks_filled_after_the_deploy_reach_slack_within_a_minute(
+    system: System, stand_in: SlackStandIn
+) -> None:
+    system.set_policy(POLICY)
+    finish(system, "v-1", {"team": "vision", "owner": "alice"})  # the secret still holds the deploy's {}
+    assert stand_in.delivered() == []
+    put_webhooks(system, json.dumps({"vision": stand_in.url("vision")}))  # docs/deploy.md: after deploying
+    system.advance(60)
+    finish(system, "v-2", {"team": "vision", "owner": "alice"})
+    assert [m["body"]["text"].split(" ")[3] for m in stand_in.delivered("vision")] == ["v-2"]
+
+
+def test_a_fixed_webhooks_secret_delivers_the_messages_redriven_from_the_dlq(
+    system: System, stand_in: SlackStandIn
+) -> None:
+    put_webhooks(system, f"vision: {stand_in.url('vision')}")
+    system.set_policy(POLICY)
+    finish(system, "v-1", {"team": "vision", "owner": "alice"})
+    assert len(system.notifications()) == 1
+    (kept,) = system.messages(system.env.notify_dlq_url)
+    put_webhooks(system, json.dumps({"vision": stand_in.url("vision")}))  # the fix
+    system.advance(60)
+    system.sqs.send_message(QueueUrl=system.env.notify_queue_url, MessageBody=kept["Body"])  # redrive
+    system.settle()
+    (message,) = stand_in.delivered("vision")
+    assert message["body"]["text"].startswith("Warm pool ready: v-1 ")
+    assert system.notifications() == []  # its SNS copy went out the first time: not again
+
+
+def test_a_signing_secret_filled_after_the_first_press_is_checked_against_within_a_minute(
+    system: System, stand_in: SlackStandIn
+) -> None:
+    system.set_policy(POLICY)
+    finish(system, "s-1", {"team": "vision", "owner": "alice"})
+    app_secret = "8f742231b10e8888abcd99yyyzzz85a5"  # the Slack app's, not yet in the secret
+    extend = press("s-1", "warmpool_extend_30", "UALICE")
+    assert call(signed(extend, secret=app_secret)) == (401, "invalid or stale signature")
+    boto3.client("secretsmanager").put_secret_value(
+        SecretId=system.env.slack_signing_secret_arn, SecretString=app_secret
+    )
+    system.advance(60)
+    status, text = call(
+        signed(press("s-1", "warmpool_extend_30", "UALICE", trigger_id="2"), secret=app_secret)
+    )
+    assert (status, text.split(":")[0]) == (200, "extend s-1")
+    assert "done" in text
