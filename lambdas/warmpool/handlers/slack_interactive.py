@@ -108,6 +108,30 @@ def _signed(secret: str, body: str, timestamp: str, signature: str) -> bool:
         return False
 
 
+class SigningSecretError(ValueError):
+    """The signing secret cannot be what Slack signs with: every request is refused, and the log says why."""
+
+
+def _signing_secret(rt: Runtime) -> str:
+    """The Slack app's signing secret as the operator put it in the secret, by hand. Whitespace around
+    it (a pasted newline) is not part of it: kept, every press was refused as unsigned. A blank one, or
+    one the Secrets Manager console saved as key/value JSON, refused every press without a word of why:
+    it raises, naming the secret and the fix, never its value."""
+    secret = rt.secrets.text(rt.signing_secret_arn).strip()
+    name = rt.signing_secret_arn.rsplit(":", 1)[-1]
+    if not secret:
+        raise SigningSecretError(
+            f"secret {name} is blank: put the Slack app's signing secret in it (Basic Information, "
+            "App Credentials)"
+        )
+    if secret.startswith("{"):
+        raise SigningSecretError(
+            f"secret {name} holds JSON (the console's key/value pairs): put the signing secret alone, "
+            "as plaintext"
+        )
+    return secret
+
+
 def _first_time(rt: Runtime, timestamp: str, signature: str) -> bool:
     """Whether this signed request comes for the first time: a conditional put of a marker (the hash
     of its timestamp and signature) that expires once the request would be refused as stale anyway.
@@ -154,7 +178,12 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     rt = runtime()
     timestamp = headers.get("x-slack-request-timestamp", "")
     signature = headers.get("x-slack-signature", "")
-    if body is None or not _signed(rt.secrets.text(rt.signing_secret_arn), body, timestamp, signature):
+    try:
+        secret = _signing_secret(rt)
+    except SigningSecretError:
+        log.exception("cannot check Slack signatures; every request is refused until the secret is fixed")
+        return _reply(401, "invalid or stale signature")
+    if body is None or not _signed(secret, body, timestamp, signature):
         log.warning("rejected a request with a bad or stale Slack signature")
         return _reply(401, "invalid or stale signature")
     if not _first_time(rt, timestamp, signature):

@@ -124,3 +124,52 @@ def test_a_signing_secret_filled_after_the_first_press_is_checked_against_within
     )
     assert (status, text.split(":")[0]) == (200, "extend s-1")
     assert "done" in text
+
+
+def put_signing_secret(system: System, value: str) -> None:
+    boto3.client("secretsmanager").put_secret_value(
+        SecretId=system.env.slack_signing_secret_arn, SecretString=value
+    )
+
+
+def test_a_blank_signing_secret_is_logged_saying_so(
+    system: System, stand_in: SlackStandIn, caplog: pytest.LogCaptureFixture
+) -> None:
+    system.set_policy(POLICY)
+    finish(system, "s-1", {"team": "vision", "owner": "alice"})
+    put_signing_secret(system, " \n")  # cleared by hand: Secrets Manager takes no empty value
+    system.advance(60)
+    extend = press("s-1", "warmpool_extend_30", "UALICE")
+    assert call(signed(extend, secret=" \n")) == (401, "invalid or stale signature")
+    (_, error), *_ = logged_errors(caplog)
+    assert re.match(
+        r"secret warmpool/slack-signing-secret\S* is blank: put the Slack app's signing secret", error
+    )
+
+
+def test_a_signing_secret_pasted_with_its_newline_is_the_signing_secret(
+    system: System, stand_in: SlackStandIn
+) -> None:
+    system.set_policy(POLICY)
+    finish(system, "s-1", {"team": "vision", "owner": "alice"})
+    put_signing_secret(system, "8f742231b10e8888abcd99yyyzzz85a5\n")
+    system.advance(60)
+    status, text = call(
+        signed(press("s-1", "warmpool_extend_30", "UALICE"), secret="8f742231b10e8888abcd99yyyzzz85a5")
+    )
+    assert (status, text.split(":")[0]) == (200, "extend s-1")
+
+
+def test_a_signing_secret_saved_as_key_value_pairs_is_logged_saying_so(
+    system: System, stand_in: SlackStandIn, caplog: pytest.LogCaptureFixture
+) -> None:
+    system.set_policy(POLICY)
+    finish(system, "s-1", {"team": "vision", "owner": "alice"})
+    # the Secrets Manager console's default form
+    put_signing_secret(system, json.dumps({"signing_secret": "8f742231b10e8888abcd99yyyzzz85a5"}))
+    system.advance(60)
+    extend = press("s-1", "warmpool_extend_30", "UALICE")
+    assert call(signed(extend, secret="8f742231b10e8888abcd99yyyzzz85a5"))[0] == 401
+    (_, error), *_ = logged_errors(caplog)
+    assert "holds JSON (the console's key/value pairs): put the signing secret alone, as plaintext" in error
+    assert "8f742231b10e8888abcd99yyyzzz85a5" not in caplog.text
