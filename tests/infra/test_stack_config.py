@@ -184,3 +184,38 @@ def test_an_update_requires_tag_no_job_can_carry_fails_synth(key: str, refused: 
     # empty, the restriction was silently lifted; aws:..., every pool was left to its own keep-alive
     with pytest.raises(ConfigError, match=rf"^warmpool.update_requires_tag: {refused}"):
         build_app(context={"warmpool": {"update_requires_tag": key}}, outdir=str(tmp_path / "out"))
+
+
+def _policy_with_users(path: Path, users: dict[str, str]) -> Path:
+    path.write_text(json.dumps({"version": 1, "notifications": {"slack_users": users}}))  # JSON is YAML
+    return path
+
+
+def test_a_policy_too_large_for_ssm_fails_synth_naming_policy_file(tmp_path: Path) -> None:
+    # a platform team's people: deployed, it failed half-way (an advanced parameter holds 8 KiB)
+    users = {f"scientist-{i:03}": f"U0{i:08}" for i in range(400)}
+    policy = _policy_with_users(tmp_path / "policy.yaml", users)
+    result = synth({"warmpool": {"policy_file": str(policy)}}, tmp_path / "out")
+    assert result.returncode == 1
+    assert re.fullmatch(
+        rf"warmpool.policy_file \({policy}\): <file>: is \d+ bytes as the JSON deployed to SSM, which keeps "
+        r"at most 8192 in a parameter\. Shorten it .*\n",
+        result.stderr,
+    ), result.stderr
+    assert not list(tmp_path.glob("out/*.template.json"))
+
+
+def test_a_policy_over_4_kib_in_utf8_is_an_advanced_parameter(tmp_path: Path) -> None:
+    os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "18,20")
+    from app import build_app
+
+    # fewer than 4096 characters, more than 4096 bytes: a standard parameter refused it at deploy
+    users = {f"jürgen-{i:03}-äöü": f"U0{i:08}" for i in range(115)}
+    policy = _policy_with_users(tmp_path / "policy.yaml", users)
+    build_app(context={"warmpool": {"policy_file": str(policy)}}, outdir=str(tmp_path / "out")).synth()
+    template = json.loads((tmp_path / "out" / "WarmPoolManager.template.json").read_text())
+    (parameter,) = [
+        r["Properties"] for r in template["Resources"].values() if r["Type"] == "AWS::SSM::Parameter"
+    ]
+    assert len(parameter["Value"]) <= 4096 < len(parameter["Value"].encode())
+    assert parameter["Tier"] == "Advanced"
