@@ -39,7 +39,7 @@ def build_app(context: dict[str, object] | None = None, outdir: str | None = Non
     # cdk.json's context, then the caller's, go in as defaults: the App lets the context the CDK CLI
     # passes in (cdk.json's again, cdk.context.json, `-c`) override them, so `cdk deploy` is unchanged.
     app = cdk.App(context={**cdk_json_context(), **(context or {})}, outdir=outdir)
-    config = load_config(app.node.try_get_context("warmpool"))
+    config = load_config(app.node.try_get_context("warmpool"), context_keys=app.node.get_all_context())
     WarmPoolStack(app, config.stack_name, config=config, app_dir=APP_DIR)
     cdk.Validations.of(app).add_plugins(
         cdk_nag.AwsSolutionsChecks(app, verbose=True), cdk_nag.ServerlessChecks(app, verbose=True)

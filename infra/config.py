@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
+from collections.abc import Iterable
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -183,12 +184,29 @@ def _problem(err: Any) -> str:
     return f"{where}: {err['msg']} (got {json.dumps(err['input'], default=str)}). {fix}"
 
 
-def load_config(raw: object) -> StackConfig:
+def stray_settings(context_keys: Iterable[str]) -> list[str]:
+    """Settings given as context keys of their own (`-c stack_name=Team-A`, or
+    `-c warmpool.max_step_seconds=600`), which nothing reads: the deploy went ahead with the defaults, a
+    stack named WarmPoolManager beside the one meant."""
+    problems = []
+    for key in sorted(context_keys):
+        name = key.removeprefix("warmpool.")
+        if name in StackConfig.model_fields:
+            problems.append(
+                f"{key}: is not read; a setting goes inside the `warmpool` key: "
+                f"-c warmpool='{{\"{name}\": ...}}' (or cdk.json's context)."
+            )
+    return problems
+
+
+def load_config(raw: object, context_keys: Iterable[str] = ()) -> StackConfig:
     """The stack's configuration from the `warmpool` context value, as cdk.json or `-c` gives it.
 
     The CDK CLI passes every `-c key=value` as a string, so `-c warmpool='{"max_step_seconds": 1800}'`
     (the form docs/deploy.md shows) reaches the app as JSON text, not as the object cdk.json gives.
     """
+    if stray := stray_settings(context_keys):
+        raise ConfigError(stray)
     if raw is None:
         return StackConfig()
     if isinstance(raw, str):

@@ -219,3 +219,17 @@ def test_a_policy_over_4_kib_in_utf8_is_an_advanced_parameter(tmp_path: Path) ->
     ]
     assert len(parameter["Value"]) <= 4096 < len(parameter["Value"].encode())
     assert parameter["Tier"] == "Advanced"
+
+
+def test_a_setting_given_as_a_context_key_of_its_own_fails_synth_saying_where_it_goes(tmp_path: Path) -> None:
+    # `cdk deploy -c stack_name=Team-A -c warmpool.max_step_seconds=1800`: nothing read either, and the
+    # deploy made a stack named WarmPoolManager with the defaults
+    result = synth({"stack_name": "Team-A", "warmpool.max_step_seconds": "1800"}, tmp_path / "out")
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "stack_name: is not read; a setting goes inside the `warmpool` key: "
+        """-c warmpool='{"stack_name": ...}' (or cdk.json's context).""",
+        "warmpool.max_step_seconds: is not read; a setting goes inside the `warmpool` key: "
+        """-c warmpool='{"max_step_seconds": ...}' (or cdk.json's context).""",
+    ]
+    assert not list(tmp_path.glob("out/*.template.json"))
