@@ -73,3 +73,24 @@ def test_without_a_good_document_an_unreadable_parameter_fails_the_event(ssm: An
     source = SsmPolicySource(ssm, NAME, cache_seconds=60, clock=clock, metrics=CountingMetrics())
     with pytest.raises(ClientError, match="ParameterNotFound"):
         source.current()
+
+
+def test_an_invalid_parameter_read_first_is_logged_as_deciding_with_the_built_in_policy(
+    ssm: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = ManualClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
+    metrics = CountingMetrics()
+    source = SsmPolicySource(ssm, NAME, cache_seconds=60, clock=clock, metrics=metrics)
+    put(ssm, "version: 1\ndefault_team: research\n")  # the YAML file, put by hand
+    assert source.current().default_team == "platform"  # the built-in policy's
+    put(ssm, '{"version": 1, "defaults": {"max_horizon_minutes": "lots"}}')
+    clock.advance(61)
+    assert source.current().default_team == "platform"
+    assert metrics.counts == {"PolicyInvalid": 2}
+    built_in = "deciding with the built-in policy (each job's own keep-alive) until it is fixed"
+    assert [r.getMessage() for r in caplog.records] == [
+        f"policy parameter {NAME} is invalid; {built_in}: <root>: is not JSON (Expecting value: line 1 "
+        "column 1 (char 0)). Deploy the policy with the stack (cdk deploy)",
+        f"policy parameter {NAME} is invalid; {built_in}: defaults.max_horizon_minutes: Input should be a "
+        "valid integer, unable to parse string as an integer. Use a whole number.",
+    ]

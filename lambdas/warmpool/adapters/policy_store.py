@@ -7,9 +7,8 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from pydantic import ValidationError
-
 from warmpool.domain.clock import Clock
+from warmpool.domain.policy import PolicyError, parse_policy
 from warmpool.domain.policy.document import PolicyDocument
 from warmpool.service.ports import Metrics
 
@@ -36,7 +35,14 @@ class SsmPolicySource:
         self._clock = clock
         self._metrics = metrics
         self._good: PolicyDocument | None = None
+        self._built_in = False  # `_good` is the built-in policy: no document read was valid yet
         self._loaded_at: datetime | None = None
+
+    def _kept(self) -> str:
+        """What decides while the parameter cannot be used, as the log says it."""
+        if self._built_in:
+            return "deciding with the built-in policy (each job's own keep-alive) until it is fixed"
+        return "keeping the last good document"
 
     def current(self) -> PolicyDocument:
         now = self._clock.now()
@@ -49,21 +55,26 @@ class SsmPolicySource:
                 raise  # nothing to decide with: the event fails and is retried, never decided blind
             self._metrics.count("PolicyUnreadable")
             logger.error(
-                "policy parameter %s could not be read; keeping the last good document: %s",
-                self.parameter_name,
-                exc,
+                "policy parameter %s could not be read; %s: %s", self.parameter_name, self._kept(), exc
             )
             self._loaded_at = now  # try again after the cache period, not on every event
             return self._good
         self._loaded_at = now
         try:
-            self._good = PolicyDocument.model_validate(json.loads(raw))
-        except (ValueError, ValidationError) as exc:
-            self._metrics.count("PolicyInvalid")
-            logger.error(
-                "policy parameter %s is invalid; keeping the last good document: %s", self.parameter_name, exc
-            )
-            if self._good is None:
-                # No good document yet: the safest policy changes nothing (each job's own keep-alive).
-                self._good = PolicyDocument()
+            self._good = parse_policy(json.loads(raw), f"parameter {self.parameter_name}")
+            self._built_in = False
+        except PolicyError as exc:  # each problem as `<path>: <what is wrong>. <fix>`, as at synth
+            self._invalid(exc.problems)
+        except ValueError as exc:  # not JSON: YAML put by hand, say
+            self._invalid([f"<root>: is not JSON ({exc}). Deploy the policy with the stack (cdk deploy)"])
+        assert self._good is not None
         return self._good
+
+    def _invalid(self, problems: list[str]) -> None:
+        self._metrics.count("PolicyInvalid")
+        if self._good is None:
+            # No good document yet: the safest policy changes nothing (each job's own keep-alive).
+            self._good, self._built_in = PolicyDocument(), True
+        logger.error(
+            "policy parameter %s is invalid; %s: %s", self.parameter_name, self._kept(), "; ".join(problems)
+        )
