@@ -94,12 +94,15 @@ class Monitoring(Construct):
         alarm(
             "PolicyInvalid",
             _metric("PolicyInvalid"),
-            "The policy document in SSM is invalid; warmpool keeps using the last good one",
+            "The policy document in SSM is invalid; warmpool keeps deciding by the last good one it "
+            "read, or by the built-in policy (each job's own keep-alive) in a function that has read "
+            "none: the log names each problem",
         )
         alarm(
             "PolicyUnreadable",
             _metric("PolicyUnreadable"),
-            "The policy parameter in SSM could not be read; warmpool keeps using the last good one",
+            "The policy parameter in SSM could not be read; warmpool keeps deciding by the last good "
+            "one it read (a function that has read none fails the event, which is retried)",
         )
         alarm(
             "PermanentErrors",
