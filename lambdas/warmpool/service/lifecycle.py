@@ -668,10 +668,13 @@ class LifecycleService:
         tuner_ended: str | None = None,
         tags: dict[str, str] | None = None,
         read_again: bool = False,
+        release_told: bool = False,
     ) -> Outcome:
         """`tuner_ended`: why the pool's tuning job is known to have ended (its pool is not the
         tuner's any more). `read_again`: this is the second look after SageMaker said the pool had
-        moved on (a refusal now is one)."""
+        moved on (a refusal now is one). `release_told`: this invocation released the pool and saved
+        or sent its notice itself (`_save_released`): its release is not an unrecorded one
+        (`_unrecorded_release`)."""
         now = self.clock.now()
         pool_id = self.registry.pool_id_for_job(job_name)
         known = self.registry.get(pool_id) if pool_id else None
@@ -755,9 +758,20 @@ class LifecycleService:
             )
             if cold_start:  # told before the save, after which a retry finds the job registered
                 self._maybe_missed_pool(_as_saved(record).pool)
+            released = (
+                None
+                if release_told
+                else self._unrecorded_release(job, record, previous if same_job else None)
+            )
+            if released is not None:  # saved, then audited and announced, as a decision is
+                unannounced = (NotificationKind.RELEASED.value,)
+                record = replace(record, last_decision=released, unannounced=unannounced)
             saved = self._save(record)
             note = "tuner-owned" if saved.tuner_owned else saved.pool.status.value
             self._audit(saved, "recorded", {"trigger": trigger.value, "state": note})
+            if released is not None:
+                self._audit(saved, "decision", {"trigger": trigger.value, **released.to_json()})
+                saved = self._announce_saved(saved)
             if cold_start:
                 # A cold start tells how long the latest released pool of this key would have waited.
                 self.registry.observe_cold_start(
@@ -840,6 +854,56 @@ class LifecycleService:
             saved = self._save(self._plan_next_check(saved, replace(decision, next_check_at=soon), now))
         return Outcome(job_name, saved.pool.pool_id, "decided", decision)
 
+    def _unrecorded_release(
+        self, job: dict[str, Any], record: PoolRecord, previous: PoolRecord | None
+    ) -> Decision | None:
+        """The release of a pool found Terminated by a keep-alive of 0 that no save recorded: the
+        invocation that released it failed after `UpdateTrainingJob` and before its save (the update's
+        audit entry, the idle gap or the save itself failed, or it timed out). Its retry (the event or
+        step delivered again, the reconciler's next run) finds the pool gone, and recorded only that:
+        the owner was never told, and the trail had no decision. So it is recorded as the release it
+        was, its `released` saved as unannounced, then sent, as that invocation would have. Its rule and
+        reasons are those of the update's own audit entry (`keep-alive-updated`, written right after the
+        update: one Query of the pool's trail, in this case only), or say that none was kept when that
+        write failed too. Nothing else leaves a keep-alive of 0 (an expiry, the maximum lifetime, a
+        failed cluster keep the keep-alive the pool had); one set outside warmpool is told the same way.
+        `previous`: the pool's record of this job (None: none); one recorded gone, or holding its
+        release already (a pool released to make room: `_save_released`), has nothing to record."""
+        keep_alive = int((job.get("ResourceConfig") or {}).get("KeepAlivePeriodInSeconds") or 0)
+        if record.pool.status is not WarmPoolStatus.TERMINATED or keep_alive != 0:
+            return None
+        if previous is not None:
+            if previous.pool.status in (WarmPoolStatus.TERMINATED, WarmPoolStatus.REUSED):
+                return None
+            decided = previous.last_decision
+            if decided is not None and decided.action is Action.RELEASE and not decided.dry_run:
+                return None
+        name = record.pool.job_name
+        updates = [
+            entry
+            for entry in self.registry.audit_trail(record.pool.pool_id)
+            if entry.what == "keep-alive-updated"
+            and entry.job_name == name
+            and entry.details.get("seconds") == 0
+        ]
+        if updates:
+            rule = str(updates[-1].details.get("rule") or "sagemaker.released")
+            reasons = tuple(str(reason) for reason in updates[-1].details.get("reasons") or ())
+        else:
+            rule = "sagemaker.released"
+            reasons = (
+                "SageMaker has the pool released (keep-alive 0) and no record of the decision was kept: "
+                "the writes after its update failed, or it was released outside warmpool",
+            )
+        return Decision(
+            action=Action.RELEASE,
+            keep_alive_seconds=0,
+            horizon_seconds=0,
+            next_check_at=None,
+            rule=rule,
+            reasons=reasons,
+        )
+
     def _release_other(self, pool_id: str, because: Decision) -> bool:
         """A limit rule freed room by releasing another pool of the team. True when the release was
         held back by `max_reductions_per_run` (a later run is to try again)."""
@@ -875,7 +939,7 @@ class LifecycleService:
             reasons=because.reasons,
         )
         self._save_released(record, released)
-        self._refresh(record.pool.job_name, Trigger.RECONCILE)
+        self._refresh(record.pool.job_name, Trigger.RECONCILE, release_told=True)
         return False
 
     def _save_released(self, record: PoolRecord, released: Decision) -> None:
@@ -907,7 +971,7 @@ class LifecycleService:
         fresh = self.registry.get(pool_id)
         if fresh is not None and fresh.pool.job_name == job_name:
             self._save_released(fresh, released)
-            self._refresh(job_name, Trigger.RECONCILE)
+            self._refresh(job_name, Trigger.RECONCILE, release_told=True)
         return Outcome(job_name, pool_id, "decided", released)
 
     def _restore_expiry(self, pool_id: str, job_name: str, set_until: datetime | None) -> None:

@@ -1,0 +1,234 @@
+"""A write that fails after SageMaker took a keep-alive update (the update's audit entry, the next
+look's schedule, the idle gap, the registry save, the decision's audit entry, the notification): the
+retry (SQS delivering the event or the step again, the reconciler's next run) converges. SageMaker and
+the registry agree on the expiry, the trail has the decision once, the owner hears it once, and a pool
+kept has its next look planned."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from warmpool.emulator.jobs import training_job_request
+from warmpool.handlers import lifecycle, reconciler
+
+from tests.integration.conftest import System
+
+TAGS = {"team": "vision", "owner": "alice"}
+KEEP = {"version": 1, "defaults": {"keep_alive_strategy": "fixed-7200"}}  # one step of an hour, then more
+RELEASE = {"version": 1, "defaults": {"keep_alive_strategy": "none"}}  # released as soon as it is idle
+
+
+def _pk(params: dict[str, Any]) -> str:
+    item = params.get("Item") or {}
+    return str(item.get("pk", {}).get("S", ""))
+
+
+def _transacts(params: dict[str, Any], prefix: str) -> bool:
+    for entry in params.get("TransactItems", []):
+        for write in entry.values():
+            key = write.get("Item") or write.get("Key") or {}
+            if str(key.get("pk", {}).get("S", "")).startswith(prefix):
+                return True
+    return False
+
+
+# The writes that follow a successful UpdateTrainingJob, in the engine's order, as (operation, which).
+WRITES: dict[str, tuple[str, Callable[[System, dict[str, Any]], bool]]] = {
+    "update-audited": (
+        "PutItem",
+        lambda s, p: (
+            p.get("TableName") == s.env.audit_table and p["Item"]["what"]["S"] == "keep-alive-updated"
+        ),
+    ),
+    "next-look-scheduled": ("CreateSchedule", lambda s, p: True),
+    "gap-recorded": ("PutItem", lambda s, p: _pk(p).startswith("HIST#KEY#")),
+    "gap-booked": ("TransactWriteItems", lambda s, p: _transacts(p, "LEDGER#")),
+    "pool-saved": ("TransactWriteItems", lambda s, p: _transacts(p, "POOL#")),
+    "decision-audited": (
+        "PutItem",
+        lambda s, p: p.get("TableName") == s.env.audit_table and p["Item"]["what"]["S"] == "decision",
+    ),
+    "owner-told": ("SendMessage", lambda s, p: p.get("QueueUrl") == s.env.notify_queue_url),
+}
+SERVICE = {
+    "PutItem": "dynamodb",
+    "TransactWriteItems": "dynamodb",
+    "CreateSchedule": "scheduler",
+    "SendMessage": "sqs",
+}
+
+
+@dataclass
+class OneWriteFails:
+    """The first write `which` after a successful UpdateTrainingJob fails once (DynamoDB, Scheduler or
+    SQS answering 500 after botocore's retries); everything else goes through."""
+
+    system: System
+    which: str = ""
+    failed: list[str] = field(default_factory=list)
+    armed: bool = False
+
+    def after_update(self, http_response: Any, **_: Any) -> None:
+        if http_response.status_code == 200:
+            self.armed = True
+
+    def before(self, params: dict[str, Any], model: Any, **_: Any) -> None:
+        if not self.which or not self.armed or self.failed:
+            return
+        operation, matches = WRITES[self.which]
+        if model.name == operation and matches(self.system, params):
+            self.failed.append(operation)
+            raise ClientError({"Error": {"Code": "InternalServerError", "Message": "injected"}}, operation)
+
+
+@pytest.fixture
+def one_write_fails(system: System) -> Iterator[OneWriteFails]:
+    fault = OneWriteFails(system)
+    session = boto3.DEFAULT_SESSION
+    assert session is not None
+    hooks: list[tuple[str, Callable[..., None]]] = [
+        ("after-call.sagemaker.UpdateTrainingJob", fault.after_update)
+    ]
+    for operation, service in SERVICE.items():
+        hooks.append((f"provide-client-params.{service}.{operation}", fault.before))
+    for name, hook in hooks:
+        session.events.register(name, hook)
+    for module in (lifecycle, reconciler):  # clients made from now on carry the hooks
+        module.runtime.cache_clear()
+    try:
+        yield fault
+    finally:
+        for name, hook in hooks:
+            session.events.unregister(name, hook)
+
+
+def sagemaker_expiry(system: System, name: str) -> Any:
+    job = system.emulator.job(name)
+    assert job.cluster is not None
+    return job.cluster.expires_at
+
+
+def decisions(system: System, name: str) -> list[str]:
+    trail = system.registry.audit_trail(name)
+    return [str(e.details.get("action")) for e in trail if e.what == "decision"]
+
+
+def planned(system: System) -> list[str]:
+    listed = system.schedules._scheduler.list_schedules(GroupName=system.env.scheduler_group)
+    return [s["Name"] for s in listed["Schedules"]]
+
+
+RELEASED_WRITES = ["update-audited", "gap-recorded", "gap-booked", "pool-saved", "owner-told"]
+
+
+def released_as_decided(system: System, name: str, which: str) -> None:
+    """What the owner and the trail have of a release: said once, decided once, and its gap learned.
+    Its rule is the policy's, unless the update's own audit entry, which names it, failed too."""
+    record = system.registry.get(name)
+    assert record is not None
+    assert record.pool.status.value == "Terminated"
+    assert system.emulator.job(name).warm_pool.status == "Terminated"  # type: ignore[union-attr]
+    said = [n for n in system.notifications() if n["kind"] == "released"]
+    assert (decisions(system, name)[-1:], [n["job_name"] for n in said]) == (["release"], [name])
+    rule = "sagemaker.released" if which == "update-audited" else "defaults.keep_alive_strategy"
+    assert said[0]["decision"]["rule"] == rule
+    assert record.unannounced == ()
+    history, _ = system.registry.history(record.pool.match_key.digest(), "vision")
+    assert [g.job_name for g in history][-1:] == [name]
+
+
+@pytest.mark.parametrize("which", RELEASED_WRITES)
+def test_a_pool_released_at_its_jobs_end_is_announced_when_the_event_is_delivered_again(
+    system: System, one_write_fails: OneWriteFails, which: str
+) -> None:
+    system.set_policy(RELEASE)
+    system.sagemaker.create_training_job(**training_job_request("rel-1", keep_alive_seconds=600, tags=TAGS))
+    system.settle()
+    system.control.run_for("rel-1", 300)
+    system.emulator.advance(300 + 120)  # its end is delivered two minutes late: two idle minutes
+    one_write_fails.which = which
+    system.settle()
+
+    assert one_write_fails.failed  # after the release, and SQS delivered the event again
+    assert decisions(system, "rel-1") == ["release"]
+    released_as_decided(system, "rel-1", which)
+
+
+@pytest.mark.parametrize("which", RELEASED_WRITES)
+def test_a_pool_released_at_its_step_is_announced_when_the_step_is_delivered_again(
+    system: System, one_write_fails: OneWriteFails, which: str
+) -> None:
+    system.set_policy(KEEP)
+    system.run_job("srel-1", 300, keep_alive_seconds=600, tags=TAGS)
+    system.notifications()
+    system.set_policy(RELEASE)  # its next step releases it
+    one_write_fails.which = which
+    system.advance(3600, tick=300)
+
+    assert one_write_fails.failed
+    assert decisions(system, "srel-1") == ["extend", "release"]
+    released_as_decided(system, "srel-1", which)
+
+
+@pytest.mark.parametrize("which", [w for w in RELEASED_WRITES if w != "owner-told"])
+def test_a_pool_the_reconciler_released_is_announced_at_its_next_run(
+    system: System, one_write_fails: OneWriteFails, which: str
+) -> None:
+    system.set_policy(KEEP)
+    system.run_job("rrel-1", 300, keep_alive_seconds=600, tags=TAGS)
+    system.notifications()
+    system.set_policy(RELEASE)
+    system.emulator.advance(3400)  # its step was due; the tick never fired
+    for schedule in system.schedules.due():
+        system.schedules._scheduler.delete_schedule(
+            Name=schedule["Name"], GroupName=system.env.scheduler_group
+        )
+    one_write_fails.which = which
+    first = system.reconcile()
+    second = system.reconcile()
+
+    assert one_write_fails.failed
+    assert [f.split(":")[0] for f in first["failed"] + second["failed"]] == ["rrel-1"]
+    assert decisions(system, "rrel-1") == ["extend", "release"]
+    released_as_decided(system, "rrel-1", which)
+
+
+@pytest.mark.parametrize("which", ["update-audited", "next-look-scheduled", "pool-saved"])
+def test_a_step_that_extends_converges_when_its_message_is_delivered_again(
+    system: System, one_write_fails: OneWriteFails, which: str
+) -> None:
+    system.set_policy(KEEP)
+    system.run_job("step-1", 300, keep_alive_seconds=600, tags=TAGS)
+    system.notifications()
+    one_write_fails.which = which
+    system.advance(3600, tick=300)  # the step at 55 minutes
+
+    assert one_write_fails.failed
+    record = system.registry.get("step-1")
+    assert record is not None
+    assert record.pool.status.value == "Available"
+    assert record.pool.expires_at == sagemaker_expiry(system, "step-1")
+    assert decisions(system, "step-1") == ["extend", "extend"]
+    assert system.notifications() == []
+    assert record.schedule_name in planned(system)
+
+
+def test_a_pool_kept_at_its_jobs_end_is_announced_once_when_the_send_fails(
+    system: System, one_write_fails: OneWriteFails
+) -> None:
+    system.set_policy(KEEP)
+    one_write_fails.which = "owner-told"
+    system.run_job("kept-1", 300, keep_alive_seconds=600, tags=TAGS)
+
+    assert one_write_fails.failed
+    record = system.registry.get("kept-1")
+    assert record is not None
+    assert record.pool.expires_at == sagemaker_expiry(system, "kept-1")
+    assert decisions(system, "kept-1") == ["extend"]
+    assert [n["kind"] for n in system.notifications()] == ["pool-ready"]
+    assert record.schedule_name in planned(system)
