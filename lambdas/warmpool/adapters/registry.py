@@ -9,6 +9,9 @@ The registry table
   `gsi3sk` = `<instance type>#<pool_id>`): one team's warm pools, without reading the others;
   sparse GSI `by_type` for Available pools (`gsi4pk` = `TYPE#<instance type>`, `gsi4sk` = `gsi1sk`): the
   warm pools of one instance type, of every team (an `instance_type_limits` entry counts them all).
+- `POOL#<pool_id>` / `UNANNOUNCED`: the pool was saved with notices still to send (`unannounced`),
+  at `version`; in `by_status` under `POOL#UNANNOUNCED` (`gsi1sk` = `<pool_id>`), where the reconciler
+  finds the ones left unsent, until the pool's notices are sent and it is removed.
 - `INDEXES` / `BACKFILL`: the indexes every live pool item is known to carry the keys of.
 - `UPGRADES` / `DONE`: the one-off repairs of what older versions left that have run to the end.
 - `JOB#<job_name>` / `POOL`: which pool a job belongs to.
@@ -77,6 +80,9 @@ UNSENT_TUNING_NOTICES = "TUNING#UNSENT"
 # the `by_status` partition of the tuning jobs a pool was left to and whose end is not recorded yet
 WATCHED_TUNING_JOBS = "TUNING#WATCHED"
 _WATCH_SK = "WATCH"
+# the `by_status` partition of the pools saved with notices still to send (`unannounced_pools`)
+UNANNOUNCED_POOLS = "POOL#UNANNOUNCED"
+_UNANNOUNCED_SK = "UNANNOUNCED"
 _NOT_CHECKED_YET = "-"  # sorts before any time: a watch never checked is due at once
 _LEFT_TO_THE_ENGINE = ("ConditionalCheckFailedException", "AccessDeniedException")
 
@@ -184,6 +190,24 @@ class DynamoPoolRegistry:
                     }
                 }
             )
+        marks: list[dict[str, Any]] = []
+        if record.unannounced:
+            # in the same write as the notices it marks: a failure before they are sent (a send that
+            # fails, an invocation that ends) leaves them where the reconciler looks
+            # (`unannounced_pools`), also when nothing brings another look at the pool (released)
+            marks.append(
+                {
+                    "Put": {
+                        "TableName": self.table_name,
+                        "Item": {
+                            **_key(f"POOL#{pool.pool_id}", _UNANNOUNCED_SK),
+                            "version": {"N": str(stored.pool.version)},
+                            "gsi1pk": {"S": UNANNOUNCED_POOLS},
+                            "gsi1sk": {"S": pool.pool_id},
+                        },
+                    }
+                }
+            )
         absorbed: list[dict[str, Any]] = []
         if absorbs is not None:  # a join: the pool whose job this one takes over goes in the same write
             absorbed.append(
@@ -202,6 +226,7 @@ class DynamoPoolRegistry:
                     {"Put": {"TableName": self.table_name, "Item": item, **condition}},
                     {"Put": {"TableName": self.table_name, "Item": job_item}},
                     *tuner,
+                    *marks,
                     *absorbed,
                 ]
             )
@@ -503,6 +528,37 @@ class DynamoPoolRegistry:
 
     def unwatch_tuning_job(self, tuning_job_arn: str) -> None:
         self._client.delete_item(TableName=self.table_name, Key=_key(f"TUNING#{tuning_job_arn}", _WATCH_SK))
+
+    def unannounced_pools(self) -> list[str]:
+        """One Query of the sparse `POOL#UNANNOUNCED` partition of `by_status`: the pools saved with
+        notices still to send (nearly always none, or those being sent right now), by pool id."""
+        items = self._query(
+            IndexName=STATUS_INDEX,
+            KeyConditionExpression="gsi1pk = :p",
+            ExpressionAttributeValues={":p": {"S": UNANNOUNCED_POOLS}},
+        )
+        return [item["pk"]["S"].removeprefix("POOL#") for item in items]
+
+    def announced(self, pool_id: str, version: int | None) -> None:
+        """The pool's notices saved up to `version` were sent: its mark goes, unless a later save (a
+        decision with notices of its own) marked it again. None: the pool is gone, the mark too."""
+        from botocore.exceptions import ClientError
+
+        condition: dict[str, Any] = (
+            {}
+            if version is None
+            else {
+                "ConditionExpression": "version <= :v",
+                "ExpressionAttributeValues": {":v": {"N": str(version)}},
+            }
+        )
+        try:
+            self._client.delete_item(
+                TableName=self.table_name, Key=_key(f"POOL#{pool_id}", _UNANNOUNCED_SK), **condition
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":  # marked again since
+                raise
 
     # ------------------------------------------------------------------ idle-cost ledger
     def add_idle_cost(self, team: str, at: datetime, usd: float, booking: str) -> bool:

@@ -279,7 +279,8 @@ class LifecycleService:
         """Repair drift: pools whose events were missed, pools that moved on silently, missing schedules.
         Costs O(Available and InUse pools): for each state, one list call to SageMaker and one query of
         the registry, plus a describe per disagreeing pool, one query of the "tuning job finished"
-        notices not marked sent (nearly always none: `unsent_tuning_notices`) and one of the tuning jobs
+        notices not marked sent (nearly always none: `unsent_tuning_notices`), one of the pools saved
+        with notices still to send (nearly always none: `unannounced_pools`), and one of the tuning jobs
         watched and due for a check, with a describe each (`_check_watched_tuning_job`: each at most
         once per `TUNING_CHECK_INTERVAL` while it runs, then never again); and once per index added
         to the registry, one listing of the live pools (`backfill_indexes`); once per registry, the
@@ -348,6 +349,11 @@ class LifecycleService:
         for notice in self.registry.unsent_tuning_notices(now - UNSENT_NOTICE_GRACE):
             arn = notice.tuning_job_arn
             self._repair(failed, [], arn, self._send_listed_tuning_notice, notice)
+        # The pools saved with notices still to send (their send failed, or their invocation ended):
+        # what is not retried (this run's own decisions, a person's request) and what no later look
+        # would send (a pool released). One Query, of the pools listed so only (nearly always none).
+        for pool_id in self.registry.unannounced_pools():
+            self._repair(failed, [], pool_id, self._announce_listed, pool_id)
         # A pool the registry still has InUse whose job has ended (its events lost, its keep-alive run
         # out before this run could see it Available): left alone, it would count as running forever.
         in_use = set(self.sagemaker.list_job_names_with_pool(WarmPoolStatus.IN_USE.value))
@@ -1498,12 +1504,38 @@ class LifecycleService:
             severity = Severity.INFO if kind in ANNOUNCED_AS_INFO else Severity.WARNING
             self._notify(record, kind, severity, record.last_decision, extra=extra)
         try:
-            return self._save(replace(record, unannounced=()))
+            saved = self._save(replace(record, unannounced=()))
         except ConcurrentUpdateError:
             # Another invocation wrote the pool after this decision was saved: it read the decision
             # with what is still to say, and says it again under the same version (which the notifier
             # sends once), or leaves it to the next look. The decision stands: nothing to retry.
             return record
+        self._unmark(saved)
+        return saved
+
+    def _unmark(self, record: PoolRecord) -> None:
+        """The pool's notices are sent: the mark that lists it for the reconciler (saved with them:
+        `unannounced_pools`) goes. Best effort: a mark left behind only has the reconciler read the
+        pool, find nothing to send and remove it."""
+        try:
+            self.registry.announced(record.pool.pool_id, record.pool.version)
+        except Exception:  # the reconciler removes it
+            self.metrics.count("UnannouncedMarkLeft")
+
+    def _announce_listed(self, pool_id: str) -> None:
+        """A pool the reconciler found listed with notices still to send (`unannounced_pools`): its
+        decision was saved with them, then their send failed, or the invocation ended. An event or a
+        step is retried and sends them itself; nothing retries the reconciler's own decisions or a
+        person's request, and nothing looks again at a pool they released. Read again: what it still
+        has to say is sent under the version it was saved with (`_announce_saved`; a copy of a send
+        that did go out is the notifier's duplicate), else the mark is removed."""
+        record = self.registry.get(pool_id)
+        if record is None:  # joined into another pool (its notices went with the join's record)
+            self.registry.announced(pool_id, None)
+        elif record.unannounced:
+            self._announce_saved(record)
+        else:
+            self._unmark(record)
 
     def _lifetime_end(self, pool: Pool) -> datetime | None:
         """When the pool reaches its maximum lifetime (None: not known when it began)."""

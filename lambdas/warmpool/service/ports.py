@@ -231,6 +231,16 @@ class PoolRegistry(FleetSource, Protocol):
         """The notice was sent: no run sends it again."""
         ...
 
+    def unannounced_pools(self) -> list[str]:
+        """The pools saved with notices still to send (`PoolRecord.unannounced`), by pool id: marked in
+        the save that holds them, until `announced`."""
+        ...
+
+    def announced(self, pool_id: str, version: int | None) -> None:
+        """The pool's notices saved up to `version` were sent (a later save's mark stays); None: the
+        pool is gone."""
+        ...
+
     def unsent_tuning_notices(self, recorded_before: datetime) -> list[TuningNotice]:
         """The notices recorded before `recorded_before` and not marked sent."""
         ...

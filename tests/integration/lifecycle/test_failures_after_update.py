@@ -13,6 +13,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError
+from warmpool.cli.main import main
 from warmpool.emulator.jobs import training_job_request
 from warmpool.handlers import lifecycle, reconciler
 
@@ -175,7 +176,7 @@ def test_a_pool_released_at_its_step_is_announced_when_the_step_is_delivered_aga
     released_as_decided(system, "srel-1", which)
 
 
-@pytest.mark.parametrize("which", [w for w in RELEASED_WRITES if w != "owner-told"])
+@pytest.mark.parametrize("which", RELEASED_WRITES)
 def test_a_pool_the_reconciler_released_is_announced_at_its_next_run(
     system: System, one_write_fails: OneWriteFails, which: str
 ) -> None:
@@ -232,3 +233,31 @@ def test_a_pool_kept_at_its_jobs_end_is_announced_once_when_the_send_fails(
     assert decisions(system, "kept-1") == ["extend"]
     assert [n["kind"] for n in system.notifications()] == ["pool-ready"]
     assert record.schedule_name in planned(system)
+
+
+def test_a_release_a_person_asked_for_is_announced_by_the_reconciler_when_its_send_fails(
+    system: System, one_write_fails: OneWriteFails
+) -> None:
+    # nobody sends a person's request again, and no look comes back to a pool released: the notice
+    # saved with the release is what the reconciler's next run finds
+    system.set_policy(KEEP)
+    system.run_job("ask-1", 300, keep_alive_seconds=600, tags=TAGS)
+    system.notifications()
+    one_write_fails.which = "owner-told"
+    assert main(["pools", "release", "ask-1", "--user", "bob"]) != 0  # the command failed...
+    assert one_write_fails.failed == ["SendMessage"]
+    assert system.emulator.job("ask-1").warm_pool.status == "Terminated"  # type: ignore[union-attr]
+    assert system.notifications() == []  # ...after the release, and its owner was not told
+
+    report = system.reconcile()
+
+    assert report["failed"] == []
+    said = system.notifications()
+    assert [(n["kind"], n["job_name"]) for n in said] == [("released", "ask-1")]
+    assert said[0]["decision"]["action"] == "release"
+    record = system.registry.get("ask-1")
+    assert record is not None
+    assert (record.pool.status.value, record.unannounced) == ("Terminated", ())
+    assert system.registry.unannounced_pools() == []
+    system.reconcile()  # said once
+    assert system.notifications() == []
