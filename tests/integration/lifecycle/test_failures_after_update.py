@@ -261,3 +261,22 @@ def test_a_release_a_person_asked_for_is_announced_by_the_reconciler_when_its_se
     assert system.registry.unannounced_pools() == []
     system.reconcile()  # said once
     assert system.notifications() == []
+
+
+def test_a_pool_released_outside_warmpool_is_told_to_its_owner_once(system: System) -> None:
+    system.set_policy(KEEP)
+    system.run_job("out-1", 300, keep_alive_seconds=600, tags=TAGS)
+    system.notifications()
+    # someone sets the keep-alive to 0 in the console: no decision of warmpool's released it
+    system.sagemaker.update_training_job(
+        TrainingJobName="out-1", ResourceConfig={"KeepAlivePeriodInSeconds": 0}
+    )
+    system.reconcile()
+    system.reconcile()
+
+    said = system.notifications()
+    assert [(n["kind"], n["decision"]["rule"]) for n in said] == [("released", "sagemaker.released")]
+    assert decisions(system, "out-1") == ["extend", "release"]
+    record = system.registry.get("out-1")
+    assert record is not None
+    assert (record.pool.status.value, record.unannounced) == ("Terminated", ())
