@@ -1,8 +1,8 @@
 """A write that fails after SageMaker took a keep-alive update (the update's audit entry, the next
-look's schedule, the idle gap, the registry save, the decision's audit entry, the notification): the
-retry (SQS delivering the event or the step again, the reconciler's next run) converges. SageMaker and
-the registry agree on the expiry, the trail has the decision once, the owner hears it once, and a pool
-kept has its next look planned."""
+look's schedule, the idle gap and its booking, the registry save, the notification): the retry (SQS
+delivering the event or the step again, the reconciler's next run) converges. SageMaker and the
+registry agree on the pool, the trail has the decision once, the owner hears it once, and a pool kept
+has its next look planned."""
 
 from __future__ import annotations
 
@@ -114,7 +114,14 @@ def sagemaker_expiry(system: System, name: str) -> Any:
     return job.cluster.expires_at
 
 
+def sagemaker_status(system: System, name: str) -> str:
+    pool = system.emulator.job(name).warm_pool
+    assert pool is not None
+    return pool.status
+
+
 def decisions(system: System, name: str) -> list[str]:
+    """The actions of the pool's decisions, as its trail has them."""
     trail = system.registry.audit_trail(name)
     return [str(e.details.get("action")) for e in trail if e.what == "decision"]
 
@@ -133,7 +140,7 @@ def released_as_decided(system: System, name: str, which: str) -> None:
     record = system.registry.get(name)
     assert record is not None
     assert record.pool.status.value == "Terminated"
-    assert system.emulator.job(name).warm_pool.status == "Terminated"  # type: ignore[union-attr]
+    assert sagemaker_status(system, name) == "Terminated"
     said = [n for n in system.notifications() if n["kind"] == "released"]
     assert (decisions(system, name)[-1:], [n["job_name"] for n in said]) == (["release"], [name])
     rule = "sagemaker.released" if which == "update-audited" else "defaults.keep_alive_strategy"
@@ -246,7 +253,7 @@ def test_a_release_a_person_asked_for_is_announced_by_the_reconciler_when_its_se
     one_write_fails.which = "owner-told"
     assert main(["pools", "release", "ask-1", "--user", "bob"]) != 0  # the command failed...
     assert one_write_fails.failed == ["SendMessage"]
-    assert system.emulator.job("ask-1").warm_pool.status == "Terminated"  # type: ignore[union-attr]
+    assert sagemaker_status(system, "ask-1") == "Terminated"
     assert system.notifications() == []  # ...after the release, and its owner was not told
 
     report = system.reconcile()
