@@ -9,9 +9,10 @@ The registry table
   `gsi3sk` = `<instance type>#<pool_id>`): one team's warm pools, without reading the others;
   sparse GSI `by_type` for Available pools (`gsi4pk` = `TYPE#<instance type>`, `gsi4sk` = `gsi1sk`): the
   warm pools of one instance type, of every team (an `instance_type_limits` entry counts them all).
-- `POOL#<pool_id>` / `UNANNOUNCED`: the pool was saved with notices still to send (`unannounced`),
-  at `version`; in `by_status` under `POOL#UNANNOUNCED` (`gsi1sk` = `<pool_id>`), where the reconciler
-  finds the ones left unsent, until the pool's notices are sent and it is removed.
+- `POOL#<pool_id>` / `UNANNOUNCED`: the pool was saved with notices still to send (`unannounced`), or
+  a decision's audit entry still to write (`unaudited`), at `version`; in `by_status` under
+  `POOL#UNANNOUNCED` (`gsi1sk` = `<pool_id>`), where the reconciler finds the ones left, until they
+  are done and it is removed.
 - `INDEXES` / `BACKFILL`: the indexes every live pool item is known to carry the keys of.
 - `UPGRADES` / `DONE`: the one-off repairs of what older versions left that have run to the end.
 - `JOB#<job_name>` / `POOL`: which pool a job belongs to.
@@ -123,6 +124,7 @@ class DynamoPoolRegistry:
             tuner_owned=record.tuner_owned,
             notified=record.notified,
             unannounced=record.unannounced,
+            unaudited=record.unaudited,
         )
         body = {
             "pool": pool_to_json(stored.pool),
@@ -133,6 +135,7 @@ class DynamoPoolRegistry:
             "tuner_owned": record.tuner_owned,
             "notified": list(record.notified),
             "unannounced": list(record.unannounced),
+            "unaudited": dict(record.unaudited) if record.unaudited is not None else None,
         }
         item: dict[str, Any] = {
             **_key(f"POOL#{pool.pool_id}", STATE_SK),
@@ -191,7 +194,7 @@ class DynamoPoolRegistry:
                 }
             )
         marks: list[dict[str, Any]] = []
-        if record.unannounced:
+        if record.unannounced or record.unaudited is not None:
             # in the same write as the notices it marks: a failure before they are sent (a send that
             # fails, an invocation that ends) leaves them where the reconciler looks
             # (`unannounced_pools`), also when nothing brings another look at the pool (released)
@@ -823,4 +826,5 @@ def _record(item: dict[str, Any]) -> PoolRecord:
         tuner_owned=bool(body.get("tuner_owned")),
         notified=tuple(body.get("notified") or ()),
         unannounced=tuple(body.get("unannounced") or ()),
+        unaudited=body.get("unaudited"),
     )

@@ -684,7 +684,7 @@ class LifecycleService:
         now = self.clock.now()
         pool_id = self.registry.pool_id_for_job(job_name)
         known = self.registry.get(pool_id) if pool_id else None
-        if known is not None and known.unannounced:
+        if known is not None and (known.unannounced or known.unaudited is not None):
             known = self._announce_saved(known)  # a failure after its last decision was saved
         if known is not None and known.last_decision is not None:
             self._announce_released_for(known.last_decision)
@@ -776,7 +776,7 @@ class LifecycleService:
             note = "tuner-owned" if saved.tuner_owned else saved.pool.status.value
             self._audit(saved, "recorded", {"trigger": trigger.value, "state": note})
             if released is not None:
-                self._audit(saved, "decision", {"trigger": trigger.value, **released.to_json()})
+                self._audit_decision(saved, {"trigger": trigger.value, **released.to_json()})
                 saved = self._announce_saved(saved)
             if cold_start:
                 # A cold start tells how long the latest released pool of this key would have waited.
@@ -847,7 +847,7 @@ class LifecycleService:
         if request is not None:
             self._answers.saved = done
         asked = request.audit_details() if request is not None else {}
-        self._audit(saved, "decision", {"trigger": trigger.value, **decision.to_json(), **asked})
+        self._audit_decision(saved, {"trigger": trigger.value, **decision.to_json(), **asked})
         self.metrics.count(f"Decisions{decision.action.value.capitalize()}")
         if refused:
             return Outcome(job_name, saved.pool.pool_id, "refused", done)
@@ -1489,12 +1489,32 @@ class LifecycleService:
             kinds.append(NotificationKind.LIFETIME_ENDING)
         return tuple(k.value for k in kinds), tuple(warned)
 
+    def _audit_decision(self, saved: PoolRecord, details: dict[str, Any]) -> None:
+        """The saved decision's audit entry. Written after the save (a save that fails leaves the
+        retry to decide afresh, and write its own: one entry per decision), so a write that fails
+        here would leave the decision out of the trail for good: the retry finds the pool saved and
+        decides nothing (its event unchanged), or another look. So the entry is saved with the pool
+        (`unaudited`), and written by the retry (or, for what nobody retries, the reconciler:
+        `_announce_listed`) before anything else, with what is still unannounced (`_announce_saved`).
+        The error is raised all the same: the event or step is retried."""
+        try:
+            self._audit(saved, "decision", details)
+        except Exception:
+            try:
+                self._save(replace(saved, unaudited=details))
+            except Exception:  # the registry fails too: the original error says what happened
+                self.metrics.count("DecisionAuditLost")
+            raise
+
     def _announce_saved(self, record: PoolRecord) -> PoolRecord:
-        """Send what the saved decision still has to say (`unannounced`), then record it said. A send
-        repeated after a failure carries the same version, and the notifier sends each
-        pool_id#kind#version once."""
-        if not record.unannounced:
+        """Write the saved decision's audit entry if its write failed (`unaudited`), and send what it
+        still has to say (`unannounced`), then record both done. A send repeated after a failure
+        carries the same version, and the notifier sends each pool_id#kind#version once; an entry
+        written again (the write that records it done failed) is in the trail twice."""
+        if not record.unannounced and record.unaudited is None:
             return record
+        if record.unaudited is not None:
+            self._audit(record, "decision", dict(record.unaudited))
         for value in record.unannounced:
             kind = NotificationKind(value)
             extra: dict[str, Any] = {}
@@ -1504,7 +1524,7 @@ class LifecycleService:
             severity = Severity.INFO if kind in ANNOUNCED_AS_INFO else Severity.WARNING
             self._notify(record, kind, severity, record.last_decision, extra=extra)
         try:
-            saved = self._save(replace(record, unannounced=()))
+            saved = self._save(replace(record, unannounced=(), unaudited=None))
         except ConcurrentUpdateError:
             # Another invocation wrote the pool after this decision was saved: it read the decision
             # with what is still to say, and says it again under the same version (which the notifier
@@ -1532,7 +1552,7 @@ class LifecycleService:
         record = self.registry.get(pool_id)
         if record is None:  # joined into another pool (its notices went with the join's record)
             self.registry.announced(pool_id, None)
-        elif record.unannounced:
+        elif record.unannounced or record.unaudited is not None:
             self._announce_saved(record)
         else:
             self._unmark(record)

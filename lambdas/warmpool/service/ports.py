@@ -89,6 +89,9 @@ class PoolRecord:
     notified: tuple[str, ...] = ()  # notification kinds sent for the current job
     # notification kinds of `last_decision` saved with it and not sent yet (a retry sends them)
     unannounced: tuple[str, ...] = ()
+    # the audit entry of `last_decision` (its details), when its write failed after the decision was
+    # saved: kept with the pool, and written by the retry (or the reconciler)
+    unaudited: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -232,8 +235,9 @@ class PoolRegistry(FleetSource, Protocol):
         ...
 
     def unannounced_pools(self) -> list[str]:
-        """The pools saved with notices still to send (`PoolRecord.unannounced`), by pool id: marked in
-        the save that holds them, until `announced`."""
+        """The pools saved with notices still to send (`PoolRecord.unannounced`) or a decision's audit
+        entry still to write (`unaudited`), by pool id: marked in the save that holds them, until
+        `announced`."""
         ...
 
     def announced(self, pool_id: str, version: int | None) -> None:

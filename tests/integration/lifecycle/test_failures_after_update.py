@@ -131,7 +131,14 @@ def planned(system: System) -> list[str]:
     return [s["Name"] for s in listed["Schedules"]]
 
 
-RELEASED_WRITES = ["update-audited", "gap-recorded", "gap-booked", "pool-saved", "owner-told"]
+RELEASED_WRITES = [
+    "update-audited",
+    "gap-recorded",
+    "gap-booked",
+    "pool-saved",
+    "decision-audited",
+    "owner-told",
+]
 
 
 def released_as_decided(system: System, name: str, which: str) -> None:
@@ -206,7 +213,7 @@ def test_a_pool_the_reconciler_released_is_announced_at_its_next_run(
     released_as_decided(system, "rrel-1", which)
 
 
-@pytest.mark.parametrize("which", ["update-audited", "next-look-scheduled", "pool-saved"])
+@pytest.mark.parametrize("which", ["update-audited", "next-look-scheduled", "pool-saved", "decision-audited"])
 def test_a_step_that_extends_converges_when_its_message_is_delivered_again(
     system: System, one_write_fails: OneWriteFails, which: str
 ) -> None:
@@ -221,16 +228,20 @@ def test_a_step_that_extends_converges_when_its_message_is_delivered_again(
     assert record is not None
     assert record.pool.status.value == "Available"
     assert record.pool.expires_at == sagemaker_expiry(system, "step-1")
-    assert decisions(system, "step-1") == ["extend", "extend"]
+    # after a failure past the save, the step delivered again is a look of its own at the pool the
+    # step extended: nothing more to do
+    again = ["keep"] if which == "decision-audited" else []
+    assert decisions(system, "step-1") == ["extend", "extend", *again]
     assert system.notifications() == []
     assert record.schedule_name in planned(system)
 
 
-def test_a_pool_kept_at_its_jobs_end_is_announced_once_when_the_send_fails(
-    system: System, one_write_fails: OneWriteFails
+@pytest.mark.parametrize("which", ["decision-audited", "owner-told"])
+def test_a_pool_kept_at_its_jobs_end_is_audited_and_announced_once_when_a_write_after_its_save_fails(
+    system: System, one_write_fails: OneWriteFails, which: str
 ) -> None:
     system.set_policy(KEEP)
-    one_write_fails.which = "owner-told"
+    one_write_fails.which = which
     system.run_job("kept-1", 300, keep_alive_seconds=600, tags=TAGS)
 
     assert one_write_fails.failed
@@ -287,3 +298,28 @@ def test_a_pool_released_outside_warmpool_is_told_to_its_owner_once(system: Syst
     record = system.registry.get("out-1")
     assert record is not None
     assert (record.pool.status.value, record.unannounced) == ("Terminated", ())
+
+
+def test_a_persons_extension_whose_audit_entry_fails_is_audited_by_the_reconciler_with_who_asked(
+    system: System, one_write_fails: OneWriteFails
+) -> None:
+    # nobody sends a person's request again: the entry saved with the decision is what the
+    # reconciler's next run writes, naming who asked
+    system.set_policy(KEEP)
+    system.run_job("ask-2", 300, keep_alive_seconds=600, tags=TAGS)
+    one_write_fails.which = "decision-audited"
+    assert main(["pools", "extend", "ask-2", "--minutes", "90", "--user", "bob"]) != 0
+    assert one_write_fails.failed == ["PutItem"]
+
+    assert system.reconcile()["failed"] == []
+    system.reconcile()
+
+    trail = [e for e in system.registry.audit_trail("ask-2") if e.what == "decision"]
+    assert [(e.details["trigger"], e.details.get("user")) for e in trail] == [
+        ("job-ended", None),
+        ("user", "bob"),
+    ]
+    record = system.registry.get("ask-2")
+    assert record is not None
+    assert record.unaudited is None
+    assert system.registry.unannounced_pools() == []
