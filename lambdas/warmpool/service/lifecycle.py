@@ -951,12 +951,15 @@ class LifecycleService:
     def _save_released(self, record: PoolRecord, released: Decision) -> None:
         """Save `released` with the pool as unannounced (`_release_other`). SageMaker has released the
         pool already: a write of the pool by another invocation since `record` was read (its own
-        scheduled look, its event) must not lose the notice. Nothing else says it (the released pool's
-        own refresh only records it Terminated, and the deciding pool's retry finds its event
-        unchanged), so the pool is read again and the notice added to what it holds; a pool still
-        changing under it after that is told directly (said twice at worst, never not at all)."""
+        scheduled look, its event) must not lose the notice. Nothing else says it (the deciding pool's
+        retry finds its event unchanged), so the pool is read again and the notice added to what it
+        holds; a pool still changing under it after that is told directly (said twice at worst, never
+        not at all). One the other invocation recorded released already (it found the pool gone with
+        a keep-alive of 0 before this one's save: `_unrecorded_release`) was told with that record."""
         kind = NotificationKind.RELEASED
         for _ in range(SAVE_RELEASED_ATTEMPTS):
+            if _recorded_released(record):
+                return
             unannounced = tuple(dict.fromkeys((*record.unannounced, kind.value)))
             try:
                 self._save(replace(record, last_decision=released, unannounced=unannounced))
@@ -2013,6 +2016,17 @@ def _tuner_gone(name: str, status: str | None) -> str:
     if status is None:
         return f"tuning job {name} no longer exists"
     return f"tuning job {name} is {status}"
+
+
+def _recorded_released(record: PoolRecord) -> bool:
+    """Whether the pool is recorded gone by a release (its notice saved with it, or sent)."""
+    decided = record.last_decision
+    return (
+        record.pool.status is WarmPoolStatus.TERMINATED
+        and decided is not None
+        and decided.action is Action.RELEASE
+        and not decided.dry_run
+    )
 
 
 def _changes_sagemaker(decision: Decision) -> bool:
