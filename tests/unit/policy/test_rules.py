@@ -276,15 +276,16 @@ def extend_at(now: datetime, owner: str, request: UserRequest, doc: Any = PERMIS
             "bob",
             UserRequest("extend", "admin", 60, "slack", "U0ADMIN"),
             "refused",
-            "admin may not extend outside working hours: Slack user U0ADMIN is mapped to no owner in "
+            "admin may not extend outside working hours (builtin.overrides.allow_outside_working_hours); "
+            "no owner's overrides are theirs: Slack user U0ADMIN is mapped to no owner in "
             "notifications.slack_users",
         ),
         (
             "bob",
             UserRequest("extend", "bob", 60, "slack"),  # no Slack id: the user name is not trusted
             "refused",
-            "bob may not extend outside working hours: no Slack user id to look up in "
-            "notifications.slack_users",
+            "bob may not extend outside working hours (builtin.overrides.allow_outside_working_hours); "
+            "no owner's overrides are theirs: no Slack user id to look up in notifications.slack_users",
         ),
     ],
     ids=["bob-on-alices-pool", "bob-from-the-cli", "alice-on-bobs-pool", "unmapped-admin", "no-slack-id"],
@@ -302,6 +303,28 @@ def test_outside_working_hours_the_permission_is_the_requesters_not_the_pool_own
         assert (decision.action, decision.rule) == (Action.RELEASE, "defaults.working_hours")
 
 
+def test_a_team_s_permission_holds_for_an_admin_the_policy_names_by_slack_id_alone() -> None:
+    # vision's requests may go past the working hours; its admin is listed by Slack id, mapped to no
+    # owner: no owner's overrides are theirs, the team's are, as for anyone pressing on its pools
+    team_allows = parse_policy(
+        {
+            "version": 1,
+            "defaults": {"keep_alive_strategy": "fixed-600", "working_hours": HOURS},
+            "teams": {"vision": {"overrides": {"allow_outside_working_hours": True}}},
+            "notifications": {"slack_users": {"alice": "U0ALICE"}, "platform_admins": ["U0ADMIN"]},
+        }
+    )
+    admin = UserRequest("extend", "admin", 60, "slack", "U0ADMIN")
+    decision = extend_at(TUESDAY_20_BERLIN, "alice", admin, team_allows)
+    assert decision.verdict("extend") == "done"
+    assert decision.promised_until == TUESDAY_20_BERLIN + timedelta(minutes=65)
+    assert (
+        "admin may extend outside working hours (teams.vision.overrides.allow_outside_working_hours); "
+        "no owner's overrides are theirs: Slack user U0ADMIN is mapped to no owner in "
+        "notifications.slack_users" in decision.reasons
+    )
+
+
 def test_a_slack_id_mapped_to_several_owners_is_the_pool_owner_or_nobody() -> None:
     shared = PERMISSIONS.model_copy(
         update={
@@ -315,8 +338,9 @@ def test_a_slack_id_mapped_to_several_owners_is_the_pool_owner_or_nobody() -> No
     ambiguous = extend_at(TUESDAY_20_BERLIN, "alice", BOB_FROM_SLACK, shared)
     assert ambiguous.verdict("extend") == "refused"
     assert (
-        "bob may not extend outside working hours: Slack user U0BOB is mapped to several owners "
-        "(bob, robert) in notifications.slack_users" in ambiguous.reasons
+        "bob may not extend outside working hours (builtin.overrides.allow_outside_working_hours); "
+        "no owner's overrides are theirs: Slack user U0BOB is mapped to several owners (bob, robert) in "
+        "notifications.slack_users" in ambiguous.reasons
     )
 
 

@@ -80,10 +80,9 @@ class Requester:
     def outside_working_hours(self) -> str:
         """Whether they may keep a pool warm outside working hours, whose permission and where it
         comes from: the reason the working hours give for a request."""
-        if self.unnamed is not None:
-            return f"{self.who} may not extend outside working hours: {self.unnamed}"
         may = "may" if self.overrides.allow_outside_working_hours else "may not"
-        return f"{self.who} {may} extend outside working hours ({self.rule('allow_outside_working_hours')})"
+        why = f"{self.who} {may} extend outside working hours ({self.rule('allow_outside_working_hours')})"
+        return why if self.unnamed is None else f"{why}; no owner's overrides are theirs: {self.unnamed}"
 
 
 def requester_owner(
@@ -118,13 +117,11 @@ def resolve_requester(policy: PolicyDocument, rules: Resolved, request: UserRequ
     which instance type), the owner scope the person. So bob, allowed outside working hours, may keep
     alice's pool warm past them, and alice, not allowed, may not keep bob's. Both fields follow the
     requester: a scope's `overrides` is one block (a scope that sets one field sets both). A person
-    the policy names nobody by gets the pool's team and selectors' `max_extend_minutes` and is never
-    allowed outside working hours: a permission is given to someone the policy can name."""
+    the policy names nobody by (an admin listed by Slack id alone) gets the pool's team and selectors'
+    `overrides` and no owner's: what the team allows its requests, no one's own permission."""
     owner, unnamed = requester_owner(policy, request, rules.owner)
     values, sources, _ = _cached(policy, rules.team, owner, rules.selected)
     overrides: Overrides = values["overrides"]
-    if owner is None:
-        overrides = overrides.model_copy(update={"allow_outside_working_hours": False})
     return Requester(request.user, owner, overrides, sources["overrides"], unnamed)
 
 
