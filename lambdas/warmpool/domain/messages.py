@@ -74,6 +74,18 @@ def _headline(n: Notification) -> str:
     }[n.kind]
 
 
+def usd(amount: Any) -> str:
+    """Money spent, in every message alike: dollars and cents (`$1,234.45`, `$0.00`), not the float the
+    facts hold (`1234.4544`, `0.0`)."""
+    return f"${float(amount):,.2f}"
+
+
+def usd_per_hour(price: Any) -> str:
+    """An hourly price: cents, or the tenth of a cent when SageMaker's price has it (`$5.00`, `$2.424`)."""
+    text = f"{float(price):,.3f}"
+    return f"${text[:-1] if text.endswith('0') else text}"
+
+
 def counted(number: int, noun: str) -> str:
     """`1 job`, `1,204 jobs`."""
     return f"{number:,} {noun}{'' if number == 1 else 's'}"
@@ -109,7 +121,7 @@ def _details(n: Notification) -> list[str]:
         instances = int(f.get("warm_instances", 0))
         lines.append(
             f"{counted(len(pools) + left_out, 'warm pool')} ({counted(instances, 'instance')}) on "
-            f"{f.get('date')}; idle cost ${today:.2f} today, ${month:.2f} this month."
+            f"{f.get('date')}; idle cost {usd(today)} today, {usd(month)} this month."
         )
         for p in pools:
             owner = f", owner {p.get('owner')}" if p.get("owner") else ""
@@ -121,7 +133,8 @@ def _details(n: Notification) -> list[str]:
         if left_out:
             lines.append(f"...and {counted(left_out, 'more warm pool')}, left out of this message.")
     elif n.kind is NotificationKind.BUDGET_WARNING and f.get("budget_usd") is not None:
-        lines.append(f"Spent ${f.get('spent_usd')} of ${f.get('budget_usd')} this {f.get('period')}.")
+        spent, budget = usd(f.get("spent_usd") or 0), usd(f.get("budget_usd"))
+        lines.append(f"Spent {spent} of {budget} this {f.get('period')}.")
     if n.kind in ACTIONABLE or n.kind is NotificationKind.RELEASED:
         job_status = f.get("job_status")
         if job_status:
@@ -130,9 +143,8 @@ def _details(n: Notification) -> list[str]:
                 outcome += f": {f.get('failure_reason')}"
             lines.append(outcome + ".")
         if f.get("cost_per_hour_usd") is not None:
-            lines.append(
-                f"Idle cost ${f.get('cost_per_hour_usd')}/h, ${f.get('idle_cost_so_far_usd')} so far."
-            )
+            so_far = usd(f.get("idle_cost_so_far_usd") or 0)
+            lines.append(f"Idle cost {usd_per_hour(f.get('cost_per_hour_usd'))}/h, {so_far} so far.")
     if n.kind is NotificationKind.POOL_READY:
         match = f.get("match") or {}
         shown = ", ".join(f"{k}={v}" for k, v in match.items() if v not in (None, [], False))

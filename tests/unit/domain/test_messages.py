@@ -174,3 +174,16 @@ def test_any_slack_payload_is_cut_to_slack_s_limits_without_breaking_a_mention_o
         assert blocks[1] == actions
     short = {"type": "section", "text": {"type": "mrkdwn", "text": "fits"}}
     assert within_slack_limits("fits", [short]) == ("fits", [short])
+
+
+def test_money_is_shown_in_dollars_and_cents_as_the_digest_shows_it() -> None:
+    """A pool's idle cost is money spent: cents, not the raw float of the facts (`$1.4544`, `$0.0`);
+    its hourly price keeps the tenth of a cent SageMaker's prices have (`$2.424/h`)."""
+    ready = render(note(NotificationKind.POOL_READY, cost_per_hour_usd=5.0, idle_cost_so_far_usd=0.0))
+    assert "Idle cost $5.00/h, $0.00 so far." in ready.text.splitlines()
+    assert "Idle cost $5.00/h, $0.00 so far." in blocks_as_text(ready.blocks)
+    soon = render(
+        note(NotificationKind.EXPIRING_SOON, cost_per_hour_usd=2.424, idle_cost_so_far_usd=1234.4544)
+    )
+    assert "Idle cost $2.424/h, $1,234.45 so far." in soon.text.splitlines()
+    assert soon.document["facts"]["idle_cost_so_far_usd"] == 1234.4544  # machines keep the number
