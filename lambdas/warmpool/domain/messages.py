@@ -221,12 +221,12 @@ def _render(notification: Notification, mention: str | None) -> RenderedMessage:
     greeting = f"<@{mention}> " if mention else ""
     bold = slack_cut(slack_escape(headline), SLACK_SECTION_LIMIT - len(greeting) - 2)
     blocks: list[dict[str, Any]] = [
-        {"type": "section", "text": {"type": "mrkdwn", "text": f"{greeting}*{bold}*"}},
+        {"type": "section", "text": _mrkdwn(f"{greeting}*{bold}*")},
     ]
     actionable = notification.kind in ACTIONABLE
     room = SLACK_BLOCK_LIMIT - len(blocks) - (1 if actionable else 0)
     blocks.extend(
-        {"type": "section", "text": {"type": "mrkdwn", "text": section}}
+        {"type": "section", "text": _mrkdwn(section)}
         for section in _sections([slack_escape(line) for line in details], room)
     )
     if actionable:
@@ -243,6 +243,13 @@ def _render(notification: Notification, mention: str | None) -> RenderedMessage:
             }
         )
     return RenderedMessage(subject, text, document, blocks)
+
+
+def _mrkdwn(text: str) -> dict[str, Any]:
+    """A Block Kit text object that shows its text as written: `verbatim`, so Slack does not turn a plain
+    URL into a link or parse a plain `@channel` as a mention (tag values may hold both: SageMaker allows
+    `:/.@` in them). Our own markup (`*bold*`, the owner's `<@U123>`) is processed all the same."""
+    return {"type": "mrkdwn", "text": text, "verbatim": True}
 
 
 def _sections(lines: list[str], room: int) -> list[str]:

@@ -187,3 +187,31 @@ def test_money_is_shown_in_dollars_and_cents_as_the_digest_shows_it() -> None:
     )
     assert "Idle cost $2.424/h, $1,234.45 so far." in soon.text.splitlines()
     assert soon.document["facts"]["idle_cost_so_far_usd"] == 1234.4544  # machines keep the number
+
+
+def test_a_tag_value_that_looks_like_a_link_or_a_mention_is_shown_as_written_in_slack() -> None:
+    """`https://...` and `@channel` are valid tag values (SageMaker allows `:/.@`): Slack turns plain
+    URLs into links and parses "certain mentions" in mrkdwn text unless the text object is `verbatim`
+    (Block Kit text object). Our own markup (the owner's mention, the bold headline) still works there."""
+    owner = "@channel https://evil.example/login #general"
+    message = render(
+        Notification(
+            NotificationKind.POOL_READY,
+            Severity.INFO,
+            "pool-1",
+            "bert-finetune-7",
+            3,
+            "https://evil.example",
+            owner,
+            {"instance_type": "ml.g5.2xlarge", "instance_count": 2, "routing_note": f"owner {owner}"},
+        ),
+        mention="U123",
+    )
+    texts = [b["text"] for b in message.blocks if b["type"] == "section"]
+    assert any(owner in t["text"] for t in texts)
+    assert all(t == {"type": "mrkdwn", "text": t["text"], "verbatim": True} for t in texts), texts
+    assert texts[0]["text"].startswith("<@U123> *Warm pool ready: bert-finetune-7 ")
+    for block in message.blocks:
+        parsed = Block.parse(block)
+        assert parsed is not None
+        parsed.validate_json()
