@@ -406,3 +406,23 @@ def test_validate_refuses_yes_no_on_off_where_a_number_goes(
         f"instance_type_limits: ml.p4d.24xlarge must be a number, got true. {why}",
         f"defaults.max_warm_instances: must be a number, got true. {why}",
     ]
+
+
+def test_validate_refuses_a_slack_handle_where_a_slack_user_id_goes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # "@alice" mentioned nobody (<@@alice>) and matched no press, so alice could not press her own
+    # pool's buttons; a platform admin named by handle was never recognised either
+    path = tmp_path / "policy.yaml"
+    path.write_text(
+        "version: 1\nnotifications:\n  slack_users: {alice: '@alice', bob: U0BOB}\n  platform_admins: [ops]\n"
+    )
+    assert main(["policy", "validate", str(path), "--format", "json"]) == 1
+    fix = (
+        "give the member id Slack shows in the person's profile (more, then Copy member ID), e.g. "
+        "U0123ABCD. See docs/policy.md"
+    )
+    assert json.loads(capsys.readouterr().out)["problems"] == [
+        f"notifications.platform_admins: 'ops' is not a Slack user id; {fix}.",
+        f"notifications.slack_users: alice: '@alice' is not a Slack user id; {fix}.",
+    ]

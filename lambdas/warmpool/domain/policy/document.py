@@ -301,6 +301,12 @@ class Digest(_Strict):
     hour: int = Field(default=9, ge=0, le=23)
 
 
+_SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]+$")
+_WHERE_THE_ID_IS = (
+    "the member id Slack shows in the person's profile (more, then Copy member ID), e.g. U0123ABCD"
+)
+
+
 class Notifications(_Strict):
     expiring_soon_minutes: int = Field(default=15, ge=1, le=60)
     platform_admins: tuple[str, ...] = ()
@@ -308,6 +314,25 @@ class Notifications(_Strict):
     slack_users: dict[str, str] = Field(default_factory=dict, description="owner tag value -> Slack user id")
     teams: dict[str, TeamNotifications] = Field(default_factory=dict)
     digest: Digest = Field(default_factory=Digest)
+
+    @field_validator("slack_users")
+    @classmethod
+    def _slack_user_ids(cls, value: dict[str, str]) -> dict[str, str]:
+        """An id, not a name or a handle: `@alice` mentioned nobody (`<@@alice>`), and a press by alice
+        matched no owner, so she could not press her own pool's buttons."""
+        for owner, user_id in value.items():
+            if not _SLACK_USER_ID.match(user_id):
+                raise ValueError(f"{owner}: {user_id!r} is not a Slack user id; give {_WHERE_THE_ID_IS}")
+        return value
+
+    @field_validator("platform_admins")
+    @classmethod
+    def _admin_ids(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        """Platform admins are matched by the Slack user id of the person pressing (and mentioned by it)."""
+        for user_id in value:
+            if not _SLACK_USER_ID.match(user_id):
+                raise ValueError(f"{user_id!r} is not a Slack user id; give {_WHERE_THE_ID_IS}")
+        return value
 
 
 class PolicyDocument(_Strict):
