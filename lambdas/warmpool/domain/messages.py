@@ -147,7 +147,7 @@ def _details(n: Notification) -> list[str]:
             lines.append(f"Idle cost {usd_per_hour(f.get('cost_per_hour_usd'))}/h, {so_far} so far.")
     if n.kind is NotificationKind.POOL_READY:
         match = f.get("match") or {}
-        shown = ", ".join(f"{k}={v}" for k, v in match.items() if v not in (None, [], False))
+        shown = ", ".join(f"{k}={_shown(v)}" for k, v in match.items() if v not in (None, [], False))
         lines.append(f"To reuse it, a job must match: {shown}.")
     if n.decision is not None:
         lines.append(f"Decided by {n.decision.rule}: {'; '.join(n.decision.reasons)}.")
@@ -161,6 +161,16 @@ def sns_subject(headline: str) -> str:
     "?"), one line, under 100 characters ("..." where it was cut)."""
     text = "".join(c if " " <= c <= "~" else ("?" if c not in "\r\n\t" else " ") for c in headline).strip()
     return text if len(text) <= SUBJECT_LIMIT else text[: SUBJECT_LIMIT - 3] + "..."
+
+
+def _shown(value: object) -> str:
+    """A match field as people write it: subnets and security groups space-separated (`subnet-1
+    subnet-2`), not as Python's list (`['subnet-1', 'subnet-2']`), and true for a flag that is set."""
+    if isinstance(value, list | tuple):
+        return " ".join(str(v) for v in value)
+    if value is True:
+        return "true"
+    return str(value)
 
 
 def render(notification: Notification, *, mention: str | None = None) -> RenderedMessage:

@@ -215,3 +215,21 @@ def test_a_tag_value_that_looks_like_a_link_or_a_mention_is_shown_as_written_in_
         parsed = Block.parse(block)
         assert parsed is not None
         parsed.validate_json()
+
+
+def test_what_a_job_must_match_is_written_as_people_write_it() -> None:
+    # subnets and security groups were Python lists (`VpcConfig.Subnets=['subnet-1', 'subnet-2']`), and a
+    # flag Python's True
+    match = {
+        "RoleArn": "arn:aws:iam::123456789012:role/train",
+        "ResourceConfig.InstanceType": "ml.g5.2xlarge",
+        "VpcConfig.Subnets": ["subnet-1", "subnet-2"],
+        "VpcConfig.SecurityGroupIds": [],
+        "EnableNetworkIsolation": True,
+    }
+    ready = render(note(NotificationKind.POOL_READY, match=match))
+    assert (
+        "To reuse it, a job must match: RoleArn=arn:aws:iam::123456789012:role/train, "
+        "ResourceConfig.InstanceType=ml.g5.2xlarge, VpcConfig.Subnets=subnet-1 subnet-2, "
+        "EnableNetworkIsolation=true."
+    ) in ready.text.splitlines()
