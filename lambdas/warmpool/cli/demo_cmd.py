@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from warmpool.cli.output import examples, path_named
+from warmpool.cli.output import examples, given
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -22,13 +22,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument(
         "--out",
         default="demo-out",
-        type=path_named("a folder for the report, or drop --out for demo-out/"),
+        type=given("a folder for the report, or drop --out for demo-out/"),
         help="where the HTML report goes (default demo-out/)",
     )
     parser.add_argument(
         "--policy",
         default=None,
-        type=path_named("a policy file, or drop --policy for policies/example.yaml"),
+        type=given("a policy file, or drop --policy for policies/example.yaml"),
         help="policy YAML (default: policies/example.yaml)",
     )
     parser.set_defaults(run=run)

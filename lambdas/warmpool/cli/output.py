@@ -105,20 +105,13 @@ def job_name(text: str) -> str:
     return text
 
 
-def requester(text: str) -> str:
-    """An argparse `type` for --user: who asks, as the audit trail records it. A blank name (`--user
-    "$SLACK_USER"` with the variable unset) was recorded, and the request answered " asked to ...",
-    with nobody to ask about it later."""
-    if not text.strip():
-        raise argparse.ArgumentTypeError("empty: name who asks, as the audit trail should record it")
-    return text
-
-
-def path_named(otherwise: str) -> Callable[[str], str]:
-    """An argparse `type` for a file or folder the command reads or writes; `otherwise` is the message's
-    rest after "empty: name ", naming the file wanted and what leaving the flag out does. An empty one
-    (`--policy "$POLICY"`, the variable unset) was taken as the flag left out, without a word: demo ran
-    on the example policy, simulate on none, `policy validate ""` found the built-in policy valid."""
+def given(otherwise: str) -> Callable[[str], str]:
+    """An argparse `type` for a value that must not be blank; `otherwise` is the message's rest after
+    "empty: name ", naming what is wanted and what leaving the flag out does. A blank one (`--policy
+    "$POLICY"`, the variable unset) was taken as the flag left out, without a word: demo ran on the
+    example policy, simulate on none, `policy validate ""` found the built-in policy valid; a blank
+    --user was recorded as asking, with nobody to ask about it later; a blank --team listed no pool but
+    every team's costs (and DynamoDB refuses an empty key value outright)."""
 
     def named(text: str) -> str:
         if not text.strip():
@@ -128,12 +121,9 @@ def path_named(otherwise: str) -> Callable[[str], str]:
     return named
 
 
-def team_name(text: str) -> str:
-    """An argparse `type` for --team. An empty one (`--team "$TEAM"`, the variable unset) listed no
-    pool but every team's costs, and DynamoDB refuses an empty key value outright."""
-    if not text.strip():
-        raise argparse.ArgumentTypeError("empty: name a team, as its pools are tagged, or leave --team out")
-    return text
+# --user: who asks, as the audit trail records it; --team: a team, as its pools are tagged
+requester = given("who asks, as the audit trail should record it")
+team_name = given("a team, as its pools are tagged, or leave --team out")
 
 
 # the emulator's control call reading its virtual clock (docs/emulator.md)
@@ -168,6 +158,14 @@ def endpoint_now(endpoint_url: str | None) -> datetime:
     ago looked idle for months. AWS itself (no endpoint) is never asked; an endpoint that does not
     answer so (another emulator, a VPC endpoint) is on the machine's clock, as before."""
     return (_emulator_now(endpoint_url) if endpoint_url else None) or datetime.now(UTC)
+
+
+def cli_now(endpoint_url: str | None) -> datetime:
+    """Now for a command reading the jobs or pools behind `endpoint_url`: a local harness's clock when it
+    set one (the demo, the tests), else `endpoint_now`."""
+    from warmpool.service.wiring import OVERRIDES
+
+    return OVERRIDES.clock.now() if OVERRIDES.clock else endpoint_now(endpoint_url)
 
 
 class EndpointClock:

@@ -14,9 +14,9 @@ from warmpool.cli.output import (
     REGION_HELP,
     examples,
     fail,
+    given,
     iso_moment,
     job_name,
-    path_named,
     print_json,
 )
 
@@ -38,7 +38,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         ),
     )
     validate.add_argument(
-        "file", type=path_named("the policy file to check"), help="the policy YAML (or JSON) file"
+        "file", type=given("the policy file to check"), help="the policy YAML (or JSON) file"
     )
     validate.add_argument(
         "--format",
@@ -62,7 +62,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     explain.add_argument(
         "--policy",
-        type=path_named("a policy file, or drop --policy for the built-in default policy"),
+        type=given("a policy file, or drop --policy for the built-in default policy"),
         help="policy YAML (default: the built-in default policy)",
     )
     source = explain.add_mutually_exclusive_group(required=True)

@@ -22,9 +22,9 @@ from warmpool.cli.output import (
     checked_region,
     examples,
     fail,
+    given,
     job_name,
     note,
-    path_named,
     print_json,
     requester,
     table,
@@ -104,7 +104,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     costs.add_argument("--team", type=team_name, help="only this team")
     costs.add_argument(
         "--policy",
-        type=path_named("a policy file, or drop --policy for the deployed one"),
+        type=given("a policy file, or drop --policy for the deployed one"),
         help="policy YAML for prices and budgets (default: the deployed one, POLICY_PARAMETER_NAME in SSM)",
     )
     costs.add_argument("--format", choices=("table", "json"), default="table", help="default: table")
@@ -254,12 +254,11 @@ def run_costs(args: argparse.Namespace) -> int:
     """Idle cost per team, today and this month on the team's clock (`day` is its date there): the
     ledger of idle gaps that ended plus the pools idle now, the same figures the budget rule checks,
     with each team's budget and what is left of it."""
-    from warmpool.cli.output import endpoint_now
+    from warmpool.cli.output import cli_now
     from warmpool.domain.policy import PolicyError, load_policy_file
     from warmpool.domain.policy.resolve import team_rules
     from warmpool.domain.policy.rules import ledger_zone
     from warmpool.service.lifecycle import fleet_view, team_of
-    from warmpool.service.wiring import OVERRIDES
 
     try:
         policy = load_policy_file(args.policy) if args.policy else _deployed_policy(args)
@@ -270,7 +269,7 @@ def run_costs(args: argparse.Namespace) -> int:
     known = {team_of(r.pool, policy) for r in registry.list_pools()}
     # at the emulator's virtual clock against `warmpool emulator` (asked once the endpoint answered):
     # at the machine's, a pool it ended ten minutes ago had idled for months, or on another day
-    now = OVERRIDES.clock.now() if OVERRIDES.clock else endpoint_now(args.endpoint_url)
+    now = cli_now(args.endpoint_url)
     budgeted = {t for t, rules in policy.teams.items() if rules.budget is not None}
     fleet = fleet_view(registry, policy, now, teams={*known, *budgeted}, with_ledger=True)
     rows = []

@@ -11,7 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from warmpool.cli.output import examples, path_named, unwritable
+from warmpool.cli.output import examples, given, unwritable
 from warmpool.domain.messages import counted
 from warmpool.domain.pricing import UnknownInstanceTypeError, price_per_hour
 from warmpool.simulator import BREAKDOWNS
@@ -64,7 +64,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     parser.add_argument(
         "--policy",
-        type=path_named("a policy file, or drop --policy to replay without one"),
+        type=given("a policy file, or drop --policy to replay without one"),
         help="policy YAML: its rules apply (working hours, limits...)",
     )
     parser.add_argument(
@@ -96,7 +96,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument(
         "--plot",
         metavar="FILE.png",
-        type=path_named("a .png file, or drop --plot"),
+        type=given("a .png file, or drop --plot"),
         help="write idle cost against cold starts",
     )
     parser.add_argument("--progress", action="store_true", help="show progress even when stderr is not a TTY")

@@ -16,8 +16,8 @@ from warmpool.cli.output import (
     REGION_HELP,
     examples,
     fail,
+    given,
     iso_moment,
-    path_named,
     unwritable,
 )
 from warmpool.domain.messages import counted
@@ -55,12 +55,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     export.add_argument(
         "--out",
         metavar="FILE.csv",
-        type=path_named("a .csv file, or drop --out for standard output"),
+        type=given("a .csv file, or drop --out for standard output"),
         help="write the trace here (default: standard output)",
     )
     export.add_argument(
         "--policy",
-        type=path_named("a policy file, or drop --policy for the default tag names"),
+        type=given("a policy file, or drop --policy for the default tag names"),
         help="policy YAML whose tag names (tags.team, tags.owner) to read",
     )
     export.add_argument(
@@ -140,11 +140,10 @@ def _write_out(path: str, jobs: list[ExportedJob]) -> list[ExportedJob]:
 
 def run_export(args: argparse.Namespace) -> int:
     from warmpool.adapters.sagemaker import SageMakerAdapter
-    from warmpool.cli.output import aws_client, endpoint_now
+    from warmpool.cli.output import aws_client, cli_now
     from warmpool.domain.policy import PolicyError, load_policy_file
     from warmpool.domain.policy.document import PolicyDocument
     from warmpool.service.ports import JobNotFoundError
-    from warmpool.service.wiring import OVERRIDES
     from warmpool.simulator.export import exported_job, write_trace
 
     if not 1 <= args.workers <= 64:
@@ -155,12 +154,7 @@ def run_export(args: argparse.Namespace) -> int:
     try:
         # the period ends now as the jobs are timed: against warmpool emulator its virtual clock (on
         # the machine's, months on, the last 14 days held none of its jobs)
-        now = (
-            OVERRIDES.clock.now()
-            if OVERRIDES.clock
-            else endpoint_now(None if args.until else args.endpoint_url)
-        )
-        since, until = _period(args, now)
+        since, until = _period(args, cli_now(None if args.until else args.endpoint_url))
         policy = load_policy_file(args.policy) if args.policy else PolicyDocument()
     except (ValueError, PolicyError) as exc:
         return fail(str(exc))
