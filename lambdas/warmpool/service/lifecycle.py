@@ -528,26 +528,25 @@ class LifecycleService:
         reports one it could not read on its pools): not described again."""
         arn = watch.tuning_job_arn
         if arn in read:
-            if arn in tuners:
-                status = _tuning_status_of(tuners[arn][1])
-                if status in TUNER_RUNNING_STATUSES:
-                    self.registry.check_tuning_job_at(arn, now + TUNING_CHECK_INTERVAL)
-                elif status is None:  # no longer exists
-                    self.registry.unwatch_tuning_job(arn)
-            return
-        if self.registry.tuning_finished(arn) is not None:
+            if arn not in tuners:  # its describe failed: reported on its pools
+                return
+            described = tuners[arn][1]
+        elif self.registry.tuning_finished(arn) is not None:
             # recorded, and the invocation ended before the watch did (a notice left unsent is sent
             # from the registry's unsent ones)
             self.registry.unwatch_tuning_job(arn)
             return
-        self.metrics.count("TuningJobsChecked")
-        described = self._describe_tuning_job(tuning)
+        else:
+            self.metrics.count("TuningJobsChecked")
+            described = self._describe_tuning_job(tuning)
         status = _tuning_status_of(described)
         if status in TUNER_RUNNING_STATUSES:
             self.registry.check_tuning_job_at(arn, now + TUNING_CHECK_INTERVAL)
             return
-        if described is None or status is None:
+        if described is None or status is None:  # no longer exists
             self.registry.unwatch_tuning_job(arn)
+            return
+        if arn in read:  # ended: the tuner path told its owners, which ended the watch
             return
         notice = self._record_tuning_finished(arn, tuning, status, described.get("BestTrainingJob"), None)
         if notice is None:  # no trial of it holds or held a pool any more: nobody to tell
@@ -878,12 +877,11 @@ class LifecycleService:
         keep_alive = int((job.get("ResourceConfig") or {}).get("KeepAlivePeriodInSeconds") or 0)
         if record.pool.status is not WarmPoolStatus.TERMINATED or keep_alive != 0:
             return None
-        if previous is not None:
-            if previous.pool.status in (WarmPoolStatus.TERMINATED, WarmPoolStatus.REUSED):
-                return None
-            decided = previous.last_decision
-            if decided is not None and decided.action is Action.RELEASE and not decided.dry_run:
-                return None
+        if previous is not None and (
+            previous.pool.status in (WarmPoolStatus.TERMINATED, WarmPoolStatus.REUSED)
+            or _releases(previous.last_decision)
+        ):
+            return None
         name = record.pool.job_name
         updates = [
             entry
@@ -1011,10 +1009,8 @@ class LifecycleService:
                 return
             try:
                 self.sagemaker.update_keep_alive(job_name, seconds)
-            except (
-                PoolMovedOnError
-            ):  # taken or released meanwhile, an ordinary race: its next look records it
-                return
+            except PoolMovedOnError:
+                return  # taken or released meanwhile, an ordinary race: its next look records it
             except UpdateRefusedError as exc:  # refused for another reason: recorded, and alarmed on
                 self._record_refusal(fresh, exc)
                 return
@@ -2018,15 +2014,14 @@ def _tuner_gone(name: str, status: str | None) -> str:
     return f"tuning job {name} is {status}"
 
 
+def _releases(decision: Decision | None) -> bool:
+    """Whether `decision` released the pool in SageMaker (a dry run's release changed nothing)."""
+    return decision is not None and decision.action is Action.RELEASE and not decision.dry_run
+
+
 def _recorded_released(record: PoolRecord) -> bool:
     """Whether the pool is recorded gone by a release (its notice saved with it, or sent)."""
-    decided = record.last_decision
-    return (
-        record.pool.status is WarmPoolStatus.TERMINATED
-        and decided is not None
-        and decided.action is Action.RELEASE
-        and not decided.dry_run
-    )
+    return record.pool.status is WarmPoolStatus.TERMINATED and _releases(record.last_decision)
 
 
 def _changes_sagemaker(decision: Decision) -> bool:
