@@ -27,11 +27,21 @@ def cdk_json_context(path: Path = APP_DIR / "cdk.json") -> dict[str, object]:
     """
     try:
         settings = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError) as err:  # without it, another template than `cdk deploy`'s
+        raise ConfigError([f"{path.name}: cannot be read ({err}). Restore it from the project."]) from None
     except json.JSONDecodeError as err:
-        raise ValueError(f"{path}: not valid JSON ({err}). Fix the file.") from err
+        raise ConfigError([f"{path.name}: not valid JSON ({err}). Fix the file."]) from None
+    if not isinstance(settings, dict):
+        kind = type(settings).__name__
+        raise ConfigError(
+            [f"{path.name}: must be an object with `app` and `context`, not {kind}. Fix the file."]
+        )
     context = settings.get("context", {})
     if not isinstance(context, dict):
-        raise ValueError(f"{path}: `context` must be an object of context keys, not {type(context).__name__}")
+        kind = type(context).__name__
+        raise ConfigError(
+            [f"{path.name}: `context` must be an object of context keys, not {kind}. Fix the file."]
+        )
     return context
 
 

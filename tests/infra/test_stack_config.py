@@ -233,3 +233,31 @@ def test_a_setting_given_as_a_context_key_of_its_own_fails_synth_saying_where_it
         """-c warmpool='{"max_step_seconds": ...}' (or cdk.json's context).""",
     ]
     assert not list(tmp_path.glob("out/*.template.json"))
+
+
+@pytest.mark.parametrize(
+    ("cdk_json", "says"),
+    [
+        ('{"app": "python3 app.py", "context": {', "cdk.json: not valid JSON (Expecting property name"),
+        ('["app"]', "cdk.json: must be an object with `app` and `context`, not list. Fix the file."),
+        ('{"context": []}', "cdk.json: `context` must be an object of context keys, not list. Fix the file."),
+    ],
+)
+def test_a_malformed_cdk_json_fails_python_app_py_with_one_line_naming_the_file(
+    cdk_json: str, says: str, tmp_path: Path
+) -> None:
+    """`python app.py` (`make synth`) reads cdk.json itself: a broken one is one line, not a traceback."""
+    (tmp_path / "app.py").write_text((ROOT / "app.py").read_text())
+    (tmp_path / "cdk.json").write_text(cdk_json)
+    env = {
+        **os.environ,
+        "CDK_OUTDIR": str(tmp_path / "out"),
+        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "18,20",
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "lambdas"), str(ROOT)]),
+    }
+    result = subprocess.run(
+        [sys.executable, "app.py"], cwd=tmp_path, env=env, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 1
+    assert result.stderr.startswith(says)
+    assert len(result.stderr.splitlines()) == 1
