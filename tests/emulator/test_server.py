@@ -13,6 +13,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.config import Config
 from botocore.exceptions import ClientError
 from moto import mock_aws
 from warmpool.adapters.registry import DynamoPoolRegistry
@@ -87,6 +88,51 @@ def test_the_http_control_acts_in_the_account_and_region_it_names(
     assert remote.describe_training_job(TrainingJobName="srv-a")["TrainingJobStatus"] == "InProgress"
     HttpControl(server.endpoint_url).stop_job("srv-a")  # the server's region, us-east-1
     assert remote.describe_training_job(TrainingJobName="srv-a")["TrainingJobStatus"] == "Stopped"
+
+
+def test_requests_botocore_would_refuse_are_a_400_naming_the_member_over_http(
+    server: EmulatorServer, remote: Any
+) -> None:
+    # a client with parameter_validation off (or another SDK, or curl) reaches the server with them: a
+    # keep-alive of "abc" was an HTML 500 page, `true` a keep-alive of 1 second, an empty ResourceConfig
+    # a silent no-op and an unknown StatusEquals an empty list
+    unchecked = boto3.client(
+        "sagemaker",
+        region_name="us-east-1",
+        endpoint_url=server.endpoint_url,
+        config=Config(parameter_validation=False, retries={"total_max_attempts": 1}),
+    )
+    control = HttpControl(server.endpoint_url)
+    bad = training_job_request("srv-bad")
+    bad["ResourceConfig"]["KeepAlivePeriodInSeconds"] = "abc"
+    remote.create_training_job(**training_job_request("srv-1", keep_alive_seconds=600))
+    control.complete_job("srv-1")
+    calls: list[tuple[Any, dict[str, Any], str]] = [
+        (unchecked.create_training_job, bad, "Value 'abc' at 'resourceConfig.keepAlivePeriodInSeconds'"),
+        (
+            unchecked.update_training_job,
+            {"TrainingJobName": "srv-1", "ResourceConfig": {"KeepAlivePeriodInSeconds": True}},
+            "Value 'true' at 'resourceConfig.keepAlivePeriodInSeconds'",
+        ),
+        (
+            unchecked.update_training_job,
+            {"TrainingJobName": "srv-1", "ResourceConfig": {}},
+            "Value null at 'resourceConfig.keepAlivePeriodInSeconds'",
+        ),
+        (unchecked.list_training_jobs, {"StatusEquals": "Running"}, "Value 'Running' at 'statusEquals'"),
+    ]
+    for call, request, message in calls:
+        with pytest.raises(ClientError) as refused:
+            call(**request)
+        answer = refused.value.response
+        assert answer["ResponseMetadata"]["HTTPStatusCode"] == 400
+        assert answer["Error"]["Code"] == "ValidationException"
+        assert message in answer["Error"]["Message"]
+    job = remote.describe_training_job(TrainingJobName="srv-1")
+    assert job["ResourceConfig"]["KeepAlivePeriodInSeconds"] == 600
+    assert job["WarmPoolStatus"]["Status"] == "Available"
+    assert control.update_calls() == []
+    assert [s["TrainingJobName"] for s in remote.list_training_jobs()["TrainingJobSummaries"]] == ["srv-1"]
 
 
 @pytest.mark.parametrize(

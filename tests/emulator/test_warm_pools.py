@@ -233,6 +233,74 @@ def test_update_only_while_available(sagemaker: Any, control: LocalControl) -> N
     assert err.value.response["Error"]["Code"] == "ResourceNotFound"
 
 
+# What botocore would refuse before sending (a client with parameter_validation off, another SDK, curl)
+# still reaches SageMaker, which answers 400 ValidationException naming the member: never a server error,
+# and never a `true` taken for a keep-alive of 1 second.
+UNCHECKED = Config(parameter_validation=False, retries={"total_max_attempts": 1})
+
+
+def refusal(call: Any, **request: Any) -> tuple[int, str, str]:
+    with pytest.raises(ClientError) as err:
+        call(**request)
+    error, metadata = err.value.response["Error"], err.value.response["ResponseMetadata"]
+    return metadata["HTTPStatusCode"], error["Code"], error["Message"]
+
+
+@pytest.mark.parametrize("value", ["abc", True, [600]])
+def test_a_keep_alive_of_the_wrong_type_is_refused_naming_it(
+    sagemaker: Any, control: LocalControl, value: object
+) -> None:
+    unchecked = boto3.client("sagemaker", region_name="us-east-1", config=UNCHECKED)
+    request = training_job_request("job-1")
+    request["ResourceConfig"]["KeepAlivePeriodInSeconds"] = value
+    status, code, message = refusal(unchecked.create_training_job, **request)
+    assert (status, code) == (400, "ValidationException")
+    assert "'resourceConfig.keepAlivePeriodInSeconds'" in message
+    assert sagemaker.list_training_jobs()["TrainingJobSummaries"] == []  # nothing created
+    sagemaker.create_training_job(**training_job_request("job-2", keep_alive_seconds=600))
+    control.complete_job("job-2")
+    update = {"TrainingJobName": "job-2", "ResourceConfig": {"KeepAlivePeriodInSeconds": value}}
+    status, code, message = refusal(unchecked.update_training_job, **update)
+    assert (status, code) == (400, "ValidationException")
+    assert "'resourceConfig.keepAlivePeriodInSeconds'" in message
+    job = sagemaker.describe_training_job(TrainingJobName="job-2")
+    assert job["ResourceConfig"]["KeepAlivePeriodInSeconds"] == 600
+    assert job["WarmPoolStatus"]["Status"] == "Available"
+    assert control.update_calls() == []
+
+
+def test_an_update_whose_resource_config_has_no_keep_alive_is_refused(
+    sagemaker: Any, control: LocalControl
+) -> None:
+    # ResourceConfigForUpdate requires KeepAlivePeriodInSeconds: an empty one is not a profiler-only update
+    unchecked = boto3.client("sagemaker", region_name="us-east-1", config=UNCHECKED)
+    sagemaker.create_training_job(**training_job_request("job-1", keep_alive_seconds=600))
+    control.complete_job("job-1")
+    status, code, message = refusal(unchecked.update_training_job, TrainingJobName="job-1", ResourceConfig={})
+    assert (status, code) == (400, "ValidationException")
+    assert "Value null at 'resourceConfig.keepAlivePeriodInSeconds'" in message
+    assert "Member must not be null" in message
+    status, code, message = refusal(
+        unchecked.update_training_job, ResourceConfig={"KeepAlivePeriodInSeconds": 60}
+    )
+    assert (status, code) == (400, "ValidationException")
+    assert "Value null at 'trainingJobName'" in message
+
+
+def test_listing_by_an_unknown_status_is_refused(sagemaker: Any) -> None:
+    unchecked = boto3.client("sagemaker", region_name="us-east-1", config=UNCHECKED)
+    sagemaker.create_training_job(**training_job_request("job-1"))
+    status, code, message = refusal(unchecked.list_training_jobs, StatusEquals="Running")
+    assert (status, code) == (400, "ValidationException")
+    assert "1 validation error detected: Value 'Running' at 'statusEquals'" in message
+    _, _, both = refusal(unchecked.list_training_jobs, StatusEquals="Running", WarmPoolStatusEquals="Warm")
+    assert both.startswith("2 validation errors detected: ")
+    assert "'statusEquals'" in both
+    assert "'warmPoolStatusEquals'" in both
+    _, _, low = refusal(unchecked.list_training_jobs, MaxResults=0)
+    assert "Value '0' at 'maxResults' failed to satisfy constraint: Member must have value greater" in low
+
+
 @pytest.mark.parametrize("emulator_config", [EmulatorConfig(max_lifetime_seconds=2 * 3600)])
 def test_maximum_lifetime_ends_the_chain(sagemaker: Any, control: LocalControl) -> None:
     sagemaker.create_training_job(**training_job_request("job-1", keep_alive_seconds=3600))

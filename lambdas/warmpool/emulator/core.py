@@ -635,6 +635,13 @@ class WarmPoolEmulator:
                 f"Value '{sort_order}' at 'sortOrder' failed to satisfy constraint: Member must satisfy "
                 "enum value set: [Ascending, Descending]"
             )
+        status = params.get("StatusEquals")
+        statuses = ("InProgress", "Completed", "Failed", "Stopping", "Stopped", "Deleting")
+        if status is not None and status not in statuses:
+            errors.append(
+                f"Value '{status}' at 'statusEquals' failed to satisfy constraint: Member must satisfy enum "
+                f"value set: [{', '.join(statuses)}]"
+            )
         warm = params.get("WarmPoolStatusEquals")
         if warm is not None and warm not in ("Available", "Terminated", "Reused", "InUse"):
             errors.append(
@@ -642,19 +649,19 @@ class WarmPoolEmulator:
                 "satisfy enum value set: [Available, Terminated, Reused, InUse]"
             )
         if max_results is not None and not 1 <= int(max_results) <= 100:
+            bound = "greater than or equal to 1" if int(max_results) < 1 else "less than or equal to 100"
             errors.append(
                 f"Value '{max_results}' at 'maxResults' failed to satisfy constraint: Member must have "
-                "value less than or equal to 100"
+                f"value {bound}"
             )
         if errors:
-            raise EmulatorError(
-                "ValidationException", f"{len(errors)} validation errors detected: {'; '.join(errors)}"
-            )
+            count = f"{len(errors)} validation error{'s' if len(errors) > 1 else ''} detected"
+            raise EmulatorError("ValidationException", f"{count}: {'; '.join(errors)}")
 
         def keep(job: EmulatedJob) -> bool:
             if params.get("NameContains") and params["NameContains"] not in job.name:
                 return False
-            if params.get("StatusEquals") and job.status != params["StatusEquals"]:
+            if status is not None and job.status != status:
                 return False
             if warm is not None:
                 pool = self.warm_pool_status(job)

@@ -12,7 +12,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from moto.core.responses import ActionResult
+from botocore.model import ListShape, MapShape, Shape, StructureShape
+from moto.core.responses import ActionResult, BaseResponse
+from moto.core.utils import get_service_model
 from moto.sagemaker.models import sagemaker_backends
 from moto.sagemaker.responses import SageMakerResponse
 
@@ -27,6 +29,7 @@ _PATCHED = (
     "stop_training_job",
     "describe_hyper_parameter_tuning_job",
     "delete_hyper_parameter_tuning_job",
+    "parse_parameters",
 )
 
 
@@ -63,12 +66,94 @@ def _guarded(
         emulator = active_emulator()
         try:
             emulator.check_fault(operation)
+            _check_request(self, operation)
             return fn(self, emulator)
         except EmulatorError as exc:
             return _error(exc)
 
     method.__name__ = fn.__name__
     return method
+
+
+_UNREADABLE = "warmpool_unreadable"  # set on a request moto could not parse: why
+
+
+def _parse_parameters(self: SageMakerResponse, request: Any) -> None:
+    """moto's parsing of the request, which for a member of the wrong type (a keep-alive of "abc") raises
+    a Python error, answered as an HTML 500 page or raised into the test. For the operations the emulator
+    serves, the error is kept: `_check_request` answers it as SageMaker does, 400 naming the member."""
+    try:
+        (_Installation.originals.get("parse_parameters") or BaseResponse.parse_parameters)(self, request)
+    except (ValueError, TypeError) as exc:
+        if self._get_action() not in _OPERATIONS:
+            raise
+        self.params = {}
+        setattr(self, _UNREADABLE, str(exc))
+
+
+def _check_request(self: SageMakerResponse, operation: str) -> None:
+    """Refuse a request that breaks the API model's member types or required members, as SageMaker does
+    before acting: 400 ValidationException naming each member. botocore checks the same before sending,
+    but a client with parameter_validation off, another SDK or curl reach the service with them."""
+    try:
+        body = _request(self)
+    except (ValueError, TypeError):
+        raise EmulatorError("ValidationException", "the request body is not a JSON object") from None
+    shape = get_service_model("sagemaker").operation_model(operation).input_shape
+    problems = _problems(shape, body, "") if shape is not None else []
+    unreadable = getattr(self, _UNREADABLE, None)
+    if not problems and unreadable:
+        problems = [f"the request could not be read: {unreadable}"]
+    if problems:
+        count = f"{len(problems)} validation error{'s' if len(problems) > 1 else ''} detected"
+        raise EmulatorError("ValidationException", f"{count}: {'; '.join(problems)}")
+
+
+_JSON_TYPES: dict[str, tuple[str, Callable[[Any], bool]]] = {
+    "string": ("a string", lambda v: isinstance(v, str)),
+    "boolean": ("a boolean", lambda v: isinstance(v, bool)),
+    "integer": ("an integer", lambda v: isinstance(v, int) and not isinstance(v, bool)),
+    "long": ("an integer", lambda v: isinstance(v, int) and not isinstance(v, bool)),
+    "float": ("a number", lambda v: isinstance(v, int | float) and not isinstance(v, bool)),
+    "double": ("a number", lambda v: isinstance(v, int | float) and not isinstance(v, bool)),
+    "timestamp": ("a timestamp", lambda v: isinstance(v, int | float | str) and not isinstance(v, bool)),
+}
+
+
+def _problems(shape: Shape, value: Any, path: str) -> list[str]:
+    """The members of `value` that break `shape`, in SageMaker's words ("Value 'x' at 'a.b' failed to
+    satisfy constraint: ..."; list items are 'a.1.member'). Ranges and patterns are the handlers' own."""
+    if isinstance(shape, StructureShape):
+        if not isinstance(value, dict):
+            return [_violation(value, path, "be a structure")]
+        missing = [_member_path(path, name) for name in shape.required_members if value.get(name) is None]
+        found = [_violation(None, at, "not be null") for at in missing]
+        for name, member in value.items():
+            if name in shape.members and member is not None:
+                found += _problems(shape.members[name], member, _member_path(path, name))
+        return found
+    if isinstance(shape, ListShape):
+        if not isinstance(value, list):
+            return [_violation(value, path, "be a list")]
+        items = [(f"{path}.{i}.member", item) for i, item in enumerate(value, 1)]
+        return [p for at, item in items for p in _problems(shape.member, item, at)]
+    if isinstance(shape, MapShape):
+        if not isinstance(value, dict):
+            return [_violation(value, path, "be a map")]
+        entries = [(f"{path}.{key}", item) for key, item in value.items()]
+        return [p for at, item in entries for p in _problems(shape.value, item, at)]
+    kind, valid = _JSON_TYPES.get(shape.type_name, ("a JSON value", lambda _: True))
+    return [] if valid(value) else [_violation(value, path, f"be {kind}")]
+
+
+def _violation(value: Any, path: str, rule: str) -> str:
+    shown = "null" if value is None else f"'{str(value).lower() if isinstance(value, bool) else value}'"
+    return f"Value {shown} at '{path}' failed to satisfy constraint: Member must {rule}"
+
+
+def _member_path(path: str, name: str) -> str:
+    member = name[:1].lower() + name[1:]
+    return f"{path}.{member}" if path else member
 
 
 def _request(self: SageMakerResponse) -> dict[str, Any]:
@@ -104,12 +189,10 @@ def list_training_jobs(self: SageMakerResponse, emulator: WarmPoolEmulator) -> R
 
 
 def update_training_job(self: SageMakerResponse, emulator: WarmPoolEmulator) -> Response:
-    request = _request(self)
-    name = request.get("TrainingJobName")
-    if not name:
-        raise EmulatorError("ValidationException", "TrainingJobName is required")
-    resource = request.get("ResourceConfig") or {}
-    if "KeepAlivePeriodInSeconds" not in resource:
+    request = _request(self)  # its members' types and required members are checked (_check_request)
+    name = request["TrainingJobName"]
+    resource = request.get("ResourceConfig")
+    if resource is None:
         # Profiler and remote-debug updates are accepted and have no warm-pool effect.
         job = emulator.jobs.get((self.current_account, self.region, name))
         if job is None:
@@ -160,6 +243,7 @@ _IMPLEMENTATIONS: dict[str, tuple[str, Callable[[SageMakerResponse, WarmPoolEmul
         delete_hyper_parameter_tuning_job,
     ),
 }
+_OPERATIONS = frozenset(operation for operation, _ in _IMPLEMENTATIONS.values())
 
 
 def install(emulator: WarmPoolEmulator) -> None:
@@ -167,6 +251,9 @@ def install(emulator: WarmPoolEmulator) -> None:
         raise RuntimeError("a warm-pool emulator is already installed; uninstall it first")
     for name in _PATCHED:
         _Installation.originals[name] = SageMakerResponse.__dict__.get(name)
+        if name == "parse_parameters":
+            setattr(SageMakerResponse, name, _parse_parameters)
+            continue
         operation, fn = _IMPLEMENTATIONS[name]
         setattr(SageMakerResponse, name, _guarded(operation, fn))
     _Installation.emulator = emulator
