@@ -445,6 +445,29 @@ def test_tuning_jobs_run_trials_on_their_own_pool(sagemaker: Any, control: Local
     assert kinds.count("SageMaker HyperParameter Tuning Job State Change") == 2
 
 
+def test_tuning_jobs_are_listed_by_status_page_by_page(sagemaker: Any, control: LocalControl) -> None:
+    for name in ("Sweep-a", "sweep-b", "sweep-c"):
+        control.start_tuning_job(name, [training_job_request(f"{name}-001-a1b2c3d4")])
+        control.advance(1)
+    control.complete_tuning_job("sweep-b", status="Stopped")
+
+    pages = sagemaker.get_paginator("list_hyper_parameter_tuning_jobs").paginate(
+        StatusEquals="InProgress", PaginationConfig={"PageSize": 1}
+    )
+    listed = [s for page in pages for s in page["HyperParameterTuningJobSummaries"]]
+
+    # oldest first, the name as it was given (the ARN has it lowercased)
+    assert [s["HyperParameterTuningJobName"] for s in listed] == ["Sweep-a", "sweep-c"]
+    assert listed[0]["HyperParameterTuningJobArn"].endswith("/sweep-a")
+    assert {s["HyperParameterTuningJobStatus"] for s in listed} == {"InProgress"}
+    stopped = sagemaker.list_hyper_parameter_tuning_jobs(StatusEquals="Stopped")
+    assert [s["HyperParameterTuningJobName"] for s in stopped["HyperParameterTuningJobSummaries"]] == [
+        "sweep-b"
+    ]
+    with pytest.raises(ClientError, match="at 'statusEquals' failed to satisfy constraint"):
+        sagemaker.list_hyper_parameter_tuning_jobs(StatusEquals="Running")
+
+
 def test_the_clock_never_moves_backwards(control: LocalControl) -> None:
     before = control.now()
     with pytest.raises(ValueError, match="seconds=-1: the emulator's clock only moves forward"):

@@ -114,6 +114,20 @@ class EmulatedJob:
     reused_from: str | None = None
 
 
+# HyperParameterTuningJobStatus, as ListHyperParameterTuningJobs' StatusEquals takes it
+TUNING_JOB_STATUSES = ("Completed", "InProgress", "Failed", "Stopped", "Stopping", "Deleting", "DeleteFailed")
+# what a HyperParameterTuningJobSummary copies of the description
+_TUNING_SUMMARY_FIELDS = (
+    "HyperParameterTuningJobName",
+    "HyperParameterTuningJobArn",
+    "HyperParameterTuningJobStatus",
+    "CreationTime",
+    "HyperParameterTuningEndTime",
+    "TrainingJobStatusCounters",
+    "ObjectiveStatusCounters",
+)
+
+
 @dataclass
 class TuningJob:
     name: str
@@ -825,6 +839,57 @@ class WarmPoolEmulator:
                     "Value": tuning.objective_value,
                 },
             }
+        return out
+
+    def list_tuning_jobs(self, account_id: str, region: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        """ListHyperParameterTuningJobs of one account and region, oldest first: `StatusEquals`,
+        `NameContains`, and pages of `MaxResults` (default 100) behind a `NextToken`."""
+        status = params.get("StatusEquals")
+        max_results = params.get("MaxResults")
+        errors: list[str] = []
+        if status is not None and status not in TUNING_JOB_STATUSES:
+            errors.append(
+                f"Value '{status}' at 'statusEquals' failed to satisfy constraint: Member must satisfy "
+                f"enum value set: [{', '.join(TUNING_JOB_STATUSES)}]"
+            )
+        if max_results is not None and not 1 <= int(max_results) <= 100:
+            errors.append(
+                f"Value '{max_results}' at 'maxResults' failed to satisfy constraint: Member must have "
+                "value less than or equal to 100"
+            )
+        if errors:
+            raise EmulatorError(
+                "ValidationException", f"{len(errors)} validation errors detected: {'; '.join(errors)}"
+            )
+        selected = sorted(
+            (
+                t
+                for (a, r, _), t in self.tuning_jobs.items()
+                if a == account_id
+                and r == region
+                and (status is None or t.status == status)
+                and (not params.get("NameContains") or params["NameContains"] in t.name)
+            ),
+            key=lambda t: (t.created_at, t.name),
+        )
+        start = 0
+        token = params.get("NextToken")
+        if token:
+            try:
+                start = int(str(token).removeprefix("wp-"))
+            except ValueError:
+                raise EmulatorError("ValidationException", "Invalid pagination token.") from None
+        size = int(max_results) if max_results else 100
+        summaries = []
+        for tuning in selected[start : start + size]:
+            described = self.describe_tuning_job(tuning)
+            summary = {k: described[k] for k in _TUNING_SUMMARY_FIELDS if k in described}
+            summary["Strategy"] = described["HyperParameterTuningJobConfig"]["Strategy"]
+            summary["ResourceLimits"] = described["HyperParameterTuningJobConfig"]["ResourceLimits"]
+            summaries.append(summary)
+        out: dict[str, Any] = {"HyperParameterTuningJobSummaries": summaries}
+        if start + size < len(selected):
+            out["NextToken"] = f"wp-{start + size}"
         return out
 
     def _status_of(self, tuning: TuningJob, name: str) -> str | None:

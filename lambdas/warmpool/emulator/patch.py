@@ -28,6 +28,7 @@ _PATCHED = (
     "update_training_job",
     "stop_training_job",
     "describe_hyper_parameter_tuning_job",
+    "list_hyper_parameter_tuning_jobs",
     "delete_hyper_parameter_tuning_job",
     "parse_parameters",
 )
@@ -221,6 +222,10 @@ def describe_hyper_parameter_tuning_job(self: SageMakerResponse, emulator: WarmP
     return ActionResult(emulator.describe_tuning_job(tuning))
 
 
+def list_hyper_parameter_tuning_jobs(self: SageMakerResponse, emulator: WarmPoolEmulator) -> Response:
+    return ActionResult(emulator.list_tuning_jobs(self.current_account, self.region, _request(self)))
+
+
 def delete_hyper_parameter_tuning_job(self: SageMakerResponse, emulator: WarmPoolEmulator) -> Response:
     name = str(self._get_param("HyperParameterTuningJobName"))
     if not emulator.delete_tuning_job(self.current_account, self.region, name):
@@ -237,6 +242,10 @@ _IMPLEMENTATIONS: dict[str, tuple[str, Callable[[SageMakerResponse, WarmPoolEmul
     "describe_hyper_parameter_tuning_job": (
         "DescribeHyperParameterTuningJob",
         describe_hyper_parameter_tuning_job,
+    ),
+    "list_hyper_parameter_tuning_jobs": (
+        "ListHyperParameterTuningJobs",
+        list_hyper_parameter_tuning_jobs,
     ),
     "delete_hyper_parameter_tuning_job": (
         "DeleteHyperParameterTuningJob",
