@@ -145,8 +145,10 @@ class Lifecycle(Construct):
         )
         role.add_to_principal_policy(
             iam.PolicyStatement(
-                sid="ListTrainingJobs",
-                actions=["sagemaker:ListTrainingJobs"],
+                sid="ListJobs",
+                # ListHyperParameterTuningJobs: the reconciler's one-off watch of the tuning jobs that
+                # ran before their pools' saves watched them (docs/registry.md)
+                actions=["sagemaker:ListTrainingJobs", "sagemaker:ListHyperParameterTuningJobs"],
                 resources=["*"],  # List APIs do not support resource-level permissions
             )
         )

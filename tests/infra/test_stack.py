@@ -204,6 +204,7 @@ def test_least_privilege_on_sagemaker(synthesized: Synthesized) -> None:
         "sagemaker:ListTags",
         "sagemaker:DescribeHyperParameterTuningJob",
         "sagemaker:ListTrainingJobs",
+        "sagemaker:ListHyperParameterTuningJobs",
         "sagemaker:UpdateTrainingJob",
     }
     for _, statement in granted:

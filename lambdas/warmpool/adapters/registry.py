@@ -25,8 +25,9 @@ The registry table
   before it is sent and marked sent after, with a TTL; unsent, it is in `by_status` under
   `TUNING#UNSENT` (`gsi1sk` = `<recorded at>#<tuning job arn>`), where the reconciler finds it.
 - `TUNING#<tuning job arn>` / `WATCH`: a tuning job a pool was left to, whose end is not recorded yet
-  (a trial of it, in `job_name`); in `by_status` under `TUNING#WATCHED` (`gsi1sk` = `<next check
-  at>#<tuning job arn>`, `-` for none yet), where the reconciler finds it should its final event be lost.
+  (a trial of it, or its own name as listed, in `job_name`); in `by_status` under `TUNING#WATCHED`
+  (`gsi1sk` = `<next check at>#<tuning job arn>`, `-` for none yet), where the reconciler finds it
+  should its final event be lost.
 - `LEDGER#<team>` / `DAY#<date>` and `MONTH#<yyyy-mm>`: the idle-cost ledger, with a TTL;
   `BOOKED#<date>#<job name>`: that job's idle gap is booked for that day (once), with the same TTL.
 
@@ -528,6 +529,29 @@ class DynamoPoolRegistry:
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":  # unwatched meanwhile
                 raise
+
+    def watch_tuning_job(self, tuning_job_arn: str, job_name: str, next_check_at: datetime) -> bool:
+        """A conditional put: a watch written meanwhile (a save of a pool left to the tuning job) is
+        kept as it is, and a repair made again writes nothing more."""
+        from botocore.exceptions import ClientError
+
+        at = next_check_at.astimezone(UTC).isoformat()
+        try:
+            self._client.put_item(
+                TableName=self.table_name,
+                Item={
+                    **_key(f"TUNING#{tuning_job_arn}", _WATCH_SK),
+                    "job_name": {"S": job_name},
+                    "gsi1pk": {"S": WATCHED_TUNING_JOBS},
+                    "gsi1sk": {"S": f"{at}#{tuning_job_arn}"},
+                },
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            return False
+        return True
 
     def unwatch_tuning_job(self, tuning_job_arn: str) -> None:
         self._client.delete_item(TableName=self.table_name, Key=_key(f"TUNING#{tuning_job_arn}", _WATCH_SK))

@@ -116,3 +116,24 @@ class SageMakerAdapter:
             raise
         response.pop("ResponseMetadata", None)
         return response
+
+    def list_tuning_jobs(self, status: str) -> list[tuple[str, str]]:
+        from botocore.exceptions import ClientError
+
+        jobs: list[tuple[str, str]] = []
+        paginator = self._client.get_paginator("list_hyper_parameter_tuning_jobs")
+        try:
+            for page in paginator.paginate(StatusEquals=status, PaginationConfig={"PageSize": 100}):
+                jobs.extend(
+                    (str(s["HyperParameterTuningJobName"]), str(s["HyperParameterTuningJobArn"]))
+                    for s in page.get("HyperParameterTuningJobSummaries", [])
+                )
+        except ClientError as exc:
+            code = _code(exc)
+            if code in _DENIED_CODES:
+                raise ReadNotPermittedError(
+                    f"ListHyperParameterTuningJobs(StatusEquals={status}) refused: {code}: grant the "
+                    "engine's role sagemaker:ListHyperParameterTuningJobs on * (docs/deploy.md)"
+                ) from exc
+            raise
+        return jobs

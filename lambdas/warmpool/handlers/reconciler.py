@@ -34,6 +34,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         "repaired": report.repaired,
         "rescheduled": report.rescheduled,
         "phantoms": report.phantoms,
+        "tuning_watches": report.tuning_watches,
         "digests": report.digests,
         "tuning_notices": report.tuning_notices,
         "failed": report.failed,

@@ -44,6 +44,7 @@ from warmpool.domain.stepping import horizon_at
 from warmpool.models.events import StepDueDetail, TrainingJobDetail, TuningJobDetail, parse_time
 from warmpool.service.ports import (
     PHANTOM_POOLS_REPAIR,
+    TUNING_WATCHES_REPAIR,
     AuditEntry,
     ConcurrentUpdateError,
     FleetSource,
@@ -129,6 +130,9 @@ class ReconcileReport:
     failed: list[str] = field(default_factory=list)  # "<job>: <error>" for pools this run could not repair
     # the phantom pools an older version left that this run removed (`_sweep_phantoms`), by pool id
     phantoms: list[str] = field(default_factory=list)
+    # the tuning jobs running since before their pools' saves watched them that this run began to watch
+    # (`_watch_tuning_jobs_of_older_versions`), by name
+    tuning_watches: list[str] = field(default_factory=list)
     # the tuning jobs whose "tuning job finished" notice this run sent (their final event lost, or the
     # notice left unsent), by name
     tuning_notices: list[str] = field(default_factory=list)
@@ -284,7 +288,8 @@ class LifecycleService:
         watched and due for a check, with a describe each (`_check_watched_tuning_job`: each at most
         once per `TUNING_CHECK_INTERVAL` while it runs, then never again); and once per index added
         to the registry, one listing of the live pools (`backfill_indexes`); once per registry, the
-        sweep for the phantom pools older versions left (`_sweep_phantoms`)."""
+        sweep for the phantom pools older versions left (`_sweep_phantoms`) and the watch of the tuning
+        jobs they did not watch (`_watch_tuning_jobs_of_older_versions`)."""
         now = self.clock.now()
         self.begin_run()
         failed: list[str] = []
@@ -294,6 +299,8 @@ class LifecycleService:
         in_registry = self.registry.list_by_status(WarmPoolStatus.AVAILABLE.value)
         known = {r.pool.job_name for r in in_registry}
         report = ReconcileReport(len(in_sagemaker), len(in_registry), failed=failed, phantoms=phantoms)
+        # once after an upgrade; a tuning job watched now is first due a check `TUNING_CHECK_INTERVAL` on
+        report.tuning_watches.extend(self._watch_tuning_jobs_of_older_versions(failed, now))
         # each tuning job described once per run: its name (cased as its trials') and its description
         tuners: dict[str, tuple[str, dict[str, Any] | None]] = {}
         left_to_tuners: list[PoolRecord] = []
@@ -362,7 +369,9 @@ class LifecycleService:
             if name not in in_use and name not in in_sagemaker:
                 self._repair(failed, report.repaired, name, self._refresh, name, Trigger.RECONCILE)
         repairs = len(report.repaired) + len(report.rescheduled) + len(report.phantoms)
-        self.metrics.count("ReconcilerRepairs", repairs)
+        self.metrics.count("ReconcilerRepairs", repairs + len(report.tuning_watches))
+        if report.tuning_watches:
+            self.metrics.count("TuningWatchesRepaired", len(report.tuning_watches))
         self.metrics.count("PoolsAvailable", len(in_sagemaker))
         if report.failed:
             self.metrics.count("ReconcilerFailures", len(report.failed))
@@ -468,6 +477,55 @@ class LifecycleService:
         removed.append(successor)  # the lone pool it was registered as
         self._refresh(successor, Trigger.RECONCILE)
         return Outcome(successor, pool_id, "phantom-joined")
+
+    def _watch_tuning_jobs_of_older_versions(self, failed: list[str], now: datetime) -> list[str]:
+        """Once per registry, until a run has dealt with every running tuning job: watch the tuning jobs
+        that ran before the version that watches them and are not watched yet. A save of a pool left to
+        its tuning job watches it (`PoolRegistry.put`); a tuning job whose pools other jobs took, or
+        whose pools ran out, before this version saved any of them has no watch, and should its final
+        event be lost, nothing would tell its owners that it finished. The tuner index names the tuning
+        jobs whose trials held a pool, but is read one tuning job at a time (nothing scans a table:
+        docs/registry.md), so SageMaker lists the running ones (`TUNER_RUNNING_STATUSES`; one that has
+        ended since the upgrade is its event's), and each the tuner index knows and whose end is not
+        recorded is watched (`_watch_tuning_job`). A listing that fails (the role may not list: the
+        error names the permission to grant; throttling, a 5xx) or a tuning job that does is reported
+        (`failed`) and leaves the repair to the next run, the others watched all the same: the write
+        is conditional, so a run made again watches only the ones left. Returns the names of the
+        tuning jobs watched now. Costs that run a listing per running state and, per running tuning
+        job, a GetItem, a Query of its tuner index and a conditional PutItem; later runs nothing (one
+        GetItem per function instance)."""
+        if self.registry.upgraded(TUNING_WATCHES_REPAIR):
+            return []
+        running: list[tuple[str, str]] = []
+
+        def list_running() -> None:
+            for status in sorted(TUNER_RUNNING_STATUSES):
+                running.extend(self.sagemaker.list_tuning_jobs(status))
+
+        if not self._repair(failed, [], TUNING_WATCHES_REPAIR, list_running):
+            return []
+        watched: list[str] = []
+        watch = self._watch_tuning_job
+        dealt = [self._repair(failed, watched, name, watch, arn, name, now) for name, arn in running]
+        if all(dealt):
+            self.registry.record_upgraded(TUNING_WATCHES_REPAIR)
+        return watched
+
+    def _watch_tuning_job(self, arn: str, name: str, now: datetime) -> Outcome:
+        """A running tuning job, as SageMaker lists it (`_watch_tuning_jobs_of_older_versions`): watched,
+        unless its end is recorded already (it ended as this run read it), no trial of it held a pool
+        warmpool knew (nobody to tell: it would be described until it ends for nothing) or it is
+        watched already (a save of one of its pools since the upgrade, or this repair made before).
+        Its first check is due `TUNING_CHECK_INTERVAL` from now, as if a check had found it running:
+        the listing has just said so. Its name as listed gives the tuning job's name its case, as a
+        trial's would (`tuning_job_name`)."""
+        if self.registry.tuning_finished(arn) is not None:
+            return Outcome(name, None, "ignored", notes=("its end is recorded",))
+        if not self.registry.tuning_trials(arn):
+            return Outcome(name, None, "ignored", notes=("no trial of it held a pool",))
+        if not self.registry.watch_tuning_job(arn, name, now + TUNING_CHECK_INTERVAL):
+            return Outcome(name, None, "ignored", notes=("watched already",))
+        return Outcome(name, None, "watched")
 
     def _describe_tuner_of(
         self, record: PoolRecord, tuners: dict[str, tuple[str, dict[str, Any] | None]]
@@ -1985,10 +2043,11 @@ def tuning_job_name(tuning_job_arn: str, trial_job_name: str) -> str:
     """The tuning job's name, as DescribeHyperParameterTuningJob wants it. SageMaker may write the name
     lowercased in the ARN, and describing `MySweep` as `mysweep` answers that it does not exist, which
     would give a running tuner's pools to the engine; its trials are named after it (`MySweep-001-...`),
-    so the trial's name gives the case back."""
+    so the trial's name gives the case back; so does the tuning job's own name as SageMaker lists it
+    (what a watch the upgrade's repair wrote keeps: `_watch_tuning_job`)."""
     name = tuning_job_arn.rsplit("/", 1)[-1]
     prefix = trial_job_name[: len(name)]
-    if prefix.lower() == name.lower() and trial_job_name[len(name) : len(name) + 1] == "-":
+    if prefix.lower() == name.lower() and trial_job_name[len(name) : len(name) + 1] in ("-", ""):
         return prefix
     return name
 

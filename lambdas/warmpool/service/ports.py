@@ -13,6 +13,9 @@ from warmpool.domain.policy.document import PolicyDocument
 # The one-off repair of the phantom pools older versions left (PoolRegistry.upgraded): see
 # LifecycleService._sweep_phantoms.
 PHANTOM_POOLS_REPAIR = "phantom-pools"
+# The one-off repair that watches the tuning jobs running since before their pools' saves watched them:
+# see LifecycleService._watch_tuning_jobs_of_older_versions.
+TUNING_WATCHES_REPAIR = "tuning-watches"
 
 
 class JobNotFoundError(LookupError):
@@ -64,6 +67,11 @@ class SageMakerPort(Protocol):
 
     def describe_tuning_job(self, name: str) -> dict[str, Any]:
         """DescribeHyperParameterTuningJob; raises JobNotFoundError, ReadNotPermittedError."""
+        ...
+
+    def list_tuning_jobs(self, status: str) -> list[tuple[str, str]]:
+        """The tuning jobs in that state (ListHyperParameterTuningJobs StatusEquals, every page): each
+        one's name, cased as it was given, and ARN. Raises ReadNotPermittedError."""
         ...
 
 
@@ -125,7 +133,9 @@ class WatchedTuningJob:
     checks should its final event be lost once no pool is left to it (`PoolRegistry.watched_tuning_jobs`)."""
 
     tuning_job_arn: str
-    job_name: str  # a trial of it (its name gives the tuning job's name its case: `tuning_job_name`)
+    # a trial of it, or its own name as SageMaker lists it (the upgrade's repair: `_watch_tuning_job`);
+    # either gives the tuning job's name its case (`tuning_job_name`)
+    job_name: str
 
 
 class FleetSource(Protocol):
@@ -258,6 +268,12 @@ class PoolRegistry(FleetSource, Protocol):
     def check_tuning_job_at(self, tuning_job_arn: str, at: datetime) -> None:
         """A watched tuning job was found running: due for its next check at `at` (a tuning job no
         longer watched is left so)."""
+        ...
+
+    def watch_tuning_job(self, tuning_job_arn: str, job_name: str, next_check_at: datetime) -> bool:
+        """Watch the tuning job from now on, its first check due at `next_check_at`, unless it is
+        watched already (that watch is left as it is). `job_name`: a trial of it, or its own name as
+        SageMaker lists it (`tuning_job_name`). Returns whether it was watched now."""
         ...
 
     def unwatch_tuning_job(self, tuning_job_arn: str) -> None:

@@ -198,6 +198,7 @@ def test_the_tuning_job_name_takes_its_case_from_the_trial() -> None:
     assert tuning_job_name(arn, "mysweep-002-0f0f0f0f") == "mysweep"
     assert tuning_job_name(arn, "MySweepTwo-001-a1b2c3d4") == "mysweep"  # another job's trial: the ARN's
     assert tuning_job_name(arn, "other") == "mysweep"
+    assert tuning_job_name(arn, "MySweep") == "MySweep"  # its own name, as SageMaker lists it
 
 
 def test_a_pool_taken_by_another_sweeps_trial_stays_with_that_sweep_when_the_first_ends(
