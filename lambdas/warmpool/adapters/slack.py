@@ -5,7 +5,8 @@ A 429 is waited out only when Slack's Retry-After is at most `max_retry_after_se
 starts that could not end before the caller's deadline: the record is retried later instead.
 
 Every payload is cut to Slack's limits before it is sent (`within_slack_limits`): the top-level text
-to 40,000 characters, a section's text to 3,000, ending in "…"."""
+to 40,000 characters, a section's text to 3,000, a header's to 150, a field's to 2,000, a button's to
+75, ending in "…"."""
 
 from __future__ import annotations
 

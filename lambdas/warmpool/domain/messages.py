@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -15,11 +16,21 @@ from warmpool.domain.model import Notification, NotificationKind
 SUBJECT_LIMIT = 99  # SNS: a subject is ASCII, without line breaks, and under 100 characters
 # SNS takes 262,144 bytes with the subject and the message attributes: the Message gets the rest
 SNS_MESSAGE_LIMIT = 256 * 1024 - 8 * 1024
-SLACK_SECTION_LIMIT = 3000  # characters of a section block's text
+SLACK_SECTION_LIMIT = 3000  # characters of a section block's text (and of any text object)
+SLACK_HEADER_LIMIT = 150  # characters of a header block's text
+SLACK_FIELD_LIMIT = 2000  # characters of a section's field (we send none; the adapter cuts any)
+SLACK_BUTTON_LIMIT = 75  # characters of a button's text
 SLACK_BLOCK_LIMIT = 50  # blocks in a message
 SLACK_TEXT_LIMIT = 40_000  # characters of a message's top-level text: Slack truncates a longer one
+# All the text of a message's blocks together: Slack refuses a message past about 12,000 to 13,000
+# characters (`msg_blocks_too_long`, undocumented). We keep each message under this, with room to spare.
+SLACK_MESSAGE_TEXT_LIMIT = 10_000
+# Of that, what the header (at most SLACK_HEADER_LIMIT), the mention, the note on cut lines and the
+# buttons may take: the lines get the rest
+_SLACK_RESERVED = 500
 CUT = "\u2026"  # "…": where Slack text was cut to fit
 _SLACK_ESCAPE = re.compile(r"&(?:amp|lt|gt);")
+_MENTION = re.compile(r"<@[A-Z0-9]+>")
 _SLACK_MARKUP = re.compile(r"<(?:[@#!]|[a-z][a-z0-9+.-]*:)", re.IGNORECASE)  # <@U1>, <!here>, <https:...>
 ACTION_EXTEND_30 = "warmpool_extend_30"
 ACTION_EXTEND_60 = "warmpool_extend_60"
@@ -36,11 +47,19 @@ ACTIONABLE = frozenset(
 
 
 @dataclass(frozen=True)
+class SlackMessage:
+    """One Slack message: its blocks, and the top-level `text` that push and desktop notifications show."""
+
+    text: str
+    blocks: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
 class RenderedMessage:
     subject: str
     text: str
     document: dict[str, Any]
-    blocks: list[dict[str, Any]] = field(default_factory=list)
+    slack: list[SlackMessage] = field(default_factory=list)  # one, or a digest's parts in order
 
 
 def _when(iso: str | None) -> str:
@@ -131,7 +150,10 @@ def _details(n: Notification) -> list[str]:
                 f"warm until {_when(p.get('warm_until'))}"
             )
         if left_out:
-            lines.append(f"...and {counted(left_out, 'more warm pool')}, left out of this message.")
+            lines.append(
+                f"...and {counted(left_out, 'more warm pool')}, left out of this message: "
+                f"`warmpool pools list --team {shlex.quote(n.team or '')} --status Available` lists them all."
+            )
     elif n.kind is NotificationKind.BUDGET_WARNING and f.get("budget_usd") is not None:
         spent, budget = usd(f.get("spent_usd") or 0), usd(f.get("budget_usd"))
         lines.append(f"Spent {spent} of {budget} this {f.get('period')}.")
@@ -228,60 +250,155 @@ def _render(notification: Notification, mention: str | None) -> RenderedMessage:
         "decision": notification.decision.to_json() if notification.decision else None,
         "text": text,
     }
-    greeting = f"<@{mention}> " if mention else ""
-    bold = slack_cut(slack_escape(headline), SLACK_SECTION_LIMIT - len(greeting) - 2)
-    blocks: list[dict[str, Any]] = [
-        {"type": "section", "text": _mrkdwn(f"{greeting}*{bold}*")},
-    ]
-    actionable = notification.kind in ACTIONABLE
-    room = SLACK_BLOCK_LIMIT - len(blocks) - (1 if actionable else 0)
-    blocks.extend(
-        {"type": "section", "text": _mrkdwn(section)}
-        for section in _sections([slack_escape(line) for line in details], room)
-    )
-    if actionable:
-        value = json.dumps({"job": notification.job_name, "pool": notification.pool_id})
-        blocks.append(
-            {
-                "type": "actions",
-                "block_id": "warmpool_actions",
-                "elements": [
-                    _button("Extend 30 min", ACTION_EXTEND_30, value),
-                    _button("Extend 60 min", ACTION_EXTEND_60, value),
-                    _button("Release now", ACTION_RELEASE, value, style="danger"),
-                ],
-            }
-        )
-    return RenderedMessage(subject, text, document, blocks)
+    return RenderedMessage(subject, text, document, _slack(notification, headline, details, text, mention))
+
+
+def _slack(
+    notification: Notification, headline: str, details: list[str], text: str, mention: str | None
+) -> list[SlackMessage]:
+    """The Slack copy, every message of it within Slack's limits (`slack_text_length` and the
+    SLACK_*_LIMIT constants), however many pools and however long the job's text.
+
+    Text from a job or from AWS (job and team names, tag values, failure reasons, decisions' reasons
+    naming fields like `max_extend_minutes`) is shown as written: the headline is a header block and the
+    lines are `plain_text`, which Slack never formats, where mrkdwn has no escape for `*`, `_`, `~` or
+    a backtick (`bad *value*` would show bold). Only the mention, our own markup, is mrkdwn.
+
+    A daily digest too long for one message is split into several, in order, each saying "part 2 of 3"
+    in its header: each pool's line is worth reading whole in the channel, and a team with many warm
+    pools is the team that most needs the list (the parts are as many as the SNS copy's pools need:
+    a handful at most). Any other message is about one pool, read at once with its buttons, so it stays
+    one message: should its lines not fit (a long failure reason with long tag values), the longest are
+    cut, ending in "…", and a last line says so and that the SNS copy has them whole.
+
+    A message has at most 11 blocks, well within SLACK_BLOCK_LIMIT: a mention, the header, the lines'
+    sections (at most 7: two sections side by side hold more than SLACK_SECTION_LIMIT), the note on cut
+    lines, the buttons."""
+    digest = notification.kind is NotificationKind.DAILY_DIGEST
+    title = slack_escape(headline)
+    whole = [slack_escape(line) for line in details]
+    if len(title) > SLACK_HEADER_LIMIT - (len(" (part 100 of 100)") if digest else 0):
+        whole.insert(0, title)  # the header shows it cut: whole here
+    lines = [slack_cut(line, SLACK_SECTION_LIMIT) for line in whole]
+    room = SLACK_MESSAGE_TEXT_LIMIT - _SLACK_RESERVED
+    parts = _parts(lines, room) if digest else [_fitted(lines, room)]
+    cut = [line for part in parts for line in part] != whole
+    messages = []
+    for number, part in enumerate(parts, 1):
+        of = f" (part {number} of {len(parts)})" if len(parts) > 1 else ""
+        header = slack_cut(title, SLACK_HEADER_LIMIT - len(of)) + of
+        blocks: list[dict[str, Any]] = []
+        if mention and number == 1:  # one ping, on the message that starts it
+            blocks.append({"type": "section", "text": _mrkdwn(f"<@{mention}>")})
+        blocks.append({"type": "header", "text": _plain(header)})
+        blocks.extend({"type": "section", "text": _plain(section)} for section in _sections(part))
+        if cut and number == len(parts):
+            blocks.append({"type": "context", "elements": [_plain(SLACK_CUT_NOTE)]})
+        if notification.kind in ACTIONABLE and number == len(parts):
+            blocks.append(_actions(notification))
+        # the whole text when it is one message (push notifications show its beginning); a part's own
+        top = slack_text(text) if len(parts) == 1 else slack_cut("\n".join([header, *part]), SLACK_TEXT_LIMIT)
+        messages.append(SlackMessage(top, blocks))
+    return messages
+
+
+SLACK_CUT_NOTE = "Lines ending in \u2026 were cut to fit Slack; the SNS copy of this message has them whole."
+
+
+def _actions(notification: Notification) -> dict[str, Any]:
+    value = json.dumps({"job": notification.job_name, "pool": notification.pool_id})
+    return {
+        "type": "actions",
+        "block_id": "warmpool_actions",
+        "elements": [
+            _button("Extend 30 min", ACTION_EXTEND_30, value),
+            _button("Extend 60 min", ACTION_EXTEND_60, value),
+            _button("Release now", ACTION_RELEASE, value, style="danger"),
+        ],
+    }
 
 
 def _mrkdwn(text: str) -> dict[str, Any]:
-    """A Block Kit text object that shows its text as written: `verbatim`, so Slack does not turn a plain
-    URL into a link or parse a plain `@channel` as a mention (tag values may hold both: SageMaker allows
-    `:/.@` in them). Our own markup (`*bold*`, the owner's `<@U123>`) is processed all the same."""
+    """A Block Kit text object for our own markup (a mention): `verbatim`, so Slack does not turn a plain
+    URL into a link or parse a plain `@channel` as a mention; `<@U123>` is processed all the same."""
     return {"type": "mrkdwn", "text": text, "verbatim": True}
 
 
-def _sections(lines: list[str], room: int) -> list[str]:
-    """Lines packed into at most `room` section texts of at most SLACK_SECTION_LIMIT characters each
-    (a longer line is cut: `slack_cut`); the lines that do not fit are counted in a last "...and N
-    more"."""
-    limit = SLACK_SECTION_LIMIT
-    lines = [slack_cut(line, limit) for line in lines]
+def _plain(text: str) -> dict[str, Any]:
+    """A Block Kit text object Slack shows as written: `plain_text` has no bold, italics, strikethrough,
+    code, links or mentions, and `emoji: false` keeps a `:name:` as typed (tag values may hold `:`). Its
+    `&`, `<` and `>` are escaped all the same (`slack_escape`): all Slack text is, and Slack shows them."""
+    return {"type": "plain_text", "text": text, "emoji": False}
+
+
+def _parts(lines: list[str], room: int) -> list[list[str]]:
+    """Lines (each at most SLACK_SECTION_LIMIT, no more than `room`) in order, in as few groups of at most
+    `room` characters (with a line break between lines) as they need; one empty group for no lines."""
+    parts: list[list[str]] = [[]]
+    size = 0
+    for line in lines:
+        grown = size + len(line) + (1 if parts[-1] else 0)
+        if parts[-1] and grown > room:
+            parts.append([line])
+            size = len(line)
+        else:
+            parts[-1].append(line)
+            size = grown
+    return parts
+
+
+def _fitted(lines: list[str], room: int) -> list[str]:
+    """Lines in at most `room` characters with their line breaks, cutting the longest ones (`slack_cut`,
+    "…") to the one length that makes them fit: a short line (the job's status, its cost) is never cut
+    to make room for a long one (a failure reason)."""
+
+    def size(cap: int) -> int:
+        return sum(min(len(line), cap) for line in lines) + max(0, len(lines) - 1)
+
+    longest = max((len(line) for line in lines), default=0)
+    if size(longest) <= room:
+        return lines
+    fits, too_long = len(CUT), longest  # the longest cap that fits, by bisection
+    while too_long - fits > 1:
+        middle = (fits + too_long) // 2
+        fits, too_long = (middle, too_long) if size(middle) <= room else (fits, middle)
+    return [slack_cut(line, fits) for line in lines]
+
+
+def _sections(lines: list[str]) -> list[str]:
+    """Lines (each at most SLACK_SECTION_LIMIT) packed in order into section texts of at most
+    SLACK_SECTION_LIMIT characters."""
     sections: list[list[str]] = []
-    for index, line in enumerate(lines):
-        if sections and len("\n".join([*sections[-1], line])) <= limit:
+    for line in lines:
+        if sections and len("\n".join([*sections[-1], line])) <= SLACK_SECTION_LIMIT:
             sections[-1].append(line)
-        elif len(sections) < room:
+        else:
             sections.append([line])
-        elif sections:
-            last, hidden = sections[-1], len(lines) - index
-            while last and len("\n".join([*last, f"...and {hidden} more"])) > limit:
-                last.pop()
-                hidden += 1
-            last.append(f"...and {hidden} more")
-            break
     return ["\n".join(section) for section in sections]
+
+
+def slack_text_length(blocks: list[dict[str, Any]]) -> int:
+    """All the text of a message's blocks (what Slack's `msg_blocks_too_long` counts, as far as anyone
+    outside Slack can tell): every text object's text, at any depth."""
+
+    def length(node: object) -> int:
+        if isinstance(node, dict):
+            own = len(node["text"]) if isinstance(node.get("text"), str) else 0
+            return own + sum(length(value) for value in node.values())
+        if isinstance(node, list):
+            return sum(length(item) for item in node)
+        return 0
+
+    return length(blocks)
+
+
+def plain_blocks(text: str) -> list[dict[str, Any]]:
+    """Slack text (escaped, `slack_escape`) as blocks Slack shows as written and takes: `plain_text`
+    sections, its lines cut as a notification's are (`_fitted`). For an answer to a button, which quotes
+    a decision's reasons: as top-level text alone, Slack would format them as mrkdwn."""
+    lines = [slack_cut(line, SLACK_SECTION_LIMIT) for line in text.splitlines() if line]
+    fitted = _fitted(lines, SLACK_MESSAGE_TEXT_LIMIT - _SLACK_RESERVED)
+    return [{"type": "section", "text": _plain(section)} for section in _sections(fitted)]
 
 
 def slack_escape(text: str) -> str:
@@ -316,18 +433,36 @@ def slack_text(text: str) -> str:
 
 
 def within_slack_limits(text: str, blocks: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]]]:
-    """A payload as Slack takes it whole: the top-level text and each section's text cut to their
-    limits (`slack_cut`). The messages `render` builds fit already; this holds for any other payload
-    (an answer to a button, a message built elsewhere)."""
+    """A payload as Slack takes it whole: the top-level text and each text object cut to its limit
+    (`slack_cut`): a section's text (and any other's) to SLACK_SECTION_LIMIT, a header's to
+    SLACK_HEADER_LIMIT, a field's to SLACK_FIELD_LIMIT, a button's to SLACK_BUTTON_LIMIT. The messages
+    `render` builds fit already, and keep within the counts (blocks, fields, elements) and the whole
+    message's text too, which no cut here could mend without dropping words; this holds for any other
+    payload (an answer to a button, a message built elsewhere)."""
+
+    def cut(obj: Any, limit: int) -> Any:
+        words = obj.get("text") if isinstance(obj, dict) else None
+        if not isinstance(words, str) or len(words) <= limit:
+            return obj
+        return {**obj, "text": slack_cut(words, limit)}
 
     def fitted(block: dict[str, Any]) -> dict[str, Any]:
-        inner = block.get("text")
-        if block.get("type") != "section" or not isinstance(inner, dict):
-            return block
-        words = inner.get("text")
-        if not isinstance(words, str) or len(words) <= SLACK_SECTION_LIMIT:
-            return block
-        return {**block, "text": {**inner, "text": slack_cut(words, SLACK_SECTION_LIMIT)}}
+        kind = block.get("type")
+        out = dict(block)
+        if kind in ("section", "header") and isinstance(block.get("text"), dict):
+            out["text"] = cut(block["text"], SLACK_HEADER_LIMIT if kind == "header" else SLACK_SECTION_LIMIT)
+        if kind == "section" and isinstance(block.get("fields"), list):
+            out["fields"] = [cut(f, SLACK_FIELD_LIMIT) for f in block["fields"]]
+        if kind == "context" and isinstance(block.get("elements"), list):
+            out["elements"] = [cut(e, SLACK_SECTION_LIMIT) for e in block["elements"]]
+        if kind == "actions" and isinstance(block.get("elements"), list):
+            out["elements"] = [
+                {**e, "text": cut(e["text"], SLACK_BUTTON_LIMIT)}
+                if isinstance(e, dict) and e.get("text")
+                else e
+                for e in block["elements"]
+            ]
+        return out if out != block else block
 
     return slack_cut(text, SLACK_TEXT_LIMIT), [fitted(block) for block in blocks]
 
@@ -345,12 +480,22 @@ def _button(label: str, action_id: str, value: str, style: str | None = None) ->
 
 
 def blocks_as_text(blocks: list[dict[str, Any]]) -> str:
-    """Block Kit blocks as a terminal shows them (the demo's timeline)."""
-    lines = []
+    """Block Kit blocks as a terminal shows them (the demo's timeline): the mention, a block of its own,
+    on the headline's line, as Slack's message list reads (`<@U123> Warm pool ready: ...`)."""
+
+    def shown(text: str) -> str:
+        return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+    lines: list[str] = []
     for block in blocks:
-        if block["type"] == "section":
-            text = block["text"]["text"]
-            lines.append(text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&"))
+        if block["type"] in ("section", "header"):
+            said = shown(block["text"]["text"])
+            if lines and _MENTION.fullmatch(lines[-1]):
+                lines[-1] += " " + said
+            else:
+                lines.append(said)
+        elif block["type"] == "context":
+            lines.append(" ".join(shown(e["text"]) for e in block["elements"] if "text" in e))
         elif block["type"] == "actions":
             lines.append("  ".join(f"[{e['text']['text']}]" for e in block["elements"]))
     return "\n".join(lines)

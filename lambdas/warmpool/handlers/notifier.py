@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, partial
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from warmpool.adapters.secrets import SecretStore
     from warmpool.adapters.slack import SlackWebhooks
     from warmpool.adapters.sns import SnsPublisher
+    from warmpool.domain.messages import SlackMessage
     from warmpool.observability import PowertoolsMetrics
     from warmpool.settings import NotifierSettings
 
@@ -74,13 +75,12 @@ def runtime() -> Runtime:
 
 @dataclass(frozen=True)
 class SlackCopy:
-    """What a record still owes Slack once its SNS copy is out."""
+    """What a record still owes Slack once its SNS copy is out: one message, or a digest's parts."""
 
     key: str
     kind: str
     url: str
-    text: str
-    blocks: list[dict[str, Any]]
+    messages: list[SlackMessage]
 
 
 def publish_record(record: SQSRecord) -> SlackCopy | None:
@@ -88,7 +88,7 @@ def publish_record(record: SQSRecord) -> SlackCopy | None:
     from dataclasses import replace
 
     from warmpool.domain.codec import notification_from_json
-    from warmpool.domain.messages import render, slack_text
+    from warmpool.domain.messages import render
     from warmpool.domain.routing import route
     from warmpool.observability import logger
 
@@ -109,35 +109,39 @@ def publish_record(record: SQSRecord) -> SlackCopy | None:
             "no Slack webhook for this route; SNS only", extra={"webhook_key": where.webhook_key, "key": key}
         )
         return None
-    # Slack shows the top-level text in push and desktop notifications: escaped like the blocks, and
-    # no longer than Slack keeps
-    return SlackCopy(key, notification.kind.value, url, slack_text(message.text), message.blocks)
+    return SlackCopy(key, notification.kind.value, url, message.slack)
 
 
 def post_to_slack(copy: SlackCopy, *, deadline: float | None) -> None:
-    """The Slack copy (once per key). Raises SlackTransientError when Slack keeps failing, asks for a
-    longer wait than we give it, or the invocation has no time left: SQS retries the record, whose SNS
-    copy is not sent again."""
+    """The Slack copy, each of its messages once (a digest's parts in order). Raises SlackTransientError
+    when Slack keeps failing, asks for a longer wait than we give it, or the invocation has no time
+    left: SQS retries the record, whose SNS copy and Slack messages already sent are not sent again (a
+    retry after part 2 of 3 failed sends parts 2 and 3). A part Slack refuses for good is counted and
+    logged like a whole message, and the parts after it are still sent."""
     from warmpool.adapters.slack import SlackPermanentError
     from warmpool.observability import logger
 
     rt = runtime()
     log = logger()
+    count = len(copy.messages)
 
-    def post() -> bool:
+    def post(message: SlackMessage, part: int) -> bool:
         try:
-            rt.slack.post(copy.url, text=copy.text, blocks=copy.blocks, deadline=deadline)
+            rt.slack.post(copy.url, text=message.text, blocks=message.blocks, deadline=deadline)
         except SlackPermanentError as exc:
             rt.metrics.count("SlackDeliveryFailed")
             log.error(
                 "Slack refused the message; the SNS copy stands",
-                extra={"status": exc.status, "key": copy.key},
+                extra={"status": exc.status, "key": copy.key, "part": part, "parts": count},
             )
             return False
         return True
 
-    rt.dedupe.run_once(f"slack#{copy.key}", post)
-    log.info("notified", extra={"key": copy.key, "kind": copy.kind})
+    for part, message in enumerate(copy.messages, 1):
+        # the first part keeps the key a message of one part has always had
+        once = f"slack#{copy.key}" if part == 1 else f"slack#{copy.key}#part{part}"
+        rt.dedupe.run_once(once, partial(post, message, part))
+    log.info("notified", extra={"key": copy.key, "kind": copy.kind, "slack_messages": count})
 
 
 @contextmanager

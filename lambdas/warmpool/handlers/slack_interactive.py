@@ -154,7 +154,7 @@ def _first_time(rt: Runtime, timestamp: str, signature: str) -> bool:
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     from warmpool.adapters.slack import SlackPermanentError, SlackTransientError
-    from warmpool.domain.messages import slack_escape, slack_text
+    from warmpool.domain.messages import plain_blocks, slack_escape, slack_text
     from warmpool.domain.model import UserRequest
     from warmpool.domain.routing import may_act
     from warmpool.domain.slack_actions import BadActionError, parse_button_press
@@ -222,7 +222,9 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     )
     if press.response_url:
         try:
-            rt.slack.post(press.response_url, text=text, blocks=[], replace_original=False)
+            # in plain_text blocks: as the top-level text alone, Slack would format the reasons as mrkdwn
+            blocks = plain_blocks(text)
+            rt.slack.post(press.response_url, text=text, blocks=blocks, replace_original=False)
         except (SlackPermanentError, SlackTransientError, OSError):
             # The update is a courtesy: the action itself is done, and acknowledged below.
             log.exception("could not update the Slack message")

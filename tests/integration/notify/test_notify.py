@@ -21,6 +21,7 @@ from warmpool.local.pumps import LocalLambdaContext, QueuePump
 from warmpool.local.slack_standin import SlackStandIn
 
 from tests.integration.conftest import System, subscribe
+from tests.unit.domain.slack_limits import formatted_by_slack, slack_refusals
 
 POLICY: dict[str, Any] = {
     "version": 1,
@@ -132,7 +133,9 @@ def test_the_platform_admins_are_warned_once_a_day_when_a_type_nears_its_warm_po
     assert '"ml.g5.2xlarge for training warm pool usage"' in facts["reason"]
     assert [m for m in system.messages(vision_only) if "quota" in json.loads(m["Body"])["Subject"]] == []
     (slack_copy,) = [m for m in slack.delivered("platform") if "quota" in m["body"]["text"]]
-    assert slack_copy["body"]["blocks"][0]["text"]["text"].startswith("<@UADMIN> *Warm-pool quota warning")
+    mention, header = slack_copy["body"]["blocks"][:2]
+    assert mention["text"]["text"] == "<@UADMIN>"
+    assert header["text"]["text"].startswith("Warm-pool quota warning")
     assert "Service Quotas" in slack_copy["body"]["text"]
     assert "tag" not in slack_copy["body"]["text"]  # about the account: no missing-tag routing note
     assert not [b for b in slack_copy["body"]["blocks"] if b["type"] == "actions"]  # no pool to act on
@@ -195,12 +198,15 @@ def test_slack_gets_a_message_within_its_limits_however_long_the_job_s_text(
     assert "Job failed: AlgorithmError: &lt;b&gt; &amp; " in body["text"]
     assert body["text"].endswith("\u2026")
     assert not _cut_inside_an_escape(body["text"])
-    # and refuses a section over 3,000 characters, or over 50 blocks
-    assert len(body["blocks"]) <= 50
+    # and refuses a section over 3,000 characters, over 50 blocks, or over about 12,000 characters of
+    # block text in all (`msg_blocks_too_long`): one message all the same, its longest lines cut
+    assert slack_refusals(body["blocks"]) == []
     sections = [b["text"]["text"] for b in body["blocks"] if b["type"] == "section"]
-    assert all(len(text) <= 3000 for text in sections)
     assert not any(_cut_inside_an_escape(text) for text in sections)
-    assert sections[0].startswith("*Warm pool ready: huge-1 ")
+    assert body["blocks"][0]["text"]["text"].startswith("Warm pool ready: huge-1 ")
+    assert body["blocks"][-2]["elements"][0]["text"].startswith(
+        "Lines ending in \u2026 were cut to fit Slack"
+    )
     assert [e["text"]["text"] for e in body["blocks"][-1]["elements"]][-1] == "Release now"
     (sns,) = system.notifications()
     assert sns["facts"]["failure_reason"] == reason  # SNS, whose limit is larger, carries all of it
@@ -683,6 +689,46 @@ def test_policy_refusal_says_why(system: System, slack: SlackStandIn) -> None:
     assert status == 200
     assert "refused" in text
     assert "max_extend_minutes" in text
+
+
+def test_a_refusal_naming_policy_fields_shows_in_slack_as_written(
+    system: System, slack: SlackStandIn
+) -> None:
+    """The answer posted to the message's thread names fields like `max_extend_minutes`: as top-level
+    text alone Slack would read it as mrkdwn (`_extend_` in italics), so it comes in plain_text blocks."""
+    policy = json.loads(json.dumps(POLICY))
+    policy["defaults"]["overrides"]["max_extend_minutes"] = 30
+    system.set_policy(policy)
+    finish(system, "s-14", {"team": "vision", "owner": "alice"})
+    status, text = call(signed(press("s-14", "warmpool_extend_60", "UALICE", slack.url("respond"))))
+    assert status == 200
+    assert "max_extend_minutes" in text
+    (answer,) = slack.delivered("respond")
+    blocks = answer["body"]["blocks"]
+    assert blocks
+    assert slack_refusals(blocks) == []
+    assert formatted_by_slack(blocks) == []
+    assert "\n".join(b["text"]["text"] for b in blocks) == text
+
+
+def test_a_failure_reason_slack_would_format_shows_as_written(system: System, slack: SlackStandIn) -> None:
+    """Slack's mrkdwn has no escape for `*`, `_`, `~` or a backtick: the reason is plain_text, which Slack
+    shows as written; the owner's mention, the one piece of mrkdwn, still mentions."""
+    system.sagemaker.create_training_job(
+        **training_job_request("m-1", keep_alive_seconds=600, tags={"team": "vision", "owner": "alice"})
+    )
+    system.settle()
+    reason = "ValueError: bad *value* in my_var_name, ~was~ `x` & <y>"
+    system.control.fail_job("m-1", reason=reason)
+    system.settle()
+    (message,) = slack.delivered("vision")
+    blocks = message["body"]["blocks"]
+    assert slack_refusals(blocks) == []
+    assert formatted_by_slack(blocks) == []
+    assert blocks[0]["text"] == {"type": "mrkdwn", "text": "<@UALICE>", "verbatim": True}
+    (failed,) = [b["text"] for b in blocks if "Job failed" in b.get("text", {}).get("text", "")]
+    assert failed["type"] == "plain_text"
+    assert "Job failed: ValueError: bad *value* in my_var_name, ~was~ `x` &amp; &lt;y&gt;." in failed["text"]
 
 
 def test_an_extension_a_budget_cuts_short_is_answered_partly_done_with_the_time_it_got(

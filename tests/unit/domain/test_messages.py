@@ -2,18 +2,24 @@
 
 import json
 import re
+from dataclasses import replace
 from datetime import UTC, datetime
+from typing import Any
 
 from slack_sdk.models.blocks import Block
 from warmpool.domain.messages import (
     ACTION_RELEASE,
+    RenderedMessage,
     blocks_as_text,
+    plain_blocks,
     render,
     slack_text,
     sns_message,
     within_slack_limits,
 )
-from warmpool.domain.model import Notification, NotificationKind, Severity
+from warmpool.domain.model import Action, Decision, Notification, NotificationKind, Severity
+
+from tests.unit.domain.slack_limits import formatted_by_slack, slack_refusals
 
 
 def note(kind: NotificationKind, job: str = "bert-finetune-7", **facts: object) -> Notification:
@@ -23,6 +29,12 @@ def note(kind: NotificationKind, job: str = "bert-finetune-7", **facts: object) 
         "warm_until": datetime(2026, 3, 2, 10, 0, tzinfo=UTC).isoformat(),
     }
     return Notification(kind, Severity.INFO, "pool-1", job, 3, "vision", "alice", {**base, **facts})
+
+
+def blocks(message: RenderedMessage) -> list[dict[str, Any]]:
+    """The blocks of a message Slack gets as one."""
+    (only,) = message.slack
+    return only.blocks
 
 
 def test_the_subject_fits_sns_and_says_it_was_cut() -> None:
@@ -45,24 +57,24 @@ def test_text_from_a_job_is_escaped_for_slack_but_not_elsewhere() -> None:
     message = render(
         note(NotificationKind.RELEASED, job_status="Failed", failure_reason=failure), mention="U123"
     )
-    slack = json.dumps(message.blocks)
+    slack = json.dumps(blocks(message))
     assert "<!channel>" not in slack
     assert "&lt;!channel&gt; &amp; see &lt;https://evil.example|logs&gt;" in slack
-    assert message.blocks[0]["text"]["text"].startswith("<@U123> ")  # our own mention stays live
+    assert blocks(message)[0]["text"] == {"type": "mrkdwn", "text": "<@U123>", "verbatim": True}  # stays live
     assert f"Job failed: {failure}." in message.text  # SNS text and JSON keep the words as they are
-    assert failure in blocks_as_text(message.blocks)  # and the demo's terminal shows them plainly
+    assert failure in blocks_as_text(blocks(message))  # and the demo's terminal shows them plainly
 
 
 def test_pools_people_can_act_on_get_buttons_and_others_do_not() -> None:
     ready = render(note(NotificationKind.POOL_READY))
-    actions = [b for b in ready.blocks if b["type"] == "actions"]
+    actions = [b for b in blocks(ready) if b["type"] == "actions"]
     assert len(actions) == 1
     elements = actions[0]["elements"]
     assert [e["text"]["text"] for e in elements] == ["Extend 30 min", "Extend 60 min", "Release now"]
     assert elements[2]["action_id"] == ACTION_RELEASE
     assert json.loads(elements[0]["value"]) == {"job": "bert-finetune-7", "pool": "pool-1"}
     released = render(note(NotificationKind.RELEASED))
-    assert not [b for b in released.blocks if b["type"] == "actions"]
+    assert not [b for b in blocks(released) if b["type"] == "actions"]
 
 
 def test_the_daily_digest_lists_each_warm_pool_and_the_cost() -> None:
@@ -98,7 +110,7 @@ def test_the_daily_digest_lists_each_warm_pool_and_the_cost() -> None:
         "- a-1 (ml.g5.2xlarge x1, owner alice): idle since 2026-03-02 08:00:00 UTC, "
         "warm until 2026-03-02 10:00:00 UTC",
     ]
-    assert not [b for b in message.blocks if b["type"] == "actions"]
+    assert not [b for b in blocks(message) if b["type"] == "actions"]
 
 
 def test_a_digest_of_many_pools_fits_slack_and_sns() -> None:
@@ -121,11 +133,12 @@ def test_a_digest_of_many_pools_fits_slack_and_sns() -> None:
     )
     message = render(digest)
     # Slack: sections of at most 3000 characters, at most 50 blocks (slack-sdk's own Block Kit checks)
-    assert len(message.blocks) <= 50
-    for block in message.blocks:
-        parsed = Block.parse(block)
-        assert parsed is not None
-        parsed.validate_json()
+    for part in message.slack:
+        assert len(part.blocks) <= 50
+        for block in part.blocks:
+            parsed = Block.parse(block)
+            assert parsed is not None
+            parsed.validate_json()
     # SNS: the Message stays under its 256 KiB, and says how many pools it left out
     assert len(sns_message(message.text, message.document).encode()) < 256 * 1024
     listed = message.document["facts"]["warm_pools"]
@@ -134,7 +147,10 @@ def test_a_digest_of_many_pools_fits_slack_and_sns() -> None:
     assert len(listed) + left_out == 2000
     lines = message.text.splitlines()
     assert lines[1].startswith("2,000 warm pools (2,000 instances) on 2026-03-02")
-    assert lines[-1] == f"...and {left_out:,} more warm pools, left out of this message."
+    assert lines[-1] == (
+        f"...and {left_out:,} more warm pools, left out of this message: "
+        "`warmpool pools list --team vision --status Available` lists them all."
+    )
     assert len(lines) == 2 + len(listed) + 1
 
 
@@ -146,7 +162,7 @@ def test_a_long_line_is_cut_for_slack_between_escapes_never_through_one() -> Non
     for shift in range(16):  # every place the cut can fall in `&lt;b&gt; &amp; `
         failure = "x" * shift + "<b> & " * 1000
         message = render(note(NotificationKind.RELEASED, job_status="Failed", failure_reason=failure))
-        sections = [b["text"]["text"] for b in message.blocks if b["type"] == "section"]
+        sections = [b["text"]["text"] for b in blocks(message) if b["type"] == "section"]
         cut = [text for text in sections if "Job failed" in text]
         assert len(cut) == 1
         assert cut[0].endswith("\u2026"), shift
@@ -181,7 +197,7 @@ def test_money_is_shown_in_dollars_and_cents_as_the_digest_shows_it() -> None:
     its hourly price keeps the tenth of a cent SageMaker's prices have (`$2.424/h`)."""
     ready = render(note(NotificationKind.POOL_READY, cost_per_hour_usd=5.0, idle_cost_so_far_usd=0.0))
     assert "Idle cost $5.00/h, $0.00 so far." in ready.text.splitlines()
-    assert "Idle cost $5.00/h, $0.00 so far." in blocks_as_text(ready.blocks)
+    assert "Idle cost $5.00/h, $0.00 so far." in blocks_as_text(blocks(ready))
     soon = render(
         note(NotificationKind.EXPIRING_SOON, cost_per_hour_usd=2.424, idle_cost_so_far_usd=1234.4544)
     )
@@ -192,7 +208,7 @@ def test_money_is_shown_in_dollars_and_cents_as_the_digest_shows_it() -> None:
 def test_a_tag_value_that_looks_like_a_link_or_a_mention_is_shown_as_written_in_slack() -> None:
     """`https://...` and `@channel` are valid tag values (SageMaker allows `:/.@`): Slack turns plain
     URLs into links and parses "certain mentions" in mrkdwn text unless the text object is `verbatim`
-    (Block Kit text object). Our own markup (the owner's mention, the bold headline) still works there."""
+    (Block Kit text object), and does neither in `plain_text`. Our own mention still works."""
     owner = "@channel https://evil.example/login #general"
     message = render(
         Notification(
@@ -207,11 +223,13 @@ def test_a_tag_value_that_looks_like_a_link_or_a_mention_is_shown_as_written_in_
         ),
         mention="U123",
     )
-    texts = [b["text"] for b in message.blocks if b["type"] == "section"]
+    mention, header, *texts = [b["text"] for b in blocks(message) if b["type"] in ("section", "header")]
     assert any(owner in t["text"] for t in texts)
-    assert all(t == {"type": "mrkdwn", "text": t["text"], "verbatim": True} for t in texts), texts
-    assert texts[0]["text"].startswith("<@U123> *Warm pool ready: bert-finetune-7 ")
-    for block in message.blocks:
+    # plain_text: Slack neither links nor mentions in it; our own mention is mrkdwn, and verbatim
+    assert all(t == {"type": "plain_text", "text": t["text"], "emoji": False} for t in texts), texts
+    assert mention == {"type": "mrkdwn", "text": "<@U123>", "verbatim": True}
+    assert header["text"].startswith("Warm pool ready: bert-finetune-7 ")
+    for block in blocks(message):
         parsed = Block.parse(block)
         assert parsed is not None
         parsed.validate_json()
@@ -233,3 +251,169 @@ def test_what_a_job_must_match_is_written_as_people_write_it() -> None:
         "ResourceConfig.InstanceType=ml.g5.2xlarge, VpcConfig.Subnets=subnet-1 subnet-2, "
         "EnableNetworkIsolation=true."
     ) in ready.text.splitlines()
+
+
+def longest_digest(pools: int) -> Notification:
+    """A digest of the longest texts SageMaker allows: 63-character job names, 256-character team and
+    owner tags."""
+    listed = [
+        {
+            "pool_id": f"pool-{i}",
+            "job_name": f"{i:04d}-" + "j" * 58,
+            "owner": "o" * 255 + str(i % 10),
+            "instance_type": "ml.p4de.24xlarge",
+            "instance_count": 16,
+            "available_since": "2026-03-02T08:00:00+00:00",
+            "warm_until": "2026-03-02T10:00:00+00:00",
+            "idle_cost_so_far_usd": 1234.5,
+        }
+        for i in range(pools)
+    ]
+    facts = {"date": "2026-03-02", "warm_pools": listed, "warm_instances": 16 * pools}
+    team = "t" * 256
+    return Notification(
+        NotificationKind.DAILY_DIGEST, Severity.INFO, f"digest-{team}", "", 20260302, team, None, facts
+    )
+
+
+def test_a_digest_of_hundreds_of_pools_comes_to_slack_in_parts_each_within_every_limit() -> None:
+    message = render(longest_digest(400))
+    assert len(message.slack) > 1
+    for part in message.slack:
+        assert slack_refusals(part.blocks) == []
+        assert len(part.text) <= 40_000
+    # each part says which it is in its header; the first has the whole headline (the header cuts it)
+    headers = [part.blocks[0]["text"]["text"] for part in message.slack]
+    count = len(message.slack)
+    assert [h[h.rindex(" (part ") :] for h in headers] == [
+        f" (part {k} of {count})" for k in range(1, count + 1)
+    ]
+    assert all(h.startswith("Warm pools of team ttt") for h in headers)
+    shown = [blocks_as_text(part.blocks).splitlines() for part in message.slack]
+    assert shown[0][1] == f"Warm pools of team {'t' * 256}: daily digest"
+    # every pool the SNS copy lists is in exactly one part, in order; none is dropped unsaid
+    listed = [p["job_name"] for p in message.document["facts"]["warm_pools"]]
+    in_slack = [line[2:].split(" (")[0] for lines in shown for line in lines if line.startswith("- ")]
+    assert in_slack == listed
+    left_out = message.document["facts"]["warm_pools_left_out"]
+    assert len(listed) + left_out == 400
+    assert shown[-1][-1] == (
+        f"...and {left_out} more warm pools, left out of this message: "
+        f"`warmpool pools list --team {'t' * 256} --status Available` lists them all."
+    )
+
+
+def test_a_digest_that_fits_one_slack_message_is_one_message_without_parts() -> None:
+    message = render(longest_digest(10))
+    (only,) = message.slack
+    assert slack_refusals(only.blocks) == []
+    assert " (part " not in json.dumps(only.blocks)
+    assert len([line for line in blocks_as_text(only.blocks).splitlines() if line.startswith("- ")]) == 10
+
+
+def test_one_pool_s_message_with_the_longest_texts_stays_one_message_within_every_limit() -> None:
+    """A failure reason of 1024 characters (all `&`, five each once escaped), 256-character tags, what a
+    job must match, the decision's reasons: one message still, its buttons last, the longest lines cut
+    ("…") and a last line saying so; the short lines whole."""
+    match = {
+        "RoleArn": "arn:aws:iam::123456789012:role/" + "r" * 2000,
+        "AlgorithmSpecification.TrainingImage": "i" * 255,
+        "VpcConfig.Subnets": [f"subnet-{i:017x}" for i in range(16)],
+        "OutputDataConfig.KmsKeyId": "arn:aws:kms:us-east-1:123456789012:alias/" + "k" * 2000,
+    }
+    decision = Decision(
+        Action.KEEP, 3600, 3600, None, "teams.vision.keep_alive_strategy", ("x_y *z* " * 400,)
+    )
+    owner = "o_w*n~e`r" * 28
+    notification = replace(
+        note(
+            NotificationKind.POOL_READY,
+            job="j" * 63,
+            job_status="Failed",
+            failure_reason="&" * 1024,
+            cost_per_hour_usd=5.0,
+            idle_cost_so_far_usd=1.0,
+            match=match,
+            routing_note=f"owner {owner} has no Slack user; team {'t' * 256} has no channel",
+        ),
+        team="t" * 256,
+        owner=owner,
+        decision=decision,
+    )
+    message = render(notification, mention="U123")
+    (only,) = message.slack
+    assert slack_refusals(only.blocks) == []
+    assert formatted_by_slack(only.blocks) == []
+    assert only.blocks[-1]["type"] == "actions"
+    shown = blocks_as_text(only.blocks).splitlines()
+    assert "Idle cost $5.00/h, $1.00 so far." in shown
+    # the three long lines (failure, what to match, the decision) are cut to one length, all shorter
+    # than a section's 3000, to make room for the rest
+    sent = [line for b in only.blocks if b["type"] == "section" for line in b["text"]["text"].splitlines()]
+    long_ones = [line for line in sent if line.startswith(("Job failed: ", "To reuse it", "Decided by"))]
+    assert len(long_ones) == 3
+    assert all(line.endswith("\u2026") and len(line) < 3000 for line in long_ones), [
+        len(x) for x in long_ones
+    ]
+    assert shown[-3].endswith("has no channel")  # the routing note, whole
+    assert (
+        shown[-2]
+        == "Lines ending in \u2026 were cut to fit Slack; the SNS copy of this message has them whole."
+    )
+    assert message.text.count("&") == 1024  # SNS has it all
+
+
+def test_text_from_a_job_or_aws_shows_in_slack_as_written_never_formatted() -> None:
+    """Slack's mrkdwn has no escape for `*`, `_`, `~` or a backtick: a reason quoting `bad *value*` would
+    show bold, a field named `max_extend_minutes` in italics. Such text is plain_text, which Slack shows
+    as written; only the owner's mention is mrkdwn."""
+    reason = "ValueError: bad *value* in my_var_name, see ~old~ `code` & <this>"
+    decided = Decision(Action.KEEP, 600, 600, None, "defaults.max_extend_minutes", ("capped by _max_ *60*",))
+    for kind in NotificationKind:
+        notification = replace(
+            note(kind, job_status="Failed", failure_reason=reason, reason=reason, routing_note="owner a_b_c"),
+            team="ml_team_*x*",
+            owner="a_b_c",
+            decision=decided,
+        )
+        for part in render(notification, mention="U123").slack:
+            assert formatted_by_slack(part.blocks) == [], kind
+            assert slack_refusals(part.blocks) == [], kind
+    message = render(
+        replace(
+            note(NotificationKind.RELEASED, job_status="Failed", failure_reason=reason), decision=decided
+        ),
+        mention="U1",
+    )
+    texts = [b["text"] for b in blocks(message) if b["type"] == "section"]
+    assert texts[0] == {"type": "mrkdwn", "text": "<@U1>", "verbatim": True}
+    assert {"type": "plain_text", "emoji": False, "text": texts[1]["text"]} == texts[1]
+    assert (
+        "Job failed: ValueError: bad *value* in my_var_name, see ~old~ `code` &amp; &lt;this&gt;."
+        in texts[1]["text"]
+    )
+    assert "capped by _max_ *60*" in texts[1]["text"]
+
+
+def test_the_slack_adapter_cuts_headers_buttons_fields_and_context_to_slack_s_limits() -> None:
+    header = {"type": "header", "text": {"type": "plain_text", "text": "h" * 200}}
+    fields = {"type": "section", "fields": [{"type": "plain_text", "text": "f" * 2500}]}
+    context = {"type": "context", "elements": [{"type": "plain_text", "text": "c" * 3500}]}
+    button = {"type": "button", "text": {"type": "plain_text", "text": "b" * 100}, "action_id": "a"}
+    actions = {"type": "actions", "elements": [button]}
+    assert slack_refusals([header, fields, context, actions]) != []
+    _, fitted = within_slack_limits("t", [header, fields, context, actions])
+    assert slack_refusals(fitted) == []
+    assert fitted[0]["text"]["text"] == "h" * 149 + "\u2026"
+    assert fitted[3]["elements"][0]["text"]["text"] == "b" * 74 + "\u2026"
+    assert fitted[3]["elements"][0]["action_id"] == "a"
+
+
+def test_an_answer_to_a_button_is_plain_text_blocks_within_slack_s_limits() -> None:
+    answer = slack_text("extend j-1: refused (defaults.max_extend_minutes: a *limit* of " + "&" * 9000 + ")")
+    shown = plain_blocks(answer)
+    assert slack_refusals(shown) == []
+    assert formatted_by_slack(shown) == []
+    assert shown[0]["text"]["text"].startswith(
+        "extend j-1: refused (defaults.max_extend_minutes: a *limit* of &amp;"
+    )
