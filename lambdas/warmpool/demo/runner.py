@@ -57,7 +57,7 @@ def _slack_press(system: LocalSystem, job: str, action: str, user: str) -> str:
 
     payload = {
         "type": "block_actions",
-        "user": {"id": user, "username": user.lower()},
+        "user": {"id": user, "username": user.removeprefix("U0").lower()},  # U0BOB is bob
         "actions": [{"action_id": action, "value": json.dumps({"job": job, "pool": _pool_of(system, job)})}],
         "response_url": system.slack.url("responses"),
     }
