@@ -170,7 +170,8 @@ def _details(n: Notification) -> list[str]:
     if n.kind is NotificationKind.POOL_READY:
         match = f.get("match") or {}
         shown = ", ".join(f"{k}={_shown(v)}" for k, v in match.items() if v not in (None, [], False))
-        lines.append(f"To reuse it, a job must match: {shown}.")
+        if shown:
+            lines.append(f"To reuse it, a job must match: {shown}.")
     if n.decision is not None:
         lines.append(f"Decided by {n.decision.rule}: {'; '.join(n.decision.reasons)}.")
     if f.get("routing_note"):

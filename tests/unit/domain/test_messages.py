@@ -253,6 +253,12 @@ def test_what_a_job_must_match_is_written_as_people_write_it() -> None:
     ) in ready.text.splitlines()
 
 
+def test_a_ready_pool_whose_match_is_unknown_has_no_empty_match_line() -> None:
+    # a pool whose match fields are not known says nothing of them, rather than "must match: ."
+    ready = render(note(NotificationKind.POOL_READY))
+    assert not any("must match" in line for line in ready.text.splitlines())
+
+
 def longest_digest(pools: int) -> Notification:
     """A digest of the longest texts SageMaker allows: 63-character job names, 256-character team and
     owner tags."""
