@@ -8,6 +8,7 @@ import re
 import time
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
@@ -22,6 +23,8 @@ from warmpool.local.slack_standin import SlackStandIn
 
 from tests.integration.conftest import System, subscribe
 from tests.unit.domain.slack_limits import formatted_by_slack, slack_refusals
+
+ROOT = Path(__file__).resolve().parents[3]
 
 POLICY: dict[str, Any] = {
     "version": 1,
@@ -83,6 +86,63 @@ def test_sns_attributes_let_teams_owners_and_kinds_filter(system: System, slack:
     assert kinds(vision) == [("v-1", "pool-ready")]
     assert kinds(alice) == [("v-1", "pool-ready")]
     assert kinds(warnings) == [("q-1", "no-warm-pool")]
+
+
+def test_the_filter_recipes_of_notifications_md_deliver_what_their_rows_say(
+    system: System, slack: SlackStandIn
+) -> None:
+    """Each `FilterPolicy` of docs/notifications.md's recipe table, exactly as written there, on a
+    subscriber queue of its own: what a platform team pasting it gets, of a day with a pool of each kind."""
+    table = (ROOT / "docs" / "notifications.md").read_text()
+    recipes = re.findall(r"^\| [^|]+ \| `(\{.*\})` \|$", table, re.MULTILINE)
+    expected = {
+        '{"team": ["vision"]}': [
+            ("v-1", "pool-ready"),
+            ("v-2", "missed-pool"),
+            ("v-2", "missing-tags"),
+            ("v-2", "pool-ready"),
+        ],
+        '{"owner": ["alice"]}': [("v-1", "pool-ready")],
+        '{"severity": ["warning", "critical"]}': [
+            ("", "quota-warning"),
+            ("q-1", "no-warm-pool"),
+            ("v-2", "missed-pool"),
+            ("v-2", "missing-tags"),
+        ],
+        '{"kind": ["no-warm-pool", "quota-warning"]}': [("", "quota-warning"), ("q-1", "no-warm-pool")],
+        '{"team": ["nlp"], "kind": ["released"]}': [("n-1", "released")],
+        # the quota warning, about the account, has no owner attribute: not a job without an owner tag
+        '{"owner": ["none"]}': [("v-2", "missed-pool"), ("v-2", "missing-tags"), ("v-2", "pool-ready")],
+    }
+    assert sorted(recipes) == sorted(expected)  # a recipe added to the doc is added here too
+    queues = {
+        recipe: subscribe(system.env.topic_arn, f"recipe-{i}", json.loads(recipe))
+        for i, recipe in enumerate(recipes)
+    }
+    system.set_policy(
+        {
+            **POLICY,
+            "defaults": {"keep_alive_strategy": "fixed-1800"},
+            "teams": {"nlp": {"keep_alive_strategy": "none"}},
+            "warm_pool_quotas": {"ml.g5.2xlarge": 2},
+        }
+    )
+    system.control.set_quota("ml.g5.xlarge", 0)
+    finish(system, "v-1", {"team": "vision", "owner": "alice"})  # ready
+    finish(system, "v-2", {"team": "vision"}, volume_size_gb=60)  # no owner; 2 of 2 g5.2xlarge warm
+    finish(system, "n-1", {"team": "nlp", "owner": "carol"}, volume_size_gb=70)  # released at once
+    system.sagemaker.create_training_job(  # no quota for its type: no warm pool
+        **training_job_request("q-1", instance_type="ml.g5.xlarge", tags={"team": "nlp", "owner": "carol"})
+    )
+    system.settle()
+    system.control.complete_job("q-1")
+    system.settle()
+
+    def received(url: str) -> list[tuple[str, str]]:
+        documents = [json.loads(json.loads(m["Body"])["Message"]) for m in system.messages(url)]
+        return sorted((d["job_name"] or "", d["kind"]) for d in documents)
+
+    assert {recipe: received(url) for recipe, url in queues.items()} == expected
 
 
 def test_a_job_without_a_team_tag_is_told_of_the_default_team_s_limit_not_of_team_none(
