@@ -94,11 +94,15 @@ def _decoded(handle: TextIO, file: str) -> Trace:
             f"{file}: is not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset {exc.start}); "
             "save it as CSV UTF-8"
         ) from None
-    except csv.Error as exc:  # a quote never closed: the rest of the file one field, past csv's limit
-        raise TraceError(
-            f'{file}: is not CSV the csv module can read ({exc}); a quote (") that is never closed makes '
-            "the rest of the file one field: close it or remove it"
-        ) from None
+    except csv.Error as exc:  # a quote never closed in the header: the rest of the file one field
+        raise TraceError(_not_csv(file, exc)) from None
+
+
+def _not_csv(where: str, exc: csv.Error) -> str:
+    return (
+        f'{where}: is not CSV the csv module can read ({exc}); a quote (") that is never closed makes '
+        "the rest of the file one field: close it or remove it"
+    )
 
 
 def _moment(text: str, line: int, file: str) -> datetime:
@@ -118,7 +122,9 @@ def _read(handle: TextIO, file: str) -> Trace:
     """The rows of `handle`, `file` naming it in errors."""
     jobs: list[TraceJob] = []
     start: datetime | None = None
-    reader = csv.DictReader(handle)
+    # strict: a quote never closed is an error at the end of the file; not strict, the rest of the file
+    # became the last field of its row (jobs replayed as one, without a word) unless it passed csv's limit
+    reader = csv.DictReader(handle, strict=True)
     if reader.fieldnames:
         reader.fieldnames = [name.strip() for name in reader.fieldnames]
     missing = [c for c in REQUIRED if c not in (reader.fieldnames or [])]
@@ -129,7 +135,15 @@ def _read(handle: TextIO, file: str) -> Trace:
         )
     _one_column_each(reader.fieldnames or [], file)
     pending = 0
-    for row in reader:
+    rows = iter(reader)
+    while True:
+        opened = reader.line_num + 1  # where the next row begins: the line a quote never closed is on
+        try:
+            row = next(rows)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            raise TraceError(_not_csv(f"{file}:{opened}", exc)) from None
         line = reader.line_num  # the file's line (blank lines and quoted line breaks counted)
         # as SageMaker and other schedulers write them: `Pending`, `PENDING`, `pending` alike
         status = (row.get("status") or "").strip().lower()

@@ -17,10 +17,25 @@ def test_a_quote_never_closed_is_named_without_a_traceback(
     trace.write_text(f'submit_time_s,duration_s,pool\n0,300,"pool-0\n{rows}')
     assert main(["simulate", str(trace), "--workers", "1"]) == 2
     assert capsys.readouterr().err == (
-        f"warmpool simulate: {trace}: is not CSV the csv module can read (field larger than field limit "
+        f"warmpool simulate: {trace}:2: is not CSV the csv module can read (field larger than field limit "
         '(131072)); a quote (") that is never closed makes the rest of the file one field: close it or '
         "remove it\n"
     )
+
+
+def test_a_quote_never_closed_in_a_small_trace_is_refused_not_replayed_as_fewer_jobs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # under csv's field limit the rest of the file became the pool's name: 3 jobs replayed as 1, no word
+    trace = tmp_path / "trace.csv"
+    trace.write_text('submit_time_s,duration_s,pool\n0,300,"pool-a\n600,300,pool-b\n1200,300,pool-c\n')
+    assert main(["simulate", str(trace), "--workers", "1"]) == 2
+    captured = capsys.readouterr()
+    assert captured.err == (
+        f"warmpool simulate: {trace}:2: is not CSV the csv module can read (unexpected end of data); a quote "
+        '(") that is never closed makes the rest of the file one field: close it or remove it\n'
+    )
+    assert captured.out == ""
 
 
 def test_a_column_named_twice_is_named_with_its_places(
