@@ -25,6 +25,7 @@ from warmpool.domain.policy.resolve import Resolved, resolve_rules
 from warmpool.domain.policy.rules import REGISTRY, Evaluation, kept_on_request
 from warmpool.domain.pricing import UnknownInstanceTypeError, price_per_hour
 from warmpool.domain.stepping import TOLERANCE_SECONDS, plan_step, target_expiry
+from warmpool.domain.strategies import duration_text
 
 FALLBACK_PRICE_PER_HOUR = 1.0  # for an instance type nobody priced: keeps decisions defined
 RETRY_CAPPED_MINUTES = 5  # a reduction held back by max_reductions_per_run is tried again by a later run
@@ -94,6 +95,17 @@ def decide_keep_alive(
         action, keep_alive, next_check = Action.KEEP, None, None
     if step.capped_by_lifetime:
         reasons.append("capped by the pool's maximum lifetime")
+    if (
+        action is Action.RELEASE
+        and ev.settled is None
+        and 0 < step.horizon_seconds <= _idle_seconds(pool, now)
+    ):
+        # released because the warm time the rules wanted has run out: said, or a decision at 19:30
+        # about a pool idle since 10:05 reads "wants 2.4 h of warm time" and "release" with no link
+        reasons.append(
+            f"idle {duration_text(_idle_seconds(pool, now))} since {pool.available_since.isoformat()}: "
+            f"the {duration_text(step.horizon_seconds)} of warm time have run out"
+        )
     promised = _granted_until(pool, ev, horizon, step.horizon_seconds)
     planned = pool.available_since + timedelta(seconds=step.horizon_seconds)
     if ev.requested_until is not None and ev.settled is None and planned <= now:
@@ -256,3 +268,7 @@ def _granted_until(pool: Pool, ev: Evaluation, policy_horizon: int, horizon_seco
     if ev.rule.startswith("request.") or policy_horizon > horizon_seconds:  # the lifetime cut it
         return pool.available_since + timedelta(seconds=horizon_seconds)
     return None
+
+
+def _idle_seconds(pool: Pool, now: datetime) -> int:
+    return max(0, int((now - pool.available_since).total_seconds())) if pool.available_since else 0

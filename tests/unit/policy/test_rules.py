@@ -86,6 +86,22 @@ def test_rule_table(rules: dict[str, Any], expected_action: Action, expected_rul
     assert decision.reasons
 
 
+def test_a_pool_idle_past_the_warm_time_wanted_is_released_saying_so() -> None:
+    # looked at long after its warm time ran out (its event came late, or a person asks what the policy
+    # says): "wants 2 h of warm time" alone would read as no reason to release it
+    decision = decide_keep_alive(
+        pool(), policy(keep_alive_strategy="fixed-7200"), MONDAY_10_BERLIN + timedelta(hours=8)
+    )
+    assert decision.action is Action.RELEASE
+    assert decision.reasons[-1] == (
+        "idle 8.0 h since 2026-03-02T09:00:00+00:00: the 2.0 h of warm time have run out"
+    )
+    kept = decide_keep_alive(
+        pool(), policy(keep_alive_strategy="fixed-7200"), MONDAY_10_BERLIN + timedelta(hours=1)
+    )
+    assert not any("run out" in reason for reason in kept.reasons)
+
+
 def test_scopes_resolve_most_specific_first() -> None:
     doc = parse_policy(
         {
