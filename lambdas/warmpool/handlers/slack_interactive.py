@@ -153,6 +153,17 @@ def _first_time(rt: Runtime, timestamp: str, signature: str) -> bool:
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Every answer, an early one too, publishes what the request counted: a press refused while the
+    policy parameter is invalid has counted PolicyInvalid, which would otherwise wait in the container
+    for a later request (minutes late for its alarm) or go with it."""
+    rt = runtime()
+    try:
+        return _answer(event, rt)
+    finally:
+        rt.metrics.flush()
+
+
+def _answer(event: dict[str, Any], rt: Runtime) -> dict[str, Any]:
     from warmpool.adapters.slack import SlackPermanentError, SlackTransientError
     from warmpool.domain.messages import plain_blocks, slack_escape, slack_text
     from warmpool.domain.model import UserRequest
@@ -175,7 +186,6 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if body is not None and len(body.encode()) > MAX_BODY_BYTES:
         return _reply(413, "request too large")
     headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
-    rt = runtime()
     timestamp = headers.get("x-slack-request-timestamp", "")
     signature = headers.get("x-slack-signature", "")
     try:
@@ -228,5 +238,4 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         except (SlackPermanentError, SlackTransientError, OSError):
             # The update is a courtesy: the action itself is done, and acknowledged below.
             log.exception("could not update the Slack message")
-    rt.metrics.flush()
     return _reply(200, text)
