@@ -104,12 +104,11 @@ class Notifications(Construct):
             environment={
                 **lifecycle.engine_environment,
                 "SLACK_SIGNING_SECRET_ARN": self.signing_secret.secret_arn,
-                "SLACK_WEBHOOKS_SECRET_ARN": self.webhooks.secret_arn,
             },
         )
         lifecycle.grant_engine(self.slack_fn, storage=storage, policy=policy, config=config)
+        # The signing secret only: it answers on the press's response_url, never through a webhook.
         self.signing_secret.grant_read(self.slack_fn)
-        self.webhooks.grant_read(self.slack_fn)
         if config.slack_endpoint == "function-url":
             url = self.slack_fn.add_function_url(auth_type=lambda_.FunctionUrlAuthType.NONE)
             self.endpoint_url = url.url

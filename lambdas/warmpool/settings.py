@@ -75,5 +75,6 @@ class NotifierSettings(_EnvSettings):
 
 
 class SlackInteractiveSettings(EngineSettings):
+    # Only the signing secret: the answer to a press goes to the press's own response_url, never to a
+    # webhook, so the internet-facing function may not read the channels' webhook URLs.
     slack_signing_secret_arn: str = Field(alias="SLACK_SIGNING_SECRET_ARN")
-    slack_webhooks_secret_arn: str = Field(alias="SLACK_WEBHOOKS_SECRET_ARN")
