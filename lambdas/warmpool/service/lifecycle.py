@@ -1307,11 +1307,13 @@ class LifecycleService:
     ) -> tuple[Decision, FleetView]:
         """The decision, and the fleet it read (what the quota warning counts too)."""
         policy = self._current_policy()
+        team = team_of(record.pool, policy)  # the team whose rules decide: its budget is the one read
         fleet = self._fleet(
             now,
-            teams=(team_of(record.pool, policy),),
+            teams=(team,),
             deciding=record.pool.pool_id,
             available=self._fleet_to_decide(record.pool, policy),
+            ledger_teams=(team,),
         )
         decision = decide_keep_alive(
             record.pool, policy, now, limits=self.limits, fleet=fleet, trigger=trigger, request=request
@@ -1385,6 +1387,7 @@ class LifecycleService:
         deciding: str | None = None,
         with_ledger: bool = False,
         available: Sequence[PoolRecord] | None = None,
+        ledger_teams: Iterable[str] | None = None,
     ) -> FleetView:
         return fleet_view(
             self.registry,
@@ -1395,6 +1398,7 @@ class LifecycleService:
             with_ledger=with_ledger,
             reductions_this_run=self.reductions_this_run,
             available=available,
+            ledger_teams=ledger_teams,
         )
 
     def _execute(
@@ -1722,7 +1726,7 @@ class LifecycleService:
         teams = sorted(team for team, at in local.items() if at.hour == digest.hour)
         if not teams:
             return []
-        fleet = self._fleet(now, teams=teams, with_ledger=True, available=available)
+        fleet = self._fleet(now, teams=teams, with_ledger=True, available=available, ledger_teams=teams)
         for team in teams:
             pools = sorted(by_team.get(team, []), key=lambda p: p.available_since or now)
             facts: dict[str, Any] = {
@@ -1818,14 +1822,17 @@ def fleet_view(
     with_ledger: bool = False,
     reductions_this_run: int = 0,
     available: Sequence[PoolRecord] | None = None,
+    ledger_teams: Iterable[str] | None = None,
 ) -> FleetView:
     """The Available pools, and each team's idle cost today and this month, on the team's clock
     (`ledger_zone`): the ledger of idle gaps that ended, plus what the pools still idle have cost so far
-    in that period, for the teams with warm pools and for `teams`. A pool without a team tag counts
-    against the policy's default team; `deciding` is the pool being decided, whose own booked time is
-    not counted. The ledger is read only when something needs it: a budget in the policy, or
-    `with_ledger` (a digest, the CLI). `available`: the Available pools, when the caller has already
-    read them."""
+    in that period, for the teams with warm pools and for `teams`, or only for `ledger_teams` if given
+    (two GetItems a team: a decision checks its own team's budget, and reads the other teams' pools of
+    its type for a type's limit only, so reading their ledgers too cost it two reads per team). A pool
+    without a team tag counts against the policy's default team; `deciding` is the pool being decided,
+    whose own booked time is not counted. The ledger is read only when something needs it: a budget in
+    the policy, or `with_ledger` (a digest, the CLI). `available`: the Available pools, when the caller
+    has already read them."""
     clocks: dict[str, tuple[tuple[datetime, datetime], tuple[datetime, datetime]]] = {}
 
     def periods_of(team: str) -> tuple[tuple[datetime, datetime], tuple[datetime, datetime]]:
@@ -1886,7 +1893,8 @@ def fleet_view(
                     into[team] = into.get(team, 0.0) + ahead * per_second
     today: dict[str, float] = {}
     month: dict[str, float] = {}
-    for team in {*by_team, *teams} if policy.uses_budgets or with_ledger else ():
+    costed = {*by_team, *teams} if ledger_teams is None else set(ledger_teams)
+    for team in costed if policy.uses_budgets or with_ledger else ():
         day_usd, month_usd = registry.idle_cost(team, now.astimezone(ledger_zone(policy, team)))
         today[team] = day_usd + ongoing_today.get(team, 0.0)
         month[team] = month_usd + ongoing_month.get(team, 0.0)

@@ -4,10 +4,12 @@ them, not every Available pool in the account; the same decisions as before."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
 import boto3
+import pytest
 from warmpool.domain.model import WarmPoolStatus
 from warmpool.emulator.jobs import training_job_request
 from warmpool.handlers import lifecycle, reconciler
@@ -221,3 +223,49 @@ def test_a_team_named_by_a_configured_tag_has_its_limit_and_its_budget(system: S
     assert held.last_decision.rule == "teams.vision.budget.daily_usd"
     assert held.last_decision.keep_alive_seconds is not None
     assert 1390 <= held.last_decision.keep_alive_seconds <= 1400
+
+
+@pytest.fixture
+def ledgers_read(system: System) -> Iterator[list[str]]:
+    """The teams whose idle-cost ledger the functions read (a GetItem of `LEDGER#<team>` each), in order;
+    registered before the functions' clients are made (a client copies the session's hooks)."""
+    session = boto3.DEFAULT_SESSION
+    assert session is not None
+    read: list[str] = []
+
+    def note(params: dict[str, Any], **_: Any) -> None:
+        pk = str(params.get("Key", {}).get("pk", {}).get("S", ""))
+        if pk.startswith("LEDGER#"):
+            read.append(pk.removeprefix("LEDGER#"))
+
+    session.events.register("provide-client-params.dynamodb.GetItem", note)
+    try:
+        yield read
+    finally:
+        session.events.unregister("provide-client-params.dynamodb.GetItem", note)
+
+
+def test_a_decision_reads_its_own_teams_idle_cost_not_every_teams(
+    system: System, ledgers_read: list[str]
+) -> None:
+    # the type's limit counts every team's pools of its type; the budget the decision checks is its own
+    # team's: at a platform's scale, a ledger read per team with pools of the type was most of a decision
+    system.set_policy(
+        {
+            "version": 1,
+            "defaults": {"keep_alive_strategy": "fixed-3600", "budget": {"daily_usd": 1000}},
+            "instance_type_limits": {"ml.g5.2xlarge": 10},
+        }
+    )
+    for i, team in enumerate(("vision", "speech", "search")):
+        _warm(system, f"{team}-1", team, volume_size_gb=60 + i)
+    ledgers_read.clear()
+    system.clear_counts()
+    _warm(system, "nlp-1", "nlp", volume_size_gb=70)
+
+    decided = system.registry.get("nlp-1")
+    assert decided is not None
+    assert decided.last_decision is not None
+    assert (decided.last_decision.action.value, decided.last_decision.keep_alive_seconds) == ("extend", 3600)
+    assert system.items_read["by_type:TYPE#ml.g5.2xlarge"] == 3  # the other teams' pools, for the limit
+    assert set(ledgers_read) == {"nlp"}
