@@ -1,7 +1,8 @@
 """Benchmark: every bundled synthetic trace and every CSV under ../shared/traces/ (when present), three
 scenarios, all strategies; ratios to the oracle, adaptive for a team in other time zones, simulation
-speed on a 10,000-job fleet, the adaptive strategy's cost per decision, and the lifecycle handler's
-import time relative to importing boto3 alone.
+speed on a 10,000-job fleet, the adaptive strategy's cost per decision, the lifecycle handler's
+import time relative to importing boto3 alone, and the functions' time and AWS calls at a platform
+team's scale (`bench.scale`).
 Results also go to bench-out/bench.json."""
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from warmpool.simulator.trace import TraceJob, load_trace
 
 from bench.context import main as context_main
 from bench.online_bound import main as online_bound_main
+from bench.scale import main as scale_main
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_TRACES = ROOT.parent / "shared" / "traces"
@@ -265,6 +267,8 @@ def main() -> int:
         f"({handler_s / boto3_s:.2f}x boto3); with its first-use imports {handler_cold_s * 1000:.0f} ms "
         f"({handler_cold_s / boto3_s:.2f}x)"
     )
+    print()
+    report["scale"] = scale_main()  # the functions against their timeouts, up to 2,000 pool records
     report["target_misses"] = misses
     target = "met" if not misses else "NOT met for:\n  " + "\n  ".join(misses)
     print(

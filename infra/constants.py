@@ -21,3 +21,8 @@ STATUS_INDEX = "by_status"
 MATCH_INDEX = "by_match"
 TEAM_INDEX = "by_team"
 TYPE_INDEX = "by_type"
+# The engine's functions: the lifecycle function takes SQS batches of this size (each event of a batch
+# has about a tenth of the timeout), the reconciler runs on a schedule (`make bench` measures both).
+LIFECYCLE_TIMEOUT_SECONDS = 60
+LIFECYCLE_BATCH_SIZE = 10
+RECONCILER_TIMEOUT_SECONDS = 300

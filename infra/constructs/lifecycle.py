@@ -13,7 +13,14 @@ from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from infra.config import SCHEDULE_GROUP_SUFFIX, StackConfig
-from infra.constants import LAMBDA_HANDLERS, TRAINING_DETAIL_TYPE, TUNING_DETAIL_TYPE
+from infra.constants import (
+    LAMBDA_HANDLERS,
+    LIFECYCLE_BATCH_SIZE,
+    LIFECYCLE_TIMEOUT_SECONDS,
+    RECONCILER_TIMEOUT_SECONDS,
+    TRAINING_DETAIL_TYPE,
+    TUNING_DETAIL_TYPE,
+)
 from infra.constructs.functions import FunctionFactory
 from infra.constructs.storage import Storage
 
@@ -88,7 +95,7 @@ class Lifecycle(Construct):
         self.lifecycle_fn = factory.function(
             "Lifecycle",
             handler=LAMBDA_HANDLERS["lifecycle"],
-            timeout=Duration.minutes(1),
+            timeout=Duration.seconds(LIFECYCLE_TIMEOUT_SECONDS),
             environment={
                 **engine_env,
                 "IDEMPOTENCY_TABLE_NAME": storage.idempotency_table.table_name,
@@ -98,7 +105,7 @@ class Lifecycle(Construct):
         self.lifecycle_fn.add_event_source(
             sources.SqsEventSource(
                 storage.lifecycle_queue,
-                batch_size=10,
+                batch_size=LIFECYCLE_BATCH_SIZE,
                 max_batching_window=Duration.seconds(5),
                 report_batch_item_failures=True,
             )
@@ -109,7 +116,7 @@ class Lifecycle(Construct):
         self.reconciler_fn = factory.function(
             "Reconciler",
             handler=LAMBDA_HANDLERS["reconciler"],
-            timeout=Duration.minutes(5),
+            timeout=Duration.seconds(RECONCILER_TIMEOUT_SECONDS),
             environment=engine_env,
         )
         self.reconcile_rule = events.Rule(
