@@ -46,7 +46,12 @@ pytestmark = pytest.mark.slow
 REGION, ACCOUNT = "us-east-1", "123456789012"  # moto's
 FUNCTIONS = ("Lifecycle", "Reconciler", "Notifier", "SlackInteractive")
 # Actions that take no resource-level permission: the only ones a role may be granted on "*".
-RESOURCELESS = {"sagemaker:ListTrainingJobs", "xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+RESOURCELESS = {
+    "sagemaker:ListTrainingJobs",
+    "sagemaker:ListHyperParameterTuningJobs",
+    "xray:PutTraceSegments",
+    "xray:PutTelemetryRecords",
+}
 TAGS = {"team": "vision", "owner": "alice"}
 POLICY: dict[str, Any] = {
     "version": 1,
