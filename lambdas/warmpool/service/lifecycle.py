@@ -120,6 +120,25 @@ class Outcome:
     notes: tuple[str, ...] = ()
 
 
+def _why_not_available(outcome: Outcome) -> str:
+    """Why a person's request found no Available pool, in their words: what SageMaker says of it now
+    (`recorded`: its state; `ignored`: why), not the engine's own name for what it did."""
+    said = outcome.notes[0] if outcome.notes else None
+    if outcome.action == "job-missing":
+        return "SageMaker has no training job of that name"
+    if outcome.action == "recorded" and said in _NOT_AVAILABLE:
+        return _NOT_AVAILABLE[said]
+    return said or outcome.action
+
+
+_NOT_AVAILABLE = {
+    WarmPoolStatus.IN_USE.value: "its job is still running on it (InUse)",
+    WarmPoolStatus.REUSED.value: "a later job took it (Reused)",
+    WarmPoolStatus.TERMINATED.value: "it is gone (Terminated)",
+    "tuner-owned": "it is left to its tuning job while the tuning job runs",
+}
+
+
 @dataclass(frozen=True)
 class ReconcileReport:
     available_in_sagemaker: int
@@ -264,7 +283,7 @@ class LifecycleService:
         if outcome.decision is not None:
             return outcome.decision
         return Decision.no_available_pool(
-            f"{job_name} has no Available warm pool ({outcome.action}); nothing to {request.kind}"
+            f"{job_name} has no Available warm pool: {_why_not_available(outcome)}; nothing to {request.kind}"
         )
 
     def audit_unauthorized(self, record: PoolRecord, request: UserRequest, reason: str) -> None:

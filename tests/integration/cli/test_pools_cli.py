@@ -69,6 +69,28 @@ def test_extend_and_release_go_through_the_policy(pools: System, capsys: pytest.
     assert job["WarmPoolStatus"]["Status"] == "Terminated"
 
 
+def test_a_request_on_a_pool_that_is_not_available_says_why_in_its_state(
+    pools: System, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["pools", "release", "cli-2"]) == 0
+    capsys.readouterr()
+    assert main(["pools", "release", "cli-2"]) == 1  # pressed twice, or asked from two places
+    assert (
+        "cli-2 has no Available warm pool: it is gone (Terminated); nothing to release"
+        in capsys.readouterr().out
+    )
+    pools.sagemaker.create_training_job(
+        **training_job_request("cli-3", keep_alive_seconds=900, tags={"team": "vision", "owner": "alice"})
+    )
+    pools.settle()
+    capsys.readouterr()
+    assert main(["pools", "extend", "cli-3", "--minutes", "30"]) == 1
+    out = capsys.readouterr().out
+    assert (
+        "cli-3 has no Available warm pool: its job is still running on it (InUse); nothing to extend" in out
+    )
+
+
 def test_an_extension_the_plan_already_covers_is_done_and_promised(
     pools: System, capsys: pytest.CaptureFixture[str]
 ) -> None:
