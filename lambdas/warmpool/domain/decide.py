@@ -54,7 +54,7 @@ def decide_keep_alive(
     *,
     limits: EngineLimits | None = None,
     fleet: FleetView | None = None,
-    trigger: Trigger = Trigger.JOB_ENDED,
+    trigger: Trigger = Trigger.JOB_EVENT,
     request: UserRequest | None = None,
     cost: CostModel | None = None,
 ) -> Decision:

@@ -319,7 +319,7 @@ class UserRequest:
 class Trigger(StrEnum):
     """Why the decision function is being asked."""
 
-    JOB_ENDED = "job-ended"  # the pool just became Available
+    JOB_EVENT = "job-event"  # an event of its job (a state change: started, ended, stopped...), or its retry
     STEP_DUE = "step-due"  # a scheduled step came due
     RECONCILE = "reconcile"  # the reconciler found the pool
     USER = "user"  # a person asked (see UserRequest)

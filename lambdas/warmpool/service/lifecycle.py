@@ -221,7 +221,7 @@ class LifecycleService:
     @_one_policy
     def handle_training_event(self, detail: TrainingJobDetail, *, final_attempt: bool = False) -> Outcome:
         return self._refresh(
-            detail.training_job_name, Trigger.JOB_ENDED, final_attempt=final_attempt, tags=detail.tags
+            detail.training_job_name, Trigger.JOB_EVENT, final_attempt=final_attempt, tags=detail.tags
         )
 
     @_one_policy
@@ -807,7 +807,7 @@ class LifecycleService:
 
         same_job = previous is not None and previous.pool.job_name == record.pool.job_name
         changed = not same_job or previous is None or _state_of(previous) != _state_of(record)
-        if trigger is Trigger.JOB_ENDED and not changed and tuner_ended is None:
+        if trigger is Trigger.JOB_EVENT and not changed and tuner_ended is None:
             reused_by = warm.get("ReusedByJob")
             if (
                 previous is not None

@@ -362,7 +362,7 @@ class _Replay:
         cluster.horizon_at = None
         cluster.version += 1
         self.idle[cluster.pool].append(cluster)
-        self.decide(t, cluster, Trigger.JOB_ENDED)
+        self.decide(t, cluster, Trigger.JOB_EVENT)
 
     def pool_of(self, cluster: _Cluster, *, with_history: bool = True) -> Pool:
         """An idle cluster as the engine's registry holds an Available pool; with the gap histories it

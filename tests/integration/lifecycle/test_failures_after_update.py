@@ -316,7 +316,7 @@ def test_a_persons_extension_whose_audit_entry_fails_is_audited_by_the_reconcile
 
     trail = [e for e in system.registry.audit_trail("ask-2") if e.what == "decision"]
     assert [(e.details["trigger"], e.details.get("user")) for e in trail] == [
-        ("job-ended", None),
+        ("job-event", None),
         ("user", "bob"),
     ]
     record = system.registry.get("ask-2")

@@ -310,7 +310,7 @@ def cases(draw: st.DrawFn, *, requests: bool | None = None) -> Case:
     trigger = (
         Trigger.USER
         if request
-        else draw(st.sampled_from([Trigger.JOB_ENDED, Trigger.STEP_DUE, Trigger.RECONCILE]))
+        else draw(st.sampled_from([Trigger.JOB_EVENT, Trigger.STEP_DUE, Trigger.RECONCILE]))
     )
     return Case(subject, document, applies, now, fleet, request, trigger)
 
