@@ -223,6 +223,17 @@ def render(notification: Notification, *, mention: str | None = None) -> Rendere
     return replace(message, text=text, document=document)
 
 
+def listed_digest(notification: Notification) -> Notification:
+    """A digest as its messages can show it: the warm pools its SNS copy lists (`render`), the others
+    counted in `warm_pools_left_out`. What the engine queues for the notifier, so that a team with a
+    thousand warm pools does not make a queue message past SQS's 256 KiB, which would fail the run that
+    sends it, every run; the message says the same as it would have."""
+    if notification.kind is not NotificationKind.DAILY_DIGEST:
+        return notification
+    facts = render(notification).document["facts"]
+    return notification if "warm_pools" not in facts else replace(notification, facts=facts)
+
+
 def sns_message(text: str, document: dict[str, Any]) -> str:
     """The SNS `Message` (`MessageStructure=json`): the text for e-mail and SMS subscribers
     (`default`), the JSON document for machines."""

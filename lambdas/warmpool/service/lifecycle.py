@@ -1746,6 +1746,8 @@ class LifecycleService:
         if not teams:
             return []
         fleet = self._fleet(now, teams=teams, with_ledger=True, available=available, ledger_teams=teams)
+        from warmpool.domain.messages import listed_digest
+
         for team in teams:
             pools = sorted(by_team.get(team, []), key=lambda p: p.available_since or now)
             facts: dict[str, Any] = {
@@ -1760,15 +1762,17 @@ class LifecycleService:
             }
             version = int(local[team].strftime("%Y%m%d"))
             self.outbox.send(
-                Notification(
-                    NotificationKind.DAILY_DIGEST,
-                    Severity.INFO,
-                    f"digest-{team}",
-                    "",
-                    version,
-                    team,
-                    None,
-                    facts,
+                listed_digest(
+                    Notification(
+                        NotificationKind.DAILY_DIGEST,
+                        Severity.INFO,
+                        f"digest-{team}",
+                        "",
+                        version,
+                        team,
+                        None,
+                        facts,
+                    )
                 )
             )
             self.metrics.count("Notifications")

@@ -7,10 +7,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from slack_sdk.models.blocks import Block
+from warmpool.domain.codec import notification_to_json
 from warmpool.domain.messages import (
     ACTION_RELEASE,
     RenderedMessage,
     blocks_as_text,
+    listed_digest,
     plain_blocks,
     render,
     slack_text,
@@ -423,3 +425,16 @@ def test_an_answer_to_a_button_is_plain_text_blocks_within_slack_s_limits() -> N
     assert shown[0]["text"]["text"].startswith(
         "extend j-1: refused (defaults.max_extend_minutes: a *limit* of &amp;"
     )
+
+
+def test_a_digest_of_a_thousand_pools_is_queued_within_sqs_s_size_and_says_what_it_would_have() -> None:
+    # the engine queues the digest for the notifier: SQS takes 256 KiB a message, and a run whose send
+    # fails fails, every day, for a team with that many warm pools
+    whole = longest_digest(1000)
+    assert len(notification_to_json(whole).encode()) > 256 * 1024
+    queued = listed_digest(whole)
+    assert len(notification_to_json(queued).encode()) < 256 * 1024 - 8 * 1024  # room for the attributes
+    assert render(queued).text == render(whole).text
+    left_out = 1000 - len(queued.facts["warm_pools"])
+    assert queued.facts["warm_pools_left_out"] == left_out
+    assert render(queued).text.splitlines()[-1].startswith(f"...and {left_out} more warm pools, left out")
