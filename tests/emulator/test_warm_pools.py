@@ -464,8 +464,15 @@ def test_tuning_jobs_are_listed_by_status_page_by_page(sagemaker: Any, control: 
     assert [s["HyperParameterTuningJobName"] for s in stopped["HyperParameterTuningJobSummaries"]] == [
         "sweep-b"
     ]
-    with pytest.raises(ClientError, match="at 'statusEquals' failed to satisfy constraint"):
+    with pytest.raises(
+        ClientError, match=r"^.*: 1 validation error detected: Value 'Running' at 'statusEquals'"
+    ):
         sagemaker.list_hyper_parameter_tuning_jobs(StatusEquals="Running")
+    unchecked = boto3.client("sagemaker", region_name="us-east-1", config=UNCHECKED)
+    _, _, low = refusal(unchecked.list_hyper_parameter_tuning_jobs, MaxResults=0)
+    assert low.endswith(
+        "at 'maxResults' failed to satisfy constraint: Member must have value greater than or equal to 1"
+    )
 
 
 def test_the_clock_never_moves_backwards(control: LocalControl) -> None:

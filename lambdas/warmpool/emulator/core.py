@@ -662,15 +662,7 @@ class WarmPoolEmulator:
                 f"Value '{warm}' at 'warmPoolStatusEquals' failed to satisfy constraint: Member must "
                 "satisfy enum value set: [Available, Terminated, Reused, InUse]"
             )
-        if max_results is not None and not 1 <= int(max_results) <= 100:
-            bound = "greater than or equal to 1" if int(max_results) < 1 else "less than or equal to 100"
-            errors.append(
-                f"Value '{max_results}' at 'maxResults' failed to satisfy constraint: Member must have "
-                f"value {bound}"
-            )
-        if errors:
-            count = f"{len(errors)} validation error{'s' if len(errors) > 1 else ''} detected"
-            raise EmulatorError("ValidationException", f"{count}: {'; '.join(errors)}")
+        _refuse(errors, max_results)
 
         def keep(job: EmulatedJob) -> bool:
             if params.get("NameContains") and params["NameContains"] not in job.name:
@@ -704,18 +696,10 @@ class WarmPoolEmulator:
             "Status": lambda j: (j.status, j.name),
         }
         selected.sort(key=sort_key[sort_by], reverse=sort_order == "Descending")
-        start = 0
-        token = params.get("NextToken")
-        if token:
-            try:
-                start = int(str(token).removeprefix("wp-"))
-            except ValueError:
-                raise EmulatorError("ValidationException", "Invalid pagination token.") from None
-        size = int(max_results) if max_results else 100
-        page = selected[start : start + size]
+        page, token = _page(selected, params.get("NextToken"), max_results)
         out: dict[str, Any] = {"TrainingJobSummaries": [self.summary(j) for j in page]}
-        if start + size < len(selected):
-            out["NextToken"] = f"wp-{start + size}"
+        if token:
+            out["NextToken"] = token
         return out
 
     # ------------------------------------------------------------------ tuning jobs
@@ -852,15 +836,7 @@ class WarmPoolEmulator:
                 f"Value '{status}' at 'statusEquals' failed to satisfy constraint: Member must satisfy "
                 f"enum value set: [{', '.join(TUNING_JOB_STATUSES)}]"
             )
-        if max_results is not None and not 1 <= int(max_results) <= 100:
-            errors.append(
-                f"Value '{max_results}' at 'maxResults' failed to satisfy constraint: Member must have "
-                "value less than or equal to 100"
-            )
-        if errors:
-            raise EmulatorError(
-                "ValidationException", f"{len(errors)} validation errors detected: {'; '.join(errors)}"
-            )
+        _refuse(errors, max_results)
         selected = sorted(
             (
                 t
@@ -872,24 +848,17 @@ class WarmPoolEmulator:
             ),
             key=lambda t: (t.created_at, t.name),
         )
-        start = 0
-        token = params.get("NextToken")
-        if token:
-            try:
-                start = int(str(token).removeprefix("wp-"))
-            except ValueError:
-                raise EmulatorError("ValidationException", "Invalid pagination token.") from None
-        size = int(max_results) if max_results else 100
+        page, token = _page(selected, params.get("NextToken"), max_results)
         summaries = []
-        for tuning in selected[start : start + size]:
+        for tuning in page:
             described = self.describe_tuning_job(tuning)
             summary = {k: described[k] for k in _TUNING_SUMMARY_FIELDS if k in described}
             summary["Strategy"] = described["HyperParameterTuningJobConfig"]["Strategy"]
             summary["ResourceLimits"] = described["HyperParameterTuningJobConfig"]["ResourceLimits"]
             summaries.append(summary)
         out: dict[str, Any] = {"HyperParameterTuningJobSummaries": summaries}
-        if start + size < len(selected):
-            out["NextToken"] = f"wp-{start + size}"
+        if token:
+            out["NextToken"] = token
         return out
 
     def _status_of(self, tuning: TuningJob, name: str) -> str | None:
@@ -1055,3 +1024,35 @@ def _one_named(
             "name the account_id and region",
         )
     return found[0][2]
+
+
+def _refuse(errors: list[str], max_results: object) -> None:
+    """A listing's ValidationException, in SageMaker's words: the problems found, and `MaxResults` out
+    of its 1 to 100."""
+    if max_results is not None and not 1 <= int(str(max_results)) <= 100:
+        bound = "greater than or equal to 1" if int(str(max_results)) < 1 else "less than or equal to 100"
+        errors.append(
+            f"Value '{max_results}' at 'maxResults' failed to satisfy constraint: Member must have "
+            f"value {bound}"
+        )
+    if errors:
+        count = f"{len(errors)} validation error{'s' if len(errors) > 1 else ''} detected"
+        raise EmulatorError("ValidationException", f"{count}: {'; '.join(errors)}")
+
+
+_T = TypeVar("_T")
+
+
+def _page(selected: list[_T], token: object, max_results: object) -> tuple[list[_T], str | None]:
+    """One page of a listing (`MaxResults`, default 100) from where `NextToken` left off, and the token
+    of the next page, if any: the emulator's tokens are `wp-<offset>`; another is refused as SageMaker
+    refuses one it did not give."""
+    start = 0
+    if token:
+        try:
+            start = int(str(token).removeprefix("wp-"))
+        except ValueError:
+            raise EmulatorError("ValidationException", "Invalid pagination token.") from None
+    size = int(str(max_results)) if max_results else 100
+    following = f"wp-{start + size}" if start + size < len(selected) else None
+    return selected[start : start + size], following
