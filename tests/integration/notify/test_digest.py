@@ -20,6 +20,27 @@ def policy(enabled: bool) -> dict[str, object]:
     }
 
 
+def vision_on_slack(system: System) -> SlackStandIn:
+    """A Slack stand-in started for team vision's channel, and a policy sending vision a digest at 09:00
+    UTC (the caller stops the stand-in)."""
+    stand_in = SlackStandIn().start()
+    boto3.client("secretsmanager").put_secret_value(
+        SecretId=system.env.slack_webhooks_secret_arn,
+        SecretString=json.dumps({"vision": stand_in.url("vision")}),
+    )
+    system.set_policy(
+        {
+            "version": 1,
+            "defaults": {"keep_alive_strategy": "fixed-3600"},
+            "notifications": {
+                "digest": {"enabled": True, "hour": 9},
+                "teams": {"vision": {"slack_webhook_key": "vision"}},
+            },
+        }
+    )
+    return stand_in
+
+
 def test_each_team_hears_once_a_day_what_is_warm(system: System) -> None:
     system.set_policy(policy(enabled=True))
     for name, tags in (
@@ -86,22 +107,8 @@ def test_each_team_hears_in_its_hour_on_its_own_clock(system: System) -> None:
 
 
 def test_a_digest_of_many_pools_is_valid_block_kit_and_says_no_routing_nonsense(system: System) -> None:
-    stand_in = SlackStandIn().start()
+    stand_in = vision_on_slack(system)
     try:
-        boto3.client("secretsmanager").put_secret_value(
-            SecretId=system.env.slack_webhooks_secret_arn,
-            SecretString=json.dumps({"vision": stand_in.url("vision")}),
-        )
-        system.set_policy(
-            {
-                "version": 1,
-                "defaults": {"keep_alive_strategy": "fixed-3600"},
-                "notifications": {
-                    "digest": {"enabled": True, "hour": 9},
-                    "teams": {"vision": {"slack_webhook_key": "vision"}},
-                },
-            }
-        )
         names = [f"vision-resnet50-finetune-lr-sweep-{i:03d}" for i in range(30)]
         tags = {"team": "vision", "owner": "alice"}
         for name in names:
@@ -173,22 +180,8 @@ def test_a_digest_too_long_for_one_slack_message_comes_in_parts_each_sent_once(s
     """Slack refuses a message of about 12,000 characters of block text (`msg_blocks_too_long`): 48 pools
     with the longest names and owner tags SageMaker allows come in parts, each within every limit, and a
     part Slack fails on is sent again without the parts before it."""
-    stand_in = SlackStandIn().start()
+    stand_in = vision_on_slack(system)
     try:
-        boto3.client("secretsmanager").put_secret_value(
-            SecretId=system.env.slack_webhooks_secret_arn,
-            SecretString=json.dumps({"vision": stand_in.url("vision")}),
-        )
-        system.set_policy(
-            {
-                "version": 1,
-                "defaults": {"keep_alive_strategy": "fixed-3600"},
-                "notifications": {
-                    "digest": {"enabled": True, "hour": 9},
-                    "teams": {"vision": {"slack_webhook_key": "vision"}},
-                },
-            }
-        )
         names = [f"{i:02d}-" + "n" * 60 for i in range(48)]  # 63 characters, SageMaker's longest
         owner = ("data_science_bot_" * 16)[:256]  # a tag value may hold `_`, and 256 characters
         for name in names:
