@@ -216,8 +216,6 @@ def running_system(monkeypatch: pytest.MonkeyPatch, emulator_config: EmulatorCon
 def first_send_fails(system: System, says: Callable[[str], bool]) -> Iterator[list[str]]:
     """For a fixture: the engine's first SendMessage to the notify queue whose body `says` fails (a
     transient SQS error); SQS then delivers the event being processed again. Yields the failed bodies."""
-    session = boto3.DEFAULT_SESSION
-    assert session is not None
     failed: list[str] = []
 
     def fail_once(params: dict[str, Any], **_: Any) -> None:
@@ -226,9 +224,19 @@ def first_send_fails(system: System, says: Callable[[str], bool]) -> Iterator[li
             failed.append(body)
             raise RuntimeError("injected: SQS unavailable")
 
-    # registered before the handlers' clients exist: a client copies the session's hooks when made
-    session.events.register("provide-client-params.sqs.SendMessage", fail_once)
-    try:
+    with hooked("provide-client-params.sqs.SendMessage", fail_once):
         yield failed
+
+
+@contextmanager
+def hooked(event: str, hook: Callable[..., None]) -> Iterator[None]:
+    """`hook` on every client's `event` (e.g. `provide-client-params.dynamodb.PutItem`: it sees each
+    call's parameters, and raising fails the call) while inside. Entered before the functions' clients
+    are made: a client copies the session's hooks when it is made."""
+    session = boto3.DEFAULT_SESSION
+    assert session is not None
+    session.events.register(event, hook)
+    try:
+        yield
     finally:
-        session.events.unregister("provide-client-params.sqs.SendMessage", fail_once)
+        session.events.unregister(event, hook)

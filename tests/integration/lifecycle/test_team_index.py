@@ -14,7 +14,7 @@ from warmpool.domain.model import WarmPoolStatus
 from warmpool.emulator.jobs import training_job_request
 from warmpool.handlers import lifecycle, reconciler
 
-from tests.integration.conftest import System
+from tests.integration.conftest import System, hooked
 
 EVERY_AVAILABLE_POOL = "by_status:STATUS#Available"
 
@@ -229,8 +229,6 @@ def test_a_team_named_by_a_configured_tag_has_its_limit_and_its_budget(system: S
 def ledgers_read(system: System) -> Iterator[list[str]]:
     """The teams whose idle-cost ledger the functions read (a GetItem of `LEDGER#<team>` each), in order;
     registered before the functions' clients are made (a client copies the session's hooks)."""
-    session = boto3.DEFAULT_SESSION
-    assert session is not None
     read: list[str] = []
 
     def note(params: dict[str, Any], **_: Any) -> None:
@@ -238,11 +236,8 @@ def ledgers_read(system: System) -> Iterator[list[str]]:
         if pk.startswith("LEDGER#"):
             read.append(pk.removeprefix("LEDGER#"))
 
-    session.events.register("provide-client-params.dynamodb.GetItem", note)
-    try:
+    with hooked("provide-client-params.dynamodb.GetItem", note):
         yield read
-    finally:
-        session.events.unregister("provide-client-params.dynamodb.GetItem", note)
 
 
 def test_a_decision_reads_its_own_teams_idle_cost_not_every_teams(

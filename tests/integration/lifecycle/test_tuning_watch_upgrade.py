@@ -13,7 +13,7 @@ import boto3
 import pytest
 from warmpool.handlers import lifecycle, reconciler
 
-from tests.integration.conftest import System, subscribe
+from tests.integration.conftest import System, hooked, subscribe
 from tests.integration.lifecycle.test_tuner_lost_events import TUNING_EVENT, pool_taken_by_another_sweep
 
 HALF_AN_HOUR = 1800  # how long a watched tuning job found running is left before it is described again
@@ -103,8 +103,6 @@ def test_a_sweep_running_at_the_upgrade_whose_pools_were_taken_is_announced_when
 @pytest.fixture
 def first_watch_write_fails(system: System) -> Iterator[list[str]]:
     """The first write of sweep's watch fails (a throttled write that ran out of retries, a 5xx)."""
-    session = boto3.DEFAULT_SESSION
-    assert session is not None
     failed: list[str] = []
 
     def fail_once(params: dict[str, Any], **_: Any) -> None:
@@ -113,12 +111,8 @@ def first_watch_write_fails(system: System) -> Iterator[list[str]]:
             failed.append(key)
             raise RuntimeError("injected: DynamoDB unavailable")
 
-    # registered before the functions' clients are made (the upgrade makes them anew)
-    session.events.register("provide-client-params.dynamodb.PutItem", fail_once)
-    try:
+    with hooked("provide-client-params.dynamodb.PutItem", fail_once):  # before the upgrade's clients
         yield failed
-    finally:
-        session.events.unregister("provide-client-params.dynamodb.PutItem", fail_once)
 
 
 def test_a_repair_that_failed_part_way_is_made_again_and_watches_only_what_was_left(
