@@ -17,6 +17,9 @@ POWERTOOLS_LAYER_PARAMETER = "/aws/service/powertools/python/{arch}/{python}/lat
 TRAINING_DETAIL_TYPE = "SageMaker Training Job State Change"
 TUNING_DETAIL_TYPE = "SageMaker HyperParameter Tuning Job State Change"
 MAX_RECEIVE_COUNT = 5
+# How long a DLQ keeps a message (SQS's most): the notifier remembers a copy sent for longer
+# (`warmpool.handlers.notifier.SENT_REMEMBERED_SECONDS`), so a redrive never sends it twice.
+DLQ_RETENTION_DAYS = 14
 STATUS_INDEX = "by_status"
 MATCH_INDEX = "by_match"
 TEAM_INDEX = "by_team"

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import CfnOutput, Duration, RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from infra.constants import MATCH_INDEX, MAX_RECEIVE_COUNT, STATUS_INDEX, TEAM_INDEX, TYPE_INDEX
+from infra.constants import (
+    DLQ_RETENTION_DAYS,
+    MATCH_INDEX,
+    MAX_RECEIVE_COUNT,
+    STATUS_INDEX,
+    TEAM_INDEX,
+    TYPE_INDEX,
+)
 
 
 def _queue_pair(
@@ -20,7 +27,7 @@ def _queue_pair(
         encryption=sqs.QueueEncryption.KMS,
         encryption_master_key=key,
         enforce_ssl=True,
-        retention_period=Duration.days(14),
+        retention_period=Duration.days(DLQ_RETENTION_DAYS),
     )
     queue = sqs.Queue(
         scope,
@@ -103,3 +110,16 @@ class Storage(Construct):
             self, "LifecycleQueue", self.key, Duration.minutes(6)
         )
         self.notify_queue, self.notify_dlq = _queue_pair(self, "NotifyQueue", self.key, Duration.minutes(6))
+        # What the DLQ alarms' runbooks (docs/deploy.md) name: a DLQ's URL to look at its messages, its
+        # ARN and its queue's for the redrive (`aws sqs start-message-move-task`). Each output's
+        # description is the variable the runbooks use, as the CLI's settings are (docs/cli.md).
+        for label, queue, dlq in (
+            ("LIFECYCLE", self.lifecycle_queue, self.lifecycle_dlq),
+            ("NOTIFY", self.notify_queue, self.notify_dlq),
+        ):
+            for variable, value in (
+                (f"{label}_QUEUE_ARN", queue.queue_arn),
+                (f"{label}_DLQ_ARN", dlq.queue_arn),
+                (f"{label}_DLQ_URL", dlq.queue_url),
+            ):
+                CfnOutput(self, variable.title().replace("_", ""), value=value, description=variable)

@@ -93,6 +93,38 @@ def test_queues_are_encrypted_tls_only_and_redrive_to_dlqs(synthesized: Synthesi
     assert all(m["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"] for m in mappings)
 
 
+def test_the_dlq_runbooks_queues_are_stack_outputs_named_by_their_variables(synthesized: Synthesized) -> None:
+    """docs/deploy.md's runbooks look at a DLQ by its URL and redrive it by its ARN to its queue's."""
+    outputs = {o["Description"]: o["Value"] for o in synthesized.template["Outputs"].values()}
+    queues = synthesized.resources("AWS::SQS::Queue")
+    for label in ("Lifecycle", "Notify"):
+        upper = label.upper()
+        (queue,) = [k for k in queues if k.startswith(f"WarmPoolStorage{label}Queue") and "Dlq" not in k]
+        (dlq,) = [k for k in queues if k.startswith(f"WarmPoolStorage{label}QueueDlq")]
+        assert outputs[f"{upper}_QUEUE_ARN"] == {"Fn::GetAtt": [queue, "Arn"]}
+        assert outputs[f"{upper}_DLQ_ARN"] == {"Fn::GetAtt": [dlq, "Arn"]}
+        assert outputs[f"{upper}_DLQ_URL"] == {"Ref": dlq}
+        assert queues[queue]["Properties"]["RedrivePolicy"]["deadLetterTargetArn"] == {
+            "Fn::GetAtt": [dlq, "Arn"]
+        }
+
+
+def test_the_notifier_remembers_a_copy_sent_for_longer_than_a_dlq_keeps_its_message(
+    synthesized: Synthesized,
+) -> None:
+    """A message redriven from the notify DLQ, however late, sends only the copies that failed."""
+    from warmpool.handlers.notifier import SENT_REMEMBERED_SECONDS
+
+    queues = synthesized.resources("AWS::SQS::Queue").values()
+    kept = [
+        q["Properties"]["MessageRetentionPeriod"]
+        for q in queues
+        if "MessageRetentionPeriod" in q["Properties"]
+    ]
+    assert len(kept) == 2  # the two DLQs
+    assert all(seconds < SENT_REMEMBERED_SECONDS for seconds in kept)
+
+
 def test_only_this_accounts_rules_may_send_events_to_the_queues(synthesized: Synthesized) -> None:
     # events.amazonaws.com without a condition would let an EventBridge rule of any account send to the
     # lifecycle queue (the confused deputy): fake job events, decided as this account's own

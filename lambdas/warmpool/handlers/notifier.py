@@ -29,6 +29,12 @@ if TYPE_CHECKING:
 
 
 SLACK_TIME_MARGIN_SECONDS = 5  # of the invocation's time, kept for what follows the last Slack call
+# How long a copy sent is remembered as sent: longer than the notify DLQ keeps a message (14 days), so
+# that a message redriven from it after its cause was fixed (a webhooks secret pasted wrong on a Friday,
+# fixed on Monday) sends only the copies that failed. With a day, a redrive a day later sent the SNS copy
+# a second time. Each key names one state of one pool (or one day's digest): a longer memory never
+# holds back a notice of a later state.
+SENT_REMEMBERED_SECONDS = 15 * 24 * 3600
 
 
 @dataclass
@@ -68,7 +74,11 @@ def runtime() -> Runtime:
             clock=clock,
             metrics=metrics,
         ),
-        dedupe=PowertoolsDeduplicator(settings.idempotency_table_name, boto_client("dynamodb")),
+        dedupe=PowertoolsDeduplicator(
+            settings.idempotency_table_name,
+            boto_client("dynamodb"),
+            expires_after_seconds=SENT_REMEMBERED_SECONDS,
+        ),
         metrics=metrics,
     )
 

@@ -1,0 +1,274 @@
+"""The alarms' runbooks (docs/deploy.md, "Alarms" and "Runbooks"), followed step by step as the on-call
+engineer would: each test brings about what raises its alarm, does what the runbook says, and checks
+what the runbook tells the engineer to check (a pool in SageMaker and in `warmpool pools show`, a message
+received once, a metric in the functions' EMF output), and that nothing was lost or done twice."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from warmpool.cli.main import main
+from warmpool.emulator.jobs import training_job_request
+from warmpool.local.slack_standin import SlackStandIn
+
+from tests.integration.conftest import System
+
+TWO_HOURS = {"version": 1, "defaults": {"keep_alive_strategy": "fixed-7200"}}
+TAGS = {"team": "vision", "owner": "alice"}
+
+
+def emf_counts(output: str) -> dict[str, float]:
+    """The metrics the functions published in `output` (their EMF lines), summed by name."""
+    counts: dict[str, float] = {}
+    for line in output.splitlines():
+        try:
+            document = json.loads(line)
+        except ValueError:
+            continue
+        if not isinstance(document, dict) or "_aws" not in document:
+            continue
+        for directive in document["_aws"]["CloudWatchMetrics"]:
+            for metric in directive["Metrics"]:
+                value = document[metric["Name"]]
+                total = sum(value) if isinstance(value, list) else value
+                counts[metric["Name"]] = counts.get(metric["Name"], 0) + total
+    return counts
+
+
+def log_lines(output: str) -> list[dict[str, Any]]:
+    """The functions' structured log lines in `output`."""
+    lines: list[dict[str, Any]] = []
+    for line in output.splitlines():
+        try:
+            document = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(document, dict) and "message" in document:
+            lines.append(document)
+    return lines
+
+
+def queue_arn(system: System, url: str) -> str:
+    attributes = system.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]
+    return str(attributes["QueueArn"])
+
+
+def depth(system: System, url: str) -> int:
+    attributes = system.sqs.get_queue_attributes(
+        QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    )["Attributes"]
+    return int(attributes["ApproximateNumberOfMessages"]) + int(
+        attributes["ApproximateNumberOfMessagesNotVisible"]
+    )
+
+
+def look_at(system: System, dlq_url: str) -> list[dict[str, Any]]:
+    """The runbook's first step: `aws sqs receive-message --queue-url DLQ_URL --max-number-of-messages 10
+    --message-attribute-names All --visibility-timeout 120`, repeated until it answers no message (each
+    is hidden for those two minutes, so every message is seen once)."""
+    seen: list[dict[str, Any]] = []
+    while True:
+        batch = system.sqs.receive_message(
+            QueueUrl=dlq_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"], VisibilityTimeout=120
+        ).get("Messages", [])
+        if not batch:
+            return seen
+        seen.extend(batch)
+
+
+def two_minutes_pass(system: System, dlq_url: str, kept: list[dict[str, Any]]) -> None:
+    """The visibility timeout of `look_at` runs out: the messages left in the DLQ are visible again.
+    (moto's SQS keeps time by the machine's clock, not the emulator's: the timeout is ended by hand.)"""
+    for message in kept:
+        system.sqs.change_message_visibility(
+            QueueUrl=dlq_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+        )
+
+
+def start_message_move_task(system: System, source_arn: str, destination_arn: str) -> int:
+    """`aws sqs start-message-move-task --source-arn DLQ_ARN --destination-arn QUEUE_ARN`, as SQS carries
+    it out: every visible message of the DLQ is sent to the destination as a new message (a new message
+    id, a receive count of 0, its body and message attributes as they were) and deleted from the DLQ.
+    moto (5.x) does not implement StartMessageMoveTask: this is the task done by hand. Returns the
+    number of messages moved (`list-message-move-tasks`' ApproximateNumberOfMessagesMoved)."""
+    source = system.sqs.get_queue_url(QueueName=source_arn.rsplit(":", 1)[-1])["QueueUrl"]
+    destination = system.sqs.get_queue_url(QueueName=destination_arn.rsplit(":", 1)[-1])["QueueUrl"]
+    moved = 0
+    while True:
+        batch = system.sqs.receive_message(
+            QueueUrl=source, MaxNumberOfMessages=10, MessageAttributeNames=["All"]
+        ).get("Messages", [])
+        if not batch:
+            return moved
+        for message in batch:
+            attributes = {
+                name: {key: value for key, value in attribute.items() if key in ("DataType", "StringValue")}
+                for name, attribute in message.get("MessageAttributes", {}).items()
+            }
+            system.sqs.send_message(
+                QueueUrl=destination, MessageBody=message["Body"], MessageAttributes=attributes
+            )
+            system.sqs.delete_message(QueueUrl=source, ReceiptHandle=message["ReceiptHandle"])
+            moved += 1
+
+
+def shown(job: str, capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
+    """`warmpool pools show JOB --format json`."""
+    capsys.readouterr()
+    assert main(["pools", "show", job, "--format", "json"]) == 0
+    document: dict[str, Any] = json.loads(capsys.readouterr().out)
+    return document
+
+
+def test_lifecycle_dlq_fix_then_redrive_what_failed_not_what_was_rejected(
+    system: System, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """LifecycleDlqDepth: the engine's role could not describe training jobs for ten minutes (an SCP
+    changed, say): two jobs' Completed events failed their 5 receives. An event the function rejected
+    as malformed waits beside them, with its `reason`."""
+    system.set_policy(TWO_HOURS)
+    for name, keep_alive in (("kept-1", 900), ("gone-1", 60)):
+        system.sagemaker.create_training_job(
+            **training_job_request(name, keep_alive_seconds=keep_alive, tags=TAGS)
+        )
+    system.settle()  # both recorded InUse
+    system.control.inject_faults("DescribeTrainingJob", "AccessDeniedException", probability=1.0)
+    for name in ("kept-1", "gone-1"):
+        system.control.run_for(name, 300)
+    broken = {
+        "version": "0",
+        "id": "7c65c1e5-82e2-e662-f728-b4fa42485e3a",
+        "account": "123456789012",
+        "time": "2026-03-02T09:05:00Z",
+        "region": "us-east-1",
+        "resources": [],
+        "source": "aws.sagemaker",
+        "detail-type": "SageMaker Training Job State Change",
+        "detail": {"TrainingJobName": "odd-1", "TrainingJobStatus": "Exploded"},
+    }
+    system.sqs.send_message(QueueUrl=system.env.lifecycle_queue_url, MessageBody=json.dumps(broken))
+    system.advance(600)  # both ended at 5 minutes; gone-1's own minute of keep-alive is over
+    assert system.lifecycle.stats.failures == 10  # two events, 5 receives each
+    assert depth(system, system.env.lifecycle_dlq_url) == 3  # the alarm
+    assert "ReadNotPermittedError" in capsys.readouterr().out  # the log names the cause
+
+    # 1. Look at the messages: the ones with a `reason` were rejected, the others failed their receives.
+    seen = look_at(system, system.env.lifecycle_dlq_url)
+    rejected = [m for m in seen if "reason" in m.get("MessageAttributes", {})]
+    failed = [m for m in seen if m not in rejected]
+    assert [m["MessageAttributes"]["field"]["StringValue"] for m in rejected] == ["detail.TrainingJobStatus"]
+    assert sorted(json.loads(m["Body"])["detail"]["TrainingJobName"] for m in failed) == ["gone-1", "kept-1"]
+    # 2. A rejected message is kept elsewhere (an issue) and deleted: redriven, it is rejected again.
+    for message in rejected:
+        system.sqs.delete_message(
+            QueueUrl=system.env.lifecycle_dlq_url, ReceiptHandle=message["ReceiptHandle"]
+        )
+    # 3. Fix the cause the log names: the role may describe training jobs again.
+    system.control.clear_faults()
+    # 4. Redrive, once the two minutes of step 1 are over.
+    two_minutes_pass(system, system.env.lifecycle_dlq_url, failed)
+    capsys.readouterr()
+    dlq_arn = queue_arn(system, system.env.lifecycle_dlq_url)
+    assert start_message_move_task(system, dlq_arn, system.env.lifecycle_queue_arn) == 2
+    system.settle()
+
+    # 5. Check: the DLQ is empty, the pools are decided as they would have been on time.
+    assert depth(system, system.env.lifecycle_dlq_url) == 0
+    metrics = emf_counts(capsys.readouterr().out)
+    assert "EventsRejected" not in metrics
+    assert [(u["job"], u["seconds"]) for u in system.control.update_calls()] == [("kept-1", 3600)]
+    kept = shown("kept-1", capsys)
+    assert (kept["state"], kept["last_decision"]) == ("Available", "extend (defaults.keep_alive_strategy)")
+    described = system.sagemaker.describe_training_job(TrainingJobName="kept-1")
+    assert described["WarmPoolStatus"]["Status"] == "Available"
+    assert described["ResourceConfig"]["KeepAlivePeriodInSeconds"] == 3600
+    gone = shown("gone-1", capsys)  # too late: its pool ended meanwhile, recorded as it is
+    assert (gone["state"], gone["last_decision"]) == ("Terminated", None)
+    assert [n["kind"] for n in system.notifications()] == ["pool-ready"]  # kept-1's, once
+
+    # A second redrive of the same events (the move task run twice, say) changes nothing.
+    for job in ("kept-1", "gone-1"):
+        (body,) = [m["Body"] for m in failed if json.loads(m["Body"])["detail"]["TrainingJobName"] == job]
+        system.sqs.send_message(QueueUrl=system.env.lifecycle_queue_url, MessageBody=body)
+    system.settle()
+    assert [(u["job"], u["seconds"]) for u in system.control.update_calls()] == [("kept-1", 3600)]
+    assert system.notifications() == []
+    assert depth(system, system.env.lifecycle_dlq_url) == 0
+    assert shown("kept-1", capsys)["audit"] == kept["audit"]
+
+
+def days_pass(system: System, days: float) -> None:
+    """What the notifier's dedupe (Powertools idempotency, on the machine's clock) sees `days` later:
+    every record in the idempotency table that long nearer its expiry."""
+    dynamodb = boto3.client("dynamodb")
+    table = system.env.idempotency_table
+    for item in dynamodb.scan(TableName=table)["Items"]:
+        expiration = int(item["expiration"]["N"]) - int(days * 86400)
+        dynamodb.update_item(
+            TableName=table,
+            Key={"id": item["id"]},
+            UpdateExpression="SET expiration = :e",
+            ExpressionAttributeValues={":e": {"N": str(expiration)}},
+        )
+
+
+NOTIFY_POLICY: dict[str, Any] = {
+    "version": 1,
+    "defaults": {"keep_alive_strategy": "fixed-1800"},
+    "notifications": {"teams": {"vision": {"slack_webhook_key": "vision"}}},
+}
+
+
+@pytest.fixture
+def stand_in() -> Iterator[SlackStandIn]:
+    slack = SlackStandIn().start()
+    yield slack
+    slack.stop()
+
+
+def test_notify_dlq_fixed_after_a_weekend_then_redriven_sends_each_copy_once(
+    system: System, stand_in: SlackStandIn, caplog: pytest.LogCaptureFixture
+) -> None:
+    """NotifyDlqDepth: on a Friday the Slack webhooks secret was pasted as YAML: a "pool ready" notice's
+    SNS copy went out, its Slack copy failed 5 receives and waits in the notify DLQ. It is fixed on
+    Monday, three days on, and redriven."""
+    secrets = boto3.client("secretsmanager")
+    arn = system.env.slack_webhooks_secret_arn
+    secrets.put_secret_value(SecretId=arn, SecretString=f"vision: {stand_in.url('vision')}")
+    system.set_policy(NOTIFY_POLICY)
+    system.run_job("fri-1", 300, keep_alive_seconds=600, tags=TAGS)
+    assert [n["kind"] for n in system.notifications()] == ["pool-ready"]  # SNS carried it
+    assert depth(system, system.env.notify_dlq_url) == 1  # the alarm
+    (logged, *_) = [r for r in caplog.records if r.levelno >= logging.ERROR and r.exc_info]
+    assert "is not JSON" in str(logged.exc_info[1] if logged.exc_info else "")  # the log says what to fix
+
+    # 1. Look: no `reason` attribute; the notifier's log has the error.
+    seen = look_at(system, system.env.notify_dlq_url)
+    assert [m.get("MessageAttributes", {}).get("reason") for m in seen] == [None]
+    # 2. Fix the cause, then wait a minute: the functions read the secret again within one.
+    secrets.put_secret_value(SecretId=arn, SecretString=json.dumps({"vision": stand_in.url("vision")}))
+    system.advance(60)
+    days_pass(system, 3)  # Monday
+    # 3. Redrive.
+    two_minutes_pass(system, system.env.notify_dlq_url, seen)
+    notify_queue_arn = queue_arn(system, system.env.notify_queue_url)
+    assert (
+        start_message_move_task(system, queue_arn(system, system.env.notify_dlq_url), notify_queue_arn) == 1
+    )
+    system.settle()
+
+    # 4. Check: the DLQ is empty, Slack got the notice once, SNS did not get it again.
+    assert depth(system, system.env.notify_dlq_url) == 0
+    (delivered,) = stand_in.delivered("vision")
+    assert delivered["body"]["text"].startswith("Warm pool ready: fri-1 ")  # late, its times as they were
+    assert system.notifications() == []
+    # A second redrive of the same message (the move task run twice) sends nothing.
+    system.sqs.send_message(QueueUrl=system.env.notify_queue_url, MessageBody=seen[0]["Body"])
+    system.settle()
+    assert len(stand_in.delivered("vision")) == 1
+    assert system.notifications() == []
