@@ -8,12 +8,14 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 from warmpool.cli.main import main
 from warmpool.emulator.jobs import training_job_request
+from warmpool.handlers import lifecycle
 from warmpool.local.slack_standin import SlackStandIn
 
 from tests.integration.conftest import System
@@ -38,19 +40,6 @@ def emf_counts(output: str) -> dict[str, float]:
                 total = sum(value) if isinstance(value, list) else value
                 counts[metric["Name"]] = counts.get(metric["Name"], 0) + total
     return counts
-
-
-def log_lines(output: str) -> list[dict[str, Any]]:
-    """The functions' structured log lines in `output`."""
-    lines: list[dict[str, Any]] = []
-    for line in output.splitlines():
-        try:
-            document = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(document, dict) and "message" in document:
-            lines.append(document)
-    return lines
 
 
 def queue_arn(system: System, url: str) -> str:
@@ -272,3 +261,118 @@ def test_notify_dlq_fixed_after_a_weekend_then_redriven_sends_each_copy_once(
     system.settle()
     assert len(stand_in.delivered("vision")) == 1
     assert system.notifications() == []
+
+
+def test_policy_invalid_validate_the_deployed_document_then_put_it_back_fixed(
+    system: System, tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """PolicyInvalid: someone put the policy parameter by hand, with a typo. A function that had read
+    the good document keeps deciding by it; one started since (it has read none) decides by the built-in
+    policy, each job's own keep-alive. Fixed and put back, the next look decides by the new document."""
+    system.set_policy(TWO_HOURS)
+    system.run_job("before-1", 300, keep_alive_seconds=900, tags=TAGS)
+    typo = {"version": 1, "defaults": {"keep_alive_strategy": "fixed-1800", "overides": {}}}
+    system.set_policy(typo)
+    capsys.readouterr()
+    system.run_job("during-1", 300, keep_alive_seconds=900, tags=TAGS, instance_type="ml.g5.4xlarge")
+    assert emf_counts(capsys.readouterr().out).get("PolicyInvalid", 0) >= 1  # the alarm
+    logged = [r.getMessage() for r in caplog.records if "is invalid" in r.getMessage()]
+    assert "keeping the last good document" in logged[0]
+    lifecycle.runtime.cache_clear()  # a new instance of the function: it has read no good document
+    caplog.clear()
+    system.run_job("during-2", 300, keep_alive_seconds=900, tags=TAGS, instance_type="ml.g5.8xlarge")
+    logged = [r.getMessage() for r in caplog.records if "is invalid" in r.getMessage()]
+    assert any("deciding with the built-in policy" in line for line in logged)
+    assert [(u["job"], u["seconds"]) for u in system.control.update_calls()] == [
+        ("before-1", 3600),
+        ("during-1", 3600),  # by the last good document, two hours in one-hour steps
+    ]  # during-2: its own 900 s
+    assert shown("during-2", capsys)["state"] == "Available"
+
+    # 1. The deployed document, and its problems (aws ssm get-parameter --name "$POLICY_PARAMETER_NAME"
+    #    --query Parameter.Value --output text > deployed.json)
+    deployed = tmp_path / "deployed.json"
+    parameter = system.ssm.get_parameter(Name=system.env.policy_parameter)["Parameter"]
+    deployed.write_text(parameter["Value"])
+    capsys.readouterr()
+    assert main(["policy", "validate", str(deployed)]) == 1
+    assert "defaults.overides" in capsys.readouterr().err
+    # 2. Fixed, validated, put back (aws ssm put-parameter --name "$POLICY_PARAMETER_NAME" --type String
+    #    --overwrite --value file://deployed.json)
+    deployed.write_text(json.dumps({"version": 1, "defaults": {"keep_alive_strategy": "fixed-1800"}}))
+    assert main(["policy", "validate", str(deployed)]) == 0
+    system.ssm.put_parameter(
+        Name=system.env.policy_parameter, Value=deployed.read_text(), Type="String", Overwrite=True
+    )
+    # 3. Check: the next look at each pool decides by the new document; no more PolicyInvalid.
+    capsys.readouterr()
+    system.run_job("after-1", 300, keep_alive_seconds=900, tags=TAGS, instance_type="ml.p3.2xlarge")
+    assert [(u["job"], u["seconds"]) for u in system.control.update_calls()][2:] == [("after-1", 1800)]
+    assert "PolicyInvalid" not in emf_counts(capsys.readouterr().out)
+    # 4. A pool the built-in policy decided meanwhile keeps its own keep-alive until its next look, 15
+    #    minutes before that ends: one ending sooner is extended by hand, or left to end.
+    capsys.readouterr()
+    assert main(["pools", "list", "--status", "Available", "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    left = [r["job"] for r in rows if r["last_decision"] == "keep (builtin.keep_alive_strategy)"]
+    assert left == ["during-2"]
+    assert main(["pools", "extend", "during-2", "--minutes", "30"]) == 0
+    system.advance(900)  # past its own keep-alive
+    assert shown("during-2", capsys)["state"] == "Available"
+
+
+def test_reconciler_failures_name_the_permission_and_the_run_after_the_grant_repairs(
+    system: System, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """ReconcilerFailures: a job's events were lost while the engine's role could not describe training
+    jobs; the reconciler, which would have found its pool, could not read it either."""
+    system.set_policy(TWO_HOURS)
+    system.sagemaker.create_training_job(**training_job_request("lost-1", keep_alive_seconds=1800, tags=TAGS))
+    system.control.run_for("lost-1", 300)
+    system.emulator.advance(300)
+    system.messages(system.env.lifecycle_queue_url)  # its events, lost
+    system.control.inject_faults("DescribeTrainingJob", "AccessDeniedException", probability=1.0)
+    capsys.readouterr()
+    report = system.reconcile()
+    assert emf_counts(capsys.readouterr().out).get("ReconcilerFailures") == 1  # the alarm
+
+    # 1. Its log: `failed` names each pool, and the permission the role lacks.
+    (logged,) = [
+        r for r in caplog.records if r.getMessage() == "reconciled, some pools could not be repaired"
+    ]
+    assert logged.__dict__["failed"] == report["failed"]
+    (failure,) = report["failed"]
+    assert failure.startswith("lost-1: ReadNotPermittedError: DescribeTrainingJob(lost-1) refused")
+    assert "grant the engine's role sagemaker:DescribeTrainingJob on training-job/*" in failure
+    # 2. Grant it; 3. the next run repairs, and counts no failure.
+    system.control.clear_faults()
+    report = system.reconcile()
+    assert (report["repaired"], report["failed"]) == (["lost-1"], [])
+    assert "ReconcilerFailures" not in emf_counts(capsys.readouterr().out)
+    pool = shown("lost-1", capsys)
+    assert (pool["state"], pool["last_decision"]) == ("Available", "extend (defaults.keep_alive_strategy)")
+    assert [(u["job"], u["seconds"]) for u in system.control.update_calls()] == [("lost-1", 3600)]
+
+
+def test_permanent_errors_the_audit_says_why_and_the_next_look_after_the_grant_extends(
+    system: System, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """PermanentErrors: the engine's role may not update a job (an SCP, a permissions boundary, a tag
+    condition): SageMaker refused its keep-alive update, which is not retried."""
+    system.set_policy(TWO_HOURS)
+    system.control.inject_faults("UpdateTrainingJob", "AccessDeniedException", probability=1.0)
+    capsys.readouterr()
+    system.run_job("denied-1", 300, keep_alive_seconds=1800, tags=TAGS)
+    assert emf_counts(capsys.readouterr().out).get("PermanentErrors") == 1  # the alarm
+
+    # 1. The pool's audit trail says what was refused, and why.
+    pool = shown("denied-1", capsys)
+    (error,) = [a for a in pool["audit"] if a["what"] == "error"]
+    assert error["details"]["operation"] == "UpdateTrainingJob"
+    assert "AccessDeniedException" in error["details"]["reason"]
+    assert pool["state"] == "Available"  # on its own keep-alive, 30 minutes
+    # 2. Grant it; 3. the pool's next look, 15 minutes before its own keep-alive ends, extends it.
+    system.control.clear_faults()
+    system.advance(1800 + 120)
+    assert [(u["job"], u["seconds"]) for u in system.control.update_calls()] == [("denied-1", 3600)]
+    assert shown("denied-1", capsys)["state"] == "Available"
