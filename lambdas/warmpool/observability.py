@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import sys
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, cast
 
 if TYPE_CHECKING:
     from aws_lambda_powertools import Logger
@@ -17,7 +18,20 @@ NAMESPACE = "WarmPool"
 def logger() -> Logger:
     from aws_lambda_powertools import Logger
 
-    return Logger(service=SERVICE)
+    # a StreamHandler only writes and flushes its stream: _Stdout is all of IO[str] it needs
+    return Logger(service=SERVICE, stream=cast("IO[str]", _Stdout()))
+
+
+class _Stdout:
+    """Standard output as it is when a line is logged, not as it was when the logger was made: the same
+    in Lambda, where it never changes; where it is swapped (a test capturing what one invocation prints,
+    the local demo), the log goes where the metrics' EMF lines go, not to a stream closed since."""
+
+    def write(self, text: str) -> int:
+        return sys.stdout.write(text)
+
+    def flush(self) -> None:
+        sys.stdout.flush()
 
 
 @cache
