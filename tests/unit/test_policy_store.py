@@ -94,3 +94,27 @@ def test_an_invalid_parameter_read_first_is_logged_as_deciding_with_the_built_in
         f"policy parameter {NAME} is invalid; {built_in}: defaults.max_horizon_minutes: Input should be a "
         "valid integer, unable to parse string as an integer. Use a whole number.",
     ]
+
+
+def test_a_function_started_since_the_parameter_went_bad_decides_by_its_last_valid_version(
+    ssm: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    # a warm function keeps the good document it read; one started since read none, and by the built-in
+    # policy (each job's own keep-alive) would let go the pools the deployed rules keep warm
+    clock = ManualClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
+    metrics = CountingMetrics()
+    put(ssm, json.dumps({"version": 1, "default_team": "research"}))
+    put(ssm, json.dumps({"version": 1, "default_team": "vision"}))
+    put(ssm, '{"version": 1, "defaults": {"max_horizon_minutes": "lots"}}')  # version 3, by hand
+    put(ssm, "version: 1\ndefault_team: nlp\n")  # version 4: the YAML file
+    source = SsmPolicySource(ssm, NAME, cache_seconds=60, clock=clock, metrics=metrics)
+    assert source.current().default_team == "vision"
+    assert metrics.counts == {"PolicyInvalid": 1}
+    assert [r.getMessage() for r in caplog.records] == [
+        f"policy parameter {NAME} is invalid; deciding with version 2, its last valid one, until it is "
+        "fixed: <root>: is not JSON (Expecting value: line 1 column 1 (char 0)). Deploy the policy with "
+        "the stack (cdk deploy)"
+    ]
+    put(ssm, json.dumps({"version": 1, "default_team": "speech"}))  # fixed
+    clock.advance(61)
+    assert source.current().default_team == "speech"

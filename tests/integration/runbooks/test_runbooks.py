@@ -267,8 +267,8 @@ def test_policy_invalid_validate_the_deployed_document_then_put_it_back_fixed(
     system: System, tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
 ) -> None:
     """PolicyInvalid: someone put the policy parameter by hand, with a typo. A function that had read
-    the good document keeps deciding by it; one started since (it has read none) decides by the built-in
-    policy, each job's own keep-alive. Fixed and put back, the next look decides by the new document."""
+    the good document keeps deciding by it; one started since (it has read none) decides by the
+    parameter's last valid version. Fixed and put back, the next look decides by the new document."""
     system.set_policy(TWO_HOURS)
     system.run_job("before-1", 300, keep_alive_seconds=900, tags=TAGS)
     typo = {"version": 1, "defaults": {"keep_alive_strategy": "fixed-1800", "overides": {}}}
@@ -282,12 +282,12 @@ def test_policy_invalid_validate_the_deployed_document_then_put_it_back_fixed(
     caplog.clear()
     system.run_job("during-2", 300, keep_alive_seconds=900, tags=TAGS, instance_type="ml.g5.8xlarge")
     logged = [r.getMessage() for r in caplog.records if "is invalid" in r.getMessage()]
-    assert any("deciding with the built-in policy" in line for line in logged)
+    assert any("deciding with version 2, its last valid one" in line for line in logged)
     assert [(u["job"], u["seconds"]) for u in system.control.update_calls()] == [
         ("before-1", 3600),
         ("during-1", 3600),  # by the last good document, two hours in one-hour steps
-    ]  # during-2: its own 900 s
-    assert shown("during-2", capsys)["state"] == "Available"
+        ("during-2", 3600),  # by the same, read from the parameter's history
+    ]
 
     # 1. The deployed document, and its problems (aws ssm get-parameter --name "$POLICY_PARAMETER_NAME"
     #    --query Parameter.Value --output text > deployed.json)
@@ -307,18 +307,13 @@ def test_policy_invalid_validate_the_deployed_document_then_put_it_back_fixed(
     # 3. Check: the next look at each pool decides by the new document; no more PolicyInvalid.
     capsys.readouterr()
     system.run_job("after-1", 300, keep_alive_seconds=900, tags=TAGS, instance_type="ml.p3.2xlarge")
-    assert [(u["job"], u["seconds"]) for u in system.control.update_calls()][2:] == [("after-1", 1800)]
+    assert [(u["job"], u["seconds"]) for u in system.control.update_calls()][3:] == [("after-1", 1800)]
     assert "PolicyInvalid" not in emf_counts(capsys.readouterr().out)
-    # 4. A pool the built-in policy decided meanwhile keeps its own keep-alive until its next look, 15
-    #    minutes before that ends: one ending sooner is extended by hand, or left to end.
+    # 4. No pool was left to the built-in policy (every version invalid): none keeps its own keep-alive.
     capsys.readouterr()
     assert main(["pools", "list", "--status", "Available", "--format", "json"]) == 0
     rows = json.loads(capsys.readouterr().out)
-    left = [r["job"] for r in rows if r["last_decision"] == "keep (builtin.keep_alive_strategy)"]
-    assert left == ["during-2"]
-    assert main(["pools", "extend", "during-2", "--minutes", "30"]) == 0
-    system.advance(900)  # past its own keep-alive
-    assert shown("during-2", capsys)["state"] == "Available"
+    assert [r["job"] for r in rows if "builtin" in str(r["last_decision"])] == []
 
 
 def test_reconciler_failures_name_the_permission_and_the_run_after_the_grant_repairs(
