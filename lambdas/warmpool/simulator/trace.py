@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 import math
 import sys
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TextIO
+from typing import BinaryIO, TextIO
 
 REQUIRED = ("submit_time_s", "duration_s", "pool")
 # every column a trace's row is read from (others are left alone, also when their names repeat)
@@ -43,17 +45,40 @@ def _number(
     try:
         value = float(text)
     except ValueError:
+        value = math.nan
+    if not math.isfinite(value):  # `nan` and `inf` are floats to Python, no number of seconds to a replay
+        raise TraceError(f"{path}:{line}: column {column!r} must be {what}, got {text!r}{_number_fix(text)}")
+    if value < 0:
         raise TraceError(
-            f"{path}:{line}: column {column!r} must be {what}, got {text!r}; fix or remove the row"
-        ) from None
-    if value < 0 or math.isnan(value) or math.isinf(value):
-        raise TraceError(f"{path}:{line}: column {column!r} must be >= 0, got {text!r}")
+            f"{path}:{line}: column {column!r} must be 0 or more, got {text!r}; {_negative_fix(column)}"
+        )
     if column in ("submit_time_s", "duration_s") and value > MAX_SECONDS:
         raise TraceError(
             f"{path}:{line}: column {column!r} is {text} s, more than ten years; it counts seconds from "
             "the trace's start: for an epoch time, subtract the first job's; for milliseconds, divide by 1000"
         )
     return value
+
+
+def _number_fix(text: str) -> str:
+    """How to write a number the way the trace reads it: a spreadsheet writes 1,234.5 (a thousands
+    separator) or 1234,5 (a decimal comma) in some locales, and which one `1,234` is nobody can tell."""
+    if "," in text:
+        return (
+            "; write numbers without a thousands separator and with '.' for decimals (1234.5, not 1,234.5 "
+            "or 1234,5)"
+        )
+    return "; fix or remove the row"
+
+
+def _negative_fix(column: str) -> str:
+    if column == "submit_time_s":
+        return (
+            "it counts seconds from the trace's start: subtract the earliest submit_time_s from every row's"
+        )
+    if column == "duration_s":
+        return "a job's duration is its end less its start: fix or remove the row"
+    return "fix or remove the row"
 
 
 @dataclass(frozen=True)
@@ -72,18 +97,39 @@ def load_trace(path: str | Path) -> list[TraceJob]:
 
 
 def read_trace(path: str | Path) -> Trace:
-    """`load_trace`, with the trace's own clock when it has one; `-` reads standard input."""
+    """`load_trace`, with the trace's own clock when it has one; `-` reads standard input. Either may be
+    gzip-compressed (`trace.csv.gz`, `... | gzip | warmpool simulate -`): its first bytes tell."""
     if str(path) == "-":
         stdin = sys.stdin
         raw = getattr(stdin, "buffer", None)  # bytes, decoded as a file is (not in the terminal's encoding)
-        return _decoded(io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") if raw else stdin, "<stdin>")
+        return _decoded(_unpacked(raw, "<stdin>"), "<stdin>") if raw else _decoded(stdin, "<stdin>")
     file = Path(path)
     try:
-        handle = file.open(newline="", encoding="utf-8-sig")  # -sig: a spreadsheet's byte-order mark
+        handle = file.open("rb")
     except OSError as exc:
         raise TraceError(f"{file}: cannot be read ({exc.strerror})") from None
     with handle:
-        return _decoded(handle, str(file))
+        return _decoded(_unpacked(handle, str(file)), str(file))
+
+
+GZIP = b"\x1f\x8b"
+ZIP = b"PK\x03\x04"  # a spreadsheet's own format (.xlsx, .ods) is a ZIP archive
+
+
+def _unpacked(raw: BinaryIO, file: str) -> TextIO:
+    """The text of `raw`, decompressed when it is gzip. UTF-8, a spreadsheet's byte-order mark dropped
+    (`utf-8-sig`); line endings left to the csv module (`newline=""`), which reads CRLF as LF."""
+    # a file and standard input are buffered readers, whose first bytes can be read without consuming
+    # them; any other stream (a test's) is read whole
+    buffered = raw if isinstance(raw, io.BufferedReader) else io.BytesIO(raw.read())
+    head = buffered.peek(4)[:4] if isinstance(buffered, io.BufferedReader) else buffered.getvalue()[:4]
+    if head == ZIP:
+        raise TraceError(
+            f"{file}: is a ZIP archive (a spreadsheet's workbook?), not CSV text; save it as CSV UTF-8"
+        )
+    if head[:2] == GZIP:
+        return io.TextIOWrapper(gzip.GzipFile(fileobj=buffered, mode="rb"), encoding="utf-8-sig", newline="")
+    return io.TextIOWrapper(buffered, encoding="utf-8-sig", newline="")
 
 
 def _decoded(handle: TextIO, file: str) -> Trace:
@@ -96,6 +142,11 @@ def _decoded(handle: TextIO, file: str) -> Trace:
         ) from None
     except csv.Error as exc:  # a quote never closed in the header: the rest of the file one field
         raise TraceError(_not_csv(file, exc)) from None
+    except (gzip.BadGzipFile, EOFError, zlib.error) as exc:  # its gzip magic, then not gzip, or cut short
+        raise TraceError(
+            f"{file}: is gzip-compressed but cannot be decompressed ({exc}); compress it again, or give "
+            "the CSV itself"
+        ) from None
 
 
 def _not_csv(where: str, exc: csv.Error) -> str:
@@ -126,7 +177,7 @@ def _read(handle: TextIO, file: str) -> Trace:
     # became the last field of its row (jobs replayed as one, without a word) unless it passed csv's limit
     reader = csv.DictReader(handle, strict=True)
     if reader.fieldnames:
-        reader.fieldnames = [name.strip() for name in reader.fieldnames]
+        reader.fieldnames = [_column(name) for name in reader.fieldnames]
     missing = [c for c in REQUIRED if c not in (reader.fieldnames or [])]
     if missing:
         raise TraceError(
@@ -135,6 +186,12 @@ def _read(handle: TextIO, file: str) -> Trace:
         )
     _one_column_each(reader.fieldnames or [], file)
     pending = 0
+    # one string per name, not one per row: a million jobs of a few pools and teams took ~200 MB more
+    names: dict[str, str] = {}
+
+    def same(name: str) -> str:
+        return names.setdefault(name, name)
+
     rows = iter(reader)
     while True:
         opened = reader.line_num + 1  # where the next row begins: the line a quote never closed is on
@@ -145,6 +202,21 @@ def _read(handle: TextIO, file: str) -> Trace:
         except csv.Error as exc:
             raise TraceError(_not_csv(f"{file}:{opened}", exc)) from None
         line = reader.line_num  # the file's line (blank lines and quoted line breaks counted)
+        extra = [value for value in row.pop(None, []) if value.strip()]  # the fields past the header's
+        if not extra and not any((value or "").strip() for value in row.values()):
+            continue  # `,,,`: a row a spreadsheet once formatted, as empty as a blank line
+        if extra:
+            raise TraceError(
+                f"{file}:{line}: has {len(reader.fieldnames or []) + len(extra)} fields but its header "
+                f"{len(reader.fieldnames or [])}; a value with a comma in it (such as a thousands separator, "
+                "1,234.5) is split in two: quote it or write it without the comma, 1234.5"
+            )
+        # the second file's byte-order mark, when both were a spreadsheet's, is now inside the text
+        if (row.get("submit_time_s") or "").strip().lstrip("\ufeff").lower() == "submit_time_s":
+            raise TraceError(
+                f"{file}:{line}: repeats the header (traces joined one after the other?): remove the line, "
+                "and give the second trace's submit_time_s the first trace's clock"
+            )
         # as SageMaker and other schedulers write them: `Pending`, `PENDING`, `pending` alike
         status = (row.get("status") or "").strip().lower()
         if status == "pending":
@@ -167,10 +239,10 @@ def _read(handle: TextIO, file: str) -> Trace:
             TraceJob(
                 submit_s=_number(row, "submit_time_s", line, file),
                 duration_s=_number(row, "duration_s", line, file),
-                pool=pool,
-                user=(row.get("user") or "").strip() or None,
-                team=(row.get("team") or "").strip() or None,
-                instance_type=(row.get("instance_type") or "").strip() or None,
+                pool=same(pool),
+                user=same((row.get("user") or "").strip()) or None,
+                team=same((row.get("team") or "").strip()) or None,
+                instance_type=same((row.get("instance_type") or "").strip()) or None,
                 instance_count=count,
                 failed=status == "failed",
                 line=line,
@@ -182,6 +254,14 @@ def _read(handle: TextIO, file: str) -> Trace:
     _one_value_per_pool(jobs, file, "instance count", lambda job: job.instance_count)
     jobs.sort(key=lambda j: j.submit_s)
     return Trace(file, jobs, start, pending)
+
+
+def _column(name: str) -> str:
+    """A header's name as the rows are read by: the columns a trace has are lower case, and a
+    spreadsheet's `Submit_Time_S ` (title case, a trailing space) names nothing else. Other columns keep
+    their names (they are not read)."""
+    name = name.strip()
+    return name.lower() if name.lower() in COLUMNS else name
 
 
 def _one_column_each(names: Sequence[str], file: str) -> None:

@@ -536,13 +536,13 @@ def test_a_daily_budget_binds_in_the_simulator_as_in_the_engine() -> None:
             "t.csv:1: missing column(s) submit_time_s, duration_s, pool; a trace needs submit_time_s, "
             "duration_s, pool; its first line is split by ';', not by commas: save it comma-separated",
         ),
-        (
-            "Submit_Time_S,Duration_S,pool\n0,10,a\n",
+        (  # a scheduler's own names (in any case: `Submit_Time_S` is submit_time_s)
+            "Start,Duration,pool\n0,10,a\n",
             "t.csv:1: missing column(s) submit_time_s, duration_s; a trace needs submit_time_s, duration_s, "
-            "pool; its first line has Submit_Time_S, Duration_S, pool",
+            "pool; its first line has Start, Duration, pool",
         ),
     ],
-    ids=["header-only", "all-pending", "empty", "semicolons", "capitals"],
+    ids=["header-only", "all-pending", "empty", "semicolons", "other-names"],
 )
 def test_cli_refuses_a_trace_with_no_job_or_no_columns_it_knows(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str, message: str
