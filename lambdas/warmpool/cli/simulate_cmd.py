@@ -40,7 +40,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
             "| warmpool simulate - --instance-type trace --people-cost-per-hour 100",
         ),
     )
-    parser.add_argument("trace", help="trace CSV file; - reads it from standard input")
+    parser.add_argument(
+        "trace", help="trace CSV file, or gzip-compressed (trace.csv.gz); - reads it from standard input"
+    )
     parser.add_argument(
         "--instance-type",
         default="ml.g5.2xlarge",
@@ -163,6 +165,8 @@ def run(args: argparse.Namespace) -> int:
     except (TraceError, PolicyError, UnknownInstanceTypeError) as exc:
         print(f"warmpool simulate: {exc}", file=sys.stderr)
         return 2
+    if not pool_types:
+        _say_other_types(jobs, args.instance_type)
     scenario = Scenario(
         args.instance_type,
         price,
@@ -243,6 +247,21 @@ def _type_prices(
         except UnknownInstanceTypeError:
             raise UnknownInstanceTypeError(kind, f"{path}:{job.line}", one_price=False) from None
     return prices
+
+
+def _say_other_types(jobs: Sequence[TraceJob], instance_type: str) -> None:
+    """A line on stderr when the trace's `instance_type` column names other types than the one every job
+    is replayed as: a trace of p4d jobs was priced at g5 without a word, `--instance-type trace` unsaid."""
+    other = sorted({job.instance_type for job in jobs if job.instance_type not in (None, instance_type)})
+    if other:
+        names = ", ".join(other[:3]) + (f" and {len(other) - 3} more" if len(other) > 3 else "")
+        count = sum(1 for job in jobs if job.instance_type not in (None, instance_type))
+        print(
+            f"warmpool simulate: column instance_type is not {instance_type} for {count:,} of "
+            f"{counted(len(jobs), 'job')} ({names}); every job is replayed as {instance_type} "
+            f"(--instance-type): --instance-type {EACH_JOB} prices each at its own",
+            file=sys.stderr,
+        )
 
 
 def _priced_as(instance_type: str) -> str:

@@ -213,3 +213,25 @@ def test_a_workbook_is_named_as_one_not_as_text_in_another_encoding(
         f"warmpool simulate: {book}: is a ZIP archive (a spreadsheet's workbook?), not CSV text; save it as "
         "CSV UTF-8\n"
     )
+
+
+def test_an_instance_type_column_it_does_not_price_by_is_said_on_stderr(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # a trace of p4d jobs replayed at g5 prices without a word, because --instance-type was not `trace`
+    trace = tmp_path / "t.csv"
+    trace.write_text(
+        "submit_time_s,duration_s,pool,instance_type\n0,300,a,ml.p4d.24xlarge\n900,300,b,ml.g5.2xlarge\n"
+        "1800,300,a,ml.p4d.24xlarge\n"
+    )
+    report = _replayed(str(trace), capsys)
+    assert report["scenario"]["instance_type"] == "ml.g5.2xlarge"
+    assert main(["simulate", str(trace), "--strategies", "none"]) == 0
+    assert capsys.readouterr().err == (
+        "warmpool simulate: column instance_type is not ml.g5.2xlarge for 2 of 3 jobs (ml.p4d.24xlarge); "
+        "every job is replayed as ml.g5.2xlarge (--instance-type): --instance-type trace prices each at its "
+        "own\n"
+    )
+    # nothing to say when the column agrees with --instance-type, or with --instance-type trace
+    assert main(["simulate", str(trace), "--strategies", "none", "--instance-type", "trace"]) == 0
+    assert capsys.readouterr().err == ""
