@@ -11,7 +11,9 @@ import os
 from collections.abc import Mapping
 from typing import Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from warmpool.domain.slack_actions import SLACK_ORIGINS, allowed_origin
 
 
 class SettingsError(RuntimeError):
@@ -78,3 +80,17 @@ class SlackInteractiveSettings(EngineSettings):
     # Only the signing secret: the answer to a press goes to the press's own response_url, never to a
     # webhook, so the internet-facing function may not read the channels' webhook URLs.
     slack_signing_secret_arn: str = Field(alias="SLACK_SIGNING_SECRET_ARN")
+    # Where a press's response_url may point: Slack's hosts. The stack leaves it so; a local run (the
+    # demo, the tests) points it at the loopback stand-in for Slack, comma-separated origins.
+    slack_response_origins: tuple[str, ...] = Field(default=SLACK_ORIGINS, alias="SLACK_RESPONSE_ORIGINS")
+
+    @field_validator("slack_response_origins", mode="before")
+    @classmethod
+    def _origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
+            if not value:
+                raise ValueError("name at least one origin, as https://hooks.slack.com")
+            return tuple(allowed_origin(v) for v in value)
+        return value

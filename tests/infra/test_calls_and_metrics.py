@@ -154,6 +154,7 @@ def observed() -> Iterator[Observed]:
             # registered before the handlers' clients exist: a client copies the session's hooks when made
             session.events.register("provide-client-params.*.*", seen.record)
             slack = SlackStandIn().start()
+            monkeypatch.setenv("SLACK_RESPONSE_ORIGINS", slack.origin)
             try:
                 a_working_day(system, seen, slack)
             finally:

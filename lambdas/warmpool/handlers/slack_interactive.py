@@ -36,6 +36,7 @@ class Runtime:
     service: LifecycleService
     secrets: SecretStore  # the signing secret is read again once a minute: filled after the deploy
     signing_secret_arn: str
+    response_origins: tuple[str, ...]  # where a press's response_url may point: Slack's hosts
     slack: SlackWebhooks
     dynamodb: Any
     table: str
@@ -58,6 +59,7 @@ def runtime() -> Runtime:
         service=build_lifecycle_service(settings, metrics=metrics, clock=clock),
         secrets=SecretStore(boto_client("secretsmanager"), clock=clock),
         signing_secret_arn=settings.slack_signing_secret_arn,
+        response_origins=settings.slack_response_origins,
         # Slack wants the answer within 3 s: the message update gets one short try, no retries.
         slack=SlackWebhooks(
             max_rate_limit_retries=0,
@@ -200,7 +202,7 @@ def _answer(event: dict[str, Any], rt: Runtime) -> dict[str, Any]:
         log.warning("ignored a replayed Slack request")
         return _reply(200, "already handled")
     try:
-        press = parse_button_press(body)
+        press = parse_button_press(body, response_origins=rt.response_origins)
     except BadActionError as exc:  # names what the payload carried: escaped, as every answer is
         return _reply(400, slack_text(str(exc)))
     if not _within_rate(rt, press.user_id):

@@ -48,8 +48,13 @@ class SlackStandIn:
         return self
 
     def url(self, path: str) -> str:
+        return f"{self.origin}/{path.lstrip('/')}"
+
+    @property
+    def origin(self) -> str:
+        """Its scheme, host and port: `SLACK_RESPONSE_ORIGINS` of a local run, where Slack's hosts are."""
         host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}/{path.lstrip('/')}"
+        return f"http://{host!s}:{port}"
 
     def delivered(self, path: str | None = None) -> list[dict[str, Any]]:
         return [r for r in self.received if r["status"] == 200 and (path is None or r["path"] == f"/{path}")]

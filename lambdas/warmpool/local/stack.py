@@ -113,7 +113,12 @@ def start_local_system(*, start: datetime, policy_file: Path, webhook_keys: tupl
         SecretId=env.slack_webhooks_secret_arn,
         SecretString=json.dumps({key: slack.url(key) for key in webhook_keys}),
     )
-    variables = {**env.env(), "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
+    variables = {
+        **env.env(),
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",
+        "SLACK_RESPONSE_ORIGINS": slack.origin,  # the presses' response URLs point at the stand-in
+    }
     saved = {key: os.environ.get(key) for key in variables}
     os.environ.update(variables)
     wiring.OVERRIDES.clock = clock

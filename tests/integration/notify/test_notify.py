@@ -39,8 +39,11 @@ SIGNING_SECRET = "local-signing-secret"
 
 
 @pytest.fixture
-def slack(system: System) -> Iterator[SlackStandIn]:
+def slack(system: System, monkeypatch: pytest.MonkeyPatch) -> Iterator[SlackStandIn]:
     stand_in = SlackStandIn().start()
+    # the presses' response URLs point at the stand-in, which stands where Slack's hosts are
+    monkeypatch.setenv("SLACK_RESPONSE_ORIGINS", stand_in.origin)
+    slack_interactive.runtime.cache_clear()
     secrets = boto3.client("secretsmanager")
     secrets.put_secret_value(
         SecretId=system.env.slack_webhooks_secret_arn,
@@ -604,21 +607,27 @@ def test_the_audit_trail_names_who_pressed_by_slack_user_id_granted_or_not(
 
 def test_answers_to_a_forged_button_value_are_escaped_and_cut(system: System, slack: SlackStandIn) -> None:
     # a button value or action id nobody of ours wrote (the job is not one SageMaker would name) is
-    # answered in text escaped and cut like a notification's: it can mention no channel
+    # refused, and what the answer quotes of it is escaped like a notification's: it can mention no channel
     finish(system, "s-14", {"team": "vision", "owner": "alice"})
     payload = json.loads(parse_qs(press("s-14", "warmpool_release", "UALICE"))["payload"][0])
     payload["actions"][0]["value"] = json.dumps({"job": "<!channel> " + "x" * 50_000, "pool": "s-14"})
     status, text = call(signed(urlencode({"payload": json.dumps(payload)})))
-    assert status == 200
+    assert status == 400
     assert "<!channel>" not in text
-    assert text.startswith("The warm pool of &lt;!channel&gt; xxx")
-    assert len(text) <= 40_000
+    assert text == FORGED_VALUE
     payload["actions"][0]["action_id"] = "<!here>"
     status, text = call(signed(urlencode({"payload": json.dumps(payload)})))
     assert status == 400
     assert text == "payload.actions[0].action_id: unknown action '&lt;!here&gt;'"
     job_status = system.sagemaker.describe_training_job(TrainingJobName="s-14")
     assert job_status["WarmPoolStatus"]["Status"] == "Available"
+
+
+USER_ID_SHAPE = "U or W, then up to 63 capitals and digits"
+FORGED_VALUE = (
+    "payload.actions[0].value: job and pool must be training job names (at most 63 letters, digits and "
+    "hyphens)"
+)
 
 
 @pytest.mark.parametrize(
@@ -632,8 +641,22 @@ def test_answers_to_a_forged_button_value_are_escaped_and_cut(system: System, sl
         ),
         ("user", {"id": {"id": "UALICE"}}, "payload.user.id: missing, or not a Slack user id (a string)"),
         ("value", {"job": None, "pool": None}, 'payload.actions[0].value: must be {"job": ..., "pool": ...}'),
+        # longer than a DynamoDB key: DynamoDB's ValidationException failed the request
+        ("user", {"id": "U" + "A" * 3000}, f"payload.user.id: not a Slack user id ({USER_ID_SHAPE})"),
+        ("user", {"id": "<!channel>"}, f"payload.user.id: not a Slack user id ({USER_ID_SHAPE})"),
+        ("value", {"job": "s-17", "pool": "s" * 3000}, FORGED_VALUE),
+        ("value", {"job": "s-17 or <!here>", "pool": "s-17"}, FORGED_VALUE),
     ],
-    ids=["actions-a-mapping", "action-id-a-list", "user-id-a-mapping", "job-null"],
+    ids=[
+        "actions-a-mapping",
+        "action-id-a-list",
+        "user-id-a-mapping",
+        "job-null",
+        "user-id-3000-characters",
+        "user-id-a-mention",
+        "pool-3000-characters",
+        "job-no-sagemaker-name",
+    ],
 )
 def test_a_press_of_another_shape_is_answered_400_naming_the_field(
     system: System, slack: SlackStandIn, field: str, value: object, answer: str
@@ -663,9 +686,62 @@ def test_a_press_whose_response_url_cannot_be_posted_to_is_refused_before_it_is_
     payload = json.loads(parse_qs(press("s-16", "warmpool_release", "UALICE"))["payload"][0])
     payload["response_url"] = response_url
     status, text = call(signed(urlencode({"payload": json.dumps(payload)})))
-    assert (status, text) == (400, "payload.response_url: must be the http(s) URL Slack gives, or absent")
+    assert (status, text) == (
+        400,
+        f"payload.response_url: must be the URL Slack gives (on {slack.origin}), or absent",
+    )
     job = system.sagemaker.describe_training_job(TrainingJobName="s-16")
     assert job["WarmPoolStatus"]["Status"] == "Available"
+
+
+@pytest.mark.parametrize(
+    "response_url",
+    [
+        "https://hooks.slack.com@evil.example/actions/T0/1/abc",  # the host is evil.example
+        "https://hooks.slack.com.evil.example/actions/T0/1/abc",
+        "https://evil.example/actions/T0/1/abc?https://hooks.slack.com/",
+        "http://hooks.slack.com/actions/T0/1/abc",  # not TLS
+        "https://hooks.slack.com:8443/actions/T0/1/abc",
+        "https://someone:secret@hooks.slack.com/actions/T0/1/abc",
+        "https://hooks.slack.com\\@evil.example/actions/T0/1/abc",
+        "https://hooks.slack.com/actions/T0/1/a\tbc",  # its error would quote the URL into the log
+        "https://169.254.169.254/latest/meta-data/",
+    ],
+)
+def test_a_response_url_off_slack_s_hosts_is_refused_before_the_press_is_applied(
+    system: System, slack: SlackStandIn, monkeypatch: pytest.MonkeyPatch, response_url: str
+) -> None:
+    # A body signed with a leaked signing secret had the function post the outcome wherever its
+    # response_url said: any host, scheme or port the function can reach (SSRF). As deployed, only
+    # Slack's hosts are answered on.
+    monkeypatch.delenv("SLACK_RESPONSE_ORIGINS")
+    slack_interactive.runtime.cache_clear()
+    finish(system, "s-18", {"team": "vision", "owner": "alice"})
+    payload = json.loads(parse_qs(press("s-18", "warmpool_release", "UALICE"))["payload"][0])
+    payload["response_url"] = response_url
+    status, text = call(signed(urlencode({"payload": json.dumps(payload)})))
+    assert (status, text) == (
+        400,
+        "payload.response_url: must be the URL Slack gives (on https://hooks.slack.com or "
+        "https://hooks.slack-gov.com), or absent",
+    )
+    job = system.sagemaker.describe_training_job(TrainingJobName="s-18")
+    assert job["WarmPoolStatus"]["Status"] == "Available"
+
+
+def test_the_outcome_of_a_press_is_posted_to_no_host_but_slack_s(system: System, slack: SlackStandIn) -> None:
+    # another server the function can reach (here a second stand-in, on another port of loopback)
+    elsewhere = SlackStandIn().start()
+    try:
+        finish(system, "s-19", {"team": "vision", "owner": "alice"})
+        status, _ = call(signed(press("s-19", "warmpool_release", "UALICE", elsewhere.url("collect"))))
+        assert status == 400
+        assert elsewhere.received == []
+        status, text = call(signed(press("s-19", "warmpool_release", "UALICE", slack.url("respond"))))
+        assert (status, text.split(" (")[0]) == (200, "release s-19: done")
+        assert slack.delivered("respond")[0]["body"]["text"] == text
+    finally:
+        elsewhere.stop()
 
 
 @pytest.mark.parametrize(
