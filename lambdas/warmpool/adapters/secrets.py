@@ -52,11 +52,21 @@ class SecretStore:
     @staticmethod
     def webhook(arn: str, mapping: dict[str, str], key: str) -> str | None:
         """The URL of `key`, None when the secret has none; one that is not a URL (a value of another
-        type, a URL without its https://) raises, naming the key, not the value."""
+        type, a URL without its https://) raises, naming the key, not the value. So does one with a
+        character HTTP refuses in a URL (a space, a tab, a letter outside ASCII: a URL pasted across a
+        line break): the HTTP client's error quoted the URL's path, the webhook's token, into the log."""
+        from warmpool.domain.slack_actions import URL_CHARACTERS
+
         url = mapping.get(key)
+        name = arn.rsplit(":", 1)[-1]
         if url is not None and not url.startswith(("https://", "http://")):
             raise ValueError(
-                f"secret {arn.rsplit(':', 1)[-1]}: the value of {key!r} is not a webhook URL; put the "
+                f"secret {name}: the value of {key!r} is not a webhook URL; put the "
                 "incoming-webhook URL Slack gave, beginning https://"
+            )
+        if url is not None and not URL_CHARACTERS.fullmatch(url):
+            raise ValueError(
+                f"secret {name}: the value of {key!r} has a space, a control character or a character "
+                "outside ASCII; put the incoming-webhook URL Slack gave, in one piece"
             )
         return url

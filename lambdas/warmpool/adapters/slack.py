@@ -10,6 +10,7 @@ to 40,000 characters, a section's text to 3,000, a header's to 150, a field's to
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
@@ -17,6 +18,15 @@ from warmpool.domain.messages import within_slack_limits
 
 PERMANENT_STATUSES = frozenset({400, 403, 404, 410})
 MAX_RETRY_AFTER_SECONDS = 5.0
+
+
+def _sdk_logger() -> logging.Logger:
+    """slack-sdk's log, at WARNING whatever the function's log level: below it, slack-sdk logs each
+    request's URL (each retry at INFO, when the logger's own level is unset), and a webhook URL or a
+    `response_url` is a bearer credential. Its errors name the failure, not the URL."""
+    log = logging.getLogger("warmpool.slack_sdk")
+    log.setLevel(logging.WARNING)
+    return log
 
 
 class SlackPermanentError(RuntimeError):
@@ -87,6 +97,7 @@ class SlackWebhooks:
         return WebhookClient(
             url,
             timeout=timeout,
+            logger=_sdk_logger(),
             retry_handlers=[
                 ConnectionRetry(max_retry_count=self._connection_retries),
                 RateLimitRetry(max_retry_count=self._rate_limit_retries),

@@ -952,3 +952,23 @@ def test_logs_never_contain_webhook_urls_or_the_signing_secret(
     captured = caplog.text + capsys.readouterr().out
     assert slack.url("vision") not in captured
     assert SIGNING_SECRET not in captured
+
+
+def test_logs_carry_no_webhook_or_response_url_even_at_the_info_level(
+    system: System, slack: SlackStandIn, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The functions' log level set to INFO in Lambda (its application log level) logs every library's
+    # INFO: slack-sdk logged each retry with the URL it retried, a webhook's token or a press's
+    # response_url, either of which lets anyone who reads the log post to the channel.
+    caplog.set_level(logging.INFO)
+    slack.answers.extend([429, 500])  # the notifier retries both
+    finish(system, "s-20", {"team": "vision", "owner": "alice"})
+    assert len(slack.delivered("vision")) == 1
+    slack.answers.extend([500])  # the message update after a press fails, and is logged
+    status, _ = call(signed(press("s-20", "warmpool_extend_30", "UALICE", slack.url("respond/T0/1/tok"))))
+    assert status == 200
+    call(signed(press("s-20", "warmpool_release", "UALICE"), secret="forged"))  # refused, logged
+    captured = caplog.text + capsys.readouterr().out
+    assert "could not update the Slack message" in captured  # the failure is in the log...
+    assert slack.origin not in captured  # ...not where it went: neither the webhook nor the response URL
+    assert SIGNING_SECRET not in captured

@@ -173,3 +173,24 @@ def test_a_signing_secret_saved_as_key_value_pairs_is_logged_saying_so(
     (_, error), *_ = logged_errors(caplog)
     assert "holds JSON (the console's key/value pairs): put the signing secret alone, as plaintext" in error
     assert "8f742231b10e8888abcd99yyyzzz85a5" not in caplog.text
+
+
+def test_a_webhook_broken_across_lines_is_logged_naming_its_key_never_its_token(
+    system: System,
+    stand_in: SlackStandIn,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # a URL pasted across a line break keeps a space or a tab: the HTTP client's error quoted the
+    # URL's path, the webhook's token, into the function's log (slack-sdk's error line and the trace)
+    put_webhooks(system, json.dumps({"vision": stand_in.url("services/T0/B0/x0x\tTOKEN42")}))
+    system.set_policy(POLICY)
+    finish(system, "v-1", {"team": "vision", "owner": "alice"})
+    assert [n["kind"] for n in system.notifications()] == ["pool-ready"]  # SNS carried it
+    assert len(system.messages(system.env.notify_dlq_url)) == 1  # kept for a redrive, alarmed
+    (message, error), *_ = logged_errors(caplog)
+    assert message.startswith("record failed; SQS will retry it")
+    assert "the value of 'vision' has a space, a control character or a character outside ASCII" in error
+    captured = caplog.text + capsys.readouterr().out
+    assert "TOKEN42" not in captured
+    assert "T0/B0" not in captured
