@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from warmpool.cli.output import examples, given
@@ -42,13 +44,37 @@ def _default_policy() -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
+    with _quiet():
+        return _run(args)
+
+
+@contextmanager
+def _quiet() -> Iterator[None]:
+    """The handlers log JSON lines and print metrics in Lambda; the demo prints its own timeline instead.
+    As it was once the demo is over: `main(["demo"])` called in a process that goes on (a test, a
+    notebook) leaves its logs and metrics as they were, not silenced for good."""
     import logging
     import os
 
-    # The handlers log JSON lines in Lambda; the demo prints its own timeline instead.
-    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
-    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
-    logging.getLogger("warmpool").setLevel(logging.WARNING)
+    quiet = {"POWERTOOLS_LOG_LEVEL": "WARNING", "POWERTOOLS_METRICS_DISABLED": "true"}
+    before = {key: os.environ.get(key) for key in quiet}
+    for key, value in quiet.items():
+        os.environ.setdefault(key, value)
+    log = logging.getLogger("warmpool")
+    level = log.level
+    log.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        log.setLevel(level)
+        for key, was in before.items():
+            if was is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = was
+
+
+def _run(args: argparse.Namespace) -> int:
     from warmpool.demo.runner import print_result, run_demo
     from warmpool.domain.policy import PolicyError, load_policy_file
 

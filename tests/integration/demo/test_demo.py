@@ -64,3 +64,21 @@ def test_a_policy_that_is_invalid_or_a_folder_is_refused_before_the_day_runs(
     assert main(["demo", "--out", str(tmp_path / "out"), "--policy", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert err == f"warmpool demo: --policy {tmp_path} is a folder; name a policy file in it\n"
+
+
+def test_the_demo_leaves_the_process_s_logs_and_metrics_as_it_found_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `main(["demo"])` in a process that goes on (a notebook, a test run): the handlers it runs after
+    # must still log and publish their metrics, which the demo silences for its own timeline
+    import logging
+    import os
+
+    monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED", raising=False)
+    monkeypatch.delenv("POWERTOOLS_LOG_LEVEL", raising=False)
+    level = logging.getLogger("warmpool").level
+    assert main(["demo", "--out", str(tmp_path / "out"), "--policy", str(tmp_path)]) == 2
+    capsys.readouterr()
+    assert "POWERTOOLS_METRICS_DISABLED" not in os.environ
+    assert "POWERTOOLS_LOG_LEVEL" not in os.environ
+    assert logging.getLogger("warmpool").level == level
