@@ -60,6 +60,7 @@ from warmpool.service.ports import (
     SageMakerPort,
     StepScheduler,
     TuningNotice,
+    UpdateNotPermittedError,
     UpdateRefusedError,
     WatchedTuningJob,
 )
@@ -106,6 +107,10 @@ ANNOUNCED_AS_INFO = frozenset(
 
 class WarmPoolStatusPendingError(RetryableError):
     """The job ended with a keep-alive but SageMaker does not report its warm pool yet."""
+
+
+# A pool whose update the role may not make is looked at again this soon (`_retry_refused_at`)
+RETRY_REFUSED_MINUTES = 5
 
 
 @dataclass(frozen=True)
@@ -872,7 +877,8 @@ class LifecycleService:
         )
         decision, fleet = self._decide(record, trigger, request, now)
         try:
-            record, refused = self._execute(record, decision, now, moved_on_refuses=read_again)
+            record, refusal = self._execute(record, decision, now, moved_on_refuses=read_again)
+            refused = refusal is not None
         except PoolMovedOnError:
             # Taken by the next job (or ended) since it was read: an ordinary race, not an error. The
             # job is read again and recorded as it now is.
@@ -892,8 +898,12 @@ class LifecycleService:
             record = replace(record, pool=replace(record.pool, override_until=decision.promised_until))
         if decision.action in (Action.SHORTEN, Action.RELEASE) and not decision.dry_run and not refused:
             self.reductions_this_run += 1
-        # What was not carried out (refused, or a dry run) leaves the pool's own expiry to watch.
-        planned = replace(decision, next_check_at=None) if refused or decision.dry_run else decision
+        # What was not carried out (refused, or a dry run) leaves the pool's own expiry to watch, unless
+        # the role may not make the update: then it is tried again soon (`_retry_refused_at`).
+        if refused or decision.dry_run:
+            planned = replace(decision, next_check_at=self._retry_refused_at(record, refusal, now))
+        else:
+            planned = decision
         record = self._plan_next_check(record, planned, now)
         done = _refused(decision, record.last_error or "") if refused else decision
         if record.pool.status is WarmPoolStatus.TERMINATED:
@@ -1422,13 +1432,13 @@ class LifecycleService:
 
     def _execute(
         self, record: PoolRecord, decision: Decision, now: datetime, *, moved_on_refuses: bool = False
-    ) -> tuple[PoolRecord, bool]:
-        """Carry the decision out; True with the record when SageMaker refused the update. Raises
+    ) -> tuple[PoolRecord, UpdateRefusedError | None]:
+        """Carry the decision out; with the record, SageMaker's refusal of the update, if it did. Raises
         PoolMovedOnError when SageMaker says the pool is no longer Available, unless
         `moved_on_refuses` (the job was read again and still said Available): then it is a refusal."""
         pool = record.pool
         if not _changes_sagemaker(decision) or decision.keep_alive_seconds is None:  # (None: for mypy)
-            return replace(record, pool=replace(pool, horizon_at=horizon_at(pool, decision))), False
+            return replace(record, pool=replace(pool, horizon_at=horizon_at(pool, decision))), None
         seconds = decision.keep_alive_seconds
         if seconds > self.limits.max_step_seconds:
             raise ValueError(
@@ -1440,7 +1450,7 @@ class LifecycleService:
             if isinstance(exc, PoolMovedOnError) and not moved_on_refuses:
                 raise
             self._record_refusal(record, exc)
-            return replace(record, last_error=str(exc)), True
+            return replace(record, last_error=str(exc)), exc
         self.metrics.count("KeepAliveUpdates")
         expires = now + timedelta(seconds=seconds)
         status = WarmPoolStatus.TERMINATED if seconds == 0 else pool.status
@@ -1465,7 +1475,27 @@ class LifecycleService:
                 "reasons": list(decision.reasons),
             },
         )
-        return replace(record, pool=updated, last_error=None), False
+        return replace(record, pool=updated, last_error=None), None
+
+    def _retry_refused_at(
+        self, record: PoolRecord, refusal: UpdateRefusedError | None, now: datetime
+    ) -> datetime | None:
+        """When to look again at a pool whose update the engine's role may not make (an IAM policy, a
+        permissions boundary, an SCP: `UpdateNotPermittedError`, alarm `PermanentErrors`): in
+        RETRY_REFUSED_MINUTES, while the pool is still warm then, so that once the permission is
+        granted the pool is kept as the policy says before its own keep-alive runs out. The look its
+        expiry plans (a warning `expiring_soon_minutes` before it, else a look just after) would come
+        too late for a pool whose keep-alive ends within about that long, and lose it. None (that look)
+        for any other refusal, which would be refused again, for a dry run, and when that look comes
+        first."""
+        expires = record.pool.expires_at
+        if not isinstance(refusal, UpdateNotPermittedError) or expires is None:
+            return None
+        at = now + timedelta(minutes=RETRY_REFUSED_MINUTES)
+        if at > expires - timedelta(seconds=60):  # an update then would come too late
+            return None
+        warn_at = expires - timedelta(minutes=self._expiring_soon_minutes())
+        return None if now + timedelta(seconds=60) < warn_at <= at else at
 
     def _plan_next_check(self, record: PoolRecord, decision: Decision, now: datetime) -> PoolRecord:
         """Schedule the next look at the pool: the next step, or a warning before it expires."""

@@ -58,6 +58,24 @@ def test_an_update_sagemaker_denies_is_audited_alarmed_and_not_announced(system:
     assert system.control.update_calls() == []
 
 
+def test_a_short_keep_alive_the_role_may_not_extend_is_tried_again_before_it_runs_out(
+    system: System,
+) -> None:
+    # a 15-minute keep-alive: the look its expiry plans (a warning 15 minutes before it) is already
+    # past, so the next look was just after the pool had gone. Tried again in 5 minutes, the update goes
+    # through once the permission is granted (an SCP fixed, a boundary widened) and the pool is kept.
+    system.set_policy(TWO_HOURS)
+    system.control.inject_faults("UpdateTrainingJob", "AccessDeniedException", count=1)
+    system.run_job("denied-2", 300, keep_alive_seconds=900, tags={"team": "nlp"})
+    assert system.control.update_calls() == []  # refused
+    system.advance(20 * 60)  # past its own keep-alive
+    assert [(u["job"], u["seconds"]) for u in system.control.update_calls()] == [("denied-2", 3600)]
+    job = system.sagemaker.describe_training_job(TrainingJobName="denied-2")
+    assert job["WarmPoolStatus"]["Status"] == "Available"
+    errors = [e for e in system.registry.audit_trail("denied-2") if e.what == "error"]
+    assert len(errors) == 1  # refused once, then granted
+
+
 def test_a_pool_taken_by_the_next_job_during_a_step_is_recorded_reused_not_an_error(
     system: System, capsys: pytest.CaptureFixture[str]
 ) -> None:
