@@ -188,6 +188,8 @@ class Lifecycle(Construct):
             )
         )
         storage.pools_table.grant_read_write_data(fn)
-        storage.audit_table.grant_read_write_data(fn)
+        # the trail is appended to and read per pool, never changed or deleted by the engine: a role
+        # that may not UpdateItem, DeleteItem or BatchWriteItem cannot edit the trail away
+        storage.audit_table.grant(fn, "dynamodb:PutItem", "dynamodb:Query")
         storage.notify_queue.grant_send_messages(fn)
         policy.grant_read(fn)

@@ -214,6 +214,16 @@ def test_engine_functions_name_and_may_write_the_audit_table(synthesized: Synthe
         and {"Fn::GetAtt": [name, "Arn"]} in resources(statement)
     }
     assert writers == engine
+    # append and read only: no function may change or delete an entry
+    on_the_trail = {
+        action
+        for policy, statement in statements(synthesized)
+        if any(f"Functions{n}" in policy for n in engine)
+        and statement["Effect"] == "Allow"
+        and {"Fn::GetAtt": [name, "Arn"]} in resources(statement)
+        for action in actions(statement)
+    }
+    assert on_the_trail == {"dynamodb:PutItem", "dynamodb:Query"}
 
 
 def test_the_cli_settings_are_stack_outputs_named_by_their_variables(synthesized: Synthesized) -> None:
