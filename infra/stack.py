@@ -26,8 +26,9 @@ def nag_acknowledgments(stack: Stack, manager: WarmPoolManager) -> dict[str, str
         f"AwsSolutions::AwsSolutions-IAM4[Policy::{basic_role}]": (
             "Grants only writing the function's own CloudWatch logs"
         ),
-        f"{iam5}[Action::kms:GenerateDataKey*]": "CDK's KMS grant for warmpool's encrypted queues and topic",
-        f"{iam5}[Action::kms:ReEncrypt*]": "CDK's KMS grant for warmpool's encrypted queues and topic",
+        f"{iam5}[Action::kms:GenerateDataKey*]": (
+            "What SNS documents a publisher to its KMS-encrypted topic needs (the notifier)"
+        ),
         f"{iam5}[Resource::*]": (
             "sagemaker:ListTrainingJobs and X-Ray PutTraceSegments have no resource-level permissions"
         ),

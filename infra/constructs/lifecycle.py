@@ -7,7 +7,6 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
@@ -22,6 +21,7 @@ from infra.constants import (
     TUNING_DETAIL_TYPE,
 )
 from infra.constructs.functions import FunctionFactory
+from infra.constructs.grants import consume_queue, read_policy_parameter, send_to_queue
 from infra.constructs.storage import Storage
 
 
@@ -71,7 +71,7 @@ class Lifecycle(Construct):
             ),
             description="EventBridge Scheduler sends warmpool step-due messages to the lifecycle queue",
         )
-        storage.lifecycle_queue.grant_send_messages(self.scheduler_role)
+        send_to_queue(self.scheduler_role, storage.lifecycle_queue)
 
         engine_env = {
             "POOLS_TABLE_NAME": storage.pools_table.table_name,
@@ -102,16 +102,22 @@ class Lifecycle(Construct):
                 "LIFECYCLE_DLQ_URL": storage.lifecycle_dlq.queue_url,
             },
         )
-        self.lifecycle_fn.add_event_source(
-            sources.SqsEventSource(
-                storage.lifecycle_queue,
-                batch_size=LIFECYCLE_BATCH_SIZE,
-                max_batching_window=Duration.seconds(5),
-                report_batch_item_failures=True,
-            )
+        consume_queue(
+            self.lifecycle_fn,
+            storage.lifecycle_queue,
+            batch_size=LIFECYCLE_BATCH_SIZE,
+            max_batching_window=Duration.seconds(5),
         )
-        storage.idempotency_table.grant_read_write_data(self.lifecycle_fn)
-        storage.lifecycle_dlq.grant_send_messages(self.lifecycle_fn)
+        # Powertools' claim on each event: written, completed, released when its run fails (so that
+        # SQS's retry runs it), read when a conditional write returns no item (its fallback)
+        storage.idempotency_table.grant(
+            self.lifecycle_fn,
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+            "dynamodb:DeleteItem",
+            "dynamodb:GetItem",
+        )
+        send_to_queue(self.lifecycle_fn, storage.lifecycle_dlq)  # the events it rejects, with the reason
 
         self.reconciler_fn = factory.function(
             "Reconciler",
@@ -125,13 +131,35 @@ class Lifecycle(Construct):
             schedule=events.Schedule.rate(Duration.minutes(config.reconcile_every_minutes)),
             targets=[targets.LambdaFunction(self.reconciler_fn, retry_attempts=2)],
         )
-        for fn in (self.lifecycle_fn, self.reconciler_fn):
-            self.grant_engine(fn, storage=storage, policy=policy, config=config)
+        # Events and steps may concern a job the registry does not know yet (its tags read); the
+        # reconciler also lists jobs and checks schedules; a person's press acts on a known pool only
+        # (notifications.py).
+        self.grant_engine(
+            self.lifecycle_fn, storage=storage, policy=policy, config=config, meets_new_jobs=True
+        )
+        self.grant_engine(
+            self.reconciler_fn,
+            storage=storage,
+            policy=policy,
+            config=config,
+            meets_new_jobs=True,
+            sweeps=True,
+        )
 
     def grant_engine(
-        self, fn: lambda_.IFunction, *, storage: Storage, policy: ssm.IStringParameter, config: StackConfig
+        self,
+        fn: lambda_.IFunction,
+        *,
+        storage: Storage,
+        policy: ssm.IStringParameter,
+        config: StackConfig,
+        meets_new_jobs: bool = False,
+        sweeps: bool = False,
     ) -> None:
-        """What the lifecycle engine needs wherever it runs: read jobs, update keep-alive (only), schedule."""
+        """What the lifecycle engine needs wherever it runs: read jobs, update keep-alive (only), schedule.
+        `meets_new_jobs`: it may meet a job the registry does not know (an event's, a listing's) and read
+        its tags (`ListTags`); `sweeps`: it lists the jobs with pools and the running tuning jobs, and
+        checks that the looks it planned are still scheduled (the reconciler)."""
         role = fn.role
         assert role is not None
         stack = Stack.of(self)
@@ -144,21 +172,29 @@ class Lifecycle(Construct):
                 sid="ReadTrainingJobs",
                 actions=[
                     "sagemaker:DescribeTrainingJob",
-                    "sagemaker:ListTags",
-                    "sagemaker:DescribeHyperParameterTuningJob",
+                    *(["sagemaker:ListTags"] if meets_new_jobs else []),
                 ],
-                resources=[training_jobs, tuning_jobs],
+                resources=[training_jobs],
             )
         )
         role.add_to_principal_policy(
             iam.PolicyStatement(
-                sid="ListJobs",
-                # ListHyperParameterTuningJobs: the reconciler's one-off watch of the tuning jobs that
-                # ran before their pools' saves watched them (docs/registry.md)
-                actions=["sagemaker:ListTrainingJobs", "sagemaker:ListHyperParameterTuningJobs"],
-                resources=["*"],  # List APIs do not support resource-level permissions
+                # a trial's pool is left to its running tuning job, and given back once it has ended
+                sid="ReadTuningJobs",
+                actions=["sagemaker:DescribeHyperParameterTuningJob"],
+                resources=[tuning_jobs],
             )
         )
+        if sweeps:
+            role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    sid="ListJobs",
+                    # ListHyperParameterTuningJobs: the reconciler's one-off watch of the tuning jobs that
+                    # ran before their pools' saves watched them (docs/registry.md)
+                    actions=["sagemaker:ListTrainingJobs", "sagemaker:ListHyperParameterTuningJobs"],
+                    resources=["*"],  # List APIs do not support resource-level permissions
+                )
+            )
         conditions = (
             {"Null": {f"aws:ResourceTag/{config.update_requires_tag}": "false"}}
             if config.update_requires_tag
@@ -178,7 +214,11 @@ class Lifecycle(Construct):
         role.add_to_principal_policy(
             iam.PolicyStatement(
                 sid="StepSchedules",
-                actions=["scheduler:CreateSchedule", "scheduler:GetSchedule", "scheduler:DeleteSchedule"],
+                actions=[
+                    "scheduler:CreateSchedule",
+                    "scheduler:DeleteSchedule",
+                    *(["scheduler:GetSchedule"] if sweeps else []),
+                ],
                 resources=[schedules],
             )
         )
@@ -187,9 +227,29 @@ class Lifecycle(Construct):
                 sid="PassSchedulerRole", actions=["iam:PassRole"], resources=[self.scheduler_role.role_arn]
             )
         )
-        storage.pools_table.grant_read_write_data(fn)
+        # the registry: items read and written one by one or in transactions (IAM authorizes each item
+        # of a TransactWriteItems as its own action), queries of the table and its indexes; never a
+        # Scan, a batch operation or DescribeTable
+        pools = storage.pools_table.table_arn
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="RegistryItems",
+                actions=[
+                    "dynamodb:GetItem",
+                    "dynamodb:PutItem",
+                    "dynamodb:UpdateItem",
+                    "dynamodb:DeleteItem",
+                ],
+                resources=[pools],
+            )
+        )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="RegistryQueries", actions=["dynamodb:Query"], resources=[pools, f"{pools}/index/*"]
+            )
+        )
         # the trail is appended to and read per pool, never changed or deleted by the engine: a role
         # that may not UpdateItem, DeleteItem or BatchWriteItem cannot edit the trail away
         storage.audit_table.grant(fn, "dynamodb:PutItem", "dynamodb:Query")
-        storage.notify_queue.grant_send_messages(fn)
-        policy.grant_read(fn)
+        send_to_queue(fn, storage.notify_queue)
+        read_policy_parameter(fn, policy)

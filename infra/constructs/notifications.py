@@ -8,7 +8,6 @@ from aws_cdk import aws_apigateway as apigw_v1
 from aws_cdk import aws_apigatewayv2 as apigw
 from aws_cdk import aws_apigatewayv2_integrations as integrations
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sns as sns
@@ -18,6 +17,7 @@ from constructs import Construct
 from infra.config import StackConfig
 from infra.constants import LAMBDA_HANDLERS
 from infra.constructs.functions import FunctionFactory, log_retention
+from infra.constructs.grants import consume_queue, read_policy_parameter, read_secret
 from infra.constructs.lifecycle import Lifecycle
 from infra.constructs.storage import Storage
 
@@ -85,13 +85,19 @@ class Notifications(Construct):
                 "IDEMPOTENCY_TABLE_NAME": storage.idempotency_table.table_name,
             },
         )
-        self.notifier_fn.add_event_source(
-            sources.SqsEventSource(storage.notify_queue, batch_size=10, report_batch_item_failures=True)
-        )
+        consume_queue(self.notifier_fn, storage.notify_queue, batch_size=10)
+        # Publish, and of the topic's key what SNS documents for a publisher (GenerateDataKey*, Decrypt)
         self.topic.grant_publish(self.notifier_fn)
-        self.webhooks.grant_read(self.notifier_fn)
-        policy.grant_read(self.notifier_fn)
-        storage.idempotency_table.grant_read_write_data(self.notifier_fn)
+        read_secret(self.notifier_fn, self.webhooks)
+        read_policy_parameter(self.notifier_fn, policy)
+        # Powertools' claim on each copy sent (the lifecycle function's grant says why each action)
+        storage.idempotency_table.grant(
+            self.notifier_fn,
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+            "dynamodb:DeleteItem",
+            "dynamodb:GetItem",
+        )
 
         self.slack_fn: lambda_.Function | None = None
         self.endpoint_url: str | None = None
@@ -106,9 +112,11 @@ class Notifications(Construct):
                 "SLACK_SIGNING_SECRET_ARN": self.signing_secret.secret_arn,
             },
         )
+        # A press acts on a pool the registry knows (its tags are the record's): no ListTags, and no
+        # listing of jobs or check of schedules, which are the reconciler's.
         lifecycle.grant_engine(self.slack_fn, storage=storage, policy=policy, config=config)
         # The signing secret only: it answers on the press's response_url, never through a webhook.
-        self.signing_secret.grant_read(self.slack_fn)
+        read_secret(self.slack_fn, self.signing_secret)
         if config.slack_endpoint == "function-url":
             url = self.slack_fn.add_function_url(auth_type=lambda_.FunctionUrlAuthType.NONE)
             self.endpoint_url = url.url

@@ -1,6 +1,6 @@
 """The deployed stack against what the code does: each function's role allows every AWS call its code
-makes, and each alarm watches a metric the code emits, in the namespace and with the dimensions it
-emits it.
+makes and nothing no call needs, and each alarm watches a metric the code emits, in the namespace and
+with the dimensions it emits it.
 
 moto enforces no IAM and CloudWatch is not emulated, so the integration tests pass whatever the roles
 allow and whatever the alarms watch: a grant the code needs but the stack lacks, or an alarm on a
@@ -9,7 +9,8 @@ handlers run the flows of a working day (a job's warm pool kept in steps and reu
 the reconciler's tuning-job paths, SNS and Slack notifications) and the failures the alarms are for;
 a botocore hook records each call with the function that made it, and each invocation's EMF output is
 read. The calls are then judged against the synthesized template's IAM statements for that function's
-role, and the alarms against the metrics read.
+role (and each statement against the calls: a grant none needs is reported), and the alarms against
+the metrics read.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from warmpool.emulator.jobs import training_job_request
 from warmpool.handlers import lifecycle, notifier, reconciler, slack_interactive
 from warmpool.local.pumps import Handler, LocalLambdaContext, QueuePump
 from warmpool.local.slack_standin import SlackStandIn
+from warmpool.service.ports import TUNING_WATCHES_REPAIR
 
 from infra.constants import ASSET_EXCLUDES
 from tests.infra.conftest import ROOT, Synthesized
@@ -212,16 +214,31 @@ def a_working_day(system: System, seen: Observed, slack: SlackStandIn) -> None:
     # Slack buttons: the owner extends the pool, then releases it.
     assert button("day-2", "warmpool_extend_60").startswith("extend day-2: done")
     assert button("day-2", "warmpool_release").startswith("release day-2: done")
+    # A job without tags: its owner and team are read from SageMaker (ListTags). Its first look fails
+    # once (an error SageMaker does not ask to retry): SQS delivers the event again, whose claim the
+    # failed run gave back.
+    system.control.inject_faults("DescribeTrainingJob", "ResourceLimitExceeded", count=1)
+    system.run_job("untagged-1", 300, instance_type="ml.c5.xlarge")
     # A sweep whose final event is lost: the reconciler first may not read it, then hands its pool back.
     system.control.start_tuning_job("sweep", [training_job_request("hpo-1", tags=TAGS)])
     system.settle()
     system.control.complete_job("hpo-1")
     system.settle()
+    button("hpo-1", "warmpool_extend_60")  # a trial's pool: the press reads its tuning job
     system.control.complete_tuning_job("sweep")
     system.messages(env.lifecycle_queue_url)  # EventBridge never delivers it
+    # and warmpool was just upgraded from a version before tuning-job watches: the reconciler's first
+    # run lists the running tuning jobs (docs/registry.md)
+    upgraded_from_a_version_without_tuning_watches(env.pools_table)
     system.control.inject_faults("DescribeHyperParameterTuningJob", "AccessDeniedException", count=1)
     assert run_reconciler()["failed"]  # ReconcilerFailures
     assert run_reconciler()["repaired"] == ["hpo-1"]
+    # Every event of a job lost: the reconciler finds its pool, and reads the job's tags.
+    system.sagemaker.create_training_job(**training_job_request("lost-1", instance_type="ml.c5.2xlarge"))
+    system.control.run_for("lost-1", 300)
+    system.emulator.advance(360)
+    system.messages(env.lifecycle_queue_url)
+    assert "lost-1" in run_reconciler()["repaired"]
 
     # The failures the alarms are for.
     system.control.inject_faults("UpdateTrainingJob", "AccessDeniedException", count=1)
@@ -232,6 +249,9 @@ def a_working_day(system: System, seen: Observed, slack: SlackStandIn) -> None:
     system.settle()  # EventsRejected, kept in the lifecycle DLQ
     # An invalid policy (PolicyInvalid), then none at all (PolicyUnreadable), met by each function.
     system.ssm.put_parameter(Name=env.policy_parameter, Value=INVALID_POLICY, Type="String", Overwrite=True)
+    # each function started anew meanwhile: it decides by the parameter's last valid version (its history)
+    for module in (lifecycle, notifier, reconciler, slack_interactive):
+        module.runtime.cache_clear()
     system.run_job("invalid-1", 300, instance_type="ml.g5.2xlarge", tags=TAGS)
     run_reconciler()
     assert "only the owner" in button("invalid-1", "warmpool_release", user="UMALLORY")
@@ -239,6 +259,17 @@ def a_working_day(system: System, seen: Observed, slack: SlackStandIn) -> None:
     system.run_job("unreadable-1", 300, instance_type="ml.g5.8xlarge", tags=TAGS)
     run_reconciler()
     assert "only the owner" in button("unreadable-1", "warmpool_release", user="UMALLORY")
+
+
+def upgraded_from_a_version_without_tuning_watches(table: str) -> None:
+    """The registry as a version before tuning-job watches left it: their one-off repair not run."""
+    boto3.client("dynamodb").update_item(
+        TableName=table,
+        Key={"pk": {"S": "UPGRADES"}, "sk": {"S": "DONE"}},
+        UpdateExpression="DELETE complete :r",
+        ExpressionAttributeValues={":r": {"SS": [TUNING_WATCHES_REPAIR]}},
+    )
+    reconciler.runtime.cache_clear()  # a new version's function: it has not read the registry's upgrades
 
 
 # --- IAM: what each call needs, in the template's terms ----------------------------------------------
@@ -417,17 +448,33 @@ class Stack:
             )
             queue = mapping["Properties"]["EventSourceArn"]["Fn::GetAtt"][0]
             why = f"{function}: Lambda polls {queue} for it"
-            for action in (
-                "ReceiveMessage",
-                "DeleteMessage",
-                "ChangeMessageVisibility",
-                "GetQueueAttributes",
-            ):
+            # Lambda's documented needs: a failed record comes back when its visibility timeout ends,
+            # Lambda never changes it (sqs:ChangeMessageVisibility)
+            for action in ("ReceiveMessage", "DeleteMessage", "GetQueueAttributes"):
                 needs.append(Need(self.role(function), f"sqs:{action}", "${" + queue + ".Arn}", why))
             key = self.template[queue]["Properties"].get("KmsMasterKeyId")
             if key is not None:
                 needs.append(Need(self.role(function), "kms:Decrypt", render(key), f"{why} (its KMS key)"))
         return needs
+
+    def service_needs(self) -> list[Need]:
+        """What AWS does with each function's role on its own: X-Ray tracing (`Tracing.ACTIVE`; its
+        CloudWatch Logs come with AWSLambdaBasicExecutionRole, a managed policy, not a statement)."""
+        return [
+            Need(self.role(function), f"xray:{action}", "*", f"{function}: Lambda traces it (X-Ray)")
+            for function in FUNCTIONS
+            for action in ("PutTraceSegments", "PutTelemetryRecords")
+        ]
+
+    def scheduler_role(self) -> str:
+        """The role EventBridge Scheduler delivers the step messages with."""
+        (logical,) = [
+            str(logical)
+            for logical, resource in self.template.items()
+            if resource["Type"] == "AWS::IAM::Role"
+            and "scheduler.amazonaws.com" in json.dumps(resource["Properties"]["AssumeRolePolicyDocument"])
+        ]
+        return logical
 
     def granted(self, role: str) -> list[dict[str, Any]]:
         return [
@@ -481,6 +528,91 @@ def test_each_role_allows_every_call_its_function_makes(observed: Observed, synt
         for statement in stack.granted(stack.role(function)):
             if "*" in resources(statement):
                 assert set(actions(statement)) <= RESOURCELESS, (function, statement)
+
+
+# Granted, needed, but not called in the flows: each on a path the flows do not take (cheaper to name
+# than to stage), with the reason. (role's function, action, resource as `render` renders it: a glob).
+NOT_EXERCISED: dict[tuple[str, str, str], str] = {
+    # Powertools' idempotency record of an event or a copy sent
+    **{
+        (function, "dynamodb:GetItem", "${WarmPoolStorageIdempotency*.Arn}"): (
+            "Powertools reads the claim when a conditional write that failed returns no item (its fallback)"
+        )
+        for function in ("Lifecycle", "Notifier")
+    },
+    ("Notifier", "dynamodb:DeleteItem", "${WarmPoolStorageIdempotency*.Arn}"): (
+        "a send that fails gives its claim back for SQS's retry (as the lifecycle function's does in the "
+        "flows: untagged-1)"
+    ),
+    # the engine, wherever it runs
+    **{
+        (function, "dynamodb:Query", "${WarmPoolStorageAudit*.Arn}"): (
+            "a pool found released by a keep-alive of 0 no save recorded reads the update's audit entry "
+            "(`_unrecorded_release`)"
+        )
+        for function in ("Lifecycle", "Reconciler", "SlackInteractive")
+    },
+    **{
+        (function, "dynamodb:Query", "${WarmPoolStoragePools*.Arn}"): (
+            "a tuning job's trials (its tuner index, `TUNER#<arn>` items), read when its end is recorded"
+        )
+        for function in ("Lifecycle", "SlackInteractive")
+    },
+    ("Reconciler", "scheduler:DeleteSchedule", "*"): (
+        "a repair that plans a pool's next look anew cancels the one it had planned (`_cancel_planned`)"
+    ),
+}
+
+
+def test_each_role_is_granted_only_what_its_function_needs(
+    observed: Observed, synthesized: Synthesized
+) -> None:
+    # The reverse of the test above: a grant no call needs widens what a compromised function (the
+    # Slack endpoint's, which the internet reaches, above all) can do, and nothing else would show it.
+    stack = Stack(synthesized, observed.env)
+    needs = (
+        {n for call in observed.calls for n in stack.needs(call)}
+        | set(stack.event_source_needs())
+        | set(stack.service_needs())
+    )
+    roles = {stack.role(function): function for function in FUNCTIONS}
+    roles[stack.scheduler_role()] = "EventBridge Scheduler"
+
+    def needed(role: str, action: str, resource: str) -> bool:
+        return any(
+            n.role == role
+            and fnmatchcase(n.action.lower(), action.lower())
+            and fnmatchcase(n.resource, resource)
+            for n in needs
+        )
+
+    def excused(function: str, action: str, resource: str) -> bool:
+        return any(f == function and a == action and fnmatchcase(resource, r) for f, a, r in NOT_EXERCISED)
+
+    unused = sorted(
+        f"{function}: {action} on {resource}"
+        for role, function in roles.items()
+        for statement in stack.granted(role)
+        if statement["Effect"] == "Allow"
+        for action in actions(statement)
+        for resource in map(render, resources(statement))
+        if not needed(role, action, resource) and not excused(function, action, resource)
+    )
+    assert not unused, "granted, but no call needs it:\n" + "\n".join(unused)
+    # and every excuse still excuses a grant
+    granted = {
+        (function, action, render(resource))
+        for role, function in roles.items()
+        for statement in stack.granted(role)
+        for action in actions(statement)
+        for resource in resources(statement)
+    }
+    stale = [
+        key
+        for key in NOT_EXERCISED
+        if not any(g[:2] == key[:2] and fnmatchcase(g[2], key[2]) for g in granted)
+    ]
+    assert not stale, stale
 
 
 def test_each_function_may_read_only_the_secrets_its_code_reads(
