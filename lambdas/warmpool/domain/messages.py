@@ -203,10 +203,13 @@ def render(notification: Notification, *, mention: str | None = None) -> Rendere
     if _fits_sns(message):
         return message
     pools = list(notification.facts.get("warm_pools") or [])
+    # the pools left out already: a digest the engine queued lists only what its SNS copy could
+    # (`listed_digest`), and the notifier's copy, with a routing note, may list fewer still
+    left_out_before = int(notification.facts.get("warm_pools_left_out") or 0)
     if notification.kind is NotificationKind.DAILY_DIGEST and pools:
 
         def keeping(count: int) -> RenderedMessage:
-            left_out = len(pools) - count
+            left_out = left_out_before + len(pools) - count
             facts = {**notification.facts, "warm_pools": pools[:count], "warm_pools_left_out": left_out}
             return _render(replace(notification, facts=facts), mention)
 

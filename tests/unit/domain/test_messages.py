@@ -20,6 +20,8 @@ from warmpool.domain.messages import (
     within_slack_limits,
 )
 from warmpool.domain.model import Action, Decision, Notification, NotificationKind, Severity
+from warmpool.domain.policy.document import PolicyDocument
+from warmpool.domain.routing import route
 
 from tests.unit.domain.slack_limits import formatted_by_slack, slack_refusals
 
@@ -438,3 +440,20 @@ def test_a_digest_of_a_thousand_pools_is_queued_within_sqs_s_size_and_says_what_
     left_out = 1000 - len(queued.facts["warm_pools"])
     assert queued.facts["warm_pools_left_out"] == left_out
     assert render(queued).text.splitlines()[-1].startswith(f"...and {left_out} more warm pools, left out")
+
+
+def test_a_queued_digest_routed_to_the_platform_admins_still_counts_every_warm_pool() -> None:
+    # a team without a Slack channel: the notifier adds the routing note to the digest the engine
+    # queued, which then lists a pool or two fewer than the engine did; it said "81 warm pools" of 1,000
+    whole = longest_digest(1000)
+    pools = [{**p, "owner": p["owner"][:200]} for p in whole.facts["warm_pools"]]
+    queued = listed_digest(replace(whole, facts={**whole.facts, "warm_pools": pools}))
+    where = route(queued, PolicyDocument())
+    assert where.note is not None
+    assert "has no Slack channel configured" in where.note
+    sent = render(replace(queued, facts={**queued.facts, "routing_note": where.note}), mention=where.mention)
+    listed = len(sent.document["facts"]["warm_pools"])
+    assert listed < len(queued.facts["warm_pools"])  # the note took the room of a pool
+    assert sent.text.splitlines()[1].startswith("1,000 warm pools (16,000 instances)")
+    assert sent.document["facts"]["warm_pools_left_out"] == 1000 - listed
+    assert f"...and {1000 - listed} more warm pools, left out" in sent.text
