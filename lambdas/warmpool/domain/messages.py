@@ -271,8 +271,8 @@ def _render(notification: Notification, mention: str | None) -> RenderedMessage:
 def _slack(
     notification: Notification, headline: str, details: list[str], text: str, mention: str | None
 ) -> list[SlackMessage]:
-    """The Slack copy, every message of it within Slack's limits (`slack_text_length` and the
-    SLACK_*_LIMIT constants), however many pools and however long the job's text.
+    """The Slack copy, every message of it within Slack's limits (the SLACK_*_LIMIT constants, all its
+    block text within SLACK_MESSAGE_TEXT_LIMIT), however many pools and however long the job's text.
 
     Text from a job or from AWS (job and team names, tag values, failure reasons, decisions' reasons
     naming fields like `max_extend_minutes`) is shown as written: the headline is a header block and the
@@ -390,21 +390,6 @@ def _sections(lines: list[str]) -> list[str]:
         else:
             sections.append([line])
     return ["\n".join(section) for section in sections]
-
-
-def slack_text_length(blocks: list[dict[str, Any]]) -> int:
-    """All the text of a message's blocks (what Slack's `msg_blocks_too_long` counts, as far as anyone
-    outside Slack can tell): every text object's text, at any depth."""
-
-    def length(node: object) -> int:
-        if isinstance(node, dict):
-            own = len(node["text"]) if isinstance(node.get("text"), str) else 0
-            return own + sum(length(value) for value in node.values())
-        if isinstance(node, list):
-            return sum(length(item) for item in node)
-        return 0
-
-    return length(blocks)
 
 
 def plain_blocks(text: str) -> list[dict[str, Any]]:
