@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from warmpool.domain.model import TRAINING_JOB_NAME
+
 EXAMPLES = "examples (from the repository's root):"
 # the flags every AWS-reading command takes, in the same words
 ENDPOINT_HELP = (
@@ -89,15 +91,11 @@ def iso_moment(text: str, flag: str) -> datetime:
     return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
-# SageMaker's TrainingJobName: 1 to 63 letters, digits and hyphens, first and last a letter or digit
-_TRAINING_JOB_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
-
-
 def job_name(text: str) -> str:
     """An argparse `type`: `text` when SageMaker could have named a training job so. An empty name (a
     script's unset variable) or one past 63 characters was a botocore traceback; any other name that is
     not one would be looked up in vain."""
-    if not _TRAINING_JOB_NAME.fullmatch(text):
+    if not TRAINING_JOB_NAME.fullmatch(text):
         raise argparse.ArgumentTypeError(
             f"{text!r} is not a training job name: SageMaker's are 1 to 63 letters, digits and hyphens, "
             "beginning and ending with a letter or digit"

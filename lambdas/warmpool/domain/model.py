@@ -6,11 +6,19 @@ Pure Python: no AWS imports, no clock reads. Times are timezone-aware UTC dateti
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
+
+# A Slack member id (U..., W... on Enterprise Grid) of a length a DynamoDB key takes: what the policy
+# names people by (`notifications.slack_users`, `platform_admins`) and a button press names who pressed,
+# one shape for both, or a person the policy names could be refused their own pool's buttons
+SLACK_USER_ID = re.compile(r"[UW][A-Z0-9]{1,63}")
+# SageMaker's TrainingJobName: 1 to 63 letters, digits and hyphens, first and last a letter or digit
+TRAINING_JOB_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
 
 
 class WarmPoolStatus(StrEnum):

@@ -10,14 +10,11 @@ from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
 
 from warmpool.domain.messages import ACTION_EXTEND_30, ACTION_EXTEND_60, ACTION_RELEASE
+from warmpool.domain.model import SLACK_USER_ID, TRAINING_JOB_NAME
 
 MINUTES = {ACTION_EXTEND_30: 30, ACTION_EXTEND_60: 60, ACTION_RELEASE: 0}
 # Where Slack's response URLs live (https://hooks.slack.com/actions/...; GovSlack's on hooks.slack-gov.com)
 SLACK_ORIGINS = ("https://hooks.slack.com", "https://hooks.slack-gov.com")
-# A Slack member id, as the policy names them (U..., W... on Enterprise Grid), of a length DynamoDB keys take
-SLACK_USER_ID = re.compile(r"[UW][A-Z0-9]{1,63}")
-# What SageMaker accepts as a training job name: a pool is named after the first job of its lineage
-JOB_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
 # A URL as Slack writes it: printable ASCII, no space, no backslash (which browsers read as a slash)
 URL_CHARACTERS = re.compile(r"[!-\[\]-~]+")
 
@@ -75,8 +72,9 @@ def parse_button_press(body: str, *, response_origins: Collection[str] = SLACK_O
         job = pool = None
     if not (isinstance(job, str) and job and isinstance(pool, str) and pool):
         raise BadActionError('payload.actions[0].value: must be {"job": ..., "pool": ...}')
-    if not (JOB_NAME.fullmatch(job) and JOB_NAME.fullmatch(pool)):
-        # the button's value is warmpool's own: a job and a pool of other names are no press of ours
+    if not (TRAINING_JOB_NAME.fullmatch(job) and TRAINING_JOB_NAME.fullmatch(pool)):
+        # the button's value is warmpool's own (a pool is named after the first job of its lineage): a
+        # job and a pool of other names are no press of ours
         raise BadActionError(
             "payload.actions[0].value: job and pool must be training job names (at most 63 letters, "
             "digits and hyphens)"

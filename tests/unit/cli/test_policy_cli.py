@@ -426,3 +426,25 @@ def test_validate_refuses_a_slack_handle_where_a_slack_user_id_goes(
         f"notifications.platform_admins: 'ops' is not a Slack user id; {fix}.",
         f"notifications.slack_users: alice: '@alice' is not a Slack user id; {fix}.",
     ]
+
+
+def test_validate_refuses_a_slack_user_id_that_no_press_could_carry(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # a YAML block (`|`) keeps the id's line break: the policy was valid, and every press of alice's
+    # (U0ALICE) was not hers, nor a mention of <@U0ALICE\n> a mention; an id past 64 characters, which a
+    # press is refused for, was valid too
+    path = tmp_path / "policy.yaml"
+    path.write_text(
+        "version: 1\nnotifications:\n  slack_users:\n    alice: |\n      U0ALICE\n"
+        f"  platform_admins: [U{'0' * 64}]\n"
+    )
+    assert main(["policy", "validate", str(path), "--format", "json"]) == 1
+    fix = (
+        "give the member id Slack shows in the person's profile (more, then Copy member ID), e.g. "
+        "U0123ABCD. See docs/policy.md"
+    )
+    assert json.loads(capsys.readouterr().out)["problems"] == [
+        f"notifications.platform_admins: 'U{'0' * 64}' is not a Slack user id; {fix}.",
+        f"notifications.slack_users: alice: 'U0ALICE\\n' is not a Slack user id; {fix}.",
+    ]

@@ -24,6 +24,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from warmpool.domain.model import SLACK_USER_ID
 from warmpool.domain.strategies import get_strategy
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -301,7 +302,6 @@ class Digest(_Strict):
     hour: int = Field(default=9, ge=0, le=23)
 
 
-_SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]+$")
 _WHERE_THE_ID_IS = (
     "the member id Slack shows in the person's profile (more, then Copy member ID), e.g. U0123ABCD"
 )
@@ -321,7 +321,7 @@ class Notifications(_Strict):
         """An id, not a name or a handle: `@alice` mentioned nobody (`<@@alice>`), and a press by alice
         matched no owner, so she could not press her own pool's buttons."""
         for owner, user_id in value.items():
-            if not _SLACK_USER_ID.match(user_id):
+            if not SLACK_USER_ID.fullmatch(user_id):
                 raise ValueError(f"{owner}: {user_id!r} is not a Slack user id; give {_WHERE_THE_ID_IS}")
         return value
 
@@ -330,7 +330,7 @@ class Notifications(_Strict):
     def _admin_ids(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         """Platform admins are matched by the Slack user id of the person pressing (and mentioned by it)."""
         for user_id in value:
-            if not _SLACK_USER_ID.match(user_id):
+            if not SLACK_USER_ID.fullmatch(user_id):
                 raise ValueError(f"{user_id!r} is not a Slack user id; give {_WHERE_THE_ID_IS}")
         return value
 
