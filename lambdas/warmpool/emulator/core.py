@@ -13,7 +13,7 @@ import json
 import random
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, TypeVar, cast
@@ -114,6 +114,8 @@ class EmulatedJob:
     reused_from: str | None = None
 
 
+# TrainingJobStatus, as ListTrainingJobs' StatusEquals takes it
+TRAINING_JOB_STATUSES = ("InProgress", "Completed", "Failed", "Stopping", "Stopped", "Deleting")
 # HyperParameterTuningJobStatus, as ListHyperParameterTuningJobs' StatusEquals takes it
 TUNING_JOB_STATUSES = ("Completed", "InProgress", "Failed", "Stopped", "Stopping", "Deleting", "DeleteFailed")
 # what a HyperParameterTuningJobSummary copies of the description
@@ -650,11 +652,10 @@ class WarmPoolEmulator:
                 "enum value set: [Ascending, Descending]"
             )
         status = params.get("StatusEquals")
-        statuses = ("InProgress", "Completed", "Failed", "Stopping", "Stopped", "Deleting")
-        if status is not None and status not in statuses:
+        if status is not None and status not in TRAINING_JOB_STATUSES:
             errors.append(
                 f"Value '{status}' at 'statusEquals' failed to satisfy constraint: Member must satisfy enum "
-                f"value set: [{', '.join(statuses)}]"
+                f"value set: [{', '.join(TRAINING_JOB_STATUSES)}]"
             )
         warm = params.get("WarmPoolStatusEquals")
         if warm is not None and warm not in ("Available", "Terminated", "Reused", "InUse"):
@@ -949,11 +950,19 @@ class WarmPoolEmulator:
 
 
 def _keep_alive_error(value: object, maximum: int) -> EmulatorError:
-    return EmulatorError(
-        "ValidationException",
-        f"1 validation error detected: Value '{value}' at 'resourceConfig.keepAlivePeriodInSeconds' "
-        f"failed to satisfy constraint: Member must have value between 0 and {maximum}",
+    return validation_error(
+        [
+            f"Value '{value}' at 'resourceConfig.keepAlivePeriodInSeconds' failed to satisfy constraint: "
+            f"Member must have value between 0 and {maximum}"
+        ]
     )
+
+
+def validation_error(problems: Sequence[str]) -> EmulatorError:
+    """SageMaker's ValidationException for `problems`, counted as it counts them ("1 validation error
+    detected: ...", "2 validation errors detected: ...; ...")."""
+    count = f"{len(problems)} validation error{'s' if len(problems) > 1 else ''} detected"
+    return EmulatorError("ValidationException", f"{count}: {'; '.join(problems)}")
 
 
 def _as_datetime(value: Any) -> datetime:
@@ -1036,8 +1045,7 @@ def _refuse(errors: list[str], max_results: object) -> None:
             f"value {bound}"
         )
     if errors:
-        count = f"{len(errors)} validation error{'s' if len(errors) > 1 else ''} detected"
-        raise EmulatorError("ValidationException", f"{count}: {'; '.join(errors)}")
+        raise validation_error(errors)
 
 
 _T = TypeVar("_T")

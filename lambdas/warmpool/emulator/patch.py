@@ -19,7 +19,7 @@ from moto.sagemaker.models import sagemaker_backends
 from moto.sagemaker.responses import SageMakerResponse
 
 from warmpool.domain.clock import ManualClock
-from warmpool.emulator.core import EmulatorConfig, EmulatorError, WarmPoolEmulator
+from warmpool.emulator.core import EmulatorConfig, EmulatorError, WarmPoolEmulator, validation_error
 
 _PATCHED = (
     "create_training_job",
@@ -106,8 +106,7 @@ def _check_request(self: SageMakerResponse, operation: str) -> None:
     if not problems and unreadable:
         problems = [f"the request could not be read: {unreadable}"]
     if problems:
-        count = f"{len(problems)} validation error{'s' if len(problems) > 1 else ''} detected"
-        raise EmulatorError("ValidationException", f"{count}: {'; '.join(problems)}")
+        raise validation_error(problems)
 
 
 _JSON_TYPES: dict[str, tuple[str, Callable[[Any], bool]]] = {
