@@ -30,7 +30,8 @@ def nag_acknowledgments(stack: Stack, manager: WarmPoolManager) -> dict[str, str
             "What SNS documents a publisher to its KMS-encrypted topic needs (the notifier)"
         ),
         f"{iam5}[Resource::*]": (
-            "sagemaker:ListTrainingJobs and X-Ray PutTraceSegments have no resource-level permissions"
+            "sagemaker:ListTrainingJobs, ListHyperParameterTuningJobs and X-Ray PutTraceSegments have no "
+            "resource-level permissions"
         ),
         f"{iam5}[Resource::<{pools}.Arn>/index/*]": (
             "Queries on the registry table's own indexes (by_status, by_match, by_team, by_type)"
