@@ -95,8 +95,9 @@ class Monitoring(Construct):
             "PolicyInvalid",
             _metric("PolicyInvalid"),
             "The policy document in SSM is invalid; warmpool keeps deciding by the last good one it "
-            "read, or by the built-in policy (each job's own keep-alive) in a function that has read "
-            "none: the log names each problem",
+            "read, or, in a function that has read none, by the parameter's last valid version (the "
+            "built-in policy, each job's own keep-alive, when none is valid): the log names each problem "
+            "and the version it decides by",
         )
         alarm(
             "PolicyUnreadable",
