@@ -3,8 +3,9 @@ through the engine.
 
 Configuration comes from the same environment variables the Lambdas use (POOLS_TABLE_NAME,
 AUDIT_TABLE_NAME, ...; see docs/cli.md), with --table, --audit-table, --endpoint-url and --region
-overriding. `list` and `costs` read the registry table only; `show`, `extend` and `release` also the
-audit table.
+overriding. `list` and `costs` read the registry table only (and the policy, for `costs` and for
+`list --team`: which team a pool counts for is the policy's to say); `show`, `extend` and `release`
+also the audit table.
 """
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ from warmpool.cli.output import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from warmpool.domain.model import Pool
     from warmpool.service.ports import PoolRecord, PoolRegistry
 
 
@@ -65,10 +69,23 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         description="Job, owner, team, instance, state, warm until, billable time and last decision of "
         "each pool in the registry.",
         **examples(
-            "warmpool pools list --team vision --status Available", "warmpool pools list --format json"
+            "warmpool pools list --team vision --status Available",
+            "warmpool pools list --team platform --policy policies/example.yaml",
+            "warmpool pools list --format json",
         ),
     )
-    listing.add_argument("--team", type=team_name, help="only this team's pools")
+    listing.add_argument(
+        "--team",
+        type=team_name,
+        help="only the pools that count for this team, as its budget and digest count them: tagged with "
+        "it, and the untagged ones when it is the policy's default_team",
+    )
+    listing.add_argument(
+        "--policy",
+        type=given("a policy file, or drop --policy for the deployed one"),
+        help="policy YAML that says which team a pool counts for, read with --team (default: the "
+        "deployed one, POLICY_PARAMETER_NAME in SSM)",
+    )
     listing.add_argument(
         "--status", choices=("InUse", "Available", "Reused", "Terminated"), help="only pools in this state"
     )
@@ -196,10 +213,21 @@ def _no_such_team(team: str, teams: set[str], where: str) -> None:
 
 
 def run_list(args: argparse.Namespace) -> int:
+    from warmpool.domain.policy import PolicyError
+
     registry = _registry(args, audit=False)
-    rows = [_row(r) for r in registry.list_pools(team=args.team, status=args.status)]
-    if args.team and not rows:
-        teams = {r.pool.team for r in registry.list_pools() if r.pool.team}
+    counts_for = None
+    if args.team:
+        try:
+            counts_for = _counted_team(args)
+        except PolicyError as exc:
+            return fail(str(exc))
+    records = registry.list_pools(status=args.status)
+    if counts_for is not None:
+        records = [r for r in records if counts_for(r.pool) == args.team]
+    rows = [_row(r) for r in records]
+    if counts_for is not None and not rows:
+        teams = {team for r in registry.list_pools() if (team := counts_for(r.pool))}
         if args.team not in teams:
             _no_such_team(args.team, teams, "")
     if args.format == "json":
@@ -217,6 +245,26 @@ def run_list(args: argparse.Namespace) -> int:
         )
         print(table(headers, [[r[h] for h in headers] for r in rows]))
     return 0
+
+
+def _counted_team(args: argparse.Namespace) -> Callable[[Pool], str | None]:
+    """The team a pool counts for, as `pools costs`, the budgets and the digests count it
+    (`team_of`): `list --team platform`, which a digest of platform's points at for the pools it left
+    out, listed only the pools tagged platform, none of the untagged ones the digest and the costs
+    counted for it. The policy says which tag names the team and which team the untagged pools count
+    for; without one (no --policy, no POLICY_PARAMETER_NAME) the tag alone says it, and stderr says so
+    rather than guess a default team the deployed policy may not have."""
+    from warmpool.domain.policy import load_policy_file
+    from warmpool.service.lifecycle import team_of
+
+    if not args.policy and not os.environ.get("POLICY_PARAMETER_NAME"):
+        note(
+            f"no --policy and no POLICY_PARAMETER_NAME: --team {args.team} matches the team tag only; "
+            "the untagged pools, which count for the policy's default_team, are listed under no team"
+        )
+        return lambda pool: pool.team
+    policy = load_policy_file(args.policy) if args.policy else _deployed_policy(args)
+    return lambda pool: team_of(pool, policy)
 
 
 def run_show(args: argparse.Namespace) -> int:
@@ -320,16 +368,20 @@ def _deployed_policy(args: argparse.Namespace) -> Any:
 
     name = os.environ.get("POLICY_PARAMETER_NAME")
     if not name:
+        policy = PolicyDocument()
+        # the untagged pools' team is the built-in one: its row may not be the deployed default team's
         print(
-            "warmpool: no --policy and no POLICY_PARAMETER_NAME: built-in prices, no budgets", file=sys.stderr
+            "warmpool: no --policy and no POLICY_PARAMETER_NAME: built-in prices, no budgets, untagged "
+            f"pools counted for the built-in default_team {policy.default_team}",
+            file=sys.stderr,
         )
-        return PolicyDocument()
+        return policy
     ssm = aws_client("ssm", args.endpoint_url, args.region)
     raw = ssm.get_parameter(Name=name)["Parameter"]["Value"]
     try:
         data = json.loads(raw)
     except ValueError as exc:
-        instead = "; pass --policy FILE" if args.pools_command == "costs" else ""
+        instead = "; pass --policy FILE" if args.pools_command in ("costs", "list") else ""
         raise PolicyError(name, [f"not JSON ({exc}){instead}"]) from None
     return parse_policy(data, source=name)
 

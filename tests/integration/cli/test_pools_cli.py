@@ -393,3 +393,94 @@ def test_a_team_nothing_knows_is_said_on_stderr_with_the_teams_there_are(
     assert main(["pools", "list", "--team", "nlp", "--status", "InUse", "--format", "json"]) == 0
     captured = capsys.readouterr()
     assert (captured.out, captured.err) == ("[]\n", "")
+
+
+def test_team_lists_the_pools_that_count_for_it_as_costs_counts_them(
+    pools: System, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # an untagged pool counts for the policy's default team: the digest of `platform` lists it and
+    # points at `pools list --team platform --status Available` for the ones it leaves out, which
+    # listed none of them and said no pool was platform's
+    pools.set_policy({"version": 1, "default_team": "platform"})
+    pools.run_job("cli-untagged", 60, keep_alive_seconds=900, volume_size_gb=30, tags={"owner": "bob"})
+    capsys.readouterr()  # the functions' logs
+    assert main(["pools", "list", "--team", "platform", "--status", "Available", "--format", "json"]) == 0
+    captured = capsys.readouterr()
+    rows = json.loads(captured.out)
+    assert [(r["job"], r["team"]) for r in rows] == [("cli-untagged", None)]  # `team`: its tag, as before
+    assert captured.err == ""
+    assert main(["pools", "costs", "--team", "platform", "--format", "json"]) == 0
+    assert [(r["team"], r["warm_instances"]) for r in json.loads(capsys.readouterr().out)["teams"]] == [
+        ("platform", 1)
+    ]
+    # a tagged team's listing is as before, and leaves the untagged pool out
+    assert main(["pools", "list", "--team", "vision", "--format", "json"]) == 0
+    assert [r["job"] for r in json.loads(capsys.readouterr().out)] == ["cli-1"]
+    # a --team no pool counts for is still said, with the teams the pools count for
+    assert main(["pools", "list", "--team", "Platform"]) == 0
+    assert capsys.readouterr().err == (
+        "warmpool: --team Platform: no pool in the registry is this team's; "
+        "the teams: nlp, platform, vision\n"
+    )
+
+
+def test_team_reads_the_tag_the_policy_names(pools: System, capsys: pytest.CaptureFixture[str]) -> None:
+    # registered while the team tag was `team`; the policy has since named `cost-center` the team tag:
+    # the pool counts for its cost center, and is listed under it
+    tags = {"team": "vision", "cost-center": "cc-7", "owner": "alice"}
+    pools.run_job("cli-cc", 60, keep_alive_seconds=900, volume_size_gb=30, tags=tags)
+    pools.set_policy({"version": 1, "tags": {"team": "cost-center"}})
+    capsys.readouterr()  # the functions' logs
+    assert main(["pools", "list", "--team", "cc-7", "--format", "json"]) == 0
+    assert [r["job"] for r in json.loads(capsys.readouterr().out)] == ["cli-cc"]
+    assert main(["pools", "costs", "--team", "cc-7", "--format", "json"]) == 0
+    assert [r["team"] for r in json.loads(capsys.readouterr().out)["teams"]] == ["cc-7"]
+    assert main(["pools", "list", "--team", "vision", "--format", "json"]) == 0
+    assert [r["job"] for r in json.loads(capsys.readouterr().out)] == ["cli-1"]
+
+
+def test_team_of_list_reads_a_policy_file(
+    pools: System, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    pools.run_job("cli-untagged", 60, keep_alive_seconds=900, volume_size_gb=30, tags={"owner": "bob"})
+    capsys.readouterr()  # the functions' logs
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("version: 1\ndefault_team: research\n")
+    assert main(["pools", "list", "--team", "research", "--policy", str(policy), "--format", "json"]) == 0
+    captured = capsys.readouterr()
+    assert [r["job"] for r in json.loads(captured.out)] == ["cli-untagged"]
+    assert captured.err == ""
+    # an invalid file is refused naming its problems, as `pools costs --policy` does
+    policy.write_text("version: 1\ndefault_team: 7\n")
+    assert main(["pools", "list", "--team", "research", "--policy", str(policy)]) == 2
+    assert "default_team" in capsys.readouterr().err
+
+
+def test_team_without_a_policy_matches_the_tag_and_says_so(
+    pools: System, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # nothing says which team untagged pools count for: they are listed under no team, and the note
+    # names what would say it
+    pools.run_job("cli-untagged", 60, keep_alive_seconds=900, volume_size_gb=30, tags={"owner": "bob"})
+    capsys.readouterr()  # the functions' logs
+    monkeypatch.delenv("POLICY_PARAMETER_NAME")
+    assert main(["pools", "list", "--team", "vision", "--format", "json"]) == 0
+    captured = capsys.readouterr()
+    assert [r["job"] for r in json.loads(captured.out)] == ["cli-1"]
+    assert captured.err == (
+        "warmpool: no --policy and no POLICY_PARAMETER_NAME: --team vision matches the team tag only; "
+        "the untagged pools, which count for the policy's default_team, are listed under no team\n"
+    )
+    # `pools costs` without a policy counts them for the built-in default team, and says which
+    assert main(["pools", "costs", "--team", "platform", "--format", "json"]) == 0
+    captured = capsys.readouterr()
+    assert [r["team"] for r in json.loads(captured.out)["teams"]] == ["platform"]
+    assert captured.err == (
+        "warmpool: no --policy and no POLICY_PARAMETER_NAME: built-in prices, no budgets, untagged pools "
+        "counted for the built-in default_team platform\n"
+    )
+    # without --team no policy is read, and nothing is said
+    assert main(["pools", "list", "--format", "json"]) == 0
+    captured = capsys.readouterr()
+    assert [r["job"] for r in json.loads(captured.out)] == ["cli-1", "cli-2", "cli-untagged"]
+    assert captured.err == ""

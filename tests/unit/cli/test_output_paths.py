@@ -73,6 +73,11 @@ NOWHERE = ["--endpoint-url", "http://127.0.0.1:9", "--region", "us-east-1"]  # n
             "a policy file, or drop --policy for the deployed one",
         ),
         (
+            ["pools", "list", "--table", "t", "--team", "vision", "--policy", "", *NOWHERE],
+            "--policy",
+            "a policy file, or drop --policy for the deployed one",
+        ),
+        (
             ["trace", "export", "--out", "", *NOWHERE],
             "--out",
             "a .csv file, or drop --out for standard output",
@@ -95,6 +100,7 @@ NOWHERE = ["--endpoint-url", "http://127.0.0.1:9", "--region", "us-east-1"]  # n
         "simulate-policy",
         "simulate-plot",
         "costs-policy",
+        "list-policy",
         "export-out",
         "export-policy",
         "validate",
