@@ -629,3 +629,12 @@ def test_a_job_named_in_several_regions_is_not_picked_at_random(
         emulator.complete_job("job-a")
     emulator.complete_job("job-a", region="us-west-2")
     assert oregon.describe_training_job(TrainingJobName="job-a")["TrainingJobStatus"] == "Completed"
+
+
+@pytest.mark.parametrize("token", ["nonsense", "wp--5", "wp-1.5"])
+def test_a_page_token_the_emulator_did_not_give_is_refused(sagemaker: Any, token: str) -> None:
+    for name in ("job-1", "job-2"):
+        sagemaker.create_training_job(**training_job_request(name))
+    for listing in (sagemaker.list_training_jobs, sagemaker.list_hyper_parameter_tuning_jobs):
+        with pytest.raises(ClientError, match="Invalid pagination token"):
+            listing(NextToken=token)

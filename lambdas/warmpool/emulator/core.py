@@ -1057,10 +1057,10 @@ def _page(selected: list[_T], token: object, max_results: object) -> tuple[list[
     refuses one it did not give."""
     start = 0
     if token:
-        try:
-            start = int(str(token).removeprefix("wp-"))
-        except ValueError:
-            raise EmulatorError("ValidationException", "Invalid pagination token.") from None
+        digits = str(token).removeprefix("wp-")
+        if not digits.isdigit():  # `wp--5` too: no page the emulator gave starts before the first
+            raise EmulatorError("ValidationException", "Invalid pagination token.")
+        start = int(digits)
     size = int(str(max_results)) if max_results else 100
     following = f"wp-{start + size}" if start + size < len(selected) else None
     return selected[start : start + size], following
