@@ -1,11 +1,13 @@
 """The demo's HTML report: a timeline chart per pool (inline SVG, no external assets), the decisions,
-the notifications and the cost summary."""
+the notifications and the cost summary. It says what the terminal says, in the same words and figures
+(the runner's), for a reader who was not there: what the day was, which zone its times are in, what
+the costs count."""
 
 from __future__ import annotations
 
 import html
 from collections import defaultdict
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -36,8 +38,6 @@ def _chart(system: LocalSystem, start: datetime, end: datetime) -> str:
             f"<title>{title}</title></rect>"
         )
         if job.warm_pool is not None and job.ended_at is not None and job.warm_pool.billable_seconds > 0:
-            from datetime import timedelta
-
             idle_end = job.ended_at + timedelta(seconds=job.warm_pool.billable_seconds)
             i0, i1 = _x(job.ended_at, start, end), _x(idle_end, start, end)
             rows[cluster].append(
@@ -53,8 +53,6 @@ def _chart(system: LocalSystem, start: datetime, end: datetime) -> str:
         parts.extend(i for i in items[1:] if i.startswith("<rect"))
     hours = []
     t = start.replace(minute=0, second=0)
-    from datetime import timedelta
-
     while t <= end:
         x = _x(t, start, end)
         hours.append(
@@ -63,43 +61,67 @@ def _chart(system: LocalSystem, start: datetime, end: datetime) -> str:
         )
         t += timedelta(hours=1)
     height = 40 + ROW * len(rows)
+    title = (
+        "Warm pools over the day, hours in UTC: blue while a job runs on the pool, "
+        "orange while it is warm and idle"
+    )
     return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}">'
-        + "".join(hours)
-        + "".join(parts)
-        + "</svg>"
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" role="img">'
+        f"<title>{title}</title>"
+        '<text x="4" y="14" font-size="10">hour (UTC)</text>' + "".join(hours) + "".join(parts) + "</svg>"
     )
 
 
 def write_report(system: LocalSystem, result: DemoResult, out_dir: Path) -> Path:
+    from warmpool.demo.runner import COST_BASIS, NOT_THE_SAVINGS, START, local_zone
+
     out_dir.mkdir(parents=True, exist_ok=True)
     times = [j.created_at for j in system.emulator.jobs.values()]
     start, end = min(times), system.now()
+    story = "".join(
+        f"<li>{html.escape(told)} &mdash; {html.escape(text)}</li>" for told, text in result.story
+    )
     rows = "".join(
         f"<tr><td>{at:%H:%M}</td><td>{html.escape(kind)}</td><td><pre>{html.escape(text)}</pre></td></tr>"
         for at, kind, text in result.timeline
     )
     costs = "".join(
-        f"<tr><td>{html.escape(label)}</td><td>${row['idle_usd']:.2f}</td><td>${row['cold_start_usd']:.2f}</td>"
-        f"<td>${row['idle_usd'] + row['cold_start_usd']:.2f}</td></tr>"
+        f"<tr><td>{html.escape(label)}</td><td class=n>${row['idle_usd']:.2f}</td>"
+        f"<td class=n>${row['cold_start_usd']:.2f}</td>"
+        f"<td class=n>${row['idle_usd'] + row['cold_start_usd']:.2f}</td></tr>"
         for label, row in result.costs.items()
     )
-    checks = "".join(
-        f"<li>{'PASS' if c.passed else 'FAIL'}: {html.escape(c.description)}</li>" for c in result.checks
+    checks = "".join(  # a failed check says why, as the terminal does
+        f"<li>{'PASS' if c.passed else 'FAIL'}: {html.escape(c.description)}"
+        + ("" if c.passed else f" ({html.escape(c.detail)})")
+        + "</li>"
+        for c in result.checks
     )
-    page = f"""<!doctype html><html><head><meta charset="utf-8"><title>warmpool demo</title>
-<style>body{{font-family:sans-serif;margin:2em}}pre{{margin:0;white-space:pre-wrap}}
-td{{vertical-align:top;padding:2px 8px}}table{{border-collapse:collapse}}
-tr:nth-child(even){{background:#f5f5f5}}</style></head><body>
+    page = f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
+<title>warmpool demo: one day, three teams</title>
+<style>body{{font-family:sans-serif;margin:2em;max-width:75em}}pre{{margin:0;white-space:pre-wrap}}
+td,th{{vertical-align:top;padding:2px 8px;text-align:left}}td.n{{text-align:right}}
+table{{border-collapse:collapse}}tr:nth-child(even){{background:#f5f5f5}}</style></head><body>
 <h1>warmpool demo: one day, three teams</h1>
-<p>Blue: a job running on the pool's instances.
+<p>A scripted working day ({START:%A} {START.day} {START:%B %Y}) of three teams, vision, nlp and
+research, training on SageMaker with warm pools under the example policy, replayed through warmpool's
+own Lambda handlers on moto with a warm-pool emulator, in virtual time: no AWS account, no real
+instances.
+Times are UTC (virtual time; {html.escape(local_zone())}), but for the story below: it is told in
+Berlin's time, the zone of the policy's working hours.</p>
+<h2>The day</h2><ol>{story}</ol>
+<h2>Pools</h2><p>One row per warm pool, named after its first job; hover a bar for its job.
+Blue: a job running on the pool's instances.
 Orange: the pool warm and idle (billed), until reused or released.</p>
 {_chart(system, start, end)}
-<h2>Checks</h2><ul>{checks}</ul>
-<h2>Cost</h2><p>A scripted day of a few jobs shows the features, not the savings:
-<code>make bench</code> replays traces.</p>
-<table><tr><th></th><th>idle</th><th>cold starts</th><th>total</th></tr>{costs}</table>
-<h2>Timeline</h2><table>{rows}</table></body></html>"""
+<h2>Checks</h2><p>What the day must show; the demo exits 1 when one fails.</p><ul>{checks}</ul>
+<h2>Cost of the day</h2><p>In US dollars: {html.escape(COST_BASIS)}, with warmpool, without a manager
+(every job starts cold) and with every pool kept warm a fixed 60 minutes.
+Note: {html.escape(NOT_THE_SAVINGS)}.</p>
+<table><tr><th>keep-alive</th><th>idle</th><th>cold starts</th><th>total</th></tr>{costs}</table>
+<h2>Timeline</h2><p>What warmpool recorded and decided (each decision with its rule and reasons), what it
+told SageMaker, and what Slack received.</p>
+<table><tr><th>time (UTC)</th><th>what</th><th>details</th></tr>{rows}</table></body></html>"""
     path = out_dir / "report.html"
     path.write_text(page, encoding="utf-8")
     return path

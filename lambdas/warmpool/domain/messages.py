@@ -407,6 +407,11 @@ def slack_escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def slack_unescape(text: str) -> str:
+    """Slack text as Slack shows it: `slack_escape` undone (the demo prints what Slack was sent)."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
 def slack_cut(text: str, limit: int) -> str:
     """Slack text (escaped, `slack_escape`) in at most `limit` characters: a longer one is cut and ends
     in "…". Never inside an escape (`&amp;` cut to `&am` would show as such) nor inside a `<...>` (a
@@ -483,19 +488,16 @@ def blocks_as_text(blocks: list[dict[str, Any]]) -> str:
     """Block Kit blocks as a terminal shows them (the demo's timeline): the mention, a block of its own,
     on the headline's line, as Slack's message list reads (`<@U123> Warm pool ready: ...`)."""
 
-    def shown(text: str) -> str:
-        return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-
     lines: list[str] = []
     for block in blocks:
         if block["type"] in ("section", "header"):
-            said = shown(block["text"]["text"])
+            said = slack_unescape(block["text"]["text"])
             if lines and _MENTION.fullmatch(lines[-1]):
                 lines[-1] += " " + said
             else:
                 lines.append(said)
         elif block["type"] == "context":
-            lines.append(" ".join(shown(e["text"]) for e in block["elements"] if "text" in e))
+            lines.append(" ".join(slack_unescape(e["text"]) for e in block["elements"] if "text" in e))
         elif block["type"] == "actions":
             lines.append("  ".join(f"[{e['text']['text']}]" for e in block["elements"]))
     return "\n".join(lines)

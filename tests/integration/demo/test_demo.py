@@ -1,5 +1,14 @@
 """`warmpool demo` end to end: the scripted day passes its own checks and writes its report."""
 
+import contextlib
+import io
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -10,14 +19,125 @@ ROOT = Path(__file__).resolve().parents[3]
 pytestmark = pytest.mark.slow
 
 
-def test_demo_passes_its_checks(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.chdir(ROOT)
-    monkeypatch.setenv("POWERTOOLS_LOG_LEVEL", "WARNING")
-    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
-    code = main(["demo", "--out", str(tmp_path)])
-    out = capsys.readouterr().out
+@dataclass
+class Day:
+    code: int
+    out: str  # what the terminal showed
+    report: str  # report.html
+
+
+def _run_day(out_dir: Path, *extra: str) -> Iterator[Day]:
+    """The day replayed once for the tests that read it (it takes about 10 s)."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.chdir(ROOT)
+        monkeypatch.setenv("POWERTOOLS_LOG_LEVEL", "WARNING")
+        monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+        shown = io.StringIO()
+        with contextlib.redirect_stdout(shown), contextlib.redirect_stderr(shown):
+            code = main(["demo", "--out", str(out_dir), *extra])
+        report = out_dir / "report.html"
+        assert report.is_file(), shown.getvalue()
+        yield Day(code, shown.getvalue(), report.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def day(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Day]:
+    yield from _run_day(tmp_path_factory.mktemp("demo"))
+
+
+@pytest.fixture(scope="module")
+def odd_names_day(tmp_path_factory: pytest.TempPathFactory) -> Day:
+    """The day under a policy whose selector's name holds HTML's and Slack's special characters, and
+    caps vision's pools at 5 minutes: the decisions quote the name, and three checks fail."""
+    folder = tmp_path_factory.mktemp("odd-names")
+    policy = (ROOT / "policies" / "example.yaml").read_text()
+    policy = policy.replace("  - name: big-gpus", '  - name: "g5<b>&\\"x"')
+    policy = policy.replace('match: {instance_types: ["ml.p4d.*"]}', 'match: {instance_types: ["ml.g5.*"]}')
+    policy = policy.replace(
+        "rules: {max_horizon_minutes: 60, people_cost_per_hour: 200}", "rules: {max_horizon_minutes: 5}"
+    )
+    assert 'name: "g5<b>&\\"x"' in policy
+    assert "rules: {max_horizon_minutes: 5}" in policy
+    (folder / "policy.yaml").write_text(policy)
+    # in a process of its own: a second day in this one finds the first one's tables in moto
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "lambdas"), str(ROOT)]),
+        "POWERTOOLS_LOG_LEVEL": "WARNING",
+        "POWERTOOLS_METRICS_DISABLED": "true",
+    }
+    out = folder / "out"
+    command = [sys.executable, "-m", "warmpool.cli.main", "demo", "--out", str(out)]
+    ran = subprocess.run(
+        [*command, "--policy", str(folder / "policy.yaml")],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=300,
+        check=False,
+    )
+    assert (out / "report.html").is_file(), ran.stdout + ran.stderr
+    return Day(ran.returncode, ran.stdout, (out / "report.html").read_text(encoding="utf-8"))
+
+
+class _Tags(HTMLParser):
+    """The report's tags, checked to nest, and whatever it would fetch."""
+
+    VOID = frozenset({"meta", "br", "img", "hr", "input", "link", "source", "wbr"})
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.open: list[str] = []
+        self.unbalanced: list[str] = []
+        self.fetched: list[str] = []
+        self.texts: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.fetched += [v for k, v in attrs if k in ("src", "href", "xlink:href") and v]
+        if tag in {"link", "script"}:
+            self.fetched.append(tag)
+        if tag not in self.VOID:
+            self.open.append(tag)
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.fetched += [v for k, v in attrs if k in ("src", "href", "xlink:href") and v]
+
+    def handle_endtag(self, tag: str) -> None:
+        if self.open and self.open[-1] == tag:
+            self.open.pop()
+        else:
+            self.unbalanced.append(f"</{tag}> at line {self.getpos()[0]} inside {self.open[-3:]}")
+
+    def handle_data(self, data: str) -> None:
+        self.texts.append(data)
+
+
+def _parsed(report: str) -> _Tags:
+    tags = _Tags()
+    tags.feed(report)
+    tags.close()
+    assert tags.unbalanced == []
+    assert tags.open == []
+    assert tags.fetched == []  # it opens offline: inline SVG and CSS, nothing to fetch
+    return tags
+
+
+def _text(report: str) -> str:
+    """The report's text as a browser shows it: its cells apart, its runs of spaces one space."""
+    return re.sub(r"\s+", " ", " ".join(_parsed(report).texts))
+
+
+def _costs(out: str) -> dict[str, tuple[float, float, float]]:
+    """The terminal's cost of the day: per strategy, (idle, cold starts, total)."""
+    rows = re.findall(
+        r"^  (.+?)\s+idle \$\s*([\d.]+)\s+cold starts \$\s*([\d.]+)\s+total \$\s*([\d.]+)$", out, re.M
+    )
+    return {label: (float(idle), float(cold), float(total)) for label, idle, cold, total in rows}
+
+
+def test_demo_passes_its_checks(day: Day) -> None:
+    code, out = day.code, day.out
     assert code == 0, out
     assert "demo passed" in out
     assert out.count("[PASS]") >= 9
@@ -30,9 +150,73 @@ def test_demo_passes_its_checks(
     assert "Berlin is UTC+1" in out
     assert "  09:12  slack            bob: Release now -> release vision-exp-3: done" in out
     assert "keep-alive - s" not in out
-    report = (tmp_path / "report.html").read_text()
-    assert "<svg" in report
-    assert "vision-exp-1" in report
+    assert "<svg" in day.report
+    assert "vision-exp-1" in day.report
+
+
+def test_the_baselines_price_each_job_at_its_own_instance_type(day: Day) -> None:
+    # the p5 job's cold start cost p5's price in warmpool's row, and g5's in the baselines' rows: no
+    # manager looked cheaper than warmpool for it. Without a manager every job starts cold, warmpool's two
+    # warm starts (vision's g5.2xlarge x1) included: 130 s of the instance and of people at 100 $/h each
+    costs = _costs(day.out)
+    assert list(costs) == ["warmpool", "no manager (no keep-alive)", "fixed 60-minute keep-alive"]
+    warm_starts_cold = 2 * 130 * (1.515 + 100) / 3600
+    assert costs["no manager (no keep-alive)"][1] == pytest.approx(
+        costs["warmpool"][1] + warm_starts_cold, abs=0.011
+    )
+    # a fixed hour keeps the p5 pool warm for its hour too: 113.068 $/h
+    assert costs["fixed 60-minute keep-alive"][0] > 113
+
+
+def test_the_report_says_what_the_terminal_says_and_how_to_read_it(day: Day) -> None:
+    text = _text(day.report)
+    # the cost of the day: the terminal's figures, with what they count and in which unit
+    for label, (idle, cold, total) in _costs(day.out).items():
+        assert f"{label} ${idle:.2f} ${cold:.2f} ${total:.2f}" in text
+    assert "idle warm instances + cold starts at 100 $/h of people's time" in text
+    assert "US dollars" in text
+    for check in re.findall(r"^  \[PASS\] (.+)$", day.out, re.M):
+        assert f"PASS: {check}" in text
+    # what the day was, at the times the terminal told it (Berlin), and which zone every other time is in
+    story = re.findall(r"^(\d\d:\d\d) Berlin  (.+)$", day.out, re.M)
+    assert len(story) == 7
+    for told, act in story:
+        assert f"{told} Berlin — {act}" in text
+    assert "Times are UTC (virtual time; Berlin is UTC+1)" in text
+    assert "time (UTC)" in text
+    chart = re.search(r"<svg [^>]*><title>([^<]+)</title>", day.report)
+    assert chart is not None
+    assert "UTC" in chart.group(1)
+    # the timeline's rows, every one of them: the terminal's first lines
+    rows = re.findall(r"^  (\d\d:\d\d)  (slack #\S+|\S+)\s+(.+)$", day.out, re.M)
+    assert len(rows) > 60
+    for when, kind, first in rows:
+        assert " ".join([when, kind, *first.split()]) in text
+    # readable times: the demo's own lines name a time of the day, not an ISO timestamp
+    assert "vision-exp-1: UpdateTrainingJob 3600 s, until 08:25 UTC" in day.out
+    assert "vision-exp-1: UpdateTrainingJob 3600 s, until 08:25 UTC" in text
+    assert not re.search(r"UpdateTrainingJob \d+ s, until \d{4}-", text)
+    for unreadable in ("None", "nan", "$-0.00"):
+        assert unreadable not in text
+
+
+def test_names_with_html_and_slack_characters_are_shown_as_written(odd_names_day: Day) -> None:
+    day = odd_names_day
+    assert day.code == 1  # vision's pools are capped at 5 minutes: its warm starts fail
+    text = _text(day.report)
+    rule = 'selectors[0:g5<b>&"x].max_horizon_minutes'
+    assert rule in text  # the page reads the name as written: escaped, once
+    assert "&amp;lt;" not in day.report
+    assert "<b>" not in day.report
+    # alice's Slack reply quotes the rule: as Slack shows it, not Slack's escaped text
+    assert f"alice: Extend 60 min -> extend vision-exp-3: refused ({rule}" in day.out
+    assert f"alice: Extend 60 min -> extend vision-exp-3: refused ({rule}" in text
+    assert "&lt;b&gt;" not in day.out
+    # a failed check says why, on the page as in the terminal
+    failed = re.findall(r"^  \[FAIL\] (.+)$", day.out, re.M)
+    assert len(failed) == 3
+    for check in failed:
+        assert f"FAIL: {check}" in text
 
 
 def test_an_out_directory_that_cannot_be_made_is_refused_before_the_day_runs(
