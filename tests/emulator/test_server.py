@@ -299,3 +299,17 @@ def test_trace_export_s_default_period_ends_at_the_emulators_virtual_clock(
         assert main(["trace", "export", "--endpoint-url", stack.endpoint_url]) == 0
     rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
     assert [(row["job_name"], row["team"]) for row in rows] == [("trace-1", "vision")]
+
+
+def test_the_local_stack_can_be_started_again_in_the_same_process(aws_env: None, tmp_path: Path) -> None:
+    # `main(["demo"])` run twice (a notebook): the second run's tables were the first's, and creating
+    # them again was refused ("Table already exists")
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("version: 1\n")
+    for _ in range(2):
+        system = start_local_system(start=MONDAY, policy_file=policy, webhook_keys=())
+        try:
+            system.session.client("sagemaker").create_training_job(**training_job_request("again-1"))
+            system.settle()
+        finally:
+            system.stop()

@@ -71,6 +71,13 @@ class LocalSystem:
         from warmpool.service import wiring
 
         self.slack.stop()
+        # moto keeps its resources in the process, not in the server: without a reset, a second system
+        # started in the same process (`main(["demo"])` run twice, a notebook) found the first one's
+        # tables there, and creating them again failed
+        from urllib.request import Request, urlopen
+
+        with urlopen(Request(f"{self.endpoint_url}/moto-api/reset", method="POST"), timeout=10):
+            pass
         self.server.stop()
         uninstall()
         wiring.OVERRIDES.clock = None
