@@ -220,17 +220,28 @@ def another_process(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         yield
 
 
+def ran_for_ten_minutes(
+    stack: LocalSystem, name: str, *, keep_alive_seconds: int, ended_ago_seconds: int
+) -> Any:
+    """A job of vision's that ran ten minutes on the stack and ended `ended_ago_seconds` ago (the
+    functions have seen it end); the stack's SageMaker client."""
+    sagemaker = stack.session.client("sagemaker")
+    tags = {"team": "vision", "owner": "alice"}
+    sagemaker.create_training_job(
+        **training_job_request(name, keep_alive_seconds=keep_alive_seconds, tags=tags)
+    )
+    stack.settle()
+    stack.control.run_for(name, 600)
+    stack.advance(600 + ended_ago_seconds)
+    return sagemaker
+
+
 def test_pools_extend_decides_and_audits_at_the_emulators_virtual_clock(
     stack: LocalSystem, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # decided at the machine's clock, months after the emulator's, the 30 minutes were counted from the
     # machine's now, refused as beyond the 24 h horizon, answered and audited at the machine's time
-    sagemaker = stack.session.client("sagemaker")
-    tags = {"team": "vision", "owner": "alice"}
-    sagemaker.create_training_job(**training_job_request("ext-1", keep_alive_seconds=1800, tags=tags))
-    stack.settle()
-    stack.control.run_for("ext-1", 600)
-    stack.advance(1200)  # ended ten minutes ago
+    sagemaker = ran_for_ten_minutes(stack, "ext-1", keep_alive_seconds=1800, ended_ago_seconds=600)
     registry = DynamoPoolRegistry(
         stack.env.pools_table, stack.session.client("dynamodb"), audit_table_name=stack.env.audit_table
     )
@@ -265,12 +276,8 @@ def test_pools_costs_counts_idle_time_up_to_the_emulators_virtual_clock(
 ) -> None:
     # counted at the machine's clock, "today" was the machine's and the pool the emulator ended ten
     # minutes ago had idled since
-    sagemaker = stack.session.client("sagemaker")
-    tags = {"team": "vision", "owner": "alice"}
-    sagemaker.create_training_job(**training_job_request("cost-1", keep_alive_seconds=3600, tags=tags))
-    stack.settle()
-    stack.control.run_for("cost-1", 600)
-    stack.advance(1200)  # ended ten minutes ago, warm for most of the hour yet
+    # ended ten minutes ago, warm for most of the hour yet
+    ran_for_ten_minutes(stack, "cost-1", keep_alive_seconds=3600, ended_ago_seconds=600)
     capsys.readouterr()
     flags = ["--endpoint-url", stack.endpoint_url, "--format", "json"]
     with another_process(monkeypatch):
@@ -288,12 +295,7 @@ def test_trace_export_s_default_period_ends_at_the_emulators_virtual_clock(
 ) -> None:
     # "the last 14 days" counted back from the machine's clock, months after the emulator's, held none
     # of its jobs: "no job left" (exit 1)
-    sagemaker = stack.session.client("sagemaker")
-    tags = {"team": "vision", "owner": "alice"}
-    sagemaker.create_training_job(**training_job_request("trace-1", keep_alive_seconds=600, tags=tags))
-    stack.settle()
-    stack.control.run_for("trace-1", 600)
-    stack.advance(660)  # ended a minute ago
+    ran_for_ten_minutes(stack, "trace-1", keep_alive_seconds=600, ended_ago_seconds=60)
     capsys.readouterr()
     with another_process(monkeypatch):
         assert main(["trace", "export", "--endpoint-url", stack.endpoint_url]) == 0

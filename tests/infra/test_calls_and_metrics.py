@@ -28,7 +28,6 @@ from urllib.parse import urlencode
 
 import boto3
 import pytest
-from warmpool import observability
 from warmpool.domain.model import Action
 from warmpool.emulator import EmulatorConfig
 from warmpool.emulator.jobs import training_job_request
@@ -40,7 +39,7 @@ from warmpool.service.ports import TUNING_WATCHES_REPAIR
 from infra.constants import ASSET_EXCLUDES
 from tests.infra.conftest import ROOT, Synthesized
 from tests.infra.test_stack import actions, resources, statements
-from tests.integration.conftest import System, running_system
+from tests.integration.conftest import System, emf_documents, running_system
 from tests.integration.notify.test_notify import signed
 
 pytestmark = pytest.mark.slow
@@ -123,13 +122,7 @@ class Observed:
 def emf(function: str, output: str) -> list[Emitted]:
     """The metrics of the EMF blobs in a function's output (one JSON object a line)."""
     found = []
-    for line in output.splitlines():
-        try:
-            blob = json.loads(line)
-        except ValueError:
-            continue
-        if not isinstance(blob, dict) or "_aws" not in blob:
-            continue
+    for blob in emf_documents(output):
         for directive in blob["_aws"]["CloudWatchMetrics"]:
             for dimension_set in directive["Dimensions"]:
                 dimensions = tuple(sorted((name, str(blob[name])) for name in dimension_set))
@@ -140,7 +133,6 @@ def emf(function: str, output: str) -> list[Emitted]:
 
 @pytest.fixture(scope="module")
 def observed() -> Iterator[Observed]:
-    observability.logger()  # made now, its stream is not an invocation's captured output
     with pytest.MonkeyPatch.context() as monkeypatch:
         for key, value in {
             "AWS_ACCESS_KEY_ID": "testing",

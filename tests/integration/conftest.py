@@ -228,6 +228,18 @@ def first_send_fails(system: System, says: Callable[[str], bool]) -> Iterator[li
         yield failed
 
 
+def emf_documents(output: str) -> Iterator[dict[str, Any]]:
+    """The CloudWatch embedded-metric-format documents among a function's output lines (its logs are
+    the other lines): each has `_aws.CloudWatchMetrics` and the metrics' values by name."""
+    for line in output.splitlines():
+        try:
+            document = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(document, dict) and "_aws" in document:
+            yield document
+
+
 @contextmanager
 def hooked(event: str, hook: Callable[..., None]) -> Iterator[None]:
     """`hook` on every client's `event` (e.g. `provide-client-params.dynamodb.PutItem`: it sees each

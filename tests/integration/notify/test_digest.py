@@ -41,6 +41,19 @@ def vision_on_slack(system: System) -> SlackStandIn:
     return stand_in
 
 
+def warm_at_the_digest_hour(system: System, names: list[str], *, owner: str) -> None:
+    """vision's jobs `names`, each left warm for ten minutes, ended by 09:00 UTC, the digest's hour;
+    the notices of their pools read (only the digest is left to come)."""
+    for name in names:
+        tags = {"team": "vision", "owner": owner}
+        system.sagemaker.create_training_job(**training_job_request(name, keep_alive_seconds=600, tags=tags))
+    system.settle()
+    for name in names:
+        system.control.run_for(name, 300)
+    system.advance(360)
+    system.notifications()
+
+
 def test_each_team_hears_once_a_day_what_is_warm(system: System) -> None:
     system.set_policy(policy(enabled=True))
     for name, tags in (
@@ -110,16 +123,7 @@ def test_a_digest_of_many_pools_is_valid_block_kit_and_says_no_routing_nonsense(
     stand_in = vision_on_slack(system)
     try:
         names = [f"vision-resnet50-finetune-lr-sweep-{i:03d}" for i in range(30)]
-        tags = {"team": "vision", "owner": "alice"}
-        for name in names:
-            system.sagemaker.create_training_job(
-                **training_job_request(name, keep_alive_seconds=600, tags=tags)
-            )
-        system.settle()
-        for name in names:
-            system.control.run_for(name, 300)
-        system.advance(360)
-        system.notifications()
+        warm_at_the_digest_hour(system, names, owner="alice")
         assert system.reconcile()["digests"] == ["vision"]
         (digest,) = [r["body"] for r in stand_in.delivered("vision") if "daily digest" in r["body"]["text"]]
         sections = [b["text"]["text"] for b in digest["blocks"] if b["type"] == "section"]
@@ -184,16 +188,7 @@ def test_a_digest_too_long_for_one_slack_message_comes_in_parts_each_sent_once(s
     try:
         names = [f"{i:02d}-" + "n" * 60 for i in range(48)]  # 63 characters, SageMaker's longest
         owner = ("data_science_bot_" * 16)[:256]  # a tag value may hold `_`, and 256 characters
-        for name in names:
-            tags = {"team": "vision", "owner": owner}
-            system.sagemaker.create_training_job(
-                **training_job_request(name, keep_alive_seconds=600, tags=tags)
-            )
-        system.settle()
-        for name in names:
-            system.control.run_for(name, 300)
-        system.advance(360)
-        system.notifications()
+        warm_at_the_digest_hour(system, names, owner=owner)
         before = len(stand_in.received)
         stand_in.answers.extend([200, 500, 500, 500])  # part 1 taken, then Slack fails on part 2
         assert system.reconcile()["digests"] == ["vision"]

@@ -18,7 +18,7 @@ from warmpool.emulator.jobs import training_job_request
 from warmpool.handlers import lifecycle
 from warmpool.local.slack_standin import SlackStandIn
 
-from tests.integration.conftest import System
+from tests.integration.conftest import System, emf_documents
 
 TWO_HOURS = {"version": 1, "defaults": {"keep_alive_strategy": "fixed-7200"}}
 TAGS = {"team": "vision", "owner": "alice"}
@@ -27,13 +27,7 @@ TAGS = {"team": "vision", "owner": "alice"}
 def emf_counts(output: str) -> dict[str, float]:
     """The metrics the functions published in `output` (their EMF lines), summed by name."""
     counts: dict[str, float] = {}
-    for line in output.splitlines():
-        try:
-            document = json.loads(line)
-        except ValueError:
-            continue
-        if not isinstance(document, dict) or "_aws" not in document:
-            continue
+    for document in emf_documents(output):
         for directive in document["_aws"]["CloudWatchMetrics"]:
             for metric in directive["Metrics"]:
                 value = document[metric["Name"]]
@@ -87,23 +81,16 @@ def start_message_move_task(system: System, source_arn: str, destination_arn: st
     number of messages moved (`list-message-move-tasks`' ApproximateNumberOfMessagesMoved)."""
     source = system.sqs.get_queue_url(QueueName=source_arn.rsplit(":", 1)[-1])["QueueUrl"]
     destination = system.sqs.get_queue_url(QueueName=destination_arn.rsplit(":", 1)[-1])["QueueUrl"]
-    moved = 0
-    while True:
-        batch = system.sqs.receive_message(
-            QueueUrl=source, MaxNumberOfMessages=10, MessageAttributeNames=["All"]
-        ).get("Messages", [])
-        if not batch:
-            return moved
-        for message in batch:
-            attributes = {
-                name: {key: value for key, value in attribute.items() if key in ("DataType", "StringValue")}
-                for name, attribute in message.get("MessageAttributes", {}).items()
-            }
-            system.sqs.send_message(
-                QueueUrl=destination, MessageBody=message["Body"], MessageAttributes=attributes
-            )
-            system.sqs.delete_message(QueueUrl=source, ReceiptHandle=message["ReceiptHandle"])
-            moved += 1
+    moved = system.messages(source)  # every visible message, received and deleted
+    for message in moved:
+        attributes = {
+            name: {key: value for key, value in attribute.items() if key in ("DataType", "StringValue")}
+            for name, attribute in message.get("MessageAttributes", {}).items()
+        }
+        system.sqs.send_message(
+            QueueUrl=destination, MessageBody=message["Body"], MessageAttributes=attributes
+        )
+    return len(moved)
 
 
 def shown(job: str, capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
