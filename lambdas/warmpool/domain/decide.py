@@ -95,15 +95,12 @@ def decide_keep_alive(
         action, keep_alive, next_check = Action.KEEP, None, None
     if step.capped_by_lifetime:
         reasons.append("capped by the pool's maximum lifetime")
-    if (
-        action is Action.RELEASE
-        and ev.settled is None
-        and 0 < step.horizon_seconds <= _idle_seconds(pool, now)
-    ):
+    idle = (now - pool.available_since).total_seconds()
+    if action is Action.RELEASE and ev.settled is None and 0 < step.horizon_seconds <= idle:
         # released because the warm time the rules wanted has run out: said, or a decision at 19:30
         # about a pool idle since 10:05 reads "wants 2.4 h of warm time" and "release" with no link
         reasons.append(
-            f"idle {duration_text(_idle_seconds(pool, now))} since {pool.available_since.isoformat()}: "
+            f"idle {duration_text(idle)} since {pool.available_since.isoformat()}: "
             f"the {duration_text(step.horizon_seconds)} of warm time have run out"
         )
     promised = _granted_until(pool, ev, horizon, step.horizon_seconds)
@@ -268,7 +265,3 @@ def _granted_until(pool: Pool, ev: Evaluation, policy_horizon: int, horizon_seco
     if ev.rule.startswith("request.") or policy_horizon > horizon_seconds:  # the lifetime cut it
         return pool.available_since + timedelta(seconds=horizon_seconds)
     return None
-
-
-def _idle_seconds(pool: Pool, now: datetime) -> int:
-    return max(0, int((now - pool.available_since).total_seconds())) if pool.available_since else 0
