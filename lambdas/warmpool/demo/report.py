@@ -73,7 +73,7 @@ def _chart(system: LocalSystem, start: datetime, end: datetime) -> str:
 
 
 def write_report(system: LocalSystem, result: DemoResult, out_dir: Path) -> Path:
-    from warmpool.demo.runner import COST_BASIS, NOT_THE_SAVINGS, START, local_zone
+    from warmpool.demo.runner import NOT_THE_SAVINGS, START, local_zone
 
     out_dir.mkdir(parents=True, exist_ok=True)
     times = [j.created_at for j in system.emulator.jobs.values()]
@@ -115,7 +115,7 @@ Blue: a job running on the pool's instances.
 Orange: the pool warm and idle (billed), until reused or released.</p>
 {_chart(system, start, end)}
 <h2>Checks</h2><p>What the day must show; the demo exits 1 when one fails.</p><ul>{checks}</ul>
-<h2>Cost of the day</h2><p>In US dollars: {html.escape(COST_BASIS)}, with warmpool, without a manager
+<h2>Cost of the day</h2><p>In US dollars: {html.escape(result.cost_basis)}, with warmpool, without a manager
 (every job starts cold) and with every pool kept warm a fixed 60 minutes.
 Note: {html.escape(NOT_THE_SAVINGS)}.</p>
 <table><tr><th>keep-alive</th><th>idle</th><th>cold starts</th><th>total</th></tr>{costs}</table>

@@ -22,15 +22,24 @@ from warmpool.local.stack import LocalSystem, start_local_system
 
 if TYPE_CHECKING:
     from warmpool.adapters.registry import DynamoPoolRegistry
+    from warmpool.domain.policy import PolicyDocument
 
 LOCAL = ZoneInfo("Europe/Berlin")  # the example policy's working hours
 START = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)  # Monday 08:00 in Berlin
 WEBHOOK_KEYS = ("vision", "nlp", "research", "platform")
-PEOPLE_COST_PER_HOUR = 100.0  # what the cost of the day counts a cold start's wait at
-COST_BASIS = f"idle warm instances + cold starts at {PEOPLE_COST_PER_HOUR:g} $/h of people's time"
 NOT_THE_SAVINGS = (
     "a scripted day of a few jobs shows the features, not the savings: make bench replays traces"
 )
+
+
+def cost_basis(people_costs: list[float]) -> str:
+    """What the cost of the day counts: a cold start's wait at the people's time the policy gives each
+    job (`people_cost_per_hour`, its team's and selectors'), as the engine's decisions weigh it."""
+    rates = sorted(set(people_costs))
+    if not rates:
+        return "idle warm instances + cold starts"
+    told = " or ".join(f"{rate:g}" for rate in rates)
+    return f"idle warm instances + cold starts at the policy's {told} $/h of people's time"
 
 
 def local_zone() -> str:
@@ -58,6 +67,7 @@ class DemoResult:
     checks: list[Check] = field(default_factory=list)
     story: list[tuple[str, str]] = field(default_factory=list)  # each act: when, in Berlin, and what
     timeline: list[tuple[datetime, str, str]] = field(default_factory=list)
+    cost_basis: str = "idle warm instances + cold starts"
     costs: dict[str, dict[str, float]] = field(default_factory=dict)
     report_path: Path | None = None
 
@@ -115,11 +125,13 @@ def _warm(system: LocalSystem, job: str) -> str | None:
 
 
 def run_demo(out_dir: Path, policy_file: Path, say: Callable[[str], None] = print) -> DemoResult:
+    from warmpool.domain.policy import load_policy_file
+
     result = DemoResult()
     system = start_local_system(start=START, policy_file=policy_file, webhook_keys=WEBHOOK_KEYS)
     try:
         _scenario(system, result, say)
-        _collect(system, result)
+        _collect(system, result, load_policy_file(policy_file))
         from warmpool.demo.report import write_report
 
         result.report_path = write_report(system, result, out_dir)
@@ -250,7 +262,7 @@ def _scenario(system: LocalSystem, result: DemoResult, say: Callable[[str], None
     )
 
 
-def _collect(system: LocalSystem, result: DemoResult) -> None:
+def _collect(system: LocalSystem, result: DemoResult, policy: PolicyDocument) -> None:
     from warmpool.domain.messages import blocks_as_text
 
     registry = _registry(system)
@@ -284,12 +296,17 @@ def _collect(system: LocalSystem, result: DemoResult) -> None:
             (message["at"], f"slack #{channel}", blocks_as_text(message["body"]["blocks"]))
         )
     result.timeline.sort(key=lambda row: row[0])
-    result.costs = _costs(system)
+    result.costs, result.cost_basis = _costs(system, policy)
 
 
-def _costs(system: LocalSystem) -> dict[str, dict[str, float]]:
-    """What the day cost with warmpool, against no manager and against a fixed 60-minute keep-alive."""
-    from warmpool.domain.pricing import price_per_hour
+def _costs(system: LocalSystem, policy: PolicyDocument) -> tuple[dict[str, dict[str, float]], str]:
+    """What the day cost with warmpool, against no manager and against a fixed 60-minute keep-alive,
+    and what it counts. Each job is priced as the engine's decisions price it under `policy`: its
+    instance type at the policy's prices, its cold start at its team's (and selectors')
+    `people_cost_per_hour`, `cold_start_seconds` and `warm_start_seconds`."""
+    from warmpool.domain.decide import policy_cost_model
+    from warmpool.domain.model import Pool, WarmPoolStatus
+    from warmpool.domain.policy.resolve import pool_team
     from warmpool.simulator.replay import Scenario, replay
     from warmpool.simulator.trace import TraceJob
 
@@ -297,20 +314,29 @@ def _costs(system: LocalSystem) -> dict[str, dict[str, float]]:
     managed_idle = 0.0
     managed_cold = 0.0
     trace: list[TraceJob] = []
-    people = PEOPLE_COST_PER_HOUR
+    starts: dict[tuple[str, str | None], tuple[float, float, float]] = {}
+    prices: dict[str, float] = {}
     for job in jobs:
-        price = price_per_hour(job.match_key.instance_type)
+        pool = Pool(job.name, job.name, job.arn, job.match_key, WarmPoolStatus.AVAILABLE, tags=job.tags)
+        cost = policy_cost_model(policy, pool)
         count = job.match_key.instance_count
         if job.warm_pool is not None:
-            managed_idle += job.warm_pool.billable_seconds * count * price / 3600
+            managed_idle += job.warm_pool.billable_seconds * cost.idle_cost_per_second
         if not job.warm_start:
-            managed_cold += 130 * (price * count + people) / 3600
-        start = (job.created_at - START).total_seconds()
+            managed_cold += cost.cold_start_penalty
+        team = pool_team(policy, pool)
+        starts[job.match_key.digest(), team] = (
+            cost.people_cost_per_hour,
+            cost.cold_start_s,
+            cost.warm_start_s,
+        )
+        prices[job.match_key.instance_type] = cost.price_per_instance_hour
         trace.append(
             TraceJob(
-                start,
+                (job.created_at - START).total_seconds(),
                 ((job.ended_at or job.created_at) - job.created_at).total_seconds(),
                 job.match_key.digest(),
+                team=team,
                 instance_type=job.match_key.instance_type,
                 instance_count=count,
             )
@@ -320,11 +346,10 @@ def _costs(system: LocalSystem) -> dict[str, dict[str, float]]:
     # p5 job's cold start and idle hour at the g5's 1.515 $/h, warmpool's row at the p5's 113.068 $/h
     pool_types = {job.match_key.digest(): job.match_key.instance_type for job in jobs}
     scenario = Scenario(
-        price_per_hour=price_per_hour("ml.g5.2xlarge"),
-        people_cost_per_hour=people,
         start=START,
         pool_types=pool_types,
-        type_prices={kind: price_per_hour(kind) for kind in pool_types.values()},
+        type_prices=prices,
+        start_costs=starts,
     )
     for label, strategy in (
         ("no manager (no keep-alive)", "none"),
@@ -332,7 +357,7 @@ def _costs(system: LocalSystem) -> dict[str, dict[str, float]]:
     ):
         run = replay(sorted(trace, key=lambda t: t.submit_s), scenario, strategy)
         costs[label] = {"idle_usd": run.idle_cost_usd, "cold_start_usd": run.cold_start_cost_usd}
-    return costs
+    return costs, cost_basis([people for people, _, _ in starts.values()])
 
 
 def print_result(result: DemoResult, say: Callable[[str], None] = print) -> None:
@@ -342,7 +367,7 @@ def print_result(result: DemoResult, say: Callable[[str], None] = print) -> None
         say(f"  {at:%H:%M}  {kind:<16} {first}")
         for line in rest:
             say(f"  {'':5}  {'':<16} {line}")
-    say(f"\nCost of the day ({COST_BASIS})")
+    say(f"\nCost of the day ({result.cost_basis})")
     say(f"  ({NOT_THE_SAVINGS})")
     for label, row in result.costs.items():
         total = row["idle_usd"] + row["cold_start_usd"]

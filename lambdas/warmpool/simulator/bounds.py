@@ -119,7 +119,8 @@ class _Trace:
                 by_pool[job.pool] += (t - cluster.since) * cluster.count * prices[job.pool]
                 running[index] = (cluster.count, cluster.provisioned)
             else:
-                by_pool[job.pool] += scenario.cost_model(job.instance_count, job.pool).cold_start_penalty
+                cost = scenario.cost_model(job.instance_count, job.pool, job.team)
+                by_pool[job.pool] += cost.cold_start_penalty
                 running[index] = (job.instance_count, t)
         for pool, stack in idle.items():
             by_pool[pool] += sum((c.expires - c.since) * c.count * prices[pool] for c in stack)

@@ -54,6 +54,9 @@ class Scenario:
     # instance-hour. A pool missing from `pool_types` is on `instance_type` at `price_per_hour`.
     pool_types: Mapping[str, str] = field(default_factory=dict)
     type_prices: Mapping[str, float] = field(default_factory=dict)
+    # A (pool, team) job's cold start where it is not priced as the scenario's: USD per hour of people's
+    # time, cold and warm start-up seconds. The demo prices each job's wait as its team's policy does.
+    start_costs: Mapping[tuple[str, str | None], tuple[float, float, float]] = field(default_factory=dict)
 
     def type_of(self, pool: str) -> str:
         return self.pool_types.get(pool, self.instance_type)
@@ -63,13 +66,12 @@ class Scenario:
         kind = self.pool_types.get(pool)
         return self.price_per_hour if kind is None else self.type_prices[kind]
 
-    def cost_model(self, count: int, pool: str | None = None) -> CostModel:
+    def cost_model(self, count: int, pool: str | None = None, team: str | None = None) -> CostModel:
+        people, cold, warm = self.start_costs.get(
+            (pool or "", team), (self.people_cost_per_hour, self.cold_start_s, self.warm_start_s)
+        )
         return CostModel(
-            self.price_per_hour if pool is None else self.price_of(pool),
-            count,
-            self.people_cost_per_hour,
-            self.cold_start_s,
-            self.warm_start_s,
+            self.price_per_hour if pool is None else self.price_of(pool), count, people, cold, warm
         )
 
 
@@ -245,8 +247,8 @@ class _Replay:
     def push(self, t: float, kind: str, payload: object) -> None:
         heapq.heappush(self.events, (t, _RANK[kind], next(self.seq), kind, payload))
 
-    def cost(self, count: int, pool: str) -> CostModel:
-        return self.scenario.cost_model(count, pool)
+    def cost(self, count: int, pool: str, team: str | None) -> CostModel:
+        return self.scenario.cost_model(count, pool, team)
 
     def charge_idle(self, cluster: _Cluster, until: float, reused: bool) -> None:
         assert cluster.idle_since is not None
@@ -342,7 +344,7 @@ class _Replay:
             cluster = _Cluster(next(self.ids), job.pool, job.team, job.instance_count, t)
             self.result.cold_starts += 1
             self.uncensor(job.pool, job.team, t)
-            usd = self.cost(job.instance_count, job.pool).cold_start_penalty
+            usd = self.cost(job.instance_count, job.pool, job.team).cold_start_penalty
             self.result.cold_start_cost_usd += usd
             self.result.tally(job.pool, job.team, COLD, 1.0, usd)
         cluster.last_duration = job.duration_s
@@ -420,7 +422,7 @@ class _Replay:
             now,
             limits=self.scenario.limits,
             trigger=trigger,
-            cost=self.cost(cluster.count, cluster.pool),
+            cost=self.cost(cluster.count, cluster.pool, cluster.team),
             fleet=fleet,
         )
         for victim in decision.release_pool_ids:  # released to make room (on_limit: release-least-valuable)
@@ -527,7 +529,7 @@ def oracle(jobs: Sequence[TraceJob], scenario: Scenario) -> StrategyResult:
             continue
         # a cluster at its maximum lifetime serves no job (the engine keeps none warm past it)
         stack = idle[job.pool] = [c for c in idle[job.pool] if c[2] + lifetime > t]
-        cost = scenario.cost_model(job.instance_count, job.pool)
+        cost = scenario.cost_model(job.instance_count, job.pool, job.team)
         if stack and (t - stack[-1][0]) * cost.idle_cost_per_second < cost.cold_start_penalty:
             ended, count, provisioned[index], left_idle_by = stack.pop()
             seconds = (t - ended) * count

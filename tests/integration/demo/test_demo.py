@@ -47,17 +47,19 @@ def day(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Day]:
 
 @pytest.fixture(scope="module")
 def odd_names_day(tmp_path_factory: pytest.TempPathFactory) -> Day:
-    """The day under a policy whose selector's name holds HTML's and Slack's special characters, and
-    caps vision's pools at 5 minutes: the decisions quote the name, and three checks fail."""
+    """The day under a policy whose selector's name holds HTML's and Slack's special characters, caps
+    the g5 pools at 5 minutes and values their people's time at 40 $/h: the decisions quote the name,
+    and three checks fail."""
     folder = tmp_path_factory.mktemp("odd-names")
     policy = (ROOT / "policies" / "example.yaml").read_text()
     policy = policy.replace("  - name: big-gpus", '  - name: "g5<b>&\\"x"')
     policy = policy.replace('match: {instance_types: ["ml.p4d.*"]}', 'match: {instance_types: ["ml.g5.*"]}')
     policy = policy.replace(
-        "rules: {max_horizon_minutes: 60, people_cost_per_hour: 200}", "rules: {max_horizon_minutes: 5}"
+        "rules: {max_horizon_minutes: 60, people_cost_per_hour: 200}",
+        "rules: {max_horizon_minutes: 5, people_cost_per_hour: 40}",
     )
     assert 'name: "g5<b>&\\"x"' in policy
-    assert "rules: {max_horizon_minutes: 5}" in policy
+    assert "rules: {max_horizon_minutes: 5, people_cost_per_hour: 40}" in policy
     (folder / "policy.yaml").write_text(policy)
     # in a process of its own: a second day in this one finds the first one's tables in moto
     env = {
@@ -173,7 +175,7 @@ def test_the_report_says_what_the_terminal_says_and_how_to_read_it(day: Day) -> 
     # the cost of the day: the terminal's figures, with what they count and in which unit
     for label, (idle, cold, total) in _costs(day.out).items():
         assert f"{label} ${idle:.2f} ${cold:.2f} ${total:.2f}" in text
-    assert "idle warm instances + cold starts at 100 $/h of people's time" in text
+    assert "idle warm instances + cold starts at the policy's 100 $/h of people's time" in text
     assert "US dollars" in text
     for check in re.findall(r"^  \[PASS\] (.+)$", day.out, re.M):
         assert f"PASS: {check}" in text
@@ -217,6 +219,20 @@ def test_names_with_html_and_slack_characters_are_shown_as_written(odd_names_day
     assert len(failed) == 3
     for check in failed:
         assert f"FAIL: {check}" in text
+
+
+def test_the_cost_of_the_day_counts_people_s_time_as_the_policy_does(day: Day, odd_names_day: Day) -> None:
+    # `--policy` values the g5 jobs' waits at 40 $/h, the p5 job's at the defaults' 100: the cost of the
+    # day said 100 $/h whatever the policy, and priced every cold start at it
+    basis = "idle warm instances + cold starts at the policy's 40 or 100 $/h of people's time"
+    assert f"Cost of the day ({basis})" in odd_names_day.out
+    assert basis in _text(odd_names_day.report)
+    # without a manager each of the day's ten g5 jobs starts cold: 130 s of people at 40 $/h, not 100
+    cheaper = 10 * 130 * (100 - 40) / 3600
+    example, odd = _costs(day.out), _costs(odd_names_day.out)
+    assert odd["no manager (no keep-alive)"][1] == pytest.approx(
+        example["no manager (no keep-alive)"][1] - cheaper, abs=0.011
+    )
 
 
 def test_an_out_directory_that_cannot_be_made_is_refused_before_the_day_runs(
