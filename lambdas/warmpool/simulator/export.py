@@ -9,6 +9,11 @@ DescribeTrainingJob and its tags describe it, one row in the CSV that `warmpool 
 - `user` and `team`: the owner and team tags (the policy's tag names);
 - `status`: Completed, Failed or Stopped.
 
+A text cell that begins as a formula does (`=`, `+`, `-`, `@`, a tab or a carriage return) is written
+with a `'` before it (`formula_safe`): the tags are whatever whoever started the job wrote, and a
+spreadsheet that opens the file runs such a cell (CSV injection). `warmpool simulate` drops the `'` again
+(reading `pool`, `user`, `team`, `instance_type` and `status`), so it replays the tags as they are.
+
 Jobs that could never leave a warm pool are left out, each with its reason: jobs still running, managed
 spot jobs and heterogeneous clusters (no warm pools), and jobs that ended before their instances started.
 """
@@ -22,6 +27,7 @@ from datetime import datetime
 from typing import Any, TextIO
 
 from warmpool.domain.model import MatchKey
+from warmpool.simulator.trace import FORMULA_STARTS
 
 COLUMNS = (
     "submit_time_s",
@@ -95,18 +101,25 @@ def write_trace(jobs: Iterable[ExportedJob], out: TextIO) -> list[ExportedJob]:
             (
                 _seconds((job.submitted_at - origin).total_seconds()),
                 _seconds(job.duration_s),
-                job.pool,
-                job.user or "",
-                job.team or "",
-                job.instance_type,
+                formula_safe(job.pool),
+                formula_safe(job.user or ""),
+                formula_safe(job.team or ""),
+                formula_safe(job.instance_type),
                 job.instance_count,
-                job.status,
-                job.job_name,
+                formula_safe(job.status),
+                formula_safe(job.job_name),
                 job.submitted_at.isoformat(),
                 job.keep_alive_s,
             )
         )
     return rows
+
+
+def formula_safe(text: str) -> str:
+    """A text cell a spreadsheet shows rather than runs: `'` before one that begins as a formula does
+    (`=HYPERLINK(...)` in a team tag). Only text cells: the numbers are written by the export, and a
+    `'` would make them text to the spreadsheet and no number to `simulate`."""
+    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
 
 
 def _seconds(value: float) -> str:

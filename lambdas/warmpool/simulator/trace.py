@@ -19,6 +19,9 @@ REQUIRED = ("submit_time_s", "duration_s", "pool")
 COLUMNS = (*REQUIRED, "user", "team", "instance_type", "instance_count", "status", "submitted_at")
 # No trace spans ten years: a larger submit_time_s or duration_s is an epoch time or milliseconds
 MAX_SECONDS = 10 * 365 * 86400
+# What a cell a spreadsheet runs as a formula begins with (OWASP, CSV injection): `trace export` writes
+# a `'` before such a text cell, which the reader drops again
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 class TraceError(ValueError):
@@ -218,11 +221,11 @@ def _read(handle: TextIO, file: str) -> Trace:
                 "and give the second trace's submit_time_s the first trace's clock"
             )
         # as SageMaker and other schedulers write them: `Pending`, `PENDING`, `pending` alike
-        status = (row.get("status") or "").strip().lower()
+        status = _text(row, "status").lower()
         if status == "pending":
             pending += 1
             continue
-        pool = (row.get("pool") or "").strip()
+        pool = _text(row, "pool")
         if not pool:
             raise TraceError(f"{file}:{line}: column 'pool' is empty; every job needs a pool to match on")
         count_text = (row.get("instance_count") or "").strip()
@@ -240,9 +243,9 @@ def _read(handle: TextIO, file: str) -> Trace:
                 submit_s=_number(row, "submit_time_s", line, file),
                 duration_s=_number(row, "duration_s", line, file),
                 pool=same(pool),
-                user=same((row.get("user") or "").strip()) or None,
-                team=same((row.get("team") or "").strip()) or None,
-                instance_type=same((row.get("instance_type") or "").strip()) or None,
+                user=same(_text(row, "user")) or None,
+                team=same(_text(row, "team")) or None,
+                instance_type=same(_text(row, "instance_type")) or None,
                 instance_count=count,
                 failed=status == "failed",
                 line=line,
@@ -254,6 +257,16 @@ def _read(handle: TextIO, file: str) -> Trace:
     _one_value_per_pool(jobs, file, "instance count", lambda job: job.instance_count)
     jobs.sort(key=lambda j: j.submit_s)
     return Trace(file, jobs, start, pending)
+
+
+def _text(row: dict[str, str], column: str) -> str:
+    """A text column's value without the spaces around it, nor the `'` that `trace export` writes before
+    one a spreadsheet would run as a formula (`'=x`, `'-ops`): the value the job's tag has, which the
+    policy's teams and `--by team` name."""
+    text = row.get(column) or ""
+    if text.startswith("'") and text[1:].startswith(FORMULA_STARTS):
+        text = text[1:]
+    return text.strip()
 
 
 def _column(name: str) -> str:

