@@ -83,7 +83,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     listing.add_argument(
         "--policy",
         type=given("a policy file, or drop --policy for the deployed one"),
-        help="policy YAML that says which team a pool counts for, read with --team (default: the "
+        help="policy YAML that says which team a pool counts for, read with --team only (default: the "
         "deployed one, POLICY_PARAMETER_NAME in SSM)",
     )
     listing.add_argument(
@@ -215,6 +215,13 @@ def _no_such_team(team: str, teams: set[str], where: str) -> None:
 def run_list(args: argparse.Namespace) -> int:
     from warmpool.domain.policy import PolicyError
 
+    if args.policy and not args.team:
+        # the policy says which team a pool counts for, and nothing else of the list: read for nothing,
+        # the table looked as if it had been applied
+        return fail(
+            "--policy is read with --team only (it says which team a pool counts for): add --team TEAM, "
+            "or drop --policy"
+        )
     registry = _registry(args, audit=False)
     counts_for = None
     if args.team:

@@ -484,3 +484,20 @@ def test_team_without_a_policy_matches_the_tag_and_says_so(
     captured = capsys.readouterr()
     assert [r["job"] for r in json.loads(captured.out)] == ["cli-1", "cli-2", "cli-untagged"]
     assert captured.err == ""
+
+
+def test_a_policy_without_team_is_a_usage_error_naming_the_fix(
+    pools: System, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # the policy only says which team a pool counts for: without --team it was read for nothing, the
+    # table printed as if it had been applied
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("version: 1\ndefault_team: research\n")
+    capsys.readouterr()
+    assert main(["pools", "list", "--policy", str(policy), "--format", "json"]) == 2
+    captured = capsys.readouterr()
+    assert captured.err == (
+        "warmpool: --policy is read with --team only (it says which team a pool counts for): add --team "
+        "TEAM, or drop --policy\n"
+    )
+    assert captured.out == ""
