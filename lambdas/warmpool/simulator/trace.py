@@ -6,6 +6,7 @@ import csv
 import gzip
 import io
 import math
+import re
 import sys
 import zlib
 from collections.abc import Callable, Sequence
@@ -22,6 +23,10 @@ MAX_SECONDS = 10 * 365 * 86400
 # What a cell a spreadsheet runs as a formula begins with (OWASP, CSV injection): `trace export` writes
 # a `'` before such a text cell, which the reader drops again
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# A number as a CSV file writes one: the digits 0 to 9, a '.' for decimals, an exponent. float() reads
+# more, none of which a trace means: `1_000` (Python's digit grouping), `nan` and `inf`, and the digits
+# of other scripts (fullwidth or Arabic-Indic `900`)
+NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", re.ASCII)
 
 
 class TraceError(ValueError):
@@ -45,11 +50,8 @@ def _number(
     row: dict[str, str], column: str, line: int, path: str, what: str = "a number of seconds"
 ) -> float:
     text = (row.get(column) or "").strip()
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value):  # `nan` and `inf` are floats to Python, no number of seconds to a replay
+    value = float(text) if NUMBER.fullmatch(text) else math.nan
+    if not math.isfinite(value):  # `1e999` matches, and is inf
         raise TraceError(f"{path}:{line}: column {column!r} must be {what}, got {text!r}{_number_fix(text)}")
     if value < 0:
         raise TraceError(
@@ -71,6 +73,10 @@ def _number_fix(text: str) -> str:
             "; write numbers without a thousands separator and with '.' for decimals (1234.5, not 1,234.5 "
             "or 1234,5)"
         )
+    if "_" in text:
+        return "; write numbers without '_' between the digits (1000, not 1_000)"
+    if any(c.isdigit() and not c.isascii() for c in text):
+        return "; write numbers in the digits 0 to 9"
     return "; fix or remove the row"
 
 

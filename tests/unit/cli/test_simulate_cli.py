@@ -130,6 +130,8 @@ THOUSANDS = (
     "; write numbers without a thousands separator and with '.' for decimals (1234.5, not 1,234.5 or 1234,5)"
 )
 
+UNDERSCORE = "; write numbers without '_' between the digits (1000, not 1_000)"
+
 
 @pytest.mark.parametrize(
     ("row", "message"),
@@ -138,6 +140,13 @@ THOUSANDS = (
         ('"900,5",300,a', "column 'submit_time_s' must be a number of seconds, got '900,5'" + THOUSANDS),
         ("900,nan,a", "column 'duration_s' must be a number of seconds, got 'nan'; fix or remove the row"),
         ("900,inf,a", "column 'duration_s' must be a number of seconds, got 'inf'; fix or remove the row"),
+        # Python's float() reads these, and the job was replayed at second 1000 or 900
+        ("1_000,300,a", "column 'submit_time_s' must be a number of seconds, got '1_000'" + UNDERSCORE),
+        (
+            "\uff19\uff10\uff10,300,a",  # fullwidth digits, as an East Asian input method types them
+            "column 'submit_time_s' must be a number of seconds, got '\uff19\uff10\uff10'; write numbers in "
+            "the digits 0 to 9",
+        ),
         (
             "900,-5,a",
             "column 'duration_s' must be 0 or more, got '-5'; a job's duration is its end less its start: "
@@ -149,13 +158,22 @@ THOUSANDS = (
             "subtract the earliest submit_time_s from every row's",
         ),
     ],
-    ids=["thousands", "decimal-comma", "nan", "inf", "negative-duration", "negative-submit"],
+    ids=[
+        "thousands",
+        "decimal-comma",
+        "nan",
+        "inf",
+        "underscore",
+        "fullwidth-digits",
+        "negative-duration",
+        "negative-submit",
+    ],
 )
 def test_a_number_it_cannot_replay_names_the_fix(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], row: str, message: str
 ) -> None:
     trace = tmp_path / "t.csv"
-    trace.write_text(f"submit_time_s,duration_s,pool\n0,300,a\n{row}\n")
+    trace.write_text(f"submit_time_s,duration_s,pool\n0,300,a\n{row}\n", encoding="utf-8")
     assert main(["simulate", str(trace)]) == 2
     assert capsys.readouterr().err == f"warmpool simulate: {trace}:3: {message}\n"
 
