@@ -1,5 +1,6 @@
 """Slack incoming webhooks through slack-sdk: 429 and 5xx are retried with backoff; 400/403/404/410
-are permanent (the caller falls back to SNS and counts SlackDeliveryFailed).
+are permanent (the caller falls back to SNS and counts SlackDeliveryFailed). A redirect (3xx) is never
+followed: it fails the post as any other answer does, saying so.
 
 A 429 is waited out only when Slack's Retry-After is at most `max_retry_after_seconds`, and no retry
 starts that could not end before the caller's deadline: the record is retried later instead.
@@ -12,7 +13,9 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+import urllib.request
+from http.client import HTTPMessage
+from typing import IO, Any
 
 from warmpool.domain.messages import within_slack_limits
 
@@ -41,6 +44,51 @@ class SlackTransientError(RuntimeError):
     """Slack kept failing after the retries: the record is retried later."""
 
 
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """urllib, as slack-sdk opens URLs, followed 301, 302 and 303 to wherever their Location said, as a
+    GET without the message: the request left for another host (past the origins a press's response
+    URL is checked against), and the 200 there counted the message as sent. Declined, the redirect is
+    an HTTPError with its status, which slack-sdk answers with and no retry handler retries."""
+
+    def redirect_request(
+        self,
+        req: urllib.request.Request,
+        fp: IO[bytes],
+        code: int,
+        msg: str,
+        headers: HTTPMessage,
+        newurl: str,
+    ) -> urllib.request.Request | None:
+        return None
+
+
+def _webhook_client(**kwargs: Any) -> Any:
+    """slack-sdk's WebhookClient, opening its URLs without following redirects. WebhookClient opens
+    them with urllib's default handlers, redirects followed, and takes no opener: its one method that
+    opens a URL is replaced (as in slack-sdk 3.x: scheme check, then open, then read the answer)."""
+    from slack_sdk.errors import SlackRequestError
+    from slack_sdk.webhook import WebhookClient, WebhookResponse
+
+    class Client(WebhookClient):
+        def _perform_http_request_internal(self, url: str, req: urllib.request.Request) -> WebhookResponse:
+            if not url.lower().startswith("http"):  # slack-sdk's own check, without the URL in it
+                raise SlackRequestError("Invalid URL detected: not http(s)")
+            handlers: list[urllib.request.BaseHandler] = [
+                _NoRedirects(),
+                urllib.request.HTTPSHandler(context=self.ssl),
+            ]
+            if self.proxy:
+                handlers.append(urllib.request.ProxyHandler({"http": self.proxy, "https": self.proxy}))
+            with urllib.request.build_opener(*handlers).open(req, timeout=self.timeout) as answer:
+                charset = answer.headers.get_content_charset() or "utf-8"
+                body = answer.read().decode(charset)
+                return WebhookResponse(
+                    url=url, status_code=answer.status, body=body, headers=dict(answer.headers.items())
+                )
+
+    return Client(**kwargs)
+
+
 class SlackWebhooks:
     def __init__(
         self,
@@ -65,7 +113,6 @@ class SlackWebhooks:
         )
         from slack_sdk.http_retry.handler import RetryHandler
         from slack_sdk.http_retry.state import RetryState
-        from slack_sdk.webhook import WebhookClient
 
         timeout, max_retry_after = self._timeout, self._max_retry_after
 
@@ -94,8 +141,8 @@ class SlackWebhooks:
                 # slack-sdk sleeps Retry-After plus up to a second of jitter
                 return wait is not None and wait <= max_retry_after and time_for(wait + 1)
 
-        return WebhookClient(
-            url,
+        return _webhook_client(
+            url=url,
             timeout=timeout,
             logger=_sdk_logger(),
             retry_handlers=[
@@ -128,6 +175,12 @@ class SlackWebhooks:
             return
         if status in PERMANENT_STATUSES:
             raise SlackPermanentError(status)
+        if 300 <= status < 400:  # the Location is not said: it may hold the URL's token
+            raise SlackTransientError(
+                f"Slack answered HTTP {status}, a redirect, which is not followed: it could take the "
+                "message to another host; Slack's webhooks do not redirect: check the URL in the webhooks "
+                "secret"
+            )
         raise SlackTransientError(f"Slack answered HTTP {status} after retries")
 
 

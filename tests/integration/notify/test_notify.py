@@ -5,9 +5,12 @@ import hmac
 import json
 import logging
 import re
+import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode
@@ -380,6 +383,100 @@ def test_a_gone_webhook_is_permanent_and_sns_still_carries_the_message(
     assert [r["status"] for r in slack.received] == [404]
     assert [n["kind"] for n in system.notifications()] == ["pool-ready"]
     assert system.messages(system.env.notify_dlq_url) == []
+
+
+class Answering:
+    """An HTTP server on loopback that answers every request with `status` (and `location`, for a
+    redirect), recording each one's method, path and body."""
+
+    def __init__(self, status: int = 200, location: str | None = None) -> None:
+        self.received: list[tuple[str, str, bytes]] = []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def answer(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                server.received.append((self.command, self.path, body))
+                self.send_response(status)
+                if location:
+                    self.send_header("Location", location)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def do_POST(self) -> None:
+                self.answer()
+
+            def do_GET(self) -> None:  # where urllib took a POST it followed
+                self.answer()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return None
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self._server.serve_forever, daemon=True, name="answering").start()
+        host, port = self._server.server_address[:2]
+        self.origin = f"http://{host!s}:{port}"
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+@contextmanager
+def redirecting(status: int) -> Iterator[tuple[Answering, Answering]]:
+    """A server that answers `status` to another origin's, which takes whatever comes: (them)."""
+    elsewhere = Answering()
+    redirect = Answering(status, location=f"{elsewhere.origin}/collect")
+    try:
+        yield redirect, elsewhere
+    finally:
+        redirect.stop()
+        elsewhere.stop()
+
+
+@pytest.mark.parametrize("status", [302, 307])
+def test_a_webhook_that_redirects_is_not_followed_and_the_message_is_kept_for_a_redrive(
+    system: System, slack: SlackStandIn, caplog: pytest.LogCaptureFixture, status: int
+) -> None:
+    # urllib followed a 302 to wherever it pointed, as a GET without the message: the request left for
+    # another origin, the answer there was 200, and the Slack copy counted as sent, lost without a word
+    with redirecting(status) as (redirect, elsewhere):
+        boto3.client("secretsmanager").put_secret_value(
+            SecretId=system.env.slack_webhooks_secret_arn,
+            SecretString=json.dumps({"vision": f"{redirect.origin}/hook", "platform": slack.url("platform")}),
+        )
+        finish(system, "r-1", {"team": "vision", "owner": "alice"})
+        assert elsewhere.received == []
+        # each receive tried the webhook once, as for any failure, until the notify DLQ kept the record
+        assert [(method, path) for method, path, _ in redirect.received] == [("POST", "/hook")] * 5
+        assert json.loads(redirect.received[0][2])["text"].startswith("Warm pool ready: r-1 ")
+    assert [n["kind"] for n in system.notifications()] == ["pool-ready"]  # SNS carried it, once
+    assert len(system.messages(system.env.notify_dlq_url)) == 1  # kept for a redrive, alarmed
+    failed = [r for r in caplog.records if r.getMessage().startswith("record failed")]
+    assert len(failed) == 5
+    assert str(failed[0].exc_info[1] if failed[0].exc_info else "") == (
+        f"Slack answered HTTP {status}, a redirect, which is not followed: it could take the message to "
+        "another host; Slack's webhooks do not redirect: check the URL in the webhooks secret"
+    )
+    assert redirect.origin not in caplog.text
+    assert elsewhere.origin not in caplog.text
+
+
+def test_a_response_url_that_redirects_is_not_followed(
+    system: System, slack: SlackStandIn, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a response URL on an allowed origin that redirects would take the press's outcome past the
+    # origins the function may post to
+    with redirecting(302) as (redirect, elsewhere):
+        monkeypatch.setenv("SLACK_RESPONSE_ORIGINS", f"{slack.origin},{redirect.origin}")
+        slack_interactive.runtime.cache_clear()
+        finish(system, "r-2", {"team": "vision", "owner": "alice"})
+        status, text = call(signed(press("r-2", "warmpool_release", "UALICE", f"{redirect.origin}/respond")))
+        assert (status, text.split(" (")[0]) == (200, "release r-2: done")
+        assert [(method, path) for method, path, _ in redirect.received] == [("POST", "/respond")]
+        assert elsewhere.received == []
+    (logged,) = [r for r in caplog.records if r.getMessage() == "could not update the Slack message"]
+    assert "HTTP 302, a redirect, which is not followed" in str(logged.exc_info[1] if logged.exc_info else "")
 
 
 def test_duplicated_queue_messages_notify_once(system: System, slack: SlackStandIn) -> None:
