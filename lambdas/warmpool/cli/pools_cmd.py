@@ -189,14 +189,16 @@ def _pool_of_job(registry: PoolRegistry, job: str) -> PoolRecord | None:
     return registry.get(pool_id) if pool_id else None
 
 
-def _row(record: Any) -> dict[str, Any]:
+def _row(record: Any, team: str | None = None) -> dict[str, Any]:
+    """A pool's line; `team`: its team tag as the policy names the tag, where the command read the
+    policy (else the tag it was registered with)."""
     pool = record.pool
     decision = record.last_decision
     return {
         "job": pool.job_name,
         "pool": pool.pool_id,
         "owner": pool.owner,
-        "team": pool.team,
+        "team": team or pool.team,
         "instance": f"{pool.instance_type} x{pool.instance_count}",
         "state": pool.status.value,
         "warm_until": pool.expires_at.isoformat() if pool.expires_at else None,
@@ -223,16 +225,16 @@ def run_list(args: argparse.Namespace) -> int:
             "or drop --policy"
         )
     registry = _registry(args, audit=False)
-    counts_for = None
+    counts_for = tagged = None
     if args.team:
         try:
-            counts_for = _counted_team(args)
+            counts_for, tagged = _counted_team(args)
         except PolicyError as exc:
             return fail(str(exc))
     records = registry.list_pools(status=args.status)
     if counts_for is not None:
         records = [r for r in records if counts_for(r.pool) == args.team]
-    rows = [_row(r) for r in records]
+    rows = [_row(r, tagged(r.pool) if tagged else None) for r in records]
     if counts_for is not None and not rows:
         teams = {team for r in registry.list_pools() if (team := counts_for(r.pool))}
         if args.team not in teams:
@@ -254,14 +256,19 @@ def run_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _counted_team(args: argparse.Namespace) -> Callable[[Pool], str | None]:
+def _counted_team(
+    args: argparse.Namespace,
+) -> tuple[Callable[[Pool], str | None], Callable[[Pool], str | None]]:
     """The team a pool counts for, as `pools costs`, the budgets and the digests count it
     (`team_of`): `list --team platform`, which a digest of platform's points at for the pools it left
     out, listed only the pools tagged platform, none of the untagged ones the digest and the costs
     counted for it. The policy says which tag names the team and which team the untagged pools count
     for; without one (no --policy, no POLICY_PARAMETER_NAME) the tag alone says it, and stderr says so
-    rather than guess a default team the deployed policy may not have."""
+    rather than guess a default team the deployed policy may not have. And the team tag, as the policy
+    names it (`pool_team`), for the `team` column: after the policy's `tags.team` named another tag,
+    `--team cc-7` listed its pools under the team they were registered with."""
     from warmpool.domain.policy import load_policy_file
+    from warmpool.domain.policy.resolve import pool_team
     from warmpool.service.lifecycle import team_of
 
     if not args.policy and not os.environ.get("POLICY_PARAMETER_NAME"):
@@ -269,9 +276,9 @@ def _counted_team(args: argparse.Namespace) -> Callable[[Pool], str | None]:
             f"no --policy and no POLICY_PARAMETER_NAME: --team {args.team} matches the team tag only; "
             "the untagged pools, which count for the policy's default_team, are listed under no team"
         )
-        return lambda pool: pool.team
+        return (lambda pool: pool.team), (lambda pool: pool.team)
     policy = load_policy_file(args.policy) if args.policy else _deployed_policy(args)
-    return lambda pool: team_of(pool, policy)
+    return (lambda pool: team_of(pool, policy)), (lambda pool: pool_team(policy, pool))
 
 
 def run_show(args: argparse.Namespace) -> int:

@@ -1,6 +1,7 @@
 """`warmpool pools ...` against the registry and the engine, on moto with the emulator."""
 
 import json
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -432,7 +433,11 @@ def test_team_reads_the_tag_the_policy_names(pools: System, capsys: pytest.Captu
     pools.set_policy({"version": 1, "tags": {"team": "cost-center"}})
     capsys.readouterr()  # the functions' logs
     assert main(["pools", "list", "--team", "cc-7", "--format", "json"]) == 0
-    assert [r["job"] for r in json.loads(capsys.readouterr().out)] == ["cli-cc"]
+    # listed under the tag the policy names, as the filter read it: the column said `vision`, the
+    # team tag it was registered with
+    assert [(r["job"], r["team"]) for r in json.loads(capsys.readouterr().out)] == [("cli-cc", "cc-7")]
+    assert main(["pools", "list", "--team", "cc-7"]) == 0
+    assert re.search(r"^cli-cc +alice +cc-7 ", capsys.readouterr().out, re.M)
     assert main(["pools", "costs", "--team", "cc-7", "--format", "json"]) == 0
     assert [r["team"] for r in json.loads(capsys.readouterr().out)["teams"]] == ["cc-7"]
     assert main(["pools", "list", "--team", "vision", "--format", "json"]) == 0
