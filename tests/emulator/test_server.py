@@ -18,6 +18,7 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 from warmpool.adapters.registry import DynamoPoolRegistry
 from warmpool.cli.main import main
+from warmpool.domain.clock import moment_text
 from warmpool.emulator import EmulatorError, EmulatorServer, HttpControl, WarmPoolEmulator, install, uninstall
 from warmpool.emulator.jobs import training_job_request
 from warmpool.local.stack import LocalSystem, start_local_system
@@ -256,7 +257,7 @@ def test_pools_extend_decides_and_audits_at_the_emulators_virtual_clock(
     assert code == 0, out
     assert f"extend ext-1: done at {stack.now():%H:%M:%S} UTC" in out
     # from the pool's expiry, not from the machine's now
-    assert f"  - kept warm until {asked.isoformat()} on request" in out.splitlines()
+    assert f"  - kept warm until {moment_text(asked)} on request" in out.splitlines()
     after = registry.get("ext-1")
     assert after is not None
     assert after.pool.override_until == asked

@@ -6,6 +6,12 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Protocol
 
 
+def moment_text(at: datetime) -> str:
+    """`2026-03-02 09:25:00 UTC`: a moment as the decisions' reasons and the notifications' headlines
+    say it, to the second, in UTC (an ISO timestamp, `2026-03-02T09:25:00.412+00:00`, read as code)."""
+    return f"{at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
+
+
 class Clock(Protocol):
     def now(self) -> datetime: ...
 

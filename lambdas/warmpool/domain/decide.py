@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+from warmpool.domain.clock import moment_text
 from warmpool.domain.model import (
     Action,
     CostModel,
@@ -100,7 +101,7 @@ def decide_keep_alive(
         # released because the warm time the rules wanted has run out: said, or a decision at 19:30
         # about a pool idle since 10:05 reads "wants 2.4 h of warm time" and "release" with no link
         reasons.append(
-            f"idle {duration_text(idle)} since {pool.available_since.isoformat()}: "
+            f"idle {duration_text(idle)} since {moment_text(pool.available_since)}: "
             f"the {duration_text(step.horizon_seconds)} of warm time have run out"
         )
     promised = _granted_until(pool, ev, horizon, step.horizon_seconds)
@@ -116,8 +117,8 @@ def decide_keep_alive(
         # granted though the request did not set the horizon (the rule that did names the plan): the
         # answer says the asked time is kept, or it would read as if the request had changed nothing
         reasons.append(
-            f"the plan already keeps it warm until {planned.isoformat()}: "
-            f"kept warm at least until {promised.isoformat()} on request"
+            f"the plan already keeps it warm until {moment_text(planned)}: "
+            f"kept warm at least until {moment_text(promised)} on request"
         )
     if (
         promised is None
@@ -133,11 +134,11 @@ def decide_keep_alive(
         # the request rule's own line said the asked time was kept, which the limit then cut
         asked_line = kept_on_request(asked_until)
         reasons = [
-            f"asked to keep it warm until {asked_until.isoformat()}" if r == asked_line else r
+            f"asked to keep it warm until {moment_text(asked_until)}" if r == asked_line else r
             for r in reasons
         ]
         reasons.append(
-            f"kept warm until {planned.isoformat()} of the {asked_until.isoformat()} asked: "
+            f"kept warm until {moment_text(planned)} of the {moment_text(asked_until)} asked: "
             f"{ev.rule_reason or ev.rule}"
         )
     # min_step_minutes only spares a small extension; a shorter keep-alive (a cap: the working day,

@@ -9,8 +9,10 @@ import json
 import re
 import shlex
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any
 
+from warmpool.domain.clock import moment_text
 from warmpool.domain.model import Notification, NotificationKind
 
 SUBJECT_LIMIT = 99  # SNS: a subject is ASCII, without line breaks, and under 100 characters
@@ -63,7 +65,7 @@ class RenderedMessage:
 
 
 def _when(iso: str | None) -> str:
-    return iso.replace("T", " ").replace("+00:00", " UTC") if iso else "unknown"
+    return moment_text(datetime.fromisoformat(iso)) if iso else "unknown"
 
 
 def _headline(n: Notification) -> str:

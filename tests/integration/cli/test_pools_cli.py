@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from warmpool.cli.main import main
+from warmpool.domain.clock import moment_text
 from warmpool.emulator.jobs import training_job_request
 
 from tests.integration.conftest import System
@@ -115,8 +116,8 @@ def test_an_extension_the_plan_already_covers_is_done_and_promised(
     assert "extend cli-3: done at " in out
     assert "rule: defaults.keep_alive_strategy" in out
     assert (
-        f"  - the plan already keeps it warm until {before.pool.horizon_at.isoformat()}: "
-        f"kept warm at least until {asked.isoformat()} on request"
+        f"  - the plan already keeps it warm until {moment_text(before.pool.horizon_at)}: "
+        f"kept warm at least until {moment_text(asked)} on request"
     ) in out.splitlines()
     after = pools.registry.get("cli-3")
     assert after is not None
@@ -150,7 +151,7 @@ def test_an_extension_a_budget_cuts_short_is_partly_done_and_exits_3(
     assert "extend cli-4: partly done at " in out
     assert "rule: defaults.budget.daily_usd" in out
     kept = after.pool.expires_at
-    assert f"  - kept warm until {kept.isoformat()} of the {asked.isoformat()} asked: " in out
+    assert f"  - kept warm until {moment_text(kept)} of the {moment_text(asked)} asked: " in out
     assert after.pool.override_until == after.pool.expires_at  # only what was granted is promised
     # nothing more is left of the day: asking again keeps it no longer, and is refused
     assert main(["pools", "extend", "cli-4", "--minutes", "30"]) == 1

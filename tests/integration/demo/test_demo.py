@@ -198,6 +198,9 @@ def test_the_report_says_what_the_terminal_says_and_how_to_read_it(day: Day) -> 
     assert "vision-exp-1: UpdateTrainingJob 3600 s, until 08:25 UTC" in day.out
     assert "vision-exp-1: UpdateTrainingJob 3600 s, until 08:25 UTC" in text
     assert not re.search(r"UpdateTrainingJob \d+ s, until \d{4}-", text)
+    # and the decisions' reasons a moment as the headlines do, not as code: 2026-03-02T09:38:18+00:00
+    assert "kept warm until 2026-03-02 09:38:18 UTC on request" in day.out
+    assert not re.search(r"\d{4}-\d\d-\d\dT\d\d:", day.out + text)
     for unreadable in ("None", "nan", "$-0.00"):
         assert unreadable not in text
 

@@ -18,6 +18,7 @@ from urllib.parse import parse_qs, urlencode
 import boto3
 import pytest
 from warmpool.adapters.slack import SlackWebhooks
+from warmpool.domain.clock import moment_text
 from warmpool.domain.messages import slack_text
 from warmpool.emulator.jobs import training_job_request
 from warmpool.handlers import notifier, slack_interactive
@@ -576,8 +577,8 @@ def test_an_extension_the_plan_already_covers_is_granted_and_outlives_a_shorter_
     assert status == 200
     assert text.startswith("extend s-13: done (defaults.keep_alive_strategy: ")
     assert (
-        f"the plan already keeps it warm until {before.pool.horizon_at.isoformat()}: "
-        f"kept warm at least until {asked.isoformat()} on request"
+        f"the plan already keeps it warm until {moment_text(before.pool.horizon_at)}: "
+        f"kept warm at least until {moment_text(asked)} on request"
     ) in text
     assert slack.delivered("respond")[0]["body"]["text"] == text
     record = system.registry.get("s-13")
@@ -991,11 +992,11 @@ def test_an_extension_a_budget_cuts_short_is_answered_partly_done_with_the_time_
     assert abs((kept - before.pool.available_since).total_seconds() - 3000) <= 30
     # the answer says so: partly done, until when, of what was asked, and the limit that cut it
     assert text.startswith("extend s-14: partly done (defaults.budget.daily_usd: ")
-    assert f"kept warm until {kept.isoformat()} of the {asked.isoformat()} asked" in text
+    assert f"kept warm until {moment_text(kept)} of the {moment_text(asked)} asked" in text
     assert "the team's daily idle budget has $" in text
     # and never that the asked time is kept
-    assert f"asked to keep it warm until {asked.isoformat()}" in text
-    assert f"kept warm until {asked.isoformat()} on request" not in text
+    assert f"asked to keep it warm until {moment_text(asked)}" in text
+    assert f"kept warm until {moment_text(asked)} on request" not in text
     assert slack.delivered("respond")[0]["body"]["text"] == text
     # what was granted is promised, no more
     assert after.pool.override_until == kept

@@ -15,7 +15,7 @@ from functools import cached_property
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
-from warmpool.domain.clock import period_ends
+from warmpool.domain.clock import moment_text, period_ends
 from warmpool.domain.model import (
     CostModel,
     EngineLimits,
@@ -91,7 +91,7 @@ class Evaluation:
         if promised is None or self.pool.override_until is None:
             self.release(rule, reason)
             return
-        kept = f"kept until {self.pool.override_until.isoformat()} as promised"
+        kept = f"kept until {moment_text(self.pool.override_until)} as promised"
         self.set_horizon(min(self.horizon, promised), rule, f"{reason}: {kept}")
 
     @property
@@ -279,7 +279,7 @@ class KeepAliveStrategy(PolicyRule):
 def kept_on_request(until: datetime) -> str:
     """The reason a request that set the horizon gives (`decide_keep_alive` rewrites it when a limit
     then cut the request short)."""
-    return f"kept warm until {until.isoformat()} on request"
+    return f"kept warm until {moment_text(until)} on request"
 
 
 @register
@@ -398,7 +398,7 @@ class WorkingHoursRule(PolicyRule):
                 ev.cap(
                     int((override - ev.pool.available_since).total_seconds()),
                     rule,
-                    f"outside working hours: kept until the accepted request ends at {override.isoformat()}",
+                    f"outside working hours: kept until the accepted request ends at {moment_text(override)}",
                 )
                 return
             ev.may_extend = False
@@ -417,7 +417,7 @@ class WorkingHoursRule(PolicyRule):
             reason = f"the working day ends at {hours.end} {hours.timezone}"
             if override is not None and override > end:
                 end = override
-                reason += f": kept until the accepted request ends at {override.isoformat()}"
+                reason += f": kept until the accepted request ends at {moment_text(override)}"
             ev.cap(int((end - ev.pool.available_since).total_seconds()), rule, reason)
 
 
@@ -589,7 +589,7 @@ class BudgetRule(PolicyRule):
             booked_text = f" after ${booked:.2f} booked by its other warm pools" if booked > 0 else ""
             reason = f"the team's {period} idle budget has ${max(0.0, left):.2f} left{booked_text}"
             if promised > horizon and ev.pool.override_until is not None:
-                reason += f": kept until {ev.pool.override_until.isoformat()} as promised"
+                reason += f": kept until {moment_text(ev.pool.override_until)} as promised"
             ev.cap(max(ev.elapsed, horizon, promised), f"{rule}.{period}_usd", reason)
             ev.notify.append(NotificationKind.BUDGET_WARNING)
 
