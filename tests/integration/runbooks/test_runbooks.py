@@ -7,15 +7,18 @@ from __future__ import annotations
 
 import json
 import logging
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from warmpool.cli.main import main
 from warmpool.emulator.jobs import training_job_request
-from warmpool.handlers import lifecycle
+from warmpool.handlers import lifecycle, notifier, reconciler
 from warmpool.local.slack_standin import SlackStandIn
 
 from tests.integration.conftest import System, emf_documents
@@ -301,6 +304,87 @@ def test_policy_invalid_validate_the_deployed_document_then_put_it_back_fixed(
     assert main(["pools", "list", "--status", "Available", "--format", "json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert [r["job"] for r in rows if "builtin" in str(r["last_decision"])] == []
+
+
+def policy_file_as_json(policy_yaml: Path, deployed: Path) -> None:
+    """The runbook's `python3 -c 'import json,sys,yaml; print(json.dumps(yaml.safe_load(sys.stdin)))' <
+    policy.yaml > deployed.json`, run as written."""
+    script = "import json,sys,yaml; print(json.dumps(yaml.safe_load(sys.stdin)))"
+    with policy_yaml.open() as stdin, deployed.open("w") as stdout:
+        subprocess.run([sys.executable, "-c", script], stdin=stdin, stdout=stdout, check=True)
+
+
+def test_policy_unreadable_put_the_deleted_parameter_back_then_redrive_what_failed(
+    system: System, tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """PolicyUnreadable: someone tidying Parameter Store deleted the policy parameter. The functions that
+    had read it keep deciding by the last good document; those started since (they have read none) fail
+    their events, messages and runs: the lifecycle and notify DLQs fill, the reconciler's run fails. The
+    parameter is put back from the stack's policy file, and each DLQ redriven."""
+    system.set_policy(TWO_HOURS)
+    system.run_job("before-1", 300, keep_alive_seconds=900, tags=TAGS)
+    assert [n["job_name"] for n in system.notifications()] == ["before-1"]
+    system.ssm.delete_parameter(Name=system.env.policy_parameter)
+    notifier.runtime.cache_clear()  # a new instance of the notifier: it has read no document
+    capsys.readouterr()
+    caplog.clear()
+    system.run_job("during-1", 300, keep_alive_seconds=900, tags=TAGS, instance_type="ml.g5.4xlarge")
+    assert emf_counts(capsys.readouterr().out).get("PolicyUnreadable", 0) >= 1  # the alarm
+    # The warm lifecycle function decided by the last good document; its log names the error.
+    assert [(u["job"], u["seconds"]) for u in system.control.update_calls()] == [
+        ("before-1", 3600),
+        ("during-1", 3600),
+    ]
+    logged = [r.getMessage() for r in caplog.records if "could not be read" in r.getMessage()]
+    assert "keeping the last good document: An error occurred (ParameterNotFound)" in logged[0]
+    # The new notifier failed during-1's notice (no SNS copy: routing it needs the policy).
+    assert system.notifications() == []
+    assert depth(system, system.env.notify_dlq_url) == 1  # NotifyDlqDepth
+    lifecycle.runtime.cache_clear()  # new instances of the engine's functions
+    reconciler.runtime.cache_clear()
+    caplog.clear()
+    system.run_job("during-2", 300, keep_alive_seconds=900, tags=TAGS, instance_type="ml.g5.8xlarge")
+    assert depth(system, system.env.lifecycle_dlq_url) == 2  # LifecycleDlqDepth: its two events
+    failures = [r.exc_info[1] for r in caplog.records if r.exc_info and r.exc_info[1] is not None]
+    assert {"ParameterNotFound" in str(error) for error in failures} == {True}  # the log says why
+    with pytest.raises(ClientError, match="ParameterNotFound"):
+        system.reconcile()  # ReconcilerErrors
+
+    # Put the parameter back as in PolicyInvalid, step 2: it is gone (`get-parameter` answers
+    # ParameterNotFound), so from the stack's policy file, as JSON; validate it; put it.
+    with pytest.raises(ClientError, match="ParameterNotFound"):
+        system.ssm.get_parameter(Name=system.env.policy_parameter)
+    policy_yaml = tmp_path / "policy.yaml"
+    policy_yaml.write_text("version: 1\ndefaults:\n  keep_alive_strategy: fixed-7200\n")
+    deployed = tmp_path / "deployed.json"
+    policy_file_as_json(policy_yaml, deployed)
+    assert main(["policy", "validate", str(deployed)]) == 0
+    system.ssm.put_parameter(
+        Name=system.env.policy_parameter, Value=deployed.read_text(), Type="String", Overwrite=True
+    )
+    # Then redrive each DLQ whose alarm fired, as their runbooks say: look (no `reason`), redrive, check.
+    for dlq_url, queue_url in (
+        (system.env.lifecycle_dlq_url, system.env.lifecycle_queue_url),
+        (system.env.notify_dlq_url, system.env.notify_queue_url),
+    ):
+        seen = look_at(system, dlq_url)
+        assert [m for m in seen if "reason" in m.get("MessageAttributes", {})] == []
+        two_minutes_pass(system, dlq_url, seen)
+        moved = start_message_move_task(system, queue_arn(system, dlq_url), queue_arn(system, queue_url))
+        assert moved == len(seen)
+        system.settle()
+        assert depth(system, dlq_url) == 0
+    pool = shown("during-2", capsys)
+    assert (pool["state"], pool["last_decision"]) == ("Available", "extend (defaults.keep_alive_strategy)")
+    assert [(u["job"], u["seconds"]) for u in system.control.update_calls()][2:] == [("during-2", 3600)]
+    assert sorted(n["job_name"] for n in system.notifications()) == ["during-1", "during-2"]  # once each
+    assert system.reconcile()["failed"] == []  # the next reconciler run
+    # Check: the alarm's metric stops (each function reads the parameter again within a minute).
+    system.advance(60)
+    capsys.readouterr()
+    system.run_job("after-1", 300, keep_alive_seconds=900, tags=TAGS, instance_type="ml.p3.2xlarge")
+    assert "PolicyUnreadable" not in emf_counts(capsys.readouterr().out)
+    assert [(u["job"], u["seconds"]) for u in system.control.update_calls()][3:] == [("after-1", 3600)]
 
 
 def test_reconciler_failures_name_the_permission_and_the_run_after_the_grant_repairs(
