@@ -71,6 +71,15 @@ class Notifications(Construct):
             description="warmpool: JSON map of Slack incoming-webhook URLs by key",
             secret_object_value={},
         )
+        # What the SlackDeliveryFailed runbook (docs/deploy.md) puts a channel's new webhook into: an output
+        # whose description is the variable, as the DLQ runbooks' queues are. The ARN names the secret, and
+        # does not let anyone read it.
+        CfnOutput(
+            self,
+            "SlackWebhooksSecretArn",
+            value=self.webhooks.secret_arn,
+            description="SLACK_WEBHOOKS_SECRET_ARN",
+        )
         self.signing_secret = secretsmanager.Secret(
             self, "SlackSigningSecret", description="warmpool: the Slack app's signing secret"
         )

@@ -109,6 +109,21 @@ def test_the_dlq_runbooks_queues_are_stack_outputs_named_by_their_variables(synt
         }
 
 
+def test_the_webhooks_secret_the_slack_runbook_fixes_is_a_stack_output_named_by_its_variable(
+    synthesized: Synthesized,
+) -> None:
+    """docs/deploy.md's SlackDeliveryFailed runbook puts a channel's new webhook into the secret the notifier
+    reads, by `$SLACK_WEBHOOKS_SECRET_ARN`, which docs/cli.md's one line exports from the outputs."""
+    (notifier,) = [
+        fn
+        for logical_id, fn in synthesized.resources("AWS::Lambda::Function").items()
+        if "FunctionsNotifier" in logical_id
+    ]
+    outputs = {o["Description"]: o["Value"] for o in synthesized.template["Outputs"].values()}
+    environment = notifier["Properties"]["Environment"]["Variables"]
+    assert outputs["SLACK_WEBHOOKS_SECRET_ARN"] == environment["SLACK_WEBHOOKS_SECRET_ARN"]
+
+
 def test_the_notifier_remembers_a_copy_sent_for_longer_than_a_dlq_keeps_its_message(
     synthesized: Synthesized,
 ) -> None:
