@@ -91,6 +91,9 @@ class SlackCopy:
     kind: str
     url: str
     messages: list[SlackMessage]
+    # The channel's key in the webhooks secret: what a refusal's log names, for the operator to replace
+    # (SlackDeliveryFailed runbook); the URL itself is a credential and is never logged.
+    webhook_key: str
 
 
 def publish_record(record: SQSRecord) -> SlackCopy | None:
@@ -119,7 +122,7 @@ def publish_record(record: SQSRecord) -> SlackCopy | None:
             "no Slack webhook for this route; SNS only", extra={"webhook_key": where.webhook_key, "key": key}
         )
         return None
-    return SlackCopy(key, notification.kind.value, url, message.slack)
+    return SlackCopy(key, notification.kind.value, url, message.slack, where.webhook_key)
 
 
 def post_to_slack(copy: SlackCopy, *, deadline: float | None) -> None:
@@ -142,7 +145,13 @@ def post_to_slack(copy: SlackCopy, *, deadline: float | None) -> None:
             rt.metrics.count("SlackDeliveryFailed")
             log.error(
                 "Slack refused the message; the SNS copy stands",
-                extra={"status": exc.status, "key": copy.key, "part": part, "parts": count},
+                extra={
+                    "status": exc.status,
+                    "webhook_key": copy.webhook_key,
+                    "key": copy.key,
+                    "part": part,
+                    "parts": count,
+                },
             )
             return False
         return True

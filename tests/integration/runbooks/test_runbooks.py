@@ -442,3 +442,51 @@ def test_permanent_errors_the_audit_says_why_and_the_next_look_after_the_grant_e
     system.advance(1800 + 120)
     assert [(u["job"], u["seconds"]) for u in system.control.update_calls()] == [("denied-1", 3600)]
     assert shown("denied-1", capsys)["state"] == "Available"
+
+
+def test_slack_delivery_failed_the_log_names_the_webhook_to_replace_and_the_next_message_gets_there(
+    system: System,
+    stand_in: SlackStandIn,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """SlackDeliveryFailed: the vision team's channel was archived, and Slack refuses its webhook for good
+    (410). The notice's SNS copy went out; its Slack copy is not tried again."""
+    secrets = boto3.client("secretsmanager")
+    arn = system.env.slack_webhooks_secret_arn
+    webhooks = {"vision": stand_in.url("vision-old"), "platform": stand_in.url("platform")}
+    secrets.put_secret_value(SecretId=arn, SecretString=json.dumps(webhooks))
+    system.set_policy(NOTIFY_POLICY)
+    stand_in.answers.append(410)
+    capsys.readouterr()
+    system.run_job("archived-1", 300, keep_alive_seconds=600, tags=TAGS)
+    assert emf_counts(capsys.readouterr().out).get("SlackDeliveryFailed") == 1  # the alarm
+    assert [n["job_name"] for n in system.notifications()] == ["archived-1"]  # SNS carried it
+    assert depth(system, system.env.notify_dlq_url) == 0  # nothing to redrive
+
+    # 1. The notifier's log: the key of the webhook Slack refused, and Slack's status.
+    (refused,) = [
+        r for r in caplog.records if r.getMessage() == "Slack refused the message; the SNS copy stands"
+    ]
+    assert (refused.__dict__["webhook_key"], refused.__dict__["status"]) == ("vision", 410)
+    # 2. A new webhook for the channel, put under that key, the others kept: aws secretsmanager
+    #    get-secret-value --secret-id "$SLACK_WEBHOOKS_SECRET_ARN" --query SecretString --output text >
+    #    webhooks.json; the new URL for the key; put-secret-value --secret-string file://webhooks.json
+    saved = tmp_path / "webhooks.json"
+    saved.write_text(secrets.get_secret_value(SecretId=arn)["SecretString"])
+    edited = json.loads(saved.read_text())
+    edited[refused.__dict__["webhook_key"]] = stand_in.url("vision-new")
+    saved.write_text(json.dumps(edited))
+    secrets.put_secret_value(SecretId=arn, SecretString=saved.read_text())
+    kept = json.loads(secrets.get_secret_value(SecretId=arn)["SecretString"])
+    assert kept == {"vision": stand_in.url("vision-new"), "platform": stand_in.url("platform")}
+    # 3. Check: a minute on, the next message reaches the channel; the refused one is not sent again.
+    system.advance(60)
+    capsys.readouterr()
+    system.run_job("after-1", 300, keep_alive_seconds=600, tags=TAGS)
+    (delivered,) = stand_in.delivered("vision-new")
+    assert delivered["body"]["text"].startswith("Warm pool ready: after-1 ")
+    assert [r["status"] for r in stand_in.received if r["path"] == "/vision-old"] == [410]
+    assert "SlackDeliveryFailed" not in emf_counts(capsys.readouterr().out)
+    assert [n["job_name"] for n in system.notifications()] == ["after-1"]
