@@ -52,6 +52,12 @@ class StackConfig(BaseModel):
     max_lifetime_days: int = Field(default=28, ge=1, le=28)
     reconcile_every_minutes: int = Field(default=5, ge=1, le=60)
     slack_endpoint: Literal["http-api", "function-url", "none"] = "http-api"
+    # With `function-url`, the Slack function's reserved concurrency: the URL has no throttle of its own
+    # (the HTTP API's stage has one), so a flood of requests, signed or not, runs at most this many at
+    # once (and, through a function URL, at most 10 requests a second each) and cannot take the account's
+    # concurrency from the other functions. "none": no reservation (Lambda keeps 100 of the account's
+    # concurrency unreserved: an account with less cannot reserve any).
+    function_url_reserved_concurrency: int | Literal["none"] = 5
     # Optionally restrict UpdateTrainingJob to jobs carrying this tag key (e.g. "warmpool:managed").
     update_requires_tag: str | None = None
     log_retention_days: int = Field(default=30, ge=1)
@@ -133,6 +139,47 @@ class StackConfig(BaseModel):
                 f"{', '.join(map(str, LOG_RETENTION_DAYS))}"
             )
         return days
+
+    @field_validator("function_url_reserved_concurrency", mode="before")
+    @classmethod
+    def _a_concurrency_that_lets_requests_in(cls, value: object) -> object:
+        # "none" rather than null: the CDK drops a null from the context it hands the app (cdk.json's, or
+        # an object given with -c), and the default would reserve all the same.
+        if value == "none":
+            return value
+        if isinstance(value, bool) or not isinstance(value, int):
+            got = json.dumps(value)
+            raise ValueError(
+                f'must be a whole number of at least 1, or "none" for no reservation (got {got}).'
+            )
+        if value < 1:  # Lambda takes a reserved concurrency of 0 as "throttle every invocation"
+            raise ValueError(
+                f'{value} would refuse every request to the Slack function: use at least 1, or "none" for '
+                "no reservation."
+            )
+        return value
+
+    @property
+    def slack_reserved_concurrency(self) -> int | None:
+        """The Slack function's reserved concurrency: `function_url_reserved_concurrency` behind a function
+        URL, else None (the HTTP API's stage throttles its requests)."""
+        reserved = self.function_url_reserved_concurrency
+        return reserved if self.slack_endpoint == "function-url" and isinstance(reserved, int) else None
+
+    @model_validator(mode="after")
+    def _reserved_concurrency_only_behind_a_function_url(self) -> StackConfig:
+        # Behind the HTTP API (whose stage throttles) or with no endpoint, the setting would change nothing,
+        # while the operator thinks the function is bounded.
+        if (
+            "function_url_reserved_concurrency" in self.model_fields_set
+            and self.slack_endpoint != "function-url"
+        ):
+            raise ValueError(
+                "function_url_reserved_concurrency applies only with slack_endpoint `function-url` (it is "
+                f"`{self.slack_endpoint}`, where it would bound nothing): remove it, or set slack_endpoint "
+                "to function-url."
+            )
+        return self
 
     @model_validator(mode="after")
     def _margin_within_a_step(self) -> StackConfig:

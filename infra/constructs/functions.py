@@ -71,6 +71,7 @@ class FunctionFactory(Construct):
         environment: Mapping[str, str],
         timeout: Duration,
         memory_mb: int = 512,
+        reserved_concurrency: int | None = None,
     ) -> lambda_.Function:
         log_group = logs.LogGroup(self, f"{name}Logs", retention=log_retention(self.log_retention_days))
         fn = lambda_.Function(
@@ -83,6 +84,7 @@ class FunctionFactory(Construct):
             layers=[self.powertools],
             timeout=timeout,
             memory_size=memory_mb,
+            reserved_concurrent_executions=reserved_concurrency,
             log_group=log_group,
             tracing=lambda_.Tracing.ACTIVE,
             environment={

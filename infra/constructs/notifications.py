@@ -120,6 +120,10 @@ class Notifications(Construct):
                 **lifecycle.engine_environment,
                 "SLACK_SIGNING_SECRET_ARN": self.signing_secret.secret_arn,
             },
+            # A function URL has no throttle of its own: anyone may send it requests, and each one, refused
+            # unsigned or not, runs the function. Reserved, it runs at most that many at once, and the
+            # other functions keep the account's concurrency (the HTTP API's stage throttles instead).
+            reserved_concurrency=config.slack_reserved_concurrency,
         )
         # A press acts on a pool the registry knows (its tags are the record's): no ListTags, and no
         # listing of jobs or check of schedules, which are the reconciler's.

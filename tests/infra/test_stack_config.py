@@ -261,3 +261,64 @@ def test_a_malformed_cdk_json_fails_python_app_py_with_one_line_naming_the_file(
     assert result.returncode == 1
     assert result.stderr.startswith(says)
     assert len(result.stderr.splitlines()) == 1
+
+
+def _reserved_concurrency(template: dict[str, Any]) -> tuple[int | None, list[int | None]]:
+    """The Slack function's ReservedConcurrentExecutions, and the other functions' (None: none reserved,
+    the function draws on the account's unreserved concurrency)."""
+    functions = {k: r for k, r in template["Resources"].items() if r["Type"] == "AWS::Lambda::Function"}
+    (slack,) = [k for k in functions if "SlackInteractive" in k]
+    reserved = {k: r["Properties"].get("ReservedConcurrentExecutions") for k, r in functions.items()}
+    return reserved.pop(slack), list(reserved.values())
+
+
+def test_the_slack_function_behind_a_function_url_reserves_its_concurrency(tmp_path: Path) -> None:
+    os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "18,20")
+    from app import build_app
+
+    # A function URL has no throttle: a flood of requests (unsigned ones included, each refused by the
+    # function) runs at most 5 Slack functions at once, and leaves the account's concurrency to the others.
+    build_app(context={"warmpool": {"slack_endpoint": "function-url"}}, outdir=str(tmp_path)).synth()
+    template = json.loads((tmp_path / "WarmPoolManager.template.json").read_text())
+    (url,) = [r for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::Url"]
+    assert url["Properties"]["AuthType"] == "NONE"
+    # the lifecycle, reconciler and notifier functions reserve nothing
+    assert _reserved_concurrency(template) == (5, [None, None, None])
+
+
+def test_a_function_url_without_a_reservation_when_the_account_cannot_spare_one(tmp_path: Path) -> None:
+    os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "18,20")
+    from app import build_app
+
+    # Lambda keeps 100 of an account's concurrency unreserved: an account with less cannot reserve any.
+    # "none", not null: the CDK drops a null from the context, and the default would reserve 5.
+    settings = {"slack_endpoint": "function-url", "function_url_reserved_concurrency": "none"}
+    context: dict[str, object] = {"warmpool": settings}
+    build_app(context=context, outdir=str(tmp_path)).synth()
+    template = json.loads((tmp_path / "WarmPoolManager.template.json").read_text())
+    assert _reserved_concurrency(template) == (None, [None, None, None])
+
+
+def test_a_reserved_concurrency_of_zero_or_one_nothing_would_read_fails_synth_naming_it(
+    tmp_path: Path,
+) -> None:
+    os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "18,20")
+    from app import build_app
+
+    # Lambda reads 0 as "throttle every invocation": every press would be refused
+    zero = {"slack_endpoint": "function-url", "function_url_reserved_concurrency": 0}
+    with pytest.raises(
+        ConfigError,
+        match=r'^warmpool.function_url_reserved_concurrency: 0 would refuse every request .* "none" for no',
+    ):
+        build_app(context={"warmpool": zero}, outdir=str(tmp_path / "out"))
+    # Behind the HTTP API (the default endpoint), whose stage throttles, it would bound nothing
+    with pytest.raises(
+        ConfigError,
+        match=r"^warmpool: function_url_reserved_concurrency applies only with slack_endpoint `function-url` "
+        r"\(it is `http-api`, where it would bound nothing\): remove it",
+    ):
+        build_app(
+            context={"warmpool": {"function_url_reserved_concurrency": 10}}, outdir=str(tmp_path / "out")
+        )
+    assert not list(tmp_path.glob("out/*.template.json"))
