@@ -241,9 +241,10 @@ def emf_documents(output: str) -> Iterator[dict[str, Any]]:
 
 
 @contextmanager
-def hooked(event: str, hook: Callable[..., None]) -> Iterator[None]:
+def hooked(event: str, hook: Callable[..., object]) -> Iterator[None]:
     """`hook` on every client's `event` (e.g. `provide-client-params.dynamodb.PutItem`: it sees each
-    call's parameters, and raising fails the call) while inside. Entered before the functions' clients
+    call's parameters, and raising fails the call; `needs-retry.dynamodb.PutItem`: a number it returns
+    has botocore send the call again) while inside. Entered before the functions' clients
     are made: a client copies the session's hooks when it is made."""
     session = boto3.DEFAULT_SESSION
     assert session is not None

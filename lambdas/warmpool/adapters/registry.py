@@ -32,7 +32,8 @@ The registry table
   `BOOKED#<date>#<job name>`: that job's idle gap is booked for that day (once), with the same TTL.
 
 The audit table (append-only, read per pool)
-- `POOL#<pool_id>` / `AUDIT#<time>#<n>`: the audit trail, with a TTL.
+- `POOL#<pool_id>` / `AUDIT#<time>#<id>`: the audit trail, with a TTL; an entry is never written over
+  another (`audit`).
 """
 
 from __future__ import annotations
@@ -67,6 +68,7 @@ from warmpool.service.ports import (
 HISTORY_LIMIT = 64
 COLD_STARTS_KEPT = 64  # the latest cold starts of a history, kept to be undone (a join comes within minutes)
 HISTORY_WRITE_ATTEMPTS = 8
+AUDIT_WRITE_ATTEMPTS = 4  # keys tried for one audit entry (`audit`): each one a new one, later
 AUDIT_RETENTION = timedelta(days=90)
 STATE_SK = "STATE"
 STATUS_INDEX = "by_status"
@@ -634,19 +636,37 @@ class DynamoPoolRegistry:
 
     # ------------------------------------------------------------------ audit
     def audit(self, entry: AuditEntry) -> None:
-        self._client.put_item(
-            TableName=self.audit_table_name,
-            Item={
-                # Entries of the same second keep the order they were written in (nanosecond clock).
-                **_key(
-                    f"POOL#{entry.pool_id}",
-                    f"AUDIT#{entry.at.isoformat()}#{time.time_ns():020d}{uuid.uuid4().hex[:4]}",
-                ),
-                "job_name": {"S": entry.job_name},
-                "what": {"S": entry.what},
-                "details": {"S": json.dumps(dict(entry.details), default=str, sort_keys=True)},
-                "ttl": {"N": str(int((entry.at + AUDIT_RETENTION).timestamp()))},
-            },
+        """Append one entry, never over another: each write is conditioned on its key being new. A key
+        taken (two writers on one clock tick, or a clock that ticks coarser than nanoseconds) gets a
+        new one, later, and the write is made again; an entry found there that is this very entry (a
+        write that landed, whose answer was lost and which botocore sent again) is the write done.
+        An unconditioned PutItem replaced whatever entry had the key, and the trail lost it."""
+        from botocore.exceptions import ClientError
+
+        body = {
+            "job_name": {"S": entry.job_name},
+            "what": {"S": entry.what},
+            "details": {"S": json.dumps(dict(entry.details), default=str, sort_keys=True)},
+            "ttl": {"N": str(int((entry.at + AUDIT_RETENTION).timestamp()))},
+        }
+        for _ in range(AUDIT_WRITE_ATTEMPTS):
+            item = {**_key(f"POOL#{entry.pool_id}", _audit_sort_key(entry.at)), **body}
+            try:
+                self._client.put_item(
+                    TableName=self.audit_table_name,
+                    Item=item,
+                    ConditionExpression="attribute_not_exists(sk)",
+                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                )
+                return
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                    raise
+                if exc.response.get("Item") == item:
+                    return
+        raise ConcurrentUpdateError(
+            f"audit entry {entry.what} of pool {entry.pool_id}: each of {AUDIT_WRITE_ATTEMPTS} keys "
+            "was another entry's; retry"
         )
 
     def audit_trail(self, pool_id: str) -> list[AuditEntry]:
@@ -780,6 +800,12 @@ def _cold_start_of(job_name: str, entry: dict[str, Any]) -> ColdStart:
 
 def _history_keys(match_digest: str, team: str | None) -> list[str]:
     return [f"HIST#KEY#{match_digest}"] + ([f"HIST#TEAM#{team}"] if team else [])
+
+
+def _audit_sort_key(at: datetime) -> str:
+    """An audit entry's sort key: its time, then the nanosecond clock and a random suffix, so that
+    entries of the same time keep the order they were written in, and two writers seldom meet."""
+    return f"AUDIT#{at.isoformat()}#{time.time_ns():020d}{uuid.uuid4().hex[:4]}"
 
 
 def _ledger_keys(team: str, at: datetime) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -1,0 +1,87 @@
+"""The audit trail as on-call and auditors read it (`warmpool pools show`): why a pool was kept or
+released, who asked, under which policy version and when, each entry there once and none lost."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+import pytest
+from warmpool.cli.main import main
+from warmpool.emulator.jobs import training_job_request
+
+from tests.integration.conftest import System, hooked
+
+TAGS = {"team": "vision", "owner": "alice"}
+
+
+@pytest.fixture
+def warm(system: System) -> System:
+    """cli-1 ended and left a warm pool, kept as its own keep-alive asks."""
+    system.set_policy({"version": 1, "defaults": {"overrides": {"max_extend_minutes": 60}}})
+    system.sagemaker.create_training_job(**training_job_request("cli-1", keep_alive_seconds=900, tags=TAGS))
+    system.settle()
+    system.control.complete_job("cli-1")
+    system.settle()
+    return system
+
+
+def trail(capsys: pytest.CaptureFixture[str], job: str = "cli-1") -> list[dict[str, Any]]:
+    """The pool's audit trail, as `pools show JOB --format json` prints it."""
+    capsys.readouterr()  # the functions' logs
+    assert main(["pools", "show", job, "--format", "json"]) == 0
+    entries: list[dict[str, Any]] = json.loads(capsys.readouterr().out)["audit"]
+    return entries
+
+
+def test_an_audit_entry_is_written_once_and_never_over_another(
+    warm: System, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = trail(capsys)
+    assert [(e["what"], e["details"].get("trigger")) for e in before] == [
+        ("recorded", "job-event"),
+        ("decision", "job-event"),
+    ]
+    taken = boto3.client("dynamodb").query(
+        TableName=warm.env.audit_table,
+        KeyConditionExpression="pk = :p",
+        ExpressionAttributeValues={":p": {"S": "POOL#cli-1"}},
+    )["Items"][-1]["sk"]
+    met: list[str] = []
+
+    def same_key(params: dict[str, Any], **_: Any) -> None:
+        # the next entry's key is the decision's (two writers on one clock tick)
+        if params["TableName"] == warm.env.audit_table and not met:
+            met.append(params["Item"]["what"]["S"])
+            params["Item"]["sk"] = taken
+
+    with hooked("provide-client-params.dynamodb.PutItem", same_key):
+        assert main(["pools", "extend", "cli-1", "--minutes", "30", "--user", "bob"]) == 0
+    assert met == ["keep-alive-updated"]
+
+    after = trail(capsys)
+    assert after[: len(before)] == before  # the job's own decision is still there, as it was
+    assert [(e["what"], e["details"].get("user")) for e in after[len(before) :]] == [
+        ("keep-alive-updated", None),
+        ("decision", "bob"),
+    ]
+
+    # Nor twice: a write that landed, whose answer was lost, is sent again by botocore with its key;
+    # it finds itself there, which is the write done (not another entry's key, to write anew).
+    before = after
+    resent: list[str] = []
+
+    def answer_lost(request_dict: dict[str, Any], attempts: int, **_: Any) -> int | None:
+        # the write landed, its answer did not come back: botocore sends the same request again
+        body = json.loads(request_dict["body"])
+        if body["TableName"] == warm.env.audit_table and attempts == 1 and not resent:
+            resent.append(body["Item"]["what"]["S"])
+            return 0
+        return None
+
+    with hooked("needs-retry.dynamodb.PutItem", answer_lost):
+        assert main(["pools", "release", "cli-1", "--user", "carol"]) == 0
+    assert resent == ["keep-alive-updated"]
+
+    assert [e["what"] for e in trail(capsys)[len(before) :]] == ["keep-alive-updated", "decision"]
