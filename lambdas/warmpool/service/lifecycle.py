@@ -76,6 +76,9 @@ USER_REQUEST_ATTEMPTS = 3
 # puts back of the expiry another invocation saved, against yet other writes (`_restore_expiry`)
 RESTORE_EXPIRY_ATTEMPTS = 3
 LIFETIME_WARNING = timedelta(days=1)
+# In a decision's audit entry saved with the pool (`unaudited`): when it was decided, the time the
+# entry is written at by the retry or the reconciler (`_announce_saved`), not part of its details.
+DECIDED_AT = "decided_at"
 # A "tuning job finished" notice recorded this long ago and still not marked sent is the reconciler's to
 # send: the invocation that recorded it is over (the lifecycle function's timeout is a minute) and
 # failed to send it, or ended before it could (`_send_tuning_finished`).
@@ -1606,12 +1609,15 @@ class LifecycleService:
         decides nothing (its event unchanged), or another look. So the entry is saved with the pool
         (`unaudited`), and written by the retry (or, for what nobody retries, the reconciler:
         `_announce_listed`) before anything else, with what is still unannounced (`_announce_saved`).
-        The error is raised all the same: the event or step is retried."""
+        The error is raised all the same: the event or step is retried. Saved with the time it was
+        decided (`DECIDED_AT`): written minutes later by the reconciler, the entry said the decision
+        was made then, after what happened meanwhile in the trail."""
+        at = self.clock.now()
         try:
-            self._audit(saved, "decision", details)
+            self._audit(saved, "decision", details, at=at)
         except Exception:
             try:
-                self._save(replace(saved, unaudited=details))
+                self._save(replace(saved, unaudited={**details, DECIDED_AT: at.isoformat()}))
             except Exception:  # the registry fails too: the original error says what happened
                 self.metrics.count("DecisionAuditLost")
             raise
@@ -1624,7 +1630,9 @@ class LifecycleService:
         if not record.unannounced and record.unaudited is None:
             return record
         if record.unaudited is not None:
-            self._audit(record, "decision", dict(record.unaudited))
+            details = dict(record.unaudited)
+            decided = details.pop(DECIDED_AT, None)  # none in an entry saved by an earlier version
+            self._audit(record, "decision", details, at=datetime.fromisoformat(decided) if decided else None)
         for value in record.unannounced:
             kind = NotificationKind(value)
             extra: dict[str, Any] = {}
@@ -1749,9 +1757,12 @@ class LifecycleService:
         expected = record.pool.version if record.pool.version > 0 else None
         return self.registry.put(record, expected)
 
-    def _audit(self, record: PoolRecord, what: str, details: dict[str, Any]) -> None:
+    def _audit(
+        self, record: PoolRecord, what: str, details: dict[str, Any], *, at: datetime | None = None
+    ) -> None:
+        """An entry in the pool's trail, at `at` (default: now)."""
         self.registry.audit(
-            AuditEntry(self.clock.now(), record.pool.pool_id, record.pool.job_name, what, details)
+            AuditEntry(at or self.clock.now(), record.pool.pool_id, record.pool.job_name, what, details)
         )
 
     @_one_policy

@@ -97,8 +97,8 @@ class PoolRecord:
     notified: tuple[str, ...] = ()  # notification kinds sent for the current job
     # notification kinds of `last_decision` saved with it and not sent yet (a retry sends them)
     unannounced: tuple[str, ...] = ()
-    # the audit entry of `last_decision` (its details), when its write failed after the decision was
-    # saved: kept with the pool, and written by the retry (or the reconciler)
+    # the audit entry of `last_decision` (its details, and `decided_at`: when), when its write failed
+    # after the decision was saved: kept with the pool, and written by the retry (or the reconciler)
     unaudited: Mapping[str, Any] | None = None
 
 

@@ -6,6 +6,7 @@ has its next look planned."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -323,3 +324,25 @@ def test_a_persons_extension_whose_audit_entry_fails_is_audited_by_the_reconcile
     assert record is not None
     assert record.unaudited is None
     assert system.registry.unannounced_pools() == []
+
+
+def test_a_decision_audited_late_by_the_reconciler_is_in_the_trail_when_it_was_decided(
+    system: System, one_write_fails: OneWriteFails, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # bob's extension is audited by the reconciler's run ten minutes on: the trail says when he was
+    # granted it, not when its entry could be written
+    system.set_policy(KEEP)
+    system.run_job("ask-3", 300, keep_alive_seconds=600, tags=TAGS)
+    one_write_fails.which = "decision-audited"
+    asked_at = system.emulator.now()
+    assert main(["pools", "extend", "ask-3", "--minutes", "30", "--user", "bob"]) != 0
+    assert one_write_fails.failed == ["PutItem"]
+    system.advance(600)
+    assert system.reconcile()["failed"] == []
+
+    capsys.readouterr()  # the functions' logs
+    assert main(["pools", "show", "ask-3", "--format", "json"]) == 0
+    trail = json.loads(capsys.readouterr().out)["audit"]
+    asked = [e for e in trail if e["details"].get("user") == "bob"]
+    assert [(e["what"], e["at"]) for e in asked] == [("decision", asked_at.isoformat())]
+    assert "decided_at" not in asked[0]["details"]
