@@ -86,6 +86,7 @@ def test_an_invalid_parameter_read_first_is_logged_as_deciding_with_the_built_in
     put(ssm, '{"version": 1, "defaults": {"max_horizon_minutes": "lots"}}')
     clock.advance(61)
     assert source.current().default_team == "platform"
+    assert source.current().deployed_version is None  # no version of the parameter: the trail says null
     assert metrics.counts == {"PolicyInvalid": 2}
     built_in = "deciding with the built-in policy (each job's own keep-alive) until it is fixed"
     assert [r.getMessage() for r in caplog.records] == [
@@ -109,6 +110,7 @@ def test_a_function_started_since_the_parameter_went_bad_decides_by_its_last_val
     put(ssm, "version: 1\ndefault_team: nlp\n")  # version 4: the YAML file
     source = SsmPolicySource(ssm, NAME, cache_seconds=60, clock=clock, metrics=metrics)
     assert source.current().default_team == "vision"
+    assert source.current().deployed_version == 2  # what the audit trail names for its decisions
     assert metrics.counts == {"PolicyInvalid": 1}
     assert [r.getMessage() for r in caplog.records] == [
         f"policy parameter {NAME} is invalid; deciding with version 2, its last valid one, until it is "
@@ -118,3 +120,4 @@ def test_a_function_started_since_the_parameter_went_bad_decides_by_its_last_val
     put(ssm, json.dumps({"version": 1, "default_team": "speech"}))  # fixed
     clock.advance(61)
     assert source.current().default_team == "speech"
+    assert source.current().deployed_version == 5

@@ -53,7 +53,7 @@ class SsmPolicySource:
         if self._good is not None and self._loaded_at is not None and now - self._loaded_at < self._ttl:
             return self._good
         try:
-            raw = self._client.get_parameter(Name=self.parameter_name)["Parameter"]["Value"]
+            parameter = self._client.get_parameter(Name=self.parameter_name)["Parameter"]
         except Exception as exc:  # throttled, denied, deleted: any failure to read the parameter
             if self._good is None:
                 raise  # nothing to decide with: the event fails and is retried, never decided blind
@@ -65,7 +65,9 @@ class SsmPolicySource:
             return self._good
         self._loaded_at = now
         try:
-            self._good = parse_policy(json.loads(raw), f"parameter {self.parameter_name}")
+            document = parse_policy(json.loads(parameter["Value"]), f"parameter {self.parameter_name}")
+            # which version decided is what the audit trail names (`deployed_version`)
+            self._good = document.deployed_as(parameter.get("Version"))
             self._built_in, self._earlier = False, None
         except PolicyError as exc:  # each problem as `<path>: <what is wrong>. <fix>`, as at synth
             self._invalid(exc.problems)
@@ -105,5 +107,5 @@ class SsmPolicySource:
                 )
             except (PolicyError, ValueError):
                 continue
-            return number, document
+            return number, document.deployed_as(number)
         return None, None

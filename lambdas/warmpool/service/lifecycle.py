@@ -219,6 +219,11 @@ class LifecycleService:
         pinned: PolicyDocument | None = getattr(self._pins, "policy", None)
         return pinned if pinned is not None else self.policies.current()
 
+    def _policy_version(self) -> int | None:
+        """The policy parameter's version this piece of work is decided by, as its audit entries name
+        it: what an auditor asks of a decision besides its rule (None: the built-in policy)."""
+        return self._current_policy().deployed_version
+
     # ------------------------------------------------------------------ entry points
     def begin_run(self) -> None:
         """A run is one reconciler pass or one batch of queued events: `max_reductions_per_run`
@@ -1018,7 +1023,12 @@ class LifecycleService:
             self._record_refusal(record, exc)
             return False
         self.reductions_this_run += 1
-        self._audit(record, "released-for-limit", {"rule": because.rule, "reasons": list(because.reasons)})
+        details = {
+            "rule": because.rule,
+            "reasons": list(because.reasons),
+            "policy_version": self._policy_version(),
+        }
+        self._audit(record, "released-for-limit", details)
         # Its owner hears it as a pool hears its own decision: saved with the pool as unannounced, then
         # sent (by the refresh below, first thing), then cleared. The refresh then records the pool
         # Terminated. A failure in between leaves it unannounced: the deciding pool's retry sends it
@@ -1476,6 +1486,7 @@ class LifecycleService:
                 "action": decision.action.value,
                 "rule": decision.rule,
                 "reasons": list(decision.reasons),
+                "policy_version": self._policy_version(),
             },
         )
         return replace(record, pool=updated, last_error=None), None
@@ -1613,6 +1624,7 @@ class LifecycleService:
         decided (`DECIDED_AT`): written minutes later by the reconciler, the entry said the decision
         was made then, after what happened meanwhile in the trail."""
         at = self.clock.now()
+        details = {**details, "policy_version": self._policy_version()}
         try:
             self._audit(saved, "decision", details, at=at)
         except Exception:

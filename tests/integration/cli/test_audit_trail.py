@@ -10,6 +10,7 @@ import boto3
 import pytest
 from warmpool.cli.main import main
 from warmpool.emulator.jobs import training_job_request
+from warmpool.handlers import lifecycle
 
 from tests.integration.conftest import System, hooked
 
@@ -85,3 +86,32 @@ def test_an_audit_entry_is_written_once_and_never_over_another(
     assert resent == ["keep-alive-updated"]
 
     assert [e["what"] for e in trail(capsys)[len(before) :]] == ["keep-alive-updated", "decision"]
+
+
+def test_each_decision_names_the_policy_version_it_was_decided_by(
+    warm: System, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def deployed() -> int:
+        return int(warm.ssm.get_parameter(Name=warm.env.policy_parameter)["Parameter"]["Version"])
+
+    first = deployed()
+    decided = [e for e in trail(capsys) if e["what"] == "decision"]
+    assert [(e["details"]["rule"], e["details"]["policy_version"]) for e in decided] == [
+        ("builtin.keep_alive_strategy", first)
+    ]
+
+    warm.set_policy({"version": 1, "defaults": {"overrides": {"max_extend_minutes": 30}}})
+    assert deployed() == first + 1
+    assert main(["pools", "extend", "cli-1", "--minutes", "30", "--user", "bob"]) == 0
+    asked = [e for e in trail(capsys) if e["what"] != "recorded"][1:]
+    assert [(e["what"], e["details"]["rule"], e["details"]["policy_version"]) for e in asked] == [
+        ("keep-alive-updated", "request.cli", first + 1),
+        ("decision", "request.cli", first + 1),
+    ]
+
+    # put by hand with a typo: a function started since decides by the last valid version, and says so
+    warm.set_policy({"version": 1, "defaults": {"overides": {}}})
+    lifecycle.runtime.cache_clear()  # a new instance of the function: it has read no good document
+    warm.run_job("cli-2", 60, keep_alive_seconds=900, volume_size_gb=80, tags=TAGS)
+    decided = [e for e in trail(capsys, "cli-2") if e["what"] == "decision"]
+    assert [e["details"]["policy_version"] for e in decided] == [first + 1]

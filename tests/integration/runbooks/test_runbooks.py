@@ -291,7 +291,7 @@ def test_policy_invalid_validate_the_deployed_document_then_put_it_back_fixed(
     #    --overwrite --value file://deployed.json)
     deployed.write_text(json.dumps({"version": 1, "defaults": {"keep_alive_strategy": "fixed-1800"}}))
     assert main(["policy", "validate", str(deployed)]) == 0
-    system.ssm.put_parameter(
+    put = system.ssm.put_parameter(
         Name=system.env.policy_parameter, Value=deployed.read_text(), Type="String", Overwrite=True
     )
     # 3. Check: the next look at each pool decides by the new document; no more PolicyInvalid.
@@ -299,6 +299,10 @@ def test_policy_invalid_validate_the_deployed_document_then_put_it_back_fixed(
     system.run_job("after-1", 300, keep_alive_seconds=900, tags=TAGS, instance_type="ml.p3.2xlarge")
     assert [(u["job"], u["seconds"]) for u in system.control.update_calls()][3:] == [("after-1", 1800)]
     assert "PolicyInvalid" not in emf_counts(capsys.readouterr().out)
+    #    (warmpool pools show JOB: the policy_version of its latest decision entry is the version put)
+    assert main(["pools", "show", "after-1", "--format", "json"]) == 0
+    decided = [e for e in json.loads(capsys.readouterr().out)["audit"] if e["what"] == "decision"]
+    assert decided[-1]["details"]["policy_version"] == put["Version"]
     # 4. No pool was left to the built-in policy (every version invalid): none keeps its own keep-alive.
     capsys.readouterr()
     assert main(["pools", "list", "--status", "Available", "--format", "json"]) == 0

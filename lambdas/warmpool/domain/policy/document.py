@@ -363,6 +363,21 @@ class PolicyDocument(_Strict):
     notifications: Notifications = Field(default_factory=Notifications)
     # Resolved rules per (team, owner, selectors): the simulator decides ~10^5 times per trace.
     _resolution_cache: dict[Any, Any] = PrivateAttr(default_factory=dict)
+    # The policy parameter's version this document is (`deployed_as`); None: not read from it (a file,
+    # the built-in policy).
+    _deployed_version: int | None = PrivateAttr(default=None)
+
+    def deployed_as(self, version: int | None) -> Self:
+        """This document, as version `version` of the policy parameter: the version the audit trail
+        names for each decision it made (`deployed_version`)."""
+        self._deployed_version = version
+        return self
+
+    @property
+    def deployed_version(self) -> int | None:
+        """The policy parameter's version this document was read as; None when it was not read from
+        the parameter (a policy file, the built-in policy while no version of the parameter is valid)."""
+        return self._deployed_version
 
     def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
         """A copy with its own resolutions: pydantic's copy would share the cache dict, and a copy with
