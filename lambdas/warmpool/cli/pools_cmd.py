@@ -282,6 +282,8 @@ def _counted_team(
 
 
 def run_show(args: argparse.Namespace) -> int:
+    from warmpool.adapters.registry import AUDIT_RETENTION
+
     registry = _registry(args, audit=True)
     record = _pool_of_job(registry, args.job)
     if record is None:
@@ -306,10 +308,60 @@ def run_show(args: argparse.Namespace) -> int:
     left_out = jobs - len(lineage)
     shown = [lineage[0], f"({left_out} more)", *lineage[1:]] if left_out > 0 else lineage
     print(f"{'lineage':<14} {' -> '.join(shown)} ({jobs} jobs)")
+    if not document["audit"]:
+        print(f"audit:         none (an entry is kept {AUDIT_RETENTION.days} days)")
+        return 0
     print("audit:")
-    for entry in document["audit"]:
-        print(f"  {entry['at']}  {entry['job']:<24} {entry['what']:<20} {entry['details']}")
+    for line in _trail_lines(document["audit"]):
+        print(line)
     return 0
+
+
+# what an entry's headline says of its details (`_trail_lines`), not repeated after it
+_HEADLINE = frozenset(
+    {"action", "rule", "user", "user_id", "via", "policy_version", "dry_run", "reasons", "reason"}
+)
+
+
+def _trail_lines(entries: list[dict[str, Any]]) -> list[str]:
+    """The trail as people read it: each entry a line of when, which job, what, and for a decision its
+    action and rule, who asked and the policy version; then its other details as `name=value` (JSON
+    values, what is empty left out), and its reasons one a line. The details printed as a Python dict
+    (`{'action': 'keep', 'asked_until': None, ...}`) buried the reasons in one long line."""
+    import json
+
+    job_width = max(len(e["job"]) for e in entries)
+    what_width = max(len(e["what"]) for e in entries)
+    lines = []
+    for entry in entries:
+        details = entry["details"]
+        said = []
+        if "rule" in details:
+            action = details.get("action")
+            said.append(f"{action} ({details['rule']})" if action else f"({details['rule']})")
+        if details.get("user"):
+            user_id = f" ({details['user_id']})" if details.get("user_id") else ""
+            via = f" via {details['via']}" if details.get("via") else ""
+            said.append(f"asked by {details['user']}{user_id}{via}")
+        if "policy_version" in details:
+            version = details["policy_version"]
+            said.append("built-in policy" if version is None else f"policy version {version}")
+        if details.get("dry_run"):
+            said.append("dry run: nothing changed")
+        head = f"  {entry['at']}  {entry['job']:<{job_width}}  {entry['what']:<{what_width}}"
+        lines.append(f"{head}  {', '.join(said)}".rstrip())
+        rest = [
+            f"{name}={value if isinstance(value, str) else json.dumps(value, default=str)}"
+            for name, value in sorted(details.items())
+            if name not in _HEADLINE and value not in (None, [], {}, "")
+        ]
+        if rest:
+            lines.append(f"      {' '.join(rest)}")
+        reasons = details.get("reasons") or []
+        if details.get("reason"):
+            reasons = [*reasons, details["reason"]]
+        lines += [f"      - {reason}" for reason in reasons]
+    return lines
 
 
 def run_costs(args: argparse.Namespace) -> int:

@@ -115,3 +115,41 @@ def test_each_decision_names_the_policy_version_it_was_decided_by(
     warm.run_job("cli-2", 60, keep_alive_seconds=900, volume_size_gb=80, tags=TAGS)
     decided = [e for e in trail(capsys, "cli-2") if e["what"] == "decision"]
     assert [e["details"]["policy_version"] for e in decided] == [first + 1]
+
+
+def test_the_text_trail_reads_as_what_was_decided_by_whom_under_which_policy_and_why(
+    warm: System, capsys: pytest.CaptureFixture[str]
+) -> None:
+    version = warm.ssm.get_parameter(Name=warm.env.policy_parameter)["Parameter"]["Version"]
+    warm.advance(600)
+    assert main(["pools", "extend", "cli-1", "--minutes", "90", "--user", "bob"]) == 1  # over the 60 allowed
+    capsys.readouterr()
+    assert main(["pools", "show", "cli-1"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[-4:] == [
+        "  2026-03-02T09:10:00+00:00  cli-1  decision  keep (defaults.overrides.max_extend_minutes), "
+        f"asked by bob via cli, policy version {version}",
+        "      horizon_seconds=900 trigger=user",
+        "      - strategy job wants 15 min of warm time",
+        "      - bob asked for 90 min; the policy allows at most 60 min per request "
+        "(defaults.overrides.max_extend_minutes)",
+    ]
+    assert "None" not in out
+    assert "{'" not in out
+
+
+def test_a_pool_whose_entries_have_all_expired_says_so(
+    warm: System, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # past the trail's 90 days, DynamoDB's TTL has removed every entry of the pool
+    audit = boto3.client("dynamodb")
+    for entry in audit.query(
+        TableName=warm.env.audit_table,
+        KeyConditionExpression="pk = :p",
+        ExpressionAttributeValues={":p": {"S": "POOL#cli-1"}},
+    )["Items"]:
+        audit.delete_item(TableName=warm.env.audit_table, Key={"pk": entry["pk"], "sk": entry["sk"]})
+    capsys.readouterr()
+    assert main(["pools", "show", "cli-1"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "audit:         none (an entry is kept 90 days)"
+    assert trail(capsys) == []
