@@ -287,7 +287,12 @@ def run_show(args: argparse.Namespace) -> int:
     registry = _registry(args, audit=True)
     record = _pool_of_job(registry, args.job)
     if record is None:
-        return fail(f"no pool is registered for job {args.job}", code=1)
+        # a typo, or the registry of another stack or region: which is the reader's to check
+        return fail(
+            f"no pool is registered for job {args.job} in --table {args.table}: check the job's name "
+            "(warmpool pools list shows the pools there are), or the table and --region",
+            code=1,
+        )
     trail = registry.audit_trail(record.pool.pool_id)
     document = {
         **_row(record),

@@ -153,3 +153,14 @@ def test_a_pool_whose_entries_have_all_expired_says_so(
     assert main(["pools", "show", "cli-1"]) == 0
     assert capsys.readouterr().out.splitlines()[-1] == "audit:         none (an entry is kept 90 days)"
     assert trail(capsys) == []
+
+
+def test_a_job_without_a_pool_names_the_table_read_and_what_to_check(
+    warm: System, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capsys.readouterr()
+    assert main(["pools", "show", "cli-l"]) == 1  # a typo of cli-1
+    assert capsys.readouterr().err == (
+        f"warmpool: no pool is registered for job cli-l in --table {warm.env.pools_table}: check the "
+        "job's name (warmpool pools list shows the pools there are), or the table and --region\n"
+    )
