@@ -64,6 +64,9 @@ class Notifications(Construct):
         self.topic = sns.Topic(
             self, "Topic", master_key=storage.key, enforce_ssl=True, display_name="warmpool notifications"
         )
+        # What the teams subscribe their queues, functions and addresses to (docs/notifications.md, "SNS"):
+        # an output whose description is its variable, as the CLI's settings are (docs/cli.md).
+        CfnOutput(self, "NotifyTopicArn", value=self.topic.topic_arn, description="NOTIFY_TOPIC_ARN")
         # Filled in by the operator after deploy; the values never appear in env vars or logs.
         self.webhooks = secretsmanager.Secret(
             self,

@@ -253,6 +253,20 @@ def test_the_cli_settings_are_stack_outputs_named_by_their_variables(synthesized
         assert outputs[variable] == environment[variable]
 
 
+def test_the_notifications_topic_teams_subscribe_to_is_a_stack_output(synthesized: Synthesized) -> None:
+    """docs/notifications.md has teams subscribe to the topic by the `NOTIFY_TOPIC_ARN` output: the topic
+    the notifier publishes to, not the alarms' topic."""
+    (notifier,) = [
+        fn
+        for logical_id, fn in synthesized.resources("AWS::Lambda::Function").items()
+        if "FunctionsNotifier" in logical_id
+    ]
+    outputs = {o["Description"]: o["Value"] for o in synthesized.template["Outputs"].values()}
+    published_to = notifier["Properties"]["Environment"]["Variables"]["NOTIFY_TOPIC_ARN"]
+    assert outputs["NOTIFY_TOPIC_ARN"] == published_to
+    assert published_to["Ref"].startswith("WarmPoolNotificationsTopic")
+
+
 def test_least_privilege_on_sagemaker(synthesized: Synthesized) -> None:
     granted = [(name, s) for name, s in statements(synthesized) if s["Effect"] == "Allow"]
     sagemaker_actions = {a for _, s in granted for a in actions(s) if a.startswith("sagemaker:")}
