@@ -9,7 +9,7 @@ Kind-specific keys:
   `objective_metric`, `objective_value`; on the pool of its best (else latest) trial, or, when every
   pool its trials held is another job's, on none: then `pool_id` is None and the facts are only these,
   `tuning_job_arn`, and the `job_name`, `team` and `owner` of the trial a pool last held of it
-- lifetime-ending: `lifetime_ends_at`
+- lifetime-ending: `lifetime_ends_at`, `max_lifetime_seconds` (the stack's `max_lifetime_days`)
 - budget-warning: `budget_usd`, `spent_usd`, `period` ("day" or "month")
 - quota-warning: `limit` (the quota), `current` (warm instances), `scope` (the instance type, e.g.
   "ml.p4d.24xlarge"), `instance_type`, `warn_at` (the policy's share), `quota_name` (in Service

@@ -112,6 +112,15 @@ def counted(number: int, noun: str) -> str:
     return f"{number:,} {noun}{'' if number == 1 else 's'}"
 
 
+def lifetime(seconds: int) -> str:
+    """A pool's maximum lifetime as the stack sets it (`max_lifetime_days`): `28 days`, `1 day`; in
+    hours or minutes when it is not whole days (`MAX_LIFETIME_SECONDS` set by hand)."""
+    for unit, noun in ((86400, "day"), (3600, "hour")):
+        if seconds % unit == 0:
+            return counted(seconds // unit, noun)
+    return counted(max(1, round(seconds / 60)), "minute")
+
+
 def _details(n: Notification) -> list[str]:
     f = n.facts
     lines: list[str] = []
@@ -134,7 +143,11 @@ def _details(n: Notification) -> list[str]:
         if f.get("pool_id") is None:  # the tuning job's notice, not a pool's
             lines.append("Its trials hold no warm pool any more: other jobs have taken them.")
     elif n.kind is NotificationKind.LIFETIME_ENDING:
-        lines.append(f"Warm pools live at most 28 days; this one ends at {_when(f.get('lifetime_ends_at'))}.")
+        ends = f"ends at {_when(f.get('lifetime_ends_at'))}."
+        limit = f.get("max_lifetime_seconds")  # none in a notice queued by an earlier version
+        lines.append(
+            f"Warm pools live at most {lifetime(int(limit))} here; this one {ends}" if limit else f"It {ends}"
+        )
     elif n.kind is NotificationKind.DAILY_DIGEST:
         pools = f.get("warm_pools") or []
         left_out = int(f.get("warm_pools_left_out") or 0)

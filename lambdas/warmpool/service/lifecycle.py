@@ -1650,7 +1650,9 @@ class LifecycleService:
             extra: dict[str, Any] = {}
             ends = self._lifetime_end(record.pool)
             if kind is NotificationKind.LIFETIME_ENDING and ends is not None:
+                # the deployment's own limit (`max_lifetime_days`, 1 to 28), which the message names
                 extra["lifetime_ends_at"] = ends.isoformat()
+                extra["max_lifetime_seconds"] = self.limits.max_lifetime_seconds
             severity = Severity.INFO if kind in ANNOUNCED_AS_INFO else Severity.WARNING
             self._notify(record, kind, severity, record.last_decision, extra=extra)
         try:
