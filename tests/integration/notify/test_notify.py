@@ -113,6 +113,7 @@ def test_the_filter_recipes_of_notifications_md_deliver_what_their_rows_say(
         '{"severity": ["warning", "critical"]}': [
             ("", "quota-warning"),
             ("q-1", "no-warm-pool"),
+            ("u-1", "missing-tags"),
             ("v-2", "missed-pool"),
             ("v-2", "missing-tags"),
         ],
@@ -120,6 +121,8 @@ def test_the_filter_recipes_of_notifications_md_deliver_what_their_rows_say(
         '{"team": ["nlp"], "kind": ["released"]}': [("n-1", "released")],
         # the quota warning, about the account, has no owner attribute: not a job without an owner tag
         '{"owner": ["none"]}': [("v-2", "missed-pool"), ("v-2", "missing-tags"), ("v-2", "pool-ready")],
+        # u-1 has no team tag: it counts for the default team, under the team attribute `none`
+        '{"team": ["platform", "none"]}': [("u-1", "missing-tags"), ("u-1", "pool-ready")],
     }
     assert sorted(recipes) == sorted(expected)  # a recipe added to the doc is added here too
     queues = {
@@ -138,6 +141,7 @@ def test_the_filter_recipes_of_notifications_md_deliver_what_their_rows_say(
     finish(system, "v-1", {"team": "vision", "owner": "alice"})  # ready
     finish(system, "v-2", {"team": "vision"}, volume_size_gb=60)  # no owner; 2 of 2 g5.2xlarge warm
     finish(system, "n-1", {"team": "nlp", "owner": "carol"}, volume_size_gb=70)  # released at once
+    finish(system, "u-1", {"owner": "dave"}, volume_size_gb=80)  # no team tag: the default team's
     system.sagemaker.create_training_job(  # no quota for its type: no warm pool
         **training_job_request("q-1", instance_type="ml.g5.xlarge", tags={"team": "nlp", "owner": "carol"})
     )
