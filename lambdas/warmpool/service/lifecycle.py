@@ -900,9 +900,12 @@ class LifecycleService:
                 tags=tags,
                 read_again=True,
             )
-        if decision.promised_until is not None and not refused:
+        if decision.promised_until is not None and not refused and not decision.dry_run:
             # The person's promise outlives this decision (also when the plan already covered it: a
             # later step under a shorter plan must not let the pool go before it), and reverts on its own.
+            # A dry run's is not recorded: nobody was promised anything (the answer says so), and kept,
+            # it would book budget for warm time nobody has, shield the pool from the limits, and, once
+            # dry_run is switched off, have the engine keep the pool until then, over every rule.
             record = replace(record, pool=replace(record.pool, override_until=decision.promised_until))
         if decision.action in (Action.SHORTEN, Action.RELEASE) and not decision.dry_run and not refused:
             self.reductions_this_run += 1

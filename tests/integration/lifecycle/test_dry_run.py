@@ -1,0 +1,48 @@
+"""`dry_run: true`: the engine decides, notifies and audits, and changes nothing: no UpdateTrainingJob
+on any path (the emulator's update calls and a count of the calls made to SageMaker prove it), and
+nothing recorded that did not happen (docs/policy.md, "Dry run")."""
+
+from typing import Any
+
+from warmpool.cli.main import main
+from warmpool.emulator.jobs import training_job_request
+
+from tests.integration.conftest import System
+
+TAGS = {"team": "vision", "owner": "alice"}
+
+
+def dry(defaults: dict[str, Any], **top: Any) -> dict[str, Any]:
+    return {"version": 1, "dry_run": True, "defaults": defaults, **top}
+
+
+def finish(system: System, name: str, keep_alive_seconds: int, **request: Any) -> None:
+    system.sagemaker.create_training_job(
+        **training_job_request(name, keep_alive_seconds=keep_alive_seconds, tags=TAGS, **request)
+    )
+    system.settle()
+    system.control.complete_job(name)
+    system.settle()
+
+
+def no_update_made(system: System) -> bool:
+    """Neither the emulator nor the count of calls made to SageMaker saw an UpdateTrainingJob."""
+    return system.control.update_calls() == [] and "UpdateTrainingJob" not in system.api_calls
+
+
+def test_a_dry_run_extension_promises_nothing_a_real_run_would_keep_later(system: System) -> None:
+    # Trying warmpool out: the policy would release every pool; alice asks for an hour more
+    policy = dry({"keep_alive_strategy": "none", "overrides": {"max_extend_minutes": 60}})
+    system.set_policy(policy)
+    finish(system, "d-1", 1800)
+    main(["pools", "extend", "d-1", "--minutes", "60", "--user", "alice"])
+    record = system.registry.get("d-1")
+    assert record is not None
+    assert record.pool.override_until is None  # nobody was promised anything
+    assert no_update_made(system)
+    # dry run off: the pool's next look decides by the policy, not by a promise the dry run never made
+    system.set_policy({**policy, "dry_run": False})
+    system.advance(20 * 60)
+    assert [u["seconds"] for u in system.control.update_calls()] == [0]
+    job = system.sagemaker.describe_training_job(TrainingJobName="d-1")
+    assert job["WarmPoolStatus"]["Status"] == "Terminated"
