@@ -40,8 +40,15 @@ if TYPE_CHECKING:
 
 
 # `pools extend` / `pools release`: what a script reads of the answer (docs/cli.md). 2 is taken by
-# bad input and missing settings.
-EXIT_CODES = {"done": 0, "refused": 1, "partly done": 3}
+# bad input and missing settings. 4: the policy's dry_run is on, and nothing was done (the answer says
+# what a real run would have done).
+EXIT_CODES = {
+    "done": 0,
+    "refused": 1,
+    "partly done": 3,
+    "dry run, would be done": 4,
+    "dry run, would be partly done": 4,
+}
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -132,7 +139,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="ask to keep a pool warm longer (the policy decides)",
         description="Ask the engine to keep a pool warm for --minutes more, as the Slack buttons do: the "
         "policy decides (overrides.max_extend_minutes, working hours, budgets). Exit 0 when done, 1 when "
-        "refused, 3 when partly done (a limit kept the pool warm longer, but not as long as asked).",
+        "refused, 3 when partly done (a limit kept the pool warm longer, but not as long as asked), 4 when "
+        "the policy's dry_run is on (nothing done: the answer says what would have been).",
         **examples("warmpool pools extend my-training-job --minutes 30"),
     )
     extend.add_argument("job", type=job_name, help="a training job's name")
@@ -149,7 +157,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     release = commands.add_parser(
         "release",
         help="ask to release a pool now (the policy decides)",
-        description="Ask the engine to release a pool now, as the Slack button does. Exit 1 when refused.",
+        description="Ask the engine to release a pool now, as the Slack button does. Exit 1 when refused, 4 "
+        "when the policy's dry_run is on (nothing done: the answer says what would have been).",
         **examples("warmpool pools release my-training-job"),
     )
     release.add_argument("job", type=job_name, help="a training job's name")

@@ -324,6 +324,10 @@ class UserRequest:
         return {"user": self.user, "user_id": self.user_id, "via": self.via}
 
 
+# What a person's request is answered (`Decision.verdict`)
+Verdict = Literal["done", "partly done", "refused", "dry run, would be done", "dry run, would be partly done"]
+
+
 class Trigger(StrEnum):
     """Why the decision function is being asked."""
 
@@ -374,13 +378,21 @@ class Decision:
             return self.action is Action.RELEASE
         return self.promised_until is not None and self.asked_until is None
 
-    def verdict(self, kind: Literal["extend", "release"]) -> Literal["done", "partly done", "refused"]:
+    def verdict(self, kind: Literal["extend", "release"]) -> Verdict:
         """What Slack and the CLI answer a person's request of `kind`: "partly done" when an extension
         keeps the pool warm longer, but a limit stopped it short of the asked time (the reasons say
-        until when, and which limit)."""
+        until when, and which limit). Under a dry run nothing is done: what a real run would have done
+        is answered as such ("dry run, would be done"), never as "done", which a person (or a script
+        reading `pools extend`'s exit code) would take for an extension or a release that happened."""
         if self.grants(kind):
-            return "done"
-        return "partly done" if kind == "extend" and self.promised_until is not None else "refused"
+            verdict: Verdict = "done"
+        elif kind == "extend" and self.promised_until is not None:
+            verdict = "partly done"
+        else:
+            return "refused"
+        if not self.dry_run:
+            return verdict
+        return "dry run, would be done" if verdict == "done" else "dry run, would be partly done"
 
     def to_json(self) -> dict[str, Any]:
         return {

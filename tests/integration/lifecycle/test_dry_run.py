@@ -2,12 +2,16 @@
 on any path (the emulator's update calls and a count of the calls made to SageMaker prove it), and
 nothing recorded that did not happen (docs/policy.md, "Dry run")."""
 
+import json
 from typing import Any
 
+import pytest
 from warmpool.cli.main import main
 from warmpool.emulator.jobs import training_job_request
+from warmpool.handlers import slack_interactive
 
 from tests.integration.conftest import System
+from tests.integration.notify.test_notify import press, signed
 
 TAGS = {"team": "vision", "owner": "alice"}
 
@@ -35,7 +39,7 @@ def test_a_dry_run_extension_promises_nothing_a_real_run_would_keep_later(system
     policy = dry({"keep_alive_strategy": "none", "overrides": {"max_extend_minutes": 60}})
     system.set_policy(policy)
     finish(system, "d-1", 1800)
-    main(["pools", "extend", "d-1", "--minutes", "60", "--user", "alice"])
+    assert main(["pools", "extend", "d-1", "--minutes", "60", "--user", "alice"]) == 4
     record = system.registry.get("d-1")
     assert record is not None
     assert record.pool.override_until is None  # nobody was promised anything
@@ -46,3 +50,27 @@ def test_a_dry_run_extension_promises_nothing_a_real_run_would_keep_later(system
     assert [u["seconds"] for u in system.control.update_calls()] == [0]
     job = system.sagemaker.describe_training_job(TrainingJobName="d-1")
     assert job["WarmPoolStatus"]["Status"] == "Terminated"
+
+
+def test_a_person_s_request_under_a_dry_run_is_answered_as_what_would_be_done_not_done(
+    system: System, capsys: pytest.CaptureFixture[str]
+) -> None:
+    system.set_policy(
+        dry(
+            {"keep_alive_strategy": "job", "overrides": {"max_extend_minutes": 60}},
+            notifications={"slack_users": {"alice": "UALICE"}},
+        )
+    )
+    finish(system, "d-2", 1800)
+    capsys.readouterr()  # the functions' logs
+    # from the CLI: a script reads the exit code; 0 would say the pool was released
+    assert main(["pools", "release", "d-2", "--user", "alice"]) == 4
+    out = capsys.readouterr().out
+    assert out.startswith("release d-2: dry run, would be done at 09:00:00 UTC\n")
+    # from Slack
+    response = slack_interactive.handler(signed(press("d-2", "warmpool_extend_30", "UALICE")), None)
+    text = json.loads(response["body"])["text"]
+    assert text.startswith("extend d-2: dry run, would be done (request.slack: ")
+    job = system.sagemaker.describe_training_job(TrainingJobName="d-2")
+    assert job["WarmPoolStatus"]["Status"] == "Available"
+    assert no_update_made(system)
