@@ -165,7 +165,7 @@ def decide_keep_alive(
         action, keep_alive, rule = Action.NOTIFY, None, "max_reductions_per_run"
         next_check = now + timedelta(minutes=RETRY_CAPPED_MINUTES)
     if policy.dry_run:
-        reasons.append("dry run: nothing is changed")
+        reasons.append(_left_undone(pool, action, keep_alive, promised, now))
     return Decision(
         action=action,
         keep_alive_seconds=keep_alive,
@@ -179,6 +179,31 @@ def decide_keep_alive(
         promised_until=promised,
         asked_until=asked_until,
     )
+
+
+def _left_undone(
+    pool: Pool, action: Action, keep_alive: int | None, promised: datetime | None, now: datetime
+) -> str:
+    """What a dry run says of the decision it does not carry out: what a real run would have set, and
+    what happens instead (the pool stays warm on the keep-alive it has: its job's own, or the last one a
+    real run set), so that no notice, audit entry or answer carrying the reasons reads as done."""
+    said = "dry run: nothing is changed"
+    stays = (
+        f"it stays warm until {pool.expires_at.isoformat()} on the keep-alive it has"
+        if pool.expires_at is not None
+        else "its keep-alive is left as it is"
+    )
+    if action is Action.RELEASE:
+        said += f"; a real run would release it now; {stays}"
+    elif action in (Action.EXTEND, Action.SHORTEN) and keep_alive is not None:
+        until = now + timedelta(seconds=keep_alive)
+        said += (
+            f"; a real run would set its keep-alive to {keep_alive} s (warm until {until.isoformat()}); "
+            f"{stays}"
+        )
+    if promised is not None:
+        said += "; nobody is promised anything"
+    return said
 
 
 def _evaluate(

@@ -74,3 +74,23 @@ def test_a_person_s_request_under_a_dry_run_is_answered_as_what_would_be_done_no
     job = system.sagemaker.describe_training_job(TrainingJobName="d-2")
     assert job["WarmPoolStatus"]["Status"] == "Available"
     assert no_update_made(system)
+
+
+def test_a_dry_run_decision_says_what_a_real_run_would_have_set_and_what_happens_instead(
+    system: System, capsys: pytest.CaptureFixture[str]
+) -> None:
+    system.set_policy(dry({"keep_alive_strategy": "fixed-10800"}))
+    finish(system, "d-3", 1800)  # ends at 09:00, warm until 09:30 on its own keep-alive
+    (decided,) = [e for e in system.registry.audit_trail("d-3") if e.what == "decision"]
+    assert decided.details["dry_run"] is True
+    assert decided.details["reasons"][-1] == (
+        "dry run: nothing is changed; a real run would set its keep-alive to 3600 s (warm until "
+        "2026-03-02T10:00:00+00:00); it stays warm until 2026-03-02T09:30:00+00:00 on the keep-alive it has"
+    )
+    capsys.readouterr()  # the functions' logs
+    assert main(["pools", "release", "d-3", "--user", "alice"]) == 4
+    assert (
+        "  - dry run: nothing is changed; a real run would release it now; it stays warm until "
+        "2026-03-02T09:30:00+00:00 on the keep-alive it has"
+    ) in capsys.readouterr().out.splitlines()
+    assert no_update_made(system)
