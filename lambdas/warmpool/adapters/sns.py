@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from warmpool.domain.messages import RenderedMessage, sns_message
+from warmpool.domain.messages import RenderedMessage, dry_run, sns_message
 from warmpool.domain.model import Notification, NotificationKind
 
 NONE = "none"  # attribute value when a tag is missing: SNS attributes cannot be empty
@@ -31,6 +31,10 @@ class SnsPublisher:
             del attributes["owner"]
         if notification.kind in ACCOUNT_WIDE:
             del attributes["team"]
+        if dry_run(notification):
+            # a subscriber acting on `released` (a script, a ticket) can leave out what did not happen:
+            # {"dry_run": [{"exists": false}]}
+            attributes["dry_run"] = "true"
         response = self._client.publish(
             TopicArn=self.topic_arn,
             Subject=message.subject,

@@ -68,7 +68,30 @@ def _when(iso: str | None) -> str:
     return moment_text(datetime.fromisoformat(iso)) if iso else "unknown"
 
 
+def dry_run(n: Notification) -> bool:
+    """Whether the notification tells of a dry run (the policy's `dry_run`): the decision it carries
+    was not carried out, or, for a notice about no one pool (a quota warning), it was made under one."""
+    return (n.decision is not None and n.decision.dry_run) or n.facts.get("dry_run") is True
+
+
 def _headline(n: Notification) -> str:
+    """The message's first line (the SNS subject, the Slack header). Under a dry run it says so first,
+    and what the decision would have done is said as such: "released" or "kept warm until" a time the
+    pool's own keep-alive gives would read as done."""
+    f = n.facts
+    job = n.job_name
+    until = _when(f.get("warm_until"))
+    if dry_run(n):
+        would = {
+            NotificationKind.RELEASED: f"Warm pool of {job} would be released; warm until {until}",
+            NotificationKind.EXTENDED: f"Warm pool of {job} would be kept warm longer; warm until {until}",
+            NotificationKind.SHORTENED: f"Warm pool of {job} would be shortened; warm until {until}",
+        }
+        return f"[dry run] {would.get(n.kind) or _what_happened(n)}"
+    return _what_happened(n)
+
+
+def _what_happened(n: Notification) -> str:
     f = n.facts
     job = n.job_name
     shape = f"{f.get('instance_type')} x{f.get('instance_count')}"

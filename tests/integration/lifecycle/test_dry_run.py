@@ -94,3 +94,19 @@ def test_a_dry_run_decision_says_what_a_real_run_would_have_set_and_what_happens
         "2026-03-02T09:30:00+00:00 on the keep-alive it has"
     ) in capsys.readouterr().out.splitlines()
     assert no_update_made(system)
+
+
+def test_a_dry_run_notice_says_so_first_and_what_would_be_done_not_that_it_was(system: System) -> None:
+    system.set_policy(dry({"keep_alive_strategy": "none"}))
+    finish(system, "d-4", 1800)
+    (sent,) = [json.loads(m["Body"]) for m in system.messages(system.sns_queue_url)]
+    subject = "[dry run] Warm pool of d-4 would be released; warm until 2026-03-02 09:30:00 UTC"
+    assert sent["Subject"] == subject
+    message = json.loads(sent["Message"])
+    assert message["text"].startswith(subject + "\n")
+    assert (message["kind"], message["decision"]["dry_run"]) == ("released", True)
+    # subscribers that act on a release can leave out what did not happen
+    assert sent["MessageAttributes"]["dry_run"] == {"Type": "String", "Value": "true"}
+    job = system.sagemaker.describe_training_job(TrainingJobName="d-4")
+    assert job["WarmPoolStatus"]["Status"] == "Available"
+    assert no_update_made(system)
