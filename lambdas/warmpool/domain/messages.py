@@ -154,6 +154,11 @@ def _details(n: Notification) -> list[str]:
         )
     elif n.kind is NotificationKind.QUOTA_WARNING:
         lines.append(str(f.get("reason", "")))
+        if dry_run(n):
+            lines.append(
+                "Dry run: warmpool changes no keep-alive, so these pools are warm on their jobs' own "
+                "keep-alives (a pool warmpool would release is not counted as kept warm)."
+            )
     elif n.kind is NotificationKind.MISSED_POOL:
         differing = ", ".join(f.get("differing_fields") or [])
         lines.append(f"The Available pool of {f.get('nearby_pool_job')} differs in: {differing}.")

@@ -928,7 +928,7 @@ class LifecycleService:
             ((), ()) if refused else self._announcements(record, decision, newly_available, old_horizon, now)
         )
         if not refused and record.pool.status is WarmPoolStatus.AVAILABLE:
-            warned = (*warned, *self._warn_of_quota(record, fleet, now))
+            warned = (*warned, *self._warn_of_quota(record, decision, fleet, now))
         # the once-per-job warnings are remembered with the pool
         try:
             saved = self._save(
@@ -1365,23 +1365,30 @@ class LifecycleService:
         )
         return decision, fleet
 
-    def _warn_of_quota(self, record: PoolRecord, fleet: FleetView, now: datetime) -> tuple[str, ...]:
+    def _warn_of_quota(
+        self, record: PoolRecord, decision: Decision, fleet: FleetView, now: datetime
+    ) -> tuple[str, ...]:
         """Tell the platform admins when the pool kept warm brings its type near the account's warm-pool
         quota the policy states (`warm_pool_quotas`, `quota_warning_at`): at the quota, the next jobs
         asking for a keep-alive get no pool. Once per instance type and (UTC) day: the notice's id is the
         type and its version the date, which the notifier sends once; the pool remembers it said it
         (returned, for `notified`), so its later steps do not queue it again. Sent before the save that
-        remembers it: a failure in between sends it again, and the notifier drops the copy."""
+        remembers it: a failure in between sends it again, and the notifier drops the copy. A dry run
+        warns as a real run would: not of a pool its decision releases (a real run's is gone, and
+        brings nobody near the quota), and the warning says it was made under a dry run, whose pools
+        are all warm on their own keep-alives, not warmpool's."""
+        if decision.action is Action.RELEASE:
+            return ()
         warning = quota_warning(record.pool, self._current_policy(), fleet)
         if warning is None:
             return ()
         said = f"{NotificationKind.QUOTA_WARNING.value}#{warning.instance_type}#{now:%Y-%m-%d}"
         if said in record.notified:
             return ()
-        self._send_quota_warning(warning, record.pool, now)
+        self._send_quota_warning(warning, record.pool, now, dry_run=decision.dry_run)
         return (said,)
 
-    def _send_quota_warning(self, warning: QuotaWarning, pool: Pool, now: datetime) -> None:
+    def _send_quota_warning(self, warning: QuotaWarning, pool: Pool, now: datetime, *, dry_run: bool) -> None:
         facts: dict[str, Any] = {
             "scope": warning.instance_type,
             "instance_type": warning.instance_type,
@@ -1392,6 +1399,8 @@ class LifecycleService:
             "reason": warning.reason,
             "reached_by_job": pool.job_name,
         }
+        if dry_run:
+            facts["dry_run"] = True
         self.outbox.send(
             Notification(
                 NotificationKind.QUOTA_WARNING,

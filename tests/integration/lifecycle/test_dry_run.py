@@ -110,3 +110,27 @@ def test_a_dry_run_notice_says_so_first_and_what_would_be_done_not_that_it_was(s
     job = system.sagemaker.describe_training_job(TrainingJobName="d-4")
     assert job["WarmPoolStatus"]["Status"] == "Available"
     assert no_update_made(system)
+
+
+def test_a_dry_run_warns_of_the_quota_as_a_real_run_would_and_says_it_is_a_dry_run(system: System) -> None:
+    quota = {"warm_pool_quotas": {"ml.g5.2xlarge": 2}, "quota_warning_at": 0.8}
+    system.set_policy(dry({"keep_alive_strategy": "none"}, **quota))
+    # two pools of one type (two shapes: neither reuses the other): a real run would release both
+    finish(system, "d-5", 1800)
+    finish(system, "d-6", 1800, volume_size_gb=60)
+    sent = [json.loads(json.loads(m["Body"])["Message"]) for m in system.messages(system.sns_queue_url)]
+    assert [m["kind"] for m in sent if m["kind"] != "missed-pool"] == ["released", "released"]
+    # the team keeps its pools on their own keep-alive: a third pool of the type is kept warm
+    system.set_policy(dry({"keep_alive_strategy": "job"}, **quota))
+    finish(system, "d-7", 1800, volume_size_gb=70)
+    (warning,) = [
+        json.loads(m["Body"])
+        for m in system.messages(system.sns_queue_url)
+        if "quota" in json.loads(m["Body"])["Subject"]
+    ]
+    assert warning["Subject"] == "[dry run] Warm-pool quota warning for ml.g5.2xlarge"
+    assert warning["MessageAttributes"]["dry_run"] == {"Type": "String", "Value": "true"}
+    document = json.loads(warning["Message"])
+    assert document["facts"]["dry_run"] is True
+    assert "Dry run: warmpool changes no keep-alive" in document["text"]
+    assert no_update_made(system)
