@@ -1592,7 +1592,13 @@ class LifecycleService:
             return True
 
         if decision.action is Action.RELEASE:
-            kinds.append(NotificationKind.RELEASED)
+            # A dry run's pool stays warm, and every later look would release it again: said once per job
+            said = f"{NotificationKind.RELEASED.value}#dry-run"
+            if not decision.dry_run:
+                kinds.append(NotificationKind.RELEASED)
+            elif said not in record.notified:
+                kinds.append(NotificationKind.RELEASED)
+                warned.append(said)
         elif newly_available:
             kinds.append(NotificationKind.POOL_READY)
         elif decision.action in (Action.EXTEND, Action.SHORTEN) and pool.horizon_at != old_horizon:

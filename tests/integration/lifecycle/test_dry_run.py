@@ -134,3 +134,18 @@ def test_a_dry_run_warns_of_the_quota_as_a_real_run_would_and_says_it_is_a_dry_r
     assert document["facts"]["dry_run"] is True
     assert "Dry run: warmpool changes no keep-alive" in document["text"]
     assert no_update_made(system)
+
+
+def test_a_dry_run_tells_once_that_it_would_release_a_pool_however_often_it_looks_again(
+    system: System,
+) -> None:
+    system.set_policy(dry({"keep_alive_strategy": "none"}))
+    finish(system, "d-8", 3600)
+    system.advance(3600 + 300, tick=300)  # every look until the pool's own keep-alive has run out
+    job = system.sagemaker.describe_training_job(TrainingJobName="d-8")
+    assert job["WarmPoolStatus"]["Status"] == "Terminated"
+    decided = [e for e in system.registry.audit_trail("d-8") if e.what == "decision"]
+    assert len(decided) > 1  # looked at again, and decided to release again
+    sent = [n["kind"] for n in system.notifications()]
+    assert sent.count("released") == 1
+    assert no_update_made(system)
