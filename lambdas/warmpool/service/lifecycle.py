@@ -1609,14 +1609,15 @@ class LifecycleService:
         lead = timedelta(minutes=self._expiring_soon_minutes())
         if (
             pool.status is WarmPoolStatus.AVAILABLE
-            and decision.next_check_at is None
+            and (decision.next_check_at is None or decision.dry_run)
             and pool.expires_at is not None
             and pool.expires_at - now <= lead
             and not newly_available
         ):
             # The last look before expiry: the final step, or the warning check scheduled for it. Said
             # once per expiry: the reconciler takes a look that is due but has not fired, and the step
-            # then fires all the same (an extension's new expiry is warned of again).
+            # then fires all the same (an extension's new expiry is warned of again). A dry run's pool
+            # expires at the keep-alive it has, whatever step the decision would have taken after it.
             said = f"{NotificationKind.EXPIRING_SOON.value}#{pool.expires_at.isoformat()}"
             if said not in record.notified:
                 kinds.append(NotificationKind.EXPIRING_SOON)

@@ -149,3 +149,14 @@ def test_a_dry_run_tells_once_that_it_would_release_a_pool_however_often_it_look
     sent = [n["kind"] for n in system.notifications()]
     assert sent.count("released") == 1
     assert no_update_made(system)
+
+
+def test_a_pool_a_dry_run_would_keep_warm_is_warned_of_before_its_own_keep_alive_runs_out(
+    system: System,
+) -> None:
+    system.set_policy(dry({"keep_alive_strategy": "fixed-10800"}))
+    finish(system, "d-9", 1800)  # a real run would keep it three hours; it is warm until 09:30
+    system.advance(25 * 60, tick=60)
+    (warned,) = [n for n in system.notifications() if n["kind"] == "expiring-soon"]
+    assert warned["text"].startswith("[dry run] Warm pool of d-9 expires at 2026-03-02 09:30:00 UTC\n")
+    assert no_update_made(system)
