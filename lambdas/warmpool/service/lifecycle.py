@@ -910,9 +910,12 @@ class LifecycleService:
         if decision.action in (Action.SHORTEN, Action.RELEASE) and not decision.dry_run and not refused:
             self.reductions_this_run += 1
         # What was not carried out (refused, or a dry run) leaves the pool's own expiry to watch, unless
-        # the role may not make the update: then it is tried again soon (`_retry_refused_at`).
-        if refused or decision.dry_run:
+        # the role may not make the update: then it is tried again soon (`_retry_refused_at`); a dry run
+        # looks again where a real run could still act on the pool (`_dry_run_looks_again_at`).
+        if refused:
             planned = replace(decision, next_check_at=self._retry_refused_at(record, refusal, now))
+        elif decision.dry_run and _changes_sagemaker(replace(decision, dry_run=False)):
+            planned = replace(decision, next_check_at=self._dry_run_looks_again_at(record, decision, now))
         else:
             planned = decision
         record = self._plan_next_check(record, planned, now)
@@ -1512,8 +1515,7 @@ class LifecycleService:
         granted the pool is kept as the policy says before its own keep-alive runs out. The look its
         expiry plans (a warning `expiring_soon_minutes` before it, else a look just after) would come
         too late for a pool whose keep-alive ends within about that long, and lose it. None (that look)
-        for any other refusal, which would be refused again, for a dry run, and when that look comes
-        first."""
+        for any other refusal, which would be refused again, and when that look comes first."""
         expires = record.pool.expires_at
         if not isinstance(refusal, UpdateNotPermittedError) or expires is None:
             return None
@@ -1522,6 +1524,29 @@ class LifecycleService:
             return None
         warn_at = expires - timedelta(minutes=self._expiring_soon_minutes())
         return None if now + timedelta(seconds=60) < warn_at <= at else at
+
+    def _dry_run_looks_again_at(
+        self, record: PoolRecord, decision: Decision, now: datetime
+    ) -> datetime | None:
+        """When to look again at a pool a dry run left as it is (what a real run would change, it did
+        not): the look a real run would have planned (a step, the working day's end), or the last one
+        before the pool's own keep-alive runs out at which a real run could still keep it
+        (`step_margin_seconds` before), whichever comes first. Only the look after its expiry would
+        come too late: once `dry_run` is switched off, a pool warm on a keep-alive shorter than
+        `expiring_soon_minutes` was never looked at again while warm, and was lost. None (the look its
+        expiry plans: the warning before it, else a look just after) when none of these is ahead
+        before the expiry, or when the warning comes first."""
+        expires = record.pool.expires_at
+        if expires is None:
+            return None
+        soonest = now + timedelta(seconds=60)
+        last = expires - timedelta(seconds=self.limits.step_margin_seconds)
+        ahead = [at for at in (decision.next_check_at, last) if at is not None and soonest <= at < expires]
+        if not ahead:
+            return None
+        at = min(ahead)
+        warn_at = expires - timedelta(minutes=self._expiring_soon_minutes())
+        return None if soonest < warn_at <= at else at
 
     def _plan_next_check(self, record: PoolRecord, decision: Decision, now: datetime) -> PoolRecord:
         """Schedule the next look at the pool: the next step, or a warning before it expires."""

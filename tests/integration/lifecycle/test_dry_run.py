@@ -160,3 +160,18 @@ def test_a_pool_a_dry_run_would_keep_warm_is_warned_of_before_its_own_keep_alive
     (warned,) = [n for n in system.notifications() if n["kind"] == "expiring-soon"]
     assert warned["text"].startswith("[dry run] Warm pool of d-9 expires at 2026-03-02 09:30:00 UTC\n")
     assert no_update_made(system)
+
+
+def test_a_pool_warm_when_dry_run_is_switched_off_is_taken_over_before_its_own_keep_alive_ends(
+    system: System,
+) -> None:
+    policy = dry({"keep_alive_strategy": "fixed-3600"})
+    system.set_policy(policy)
+    finish(system, "d-10", 600)  # ends at 09:00, warm until 09:10 on its own keep-alive
+    assert no_update_made(system)
+    system.advance(60)
+    system.set_policy({**policy, "dry_run": False})  # the team has seen enough
+    system.advance(15 * 60)
+    job = system.sagemaker.describe_training_job(TrainingJobName="d-10")
+    assert job["WarmPoolStatus"]["Status"] == "Available"  # kept for the hour the policy wants
+    assert [u["seconds"] for u in system.control.update_calls()] == [3300]  # at 09:05, until 10:00
