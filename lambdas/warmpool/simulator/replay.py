@@ -465,8 +465,12 @@ def _policy_for(policy: PolicyDocument | None, strategy: str, scenario: Scenario
             else rules.model_copy(update={"keep_alive_strategy": None})
         )
 
+    # A replay shows what the policy does: its `dry_run` is the deployment's trial switch, not a rule.
+    # Kept, each decision's keep-alive was replayed but the pools a limit releases to make room were
+    # not (a dry run's decision names none), so the team limit never bound.
     return policy.model_copy(
         update={
+            "dry_run": False,
             "defaults": policy.defaults.model_copy(update={"keep_alive_strategy": strategy}),
             "teams": {name: without(rules) for name, rules in policy.teams.items()},
             "owners": {name: without(rules) for name, rules in policy.owners.items()},

@@ -504,6 +504,18 @@ def test_a_team_limit_binds_in_the_simulator_as_in_the_engine() -> None:
     assert warm_by_pool == {"a": 0, "b": 1}
 
 
+def test_a_policy_s_dry_run_replays_as_the_policy_would_act() -> None:
+    # a team trying warmpool out simulates its deployed policy, dry_run on: the limit binds all the same
+    jobs = _two_pools_of_one_team()
+    limit = {"max_warm_instances": 1, "on_limit": "release-least-valuable"}
+    real = replay(jobs, Scenario(), "fixed-3600", policy=_team_policy(**limit))
+    dry = replay(
+        jobs, Scenario(), "fixed-3600", policy=_team_policy(**limit).model_copy(update={"dry_run": True})
+    )
+    assert (dry.warm_starts, dry.cold_starts) == (real.warm_starts, real.cold_starts) == (1, 3)
+    assert dry.idle_cost_usd == real.idle_cost_usd
+
+
 def test_a_daily_budget_binds_in_the_simulator_as_in_the_engine() -> None:
     # 0.30 $ a day buys about 12 minutes of one idle g5.2xlarge: a's 900 s wait is cut short, and b's
     # pool, idle while a's cost is counted too, is cut shorter
