@@ -3,6 +3,7 @@ on any path (the emulator's update calls and a count of the calls made to SageMa
 nothing recorded that did not happen (docs/policy.md, "Dry run")."""
 
 import json
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -10,7 +11,7 @@ from warmpool.cli.main import main
 from warmpool.emulator.jobs import training_job_request
 from warmpool.handlers import slack_interactive
 
-from tests.integration.conftest import System
+from tests.integration.conftest import START, System
 from tests.integration.notify.test_notify import press, signed
 
 TAGS = {"team": "vision", "owner": "alice"}
@@ -20,9 +21,11 @@ def dry(defaults: dict[str, Any], **top: Any) -> dict[str, Any]:
     return {"version": 1, "dry_run": True, "defaults": defaults, **top}
 
 
-def finish(system: System, name: str, keep_alive_seconds: int, **request: Any) -> None:
+def finish(
+    system: System, name: str, keep_alive_seconds: int, tags: dict[str, str] = TAGS, **request: Any
+) -> None:
     system.sagemaker.create_training_job(
-        **training_job_request(name, keep_alive_seconds=keep_alive_seconds, tags=TAGS, **request)
+        **training_job_request(name, keep_alive_seconds=keep_alive_seconds, tags=tags, **request)
     )
     system.settle()
     system.control.complete_job(name)
@@ -175,3 +178,70 @@ def test_a_pool_warm_when_dry_run_is_switched_off_is_taken_over_before_its_own_k
     job = system.sagemaker.describe_training_job(TrainingJobName="d-10")
     assert job["WarmPoolStatus"]["Status"] == "Available"  # kept for the hour the policy wants
     assert [u["seconds"] for u in system.control.update_calls()] == [3300]  # at 09:05, until 10:00
+
+
+def test_no_path_changes_a_pool_under_a_dry_run_and_every_decision_says_it_was_one(
+    system: System, capsys: pytest.CaptureFixture[str]
+) -> None:
+    system.set_policy(
+        dry(
+            {
+                "keep_alive_strategy": "fixed-3600",
+                "release_on_failure": True,
+                "overrides": {"max_extend_minutes": 60},
+            },
+            teams={"vision": {"max_warm_instances": 1, "on_limit": "release-least-valuable"}},
+            notifications={"slack_users": {"alice": "UALICE"}},
+        )
+    )
+    finish(system, "a-1", 600)  # a real run would extend it
+    finish(system, "a-2", 600, volume_size_gb=60)  # ... and release a-1 to make room for it
+    system.sagemaker.create_training_job(
+        **training_job_request(
+            "f-1", keep_alive_seconds=600, volume_size_gb=70, tags={"team": "nlp", "owner": "carol"}
+        )
+    )
+    system.settle()
+    system.control.fail_job("f-1")  # ... and release its pool: the job failed
+    system.settle()
+    # a sweep's trial: left to its tuner, then given back when the tuning job ends
+    trial = training_job_request(
+        "hpo-1", keep_alive_seconds=600, volume_size_gb=80, tags={"team": "research"}
+    )
+    system.control.start_tuning_job("sweep", [trial])
+    system.settle()
+    system.control.complete_job("hpo-1")
+    system.settle()
+    system.control.complete_tuning_job("sweep")
+    system.settle()
+    # people's requests, from Slack and the CLI
+    slack_interactive.handler(signed(press("a-2", "warmpool_release", "UALICE")), None)
+    assert main(["pools", "extend", "a-1", "--minutes", "60", "--user", "alice"]) == 4
+    system.reconcile()
+    for _ in range(4):  # every look until the pools' own keep-alives have run out
+        system.advance(300)
+        system.reconcile()
+    assert no_update_made(system)
+    pools = ("a-1", "a-2", "f-1", "hpo-1")
+    for name in pools:
+        job = system.sagemaker.describe_training_job(TrainingJobName=name)
+        # warm for the keep-alive the job itself asked for, no more, no less
+        assert job["WarmPoolStatus"]["Status"] == "Terminated"
+        assert job["WarmPoolStatus"]["ResourceRetainedBillableTimeInSeconds"] == 600
+        record = system.registry.get(name)
+        assert record is not None
+        assert record.pool.override_until is None
+        decided = [e for e in system.registry.audit_trail(name) if e.what == "decision"]
+        assert decided
+        for entry in decided:
+            assert entry.details["dry_run"] is True
+            assert entry.details["reasons"][-1].startswith("dry run: nothing is changed")
+    told = [n for n in system.notifications() if n["decision"] is not None]
+    assert {n["kind"] for n in told} >= {"pool-ready", "released", "expiring-soon", "policy-limit"}
+    assert [n["text"] for n in told if not n["text"].startswith("[dry run] ")] == []
+    # the ledger books what really idled: each pool's own 600 s, at the built-in $1.515 an hour
+    capsys.readouterr()  # the functions' logs
+    assert main(["pools", "costs", "--format", "json"]) == 0
+    costs = {row["team"]: row["idle_today_usd"] for row in json.loads(capsys.readouterr().out)["teams"]}
+    assert costs == {"vision": 0.51, "nlp": 0.25, "research": 0.25}
+    assert system.control.now() < START + timedelta(hours=1)
