@@ -884,6 +884,7 @@ class LifecycleService:
             not same_job or previous is None or previous.pool.status is not WarmPoolStatus.AVAILABLE
         )
         decision, fleet = self._decide(record, trigger, request, now)
+        planned_before = record.pool.horizon_at
         try:
             record, refusal = self._execute(record, decision, now, moved_on_refuses=read_again)
             refused = refusal is not None
@@ -900,6 +901,11 @@ class LifecycleService:
                 tags=tags,
                 read_again=True,
             )
+        if decision.dry_run and request is not None:
+            # A dry run answers a person and changes nothing, not even the plan on record: the asked
+            # time kept as the pool's wish (unlike a promise, nothing keeps it) was undone by the next
+            # look, announced as the pool "would be kept warm longer" (or shorter) than the plan it had.
+            record = replace(record, pool=replace(record.pool, horizon_at=planned_before))
         if decision.promised_until is not None and not refused and not decision.dry_run:
             # The person's promise outlives this decision (also when the plan already covered it: a
             # later step under a shorter plan must not let the pool go before it), and reverts on its own.

@@ -245,3 +245,20 @@ def test_no_path_changes_a_pool_under_a_dry_run_and_every_decision_says_it_was_o
     costs = {row["team"]: row["idle_today_usd"] for row in json.loads(capsys.readouterr().out)["teams"]}
     assert costs == {"vision": 0.51, "nlp": 0.25, "research": 0.25}
     assert system.control.now() < START + timedelta(hours=1)
+
+
+def test_a_dry_run_request_leaves_the_pool_s_plan_as_it_was(
+    system: System, capsys: pytest.CaptureFixture[str]
+) -> None:
+    system.set_policy(dry({"keep_alive_strategy": "fixed-3600", "overrides": {"max_extend_minutes": 60}}))
+    finish(system, "d-11", 1800)
+    before = system.registry.get("d-11")
+    assert before is not None
+    assert main(["pools", "extend", "d-11", "--minutes", "60", "--user", "alice"]) == 4
+    after = system.registry.get("d-11")
+    assert after is not None
+    assert after.pool.horizon_at == before.pool.horizon_at  # the policy's hour, not the asked 90 minutes
+    system.advance(35 * 60)  # every look until its own keep-alive has run out
+    # the next looks decide as the first did: nothing to announce but what happens to the pool
+    assert [n["kind"] for n in system.notifications()] == ["pool-ready", "expiring-soon"]
+    assert no_update_made(system)
