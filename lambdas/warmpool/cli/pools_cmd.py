@@ -212,7 +212,12 @@ def _row(record: Any, team: str | None = None) -> dict[str, Any]:
         "state": pool.status.value,
         "warm_until": pool.expires_at.isoformat() if pool.expires_at else None,
         "billable_seconds": pool.billable_seconds,
-        "last_decision": f"{decision.action.value} ({decision.rule})" if decision else None,
+        # a dry run's "release" of a pool listed Available would read as a release that failed
+        "last_decision": (
+            f"{'dry run: ' if decision.dry_run else ''}{decision.action.value} ({decision.rule})"
+            if decision
+            else None
+        ),
     }
 
 

@@ -262,3 +262,19 @@ def test_a_dry_run_request_leaves_the_pool_s_plan_as_it_was(
     # the next looks decide as the first did: nothing to announce but what happens to the pool
     assert [n["kind"] for n in system.notifications()] == ["pool-ready", "expiring-soon"]
     assert no_update_made(system)
+
+
+def test_pools_list_and_show_say_the_last_decision_was_a_dry_run(
+    system: System, capsys: pytest.CaptureFixture[str]
+) -> None:
+    system.set_policy(dry({"keep_alive_strategy": "none"}))
+    finish(system, "d-12", 1800)
+    capsys.readouterr()  # the functions' logs
+    assert main(["pools", "list", "--format", "json"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)
+    assert (row["state"], row["last_decision"]) == (
+        "Available",
+        "dry run: release (defaults.keep_alive_strategy)",
+    )
+    assert main(["pools", "show", "d-12"]) == 0
+    assert "last_decision  dry run: release (defaults.keep_alive_strategy)" in capsys.readouterr().out
