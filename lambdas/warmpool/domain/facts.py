@@ -15,6 +15,7 @@ Kind-specific keys:
   "ml.p4d.24xlarge"), `instance_type`, `warn_at` (the policy's share), `quota_name` (in Service
   Quotas), `reason` (what happens at the quota, how to raise it), `reached_by_job`, `dry_run` (true
   when the policy's dry_run was on; absent otherwise)
+- daily-digest: `dry_run` (true when the policy's dry_run was on; absent otherwise)
 - any kind may carry `routing_note` (why it went to the team or the admins instead of the owner)
 """
 

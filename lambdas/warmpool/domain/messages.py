@@ -185,6 +185,11 @@ def _details(n: Notification) -> list[str]:
             f"{counted(len(pools) + left_out, 'warm pool')} ({counted(instances, 'instance')}) on "
             f"{f.get('date')}; idle cost {usd(today)} today, {usd(month)} this month."
         )
+        if dry_run(n):
+            lines.append(
+                "Dry run: warmpool changes no keep-alive, so these pools are warm on their jobs' own "
+                "keep-alives, and the idle cost is theirs."
+            )
         for p in pools:
             owner = f", owner {p.get('owner')}" if p.get("owner") else ""
             shape = f"{p.get('instance_type')} x{p.get('instance_count')}{owner}"

@@ -1865,6 +1865,8 @@ class LifecycleService:
                 "idle_cost_today_usd": round(fleet.idle_cost_today_by_team.get(team, 0.0), 2),
                 "idle_cost_month_usd": round(fleet.idle_cost_month_by_team.get(team, 0.0), 2),
             }
+            if policy.dry_run:  # the pools it lists are warm on their jobs' own keep-alives
+                facts["dry_run"] = True
             version = int(local[team].strftime("%Y%m%d"))
             self.outbox.send(
                 listed_digest(

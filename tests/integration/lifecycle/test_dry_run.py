@@ -278,3 +278,20 @@ def test_pools_list_and_show_say_the_last_decision_was_a_dry_run(
     )
     assert main(["pools", "show", "d-12"]) == 0
     assert "last_decision  dry run: release (defaults.keep_alive_strategy)" in capsys.readouterr().out
+
+
+def test_the_daily_digest_of_a_dry_run_says_whose_keep_alives_keep_the_pools_warm(system: System) -> None:
+    system.set_policy(
+        dry({"keep_alive_strategy": "fixed-3600"}, notifications={"digest": {"enabled": True, "hour": 9}})
+    )
+    finish(system, "d-13", 1800)
+    system.notifications()  # the pool's own notices
+    system.reconcile()
+    (digest,) = system.notifications()
+    assert digest["kind"] == "daily-digest"
+    lines = digest["text"].splitlines()
+    assert lines[0] == "[dry run] Warm pools of team vision: daily digest"
+    assert lines[2] == (
+        "Dry run: warmpool changes no keep-alive, so these pools are warm on their jobs' own keep-alives, "
+        "and the idle cost is theirs."
+    )
