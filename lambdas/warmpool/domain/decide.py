@@ -74,6 +74,7 @@ def decide_keep_alive(
             reasons=(
                 f"this deployment may update only jobs tagged `{required}` (update_requires_tag): "
                 "the job's own keep-alive applies",
+                *((_left_undone(pool, Action.KEEP, None, None, now),) if policy.dry_run else ()),
             ),
             dry_run=policy.dry_run,
         )

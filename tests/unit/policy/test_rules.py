@@ -431,6 +431,10 @@ def test_a_deployment_that_may_update_only_tagged_jobs_leaves_the_others_to_thei
     assert (tagged.action, tagged.keep_alive_seconds) == (Action.EXTEND, 3600)
     everyone = decide_keep_alive(pool(), wants_two_hours, now)
     assert everyone.action is Action.EXTEND
+    # under a dry run too, and its reasons say it was one, as every dry run's do
+    dry = decide_keep_alive(pool(), wants_two_hours.model_copy(update={"dry_run": True}), now, limits=limits)
+    assert (dry.action, dry.rule, dry.dry_run) == (Action.KEEP, "engine.update_requires_tag", True)
+    assert dry.reasons == (*untagged.reasons, "dry run: nothing is changed")
 
 
 def test_release_on_failure() -> None:
