@@ -166,7 +166,7 @@ def decide_keep_alive(
         action, keep_alive, rule = Action.NOTIFY, None, "max_reductions_per_run"
         next_check = now + timedelta(minutes=RETRY_CAPPED_MINUTES)
     if policy.dry_run:
-        reasons.append(_left_undone(pool, action, keep_alive, promised, now))
+        reasons.append(_left_undone(pool, action, keep_alive, promised, now, tuple(ev.release_pool_ids)))
     return Decision(
         action=action,
         keep_alive_seconds=keep_alive,
@@ -183,11 +183,17 @@ def decide_keep_alive(
 
 
 def _left_undone(
-    pool: Pool, action: Action, keep_alive: int | None, promised: datetime | None, now: datetime
+    pool: Pool,
+    action: Action,
+    keep_alive: int | None,
+    promised: datetime | None,
+    now: datetime,
+    making_room: tuple[str, ...] = (),
 ) -> str:
     """What a dry run says of the decision it does not carry out: what a real run would have set, and
     what happens instead (the pool stays warm on the keep-alive it has: its job's own, or the last one a
-    real run set), so that no notice, audit entry or answer carrying the reasons reads as done."""
+    real run set), so that no notice, audit entry or answer carrying the reasons reads as done.
+    `making_room`: the other pools a limit would release (a dry run's decision names none to release)."""
     said = "dry run: nothing is changed"
     stays = (
         f"it stays warm until {pool.expires_at.isoformat()} on the keep-alive it has"
@@ -202,6 +208,8 @@ def _left_undone(
             f"; a real run would set its keep-alive to {keep_alive} s (warm until {until.isoformat()}); "
             f"{stays}"
         )
+    if making_room:
+        said += f"; a real run would release {', '.join(making_room)} to make room (left warm)"
     if promised is not None:
         said += "; nobody is promised anything"
     return said

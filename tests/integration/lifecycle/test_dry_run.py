@@ -295,3 +295,19 @@ def test_the_daily_digest_of_a_dry_run_says_whose_keep_alives_keep_the_pools_war
         "Dry run: warmpool changes no keep-alive, so these pools are warm on their jobs' own keep-alives, "
         "and the idle cost is theirs."
     )
+
+
+def test_a_dry_run_says_which_pools_a_real_run_would_release_to_make_room_and_releases_none(
+    system: System,
+) -> None:
+    limit = {"max_warm_instances": 1, "on_limit": "release-least-valuable"}
+    system.set_policy(dry({"keep_alive_strategy": "fixed-3600"}, teams={"vision": limit}))
+    finish(system, "d-14", 1800)
+    finish(system, "d-15", 1800, volume_size_gb=60)
+    (decided,) = [e for e in system.registry.audit_trail("d-15") if e.what == "decision"]
+    assert decided.details["release_pool_ids"] == []
+    assert decided.details["reasons"][-1].endswith("; a real run would release d-14 to make room (left warm)")
+    assert [e.what for e in system.registry.audit_trail("d-14") if e.what == "released-for-limit"] == []
+    job = system.sagemaker.describe_training_job(TrainingJobName="d-14")
+    assert job["WarmPoolStatus"]["Status"] == "Available"
+    assert no_update_made(system)
