@@ -37,6 +37,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         "tuning_watches": report.tuning_watches,
         "digests": report.digests,
         "tuning_notices": report.tuning_notices,
+        "after_dry_run": report.after_dry_run,
         "failed": report.failed,
     }
     if report.failed:

@@ -163,6 +163,8 @@ class ReconcileReport:
     # the tuning jobs whose "tuning job finished" notice this run sent (their final event lost, or the
     # notice left unsent), by name
     tuning_notices: list[str] = field(default_factory=list)
+    # the pools a dry run left something undone on, decided by this run as `dry_run` is now off, by job
+    after_dry_run: list[str] = field(default_factory=list)
 
 
 _P = ParamSpec("_P")
@@ -340,6 +342,7 @@ class LifecycleService:
         self.metrics.count("WarmInstances", sum(r.pool.instance_count for r in in_registry))
         for name in sorted(in_sagemaker - known):
             self._repair(failed, report.repaired, name, self._refresh, name, Trigger.RECONCILE)
+        dry_run = self._current_policy().dry_run
         for record in in_registry:
             name = record.pool.job_name
             if name not in in_sagemaker:
@@ -347,6 +350,10 @@ class LifecycleService:
             elif record.next_check_at is not None and record.next_check_at <= now:
                 # the scheduled tick never fired (or fires right now: one of the two loses the write)
                 self._repair(failed, report.rescheduled, name, self._refresh, name, Trigger.STEP_DUE)
+            elif not dry_run and _left_undone_by_a_dry_run(record):
+                # `dry_run` was switched off: decided now, not at its next look, which a dry run plans
+                # by the keep-alive it left (a pool it would release idled until its expiry warning)
+                self._repair(failed, report.after_dry_run, name, self._refresh, name, Trigger.RECONCILE)
             elif record.schedule_name and not self.scheduler.exists(record.schedule_name):
                 self._repair(failed, report.rescheduled, name, self._reschedule, record)
             elif record.tuner_owned:
@@ -2214,6 +2221,12 @@ def _tuner_gone(name: str, status: str | None) -> str:
 def _releases(decision: Decision | None) -> bool:
     """Whether `decision` released the pool in SageMaker (a dry run's release changed nothing)."""
     return decision is not None and decision.action is Action.RELEASE and not decision.dry_run
+
+
+def _left_undone_by_a_dry_run(record: PoolRecord) -> bool:
+    """Whether the pool's last decision was a dry run's that would have changed its keep-alive."""
+    decision = record.last_decision
+    return decision is not None and decision.dry_run and _changes_sagemaker(replace(decision, dry_run=False))
 
 
 def _recorded_released(record: PoolRecord) -> bool:

@@ -311,3 +311,21 @@ def test_a_dry_run_says_which_pools_a_real_run_would_release_to_make_room_and_re
     job = system.sagemaker.describe_training_job(TrainingJobName="d-14")
     assert job["WarmPoolStatus"]["Status"] == "Available"
     assert no_update_made(system)
+
+
+def test_switching_dry_run_off_has_the_reconciler_carry_out_what_the_dry_run_left_undone(
+    system: System,
+) -> None:
+    policy = dry({"keep_alive_strategy": "none"})
+    system.set_policy(policy)
+    finish(system, "d-16", 3600)  # a real run would release it; it is warm until 10:00, looked at 09:45
+    system.advance(120)
+    system.set_policy({**policy, "dry_run": False})
+    system.advance(180)
+    report = system.reconcile()  # its next run, five minutes after the pool's decision
+    assert report["after_dry_run"] == ["d-16"]
+    assert [u["seconds"] for u in system.control.update_calls()] == [0]
+    job = system.sagemaker.describe_training_job(TrainingJobName="d-16")
+    assert job["WarmPoolStatus"]["Status"] == "Terminated"
+    assert job["WarmPoolStatus"]["ResourceRetainedBillableTimeInSeconds"] == 300
+    assert system.reconcile()["after_dry_run"] == []  # decided for real: nothing left for the next run
