@@ -196,7 +196,7 @@ def _left_undone(
     `making_room`: the other pools a limit would release (a dry run's decision names none to release)."""
     said = "dry run: nothing is changed"
     stays = (
-        f"it stays warm until {pool.expires_at.isoformat()} on the keep-alive it has"
+        f"it stays warm until {moment_text(pool.expires_at)} on the keep-alive it has"
         if pool.expires_at is not None
         else "its keep-alive is left as it is"
     )
@@ -205,7 +205,7 @@ def _left_undone(
     elif action in (Action.EXTEND, Action.SHORTEN) and keep_alive is not None:
         until = now + timedelta(seconds=keep_alive)
         said += (
-            f"; a real run would set its keep-alive to {keep_alive} s (warm until {until.isoformat()}); "
+            f"; a real run would set its keep-alive to {keep_alive} s (warm until {moment_text(until)}); "
             f"{stays}"
         )
     if making_room:

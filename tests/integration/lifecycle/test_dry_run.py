@@ -88,13 +88,13 @@ def test_a_dry_run_decision_says_what_a_real_run_would_have_set_and_what_happens
     assert decided.details["dry_run"] is True
     assert decided.details["reasons"][-1] == (
         "dry run: nothing is changed; a real run would set its keep-alive to 3600 s (warm until "
-        "2026-03-02T10:00:00+00:00); it stays warm until 2026-03-02T09:30:00+00:00 on the keep-alive it has"
+        "2026-03-02 10:00:00 UTC); it stays warm until 2026-03-02 09:30:00 UTC on the keep-alive it has"
     )
     capsys.readouterr()  # the functions' logs
     assert main(["pools", "release", "d-3", "--user", "alice"]) == 4
     assert (
         "  - dry run: nothing is changed; a real run would release it now; it stays warm until "
-        "2026-03-02T09:30:00+00:00 on the keep-alive it has"
+        "2026-03-02 09:30:00 UTC on the keep-alive it has"
     ) in capsys.readouterr().out.splitlines()
     assert no_update_made(system)
 
