@@ -8,6 +8,7 @@ from typing import Any
 
 from warmpool.domain.model import (
     Action,
+    BudgetFigures,
     Decision,
     IdleGap,
     MatchKey,
@@ -35,7 +36,17 @@ def decision_from_json(data: dict[str, Any]) -> Decision:
         release_pool_ids=tuple(data.get("release_pool_ids", ())),
         promised_until=datetime.fromisoformat(promised) if promised else None,
         asked_until=datetime.fromisoformat(asked) if asked else None,
+        budget=_budget_from_json(data.get("budget")),  # none in a decision saved by an earlier version
     )
+
+
+def _budget_from_json(data: dict[str, Any] | None) -> BudgetFigures | None:
+    if not data:
+        return None
+    period = data["period"]
+    if period not in ("day", "month"):
+        raise ValueError(f"a decision's budget period is day or month, got {period!r}")
+    return BudgetFigures(period, float(data["budget_usd"]), float(data["spent_usd"]))
 
 
 def notification_to_json(notification: Notification) -> str:

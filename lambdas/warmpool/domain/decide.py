@@ -179,6 +179,7 @@ def decide_keep_alive(
         release_pool_ids=tuple(ev.release_pool_ids) if not policy.dry_run else (),
         promised_until=promised,
         asked_until=asked_until,
+        budget=ev.budget,
     )
 
 

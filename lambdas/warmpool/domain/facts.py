@@ -10,7 +10,8 @@ Kind-specific keys:
   pool its trials held is another job's, on none: then `pool_id` is None and the facts are only these,
   `tuning_job_arn`, and the `job_name`, `team` and `owner` of the trial a pool last held of it
 - lifetime-ending: `lifetime_ends_at`, `max_lifetime_seconds` (the stack's `max_lifetime_days`)
-- budget-warning: `budget_usd`, `spent_usd`, `period` ("day" or "month")
+- budget-warning: `budget_usd`, `spent_usd`, `period` ("day" or "month"): `budget_facts`, from the
+  decision's `budget`; none in a warning queued by an earlier version
 - quota-warning: `limit` (the quota), `current` (warm instances), `scope` (the instance type, e.g.
   "ml.p4d.24xlarge"), `instance_type`, `warn_at` (the policy's share), `quota_name` (in Service
   Quotas), `reason` (what happens at the quota, how to raise it), `reached_by_job`, `dry_run` (true
@@ -24,7 +25,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from warmpool.domain.model import MATCH_FIELDS, Pool
+from warmpool.domain.model import MATCH_FIELDS, BudgetFigures, Pool
 
 
 def pool_facts(pool: Pool, *, now: datetime, price_per_instance_hour: float | None) -> dict[str, Any]:
@@ -93,3 +94,9 @@ DIGEST_POOL_FIELDS = (
 def digest_pool_facts(pool: Pool, *, now: datetime, price_per_instance_hour: float | None) -> dict[str, Any]:
     facts = pool_facts(pool, now=now, price_per_instance_hour=price_per_instance_hour)
     return {name: facts[name] for name in DIGEST_POOL_FIELDS}
+
+
+def budget_facts(budget: BudgetFigures) -> dict[str, Any]:
+    """A budget warning's figures: which budget held the pool short, and how much of it is spent as
+    the budget rule counted it (idled, plus booked by the team's other warm pools)."""
+    return {"budget_usd": budget.budget_usd, "spent_usd": budget.spent_usd, "period": budget.period}

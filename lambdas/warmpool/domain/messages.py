@@ -204,7 +204,8 @@ def _details(n: Notification) -> list[str]:
             )
     elif n.kind is NotificationKind.BUDGET_WARNING and f.get("budget_usd") is not None:
         spent, budget = usd(f.get("spent_usd") or 0), usd(f.get("budget_usd"))
-        lines.append(f"Spent {spent} of {budget} this {f.get('period')}.")
+        period = "today" if f.get("period") == "day" else f"this {f.get('period')}"
+        lines.append(f"Spent {spent} of {budget} {period}.")
     if n.kind in ACTIONABLE or n.kind is NotificationKind.RELEASED:
         job_status = f.get("job_status")
         if job_status:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
@@ -338,6 +338,19 @@ class Trigger(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class BudgetFigures:
+    """The budget that held a pool short, as its budget warning tells the team: the period's (`day`
+    or `month`, on the team's clock), its amount, and what the team has spent of it as the budget rule
+    counts it (idled this period, this pool included, plus what its other warm pools have booked
+    within it). Carried by the decision, whose notices are built from the saved record, maybe by a
+    later invocation: the rule's figures are not there to be read again."""
+
+    period: Literal["day", "month"]
+    budget_usd: float
+    spent_usd: float
+
+
+@dataclass(frozen=True, slots=True)
 class Decision:
     """A decision is a value: what to do with one pool, and why. Carried out by the engine."""
 
@@ -357,6 +370,7 @@ class Decision:
     # would have without the request): the time the person asked for; `promised_until` is what was
     # granted. None otherwise.
     asked_until: datetime | None = None
+    budget: BudgetFigures | None = None  # the budget the budget rule held the pool to, when it did
 
     @classmethod
     def no_available_pool(cls, reason: str) -> Decision:
@@ -407,6 +421,7 @@ class Decision:
             "release_pool_ids": list(self.release_pool_ids),
             "promised_until": self.promised_until.isoformat() if self.promised_until else None,
             "asked_until": self.asked_until.isoformat() if self.asked_until else None,
+            "budget": asdict(self.budget) if self.budget else None,
         }
 
 

@@ -18,7 +18,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from warmpool.domain.clock import Clock, days_of, period_ends, period_starts
 from warmpool.domain.decide import RETRY_CAPPED_MINUTES, decide_keep_alive, policy_cost_model
-from warmpool.domain.facts import digest_pool_facts, pool_facts
+from warmpool.domain.facts import budget_facts, digest_pool_facts, pool_facts
 from warmpool.domain.model import (
     Action,
     Decision,
@@ -1925,6 +1925,8 @@ class LifecycleService:
             now=self.clock.now(),
             price_per_instance_hour=self._price(pool),
         )
+        if kind is NotificationKind.BUDGET_WARNING and decision is not None and decision.budget is not None:
+            facts.update(budget_facts(decision.budget))
         facts.update(extra or {})
         return Notification(
             kind,

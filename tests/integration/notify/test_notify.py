@@ -217,6 +217,45 @@ def test_the_platform_admins_are_warned_once_a_day_when_a_type_nears_its_warm_po
     assert len([m for m in slack.delivered("platform") if "quota" in m["body"]["text"]]) == 1
 
 
+@pytest.mark.parametrize(
+    ("budget", "said", "facts"),
+    [
+        ({"daily_usd": 5.0}, "Spent $3.60 of $5.00 today.", {"budget_usd": 5.0, "period": "day"}),
+        (
+            {"daily_usd": 100.0, "monthly_usd": 5.0},  # the month's budget binds, not the day's
+            "Spent $3.60 of $5.00 this month.",
+            {"budget_usd": 5.0, "period": "month"},
+        ),
+    ],
+    ids=["day", "month"],
+)
+def test_a_budget_warning_says_how_much_of_which_budget_is_spent(
+    system: System, slack: SlackStandIn, budget: dict[str, float], said: str, facts: dict[str, Any]
+) -> None:
+    """At 3.60 $/h, v-1 idles five minutes and is kept warm for the rest of its hour: 3.60 $ of the
+    team's budget, spent or booked, as the budget rule counts it. The warning about v-2 says so, in
+    Slack and in the SNS copy (its facts as docs/notifications.md lists them), and names the period."""
+    budgets = subscribe(system.env.topic_arn, "budgets", {"kind": ["budget-warning"]})
+    defaults = {"keep_alive_strategy": "fixed-3600", "budget": budget}
+    system.set_policy({**POLICY, "prices": {"ml.g5.2xlarge": 3.6}, "defaults": defaults})
+    finish(system, "v-1", {"team": "vision", "owner": "alice"})
+    system.advance(300)
+    finish(system, "v-2", {"team": "vision", "owner": "alice"}, volume_size_gb=60)
+
+    (message,) = system.messages(budgets)
+    envelope = json.loads(message["Body"])
+    document = json.loads(envelope["Message"])
+    attributes = {name: value["Value"] for name, value in envelope["MessageAttributes"].items()}
+    assert attributes == {"kind": "budget-warning", "severity": "warning", "team": "vision", "owner": "alice"}
+    assert document["job_name"] == "v-2"
+    assert said in document["text"]
+    assert {name: document["facts"][name] for name in facts} == facts
+    assert document["decision"]["budget"] == {**facts, "spent_usd": document["facts"]["spent_usd"]}
+    assert document["facts"]["spent_usd"] == pytest.approx(3.6, abs=0.005)
+    (warning,) = [m for m in slack.delivered("vision") if "budget warning" in m["body"]["text"]]
+    assert said in warning["body"]["text"]
+
+
 def test_slack_gets_blocks_with_buttons_and_owner_mention(system: System, slack: SlackStandIn) -> None:
     finish(system, "v-2", {"team": "vision", "owner": "alice"})
     (message,) = slack.delivered("vision")

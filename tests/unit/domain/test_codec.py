@@ -1,10 +1,19 @@
+import json
 from datetime import UTC, datetime
 from typing import Any
 
-from warmpool.domain.codec import notification_from_json, notification_to_json, pool_from_json, pool_to_json
+from warmpool.domain.codec import (
+    decision_from_json,
+    notification_from_json,
+    notification_to_json,
+    pool_from_json,
+    pool_to_json,
+)
+from warmpool.domain.messages import render
 from warmpool.domain.model import (
     LINEAGE_KEPT,
     Action,
+    BudgetFigures,
     Decision,
     MatchKey,
     Notification,
@@ -42,6 +51,34 @@ def test_notification_survives_the_queue() -> None:
     received = notification_from_json(notification_to_json(sent))
     assert received == sent
     assert received.dedupe_key == "train-1#extended#4"
+
+
+def test_a_budget_warning_keeps_its_figures_and_one_queued_without_them_still_reads() -> None:
+    """The decision carries the budget that held the pool short through the queue (and the registry:
+    the same JSON); a decision saved, or a warning queued, by an earlier version has none."""
+    decision = Decision(
+        action=Action.SHORTEN,
+        keep_alive_seconds=1400,
+        horizon_seconds=1400,
+        next_check_at=None,
+        rule="defaults.budget.daily_usd",
+        reasons=("the team's daily idle budget has $1.40 left",),
+        notify=(NotificationKind.BUDGET_WARNING,),
+        budget=BudgetFigures("day", 5.0, 3.6),
+    )
+    sent = Notification(
+        NotificationKind.BUDGET_WARNING, Severity.WARNING, "b-2", "b-2", 2, "vision", "alice", {}, decision
+    )
+    assert notification_from_json(notification_to_json(sent)) == sent
+    assert decision_from_json(decision.to_json()) == decision
+
+    queued = json.loads(notification_to_json(sent))
+    del queued["decision"]["budget"]  # as an earlier version wrote it
+    old = notification_from_json(json.dumps(queued))
+    assert old.decision is not None
+    assert old.decision.budget is None
+    assert "Spent" not in render(old).text  # no figures to say: the rest of the warning is said
+    assert "daily idle budget has $1.40 left" in render(old).text
 
 
 def test_gaps_keep_the_job_duration_and_read_the_older_three_field_form() -> None:

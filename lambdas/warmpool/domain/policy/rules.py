@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from warmpool.domain.clock import moment_text, period_ends
 from warmpool.domain.model import (
+    BudgetFigures,
     CostModel,
     EngineLimits,
     FleetView,
@@ -53,6 +54,7 @@ class Evaluation:
     may_extend: bool = True
     requested_until: datetime | None = None  # until when a person's extend request, accepted, keeps it
     rule_reason: str | None = None  # the reason `rule` gave when it set the horizon
+    budget: BudgetFigures | None = None  # the budget that held the pool short: its warning says it
 
     @cached_property
     def requester(self) -> Requester | None:
@@ -557,7 +559,8 @@ class BudgetRule(PolicyRule):
         rule = ev.rules.rule("budget")
         day_end, month_end = period_ends(ev.now, ledger_zone(ev.policy, ev.rules.team))
         fleet, team = ev.fleet, ev.rules.team
-        binding: list[tuple[float, float, float, str]] = []  # (affordable seconds, left, booked, period)
+        # (affordable seconds, left, booked, period, budget)
+        binding: list[tuple[float, float, float, str, float]] = []
         for limit, spent, booked, period, end in (
             (
                 budget.daily_usd,
@@ -579,10 +582,10 @@ class BudgetRule(PolicyRule):
             left = limit - spent - booked
             affordable = max(0.0, left) / ev.cost.idle_cost_per_second
             if affordable < (end - ev.now).total_seconds():
-                binding.append((affordable, left, booked, period))
+                binding.append((affordable, left, booked, period, limit))
         if not binding:
             return
-        affordable, left, booked, period = min(binding)
+        affordable, left, booked, period, limit = min(binding)
         horizon = ev.elapsed + int(affordable)
         promised = ev.promised_horizon or 0  # a person's earlier promise holds: see promised_horizon
         if max(horizon, promised) < ev.horizon:
@@ -592,6 +595,8 @@ class BudgetRule(PolicyRule):
                 reason += f": kept until {moment_text(ev.pool.override_until)} as promised"
             ev.cap(max(ev.elapsed, horizon, promised), f"{rule}.{period}_usd", reason)
             ev.notify.append(NotificationKind.BUDGET_WARNING)
+            # spent as counted here (limit less left): idled this period, and booked by the other pools
+            ev.budget = BudgetFigures("day" if period == "daily" else "month", limit, round(limit - left, 4))
 
 
 RuleFn = Callable[[Evaluation], None]
