@@ -6,7 +6,8 @@ from pathlib import Path
 
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
-from warmpool.domain.policy import PolicyError, load_policy_file
+from warmpool.domain.policy import deployable, load_policy_file
+from warmpool.domain.policy.document import STANDARD_PARAMETER_BYTES
 
 from infra.config import StackConfig
 from infra.constants import LAMBDA_SOURCE_DIR
@@ -17,36 +18,25 @@ from infra.constructs.notifications import Notifications
 from infra.constructs.storage import Storage
 from infra.packaging import lambda_code
 
-# What an SSM parameter's value may hold, in bytes of UTF-8: a standard parameter, an advanced one.
-STANDARD_PARAMETER_LIMIT = 4096
-ADVANCED_PARAMETER_LIMIT = 8192
-
 
 class WarmPoolManager(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, config: StackConfig, app_dir: Path) -> None:
         super().__init__(scope, construct_id)
-        # An invalid policy fails synth here, with every problem named by its path and fix.
-        policy = load_policy_file(app_dir / config.policy_file)
-        policy_json = policy.model_dump_json(exclude_none=True)
+        # An invalid policy fails synth here, with every problem named by its path and fix; so does one
+        # over the advanced parameter's limit, which would fail the deploy half-way.
+        path = app_dir / config.policy_file
+        policy = deployable(load_policy_file(path), str(path))
+        policy_json = policy.deployed_json()
         # SSM counts bytes: a policy of fewer characters than the limit, but with names like jürgen,
-        # may need the advanced tier, and one over the advanced limit would fail the deploy half-way.
+        # may need the advanced tier.
         size = len(policy_json.encode())
-        if size > ADVANCED_PARAMETER_LIMIT:
-            raise PolicyError(
-                str(app_dir / config.policy_file),
-                [
-                    f"<file>: is {size} bytes as the JSON deployed to SSM, which keeps at most "
-                    f"{ADVANCED_PARAMETER_LIMIT} in a parameter. Shorten it (what repeats the defaults, "
-                    "people listed twice)."
-                ],
-            )
         self.policy_parameter = ssm.StringParameter(
             self,
             "Policy",
             description="warmpool policy document (JSON, validated at synth)",
             string_value=policy_json,
             tier=ssm.ParameterTier.ADVANCED
-            if size > STANDARD_PARAMETER_LIMIT
+            if size > STANDARD_PARAMETER_BYTES
             else ssm.ParameterTier.STANDARD,
         )
         self.storage = Storage(self, "Storage")

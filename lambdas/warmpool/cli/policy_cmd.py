@@ -88,10 +88,10 @@ def _load(path: str | None) -> Any:
 
 
 def run_validate(args: argparse.Namespace) -> int:
-    from warmpool.domain.policy import PolicyError
+    from warmpool.domain.policy import PolicyError, deployable
 
     try:
-        policy = _load(args.file)
+        policy = deployable(_load(args.file), args.file)  # what synth would refuse, refused here too
     except PolicyError as exc:
         if args.format == "json":
             print_json({"valid": False, "problems": exc.problems})

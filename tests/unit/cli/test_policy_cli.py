@@ -1,4 +1,5 @@
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -448,3 +449,36 @@ def test_validate_refuses_a_slack_user_id_that_no_press_could_carry(
         f"notifications.platform_admins: 'U{'0' * 64}' is not a Slack user id; {fix}.",
         f"notifications.slack_users: alice: 'U0ALICE\\n' is not a Slack user id; {fix}.",
     ]
+
+
+def test_validate_refuses_a_policy_too_large_for_ssm_and_warns_of_the_advanced_tier(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # synth refused a policy past an advanced parameter's 8192 bytes, which `validate` called valid; one
+    # past a standard parameter's 4096 was deployed as an advanced parameter, which SSM charges for and a
+    # parameter put by hand (the runbooks) must ask for, without a word
+    def validate(people: int) -> tuple[int, str, str]:
+        path = tmp_path / "policy.yaml"
+        users = "".join(f"    scientist-{i:03}: U0{i:08}\n" for i in range(people))
+        path.write_text(f"version: 1\nnotifications:\n  slack_users:\n{users}")
+        code = main(["policy", "validate", str(path)])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    code, out, err = validate(400)
+    assert (code, out) == (1, "")
+    assert re.fullmatch(
+        r"invalid policy \S+:\n  - <file>: is \d+ bytes as the JSON deployed to SSM, which keeps at most "
+        r"8192 in a parameter\. Shorten it \(what repeats the defaults, people listed twice\)\.\n",
+        err,
+    ), err
+    code, out, err = validate(150)
+    assert code == 0
+    assert "valid" in out
+    assert re.fullmatch(
+        r"warning: <file>: is \d+ bytes as the JSON deployed to SSM, more than a standard parameter's 4096: "
+        r"the stack deploys it as an advanced parameter, which SSM charges for by the month \(put by hand: "
+        r"--tier Advanced\)\. Shorten it to stay standard\.\n",
+        err,
+    ), err
+    assert validate(20)[2] == ""

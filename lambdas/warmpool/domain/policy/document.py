@@ -29,6 +29,10 @@ from warmpool.domain.strategies import get_strategy
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+# What an SSM parameter's value may hold, in bytes of UTF-8: a standard parameter, an advanced one. The
+# stack deploys the policy as a standard parameter up to the first, as an advanced one up to the second.
+STANDARD_PARAMETER_BYTES = 4096
+ADVANCED_PARAMETER_BYTES = 8192
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")
 # The numbers YAML 1.1 makes of an unquoted 1:00 to 24:00 (base 60: 18:00 is 1080; 08:00 stays a string)
 _UNQUOTED_HHMM = range(60, 24 * 60 + 1)
@@ -408,11 +412,37 @@ class PolicyDocument(_Strict):
             r.max_warm_instances is not None for r in self.all_rules
         )
 
+    def deployed_json(self) -> str:
+        """The document as the stack deploys it to its SSM parameter: every default written out, so it
+        is larger than the YAML it was read from."""
+        return self.model_dump_json(exclude_none=True)
+
+    def too_large_to_deploy(self) -> str | None:
+        """Why the stack cannot deploy the document (SSM keeps at most 8 KiB in a parameter, counted in
+        bytes: names like jürgen take two a letter), as `<file>: ...` with the fix; None when it can."""
+        size = len(self.deployed_json().encode())
+        if size <= ADVANCED_PARAMETER_BYTES:
+            return None
+        return (
+            f"<file>: is {size} bytes as the JSON deployed to SSM, which keeps at most "
+            f"{ADVANCED_PARAMETER_BYTES} in a parameter. Shorten it (what repeats the defaults, people "
+            "listed twice)."
+        )
+
     def advice(self) -> list[str]:
         """What is valid but does not do what it seems to: said by `policy validate`, not refused.
         An `instance_type_limits` entry above the quota stated for its type never holds (SageMaker gives
-        no warm pool past its quota first)."""
+        no warm pool past its quota first). A document past a standard SSM parameter's 4 KiB is deployed
+        as an advanced one, which SSM charges for, and which a parameter put by hand (the runbooks) must
+        ask for."""
         said: list[str] = []
+        size = len(self.deployed_json().encode())
+        if size > STANDARD_PARAMETER_BYTES:
+            said.append(
+                f"<file>: is {size} bytes as the JSON deployed to SSM, more than a standard parameter's "
+                f"{STANDARD_PARAMETER_BYTES}: the stack deploys it as an advanced parameter, which SSM "
+                "charges for by the month (put by hand: --tier Advanced). Shorten it to stay standard."
+            )
         for kind, limit in sorted(self.instance_type_limits.items()):
             quota = self.warm_pool_quotas.get(kind)
             if quota is not None and limit > quota:

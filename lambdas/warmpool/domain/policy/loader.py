@@ -137,6 +137,15 @@ def parse_policy(data: Any, source: str = "<policy>") -> PolicyDocument:
         raise PolicyError(source, problems) from None
 
 
+def deployable(policy: PolicyDocument, source: str = "<policy>") -> PolicyDocument:
+    """`policy`, when the stack can deploy it to its SSM parameter; else a PolicyError saying why. Checked
+    by `policy validate` and at synth, not for a document read back from SSM: it is there already."""
+    problem = policy.too_large_to_deploy()
+    if problem is not None:
+        raise PolicyError(source, [problem])
+    return policy
+
+
 class DuplicateKeyError(Exception):
     def __init__(self, key: object, line: int, first_line: int) -> None:
         self.key, self.line, self.first_line = key, line, first_line
