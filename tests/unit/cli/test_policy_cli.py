@@ -482,3 +482,32 @@ def test_validate_refuses_a_policy_too_large_for_ssm_and_warns_of_the_advanced_t
         err,
     ), err
     assert validate(20)[2] == ""
+
+
+def test_validate_reads_a_block_shared_through_a_yaml_merge_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `<<: *vision` was "could not determine a constructor for the tag 'tag:yaml.org,2002:merge'. Fix
+    # the syntax.": YAML that PyYAML's own safe loader reads, refused by the check for keys given twice
+    path = tmp_path / "policy.yaml"
+    path.write_text(
+        "version: 1\nteams:\n  vision: &vision\n    max_warm_instances: 6\n    budget: {daily_usd: 40}\n"
+        "  nlp:\n    <<: *vision\n    max_warm_instances: 2\n"
+    )
+    assert main(["policy", "validate", str(path)]) == 0
+    assert "valid (version 1; 2 teams" in capsys.readouterr().out
+    event = json.loads(EVENT.read_text())
+    event["detail"]["Tags"] = [{"Key": "team", "Value": "nlp"}, {"Key": "owner", "Value": "bob"}]
+    (tmp_path / "event.json").write_text(json.dumps(event))
+    explain = ["policy", "explain", "--policy", str(path), "--event", str(tmp_path / "event.json")]
+    assert main([*explain, "--format", "json"]) == 0
+    resolved = json.loads(capsys.readouterr().out)["resolved"]
+    assert resolved["max_warm_instances"] == {"value": 2, "source": "teams.nlp"}
+    assert resolved["budget"] == {"value": {"daily_usd": 40.0, "monthly_usd": None}, "source": "teams.nlp"}
+    # a key given twice beside the merge is still refused
+    path.write_text(
+        "version: 1\nteams:\n  vision: &vision {max_warm_instances: 6}\n"
+        "  nlp:\n    <<: *vision\n    max_warm_instances: 2\n    max_warm_instances: 3\n"
+    )
+    assert main(["policy", "validate", str(path)]) == 1
+    assert "line 7: duplicate key `max_warm_instances` (first on line 6)" in capsys.readouterr().err

@@ -161,6 +161,10 @@ def _unique_keys_loader() -> type[Any]:
         def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
             seen: dict[Any, int] = {}
             for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    # `<<: *base` (a block shared through an anchor): the SafeLoader merges it below,
+                    # and a key written beside it overrides the merged one, as YAML means it to
+                    continue
                 key = self.construct_object(key_node, deep=deep)
                 line = key_node.start_mark.line + 1
                 if not isinstance(key, Hashable):
