@@ -1,6 +1,7 @@
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from warmpool.cli.main import main
@@ -511,3 +512,49 @@ def test_validate_reads_a_block_shared_through_a_yaml_merge_key(
     )
     assert main(["policy", "validate", str(path)]) == 1
     assert "line 7: duplicate key `max_warm_instances` (first on line 6)" in capsys.readouterr().err
+
+
+def test_working_days_from_midnight_to_midnight_keep_pools_warm_across_midnight(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # hours of 00:00 to 24:00, Monday to Friday: a pool idle at 23:30 on Monday was cut at 23:59:59
+    # ("the working day ends at 24:00"), and that last second was outside working hours, every night
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(
+        "version: 1\ndefaults:\n  keep_alive_strategy: fixed-7200\n  working_hours:\n    timezone: UTC\n"
+        '    start: "00:00"\n    end: "24:00"\n    days: [mon, tue, wed, thu, fri]\n    outside: release\n'
+    )
+    assert main(["policy", "validate", str(policy)]) == 0
+    capsys.readouterr()
+
+    def explain(ended: str) -> dict[str, Any]:
+        event = json.loads(EVENT.read_text())
+        event["time"] = event["detail"]["TrainingEndTime"] = ended
+        (tmp_path / "event.json").write_text(json.dumps(event))
+        args = ["--policy", str(policy), "--event", str(tmp_path / "event.json"), "--format", "json"]
+        assert main(["policy", "explain", *args]) == 0
+        decided: dict[str, Any] = json.loads(capsys.readouterr().out)
+        return decided
+
+    monday = explain("2026-03-02T23:30:00Z")
+    assert (monday["action"], monday["horizon_seconds"], monday["rule"]) == (
+        "extend",
+        7200,
+        "defaults.keep_alive_strategy",
+    )
+    friday = explain("2026-03-06T23:30:00Z")  # the weekend is outside: cut at midnight
+    assert (friday["horizon_seconds"], friday["rule"]) == (1800, "defaults.working_hours")
+    assert "the working day ends at 24:00 UTC" in friday["reasons"]
+
+
+def test_validate_says_a_working_day_does_not_start_at_24_00(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # was "defaults.working_hours: hour must be in 0..23", naming the block and not the time
+    path = tmp_path / "policy.yaml"
+    path.write_text('version: 1\ndefaults:\n  working_hours: {timezone: UTC, start: "24:00", end: "24:00"}\n')
+    assert main(["policy", "validate", str(path), "--format", "json"]) == 1
+    assert json.loads(capsys.readouterr().out)["problems"] == [
+        'defaults.working_hours.start: 24:00 is the end of a day, not a start; a day starts at "00:00". '
+        "See docs/policy.md."
+    ]

@@ -326,11 +326,17 @@ def inside_working_hours(hours: WorkingHours, when: datetime) -> bool:
 
 
 def end_of_working_day(hours: WorkingHours, when: datetime) -> datetime:
-    """When the working day `when` falls in ends, in UTC."""
+    """When the working day `when` falls in ends, in UTC: a day to 24:00 runs on through the days that
+    follow it from 00:00 (working days, not holidays; every day of the week: past any pool's life)."""
     zone = ZoneInfo(hours.timezone)
     local = when.astimezone(zone)
     if hours.end == "24:00":
-        return (datetime(local.year, local.month, local.day, tzinfo=zone) + timedelta(days=1)).astimezone(UTC)
+        day = local.date() + timedelta(days=1)
+        while hours.start == "00:00" and day not in hours.holidays and WEEKDAYS[day.weekday()] in hours.days:
+            day += timedelta(days=1)
+            if day > local.date() + timedelta(days=28):
+                break
+        return datetime(day.year, day.month, day.day, tzinfo=zone).astimezone(UTC)
     end = datetime.fromisoformat(f"{local.date().isoformat()}T{hours.end}").replace(tzinfo=zone)
     return end.astimezone(UTC)
 

@@ -134,14 +134,16 @@ class WorkingHours(_Strict):
 
     @field_validator("start", "end")
     @classmethod
-    def _hhmm(cls, value: str) -> str:
+    def _hhmm(cls, value: str, info: ValidationInfo) -> str:
         if not _HHMM.match(value):
             raise ValueError(f'{value!r} is not HH:MM (24-hour clock); write e.g. "08:00" or "18:30"')
+        if value == "24:00" and info.field_name == "start":  # was "hour must be in 0..23", of the block
+            raise ValueError('24:00 is the end of a day, not a start; a day starts at "00:00"')
         return value
 
     @model_validator(mode="after")
     def _ordered(self) -> WorkingHours:
-        if self.start_time >= self.end_time and self.end != "24:00":
+        if not self.until_midnight and self.start_time >= self.end_time:
             raise ValueError(f"end ({self.end}) must be after start ({self.start})")
         return self
 
@@ -151,7 +153,14 @@ class WorkingHours(_Strict):
 
     @property
     def end_time(self) -> time:
-        return time(23, 59, 59) if self.end == "24:00" else time.fromisoformat(self.end)
+        """The end as a time of day; for `end: "24:00"` (`until_midnight`) the day's last second."""
+        return time(23, 59, 59) if self.until_midnight else time.fromisoformat(self.end)
+
+    @property
+    def until_midnight(self) -> bool:
+        """`end: "24:00"`: the working day runs until midnight, and into the next when that one is a
+        working day from 00:00."""
+        return self.end == "24:00"
 
 
 class Budget(_Strict):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import cached_property
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
@@ -26,7 +26,7 @@ from warmpool.domain.model import (
     Trigger,
     UserRequest,
 )
-from warmpool.domain.policy.document import PolicyDocument, WorkingHours
+from warmpool.domain.policy.document import WEEKDAYS, PolicyDocument, WorkingHours
 from warmpool.domain.policy.resolve import Requester, Resolved, matches, resolve_requester, team_rules
 from warmpool.domain.strategies import StrategyInput, duration_text, get_strategy
 
@@ -350,19 +350,35 @@ class MaxHorizon(PolicyRule):
         )
 
 
+def _working_day(hours: WorkingHours, day: date) -> bool:
+    return day not in hours.holidays and WEEKDAYS[day.weekday()] in hours.days
+
+
 def in_working_hours(hours: WorkingHours, when: datetime) -> bool:
     local = when.astimezone(ZoneInfo(hours.timezone))
-    if local.date() in hours.holidays or local.strftime("%a").lower() not in hours.days:
+    if not _working_day(hours, local.date()) or local.time() < hours.start_time:
         return False
-    return hours.start_time <= local.time() < hours.end_time
+    return hours.until_midnight or local.time() < hours.end_time
+
+
+# How many days a window of working days from 00:00 to 24:00 is followed: past a pool's longest life
+_WINDOW_DAYS = 29
 
 
 def end_of_working_window(hours: WorkingHours, when: datetime) -> datetime:
-    """The end of today's window, in UTC, for a time inside it (zoneinfo handles daylight saving)."""
+    """The end of the working window `when` lies in, in `when`'s zone (zoneinfo handles daylight
+    saving). A day that ends at 24:00 runs on into the next when that one is a working day from 00:00:
+    hours of 00:00 to 24:00 from Monday to Friday end on Friday at midnight, not every night (their
+    last second was outside working hours, and each night cut the pools there)."""
     zone = ZoneInfo(hours.timezone)
-    local = when.astimezone(zone)
-    end = datetime.combine(local.date(), hours.end_time, tzinfo=zone)
-    return end.astimezone(when.tzinfo)
+    day = when.astimezone(zone).date()
+    if not hours.until_midnight:
+        return datetime.combine(day, hours.end_time, tzinfo=zone).astimezone(when.tzinfo)
+    for _ in range(_WINDOW_DAYS):
+        day += timedelta(days=1)
+        if hours.start != "00:00" or not _working_day(hours, day):
+            break
+    return datetime.combine(day, time(0), tzinfo=zone).astimezone(when.tzinfo)
 
 
 @register
@@ -417,6 +433,10 @@ class WorkingHoursRule(PolicyRule):
         if ev.pool.available_since is not None:
             end = end_of_working_window(hours, ev.now)
             reason = f"the working day ends at {hours.end} {hours.timezone}"
+            if hours.until_midnight and end.astimezone(ZoneInfo(hours.timezone)).date() > (
+                ev.now.astimezone(ZoneInfo(hours.timezone)).date() + timedelta(days=1)
+            ):  # the working days from 00:00 to 24:00 that follow today's
+                reason = f"the working hours end at {moment_text(end)} (working days from 00:00 to 24:00)"
             if override is not None and override > end:
                 end = override
                 reason += f": kept until the accepted request ends at {moment_text(override)}"
