@@ -558,3 +558,17 @@ def test_validate_says_a_working_day_does_not_start_at_24_00(
         'defaults.working_hours.start: 24:00 is the end of a day, not a start; a day starts at "00:00". '
         "See docs/policy.md."
     ]
+
+
+def test_validate_refuses_working_hours_without_a_working_day(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `days: []` was valid, and every pool was released outside working hours, which was always
+    path = tmp_path / "policy.yaml"
+    path.write_text("version: 1\nteams:\n  vision:\n    working_hours: {timezone: UTC, days: []}\n")
+    assert main(["policy", "validate", str(path)]) == 1
+    assert capsys.readouterr().err.splitlines()[1:] == [
+        "  - teams.vision.working_hours.days: no working day: every moment would be outside working hours, "
+        "and every pool shortened or released. List the days, e.g. days: [mon, tue, wed, thu, fri], or drop "
+        "working_hours."
+    ]

@@ -111,6 +111,17 @@ class WorkingHours(_Strict):
     def _known_zone(cls, value: str) -> str:
         return known_zone(value)
 
+    @field_validator("days")
+    @classmethod
+    def _some_day(cls, value: tuple[Weekday, ...]) -> tuple[Weekday, ...]:
+        """`days: []` was valid: every moment outside working hours, every pool shortened or released."""
+        if not value:
+            raise ValueError(
+                "no working day: every moment would be outside working hours, and every pool shortened "
+                "or released. List the days, e.g. days: [mon, tue, wed, thu, fri], or drop working_hours."
+            )
+        return value
+
     @field_validator("start", "end", mode="before")
     @classmethod
     def _quoted(cls, value: Any, info: ValidationInfo) -> Any:
