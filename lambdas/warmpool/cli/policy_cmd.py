@@ -212,8 +212,8 @@ def run_explain(args: argparse.Namespace) -> int:
 
     try:
         policy = _load(args.policy)
-    except PolicyError as exc:
-        return fail(str(exc), code=1)
+    except PolicyError as exc:  # a bad input, as for demo, simulate and pools (validate's 1 is its verdict)
+        return fail(str(exc))
     if args.event:
         pool, ended = _pool_from_event(args.event, policy.tags)
         now = _parse_now(args.now) or ended + timedelta(seconds=1)

@@ -572,3 +572,19 @@ def test_validate_refuses_working_hours_without_a_working_day(
         "and every pool shortened or released. List the days, e.g. days: [mon, tue, wed, thu, fri], or drop "
         "working_hours."
     ]
+
+
+def test_explain_with_an_invalid_policy_is_a_usage_error_naming_each_problem(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # exit 1 here, where demo, simulate, trace export and pools exit 2 for the same file: a script
+    # could not tell a bad --policy from a decision it runs on
+    path = tmp_path / "policy.yaml"
+    path.write_text("version: 1\ndefaults:\n  max_horizon_minute: 60\n")
+    assert main(["policy", "explain", "--policy", str(path), "--event", str(EVENT)]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == (
+        f"warmpool: invalid policy {path}:\n  - defaults.max_horizon_minute: unknown key; did you mean "
+        "`max_horizon_minutes`? Remove it or check its spelling against schemas/policy.schema.json.\n"
+    )
