@@ -21,7 +21,9 @@ from warmpool.cli.output import (
 )
 
 if TYPE_CHECKING:
-    from warmpool.domain.policy.document import TagNames
+    from warmpool.domain.model import Pool
+    from warmpool.domain.policy.document import PolicyDocument, TagNames
+    from warmpool.domain.policy.resolve import Resolved
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -233,6 +235,7 @@ def run_explain(args: argparse.Namespace) -> int:
     # A request is judged by the overrides of the person who makes it: those shown are the owner's.
     resolved["overrides"]["for_request_by"] = rules.owner
     resolved = dict(sorted(resolved.items()))
+    unread = _not_read(policy, rules, pool, from_account=bool(args.job))
     document = {
         **decision.to_json(),
         "job": pool.job_name,
@@ -241,6 +244,7 @@ def run_explain(args: argparse.Namespace) -> int:
         "scopes": list(rules.chain),
         "resolved": resolved,
         "now": now.isoformat(),
+        "not_read": unread,
     }
     if args.format == "json":
         print_json(document)
@@ -260,7 +264,34 @@ def run_explain(args: argparse.Namespace) -> int:
     print(f"rule: {decision.rule}")
     for reason in decision.reasons:
         print(f"  - {reason}")
+    if unread:
+        print(
+            f"not read: {'; '.join(unread)}. The engine reads them, and may decide otherwise: "
+            f"`warmpool pools show {pool.job_name}` shows its last decision."
+        )
     return 0
+
+
+def _not_read(policy: PolicyDocument, rules: Resolved, pool: Pool, *, from_account: bool) -> list[str]:
+    """What the engine reads besides the job and the policy, where the pool's rules use it, and explain
+    does not (it decides the pool alone): without a word, explain said `extend` for a pool the team's
+    limit or its budget released, or that adaptive's history kept for another time."""
+    unread = []
+    limit = rules.get("max_warm_instances")
+    if limit is not None:
+        unread.append(f"the team's other warm pools (max_warm_instances {limit})")
+    type_limit = policy.instance_type_limits.get(pool.instance_type)
+    if type_limit is not None:
+        kind = pool.instance_type
+        unread.append(f"the account's other warm {kind} pools (instance_type_limits {type_limit})")
+    if rules.get("budget") is not None:
+        unread.append("what the team's idle pools have cost and booked this day and month (budget)")
+    strategy = rules.get("keep_alive_strategy")
+    if strategy in ("adaptive", "counterfactual"):
+        unread.append(f"the idle gaps on record for jobs of this shape ({strategy} learns from them)")
+    if from_account:
+        unread.append("an extension a person was promised (overrides)")
+    return unread
 
 
 def _requester_note(name: str, owner: str | None) -> str:
