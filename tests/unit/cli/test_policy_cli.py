@@ -588,3 +588,31 @@ def test_explain_with_an_invalid_policy_is_a_usage_error_naming_each_problem(
         f"warmpool: invalid policy {path}:\n  - defaults.max_horizon_minute: unknown key; did you mean "
         "`max_horizon_minutes`? Remove it or check its spelling against schemas/policy.schema.json.\n"
     )
+
+
+def test_validate_warns_of_team_admins_and_team_entries_no_press_or_message_reaches(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # a press is matched by the presser's Slack id: dave, whom slack_users does not map, and the handle
+    # @carol could never act as research's admins; `visoin` left vision's channel and admins unset
+    path = tmp_path / "policy.yaml"
+    path.write_text(
+        "version: 1\nteams: {vision: {max_warm_instances: 4}}\nnotifications:\n"
+        "  slack_users: {alice: U0ALICE}\n"
+        "  teams:\n    research: {admins: [alice, U0BOB, dave, '@carol']}\n"
+        "    visoin: {admins: [alice], slack_webhook_key: vision}\n"
+    )
+    assert main(["policy", "validate", str(path), "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["warnings"] == [
+        "notifications.teams.research.admins: dave is neither a Slack user id nor an owner in "
+        "notifications.slack_users, so they can never press team research's buttons as its admin. Map dave "
+        "to their member id in notifications.slack_users (dave: U0123ABCD) and list dave here, or list the "
+        "member id.",
+        "notifications.teams.research.admins: @carol is neither a Slack user id nor an owner in "
+        "notifications.slack_users, so they can never press team research's buttons as its admin. Map carol "
+        "to their member id in notifications.slack_users (carol: U0123ABCD) and list carol here, or list "
+        "the member id.",
+        "notifications.teams.visoin: no team of the policy is named visoin; did you mean vision? Team "
+        "vision's messages go to the platform admins, and its admins listed here may not press its buttons. "
+        "Rename the entry (a team known only by its job tag may ignore this).",
+    ]

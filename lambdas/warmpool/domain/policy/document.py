@@ -7,6 +7,7 @@ specific: defaults < team < selectors (in document order) < owner.
 
 from __future__ import annotations
 
+import difflib
 import re
 import types
 from collections.abc import Mapping
@@ -470,6 +471,37 @@ class PolicyDocument(_Strict):
                     f"instance_type_limits.{kind} ({limit}) is above warm_pool_quotas.{kind} ({quota}): "
                     f"SageMaker's quota stops new warm pools first, so the limit never holds. Lower it to "
                     f"{quota} or less, or raise the quota's entry if the account's quota is higher."
+                )
+        return said + self._notification_advice()
+
+    def _notification_advice(self) -> list[str]:
+        """A team's admin the policy gives no Slack user id (listed by an owner name that
+        `notifications.slack_users` does not map, or by a handle) can never press the team's buttons as
+        its admin: a press is matched by the presser's id. A `notifications.teams` entry spelt unlike
+        the team it meant (`visoin`) leaves that team's admins and channel unset: its messages go to the
+        platform admins. Both were valid without a word."""
+        settings = self.notifications
+        said: list[str] = []
+        named = sorted({*self.teams, self.default_team})
+        for team, team_settings in settings.teams.items():
+            unset = [name for name in named if name not in settings.teams]  # the teams it may have meant
+            near = difflib.get_close_matches(team, unset, n=1, cutoff=0.75)
+            if team not in named and near:
+                said.append(
+                    f"notifications.teams.{team}: no team of the policy is named {team}; did you mean "
+                    f"{near[0]}? Team {near[0]}'s messages go to the platform admins, and its admins listed "
+                    "here may not press its buttons. Rename the entry (a team known only by its job tag "
+                    "may ignore this)."
+                )
+            for admin in team_settings.admins:
+                if SLACK_USER_ID.fullmatch(admin) or admin in settings.slack_users:
+                    continue
+                who = admin.lstrip("@") or admin  # a handle, @bob: bob, as an owner would be named
+                said.append(
+                    f"notifications.teams.{team}.admins: {admin} is neither a Slack user id nor an owner in "
+                    f"notifications.slack_users, so they can never press team {team}'s buttons as its "
+                    f"admin. Map {who} to their member id in notifications.slack_users ({who}: U0123ABCD) "
+                    f"and list {who} here, or list the member id."
                 )
         return said
 
