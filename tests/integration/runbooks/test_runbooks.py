@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -22,6 +23,8 @@ from warmpool.handlers import lifecycle, notifier, reconciler
 from warmpool.local.slack_standin import SlackStandIn
 
 from tests.integration.conftest import System, emf_documents
+
+ROOT = Path(__file__).resolve().parents[3]
 
 TWO_HOURS = {"version": 1, "defaults": {"keep_alive_strategy": "fixed-7200"}}
 TAGS = {"team": "vision", "owner": "alice"}
@@ -311,9 +314,10 @@ def test_policy_invalid_validate_the_deployed_document_then_put_it_back_fixed(
 
 
 def policy_file_as_json(policy_yaml: Path, deployed: Path) -> None:
-    """The runbook's `python3 -c 'import json,sys,yaml; print(json.dumps(yaml.safe_load(sys.stdin)))' <
-    policy.yaml > deployed.json`, run as written."""
-    script = "import json,sys,yaml; print(json.dumps(yaml.safe_load(sys.stdin)))"
+    """The runbook's `python3 -c '...' < policy.yaml > deployed.json` (docs/deploy.md, PolicyInvalid step
+    2), run as written there."""
+    written = (ROOT / "docs" / "deploy.md").read_text()
+    (script,) = re.findall(r"`python3 -c '([^']+)' < policy\.yaml >", written)
     with policy_yaml.open() as stdin, deployed.open("w") as stdout:
         subprocess.run([sys.executable, "-c", script], stdin=stdin, stdout=stdout, check=True)
 
@@ -359,7 +363,12 @@ def test_policy_unreadable_put_the_deleted_parameter_back_then_redrive_what_fail
     with pytest.raises(ClientError, match="ParameterNotFound"):
         system.ssm.get_parameter(Name=system.env.policy_parameter)
     policy_yaml = tmp_path / "policy.yaml"
-    policy_yaml.write_text("version: 1\ndefaults:\n  keep_alive_strategy: fixed-7200\n")
+    # as the stack's policy files have them: a holiday is a YAML date, which json.dumps alone refused
+    policy_yaml.write_text(
+        "version: 1\ndefaults:\n  keep_alive_strategy: fixed-7200\n"
+        "  working_hours:\n    timezone: UTC\n    start: '00:00'\n    end: '24:00'\n"
+        "    days: [mon, tue, wed, thu, fri, sat, sun]\n    holidays: [2026-12-25]\n"
+    )
     deployed = tmp_path / "deployed.json"
     policy_file_as_json(policy_yaml, deployed)
     assert main(["policy", "validate", str(deployed)]) == 0
