@@ -616,3 +616,33 @@ def test_validate_warns_of_team_admins_and_team_entries_no_press_or_message_reac
         "vision's messages go to the platform admins, and its admins listed here may not press its buttons. "
         "Rename the entry (a team known only by its job tag may ignore this).",
     ]
+
+
+def test_validate_says_where_a_key_written_in_the_wrong_block_goes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # a budget at the top level was "unknown key; the keys here: version, dry_run, ...", as if misspelt;
+    # max_extend_minutes in defaults was "did you mean `max_step_minutes`?"; a rule right under teams was
+    # a team named max_warm_instances that "must be a mapping"
+    text = (
+        "version: 1\nbudget: {daily_usd: 40}\nslack_users: {alice: U0ALICE}\n"
+        "defaults:\n  instance_type_limits: {ml.p4d.24xlarge: 4}\n  holidays: [2026-12-24]\n"
+        "  max_extend_minutes: 240\n  daily_usd: 40\n"
+        "teams:\n  max_warm_instances: 6\n  vision: {admins: [alice]}\n"
+    )
+    assert _validate(tmp_path, capsys, text) == [
+        "defaults.instance_type_limits: not a key here: `instance_type_limits` is a key of the document's "
+        "top level, for every team: write it there, not indented.",
+        "defaults.holidays: not a key here: `holidays` belongs in a working_hours block: write it there.",
+        "defaults.max_extend_minutes: not a key here: `max_extend_minutes` belongs in an overrides block "
+        "(overrides: {max_extend_minutes: 240}): write it there.",
+        "defaults.daily_usd: not a key here: `daily_usd` belongs in a budget block (budget: {daily_usd: "
+        "40}): write it there.",
+        "teams.max_warm_instances: `max_warm_instances` is a rule, not a team's name. Write it under the "
+        "team it is for (teams: {vision: {max_warm_instances: ...}}), or under defaults for everyone.",
+        "teams.vision.admins: not a key here: `admins` belongs under notifications.teams.<team>: write it "
+        "there.",
+        "budget: not a key here: `budget` is a rule: write it under defaults, teams.<team>, "
+        "selectors[i].rules or owners.<owner>.",
+        "slack_users: not a key here: `slack_users` belongs under notifications: write it there.",
+    ]

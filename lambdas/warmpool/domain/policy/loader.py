@@ -9,7 +9,16 @@ from typing import Any, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
-from warmpool.domain.policy.document import PolicyDocument, unwrapped
+from warmpool.domain.policy.document import (
+    Budget,
+    Notifications,
+    Overrides,
+    PolicyDocument,
+    Rules,
+    TeamNotifications,
+    WorkingHours,
+    unwrapped,
+)
 
 
 class PolicyError(ValueError):
@@ -64,37 +73,58 @@ def _shown(value: Any) -> str:
     return repr(value)
 
 
-def _keys_at(loc: tuple[Any, ...]) -> list[str]:
-    """The keys the mapping at `loc` (a path into the document) may hold: its model's fields."""
+def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The model of the mapping at `loc` (a path into the document); None: no model's (a value)."""
     kind: Any = PolicyDocument
     for part in loc:
         kind = unwrapped(kind)
         if isinstance(kind, type) and issubclass(kind, BaseModel):
             field = kind.model_fields.get(str(part))
             if field is None:
-                return []
+                return None
             kind = field.annotation
         elif get_origin(kind) in (tuple, list, dict):
             kind = get_args(kind)[-1 if get_origin(kind) is dict else 0]  # a list's item, a mapping's value
         else:
-            return []
+            return None
     kind = unwrapped(kind)
-    return list(kind.model_fields) if isinstance(kind, type) and issubclass(kind, BaseModel) else []
+    return kind if isinstance(kind, type) and issubclass(kind, BaseModel) else None
+
+
+# Where a key that another block holds goes, in the order asked (`timezone` is a rule's first): a
+# budget at the top level, a team's limit of instances per type in `defaults`, were "unknown key" with
+# every key allowed there, as if misspelt.
+_HOMES: tuple[tuple[type[BaseModel], str], ...] = (
+    (Rules, "is a rule: write it under defaults, teams.<team>, selectors[i].rules or owners.<owner>"),
+    (PolicyDocument, "is a key of the document's top level, for every team: write it there, not indented"),
+    (WorkingHours, "belongs in a working_hours block: write it there"),
+    (Budget, "belongs in a budget block (budget: {daily_usd: 40}): write it there"),
+    (Overrides, "belongs in an overrides block (overrides: {max_extend_minutes: 240}): write it there"),
+    (Notifications, "belongs under notifications: write it there"),
+    (TeamNotifications, "belongs under notifications.teams.<team>: write it there"),
+)
 
 
 def _unknown_key(loc: tuple[Any, ...], listed: set[tuple[Any, ...]]) -> str:
-    """A key the document may not have: the key it likely meant (a typo), else the keys allowed there
-    (once per mapping: `listed` holds the mappings whose keys a problem above listed)."""
-    keys = _keys_at(loc[:-1])
-    near = difflib.get_close_matches(str(loc[-1]), keys, n=1, cutoff=0.75)
+    """A key the document may not have, and the fix: where a key of another block goes, else the key it
+    likely meant (a typo), else the keys allowed there (once per mapping: `listed` holds the mappings
+    whose keys a problem above listed)."""
+    fix = _fix_for("extra_forbidden")
+    here = _model_at(loc[:-1])
+    keys = list(here.model_fields) if here is not None else []
+    key = str(loc[-1])
+    home = next((where for model, where in _HOMES if model is not here and key in model.model_fields), None)
+    if home is not None:  # before a near key: `max_extend_minutes` in `defaults` is no max_step_minutes
+        return f"not a key here: `{key}` {home}."
+    near = difflib.get_close_matches(key, keys, n=1, cutoff=0.75)
     if near:
-        return f"unknown key; did you mean `{near[0]}`?"
+        return f"unknown key; did you mean `{near[0]}`? {fix}"
     if not keys:
-        return "unknown key."
+        return f"unknown key. {fix}"
     if loc[:-1] in listed:
-        return "unknown key (the keys allowed here are listed above)."
+        return f"unknown key (the keys allowed here are listed above). {fix}"
     listed.add(loc[:-1])
-    return f"unknown key; the keys here: {', '.join(keys)}."
+    return f"unknown key; the keys here: {', '.join(keys)}. {fix}"
 
 
 def _problem(err: Any, listed: set[tuple[Any, ...]]) -> str:
@@ -103,7 +133,15 @@ def _problem(err: Any, listed: set[tuple[Any, ...]]) -> str:
     kind = err["type"]
     fix = _fix_for(kind)
     if kind == "extra_forbidden":
-        return f"{path}: {_unknown_key(err['loc'], listed)} {fix}"
+        return f"{path}: {_unknown_key(err['loc'], listed)}"
+    loc = err["loc"]
+    if len(loc) == 2 and loc[0] in ("teams", "owners") and loc[1] in Rules.model_fields:
+        # `teams: {max_warm_instances: 6}`: a team named max_warm_instances, "must be a mapping"
+        scope, name = ("team", "vision") if loc[0] == "teams" else ("owner", "alice")
+        return (
+            f"{path}: `{loc[1]}` is a rule, not a {scope}'s name. Write it under the {scope} it is for "
+            f"({loc[0]}: {{{name}: {{{loc[1]}: ...}}}}), or under defaults for everyone."
+        )
     if kind in _KINDS:
         wanted, how = _KINDS[kind]
         return f"{path}: must be {wanted}, got {_shown(err['input'])}. {how}"
