@@ -207,6 +207,7 @@ def _pool_from_account(
 
 
 def run_explain(args: argparse.Namespace) -> int:
+    from warmpool.domain.clock import moment_text
     from warmpool.domain.decide import decide_keep_alive
     from warmpool.domain.policy import PolicyError
     from warmpool.domain.policy.resolve import resolve_rules
@@ -260,7 +261,9 @@ def run_explain(args: argparse.Namespace) -> int:
     print(f"decision: {decision.action.value}", end="")
     if decision.keep_alive_seconds is not None:
         print(f", keep-alive {decision.keep_alive_seconds} s", end="")
-    print(f", horizon {decision.horizon_seconds} s, next check {decision.next_check_at or '-'}")
+    # as the reasons say a moment (not 2026-03-02 11:00:01.500000+00:00, which read as neither)
+    next_check = moment_text(decision.next_check_at) if decision.next_check_at else "-"
+    print(f", horizon {decision.horizon_seconds} s, next check {next_check}")
     print(f"rule: {decision.rule}")
     for reason in decision.reasons:
         print(f"  - {reason}")

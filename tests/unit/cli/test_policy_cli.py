@@ -93,6 +93,13 @@ def test_explain_offline_from_an_event(capsys: pytest.CaptureFixture[str]) -> No
     assert decision["keep_alive_seconds"] <= 3600
 
 
+def test_explain_says_the_next_check_as_the_reasons_say_a_moment(capsys: pytest.CaptureFixture[str]) -> None:
+    # it printed "next check 2026-03-02 11:00:01+00:00", neither ISO nor the reasons' 2026-03-02 09:25:00 UTC
+    example = str(ROOT / "policies" / "example.yaml")
+    assert main(["policy", "explain", "--policy", example, "--event", str(EVENT)]) == 0
+    assert ", next check 2026-03-02 11:00:01 UTC\n" in capsys.readouterr().out
+
+
 def test_explain_says_the_overrides_shown_are_for_a_request_by_the_owner(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
