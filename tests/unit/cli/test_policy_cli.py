@@ -653,3 +653,14 @@ def test_validate_says_where_a_key_written_in_the_wrong_block_goes(
         "selectors[i].rules or owners.<owner>.",
         "slack_users: not a key here: `slack_users` belongs under notifications: write it there.",
     ]
+
+
+def test_validate_shows_a_holiday_written_with_a_time_as_the_file_does(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # it was "got datetime.datetime(2026, 12, 24, 12, 0)", Python's, not the policy's words
+    text = "version: 1\ndefaults:\n  working_hours: {timezone: UTC, holidays: [2026-12-24 12:00:00]}\n"
+    assert _validate(tmp_path, capsys, text) == [
+        "defaults.working_hours.holidays.0: must be a date, got 2026-12-24 12:00:00. Write the date as "
+        "YYYY-MM-DD."
+    ]

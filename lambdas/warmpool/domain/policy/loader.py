@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Hashable
+from datetime import date
 from pathlib import Path
 from typing import Any, get_args, get_origin
 
@@ -70,6 +71,8 @@ def _shown(value: Any) -> str:
         return "a mapping"
     if isinstance(value, list | tuple):
         return "a list"
+    if isinstance(value, date):  # YAML's 2026-12-24 10:00, as the file shows it, not datetime.datetime(...)
+        return str(value)
     return repr(value)
 
 
