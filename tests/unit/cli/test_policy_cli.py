@@ -664,3 +664,20 @@ def test_validate_shows_a_holiday_written_with_a_time_as_the_file_does(
         "defaults.working_hours.holidays.0: must be a date, got 2026-12-24 12:00:00. Write the date as "
         "YYYY-MM-DD."
     ]
+
+
+def test_validate_warns_of_two_selectors_of_one_name(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # a selector copied and not renamed: valid, both apply, and a decision's rule said which only by index
+    path = tmp_path / "policy.yaml"
+    path.write_text(
+        "version: 1\nselectors:\n"
+        "  - {name: big, match: {instance_types: ['ml.p4d.*']}, rules: {max_horizon_minutes: 60}}\n"
+        "  - {name: big, match: {job_name_prefixes: [llm-]}, rules: {max_horizon_minutes: 30}}\n"
+    )
+    assert main(["policy", "validate", str(path)]) == 0
+    assert capsys.readouterr().err == (
+        "warning: selectors.1.name: big names selectors.0 too, and the decisions' rules and explain tell "
+        "them apart only by position (selectors[0:big], selectors[1:big]). Give each its own name.\n"
+    )

@@ -472,6 +472,15 @@ class PolicyDocument(_Strict):
                     f"SageMaker's quota stops new warm pools first, so the limit never holds. Lower it to "
                     f"{quota} or less, or raise the quota's entry if the account's quota is higher."
                 )
+        first: dict[str, int] = {}
+        for index, selector in enumerate(self.selectors):
+            seen = first.setdefault(selector.name, index)
+            if seen != index:  # a selector copied and not renamed: both apply, told apart by position
+                said.append(
+                    f"selectors.{index}.name: {selector.name} names selectors.{seen} too, and the decisions' "
+                    f"rules and explain tell them apart only by position (selectors[{seen}:{selector.name}], "
+                    f"selectors[{index}:{selector.name}]). Give each its own name."
+                )
         return said + self._notification_advice()
 
     def _notification_advice(self) -> list[str]:
