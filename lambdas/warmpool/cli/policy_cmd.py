@@ -210,7 +210,7 @@ def run_explain(args: argparse.Namespace) -> int:
     from warmpool.domain.clock import moment_text
     from warmpool.domain.decide import decide_keep_alive
     from warmpool.domain.policy import PolicyError
-    from warmpool.domain.policy.resolve import resolve_rules
+    from warmpool.domain.policy.resolve import RULE_FIELDS, resolve_rules
     from warmpool.domain.policy.rules import team_zone_name
 
     try:
@@ -226,11 +226,13 @@ def run_explain(args: argparse.Namespace) -> int:
         )
     decision = decide_keep_alive(pool, policy, now)
     rules = resolve_rules(policy, pool)
+    # every field, also those no scope sets and the built-in policy leaves unset (no budget, no limit):
+    # they were left out, and nothing said that no rule of the policy applied them
     resolved = {
-        name: {"value": _plain(value), "source": rules.sources.get(name, "builtin")}
-        for name, value in rules.values.items()
+        name: {"value": _plain(rules.values.get(name)), "source": rules.sources.get(name, "builtin")}
+        for name in RULE_FIELDS
     }
-    if "timezone" not in resolved:  # unset: the team's clock is derived (the working hours' zone, or UTC)
+    if rules.values.get("timezone") is None:  # the team's clock derived: the working hours' zone, or UTC
         zone, source = team_zone_name(rules)
         resolved["timezone"] = {"value": zone, "source": source}
     # A request is judged by the overrides of the person who makes it: those shown are the owner's.

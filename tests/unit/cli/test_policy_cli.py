@@ -5,6 +5,7 @@ from typing import Any
 
 import pytest
 from warmpool.cli.main import main
+from warmpool.domain.policy.document import Rules
 
 ROOT = Path(__file__).resolve().parents[3]
 EVENT = ROOT / "examples" / "training-job-completed.json"
@@ -98,6 +99,18 @@ def test_explain_says_the_next_check_as_the_reasons_say_a_moment(capsys: pytest.
     example = str(ROOT / "policies" / "example.yaml")
     assert main(["policy", "explain", "--policy", example, "--event", str(EVENT)]) == 0
     assert ", next check 2026-03-02 11:00:01 UTC\n" in capsys.readouterr().out
+
+
+def test_explain_shows_every_field_also_those_no_scope_sets(capsys: pytest.CaptureFixture[str]) -> None:
+    # docs/policy.md: "the resolved value of every field with its source"; a budget, a limit or working
+    # hours no scope set were left out, as if explain had forgotten them
+    assert main(["policy", "explain", "--event", str(EVENT), "--format", "json"]) == 0
+    resolved = json.loads(capsys.readouterr().out)["resolved"]
+    assert sorted(resolved) == sorted(Rules.model_fields)
+    for name in ("budget", "max_warm_instances", "working_hours"):
+        assert resolved[name] == {"value": None, "source": "builtin"}
+    assert main(["policy", "explain", "--event", str(EVENT)]) == 0
+    assert "  max_warm_instances       null " in capsys.readouterr().out
 
 
 def test_explain_says_the_overrides_shown_are_for_a_request_by_the_owner(
