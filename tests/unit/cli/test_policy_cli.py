@@ -254,8 +254,8 @@ def test_validate_says_what_to_write_for_a_value_of_the_wrong_kind(
         "defaults.working_hours.days: must be a list, got 'mon-fri'. Write it as [a, b] or as one `- a` line "
         "each.",
         "defaults.working_hours.holidays.0: must be a date, got 'xmas'. Write the date as YYYY-MM-DD.",
-        "defaults.timezone: unknown time zone 'Europe/Berln'; use an IANA name such as Europe/Berlin. "
-        "See docs/policy.md.",
+        "defaults.timezone: unknown time zone 'Europe/Berln'; did you mean Europe/Berlin? Write the IANA "
+        "name.",
         "teams.vision: must be a mapping, got nothing. Write its keys indented under it, or {} for none.",
         "teams.nlp.budget: must be a mapping, got 40. Write its keys indented under it, or {} for none.",
         "teams.nlp.people_cost_per_hour: must be a number, got '80 USD'. Write the number alone, e.g. 80 "
@@ -694,3 +694,23 @@ def test_validate_warns_of_two_selectors_of_one_name(
         "warning: selectors.1.name: big names selectors.0 too, and the decisions' rules and explain tell "
         "them apart only by position (selectors[0:big], selectors[1:big]). Give each its own name.\n"
     )
+
+
+def test_validate_names_the_time_zone_a_misspelt_one_meant(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # each was "unknown time zone ...; use an IANA name such as Europe/Berlin", whatever was meant
+    text = (
+        "version: 1\ndefaults:\n  timezone: europe/berlin\n  working_hours: {timezone: Berlin}\n"
+        "teams:\n  nlp: {timezone: America/NewYork}\n  vision: {timezone: Mars/Olympus}\n"
+    )
+    assert _validate(tmp_path, capsys, text) == [
+        "defaults.working_hours.timezone: unknown time zone 'Berlin'; did you mean Europe/Berlin? Write the "
+        "IANA name.",
+        "defaults.timezone: unknown time zone 'europe/berlin': the names are case-sensitive; write "
+        "Europe/Berlin.",
+        "teams.nlp.timezone: unknown time zone 'America/NewYork'; did you mean America/New_York? Write the "
+        "IANA name.",
+        "teams.vision.timezone: unknown time zone 'Mars/Olympus'; use an IANA name such as Europe/Berlin. "
+        "See docs/policy.md.",
+    ]

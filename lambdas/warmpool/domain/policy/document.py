@@ -8,6 +8,7 @@ specific: defaults < team < selectors (in document order) < owner.
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 import types
 from collections.abc import Mapping
@@ -40,14 +41,40 @@ _UNQUOTED_HHMM = range(60, 24 * 60 + 1)
 
 
 def known_zone(value: str) -> str:
-    """`value` if it names an IANA time zone; else a ValueError that says what to write."""
+    """`value` if it names an IANA time zone; else a ValueError that says what to write (the name it
+    likely meant: another case, a city alone, a near spelling). Names are case-sensitive: `europe/berlin`
+    is refused, naming `Europe/Berlin`, also where a case-insensitive file system (a Mac's) finds its
+    file: Lambda's does not, and the deployed policy would be invalid."""
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+    spelt = _zone_names().get(value.casefold())
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError, OSError):  # "America" is a directory: IsADirectoryError
-        raise ValueError(f"unknown time zone {value!r}; use an IANA name such as Europe/Berlin") from None
+        unknown = f"unknown time zone {value!r}"
+        if spelt is not None:
+            raise ValueError(f"{unknown}: the names are case-sensitive; write {spelt}.") from None
+        names = sorted(_zone_names().values())
+        # a city alone (Berlin: Europe/Berlin), else a near spelling (Europe/Berln)
+        cities = [name for name in names if name.casefold().endswith(f"/{value.casefold()}")]
+        near = cities if len(cities) == 1 else difflib.get_close_matches(value, names, n=1, cutoff=0.85)
+        if near:
+            raise ValueError(f"{unknown}; did you mean {near[0]}? Write the IANA name.") from None
+        raise ValueError(f"{unknown}; use an IANA name such as Europe/Berlin") from None
+    if spelt is not None and spelt != value and value not in _zone_names().values():
+        raise ValueError(
+            f"time zone {value!r} is written {spelt}: its names are case-sensitive, and where the file "
+            f"system is not (a Mac) it was found here but would not be in Lambda. Write {spelt}."
+        )
     return value
+
+
+@functools.cache
+def _zone_names() -> dict[str, str]:
+    """The IANA time zones by their names casefolded (`europe/berlin`: `Europe/Berlin`)."""
+    from zoneinfo import available_timezones
+
+    return {name.casefold(): name for name in available_timezones()}
 
 
 def unwrapped(kind: Any) -> Any:
