@@ -714,3 +714,25 @@ def test_validate_names_the_time_zone_a_misspelt_one_meant(
         "teams.vision.timezone: unknown time zone 'Mars/Olympus'; use an IANA name such as Europe/Berlin. "
         "See docs/policy.md.",
     ]
+
+
+def test_validate_warns_of_an_allowed_type_a_deny_in_force_releases(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # vision allowed g5 under the defaults' deny of g5: each field resolves on its own, the deny wins,
+    # and vision's g5 pools were released, with a policy validate called valid without a word
+    path = tmp_path / "policy.yaml"
+    path.write_text(
+        "version: 1\ndefaults: {denied_instance_types: ['ml.g5.*', 'ml.p5.*']}\n"
+        "teams:\n  vision: {allowed_instance_types: ['ml.g5.*']}\n"
+        "  nlp: {allowed_instance_types: ['ml.g5.*'], denied_instance_types: []}\n"
+    )
+    assert main(["policy", "validate", str(path)]) == 0
+    assert capsys.readouterr().err == (
+        "warning: teams.vision.allowed_instance_types: ml.g5.* is matched by ml.g5.* of "
+        "defaults.denied_instance_types, which applies to the same pools: a deny wins, and they are "
+        "released. To allow them here, set teams.vision.denied_instance_types without ml.g5.* (e.g. []).\n"
+    )
+    assert main(["policy", "explain", "--policy", str(path), "--event", str(EVENT), "--format", "json"]) == 0
+    decided = json.loads(capsys.readouterr().out)
+    assert (decided["action"], decided["rule"]) == ("release", "defaults.denied_instance_types")

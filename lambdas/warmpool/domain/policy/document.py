@@ -499,6 +499,7 @@ class PolicyDocument(_Strict):
                     f"SageMaker's quota stops new warm pools first, so the limit never holds. Lower it to "
                     f"{quota} or less, or raise the quota's entry if the account's quota is higher."
                 )
+        said += self._denied_allowances()
         first: dict[str, int] = {}
         for index, selector in enumerate(self.selectors):
             seen = first.setdefault(selector.name, index)
@@ -509,6 +510,36 @@ class PolicyDocument(_Strict):
                     f"selectors[{index}:{selector.name}]). Give each its own name."
                 )
         return said + self._notification_advice()
+
+    def _denied_allowances(self) -> list[str]:
+        """An allowed instance type that a deny in force for the same pools matches: each field resolves
+        on its own and a deny wins, so `teams.research.allowed_instance_types: [ml.p5.*]` under the
+        defaults' `denied_instance_types: [ml.p5.*]` released research's p5 pools, as if never allowed.
+        The deny in force: the scope's own, else the defaults' (a team's, for a selector or an owner,
+        depends on the pool's team)."""
+        from fnmatch import fnmatchcase
+
+        scopes = [
+            ("defaults", self.defaults),
+            *((f"teams.{name}", rules) for name, rules in self.teams.items()),
+            *((f"selectors.{i}.rules", s.rules) for i, s in enumerate(self.selectors)),
+            *((f"owners.{name}", rules) for name, rules in self.owners.items()),
+        ]
+        said = []
+        for path, rules in scopes:
+            denied, where = rules.denied_instance_types, path
+            if denied is None:
+                denied, where = self.defaults.denied_instance_types, "defaults"
+            for allowed in rules.allowed_instance_types or ():
+                deny = next((d for d in denied or () if fnmatchcase(allowed, d)), None)
+                if deny is not None:
+                    said.append(
+                        f"{path}.allowed_instance_types: {allowed} is matched by {deny} of "
+                        f"{where}.denied_instance_types, which applies to the same pools: a deny wins, and "
+                        f"they are released. To allow them here, set {path}.denied_instance_types without "
+                        f"{deny} (e.g. [])."
+                    )
+        return said
 
     def _notification_advice(self) -> list[str]:
         """A team's admin the policy gives no Slack user id (listed by an owner name that
