@@ -276,6 +276,15 @@ def test_validate_names_a_yaml_syntax_error_by_its_line(
     assert _validate(tmp_path, capsys, "") == [
         "<root>: the document is empty. Start it with `version: 1`.",
     ]
+    # "but found another document", and "mapping values are not allowed here" with "Fix the syntax."
+    assert _validate(tmp_path, capsys, "version: 1\n---\nversion: 1\n") == [
+        "line 2, column 1: expected a single document in the stream, but found another document. A policy is "
+        "one document: remove the `---` line and what follows, or merge the two."
+    ]
+    assert _validate(tmp_path, capsys, "version: 1\n  defaults: {}\n") == [
+        "line 2, column 11: mapping values are not allowed here. Check the line's indentation against the "
+        "line above, and quote a value holding `: `."
+    ]
 
 
 def test_validate_names_a_file_that_is_not_utf8(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

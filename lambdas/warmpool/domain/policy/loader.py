@@ -235,10 +235,16 @@ def _syntax_error(exc: Any) -> str:
     mark = exc.problem_mark
     where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else "<file>: "
     what = exc.problem or str(exc)
+    if what.startswith("but ") and exc.context:  # the half that says what was expected is the context's
+        what = f"{exc.context}, {what}"  # "expected a single document in the stream, but found another"
     if "\\t" in what:  # PyYAML writes the tab it found as '\\t'
         fix = "Indent with spaces, not tabs."
     elif "is not a date" in what:
         fix = "Write the date as YYYY-MM-DD."
+    elif "another document" in what:
+        fix = "A policy is one document: remove the `---` line and what follows, or merge the two."
+    elif "mapping values are not allowed here" in what:
+        fix = "Check the line's indentation against the line above, and quote a value holding `: `."
     else:
         fix = "Fix the syntax."
     return f"{where}{what}. {fix}"
