@@ -745,3 +745,12 @@ def test_validate_warns_of_an_allowed_type_a_deny_in_force_releases(
     assert main(["policy", "explain", "--policy", str(path), "--event", str(EVENT), "--format", "json"]) == 0
     decided = json.loads(capsys.readouterr().out)
     assert (decided["action"], decided["rule"]) == ("release", "defaults.denied_instance_types")
+
+
+def test_validate_names_a_control_character_by_its_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # a NUL or a bell pasted from a terminal: two lines of PyYAML's own, about "<unicode string>"
+    assert _validate(tmp_path, capsys, "version: 1\ndefaults:\n  timezone: UTC\x07\n") == [
+        "line 3: holds the character #x0007, which YAML does not allow. Remove it."
+    ]

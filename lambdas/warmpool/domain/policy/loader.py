@@ -278,6 +278,12 @@ def load_policy_file(path: str | Path) -> PolicyDocument:
         ) from None
     except yaml.MarkedYAMLError as exc:
         raise PolicyError(str(file), [_syntax_error(exc)]) from None
+    except yaml.reader.ReaderError as exc:  # a control character: PyYAML's text spans two lines
+        line = text.count("\n", 0, exc.position) + 1
+        shown = f"#x{exc.character:04x}" if isinstance(exc.character, int) else repr(exc.character)
+        raise PolicyError(
+            str(file), [f"line {line}: holds the character {shown}, which YAML does not allow. Remove it."]
+        ) from None
     except yaml.YAMLError as exc:
         raise PolicyError(str(file), [f"<file>: is not valid YAML ({exc}). Fix the syntax."]) from None
     return parse_policy(data, str(file))
