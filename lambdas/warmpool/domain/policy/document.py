@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import functools
 import re
+import sys
 import types
 from collections.abc import Mapping
 from datetime import date, time
@@ -35,6 +36,9 @@ WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun"
 # stack deploys the policy as a standard parameter up to the first, as an advanced one up to the second.
 STANDARD_PARAMETER_BYTES = 4096
 ADVANCED_PARAMETER_BYTES = 8192
+# Where a file system finds `europe/berlin` as Europe/Berlin's file by default; only there is the zone
+# list read for a zone that was found (about 10-60 ms, which a Lambda's cold start would pay for nothing)
+CASE_INSENSITIVE_PLATFORMS = ("darwin", "win32")
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")
 # The numbers YAML 1.1 makes of an unquoted 1:00 to 24:00 (base 60: 18:00 is 1080; 08:00 stays a string)
 _UNQUOTED_HHMM = range(60, 24 * 60 + 1)
@@ -47,10 +51,10 @@ def known_zone(value: str) -> str:
     file: Lambda's does not, and the deployed policy would be invalid."""
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-    spelt = _zone_names().get(value.casefold())
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError, OSError):  # "America" is a directory: IsADirectoryError
+        spelt = _zone_names().get(value.casefold())
         unknown = f"unknown time zone {value!r}"
         if spelt is not None:
             raise ValueError(f"{unknown}: the names are case-sensitive; write {spelt}.") from None
@@ -61,6 +65,9 @@ def known_zone(value: str) -> str:
         if near:
             raise ValueError(f"{unknown}; did you mean {near[0]}? Write the IANA name.") from None
         raise ValueError(f"{unknown}; use an IANA name such as Europe/Berlin") from None
+    if sys.platform not in CASE_INSENSITIVE_PLATFORMS:
+        return value  # found on a file system that tells case apart, as Lambda's: written as named
+    spelt = _zone_names().get(value.casefold())
     if spelt is not None and spelt != value and value not in _zone_names().values():
         raise ValueError(
             f"time zone {value!r} is written {spelt}: its names are case-sensitive, and where the file "
