@@ -121,3 +121,25 @@ def test_a_function_started_since_the_parameter_went_bad_decides_by_its_last_val
     clock.advance(61)
     assert source.current().default_team == "speech"
     assert source.current().deployed_version == 5
+
+
+def test_a_deployed_budget_under_an_owner_is_refused_and_the_team_s_own_decides(
+    ssm: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    # put by hand (synth refuses it): alice's own 500 $ lifted team vision's 10 $ for her pools, which
+    # went on spending it; the functions decide by the last version that holds the team's budget alone
+    team = {"vision": {"budget": {"daily_usd": 10}}}
+    put(ssm, json.dumps({"version": 1, "teams": team}))
+    put(ssm, json.dumps({"version": 1, "teams": team, "owners": {"alice": {"budget": {"daily_usd": 500}}}}))
+    metrics = CountingMetrics()
+    clock = ManualClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
+    policy = SsmPolicySource(ssm, NAME, cache_seconds=60, clock=clock, metrics=metrics).current()
+    assert (policy.deployed_version, policy.owners) == (1, {})
+    assert metrics.counts == {"PolicyInvalid": 1}
+    assert [r.getMessage() for r in caplog.records] == [
+        f"policy parameter {NAME} is invalid; deciding with version 1, its last valid one, until it is "
+        "fixed: owners.alice.budget: a budget is a team's: its idle cost per day and month, counted on the "
+        "team's ledger whichever of its pools idled. Here it would hold only these pools to the whole "
+        "team's spending, and lift the team's own budget for them. Set it under teams.<team> (or defaults, "
+        "for every team); to spend less on these pools, give them a shorter max_horizon_minutes here."
+    ]

@@ -671,8 +671,7 @@ def test_validate_says_where_a_key_written_in_the_wrong_block_goes(
         "team it is for (teams: {vision: {max_warm_instances: ...}}), or under defaults for everyone.",
         "teams.vision.admins: not a key here: `admins` belongs under notifications.teams.<team>: write it "
         "there.",
-        "budget: not a key here: `budget` is a rule: write it under defaults, teams.<team>, "
-        "selectors[i].rules or owners.<owner>.",
+        "budget: not a key here: `budget` is a team's rule: write it under defaults or teams.<team>.",
         "slack_users: not a key here: `slack_users` belongs under notifications: write it there.",
     ]
 
@@ -753,4 +752,27 @@ def test_validate_names_a_control_character_by_its_line(
     # a NUL or a bell pasted from a terminal: two lines of PyYAML's own, about "<unicode string>"
     assert _validate(tmp_path, capsys, "version: 1\ndefaults:\n  timezone: UTC\x07\n") == [
         "line 3: holds the character #x0007, which YAML does not allow. Remove it."
+    ]
+
+
+def test_validate_refuses_a_budget_under_a_selector_or_an_owner(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # a budget is counted on the team's ledger, whoever's pools idled: alice's own 500 $ lifted the
+    # team's 10 $ for her pools, which went on spending it (`pools costs` showed the team's 10 $ overspent),
+    # and the selector's 5 $ held the team's p4d pools alone to all the team's spending
+    text = (
+        "version: 1\nteams:\n  vision: {budget: {daily_usd: 10}}\nselectors:\n"
+        "  - {name: big, match: {instance_types: ['ml.p4d.*']}, rules: {budget: {daily_usd: 5}}}\n"
+        "owners:\n  alice: {budget: {daily_usd: 500}}\n  bob: {budget: null, max_horizon_minutes: 60}\n"
+    )
+    why = (
+        "a budget is a team's: its idle cost per day and month, counted on the team's ledger whichever of "
+        "its pools idled. Here it would hold only these pools to the whole team's spending, and lift the "
+        "team's own budget for them. Set it under teams.<team> (or defaults, for every team); to spend "
+        "less on these pools, give them a shorter max_horizon_minutes here."
+    )
+    assert _validate(tmp_path, capsys, text) == [
+        f"owners.alice.budget: {why}",
+        f"selectors.0.rules.budget: {why}",
     ]

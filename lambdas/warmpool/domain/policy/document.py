@@ -293,6 +293,35 @@ class Rules(_Strict):
         return self
 
 
+# The rules that are a team's figure, set under `defaults` or `teams.<team>` only (`PoolRules`)
+TEAM_RULES = ("budget",)
+
+
+class PoolRules(Rules):
+    """A selector's or an owner's rules: they apply to some of a team's pools, so they set no figure of the
+    whole team's, such as its budget."""
+
+    budget: None = Field(
+        default=None, description="not here: a budget is a team's, set under defaults or teams.<team>"
+    )
+
+    @field_validator("budget", mode="before")
+    @classmethod
+    def _team_wide(cls, value: Any) -> Any:
+        """A budget is the team's idle cost, on its ledger whichever pools idled: a selector's held its
+        pools alone to the whole team's spending, an owner's lifted the team's own budget for the owner's
+        pools while they went on spending it, and `pools costs` showed the team's budget, not the one
+        that decided. Refused, naming where it goes."""
+        if value is not None:
+            raise ValueError(
+                "a budget is a team's: its idle cost per day and month, counted on the team's ledger "
+                "whichever of its pools idled. Here it would hold only these pools to the whole team's "
+                "spending, and lift the team's own budget for them. Set it under teams.<team> (or defaults, "
+                "for every team); to spend less on these pools, give them a shorter max_horizon_minutes here."
+            )
+        return value
+
+
 DEFAULT_RULES = Rules(
     keep_alive_strategy="job",
     max_horizon_minutes=24 * 60,
@@ -332,7 +361,7 @@ class SelectorMatch(_Strict):
 class Selector(_Strict):
     name: str = Field(min_length=1)
     match: SelectorMatch
-    rules: Rules
+    rules: PoolRules
 
 
 class TagNames(_Strict):
@@ -417,7 +446,7 @@ class PolicyDocument(_Strict):
     )
     defaults: Rules = Field(default_factory=Rules)
     teams: dict[str, Rules] = Field(default_factory=dict)
-    owners: dict[str, Rules] = Field(default_factory=dict)
+    owners: dict[str, PoolRules] = Field(default_factory=dict)
     selectors: tuple[Selector, ...] = ()
     notifications: Notifications = Field(default_factory=Notifications)
     # Resolved rules per (team, owner, selectors): the simulator decides ~10^5 times per trace.

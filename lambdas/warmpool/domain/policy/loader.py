@@ -11,6 +11,7 @@ from typing import Any, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 
 from warmpool.domain.policy.document import (
+    TEAM_RULES,
     Budget,
     Notifications,
     Overrides,
@@ -117,6 +118,8 @@ def _unknown_key(loc: tuple[Any, ...], listed: set[tuple[Any, ...]]) -> str:
     keys = list(here.model_fields) if here is not None else []
     key = str(loc[-1])
     home = next((where for model, where in _HOMES if model is not here and key in model.model_fields), None)
+    if key in TEAM_RULES:  # not under a selector or an owner, which the Rules home names too
+        home = "is a team's rule: write it under defaults or teams.<team>"
     if home is not None:  # before a near key: `max_extend_minutes` in `defaults` is no max_step_minutes
         return f"not a key here: `{key}` {home}."
     near = difflib.get_close_matches(key, keys, n=1, cutoff=0.75)

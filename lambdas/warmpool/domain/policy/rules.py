@@ -560,7 +560,8 @@ def quota_warning(pool: Pool, policy: PolicyDocument, fleet: FleetView) -> Quota
 @register
 class BudgetRule(PolicyRule):
     """`budget.daily_usd` / `budget.monthly_usd`: idle cost per team and day or month, on the team's
-    clock (`ledger_zone`). What is left is the budget less what the team's pools have idled this period
+    clock (`ledger_zone`), as set for the team (`defaults`, `teams.<team>`: no selector or owner holds
+    one, `PoolRules`). What is left is the budget less what the team's pools have idled this period
     (this pool's idle time so far included) and less what the team's other pools have booked until
     their current expiry (or the time a person was promised, if later) within the period; the pool may
     stay warm only as long as that pays for, and is shortened (or released) when it is already booked
