@@ -776,3 +776,44 @@ def test_validate_refuses_a_budget_under_a_selector_or_an_owner(
         f"owners.alice.budget: {why}",
         f"selectors.0.rules.budget: {why}",
     ]
+
+
+def test_validate_warns_of_a_block_that_leaves_out_what_the_block_it_replaces_says(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # a block is one field: research's lead gave it working hours in its own time zone, and the defaults'
+    # holidays were gone without a word (its pools kept on Christmas as on any working day); vision's
+    # monthly budget dropped the daily one; carol's permission outside working hours raised her longest
+    # extension from the defaults' 60 minutes to the block's own 120
+    path = tmp_path / "policy.yaml"
+    path.write_text(
+        "version: 1\ndefaults:\n"
+        "  working_hours: {timezone: Europe/Berlin, end: '20:00', holidays: [2026-12-24, 2026-12-25]}\n"
+        "  budget: {daily_usd: 40}\n  overrides: {max_extend_minutes: 60}\n"
+        "teams:\n  research: {working_hours: {timezone: America/New_York, end: '20:00'}}\n"
+        "  vision:\n    working_hours: {timezone: Europe/Berlin, holidays: [], outside: release}\n"
+        "    budget: {monthly_usd: 600}\n"
+        "  nlp: {working_hours: {timezone: Asia/Tokyo, end: '20:00', holidays: []}}\n"  # none is meant
+        "selectors:\n"
+        "  - {name: big, match: {instance_types: ['ml.p4d.*']}, rules: {working_hours: {timezone: UTC}}}\n"
+        "owners:\n  carol: {overrides: {allow_outside_working_hours: true}}\n"
+    )
+    assert main(["policy", "validate", str(path), "--format", "json"]) == 0  # valid: warnings
+    assert json.loads(capsys.readouterr().out)["warnings"] == [
+        "teams.research.working_hours: leaves out holidays, so it takes the block's own default (holidays: "
+        "[]), not that of defaults.working_hours (holidays: [2026-12-24, 2026-12-25]), which it replaces "
+        "whole. Repeat it here to keep it, or write holidays: [] if that is meant.",
+        'teams.vision.working_hours: leaves out end, so it takes the block\'s own default (end: "19:00"), '
+        'not that of defaults.working_hours (end: "20:00"), which it replaces whole. Repeat it here to keep '
+        'it, or write end: "19:00" if that is meant.',
+        "teams.vision.budget: leaves out daily_usd, so it takes the block's own default (daily_usd: null), "
+        "not that of defaults.budget (daily_usd: 40), which it replaces whole. Repeat it here to keep it, or "
+        "write daily_usd: null if that is meant.",
+        "selectors.0.rules.working_hours: leaves out end and holidays, so they take the block's own "
+        'defaults (end: "19:00", holidays: []), not those of defaults.working_hours (end: "20:00", '
+        "holidays: [2026-12-24, 2026-12-25]), which it replaces whole. Repeat them here to keep them, or "
+        'write end: "19:00", holidays: [] if that is meant.',
+        "owners.carol.overrides: leaves out max_extend_minutes, so it takes the block's own default "
+        "(max_extend_minutes: 120), not that of defaults.overrides (max_extend_minutes: 60), which it "
+        "replaces whole. Repeat it here to keep it, or write max_extend_minutes: 120 if that is meant.",
+    ]

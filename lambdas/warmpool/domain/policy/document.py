@@ -536,6 +536,7 @@ class PolicyDocument(_Strict):
                     f"{quota} or less, or raise the quota's entry if the account's quota is higher."
                 )
         said += self._denied_allowances()
+        said += self._blocks_left_out()
         first: dict[str, int] = {}
         for index, selector in enumerate(self.selectors):
             seen = first.setdefault(selector.name, index)
@@ -575,6 +576,51 @@ class PolicyDocument(_Strict):
                         f"they are released. To allow them here, set {path}.denied_instance_types without "
                         f"{deny} (e.g. [])."
                     )
+        return said
+
+    def _blocks_left_out(self) -> list[str]:
+        """A block (`working_hours`, `budget`, `overrides`) that leaves out a key the block it replaces
+        sets: the block is one field, so the key takes the block's own default, not the less specific
+        scope's value. A team lead who gave research working hours in its own time zone dropped the
+        defaults' holidays without a word (its pools kept on Christmas as on any working day); a team's
+        monthly budget dropped the defaults' daily one; an owner allowed outside working hours got the
+        block's own 120 minutes per extension, not the defaults' 60. Said once per block, naming each key
+        whose value that changes (a `shorten_to_minutes` under `outside: release` changes nothing; a key
+        written as the block's own default, `holidays: []`, says it is meant), against the defaults' block
+        only: a selector's or an owner's replaces a team's too, but which depends on the pool's team, and
+        a line per team would drown the one that matters."""
+        scopes = [
+            *((f"teams.{name}", rules) for name, rules in self.teams.items()),
+            *((f"selectors.{i}.rules", s.rules) for i, s in enumerate(self.selectors)),
+            *((f"owners.{name}", rules) for name, rules in self.owners.items()),
+        ]
+        said = []
+        for path, rules in scopes:
+            for block in ("working_hours", "budget", "overrides"):
+                own: BaseModel | None = getattr(rules, block)
+                replaced: BaseModel | None = getattr(self.defaults, block)
+                if own is None or replaced is None:
+                    continue
+                left_out = [
+                    key
+                    for key in type(own).model_fields
+                    if key not in own.model_fields_set
+                    and getattr(own, key) != getattr(replaced, key)
+                    and not (key == "shorten_to_minutes" and getattr(own, "outside", None) == "release")
+                ]
+                if not left_out:
+                    continue
+                theirs = ", ".join(f"{key}: {_yaml(getattr(replaced, key))}" for key in left_out)
+                defaults = ", ".join(f"{key}: {_yaml(getattr(own, key))}" for key in left_out)
+                one = len(left_out) == 1
+                names = left_out[0] if one else f"{', '.join(left_out[:-1])} and {left_out[-1]}"
+                said.append(
+                    f"{path}.{block}: leaves out {names}, so {'it takes' if one else 'they take'} the "
+                    f"block's own {'default' if one else 'defaults'} ({defaults}), not "
+                    f"{'that' if one else 'those'} of defaults.{block} ({theirs}), which it replaces whole. "
+                    f"Repeat {'it' if one else 'them'} here to keep {'it' if one else 'them'}, or write "
+                    f"{defaults} if that is meant."
+                )
         return said
 
     def _notification_advice(self) -> list[str]:
@@ -652,6 +698,22 @@ class PolicyDocument(_Strict):
         if bad:
             raise ValueError(f"prices must be >= 0 USD per instance-hour (see {', '.join(bad)})")
         return value
+
+
+def _yaml(value: Any) -> str:
+    """A value of a rule as a policy file writes it in a flow mapping: `end: "20:00"` (a time quoted, as
+    YAML would read it as a number), `holidays: [2026-12-24]`, `daily_usd: 40`, `daily_usd: null`."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, tuple | list):
+        return f"[{', '.join(_yaml(item) for item in value)}]"
+    if isinstance(value, str) and ":" in value:
+        return f'"{value}"'
+    return str(value)
 
 
 def _step_conflicts(policy: PolicyDocument) -> list[str]:
