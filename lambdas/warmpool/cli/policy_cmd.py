@@ -248,10 +248,15 @@ def run_explain(args: argparse.Namespace) -> int:
         "resolved": resolved,
         "now": now.isoformat(),
         "not_read": unread,
+        # what validate warns of: a decision that surprises (a team's pools kept on a holiday its
+        # working_hours dropped) is often one of them
+        "warnings": policy.advice(),
     }
     if args.format == "json":
         print_json(document)
         return 0
+    for line in document["warnings"]:
+        print(f"warning: {line}", file=sys.stderr)
     print(
         f"{pool.job_name}: team {rules.team}, owner {rules.owner or '-'}, "
         f"{pool.instance_type} x{pool.instance_count}"

@@ -817,3 +817,39 @@ def test_validate_warns_of_a_block_that_leaves_out_what_the_block_it_replaces_sa
         "(max_extend_minutes: 120), not that of defaults.overrides (max_extend_minutes: 60), which it "
         "replaces whole. Repeat it here to keep it, or write max_extend_minutes: 120 if that is meant.",
     ]
+
+
+def test_explain_says_the_policy_s_warnings(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # research's lead asks why its pool stays warm on Christmas Eve: its working_hours dropped the
+    # defaults' holidays, and explain, which shows the decision, said nothing of it
+    event = json.loads(EVENT.read_text())
+    event["detail"]["Tags"] = [{"Key": "team", "Value": "research"}, {"Key": "owner", "Value": "carol"}]
+    # ended at 09:55 in New York on Christmas Eve, a Thursday
+    event["time"] = event["detail"]["TrainingEndTime"] = "2026-12-24T14:55:00Z"
+    event["detail"]["CreationTime"] = event["detail"]["TrainingStartTime"] = 1798120800000  # 14:00 UTC
+    event_path = tmp_path / "event.json"
+    event_path.write_text(json.dumps(event))
+    example = (ROOT / "policies" / "example.yaml").read_text()
+    held = "      holidays: [2026-12-24, 2026-12-25, 2026-12-31]"
+    assert held in example
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(example.replace(f"{held}  # repeated: this block replaces the defaults' whole\n", ""))
+    explain = ["policy", "explain", "--policy", str(policy), "--event", str(event_path)]
+    assert main(explain) == 0
+    out, err = capsys.readouterr()
+    assert "decision: extend" in out
+    warning = (
+        "teams.research.working_hours: leaves out holidays, so it takes the block's own default (holidays: "
+        "[]), not that of defaults.working_hours (holidays: [2026-12-24, 2026-12-25, 2026-12-31]), which it "
+        "replaces whole. Repeat it here to keep it, or write holidays: [] if that is meant."
+    )
+    assert err == f"warning: {warning}\n"
+    assert main([*explain, "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["warnings"] == [warning]
+    # the example, which repeats them: a holiday, outside research's working hours
+    explain[3] = str(ROOT / "policies" / "example.yaml")
+    assert main([*explain, "--format", "json"]) == 0
+    out, err = capsys.readouterr()
+    decided = json.loads(out)
+    assert (decided["action"], decided["rule"]) == ("shorten", "teams.research.working_hours")
+    assert (decided["warnings"], err) == ([], "")
