@@ -778,6 +778,28 @@ def test_validate_refuses_a_budget_under_a_selector_or_an_owner(
     ]
 
 
+def test_validate_refuses_a_warm_instance_limit_under_a_selector_or_an_owner(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the limit counts every warm instance of the team: carol's own 10 let her pools go past vision's 6
+    # while the team's other pools counted, and the selector's 2 held the p4d pools to the team's count
+    text = (
+        "version: 1\nteams:\n  vision: {max_warm_instances: 6}\nselectors:\n"
+        "  - {name: big, match: {instance_types: ['ml.p4d.*']}, rules: {max_warm_instances: 2}}\n"
+        "owners:\n  carol: {max_warm_instances: 10}\n  dave: {max_warm_instances: null}\n"
+    )
+    why = (
+        "max_warm_instances is a team's limit: it counts all the team's warm instances, whichever pools "
+        "they are. Here it would hold only these pools to the whole team's count, or let them go past the "
+        "team's own limit. Set it under teams.<team> (or defaults, for every team); to cap one instance "
+        "type account-wide, use the top-level instance_type_limits."
+    )
+    assert _validate(tmp_path, capsys, text) == [
+        f"owners.carol.max_warm_instances: {why}",
+        f"selectors.0.rules.max_warm_instances: {why}",
+    ]
+
+
 def test_validate_warns_of_a_block_that_leaves_out_what_the_block_it_replaces_says(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

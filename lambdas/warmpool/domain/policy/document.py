@@ -299,10 +299,14 @@ TEAM_RULES = ("budget",)
 
 class PoolRules(Rules):
     """A selector's or an owner's rules: they apply to some of a team's pools, so they set no figure of the
-    whole team's, such as its budget."""
+    whole team's, such as its budget or its limit of warm instances."""
 
     budget: None = Field(
         default=None, description="not here: a budget is a team's, set under defaults or teams.<team>"
+    )
+    max_warm_instances: None = Field(
+        default=None,
+        description="not here: the limit is a team's, set under defaults or teams.<team>",
     )
 
     @field_validator("budget", mode="before")
@@ -318,6 +322,21 @@ class PoolRules(Rules):
                 "whichever of its pools idled. Here it would hold only these pools to the whole team's "
                 "spending, and lift the team's own budget for them. Set it under teams.<team> (or defaults, "
                 "for every team); to spend less on these pools, give them a shorter max_horizon_minutes here."
+            )
+        return value
+
+    @field_validator("max_warm_instances", mode="before")
+    @classmethod
+    def _team_limit(cls, value: Any) -> Any:
+        """The limit counts all the team's warm instances: an owner's 10 let the owner's pools go past
+        the team's 6 while the team's other pools counted, and a selector's held its pools alone to the
+        whole team's count. Refused, naming where it goes."""
+        if value is not None:
+            raise ValueError(
+                "max_warm_instances is a team's limit: it counts all the team's warm instances, whichever "
+                "pools they are. Here it would hold only these pools to the whole team's count, or let them "
+                "go past the team's own limit. Set it under teams.<team> (or defaults, for every team); to "
+                "cap one instance type account-wide, use the top-level instance_type_limits."
             )
         return value
 
