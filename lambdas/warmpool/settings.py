@@ -13,11 +13,17 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from warmpool.domain.model import EngineLimits
 from warmpool.domain.slack_actions import SLACK_ORIGINS, allowed_origin
 
 
 class SettingsError(RuntimeError):
-    """An environment variable is missing or invalid."""
+    """An environment variable is missing or invalid; `problems`: each, by variable (the message tells a
+    function's operator where to set them, which a command's user is not)."""
+
+    def __init__(self, message: str, problems: str) -> None:
+        super().__init__(message)
+        self.problems = problems
 
 
 class _EnvSettings(BaseModel):
@@ -33,7 +39,8 @@ class _EnvSettings(BaseModel):
                 f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
             )
             raise SettingsError(
-                f"{cls.__name__} cannot start: {problems}. Set these environment variables on the function."
+                f"{cls.__name__} cannot start: {problems}. Set these environment variables on the function.",
+                problems,
             ) from exc
 
     @classmethod
@@ -41,7 +48,27 @@ class _EnvSettings(BaseModel):
         return sorted((f.alias or name) for name, f in cls.model_fields.items() if f.is_required())
 
 
-class EngineSettings(_EnvSettings):
+class LimitSettings(_EnvSettings):
+    """The deployment's limits the engine applies to every decision (`EngineLimits`): read by the
+    functions, and by `warmpool policy explain`, which decides as they do (unset, the defaults)."""
+
+    max_step_seconds: int = Field(default=3600, alias="MAX_STEP_SECONDS", ge=1, le=3600)
+    step_margin_seconds: int = Field(default=300, alias="STEP_MARGIN_SECONDS", ge=0)
+    max_lifetime_seconds: int = Field(default=28 * 24 * 3600, alias="MAX_LIFETIME_SECONDS", gt=0)
+    # set when the stack's IAM policy lets UpdateTrainingJob only on jobs with this tag
+    update_requires_tag: str | None = Field(default=None, alias="UPDATE_REQUIRES_TAG", min_length=1)
+
+    def engine_limits(self) -> EngineLimits:
+        """The limits; a ValueError when they do not go together (a margin as long as the step)."""
+        return EngineLimits(
+            max_step_seconds=self.max_step_seconds,
+            step_margin_seconds=self.step_margin_seconds,
+            max_lifetime_seconds=self.max_lifetime_seconds,
+            update_requires_tag=self.update_requires_tag,
+        )
+
+
+class EngineSettings(LimitSettings):
     """What the lifecycle engine needs, wherever it runs (lifecycle, reconciler, Slack actions)."""
 
     pools_table_name: str = Field(alias="POOLS_TABLE_NAME")
@@ -51,11 +78,6 @@ class EngineSettings(_EnvSettings):
     scheduler_group_name: str = Field(alias="SCHEDULER_GROUP_NAME")
     scheduler_role_arn: str = Field(alias="SCHEDULER_ROLE_ARN")
     scheduler_target_arn: str = Field(alias="SCHEDULER_TARGET_ARN")  # the lifecycle queue
-    max_step_seconds: int = Field(default=3600, alias="MAX_STEP_SECONDS", ge=1, le=3600)
-    step_margin_seconds: int = Field(default=300, alias="STEP_MARGIN_SECONDS", ge=0)
-    max_lifetime_seconds: int = Field(default=28 * 24 * 3600, alias="MAX_LIFETIME_SECONDS", gt=0)
-    # set when the stack's IAM policy lets UpdateTrainingJob only on jobs with this tag
-    update_requires_tag: str | None = Field(default=None, alias="UPDATE_REQUIRES_TAG", min_length=1)
     policy_cache_seconds: int = Field(default=60, alias="POLICY_CACHE_SECONDS", ge=0)
 
 

@@ -148,6 +148,17 @@ _NOT_AVAILABLE = {
 
 
 @dataclass(frozen=True)
+class Preview:
+    """What the engine would decide about a job's pool, were it to look now (`LifecycleService.preview`)."""
+
+    asked: str  # the job asked about
+    # the pool as the engine would decide it: its job, the one asked about or a later one that took the
+    # pool (a job without a warm pool: as if its pool were gone)
+    record: PoolRecord
+    decision: Decision
+
+
+@dataclass(frozen=True)
 class ReconcileReport:
     available_in_sagemaker: int
     available_in_registry: int
@@ -300,6 +311,57 @@ class LifecycleService:
         return Decision.no_available_pool(
             f"{job_name} has no Available warm pool: {_why_not_available(outcome)}; nothing to {request.kind}"
         )
+
+    @_one_policy
+    def preview(self, job_name: str) -> Preview:
+        """The decision the engine would record if it looked at the job's pool now (its step come due),
+        and nothing done: `warmpool policy explain --job` answers what the engine would decide, and why.
+        It reads what `_refresh` reads before it decides, by the same code: the pool's record (its
+        lineage and lifetime, its plan, a person's promise), the job, the tuning job it is a trial of,
+        the gap histories of its shape and team, the warm pools and the team's ledger (`_decide`); and
+        writes none of what `_refresh` writes (no save, audit, gap, schedule, notice or update). A job
+        whose pool a later job took is answered for that job, the pool's now. Not counted: the gap that
+        adopting a predecessor (`_adopt_lineage`, for a pool none of whose events before its end came)
+        would add to the histories first. The clock is first read once the job has been described."""
+        asked = job_name
+        pool_id = self.registry.pool_id_for_job(job_name)
+        known = self.registry.get(pool_id) if pool_id else None
+        if known is not None and known.pool.job_name != job_name and not _successor_of(known, job_name):
+            job_name = known.pool.job_name  # the pool moved on to a later job: decided as that job's
+        job = self.sagemaker.describe_training_job(job_name)
+        job["Tags"] = (
+            dict(known.pool.tags)
+            if known is not None
+            else self.sagemaker.list_tags(str(job.get("TrainingJobArn", "")))
+        )
+        if job.get("WarmPoolStatus") is None:
+            keep_alive = int((job.get("ResourceConfig") or {}).get("KeepAlivePeriodInSeconds") or 0)
+            why = "SageMaker reports none for it" if keep_alive > 0 else "it asked for no keep-alive"
+            gone = pool_from_job(
+                job,
+                job_name,
+                MatchKey.from_training_job(job),
+                WarmPoolStatus.TERMINATED,
+                self.clock.now(),
+                self._current_policy().tags,
+            )
+            nothing = Decision.no_available_pool(f"{job_name} has no warm pool: {why}")
+            return Preview(asked, PoolRecord(pool=gone), nothing)
+        previous = known if known is not None else self._predecessor(job)
+        record = self._record_from_job(job, previous)
+        arn = record.pool.tuning_job_arn
+        if arn:
+            tuning = tuning_job_name(arn, record.pool.job_name)
+            status = _tuning_status_of(self._describe_tuning_job(tuning))
+            record = replace(record, tuner_owned=status in TUNER_RUNNING_STATUSES)
+        if record.tuner_owned or record.pool.status is not WarmPoolStatus.AVAILABLE:
+            said = "tuner-owned" if record.tuner_owned else record.pool.status.value
+            undecided = Decision.no_available_pool(
+                f"{job_name}'s pool is not decided: {_NOT_AVAILABLE[said]}"
+            )
+            return Preview(asked, record, undecided)
+        decision, _ = self._decide(record, Trigger.STEP_DUE, None, self.clock.now())
+        return Preview(asked, record, decision)
 
     def audit_unauthorized(self, record: PoolRecord, request: UserRequest, reason: str) -> None:
         """A request refused before the engine saw it (the person may not change this pool): recorded
@@ -1281,6 +1343,18 @@ class LifecycleService:
 
     def _adopt_lineage(self, job: dict[str, Any]) -> PoolRecord | None:
         """A job that starts on another job's warm pool joins that pool's lineage."""
+        candidate = self._predecessor(job)
+        if candidate is None:
+            return None
+        claimed_at = _time(job, "CreationTime") or self.clock.now()
+        if candidate.pool.available_since is not None:
+            self._record_gap(candidate.pool, claimed_at, reused=True)
+        self._audit(candidate, "reused", {"by": str(job["TrainingJobName"])})
+        return candidate
+
+    def _predecessor(self, job: dict[str, Any]) -> PoolRecord | None:
+        """The pool whose warm cluster the job took (SageMaker names the job its `ReusedByJob`); None:
+        a cluster of its own. Read only: joining its lineage is `_adopt_lineage`'s."""
         name = str(job["TrainingJobName"])
         digest = MatchKey.from_training_job(job).digest()
         idle = (WarmPoolStatus.AVAILABLE, WarmPoolStatus.REUSED)
@@ -1291,13 +1365,8 @@ class LifecycleService:
                 predecessor = self.sagemaker.describe_training_job(candidate.pool.job_name)
             except JobNotFoundError:
                 continue
-            if (predecessor.get("WarmPoolStatus") or {}).get("ReusedByJob") != name:
-                continue
-            claimed_at = _time(job, "CreationTime") or self.clock.now()
-            if candidate.pool.available_since is not None:
-                self._record_gap(candidate.pool, claimed_at, reused=True)
-            self._audit(candidate, "reused", {"by": name})
-            return candidate
+            if (predecessor.get("WarmPoolStatus") or {}).get("ReusedByJob") == name:
+                return candidate
         return None
 
     def _record_from_job(self, job: dict[str, Any], previous: PoolRecord | None) -> PoolRecord:

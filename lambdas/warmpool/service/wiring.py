@@ -5,12 +5,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from warmpool.domain.clock import Clock, SystemClock
-from warmpool.domain.model import EngineLimits
+from warmpool.domain.model import EngineLimits, Notification
+from warmpool.domain.policy.document import PolicyDocument
 from warmpool.service.lifecycle import LifecycleService
-from warmpool.service.ports import Metrics
+from warmpool.service.ports import Metrics, NullMetrics, PoolRegistry, SageMakerPort
 from warmpool.settings import EngineSettings
 
 
@@ -74,11 +76,54 @@ def build_lifecycle_service(
         ),
         clock=clock,
         metrics=metrics,
-        limits=EngineLimits(
-            max_step_seconds=settings.max_step_seconds,
-            step_margin_seconds=settings.step_margin_seconds,
-            max_lifetime_seconds=settings.max_lifetime_seconds,
-            update_requires_tag=settings.update_requires_tag,
-        ),
+        limits=settings.engine_limits(),
         sleep=OVERRIDES.sleep or time.sleep,
+    )
+
+
+class ReadOnlyError(RuntimeError):
+    """A service that may only read (`build_preview_service`) was asked to schedule or notify."""
+
+
+class _Refuses:
+    """The step scheduler and the notification outbox of a service that may only read: whatever path
+    of the engine's code it takes, nothing is scheduled or sent."""
+
+    def schedule(self, *, pool_id: str, job_name: str, step: int, at: datetime, purpose: str) -> str:
+        raise ReadOnlyError(f"a look at {job_name}'s pool would be scheduled by a service that only reads")
+
+    def exists(self, name: str) -> bool:
+        raise ReadOnlyError(f"the schedule {name} would be looked up by a service that only reads")
+
+    def cancel(self, name: str) -> None:
+        raise ReadOnlyError(f"the schedule {name} would be cancelled by a service that only reads")
+
+    def send(self, notification: Notification) -> None:
+        raise ReadOnlyError(f"a {notification.kind.value} notice would be sent by a service that only reads")
+
+
+def build_preview_service(
+    sagemaker: SageMakerPort,
+    registry: PoolRegistry,
+    policy: PolicyDocument,
+    *,
+    clock: Clock,
+    limits: EngineLimits,
+) -> LifecycleService:
+    """The lifecycle service `warmpool policy explain --job` asks what the engine would decide
+    (`LifecycleService.preview`): the engine's code on the command's clients, by the policy it was
+    given and the deployment's limits, at `clock`. It has no scheduler or outbox to use, and never
+    sleeps: the command waits for nothing."""
+    from warmpool.adapters.policy_store import StaticPolicySource
+
+    return LifecycleService(
+        sagemaker=sagemaker,
+        registry=registry,
+        scheduler=_Refuses(),
+        outbox=_Refuses(),
+        policies=StaticPolicySource(policy),
+        clock=clock,
+        metrics=NullMetrics(),
+        limits=limits,
+        sleep=lambda _: None,
     )
