@@ -218,15 +218,34 @@ def checked_region(region: str | None) -> str | None:
     return region
 
 
-def aws_client(service: str, endpoint_url: str | None, region: str | None) -> Any:
+# the operations that read and change nothing, by how botocore names them
+READ_OPERATIONS = ("Describe", "Get", "List", "Query", "Scan", "BatchGet")
+
+
+def aws_client(service: str, endpoint_url: str | None, region: str | None, *, read_only: bool = False) -> Any:
+    """A client of `service`; `read_only`: one that refuses, before sending it, every call that is not
+    a read (`READ_OPERATIONS`), as AWS refuses it a person with the read-only IAM policy of
+    docs/deploy.md (AccessDeniedException): a command that must change nothing cannot, whatever path
+    of the engine's code it runs (the registry's repair of an old item's index keys takes the refusal
+    as a read-only caller's, and leaves it to the engine)."""
     import boto3
     from botocore.config import Config
+    from botocore.exceptions import ClientError
 
     endpoint_url = checked_endpoint(endpoint_url)
     region = checked_region(region)
-    return boto3.client(
+    client = boto3.client(
         service,
         endpoint_url=endpoint_url,
         region_name=region,
         config=Config(retries={"mode": "adaptive", "max_attempts": 4}, connect_timeout=3, read_timeout=10),
     )
+
+    def refuse(model: Any, **_: Any) -> None:
+        if not str(model.name).startswith(READ_OPERATIONS):
+            error = {"Code": "AccessDeniedException", "Message": "this command only reads"}
+            raise ClientError({"Error": error}, str(model.name))
+
+    if read_only:
+        client.meta.events.register("before-call", refuse)
+    return client

@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import sys
+from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -21,9 +22,10 @@ from warmpool.cli.output import (
 )
 
 if TYPE_CHECKING:
-    from warmpool.domain.model import Pool
+    from warmpool.domain.model import EngineLimits, Pool
     from warmpool.domain.policy.document import PolicyDocument, TagNames
     from warmpool.domain.policy.resolve import Resolved
+    from warmpool.service.lifecycle import Preview
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -53,7 +55,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "explain",
         help="what warmpool would do with a pool, and why",
         description="The decision warmpool would take for a job's pool: its action, keep-alive, rule and "
-        "reasons, and every policy field's value with the scope it comes from.",
+        "reasons, and every policy field's value with the scope it comes from. With --job and the "
+        "registry (--table, or POOLS_TABLE_NAME), the engine's own decision were it to look now: it reads "
+        "what the engine reads (the pool's record, the gap histories, the other warm pools, the team's "
+        "ledger) and writes nothing. The deployment's limits come from the environment, as the "
+        "functions' do (MAX_STEP_SECONDS, STEP_MARGIN_SECONDS, MAX_LIFETIME_SECONDS, UPDATE_REQUIRES_TAG).",
         **examples(
             "warmpool policy explain --policy policies/example.yaml "
             "--event examples/training-job-completed.json",
@@ -77,6 +83,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="a training job name, described through --endpoint-url or your account",
     )
     explain.add_argument("--now", help="ISO time to decide at (default: now, or the event's end time)")
+    explain.add_argument(
+        "--table",
+        type=given("the registry table, or drop --table for POOLS_TABLE_NAME"),
+        help="registry table, read with --job (default: POOLS_TABLE_NAME; without either, the pool is "
+        "decided alone, and explain says what it did not read)",
+    )
     explain.add_argument("--endpoint-url", default=os.environ.get("AWS_ENDPOINT_URL"), help=ENDPOINT_HELP)
     explain.add_argument("--region", default=None, help=REGION_HELP)
     explain.add_argument("--format", choices=("text", "json"), default="text", help="default: text")
@@ -206,6 +218,75 @@ def _pool_from_account(
     return pool_from_job(job, name, MatchKey.from_training_job(job), status, now, tag_names), now
 
 
+def _deployment_limits() -> EngineLimits:
+    """The limits the functions apply (`LimitSettings`), from the environment as the stack's outputs
+    export them (docs/cli.md); the defaults where unset, as on the functions."""
+    from warmpool.settings import LimitSettings, SettingsError
+
+    try:
+        return LimitSettings.from_env().engine_limits()
+    except SettingsError as exc:
+        problems = exc.problems
+    except ValueError as exc:
+        problems = str(exc)
+    raise SystemExit(
+        fail(
+            f"the deployment's limits in the environment: {problems}; set them as the stack's outputs "
+            "say (docs/cli.md), or unset them for the defaults"
+        )
+    )
+
+
+class _FirstReading:
+    """The clock a preview decides by: `now` (--now), else the endpoint's now as first read, and the
+    same at every later reading (one decision, one moment). The first reading comes after the
+    registry and the job have been read: an endpoint that is no emulator is asked only once it has
+    answered, and AWS itself never (`endpoint_now`)."""
+
+    def __init__(self, endpoint_url: str | None, now: datetime | None) -> None:
+        self._endpoint_url = endpoint_url
+        self._now = now
+
+    def now(self) -> datetime:
+        from warmpool.cli.output import endpoint_now
+
+        if self._now is None:
+            self._now = endpoint_now(self._endpoint_url)
+        return self._now
+
+
+def _preview(
+    args: argparse.Namespace, table: str, policy: PolicyDocument, limits: EngineLimits
+) -> tuple[Preview, datetime]:
+    """What the engine would decide about the job's pool if it looked now (`LifecycleService.preview`),
+    on clients that may only read: the engine's code, nothing written."""
+    from botocore.exceptions import ClientError
+
+    from warmpool.adapters.registry import DynamoPoolRegistry
+    from warmpool.adapters.sagemaker import SageMakerAdapter
+    from warmpool.cli.output import aws_client
+    from warmpool.service.ports import JobNotFoundError, ReadNotPermittedError
+    from warmpool.service.wiring import build_preview_service
+
+    sagemaker = SageMakerAdapter(aws_client("sagemaker", args.endpoint_url, args.region, read_only=True))
+    dynamodb = aws_client("dynamodb", args.endpoint_url, args.region, read_only=True)
+    # the audit table is never read: an empty name is never sent
+    registry = DynamoPoolRegistry(table, dynamodb, audit_table_name="")
+    clock = _FirstReading(args.endpoint_url, _parse_now(args.now))
+    service = build_preview_service(sagemaker, registry, policy, clock=clock, limits=limits)
+    try:
+        preview = service.preview(args.job)
+    except JobNotFoundError:
+        raise SystemExit(fail(f"--job: no training job named {args.job}")) from None
+    except ReadNotPermittedError as exc:
+        # the adapter's words are for the engine's role: AWS's own refusal is said as the CLI says it,
+        # naming the permissions the person running explain needs (docs/deploy.md)
+        if isinstance(exc.__cause__, ClientError):
+            raise exc.__cause__ from None
+        raise
+    return preview, clock.now()
+
+
 def run_explain(args: argparse.Namespace) -> int:
     from warmpool.domain.clock import moment_text
     from warmpool.domain.decide import decide_keep_alive
@@ -213,18 +294,28 @@ def run_explain(args: argparse.Namespace) -> int:
     from warmpool.domain.policy.resolve import RULE_FIELDS, resolve_rules
     from warmpool.domain.policy.rules import team_zone_name
 
+    if args.event and args.table:
+        # the registry's record is a job's, named by --job: read for nothing, it looked as if applied
+        return fail("--table is read with --job only (the engine's record of the job's pool): drop it")
     try:
         policy = _load(args.policy)
     except PolicyError as exc:  # a bad input, as for demo, simulate and pools (validate's 1 is its verdict)
         return fail(str(exc))
-    if args.event:
-        pool, ended = _pool_from_event(args.event, policy.tags)
-        now = _parse_now(args.now) or ended + timedelta(seconds=1)
+    limits = _deployment_limits()
+    table = None if args.event else args.table or os.environ.get("POOLS_TABLE_NAME") or None
+    asked = args.job
+    if table:
+        preview, now = _preview(args, table, policy, limits)
+        pool, decision = preview.record.pool, preview.decision
     else:
-        pool, now = _pool_from_account(
-            args.job, args.endpoint_url, args.region, policy.tags, _parse_now(args.now)
-        )
-    decision = decide_keep_alive(pool, policy, now)
+        if args.event:
+            pool, ended = _pool_from_event(args.event, policy.tags)
+            now = _parse_now(args.now) or ended + timedelta(seconds=1)
+        else:
+            pool, now = _pool_from_account(
+                args.job, args.endpoint_url, args.region, policy.tags, _parse_now(args.now)
+            )
+        decision = decide_keep_alive(pool, policy, now, limits=limits)
     rules = resolve_rules(policy, pool)
     # every field, also those no scope sets and the built-in policy leaves unset (no budget, no limit):
     # they were left out, and nothing said that no rule of the policy applied them
@@ -238,7 +329,8 @@ def run_explain(args: argparse.Namespace) -> int:
     # A request is judged by the overrides of the person who makes it: those shown are the owner's.
     resolved["overrides"]["for_request_by"] = rules.owner
     resolved = dict(sorted(resolved.items()))
-    unread = _not_read(policy, rules, pool, from_account=bool(args.job))
+    # with the registry, what the engine reads was read: nothing is left out
+    unread = [] if table else _not_read(policy, rules, pool, from_account=bool(args.job))
     document = {
         **decision.to_json(),
         "job": pool.job_name,
@@ -247,6 +339,8 @@ def run_explain(args: argparse.Namespace) -> int:
         "scopes": list(rules.chain),
         "resolved": resolved,
         "now": now.isoformat(),
+        "registry": table,
+        "limits": asdict(limits),
         "not_read": unread,
         # what validate warns of: a decision that surprises (a team's pools kept on a holiday its
         # working_hours dropped) is often one of them
@@ -257,6 +351,8 @@ def run_explain(args: argparse.Namespace) -> int:
         return 0
     for line in document["warnings"]:
         print(f"warning: {line}", file=sys.stderr)
+    if asked and asked != pool.job_name:
+        print(f"{asked}'s warm pool is now {pool.job_name}'s (a later job reused it)")
     print(
         f"{pool.job_name}: team {rules.team}, owner {rules.owner or '-'}, "
         f"{pool.instance_type} x{pool.instance_count}"
@@ -274,6 +370,11 @@ def run_explain(args: argparse.Namespace) -> int:
     print(f"rule: {decision.rule}")
     for reason in decision.reasons:
         print(f"  - {reason}")
+    if table:
+        print(
+            f"read as the engine reads them: the pool's record, the gap histories, the warm pools and the "
+            f"team's ledger in {table}; the deployment's limits from the environment"
+        )
     if unread:
         print(
             f"not read: {'; '.join(unread)}. The engine reads them, and may decide otherwise: "

@@ -149,3 +149,24 @@ def test_an_empty_team_is_a_usage_error(aws: None, capsys: pytest.CaptureFixture
     assert capsys.readouterr().err.endswith(
         "argument --team: empty: name a team, as its pools are tagged, or leave --team out\n"
     )
+
+
+def test_a_read_only_client_refuses_every_call_but_a_read_before_it_is_sent(aws: None) -> None:
+    # what `policy explain --job` runs the engine's code on: whatever path it takes, nothing is written
+    from botocore.exceptions import ClientError
+    from warmpool.cli.output import aws_client
+
+    writer = aws_client("dynamodb", None, "us-east-1")
+    writer.create_table(
+        TableName="t",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    reader = aws_client("dynamodb", None, "us-east-1", read_only=True)
+    with pytest.raises(ClientError) as refused:
+        reader.put_item(TableName="t", Item={"pk": {"S": "x"}})
+    assert refused.value.response["Error"]["Code"] == "AccessDeniedException"
+    assert refused.value.operation_name == "PutItem"
+    assert reader.get_item(TableName="t", Key={"pk": {"S": "x"}}).get("Item") is None  # not written
+    assert reader.scan(TableName="t")["Items"] == []

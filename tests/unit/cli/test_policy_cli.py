@@ -172,6 +172,53 @@ def test_explain_against_an_unreachable_endpoint_is_one_clear_line(
     assert "cannot reach" in capsys.readouterr().err
 
 
+def test_explain_applies_the_deployments_limits_from_the_environment(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the stack may update only jobs tagged warmpool-managed (UPDATE_REQUIRES_TAG, a stack output the
+    # functions apply): explain applied no deployment limit, and said the engine would extend the pool
+    monkeypatch.setenv("UPDATE_REQUIRES_TAG", "warmpool-managed")
+    assert main(["policy", "explain", "--event", str(EVENT), "--format", "json"]) == 0
+    explained = json.loads(capsys.readouterr().out)
+    assert (explained["action"], explained["rule"]) == ("keep", "engine.update_requires_tag")
+    assert explained["limits"]["update_requires_tag"] == "warmpool-managed"
+
+
+@pytest.mark.parametrize(
+    ("variables", "said"),
+    [
+        ({"MAX_STEP_SECONDS": "7200"}, "MAX_STEP_SECONDS: Input should be less than or equal to 3600"),
+        (
+            {"MAX_STEP_SECONDS": "600", "STEP_MARGIN_SECONDS": "600"},
+            "step_margin_seconds must be within 0..max_step_seconds-1, got 600",
+        ),
+    ],
+    ids=["out-of-range", "margin-as-long-as-the-step"],
+)
+def test_explain_refuses_deployment_limits_the_functions_would_refuse(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    variables: dict[str, str],
+    said: str,
+) -> None:
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(SystemExit) as exited:
+        main(["policy", "explain", "--event", str(EVENT)])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"warmpool: the deployment's limits in the environment: {said}")
+    assert err.endswith("set them as the stack's outputs say (docs/cli.md), or unset them for the defaults\n")
+
+
+def test_explain_refuses_a_table_with_an_event(capsys: pytest.CaptureFixture[str]) -> None:
+    # the registry holds the record of a job named by --job: read for nothing, it looked as if applied
+    assert main(["policy", "explain", "--event", str(EVENT), "--table", "warmpool-pools"]) == 2
+    assert capsys.readouterr().err == (
+        "warmpool: --table is read with --job only (the engine's record of the job's pool): drop it\n"
+    )
+
+
 def _validate(tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str) -> list[str]:
     """The problems `policy validate --format json` lists for a policy file holding `text`."""
     path = tmp_path / "policy.yaml"
