@@ -249,3 +249,18 @@ def aws_client(service: str, endpoint_url: str | None, region: str | None, *, re
     if read_only:
         client.meta.events.register("before-call", refuse)
     return client
+
+
+def deployed_policy(name: str, endpoint_url: str | None, region: str | None, instead: str = "") -> Any:
+    """The policy the functions use: the SSM parameter `name` (POLICY_PARAMETER_NAME), validated like a
+    policy file: an invalid one is a PolicyError naming every problem (`instead`: what to do instead of
+    fixing it, said after a document that is no JSON)."""
+    from warmpool.domain.policy import PolicyError, parse_policy
+
+    ssm = aws_client("ssm", endpoint_url, region, read_only=True)
+    raw = ssm.get_parameter(Name=name)["Parameter"]["Value"]
+    try:
+        data = json.loads(raw)
+    except ValueError as exc:
+        raise PolicyError(name, [f"not JSON ({exc}){instead}"]) from None
+    return parse_policy(data, source=name)

@@ -13,11 +13,13 @@ from typing import TYPE_CHECKING, Any
 from warmpool.cli.output import (
     ENDPOINT_HELP,
     REGION_HELP,
+    deployed_policy,
     examples,
     fail,
     given,
     iso_moment,
     job_name,
+    note,
     print_json,
 )
 
@@ -297,12 +299,24 @@ def run_explain(args: argparse.Namespace) -> int:
     if args.event and args.table:
         # the registry's record is a job's, named by --job: read for nothing, it looked as if applied
         return fail("--table is read with --job only (the engine's record of the job's pool): drop it")
+    table = None if args.event else args.table or os.environ.get("POOLS_TABLE_NAME") or None
+    deployed = os.environ.get("POLICY_PARAMETER_NAME") if table and not args.policy else None
     try:
-        policy = _load(args.policy)
+        # with the registry, the engine's decision is the deployed policy's: the built-in one decided it
+        # otherwise (its strategy, limits and working hours), a decision the engine would never take
+        policy = (
+            deployed_policy(deployed, args.endpoint_url, args.region, "; pass --policy FILE")
+            if deployed
+            else _load(args.policy)
+        )
     except PolicyError as exc:  # a bad input, as for demo, simulate and pools (validate's 1 is its verdict)
         return fail(str(exc))
+    if table and not args.policy and not deployed:
+        note(
+            "no --policy and no POLICY_PARAMETER_NAME: decided under the built-in policy, which may not be "
+            "the deployed one the engine decides by; pass --policy FILE or export the stack's outputs"
+        )
     limits = _deployment_limits()
-    table = None if args.event else args.table or os.environ.get("POOLS_TABLE_NAME") or None
     asked = args.job
     if table:
         preview, now = _preview(args, table, policy, limits)

@@ -445,10 +445,7 @@ def run_costs(args: argparse.Namespace) -> int:
 def _deployed_policy(args: argparse.Namespace) -> Any:
     """The policy the functions use (the SSM parameter named by POLICY_PARAMETER_NAME), else none.
     Validated like a policy file: an invalid one is a PolicyError naming every problem."""
-    import json
-
-    from warmpool.cli.output import aws_client
-    from warmpool.domain.policy import PolicyError, parse_policy
+    from warmpool.cli.output import deployed_policy
     from warmpool.domain.policy.document import PolicyDocument
 
     name = os.environ.get("POLICY_PARAMETER_NAME")
@@ -461,14 +458,8 @@ def _deployed_policy(args: argparse.Namespace) -> Any:
             file=sys.stderr,
         )
         return policy
-    ssm = aws_client("ssm", args.endpoint_url, args.region)
-    raw = ssm.get_parameter(Name=name)["Parameter"]["Value"]
-    try:
-        data = json.loads(raw)
-    except ValueError as exc:
-        instead = "; pass --policy FILE" if args.pools_command in ("costs", "list") else ""
-        raise PolicyError(name, [f"not JSON ({exc}){instead}"]) from None
-    return parse_policy(data, source=name)
+    instead = "; pass --policy FILE" if args.pools_command in ("costs", "list") else ""
+    return deployed_policy(name, args.endpoint_url, args.region, instead)
 
 
 def run_request(args: argparse.Namespace) -> int:

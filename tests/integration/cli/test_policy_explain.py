@@ -112,6 +112,24 @@ def test_explain_releases_the_pool_the_engine_releases_under_the_teams_limit(
 
     explained = explain(capsys, policy, "second", now, "--format", "json")
     text = explain(capsys, policy, "second", now)["text"]
+    # without --policy, the deployed one the engine decides by: the built-in policy said `keep` (no
+    # limit, the job's own keep-alive) for the pool the engine releases
+    capsys.readouterr()
+    deployed = ["policy", "explain", "--job", "second", "--now", now.isoformat(), "--format", "json"]
+    assert main(deployed) == 0
+    captured = capsys.readouterr()
+    assert said(json.loads(captured.out)) == ("release", 0, "teams.vision.max_warm_instances")
+    assert captured.err == ""
+    # and, with no policy to read, it says whose it decided by
+    monkeypatch.delenv("POLICY_PARAMETER_NAME")
+    assert main(deployed) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["action"] == "keep"
+    assert captured.err == (
+        "warmpool: no --policy and no POLICY_PARAMETER_NAME: decided under the built-in policy, which may "
+        "not be the deployed one the engine decides by; pass --policy FILE or export the stack's outputs\n"
+    )
+    monkeypatch.setenv("POLICY_PARAMETER_NAME", system.env.policy_parameter)
     system.settle()  # the engine decides it at the same virtual time
     assert said(explained) == recorded(system, "second") == ("release", 0, "teams.vision.max_warm_instances")
     assert explained["not_read"] == []
