@@ -28,10 +28,18 @@ from typing import Any
 from warmpool.domain.model import MATCH_FIELDS, BudgetFigures, Pool
 
 
+def idle_seconds_of(pool: Pool, now: datetime) -> float:
+    """How long the pool has idled since its job ended. A pool found gone whose idle start warmpool
+    never kept (released outside warmpool, or by a release whose save failed: it is first seen
+    Terminated) has SageMaker's own count, `ResourceRetainedBillableTimeInSeconds`: its `released`
+    notice said "$0.00 so far" of an hour's idling."""
+    if pool.available_since is None:
+        return float(pool.billable_seconds)
+    return max(0.0, (now - pool.available_since).total_seconds())
+
+
 def pool_facts(pool: Pool, *, now: datetime, price_per_instance_hour: float | None) -> dict[str, Any]:
-    idle_seconds = (
-        max(0.0, (now - pool.available_since).total_seconds()) if pool.available_since is not None else 0.0
-    )
+    idle_seconds = idle_seconds_of(pool, now)
     cost_per_hour = (
         price_per_instance_hour * pool.instance_count if price_per_instance_hour is not None else None
     )

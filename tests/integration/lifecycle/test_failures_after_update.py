@@ -153,6 +153,9 @@ def released_as_decided(system: System, name: str, which: str) -> None:
     assert (decisions(system, name)[-1:], [n["job_name"] for n in said]) == (["release"], [name])
     rule = "sagemaker.released" if which == "update-audited" else "defaults.keep_alive_strategy"
     assert said[0]["decision"]["rule"] == rule
+    # its idle time as SageMaker billed it (a release whose save failed was first seen gone: $0.00)
+    warm = system.sagemaker.describe_training_job(TrainingJobName=name)["WarmPoolStatus"]
+    assert said[0]["facts"]["idle_seconds"] == warm["ResourceRetainedBillableTimeInSeconds"] > 0
     assert record.unannounced == ()
     history, _ = system.registry.history(record.pool.match_key.digest(), "vision")
     assert [g.job_name for g in history][-1:] == [name]
@@ -299,6 +302,27 @@ def test_a_pool_released_outside_warmpool_is_told_to_its_owner_once(system: Syst
     record = system.registry.get("out-1")
     assert record is not None
     assert (record.pool.status.value, record.unannounced) == ("Terminated", ())
+
+
+def test_the_notice_of_a_pool_released_outside_warmpool_says_what_its_idle_time_cost(system: System) -> None:
+    system.set_policy(KEEP)
+    system.run_job("out-2", 300, keep_alive_seconds=600, instance_count=2, tags=TAGS)
+    system.advance(20 * 60, tick=300)  # idle 20 minutes, on warmpool's keep-alive
+    system.notifications()
+    system.sagemaker.update_training_job(
+        TrainingJobName="out-2", ResourceConfig={"KeepAlivePeriodInSeconds": 0}
+    )
+    system.advance(4 * 60)  # no event: the reconciler finds it gone minutes later
+    system.reconcile()
+
+    said = [n for n in system.notifications() if n["kind"] == "released"]
+    assert [n["decision"]["rule"] for n in said] == ["sagemaker.released"]
+    billed = system.sagemaker.describe_training_job(TrainingJobName="out-2")["WarmPoolStatus"]
+    assert billed["ResourceRetainedBillableTimeInSeconds"] == 20 * 60
+    # what SageMaker billed: 20 minutes of two ml.g5.2xlarge at 1.515 $/h, said as "$1.01 so far"
+    # (it said $0.00: warmpool never saw when this idle time began)
+    assert said[0]["facts"]["idle_cost_so_far_usd"] == round(20 * 60 * 2 * 1.515 / 3600, 4)
+    assert said[0]["facts"]["idle_seconds"] == 20 * 60
 
 
 def test_a_persons_extension_whose_audit_entry_fails_is_audited_by_the_reconciler_with_who_asked(
