@@ -2083,8 +2083,11 @@ def fleet_view(
         if pool.available_since is not None:
             per_second = policy_cost_model(policy, pool).idle_cost_per_second
             (day_start, month_start), (day_end, month_end) = periods_of(team)
+            # idle until now, or until its expiry once that has passed: SageMaker ended it then, and
+            # no event says so (the look a minute after records it gone, the reconciler a lost look)
+            idle_until = min(now, pool.expires_at) if pool.expires_at is not None else now
             for since, ongoing in ((day_start, ongoing_today), (month_start, ongoing_month)):
-                seconds = (now - max(pool.available_since, since)).total_seconds()
+                seconds = (idle_until - max(pool.available_since, since)).total_seconds()
                 ongoing[team] = ongoing.get(team, 0.0) + max(0.0, seconds) * per_second
             if pool.pool_id != deciding and pool.expires_at is not None:
                 # until expiry (shown), and the parts before the day and the month end (what budgets

@@ -239,6 +239,34 @@ def test_costs_add_ended_gaps_and_pools_idle_now_against_the_budget(
     assert "teams.vision.budget.daily_usd" in capsys.readouterr().err
 
 
+def test_costs_count_a_pool_that_has_expired_until_its_expiry(
+    system: System, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    system.set_policy({"version": 1, "defaults": {"keep_alive_strategy": "job"}})
+    big = {"instance_type": "ml.p4d.24xlarge", "instance_count": 4, "tags": {"team": "big"}}
+    system.run_job("exp-1", 60, keep_alive_seconds=900, **big)
+    system.advance(900 - 60)
+    # SageMaker ended the pool 30 s ago, and says so to no one: warmpool's look comes a minute after
+    system.emulator.advance(60 + 30)
+    capsys.readouterr()  # what the functions logged meanwhile
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("version: 1\nteams:\n  big: {budget: {daily_usd: 100}}\n")
+    assert main(["pools", "costs", "--policy", str(policy), "--format", "json"]) == 0
+    row = json.loads(capsys.readouterr().out)["teams"][0]
+    warm = system.sagemaker.describe_training_job(TrainingJobName="exp-1")["WarmPoolStatus"]
+    assert (warm["Status"], warm["ResourceRetainedBillableTimeInSeconds"]) == ("Terminated", 900)
+    # what SageMaker billed: 900 s of four ml.p4d.24xlarge at 37.688 $/h, not the 930 s to now (38.94)
+    assert row["idle_today_usd"] == round(900 * 4 * 37.688 / 3600, 2) == 37.69
+    assert row["daily_left_usd"] == 62.31
+    system.advance(30)  # the look after its expiry records it gone and books it: the same figures
+    record = system.registry.get("exp-1")
+    assert record is not None
+    assert record.pool.status.value == "Terminated"
+    capsys.readouterr()
+    assert main(["pools", "costs", "--policy", str(policy), "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["teams"][0]["idle_today_usd"] == 37.69
+
+
 def test_extend_and_release_use_the_region_flag(
     pools: System, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
