@@ -438,8 +438,15 @@ def run_costs(args: argparse.Namespace) -> int:
         print_json({"at": now.isoformat(), "teams": rows})
     else:
         headers = tuple(rows[0]) if rows else ("team",)
-        print(table(headers, [[r[h] for h in headers] for r in rows]))
+        # dollars and cents, as every message says money: `5.00` and `3.60`, not the floats `5.0`, `3.6`
+        cells = [[_cents(r[h]) if h.endswith("_usd") else r[h] for h in headers] for r in rows]
+        print(table(headers, cells))
     return 0
+
+
+def _cents(usd: object) -> object:
+    """A sum of money in the costs table; None (no budget) is the table's `-`."""
+    return f"{usd:,.2f}" if isinstance(usd, float | int) else usd
 
 
 def _deployed_policy(args: argparse.Namespace) -> Any:
