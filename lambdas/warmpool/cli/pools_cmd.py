@@ -33,9 +33,10 @@ from warmpool.cli.output import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
 
     from warmpool.domain.model import Pool
+    from warmpool.domain.policy.document import PolicyDocument
     from warmpool.service.ports import PoolRecord, PoolRegistry
 
 
@@ -388,6 +389,7 @@ def run_costs(args: argparse.Namespace) -> int:
     ledger of idle gaps that ended plus the pools idle now, the same figures the budget rule checks,
     with each team's budget and what is left of it."""
     from warmpool.cli.output import cli_now
+    from warmpool.domain.decide import FALLBACK_PRICE_PER_HOUR
     from warmpool.domain.policy import PolicyError, load_policy_file
     from warmpool.domain.policy.resolve import team_rules
     from warmpool.domain.policy.rules import ledger_zone
@@ -399,7 +401,9 @@ def run_costs(args: argparse.Namespace) -> int:
         return fail(str(exc))
     registry = _registry(args, audit=False)
     # every team the registry has seen (ended pools booked their cost), and every team with a budget
-    known = {team_of(r.pool, policy) for r in registry.list_pools()}
+    records = registry.list_pools()
+    known = {team_of(r.pool, policy) for r in records}
+    unpriced = _unpriced_types(records, policy)
     # at the emulator's virtual clock against `warmpool emulator` (asked once the endpoint answered):
     # at the machine's, a pool it ended ten minutes ago had idled for months, or on another day
     now = cli_now(args.endpoint_url)
@@ -430,18 +434,42 @@ def run_costs(args: argparse.Namespace) -> int:
                 "daily_left_usd": round(daily - today - booked_today, 2) if daily is not None else None,
                 "monthly_budget_usd": monthly,
                 "monthly_left_usd": round(monthly - month - booked_month, 2) if monthly is not None else None,
+                "unpriced_instance_types": sorted(unpriced.get(team, ())),
             }
         )
+        for instance_type in sorted(unpriced.get(team, ())):
+            note(
+                f"team {team}: no price for {instance_type}, whose idle time is counted at a stand-in "
+                f"${FALLBACK_PRICE_PER_HOUR:.2f} per instance-hour, not at what SageMaker bills: add it "
+                "under `prices` in the policy (USD per instance-hour)"
+            )
     if args.team and not rows:
         _no_such_team(args.team, set(fleet.idle_cost_today_by_team), " and the policy gives it no budget")
     if args.format == "json":
         print_json({"at": now.isoformat(), "teams": rows})
     else:
-        headers = tuple(rows[0]) if rows else ("team",)
+        headers = tuple(h for h in rows[0] if h != "unpriced_instance_types") if rows else ("team",)
         # dollars and cents, as every message says money: `5.00` and `3.60`, not the floats `5.0`, `3.6`
         cells = [[_cents(r[h]) if h.endswith("_usd") else r[h] for h in headers] for r in rows]
         print(table(headers, cells))
     return 0
+
+
+def _unpriced_types(records: Sequence[PoolRecord], policy: PolicyDocument) -> dict[str, set[str]]:
+    """Each team's instance types, among its pools in the registry, that neither the policy's `prices`
+    nor the built-in table prices: the engine books their idle time at a stand-in price (it keeps
+    decisions defined), which `pools costs` added to the rest without a word, $1 an hour for an
+    instance that may bill forty."""
+    from warmpool.domain.pricing import UnknownInstanceTypeError, price_per_hour
+    from warmpool.service.lifecycle import team_of
+
+    unpriced: dict[str, set[str]] = {}
+    for record in records:
+        try:
+            price_per_hour(record.pool.instance_type, policy.prices)
+        except UnknownInstanceTypeError:
+            unpriced.setdefault(team_of(record.pool, policy), set()).add(record.pool.instance_type)
+    return unpriced
 
 
 def _cents(usd: object) -> object:

@@ -271,6 +271,35 @@ def test_costs_count_a_pool_that_has_expired_until_its_expiry(
     assert json.loads(capsys.readouterr().out)["teams"][0]["idle_today_usd"] == 37.69
 
 
+def test_costs_say_which_instance_types_no_price_is_known_for(
+    system: System, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    system.set_policy({"version": 1, "defaults": {"keep_alive_strategy": "job"}})
+    for name, instance_type in (("g6e-1", "ml.g6e.xlarge"), ("g5-1", "ml.g5.2xlarge")):
+        request = {"instance_type": instance_type, "tags": {"team": "research"}}
+        system.run_job(name, 60, keep_alive_seconds=600, **request)
+    system.advance(600, tick=300)  # both idled their 10 minutes, then expired
+    capsys.readouterr()  # what the functions logged meanwhile
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("version: 1\n")
+    assert main(["pools", "costs", "--policy", str(policy), "--format", "json"]) == 0
+    out, err = capsys.readouterr()
+    row = json.loads(out)["teams"][0]
+    # the built-in table has no ml.g6e.xlarge: its 10 minutes are booked at a stand-in $1.00/h
+    assert row["idle_today_usd"] == round(600 * (1.0 + 1.515) / 3600, 2)
+    assert row["unpriced_instance_types"] == ["ml.g6e.xlarge"]
+    assert err == (
+        "warmpool: team research: no price for ml.g6e.xlarge, whose idle time is counted at a stand-in "
+        "$1.00 per instance-hour, not at what SageMaker bills: add it under `prices` in the policy (USD "
+        "per instance-hour)\n"
+    )
+    policy.write_text("version: 1\nprices: {ml.g6e.xlarge: 1.861}\n")
+    assert main(["pools", "costs", "--policy", str(policy)]) == 0
+    out, err = capsys.readouterr()
+    assert err == ""
+    assert "unpriced" not in out
+
+
 def test_extend_and_release_use_the_region_flag(
     pools: System, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
