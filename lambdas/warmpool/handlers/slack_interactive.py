@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from warmpool.adapters.secrets import SecretStore
     from warmpool.adapters.slack import SlackWebhooks
     from warmpool.domain.clock import Clock
+    from warmpool.domain.slack_actions import ButtonPress
     from warmpool.observability import PowertoolsMetrics
     from warmpool.service.lifecycle import LifecycleService
 
@@ -166,9 +167,9 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 
 def _answer(event: dict[str, Any], rt: Runtime) -> dict[str, Any]:
-    from warmpool.adapters.slack import SlackPermanentError, SlackTransientError
-    from warmpool.domain.messages import plain_blocks, slack_escape, slack_text
+    from warmpool.domain.messages import slack_text
     from warmpool.domain.model import UserRequest
+    from warmpool.domain.policy.resolve import requester_owner
     from warmpool.domain.routing import may_act
     from warmpool.domain.slack_actions import BadActionError, parse_button_press
     from warmpool.observability import logger
@@ -210,9 +211,8 @@ def _answer(event: dict[str, Any], rt: Runtime) -> dict[str, Any]:
     record = rt.service.registry.get(press.pool_id)
     if record is None or record.pool.job_name != press.job_name:
         # the job's name as the button's value carried it, which need not be a name SageMaker gave
-        return _reply(
-            200, slack_text(f"The warm pool of {press.job_name} is gone or has moved on; nothing to do.")
-        )
+        gone = slack_text(f"The warm pool of {press.job_name} is gone or has moved on; nothing to do.")
+        return _answer_press(rt, press, gone)
     policy = rt.service.policies.current()
     request = UserRequest(
         kind=press.kind, user=press.user_name, minutes=press.minutes, via="slack", user_id=press.user_id
@@ -223,8 +223,15 @@ def _answer(event: dict[str, Any], rt: Runtime) -> dict[str, Any]:
         rt.service.audit_unauthorized(
             record, request, "not the pool's owner, an admin of its team or a platform admin"
         )
-        return _reply(
-            200, f"<@{slack_escape(press.user_id)}> only the owner or the team's admins may change this pool."
+        # an owner who pressed from a Slack account the policy does not map is told so: it is the fix
+        _, unmapped = requester_owner(policy, request, record.pool.owner)
+        return _answer_press(
+            rt,
+            press,
+            slack_text(
+                f"{press.kind} {press.job_name}: refused: only the owner or the team's admins may change "
+                f"this pool{f' ({unmapped})' if unmapped else ''}; nothing was changed."
+            ),
         )
     decision = rt.service.apply_user_request(press.job_name, request)
     verdict = decision.verdict(press.kind)  # "partly done": the reasons say until when, and which limit
@@ -232,12 +239,24 @@ def _answer(event: dict[str, Any], rt: Runtime) -> dict[str, Any]:
     text = slack_text(
         f"{press.kind} {press.job_name}: {verdict} ({decision.rule}: {'; '.join(decision.reasons)})"
     )
+    return _answer_press(rt, press, text)
+
+
+def _answer_press(rt: Runtime, press: ButtonPress, text: str) -> dict[str, Any]:
+    """The answer to a press, posted to its `response_url` and then acknowledged. Slack shows nothing
+    of the acknowledgement's body for a button in a message (block_actions): only what is posted to
+    the `response_url` reaches the person who pressed. Every answer to a press goes there, a refusal
+    too: the one to someone who may not change the pool, or about a pool that has moved on, was in the
+    acknowledgement alone, and the person saw nothing happen."""
+    from warmpool.adapters.slack import SlackPermanentError, SlackTransientError
+    from warmpool.domain.messages import plain_blocks
+    from warmpool.observability import logger
+
     if press.response_url:
         try:
             # in plain_text blocks: as the top-level text alone, Slack would format the reasons as mrkdwn
-            blocks = plain_blocks(text)
-            rt.slack.post(press.response_url, text=text, blocks=blocks, replace_original=False)
+            rt.slack.post(press.response_url, text=text, blocks=plain_blocks(text), replace_original=False)
         except (SlackPermanentError, SlackTransientError, OSError):
-            # The update is a courtesy: the action itself is done, and acknowledged below.
-            log.exception("could not update the Slack message")
+            # The update is a courtesy: what was done is done, and acknowledged below.
+            logger().exception("could not update the Slack message")
     return _reply(200, text)

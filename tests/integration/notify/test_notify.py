@@ -746,6 +746,52 @@ def test_the_audit_trail_names_who_pressed_by_slack_user_id_granted_or_not(
     assert decided[0].details["rule"] == "request.slack"
 
 
+def test_a_refused_press_is_answered_where_the_person_who_pressed_sees_it(
+    system: System, slack: SlackStandIn
+) -> None:
+    # Slack shows nothing of the acknowledgement's body for a button in a message (block_actions):
+    # only what is posted to the press's response_url reaches the person. Mallory, an unmapped user
+    # and alice on a message whose pool a later job took were answered in the acknowledgement alone,
+    # and saw nothing happen.
+    finish(system, "s-22", {"team": "vision", "owner": "alice"})
+    status, text = call(signed(press("s-22", "warmpool_release", "UMALLORY", slack.url("mallory"))))
+    assert status == 200
+    (answer,) = slack.delivered("mallory")
+    assert text == (
+        "release s-22: refused: only the owner or the team's admins may change this pool (Slack user "
+        "UMALLORY is mapped to no owner in notifications.slack_users); nothing was changed."
+    )
+    assert answer["body"]["text"] == text
+    assert [b["text"]["text"] for b in answer["body"]["blocks"]] == [text]
+    assert "replace_original" not in answer["body"]  # the message keeps its buttons
+    # mallory mapped to an owner of her own is told no more than that she may not
+    system.set_policy(
+        {
+            **POLICY,
+            "notifications": {
+                **POLICY["notifications"],
+                "slack_users": {**POLICY["notifications"]["slack_users"], "mallory": "UMALLORY"},
+            },
+        }
+    )
+    status, text = call(signed(press("s-22", "warmpool_extend_30", "UMALLORY", slack.url("mapped"))))
+    (answer,) = slack.delivered("mapped")
+    only = "only the owner or the team's admins may change this pool"
+    assert text == f"extend s-22: refused: {only}; nothing was changed."
+    assert answer["body"]["text"] == text
+    job = system.sagemaker.describe_training_job(TrainingJobName="s-22")
+    assert job["WarmPoolStatus"]["Status"] == "Available"
+    # a later job takes the pool: alice presses the old message's button
+    system.sagemaker.create_training_job(
+        **training_job_request("s-23", keep_alive_seconds=600, tags={"team": "vision", "owner": "alice"})
+    )
+    system.settle()
+    status, text = call(signed(press("s-22", "warmpool_extend_30", "UALICE", slack.url("alice"))))
+    (answer,) = slack.delivered("alice")
+    assert text == "The warm pool of s-22 is gone or has moved on; nothing to do."
+    assert answer["body"]["text"] == text
+
+
 def test_answers_to_a_forged_button_value_are_escaped_and_cut(system: System, slack: SlackStandIn) -> None:
     # a button value or action id nobody of ours wrote (the job is not one SageMaker would name) is
     # refused, and what the answer quotes of it is escaped like a notification's: it can mention no channel
