@@ -208,7 +208,12 @@ def _answer(event: dict[str, Any], rt: Runtime) -> dict[str, Any]:
         return _reply(400, slack_text(str(exc)))
     if not _within_rate(rt, press.user_id):
         return _reply(429, "too many requests; wait a minute")
-    record = rt.service.registry.get(press.pool_id)
+    # The pool the job is in now, as the registry's job index names it (the engine acts on that one):
+    # the button names the pool the message was sent about, which a lineage joined since no longer is
+    # (a job's events that came after its successor's: the successor's own pool, merged into its
+    # predecessor's; a phantom an upgrade's sweep removed), and the press was answered "gone".
+    pool_id = rt.service.registry.pool_id_for_job(press.job_name) or press.pool_id
+    record = rt.service.registry.get(pool_id)
     if record is None or record.pool.job_name != press.job_name:
         # the job's name as the button's value carried it, which need not be a name SageMaker gave
         gone = slack_text(f"The warm pool of {press.job_name} is gone or has moved on; nothing to do.")

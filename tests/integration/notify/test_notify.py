@@ -26,6 +26,7 @@ from warmpool.local.pumps import LocalLambdaContext, QueuePump
 from warmpool.local.slack_standin import SlackStandIn
 
 from tests.integration.conftest import System, subscribe
+from tests.integration.lifecycle.test_resilience import next_job_seen_first, send
 from tests.unit.domain.slack_limits import formatted_by_slack, slack_refusals
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -790,6 +791,37 @@ def test_a_refused_press_is_answered_where_the_person_who_pressed_sees_it(
     (answer,) = slack.delivered("alice")
     assert text == "The warm pool of s-22 is gone or has moved on; nothing to do."
     assert answer["body"]["text"] == text
+
+
+def test_a_button_of_a_pool_whose_lineage_was_joined_since_acts_on_the_pool_its_job_is_in(
+    system: System, slack: SlackStandIn
+) -> None:
+    # s-25 runs on s-24's warm pool, but s-24's events come late: s-25 is a pool of its own when it
+    # ends, and its message's buttons name pool s-25. s-24's events then join the lineage (pool s-24).
+    # Alice pressed "Extend" on s-25's message and was told its pool was gone, while it was warm.
+    held = next_job_seen_first(system, "s-24", "s-25")
+    system.control.run_for("s-25", 300)
+    system.advance(400)
+    (ready,) = [
+        m["body"] for m in slack.delivered("vision") if m["body"]["text"].startswith("Warm pool ready: s-25")
+    ]
+    (buttons,) = [b for b in ready["blocks"] if b["type"] == "actions"]
+    assert {json.loads(e["value"])["pool"] for e in buttons["elements"]} == {"s-25"}
+    send(system, held)
+    system.settle()
+    assert system.registry.pool_id_for_job("s-25") == "s-24"
+    before = system.registry.get("s-24")
+    assert before is not None
+    assert before.pool.job_name == "s-25"
+    assert before.pool.expires_at is not None
+
+    status, text = call(signed(press("s-25", "warmpool_extend_30", "UALICE", slack.url("respond"))))
+
+    assert (status, text.split(" (")[0]) == (200, "extend s-25: done")
+    after = system.registry.get("s-24")
+    assert after is not None
+    assert after.pool.override_until == before.pool.expires_at + timedelta(minutes=30)
+    assert slack.delivered("respond")[0]["body"]["text"] == text
 
 
 def test_answers_to_a_forged_button_value_are_escaped_and_cut(system: System, slack: SlackStandIn) -> None:
