@@ -135,17 +135,20 @@ def _signing_secret(rt: Runtime) -> str:
     return secret
 
 
+def _marker_key(timestamp: str, signature: str) -> dict[str, Any]:
+    digest = hashlib.sha256(f"{timestamp}:{signature}".encode()).hexdigest()
+    return {"pk": {"S": f"SLACKREQ#{digest}"}, "sk": {"S": "SEEN"}}
+
+
 def _first_time(rt: Runtime, timestamp: str, signature: str) -> bool:
     """Whether this signed request comes for the first time: a conditional put of a marker (the hash
     of its timestamp and signature) that expires once the request would be refused as stale anyway.
     A captured request sent again within the 5 minutes finds its marker."""
-    digest = hashlib.sha256(f"{timestamp}:{signature}".encode()).hexdigest()
     try:
         rt.dynamodb.put_item(
             TableName=rt.table,
             Item={
-                "pk": {"S": f"SLACKREQ#{digest}"},
-                "sk": {"S": "SEEN"},
+                **_marker_key(timestamp, signature),
                 "ttl": {"N": str(int(timestamp) + 2 * REPLAY_WINDOW_SECONDS)},
             },
             ConditionExpression="attribute_not_exists(pk)",
@@ -153,6 +156,11 @@ def _first_time(rt: Runtime, timestamp: str, signature: str) -> bool:
     except rt.dynamodb.exceptions.ConditionalCheckFailedException:
         return False
     return True
+
+
+def _forget(rt: Runtime, timestamp: str, signature: str) -> None:
+    """The request's marker removed (`_first_time`): the same signed request is heard again."""
+    rt.dynamodb.delete_item(TableName=rt.table, Key=_marker_key(timestamp, signature))
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -167,10 +175,9 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 
 def _answer(event: dict[str, Any], rt: Runtime) -> dict[str, Any]:
+    from botocore.exceptions import ClientError
+
     from warmpool.domain.messages import slack_text
-    from warmpool.domain.model import UserRequest
-    from warmpool.domain.policy.resolve import requester_owner
-    from warmpool.domain.routing import may_act
     from warmpool.domain.slack_actions import BadActionError, parse_button_press
     from warmpool.observability import logger
 
@@ -206,6 +213,40 @@ def _answer(event: dict[str, Any], rt: Runtime) -> dict[str, Any]:
         press = parse_button_press(body, response_origins=rt.response_origins)
     except BadActionError as exc:  # names what the payload carried: escaped, as every answer is
         return _reply(400, slack_text(str(exc)))
+    try:
+        return _press(rt, press)
+    except Exception as exc:
+        # Failed inside warmpool (SageMaker or DynamoDB throttled past the retries, a write another
+        # invocation kept getting in first): the function's error, as before; and now the person is
+        # told, and the request is no longer marked heard. They saw only Slack's own error, and the
+        # marker answered Slack's retry of the request "already handled", with nothing done. The answer
+        # promises nothing: the failure may have come after a change.
+        code = exc.response.get("Error", {}).get("Code") if isinstance(exc, ClientError) else None
+        _answer_press(
+            rt,
+            press,
+            slack_text(
+                f"{press.kind} {press.job_name}: failed ({code or type(exc).__name__}): the request may "
+                "not have been carried out; press the button again in a minute."
+            ),
+        )
+        try:
+            _forget(rt, timestamp, signature)
+        except Exception:  # the registry may be what failed: the failure above is the one to raise
+            log.exception("could not forget the failed Slack request; Slack's retry of it is ignored")
+        raise
+
+
+def _press(rt: Runtime, press: ButtonPress) -> dict[str, Any]:
+    """A signed press, heard for the first time, of a warmpool button: limited, authorized, applied,
+    and answered."""
+    from warmpool.domain.messages import slack_text
+    from warmpool.domain.model import UserRequest
+    from warmpool.domain.policy.resolve import requester_owner
+    from warmpool.domain.routing import may_act
+    from warmpool.observability import logger
+
+    log = logger()
     if not _within_rate(rt, press.user_id):
         return _reply(429, "too many requests; wait a minute")
     # The pool the job is in now, as the registry's job index names it (the engine acts on that one):

@@ -17,6 +17,7 @@ from urllib.parse import parse_qs, urlencode
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from warmpool.adapters.slack import SlackWebhooks
 from warmpool.domain.clock import moment_text
 from warmpool.domain.messages import slack_text
@@ -25,7 +26,7 @@ from warmpool.handlers import notifier, slack_interactive
 from warmpool.local.pumps import LocalLambdaContext, QueuePump
 from warmpool.local.slack_standin import SlackStandIn
 
-from tests.integration.conftest import System, subscribe
+from tests.integration.conftest import System, hooked, subscribe
 from tests.integration.lifecycle.test_resilience import next_job_seen_first, send
 from tests.unit.domain.slack_limits import formatted_by_slack, slack_refusals
 
@@ -822,6 +823,48 @@ def test_a_button_of_a_pool_whose_lineage_was_joined_since_acts_on_the_pool_its_
     assert after is not None
     assert after.pool.override_until == before.pool.expires_at + timedelta(minutes=30)
     assert slack.delivered("respond")[0]["body"]["text"] == text
+
+
+def test_a_press_that_fails_inside_warmpool_is_answered_so_and_heard_again(
+    system: System, slack: SlackStandIn
+) -> None:
+    # SageMaker throttles the press's DescribeTrainingJob past the retries: the function fails. Alice
+    # saw only Slack's own error, and the request's marker answered Slack's retry "already handled"
+    # with nothing done.
+    finish(system, "s-26", {"team": "vision", "owner": "alice"})
+    before = system.registry.get("s-26")
+    assert before is not None
+    assert before.pool.expires_at is not None
+
+    throttled: list[str] = []
+
+    def throttle_once(**_: Any) -> None:  # the press's clients keep the hook: it fails the first call
+        if not throttled:
+            throttled.append("DescribeTrainingJob")
+            raise ClientError(
+                {"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}}, "Describe"
+            )
+
+    request = signed(press("s-26", "warmpool_extend_30", "UALICE", slack.url("respond")))
+    throttling = hooked("provide-client-params.sagemaker.DescribeTrainingJob", throttle_once)
+    with throttling, pytest.raises(ClientError):  # the function's error, which its alarm counts
+        call(request)
+    (answer,) = slack.delivered("respond")
+    assert answer["body"]["text"] == (
+        "extend s-26: failed (ThrottlingException): the request may not have been carried out; press the "
+        "button again in a minute."
+    )
+    failed = system.registry.get("s-26")
+    assert failed is not None
+    assert failed.pool.override_until is None
+    # Slack sends the same request again: heard, and done
+    retried = {**request, "headers": {**request["headers"], "X-Slack-Retry-Num": "1"}}
+    status, text = call(retried)
+    assert (status, text.split(" (")[0]) == (200, "extend s-26: done")
+    assert slack.delivered("respond")[1]["body"]["text"] == text
+    done = system.registry.get("s-26")
+    assert done is not None
+    assert done.pool.override_until == before.pool.expires_at + timedelta(minutes=30)
 
 
 def test_answers_to_a_forged_button_value_are_escaped_and_cut(system: System, slack: SlackStandIn) -> None:
