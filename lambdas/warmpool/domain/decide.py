@@ -113,6 +113,20 @@ def decide_keep_alive(
         promised = None
         if step.capped_by_lifetime:
             reasons.append("the pool has reached its maximum lifetime: no warm time is left to grant")
+    if promised is not None and ev.requested_until is not None and promised < ev.requested_until:
+        # The pool's maximum lifetime cut the promise (`_granted_until`): the request rule's own line
+        # said the asked time was kept ("kept warm until 11:00 on request", answered "done" to a pool
+        # that ends at 10:00), and a plan that set the horizon said no time at all.
+        granted = (
+            f"kept warm until {moment_text(promised)} on request, when the pool's maximum lifetime ends "
+            f"({moment_text(ev.requested_until)} asked)"
+        )
+        asked_line = kept_on_request(ev.requested_until)
+        reasons = (
+            [granted if r == asked_line else r for r in reasons]
+            if asked_line in reasons
+            else [*reasons, granted]
+        )
     asked_until = None
     if promised is not None and planned > promised and not ev.rule.startswith("request."):
         # granted though the request did not set the horizon (the rule that did names the plan): the

@@ -22,7 +22,7 @@ from warmpool.adapters.slack import SlackWebhooks
 from warmpool.domain.clock import moment_text
 from warmpool.domain.messages import slack_text
 from warmpool.emulator.jobs import training_job_request
-from warmpool.handlers import notifier, slack_interactive
+from warmpool.handlers import lifecycle, notifier, reconciler, slack_interactive
 from warmpool.local.pumps import LocalLambdaContext, QueuePump
 from warmpool.local.slack_standin import SlackStandIn
 
@@ -1187,6 +1187,38 @@ def test_a_replayed_request_is_answered_but_not_applied_again(system: System, sl
     record = system.registry.get("s-11")
     assert record is not None
     assert record.pool.override_until == before.pool.expires_at + timedelta(minutes=120)
+
+
+def test_an_extension_the_pool_s_lifetime_cuts_says_until_when_it_is_really_kept(
+    system: System, slack: SlackStandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A deployment whose pools live an hour: alice's ends at 10:00, warm until 09:30. "Extend 60 min"
+    # asks for 10:30; the pool is kept until 10:00, and the answer said "kept warm until 10:30".
+    monkeypatch.setenv("MAX_LIFETIME_SECONDS", "3600")
+    for module in (lifecycle, reconciler, slack_interactive):
+        module.runtime.cache_clear()
+    finish(system, "s-27", {"team": "vision", "owner": "alice"})
+    before = system.registry.get("s-27")
+    assert before is not None
+    assert before.pool.lifetime_started_at is not None
+    assert before.pool.expires_at is not None
+    end = before.pool.lifetime_started_at + timedelta(hours=1)
+    asked = before.pool.expires_at + timedelta(minutes=60)
+    assert before.pool.expires_at < end < asked
+
+    status, text = call(signed(press("s-27", "warmpool_extend_60", "UALICE", slack.url("respond"))))
+
+    assert status == 200
+    after = system.registry.get("s-27")
+    assert after is not None
+    assert after.pool.expires_at == after.pool.override_until == end
+    assert text.startswith("extend s-27: done (request.slack: ")
+    assert (
+        f"kept warm until {moment_text(end)} on request, when the pool's maximum lifetime ends "
+        f"({moment_text(asked)} asked)"
+    ) in text
+    assert f"kept warm until {moment_text(asked)}" not in text
+    assert slack.delivered("respond")[0]["body"]["text"] == text
 
 
 def test_a_flood_from_one_user_is_throttled(system: System, slack: SlackStandIn) -> None:

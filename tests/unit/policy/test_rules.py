@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from warmpool.domain.clock import moment_text
 from warmpool.domain.decide import decide_keep_alive
 from warmpool.domain.model import (
     Action,
@@ -801,6 +802,12 @@ def test_a_request_the_pool_s_lifetime_cuts_is_promised_as_long_as_the_pool_live
     assert "capped by the pool's maximum lifetime" in decision.reasons
     assert decision.promised_until == since + timedelta(minutes=75)
     assert decision.grants("extend")
+    # and the answer says until when, not the asked time the pool does not live to see
+    kept = [r for r in decision.reasons if r.startswith("kept warm until")]
+    assert kept == [
+        f"kept warm until {moment_text(since + timedelta(minutes=75))} on request, when the pool's maximum "
+        f"lifetime ends ({moment_text(since + timedelta(minutes=90))} asked)"
+    ]
 
 
 @pytest.mark.parametrize("budget", [{}, {"budget": {"monthly_usd": 0.0}}], ids=["no-budget", "spent-budget"])
