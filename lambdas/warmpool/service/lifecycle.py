@@ -840,6 +840,9 @@ class LifecycleService:
         or sent its notice itself (`_save_released`): its release is not an unrecorded one
         (`_unrecorded_release`)."""
         now = self.clock.now()
+        # who asked, on every entry a person's request writes: one that finds the pool gone or its job
+        # deleted was recorded without them, and the trail did not say who had pressed
+        asked = request.audit_details() if request is not None else {}
         pool_id = self.registry.pool_id_for_job(job_name)
         known = self.registry.get(pool_id) if pool_id else None
         if known is not None and (known.unannounced or known.unaudited is not None):
@@ -856,7 +859,7 @@ class LifecycleService:
         except JobNotFoundError:
             if pool_id is not None:
                 self.registry.audit(
-                    AuditEntry(now, pool_id, job_name, "job-missing", {"trigger": trigger.value})
+                    AuditEntry(now, pool_id, job_name, "job-missing", {"trigger": trigger.value, **asked})
                 )
             return Outcome(job_name, pool_id, "job-missing")
         warm = job.get("WarmPoolStatus")
@@ -932,7 +935,7 @@ class LifecycleService:
                 record = replace(record, last_decision=released, unannounced=unannounced)
             saved = self._save(record)
             note = "tuner-owned" if saved.tuner_owned else saved.pool.status.value
-            self._audit(saved, "recorded", {"trigger": trigger.value, "state": note})
+            self._audit(saved, "recorded", {"trigger": trigger.value, "state": note, **asked})
             if released is not None:
                 self._audit_decision(saved, {"trigger": trigger.value, **released.to_json()})
                 saved = self._announce_saved(saved)
@@ -1021,7 +1024,6 @@ class LifecycleService:
             raise
         if request is not None:
             self._answers.saved = done
-        asked = request.audit_details() if request is not None else {}
         self._audit_decision(saved, {"trigger": trigger.value, **decision.to_json(), **asked})
         self.metrics.count(f"Decisions{decision.action.value.capitalize()}")
         if refused:

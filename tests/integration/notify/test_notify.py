@@ -18,9 +18,11 @@ from urllib.parse import parse_qs, urlencode
 import boto3
 import pytest
 from botocore.exceptions import ClientError
+from moto.sagemaker.models import sagemaker_backends
 from warmpool.adapters.slack import SlackWebhooks
 from warmpool.domain.clock import moment_text
 from warmpool.domain.messages import slack_text
+from warmpool.emulator.control import DEFAULT_ACCOUNT as ACCOUNT_ID
 from warmpool.emulator.jobs import training_job_request
 from warmpool.handlers import lifecycle, notifier, reconciler, slack_interactive
 from warmpool.local.pumps import LocalLambdaContext, QueuePump
@@ -42,6 +44,7 @@ POLICY: dict[str, Any] = {
     },
 }
 SIGNING_SECRET = "local-signing-secret"
+REGION = "us-east-1"  # the system's (conftest's aws_env)
 
 
 @pytest.fixture
@@ -865,6 +868,44 @@ def test_a_press_that_fails_inside_warmpool_is_answered_so_and_heard_again(
     done = system.registry.get("s-26")
     assert done is not None
     assert done.pool.override_until == before.pool.expires_at + timedelta(minutes=30)
+
+
+def test_a_press_on_a_pool_gone_or_a_job_deleted_says_who_pressed_in_the_trail(
+    system: System, slack: SlackStandIn
+) -> None:
+    # The engine records what it finds: the pool gone, the job deleted. For a press, that entry was all
+    # the trail had of it, without who pressed.
+    tags = {"team": "vision", "owner": "alice"}
+    finish(system, "s-28", tags)
+    assert call(signed(press("s-28", "warmpool_release", "UALICE")))[1].startswith("release s-28: done")
+    status, text = call(signed(press("s-28", "warmpool_extend_30", "UBOB", slack.url("bob"))))
+    assert (status, text) == (
+        200,
+        "extend s-28: refused (status: s-28 has no Available warm pool: it is gone (Terminated); nothing to "
+        "extend)",
+    )
+    last = system.registry.audit_trail("s-28")[-1]
+    assert (last.what, last.details["state"]) == ("recorded", "Terminated")
+    assert (last.details["user"], last.details["user_id"], last.details["via"]) == ("ubob", "UBOB", "slack")
+
+    finish(system, "s-29", tags, volume_size_gb=70)
+    # SageMaker's DeleteTrainingJob, which neither moto nor the emulator has
+    del sagemaker_backends[ACCOUNT_ID][REGION].training_jobs["s-29"]
+    del system.emulator.jobs[(ACCOUNT_ID, REGION, "s-29")]
+    status, text = call(signed(press("s-29", "warmpool_release", "UALICE", slack.url("alice"))))
+    assert (status, text) == (
+        200,
+        "release s-29: refused (status: s-29 has no Available warm pool: SageMaker has no training job of "
+        "that name; nothing to release)",
+    )
+    assert slack.delivered("alice")[0]["body"]["text"] == text
+    last = system.registry.audit_trail("s-29")[-1]
+    assert last.what == "job-missing"
+    assert (last.details["user"], last.details["user_id"], last.details["via"]) == (
+        "ualice",
+        "UALICE",
+        "slack",
+    )
 
 
 def test_answers_to_a_forged_button_value_are_escaped_and_cut(system: System, slack: SlackStandIn) -> None:
