@@ -339,7 +339,18 @@ def run_show(args: argparse.Namespace) -> int:
 
 # what an entry's headline says of its details (`_trail_lines`), not repeated after it
 _HEADLINE = frozenset(
-    {"action", "rule", "user", "user_id", "via", "policy_version", "dry_run", "reasons", "reason"}
+    {
+        "action",
+        "rule",
+        "user",
+        "user_id",
+        "user_owner",
+        "via",
+        "policy_version",
+        "dry_run",
+        "reasons",
+        "reason",
+    }
 )
 
 
@@ -360,7 +371,10 @@ def _trail_lines(entries: list[dict[str, Any]]) -> list[str]:
             action = details.get("action")
             said.append(f"{action} ({details['rule']})" if action else f"({details['rule']})")
         if details.get("user"):
-            user_id = f" ({details['user_id']})" if details.get("user_id") else ""
+            known = [str(details["user_id"])] if details.get("user_id") else []
+            if details.get("user_owner"):  # the owner the policy mapped the Slack user to
+                known.append(f"owner {details['user_owner']}")
+            user_id = f" ({', '.join(known)})" if known else ""
             via = f" via {details['via']}" if details.get("via") else ""
             said.append(f"asked by {details['user']}{user_id}{via}")
         if "policy_version" in details:

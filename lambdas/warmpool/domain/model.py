@@ -318,10 +318,15 @@ class UserRequest:
     # Slack's user id (U012ABC): unlike the name, unique and stable, so the audit can tell who it was.
     # None from the CLI.
     user_id: str | None = None
+    # The owner name `notifications.slack_users` mapped the user id to when they asked (None: none, or
+    # from the CLI, whose `user` is the owner name): the trail says who it was as the policy and the
+    # jobs' owner tags name people, however the mapping changes later.
+    user_owner: str | None = None
 
     def audit_details(self) -> dict[str, str | None]:
         """Who asked, as the pool's audit trail records it."""
-        return {"user": self.user, "user_id": self.user_id, "via": self.via}
+        details = {"user": self.user, "user_id": self.user_id, "via": self.via}
+        return details | ({"user_owner": self.user_owner} if self.user_owner else {})
 
 
 # What a person's request is answered (`Decision.verdict`)

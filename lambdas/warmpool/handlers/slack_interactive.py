@@ -12,7 +12,7 @@ import base64
 import hashlib
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -263,6 +263,8 @@ def _press(rt: Runtime, press: ButtonPress) -> dict[str, Any]:
     request = UserRequest(
         kind=press.kind, user=press.user_name, minutes=press.minutes, via="slack", user_id=press.user_id
     )
+    owner, unmapped = requester_owner(policy, request, record.pool.owner)
+    request = replace(request, user_owner=owner)
     if not may_act(policy, press.user_id, owner=record.pool.owner, team=record.pool.team):
         log.info("unauthorized Slack action", extra={"user": press.user_id, "job_name": press.job_name})
         # in the pool's trail too: who tried to change it, and why they could not
@@ -270,7 +272,6 @@ def _press(rt: Runtime, press: ButtonPress) -> dict[str, Any]:
             record, request, "not the pool's owner, an admin of its team or a platform admin"
         )
         # an owner who pressed from a Slack account the policy does not map is told so: it is the fix
-        _, unmapped = requester_owner(policy, request, record.pool.owner)
         return _answer_press(
             rt,
             press,

@@ -20,6 +20,7 @@ import pytest
 from botocore.exceptions import ClientError
 from moto.sagemaker.models import sagemaker_backends
 from warmpool.adapters.slack import SlackWebhooks
+from warmpool.cli.main import main
 from warmpool.domain.clock import moment_text
 from warmpool.domain.messages import slack_text
 from warmpool.emulator.control import DEFAULT_ACCOUNT as ACCOUNT_ID
@@ -749,6 +750,30 @@ def test_the_audit_trail_names_who_pressed_by_slack_user_id_granted_or_not(
         "slack",
     )
     assert decided[0].details["rule"] == "request.slack"
+
+
+def test_the_audit_trail_names_the_owner_the_policy_mapped_the_presser_to(
+    system: System, slack: SlackStandIn, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A Slack user name is what its user chose (ubob); the jobs' owner tags and the policy name the
+    # person bob. The trail said "asked by ubob (UBOB)": who that was, as an owner, was in the policy
+    # of the day only.
+    finish(system, "s-30", {"team": "vision", "owner": "alice"})
+    assert call(signed(press("s-30", "warmpool_extend_30", "UBOB")))[1].startswith("extend s-30: done")
+    assert call(signed(press("s-30", "warmpool_release", "UMALLORY")))[0] == 200
+    trail = system.registry.audit_trail("s-30")
+    (decided,) = [e for e in trail if e.what == "decision" and e.details.get("trigger") == "user"]
+    assert (decided.details["user_id"], decided.details["user_owner"]) == ("UBOB", "bob")
+    (refused,) = [e for e in trail if e.what == "request-unauthorized"]
+    assert "user_owner" not in refused.details  # mapped to no owner
+    capsys.readouterr()
+    assert main(["pools", "show", "s-30"]) == 0
+    out = capsys.readouterr().out
+    said = [" ".join(line.split()[2:]) for line in out.splitlines() if "asked by" in line]
+    assert said == [
+        "decision extend (request.slack), asked by ubob (UBOB, owner bob) via slack, policy version 2",
+        "request-unauthorized asked by umallory (UMALLORY) via slack",
+    ]
 
 
 def test_a_refused_press_is_answered_where_the_person_who_pressed_sees_it(
