@@ -156,6 +156,14 @@ def decide_keep_alive(
             f"kept warm until {moment_text(planned)} of the {moment_text(asked_until)} asked: "
             f"{ev.rule_reason or ev.rule}"
         )
+    if promised is None and ev.requested_until is not None:
+        # Refused: the request rule's own line said the asked time was kept, which a limit then cut
+        # ("refused (...; kept warm until 10:30 on request; capped at the maximum horizon ...)").
+        asked_line = kept_on_request(ev.requested_until)
+        reasons = [
+            f"asked to keep it warm until {moment_text(ev.requested_until)}" if r == asked_line else r
+            for r in reasons
+        ]
     # min_step_minutes only spares a small extension; a shorter keep-alive (a cap: the working day,
     # the maximum horizon, a budget) is always set, however small the step, and so is an extension a
     # person was promised: spared, it would let the pool go before the time they were told
@@ -179,6 +187,22 @@ def decide_keep_alive(
         )
         action, keep_alive, rule = Action.NOTIFY, None, "max_reductions_per_run"
         next_check = now + timedelta(minutes=RETRY_CAPPED_MINUTES)
+    if (
+        request is not None
+        and request.kind == "extend"
+        and promised is None
+        and action in (Action.SHORTEN, Action.RELEASE)
+    ):
+        # An extension refused leaves the pool to the policy, as if nobody had asked, and the policy may
+        # end it sooner now (it changed since the pool's last look, a budget ran low): the answer said
+        # "refused" of a pool it had just released. Said as what the decision does: a dry run's last
+        # reason then says that nothing is changed (`_left_undone`).
+        reasons.append(
+            "without the request, the policy releases it now"
+            if action is Action.RELEASE
+            else "without the request, the policy keeps it warm only until "
+            f"{moment_text(now + timedelta(seconds=keep_alive or 0))}"
+        )
     if policy.dry_run:
         reasons.append(_left_undone(pool, action, keep_alive, promised, now, tuple(ev.release_pool_ids)))
     return Decision(

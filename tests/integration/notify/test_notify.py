@@ -1155,6 +1155,35 @@ def test_policy_refusal_says_why(system: System, slack: SlackStandIn) -> None:
     assert "max_extend_minutes" in text
 
 
+def test_an_extension_refused_says_the_pool_was_released_and_not_that_it_is_kept(
+    system: System, slack: SlackStandIn
+) -> None:
+    # The team cut its maximum horizon to 5 minutes after alice's pool was planned an hour; ten minutes
+    # in, she presses "Extend 30 min". Refused, the pool is decided as if nobody had asked: released
+    # now. The answer said "refused (...; kept warm until 10:30 on request; ...)" and not that her pool
+    # was gone.
+    hour = {**POLICY, "defaults": {**POLICY["defaults"], "keep_alive_strategy": "fixed-3600"}}
+    system.set_policy(hour)
+    finish(system, "s-31", {"team": "vision", "owner": "alice"})
+    before = system.registry.get("s-31")
+    assert before is not None
+    assert before.pool.expires_at is not None
+    asked = before.pool.expires_at + timedelta(minutes=30)
+    system.advance(600)
+    system.set_policy({**hour, "defaults": {**hour["defaults"], "max_horizon_minutes": 5}})
+
+    status, text = call(signed(press("s-31", "warmpool_extend_30", "UALICE", slack.url("respond"))))
+
+    assert status == 200
+    job = system.sagemaker.describe_training_job(TrainingJobName="s-31")
+    assert job["WarmPoolStatus"]["Status"] == "Terminated"
+    assert text.startswith("extend s-31: refused (defaults.max_horizon_minutes: ")
+    assert text.endswith("; without the request, the policy releases it now)")
+    assert f"asked to keep it warm until {moment_text(asked)}" in text
+    assert f"kept warm until {moment_text(asked)}" not in text
+    assert slack.delivered("respond")[0]["body"]["text"] == text
+
+
 def test_a_refusal_naming_policy_fields_shows_in_slack_as_written(
     system: System, slack: SlackStandIn
 ) -> None:

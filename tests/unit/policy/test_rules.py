@@ -780,6 +780,44 @@ def test_a_limit_below_the_asked_time_still_refuses_a_request_the_plan_covered()
 
 
 @pytest.mark.parametrize(
+    ("max_horizon", "action", "outcome"),
+    [
+        (60, Action.KEEP, None),
+        (
+            30,
+            Action.SHORTEN,
+            "without the request, the policy keeps it warm only until 2026-03-02 09:30:00 UTC",
+        ),
+        (5, Action.RELEASE, "without the request, the policy releases it now"),
+    ],
+)
+def test_a_refused_extension_says_what_was_asked_and_what_the_policy_does_instead(
+    max_horizon: int, action: Action, outcome: str | None
+) -> None:
+    # planned an hour, the pool's maximum horizon is now lower: "30 min more" is refused, and the pool
+    # decided as if nobody had asked. The reasons said "kept warm until 10:30 on request", and nothing
+    # of a release or a shorter keep-alive.
+    doc = policy(
+        keep_alive_strategy="fixed-3600",
+        max_horizon_minutes=max_horizon,
+        overrides={"max_extend_minutes": 60},
+    )
+    decision = decide_keep_alive(
+        pool(keep_alive=3600),
+        doc,
+        MONDAY_10_BERLIN + timedelta(minutes=10),
+        trigger=Trigger.USER,
+        request=UserRequest("extend", "alice", 30, "slack"),
+    )
+    assert (decision.verdict("extend"), decision.action) == ("refused", action)
+    assert "asked to keep it warm until 2026-03-02 10:30:00 UTC" in decision.reasons
+    assert not any(r.startswith("kept warm until") for r in decision.reasons)
+    assert [r for r in decision.reasons if r.startswith("without the request")] == (
+        [outcome] if outcome else []
+    )
+
+
+@pytest.mark.parametrize(
     ("strategy", "rule"),
     [
         ("fixed-1800", "request.cli"),
