@@ -12,6 +12,18 @@ def moment_text(at: datetime) -> str:
     return f"{at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
 
 
+def in_hour(local: datetime, hour: int) -> bool:
+    """Whether `local` (a time on a team's clock) is in the day's `hour`, or, on a day that hour does not
+    exist on that clock (clocks put forward over it: 02:00 on a spring-forward day in Berlin or New York),
+    in the hour that takes its place: a daily digest at 2 was not sent that day at all."""
+    if local.hour == hour:
+        return True
+    wanted = local.replace(hour=hour, minute=0, second=0, microsecond=0, fold=0)
+    # a wall time that does not exist comes back from UTC as the hour after the gap
+    shown = wanted.astimezone(UTC).astimezone(local.tzinfo)
+    return shown.hour != hour and local.hour == shown.hour and local.date() == shown.date()
+
+
 class Clock(Protocol):
     def now(self) -> datetime: ...
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from warmpool.domain.clock import Clock, days_of, period_ends, period_starts
+from warmpool.domain.clock import Clock, days_of, in_hour, period_ends, period_starts
 from warmpool.domain.decide import RETRY_CAPPED_MINUTES, decide_keep_alive, policy_cost_model
 from warmpool.domain.facts import budget_facts, digest_pool_facts, pool_facts
 from warmpool.domain.model import (
@@ -1915,7 +1915,9 @@ class LifecycleService:
         digest once a day."""
         policy = self._current_policy()
         digest = policy.notifications.digest
-        if not digest.enabled or all(now.astimezone(z).hour != digest.hour for z in ledger_zones(policy)):
+        if not digest.enabled or not any(
+            in_hour(now.astimezone(z), digest.hour) for z in ledger_zones(policy)
+        ):
             return []  # no team's clock is in the digest's hour: nothing to read
         available = self.registry.list_by_status(WarmPoolStatus.AVAILABLE.value)
         by_team: dict[str, list[Pool]] = {}
@@ -1925,7 +1927,7 @@ class LifecycleService:
             team: now.astimezone(ledger_zone(policy, team))
             for team in {*by_team, *policy.notifications.teams}
         }
-        teams = sorted(team for team, at in local.items() if at.hour == digest.hour)
+        teams = sorted(team for team, at in local.items() if in_hour(at, digest.hour))
         if not teams:
             return []
         fleet = self._fleet(now, teams=teams, with_ledger=True, available=available, ledger_teams=teams)

@@ -1,6 +1,7 @@
 """The daily digest: once a day per team, in the policy's hour, from the reconciler."""
 
 import json
+from datetime import UTC, datetime
 
 import boto3
 from slack_sdk.models.blocks import Block
@@ -52,6 +53,28 @@ def warm_at_the_digest_hour(system: System, names: list[str], *, owner: str) -> 
         system.control.run_for(name, 300)
     system.advance(360)
     system.notifications()
+
+
+def test_a_digest_in_an_hour_the_clocks_skip_is_sent_in_the_hour_after(system: System) -> None:
+    # Berlin's clocks go from 02:00 to 03:00 on 2026-03-29: a digest at 2 was sent no digest that day
+    system.set_policy(
+        {
+            "version": 1,
+            "default_team": "platform",
+            "defaults": {"timezone": "Europe/Berlin"},
+            "notifications": {"digest": {"enabled": True, "hour": 2}, "teams": {"nlp": {}}},
+        }
+    )
+    system.emulator.advance((datetime(2026, 3, 29, 0, 30, tzinfo=UTC) - system.control.now()).total_seconds())
+    assert system.reconcile()["digests"] == []  # 01:30 in Berlin
+    system.emulator.advance(3600)  # 01:30 UTC: 03:30 in Berlin, summer time
+    assert system.reconcile()["digests"] == ["nlp"]
+    delivered = [n for n in system.notifications() if n["kind"] == "daily-digest"]
+    assert [n["team"] for n in delivered] == ["nlp"]
+    system.emulator.advance(3600)  # 04:30: the hour after the skipped one has passed
+    assert system.reconcile()["digests"] == []
+    system.emulator.advance(22 * 3600)  # 02:30 the next day, an hour that exists
+    assert system.reconcile()["digests"] == ["nlp"]
 
 
 def test_each_team_hears_once_a_day_what_is_warm(system: System) -> None:
