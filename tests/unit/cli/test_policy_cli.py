@@ -701,7 +701,7 @@ def test_validate_says_where_a_key_written_in_the_wrong_block_goes(
     # max_extend_minutes in defaults was "did you mean `max_step_minutes`?"; a rule right under teams was
     # a team named max_warm_instances that "must be a mapping"
     text = (
-        "version: 1\nbudget: {daily_usd: 40}\nslack_users: {alice: U0ALICE}\n"
+        "version: 1\nbudget: {daily_usd: 40}\nslack_users: {alice: U0ALICE}\nmax_warm_instances: 8\n"
         "defaults:\n  instance_type_limits: {ml.p4d.24xlarge: 4}\n  holidays: [2026-12-24]\n"
         "  max_extend_minutes: 240\n  daily_usd: 40\n"
         "teams:\n  max_warm_instances: 6\n  vision: {admins: [alice]}\n"
@@ -720,6 +720,9 @@ def test_validate_says_where_a_key_written_in_the_wrong_block_goes(
         "there.",
         "budget: not a key here: `budget` is a team's rule: write it under defaults or teams.<team>.",
         "slack_users: not a key here: `slack_users` belongs under notifications: write it there.",
+        # a team's limit, refused under a selector or an owner: not told to write it there
+        "max_warm_instances: not a key here: `max_warm_instances` is a team's rule: write it under "
+        "defaults or teams.<team>.",
     ]
 
 

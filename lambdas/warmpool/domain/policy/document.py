@@ -293,8 +293,27 @@ class Rules(_Strict):
         return self
 
 
-# The rules that are a team's figure, set under `defaults` or `teams.<team>` only (`PoolRules`)
-TEAM_RULES = ("budget",)
+# The rules that are a team's figure, set under `defaults` or `teams.<team>` only (`PoolRules` refuses
+# them under a selector or an owner), and why: a budget is the team's idle cost, on its ledger whichever
+# pools idled (a selector's held its pools alone to the whole team's spending, an owner's lifted the
+# team's own budget for the owner's pools while they went on spending it, and `pools costs` showed the
+# team's budget, not the one that decided); the limit counts all the team's warm instances (an owner's 10
+# let the owner's pools go past the team's 6 while the team's other pools counted).
+_TEAM_FIGURES = {
+    "budget": (
+        "a budget is a team's: its idle cost per day and month, counted on the team's ledger whichever of "
+        "its pools idled. Here it would hold only these pools to the whole team's spending, and lift the "
+        "team's own budget for them. Set it under teams.<team> (or defaults, for every team); to spend "
+        "less on these pools, give them a shorter max_horizon_minutes here."
+    ),
+    "max_warm_instances": (
+        "max_warm_instances is a team's limit: it counts all the team's warm instances, whichever pools "
+        "they are. Here it would hold only these pools to the whole team's count, or let them go past the "
+        "team's own limit. Set it under teams.<team> (or defaults, for every team); to cap one instance "
+        "type account-wide, use the top-level instance_type_limits."
+    ),
+}
+TEAM_RULES = tuple(_TEAM_FIGURES)
 
 
 class PoolRules(Rules):
@@ -309,35 +328,12 @@ class PoolRules(Rules):
         description="not here: the limit is a team's, set under defaults or teams.<team>",
     )
 
-    @field_validator("budget", mode="before")
+    @field_validator(*TEAM_RULES, mode="before")
     @classmethod
-    def _team_wide(cls, value: Any) -> Any:
-        """A budget is the team's idle cost, on its ledger whichever pools idled: a selector's held its
-        pools alone to the whole team's spending, an owner's lifted the team's own budget for the owner's
-        pools while they went on spending it, and `pools costs` showed the team's budget, not the one
-        that decided. Refused, naming where it goes."""
+    def _team_figure(cls, value: Any, info: ValidationInfo) -> Any:
+        """A team's figure is refused, naming where it goes (`_TEAM_FIGURES`)."""
         if value is not None:
-            raise ValueError(
-                "a budget is a team's: its idle cost per day and month, counted on the team's ledger "
-                "whichever of its pools idled. Here it would hold only these pools to the whole team's "
-                "spending, and lift the team's own budget for them. Set it under teams.<team> (or defaults, "
-                "for every team); to spend less on these pools, give them a shorter max_horizon_minutes here."
-            )
-        return value
-
-    @field_validator("max_warm_instances", mode="before")
-    @classmethod
-    def _team_limit(cls, value: Any) -> Any:
-        """The limit counts all the team's warm instances: an owner's 10 let the owner's pools go past
-        the team's 6 while the team's other pools counted, and a selector's held its pools alone to the
-        whole team's count. Refused, naming where it goes."""
-        if value is not None:
-            raise ValueError(
-                "max_warm_instances is a team's limit: it counts all the team's warm instances, whichever "
-                "pools they are. Here it would hold only these pools to the whole team's count, or let them "
-                "go past the team's own limit. Set it under teams.<team> (or defaults, for every team); to "
-                "cap one instance type account-wide, use the top-level instance_type_limits."
-            )
+            raise ValueError(_TEAM_FIGURES[str(info.field_name)])
         return value
 
 
@@ -567,6 +563,14 @@ class PolicyDocument(_Strict):
                 )
         return said + self._notification_advice()
 
+    def _scopes_below_defaults(self) -> list[tuple[str, Rules]]:
+        """Each team's, selector's and owner's rules, by the path a problem names them by."""
+        return [
+            *((f"teams.{name}", rules) for name, rules in self.teams.items()),
+            *((f"selectors.{i}.rules", s.rules) for i, s in enumerate(self.selectors)),
+            *((f"owners.{name}", rules) for name, rules in self.owners.items()),
+        ]
+
     def _denied_allowances(self) -> list[str]:
         """An allowed instance type that a deny in force for the same pools matches: each field resolves
         on its own and a deny wins, so `teams.research.allowed_instance_types: [ml.p5.*]` under the
@@ -575,14 +579,8 @@ class PolicyDocument(_Strict):
         depends on the pool's team)."""
         from fnmatch import fnmatchcase
 
-        scopes = [
-            ("defaults", self.defaults),
-            *((f"teams.{name}", rules) for name, rules in self.teams.items()),
-            *((f"selectors.{i}.rules", s.rules) for i, s in enumerate(self.selectors)),
-            *((f"owners.{name}", rules) for name, rules in self.owners.items()),
-        ]
         said = []
-        for path, rules in scopes:
+        for path, rules in [("defaults", self.defaults), *self._scopes_below_defaults()]:
             denied, where = rules.denied_instance_types, path
             if denied is None:
                 denied, where = self.defaults.denied_instance_types, "defaults"
@@ -608,13 +606,8 @@ class PolicyDocument(_Strict):
         written as the block's own default, `holidays: []`, says it is meant), against the defaults' block
         only: a selector's or an owner's replaces a team's too, but which depends on the pool's team, and
         a line per team would drown the one that matters."""
-        scopes = [
-            *((f"teams.{name}", rules) for name, rules in self.teams.items()),
-            *((f"selectors.{i}.rules", s.rules) for i, s in enumerate(self.selectors)),
-            *((f"owners.{name}", rules) for name, rules in self.owners.items()),
-        ]
         said = []
-        for path, rules in scopes:
+        for path, rules in self._scopes_below_defaults():
             for block in ("working_hours", "budget", "overrides"):
                 own: BaseModel | None = getattr(rules, block)
                 replaced: BaseModel | None = getattr(self.defaults, block)
