@@ -412,7 +412,7 @@ class LifecycleService:
             elif record.next_check_at is not None and record.next_check_at <= now:
                 # the scheduled tick never fired (or fires right now: one of the two loses the write)
                 self._repair(failed, report.rescheduled, name, self._refresh, name, Trigger.STEP_DUE)
-            elif not dry_run and _left_undone_by_a_dry_run(record):
+            elif not dry_run and _left_undone_by_a_dry_run(record.last_decision):
                 # `dry_run` was switched off: decided now, not at its next look, which a dry run plans
                 # by the keep-alive it left (a pool it would release idled until its expiry warning)
                 self._repair(failed, report.after_dry_run, name, self._refresh, name, Trigger.RECONCILE)
@@ -992,7 +992,7 @@ class LifecycleService:
         # looks again where a real run could still act on the pool (`_dry_run_looks_again_at`).
         if refused:
             planned = replace(decision, next_check_at=self._retry_refused_at(record, refusal, now))
-        elif decision.dry_run and _changes_sagemaker(replace(decision, dry_run=False)):
+        elif _left_undone_by_a_dry_run(decision):
             planned = replace(decision, next_check_at=self._dry_run_looks_again_at(record, decision, now))
         else:
             planned = decision
@@ -2301,9 +2301,8 @@ def _releases(decision: Decision | None) -> bool:
     return decision is not None and decision.action is Action.RELEASE and not decision.dry_run
 
 
-def _left_undone_by_a_dry_run(record: PoolRecord) -> bool:
-    """Whether the pool's last decision was a dry run's that would have changed its keep-alive."""
-    decision = record.last_decision
+def _left_undone_by_a_dry_run(decision: Decision | None) -> bool:
+    """Whether the decision was a dry run's that would have changed the pool's keep-alive."""
     return decision is not None and decision.dry_run and _changes_sagemaker(replace(decision, dry_run=False))
 
 
