@@ -23,6 +23,7 @@ SLACK_HEADER_LIMIT = 150  # characters of a header block's text
 SLACK_FIELD_LIMIT = 2000  # characters of a section's field (we send none; the adapter cuts any)
 SLACK_BUTTON_LIMIT = 75  # characters of a button's text
 SLACK_BLOCK_LIMIT = 50  # blocks in a message
+SLACK_CONFIRM_TEXT_LIMIT = 300  # characters of a confirmation dialog's text
 SLACK_TEXT_LIMIT = 40_000  # characters of a message's top-level text: Slack truncates a longer one
 # All the text of a message's blocks together: Slack refuses a message past about 12,000 to 13,000
 # characters (`msg_blocks_too_long`, undocumented). We keep each message under this, with room to spare.
@@ -377,8 +378,25 @@ def _actions(notification: Notification) -> dict[str, Any]:
         "elements": [
             _button("Extend 30 min", ACTION_EXTEND_30, value),
             _button("Extend 60 min", ACTION_EXTEND_60, value),
-            _button("Release now", ACTION_RELEASE, value, style="danger"),
+            _button(
+                "Release now", ACTION_RELEASE, value, style="danger", confirm=_release_confirm(notification)
+            ),
         ],
+    }
+
+
+def _release_confirm(notification: Notification) -> dict[str, Any]:
+    """Slack's own "are you sure?" before a release: a release cannot be taken back (the instances stop
+    and the next matching job starts cold), and the button sits next to two that only extend, in a
+    message people tap on their phones. The extend buttons ask nothing: a press too many costs minutes."""
+    job = slack_escape(notification.job_name)
+    what = f"The warm pool of {job} stops now; the next matching job starts cold."
+    return {
+        "title": _plain("Release the warm pool?"),
+        "text": _plain(slack_cut(what, SLACK_CONFIRM_TEXT_LIMIT)),
+        "confirm": _plain("Release now"),
+        "deny": _plain("Keep it"),
+        "style": "danger",
     }
 
 
@@ -521,7 +539,9 @@ def within_slack_limits(text: str, blocks: list[dict[str, Any]]) -> tuple[str, l
     return slack_cut(text, SLACK_TEXT_LIMIT), [fitted(block) for block in blocks]
 
 
-def _button(label: str, action_id: str, value: str, style: str | None = None) -> dict[str, Any]:
+def _button(
+    label: str, action_id: str, value: str, style: str | None = None, confirm: dict[str, Any] | None = None
+) -> dict[str, Any]:
     button: dict[str, Any] = {
         "type": "button",
         "text": {"type": "plain_text", "text": label},
@@ -530,6 +550,8 @@ def _button(label: str, action_id: str, value: str, style: str | None = None) ->
     }
     if style:
         button["style"] = style
+    if confirm:
+        button["confirm"] = confirm
     return button
 
 

@@ -77,6 +77,14 @@ def test_pools_people_can_act_on_get_buttons_and_others_do_not() -> None:
     assert [e["text"]["text"] for e in elements] == ["Extend 30 min", "Extend 60 min", "Release now"]
     assert elements[2]["action_id"] == ACTION_RELEASE
     assert json.loads(elements[0]["value"]) == {"job": "bert-finetune-7", "pool": "pool-1"}
+    # a release cannot be taken back: Slack asks first, naming the job; an extension asks nothing
+    confirm = elements[2]["confirm"]
+    assert confirm["title"]["text"] == "Release the warm pool?"
+    assert "bert-finetune-7" in confirm["text"]["text"]
+    assert "starts cold" in confirm["text"]["text"]
+    assert (confirm["confirm"]["text"], confirm["deny"]["text"]) == ("Release now", "Keep it")
+    assert "confirm" not in elements[0]
+    assert "confirm" not in elements[1]
     released = render(note(NotificationKind.RELEASED))
     assert not [b for b in blocks(released) if b["type"] == "actions"]
 
