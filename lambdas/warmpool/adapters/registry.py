@@ -33,7 +33,8 @@ The registry table
 
 The audit table (append-only, read per pool)
 - `POOL#<pool_id>` / `AUDIT#<time>#<id>`: the audit trail, with a TTL; an entry is never written over
-  another (`audit`).
+  another (`audit`). Versions before the audit table wrote it into the registry table, same keys,
+  where `audit_trail` reads it too until its TTL.
 """
 
 from __future__ import annotations
@@ -670,16 +671,24 @@ class DynamoPoolRegistry:
         )
 
     def audit_trail(self, pool_id: str) -> list[AuditEntry]:
-        entries: list[AuditEntry] = []
-        for item in self._query(
-            table=self.audit_table_name,
-            KeyConditionExpression="pk = :p AND begins_with(sk, :a)",
-            ExpressionAttributeValues={":p": {"S": f"POOL#{pool_id}"}, ":a": {"S": "AUDIT#"}},
-        ):
+        """The pool's trail, oldest first. The versions before the audit table wrote their entries into
+        the registry table, under the same keys, and they stay there until their TTL (90 days): they
+        are read from there too, or a pool that lived across the upgrade showed only what was written
+        since (`pools show`: `audit: none`), and a release whose save failed before the upgrade lost
+        the rule its `keep-alive-updated` entry names. One more Query, of that pool's partition."""
+        condition = {
+            "KeyConditionExpression": "pk = :p AND begins_with(sk, :a)",
+            "ExpressionAttributeValues": {":p": {"S": f"POOL#{pool_id}"}, ":a": {"S": "AUDIT#"}},
+        }
+        tables = (self.table_name, self.audit_table_name)
+        items = [item for table in tables for item in self._query(table=table, **condition)]
+        entries: list[tuple[datetime, str, AuditEntry]] = []
+        for item in items:
             at = datetime.fromisoformat(item["sk"]["S"].split("#")[1])
             details = json.loads(item["details"]["S"])
-            entries.append(AuditEntry(at, pool_id, item["job_name"]["S"], item["what"]["S"], details))
-        return entries
+            entry = AuditEntry(at, pool_id, item["job_name"]["S"], item["what"]["S"], details)
+            entries.append((at, item["sk"]["S"], entry))
+        return [entry for _, _, entry in sorted(entries, key=lambda e: (e[0], e[1]))]
 
     # ------------------------------------------------------------------ idle-gap history
     def history(self, match_digest: str, team: str | None) -> tuple[tuple[IdleGap, ...], tuple[IdleGap, ...]]:

@@ -1,0 +1,157 @@
+"""A deployment upgraded over an older one reads what the older versions left (docs/registry.md,
+"Upgrading"): each test writes an item or message as an older version's code wrote it (the commit is
+named), then has the new functions, the reconciler and the CLI read it."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from warmpool.cli.main import main
+from warmpool.emulator.jobs import training_job_request
+from warmpool.handlers import lifecycle, notifier, reconciler, slack_interactive
+
+from tests.integration.conftest import System, hooked
+
+TAGS = {"team": "vision", "owner": "alice"}
+RELEASE = {"version": 1, "defaults": {"keep_alive_strategy": "none"}}  # released as soon as it is idle
+# a decision's audit details as the versions before the audit table wrote them (the decision's JSON
+# and the trigger; no policy_version, user or via yet)
+OLDER_DECISION = {
+    "action": "extend",
+    "dry_run": False,
+    "horizon_seconds": 1800,
+    "keep_alive_seconds": 1800,
+    "next_check_at": None,
+    "notify": [],
+    "reasons": ["strategy fixed-1800 wants 30 min of warm time"],
+    "release_pool_ids": [],
+    "rule": "defaults.keep_alive_strategy",
+    "trigger": "job-ended",
+}
+
+
+def upgraded(system: System) -> None:
+    """The new functions start: nothing they cached before is kept."""
+    for module in (lifecycle, reconciler, notifier, slack_interactive):
+        module.runtime.cache_clear()
+
+
+def older_audit_entry(
+    pool_id: str, at: datetime, job_name: str, what: str, details: dict[str, Any]
+) -> dict[str, Any]:
+    """An audit entry as the versions before the audit table wrote it, into the registry table
+    (DynamoPoolRegistry.audit at 83428c0^; 1c9de1e's had a shorter random suffix, same order)."""
+    return {
+        "pk": {"S": f"POOL#{pool_id}"},
+        "sk": {"S": f"AUDIT#{at.isoformat()}#{time.time_ns():020d}{uuid.uuid4().hex[:4]}"},
+        "job_name": {"S": job_name},
+        "what": {"S": what},
+        "details": {"S": json.dumps(details, default=str, sort_keys=True)},
+        "ttl": {"N": str(int(at.timestamp()) + 90 * 86400)},
+    }
+
+
+def move_trail_to_the_registry_table(system: System, pool_id: str) -> list[str]:
+    """The pool's trail as an older version left it: in the registry table, none in the audit table."""
+    dynamodb = boto3.client("dynamodb")
+    items = dynamodb.query(
+        TableName=system.env.audit_table,
+        KeyConditionExpression="pk = :p",
+        ExpressionAttributeValues={":p": {"S": f"POOL#{pool_id}"}},
+    )["Items"]
+    for item in items:
+        dynamodb.delete_item(TableName=system.env.audit_table, Key={"pk": item["pk"], "sk": item["sk"]})
+        dynamodb.put_item(TableName=system.env.pools_table, Item=item)
+    return [item["what"]["S"] for item in items]
+
+
+def shown_trail(capsys: pytest.CaptureFixture[str], job: str) -> list[tuple[str, str]]:
+    capsys.readouterr()
+    assert main(["pools", "show", job, "--format", "json"]) == 0
+    return [(a["job"], a["what"]) for a in json.loads(capsys.readouterr().out)["audit"]]
+
+
+def test_pools_show_lists_the_trail_an_older_version_wrote_into_the_registry_table(
+    system: System, capsys: pytest.CaptureFixture[str]
+) -> None:
+    system.run_job("up-1", 300, keep_alive_seconds=900, tags=TAGS)
+    record = system.registry.get("up-1")
+    assert record is not None
+    assert record.pool.available_since is not None
+    ended = record.pool.available_since
+    # what the version before the audit table recorded of the pool's first job, before the upgrade
+    older = [
+        older_audit_entry("up-1", ended, "up-0", "recorded", {"state": "InUse", "trigger": "job-ended"}),
+        older_audit_entry("up-1", ended, "up-0", "decision", OLDER_DECISION),
+    ]
+    new = shown_trail(capsys, "up-1")
+    for item in older:
+        boto3.client("dynamodb").put_item(TableName=system.env.pools_table, Item=item)
+    upgraded(system)
+
+    trail = shown_trail(capsys, "up-1")
+    # the older entries too, in the order they were written, among the new ones of the same time
+    assert sorted(trail) == sorted([*new, ("up-0", "recorded"), ("up-0", "decision")])
+    assert trail.index(("up-0", "recorded")) < trail.index(("up-0", "decision"))
+    assert main(["pools", "show", "up-1"]) == 0
+    assert "up-0  decision  extend (defaults.keep_alive_strategy)" in capsys.readouterr().out
+
+
+@pytest.fixture
+def save_fails_once(system: System) -> Iterator[list[str]]:
+    """The first save of a pool after a successful UpdateTrainingJob fails (DynamoDB answering 500
+    after botocore's retries), as the invocation of an older version ended there."""
+    failed: list[str] = []
+    updated: list[bool] = []
+
+    def after_update(http_response: Any, **_: Any) -> None:
+        if http_response.status_code == 200:
+            updated.append(True)
+
+    def before(params: dict[str, Any], **_: Any) -> None:
+        saves_a_pool = any(
+            str((w.get("Item") or {}).get("pk", {}).get("S", "")).startswith("POOL#")
+            for entry in params.get("TransactItems", [])
+            for w in entry.values()
+        )
+        if updated and saves_a_pool and not failed:
+            failed.append("TransactWriteItems")
+            raise ClientError({"Error": {"Code": "InternalServerError", "Message": "injected"}}, "Transact")
+
+    with (
+        hooked("after-call.sagemaker.UpdateTrainingJob", after_update),
+        hooked("provide-client-params.dynamodb.TransactWriteItems", before),
+    ):
+        upgraded(system)  # clients made from now on carry the hooks
+        yield failed
+
+
+def test_a_release_an_older_version_made_but_never_saved_is_recorded_with_its_rule(
+    system: System, save_fails_once: list[str]
+) -> None:
+    system.set_policy(RELEASE)
+    system.sagemaker.create_training_job(**training_job_request("uprel-1", keep_alive_seconds=600, tags=TAGS))
+    system.settle()
+    system.control.run_for("uprel-1", 300)
+    system.emulator.advance(300)
+    system.lifecycle.pump_once()  # the older version released the pool; its save failed
+    assert save_fails_once
+    # the update's entry, naming the rule that released the pool, is where that version wrote it
+    assert "keep-alive-updated" in move_trail_to_the_registry_table(system, "uprel-1")
+    upgraded(system)
+    system.settle()  # the event delivered again, to the new version (or redriven from the DLQ)
+
+    said = [n for n in system.notifications() if n["kind"] == "released"]
+    assert [(n["job_name"], n["decision"]["rule"]) for n in said] == [
+        ("uprel-1", "defaults.keep_alive_strategy")
+    ]
+    trail = system.registry.audit_trail("uprel-1")
+    assert [e.details.get("rule") for e in trail if e.what == "decision"] == ["defaults.keep_alive_strategy"]
