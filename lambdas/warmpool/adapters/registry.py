@@ -63,6 +63,7 @@ from warmpool.service.ports import (
     PoolRecord,
     TunerTrial,
     TuningNotice,
+    UnreadableItemError,
     WatchedTuningJob,
 )
 
@@ -874,16 +875,30 @@ def _with_version(pool: Any, version: int) -> Any:
 
 
 def _record(item: dict[str, Any]) -> PoolRecord:
-    body = json.loads(item["record"]["S"])
-    pool = pool_from_json(body["pool"])
-    return PoolRecord(
-        pool=pool,
-        last_decision=decision_from_json(body["last_decision"]) if body.get("last_decision") else None,
-        last_error=body.get("last_error"),
-        next_check_at=datetime.fromisoformat(body["next_check_at"]) if body.get("next_check_at") else None,
-        schedule_name=body.get("schedule_name"),
-        tuner_owned=bool(body.get("tuner_owned")),
-        notified=tuple(body.get("notified") or ()),
-        unannounced=tuple(body.get("unannounced") or ()),
-        unaudited=body.get("unaudited"),
-    )
+    """A pool item. Every shape an earlier version wrote is read (fields it did not write take their
+    defaults); one that cannot be read is an error naming the item and what to do, not a KeyError
+    from deep inside that said neither which item it was nor that it was the item's fault."""
+    try:
+        body = json.loads(item["record"]["S"])
+        pool = pool_from_json(body["pool"])
+        next_check = body.get("next_check_at")
+        return PoolRecord(
+            pool=pool,
+            last_decision=decision_from_json(body["last_decision"]) if body.get("last_decision") else None,
+            last_error=body.get("last_error"),
+            next_check_at=datetime.fromisoformat(next_check) if next_check else None,
+            schedule_name=body.get("schedule_name"),
+            tuner_owned=bool(body.get("tuner_owned")),
+            notified=tuple(body.get("notified") or ()),
+            unannounced=tuple(body.get("unannounced") or ()),
+            unaudited=body.get("unaudited"),
+        )
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        what = f"no {exc}" if isinstance(exc, KeyError) else str(exc)
+        pk, sk = item.get("pk", {}).get("S", "?"), item.get("sk", {}).get("S", "?")
+        raise UnreadableItemError(
+            f"registry item {pk} / {sk} cannot be read ({type(exc).__name__}: {what}): it was edited by "
+            "hand or written by a version this one does not know. Restore it from the registry "
+            "table's point-in-time recovery, or write it again as docs/registry.md describes the pool "
+            "item"
+        ) from exc

@@ -30,6 +30,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError, NoRegionError
 
     from warmpool.cli.output import fail
+    from warmpool.service.ports import UnreadableItemError
 
     try:
         code: int = args.run(args)
@@ -54,6 +55,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     except ClientError as exc:
         return fail(_refused(exc, args))
+    except UnreadableItemError as exc:  # says which item, and what to do
+        return fail(str(exc))
     return code
 
 

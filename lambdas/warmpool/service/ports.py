@@ -46,6 +46,12 @@ class ConcurrentUpdateError(RetryableError):
     """Another invocation changed the pool first (optimistic locking): retry with fresh state."""
 
 
+class UnreadableItemError(ValueError):
+    """A registry item this version cannot read (edited by hand, or written by a version it does not
+    know: every shape the versions before it wrote is read, docs/registry.md "Upgrading"); the
+    message names the item, what is wrong with it and what to do."""
+
+
 class SageMakerPort(Protocol):
     def describe_training_job(self, name: str) -> dict[str, Any]:
         """DescribeTrainingJob; raises JobNotFoundError, ReadNotPermittedError."""

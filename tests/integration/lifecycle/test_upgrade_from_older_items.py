@@ -155,3 +155,26 @@ def test_a_release_an_older_version_made_but_never_saved_is_recorded_with_its_ru
     ]
     trail = system.registry.audit_trail("uprel-1")
     assert [e.details.get("rule") for e in trail if e.what == "decision"] == ["defaults.keep_alive_strategy"]
+
+
+def test_a_pool_item_no_version_wrote_is_named_with_what_to_do(
+    system: System, capsys: pytest.CaptureFixture[str]
+) -> None:
+    system.run_job("up-2", 300, keep_alive_seconds=900, tags=TAGS)
+    dynamodb = boto3.client("dynamodb")
+    key = {"pk": {"S": "POOL#up-2"}, "sk": {"S": "STATE"}}
+    item = dynamodb.get_item(TableName=system.env.pools_table, Key=key)["Item"]
+    body = json.loads(item["record"]["S"])
+    del body["pool"]["match_key"]  # edited by hand: no version wrote a pool without its match key
+    item["record"] = {"S": json.dumps(body)}
+    dynamodb.put_item(TableName=system.env.pools_table, Item=item)
+    capsys.readouterr()
+
+    for command in (["pools", "show", "up-2"], ["pools", "list"]):
+        assert main(command) == 2
+        assert capsys.readouterr().err == (
+            "warmpool: registry item POOL#up-2 / STATE cannot be read (KeyError: no 'match_key'): it "
+            "was edited by hand or written by a version this one does not know. Restore it from the "
+            "registry table's point-in-time recovery, or write it again as docs/registry.md describes "
+            "the pool item\n"
+        )
