@@ -8,7 +8,7 @@ from typing import Any
 
 from warmpool.adapters.registry import MATCH_INDEX, STATUS_INDEX, TEAM_INDEX, TYPE_INDEX, DynamoPoolRegistry
 from warmpool.models.events import TRAINING_DETAIL_TYPE, TUNING_DETAIL_TYPE
-from warmpool.service.ports import PHANTOM_POOLS_REPAIR, TUNING_WATCHES_REPAIR
+from warmpool.service.ports import PHANTOM_POOLS_REPAIR, TUNING_WATCHES_REPAIR, UNANNOUNCED_MARKS_REPAIR
 
 MAX_RECEIVE_COUNT = 5
 
@@ -116,13 +116,15 @@ def create_local_environment(
 
     _table(dynamodb, f"{prefix}-pools", pk="pk", sk="sk", gsi=True)
     _table(dynamodb, f"{prefix}-audit", pk="pk", sk="sk", gsi=False)
-    # A new registry has no pool written before its indexes, no phantom pool an older version left and
-    # no tuning job an older version did not watch: the reconciler's first run records that (until
-    # then, a decision reads every Available pool); the local registry starts as that run leaves it.
+    # A new registry has no pool written before its indexes, no phantom pool an older version left, no
+    # tuning job an older version did not watch and no notice it left unlisted: the reconciler's first
+    # run records that (until then, a decision reads every Available pool); the local registry starts
+    # as that run leaves it.
     registry = DynamoPoolRegistry(f"{prefix}-pools", dynamodb, audit_table_name=f"{prefix}-audit")
     registry.backfill_indexes()
     registry.record_upgraded(PHANTOM_POOLS_REPAIR)
     registry.record_upgraded(TUNING_WATCHES_REPAIR)
+    registry.record_upgraded(UNANNOUNCED_MARKS_REPAIR)
     _table(dynamodb, f"{prefix}-idempotency", pk="id", sk=None, gsi=False)
     lifecycle_dlq_url, lifecycle_dlq_arn = _queue(sqs, f"{prefix}-lifecycle-dlq")
     lifecycle_url, lifecycle_arn = _queue(sqs, f"{prefix}-lifecycle", lifecycle_dlq_arn)

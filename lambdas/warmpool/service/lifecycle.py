@@ -45,6 +45,7 @@ from warmpool.models.events import StepDueDetail, TrainingJobDetail, TuningJobDe
 from warmpool.service.ports import (
     PHANTOM_POOLS_REPAIR,
     TUNING_WATCHES_REPAIR,
+    UNANNOUNCED_MARKS_REPAIR,
     AuditEntry,
     ConcurrentUpdateError,
     FleetSource,
@@ -462,6 +463,8 @@ class LifecycleService:
         # would send (a pool released). One Query, of the pools listed so only (nearly always none).
         for pool_id in self.registry.unannounced_pools():
             self._repair(failed, [], pool_id, self._announce_listed, pool_id)
+        # once after an upgrade: those saved by the versions that did not list them
+        self._announce_left_by_older_versions(failed)
         # A pool the registry still has InUse whose job has ended (its events lost, its keep-alive run
         # out before this run could see it Available): left alone, it would count as running forever.
         in_use = set(self.sagemaker.list_job_names_with_pool(WarmPoolStatus.IN_USE.value))
@@ -611,6 +614,28 @@ class LifecycleService:
         if all(dealt):
             self.registry.record_upgraded(TUNING_WATCHES_REPAIR)
         return watched
+
+    def _announce_left_by_older_versions(self, failed: list[str]) -> None:
+        """Once per registry, until it runs to the end: send what the pools saved by the versions that
+        kept notices still to send (`unannounced`, `unaudited`) but did not list them for the reconciler
+        (no `UNANNOUNCED` mark) have still to say. Those versions left a release decided by the
+        reconciler or asked by a person whose send failed for its next look, which a released pool
+        never gets: without this, its `released` notice was never sent. Every pool that has one is
+        read again and announced as a listed one is (`_announce_listed`): what it still has is sent
+        under the version it was saved with, which the notifier sends once. A pool that fails is
+        reported (`failed`) and leaves the repair to the next run. Costs that run a listing of the
+        pools in every state, Terminated included (they are the ones no look comes back to); later
+        runs nothing (one GetItem per function instance)."""
+        if self.registry.upgraded(UNANNOUNCED_MARKS_REPAIR):
+            return
+        dealt = True
+        for status in WarmPoolStatus:
+            for record in self.registry.list_by_status(status.value):
+                if record.unannounced or record.unaudited is not None:
+                    pool_id = record.pool.pool_id
+                    dealt = self._repair(failed, [], pool_id, self._announce_listed, pool_id) and dealt
+        if dealt:
+            self.registry.record_upgraded(UNANNOUNCED_MARKS_REPAIR)
 
     def _watch_tuning_job(self, arn: str, name: str, now: datetime) -> Outcome:
         """A running tuning job, as SageMaker lists it (`_watch_tuning_jobs_of_older_versions`): watched,

@@ -16,6 +16,9 @@ PHANTOM_POOLS_REPAIR = "phantom-pools"
 # The one-off repair that watches the tuning jobs running since before their pools' saves watched them:
 # see LifecycleService._watch_tuning_jobs_of_older_versions.
 TUNING_WATCHES_REPAIR = "tuning-watches"
+# The one-off repair that sends the notices the versions that saved them unlisted left unsent: see
+# LifecycleService._announce_left_by_older_versions.
+UNANNOUNCED_MARKS_REPAIR = "unannounced-marks"
 
 
 class JobNotFoundError(LookupError):

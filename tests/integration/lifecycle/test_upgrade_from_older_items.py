@@ -178,3 +178,52 @@ def test_a_pool_item_no_version_wrote_is_named_with_what_to_do(
             "registry table's point-in-time recovery, or write it again as docs/registry.md describes "
             "the pool item\n"
         )
+
+
+def test_a_released_notice_an_older_version_saved_unsent_and_unlisted_is_sent_after_the_upgrade(
+    system: System,
+) -> None:
+    keep = {"version": 1, "defaults": {"keep_alive_strategy": "fixed-7200"}}
+    system.set_policy(keep)
+    system.run_job("unsent-1", 300, keep_alive_seconds=600, tags=TAGS)
+    system.notifications()
+    system.set_policy(RELEASE)
+    system.emulator.advance(3400)  # its step was due; the tick never fired: the reconciler decides
+
+    def fail(params: dict[str, Any], **_: Any) -> None:
+        if params.get("QueueUrl") == system.env.notify_queue_url:
+            raise ClientError({"Error": {"Code": "InternalError", "Message": "injected"}}, "SendMessage")
+
+    for schedule in system.schedules.due():
+        system.schedules._scheduler.delete_schedule(
+            Name=schedule["Name"], GroupName=system.env.scheduler_group
+        )
+    with hooked("provide-client-params.sqs.SendMessage", fail):
+        upgraded(system)
+        assert {f.split(":")[0] for f in system.reconcile()["failed"]} == {"unsent-1"}
+    record = system.registry.get("unsent-1")
+    assert record is not None
+    assert record.pool.status.value == "Terminated"
+    assert record.unannounced == ("released",)
+    # saved as the versions between fb5c77d and edcd533 saved it: with its notice, without the mark
+    # that lists it for the reconciler, and no such repair made yet
+    dynamodb = boto3.client("dynamodb")
+    dynamodb.delete_item(
+        TableName=system.env.pools_table, Key={"pk": {"S": "POOL#unsent-1"}, "sk": {"S": "UNANNOUNCED"}}
+    )
+    dynamodb.update_item(
+        TableName=system.env.pools_table,
+        Key={"pk": {"S": "UPGRADES"}, "sk": {"S": "DONE"}},
+        UpdateExpression="DELETE complete :r",
+        ExpressionAttributeValues={":r": {"SS": ["unannounced-marks"]}},
+    )
+    upgraded(system)
+
+    assert system.reconcile()["failed"] == []
+    said = [(n["kind"], n["job_name"]) for n in system.notifications()]
+    assert said == [("released", "unsent-1")]
+    record = system.registry.get("unsent-1")
+    assert record is not None
+    assert record.unannounced == ()
+    assert system.reconcile()["failed"] == []  # later runs send nothing again
+    assert system.notifications() == []
