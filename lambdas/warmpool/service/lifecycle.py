@@ -385,8 +385,9 @@ class LifecycleService:
         watched and due for a check, with a describe each (`_check_watched_tuning_job`: each at most
         once per `TUNING_CHECK_INTERVAL` while it runs, then never again); and once per index added
         to the registry, one listing of the live pools (`backfill_indexes`); once per registry, the
-        sweep for the phantom pools older versions left (`_sweep_phantoms`) and the watch of the tuning
-        jobs they did not watch (`_watch_tuning_jobs_of_older_versions`)."""
+        sweep for the phantom pools older versions left (`_sweep_phantoms`), the watch of the tuning
+        jobs they did not watch (`_watch_tuning_jobs_of_older_versions`) and the send of the notices
+        they saved without listing them (`_announce_left_by_older_versions`: a listing of every pool)."""
         now = self.clock.now()
         self.begin_run()
         failed: list[str] = []
