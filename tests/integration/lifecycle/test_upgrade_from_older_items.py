@@ -1,6 +1,7 @@
-"""A deployment upgraded over an older one reads what the older versions left (docs/registry.md,
-"Upgrading"): each test writes an item or message as an older version's code wrote it (the commit is
-named), then has the new functions, the reconciler and the CLI read it."""
+"""A deployment upgraded over an older one reads what the older versions left (docs/registry.md, "What
+an upgrade keeps"): a test writes an item as an older version's code wrote it (the commit is named),
+then has the new functions, the reconciler and the CLI read it; an item no version wrote is named, with
+what to do."""
 
 from __future__ import annotations
 
