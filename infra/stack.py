@@ -91,6 +91,16 @@ def serverless_acknowledgments(manager: WarmPoolManager) -> list[tuple[Construct
         (lifecycle.lifecycle_fn, "Serverless-LambdaEventSourceMappingDestination", no_destination),
         (notifications.notifier_fn, "Serverless-LambdaEventSourceMappingDestination", no_destination),
     ]
+    if manager.monitoring.alarm_email_subscription is not None:  # `alarm_email`, when set
+        found.append(
+            (
+                manager.monitoring.alarm_email_subscription,
+                "Serverless-SNSRedrivePolicy",
+                "An email SNS could not deliver in 6 hours is a copy of an alarm whose state change "
+                "CloudWatch keeps in its history, and the AlarmTopic's other subscribers get it; a DLQ of "
+                "undelivered alarm emails could alarm only to the same address",
+            )
+        )
     if notifications.slack_fn is not None:  # the Slack endpoint is optional (slack_endpoint: none)
         found.append(
             (notifications.slack_fn, "Serverless-LambdaDLQ", "Invoked synchronously by the HTTP API")

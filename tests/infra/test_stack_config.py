@@ -322,3 +322,19 @@ def test_a_reserved_concurrency_of_zero_or_one_nothing_would_read_fails_synth_na
             context={"warmpool": {"function_url_reserved_concurrency": 10}}, outdir=str(tmp_path / "out")
         )
     assert not list(tmp_path.glob("out/*.template.json"))
+
+
+def test_the_alarm_email_is_subscribed_to_the_topic_every_alarm_goes_to(tmp_path: Path) -> None:
+    os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "18,20")
+    from app import build_app
+
+    # Set as docs/deploy.md says, it failed synth: cdk-nag's finding on the subscription, as a traceback
+    build_app(context={"warmpool": {"alarm_email": "ops@example.com"}}, outdir=str(tmp_path)).synth()
+    template = json.loads((tmp_path / "WarmPoolManager.template.json").read_text())
+    resources = template["Resources"]
+    (subscription,) = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::SNS::Subscription"]
+    assert subscription["Protocol"] == "email"
+    assert subscription["Endpoint"] == "ops@example.com"
+    alarms = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::CloudWatch::Alarm"]
+    assert alarms
+    assert all(alarm["AlarmActions"] == [subscription["TopicArn"]] for alarm in alarms)
