@@ -231,12 +231,28 @@ def _problem(err: Any) -> str:
     return f"{where}: {err['msg']} (got {json.dumps(err['input'], default=str)}). {fix}"
 
 
+CONTEXT_KEY = "warmpool"
+
+
+def _misspells_the_context_key(key: str) -> bool:
+    """`warmpol`, `WarmPool`, `warm_pool`: context keys are case-sensitive, and none of the CDK's own
+    (`@aws-cdk/...`, `aws:cdk:...`, cdk.context.json's lookups) is near it."""
+    near = difflib.SequenceMatcher(None, key.lower(), CONTEXT_KEY).ratio() >= 0.8
+    return key != CONTEXT_KEY and near
+
+
 def stray_settings(context_keys: Iterable[str]) -> list[str]:
     """Settings given as context keys of their own (`-c stack_name=Team-A`, or
-    `-c warmpool.max_step_seconds=600`), which nothing reads: the deploy went ahead with the defaults, a
-    stack named WarmPoolManager beside the one meant."""
+    `-c warmpool.max_step_seconds=600`), or under a misspelt `warmpool` key, which nothing reads: the
+    deploy went ahead with the defaults, a stack named WarmPoolManager beside the one meant."""
     problems = []
     for key in sorted(context_keys):
+        if _misspells_the_context_key(key):
+            problems.append(
+                f"{key}: is not read; did you mean `{CONTEXT_KEY}`? The settings go inside the "
+                f"""`{CONTEXT_KEY}` key: -c {CONTEXT_KEY}='{{"stack_name": ...}}' (or cdk.json's context)."""
+            )
+            continue
         name = key.removeprefix("warmpool.")
         if name in StackConfig.model_fields:
             problems.append(

@@ -338,3 +338,18 @@ def test_the_alarm_email_is_subscribed_to_the_topic_every_alarm_goes_to(tmp_path
     alarms = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::CloudWatch::Alarm"]
     assert alarms
     assert all(alarm["AlarmActions"] == [subscription["TopicArn"]] for alarm in alarms)
+
+
+@pytest.mark.parametrize("misspelt", ["warmpol", "WarmPool", "warm_pool"])
+def test_the_settings_under_a_misspelt_warmpool_key_fail_synth_naming_the_key(
+    misspelt: str, tmp_path: Path
+) -> None:
+    # `cdk deploy -c warmpol='{"stack_name": "Team-A"}'`: nothing read it, and the deploy made (or updated)
+    # a stack named WarmPoolManager with the defaults
+    result = synth({misspelt: {"stack_name": "Team-A"}}, tmp_path / "out")
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"{misspelt}: is not read; did you mean `warmpool`? The settings go inside the `warmpool` key: "
+        """-c warmpool='{"stack_name": ...}' (or cdk.json's context).\n"""
+    )
+    assert not list(tmp_path.glob("out/*.template.json"))
