@@ -108,7 +108,7 @@ class StackConfig(BaseModel):
         if email is not None and not re.fullmatch(r"[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+", email):
             raise ValueError(
                 f"{email!r} is not an email address: give one address (e.g. ops@example.com), or leave "
-                "alarm_email out for none; subscribe more to the stack's AlarmTopic."
+                "alarm_email out for none; subscribe more to the stack's AlarmTopic (output ALARM_TOPIC_ARN)."
             )
         return email
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Aws, Duration
+from aws_cdk import Aws, CfnOutput, Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_iam as iam
@@ -39,6 +39,9 @@ class Monitoring(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self.alarm_topic = sns.Topic(self, "AlarmTopic", master_key=storage.key, enforce_ssl=True)
+        # What the on-call engineers subscribe to besides `alarm_email` (one address): an output whose
+        # description is its variable, as the notifications topic's is (docs/cli.md exports them).
+        CfnOutput(self, "AlarmTopicArn", value=self.alarm_topic.topic_arn, description="ALARM_TOPIC_ARN")
         # CloudWatch publishes alarms as a service: the topic's own policy (which replaces SNS's default
         # one) and the key must both let it, or every alarm fires without anyone hearing of it.
         cloudwatch_alarms = iam.ServicePrincipal("cloudwatch.amazonaws.com")

@@ -406,3 +406,12 @@ def test_cloudwatch_may_publish_alarms_to_the_encrypted_alarm_topic(synthesized:
     assert len(publishers) == 1
     # only the alarms of this account: no other account's alarms may post to it
     assert publishers[0]["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+
+
+def test_the_topic_every_alarm_goes_to_is_a_stack_output(synthesized: Synthesized) -> None:
+    """docs/deploy.md sends the on-call engineer to subscribe to the `AlarmTopic` (`alarm_email` takes one
+    address): by the `ALARM_TOPIC_ARN` output, as the teams subscribe to notifications by theirs."""
+    outputs = {o["Description"]: o["Value"] for o in synthesized.template["Outputs"].values()}
+    alarms = synthesized.resources("AWS::CloudWatch::Alarm").values()
+    assert alarms
+    assert all(alarm["Properties"]["AlarmActions"] == [outputs["ALARM_TOPIC_ARN"]] for alarm in alarms)
