@@ -182,14 +182,18 @@ class StackConfig(BaseModel):
         return self
 
     @model_validator(mode="after")
-    def _margin_within_a_step(self) -> StackConfig:
-        # The engine looks at a pool step_margin_seconds before its step runs out; a margin as long as
-        # the step leaves no time to look, and every Lambda invocation would refuse the limits.
-        if self.step_margin_seconds >= self.max_step_seconds:
+    def _margin_within_half_a_step(self) -> StackConfig:
+        # The engine looks at a pool step_margin_seconds before its step runs out, and at the latest
+        # halfway through it (domain/decide.py, for a policy's shorter max_step_minutes too): a longer
+        # margin was deployed and cut to half the step without a word (and one as long as the step had
+        # every Lambda invocation refuse the limits).
+        half = self.max_step_seconds // 2
+        if self.step_margin_seconds > half:
             raise ValueError(
-                f"step_margin_seconds ({self.step_margin_seconds}) must be less than max_step_seconds "
-                f"({self.max_step_seconds}): the engine looks at a pool step_margin_seconds before each "
-                "step runs out. Lower step_margin_seconds or raise max_step_seconds."
+                f"step_margin_seconds ({self.step_margin_seconds}) must be at most half of "
+                f"max_step_seconds ({self.max_step_seconds}), {half}: the engine looks at a pool "
+                "step_margin_seconds before each step runs out, and at the latest halfway through it. "
+                "Lower step_margin_seconds or raise max_step_seconds."
             )
         return self
 

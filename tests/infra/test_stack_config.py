@@ -21,10 +21,29 @@ def test_a_margin_as_long_as_the_step_fails_synth_naming_both_fields(tmp_path: P
     from app import build_app
 
     # step_margin_seconds keeps its default of 300
-    refused = r"^warmpool: step_margin_seconds \(300\) must be less than max_step_seconds \(300\)"
+    refused = r"^warmpool: step_margin_seconds \(300\) must be at most half of max_step_seconds \(300\)"
     with pytest.raises(ConfigError, match=refused):
         build_app(context={"warmpool": {"max_step_seconds": 300}}, outdir=str(tmp_path / "out"))
     assert not list(tmp_path.glob("out/*.template.json"))  # nothing was synthesized
+
+
+def test_a_margin_over_half_the_step_the_engine_would_cut_fails_synth_naming_both(tmp_path: Path) -> None:
+    os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "18,20")
+    from app import build_app
+
+    # The engine comes back to a pool halfway through a step at the latest: the margin deployed was cut to
+    # 300 without a word, each look 200 s later than the operator set.
+    context: dict[str, object] = {"warmpool": {"max_step_seconds": 600, "step_margin_seconds": 500}}
+    with pytest.raises(
+        ConfigError,
+        match=r"^warmpool: step_margin_seconds \(500\) must be at most half of max_step_seconds \(600\), "
+        r"300: .* Lower step_margin_seconds or raise max_step_seconds\.$",
+    ):
+        build_app(context=context, outdir=str(tmp_path / "out"))
+    assert not list(tmp_path.glob("out/*.template.json"))
+    # half the step is a margin the engine keeps
+    half: dict[str, object] = {"warmpool": {"max_step_seconds": 600, "step_margin_seconds": 300}}
+    build_app(context=half, outdir=str(tmp_path / "ok"))
 
 
 def test_a_step_shorter_than_five_minutes_fails_synth(tmp_path: Path) -> None:
