@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import subprocess
 from pathlib import Path
 from typing import Any
+
+from tests.infra.conftest import ROOT
 
 ENGINE_FUNCTIONS = ("Lifecycle", "Reconciler", "SlackInteractive")
 
@@ -38,3 +42,34 @@ def test_the_engine_is_told_which_jobs_its_role_may_update(tmp_path: Path) -> No
     assert all(env.get("UPDATE_REQUIRES_TAG") == "warmpool:managed" for env in engine.values())
     outputs = {o["Description"]: o["Value"] for o in template["Outputs"].values() if "Description" in o}
     assert outputs["UPDATE_REQUIRES_TAG"] == "warmpool:managed"
+
+
+def test_the_line_docs_cli_md_exports_the_outputs_with_gives_the_cli_a_tag_key_with_a_space_whole(
+    tmp_path: Path,
+) -> None:
+    """A tag key may hold spaces (`Cost Center`): the CLI's `policy explain` decides with the key the
+    functions have only if the one line of docs/cli.md exports the output as it is, not its first word."""
+    written = (ROOT / "docs" / "cli.md").read_text()
+    (line,) = re.findall(r"```sh\n(eval \"\$\(aws cloudformation describe-stacks.*?)\n```", written, re.S)
+    # `aws cloudformation describe-stacks ... --output text`: each output's description and value, a tab apart
+    outputs = [
+        ("UPDATE_REQUIRES_TAG", "Cost Center"),
+        ("POOLS_TABLE_NAME", "WarmPoolManager-Pools-1"),
+        ("Set as the Request URL of your Slack app's Interactivity", "https://example.com/slack/actions"),
+    ]
+    aws = tmp_path / "aws"
+    aws.write_text("#!/bin/sh\nprintf '%s' \"$WARMPOOL_TEST_OUTPUTS\"\n")
+    aws.chmod(0o755)
+    env = {
+        "PATH": f"{tmp_path}{os.pathsep}{os.environ['PATH']}",
+        "WARMPOOL_TEST_OUTPUTS": "".join(f"{description}\t{value}\n" for description, value in outputs),
+    }
+    result = subprocess.run(
+        ["bash", "-c", f'{line}\nprintf "%s|" "$UPDATE_REQUIRES_TAG" "$POOLS_TABLE_NAME"'],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "Cost Center|WarmPoolManager-Pools-1|"
