@@ -93,6 +93,12 @@ class StackConfig(BaseModel):
                 f"{key!r} is not a SageMaker tag key: 1 to 128 letters, digits, spaces and _.:/=+-@ "
                 "(e.g. warmpool:managed); leave update_requires_tag out to let the engine update every job."
             )
+        if key.lower() in ("none", "null"):  # as slack_endpoint and function_url_reserved_concurrency take it
+            raise ValueError(
+                f"{key!r} would let the engine update only jobs tagged `{key}`: leave update_requires_tag "
+                "out for every job (the CDK drops a null), or name the tag key the jobs carry, e.g. "
+                "warmpool:managed."
+            )
         if key.lower().startswith("aws:"):
             raise ValueError(
                 f"{key!r} begins with aws:, which AWS keeps for its own tags: no job of yours can carry it. "

@@ -205,6 +205,21 @@ def test_an_update_requires_tag_no_job_can_carry_fails_synth(key: str, refused: 
         build_app(context={"warmpool": {"update_requires_tag": key}}, outdir=str(tmp_path / "out"))
 
 
+@pytest.mark.parametrize("none", ["none", "None", "null"])
+def test_none_as_update_requires_tag_fails_synth_saying_to_leave_it_out(none: str, tmp_path: Path) -> None:
+    os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "18,20")
+    from app import build_app
+
+    # "none" as slack_endpoint and function_url_reserved_concurrency take it: the engine updated only the
+    # jobs tagged `none`, and left every other pool to its own keep-alive
+    with pytest.raises(
+        ConfigError,
+        match=rf"^warmpool.update_requires_tag: '{none}' would let the engine update only jobs tagged "
+        rf"`{none}`: leave update_requires_tag out for every job",
+    ):
+        build_app(context={"warmpool": {"update_requires_tag": none}}, outdir=str(tmp_path / "out"))
+
+
 def _policy_with_users(path: Path, users: dict[str, str]) -> Path:
     path.write_text(json.dumps({"version": 1, "notifications": {"slack_users": users}}))  # JSON is YAML
     return path
