@@ -36,6 +36,12 @@ LOG_RETENTION_DAYS = (
     3653,
 )
 
+# The engine's look at a pool comes step_margin_seconds before its step ends, planned as a one-time
+# EventBridge Scheduler schedule, which fires up to a minute after its time; its message then waits for
+# the lifecycle queue's batch (5 s) and the function's run. A shorter margin brings the look after
+# SageMaker has ended the pool.
+MIN_STEP_MARGIN_SECONDS = 120
+
 # The stack's name also names its step schedules' group, `<stack_name>-steps`, which EventBridge Scheduler
 # allows 64 characters.
 SCHEDULE_GROUP_SUFFIX = "-steps"
@@ -48,7 +54,7 @@ class StackConfig(BaseModel):
     stack_name: str = "WarmPoolManager"
     policy_file: str = Field(default="policies/example.yaml", description="policy YAML, relative to the app")
     max_step_seconds: int = Field(default=3600, ge=300, le=3600)
-    step_margin_seconds: int = Field(default=300, ge=0, le=1800)
+    step_margin_seconds: int = Field(default=300, le=1800)
     max_lifetime_days: int = Field(default=28, ge=1, le=28)
     reconcile_every_minutes: int = Field(default=5, ge=1, le=60)
     slack_endpoint: Literal["http-api", "function-url", "none"] = "http-api"
@@ -133,6 +139,19 @@ class StackConfig(BaseModel):
         if isinstance(value, bool):
             raise ValueError(f"must be a number, got {str(value).lower()}. Write the number itself.")
         return value
+
+    @field_validator("step_margin_seconds")
+    @classmethod
+    def _a_margin_the_look_comes_within(cls, seconds: int) -> int:
+        # `step_margin_seconds: 0` looked at each pool as its step ended, a minute late at worst: SageMaker
+        # had ended it, and the next job started cold.
+        if seconds < MIN_STEP_MARGIN_SECONDS:
+            raise ValueError(
+                f"{seconds} seconds before a step ends is too late for the engine's look: EventBridge "
+                "Scheduler fires it up to a minute late, and the pool would end before the engine keeps it. "
+                f"Use at least {MIN_STEP_MARGIN_SECONDS}."
+            )
+        return seconds
 
     @field_validator("log_retention_days")
     @classmethod

@@ -51,7 +51,7 @@ def test_a_step_shorter_than_five_minutes_fails_synth(tmp_path: Path) -> None:
     from app import build_app
 
     # the engine looks again at least a minute on: a one-minute step would run out first
-    context: dict[str, object] = {"warmpool": {"max_step_seconds": 60, "step_margin_seconds": 30}}
+    context: dict[str, object] = {"warmpool": {"max_step_seconds": 60}}
     with pytest.raises(
         ConfigError,
         match=r"^warmpool.max_step_seconds: .* greater than or equal to 300 \(got 60\)\. Use at least 300\.$",
@@ -148,6 +148,25 @@ def test_an_invalid_policy_file_fails_synth_naming_policy_file_and_the_problem(t
         f"warmpool.policy_file ({bad}): line 3, column 1: expected the node content, but found "
         "'<stream end>'. Fix the syntax.\n"
     )
+
+
+@pytest.mark.parametrize("margin", [0, 60, 119])
+def test_a_margin_too_short_for_the_look_to_come_before_the_step_ends_fails_synth(
+    margin: int, tmp_path: Path
+) -> None:
+    os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "18,20")
+    from app import build_app
+
+    # EventBridge Scheduler fires a look up to a minute after its time, and the lifecycle queue's batch
+    # waits 5 s more: with `step_margin_seconds: 0` the look came after the step had ended, SageMaker had
+    # ended the pool, and the next job started cold
+    with pytest.raises(
+        ConfigError,
+        match=rf"^warmpool.step_margin_seconds: {margin} seconds before a step ends is too late for the "
+        r"engine's look: .* Use at least 120\.$",
+    ):
+        build_app(context={"warmpool": {"step_margin_seconds": margin}}, outdir=str(tmp_path / "out"))
+    build_app(context={"warmpool": {"step_margin_seconds": 120}}, outdir=str(tmp_path / "ok"))
 
 
 @pytest.mark.parametrize("key", ["log_retention_days", "max_lifetime_days", "step_margin_seconds"])
