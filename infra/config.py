@@ -99,6 +99,15 @@ class StackConfig(BaseModel):
                 f"{key!r} is not a SageMaker tag key: 1 to 128 letters, digits, spaces and _.:/=+-@ "
                 "(e.g. warmpool:managed); leave update_requires_tag out to let the engine update every job."
             )
+        if key != key.strip():  # pasted with the key, most likely: the jobs' keys have none
+            fix = (
+                f"write it without ({key.strip()!r})"
+                if key.strip()
+                else "leave update_requires_tag out to let the engine update every job"
+            )
+            raise ValueError(
+                f"{key!r} begins or ends with a space, which the jobs' tag key would have to as well: {fix}."
+            )
         if key.lower() in ("none", "null"):  # as slack_endpoint and function_url_reserved_concurrency take it
             raise ValueError(
                 f"{key!r} would let the engine update only jobs tagged `{key}`: leave update_requires_tag "

@@ -213,6 +213,9 @@ def test_an_alarm_email_that_is_not_one_address_fails_synth(email: str, tmp_path
         ("", r"'' is not a SageMaker tag key: 1 to 128"),
         ('team"s', r"""'team"s' is not a SageMaker tag key"""),
         ("aws:managed", r"'aws:managed' begins with aws:, which AWS keeps for its own tags"),
+        # a space pasted with the key: every job tagged `warmpool:managed` was left to its own keep-alive
+        ("warmpool:managed ", r"'warmpool:managed ' begins or ends with a space, which the jobs' tag key "),
+        (" warmpool:managed", r"' warmpool:managed' begins or ends with a space"),
     ],
 )
 def test_an_update_requires_tag_no_job_can_carry_fails_synth(key: str, refused: str, tmp_path: Path) -> None:
