@@ -291,13 +291,25 @@ def stray_settings(context_keys: Iterable[str]) -> list[str]:
                 f"""`{CONTEXT_KEY}` key: -c {CONTEXT_KEY}='{{"stack_name": ...}}' (or cdk.json's context)."""
             )
             continue
-        name = key.removeprefix("warmpool.")
-        if name in StackConfig.model_fields:
+        name = _setting_named(key.removeprefix("warmpool."))
+        if name is not None:
             problems.append(
                 f"{key}: is not read; a setting goes inside the `warmpool` key: "
                 f"-c warmpool='{{\"{name}\": ...}}' (or cdk.json's context)."
             )
     return problems
+
+
+def _setting_named(key: str) -> str | None:
+    """The setting a context key names, spelt as it is (`stack_name`) or nearly (`stack-name`,
+    `log_retention`); None for the CDK's own keys (`@aws-cdk/...`, `aws:cdk:...`, cdk.context.json's
+    lookups), which all hold a `:` or a `/`, and for any other."""
+    if ":" in key or "/" in key:
+        return None
+    near = difflib.get_close_matches(
+        key.replace("-", "_").lower(), list(StackConfig.model_fields), n=1, cutoff=0.85
+    )
+    return near[0] if near else None
 
 
 def load_config(raw: object, context_keys: Iterable[str] = ()) -> StackConfig:

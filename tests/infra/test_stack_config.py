@@ -396,6 +396,22 @@ def test_the_alarm_email_is_subscribed_to_the_topic_every_alarm_goes_to(tmp_path
     assert all(alarm["AlarmActions"] == [subscription["TopicArn"]] for alarm in alarms)
 
 
+def test_a_setting_given_as_a_misspelt_context_key_of_its_own_fails_synth_naming_the_setting(
+    tmp_path: Path,
+) -> None:
+    # `cdk deploy -c stack-name=Team-A -c warmpool.log-retention-days=7`: read by nothing, the deploy made a
+    # stack named WarmPoolManager with the defaults
+    result = synth({"stack-name": "Team-A", "warmpool.log-retention-days": "7"}, tmp_path / "out")
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "stack-name: is not read; a setting goes inside the `warmpool` key: "
+        """-c warmpool='{"stack_name": ...}' (or cdk.json's context).""",
+        "warmpool.log-retention-days: is not read; a setting goes inside the `warmpool` key: "
+        """-c warmpool='{"log_retention_days": ...}' (or cdk.json's context).""",
+    ]
+    assert not list(tmp_path.glob("out/*.template.json"))
+
+
 @pytest.mark.parametrize("misspelt", ["warmpol", "WarmPool", "warm_pool"])
 def test_the_settings_under_a_misspelt_warmpool_key_fail_synth_naming_the_key(
     misspelt: str, tmp_path: Path
