@@ -48,6 +48,24 @@ SCHEDULE_GROUP_SUFFIX = "-steps"
 MAX_STACK_NAME_LENGTH = 64 - len(SCHEDULE_GROUP_SUFFIX)
 
 
+def stack_name_problem(name: str) -> str | None:
+    """What is wrong with the name of the stack warmpool is in, and the fix; None when nothing is.
+
+    CloudFormation refuses any other stack name at deploy (the CDK only as a traceback at synth), and a
+    longer one would fail the deploy half-way, at the schedule group it names."""
+    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9-]*", name):
+        return (
+            f"{name!r} is not a CloudFormation stack name: start with a letter, then letters, digits "
+            "and hyphens only (e.g. WarmPoolManager)."
+        )
+    if len(name) > MAX_STACK_NAME_LENGTH:
+        return (
+            f"{name!r} is {len(name)} characters: use at most {MAX_STACK_NAME_LENGTH}, for it also names "
+            f"the step schedules' group `{name}{SCHEDULE_GROUP_SUFFIX}`, which may have 64."
+        )
+    return None
+
+
 class StackConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -72,18 +90,8 @@ class StackConfig(BaseModel):
     @field_validator("stack_name")
     @classmethod
     def _a_name_cloudformation_accepts(cls, name: str) -> str:
-        # CloudFormation refuses any other stack name at deploy (the CDK only as a traceback at synth),
-        # and a longer one would fail the deploy half-way, at the schedule group it names.
-        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9-]*", name):
-            raise ValueError(
-                f"{name!r} is not a CloudFormation stack name: start with a letter, then letters, digits "
-                "and hyphens only (e.g. WarmPoolManager)."
-            )
-        if len(name) > MAX_STACK_NAME_LENGTH:
-            raise ValueError(
-                f"{name!r} is {len(name)} characters: use at most {MAX_STACK_NAME_LENGTH}, for it also names "
-                f"the step schedules' group `{name}{SCHEDULE_GROUP_SUFFIX}`, which may have 64."
-            )
+        if problem := stack_name_problem(name):
+            raise ValueError(problem)
         return name
 
     @field_validator("update_requires_tag")

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from aws_cdk import Stack, Token
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 from warmpool.domain.policy import deployable, load_policy_file
 from warmpool.domain.policy.document import STANDARD_PARAMETER_BYTES
 
-from infra.config import StackConfig
+from infra.config import ConfigError, StackConfig, stack_name_problem
 from infra.constants import LAMBDA_SOURCE_DIR
 from infra.constructs.functions import FunctionFactory
 from infra.constructs.lifecycle import Lifecycle
@@ -22,6 +23,11 @@ from infra.packaging import lambda_code
 class WarmPoolManager(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, config: StackConfig, app_dir: Path) -> None:
         super().__init__(scope, construct_id)
+        # In an app of your own, the stack's name is yours, not `stack_name`: it names the step schedules'
+        # group all the same, which a name too long would fail half-way through the deploy.
+        stack_name = Stack.of(self).stack_name
+        if not Token.is_unresolved(stack_name) and (problem := stack_name_problem(stack_name)):
+            raise ConfigError([f"WarmPoolManager in stack {stack_name}: {problem}"])
         # An invalid policy fails synth here, with every problem named by its path and fix; so does one
         # over the advanced parameter's limit, which would fail the deploy half-way.
         path = app_dir / config.policy_file

@@ -425,3 +425,25 @@ def test_the_settings_under_a_misspelt_warmpool_key_fail_synth_naming_the_key(
         """-c warmpool='{"stack_name": ...}' (or cdk.json's context).\n"""
     )
     assert not list(tmp_path.glob("out/*.template.json"))
+
+
+def test_the_manager_in_a_stack_of_your_own_whose_name_is_too_long_fails_synth_naming_it(
+    tmp_path: Path,
+) -> None:
+    """docs/deploy.md: `WarmPoolManager` as a construct in your own app. Its stack's name, not `stack_name`,
+    names the step schedules' group: one of 59 characters passed synth and failed the deploy half-way."""
+    os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "18,20")
+    import aws_cdk as cdk
+
+    from infra.config import StackConfig
+    from infra.manager import WarmPoolManager
+
+    name = "MachineLearningPlatform-Production-EuWest1-TrainingServices"
+    assert len(name) == 59
+    stack = cdk.Stack(cdk.App(outdir=str(tmp_path)), name)
+    with pytest.raises(
+        ConfigError,
+        match=rf"^WarmPoolManager in stack {name}: '{name}' is 59 characters: use at most 58, for it also "
+        rf"names the step schedules' group `{name}-steps`, which may have 64\.$",
+    ):
+        WarmPoolManager(stack, "WarmPool", config=StackConfig(), app_dir=ROOT)
