@@ -103,6 +103,10 @@ def serverless_acknowledgments(manager: WarmPoolManager) -> list[tuple[Construct
         )
     if notifications.slack_fn is not None:  # the Slack endpoint is optional (slack_endpoint: none)
         found.append(
-            (notifications.slack_fn, "Serverless-LambdaDLQ", "Invoked synchronously by the HTTP API")
+            (
+                notifications.slack_fn,
+                "Serverless-LambdaDLQ",
+                "Invoked synchronously by the HTTP API or its function URL (slack_endpoint)",
+            )
         )
     return found
