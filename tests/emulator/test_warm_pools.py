@@ -638,3 +638,26 @@ def test_a_page_token_the_emulator_did_not_give_is_refused(sagemaker: Any, token
     for listing in (sagemaker.list_training_jobs, sagemaker.list_hyper_parameter_tuning_jobs):
         with pytest.raises(ClientError, match="Invalid pagination token"):
             listing(NextToken=token)
+
+
+def test_a_second_job_of_a_name_in_use_is_refused_and_the_first_keeps_its_pool(
+    sagemaker: Any, control: LocalControl
+) -> None:
+    # Training job names are unique per account and region: SageMaker answers ResourceInUse, and the job
+    # of that name, its warm pool and its history stay as they were (the emulator replaced them).
+    first = sagemaker.create_training_job(**training_job_request("job-1", keep_alive_seconds=600))
+    control.run_for("job-1", 300)
+    control.advance(400)
+    status, code, message = refusal(
+        sagemaker.create_training_job, **training_job_request("job-1", keep_alive_seconds=60)
+    )
+    assert (status, code) == (400, "ResourceInUse")
+    assert "a training job with this name already exists" in message
+    assert first["TrainingJobArn"] in message
+    job = sagemaker.describe_training_job(TrainingJobName="job-1")
+    assert job["TrainingJobStatus"] == "Completed"
+    assert job["ResourceConfig"]["KeepAlivePeriodInSeconds"] == 600
+    assert job["WarmPoolStatus"]["Status"] == "Available"
+    assert [s["TrainingJobName"] for s in sagemaker.list_training_jobs()["TrainingJobSummaries"]] == ["job-1"]
+    other = boto3.client("sagemaker", region_name="us-west-2")  # another region may use the name
+    other.create_training_job(**training_job_request("job-1", keep_alive_seconds=60))

@@ -272,7 +272,18 @@ class WarmPoolEmulator:
                 raise EmulatorError(rule.code, f"Injected {rule.code} for {operation}", rule.status)
 
     # ------------------------------------------------------------------ create
-    def validate_create(self, request: Mapping[str, Any]) -> None:
+    def validate_create(self, account_id: str, region: str, request: Mapping[str, Any]) -> None:
+        """Refuse what CreateTrainingJob refuses before moto records anything: a name already used in
+        the account and region (moto would replace that job, and the emulator its warm pool and history,
+        where SageMaker answers ResourceInUse), and a keep-alive out of range."""
+        name = str(request.get("TrainingJobName"))
+        existing = self.jobs.get((account_id, region, name))
+        if existing is not None:
+            raise EmulatorError(
+                "ResourceInUse",
+                "Training job names must be unique within an AWS account and region, and a training job "
+                f"with this name already exists ({existing.arn})",
+            )
         keep_alive = (request.get("ResourceConfig") or {}).get("KeepAlivePeriodInSeconds")
         if keep_alive is None:
             return

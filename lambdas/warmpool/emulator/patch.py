@@ -165,7 +165,7 @@ def _request(self: SageMakerResponse) -> dict[str, Any]:
 
 def create_training_job(self: SageMakerResponse, emulator: WarmPoolEmulator) -> Response:
     request = _request(self)
-    emulator.validate_create(request)
+    emulator.validate_create(self.current_account, self.region, request)
     response = _original("create_training_job", self)
     result = response.result if isinstance(response, ActionResult) else None
     arn = str(result["TrainingJobArn"]) if isinstance(result, dict) else ""
@@ -293,7 +293,7 @@ def warm_pool_emulator(
 def create_training_job_direct(account_id: str, region: str, request: dict[str, Any]) -> str:
     """Create a training job without an HTTP round trip (used for tuning-job trials)."""
     emulator = active_emulator()
-    emulator.validate_create(request)
+    emulator.validate_create(account_id, region, request)
     backend = sagemaker_backends[account_id][region]
     resource = request.get("ResourceConfig") or {}
     job = backend.create_training_job(
