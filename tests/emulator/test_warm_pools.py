@@ -661,3 +661,24 @@ def test_a_second_job_of_a_name_in_use_is_refused_and_the_first_keeps_its_pool(
     assert [s["TrainingJobName"] for s in sagemaker.list_training_jobs()["TrainingJobSummaries"]] == ["job-1"]
     other = boto3.client("sagemaker", region_name="us-west-2")  # another region may use the name
     other.create_training_job(**training_job_request("job-1", keep_alive_seconds=60))
+
+
+@pytest.mark.parametrize(
+    ("name", "broken"),
+    [
+        ("my_job", "Member must satisfy regular expression pattern: ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}"),
+        ("-job", "Member must satisfy regular expression pattern: ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}"),
+        ("a" * 64, "Member must have length less than or equal to 63"),
+    ],
+)
+def test_a_job_name_sagemaker_refuses_is_refused_naming_the_rule(
+    sagemaker: Any, control: LocalControl, name: str, broken: str
+) -> None:
+    # boto3 checks neither patterns nor maximum lengths before sending: SageMaker does, and so must the
+    # emulator, or a name that fails in the account works against it.
+    status, code, message = refusal(sagemaker.create_training_job, **training_job_request(name))
+    assert (status, code) == (400, "ValidationException")
+    assert f"Value '{name}' at 'trainingJobName' failed to satisfy constraint: {broken}" in message
+    assert sagemaker.list_training_jobs()["TrainingJobSummaries"] == []  # nothing created
+    update = {"TrainingJobName": name, "ResourceConfig": {"KeepAlivePeriodInSeconds": 60}}
+    assert refusal(sagemaker.update_training_job, **update)[1:] == ("ValidationException", message)

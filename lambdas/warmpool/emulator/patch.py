@@ -7,7 +7,9 @@ Installing is explicit and reversible; only one emulator can be installed at a t
 
 from __future__ import annotations
 
+import functools
 import json
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -122,7 +124,10 @@ _JSON_TYPES: dict[str, tuple[str, Callable[[Any], bool]]] = {
 
 def _problems(shape: Shape, value: Any, path: str) -> list[str]:
     """The members of `value` that break `shape`, in SageMaker's words ("Value 'x' at 'a.b' failed to
-    satisfy constraint: ..."; list items are 'a.1.member'). Ranges and patterns are the handlers' own."""
+    satisfy constraint: ..."; list items are 'a.1.member'). A string's length and pattern too: botocore
+    checks neither before sending, so `my_job` as a training job name reached the emulator, which took it,
+    where SageMaker refuses it. Number ranges and enums are the handlers' own (the keep-alive's maximum is
+    the emulator's setting, not the model's)."""
     if isinstance(shape, StructureShape):
         if not isinstance(value, dict):
             return [_violation(value, path, "be a structure")]
@@ -143,7 +148,38 @@ def _problems(shape: Shape, value: Any, path: str) -> list[str]:
         entries = [(f"{path}.{key}", item) for key, item in value.items()]
         return [p for at, item in entries for p in _problems(shape.value, item, at)]
     kind, valid = _JSON_TYPES.get(shape.type_name, ("a JSON value", lambda _: True))
-    return [] if valid(value) else [_violation(value, path, f"be {kind}")]
+    if not valid(value):
+        return [_violation(value, path, f"be {kind}")]
+    return _string_problems(shape, value, path) if shape.type_name == "string" else []
+
+
+def _string_problems(shape: Shape, value: str, path: str) -> list[str]:
+    """A string's length and pattern as the model states them, in SageMaker's words. A pattern Python's
+    `re` cannot read (Java's `\\p{L}` in tag keys and values) is not checked: better to take a request
+    SageMaker might refuse than to refuse one it takes."""
+    found = []
+    low, high = shape.metadata.get("min"), shape.metadata.get("max")
+    if low is not None and len(value) < low:
+        found.append(_violation(value, path, f"have length greater than or equal to {low}"))
+    if high is not None and len(value) > high:
+        found.append(_violation(value, path, f"have length less than or equal to {high}"))
+    pattern = _pattern(shape.metadata.get("pattern"))
+    if pattern is not None and pattern.fullmatch(value) is None:
+        shown = pattern.pattern if pattern.pattern.startswith("^") else f"^{pattern.pattern}"
+        found.append(_violation(value, path, f"satisfy regular expression pattern: {shown}"))
+    return found
+
+
+@functools.cache
+def _pattern(text: str | None) -> re.Pattern[str] | None:
+    """The model's pattern, matched against the whole value as SageMaker does, `.` taking line breaks
+    too (not to refuse a multi-line hyperparameter); None when there is none or `re` cannot read it."""
+    if text is None:
+        return None
+    try:
+        return re.compile(text, re.DOTALL)
+    except re.error:
+        return None
 
 
 def _violation(value: Any, path: str, rule: str) -> str:
