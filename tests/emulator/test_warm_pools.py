@@ -682,3 +682,16 @@ def test_a_job_name_sagemaker_refuses_is_refused_naming_the_rule(
     assert sagemaker.list_training_jobs()["TrainingJobSummaries"] == []  # nothing created
     update = {"TrainingJobName": name, "ResourceConfig": {"KeepAlivePeriodInSeconds": 60}}
     assert refusal(sagemaker.update_training_job, **update)[1:] == ("ValidationException", message)
+
+
+def test_an_update_breaking_the_api_model_is_refused_before_the_job_is_looked_up(sagemaker: Any) -> None:
+    # SageMaker validates the request before it acts on it: a keep-alive out of range is a
+    # ValidationException for a job that does not exist too, not ResourceNotFound.
+    unchecked = boto3.client("sagemaker", region_name="us-east-1", config=UNCHECKED)
+    for value in (-5, 3601):
+        update = {"TrainingJobName": "nope", "ResourceConfig": {"KeepAlivePeriodInSeconds": value}}
+        status, code, message = refusal(unchecked.update_training_job, **update)
+        assert (status, code) == (400, "ValidationException")
+        assert f"Value '{value}' at 'resourceConfig.keepAlivePeriodInSeconds'" in message
+    update = {"TrainingJobName": "nope", "ResourceConfig": {"KeepAlivePeriodInSeconds": 60}}
+    assert refusal(unchecked.update_training_job, **update)[1] == "ResourceNotFound"

@@ -523,12 +523,15 @@ class WarmPoolEmulator:
 
     # ------------------------------------------------------------------ keep-alive update
     def update_keep_alive(self, account_id: str, region: str, name: str, seconds: int) -> str:
+        """UpdateTrainingJob of the keep-alive. The value is checked before the job is looked up, as
+        SageMaker validates a request before acting on it: -5 for an unknown job is a
+        ValidationException, not ResourceNotFound."""
+        if not isinstance(seconds, int) or not 0 <= seconds <= self.config.max_keep_alive_seconds:
+            raise _keep_alive_error(seconds, self.config.max_keep_alive_seconds)
         with self._lock:
             job = self.jobs.get((account_id, region, name))
             if job is None:
                 raise EmulatorError("ResourceNotFound", f"Training job {name} does not exist.")
-            if not isinstance(seconds, int) or not 0 <= seconds <= self.config.max_keep_alive_seconds:
-                raise _keep_alive_error(seconds, self.config.max_keep_alive_seconds)
             state = job.warm_pool.status if job.warm_pool else None
             if state != "Available" or job.cluster is None:
                 shown = state or "absent (no warm pool)"
