@@ -163,6 +163,13 @@ def test_requests_botocore_would_refuse_are_a_400_naming_the_member_over_http(
             b'{"instance_type": "ml.g5.2xlarge", "instances": 2.5}',
             "instances must be a whole number",
         ),
+        # JSON as Python reads it takes NaN and Infinity; a clock moved that far was an HTML 500 page
+        ("advance", b'{"seconds": Infinity}', "advance: seconds must be a number, got inf"),
+        ("advance", b'{"seconds": NaN}', "advance: seconds must be a number, got nan"),
+        ("advance", b'{"seconds": 1e308}', "seconds=1e+308: the clock cannot go past the year 9999"),
+        ("run_for", b'{"name": "x", "seconds": -100}', "seconds=-100: a job cannot end before now"),
+        ("run_for", b'{"name": "x", "seconds": 1e308}', "seconds=1e+308: the clock cannot go past"),
+        ("inject_faults", b'{"operation": "*", "count": 0}', "count=0: inject the fault into 1 call or more"),
     ],
 )
 def test_a_bad_control_body_is_a_400_naming_the_argument(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import math
 import typing
 import urllib.error
 import urllib.request
@@ -333,7 +334,11 @@ class EmulatorServer:
 
 
 _TYPES: dict[Any, tuple[str, Callable[[Any], bool]]] = {
-    float: ("a number", lambda v: isinstance(v, int | float) and not isinstance(v, bool)),
+    # JSON as Python reads it takes NaN and Infinity: neither is a number of seconds
+    float: (
+        "a number",
+        lambda v: isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v),
+    ),
     int: ("a whole number", lambda v: isinstance(v, int) and not isinstance(v, bool)),
     str: ("a string", lambda v: isinstance(v, str)),
 }

@@ -194,7 +194,7 @@ class WarmPoolEmulator:
         if seconds < 0:
             raise ValueError(f"seconds={seconds}: the emulator's clock only moves forward; pass 0 or more")
         with self._lock:
-            target = self.clock.now() + timedelta(seconds=seconds)
+            target = _later(self.clock.now(), seconds)
             while True:
                 due = self._next_due(target)
                 if due is None:
@@ -245,6 +245,9 @@ class WarmPoolEmulator:
         calls, or each call with `probability` (seeded)."""
         if count is None and not 0 < probability <= 1:
             raise ValueError("inject_faults needs count=N or probability in (0, 1]")
+        if count is not None and count < 1:
+            # a rule of 0 calls never fires: the test it was for would pass without its fault
+            raise ValueError(f"count={count}: inject the fault into 1 call or more, or give a probability")
         http = (
             status
             if status is not None
@@ -416,10 +419,13 @@ class WarmPoolEmulator:
         self, name: str, seconds: float, account_id: str | None = None, region: str | None = None
     ) -> None:
         """The job completes `seconds` from now on the clock (fires during advance)."""
+        if seconds < 0:
+            raise ValueError(f"seconds={seconds:g}: a job cannot end before now; pass 0 or more")
         with self._lock:
+            until = _later(self.now(), seconds)
             job = self.job(name, account_id, region)
             self._require_running(job)
-            job.runs_until = self.now() + timedelta(seconds=seconds)
+            job.runs_until = until
 
     def complete_job(self, name: str, account_id: str | None = None, region: str | None = None) -> None:
         with self._lock:
@@ -961,6 +967,17 @@ class WarmPoolEmulator:
         for _ in range(copies):
             self.events.append(envelope)
             _deliver_to_eventbridge(account_id, region, envelope)
+
+
+def _later(now: datetime, seconds: float) -> datetime:
+    """`seconds` after `now`, for a control call's argument: a moment past what a datetime holds was an
+    OverflowError, served as an HTML 500 page (`advance` of 1e308 seconds)."""
+    try:
+        return now + timedelta(seconds=seconds)
+    except OverflowError:
+        raise ValueError(
+            f"seconds={seconds:g}: the clock cannot go past the year 9999; pass fewer seconds"
+        ) from None
 
 
 def _keep_alive_error(value: object, maximum: int) -> EmulatorError:
