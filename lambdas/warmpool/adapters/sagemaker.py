@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from warmpool.service.ports import (
@@ -75,18 +75,26 @@ class SageMakerAdapter:
         return names
 
     def list_job_names_created(self, after: datetime, before: datetime) -> list[str]:
-        """The training jobs created in (after, before), oldest first."""
+        """The training jobs created in [after, before), oldest first: back-to-back periods hold every job
+        once. CreationTimeAfter is strict, so a job created at `after` itself (the first job of an
+        export, whose time the next export is told to start at; any job on the emulator's whole-second
+        clock) was in neither period: SageMaker is asked from a second earlier, and the summaries'
+        CreationTime decides."""
         names: list[str] = []
         paginator = self._client.get_paginator("list_training_jobs")
         pages = paginator.paginate(
-            CreationTimeAfter=after,
+            CreationTimeAfter=after - timedelta(seconds=1),
             CreationTimeBefore=before,
             SortBy="CreationTime",
             SortOrder="Ascending",
             PaginationConfig={"PageSize": 100},
         )
         for page in pages:
-            names.extend(s["TrainingJobName"] for s in page.get("TrainingJobSummaries", []))
+            names.extend(
+                s["TrainingJobName"]
+                for s in page.get("TrainingJobSummaries", [])
+                if after <= s["CreationTime"] < before
+            )
         return names
 
     def list_tags(self, arn: str) -> dict[str, str]:

@@ -44,9 +44,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     period = export.add_mutually_exclusive_group()
     period.add_argument("--days", type=float, help="the jobs created in the last N days (default 14)")
     period.add_argument(
-        "--since", help="the jobs created after this moment, ISO 8601 (UTC without an offset)"
+        "--since", help="the jobs created at or after this moment, ISO 8601 (UTC without an offset)"
     )
-    export.add_argument("--until", help="and before this moment, ISO 8601 (default: now)")
+    export.add_argument(
+        "--until",
+        help="and before this moment, ISO 8601 (default: now); the job created at --until itself is the "
+        "next period's",
+    )
     export.add_argument(
         "--instance-type",
         help="only the jobs on this instance type (by default every type: simulate --instance-type trace "

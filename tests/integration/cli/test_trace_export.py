@@ -220,3 +220,25 @@ def test_tags_a_spreadsheet_would_run_as_formulas_are_written_as_text_and_replay
     report = json.loads(capsys.readouterr().out)
     assert sorted(report["by_team"]) == sorted([FORMULA, "-ops", "nlp", "vision"])
     assert report["by_team"]["-ops"]["jobs"] == 1
+
+
+def test_back_to_back_periods_keep_every_job_once_even_one_created_on_their_edge(
+    account: System, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # A period is [--since, --until): the job created at the moment one ends is the next one's. Both
+    # ends were strict, so a job created on the edge (the first job, at the --start the export prints,
+    # or every job on the emulator's whole-second clock) was in neither trace.
+    created = {
+        name: account.sagemaker.describe_training_job(TrainingJobName=name)["CreationTime"]
+        for name in ("e-1", "e-2", "e-3")
+    }
+    edge = created["e-2"].isoformat()
+    first, second = tmp_path / "first.csv", tmp_path / "second.csv"
+    capsys.readouterr()
+    since = created["e-1"].isoformat()
+    assert main(["trace", "export", "--since", since, "--until", edge, "--out", str(first)]) == 0
+    assert main(["trace", "export", "--since", edge, "--out", str(second)]) == 0
+    names = [
+        row["job_name"] for trace in (first, second) for row in csv.DictReader(trace.open(encoding="utf-8"))
+    ]
+    assert names == ["e-1", "e-2", "e-3"]
