@@ -695,3 +695,17 @@ def test_an_update_breaking_the_api_model_is_refused_before_the_job_is_looked_up
         assert f"Value '{value}' at 'resourceConfig.keepAlivePeriodInSeconds'" in message
     update = {"TrainingJobName": "nope", "ResourceConfig": {"KeepAlivePeriodInSeconds": 60}}
     assert refusal(unchecked.update_training_job, **update)[1] == "ResourceNotFound"
+
+
+def test_an_instance_type_sagemaker_does_not_have_is_refused_naming_it(sagemaker: Any) -> None:
+    # boto3 does not check enums before sending: a typo made a job (and a pool) of a type that does not
+    # exist, which then had no price in `simulate`
+    request = training_job_request("job-1", instance_type="ml.g5.2xlarg")
+    status, code, message = refusal(sagemaker.create_training_job, **request)
+    assert (status, code) == (400, "ValidationException")
+    assert message.startswith(
+        "1 validation error detected: Value 'ml.g5.2xlarg' at 'resourceConfig.instanceType' failed to "
+        "satisfy constraint: Member must satisfy enum value set: ["
+    )
+    assert "ml.g5.2xlarge" in message
+    assert sagemaker.list_training_jobs()["TrainingJobSummaries"] == []

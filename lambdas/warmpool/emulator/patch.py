@@ -124,10 +124,10 @@ _JSON_TYPES: dict[str, tuple[str, Callable[[Any], bool]]] = {
 
 def _problems(shape: Shape, value: Any, path: str) -> list[str]:
     """The members of `value` that break `shape`, in SageMaker's words ("Value 'x' at 'a.b' failed to
-    satisfy constraint: ..."; list items are 'a.1.member'). A string's length and pattern too: botocore
-    checks neither before sending, so `my_job` as a training job name reached the emulator, which took it,
-    where SageMaker refuses it. Number ranges and enums are the handlers' own (the keep-alive's maximum is
-    the emulator's setting, not the model's)."""
+    satisfy constraint: ..."; list items are 'a.1.member'). A string's length, pattern and enum too:
+    botocore checks none of them before sending, so `my_job` as a training job name, or `ml.g5.2xlarg` as
+    an instance type, reached the emulator, which took it, where SageMaker refuses it. Number ranges are
+    the handlers' own (the keep-alive's maximum is the emulator's setting, not the model's)."""
     if isinstance(shape, StructureShape):
         if not isinstance(value, dict):
             return [_violation(value, path, "be a structure")]
@@ -154,9 +154,13 @@ def _problems(shape: Shape, value: Any, path: str) -> list[str]:
 
 
 def _string_problems(shape: Shape, value: str, path: str) -> list[str]:
-    """A string's length and pattern as the model states them, in SageMaker's words. A pattern Python's
-    `re` cannot read (Java's `\\p{L}` in tag keys and values) is not checked: better to take a request
-    SageMaker might refuse than to refuse one it takes."""
+    """A string's enum, length and pattern as the model states them, in SageMaker's words. A pattern
+    Python's `re` cannot read (Java's `\\p{L}` in tag keys and values) is not checked: better to take a
+    request SageMaker might refuse than to refuse one it takes."""
+    if shape.enum:
+        if value in shape.enum:
+            return []
+        return [_violation(value, path, f"satisfy enum value set: [{', '.join(shape.enum)}]")]
     found = []
     low, high = shape.metadata.get("min"), shape.metadata.get("max")
     if low is not None and len(value) < low:
