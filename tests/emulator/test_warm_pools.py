@@ -709,3 +709,31 @@ def test_an_instance_type_sagemaker_does_not_have_is_refused_naming_it(sagemaker
     )
     assert "ml.g5.2xlarge" in message
     assert sagemaker.list_training_jobs()["TrainingJobSummaries"] == []
+
+
+def test_status_equals_with_max_results_filters_each_page_once_it_is_cut(
+    sagemaker: Any, control: LocalControl
+) -> None:
+    # As the API reference documents: "When StatusEquals and MaxResults are set at the same time, the
+    # MaxResults number of training jobs are first retrieved ignoring the StatusEquals parameter and then
+    # they are filtered". A page may be short, even empty, with more behind its NextToken: a client that
+    # stops there misses jobs in the account, and found them all on the emulator's full pages.
+    for i in range(4):
+        sagemaker.create_training_job(**training_job_request(f"exp-{i}"))
+        control.advance(1)
+    control.complete_job("exp-0")
+    control.complete_job("exp-1")
+    first = sagemaker.list_training_jobs(StatusEquals="InProgress", MaxResults=2)
+    assert first["TrainingJobSummaries"] == []
+    second = sagemaker.list_training_jobs(
+        StatusEquals="InProgress", MaxResults=2, NextToken=first["NextToken"]
+    )
+    assert [s["TrainingJobName"] for s in second["TrainingJobSummaries"]] == ["exp-2", "exp-3"]
+    assert "NextToken" not in second
+    pages = sagemaker.get_paginator("list_training_jobs").paginate(
+        StatusEquals="Completed", PaginationConfig={"PageSize": 3}
+    )
+    assert [[s["TrainingJobName"] for s in p["TrainingJobSummaries"]] for p in pages] == [
+        ["exp-0", "exp-1"],
+        [],
+    ]

@@ -685,10 +685,14 @@ class WarmPoolEmulator:
             )
         _refuse(errors, max_results)
 
+        # With MaxResults, StatusEquals filters each page once it is cut, as the API reference documents:
+        # a page may be short, or empty with more behind its NextToken.
+        status_after_paging = status is not None and max_results is not None
+
         def keep(job: EmulatedJob) -> bool:
             if params.get("NameContains") and params["NameContains"] not in job.name:
                 return False
-            if status is not None and job.status != status:
+            if status is not None and not status_after_paging and job.status != status:
                 return False
             if warm is not None:
                 pool = self.warm_pool_status(job)
@@ -718,6 +722,8 @@ class WarmPoolEmulator:
         }
         selected.sort(key=sort_key[sort_by], reverse=sort_order == "Descending")
         page, token = _page(selected, params.get("NextToken"), max_results)
+        if status_after_paging:
+            page = [j for j in page if j.status == status]
         out: dict[str, Any] = {"TrainingJobSummaries": [self.summary(j) for j in page]}
         if token:
             out["NextToken"] = token
