@@ -114,6 +114,18 @@ class EmulatedJob:
     reused_from: str | None = None
 
 
+# The SageMaker operations the emulator answers (patch.py's handlers), the only ones a fault can be
+# injected into: moto answers the others (ListTags, AddTags...) without asking the emulator.
+SERVED_OPERATIONS = (
+    "CreateTrainingJob",
+    "DescribeTrainingJob",
+    "ListTrainingJobs",
+    "UpdateTrainingJob",
+    "StopTrainingJob",
+    "DescribeHyperParameterTuningJob",
+    "ListHyperParameterTuningJobs",
+    "DeleteHyperParameterTuningJob",
+)
 # TrainingJobStatus, as ListTrainingJobs' StatusEquals takes it
 TRAINING_JOB_STATUSES = ("InProgress", "Completed", "Failed", "Stopping", "Stopped", "Deleting")
 # HyperParameterTuningJobStatus, as ListHyperParameterTuningJobs' StatusEquals takes it
@@ -241,10 +253,16 @@ class WarmPoolEmulator:
         probability: float = 0.0,
         status: int | None = None,
     ) -> None:
-        """Make `operation` (e.g. "DescribeTrainingJob", or "*") fail with `code`: the next `count`
-        calls, or each call with `probability` (seeded)."""
+        """Make `operation` (one of SERVED_OPERATIONS, e.g. "DescribeTrainingJob", or "*" for each of
+        them) fail with `code`: the next `count` calls, or each call with `probability` (seeded)."""
         if count is None and not 0 < probability <= 1:
             raise ValueError("inject_faults needs count=N or probability in (0, 1]")
+        if operation not in (*SERVED_OPERATIONS, "*"):
+            # a fault there never fired, and the test written with it passed without it
+            raise ValueError(
+                f"operation={operation!r}: the emulator serves no such operation, so the fault would never "
+                f"fire; use one of {', '.join(SERVED_OPERATIONS)}, or '*' for all of them"
+            )
         if count is not None and count < 1:
             # a rule of 0 calls never fires: the test it was for would pass without its fault
             raise ValueError(f"count={count}: inject the fault into 1 call or more, or give a probability")

@@ -21,7 +21,13 @@ from moto.sagemaker.models import sagemaker_backends
 from moto.sagemaker.responses import SageMakerResponse
 
 from warmpool.domain.clock import ManualClock
-from warmpool.emulator.core import EmulatorConfig, EmulatorError, WarmPoolEmulator, validation_error
+from warmpool.emulator.core import (
+    SERVED_OPERATIONS,
+    EmulatorConfig,
+    EmulatorError,
+    WarmPoolEmulator,
+    validation_error,
+)
 
 _PATCHED = (
     "create_training_job",
@@ -292,6 +298,8 @@ _IMPLEMENTATIONS: dict[str, tuple[str, Callable[[SageMakerResponse, WarmPoolEmul
     ),
 }
 _OPERATIONS = frozenset(operation for operation, _ in _IMPLEMENTATIONS.values())
+if frozenset(SERVED_OPERATIONS) != _OPERATIONS:  # inject_faults refuses the operations not listed there
+    raise RuntimeError(f"SERVED_OPERATIONS must list the operations patched: {sorted(_OPERATIONS)}")
 
 
 def install(emulator: WarmPoolEmulator) -> None:
