@@ -152,12 +152,36 @@ def test_failures(sagemaker: Any, control: LocalControl, kind: str, pool_after: 
     assert job["WarmPoolStatus"]["Status"] == pool_after
 
 
-def test_stopped_job_keeps_its_pool(sagemaker: Any) -> None:
+def test_stopped_job_keeps_its_pool(sagemaker: Any, control: LocalControl) -> None:
     sagemaker.create_training_job(**training_job_request("job-1"))
+    control.advance(200)  # past the cold start: the cluster is launched
     sagemaker.stop_training_job(TrainingJobName="job-1")
     job = sagemaker.describe_training_job(TrainingJobName="job-1")
     assert job["TrainingJobStatus"] == "Stopped"
     assert job["WarmPoolStatus"]["Status"] == "Available"
+
+
+def test_a_job_stopped_before_its_cluster_is_launched_leaves_no_pool(
+    sagemaker: Any, control: LocalControl
+) -> None:
+    # AWS: "If you stop a training job after a cluster is already launched, a warm pool is still
+    # retained"; before, there is none to keep ("If a warm pool fails to provision, the warm pool status
+    # is Terminated"). The emulator kept one, Available, for a job stopped a second after it was created.
+    sagemaker.create_training_job(**training_job_request("job-1"))
+    control.advance(10)  # still Starting: 150 s of cold start
+    sagemaker.stop_training_job(TrainingJobName="job-1")
+    job = sagemaker.describe_training_job(TrainingJobName="job-1")
+    assert job["TrainingJobStatus"] == "Stopped"
+    assert job["WarmPoolStatus"]["Status"] == "Terminated"
+    assert sagemaker.list_training_jobs(WarmPoolStatusEquals="Available")["TrainingJobSummaries"] == []
+    # a job starting on a warm pool runs on a cluster launched long ago: stopped, it keeps it
+    sagemaker.create_training_job(**training_job_request("job-2"))
+    control.run_for("job-2", 300)
+    control.advance(300)
+    sagemaker.create_training_job(**training_job_request("job-3"))
+    assert warm_status(sagemaker, "job-2")["Status"] == "Reused"  # type: ignore[index]
+    sagemaker.stop_training_job(TrainingJobName="job-3")
+    assert warm_status(sagemaker, "job-3")["Status"] == "Available"  # type: ignore[index]
 
 
 def test_no_pool_for_spot_or_without_keep_alive(sagemaker: Any, control: LocalControl) -> None:

@@ -474,14 +474,19 @@ class WarmPoolEmulator:
             self._finish(job, "Failed", failure_reason=reason or default, keep_pool=kind == "algorithm")
 
     def stop_job(self, name: str, account_id: str | None = None, region: str | None = None) -> None:
+        """StopTrainingJob. AWS keeps the warm pool of a job stopped "after a cluster is already
+        launched": one stopped while its cluster is still being provisioned (Starting, cold) has none to
+        keep, and its warm pool is Terminated, as one that failed to provision. A job starting on a warm
+        pool runs on a cluster launched long before: it keeps it."""
         with self._lock:
             job = self.job(name, account_id, region)
             self._require_running(job)
+            launched = job.warm_start or job.secondary_status != "Starting"
             job.status = "Stopping"
             job.secondary_status = "Stopping"
             job.last_modified = self.now()
             self._emit_job_event(job)
-            self._finish(job, "Stopped")
+            self._finish(job, "Stopped", keep_pool=launched)
 
     def _require_running(self, job: EmulatedJob) -> None:
         if job.status in TERMINAL_STATUSES:
