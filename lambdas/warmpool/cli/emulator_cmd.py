@@ -83,8 +83,9 @@ def run(args: argparse.Namespace) -> int:
     print(
         f"warm-pool emulator listening on {url} (virtual clock at {emulator.now().isoformat()})", flush=True
     )
-    print(
-        "use it with: boto3.client('sagemaker', endpoint_url=URL, region_name='us-east-1'); Ctrl-C stops it",
+    print(  # the line to copy: with `endpoint_url=URL`, a name the reader's Python does not know
+        f"use it with: boto3.client('sagemaker', endpoint_url='{url}', region_name='us-east-1'); "
+        "Ctrl-C stops it",
         flush=True,
     )
     try:

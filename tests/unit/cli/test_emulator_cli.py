@@ -25,3 +25,25 @@ def test_settings_that_make_no_sense_are_refused_naming_the_flag(
     # a usage error exits 2, as argparse's own and every other command's do: it exited 1, a failure's code
     assert main(["emulator", "--port", "0", *flags]) == 2
     assert capsys.readouterr().err.startswith(f"warmpool emulator: {message}")
+
+
+class _Interrupted:
+    """threading as the command waits on it, with Ctrl-C pressed at once."""
+
+    class Event:
+        def wait(self) -> bool:
+            raise KeyboardInterrupt
+
+
+def test_the_line_it_prints_to_connect_names_the_address_it_listens_on(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the line to copy said endpoint_url=URL, a name the reader's Python does not know
+    from warmpool.cli import emulator_cmd
+
+    monkeypatch.setattr(emulator_cmd, "threading", _Interrupted)
+    assert main(["emulator", "--port", "0"]) == 0
+    listening, connect = capsys.readouterr().out.splitlines()[:2]
+    url = listening.split(" listening on ")[1].split()[0]
+    assert url.startswith("http://127.0.0.1:")
+    assert f"boto3.client('sagemaker', endpoint_url='{url}', region_name='us-east-1')" in connect
