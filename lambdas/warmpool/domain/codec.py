@@ -161,6 +161,9 @@ def pool_to_json(pool: Pool) -> dict[str, Any]:
         "running_at_idle": pool.running_at_idle,
         "known_gaps_at_idle": pool.known_gaps_at_idle,
         "override_until": _dt(pool.override_until),
+        "outside_keep_alive_seconds": pool.outside_keep_alive_seconds,
+        "outside_set_at": _dt(pool.outside_set_at),
+        "outside_shortened": pool.outside_shortened,
         "version": pool.version,
     }
 
@@ -192,5 +195,8 @@ def pool_from_json(data: dict[str, Any]) -> Pool:
         running_at_idle=_optional_int(data.get("running_at_idle")),
         known_gaps_at_idle=_optional_int(data.get("known_gaps_at_idle")),
         override_until=_parse_dt(data.get("override_until")),
+        outside_keep_alive_seconds=_optional_int(data.get("outside_keep_alive_seconds")),
+        outside_set_at=_parse_dt(data.get("outside_set_at")),
+        outside_shortened=bool(data.get("outside_shortened", False)),
         version=int(data.get("version", 0)),
     )

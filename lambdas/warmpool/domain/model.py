@@ -9,7 +9,7 @@ import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Literal
 
@@ -240,7 +240,9 @@ class Pool:
     tags: Mapping[str, str] = field(default_factory=dict)
     failure_reason: str | None = None
     tuning_job_arn: str | None = None
-    job_keep_alive_seconds: int = 0  # what the job asked for in ResourceConfig
+    # what the job asked for in ResourceConfig when it was created: DescribeTrainingJob shows the value
+    # set last, which is warmpool's own once it has updated the pool, not the job's wish
+    job_keep_alive_seconds: int = 0
     keep_alive_seconds: int = 0  # the keep-alive currently set on the pool
     available_since: datetime | None = None
     expires_at: datetime | None = None
@@ -256,7 +258,22 @@ class Pool:
     running_at_idle: int | None = None  # other jobs of the key running when it became Available
     known_gaps_at_idle: int | None = None  # gaps of the key on record when it became Available
     override_until: datetime | None = None  # a person asked to keep it warm until then (reverts itself)
+    # A keep-alive set outside warmpool (someone's own UpdateTrainingJob) while this job's pool was
+    # Available, and when: SageMaker counts it from then (`outside_until`). The job's latest wish,
+    # which the `job` strategy keeps in place of the keep-alive the job was created with.
+    outside_keep_alive_seconds: int | None = None
+    outside_set_at: datetime | None = None
+    # whether that setting ended the pool's warm time sooner than the expiry it had: someone chose to
+    # spend less, which no strategy undoes
+    outside_shortened: bool = False
     version: int = 0  # bumped on every registry write: optimistic locking, notification dedupe
+
+    @property
+    def outside_until(self) -> datetime | None:
+        """Until when the keep-alive set outside warmpool keeps the pool warm (None: none was)."""
+        if self.outside_set_at is None or self.outside_keep_alive_seconds is None:
+            return None
+        return self.outside_set_at + timedelta(seconds=self.outside_keep_alive_seconds)
 
     @property
     def jobs_in_lineage(self) -> int:

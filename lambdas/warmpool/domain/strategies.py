@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from typing import Protocol
 
+from warmpool.domain.clock import moment_text
 from warmpool.domain.model import CostModel, Pool
 
 
@@ -138,13 +139,29 @@ class FixedStrategy(_Unexplained):
 
 @register("job")
 @dataclass(frozen=True, slots=True)
-class JobKeepAliveStrategy(_Unexplained):
-    """Keep what the job itself asked for in ResourceConfig.KeepAlivePeriodInSeconds."""
+class JobKeepAliveStrategy(Explained):
+    """Keep what the job itself asked for: the ResourceConfig.KeepAlivePeriodInSeconds it was created
+    with, counted from its end, or, once someone set the keep-alive of its Available pool outside
+    warmpool (their own UpdateTrainingJob), that setting, counted from when it was made as SageMaker
+    counts it: a person's explicit wish, which the policy's limits still bound. Never the value
+    DescribeTrainingJob shows after warmpool's own updates: warmpool's steps are not the job's wish (a
+    pool extended to 3000 s outside warmpool was extended, then read back as wanting the 35 minutes
+    warmpool itself had set, and released)."""
 
     name: str = "job"
 
-    def horizon_seconds(self, data: StrategyInput) -> int:
-        return data.pool.job_keep_alive_seconds
+    def propose(self, data: StrategyInput) -> Proposal:
+        pool = data.pool
+        until = pool.outside_until
+        if until is None or pool.available_since is None or pool.outside_set_at is None:
+            return Proposal(pool.job_keep_alive_seconds)
+        seconds = max(0, int((until - pool.available_since).total_seconds()))
+        why = (
+            f"its keep-alive was set to {pool.outside_keep_alive_seconds} s outside warmpool at "
+            f"{moment_text(pool.outside_set_at)} (warm until {moment_text(until)}), in place of the "
+            f"job's own {pool.job_keep_alive_seconds} s"
+        )
+        return Proposal(seconds, why)
 
 
 @register("none")

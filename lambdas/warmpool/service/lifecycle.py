@@ -917,6 +917,8 @@ class LifecycleService:
             record = replace(record, tuner_owned=False)
 
         same_job = previous is not None and previous.pool.job_name == record.pool.job_name
+        if previous is not None and same_job and record.pool.outside_set_at != previous.pool.outside_set_at:
+            self._audit_set_outside(record, previous, trigger)
         changed = not same_job or previous is None or _state_of(previous) != _state_of(record)
         if trigger is Trigger.JOB_EVENT and not changed and tuner_ended is None:
             reused_by = warm.get("ReusedByJob")
@@ -1062,6 +1064,22 @@ class LifecycleService:
             # reduction held back by max_reductions_per_run is.
             saved = self._save(self._plan_next_check(saved, replace(decision, next_check_at=soon), now))
         return Outcome(job_name, saved.pool.pool_id, "decided", decision)
+
+    def _audit_set_outside(self, record: PoolRecord, previous: PoolRecord, trigger: Trigger) -> None:
+        """The trail says that someone set the pool's keep-alive outside warmpool, what it was and
+        until when SageMaker keeps the pool on it (`_keep_alive_as_set`): the decisions that follow
+        read it as the job's wish, and `pools show` says why."""
+        pool = record.pool
+        if pool.outside_set_at is None or pool.expires_at is None:
+            return
+        details = {
+            "trigger": trigger.value,
+            "seconds": pool.keep_alive_seconds,
+            "was_seconds": previous.pool.keep_alive_seconds,
+            "set_at": pool.outside_set_at.isoformat(),
+            "expires_at": pool.expires_at.isoformat(),
+        }
+        self._audit(record, "keep-alive-set-outside", details)
 
     def _unrecorded_release(
         self, job: dict[str, Any], record: PoolRecord, previous: PoolRecord | None
@@ -1419,13 +1437,20 @@ class LifecycleService:
                 # a person's "keep it warm until" holds for this job's idle period until it reverts
                 override_until=previous.pool.override_until if same_job else None,
             )
-            if same_job and previous.pool.expires_at is not None and status is WarmPoolStatus.AVAILABLE:
-                # warmpool set the keep-alive itself: its own record of the expiry is the precise one
+            if same_job and previous.pool.status is not WarmPoolStatus.TERMINATED:
+                # the job's own keep-alive is what it was created with, as first recorded: SageMaker's
+                # shows the value set last (warmpool's own steps, or someone's outside warmpool). A
+                # pool recorded gone that is not is a new job of a deleted one's name: its own.
                 pool = replace(
                     pool,
-                    expires_at=previous.pool.expires_at,
-                    keep_alive_seconds=previous.pool.keep_alive_seconds,
+                    job_keep_alive_seconds=previous.pool.job_keep_alive_seconds
+                    or pool.job_keep_alive_seconds,
+                    outside_keep_alive_seconds=previous.pool.outside_keep_alive_seconds,
+                    outside_set_at=previous.pool.outside_set_at,
+                    outside_shortened=previous.pool.outside_shortened,
                 )
+                if status is WarmPoolStatus.AVAILABLE:
+                    pool = self._keep_alive_as_set(job, pool, previous.pool, now)
         if status is WarmPoolStatus.AVAILABLE:
             # The gap histories are what a decision learns from: only an Available pool is decided.
             history, team_history = self.registry.history(key.digest(), self._history_team(pool))
@@ -1442,6 +1467,49 @@ class LifecycleService:
             schedule_name=previous.schedule_name if same_job and previous else None,
             tuner_owned=previous.tuner_owned if same_job and previous else False,
             notified=previous.notified if same_job and previous else (),
+        )
+
+    def _keep_alive_as_set(self, job: dict[str, Any], pool: Pool, seen: Pool, now: datetime) -> Pool:
+        """The keep-alive and expiry of the job's Available pool, from what warmpool recorded of it
+        (`seen`, this job's record) and what DescribeTrainingJob says is set now (`pool`'s). The same
+        value: warmpool's own record of the expiry is the precise one (it set the keep-alive itself, or
+        the job did). Another value was set by someone outside warmpool (their own UpdateTrainingJob,
+        the console) since warmpool last looked: SageMaker counts it from then, the job's
+        `LastModifiedTime` when that falls after what warmpool last knew (else now: the latest the
+        change can have been made, so that it is never cut short), and it is recorded as the job's
+        latest wish (`outside_set_at`), which the `job` strategy keeps. Unless warmpool made that
+        update itself and the save after it failed: the trail has it (`keep-alive-updated`, written
+        right after the update; one Query of the pool's trail, in this case only). Setting the same
+        value again outside warmpool is not told apart from no change."""
+        if seen.status is WarmPoolStatus.AVAILABLE and seen.expires_at is not None:
+            known, expiry = seen.keep_alive_seconds, seen.expires_at
+            since = seen.expires_at - timedelta(seconds=seen.keep_alive_seconds)
+        else:  # first seen Available: the keep-alive it ran with, counted from its end
+            known, since = seen.keep_alive_seconds, pool.available_since or now
+            expiry = since + timedelta(seconds=known)
+        if pool.keep_alive_seconds == known:
+            if seen.status is WarmPoolStatus.AVAILABLE and seen.expires_at is not None:
+                return replace(pool, expires_at=seen.expires_at, keep_alive_seconds=seen.keep_alive_seconds)
+            return pool
+        own = [
+            entry
+            for entry in self.registry.audit_trail(pool.pool_id)
+            if entry.what in ("keep-alive-updated", "keep-alive-restored")
+            and entry.job_name == pool.job_name
+            and entry.details.get("seconds") == pool.keep_alive_seconds
+            and entry.at >= since
+        ]
+        if own and own[-1].details.get("expires_at"):
+            return replace(pool, expires_at=datetime.fromisoformat(str(own[-1].details["expires_at"])))
+        modified = _time(job, "LastModifiedTime")
+        set_at = modified if modified is not None and since <= modified <= now else now
+        expires = set_at + timedelta(seconds=pool.keep_alive_seconds)
+        return replace(
+            pool,
+            expires_at=expires,
+            outside_keep_alive_seconds=pool.keep_alive_seconds,
+            outside_set_at=set_at,
+            outside_shortened=expires < expiry,
         )
 
     def _running_with(self, key: MatchKey, pool_id: str) -> int:

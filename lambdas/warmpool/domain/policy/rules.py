@@ -276,6 +276,25 @@ class KeepAliveStrategy(PolicyRule):
             ev.rules.rule("keep_alive_strategy"),
             f"strategy {strategy.name} wants {duration_text(proposal.seconds)} of warm time{why}",
         )
+        until, set_at = ev.pool.outside_until, ev.pool.outside_set_at
+        if strategy.name == "job" or until is None or set_at is None or ev.pool.available_since is None:
+            return  # the `job` strategy's proposal is that setting already
+        # Under the other strategies the policy decides how long a pool stays warm, but no strategy keeps
+        # warm longer a pool someone shortened outside warmpool: spending less needs nobody's permission
+        # (a pool shortened in the console was extended again at its next look). A longer setting is the
+        # policy's to undo (asking for more time is a request, judged by the asker's `overrides`), and a
+        # person who finds their own update undone reads why.
+        wanted = max(0, int((until - ev.pool.available_since).total_seconds()))
+        setting = (
+            f"the keep-alive set outside warmpool at {moment_text(set_at)} (warm until {moment_text(until)})"
+        )
+        if ev.pool.outside_shortened and wanted < proposal.seconds:
+            ev.set_horizon(wanted, ev.rules.rule("keep_alive_strategy"), f"{setting} is kept: it is shorter")
+        elif not ev.pool.outside_shortened and until > ev.now and wanted > proposal.seconds:
+            ev.reasons.append(
+                f"{setting} is not kept: strategy {strategy.name} decides; ask for more time with "
+                "`warmpool pools extend` or the Slack buttons"
+            )
 
 
 def kept_on_request(until: datetime) -> str:
