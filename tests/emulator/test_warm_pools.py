@@ -257,6 +257,33 @@ def test_update_only_while_available(sagemaker: Any, control: LocalControl) -> N
     assert err.value.response["Error"]["Code"] == "ResourceNotFound"
 
 
+def test_delete_only_an_ended_job_without_an_available_pool(sagemaker: Any, control: LocalControl) -> None:
+    sagemaker.create_training_job(**training_job_request("job-1", keep_alive_seconds=600))
+
+    def refused() -> tuple[str, str]:
+        with pytest.raises(ClientError) as err:
+            sagemaker.delete_training_job(TrainingJobName="job-1")
+        return err.value.response["Error"]["Code"], err.value.response["Error"]["Message"]
+
+    assert refused() == (
+        "ResourceInUse",
+        "Training job job-1 is InProgress: only an ended job can be deleted.",
+    )
+    control.complete_job("job-1")
+    code, message = refused()
+    assert (code, "retains an Available warm pool" in message) == ("ResourceInUse", True)
+    control.advance(600)  # expired
+    sagemaker.delete_training_job(TrainingJobName="job-1")
+    with pytest.raises(ClientError) as err:
+        sagemaker.describe_training_job(TrainingJobName="job-1")
+    assert "Could not find training job" in err.value.response["Error"]["Message"]
+    assert sagemaker.list_training_jobs()["TrainingJobSummaries"] == []
+    with pytest.raises(ClientError) as err:
+        sagemaker.delete_training_job(TrainingJobName="job-1")
+    assert err.value.response["Error"]["Code"] == "ResourceNotFound"
+    sagemaker.create_training_job(**training_job_request("job-1"))  # its name can be used again
+
+
 # What botocore would refuse before sending (a client with parameter_validation off, another SDK, curl)
 # still reaches SageMaker, which answers 400 ValidationException naming the member: never a server error,
 # and never a `true` taken for a keep-alive of 1 second.

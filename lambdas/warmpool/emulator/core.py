@@ -488,6 +488,26 @@ class WarmPoolEmulator:
             self._emit_job_event(job)
             self._finish(job, "Stopped", keep_pool=launched)
 
+    def delete_job(self, account_id: str, region: str, name: str) -> None:
+        """DeleteTrainingJob: as AWS documents it, only a job in a terminal state that does not retain
+        an Available warm pool can be deleted (`ResourceInUse` otherwise); all of its metadata goes,
+        and DescribeTrainingJob then answers that it does not exist."""
+        with self._lock:
+            job = self.jobs.get((account_id, region, name))
+            if job is None:
+                raise EmulatorError("ResourceNotFound", f"Training job {name} does not exist.")
+            if job.status not in TERMINAL_STATUSES:
+                raise EmulatorError(
+                    "ResourceInUse", f"Training job {name} is {job.status}: only an ended job can be deleted."
+                )
+            if job.warm_pool is not None and job.warm_pool.status == "Available":
+                raise EmulatorError(
+                    "ResourceInUse",
+                    f"Training job {name} retains an Available warm pool: release it "
+                    "(KeepAlivePeriodInSeconds 0) or let it expire before deleting the job.",
+                )
+            del self.jobs[(account_id, region, name)]
+
     def _require_running(self, job: EmulatedJob) -> None:
         if job.status in TERMINAL_STATUSES:
             raise EmulatorError("ValidationException", f"Training job {job.name} is already {job.status}")

@@ -1,7 +1,8 @@
 """Apply the warm-pool emulator to moto's SageMaker responses, in-process and for moto's server.
 
 moto dispatches every SageMaker action to a method of `SageMakerResponse`; the emulator replaces the
-training-job methods for as long as it is installed (and adds UpdateTrainingJob, which moto lacks).
+training-job methods for as long as it is installed (and adds UpdateTrainingJob and DeleteTrainingJob, which
+moto lacks).
 Installing is explicit and reversible; only one emulator can be installed at a time.
 """
 
@@ -35,6 +36,7 @@ _PATCHED = (
     "list_training_jobs",
     "update_training_job",
     "stop_training_job",
+    "delete_training_job",
     "describe_hyper_parameter_tuning_job",
     "list_hyper_parameter_tuning_jobs",
     "delete_hyper_parameter_tuning_job",
@@ -259,6 +261,13 @@ def stop_training_job(self: SageMakerResponse, emulator: WarmPoolEmulator) -> Re
     return ActionResult({})
 
 
+def delete_training_job(self: SageMakerResponse, emulator: WarmPoolEmulator) -> Response:
+    name = str(self._get_param("TrainingJobName"))
+    emulator.delete_job(self.current_account, self.region, name)
+    sagemaker_backends[self.current_account][self.region].training_jobs.pop(name, None)
+    return ActionResult({})
+
+
 def describe_hyper_parameter_tuning_job(self: SageMakerResponse, emulator: WarmPoolEmulator) -> Response:
     name = self._get_param("HyperParameterTuningJobName")
     tuning = emulator.tuning_jobs.get((self.current_account, self.region, name))
@@ -284,6 +293,7 @@ _IMPLEMENTATIONS: dict[str, tuple[str, Callable[[SageMakerResponse, WarmPoolEmul
     "list_training_jobs": ("ListTrainingJobs", list_training_jobs),
     "update_training_job": ("UpdateTrainingJob", update_training_job),
     "stop_training_job": ("StopTrainingJob", stop_training_job),
+    "delete_training_job": ("DeleteTrainingJob", delete_training_job),
     "describe_hyper_parameter_tuning_job": (
         "DescribeHyperParameterTuningJob",
         describe_hyper_parameter_tuning_job,

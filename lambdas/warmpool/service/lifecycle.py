@@ -883,7 +883,10 @@ class LifecycleService:
         try:
             job = self._describe_with_pool_status(job_name, final_attempt=final_attempt)
         except JobNotFoundError:
-            if pool_id is not None:
+            live = (WarmPoolStatus.AVAILABLE, WarmPoolStatus.IN_USE)
+            if known is not None and known.pool.job_name == job_name and known.pool.status in live:
+                self._record_job_gone(known, trigger, asked, now)
+            elif pool_id is not None:
                 self.registry.audit(
                     AuditEntry(now, pool_id, job_name, "job-missing", {"trigger": trigger.value, **asked})
                 )
@@ -1064,6 +1067,37 @@ class LifecycleService:
             # reduction held back by max_reductions_per_run is.
             saved = self._save(self._plan_next_check(saved, replace(decision, next_check_at=soon), now))
         return Outcome(job_name, saved.pool.pool_id, "decided", decision)
+
+    def _record_job_gone(
+        self, known: PoolRecord, trigger: Trigger, asked: dict[str, Any], now: datetime
+    ) -> None:
+        """The job of a pool the registry holds Available or InUse no longer exists in SageMaker: it was
+        deleted (DeleteTrainingJob, which SageMaker allows only once the job has ended and keeps no
+        Available pool: its pool had expired, or was released, before warmpool looked). Its pool is
+        gone: recorded so, with its idle gap
+        (until its expiry, or now, whichever came first: SageMaker's billed time went with the job),
+        and its planned look cancelled. Left Available, it counted warm for good: its team's
+        `max_warm_instances` refused every new pool, its idle time grew on the budget, and every
+        reconciler run audited `job-missing` again."""
+        self._cancel_planned(known, now, keep=None)
+        if known.pool.status is WarmPoolStatus.AVAILABLE:
+            self._record_gap(known.pool, _expiry_or_now(known.pool, now), reused=False)
+        gone = replace(
+            known,
+            pool=replace(known.pool, status=WarmPoolStatus.TERMINATED),
+            next_check_at=None,
+            schedule_name=None,
+        )
+        saved = self._save(gone)
+        details = {
+            "trigger": trigger.value,
+            "state": WarmPoolStatus.TERMINATED.value,
+            "reason": "SageMaker has no training job of that name (deleted, once its pool had ended): "
+            "recorded gone",
+            **asked,
+        }
+        self._audit(saved, "job-missing", details)
+        self.metrics.count("JobsMissing")
 
     def _audit_set_outside(self, record: PoolRecord, previous: PoolRecord, trigger: Trigger) -> None:
         """The trail says that someone set the pool's keep-alive outside warmpool, what it was and

@@ -143,3 +143,33 @@ def test_under_another_strategy_a_pool_shortened_outside_warmpool_is_not_extende
         "the keep-alive set outside warmpool at 2026-03-02 09:58:00 UTC (warm until 2026-03-02 10:01:00 UTC) "
         "is kept: it is shorter"
     )
+
+
+def test_a_pool_whose_job_was_deleted_is_recorded_gone_and_no_longer_counts_for_its_team(
+    system: System,
+) -> None:
+    # A cleanup script deletes ended jobs: one whose pool had just expired (SageMaker refuses to delete
+    # a job that keeps an Available pool) went before warmpool's look after its expiry. The registry
+    # kept the pool Available for good: the team's only warm instance, so its next pool was released
+    # ("team nlp already has 1 warm instance"), and every reconciler run audited `job-missing` again.
+    system.set_policy({"version": 1, "defaults": {"max_warm_instances": 1}})
+    system.run_job("del-1", 300, keep_alive_seconds=600, tags=TAGS)
+    system.advance(600)  # 09:15: its keep-alive has run out; warmpool looks at 09:16
+    system.sagemaker.delete_training_job(TrainingJobName="del-1")
+    system.advance(5 * 60)
+    for _ in range(3):
+        system.reconcile()
+        system.advance(5 * 60)
+
+    record = system.registry.get("del-1")
+    assert record is not None
+    assert (record.pool.status.value, record.next_check_at) == ("Terminated", None)
+    missing = [e for e in system.registry.audit_trail("del-1") if e.what == "job-missing"]
+    assert [(e.details["trigger"], e.details["state"]) for e in missing] == [("step-due", "Terminated")]
+    history, _ = system.registry.history(record.pool.match_key.digest(), "nlp")
+    assert [(round(g.seconds), g.reused) for g in history] == [(600, False)]  # warm until its expiry
+
+    system.run_job("next-1", 300, keep_alive_seconds=600, tags=TAGS)
+    assert [u["job"] for u in system.control.update_calls()] == []  # kept on its own keep-alive
+    kinds = [n["kind"] for n in system.notifications() if n["job_name"] == "next-1"]
+    assert kinds == ["pool-ready"]
