@@ -966,7 +966,8 @@ class LifecycleService:
                 record = replace(record, last_decision=released, unannounced=unannounced)
             saved = self._save(record)
             note = "tuner-owned" if saved.tuner_owned else saved.pool.status.value
-            self._audit(saved, "recorded", {"trigger": trigger.value, "state": note, **asked})
+            outside = self._ended_on_a_setting_of_others(saved, previous if same_job else None)
+            self._audit(saved, "recorded", {"trigger": trigger.value, "state": note, **outside, **asked})
             if released is not None:
                 self._audit_decision(saved, {"trigger": trigger.value, **released.to_json()})
                 saved = self._announce_saved(saved)
@@ -1525,16 +1526,9 @@ class LifecycleService:
             if seen.status is WarmPoolStatus.AVAILABLE and seen.expires_at is not None:
                 return replace(pool, expires_at=seen.expires_at, keep_alive_seconds=seen.keep_alive_seconds)
             return pool
-        own = [
-            entry
-            for entry in self.registry.audit_trail(pool.pool_id)
-            if entry.what in ("keep-alive-updated", "keep-alive-restored")
-            and entry.job_name == pool.job_name
-            and entry.details.get("seconds") == pool.keep_alive_seconds
-            and entry.at >= since
-        ]
-        if own and own[-1].details.get("expires_at"):
-            return replace(pool, expires_at=datetime.fromisoformat(str(own[-1].details["expires_at"])))
+        own = self._own_update(pool, since)
+        if own is not None and own.details.get("expires_at"):
+            return replace(pool, expires_at=datetime.fromisoformat(str(own.details["expires_at"])))
         modified = _time(job, "LastModifiedTime")
         set_at = modified if modified is not None and since <= modified <= now else now
         expires = set_at + timedelta(seconds=pool.keep_alive_seconds)
@@ -1545,6 +1539,46 @@ class LifecycleService:
             outside_set_at=set_at,
             outside_shortened=expires < expiry,
         )
+
+    def _own_update(self, pool: Pool, since: datetime) -> AuditEntry | None:
+        """warmpool's own latest update of the job's keep-alive to the value SageMaker has now
+        (`pool.keep_alive_seconds`) since `since`, as the trail has it; None: none (someone else's)."""
+        own = [
+            entry
+            for entry in self.registry.audit_trail(pool.pool_id)
+            if entry.what in ("keep-alive-updated", "keep-alive-restored")
+            and entry.job_name == pool.job_name
+            and entry.details.get("seconds") == pool.keep_alive_seconds
+            and entry.at >= since
+        ]
+        return own[-1] if own else None
+
+    def _ended_on_a_setting_of_others(self, record: PoolRecord, seen: PoolRecord | None) -> dict[str, Any]:
+        """What the trail's `recorded` entry of a pool found gone says when it ended on a keep-alive set
+        outside warmpool since warmpool's last look (`seen`, this job's record, Available): when it
+        ended and the expiry warmpool had. Otherwise the pool that ended 45 minutes before the time its
+        owner had been told showed only `recorded Terminated`. A keep-alive of 0 is a release
+        (`_unrecorded_release`); an update of warmpool's own whose save failed is in the trail."""
+        pool = seen.pool if seen is not None else None
+        now = record.pool
+        if (
+            pool is None
+            or pool.status is not WarmPoolStatus.AVAILABLE
+            or pool.expires_at is None
+            or pool.available_since is None
+            or now.status is not WarmPoolStatus.TERMINATED
+            or now.keep_alive_seconds in (0, pool.keep_alive_seconds)
+        ):
+            return {}
+        if self._own_update(now, pool.expires_at - timedelta(seconds=pool.keep_alive_seconds)) is not None:
+            return {}
+        ended = pool.available_since + timedelta(seconds=now.billable_seconds)
+        return {
+            "keep_alive_set_outside": now.keep_alive_seconds,
+            "was_seconds": pool.keep_alive_seconds,
+            "ended_at": ended.isoformat(),
+            "expected_until": pool.expires_at.isoformat(),
+        }
 
     def _running_with(self, key: MatchKey, pool_id: str) -> int:
         """How many other pools of the same match key are running a job now: each will leave a newer

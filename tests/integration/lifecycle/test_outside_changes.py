@@ -6,6 +6,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+from warmpool.cli.main import main
+
 from tests.integration.conftest import System
 
 TAGS = {"team": "nlp", "owner": "alice"}
@@ -143,6 +146,26 @@ def test_under_another_strategy_a_pool_shortened_outside_warmpool_is_not_extende
         "the keep-alive set outside warmpool at 2026-03-02 09:58:00 UTC (warm until 2026-03-02 10:01:00 UTC) "
         "is kept: it is shorter"
     )
+
+
+def test_a_pool_that_ended_on_a_keep_alive_set_outside_warmpool_says_when_in_its_trail(
+    system: System, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Its owner was told it stays warm until 10:05; at 09:15 someone set 5 minutes in the console and
+    # it ended at 09:20, before warmpool's next look. `pools show` said only "recorded Terminated".
+    system.run_job("out-end", 300, keep_alive_seconds=3600, tags=TAGS)
+    system.advance(10 * 60)
+    _set_outside(system, "out-end", 300)
+    system.advance(10 * 60)
+    system.reconcile()
+    capsys.readouterr()
+
+    assert main(["pools", "show", "out-end"]) == 0
+    shown = capsys.readouterr().out
+    assert (
+        "ended_at=2026-03-02T09:20:00+00:00 expected_until=2026-03-02T10:05:00+00:00 "
+        "keep_alive_set_outside=300 state=Terminated trigger=reconcile was_seconds=3600"
+    ) in shown
 
 
 def test_a_pool_whose_job_was_deleted_is_recorded_gone_and_no_longer_counts_for_its_team(
