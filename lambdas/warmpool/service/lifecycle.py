@@ -892,7 +892,12 @@ class LifecycleService:
                 )
             return Outcome(job_name, pool_id, "job-missing")
         warm = job.get("WarmPoolStatus")
-        if known is not None:
+        reused_name = known is not None and _name_reused(known, warm)
+        if known is not None and reused_name:
+            details = {"trigger": trigger.value, "lineage": list(known.pool.lineage), **asked}
+            self._audit(known, "name-reused", details)
+            known = _new_job_of_the_name(known)
+        if known is not None and not reused_name:
             job["Tags"] = dict(known.pool.tags)
         else:
             job["Tags"] = tags if tags else self.sagemaker.list_tags(str(job.get("TrainingJobArn", "")))
@@ -2360,6 +2365,39 @@ def pool_from_job(
         lineage_jobs=1,
         last_job_duration_s=duration,
     )
+
+
+def _name_reused(known: PoolRecord, warm: dict[str, Any] | None) -> bool:
+    """Whether the job SageMaker describes is a new job of the name of the one the pool's record holds:
+    the record has its pool gone (Terminated, which no pool comes back from) and SageMaker has the job's
+    pool InUse or Available. A job can be deleted once it has ended and keeps no Available pool, and
+    its name used again (DeleteTrainingJob)."""
+    status = (warm or {}).get("Status")
+    return known.pool.status is WarmPoolStatus.TERMINATED and status in (
+        WarmPoolStatus.IN_USE.value,
+        WarmPoolStatus.AVAILABLE.value,
+    )
+
+
+def _new_job_of_the_name(known: PoolRecord) -> PoolRecord:
+    """The record a new job of a deleted job's name starts from (`_name_reused`): the pool's id and
+    version (its registry item is written over, its trail goes on), nothing of the old job's. It took
+    the old one's lineage, lifetime, plan, promises and warnings said: its pool, counted from the old
+    job's provisioning weeks before, was released at once as past its maximum lifetime. Its tags are
+    read again (`_refresh`)."""
+    pool = replace(
+        known.pool,
+        lineage=(known.pool.job_name,),
+        lineage_jobs=1,
+        lifetime_started_at=None,
+        steps_taken=0,
+        horizon_at=None,
+        override_until=None,
+        outside_keep_alive_seconds=None,
+        outside_set_at=None,
+        outside_shortened=False,
+    )
+    return PoolRecord(pool=pool)
 
 
 def _state_of(record: PoolRecord) -> tuple[Any, ...]:

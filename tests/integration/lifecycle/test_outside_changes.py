@@ -196,3 +196,28 @@ def test_a_pool_whose_job_was_deleted_is_recorded_gone_and_no_longer_counts_for_
     assert [u["job"] for u in system.control.update_calls()] == []  # kept on its own keep-alive
     kinds = [n["kind"] for n in system.notifications() if n["job_name"] == "next-1"]
     assert kinds == ["pool-ready"]
+
+
+def test_a_new_job_of_a_deleted_jobs_name_gets_a_pool_of_its_own(system: System) -> None:
+    # A pipeline names its jobs after the model it trains: it deletes the last run's job (its pool long
+    # gone) and starts one of the same name a month later. warmpool took it for the old job: the pool's
+    # lifetime counted from the old job's start, and the new pool was released at once, "capped by the
+    # pool's maximum lifetime".
+    system.run_job("re-1", 300, keep_alive_seconds=600, tags=TAGS)
+    system.advance(15 * 60)
+    system.sagemaker.delete_training_job(TrainingJobName="re-1")
+    system.emulator.advance(29 * 24 * 3600)
+    system.settle()
+    system.run_job("re-1", 300, keep_alive_seconds=1800, tags={"team": "nlp", "owner": "bob"})
+    system.reconcile()  # (its events, the same as the old job's, may be taken for duplicates for a day)
+    system.advance(40 * 60, tick=300)
+
+    assert _billed(system, "re-1") == 30 * 60  # its own keep-alive
+    assert [u["seconds"] for u in system.control.update_calls()] == []
+    record = system.registry.get("re-1")
+    assert record is not None
+    assert (record.pool.owner, record.pool.lineage) == ("bob", ("re-1",))
+    assert record.pool.lifetime_started_at == system.emulator.job("re-1").created_at
+    trail = [e.what for e in system.registry.audit_trail("re-1")]
+    assert trail.count("name-reused") == 1
+    assert [n["kind"] for n in system.notifications() if n["owner"] == "bob"][:1] == ["pool-ready"]
