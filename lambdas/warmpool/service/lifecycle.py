@@ -892,7 +892,7 @@ class LifecycleService:
                 )
             return Outcome(job_name, pool_id, "job-missing")
         warm = job.get("WarmPoolStatus")
-        reused_name = known is not None and _name_reused(known, warm)
+        reused_name = known is not None and _name_reused(known, job)
         if known is not None and reused_name:
             details = {"trigger": trigger.value, "lineage": list(known.pool.lineage), **asked}
             self._audit(known, "name-reused", details)
@@ -2367,15 +2367,22 @@ def pool_from_job(
     )
 
 
-def _name_reused(known: PoolRecord, warm: dict[str, Any] | None) -> bool:
+def _name_reused(known: PoolRecord, job: dict[str, Any]) -> bool:
     """Whether the job SageMaker describes is a new job of the name of the one the pool's record holds:
-    the record has its pool gone (Terminated, which no pool comes back from) and SageMaker has the job's
-    pool InUse or Available. A job can be deleted once it has ended and keeps no Available pool, and
-    its name used again (DeleteTrainingJob)."""
-    status = (warm or {}).get("Status")
-    return known.pool.status is WarmPoolStatus.TERMINATED and status in (
-        WarmPoolStatus.IN_USE.value,
-        WarmPoolStatus.AVAILABLE.value,
+    the record has its pool gone (Terminated, which no pool comes back from), SageMaker has the job's
+    pool InUse or Available, and the job was created after the old one's pool became idle (or, not
+    known, after the pool began): a job can be deleted once it has ended and keeps no Available pool,
+    and its name used again (DeleteTrainingJob). A describe that still shows the pool Available just
+    after warmpool released it is the old job's, created before its end."""
+    status = (job.get("WarmPoolStatus") or {}).get("Status")
+    created = _time(job, "CreationTime")
+    began = known.pool.available_since or known.pool.lifetime_started_at
+    return (
+        known.pool.status is WarmPoolStatus.TERMINATED
+        and status in (WarmPoolStatus.IN_USE.value, WarmPoolStatus.AVAILABLE.value)
+        and created is not None
+        and began is not None
+        and created > began
     )
 
 
