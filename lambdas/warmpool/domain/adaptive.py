@@ -65,8 +65,8 @@ WORKDAY_MIN_DAYS = 3  # the end of the working day is learned from three past da
 WORKDAY_LATEST_END = 22 * 60  # ...on most of which the last job came by 22:00 (else: work round the clock)
 MAX_GAP_SECONDS = 24 * 3600  # longer gaps are treated as "no reuse"
 QUIET_WINDOW_MINUTES = 15  # quiet time: gaps begun within a quarter of an hour of this time of day...
-QUIET_MIN_GAPS = 3  # ...on other days, at least three of them...
-QUIET_GAP_SECONDS = 4 * 3600  # ...and every one at least four hours long (bench: 2-8 h, 2-4 gaps alike)
+QUIET_MIN_DAYS = 3  # ...on at least three other days...
+QUIET_GAP_SECONDS = 4 * 3600  # ...and every one at least four hours long (bench: 2-8 h, 2-4 days alike)
 CONFIDENCE_Z = 2.0  # keep only when keeping is cheaper than releasing by two standard errors (bench)
 CONFIDENCE_Z_KEPT = 1.0  # once kept, by one: fewer gaps are left to judge by as the idle time grows (bench)
 MARGIN_FACTOR = 1.1  # the next gap is rarely exactly an observed one: keep 10 % past it...
@@ -260,17 +260,20 @@ def weighted_gaps(
 
 def quiet_time(data: StrategyInput, facts: tuple[list[_GapFacts], list[_GapFacts]] | None = None) -> bool:
     """Whether the pool went idle at a time of day when it goes quiet: on other days (of the same kind,
-    weekday or weekend), at least QUIET_MIN_GAPS of its own or its team's gaps began within
-    QUIET_WINDOW_MINUTES of this time of day, and every one of them lasted QUIET_GAP_SECONDS or more.
-    That is the end of a working day, learned: the weighted curve cannot see it, because its
+    weekday or weekend), on at least QUIET_MIN_DAYS of them some of its own or its team's gaps began
+    within QUIET_WINDOW_MINUTES of this time of day, and every one of them lasted QUIET_GAP_SECONDS or
+    more. That is the end of a working day, learned: the weighted curve cannot see it, because its
     time-of-day kernel has to be wide (a narrow one overfits sparse histories), while this rule asks
-    for unanimous evidence from several days. One quick reuse at that time of day on any day, and it
-    stays silent; a short gap cut by a release is no evidence either way."""
+    for unanimous evidence from several days. Days, not gaps: the registry keeps each of the pool's
+    gaps in its team's history too, and several pools of a team go idle on one evening; counted as
+    gaps, two evenings (or one) passed for the "3 or more other days" the decision's reason says. One
+    quick reuse at that time of day on any day, and it stays silent; a short gap cut by a release is
+    no evidence either way."""
     anchor = (data.pool.available_since or data.now).astimezone(data.zone)
     minute_now = anchor.hour * 60 + anchor.minute
     today = anchor.toordinal()
     weekend = anchor.weekday() >= 5
-    seen = 0
+    days: set[int] = set()
     own, team = facts or _facts_of(data)
     for minute, gap_weekend, day, _, _, _, _, seconds, reused, valid, _, _, _ in (*own, *team):
         if not valid or day == today or gap_weekend != weekend:
@@ -282,8 +285,8 @@ def quiet_time(data: StrategyInput, facts: tuple[list[_GapFacts], list[_GapFacts
             if reused:
                 return False  # a job came back soon at this time of day
             continue  # cut short by a release: how long it would have lasted is unknown
-        seen += 1
-    return seen >= QUIET_MIN_GAPS
+        days.add(day)
+    return len(days) >= QUIET_MIN_DAYS
 
 
 def survival_curve(gaps: list[WeightedGap]) -> list[tuple[float, float]]:
@@ -422,7 +425,7 @@ class AdaptiveStrategy(Explained):
             return Proposal(
                 int(elapsed),
                 f"at this time of day ({anchor:%H:%M}), no job came back within "
-                f"{QUIET_GAP_SECONDS // 3600} h on {QUIET_MIN_GAPS} or more other days",
+                f"{QUIET_GAP_SECONDS // 3600} h on {QUIET_MIN_DAYS} or more other days",
             )
         curve = survival_curve(gaps)
         horizon = best_horizon(curve, elapsed, cost.idle_cost_per_second, cost.cold_start_penalty)

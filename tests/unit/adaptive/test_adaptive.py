@@ -167,6 +167,26 @@ def test_one_quick_return_at_that_time_of_day_silences_the_quiet_time_rule() -> 
     assert quiet_time(_idle_at((*_working_days(), released), FRIDAY + timedelta(hours=18, minutes=45)))
 
 
+def test_quiet_time_counts_other_days_not_gaps() -> None:
+    # The registry keeps each gap in the pool's history and in its team's, as the engine reads them:
+    # two evenings of long gaps are two days, however many copies of their gaps there are.
+    wednesday = (FRIDAY - timedelta(days=2)).date()
+    two_days = tuple(g for g in _working_days() if g.started_at.date() >= wednesday)
+    evening = FRIDAY + timedelta(hours=18, minutes=45)
+    as_read = replace(_idle_at(two_days, evening).pool, team_history=two_days)
+    data = StrategyInput(pool=as_read, cost=COST, now=evening)
+    assert not quiet_time(data)
+    assert "at this time of day" not in AdaptiveStrategy().propose(data).why
+    # three pools of the team that went idle on one evening are one day of evidence, not three
+    thursday_evening = FRIDAY - timedelta(days=1) + timedelta(hours=18, minutes=40)
+    one_evening = tuple(IdleGap(thursday_evening + timedelta(minutes=m), 50400.0, True) for m in (0, 2, 4))
+    team = replace(_idle_at((), evening).pool, team_history=one_evening)
+    assert not quiet_time(StrategyInput(pool=team, cost=COST, now=evening))
+    # the same evenings from the pool and its team, on three days: the evidence the rule asks for
+    three_days = replace(_idle_at(_working_days(), evening).pool, team_history=_working_days())
+    assert quiet_time(StrategyInput(pool=three_days, cost=COST, now=evening))
+
+
 def test_free_idle_capacity_keeps_nothing_learned() -> None:
     free = CostModel(price_per_instance_hour=0.0)
     assert _horizon(_pool(_gaps([300.0] * 10)), cost=free) == 0
