@@ -73,7 +73,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     explain.add_argument(
         "--policy",
         type=given("a policy file, or drop --policy for the built-in default policy"),
-        help="policy YAML (default: the built-in default policy)",
+        help="policy YAML (default: with --job and the registry, the deployed one, POLICY_PARAMETER_NAME "
+        "in SSM, as the engine reads it; else the built-in default policy)",
     )
     source = explain.add_mutually_exclusive_group(required=True)
     source.add_argument(

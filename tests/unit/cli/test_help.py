@@ -48,6 +48,15 @@ def test_every_flag_and_argument_says_what_it_is_for() -> None:
     assert bare == []
 
 
+def test_explain_help_says_which_policy_decides_without_policy(capsys: pytest.CaptureFixture[str]) -> None:
+    # with --job and the registry, explain decides by the deployed policy, as the engine does (docs/cli.md):
+    # the help said the built-in one
+    with pytest.raises(SystemExit):
+        main(["policy", "explain", "--help"])
+    said = " ".join(capsys.readouterr().out.split())
+    assert "the deployed one, POLICY_PARAMETER_NAME in SSM" in said
+
+
 def test_every_command_shows_examples() -> None:
     leaves = [
         name
