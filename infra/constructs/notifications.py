@@ -86,6 +86,14 @@ class Notifications(Construct):
         self.signing_secret = secretsmanager.Secret(
             self, "SlackSigningSecret", description="warmpool: the Slack app's signing secret"
         )
+        # What the operator puts the Slack app's signing secret into after deploying, and again after a
+        # leak (docs/deploy.md): an output named by its variable, as the webhooks secret is.
+        CfnOutput(
+            self,
+            "SlackSigningSecretArn",
+            value=self.signing_secret.secret_arn,
+            description="SLACK_SIGNING_SECRET_ARN",
+        )
         self.notifier_fn = factory.function(
             "Notifier",
             handler=LAMBDA_HANDLERS["notifier"],

@@ -124,6 +124,21 @@ def test_the_webhooks_secret_the_slack_runbook_fixes_is_a_stack_output_named_by_
     assert outputs["SLACK_WEBHOOKS_SECRET_ARN"] == environment["SLACK_WEBHOOKS_SECRET_ARN"]
 
 
+def test_the_signing_secret_filled_after_deploying_is_a_stack_output_named_by_its_variable(
+    synthesized: Synthesized,
+) -> None:
+    """docs/deploy.md has the Slack app's signing secret put after deploying, and again after a leak, by
+    `$SLACK_SIGNING_SECRET_ARN`: the secret the Slack function checks presses with."""
+    (slack,) = [
+        fn
+        for logical_id, fn in synthesized.resources("AWS::Lambda::Function").items()
+        if "SlackInteractive" in logical_id
+    ]
+    outputs = {o["Description"]: o["Value"] for o in synthesized.template["Outputs"].values()}
+    environment = slack["Properties"]["Environment"]["Variables"]
+    assert outputs["SLACK_SIGNING_SECRET_ARN"] == environment["SLACK_SIGNING_SECRET_ARN"]
+
+
 def test_the_notifier_remembers_a_copy_sent_for_longer_than_a_dlq_keeps_its_message(
     synthesized: Synthesized,
 ) -> None:
