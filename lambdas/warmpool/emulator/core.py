@@ -122,6 +122,7 @@ SERVED_OPERATIONS = (
     "ListTrainingJobs",
     "UpdateTrainingJob",
     "StopTrainingJob",
+    "DeleteTrainingJob",
     "DescribeHyperParameterTuningJob",
     "ListHyperParameterTuningJobs",
     "DeleteHyperParameterTuningJob",
