@@ -925,3 +925,38 @@ def test_explain_says_the_policy_s_warnings(tmp_path: Path, capsys: pytest.Captu
     decided = json.loads(out)
     assert (decided["action"], decided["rule"]) == ("shorten", "teams.research.working_hours")
     assert (decided["warnings"], err) == ([], "")
+
+
+def test_validate_refuses_an_empty_or_space_padded_name_naming_where_and_what_to_write(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `default_team: ""` sent every untagged job's messages to a team of no name, `tags: {team: " "}`
+    # read every job as untagged, and a quoted `"vision "` named a team no tag is: all were valid
+    text = """version: 1
+default_team: ""
+tags: {team: " ", owner: "owner "}
+teams: {" vision": {max_warm_instances: 2}}
+owners: {"alice ": {}}
+notifications:
+  platform_webhook_key: "  "
+  slack_users: {"bob ": U0123ABCD}
+  teams: {nlp: {slack_webhook_key: " nlp", admins: [""]}}
+"""
+    assert _validate(tmp_path, capsys, text) == [
+        "default_team: is empty: no job's tag and no key of the webhooks secret is. Write the name.",
+        "tags.team: is blank: no job's tag and no key of the webhooks secret is. Write the name.",
+        "tags.owner: is written with a space before or after it, which no tag or key of the secret has: "
+        "write 'owner'.",
+        "teams: the key ' vision' is written with a space before or after it, which no tag or key of the "
+        "secret has: write 'vision'.",
+        "owners: the key 'alice ' is written with a space before or after it, which no tag or key of the "
+        "secret has: write 'alice'.",
+        "notifications.platform_webhook_key: is blank: no job's tag and no key of the webhooks secret is. "
+        "Write the name.",
+        "notifications.slack_users: the key 'bob ' is written with a space before or after it, which no "
+        "tag or key of the secret has: write 'bob'.",
+        "notifications.teams.nlp.admins.0: is empty: no job's tag and no key of the webhooks secret is. "
+        "Write the name.",
+        "notifications.teams.nlp.slack_webhook_key: is written with a space before or after it, which no "
+        "tag or key of the secret has: write 'nlp'.",
+    ]

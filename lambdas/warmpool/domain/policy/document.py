@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal, Self, Union, get_args, get_origin
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PrivateAttr,
@@ -103,6 +104,31 @@ def _number_kind(kind: Any) -> bool:
 _TRUTH_VALUE = (
     "YAML reads yes, no, on, off, true and false as true or false, and that is no number: write the number"
 )
+
+
+def _a_name(value: Any) -> Any:
+    """A name the policy matches against a job's tags, or looks up by (a team, an owner, a tag key, a
+    webhook's key in the secret): empty or blank, it matched nothing (`default_team: ""` sent every
+    untagged job's messages to a team of no name, `tags.team: " "` read every job as untagged), and with
+    a space before or after it, a name a tag or the secret never has (YAML keeps a quoted one's spaces).
+    Checked before pydantic's own constraints, which only say "at least 1 character"."""
+    if not isinstance(value, str):
+        return value  # pydantic says what it must be
+    if not value.strip():
+        raise ValueError(
+            f"is {'empty' if not value else 'blank'}: no job's tag and no key of the webhooks secret is. "
+            "Write the name."
+        )
+    if value != value.strip():
+        raise ValueError(
+            f"is written with a space before or after it, which no tag or key of the secret has: write "
+            f"{value.strip()!r}."
+        )
+    return value
+
+
+# A team, owner, tag key or key of the webhooks secret: not empty, no spaces around it (`_a_name`)
+Name = Annotated[str, BeforeValidator(_a_name), Field(min_length=1, pattern=r"^\S(.*\S)?$")]
 
 
 class _Strict(BaseModel):
@@ -374,21 +400,23 @@ class SelectorMatch(_Strict):
 
 
 class Selector(_Strict):
-    name: str = Field(min_length=1)
+    name: Name
     match: SelectorMatch
     rules: PoolRules
 
 
 class TagNames(_Strict):
-    team: str = "team"
-    owner: str = "owner"
-    exempt_until: str = "warmpool:exempt-until"
-    exempt_reason: str = "warmpool:exempt-reason"
+    team: Name = "team"
+    owner: Name = "owner"
+    exempt_until: Name = "warmpool:exempt-until"
+    exempt_reason: Name = "warmpool:exempt-reason"
 
 
 class TeamNotifications(_Strict):
-    admins: tuple[str, ...] = ()
-    slack_webhook_key: str | None = Field(default=None, description="a key of the webhooks secret, not a URL")
+    admins: tuple[Name, ...] = ()
+    slack_webhook_key: Name | None = Field(
+        default=None, description="a key of the webhooks secret, not a URL"
+    )
 
     @field_validator("slack_webhook_key")
     @classmethod
@@ -413,9 +441,9 @@ _WHERE_THE_ID_IS = (
 class Notifications(_Strict):
     expiring_soon_minutes: int = Field(default=15, ge=1, le=60)
     platform_admins: tuple[str, ...] = ()
-    platform_webhook_key: str = "platform"
-    slack_users: dict[str, str] = Field(default_factory=dict, description="owner tag value -> Slack user id")
-    teams: dict[str, TeamNotifications] = Field(default_factory=dict)
+    platform_webhook_key: Name = "platform"
+    slack_users: dict[Name, str] = Field(default_factory=dict, description="owner tag value -> Slack user id")
+    teams: dict[Name, TeamNotifications] = Field(default_factory=dict)
     digest: Digest = Field(default_factory=Digest)
 
     @field_validator("slack_users")
@@ -441,7 +469,7 @@ class Notifications(_Strict):
 class PolicyDocument(_Strict):
     version: Literal[1] = 1
     dry_run: bool = False
-    default_team: str = "platform"
+    default_team: Name = "platform"
     tags: TagNames = Field(default_factory=TagNames)
     max_reductions_per_run: int = Field(default=25, ge=0, description="pools one run may shorten or release")
     instance_type_limits: dict[str, Annotated[int, Field(ge=0)]] = Field(
@@ -460,8 +488,8 @@ class PolicyDocument(_Strict):
         description="the share of a warm_pool_quotas entry at which the platform admins are warned",
     )
     defaults: Rules = Field(default_factory=Rules)
-    teams: dict[str, Rules] = Field(default_factory=dict)
-    owners: dict[str, PoolRules] = Field(default_factory=dict)
+    teams: dict[Name, Rules] = Field(default_factory=dict)
+    owners: dict[Name, PoolRules] = Field(default_factory=dict)
     selectors: tuple[Selector, ...] = ()
     notifications: Notifications = Field(default_factory=Notifications)
     # Resolved rules per (team, owner, selectors): the simulator decides ~10^5 times per trace.

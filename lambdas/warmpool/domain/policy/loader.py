@@ -133,14 +133,23 @@ def _unknown_key(loc: tuple[Any, ...], listed: set[tuple[Any, ...]]) -> str:
     return f"unknown key; the keys here: {', '.join(keys)}. {fix}"
 
 
+def _path(loc: tuple[Any, ...]) -> str:
+    """Where in the document, as `teams.vision.budget`; a key that is blank or has spaces around it
+    quoted (`teams['vision '].budget`), which would not show in the dotted path."""
+    parts = [f"[{p!r}]" if isinstance(p, str) and (not p.strip() or p != p.strip()) else f".{p}" for p in loc]
+    return "".join(parts).removeprefix(".") or "<root>"
+
+
 def _problem(err: Any, listed: set[tuple[Any, ...]]) -> str:
     """One validation error as `<path>: <what is wrong>. <how to fix>`."""
-    path = ".".join(str(p) for p in err["loc"]) or "<root>"
+    loc = tuple(err["loc"])
     kind = err["type"]
+    if loc[-1:] == ("[key]",) and kind == "value_error":  # a mapping's key, not its value, is wrong
+        return f"{_path(loc[:-2])}: the key {loc[-2]!r} {err['ctx']['error']}"
+    path = _path(loc)
     fix = _fix_for(kind)
     if kind == "extra_forbidden":
         return f"{path}: {_unknown_key(err['loc'], listed)}"
-    loc = err["loc"]
     if len(loc) == 2 and loc[0] in ("teams", "owners") and loc[1] in Rules.model_fields:
         # `teams: {max_warm_instances: 6}`: a team named max_warm_instances, "must be a mapping"
         scope, name = ("team", "vision") if loc[0] == "teams" else ("owner", "alice")
