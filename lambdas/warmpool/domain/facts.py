@@ -28,18 +28,36 @@ from typing import Any
 from warmpool.domain.model import MATCH_FIELDS, BudgetFigures, Pool
 
 
-def idle_seconds_of(pool: Pool, now: datetime) -> float:
-    """How long the pool has idled since its job ended. A pool found gone whose idle start warmpool
-    never kept (released outside warmpool, or by a release whose save failed: it is first seen
-    Terminated) has SageMaker's own count, `ResourceRetainedBillableTimeInSeconds`: its `released`
-    notice said "$0.00 so far" of an hour's idling."""
+def idle_until(pool: Pool, now: datetime, lifetime_ends_at: datetime | None = None) -> datetime:
+    """Until when the pool has idled, as SageMaker bills it: now, or its expiry once that has passed,
+    or the end of its maximum lifetime (`lifetime_ends_at`), when SageMaker ended it whatever its
+    keep-alive. A pool whose end no look has recorded yet (the look at its expiry lost, the
+    reconciler unable to read its job) is still listed Available: counted until now, the digest's
+    "so far" grew by its price every hour after SageMaker had stopped billing it."""
+    ends = [t for t in (pool.expires_at, lifetime_ends_at) if t is not None]
+    return min([now, *ends])
+
+
+def idle_seconds_of(pool: Pool, now: datetime, lifetime_ends_at: datetime | None = None) -> float:
+    """How long the pool has idled since its job ended (until `idle_until`). A pool found gone whose
+    idle start warmpool never kept (released outside warmpool, or by a release whose save failed: it
+    is first seen Terminated) has SageMaker's own count, `ResourceRetainedBillableTimeInSeconds`: its
+    `released` notice said "$0.00 so far" of an hour's idling."""
     if pool.available_since is None:
         return float(pool.billable_seconds)
-    return max(0.0, (now - pool.available_since).total_seconds())
+    return max(0.0, (idle_until(pool, now, lifetime_ends_at) - pool.available_since).total_seconds())
 
 
-def pool_facts(pool: Pool, *, now: datetime, price_per_instance_hour: float | None) -> dict[str, Any]:
-    idle_seconds = idle_seconds_of(pool, now)
+def pool_facts(
+    pool: Pool,
+    *,
+    now: datetime,
+    price_per_instance_hour: float | None,
+    lifetime_ends_at: datetime | None = None,
+) -> dict[str, Any]:
+    """`lifetime_ends_at`: when the pool reaches the stack's maximum lifetime (None: not known), where
+    its idling and its cost so far end, as its expiry's do (`idle_until`)."""
+    idle_seconds = idle_seconds_of(pool, now, lifetime_ends_at)
     cost_per_hour = (
         price_per_instance_hour * pool.instance_count if price_per_instance_hour is not None else None
     )
@@ -99,8 +117,16 @@ DIGEST_POOL_FIELDS = (
 )
 
 
-def digest_pool_facts(pool: Pool, *, now: datetime, price_per_instance_hour: float | None) -> dict[str, Any]:
-    facts = pool_facts(pool, now=now, price_per_instance_hour=price_per_instance_hour)
+def digest_pool_facts(
+    pool: Pool,
+    *,
+    now: datetime,
+    price_per_instance_hour: float | None,
+    lifetime_ends_at: datetime | None = None,
+) -> dict[str, Any]:
+    facts = pool_facts(
+        pool, now=now, price_per_instance_hour=price_per_instance_hour, lifetime_ends_at=lifetime_ends_at
+    )
     return {name: facts[name] for name in DIGEST_POOL_FIELDS}
 
 

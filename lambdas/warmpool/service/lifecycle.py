@@ -18,7 +18,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from warmpool.domain.clock import Clock, days_of, in_hour, period_ends, period_starts
 from warmpool.domain.decide import RETRY_CAPPED_MINUTES, decide_keep_alive, policy_cost_model
-from warmpool.domain.facts import budget_facts, digest_pool_facts, pool_facts
+from warmpool.domain.facts import budget_facts, digest_pool_facts, idle_until, pool_facts
 from warmpool.domain.model import (
     Action,
     Decision,
@@ -1707,6 +1707,7 @@ class LifecycleService:
             reductions_this_run=self.reductions_this_run,
             available=available,
             ledger_teams=ledger_teams,
+            limits=self.limits,
         )
 
     def _execute(
@@ -2053,7 +2054,9 @@ class LifecycleService:
         learned from and booked all the same."""
         billed = timedelta(seconds=pool.billable_seconds)
         if seen is not None and seen.available_since is not None:
-            ended_at = seen.available_since + billed if billed else _expiry_or_now(seen, now)
+            ended_at = (
+                seen.available_since + billed if billed else idle_until(seen, now, self._lifetime_end(seen))
+            )
             self._record_gap(seen, ended_at, reused=False)
             return
         ended = _time(job, "TrainingEndTime")
@@ -2105,7 +2108,12 @@ class LifecycleService:
             facts: dict[str, Any] = {
                 "date": local[team].date().isoformat(),
                 "warm_pools": [
-                    digest_pool_facts(p, now=now, price_per_instance_hour=self._price(p, policy))
+                    digest_pool_facts(
+                        p,
+                        now=now,
+                        price_per_instance_hour=self._price(p, policy),
+                        lifetime_ends_at=self._lifetime_end(p),
+                    )
                     for p in pools
                 ],
                 "warm_instances": fleet.warm_instances_by_team.get(team, 0),
@@ -2164,6 +2172,7 @@ class LifecycleService:
             pool,
             now=self.clock.now(),
             price_per_instance_hour=self._price(pool),
+            lifetime_ends_at=self._lifetime_end(pool),
         )
         if kind is NotificationKind.BUDGET_WARNING and decision is not None and decision.budget is not None:
             facts.update(budget_facts(decision.budget))
@@ -2202,6 +2211,7 @@ def fleet_view(
     reductions_this_run: int = 0,
     available: Sequence[PoolRecord] | None = None,
     ledger_teams: Iterable[str] | None = None,
+    limits: EngineLimits | None = None,
 ) -> FleetView:
     """The Available pools, and each team's idle cost today and this month, on the team's clock
     (`ledger_zone`): the ledger of idle gaps that ended, plus what the pools still idle have cost so far
@@ -2211,7 +2221,8 @@ def fleet_view(
     without a team tag counts against the policy's default team; `deciding` is the pool being decided,
     whose own booked time is not counted. The ledger is read only when something needs it: a budget in
     the policy, or `with_ledger` (a digest, the CLI). `available`: the Available pools, when the caller
-    has already read them."""
+    has already read them. `limits`: the deployment's, whose maximum lifetime ends a pool's idling
+    as its expiry does (`idle_until`); None: not known (the pools' expiries alone end it)."""
     clocks: dict[str, tuple[tuple[datetime, datetime], tuple[datetime, datetime]]] = {}
 
     def periods_of(team: str) -> tuple[tuple[datetime, datetime], tuple[datetime, datetime]]:
@@ -2254,11 +2265,17 @@ def fleet_view(
         if pool.available_since is not None:
             per_second = policy_cost_model(policy, pool).idle_cost_per_second
             (day_start, month_start), (day_end, month_end) = periods_of(team)
-            # idle until now, or until its expiry once that has passed: SageMaker ended it then, and
-            # no event says so (the look a minute after records it gone, the reconciler a lost look)
-            idle_until = min(now, pool.expires_at) if pool.expires_at is not None else now
+            # idle until now, or until its expiry or maximum lifetime once passed: SageMaker ended it
+            # then, and no event says so (the look a minute after records it gone, the reconciler a
+            # lost look)
+            lifetime_ends_at = (
+                pool.lifetime_started_at + timedelta(seconds=limits.max_lifetime_seconds)
+                if limits is not None and pool.lifetime_started_at is not None
+                else None
+            )
+            idled_until = idle_until(pool, now, lifetime_ends_at)
             for since, ongoing in ((day_start, ongoing_today), (month_start, ongoing_month)):
-                seconds = (idle_until - max(pool.available_since, since)).total_seconds()
+                seconds = (idled_until - max(pool.available_since, since)).total_seconds()
                 ongoing[team] = ongoing.get(team, 0.0) + max(0.0, seconds) * per_second
             if pool.pool_id != deciding and pool.expires_at is not None:
                 # until expiry (shown), and the parts before the day and the month end (what budgets
@@ -2442,10 +2459,6 @@ def idle_cost_by_day(pool: Pool, policy: PolicyDocument, until: datetime) -> lis
 def _team_tags(teams: set[str], policy: PolicyDocument) -> set[str | None]:
     """The team tags of the pools that count for `teams`: theirs, and none for the default team."""
     return {*teams, *([None] if policy.default_team in teams else [])}
-
-
-def _expiry_or_now(pool: Pool, now: datetime) -> datetime:
-    return pool.expires_at if pool.expires_at is not None and pool.expires_at <= now else now
 
 
 def _purpose_of(schedule_name: str) -> str:

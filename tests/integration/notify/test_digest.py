@@ -238,3 +238,32 @@ def test_a_digest_too_long_for_one_slack_message_comes_in_parts_each_sent_once(s
         assert len(sns["facts"]["warm_pools"]) == 48
     finally:
         stand_in.stop()
+
+
+def test_a_pool_ended_before_the_digest_costs_in_it_only_until_it_ended(system: System) -> None:
+    # d-gone's keep-alive ran out at 09:15 (its job ended at 09:05, 600 s kept); the look at its expiry
+    # never came and the reconciler could not read the job, so the registry still lists it Available at
+    # the 09:40 digest. SageMaker billed its idling until 09:15: the digest said 35 minutes of it.
+    system.set_policy(
+        {
+            "version": 1,
+            "default_team": "platform",
+            "notifications": {"digest": {"enabled": True, "hour": 9}, "teams": {"vision": {}}},
+        }
+    )
+    tags = {"team": "vision", "owner": "alice"}
+    system.sagemaker.create_training_job(**training_job_request("d-gone", keep_alive_seconds=600, tags=tags))
+    system.settle()
+    system.control.run_for("d-gone", 300)
+    system.advance(360)  # 09:06: Available, warm until 09:15
+    system.notifications()  # what the pool said itself
+    system.emulator.advance(34 * 60)  # 09:40: its look at expiry lost (no schedule fired)
+    system.control.inject_faults("DescribeTrainingJob", "AccessDeniedException", probability=1.0)
+    assert system.reconcile()["digests"] == ["vision"]
+    system.control.clear_faults()
+    (digest,) = [n for n in system.notifications() if n["kind"] == "daily-digest"]
+    (pool,) = digest["facts"]["warm_pools"]
+    assert pool["warm_until"] == "2026-03-02T09:15:00+00:00"
+    per_hour = 1.515  # ml.g5.2xlarge, the built-in price
+    assert pool["idle_cost_so_far_usd"] == round(per_hour * 600 / 3600, 4)
+    assert digest["facts"]["idle_cost_today_usd"] == round(per_hour * 600 / 3600, 2)
