@@ -20,17 +20,24 @@ class SnsPublisher:
         self._client = client
         self.topic_arn = topic_arn
 
-    def publish(self, notification: Notification, message: RenderedMessage) -> str:
+    def publish(self, notification: Notification, message: RenderedMessage, *, default_team: str) -> str:
+        """`team` is the team the message is for: the job's team tag, else the policy's `default_team`,
+        which a job without one counts for (its limits, budget, digest and Slack channel): the default
+        team's subscription, `{"team": ["platform"]}`, missed the pools it was told of in Slack, whose
+        `team` was `none`. Such a message has `team_tag` = `none` too, for whoever follows up the
+        untagged jobs."""
         attributes = {
-            "team": notification.team,
+            "team": notification.team or default_team,
             "owner": notification.owner,
             "kind": notification.kind.value,
             "severity": notification.severity.value,
         }
+        if not notification.team:
+            attributes["team_tag"] = NONE
         if notification.kind in WITHOUT_OWNER | ACCOUNT_WIDE:
             del attributes["owner"]
         if notification.kind in ACCOUNT_WIDE:
-            del attributes["team"]
+            del attributes["team"], attributes["team_tag"]
         if dry_run(notification):
             # a subscriber acting on `released` (a script, a ticket) can leave out what did not happen:
             # {"dry_run": [{"exists": false}]}

@@ -114,7 +114,8 @@ def publish_record(record: SQSRecord) -> SlackCopy | None:
         facts["routing_note"] = where.note
     message = render(replace(notification, facts=facts), mention=where.mention)
     key = notification.dedupe_key
-    rt.dedupe.run_once(f"sns#{key}", lambda: rt.sns.publish(notification, message))
+    publish = partial(rt.sns.publish, notification, message, default_team=policy.default_team)
+    rt.dedupe.run_once(f"sns#{key}", publish)
     arn = rt.settings.slack_webhooks_secret_arn
     url = rt.secrets.webhook(arn, rt.secrets.mapping(arn), where.webhook_key)
     if url is None:

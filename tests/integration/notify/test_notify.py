@@ -127,8 +127,8 @@ def test_the_filter_recipes_of_notifications_md_deliver_what_their_rows_say(
         '{"team": ["nlp"], "kind": ["released"]}': [("n-1", "released")],
         # the quota warning, about the account, has no owner attribute: not a job without an owner tag
         '{"owner": ["none"]}': [("v-2", "missed-pool"), ("v-2", "missing-tags"), ("v-2", "pool-ready")],
-        # u-1 has no team tag: it counts for the default team, under the team attribute `none`
-        '{"team": ["platform", "none"]}': [("u-1", "missing-tags"), ("u-1", "pool-ready")],
+        # u-1 has no team tag: it counts for the default team, platform, whose `team` it has
+        '{"team_tag": ["none"]}': [("u-1", "missing-tags"), ("u-1", "pool-ready")],
     }
     assert sorted(recipes) == sorted(expected)  # a recipe added to the doc is added here too
     queues = {

@@ -100,3 +100,31 @@ def test_a_subscriber_filtering_on_each_documented_kind_gets_it_with_the_documen
         "shortened",
         "tuning-job-finished",
     }
+
+
+def test_the_default_team_s_subscription_gets_the_jobs_without_a_team_tag_that_count_for_it(
+    system: System,
+) -> None:
+    """A job without a team tag counts for the policy's `default_team` (research here): its limits,
+    budget, digest and Slack channel. Its SNS messages had the `team` attribute `none`, so research's
+    subscription, `{"team": ["research"]}`, missed what research's channel was told; `team_tag` `none`
+    still finds the untagged jobs."""
+    research = subscribe(system.env.topic_arn, "research", {"team": ["research"]})
+    untagged = subscribe(system.env.topic_arn, "untagged", {"team_tag": ["none"]})
+    vision = subscribe(system.env.topic_arn, "vision", {"team": ["vision"]})
+    system.set_policy(
+        {"version": 1, "default_team": "research", "defaults": {"keep_alive_strategy": "fixed-3600"}}
+    )
+    system.run_job("u-1", 300, tags={"owner": "dave"})
+    system.run_job("v-1", 300, instance_type="ml.g5.xlarge", tags={"team": "vision", "owner": "alice"})
+
+    def told(url: str) -> list[tuple[str, str, str, str | None]]:
+        return sorted(
+            (doc["job_name"], doc["kind"], attributes["team"], attributes.get("team_tag"))
+            for doc, attributes in received(system, url)
+        )
+
+    untagged_jobs = [("u-1", "missing-tags", "research", "none"), ("u-1", "pool-ready", "research", "none")]
+    assert told(research) == untagged_jobs
+    assert told(untagged) == untagged_jobs
+    assert told(vision) == [("v-1", "pool-ready", "vision", None)]
