@@ -55,7 +55,7 @@ from warmpool.domain.codec import (
     pool_from_json,
     pool_to_json,
 )
-from warmpool.domain.history import ColdStart, add_once, retract_cold_start, uncensor
+from warmpool.domain.history import HISTORY_LIMIT, ColdStart, add_once, retract_cold_start, uncensor
 from warmpool.domain.model import IdleGap, Notification, Pool, WarmPoolStatus
 from warmpool.service.ports import (
     AuditEntry,
@@ -67,7 +67,6 @@ from warmpool.service.ports import (
     WatchedTuningJob,
 )
 
-HISTORY_LIMIT = 64
 COLD_STARTS_KEPT = 64  # the latest cold starts of a history, kept to be undone (a join comes within minutes)
 HISTORY_WRITE_ATTEMPTS = 8
 AUDIT_WRITE_ATTEMPTS = 4  # keys tried for one audit entry (`audit`): each one a new one, later

@@ -8,6 +8,9 @@ from datetime import datetime
 
 from warmpool.domain.model import IdleGap
 
+# The latest gaps a history keeps (of a match key, of a team): what a decision learns from
+HISTORY_LIMIT = 64
+
 
 def add_once(gaps: list[IdleGap], gap: IdleGap) -> bool:
     """Append `gap`, in place, unless the history holds it already: a gap with the same identity (the

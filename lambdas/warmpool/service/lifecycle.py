@@ -19,6 +19,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 from warmpool.domain.clock import Clock, days_of, in_hour, period_ends, period_starts
 from warmpool.domain.decide import RETRY_CAPPED_MINUTES, decide_keep_alive, policy_cost_model
 from warmpool.domain.facts import budget_facts, digest_pool_facts, idle_until, pool_facts
+from warmpool.domain.history import HISTORY_LIMIT, add_once
 from warmpool.domain.model import (
     Action,
     Decision,
@@ -321,9 +322,12 @@ class LifecycleService:
         lineage and lifetime, its plan, a person's promise), the job, the tuning job it is a trial of,
         the gap histories of its shape and team, the warm pools and the team's ledger (`_decide`); and
         writes none of what `_refresh` writes (no save, audit, gap, schedule, notice or update). A job
-        whose pool a later job took is answered for that job, the pool's now. Not counted: the gap that
-        adopting a predecessor (`_adopt_lineage`, for a pool none of whose events before its end came)
-        would add to the histories first. The clock is first read once the job has been described."""
+        whose pool a later job took is answered for that job, the pool's now. A job on a predecessor's
+        pool the engine has not yet seen it take (`_adopt_lineage`) is decided with the idle gap its
+        adoption records first, from the predecessor's end to the job's creation: in the histories
+        it learns from and on its team's ledger, as the engine's decision reads them (without it,
+        explain read one gap fewer, and a budget the gap spent as unspent). The clock is first read
+        once the job has been described."""
         asked = job_name
         pool_id = self.registry.pool_id_for_job(job_name)
         known = self.registry.get(pool_id) if pool_id else None
@@ -349,6 +353,11 @@ class LifecycleService:
             nothing = Decision.no_available_pool(f"{job_name} has no warm pool: {why}")
             return Preview(asked, PoolRecord(pool=gone), nothing)
         previous = known if known is not None else self._predecessor(job)
+        adopted = (
+            self._idle_gap(previous.pool, _time(job, "CreationTime") or self.clock.now(), reused=True)
+            if known is None and previous is not None
+            else None
+        )
         record = self._record_from_job(job, previous)
         arn = record.pool.tuning_job_arn
         if arn:
@@ -361,7 +370,13 @@ class LifecycleService:
                 f"{job_name}'s pool is not decided: {_NOT_AVAILABLE[said]}"
             )
             return Preview(asked, record, undecided)
-        decision, _ = self._decide(record, Trigger.STEP_DUE, None, self.clock.now())
+        ledger: FleetSource = self.registry
+        if adopted is not None and previous is not None:
+            record = _with_gap(
+                record, previous.pool.match_key.digest(), adopted, self._history_team(record.pool)
+            )
+            ledger = _WithBookings(self.registry, adopted.team, adopted.bookings)
+        decision, _ = self._decide(record, Trigger.STEP_DUE, None, self.clock.now(), ledger=ledger)
         return Preview(asked, record, decision)
 
     def audit_unauthorized(self, record: PoolRecord, request: UserRequest, reason: str) -> None:
@@ -1602,17 +1617,32 @@ class LifecycleService:
             return None
 
     def _decide(
-        self, record: PoolRecord, trigger: Trigger, request: UserRequest | None, now: datetime
+        self,
+        record: PoolRecord,
+        trigger: Trigger,
+        request: UserRequest | None,
+        now: datetime,
+        *,
+        ledger: FleetSource | None = None,
     ) -> tuple[Decision, FleetView]:
-        """The decision, and the fleet it read (what the quota warning counts too)."""
+        """The decision, and the fleet it read (what the quota warning counts too). `ledger`: where
+        the team's ledger is read (a preview's holds what it has not written: `_WithBookings`)."""
         policy = self._current_policy()
         team = team_of(record.pool, policy)  # the team whose rules decide: its budget is the one read
+        # the pool as decided, not as last saved: a job that took its predecessor's pool unseen
+        # (`_adopt_lineage`) finds the predecessor's record still Available, idle since the
+        # predecessor's end, and its budget counted that idling twice, to now and as the gap booked
+        available = [
+            record if r.pool.pool_id == record.pool.pool_id else r
+            for r in self._fleet_to_decide(record.pool, policy)
+        ]
         fleet = self._fleet(
             now,
             teams=(team,),
             deciding=record.pool.pool_id,
-            available=self._fleet_to_decide(record.pool, policy),
+            available=available,
             ledger_teams=(team,),
+            source=ledger,
         )
         decision = decide_keep_alive(
             record.pool, policy, now, limits=self.limits, fleet=fleet, trigger=trigger, request=request
@@ -1696,9 +1726,10 @@ class LifecycleService:
         with_ledger: bool = False,
         available: Sequence[PoolRecord] | None = None,
         ledger_teams: Iterable[str] | None = None,
+        source: FleetSource | None = None,
     ) -> FleetView:
         return fleet_view(
-            self.registry,
+            source or self.registry,
             self._current_policy(),
             now,
             teams=teams,
@@ -2025,11 +2056,23 @@ class LifecycleService:
     def _record_gap(self, pool: Pool, ended_at: datetime, *, reused: bool) -> None:
         """Append the idle gap that just ended to the histories the adaptive strategy learns from, and
         book its idle cost in the team's ledger (what budgets are checked against)."""
-        if pool.available_since is None:
+        ended = self._idle_gap(pool, ended_at, reused=reused)
+        if ended is None:
             return
+        recorded = self.registry.add_gap(pool.match_key.digest(), ended.team, ended.gap)
+        for start, usd in ended.bookings:
+            self.registry.add_idle_cost(ended.team, start, usd, pool.job_name)
+        if recorded:  # not again for the same gap: its end processed again after a failure
+            self.metrics.count("Reuses" if reused else "Expiries")
+            self.metrics.count("IdleBillableSeconds", ended.gap.seconds * pool.instance_count, "Seconds")
+
+    def _idle_gap(self, pool: Pool, ended_at: datetime, *, reused: bool) -> EndedGap | None:
+        """The idle gap of `pool` that ended at `ended_at`, as `_record_gap` records it (and a preview
+        counts it, unrecorded); None for a pool that never idled."""
+        if pool.available_since is None:
+            return None
         seconds = max(0.0, (ended_at - pool.available_since).total_seconds())
         policy = self._current_policy()
-        team = team_of(pool, policy)
         gap = IdleGap(
             pool.available_since,
             seconds,
@@ -2039,12 +2082,7 @@ class LifecycleService:
             pool.known_gaps_at_idle,
             pool.job_name,
         )
-        recorded = self.registry.add_gap(pool.match_key.digest(), team, gap)
-        for start, usd in idle_cost_by_day(pool, policy, ended_at):
-            self.registry.add_idle_cost(team, start, usd, pool.job_name)
-        if recorded:  # not again for the same gap: its end processed again after a failure
-            self.metrics.count("Reuses" if reused else "Expiries")
-            self.metrics.count("IdleBillableSeconds", seconds * pool.instance_count, "Seconds")
+        return EndedGap(team_of(pool, policy), gap, tuple(idle_cost_by_day(pool, policy, ended_at)))
 
     def _record_gone_gap(self, job: dict[str, Any], pool: Pool, seen: Pool | None, now: datetime) -> None:
         """The pool is gone (Terminated): its idle gap lasted from the job's end for as long as SageMaker
@@ -2198,6 +2236,57 @@ def _as_saved(record: PoolRecord) -> PoolRecord:
     """`record` as `_save` will store it (PoolRegistry.put): what is announced before the save that
     records it carries the version the save gives it, the version a retry announces again under."""
     return replace(record, pool=replace(record.pool, version=record.pool.version + 1))
+
+
+@dataclass(frozen=True)
+class EndedGap:
+    """An idle gap that ended: the team whose histories and ledger get it, the gap, and its cost by
+    day on the team's clock (`idle_cost_by_day`)."""
+
+    team: str
+    gap: IdleGap
+    bookings: tuple[tuple[datetime, float], ...]
+
+
+def _with_gap(record: PoolRecord, match_digest: str, ended: EndedGap, team: str) -> PoolRecord:
+    """The record's pool with `ended` in the histories it decides by, as `add_gap` would have put it
+    there (once; the latest HISTORY_LIMIT kept), and counted in the context its own gap begins in:
+    for a preview, which records nothing."""
+    pool = record.pool
+    history, team_history = list(pool.history), list(pool.team_history)
+    if match_digest == pool.match_key.digest():
+        add_once(history, ended.gap)
+    if ended.team == team:
+        add_once(team_history, ended.gap)
+    history, team_history = history[-HISTORY_LIMIT:], team_history[-HISTORY_LIMIT:]
+    # a pool just Available (as an adopted one is) begins its gap knowing its history's gaps
+    pool = replace(
+        pool, history=tuple(history), team_history=tuple(team_history), known_gaps_at_idle=len(history)
+    )
+    return replace(record, pool=pool)
+
+
+@dataclass(frozen=True)
+class _WithBookings:
+    """A fleet source whose ledger holds bookings not written (a preview's adoption gap), as
+    `add_idle_cost` would have added them: to the day and the month of their start on the team's
+    clock."""
+
+    source: FleetSource
+    team: str
+    bookings: tuple[tuple[datetime, float], ...]
+
+    def list_by_status(self, status: str) -> list[PoolRecord]:
+        return self.source.list_by_status(status)
+
+    def idle_cost(self, team: str, at: datetime) -> tuple[float, float]:
+        day, month = self.source.idle_cost(team, at)
+        if team != self.team:
+            return day, month
+        booked = [(start, usd) for start, usd in self.bookings if usd > 0]
+        day += sum(usd for start, usd in booked if start.strftime("%Y-%m-%d") == at.strftime("%Y-%m-%d"))
+        month += sum(usd for start, usd in booked if start.strftime("%Y-%m") == at.strftime("%Y-%m"))
+        return day, month
 
 
 def fleet_view(

@@ -19,7 +19,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.retries.bucket import TokenBucket
-from warmpool.adapters.registry import HISTORY_LIMIT
+from warmpool.domain.history import HISTORY_LIMIT
 from warmpool.domain.policy import parse_policy
 from warmpool.domain.policy.rules import in_working_hours
 from warmpool.domain.pricing import price_per_hour

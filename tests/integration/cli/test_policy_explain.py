@@ -227,3 +227,77 @@ def test_explain_applies_the_deployments_limits_from_the_environment(
     explained = explain(capsys, policy, "untagged-1", now, "--format", "json")
     system.settle()
     assert said(explained) == recorded(system, "untagged-1") == ("keep", None, "engine.update_requires_tag")
+
+
+def test_explain_counts_the_gap_a_job_s_adoption_of_its_predecessor_s_pool_records_as_the_engine_does(
+    system: System, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # again-7 took again-6's pool half a minute after again-6 ended, and the engine has seen none of
+    # again-7's events yet: its decision records that gap first (the adoption), then learns from 6 gaps;
+    # explain learnt from 5, and said so ("of the 5 idle gaps")
+    policy = policy_file(
+        system, tmp_path, {"version": 1, "teams": {"vision": {"keep_alive_strategy": "adaptive"}}}
+    )
+    for n in range(1, 7):
+        system.sagemaker.create_training_job(
+            **training_job_request(f"again-{n}", keep_alive_seconds=3600, tags=TAGS)
+        )
+        system.settle()
+        system.advance(600)
+        system.control.complete_job(f"again-{n}")
+        system.settle()
+        system.advance(30)  # the next job comes half a minute after
+    system.sagemaker.create_training_job(
+        **training_job_request("again-7", keep_alive_seconds=3600, tags=TAGS)
+    )
+    system.emulator.advance(600)  # its events wait in the queue, unread
+    system.control.complete_job("again-7")
+    assert system.registry.pool_id_for_job("again-7") is None  # the engine has not seen it take the pool
+    now = system.control.now()
+
+    explained = explain(capsys, policy, "again-7", now, "--format", "json")
+    system.settle()  # the engine adopts the lineage and decides, at the same virtual time
+    record = system.registry.get("again-1")
+    assert record is not None
+    assert record.pool.job_name == "again-7"
+    assert record.last_decision is not None
+    engine = record.last_decision
+    assert "of the 6 idle gaps of this shape" in " ".join(engine.reasons)
+    assert said(explained) == recorded(system, "again-7")
+    assert explained["reasons"] == list(engine.reasons)
+
+
+def test_explain_counts_the_idle_cost_a_job_s_adoption_of_its_predecessor_s_pool_books_as_the_engine_does(
+    system: System, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # b-2 took b-1's pool half an hour after b-1 ended, unseen by the engine: its decision books that
+    # half hour ($0.76) on vision's ledger first (the adoption), leaving $1.24 of the day's $2, 49 of
+    # the 60 minutes fixed-3600 wants; explain read the ledger without it and said `extend` for 60
+    policy = policy_file(
+        system,
+        tmp_path,
+        {
+            "version": 1,
+            "teams": {"vision": {"keep_alive_strategy": "fixed-3600", "budget": {"daily_usd": 2.0}}},
+        },
+    )
+    system.sagemaker.create_training_job(**training_job_request("b-1", keep_alive_seconds=3600, tags=TAGS))
+    system.settle()
+    system.control.run_for("b-1", 300)
+    system.advance(300)
+    system.advance(1800, tick=600)  # b-1's pool idles half an hour
+    system.sagemaker.create_training_job(**training_job_request("b-2", keep_alive_seconds=3600, tags=TAGS))
+    system.emulator.advance(300)  # its events wait in the queue, unread
+    system.control.complete_job("b-2")
+    assert system.registry.pool_id_for_job("b-2") is None  # the engine has not seen it take the pool
+    now = system.control.now()
+
+    explained = explain(capsys, policy, "b-2", now, "--format", "json")
+    system.settle()  # the engine adopts the lineage and decides, at the same virtual time
+    pool_id = system.registry.pool_id_for_job("b-2")
+    record = system.registry.get(pool_id or "")
+    assert record is not None
+    assert record.last_decision is not None
+    assert said(explained) == recorded(system, "b-2")
+    assert explained["reasons"] == list(record.last_decision.reasons)
+    assert "the team's daily idle budget has $1.24 left" in explained["reasons"]
