@@ -960,3 +960,21 @@ notifications:
         "notifications.teams.nlp.slack_webhook_key: is written with a space before or after it, which no "
         "tag or key of the secret has: write 'nlp'.",
     ]
+
+
+def test_validate_refuses_an_instance_type_with_a_space_after_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # a quoted "ml.g5.2xlarge " is no type SageMaker names: its price, limit or allow-list entry never
+    # applied, and `ml.` at its start was all validate checked
+    text = """version: 1
+prices: {"ml.g5.2xlarge ": 1.2}
+warm_pool_quotas: {"ml.p4d.24xlarge ": 4}
+defaults: {allowed_instance_types: ["ml.g5.* "]}
+"""
+    space = "is written with a space before or after it, which no SageMaker instance type has"
+    assert _validate(tmp_path, capsys, text) == [
+        f"prices: 'ml.g5.2xlarge ' {space}: write 'ml.g5.2xlarge'.",
+        f"warm_pool_quotas: 'ml.p4d.24xlarge ' {space}: write 'ml.p4d.24xlarge'.",
+        f"defaults.allowed_instance_types: 'ml.g5.* ' {space}: write 'ml.g5.*'.",
+    ]

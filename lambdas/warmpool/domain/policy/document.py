@@ -12,7 +12,7 @@ import functools
 import re
 import sys
 import types
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date, time
 from typing import Annotated, Any, Literal, Self, Union, get_args, get_origin
 
@@ -254,6 +254,7 @@ def instance_type_patterns(patterns: tuple[str, ...]) -> tuple[str, ...]:
     nothing SageMaker names (`ml.g5.2xlarge`), so an allow list would refuse every pool and a deny list
     or a selector would silently do nothing. A pattern's text before its first wildcard must begin
     with `ml.` or be the start of it (`*`, `m*`, `ml.g5.*`)."""
+    _no_spaces_around(patterns)
     bad = [p for p in patterns if not _may_name_a_type(p)]
     if bad:
         raise ValueError(
@@ -261,6 +262,17 @@ def instance_type_patterns(patterns: tuple[str, ...]) -> tuple[str, ...]:
             f"prefix: write ml.{bad[0]}."
         )
     return patterns
+
+
+def _no_spaces_around(types: Iterable[str]) -> None:
+    """An instance type (or pattern) with a space after it (`"ml.g5.2xlarge "`, quoted in YAML) names
+    no type SageMaker has: its limit, price or rule would never apply."""
+    padded = [t for t in types if t != t.strip()]
+    if padded:
+        raise ValueError(
+            f"{padded[0]!r} is written with a space before or after it, which no SageMaker instance type "
+            f"has: write {padded[0].strip()!r}."
+        )
 
 
 def _may_name_a_type(pattern: str) -> bool:
@@ -710,6 +722,7 @@ class PolicyDocument(_Strict):
         """A type written without SageMaker's `ml.` prefix (`g5.2xlarge`) would never match a pool: its
         limit would never hold, its price never apply, its warning never come. Refused, with the name
         to write."""
+        _no_spaces_around(value)
         bad = [k for k in value if not k.startswith("ml.")]
         if bad:
             raise ValueError(
