@@ -37,7 +37,8 @@ class SnsPublisher:
         if notification.kind in WITHOUT_OWNER | ACCOUNT_WIDE:
             del attributes["owner"]
         if notification.kind in ACCOUNT_WIDE:
-            del attributes["team"], attributes["team_tag"]
+            del attributes["team"]
+            attributes.pop("team_tag", None)
         if dry_run(notification):
             # a subscriber acting on `released` (a script, a ticket) can leave out what did not happen:
             # {"dry_run": [{"exists": false}]}
