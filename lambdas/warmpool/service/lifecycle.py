@@ -1096,13 +1096,15 @@ class LifecycleService:
         deleted (DeleteTrainingJob, which SageMaker allows only once the job has ended and keeps no
         Available pool: its pool had expired, or was released, before warmpool looked). Its pool is
         gone: recorded so, with its idle gap
-        (until its expiry, or now, whichever came first: SageMaker's billed time went with the job),
+        (until its expiry or its maximum lifetime, or now, whichever came first: SageMaker's billed time
+        went with the job),
         and its planned look cancelled. Left Available, it counted warm for good: its team's
         `max_warm_instances` refused every new pool, its idle time grew on the budget, and every
         reconciler run audited `job-missing` again."""
         self._cancel_planned(known, now, keep=None)
         if known.pool.status is WarmPoolStatus.AVAILABLE:
-            self._record_gap(known.pool, _expiry_or_now(known.pool, now), reused=False)
+            ended_at = idle_until(known.pool, now, self._lifetime_end(known.pool))
+            self._record_gap(known.pool, ended_at, reused=False)
         gone = replace(
             known,
             pool=replace(known.pool, status=WarmPoolStatus.TERMINATED),
