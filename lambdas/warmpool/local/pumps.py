@@ -124,7 +124,18 @@ class SchedulePump:
 
     def due(self) -> list[dict[str, Any]]:
         now = self._clock.now()
-        due: list[dict[str, Any]] = []
+        due = [schedule for schedule, at in self._scheduled() if at is not None and at <= now]
+        return sorted(due, key=lambda s: s["ScheduleExpression"])
+
+    def next_at(self) -> datetime | None:
+        """When the earliest schedule of the group is due (it may be due already), or None for none: the
+        virtual clock stops there, as EventBridge Scheduler fires on time, not at the next tick."""
+        times = [at for _, at in self._scheduled() if at is not None]
+        return min(times, default=None)
+
+    def _scheduled(self) -> list[tuple[dict[str, Any], datetime | None]]:
+        """The group's schedules, each with the moment its `at()` expression names."""
+        scheduled: list[tuple[dict[str, Any], datetime | None]] = []
         listed: set[str] = set()
         paginator = self._scheduler.get_paginator("list_schedules")
         for page in paginator.paginate(GroupName=self.group_name):
@@ -139,11 +150,10 @@ class SchedulePump:
                     at = datetime.fromisoformat(match.group(1)).replace(tzinfo=UTC) if match else None
                     read = self._read[name] = (stamp, schedule, at)
                 _, schedule, at = read
-                if at is not None and at <= now:
-                    due.append(schedule)
+                scheduled.append((schedule, at))
         for gone in self._read.keys() - listed:
             del self._read[gone]
-        return sorted(due, key=lambda s: s["ScheduleExpression"])
+        return scheduled
 
     def fire_due(self, drop: Callable[[str], bool] | None = None) -> int:
         fired = 0

@@ -56,9 +56,15 @@ class LocalSystem:
         raise RuntimeError("the system did not settle")
 
     def advance(self, seconds: float, tick: float = 60.0) -> None:
+        """Move virtual time on by `seconds`, settling every `tick` and at every schedule's moment: a
+        step due between two ticks fired at the later one, after the emulator had let its pool expire
+        (a 10-minute tick ended a pool the engine was about to extend, which EventBridge would not)."""
         remaining = seconds
         while remaining > 0:
             step = min(tick, remaining)
+            upcoming = self.schedule_pump.next_at()
+            if upcoming is not None and 0 < (until := (upcoming - self.now()).total_seconds()) < step:
+                step = until
             self.emulator.advance(step)
             remaining -= step
             self.settle()

@@ -170,6 +170,15 @@ def test_the_baselines_price_each_job_at_its_own_instance_type(day: Day) -> None
     assert costs["fixed 60-minute keep-alive"][0] > 113
 
 
+def test_a_pool_is_extended_at_its_step_not_left_to_expire_between_two_ticks(day: Day) -> None:
+    # nlp-run-2 is warm until 10:11 and its break-even strategy wants it warm 2.4 h: its step is due at
+    # 10:06, between two of the day's 10-minute ticks. It fired at 10:12, after the pool had expired, so
+    # the timeline showed a pool warmpool meant to keep warm ending early, and no 'expires at' notice
+    assert "  10:06  decision         nlp-run-2: extend (keep-alive 3600 s)" in day.out
+    assert "<@U0BOB> Warm pool of nlp-run-2 expires at 2026-03-02 11:36:10 UTC" in day.out
+    assert "  11:37  recorded         nlp-run-2: Terminated (step-due)" in day.out
+
+
 def test_the_report_says_what_the_terminal_says_and_how_to_read_it(day: Day) -> None:
     text = _text(day.report)
     # the cost of the day: the terminal's figures, with what they count and in which unit
