@@ -570,5 +570,20 @@ def blocks_as_text(blocks: list[dict[str, Any]]) -> str:
         elif block["type"] == "context":
             lines.append(" ".join(slack_unescape(e["text"]) for e in block["elements"] if "text" in e))
         elif block["type"] == "actions":
-            lines.append("  ".join(f"[{e['text']['text']}]" for e in block["elements"]))
+            buttons = block["elements"]
+            lines.append("  ".join(f"[{slack_unescape(e['text']['text'])}]" for e in buttons))
+            # a button that asks first shows its dialog as Slack does, title, text and its two buttons,
+            # deny then confirm: the terminal said no more than `[Release now]`, as if one press released
+            lines.extend(_confirm_as_text(e) for e in buttons if "confirm" in e)
     return "\n".join(lines)
+
+
+def _confirm_as_text(button: dict[str, Any]) -> str:
+    """`[Release now] asks first: Release the warm pool? The warm pool of JOB stops now; ... [Keep it]
+    [Release now]`: a button's confirmation dialog on one line."""
+    confirm = button["confirm"]
+    label, title, text, deny, yes = (
+        slack_unescape(part["text"])
+        for part in (button["text"], confirm["title"], confirm["text"], confirm["deny"], confirm["confirm"])
+    )
+    return f"[{label}] asks first: {title} {text}  [{deny}]  [{yes}]"

@@ -85,6 +85,12 @@ def test_pools_people_can_act_on_get_buttons_and_others_do_not() -> None:
     assert (confirm["confirm"]["text"], confirm["deny"]["text"]) == ("Release now", "Keep it")
     assert "confirm" not in elements[0]
     assert "confirm" not in elements[1]
+    # and the demo's terminal shows the dialog a press on "Release now" opens, not only three buttons
+    assert blocks_as_text(blocks(ready)).splitlines()[-2:] == [
+        "[Extend 30 min]  [Extend 60 min]  [Release now]",
+        "[Release now] asks first: Release the warm pool? The warm pool of bert-finetune-7 stops now; the "
+        "next matching job starts cold.  [Keep it]  [Release now]",
+    ]
     released = render(note(NotificationKind.RELEASED))
     assert not [b for b in blocks(released) if b["type"] == "actions"]
 
@@ -373,9 +379,9 @@ def test_one_pool_s_message_with_the_longest_texts_stays_one_message_within_ever
     assert all(line.endswith("\u2026") and len(line) < 3000 for line in long_ones), [
         len(x) for x in long_ones
     ]
-    assert shown[-3].endswith("has no channel")  # the routing note, whole
+    assert shown[-4].endswith("has no channel")  # the routing note, whole
     assert (
-        shown[-2]
+        shown[-3]
         == "Lines ending in \u2026 were cut to fit Slack; the SNS copy of this message has them whole."
     )
     assert message.text.count("&") == 1024  # SNS has it all
