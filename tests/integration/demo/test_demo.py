@@ -60,8 +60,23 @@ def odd_names_day(tmp_path_factory: pytest.TempPathFactory) -> Day:
     )
     assert 'name: "g5<b>&\\"x"' in policy
     assert "rules: {max_horizon_minutes: 5, people_cost_per_hour: 40}" in policy
+    return _day_in_a_process(folder, policy)
+
+
+@pytest.fixture(scope="module")
+def roomy_nlp_day(tmp_path_factory: pytest.TempPathFactory) -> Day:
+    """The day under the example policy but for nlp's limit: three warm instances, not two."""
+    policy = (ROOT / "policies" / "example.yaml").read_text()
+    limit = "    keep_alive_strategy: break-even\n    max_warm_instances: 2\n"
+    assert limit in policy
+    policy = policy.replace(limit, limit.replace(": 2", ": 3"))
+    return _day_in_a_process(tmp_path_factory.mktemp("roomy-nlp"), policy)
+
+
+def _day_in_a_process(folder: Path, policy: str) -> Day:
+    """The day under `policy`, in a process of its own: a second day in this one finds the first one's
+    tables in moto."""
     (folder / "policy.yaml").write_text(policy)
-    # in a process of its own: a second day in this one finds the first one's tables in moto
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(ROOT / "lambdas"), str(ROOT)]),
@@ -177,6 +192,19 @@ def test_a_pool_is_extended_at_its_step_not_left_to_expire_between_two_ticks(day
     assert "  10:06  decision         nlp-run-2: extend (keep-alive 3600 s)" in day.out
     assert "<@U0BOB> Warm pool of nlp-run-2 expires at 2026-03-02 11:36:10 UTC" in day.out
     assert "  11:37  recorded         nlp-run-2: Terminated (step-due)" in day.out
+
+
+def test_nlp_s_limit_is_the_one_the_policy_gives(day: Day, roomy_nlp_day: Day) -> None:
+    # a policy that lets nlp keep three pools warm failed the check that it kept no more than two (exit
+    # 1, as if warmpool had broken its limit), and the story still told of a limit of two
+    assert "nlp starts three pools; its limit is 2 warm instances" in day.out
+    assert "[PASS] nlp stays within its limit of 2 warm instances" in day.out
+    assert "released-for-limit" in day.out
+    roomy = roomy_nlp_day
+    assert roomy.code == 0, roomy.out
+    assert "nlp starts three pools; its limit is 3 warm instances" in roomy.out
+    assert "[PASS] nlp stays within its limit of 3 warm instances" in roomy.out
+    assert "released-for-limit" not in roomy.out
 
 
 def test_the_report_says_what_the_terminal_says_and_how_to_read_it(day: Day) -> None:
