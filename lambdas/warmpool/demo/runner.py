@@ -297,7 +297,17 @@ def _collect(system: LocalSystem, result: DemoResult, policy: PolicyDocument) ->
                     until = f"{clock_time(datetime.fromisoformat(until))} UTC"
                 told = f"UpdateTrainingJob {details.get('seconds')} s, until {until}"
                 text = f"{entry.job_name}: {told}"
-            else:
+            elif entry.what == "reused":
+                text = f"{entry.job_name}: reused by {details.get('by')}"
+            elif entry.what == "released-for-limit":  # another pool's decision: its rule and reasons
+                text = (
+                    f"{entry.job_name}: released for the limit, by {details.get('rule')}:"
+                    f" {'; '.join(details.get('reasons') or [])}"
+                )
+            elif entry.what == "tuner-released":
+                why = f"{details.get('reason')} ({details.get('trigger')})"
+                text = f"{entry.job_name}: warmpool's to manage now: {why}"
+            else:  # an entry the demo's day does not make: as recorded
                 text = f"{entry.job_name}: {entry.what} {json.dumps(details, default=str)}"
             result.timeline.append((entry.at, entry.what, text))
     for message in system.slack.received:

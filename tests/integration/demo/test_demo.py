@@ -235,6 +235,14 @@ def test_the_report_says_what_the_terminal_says_and_how_to_read_it(day: Day) -> 
     assert "vision-exp-1: UpdateTrainingJob 3600 s, until 08:25 UTC" in day.out
     assert "vision-exp-1: UpdateTrainingJob 3600 s, until 08:25 UTC" in text
     assert not re.search(r"UpdateTrainingJob \d+ s, until \d{4}-", text)
+    # every entry of the day in words, none as the registry's JSON ({"by": "vision-exp-2"})
+    assert "vision-exp-1: reused by vision-exp-2" in day.out
+    assert (
+        "nlp-run-0: released for the limit, by teams.nlp.keep_alive_strategy: strategy break-even wants"
+        in day.out
+    )
+    assert "sweep-trial-0: warmpool's to manage now: tuning job sweep-lr ended Completed" in day.out
+    assert not re.search(r"^  \d\d:\d\d  .*[{\[]\"", day.out, re.M)
     # and the decisions' reasons a moment as the headlines do, not as code: 2026-03-02T09:38:18+00:00
     assert "kept warm until 2026-03-02 09:38:18 UTC on request" in day.out
     assert not re.search(r"\d{4}-\d\d-\d\dT\d\d:", day.out + text)
