@@ -99,6 +99,19 @@ def _run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    report = out / "report.html"
+    existed = report.exists()
+    try:  # a folder there is not one the report can be written to: a read-only one, or a report.html
+        with report.open("a", encoding="utf-8"):  # folder in it, failed with a traceback after the day
+            pass
+    except OSError as exc:
+        print(
+            f"warmpool demo: --out {out}: cannot write {report} ({exc.strerror}); pass a writable directory",
+            file=sys.stderr,
+        )
+        return 2
+    if not existed:
+        report.unlink()
     started = time.perf_counter()
     result = run_demo(out, policy, say=lambda line: print(line, flush=True))
     print_result(result)

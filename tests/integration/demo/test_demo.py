@@ -296,6 +296,19 @@ def test_an_out_directory_that_cannot_be_made_is_refused_before_the_day_runs(
     assert captured.out == ""  # refused before the day was replayed
 
 
+def test_an_out_directory_the_report_cannot_be_written_to_is_refused_before_the_day_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # a folder where the report goes (or a read-only --out): the day ran, then ended in a traceback
+    (tmp_path / "report.html").mkdir()
+    code = main(["demo", "--out", str(tmp_path)])
+    captured = capsys.readouterr()
+    assert code == 2
+    assert f"warmpool demo: --out {tmp_path}: cannot write {tmp_path / 'report.html'}" in captured.err
+    assert "pass a writable directory" in captured.err
+    assert captured.out == ""  # refused before the day was replayed
+
+
 def test_a_policy_that_is_invalid_or_a_folder_is_refused_before_the_day_runs(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
