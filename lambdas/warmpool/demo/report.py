@@ -91,6 +91,12 @@ def write_report(system: LocalSystem, result: DemoResult, out_dir: Path) -> Path
         f"<td class=n>${row['idle_usd'] + row['cold_start_usd']:.2f}</td></tr>"
         for label, row in result.costs.items()
     )
+    each = "".join(
+        f"<tr><th scope=row>{html.escape(c.job)}</th><td>{html.escape(c.instances)}</td><td>{c.start}</td>"
+        f"<td class=n>{c.idle_seconds / 60:.0f} min</td><td class=n>${c.idle_usd:.2f}</td>"
+        f"<td class=n>${c.cold_start_usd:.2f}</td></tr>"
+        for c in result.job_costs
+    )
     checks = "".join(  # a failed check says why, as the terminal does
         f"<li>{'PASS' if c.passed else 'FAIL'}: {html.escape(c.description)}"
         + ("" if c.passed else f" ({html.escape(c.detail)})")
@@ -118,10 +124,17 @@ Orange: the pool warm and idle (billed), until reused or released.</p>
 <h2>Cost of the day</h2><p>In US dollars: {html.escape(result.cost_basis)}, with warmpool, without a manager
 (every job starts cold) and with every pool kept warm a fixed 60 minutes.
 Note: {html.escape(NOT_THE_SAVINGS)}.</p>
-<table><tr><th>keep-alive</th><th>idle</th><th>cold starts</th><th>total</th></tr>{costs}</table>
+<table><tr><th scope=col>keep-alive</th><th scope=col>idle</th><th scope=col>cold starts</th>
+<th scope=col>total</th></tr>{costs}</table>
+<p>Warmpool's row, job by job (the chart's bars in figures): the minutes each job's pool stayed warm and
+idle after it, at its instance type's price, and its start, when cold, at the policy's cold and warm
+start seconds, priced at its instances and its people's time.</p>
+<table><tr><th scope=col>job</th><th scope=col>instances</th><th scope=col>start</th>
+<th scope=col>warm and idle</th><th scope=col>idle</th><th scope=col>cold start</th></tr>{each}</table>
 <h2>Timeline</h2><p>What warmpool recorded and decided (each decision with its rule and reasons), what it
 told SageMaker, and what Slack received.</p>
-<table><tr><th>time (UTC)</th><th>what</th><th>details</th></tr>{rows}</table></body></html>"""
+<table><tr><th scope=col>time (UTC)</th><th scope=col>what</th><th scope=col>details</th></tr>
+{rows}</table></body></html>"""
     path = out_dir / "report.html"
     path.write_text(page, encoding="utf-8")
     return path

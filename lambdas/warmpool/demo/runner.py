@@ -63,12 +63,26 @@ class Check:
 
 
 @dataclass
+class JobCost:
+    """What one job added to warmpool's cost of the day: the idle time of the pool it left warm, and its
+    start when cold, each at the policy's prices (the report's table adds them up to warmpool's row)."""
+
+    job: str
+    instances: str  # `ml.g5.2xlarge x1`
+    start: str  # `warm` or `cold`
+    idle_seconds: float
+    idle_usd: float
+    cold_start_usd: float
+
+
+@dataclass
 class DemoResult:
     checks: list[Check] = field(default_factory=list)
     story: list[tuple[str, str]] = field(default_factory=list)  # each act: when, in Berlin, and what
     timeline: list[tuple[datetime, str, str]] = field(default_factory=list)
     cost_basis: str = "idle warm instances + cold starts"
     costs: dict[str, dict[str, float]] = field(default_factory=dict)
+    job_costs: list[JobCost] = field(default_factory=list)  # warmpool's row, job by job
     report_path: Path | None = None
 
     @property
@@ -318,10 +332,12 @@ def _collect(system: LocalSystem, result: DemoResult, policy: PolicyDocument) ->
             (message["at"], f"slack #{channel}", blocks_as_text(message["body"]["blocks"]))
         )
     result.timeline.sort(key=lambda row: row[0])
-    result.costs, result.cost_basis = _costs(system, policy)
+    result.costs, result.cost_basis, result.job_costs = _costs(system, policy)
 
 
-def _costs(system: LocalSystem, policy: PolicyDocument) -> tuple[dict[str, dict[str, float]], str]:
+def _costs(
+    system: LocalSystem, policy: PolicyDocument
+) -> tuple[dict[str, dict[str, float]], str, list[JobCost]]:
     """What the day cost with warmpool, against no manager and against a fixed 60-minute keep-alive,
     and what it counts. Each job is priced as the engine's decisions price it under `policy`: its
     instance type at the policy's prices, its cold start at its team's (and selectors')
@@ -338,14 +354,26 @@ def _costs(system: LocalSystem, policy: PolicyDocument) -> tuple[dict[str, dict[
     trace: list[TraceJob] = []
     starts: dict[tuple[str, str | None], tuple[float, float, float]] = {}
     prices: dict[str, float] = {}
-    for job in jobs:
+    each: list[JobCost] = []
+    for job in sorted(jobs, key=lambda j: j.created_at):
         pool = Pool(job.name, job.name, job.arn, job.match_key, WarmPoolStatus.AVAILABLE, tags=job.tags)
         cost = policy_cost_model(policy, pool)
         count = job.match_key.instance_count
-        if job.warm_pool is not None:
-            managed_idle += job.warm_pool.billable_seconds * cost.idle_cost_per_second
-        if not job.warm_start:
-            managed_cold += cost.cold_start_penalty
+        idle_s = job.warm_pool.billable_seconds if job.warm_pool is not None else 0.0
+        idle = idle_s * cost.idle_cost_per_second
+        cold = 0.0 if job.warm_start else cost.cold_start_penalty
+        managed_idle += idle
+        managed_cold += cold
+        each.append(
+            JobCost(
+                job.name,
+                f"{job.match_key.instance_type} x{count}",
+                "warm" if job.warm_start else "cold",
+                idle_s,
+                idle,
+                cold,
+            )
+        )
         team = pool_team(policy, pool)
         starts[job.match_key.digest(), team] = (
             cost.people_cost_per_hour,
@@ -379,7 +407,7 @@ def _costs(system: LocalSystem, policy: PolicyDocument) -> tuple[dict[str, dict[
     ):
         run = replay(sorted(trace, key=lambda t: t.submit_s), scenario, strategy)
         costs[label] = {"idle_usd": run.idle_cost_usd, "cold_start_usd": run.cold_start_cost_usd}
-    return costs, cost_basis([people for people, _, _ in starts.values()])
+    return costs, cost_basis([people for people, _, _ in starts.values()]), each
 
 
 def print_result(result: DemoResult, say: Callable[[str], None] = print) -> None:

@@ -207,6 +207,26 @@ def test_nlp_s_limit_is_the_one_the_policy_gives(day: Day, roomy_nlp_day: Day) -
     assert "released-for-limit" not in roomy.out
 
 
+def test_the_report_prices_warmpool_s_row_job_by_job(day: Day) -> None:
+    # the cost of the day gave warmpool's idle and cold-start totals alone: no reader could tell which
+    # pool cost what, nor check the figures, and the chart's bars had no figures a screen reader reads
+    rows = re.findall(
+        r"<tr><th scope=row>([^<]+)</th><td>([^<]+)</td><td>(warm|cold)</td>"
+        r"<td class=n>(\d+) min</td><td class=n>\$([\d.]+)</td><td class=n>\$([\d.]+)</td></tr>",
+        day.report,
+    )
+    jobs = {job: rest for job, *rest in rows}
+    assert len(jobs) == 11
+    # 43 min idle at 1.515 $/h; warm: no cold start
+    assert jobs["vision-exp-3"] == ["ml.g5.2xlarge x1", "warm", "43", "1.09", "0.00"]
+    # released at once; its cold start 130 s of a p5 at 113.068 $/h and of people at 100 $/h
+    assert jobs["p5-experiment"] == ["ml.p5.48xlarge x1", "cold", "0", "0.00", "7.69"]
+    idle, cold, _ = _costs(day.out)["warmpool"]
+    assert sum(float(r[3]) for r in jobs.values()) == pytest.approx(idle, abs=0.06)  # cents, each rounded
+    assert sum(float(r[4]) for r in jobs.values()) == pytest.approx(cold, abs=0.06)
+    assert "<th scope=col>warm and idle</th>" in day.report
+
+
 def test_the_report_says_what_the_terminal_says_and_how_to_read_it(day: Day) -> None:
     text = _text(day.report)
     # the cost of the day: the terminal's figures, with what they count and in which unit
