@@ -202,8 +202,17 @@ def _pool_of_job(registry: PoolRegistry, job: str) -> PoolRecord | None:
 def _row(record: Any, team: str | None = None) -> dict[str, Any]:
     """A pool's line; `team`: its team tag as the policy names the tag, where the command read the
     policy (else the tag it was registered with)."""
+    from warmpool.service.lifecycle import tuning_job_name
+
     pool = record.pool
     decision = record.last_decision
+    # A pool left to its running tuning job is not decided (no decision, no next look) until the
+    # tuning job ends: without its name, an idle sweep's pool read as one warmpool had forgotten.
+    tuner = (
+        tuning_job_name(pool.tuning_job_arn, pool.job_name)
+        if record.tuner_owned and pool.tuning_job_arn
+        else None
+    )
     return {
         "job": pool.job_name,
         "pool": pool.pool_id,
@@ -211,6 +220,7 @@ def _row(record: Any, team: str | None = None) -> dict[str, Any]:
         "team": team or pool.team,
         "instance": f"{pool.instance_type} x{pool.instance_count}",
         "state": pool.status.value,
+        "left_to_tuning_job": tuner,
         "warm_until": pool.expires_at.isoformat() if pool.expires_at else None,
         "billable_seconds": pool.billable_seconds,
         # a dry run's "release" of a pool listed Available would read as a release that failed
@@ -267,8 +277,14 @@ def run_list(args: argparse.Namespace) -> int:
             "billable_seconds",
             "last_decision",
         )
-        print(table(headers, [[r[h] for h in headers] for r in rows]))
+        print(table(headers, [[_state_text(r) if h == "state" else r[h] for h in headers] for r in rows]))
     return 0
+
+
+def _state_text(row: dict[str, Any]) -> str:
+    """A pool's state as the text of `list` and `show` says it: with the tuning job it is left to."""
+    tuner = row.get("left_to_tuning_job")
+    return f"{row['state']} (left to tuning job {tuner})" if tuner else str(row["state"])
 
 
 def _counted_team(
@@ -323,7 +339,8 @@ def run_show(args: argparse.Namespace) -> int:
         print_json(document)
         return 0
     for key in ("job", "pool", "owner", "team", "instance", "state", "warm_until", "last_decision"):
-        print(f"{key:<14} {document[key] if document[key] is not None else '-'}")
+        value = _state_text(document) if key == "state" else document[key]
+        print(f"{key:<14} {value if value is not None else '-'}")
     lineage, jobs = document["lineage"], document["lineage_jobs"]
     left_out = jobs - len(lineage)
     shown = [lineage[0], f"({left_out} more)", *lineage[1:]] if left_out > 0 else lineage

@@ -310,6 +310,19 @@ class LifecycleService:
                     raise
         if outcome.decision is not None:
             return outcome.decision
+        if outcome.action == "recorded" and outcome.notes[:1] == ("tuner-owned",):
+            # Available, as `pools list` shows it, but its tuning job's until that ends: "has no
+            # Available warm pool" contradicted the list, and did not say whose the pool was or when
+            # the request could be made
+            record = self.registry.get(outcome.pool_id) if outcome.pool_id else None
+            arn = record.pool.tuning_job_arn if record is not None else None
+            tuner = tuning_job_name(arn, record.pool.job_name) if record is not None and arn else None
+            whose = f"its tuning job {tuner}" if tuner else "its tuning job"
+            when = f"once {tuner} ends" if tuner else "once it ends"
+            return Decision.no_available_pool(
+                f"{job_name}'s warm pool is left to {whose} while the tuning job runs (warmpool decides "
+                f"it {when}); nothing to {request.kind}"
+            )
         return Decision.no_available_pool(
             f"{job_name} has no Available warm pool: {_why_not_available(outcome)}; nothing to {request.kind}"
         )

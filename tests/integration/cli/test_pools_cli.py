@@ -568,3 +568,61 @@ def test_a_policy_without_team_is_a_usage_error_naming_the_fix(
         "TEAM, or drop --policy\n"
     )
     assert captured.out == ""
+
+
+def idle_trial_of_a_running_sweep(system: System) -> None:
+    """A sweep of two trials, one at a time: the second took the first's pool, ended, and its pool is
+    Available and left to the sweep, which still runs."""
+    system.set_policy({"version": 1, "defaults": {"keep_alive_strategy": "fixed-7200"}})
+    tags = {"team": "research", "owner": "ana"}
+    trials = [training_job_request(f"Sweep-00{i}-a1b2c3d4", tags=tags) for i in (1, 2)]
+    system.control.start_tuning_job("Sweep", trials, max_parallel=1)
+    system.settle()
+    for trial in ("Sweep-001-a1b2c3d4", "Sweep-002-a1b2c3d4"):
+        system.control.complete_job(trial)
+        system.settle()
+
+
+def test_list_and_show_name_the_running_tuning_job_a_pool_is_left_to(
+    system: System, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Available, no decision, no next look: without the tuning job's name, it read as a pool warmpool
+    # had forgotten
+    idle_trial_of_a_running_sweep(system)
+    capsys.readouterr()  # the functions' logs
+
+    assert main(["pools", "list", "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [(r["job"], r["state"], r["left_to_tuning_job"]) for r in rows] == [
+        ("Sweep-002-a1b2c3d4", "Available", "Sweep")
+    ]
+    assert main(["pools", "list"]) == 0
+    assert "Available (left to tuning job Sweep)" in capsys.readouterr().out
+    assert main(["pools", "show", "Sweep-002-a1b2c3d4"]) == 0
+    assert "state          Available (left to tuning job Sweep)" in capsys.readouterr().out.splitlines()
+
+    system.control.complete_tuning_job("Sweep")
+    system.settle()
+    capsys.readouterr()
+    assert main(["pools", "show", "Sweep-002-a1b2c3d4", "--format", "json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert (shown["state"], shown["left_to_tuning_job"]) == ("Available", None)  # warmpool's again
+    assert shown["last_decision"] == "extend (defaults.keep_alive_strategy)"
+
+
+def test_a_request_on_a_pool_left_to_a_running_tuning_job_names_it_and_not_as_unavailable(
+    system: System, capsys: pytest.CaptureFixture[str]
+) -> None:
+    idle_trial_of_a_running_sweep(system)
+    capsys.readouterr()
+
+    assert main(["pools", "release", "Sweep-002-a1b2c3d4"]) == 1
+    out = capsys.readouterr().out
+    # the pool is Available, as `pools list` says: "has no Available warm pool" contradicted it
+    assert "no Available warm pool" not in out
+    assert (
+        "Sweep-002-a1b2c3d4's warm pool is left to its tuning job Sweep while the tuning job runs "
+        "(warmpool decides it once Sweep ends); nothing to release"
+    ) in out
+    job = system.sagemaker.describe_training_job(TrainingJobName="Sweep-002-a1b2c3d4")
+    assert job["WarmPoolStatus"]["Status"] == "Available"
