@@ -1911,8 +1911,9 @@ class LifecycleService:
                 said += f"#{now.astimezone(ledger_zone(policy, team_of(pool, policy))):%Y-%m-%d}"
             if said in record.notified or said in warned:
                 return False
-            warned.append(said)
-            return True
+            warned.append(said)  # remembered with this pool even when not said: its later looks do not ask
+            # a tuning job's trials share its tags: missing ones are said once per tuning job
+            return kind is not NotificationKind.MISSING_TAGS or not self._said_of_tuning_job(record, said)
 
         if decision.action is Action.RELEASE:
             # A dry run's pool stays warm, and every later look would release it again: said once per job
@@ -1954,6 +1955,21 @@ class LifecycleService:
         ):
             kinds.append(NotificationKind.LIFETIME_ENDING)
         return tuple(k.value for k in kinds), tuple(warned)
+
+    def _said_of_tuning_job(self, record: PoolRecord, said: str) -> bool:
+        """Whether another pool of the tuning job the pool's trial belongs to has said this already.
+        SageMaker copies a tuning job's tags to every training job it launches: its trials' tags are
+        the same, and a parallel sweep's pools, handed back together at its end, each warned its owners
+        of the same missing tag (one message per pool, all alike). Read only for such a warning, which
+        a tagged sweep never gives: the tuner index and a read per pool of the tuning job."""
+        arn = record.pool.tuning_job_arn
+        if not arn:
+            return False
+        return any(
+            said in other.notified
+            for other in self.registry.pools_of_tuning_job(arn)
+            if other.pool.pool_id != record.pool.pool_id
+        )
 
     def _audit_decision(self, saved: PoolRecord, details: dict[str, Any]) -> None:
         """The saved decision's audit entry. Written after the save (a save that fails leaves the
