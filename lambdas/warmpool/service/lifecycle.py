@@ -315,13 +315,8 @@ class LifecycleService:
             # Available warm pool" contradicted the list, and did not say whose the pool was or when
             # the request could be made
             record = self.registry.get(outcome.pool_id) if outcome.pool_id else None
-            arn = record.pool.tuning_job_arn if record is not None else None
-            tuner = tuning_job_name(arn, record.pool.job_name) if record is not None and arn else None
-            whose = f"its tuning job {tuner}" if tuner else "its tuning job"
-            when = f"once {tuner} ends" if tuner else "once it ends"
             return Decision.no_available_pool(
-                f"{job_name}'s warm pool is left to {whose} while the tuning job runs (warmpool decides "
-                f"it {when}); nothing to {request.kind}"
+                f"{job_name}'s warm pool is {_left_to_tuner(record)}; nothing to {request.kind}"
             )
         return Decision.no_available_pool(
             f"{job_name} has no Available warm pool: {_why_not_available(outcome)}; nothing to {request.kind}"
@@ -378,10 +373,13 @@ class LifecycleService:
             status = _tuning_status_of(self._describe_tuning_job(tuning))
             record = replace(record, tuner_owned=status in TUNER_RUNNING_STATUSES)
         if record.tuner_owned or record.pool.status is not WarmPoolStatus.AVAILABLE:
-            said = "tuner-owned" if record.tuner_owned else record.pool.status.value
-            undecided = Decision.no_available_pool(
-                f"{job_name}'s pool is not decided: {_NOT_AVAILABLE[said]}"
+            # the tuning job named, and when the pool is decided: as `pools list|show` say it
+            said = (
+                f"it is {_left_to_tuner(record)}"
+                if record.tuner_owned
+                else _NOT_AVAILABLE[record.pool.status.value]
             )
+            undecided = Decision.no_available_pool(f"{job_name}'s pool is not decided: {said}")
             return Preview(asked, record, undecided)
         ledger: FleetSource = self.registry
         if adopted is not None and previous is not None:
@@ -2613,6 +2611,17 @@ def tuning_job_name(tuning_job_arn: str, trial_job_name: str) -> str:
     if prefix.lower() == name.lower() and trial_job_name[len(name) : len(name) + 1] in ("-", ""):
         return prefix
     return name
+
+
+def _left_to_tuner(record: PoolRecord | None) -> str:
+    """Whose a pool left to its running tuning job is, and when warmpool decides it, as a person
+    asking about it (`pools release`, Slack's buttons, `policy explain --job`) reads it: the pool is
+    Available, as `pools list` shows it, but the tuning job's until that ends."""
+    arn = record.pool.tuning_job_arn if record is not None else None
+    if record is None or not arn:
+        return "left to its tuning job while the tuning job runs (warmpool decides it once it ends)"
+    tuner = tuning_job_name(arn, record.pool.job_name)
+    return f"left to its tuning job {tuner} while the tuning job runs (warmpool decides it once {tuner} ends)"
 
 
 def _tuning_status_of(described: dict[str, Any] | None) -> str | None:

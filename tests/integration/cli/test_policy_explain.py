@@ -301,3 +301,25 @@ def test_explain_counts_the_idle_cost_a_job_s_adoption_of_its_predecessor_s_pool
     assert said(explained) == recorded(system, "b-2")
     assert explained["reasons"] == list(record.last_decision.reasons)
     assert "the team's daily idle budget has $1.24 left" in explained["reasons"]
+
+
+def test_explain_of_a_trial_of_a_running_sweep_names_the_tuning_job_its_pool_is_left_to(
+    system: System, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    policy = policy_file(system, tmp_path, {"version": 1, "defaults": {"keep_alive_strategy": "fixed-7200"}})
+    trials = [training_job_request(f"Sweep-00{i}-a1b2c3d4", tags=TAGS) for i in (1, 2)]
+    system.control.start_tuning_job("Sweep", trials, max_parallel=1)
+    system.settle()
+    for trial in ("Sweep-001-a1b2c3d4", "Sweep-002-a1b2c3d4"):
+        system.control.complete_job(trial)
+        system.settle()
+
+    # asked of the first trial, answered for the second, which holds its pool now
+    explained = explain(capsys, policy, "Sweep-001-a1b2c3d4", system.emulator.now(), "--format", "json")
+
+    assert explained["action"] == "keep"
+    assert explained["reasons"] == [
+        "Sweep-002-a1b2c3d4's pool is not decided: it is left to its tuning job Sweep while the tuning "
+        "job runs (warmpool decides it once Sweep ends)"
+    ]
+    assert system.control.update_calls() == []
