@@ -203,9 +203,9 @@ def _pool_from_account(
     name: str, endpoint_url: str | None, region: str | None, tag_names: TagNames, now: datetime | None
 ) -> tuple[Any, datetime]:
     """The job's pool as the endpoint describes it, at `now` (--now), else at the endpoint's now: the
-    emulator's virtual clock, or this machine's."""
+    emulator's virtual clock, or this machine's (a local harness's clock when it set one, `cli_now`)."""
     from warmpool.adapters.sagemaker import SageMakerAdapter
-    from warmpool.cli.output import aws_client, endpoint_now
+    from warmpool.cli.output import aws_client, cli_now
     from warmpool.domain.model import MatchKey, WarmPoolStatus
     from warmpool.service.lifecycle import pool_from_job
     from warmpool.service.ports import JobNotFoundError
@@ -217,7 +217,7 @@ def _pool_from_account(
         raise SystemExit(fail(f"--job: no training job named {name}")) from None
     job["Tags"] = adapter.list_tags(str(job.get("TrainingJobArn", "")))
     status = WarmPoolStatus((job.get("WarmPoolStatus") or {}).get("Status", "Terminated"))
-    now = now or endpoint_now(endpoint_url)  # asked once the job is described: the endpoint answers
+    now = now or cli_now(endpoint_url)  # asked once the job is described: the endpoint answers
     return pool_from_job(job, name, MatchKey.from_training_job(job), status, now, tag_names), now
 
 
@@ -244,17 +244,19 @@ class _FirstReading:
     """The clock a preview decides by: `now` (--now), else the endpoint's now as first read, and the
     same at every later reading (one decision, one moment). The first reading comes after the
     registry and the job have been read: an endpoint that is no emulator is asked only once it has
-    answered, and AWS itself never (`endpoint_now`)."""
+    answered, and AWS itself never (`endpoint_now`). A local harness's clock (in-process moto: the
+    tests, the demo) is read as `pools costs|extend|release` read it (`cli_now`): read at the machine's,
+    a pool the harness ended a minute ago had idled for months, and was decided released."""
 
     def __init__(self, endpoint_url: str | None, now: datetime | None) -> None:
         self._endpoint_url = endpoint_url
         self._now = now
 
     def now(self) -> datetime:
-        from warmpool.cli.output import endpoint_now
+        from warmpool.cli.output import cli_now
 
         if self._now is None:
-            self._now = endpoint_now(self._endpoint_url)
+            self._now = cli_now(self._endpoint_url)
         return self._now
 
 

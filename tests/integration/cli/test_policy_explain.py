@@ -323,3 +323,17 @@ def test_explain_of_a_trial_of_a_running_sweep_names_the_tuning_job_its_pool_is_
         "job runs (warmpool decides it once Sweep ends)"
     ]
     assert system.control.update_calls() == []
+
+
+def test_without_now_it_decides_at_the_clock_the_pools_are_timed_by(
+    system: System, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the local environment's clock, as `pools costs|extend|release` read it: at the machine's, a pool
+    # idle for a minute had idled for months, and explain said `release` where the engine keeps it
+    system.set_policy({"version": 1, "teams": {"vision": {"keep_alive_strategy": "fixed-3600"}}})
+    system.run_job("clock-1", 60, keep_alive_seconds=600, tags=TAGS)
+    capsys.readouterr()  # the functions' logs
+    assert main(["policy", "explain", "--job", "clock-1", "--format", "json"]) == 0
+    explained = json.loads(capsys.readouterr().out)
+    assert explained["now"] == system.control.now().isoformat()
+    assert (explained["action"], explained["rule"]) == ("keep", "teams.vision.keep_alive_strategy")
