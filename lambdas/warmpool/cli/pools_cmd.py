@@ -145,7 +145,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         **examples("warmpool pools extend my-training-job --minutes 30"),
     )
     extend.add_argument("job", type=job_name, help="a training job's name")
-    extend.add_argument("--minutes", type=int, required=True, help="how much longer, in minutes")
+    extend.add_argument(
+        "--minutes", type=_minutes, required=True, help="how much longer, in whole minutes (1 or more)"
+    )
     extend.add_argument(
         "--user",
         type=requester,
@@ -171,6 +173,22 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     common(release)
     release.set_defaults(run=run_request, kind="release", minutes=0)
+
+
+def _minutes(text: str) -> int:
+    """An argparse `type` for --minutes: a whole number of minutes, 1 or more. `30m`, `1.5` or `1h`
+    were argparse's "invalid int value", which says neither the unit nor how to write it; 0 and
+    negative numbers were refused after the parse, without the value asked."""
+    try:
+        minutes = int(text)
+    except ValueError:
+        minutes = 0
+    if minutes <= 0 or not text.strip().isdigit():
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a whole number of minutes, 1 or more: write e.g. --minutes 30 (an hour "
+            "and a half: --minutes 90)"
+        )
+    return minutes
 
 
 def _registry(args: argparse.Namespace, *, audit: bool) -> Any:
@@ -535,8 +553,6 @@ def run_request(args: argparse.Namespace) -> int:
     from warmpool.service.wiring import OVERRIDES, build_lifecycle_service
     from warmpool.settings import EngineSettings, SettingsError
 
-    if args.kind == "extend" and args.minutes <= 0:
-        return fail("--minutes must be a positive number of minutes")
     checked_endpoint(args.endpoint_url)
     checked_region(args.region)
     env = dict(os.environ)

@@ -626,3 +626,20 @@ def test_a_request_on_a_pool_left_to_a_running_tuning_job_names_it_and_not_as_un
     ) in out
     job = system.sagemaker.describe_training_job(TrainingJobName="Sweep-002-a1b2c3d4")
     assert job["WarmPoolStatus"]["Status"] == "Available"
+
+
+def test_minutes_that_are_no_whole_number_name_the_flag_and_how_to_write_it(
+    pools: System, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `30m` or `1.5` was argparse's "invalid int value", naming neither the unit nor the way to write it
+    capsys.readouterr()  # the functions' logs
+    updates = len(pools.control.update_calls())
+    for minutes in ("30m", "1.5", "1h", "0", "-5", ""):
+        with pytest.raises(SystemExit) as exited:
+            main(["pools", "extend", "cli-1", "--minutes", minutes])
+        assert exited.value.code == 2
+        assert capsys.readouterr().err.endswith(
+            f"argument --minutes: {minutes!r} is not a whole number of minutes, 1 or more: write e.g. "
+            "--minutes 30 (an hour and a half: --minutes 90)\n"
+        )
+    assert pools.control.update_calls()[updates:] == []
