@@ -124,6 +124,30 @@ def test_an_extension_the_plan_already_covers_is_done_and_promised(
     assert after.pool.override_until == asked  # the promise is recorded
 
 
+def test_a_refused_extension_names_the_limit_that_refused_it_under_an_earlier_promise(
+    pools: System, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the earlier promise still holds the pool, and the answer's rule named it as a policy path no
+    # policy has (`defaults.overrides.override_until`), beside a reason naming max_extend_minutes
+    capsys.readouterr()  # the functions' logs
+    assert main(["pools", "extend", "cli-1", "--minutes", "30"]) == 0
+    promised = pools.registry.get("cli-1")
+    assert promised is not None
+    capsys.readouterr()
+    assert main(["pools", "extend", "cli-1", "--minutes", "90"]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out[1:] == [
+        "rule: defaults.overrides.max_extend_minutes",
+        "  - strategy job wants 15 min of warm time",
+        "  - cli asked for 90 min; the policy allows at most 60 min per request "
+        "(defaults.overrides.max_extend_minutes)",
+        f"  - kept warm until {moment_text(promised.pool.override_until or pools.control.now())} on request",
+    ]
+    record = pools.registry.get("cli-1")
+    assert record is not None
+    assert record.pool.override_until == promised.pool.override_until  # the promise stands
+
+
 def test_an_extension_a_budget_cuts_short_is_partly_done_and_exits_3(
     pools: System, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -320,6 +320,7 @@ class PersonRequest(PolicyRule):
             return
         until = ev.pool.override_until
         requester = ev.requester
+        refused_by: str | None = None
         if (
             request is not None
             and requester is not None
@@ -334,7 +335,7 @@ class PersonRequest(PolicyRule):
                 f"{request.user} asked for {request.minutes} min; the policy allows at most "
                 f"{requester.overrides.max_extend_minutes} min per request ({most})"
             )
-            ev.rule = most
+            ev.rule = refused_by = most
             request = None
         if request is not None and request.kind == "extend":
             # "N minutes more" than the pool was going to stay warm: its expiry, or a person's earlier
@@ -346,9 +347,12 @@ class PersonRequest(PolicyRule):
         if until is not None and until > ev.now and ev.pool.available_since is not None:
             wanted = int((until - ev.pool.available_since).total_seconds())
             if wanted > ev.horizon:
+                # A refused request still names the limit that refused it when an earlier promise
+                # holds the pool: the answer said "refused, rule: defaults.overrides.override_until",
+                # a name no policy has, beside the reason naming max_extend_minutes.
                 ev.set_horizon(
                     wanted,
-                    f"request.{request.via}" if request else f"{rule}.override_until",
+                    f"request.{request.via}" if request else refused_by or f"{rule}.override_until",
                     kept_on_request(until),
                 )
 
