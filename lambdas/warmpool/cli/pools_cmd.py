@@ -142,7 +142,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "policy decides (overrides.max_extend_minutes, working hours, budgets). Exit 0 when done, 1 when "
         "refused, 3 when partly done (a limit kept the pool warm longer, but not as long as asked), 4 when "
         "the policy's dry_run is on (nothing done: the answer says what would have been).",
-        **examples("warmpool pools extend my-training-job --minutes 30"),
+        **examples(
+            "warmpool pools extend my-training-job --minutes 30",
+            "warmpool pools extend my-training-job --minutes 30 --format json",
+        ),
     )
     extend.add_argument("job", type=job_name, help="a training job's name")
     extend.add_argument(
@@ -155,6 +158,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="who asks, as audited and as the policy names owners: their overrides apply, e.g. "
         "owners.<user>.overrides.allow_outside_working_hours (default: $USER)",
     )
+    _answer_format(extend)
     common(extend)
     extend.set_defaults(run=run_request, kind="extend")
     release = commands.add_parser(
@@ -171,8 +175,19 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         default=os.environ.get("USER") or "cli",
         help="who asks, as audited (default: $USER)",
     )
+    _answer_format(release)
     common(release)
     release.set_defaults(run=run_request, kind="release", minutes=0)
+
+
+def _answer_format(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="default: text; json: the answer as one document (verdict, rule, reasons, ...), the exit "
+        "code the same",
+    )
 
 
 def _minutes(text: str) -> int:
@@ -598,6 +613,10 @@ def run_request(args: argparse.Namespace) -> int:
 
 
 def _request(service: Any, args: argparse.Namespace) -> int:
+    """The request, through the engine, and its answer: in text, a line of the verdict and when, the
+    rule and the reasons; in JSON (`--format json`), one document on stdout and nothing else, for a
+    script (`jq`) that had to parse the text."""
+    from warmpool.domain.clock import moment_text
     from warmpool.domain.model import UserRequest
 
     request = UserRequest(kind=args.kind, user=args.user, minutes=args.minutes, via="cli")
@@ -609,11 +628,37 @@ def _request(service: Any, args: argparse.Namespace) -> int:
         # the registry nor the trail knowing. Read before acting, it fails the command first.
         service.registry.audit_trail(record.pool.pool_id)
     job = record.pool.job_name if record is not None else args.job
+    reused = f"{args.job}'s warm pool is now {job}'s (a later job reused it)"
     if job != args.job:
-        print(f"{args.job}'s warm pool is now {job}'s (a later job reused it)")
+        # in JSON, stdout is the document alone (`asked_job` and `job` say it there)
+        print(reused, file=sys.stderr if args.format == "json" else sys.stdout)
     decision = service.apply_user_request(job, request)
     verdict = decision.verdict(args.kind)
-    print(f"{args.kind} {job}: {verdict} at {service.clock.now().astimezone(UTC):%H:%M:%S} UTC")
+    now = service.clock.now().astimezone(UTC)
+    if args.format == "json":
+        print_json(
+            {
+                "request": args.kind,
+                "asked_job": args.job,
+                "job": job,
+                "minutes": args.minutes if args.kind == "extend" else None,
+                "user": args.user,
+                "verdict": verdict,
+                "exit_code": EXIT_CODES[verdict],
+                "at": now.isoformat(),
+                "action": decision.action.value,
+                "rule": decision.rule,
+                "reasons": list(decision.reasons),
+                "keep_alive_seconds": decision.keep_alive_seconds,
+                "promised_until": decision.promised_until.isoformat() if decision.promised_until else None,
+                "asked_until": decision.asked_until.isoformat() if decision.asked_until else None,
+                "dry_run": decision.dry_run,
+            }
+        )
+        return EXIT_CODES[verdict]
+    # the date too: against the emulator its virtual clock is on another day than the reader's, and
+    # an on-call engineer's answer after midnight read as the day before
+    print(f"{args.kind} {job}: {verdict} at {moment_text(now)}")
     print(f"rule: {decision.rule}")
     for reason in decision.reasons:
         print(f"  - {reason}")

@@ -667,3 +667,53 @@ def test_minutes_that_are_no_whole_number_name_the_flag_and_how_to_write_it(
             "--minutes 30 (an hour and a half: --minutes 90)\n"
         )
     assert pools.control.update_calls()[updates:] == []
+
+
+def test_an_answer_says_the_day_as_well_as_the_time(
+    pools: System, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `done at 09:04:00 UTC`: on the emulator's clock, another day than the reader's, and after
+    # midnight the day before; the reasons said their moments with the day
+    capsys.readouterr()  # the functions' logs
+    assert main(["pools", "extend", "cli-1", "--minutes", "30"]) == 0
+    assert capsys.readouterr().out.startswith(f"extend cli-1: done at {moment_text(pools.control.now())}\n")
+
+
+def test_extend_and_release_answer_in_json_for_a_script(
+    pools: System, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # a script (jq) had to parse the text answer; in JSON, stdout is the document alone
+    pools.run_job("cli-1-2", 60, keep_alive_seconds=900, tags={"team": "vision", "owner": "alice"})
+    capsys.readouterr()  # the functions' logs
+    assert main(["pools", "extend", "cli-1", "--minutes", "30", "--user", "bob", "--format", "json"]) == 0
+    captured = capsys.readouterr()
+    answer = json.loads(captured.out)
+    now = pools.control.now()
+    record = pools.registry.get("cli-1")
+    assert record is not None
+    assert record.pool.override_until is not None
+    assert {k: answer[k] for k in ("request", "asked_job", "job", "minutes", "user", "verdict")} == {
+        "request": "extend",
+        "asked_job": "cli-1",
+        "job": "cli-1-2",
+        "minutes": 30,
+        "user": "bob",
+        "verdict": "done",
+    }
+    assert (answer["exit_code"], answer["at"], answer["action"]) == (0, now.isoformat(), "extend")
+    assert answer["promised_until"] == record.pool.override_until.isoformat()
+    assert "bob asked to keep it warm 30 min more" in answer["reasons"]
+    assert captured.err == "cli-1's warm pool is now cli-1-2's (a later job reused it)\n"
+    # refused: the exit code as in text, the reason in the document
+    assert main(["pools", "extend", "cli-1-2", "--minutes", "90", "--format", "json"]) == 1
+    answer = json.loads(capsys.readouterr().out)
+    assert (answer["verdict"], answer["exit_code"], answer["promised_until"]) == ("refused", 1, None)
+    assert answer["rule"] == "defaults.overrides.max_extend_minutes"
+    assert main(["pools", "release", "cli-2", "--format", "json"]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert (answer["request"], answer["minutes"], answer["verdict"], answer["action"]) == (
+        "release",
+        None,
+        "done",
+        "release",
+    )

@@ -69,7 +69,7 @@ def test_a_person_s_request_under_a_dry_run_is_answered_as_what_would_be_done_no
     # from the CLI: a script reads the exit code; 0 would say the pool was released
     assert main(["pools", "release", "d-2", "--user", "alice"]) == 4
     out = capsys.readouterr().out
-    assert out.startswith("release d-2: dry run, would be done at 09:00:00 UTC\n")
+    assert out.startswith("release d-2: dry run, would be done at 2026-03-02 09:00:00 UTC\n")
     # from Slack
     response = slack_interactive.handler(signed(press("d-2", "warmpool_extend_30", "UALICE")), None)
     text = json.loads(response["body"])["text"]
