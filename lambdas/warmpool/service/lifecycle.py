@@ -298,6 +298,15 @@ class LifecycleService:
             try:
                 outcome = self._refresh(job_name, Trigger.USER, request=request)
                 break
+            except WarmPoolStatusPendingError:
+                # The job's own event is retried until SageMaker says (the engine records no pool only
+                # on its last attempt); nobody retries a person's request: it was a traceback from
+                # `pools extend|release`. Nothing is decided or written: the person may ask again.
+                return Decision.no_available_pool(
+                    f"{job_name} has no Available warm pool yet: it ended with a keep-alive, and SageMaker "
+                    f"reports no warm pool for it (not yet, or none was kept); nothing to {request.kind} "
+                    "now: ask again in a minute"
+                )
             except ConcurrentUpdateError:
                 saved: Decision | None = getattr(self._answers, "saved", None)
                 if saved is not None:

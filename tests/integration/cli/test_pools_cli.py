@@ -717,3 +717,30 @@ def test_extend_and_release_answer_in_json_for_a_script(
         "done",
         "release",
     )
+
+
+def test_a_request_on_a_job_sagemaker_reports_no_warm_pool_for_yet_is_refused_not_a_traceback(
+    pools: System, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the quota used up: the job ended with a keep-alive and no warm pool; its events wait in the queue
+    # (the engine records no pool on its last attempt only), and the request raised the engine's
+    # "retrying later" for nobody to retry
+    pools.control.set_quota("ml.g5.4xlarge", 0)
+    request = training_job_request(
+        "cli-q", instance_type="ml.g5.4xlarge", keep_alive_seconds=900, tags={"team": "vision"}
+    )
+    pools.sagemaker.create_training_job(**request)
+    pools.control.complete_job("cli-q")
+    capsys.readouterr()  # the functions' logs
+    for command, kind in (
+        (["extend", "cli-q", "--minutes", "30"], "extend"),
+        (["release", "cli-q"], "release"),
+    ):
+        assert main(["pools", *command]) == 1
+        out = capsys.readouterr().out.splitlines()
+        assert out[0].startswith(f"{kind} cli-q: refused at ")
+        assert out[2] == (
+            "  - cli-q has no Available warm pool yet: it ended with a keep-alive, and SageMaker reports no "
+            f"warm pool for it (not yet, or none was kept); nothing to {kind} now: ask again in a minute"
+        )
+    assert pools.registry.pool_id_for_job("cli-q") is None  # nothing recorded: the engine's events will
