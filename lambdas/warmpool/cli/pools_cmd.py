@@ -400,6 +400,8 @@ _HEADLINE = frozenset(
         "dry_run",
         "reasons",
         "reason",
+        "kind",
+        "minutes",
     }
 )
 
@@ -426,7 +428,12 @@ def _trail_lines(entries: list[dict[str, Any]]) -> list[str]:
                 known.append(f"owner {details['user_owner']}")
             user_id = f" ({', '.join(known)})" if known else ""
             via = f" via {details['via']}" if details.get("via") else ""
-            said.append(f"asked by {details['user']}{user_id}{via}")
+            # what they asked, where the entry is no decision whose action says it (the pool found
+            # InUse or gone, a press by someone who may not change it)
+            kind = details.get("kind")
+            what = f" to extend it {details.get('minutes')} min" if kind == "extend" else ""
+            what = " to release it" if kind == "release" else what
+            said.append(f"asked by {details['user']}{user_id}{via}{what}")
         if "policy_version" in details:
             version = details["policy_version"]
             said.append("built-in policy" if version is None else f"policy version {version}")

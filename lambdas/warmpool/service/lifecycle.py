@@ -904,6 +904,10 @@ class LifecycleService:
         # who asked, on every entry a person's request writes: one that finds the pool gone or its job
         # deleted was recorded without them, and the trail did not say who had pressed
         asked = request.audit_details() if request is not None else {}
+        # and, on an entry that is no decision (the pool found InUse, gone, its job deleted), what they
+        # asked, as `request-unauthorized` says it: "recorded, asked by bob via cli" did not say that
+        # bob had asked to release the pool, nor that nothing came of it
+        said = {"kind": request.kind, "minutes": request.minutes, **asked} if request is not None else {}
         pool_id = self.registry.pool_id_for_job(job_name)
         known = self.registry.get(pool_id) if pool_id else None
         if known is not None and (known.unannounced or known.unaudited is not None):
@@ -920,16 +924,16 @@ class LifecycleService:
         except JobNotFoundError:
             live = (WarmPoolStatus.AVAILABLE, WarmPoolStatus.IN_USE)
             if known is not None and known.pool.job_name == job_name and known.pool.status in live:
-                self._record_job_gone(known, trigger, asked, now)
+                self._record_job_gone(known, trigger, said, now)
             elif pool_id is not None:
                 self.registry.audit(
-                    AuditEntry(now, pool_id, job_name, "job-missing", {"trigger": trigger.value, **asked})
+                    AuditEntry(now, pool_id, job_name, "job-missing", {"trigger": trigger.value, **said})
                 )
             return Outcome(job_name, pool_id, "job-missing")
         warm = job.get("WarmPoolStatus")
         reused_name = known is not None and _name_reused(known, job)
         if known is not None and reused_name:
-            details = {"trigger": trigger.value, "lineage": list(known.pool.lineage), **asked}
+            details = {"trigger": trigger.value, "lineage": list(known.pool.lineage), **said}
             self._audit(known, "name-reused", details)
             known = _new_job_of_the_name(known)
         if known is not None and not reused_name:
@@ -1007,7 +1011,7 @@ class LifecycleService:
             saved = self._save(record)
             note = "tuner-owned" if saved.tuner_owned else saved.pool.status.value
             outside = self._ended_on_a_setting_of_others(saved, previous if same_job else None)
-            self._audit(saved, "recorded", {"trigger": trigger.value, "state": note, **outside, **asked})
+            self._audit(saved, "recorded", {"trigger": trigger.value, "state": note, **outside, **said})
             if released is not None:
                 self._audit_decision(saved, {"trigger": trigger.value, **released.to_json()})
                 saved = self._announce_saved(saved)

@@ -744,3 +744,29 @@ def test_a_request_on_a_job_sagemaker_reports_no_warm_pool_for_yet_is_refused_no
             f"warm pool for it (not yet, or none was kept); nothing to {kind} now: ask again in a minute"
         )
     assert pools.registry.pool_id_for_job("cli-q") is None  # nothing recorded: the engine's events will
+
+
+def test_the_trail_says_what_a_request_that_found_no_available_pool_asked(
+    pools: System, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # "recorded  asked by bob via cli": the trail did not say that bob had asked to release the pool
+    tags = {"team": "vision", "owner": "alice"}
+    request = training_job_request("cli-r", keep_alive_seconds=900, volume_size_gb=30, tags=tags)
+    pools.sagemaker.create_training_job(**request)
+    pools.settle()  # running: its pool is InUse
+    capsys.readouterr()  # the functions' logs
+    assert main(["pools", "release", "cli-r", "--user", "bob"]) == 1
+    assert main(["pools", "extend", "cli-r", "--minutes", "30", "--user", "carol"]) == 1
+    capsys.readouterr()
+    assert main(["pools", "show", "cli-r", "--format", "json"]) == 0
+    asked = [e["details"] for e in json.loads(capsys.readouterr().out)["audit"] if e["details"].get("user")]
+    assert [(d["user"], d["kind"], d["minutes"], d["state"]) for d in asked] == [
+        ("bob", "release", 0, "InUse"),
+        ("carol", "extend", 30, "InUse"),
+    ]
+    assert main(["pools", "show", "cli-r"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split("  recorded  ")[-1] for line in lines if "asked by" in line] == [
+        "asked by bob via cli to release it",
+        "asked by carol via cli to extend it 30 min",
+    ]
