@@ -119,9 +119,23 @@ def given(otherwise: str) -> Callable[[str], str]:
     return named
 
 
-# --user: who asks, as the audit trail records it; --team: a team, as its pools are tagged
-requester = given("who asks, as the audit trail should record it")
+# --team: a team, as its pools are tagged
 team_name = given("a team, as its pools are tagged, or leave --team out")
+_named = given("who asks, as the audit trail should record it")
+
+
+def requester(text: str) -> str:
+    """An argparse `type` for --user: who asks, as the audit trail records it and the policy's `owners`
+    name people. A name with spaces around it (`--user "alice "`, pasted) matched no owner: the
+    request was judged by the defaults' overrides, refused where alice's own allowed it, and the trail
+    said "alice " had asked."""
+    name = _named(text)
+    if name != name.strip():
+        raise argparse.ArgumentTypeError(
+            f"{text!r} has spaces around it, and matches no owner the policy names so: write --user "
+            f"{name.strip()}"
+        )
+    return name
 
 
 # the emulator's control call reading its virtual clock (docs/emulator.md)

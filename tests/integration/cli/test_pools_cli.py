@@ -770,3 +770,28 @@ def test_the_trail_says_what_a_request_that_found_no_available_pool_asked(
         "asked by bob via cli to release it",
         "asked by carol via cli to extend it 30 min",
     ]
+
+
+def test_a_user_with_spaces_around_the_name_is_a_usage_error_naming_the_fix(
+    pools: System, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # alice may extend 120 minutes; "alice " matched no owner, was refused by the defaults' 60, and the
+    # trail said "alice " had asked
+    pools.set_policy(
+        {
+            "version": 1,
+            "defaults": {"overrides": {"max_extend_minutes": 60}},
+            "owners": {"alice": {"overrides": {"max_extend_minutes": 120}}},
+        }
+    )
+    capsys.readouterr()  # the functions' logs
+    updates = len(pools.control.update_calls())
+    with pytest.raises(SystemExit) as exited:
+        main(["pools", "extend", "cli-1", "--minutes", "90", "--user", "alice "])
+    assert exited.value.code == 2
+    assert capsys.readouterr().err.endswith(
+        "argument --user: 'alice ' has spaces around it, and matches no owner the policy names so: write "
+        "--user alice\n"
+    )
+    assert pools.control.update_calls()[updates:] == []
+    assert main(["pools", "extend", "cli-1", "--minutes", "90", "--user", "alice"]) == 0
