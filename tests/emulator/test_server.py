@@ -270,7 +270,7 @@ def test_pools_extend_decides_and_audits_at_the_emulators_virtual_clock(
         code = main(["pools", "extend", "ext-1", "--minutes", "30", "--endpoint-url", stack.endpoint_url])
     out = capsys.readouterr().out
     assert code == 0, out
-    assert f"extend ext-1: done at {stack.now():%H:%M:%S} UTC" in out
+    assert f"extend ext-1: done at {stack.now():%Y-%m-%d %H:%M:%S} UTC" in out
     # from the pool's expiry, not from the machine's now
     assert f"  - kept warm until {moment_text(asked)} on request" in out.splitlines()
     after = registry.get("ext-1")
@@ -281,7 +281,7 @@ def test_pools_extend_decides_and_audits_at_the_emulators_virtual_clock(
     stack.advance(600)
     with another_process(monkeypatch):
         assert main(["pools", "release", "ext-1", "--endpoint-url", stack.endpoint_url]) == 0
-    assert f"release ext-1: done at {stack.now():%H:%M:%S} UTC" in capsys.readouterr().out
+    assert f"release ext-1: done at {stack.now():%Y-%m-%d %H:%M:%S} UTC" in capsys.readouterr().out
     assert registry.audit_trail("ext-1")[-1].at == stack.now()
     status = sagemaker.describe_training_job(TrainingJobName="ext-1")["WarmPoolStatus"]["Status"]
     assert status == "Terminated"
