@@ -795,3 +795,18 @@ def test_a_user_with_spaces_around_the_name_is_a_usage_error_naming_the_fix(
     )
     assert pools.control.update_calls()[updates:] == []
     assert main(["pools", "extend", "cli-1", "--minutes", "90", "--user", "alice"]) == 0
+
+
+def test_a_pool_kept_by_a_promise_names_a_rule_the_policy_docs_explain(
+    pools: System, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # a look at a pool kept by a person's promise named `defaults.overrides.override_until` as its rule,
+    # a policy path no policy has and docs/policy.md does not name: the promise is the engine's to
+    # keep, and the rule that says so is documented
+    assert main(["pools", "extend", "cli-1", "--minutes", "30"]) == 0
+    pools.advance(20 * 60)  # past the job's own 15 min: only the promise keeps it warm now
+    capsys.readouterr()
+    assert main(["policy", "explain", "--job", "cli-1", "--format", "json"]) == 0
+    explained = json.loads(capsys.readouterr().out)
+    assert (explained["action"], explained["rule"]) == ("keep", "engine.promise")
+    assert "(rule `engine.promise`:" in (Path(__file__).parents[3] / "docs" / "policy.md").read_text()

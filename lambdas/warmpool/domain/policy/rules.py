@@ -297,6 +297,11 @@ class KeepAliveStrategy(PolicyRule):
             )
 
 
+# The rule of a decision a person's earlier promise (`override_until`) holds the pool for: the engine
+# keeps what it told them, whatever the policy's plan says since (docs/policy.md, requests).
+PROMISE_RULE = "engine.promise"
+
+
 def kept_on_request(until: datetime) -> str:
     """The reason a request that set the horizon gives (`decide_keep_alive` rewrites it when a limit
     then cut the request short)."""
@@ -313,7 +318,6 @@ class PersonRequest(PolicyRule):
     reads = ("overrides",)
 
     def apply(self, ev: Evaluation) -> None:
-        rule = ev.rules.rule("overrides")
         request = ev.request
         if request is not None and request.kind == "release":
             ev.release(f"request.{request.via}", f"{request.user} asked to release it")
@@ -348,11 +352,12 @@ class PersonRequest(PolicyRule):
             wanted = int((until - ev.pool.available_since).total_seconds())
             if wanted > ev.horizon:
                 # A refused request still names the limit that refused it when an earlier promise
-                # holds the pool: the answer said "refused, rule: defaults.overrides.override_until",
-                # a name no policy has, beside the reason naming max_extend_minutes.
+                # holds the pool. Else a promise is the engine's to keep, not a policy path's: named
+                # `<scope>.overrides.override_until`, a field no policy has, people looked it up in
+                # vain (in `pools list`, the trail, Slack), while docs/policy.md names `PROMISE_RULE`.
                 ev.set_horizon(
                     wanted,
-                    f"request.{request.via}" if request else refused_by or f"{rule}.override_until",
+                    f"request.{request.via}" if request else refused_by or PROMISE_RULE,
                     kept_on_request(until),
                 )
 
