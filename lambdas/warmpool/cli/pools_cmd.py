@@ -351,12 +351,7 @@ def run_show(args: argparse.Namespace) -> int:
     registry = _registry(args, audit=True)
     record = _pool_of_job(registry, args.job)
     if record is None:
-        # a typo, or the registry of another stack or region: which is the reader's to check
-        return fail(
-            f"no pool is registered for job {args.job} in --table {args.table}: check the job's name "
-            "(warmpool pools list shows the pools there are), or the table and --region",
-            code=1,
-        )
+        return fail(_why_no_pool(args), code=1)
     trail = registry.audit_trail(record.pool.pool_id)
     document = {
         **_row(record),
@@ -385,6 +380,44 @@ def run_show(args: argparse.Namespace) -> int:
     for line in _trail_lines(document["audit"]):
         print(line)
     return 0
+
+
+def _why_no_pool(args: argparse.Namespace) -> str:
+    """Why `pools show` has no pool for the job, as far as one DescribeTrainingJob tells: "check the
+    job's name" sent the owner of a job created without a keep-alive, a job there with its name right,
+    looking for a typo. Where SageMaker cannot be asked (a reader without DescribeTrainingJob), both
+    are left open, as before."""
+    from warmpool.adapters.sagemaker import SageMakerAdapter
+    from warmpool.cli.output import aws_client
+    from warmpool.service.ports import JobNotFoundError, ReadNotPermittedError
+
+    where = f"in --table {args.table}"
+    elsewhere = "the registry of another stack or region: check --table and --region"
+    try:
+        job = SageMakerAdapter(
+            aws_client("sagemaker", args.endpoint_url, args.region, read_only=True)
+        ).describe_training_job(args.job)
+    except JobNotFoundError:
+        return (
+            f"no training job {args.job} in SageMaker, and no pool is registered for it {where}: check "
+            "the job's name (warmpool pools list shows the pools there are), or --region"
+        )
+    except ReadNotPermittedError:
+        return (
+            f"no pool is registered for job {args.job} {where}: check the job's name (warmpool pools "
+            f"list shows the pools there are), or {elsewhere}"
+        )
+    keep_alive = (job.get("ResourceConfig") or {}).get("KeepAlivePeriodInSeconds")
+    if not keep_alive:
+        return (
+            f"{args.job} has no warm pool: it was created without a keep-alive "
+            "(ResourceConfig.KeepAlivePeriodInSeconds), so SageMaker keeps nothing warm after it and "
+            "warmpool has no pool to show; a job created with one is registered when it starts"
+        )
+    return (
+        f"no pool is registered for job {args.job} {where}, though SageMaker has the job "
+        f"({job.get('TrainingJobStatus')}, a keep-alive of {keep_alive} s): {elsewhere}"
+    )
 
 
 # what an entry's headline says of its details (`_trail_lines`), not repeated after it

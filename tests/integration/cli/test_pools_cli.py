@@ -810,3 +810,21 @@ def test_a_pool_kept_by_a_promise_names_a_rule_the_policy_docs_explain(
     explained = json.loads(capsys.readouterr().out)
     assert (explained["action"], explained["rule"]) == ("keep", "engine.promise")
     assert "(rule `engine.promise`:" in (Path(__file__).parents[3] / "docs" / "policy.md").read_text()
+
+
+def test_show_of_a_job_without_a_keep_alive_says_so_not_to_check_its_name(
+    pools: System, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the job is there, only it never asked for a warm pool: "check the job's name" sent its owner
+    # looking for a typo that was not there
+    pools.run_job("no-keep-alive", 60, keep_alive_seconds=None, tags={"team": "vision", "owner": "alice"})
+    capsys.readouterr()  # the functions' logs
+    assert main(["pools", "show", "no-keep-alive"]) == 1
+    err = capsys.readouterr().err
+    assert "no-keep-alive has no warm pool: it was created without a keep-alive" in err
+    assert "KeepAlivePeriodInSeconds" in err
+    assert "check the job's name" not in err
+    assert main(["pools", "show", "nobody"]) == 1  # no such job: its name is the one to check
+    err = capsys.readouterr().err
+    assert "no training job nobody" in err
+    assert "check the job's name" in err
