@@ -1532,6 +1532,13 @@ class LifecycleService:
                 )
                 if status is WarmPoolStatus.AVAILABLE:
                     pool = self._keep_alive_as_set(job, pool, previous.pool, now)
+            if same_job and status is WarmPoolStatus.TERMINATED and previous.pool.expires_at is not None:
+                # Until when it was warm (`pools list`'s warm_until): its release, as warmpool saved it,
+                # its expiry, or the end of its lifetime, else now (released outside warmpool). The
+                # job, described Terminated, has no expiry: the record read `-` once SageMaker's event
+                # of the pool gone came, and the release time while it had not.
+                ended = idle_until(previous.pool, now, self._lifetime_end(previous.pool))
+                pool = replace(pool, expires_at=ended)
         if status is WarmPoolStatus.AVAILABLE:
             # The gap histories are what a decision learns from: only an Available pool is decided.
             history, team_history = self.registry.history(key.digest(), self._history_team(pool))

@@ -828,3 +828,25 @@ def test_show_of_a_job_without_a_keep_alive_says_so_not_to_check_its_name(
     err = capsys.readouterr().err
     assert "no training job nobody" in err
     assert "check the job's name" in err
+
+
+def test_list_says_until_when_a_pool_that_is_gone_was_warm(
+    pools: System, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # warm_until of a released pool was its release time until SageMaker's event of the pool gone came,
+    # then `-`, as for a pool that had expired: until when it was warm is what the column says
+    released_at = pools.control.now()
+    assert main(["pools", "release", "cli-2"]) == 0
+    pools.settle()  # SageMaker's event of the pool gone
+    expiry = pools.registry.get("cli-1")
+    assert expiry is not None
+    assert expiry.pool.expires_at is not None
+    pools.advance(20 * 60)  # cli-1's 15 min run out
+    capsys.readouterr()
+    assert main(["pools", "list", "--format", "json"]) == 0
+    rows = {r["job"]: r for r in json.loads(capsys.readouterr().out)}
+    assert (rows["cli-2"]["state"], rows["cli-2"]["warm_until"]) == ("Terminated", released_at.isoformat())
+    assert (rows["cli-1"]["state"], rows["cli-1"]["warm_until"]) == (
+        "Terminated",
+        expiry.pool.expires_at.isoformat(),
+    )
