@@ -113,6 +113,22 @@ def decide_keep_alive(
         promised = None
         if step.capped_by_lifetime:
             reasons.append("the pool has reached its maximum lifetime: no warm time is left to grant")
+    if (
+        promised is not None
+        and ev.requested_until is not None
+        and promised < ev.requested_until
+        and ev.settled is None
+        and promised <= _unrequested_until(pool, policy, rules, now, limits, fleet, trigger, cost)
+    ):
+        # The pool's maximum lifetime cut the request, and the pool stays warm until then anyway (an
+        # earlier request kept it there, or the plan): granted "as long as the pool lives", it was
+        # answered "done" (exit 0) of an extension that added nothing, where the same request at the
+        # policy's max_horizon_minutes is refused. Refused as at a limit: nothing is left to grant.
+        reasons.append(
+            f"it already stays warm until its maximum lifetime ends at {moment_text(promised)}: "
+            "no warm time is left to grant"
+        )
+        promised = None
     if promised is not None and ev.requested_until is not None and promised < ev.requested_until:
         # The pool's maximum lifetime cut the promise (`_granted_until`): the request rule's own line
         # said the asked time was kept ("kept warm until 11:00 on request", answered "done" to a pool
@@ -327,9 +343,11 @@ def _granted_until(pool: Pool, ev: Evaluation, policy_horizon: int, horizon_seco
     before the policy's horizon does (the request set that horizon, the plan covered the asked time,
     or a limit cut it somewhere between the pool's end and the asked time): as long as the pool lives,
     whichever set it (a longer plan, or a limit the pool does not live to reach, must not turn a
-    granted request into a refused one). None when a policy limit cut the horizon below the asked time
-    before the lifetime did (the request is refused, with that limit's reason, or granted in part when
-    it still keeps the pool longer: `decide_keep_alive` judges that), or when nobody asked."""
+    granted request into a refused one; `decide_keep_alive` refuses it when the pool stays warm until
+    its end without the request: nothing is left to grant). None when a policy limit cut the horizon
+    below the asked time before the lifetime did (the request is refused, with that limit's reason, or
+    granted in part when it still keeps the pool longer: `decide_keep_alive` judges that), or when
+    nobody asked."""
     asked = ev.requested_until
     if asked is None or pool.available_since is None:
         return None

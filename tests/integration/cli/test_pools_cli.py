@@ -9,6 +9,7 @@ import pytest
 from warmpool.cli.main import main
 from warmpool.domain.clock import moment_text
 from warmpool.emulator.jobs import training_job_request
+from warmpool.handlers import lifecycle, reconciler
 
 from tests.integration.conftest import System
 
@@ -850,3 +851,34 @@ def test_list_says_until_when_a_pool_that_is_gone_was_warm(
         "Terminated",
         expiry.pool.expires_at.isoformat(),
     )
+
+
+def test_an_extension_of_a_pool_kept_to_its_lifetime_s_end_is_refused_as_at_a_limit(
+    pools: System, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A deployment whose pools live an hour. Asked again once the first request kept the pool to the
+    # end of its lifetime, it answered "done" (exit 0) of an extension that added nothing, where the
+    # same request at the policy's max_horizon_minutes is refused (exit 1).
+    monkeypatch.setenv("MAX_LIFETIME_SECONDS", "3600")
+    for module in (lifecycle, reconciler):
+        module.runtime.cache_clear()
+    before = pools.registry.get("cli-1")
+    assert before is not None
+    assert before.pool.lifetime_started_at is not None
+    end = before.pool.lifetime_started_at + timedelta(hours=1)
+    capsys.readouterr()
+    assert main(["pools", "extend", "cli-1", "--minutes", "60"]) == 0  # to the lifetime's end
+    kept = pools.registry.get("cli-1")
+    assert kept is not None
+    assert kept.pool.expires_at == kept.pool.override_until == end
+    capsys.readouterr()
+    assert main(["pools", "extend", "cli-1", "--minutes", "30"]) == 1
+    out = capsys.readouterr().out
+    assert "extend cli-1: refused at " in out
+    assert (
+        f"  - it already stays warm until its maximum lifetime ends at {moment_text(end)}: "
+        "no warm time is left to grant"
+    ) in out.splitlines()
+    after = pools.registry.get("cli-1")
+    assert after is not None
+    assert (after.pool.expires_at, after.pool.override_until) == (end, end)  # nothing changed

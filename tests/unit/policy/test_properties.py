@@ -492,9 +492,19 @@ def test_the_answer_to_a_request_is_what_the_decision_does(case: Case) -> None:
     young = replace(case, pool=replace(case.pool, lifetime_started_at=case.since))
     policy_reach = planned_until(young, young.decide())
     kept_as_asked = policy_reach >= asked or case.lifetime_end < min(asked, policy_reach)
-    if accepted(case) and not exempt(case) and case.now < min(asked, case.lifetime_end) and kept_as_asked:
+    # cut by the pool's lifetime, which it would have lived to the end of anyway: nothing is granted
+    adds_nothing = asked > case.lifetime_end and without + tolerance >= case.lifetime_end
+    if (
+        accepted(case)
+        and not exempt(case)
+        and case.now < min(asked, case.lifetime_end)
+        and kept_as_asked
+        and not adds_nothing
+    ):
         # the policy keeps it as long as asked, or only the pool's lifetime ends it sooner: done
         assert verdict == "done"
+    if adds_nothing:
+        assert verdict == "refused"
     if verdict == "done":
         # kept until the asked time, or for as long as the pool lives
         assert decision.promised_until == min(asked, case.lifetime_end)

@@ -817,26 +817,15 @@ def test_a_refused_extension_says_what_was_asked_and_what_the_policy_does_instea
     )
 
 
-@pytest.mark.parametrize(
-    ("strategy", "rule"),
-    [
-        ("fixed-1800", "request.cli"),
-        # under a three-hour plan: the plan, not the request, set the horizon the lifetime cut; the
-        # same request must not be refused for the plan being longer
-        ("fixed-10800", "defaults.keep_alive_strategy"),
-    ],
-)
-def test_a_request_the_pool_s_lifetime_cuts_is_promised_as_long_as_the_pool_lives(
-    strategy: str, rule: str
-) -> None:
-    doc = policy(keep_alive_strategy=strategy, overrides={"max_extend_minutes": 60})
+def test_a_request_the_pool_s_lifetime_cuts_is_promised_as_long_as_the_pool_lives() -> None:
+    doc = policy(keep_alive_strategy="fixed-1800", overrides={"max_extend_minutes": 60})
     since = MONDAY_10_BERLIN
     # provisioned 28 days less 75 minutes before it became Available: it lives 75 minutes more
     ending = replace(pool(keep_alive=3600), lifetime_started_at=since - timedelta(days=28, minutes=-75))
     decision = decide_keep_alive(
         ending, doc, since, trigger=Trigger.USER, request=UserRequest("extend", "alice", 30, "cli")
     )
-    assert decision.rule == rule
+    assert decision.rule == "request.cli"
     assert "capped by the pool's maximum lifetime" in decision.reasons
     assert decision.promised_until == since + timedelta(minutes=75)
     assert decision.grants("extend")
@@ -846,6 +835,25 @@ def test_a_request_the_pool_s_lifetime_cuts_is_promised_as_long_as_the_pool_live
         f"kept warm until {moment_text(since + timedelta(minutes=75))} on request, when the pool's maximum "
         f"lifetime ends ({moment_text(since + timedelta(minutes=90))} asked)"
     ]
+
+
+def test_a_request_the_plan_already_keeps_to_the_pool_s_lifetime_end_is_refused_as_at_a_limit() -> None:
+    # under a three-hour plan the pool stays warm until its lifetime ends whoever asks: the request adds
+    # nothing, and is refused as one at the policy's max_horizon_minutes is, not answered "done"
+    doc = policy(keep_alive_strategy="fixed-10800", overrides={"max_extend_minutes": 60})
+    since = MONDAY_10_BERLIN
+    ending = replace(pool(keep_alive=3600), lifetime_started_at=since - timedelta(days=28, minutes=-75))
+    decision = decide_keep_alive(
+        ending, doc, since, trigger=Trigger.USER, request=UserRequest("extend", "alice", 30, "cli")
+    )
+    assert decision.rule == "defaults.keep_alive_strategy"
+    assert decision.verdict("extend") == "refused"
+    assert (decision.promised_until, decision.asked_until) == (None, None)
+    assert decision.horizon_seconds == 75 * 60  # kept to its end all the same
+    assert (
+        f"it already stays warm until its maximum lifetime ends at "
+        f"{moment_text(since + timedelta(minutes=75))}: no warm time is left to grant"
+    ) in decision.reasons
 
 
 @pytest.mark.parametrize("budget", [{}, {"budget": {"monthly_usd": 0.0}}], ids=["no-budget", "spent-budget"])
