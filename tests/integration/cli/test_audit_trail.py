@@ -161,6 +161,7 @@ def test_a_job_without_a_pool_names_the_table_read_and_what_to_check(
     capsys.readouterr()
     assert main(["pools", "show", "cli-l"]) == 1  # a typo of cli-1
     assert capsys.readouterr().err == (
-        f"warmpool: no pool is registered for job cli-l in --table {warm.env.pools_table}: check the "
-        "job's name (warmpool pools list shows the pools there are), or the table and --region\n"
+        f"warmpool: no training job cli-l in SageMaker, and no pool is registered for it in --table "
+        f"{warm.env.pools_table}: check the job's name (warmpool pools list shows the pools there are), "
+        "or --region\n"
     )
