@@ -485,3 +485,10 @@ class EngineLimits:
             )
         if self.max_lifetime_seconds <= 0:
             raise ValueError(f"max_lifetime_seconds must be positive, got {self.max_lifetime_seconds}")
+
+    def lifetime_ends_at(self, pool: Pool) -> datetime | None:
+        """When the pool reaches its maximum lifetime: SageMaker ends it then whatever its keep-alive
+        (None: not known when its lifetime began)."""
+        if pool.lifetime_started_at is None:
+            return None
+        return pool.lifetime_started_at + timedelta(seconds=self.max_lifetime_seconds)

@@ -38,10 +38,9 @@ def target_expiry(pool: Pool, horizon_seconds: int, limits: EngineLimits) -> tup
     if pool.available_since is None:
         raise ValueError(f"pool {pool.pool_id} has no available_since: it is not idle")
     wanted = pool.available_since + timedelta(seconds=max(0, horizon_seconds))
-    if pool.lifetime_started_at is not None:
-        cap = pool.lifetime_started_at + timedelta(seconds=limits.max_lifetime_seconds)
-        if wanted > cap:
-            return cap, True
+    cap = limits.lifetime_ends_at(pool)
+    if cap is not None and wanted > cap:
+        return cap, True
     return wanted, False
 
 

@@ -1119,10 +1119,9 @@ class LifecycleService:
         """The job of a pool the registry holds Available or InUse no longer exists in SageMaker: it was
         deleted (DeleteTrainingJob, which SageMaker allows only once the job has ended and keeps no
         Available pool: its pool had expired, or was released, before warmpool looked). Its pool is
-        gone: recorded so, with its idle gap
-        (until its expiry or its maximum lifetime, or now, whichever came first: SageMaker's billed time
-        went with the job),
-        and its planned look cancelled. Left Available, it counted warm for good: its team's
+        gone: recorded so, with its idle gap (until its expiry or its maximum lifetime, or now,
+        whichever came first: SageMaker's billed time went with the job), and its planned look
+        cancelled. Left Available, it counted warm for good: its team's
         `max_warm_instances` refused every new pool, its idle time grew on the budget, and every
         reconciler run audited `job-missing` again."""
         self._cancel_planned(known, now, keep=None)
@@ -2067,9 +2066,7 @@ class LifecycleService:
 
     def _lifetime_end(self, pool: Pool) -> datetime | None:
         """When the pool reaches its maximum lifetime (None: not known when it began)."""
-        if pool.lifetime_started_at is None:
-            return None
-        return pool.lifetime_started_at + timedelta(seconds=self.limits.max_lifetime_seconds)
+        return self.limits.lifetime_ends_at(pool)
 
     def _expiring_soon_minutes(self) -> int:
         notifications = getattr(self._current_policy(), "notifications", None)
@@ -2406,11 +2403,7 @@ def fleet_view(
             # idle until now, or until its expiry or maximum lifetime once passed: SageMaker ended it
             # then, and no event says so (the look a minute after records it gone, the reconciler a
             # lost look)
-            lifetime_ends_at = (
-                pool.lifetime_started_at + timedelta(seconds=limits.max_lifetime_seconds)
-                if limits is not None and pool.lifetime_started_at is not None
-                else None
-            )
+            lifetime_ends_at = limits.lifetime_ends_at(pool) if limits is not None else None
             idled_until = idle_until(pool, now, lifetime_ends_at)
             for since, ongoing in ((day_start, ongoing_today), (month_start, ongoing_month)):
                 seconds = (idled_until - max(pool.available_since, since)).total_seconds()
