@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from warmpool.simulator.trace import TraceJob
 
 EACH_JOB = "trace"  # --instance-type trace: each job on its own instance_type
+MAX_START_S = 3600.0  # the longest start-up a policy's cold_start_seconds and warm_start_seconds take
+MAX_USD_PER_HOUR = 1_000_000.0  # above any instance's price or person's hour: a price in cents, or per year
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -282,6 +284,16 @@ def _bad_number(args: argparse.Namespace) -> str | None:
             continue
         if not math.isfinite(value) or value < 0 or (positive and value == 0):
             return f"{flag} must be {wanted}, got {value:g}"
+        # 1e308 passed and every cost overflowed to inf: a traceback from the adaptive strategy, or a
+        # table of 300-digit dollars; a start-up over an hour was a policy's validation error, a traceback
+        most, unit = (MAX_START_S, "seconds") if flag.endswith("-s") else (MAX_USD_PER_HOUR, "USD per hour")
+        if value > most:
+            why = (
+                " (as a policy's start-up seconds)"
+                if unit == "seconds"
+                else ": a price in cents, or per year?"
+            )
+            return f"{flag} must be at most {most:,.0f} {unit}, got {value:g}{why}"
     if args.instance_type == EACH_JOB and args.price_per_hour is not None:
         return (
             f"--price-per-hour prices one instance type; with --instance-type {EACH_JOB} each job is priced "

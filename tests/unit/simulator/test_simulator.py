@@ -200,6 +200,25 @@ def test_the_plot_keeps_its_title_and_every_label_inside_the_image() -> None:
             ["--cold-start-s", "10", "--warm-start-s", "20"],
             "--cold-start-s (10) must be longer than --warm-start-s (20)",
         ),
+        # a policy's start-up seconds end at an hour: these were pydantic's traceback
+        (
+            ["--cold-start-s", "3601"],
+            "--cold-start-s must be at most 3,600 seconds, got 3601 (as a policy's start-up seconds)",
+        ),
+        (
+            ["--warm-start-s", "5000"],
+            "--warm-start-s must be at most 3,600 seconds, got 5000 (as a policy's start-up seconds)",
+        ),
+        # every cost overflowed to inf: adaptive's OverflowError, a traceback
+        (
+            ["--price-per-hour", "1e308"],
+            "--price-per-hour must be at most 1,000,000 USD per hour, got 1e+308: a price in cents, or per "
+            "year?",
+        ),
+        (
+            ["--people-cost-per-hour", "1e308"],
+            "--people-cost-per-hour must be at most 1,000,000 USD per hour, got 1e+308: a price in cents, or",
+        ),
     ],
 )
 def test_cli_rejects_numbers_that_would_price_nothing(
