@@ -329,8 +329,14 @@ def _trace_start(timezone: str, start: str | None) -> datetime:
 
 
 def _bad_plot(path: str) -> str | None:
-    """What is wrong with --plot, checked before the replay rather than after it."""
-    from matplotlib.backend_bases import FigureCanvasBase
+    """What is wrong with --plot, checked before the replay rather than after it. matplotlib is not a
+    dependency of warmpool (the Lambdas need none): without it, --plot was a ModuleNotFoundError."""
+    try:
+        from matplotlib.backend_bases import FigureCanvasBase
+    except ImportError:
+        return (
+            f"--plot {path}: needs matplotlib, which is not installed: pip install matplotlib, or drop --plot"
+        )
 
     formats = FigureCanvasBase.get_supported_filetypes()
     suffix = Path(path).suffix.lower().lstrip(".")
