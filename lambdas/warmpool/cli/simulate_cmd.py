@@ -30,8 +30,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="replay a job trace and compare keep-alive strategies with the clairvoyant optimum",
         description="Replay a job trace through warmpool's decision code and compare keep-alive strategies "
         "with the clairvoyant optimum (docs/simulator.md). Columns: submit_time_s, duration_s, pool "
-        "(required); user, team, instance_type, instance_count, status, submitted_at (optional; status "
-        "Pending rows are skipped).",
+        "(required); user, team, instance_type, instance_count, status, submitted_at, keep_alive_s "
+        "(optional; status Pending rows are skipped).",
         **examples(
             "warmpool simulate lambdas/warmpool/simulator/traces/hpo-sweep.csv --people-cost-per-hour 100",
             "warmpool simulate lambdas/warmpool/simulator/traces/experiment-team.csv "
@@ -86,8 +86,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument(
         "--strategies",
         default="none,fixed-600,fixed-3600,break-even,adaptive,oracle",
-        help="comma-separated: none, fixed-<seconds>, break-even, adaptive, counterfactual, oracle, "
-        "static-best (the best fixed keep-alive per pool, in hindsight); the oracle is always replayed "
+        help="comma-separated: none, fixed-<seconds>, break-even, adaptive, counterfactual, job (each "
+        "job's own keep_alive_s, as without warmpool), oracle, static-best (the best fixed keep-alive per "
+        "pool, in hindsight); the oracle is always replayed "
         "(default: %(default)s)",
     )
     parser.add_argument("--format", choices=("table", "json"), default="table", help="default: table")
@@ -154,6 +155,8 @@ def run(args: argparse.Namespace) -> int:
                 )
                 + "; a trace has one row per job that ran"
             )
+        if "job" in strategies:
+            _each_keep_alive(jobs, trace.name)
         policy = load_policy_file(args.policy) if args.policy else None
         pool_types = pool_instance_types(jobs, trace.name) if args.instance_type == EACH_JOB else {}
         overrides = policy.prices if policy else None
@@ -249,6 +252,25 @@ def _type_prices(
         except UnknownInstanceTypeError:
             raise UnknownInstanceTypeError(kind, f"{path}:{job.line}", one_price=False) from None
     return prices
+
+
+def _each_keep_alive(jobs: Sequence[TraceJob], path: str) -> None:
+    """A TraceError when a job has no keep-alive of its own for `--strategies job` to keep: without
+    one, each was replayed as keeping nothing, the `none` column under another name."""
+    from warmpool.simulator.trace import TraceError
+
+    missing = [job for job in jobs if job.keep_alive_s is None]
+    if len(missing) == len(jobs):
+        raise TraceError(
+            "--strategies job replays each job's own keep-alive, from the trace's keep_alive_s column "
+            f"(trace export writes it), and {path} has none: add it, or drop job"
+        )
+    if missing:
+        line = min(job.line for job in missing)
+        raise TraceError(
+            f"{path}:{line}: column 'keep_alive_s' is empty; --strategies job replays each job's own "
+            "keep-alive: fill it in (0 for a job that asked for none), or drop job"
+        )
 
 
 def _say_other_types(jobs: Sequence[TraceJob], instance_type: str) -> None:

@@ -95,6 +95,43 @@ def test_finished_jobs_become_a_trace_that_simulate_replays(
     ]
 
 
+def test_the_jobs_own_keep_alives_replay_as_the_job_strategy(
+    system: System, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # before deploying (a dry run changes no pool), each pool is kept as its job asked: `--strategies job`
+    # replayed every job as keeping nothing, the `none` column again
+    system.set_policy({"version": 1, "dry_run": True, "defaults": {"keep_alive_strategy": "none"}})
+    system.run_job("k-1", 450, keep_alive_seconds=900, tags={"team": "vision"})  # trains 300 s
+    system.advance(300)
+    system.run_job("k-2", 170, keep_alive_seconds=0, tags={"team": "vision"})  # warm: trains 150 s
+    system.advance(1200)
+    system.run_job("k-3", 250, keep_alive_seconds=1200, tags={"team": "vision"})  # cold: trains 100 s
+    system.advance(1300)
+    trace = tmp_path / "mine.csv"
+    assert main(["trace", "export", "--days", "1", "--out", str(trace)]) == 0
+    with trace.open() as handle:
+        assert [row["keep_alive_s"] for row in csv.DictReader(handle)] == ["900", "0", "1200"]
+    capsys.readouterr()
+    argv = [
+        "simulate",
+        str(trace),
+        "--instance-type",
+        "trace",
+        "--strategies",
+        "job,none",
+        "--format",
+        "json",
+    ]
+    assert main(argv) == 0
+    results = json.loads(capsys.readouterr().out)["results"]
+    # k-1's pool idle from its end (submit 0 + 300 s of training) to k-2's submission at 750 s, within
+    # its 900 s; k-2's kept 0 s, k-3's its 1,200 s; `none` keeps nothing
+    job = results["job"]
+    assert (job["cold_starts"], job["warm_starts"]) == (2, 1)
+    assert job["idle_instance_seconds"] == 450 + 1200
+    assert (results["none"]["idle_instance_seconds"], results["none"]["cold_starts"]) == (0, 3)
+
+
 def test_the_period_is_checked_and_an_empty_one_says_so(
     account: System, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:

@@ -620,3 +620,61 @@ def test_a_reused_cluster_is_decided_by_its_latest_jobs_team_as_in_the_engine() 
     # alpha's rules keep the cluster for beta's job; beta's keep nothing after it: alpha's next starts cold
     assert (result.cold_starts, result.warm_starts) == (2, 1)
     assert result.idle_instance_seconds == 100 + 0 + 600
+
+
+def test_the_job_strategy_replays_each_jobs_own_keep_alive_from_the_trace(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `--strategies job` (no manager: each pool kept what its job asked for) replayed every job as
+    # keeping nothing, the `none` column again, though `trace export` writes each job's keep_alive_s
+    trace = tmp_path / "mine.csv"
+    trace.write_text(
+        "submit_time_s,duration_s,pool,keep_alive_s\n"
+        "0,100,a,600\n"  # idle 300 s until the next job takes it warm
+        "400,100,a,600\n"  # idle its 600 s, gone at 1100
+        "2000,100,a,0\n"  # cold; keeps nothing
+        "2500,100,a,1200\n"  # cold; idle its 1200 s
+    )
+    argv = ["simulate", str(trace), "--strategies", "job,none", "--format", "json", "--workers", "1"]
+    assert main(argv) == 0
+    results = json.loads(capsys.readouterr().out)["results"]
+    job, none = results["job"], results["none"]
+    assert (job["idle_instance_seconds"], job["cold_starts"], job["warm_starts"]) == (2100, 3, 1)
+    assert (none["idle_instance_seconds"], none["cold_starts"], none["warm_starts"]) == (0, 4, 0)
+    assert job["total_cost_usd"] == pytest.approx((2100 + 3 * 130) * 1.515 / 3600, abs=1e-4)
+
+
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        (
+            "submit_time_s,duration_s,pool\n0,100,a\n",
+            "--strategies job replays each job's own keep-alive, from the trace's keep_alive_s column "
+            "(trace export writes it), and {trace} has none: add it, or drop job",
+        ),
+        (
+            "submit_time_s,duration_s,pool,keep_alive_s\n0,100,a,600\n400,100,a,\n",
+            "{trace}:3: column 'keep_alive_s' is empty; --strategies job replays each job's own keep-alive: "
+            "fill it in (0 for a job that asked for none), or drop job",
+        ),
+        (
+            "submit_time_s,duration_s,pool,keep_alive_s\n0,100,a,3601\n",
+            "{trace}:2: column 'keep_alive_s' must be a whole number of seconds from 0 to 3600 (the job's "
+            "KeepAlivePeriodInSeconds), got '3601'; fix the row, or leave it empty",
+        ),
+        (
+            "submit_time_s,duration_s,pool,keep_alive_s\n0,100,a,60.5\n",
+            "{trace}:2: column 'keep_alive_s' must be a whole number of seconds from 0 to 3600 (the job's "
+            "KeepAlivePeriodInSeconds), got '60.5'; fix the row, or leave it empty",
+        ),
+    ],
+)
+def test_a_job_strategy_without_each_jobs_keep_alive_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], rows: str, message: str
+) -> None:
+    trace = tmp_path / "mine.csv"
+    trace.write_text(rows)
+    assert main(["simulate", str(trace), "--strategies", "job,none", "--workers", "1"]) == 2
+    captured = capsys.readouterr()
+    assert captured.err == f"warmpool simulate: {message.format(trace=trace)}\n"
+    assert captured.out == ""
