@@ -45,13 +45,14 @@ def test_finished_jobs_become_a_trace_that_simulate_replays(
     # e-1 and e-2 could take each other's warm pool; e-3's instance type differs
     assert first["pool"] == second["pool"] != third["pool"]
     assert [(r["team"], r["user"]) for r in rows] == [("vision", "alice"), ("vision", "bob"), ("nlp", "")]
-    # the time each held its instances, from TrainingStartTime to TrainingEndTime
-    assert [float(r["duration_s"]) for r in rows] == [300, 200, 100]
+    # from each job's creation (its submit_time_s) to its TrainingEndTime: its start-up (150 s cold) and
+    # its training, so the replay frees its cluster when the job ended
+    assert [float(r["duration_s"]) for r in rows] == [450, 350, 250]
     described = {
         name: account.sagemaker.describe_training_job(TrainingJobName=name) for name in ("e-1", "e-2")
     }
-    held = described["e-1"]["TrainingEndTime"] - described["e-1"]["TrainingStartTime"]
-    assert held.total_seconds() == 300
+    held = described["e-1"]["TrainingEndTime"] - described["e-1"]["CreationTime"]
+    assert held.total_seconds() == 450
     created = {name: job["CreationTime"] for name, job in described.items()}
     assert float(first["submit_time_s"]) == 0
     assert float(second["submit_time_s"]) == (created["e-2"] - created["e-1"]).total_seconds() > 600
@@ -80,7 +81,7 @@ def test_finished_jobs_become_a_trace_that_simulate_replays(
     report = json.loads(capsys.readouterr().out)
     results = report["results"]
     assert results["none"]["cold_starts"] == 3
-    assert results["oracle"]["warm_starts"] == 1  # e-2 on e-1's pool, idle 12.5 minutes
+    assert results["oracle"]["warm_starts"] == 1  # e-2 on e-1's pool, idle 10 minutes
     # each pool at its own type's price: 130 s of its instance and of a person per cold start
     assert report["scenario"]["prices_per_hour"] == {"ml.g5.2xlarge": 1.515, "ml.g5.xlarge": 1.408}
     assert results["none"]["total_cost_usd"] == pytest.approx(130 * (2 * 101.515 + 101.408) / 3600, abs=1e-3)
@@ -124,11 +125,11 @@ def test_the_jobs_own_keep_alives_replay_as_the_job_strategy(
     ]
     assert main(argv) == 0
     results = json.loads(capsys.readouterr().out)["results"]
-    # k-1's pool idle from its end (submit 0 + 300 s of training) to k-2's submission at 750 s, within
-    # its 900 s; k-2's kept 0 s, k-3's its 1,200 s; `none` keeps nothing
+    # k-1's pool idle from its end to k-2's creation, 300 s, within its 900 s; k-2's kept 0 s, k-3's its
+    # 1,200 s; `none` keeps nothing
     job = results["job"]
     assert (job["cold_starts"], job["warm_starts"]) == (2, 1)
-    assert job["idle_instance_seconds"] == 450 + 1200
+    assert job["idle_instance_seconds"] == 300 + 1200
     assert (results["none"]["idle_instance_seconds"], results["none"]["cold_starts"]) == (0, 3)
 
 
@@ -249,7 +250,7 @@ def test_tags_a_spreadsheet_would_run_as_formulas_are_written_as_text_and_replay
     formula_starts = ("=", "+", "-", "@", "\t", "\r")
     assert not [cell for row in rows for cell in row.values() if cell.startswith(formula_starts)]
     # the numbers stay numbers
-    assert [(float(r["duration_s"]), int(r["instance_count"])) for r in rows][-2:] == [(100, 1), (100, 1)]
+    assert [(float(r["duration_s"]), int(r["instance_count"])) for r in rows][-2:] == [(250, 1), (250, 1)]
     capsys.readouterr()
 
     # replayed: each team is its tag, as a policy's teams and `--by team` name it
