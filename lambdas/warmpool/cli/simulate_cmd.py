@@ -21,7 +21,6 @@ if TYPE_CHECKING:
 
 EACH_JOB = "trace"  # --instance-type trace: each job on its own instance_type
 MAX_START_S = 3600.0  # the longest start-up a policy's cold_start_seconds and warm_start_seconds take
-MAX_USD_PER_HOUR = 1_000_000.0  # above any instance's price or person's hour: a price in cents, or per year
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -295,6 +294,8 @@ def _priced_as(instance_type: str) -> str:
 def _bad_number(args: argparse.Namespace) -> str | None:
     """What is wrong with the scenario's numbers, naming the flag and the fix; None when nothing is.
     A negative price or a cold start no slower than a warm one would replay to costs that mean nothing."""
+    from warmpool.domain.policy.document import MAX_USD_PER_HOUR
+
     checks = (
         ("--price-per-hour", args.price_per_hour, "a price in USD per instance-hour above 0", True),
         ("--people-cost-per-hour", args.people_cost_per_hour, "USD per waiting hour, 0 or more", False),
