@@ -219,8 +219,9 @@ def figure(report: dict[str, Any], title: str = "") -> Any:
         near = sum(1 for lx, ly in labelled if abs(lx - x) < 0.06 * span_x and abs(ly - y) < 0.08 * span_y)
         labelled.append((x, y))
         what = f"{name}, in hindsight" if name == STATIC_BEST else name
+        ratio = row["ratio_to_oracle"]
         ax.annotate(
-            f"{what} ({row['ratio_to_oracle']}x)",
+            what if ratio is None else f"{what} ({ratio}x)",
             (x, y),
             textcoords="offset points",
             xytext=(-6 if left else 6, 4 + 10 * near),
@@ -267,8 +268,14 @@ def _results_table(results: dict[str, Any]) -> str:
     lines = [header, "-" * len(header)]
     for name, row in sorted(results.items(), key=lambda kv: kv[1]["total_cost_usd"]):
         lines.append(
-            f"{name:<{width}} {row['total_cost_usd']:>10.2f} {row['ratio_to_oracle'] or 0:>9.3f} "
+            f"{name:<{width}} {row['total_cost_usd']:>10.2f} {_ratio(row['ratio_to_oracle']):>9} "
             f"{row['idle_instance_seconds'] / 3600:>12.1f} {row['cold_starts']:>6} {row['warm_starts']:>6} "
             f"{row['keepalive_updates']:>8}"
         )
     return "\n".join(lines)
+
+
+def _ratio(ratio: float | None) -> str:
+    """`x oracle`: `-` when the oracle's cost (of the whole or of a group's part) is nothing, where JSON
+    has null; it read 0.000, the best a strategy can do, for a strategy that cost more than nothing."""
+    return "-" if ratio is None else f"{ratio:.3f}"

@@ -678,3 +678,39 @@ def test_a_job_strategy_without_each_jobs_keep_alive_is_refused(
     captured = capsys.readouterr()
     assert captured.err == f"warmpool simulate: {message.format(trace=trace)}\n"
     assert captured.out == ""
+
+
+def test_a_ratio_to_an_oracle_that_costs_nothing_is_no_number_in_the_table_either(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # idle time and cold starts free (capacity paid for anyway, no people's time): JSON's ratio_to_oracle
+    # is null, and the table read "0.000" times the oracle, the best a strategy can be, also for a team
+    # whose part of the oracle's cost was nothing and whose own part was not
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("version: 1\nprices: {ml.g5.2xlarge: 0}\n")
+    trace = tmp_path / "trace.csv"
+    trace.write_text("submit_time_s,duration_s,pool\n0,100,a\n400,100,a\n")
+    argv = [
+        "simulate",
+        str(trace),
+        "--policy",
+        str(policy),
+        "--strategies",
+        "none,fixed-600",
+        "--workers",
+        "1",
+    ]
+    assert main(argv) == 0
+    rows = {line.split()[0]: line.split()[2] for line in capsys.readouterr().out.splitlines()[2:]}
+    assert rows == {"none": "-", "fixed-600": "-", "oracle": "-"}
+    assert main([*argv, "--format", "json"]) == 0
+    results = json.loads(capsys.readouterr().out)["results"]
+    assert {name: row["ratio_to_oracle"] for name, row in results.items()} == dict.fromkeys(rows)
+
+    # a team whose jobs the oracle serves warm on another team's cluster: its part costs nothing there
+    trace.write_text("submit_time_s,duration_s,pool,team\n0,100,a,x\n150,100,a,y\n")
+    argv = ["simulate", str(trace), "--strategies", "fixed-600", "--by", "team", "--workers", "1"]
+    assert main([*argv, "--people-cost-per-hour", "100"]) == 0
+    out = capsys.readouterr().out
+    team_y = out.split("team y:")[1].splitlines()[3:]
+    assert {line.split()[0]: line.split()[2] for line in team_y} == {"oracle": "-", "fixed-600": "-"}
