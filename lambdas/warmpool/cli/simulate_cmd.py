@@ -336,6 +336,7 @@ def _trace_start(timezone: str, start: str | None) -> datetime:
 
     from warmpool.domain.policy.document import known_zone
     from warmpool.simulator.replay import DEFAULT_START
+    from warmpool.simulator.trace import CLOCK_RANGE, CLOCK_YEARS
 
     try:
         zone = ZoneInfo(known_zone(timezone))
@@ -348,6 +349,8 @@ def _trace_start(timezone: str, start: str | None) -> datetime:
             f"--start {start!r} is not an ISO 8601 date or time; e.g. 2026-01-05T00:00 (in --timezone) "
             "or 2026-01-05T00:00-08:00"
         ) from None
+    if moment.year not in CLOCK_YEARS:
+        raise ValueError(f"--start {start!r} is out of the replay's range: {CLOCK_RANGE}")
     return moment if moment.tzinfo else moment.replace(tzinfo=zone)
 
 

@@ -27,6 +27,10 @@ COLUMNS = (
     "submitted_at",
     "keep_alive_s",
 )
+# The years second 0 may fall in: the replay's clock runs on past it for ten years and more (the jobs,
+# then their pools' lifetimes), and near datetime's ends (year 1, year 9999) it overflowed, a traceback
+CLOCK_YEARS = range(1970, 9000)
+CLOCK_RANGE = f"give a moment from {CLOCK_YEARS[0]} to {CLOCK_YEARS[-1]}"
 # SageMaker's KeepAlivePeriodInSeconds is 0 to 3600
 MAX_KEEP_ALIVE_S = 3600
 # No trace spans ten years: a larger submit_time_s or duration_s is an epoch time or milliseconds
@@ -188,6 +192,11 @@ def _moment(text: str, line: int, file: str) -> datetime:
         raise TraceError(
             f"{file}:{line}: column 'submitted_at' must be an ISO 8601 moment with its offset, got {text!r}; "
             "e.g. 2026-11-02T09:00:00+00:00, or leave it empty"
+        )
+    if moment.year not in CLOCK_YEARS:
+        raise TraceError(
+            f"{file}:{line}: column 'submitted_at' is {text!r}, out of the replay's range: {CLOCK_RANGE}, "
+            "or leave it empty"
         )
     return moment
 

@@ -714,3 +714,36 @@ def test_a_ratio_to_an_oracle_that_costs_nothing_is_no_number_in_the_table_eithe
     out = capsys.readouterr().out
     team_y = out.split("team y:")[1].splitlines()[3:]
     assert {line.split()[0]: line.split()[2] for line in team_y} == {"oracle": "-", "fixed-600": "-"}
+
+
+@pytest.mark.parametrize(
+    ("flags", "submitted_at", "message"),
+    [
+        (
+            ["--start", "9999-12-31T23:00"],
+            "",
+            "--start '9999-12-31T23:00' is out of the replay's range: give a moment from 1970 to 8999",
+        ),
+        (
+            ["--start", "0001-01-01T00:00+05:00"],
+            "",
+            "--start '0001-01-01T00:00+05:00' is out of the replay's range: give a moment from 1970 to 8999",
+        ),
+        (
+            [],
+            "9999-12-31T00:00:00+00:00",
+            "{trace}:2: column 'submitted_at' is '9999-12-31T00:00:00+00:00', out of the replay's range: "
+            "give a moment from 1970 to 8999, or leave it empty",
+        ),
+    ],
+)
+def test_a_clock_at_the_ends_of_the_calendar_is_refused_not_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], flags: list[str], submitted_at: str, message: str
+) -> None:
+    # the replay's clock overflowed datetime past year 9999 (or before year 1): OverflowError
+    trace = tmp_path / "trace.csv"
+    trace.write_text(f"submit_time_s,duration_s,pool,submitted_at\n0,100,a,{submitted_at}\n900,100,a,\n")
+    assert main(["simulate", str(trace), *flags, "--workers", "1"]) == 2
+    captured = capsys.readouterr()
+    assert captured.err == f"warmpool simulate: {message.format(trace=trace)}\n"
+    assert captured.out == ""
