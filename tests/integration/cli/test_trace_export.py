@@ -143,6 +143,13 @@ def test_the_period_is_checked_and_an_empty_one_says_so(
     assert "is not before --until" in capsys.readouterr().err
     assert main(["trace", "export", "--days", "0"]) == 2
     assert "--days must be more than 0" in capsys.readouterr().err
+    # at the calendar's ends: an OverflowError traceback
+    for period in (["--until", "0001-01-01"], ["--since", "0001-01-01T00:00+05:00"]):
+        assert main(["trace", "export", *period]) == 2
+        assert capsys.readouterr().err == (
+            f"warmpool: {' '.join(period)}: the period reaches past the calendar's first day; give "
+            "moments from 1970 on\n"
+        )
     assert main(["trace", "export", "--workers", "0"]) == 2
     assert "--workers must be 1 to 64, got 0" in capsys.readouterr().err
     # an --out that cannot be written is refused before any job is described (it was a traceback after)
