@@ -229,7 +229,9 @@ def run_export(args: argparse.Namespace) -> int:
         f"{counted(len(rows), 'job')} in {counted(len({r.pool for r in rows}), 'pool')}, submitted from "
         f"{rows[0].submitted_at.isoformat()} to {rows[-1].submitted_at.isoformat()}{left_out}. Replay them "
         f"on their own clock and instance types: warmpool simulate {target} --instance-type "
-        f"{args.instance_type or 'trace'} --start {rows[0].submitted_at.isoformat()}",
+        f"{args.instance_type or 'trace'} --start {rows[0].submitted_at.isoformat()}"
+        # its prices, as the engine's: a type the built-in table does not price was refused without it
+        + (f" --policy {args.policy}" if args.policy else ""),
         file=sys.stderr,
     )
     return 0

@@ -176,14 +176,22 @@ def test_the_period_is_checked_and_an_empty_one_says_so(
 def test_the_policys_tag_names_name_the_team_and_the_owner(
     account: System, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    account.run_job("s-1", 60, tags={"squad": "search", "person": "dana"})
+    account.run_job("s-1", 60, instance_type="ml.c5.9xlarge", tags={"squad": "search", "person": "dana"})
     policy = tmp_path / "policy.yaml"
-    policy.write_text("version: 1\ntags: {team: squad, owner: person}\n")
+    policy.write_text("version: 1\ntags: {team: squad, owner: person}\nprices: {ml.c5.9xlarge: 1.5}\n")
     capsys.readouterr()
-    assert main(["trace", "export", "--policy", str(policy)]) == 0
-    rows = list(csv.DictReader(capsys.readouterr().out.splitlines()))
+    trace = tmp_path / "mine.csv"
+    assert main(["trace", "export", "--policy", str(policy), "--out", str(trace)]) == 0
+    said = capsys.readouterr().err
+    rows = list(csv.DictReader(trace.read_text().splitlines()))
     assert [(r["job_name"], r["team"], r["user"]) for r in rows][-1] == ("s-1", "search", "dana")
     assert [r["team"] for r in rows][:3] == ["", "", ""]  # `team` is no tag name of this policy
+    # the command it says replays the trace with the policy, whose prices price the type the built-in
+    # table does not: without it, that command was refused ("no price known for instance type")
+    command = said.split("Replay them on their own clock and instance types: ")[1].split()
+    assert command[-2:] == ["--policy", str(policy)]
+    assert main([*command[1:], "--strategies", "none", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["scenario"]["prices_per_hour"]["ml.c5.9xlarge"] == 1.5
 
 
 AGAIN = "export it again once there is room, or to another file"
