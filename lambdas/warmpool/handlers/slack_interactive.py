@@ -28,6 +28,9 @@ MAX_BODY_BYTES = 64 * 1024
 MAX_REQUESTS_PER_MINUTE = 10
 UPDATE_TIMEOUT_SECONDS = 1  # the message update after the action; the ack is due within 3 s
 REPLAY_WINDOW_SECONDS = 5 * 60  # slack-sdk refuses a request whose timestamp is further from now
+# A second press of the same button on the same job by the same person this soon after the first is
+# the same request (a double click, a press again because nothing showed yet), not a second one
+REPEAT_WINDOW_SECONDS = 30
 TIMESTAMP = re.compile(r"[0-9]{1,12}")  # Unix seconds, as Slack sends them
 SIGNATURE = re.compile(r"v0=[0-9a-f]{64}")  # Slack's v0 scheme: HMAC-SHA256 in hex
 
@@ -163,6 +166,42 @@ def _forget(rt: Runtime, timestamp: str, signature: str) -> None:
     rt.dynamodb.delete_item(TableName=rt.table, Key=_marker_key(timestamp, signature))
 
 
+def _press_key(press: ButtonPress) -> dict[str, Any]:
+    return {
+        "pk": {"S": f"SLACKPRESS#{press.user_id}#{press.job_name}"},
+        "sk": {"S": f"{press.kind}#{press.minutes}"},
+    }
+
+
+def _earlier_press(rt: Runtime, press: ButtonPress) -> float | None:
+    """Seconds since the same person pressed the same button on the same job, when that was less than
+    `REPEAT_WINDOW_SECONDS` ago (the press is then that request again); else None, and this press is
+    marked as the latest (a conditional put, so two presses at once cannot both be the first)."""
+    now = rt.clock.now().timestamp()
+    try:
+        rt.dynamodb.put_item(
+            TableName=rt.table,
+            Item={
+                **_press_key(press),
+                "at": {"N": repr(now)},
+                "ttl": {"N": str(int(now) + 2 * REPLAY_WINDOW_SECONDS)},
+            },
+            ConditionExpression="attribute_not_exists(pk) OR #at <= :cutoff",
+            ExpressionAttributeNames={"#at": "at"},
+            ExpressionAttributeValues={":cutoff": {"N": repr(now - REPEAT_WINDOW_SECONDS)}},
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+        )
+    except rt.dynamodb.exceptions.ConditionalCheckFailedException as exc:
+        earlier = exc.response.get("Item", {}).get("at", {}).get("N")
+        return max(0.0, now - float(earlier)) if earlier is not None else 0.0
+    return None
+
+
+def _forget_press(rt: Runtime, press: ButtonPress) -> None:
+    """The press's mark removed (`_earlier_press`): a press that failed is not an earlier request."""
+    rt.dynamodb.delete_item(TableName=rt.table, Key=_press_key(press))
+
+
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Every answer, an early one too, publishes what the request counted: a press refused while the
     policy parameter is invalid has counted PolicyInvalid, which would otherwise wait in the container
@@ -280,7 +319,31 @@ def _press(rt: Runtime, press: ButtonPress) -> dict[str, Any]:
                 f"this pool{f' ({unmapped})' if unmapped else ''}; nothing was changed."
             ),
         )
-    decision = rt.service.apply_user_request(press.job_name, request)
+    # The same button pressed again by the same person within seconds (a double click, or again because
+    # the first answer had not shown yet) is that request again: two presses of "Extend 60 min" kept the
+    # pool warm two hours longer, past what the person asked. A press after the window adds more.
+    earlier = _earlier_press(rt, press)
+    if earlier is not None:
+        log.info("repeated Slack press", extra={"user": press.user_id, "job_name": press.job_name})
+        button = "Release now" if press.kind == "release" else f"Extend {press.minutes} min"
+        return _answer_press(
+            rt,
+            press,
+            slack_text(
+                f"{press.kind} {press.job_name}: already asked: you pressed {button} {int(earlier)} s ago, "
+                f"and this press is that request again; nothing more was done. To "
+                f"{'add more time' if press.kind == 'extend' else 'ask again'}, press it again after "
+                f"{REPEAT_WINDOW_SECONDS} s."
+            ),
+        )
+    try:
+        decision = rt.service.apply_user_request(press.job_name, request)
+    except Exception:
+        try:
+            _forget_press(rt, press)  # failed: pressed again, it is heard
+        except Exception:
+            log.exception("could not forget the failed press; a press again within the window is ignored")
+        raise
     verdict = decision.verdict(press.kind)  # "partly done": the reasons say until when, and which limit
     # escaped and cut like a notification's text: the reasons quote SageMaker's errors, for one
     text = slack_text(

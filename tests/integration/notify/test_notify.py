@@ -1276,12 +1276,55 @@ def test_a_replayed_request_is_answered_but_not_applied_again(system: System, sl
     assert record is not None
     assert record.pool.override_until == before.pool.expires_at + timedelta(minutes=60)  # one hour, once
     assert system.control.update_calls()[updates_before:] == []
-    # a new press of the same button (Slack signs it anew) is heard
+    # a new press of the same button (Slack signs it anew), once the repeat window is over, is heard
+    system.emulator.advance(slack_interactive.REPEAT_WINDOW_SECONDS + 1)
     status, text = call(signed(press("s-11", "warmpool_extend_60", "UALICE", trigger_id="second")))
     assert (status, "done" in text) == (200, True)
     record = system.registry.get("s-11")
     assert record is not None
     assert record.pool.override_until == before.pool.expires_at + timedelta(minutes=120)
+
+
+def test_the_same_button_pressed_twice_within_seconds_extends_once(
+    system: System, slack: SlackStandIn
+) -> None:
+    # alice double-clicks "Extend 60 min" (two requests, signed apart: no replay): the pool was kept warm
+    # two hours longer, past what she asked
+    finish(system, "s-40", {"team": "vision", "owner": "alice"})
+    before = system.registry.get("s-40")
+    assert before is not None
+    assert before.pool.expires_at is not None
+    asked = before.pool.expires_at + timedelta(minutes=60)
+    first = call(signed(press("s-40", "warmpool_extend_60", "UALICE", slack.url("respond"), trigger_id="1")))
+    assert (first[0], first[1].split(" (")[0]) == (200, "extend s-40: done")
+    updates_before = len(system.control.update_calls())
+    system.emulator.advance(3)
+    second = call(signed(press("s-40", "warmpool_extend_60", "UALICE", slack.url("respond"), trigger_id="2")))
+    assert second == (
+        200,
+        "extend s-40: already asked: you pressed Extend 60 min 3 s ago, and this press is that request "
+        "again; nothing more was done. To add more time, press it again after 30 s.",
+    )
+    assert [m["body"]["text"] for m in slack.delivered("respond")] == [first[1], second[1]]
+    record = system.registry.get("s-40")
+    assert record is not None
+    assert record.pool.override_until == asked  # one hour, once
+    assert system.control.update_calls()[updates_before:] == []
+    # another person's press, or another button, is a request of its own
+    status, text = call(signed(press("s-40", "warmpool_extend_30", "UALICE", slack.url("respond"))))
+    assert (status, text.split(" (")[0]) == (200, "extend s-40: done")
+    record = system.registry.get("s-40")
+    assert record is not None
+    assert record.pool.override_until == asked + timedelta(minutes=30)
+    status, text = call(signed(press("s-40", "warmpool_extend_60", "UBOB", slack.url("respond"))))
+    assert (status, text.split(" (")[0]) == (200, "extend s-40: done")
+    # and once the window is over, the same button pressed again asks for more
+    system.emulator.advance(slack_interactive.REPEAT_WINDOW_SECONDS)
+    status, text = call(signed(press("s-40", "warmpool_extend_60", "UALICE", trigger_id="3")))
+    assert (status, text.split(" (")[0]) == (200, "extend s-40: done")
+    record = system.registry.get("s-40")
+    assert record is not None
+    assert record.pool.override_until == asked + timedelta(minutes=30 + 60 + 60)
 
 
 def test_an_extension_the_pool_s_lifetime_cuts_says_until_when_it_is_really_kept(
