@@ -9,11 +9,11 @@ import json
 import re
 import shlex
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from warmpool.domain.clock import moment_text
-from warmpool.domain.model import Notification, NotificationKind
+from warmpool.domain.model import Action, Notification, NotificationKind
 
 SUBJECT_LIMIT = 99  # SNS: a subject is ASCII, without line breaks, and under 100 characters
 # SNS takes 262,144 bytes with the subject and the message attributes: the Message gets the rest
@@ -31,6 +31,8 @@ SLACK_MESSAGE_TEXT_LIMIT = 10_000
 # Of that, what the header (at most SLACK_HEADER_LIMIT), the mention, the note on cut lines and the
 # buttons may take: the lines get the rest
 _SLACK_RESERVED = 500
+# A plan ending within a minute of the step's end is that step: event delays and rounding, no other time
+PLAN_TOLERANCE_SECONDS = 60
 CUT = "\u2026"  # "…": where Slack text was cut to fit
 _SLACK_ESCAPE = re.compile(r"&(?:amp|lt|gt);")
 _MENTION = re.compile(r"<@[A-Z0-9]+>")
@@ -222,11 +224,39 @@ def _details(n: Notification) -> list[str]:
         shown = ", ".join(f"{k}={_shown(v)}" for k, v in match.items() if v not in (None, [], False))
         if shown:
             lines.append(f"To reuse it, a job must match: {shown}.")
+    planned = _planned_until(n)
+    if planned is not None:
+        lines.append(
+            f"Planned to stay warm until {moment_text(planned)}, an hour at most at a time: each step is "
+            "decided again before it ends."
+        )
     if n.decision is not None:
         lines.append(f"Decided by {n.decision.rule}: {'; '.join(n.decision.reasons)}.")
     if f.get("routing_note"):
         lines.append(str(f.get("routing_note")))
     return [line for line in lines if line]
+
+
+def _planned_until(n: Notification) -> datetime | None:
+    """Until when the decision wants the pool warm, when that is past the `warm_until` the message gives.
+    SageMaker keeps a pool warm an hour at most per update, so a pool promised until 09:38 on request
+    was told "kept warm until 09:29" (the step's end), read as the request cut short. None when the
+    message's time is the plan's end, or the decision was not carried out (a dry run)."""
+    decision, facts = n.decision, n.facts
+    if (
+        decision is None
+        or decision.dry_run
+        or n.kind not in (NotificationKind.POOL_READY, NotificationKind.EXTENDED)
+        or decision.action not in (Action.EXTEND, Action.KEEP)
+        or not facts.get("available_since")
+        or not facts.get("warm_until")
+    ):
+        return None
+    planned = datetime.fromisoformat(str(facts["available_since"])) + timedelta(
+        seconds=decision.horizon_seconds
+    )
+    warm_until = datetime.fromisoformat(str(facts["warm_until"]))
+    return planned if planned - warm_until > timedelta(seconds=PLAN_TOLERANCE_SECONDS) else None
 
 
 def sns_subject(headline: str) -> str:

@@ -554,3 +554,43 @@ def test_every_answer_to_a_press_with_the_longest_texts_fits_slack() -> None:
         shown = plain_blocks(slack_text(answer))
         assert slack_refusals(shown) == [], answer[:40]
         assert formatted_by_slack(shown) == []
+
+
+def test_a_pool_kept_past_its_hourly_step_says_until_when_it_is_planned_warm() -> None:
+    """A request promised 09:38:18; SageMaker's keep-alive goes an hour at a time, so the step ends at
+    09:29. The message said only "kept warm until 09:29", which read as the request cut short."""
+    since = datetime(2026, 3, 2, 8, 29, 18, tzinfo=UTC)
+    promised = datetime(2026, 3, 2, 9, 38, 18, tzinfo=UTC)
+    decision = Decision(
+        Action.EXTEND,
+        3600,
+        int((promised - since).total_seconds()),
+        None,
+        "request.slack",
+        ("alice asked to keep it warm 60 min more",),
+        promised_until=promised,
+    )
+    facts = {
+        "available_since": since.isoformat(),
+        "warm_until": datetime(2026, 3, 2, 9, 29, tzinfo=UTC).isoformat(),
+    }
+    extended = render(replace(note(NotificationKind.EXTENDED, **facts), decision=decision))
+    assert (
+        extended.text.splitlines()[0]
+        == "Warm pool of bert-finetune-7 kept warm until 2026-03-02 09:29:00 UTC"
+    )
+    assert (
+        "Planned to stay warm until 2026-03-02 09:38:18 UTC, an hour at most at a time: each step is decided "
+        "again before it ends." in extended.text.splitlines()
+    )
+    assert "Planned to stay warm until 2026-03-02 09:38:18 UTC" in json.dumps(
+        [b for m in extended.slack for b in m.blocks]
+    )
+
+    # the step is the whole plan: nothing more to say; a dry run carried nothing out
+    whole = replace(
+        decision, horizon_seconds=int((datetime(2026, 3, 2, 9, 29, 30, tzinfo=UTC) - since).total_seconds())
+    )
+    assert "Planned" not in render(replace(note(NotificationKind.EXTENDED, **facts), decision=whole)).text
+    dry = replace(decision, dry_run=True)
+    assert "Planned" not in render(replace(note(NotificationKind.EXTENDED, **facts), decision=dry)).text
