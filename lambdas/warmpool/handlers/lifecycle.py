@@ -22,6 +22,9 @@ if TYPE_CHECKING:
 # SQS redrives after 5 receives (the stack's maxReceiveCount); the 4th attempt is the last one that may
 # still conclude "no warm pool" for a job whose WarmPoolStatus never appeared.
 FINAL_ATTEMPT = 4
+# What a record is given at least when it starts (an event takes about a second unthrottled): with less
+# left of the invocation, it is not started, and SQS delivers it again (`warmpool.adapters.deadline`).
+RECORD_START_SECONDS = 10.0
 
 
 @dataclass
@@ -53,8 +56,10 @@ def runtime() -> Runtime:
 def handle_record(record: SQSRecord) -> None:
     """One message; an exception fails only this record (SQS retries it, then redrives to the DLQ)."""
     from warmpool.observability import logger
+    from warmpool.service.wiring import INVOCATION
 
     try:
+        INVOCATION.require(RECORD_START_SECONDS, f"message {record.message_id}")
         _handle_record(record)
     except Exception:
         logger().exception("record failed; SQS will retry it", extra={"message_id": record.message_id})
@@ -122,9 +127,11 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
     from warmpool.observability import logger
+    from warmpool.service.wiring import INVOCATION
 
     rt = runtime()
     rt.dedupe.register_lambda_context(context)
+    INVOCATION.start(context)  # no AWS call retries, and no record starts, past the function's timeout
     rt.service.begin_run()
     # A wholly failed batch is reported record by record too, so SQS retries and redrives each one.
     processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
@@ -135,6 +142,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             )
         )
     finally:
+        INVOCATION.end()
         logger().remove_keys(["job_name", "pool_id", "tuning_job_name"])
         rt.metrics.flush()
     return result

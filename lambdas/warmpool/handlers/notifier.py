@@ -190,8 +190,13 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
     from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
+    from warmpool.service.wiring import INVOCATION
+
     rt = runtime()
     rt.dedupe.register_lambda_context(context)
+    # SNS (or DynamoDB) throttled: no publish is tried again past the function's timeout, where Lambda
+    # would end the batch mid-publish, and send that copy again with the batch
+    INVOCATION.start(context)
     remaining = getattr(context, "get_remaining_time_in_millis", None)
     deadline = time.monotonic() + remaining() / 1000 - SLACK_TIME_MARGIN_SECONDS if remaining else None
     owed: dict[str, SlackCopy] = {}
@@ -219,4 +224,5 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             failures += run({"Records": [r for r in event["Records"] if r["messageId"] in owed]}, slack_pass)
         return {"batchItemFailures": failures}
     finally:
+        INVOCATION.end()
         rt.metrics.flush()

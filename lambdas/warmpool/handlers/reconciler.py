@@ -5,6 +5,10 @@ from __future__ import annotations
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
+# Of the run's time, kept for what ends it (the listing of the pools InUse, the digests, its report):
+# within it, a call that fails is not tried again, nor a service that keeps failing called again.
+RESERVE_SECONDS = 30.0
+
 if TYPE_CHECKING:
     from warmpool.observability import PowertoolsMetrics
     from warmpool.service.lifecycle import LifecycleService
@@ -22,11 +26,16 @@ def runtime() -> tuple[LifecycleService, PowertoolsMetrics]:
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     from warmpool.observability import logger
+    from warmpool.service.wiring import INVOCATION
 
     service, metrics = runtime()
+    # a throttled call is not tried again past the function's timeout: the run ends, its log and
+    # ReconcilerFailures naming the pools it could not repair, which the next run tries again
+    INVOCATION.start(context, reserve=RESERVE_SECONDS)
     try:
         report = service.reconcile()
     finally:
+        INVOCATION.end()
         metrics.flush()
     result = {
         "available_in_sagemaker": report.available_in_sagemaker,

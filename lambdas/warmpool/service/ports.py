@@ -45,6 +45,11 @@ class RetryableError(RuntimeError):
     """A transient failure: the message is retried by SQS (and lands in the DLQ if it keeps failing)."""
 
 
+class OutOfTimeError(RetryableError):
+    """The invocation's time is nearly out: a record not started, or an AWS call not tried again, that
+    could not end before the function's timeout. SQS delivers the message again."""
+
+
 class ConcurrentUpdateError(RetryableError):
     """Another invocation changed the pool first (optimistic locking): retry with fresh state."""
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from warmpool.adapters.deadline import InvocationDeadline
 from warmpool.domain.clock import Clock, SystemClock
 from warmpool.domain.model import EngineLimits, Notification
 from warmpool.domain.policy.document import PolicyDocument
@@ -25,9 +26,21 @@ class Overrides:
     sleep: Callable[[float], object] | None = None
     endpoint_url: str | None = None
     region: str | None = None  # `warmpool pools extend|release --region`; Lambda reads AWS_REGION
+    # what an invocation's deadline is measured by (`INVOCATION`): a test's virtual time, when botocore's
+    # back-offs pass in it
+    monotonic: Callable[[], float] | None = None
 
 
 OVERRIDES = Overrides()
+
+
+# The running invocation's deadline, which the handlers set: no AWS call made by `boto_client`'s clients
+# retries past it.
+def _monotonic() -> float:
+    return (OVERRIDES.monotonic or time.monotonic)()
+
+
+INVOCATION = InvocationDeadline(clock=_monotonic)
 
 
 def boto_client(service: str) -> Any:
@@ -35,9 +48,12 @@ def boto_client(service: str) -> Any:
     from botocore.config import Config
 
     # Throttling and 5xx are retried with adaptive backoff; permanent errors surface at once.
+    # Inside a function's invocation, no retry runs past its timeout (INVOCATION: the handler's deadline).
     config = Config(retries={"mode": "adaptive", "max_attempts": 6}, connect_timeout=5, read_timeout=20)
-    return boto3.client(
-        service, config=config, endpoint_url=OVERRIDES.endpoint_url, region_name=OVERRIDES.region
+    return INVOCATION.watch(
+        boto3.client(
+            service, config=config, endpoint_url=OVERRIDES.endpoint_url, region_name=OVERRIDES.region
+        )
     )
 
 
