@@ -27,6 +27,8 @@ from warmpool.local.resources import LocalEnvironment, create_local_environment
 from warmpool.local.slack_standin import SlackStandIn
 from warmpool.service import wiring
 
+from infra.constants import RECONCILER_TIMEOUT_SECONDS
+
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday morning
 
 
@@ -98,7 +100,9 @@ class System:
         return status, text
 
     def reconcile(self) -> dict[str, Any]:
-        result: dict[str, Any] = reconciler.handler({}, LocalLambdaContext())
+        # with the time the stack gives a run (a throttled call is not retried past it)
+        context = LocalLambdaContext(remaining_millis=RECONCILER_TIMEOUT_SECONDS * 1000)
+        result: dict[str, Any] = reconciler.handler({}, context)
         self.settle()
         return result
 

@@ -433,6 +433,32 @@ def test_reconciler_failures_name_the_permission_and_the_run_after_the_grant_rep
     assert [(u["job"], u["seconds"]) for u in system.control.update_calls()] == [("lost-1", 3600)]
 
 
+def test_reconciler_errors_a_run_that_could_not_list_fails_whole_and_the_next_repairs(
+    system: System, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """ReconcilerErrors: SageMaker throttles ListTrainingJobs past the retries while a job's events are
+    lost; the run cannot list what it reconciles."""
+    monkeypatch.setattr("time.sleep", lambda _seconds: None)  # botocore's back-offs
+    system.set_policy(TWO_HOURS)
+    system.sagemaker.create_training_job(**training_job_request("lost-2", keep_alive_seconds=1800, tags=TAGS))
+    system.control.run_for("lost-2", 300)
+    system.emulator.advance(300)
+    system.messages(system.env.lifecycle_queue_url)  # its events, lost
+    system.control.inject_faults("ListTrainingJobs", "ThrottlingException", count=7)  # each attempt
+
+    # 1. The run fails whole (the function's Errors metric): its error names the throttle.
+    with pytest.raises(ClientError, match=r"\(ThrottlingException\) when calling the ListTrainingJobs"):
+        system.reconcile()
+    # 2. The outage ends; 3. the next run repairs what was missed, and the pool is listed warm.
+    system.control.clear_faults()
+    assert system.reconcile()["repaired"] == ["lost-2"]
+    capsys.readouterr()
+    assert main(["pools", "list", "--status", "Available", "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [(r["job"], r["state"]) for r in rows] == [("lost-2", "Available")]
+    assert [(u["job"], u["seconds"]) for u in system.control.update_calls()] == [("lost-2", 3600)]
+
+
 def test_permanent_errors_the_audit_says_why_and_the_next_look_after_the_grant_extends(
     system: System, capsys: pytest.CaptureFixture[str]
 ) -> None:
