@@ -27,7 +27,7 @@ from warmpool.local.resources import LocalEnvironment, create_local_environment
 from warmpool.local.slack_standin import SlackStandIn
 from warmpool.service import wiring
 
-from infra.constants import RECONCILER_TIMEOUT_SECONDS
+from infra.constants import RECONCILER_TIMEOUT_SECONDS, SLACK_PRESSES_TIMEOUT_SECONDS
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday morning
 
@@ -236,7 +236,13 @@ def running_system(monkeypatch: pytest.MonkeyPatch, emulator_config: EmulatorCon
             lifecycle=QueuePump(sqs, env.lifecycle_queue_url, lifecycle.handler),
             notifier=QueuePump(sqs, env.notify_queue_url, notifier.handler),
             schedules=SchedulePump(boto3.client("scheduler"), sqs, env.scheduler_group, clock),
-            presses=QueuePump(sqs, env.slack_press_queue_url, slack_interactive.worker, batch_size=1),
+            presses=QueuePump(
+                sqs,
+                env.slack_press_queue_url,
+                slack_interactive.worker,
+                batch_size=1,
+                timeout_seconds=SLACK_PRESSES_TIMEOUT_SECONDS,
+            ),
             slack=slack,
             api_calls=api_calls,
             queries=queries,

@@ -138,5 +138,6 @@ class InvocationDeadline:
         raise OutOfTimeError(
             f"{name} answered {code} and was not tried again: {max(left, 0):.0f} s of the invocation "
             "left, and its next try could end after the function's timeout; it is tried again by the next "
-            "delivery (or run)"
+            "delivery (or run)",
+            code=code,
         ) from caught_exception

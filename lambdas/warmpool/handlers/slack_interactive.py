@@ -35,6 +35,9 @@ MAX_BODY_BYTES = 64 * 1024
 MAX_REQUESTS_PER_MINUTE = 10
 UPDATE_TIMEOUT_SECONDS = 1  # a post from the endpoint; the ack is due within 3 s
 OUTCOME_TIMEOUT_SECONDS = 5  # the worker's post of the outcome, each of its tries
+# Of the worker's time, kept to answer a press that failed and to keep it in the press DLQ: a post of
+# the answer (one try of SlackWebhooks' timeout, and a retry) and a SendMessage
+WORKER_RESERVE_SECONDS = 10.0
 REPLAY_WINDOW_SECONDS = 5 * 60  # slack-sdk refuses a request whose timestamp is further from now
 # A second press of the same button on the same job by the same person this soon after the first is
 # the same request (a double click, a press again because nothing showed yet), not a second one
@@ -344,13 +347,20 @@ def worker(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """The presses the endpoint queued, one by one (the queue's batches are of one)."""
     from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
+    from warmpool.service.wiring import INVOCATION
+
     rt = runtime().worker
     processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+    # No AWS call retries past the function's timeout, which would end the try without a word (the
+    # press then answered as unfinished, a minute later): the last seconds are kept to answer the
+    # person and keep the press in the DLQ.
+    INVOCATION.start(context, reserve=WORKER_RESERVE_SECONDS)
     try:
         return dict(
             process_partial_response(event=event, record_handler=_work, processor=processor, context=context)
         )
     finally:
+        INVOCATION.end()
         rt.metrics.flush()
 
 
@@ -420,7 +430,11 @@ def _work(record: SQSRecord) -> None:
         # Failed inside warmpool (SageMaker or DynamoDB throttled past the retries, a write another
         # invocation kept getting in first). The answer promises nothing: the failure may have come
         # after a change.
-        code = exc.response.get("Error", {}).get("Code") if isinstance(exc, ClientError) else None
+        code = (
+            exc.response.get("Error", {}).get("Code")
+            if isinstance(exc, ClientError)
+            else getattr(exc, "code", None)  # OutOfTimeError: what AWS answered the last try
+        )
         reason = code or type(exc).__name__
         log.exception("a Slack press failed; kept in the press DLQ", extra={"job_name": press.job_name})
         _answer_press(

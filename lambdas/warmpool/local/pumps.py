@@ -41,8 +41,11 @@ class QueuePump:
     failed records (batchItemFailures) stay on the queue and are retried; SQS's redrive policy moves a
     record to the DLQ after maxReceiveCount receives."""
 
-    def __init__(self, sqs: Any, queue_url: str, handler: Handler, *, batch_size: int = 10) -> None:
+    def __init__(
+        self, sqs: Any, queue_url: str, handler: Handler, *, batch_size: int = 10, timeout_seconds: int = 60
+    ) -> None:
         self._sqs = sqs
+        self.timeout_seconds = timeout_seconds  # the function's: each invocation's context has it left
         self.queue_url = queue_url
         self._handler = handler
         self.batch_size = batch_size
@@ -61,7 +64,9 @@ class QueuePump:
         if not messages:
             return 0
         event = {"Records": [self._record(m) for m in messages]}
-        response = self._handler(event, LocalLambdaContext()) or {}
+        response = (
+            self._handler(event, LocalLambdaContext(remaining_millis=self.timeout_seconds * 1000)) or {}
+        )
         failed = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
         for message in messages:
             if message["MessageId"] in failed:

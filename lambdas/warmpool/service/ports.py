@@ -47,7 +47,12 @@ class RetryableError(RuntimeError):
 
 class OutOfTimeError(RetryableError):
     """The invocation's time is nearly out: a record not started, or an AWS call not tried again, that
-    could not end before the function's timeout. SQS delivers the message again."""
+    could not end before the function's timeout. SQS delivers the message again. `code`: what AWS
+    answered the call's last try (`ThrottlingException`), None for a record not started."""
+
+    def __init__(self, message: str, code: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class ConcurrentUpdateError(RetryableError):

@@ -29,9 +29,11 @@ from warmpool.handlers import lifecycle, notifier, reconciler, slack_interactive
 from warmpool.local.pumps import LocalLambdaContext, QueuePump
 from warmpool.local.slack_standin import SlackStandIn
 
+from infra.constants import SLACK_PRESSES_TIMEOUT_SECONDS
 from tests.integration.conftest import System, current_system, hooked, subscribe
 from tests.integration.conftest import response_url as response_url_of_running_system
 from tests.integration.lifecycle.test_resilience import next_job_seen_first, send
+from tests.integration.lifecycle.test_time_budget import virtual_backoff
 from tests.unit.domain.slack_limits import formatted_by_slack, slack_refusals
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -904,6 +906,32 @@ def test_a_press_that_fails_inside_warmpool_is_answered_so_and_kept_where_an_ope
     done = system.registry.get("s-26")
     assert done is not None
     assert done.pool.override_until == before.pool.expires_at + timedelta(minutes=30)
+
+
+def test_a_press_during_a_sagemaker_throttle_is_answered_before_the_worker_s_timeout(
+    system: System, slack: SlackStandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # SageMaker throttles: the describe answers after 5 tries, the update never; their retries (up to
+    # 51 s of backoff a call) ran 36 s, past the worker's 30 s, where Lambda ends the try without a
+    # word, and the person heard only after the visibility timeout that it "could not finish"
+    finish(system, "s-27", {"team": "vision", "owner": "alice"})
+    clock = virtual_backoff(monkeypatch)
+    system.control.inject_faults("DescribeTrainingJob", "ThrottlingException", count=5)  # then answers
+    system.control.inject_faults("UpdateTrainingJob", "ThrottlingException", count=10_000)
+    started = clock()
+    status, text = call(signed(press("s-27", "warmpool_extend_30", "UALICE", slack.url("respond"))))
+    took = clock() - started
+    assert took < SLACK_PRESSES_TIMEOUT_SECONDS, f"the press ran {took:.0f} s, past the worker's timeout"
+    assert (status, text) == (
+        200,
+        "extend s-27: failed (ThrottlingException): the request may not have been carried out; press the "
+        "button again in a minute.",
+    )
+    (kept,) = system.messages(system.env.slack_press_dlq_url)
+    assert kept["MessageAttributes"]["reason"]["StringValue"].startswith("failed (ThrottlingException): ")
+    record = system.registry.get("s-27")
+    assert record is not None
+    assert record.pool.override_until is None
 
 
 def test_a_press_whose_try_ended_without_a_word_is_told_and_not_applied_again(
