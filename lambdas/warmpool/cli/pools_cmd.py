@@ -491,8 +491,10 @@ def _trail_lines(entries: list[dict[str, Any]]) -> list[str]:
 def run_costs(args: argparse.Namespace) -> int:
     """Idle cost per team, today and this month on the team's clock (`day` is its date there): the
     ledger of idle gaps that ended plus the pools idle now, the same figures the budget rule checks,
-    with each team's budget and what is left of it."""
-    from warmpool.cli.output import cli_now
+    with each team's budget and what is left of it. A pool idle now counts until now, or until its
+    expiry or its maximum lifetime's end (the deployment's, `deployment_limits`) once passed, when
+    SageMaker ended it, as the digest and the budget rule count it (`fleet_view`, `idle_until`)."""
+    from warmpool.cli.output import cli_now, deployment_limits
     from warmpool.domain.decide import FALLBACK_PRICE_PER_HOUR
     from warmpool.domain.policy import PolicyError, load_policy_file
     from warmpool.domain.policy.resolve import team_rules
@@ -512,7 +514,8 @@ def run_costs(args: argparse.Namespace) -> int:
     # at the machine's, a pool it ended ten minutes ago had idled for months, or on another day
     now = cli_now(args.endpoint_url)
     budgeted = {t for t, rules in policy.teams.items() if rules.budget is not None}
-    fleet = fleet_view(registry, policy, now, teams={*known, *budgeted}, with_ledger=True)
+    limits = deployment_limits()
+    fleet = fleet_view(registry, policy, now, teams={*known, *budgeted}, with_ledger=True, limits=limits)
     rows = []
     for team in sorted(fleet.idle_cost_today_by_team):
         if args.team and team != args.team:
