@@ -1557,6 +1557,10 @@ class LifecycleService:
                 # of the pool gone came, and the release time while it had not.
                 ended = idle_until(previous.pool, now, self._lifetime_end(previous.pool))
                 pool = replace(pool, expires_at=ended)
+        if status is WarmPoolStatus.REUSED and pool.available_since is not None:
+            pool = replace(
+                pool, expires_at=self._taken_at(pool, previous.pool if same_job and previous else None)
+            )
         if status is WarmPoolStatus.AVAILABLE:
             # The gap histories are what a decision learns from: only an Available pool is decided.
             history, team_history = self.registry.history(key.digest(), self._history_team(pool))
@@ -1574,6 +1578,21 @@ class LifecycleService:
             tuner_owned=previous.tuner_owned if same_job and previous else False,
             notified=previous.notified if same_job and previous else (),
         )
+
+    def _taken_at(self, pool: Pool, seen: Pool | None) -> datetime:
+        """Until when a pool a later job took (Reused) was warm for its job (`pools list`'s warm_until):
+        when the next job took it, as SageMaker billed its idling (`ResourceRetainedBillableTimeInSeconds`
+        from the job's end), else until now, or its expiry or lifetime's end, as warmpool last saved it
+        (`seen`), once passed. The job, described Reused, has no expiry: the record read `-` while
+        the next job was not joined to the pool's lineage yet (its first look failed, to be retried)."""
+        assert pool.available_since is not None
+        known = seen if seen is not None else pool
+        taken = idle_until(
+            replace(pool, expires_at=known.expires_at), self.clock.now(), self._lifetime_end(known)
+        )
+        if pool.billable_seconds:
+            taken = min(taken, pool.available_since + timedelta(seconds=pool.billable_seconds))
+        return taken
 
     def _keep_alive_as_set(self, job: dict[str, Any], pool: Pool, seen: Pool, now: datetime) -> Pool:
         """The keep-alive and expiry of the job's Available pool, from what warmpool recorded of it

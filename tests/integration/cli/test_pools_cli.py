@@ -4,8 +4,11 @@ import json
 import re
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
+import boto3
 import pytest
+from botocore.exceptions import ClientError
 from warmpool.cli.main import main
 from warmpool.domain.clock import moment_text
 from warmpool.emulator.jobs import training_job_request
@@ -882,3 +885,40 @@ def test_an_extension_of_a_pool_kept_to_its_lifetime_s_end_is_refused_as_at_a_li
     after = pools.registry.get("cli-1")
     assert after is not None
     assert (after.pool.expires_at, after.pool.override_until) == (end, end)  # nothing changed
+
+
+def test_list_and_show_say_until_when_a_pool_a_later_job_took_was_warm_for_its_job(
+    pools: System, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # cli-1's pool, idle since 09:00, is taken by cli-1b at 09:02; cli-1b's own look cannot read it yet
+    # (throttled: retried), so cli-1's record is saved Reused and not joined to cli-1b yet. Its
+    # warm_until read `-`, as if it had never been warm; it was, until cli-1b took it.
+    session = boto3.DEFAULT_SESSION
+    assert session is not None
+
+    def throttled(params: dict[str, Any], **_: Any) -> None:
+        if params.get("TrainingJobName") == "cli-1b":
+            error = {"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}}
+            raise ClientError(error, "DescribeTrainingJob")
+
+    # registered before the functions' clients are made: a client copies the session's hooks
+    session.events.register("provide-client-params.sagemaker.DescribeTrainingJob", throttled)
+    for module in (lifecycle, reconciler):
+        module.runtime.cache_clear()
+    try:
+        pools.advance(120)
+        request = training_job_request(
+            "cli-1b", keep_alive_seconds=900, volume_size_gb=50, tags={"team": "vision", "owner": "bob"}
+        )
+        pools.sagemaker.create_training_job(**request)
+        pools.advance(15 * 60, tick=300)  # cli-1's look at its expiry finds it Reused
+    finally:
+        session.events.unregister("provide-client-params.sagemaker.DescribeTrainingJob", throttled)
+    capsys.readouterr()  # what the functions logged meanwhile
+    taken_at = "2026-03-02T09:02:00+00:00"
+    assert main(["pools", "list", "--format", "json"]) == 0
+    rows = {r["job"]: r for r in json.loads(capsys.readouterr().out)}
+    assert (rows["cli-1"]["state"], rows["cli-1"]["warm_until"]) == ("Reused", taken_at)
+    assert main(["pools", "show", "cli-1"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert f"warm_until     {taken_at}" in lines
