@@ -373,7 +373,7 @@ def test_validate_refuses_instance_types_written_without_the_ml_prefix(
     path.write_text(
         "version: 1\ninstance_type_limits: {g5.2xlarge: 4}\nprices: {p4d.24xlarge: 30.0}\n"
         "defaults: {allowed_instance_types: ['ml.g5.*', 'g5.*']}\n"
-        "selectors:\n  - {name: big, match: {instance_types: [p4d*]}, rules: {max_horizon_minutes: 30}}\n"
+        "selectors:\n  - {name: big, match: {instance_types: [p4d*]}, rules: {max_horizon_minutes: 9}}\n"
     )
     assert main(["policy", "validate", str(path), "--format", "json"]) == 1
     assert sorted(json.loads(capsys.readouterr().out)["problems"]) == [
@@ -745,7 +745,7 @@ def test_validate_warns_of_two_selectors_of_one_name(
     path.write_text(
         "version: 1\nselectors:\n"
         "  - {name: big, match: {instance_types: ['ml.p4d.*']}, rules: {max_horizon_minutes: 60}}\n"
-        "  - {name: big, match: {job_name_prefixes: [llm-]}, rules: {max_horizon_minutes: 30}}\n"
+        "  - {name: big, match: {job_name_prefixes: [llm-]}, rules: {max_horizon_minutes: 9}}\n"
     )
     assert main(["policy", "validate", str(path)]) == 0
     assert capsys.readouterr().err == (
@@ -977,4 +977,31 @@ defaults: {allowed_instance_types: ["ml.g5.* "]}
         f"prices: 'ml.g5.2xlarge ' {space}: write 'ml.g5.2xlarge'.",
         f"warm_pool_quotas: 'ml.p4d.24xlarge ' {space}: write 'ml.p4d.24xlarge'.",
         f"defaults.allowed_instance_types: 'ml.g5.* ' {space}: write 'ml.g5.*'.",
+    ]
+
+
+def test_validate_refuses_a_selector_list_that_matches_no_job_or_every_job(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `job_name_prefixes: []` beside instance types was accepted and did nothing; `[""]` (a prefix left
+    # to fill in) made the selector's rules every pool's, both without a word; and `[]` alone was
+    # refused as a selector without a match, naming neither the list nor the fix
+    text = (
+        "version: 1\nselectors:\n"
+        "  - {name: a, rules: {max_horizon_minutes: 9},\n"
+        "     match: {instance_types: ['ml.g5.*'], job_name_prefixes: []}}\n"
+        "  - {name: b, rules: {max_horizon_minutes: 9}, match: {job_name_prefixes: ['']}}\n"
+        "  - {name: c, rules: {max_horizon_minutes: 9}, match: {job_name_prefixes: []}}\n"
+        "  - {name: d, rules: {max_horizon_minutes: 9},\n"
+        "     match: {instance_types: [], job_name_prefixes: [llm-]}}\n"
+    )
+    assert _validate(tmp_path, capsys, text) == [
+        "selectors.0.match.job_name_prefixes: an empty list matches no job: list the prefixes to match "
+        "(e.g. [nightly-]), or leave the key out.",
+        "selectors.1.match.job_name_prefixes: an empty prefix ('') matches every job: write the start of "
+        "the names to match (e.g. nightly-), or match every pool under defaults instead.",
+        "selectors.2.match.job_name_prefixes: an empty list matches no job: list the prefixes to match "
+        "(e.g. [nightly-]), or leave the key out.",
+        "selectors.3.match.instance_types: an empty list matches no instance type: list the patterns to "
+        "match (e.g. ['ml.g5.*']), or leave the key out.",
     ]

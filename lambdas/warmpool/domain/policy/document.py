@@ -402,7 +402,30 @@ class SelectorMatch(_Strict):
     @field_validator("instance_types")
     @classmethod
     def _type_patterns(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value:  # written: a list left empty does nothing, with or without the other
+            raise ValueError(
+                "an empty list matches no instance type: list the patterns to match (e.g. ['ml.g5.*']), "
+                "or leave the key out."
+            )
         return instance_type_patterns(value)
+
+    @field_validator("job_name_prefixes")
+    @classmethod
+    def _prefixes(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        """A written list matches a job whose name starts with one of its prefixes: an empty list matches
+        none (the selector did nothing, without a word), an empty prefix every job (its rules became
+        every pool's)."""
+        if not value:
+            raise ValueError(
+                "an empty list matches no job: list the prefixes to match (e.g. [nightly-]), or leave the "
+                "key out."
+            )
+        if "" in value:
+            raise ValueError(
+                "an empty prefix ('') matches every job: write the start of the names to match "
+                "(e.g. nightly-), or match every pool under defaults instead."
+            )
+        return value
 
     @model_validator(mode="after")
     def _not_empty(self) -> SelectorMatch:
