@@ -980,28 +980,33 @@ defaults: {allowed_instance_types: ["ml.g5.* "]}
     ]
 
 
-def test_validate_refuses_a_selector_list_that_matches_no_job_or_every_job(
+def test_validate_refuses_a_selector_that_matches_no_job_or_every_job(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # `job_name_prefixes: []` beside instance types was accepted and did nothing; `[""]` (a prefix left
-    # to fill in) made the selector's rules every pool's, both without a word; and `[]` alone was
-    # refused as a selector without a match, naming neither the list nor the fix
+    # `job_name_prefixes: ['']` (a prefix left to fill in) made the selector's rules every pool's without
+    # a word; `[]` alone was refused as a selector without a match, naming neither the list nor the fix
     text = (
         "version: 1\nselectors:\n"
-        "  - {name: a, rules: {max_horizon_minutes: 9},\n"
-        "     match: {instance_types: ['ml.g5.*'], job_name_prefixes: []}}\n"
         "  - {name: b, rules: {max_horizon_minutes: 9}, match: {job_name_prefixes: ['']}}\n"
         "  - {name: c, rules: {max_horizon_minutes: 9}, match: {job_name_prefixes: []}}\n"
-        "  - {name: d, rules: {max_horizon_minutes: 9},\n"
-        "     match: {instance_types: [], job_name_prefixes: [llm-]}}\n"
+        "  - {name: d, rules: {max_horizon_minutes: 9}, match: {}}\n"
     )
     assert _validate(tmp_path, capsys, text) == [
-        "selectors.0.match.job_name_prefixes: an empty list matches no job: list the prefixes to match "
-        "(e.g. [nightly-]), or leave the key out.",
-        "selectors.1.match.job_name_prefixes: an empty prefix ('') matches every job: write the start of "
+        "selectors.0.match.job_name_prefixes: an empty prefix ('') matches every job: write the start of "
         "the names to match (e.g. nightly-), or match every pool under defaults instead.",
-        "selectors.2.match.job_name_prefixes: an empty list matches no job: list the prefixes to match "
-        "(e.g. [nightly-]), or leave the key out.",
-        "selectors.3.match.instance_types: an empty list matches no instance type: list the patterns to "
-        "match (e.g. ['ml.g5.*']), or leave the key out.",
+        "selectors.1.match: job_name_prefixes: [] matches no pool: list the prefixes to match "
+        "(job_name_prefixes: [nightly-]) or the instance types (instance_types: ['ml.g5.*']).",
+        "selectors.2.match: a selector must match on instance_types or job_name_prefixes. See "
+        "docs/policy.md.",
     ]
+
+
+def test_a_policy_with_selectors_reads_back_as_the_stack_deploys_it() -> None:
+    # the deployed document writes every default out, `job_name_prefixes: []` beside a selector's
+    # instance types included: valid, and the same policy
+    from warmpool.domain.policy import load_policy_file, parse_policy
+
+    policy = load_policy_file(str(Path(__file__).resolve().parents[3] / "policies" / "example.yaml"))
+    assert policy.selectors
+    again = parse_policy(json.loads(policy.deployed_json()))
+    assert again.selectors == policy.selectors
