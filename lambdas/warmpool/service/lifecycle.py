@@ -267,7 +267,7 @@ class LifecycleService:
             return []
         arn = detail.tuning_job_arn or ""
         outcomes: list[Outcome] = []
-        owned = list(self.registry.pools_of_tuning_job(arn)) if arn else []
+        owned = _of_the_sweep(self.registry.pools_of_tuning_job(arn), detail.creation_time) if arn else []
         # recorded before its pools are given back, sent after: once they are the engine's, nothing
         # brings a run back to the tuning job, but the reconciler sends a notice left unsent
         notice = (
@@ -811,6 +811,7 @@ class LifecycleService:
             self._send_tuning_finished(recorded)  # the earlier sweep's, still owed: said before it goes
         if owned is None:
             owned = self.registry.pools_of_tuning_job(arn)
+        owned = _of_the_sweep(owned, created)
         best = (best_training_job or {}).get("TrainingJobName")
         metric = (best_training_job or {}).get("FinalHyperParameterTuningJobObjectiveMetric") or {}
         said = {
@@ -2686,6 +2687,21 @@ def _tuning_name_of(notice: TuningNotice) -> str:
     """The tuning job's name, as its notice says it (else as its ARN does)."""
     said = notice.notification.facts.get("tuning_job_name") if notice.notification is not None else None
     return str(said or notice.tuning_job_arn.rsplit("/", 1)[-1])
+
+
+def _of_the_sweep(owned: Sequence[PoolRecord], created: datetime | None) -> list[PoolRecord]:
+    """The pools of a tuning job's ARN that are this sweep's: a pool whose trial ended, or which was
+    gone (until when it was warm), before the sweep was created is an earlier sweep's of its name
+    (deleted, the name used again: the same ARN), not this one's to hand back or to tell its owners on."""
+
+    def of_this_sweep(pool: Pool) -> bool:
+        if created is None:
+            return True
+        if pool.status is WarmPoolStatus.TERMINATED:
+            return pool.expires_at is None or pool.expires_at > created
+        return pool.available_since is None or pool.available_since >= created
+
+    return [r for r in owned if of_this_sweep(r.pool)]
 
 
 def _tuning_created(described: dict[str, Any] | None) -> datetime | None:

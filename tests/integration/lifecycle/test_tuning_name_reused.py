@@ -68,3 +68,29 @@ def test_a_new_sweep_of_a_deleted_sweeps_name_whose_final_event_is_lost_is_told_
     assert (notice["facts"]["tuning_job_name"], notice["owner"]) == ("sweep", "bob")
     assert system.reconcile()["tuning_notices"] == []  # said once
     assert finished(system) == []
+
+
+def test_a_new_sweep_without_a_best_trial_tells_its_own_trial_s_owner_not_the_old_sweep_s(
+    system: System,
+) -> None:
+    # The new sweep's only trial failed (no best trial): its notice went on the last of the pools the
+    # tuner index has for the name, the old sweep's trial's (its pool sorts after), and told its team
+    # instead of bob
+    idle_trial_of_a_running_sweep(system, "sweep", "sweep-001-aaaa1111")
+    system.control.complete_tuning_job("sweep")
+    system.settle()
+    system.sagemaker.delete_hyper_parameter_tuning_job(HyperParameterTuningJobName="sweep")
+    system.advance(3 * 3600, tick=600)  # its pool is gone (kept two hours)
+    system.notifications()
+    trial = training_job_request("sweep-001-0000ffff", tags={"team": "research", "owner": "bob"})
+    system.control.start_tuning_job("sweep", [trial])
+    system.settle()
+    system.control.fail_job("sweep-001-0000ffff")
+    system.settle()
+
+    system.control.complete_tuning_job("sweep", "Failed")
+    system.settle()
+
+    (notice,) = finished(system)
+    assert (notice["job_name"], notice["owner"]) == ("sweep-001-0000ffff", "bob")
+    assert notice["facts"]["tuning_job_status"] == "Failed"
