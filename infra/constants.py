@@ -8,6 +8,7 @@ LAMBDA_HANDLERS = {
     "reconciler": "warmpool.handlers.reconciler.handler",
     "notifier": "warmpool.handlers.notifier.handler",
     "slack_interactive": "warmpool.handlers.slack_interactive.handler",
+    "slack_presses": "warmpool.handlers.slack_interactive.worker",
 }
 # Shipped in the asset besides `warmpool`: not in the Lambda runtime nor in the Powertools layer.
 BUNDLED_PACKAGES = ("slack_sdk", "tzdata")
@@ -29,3 +30,7 @@ TYPE_INDEX = "by_type"
 LIFECYCLE_TIMEOUT_SECONDS = 60
 LIFECYCLE_BATCH_SIZE = 10
 RECONCILER_TIMEOUT_SECONDS = 300
+# The Slack endpoint answers within Slack's 3 s; the worker it queues a press for has time to apply it
+# and to post the outcome with retries (docs/adr/0010).
+SLACK_ENDPOINT_TIMEOUT_SECONDS = 10
+SLACK_PRESSES_TIMEOUT_SECONDS = 30

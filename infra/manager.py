@@ -75,4 +75,5 @@ class WarmPoolManager(Construct):
             storage=self.storage,
             functions=list(self.functions.functions.values()),
             alarm_email=config.alarm_email,
+            press_dlq=self.notifications.press_dlq,
         )

@@ -109,4 +109,10 @@ def serverless_acknowledgments(manager: WarmPoolManager) -> list[tuple[Construct
                 "Invoked synchronously by the HTTP API or its function URL (slack_endpoint)",
             )
         )
+    if notifications.presses_fn is not None and notifications.press_dlq is not None:
+        found += [
+            (notifications.press_dlq, "Serverless-SQSRedrivePolicy", end_of_line),
+            (notifications.presses_fn, "Serverless-LambdaDLQ", sqs_fed),
+            (notifications.presses_fn, "Serverless-LambdaEventSourceMappingDestination", no_destination),
+        ]
     return found

@@ -36,6 +36,7 @@ class Monitoring(Construct):
         storage: Storage,
         functions: list[lambda_.Function],
         alarm_email: str | None,
+        press_dlq: sqs.Queue | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.alarm_topic = sns.Topic(self, "AlarmTopic", master_key=storage.key, enforce_ssl=True)
@@ -96,6 +97,14 @@ class Monitoring(Construct):
                 dlq.metric_approximate_number_of_messages_visible(period=Duration.minutes(5)),
                 f"Messages in the {label.lower()} DLQ: their 'reason' attribute, else the function's log; "
                 "fix, redrive",
+            )
+        if press_dlq is not None:  # the Slack presses that could not be carried out (slack_endpoint)
+            dlqs.append(("SlackPress", press_dlq))
+            alarm(
+                "SlackPressDlqDepth",
+                press_dlq.metric_approximate_number_of_messages_visible(period=Duration.minutes(5)),
+                "Slack presses that could not be carried out: their 'reason' attribute and the SlackPresses "
+                "function's log; the people who pressed were told to press again; fix, then delete them",
             )
         for fn in functions:
             alarm(f"{fn.node.id}Errors", fn.metric_errors(period=Duration.minutes(5)), f"{fn.node.id} failed")

@@ -7,19 +7,21 @@ from aws_cdk import CfnOutput, Duration
 from aws_cdk import aws_apigateway as apigw_v1
 from aws_cdk import aws_apigatewayv2 as apigw
 from aws_cdk import aws_apigatewayv2_integrations as integrations
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from infra.config import StackConfig
-from infra.constants import LAMBDA_HANDLERS
+from infra.constants import LAMBDA_HANDLERS, SLACK_ENDPOINT_TIMEOUT_SECONDS, SLACK_PRESSES_TIMEOUT_SECONDS
 from infra.constructs.functions import FunctionFactory, log_retention
-from infra.constructs.grants import consume_queue, read_policy_parameter, read_secret
+from infra.constructs.grants import consume_queue, read_policy_parameter, read_secret, send_to_queue
 from infra.constructs.lifecycle import Lifecycle
-from infra.constructs.storage import Storage
+from infra.constructs.storage import Storage, queue_pair
 
 
 @jsii.implements(apigw.IAccessLogSettings)
@@ -120,27 +122,59 @@ class Notifications(Construct):
         )
 
         self.slack_fn: lambda_.Function | None = None
+        self.presses_fn: lambda_.Function | None = None
+        self.press_dlq: sqs.Queue | None = None
         self.endpoint_url: str | None = None
         if config.slack_endpoint == "none":
             return
+        # A press is applied by a worker, not by the endpoint: the endpoint checks it (signature, replay,
+        # size, rate), queues it and acknowledges within Slack's 3 s; the worker applies it and posts the
+        # outcome (docs/adr/0010). A press that fails is kept in the DLQ, whose depth alarms.
+        self.press_queue, self.press_dlq = queue_pair(
+            self, "SlackPressQueue", storage.key, Duration.seconds(6 * SLACK_PRESSES_TIMEOUT_SECONDS)
+        )
+        # What the SlackPressDlqDepth runbook (docs/deploy.md) looks at: an output named by its variable.
+        CfnOutput(self, "SlackPressDlqUrl", value=self.press_dlq.queue_url, description="SLACK_PRESS_DLQ_URL")
         self.slack_fn = factory.function(
             "SlackInteractive",
             handler=LAMBDA_HANDLERS["slack_interactive"],
-            timeout=Duration.seconds(10),
+            timeout=Duration.seconds(SLACK_ENDPOINT_TIMEOUT_SECONDS),
             environment={
-                **lifecycle.engine_environment,
                 "SLACK_SIGNING_SECRET_ARN": self.signing_secret.secret_arn,
+                "POOLS_TABLE_NAME": storage.pools_table.table_name,
+                "SLACK_PRESS_QUEUE_URL": self.press_queue.queue_url,
             },
             # A function URL has no throttle of its own: anyone may send it requests, and each one, refused
             # unsigned or not, runs the function. Reserved, it runs at most that many at once, and the
             # other functions keep the account's concurrency (the HTTP API's stage throttles instead).
             reserved_concurrency=config.slack_reserved_concurrency,
         )
-        # A press acts on a pool the registry knows (its tags are the record's): no ListTags, and no
-        # listing of jobs or check of schedules, which are the reconciler's.
-        lifecycle.grant_engine(self.slack_fn, storage=storage, policy=policy, config=config)
-        # The signing secret only: it answers on the press's response_url, never through a webhook.
+        # The function the internet reaches may read the signing secret, mark requests heard and count
+        # each user's requests in the registry table (items only: no query, no other table), and queue a
+        # press: nothing of SageMaker, the schedules, the audit trail or the policy, which the worker has.
         read_secret(self.slack_fn, self.signing_secret)
+        self.slack_fn.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
+                resources=[storage.pools_table.table_arn],
+            )
+        )
+        send_to_queue(self.slack_fn, self.press_queue)
+        self.presses_fn = factory.function(
+            "SlackPresses",
+            handler=LAMBDA_HANDLERS["slack_presses"],
+            timeout=Duration.seconds(SLACK_PRESSES_TIMEOUT_SECONDS),
+            environment={
+                **lifecycle.engine_environment,
+                "SLACK_PRESS_DLQ_URL": self.press_dlq.queue_url,
+            },
+        )
+        consume_queue(self.presses_fn, self.press_queue, batch_size=1)
+        # A press acts on a pool the registry knows (its tags are the record's): no ListTags, and no
+        # listing of jobs or check of schedules, which are the reconciler's. It answers on the press's
+        # response_url, never through a webhook: no secret at all.
+        lifecycle.grant_engine(self.presses_fn, storage=storage, policy=policy, config=config)
+        send_to_queue(self.presses_fn, self.press_dlq)  # a press that failed, once its person is told
         if config.slack_endpoint == "function-url":
             url = self.slack_fn.add_function_url(auth_type=lambda_.FunctionUrlAuthType.NONE)
             self.endpoint_url = url.url

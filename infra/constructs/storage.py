@@ -18,9 +18,10 @@ from infra.constants import (
 )
 
 
-def _queue_pair(
+def queue_pair(
     scope: Construct, name: str, key: kms.IKey, visibility: Duration
 ) -> tuple[sqs.Queue, sqs.Queue]:
+    """A KMS-encrypted, TLS-only queue and its DLQ, which keeps a message 14 days."""
     dlq = sqs.Queue(
         scope,
         f"{name}Dlq",
@@ -106,10 +107,10 @@ class Storage(Construct):
             removal_policy=RemovalPolicy.DESTROY,
         )
         # Visibility must exceed the consuming function's timeout (AWS recommends 6x).
-        self.lifecycle_queue, self.lifecycle_dlq = _queue_pair(
+        self.lifecycle_queue, self.lifecycle_dlq = queue_pair(
             self, "LifecycleQueue", self.key, Duration.minutes(6)
         )
-        self.notify_queue, self.notify_dlq = _queue_pair(self, "NotifyQueue", self.key, Duration.minutes(6))
+        self.notify_queue, self.notify_dlq = queue_pair(self, "NotifyQueue", self.key, Duration.minutes(6))
         # What the DLQ alarms' runbooks (docs/deploy.md) name: a DLQ's URL to look at its messages, its
         # ARN and its queue's for the redrive (`aws sqs start-message-move-task`). Each output's
         # description is the variable the runbooks use, as the CLI's settings are (docs/cli.md).

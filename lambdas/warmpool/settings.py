@@ -98,10 +98,16 @@ class NotifierSettings(_EnvSettings):
     idempotency_table_name: str = Field(alias="IDEMPOTENCY_TABLE_NAME")
 
 
-class SlackInteractiveSettings(EngineSettings):
+class SlackInteractiveSettings(_EnvSettings):
+    """The endpoint the internet reaches: it checks and queues a press, and needs no engine."""
+
     # Only the signing secret: the answer to a press goes to the press's own response_url, never to a
     # webhook, so the internet-facing function may not read the channels' webhook URLs.
     slack_signing_secret_arn: str = Field(alias="SLACK_SIGNING_SECRET_ARN")
+    # the table of the replay markers and of each user's request count
+    pools_table_name: str = Field(alias="POOLS_TABLE_NAME")
+    # where a checked press waits for the worker (`SlackPressSettings`)
+    slack_press_queue_url: str = Field(alias="SLACK_PRESS_QUEUE_URL")
     # Where a press's response_url may point: Slack's hosts. The stack leaves it so; a local run (the
     # demo, the tests) points it at the loopback stand-in for Slack, comma-separated origins.
     slack_response_origins: tuple[str, ...] = Field(default=SLACK_ORIGINS, alias="SLACK_RESPONSE_ORIGINS")
@@ -116,3 +122,10 @@ class SlackInteractiveSettings(EngineSettings):
                 raise ValueError("name at least one origin, as https://hooks.slack.com")
             return tuple(allowed_origin(v) for v in value)
         return value
+
+
+class SlackPressSettings(EngineSettings):
+    """The worker that applies the presses the endpoint queued."""
+
+    # a press that could not be carried out, kept with its reason once its person is told
+    slack_press_dlq_url: str = Field(alias="SLACK_PRESS_DLQ_URL")

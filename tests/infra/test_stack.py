@@ -12,6 +12,7 @@ from warmpool.settings import (
     NotifierSettings,
     ReconcilerSettings,
     SlackInteractiveSettings,
+    SlackPressSettings,
     _EnvSettings,
 )
 
@@ -68,17 +69,17 @@ def test_rules_filter_on_source_and_detail_type_only_and_feed_the_queue(synthesi
 
 def test_queues_are_encrypted_tls_only_and_redrive_to_dlqs(synthesized: Synthesized) -> None:
     queues = synthesized.resources("AWS::SQS::Queue")
-    assert len(queues) == 4
+    assert len(queues) == 6  # lifecycle, notify and the Slack presses, each with its DLQ
     for queue in queues.values():
         assert "KmsMasterKeyId" in queue["Properties"]
     redriven = [q for q in queues.values() if "RedrivePolicy" in q["Properties"]]
-    assert len(redriven) == 2
+    assert len(redriven) == 3
     assert all(q["Properties"]["RedrivePolicy"]["maxReceiveCount"] == 5 for q in redriven)
     policies = synthesized.resources("AWS::SQS::QueuePolicy").values()
     denies = [
         s for p in policies for s in p["Properties"]["PolicyDocument"]["Statement"] if s["Effect"] == "Deny"
     ]
-    assert len(denies) >= 4
+    assert len(denies) >= 6
     assert all(s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}} for s in denies)
     mappings = synthesized.resources("AWS::Lambda::EventSourceMapping").values()
     # one mapping per queue-fed function (logical ids end in CDK's 8-character hash)
@@ -87,6 +88,7 @@ def test_queues_are_encrypted_tls_only_and_redrive_to_dlqs(synthesized: Synthesi
         for m in mappings
     )
     assert wired == [
+        ("WarmPoolNotificationsSlackPressQueue", "WarmPoolFunctionsSlackPresses"),
         ("WarmPoolStorageLifecycleQueue", "WarmPoolFunctionsLifecycle"),
         ("WarmPoolStorageNotifyQueue", "WarmPoolFunctionsNotifier"),
     ]
@@ -151,7 +153,7 @@ def test_the_notifier_remembers_a_copy_sent_for_longer_than_a_dlq_keeps_its_mess
         for q in queues
         if "MessageRetentionPeriod" in q["Properties"]
     ]
-    assert len(kept) == 2  # the two DLQs
+    assert len(kept) == 3  # the three DLQs
     assert all(seconds < SENT_REMEMBERED_SECONDS for seconds in kept)
 
 
@@ -225,7 +227,7 @@ def test_the_audit_trail_has_a_retained_table_of_its_own(synthesized: Synthesize
 
 def test_engine_functions_name_and_may_write_the_audit_table(synthesized: Synthesized) -> None:
     name, _ = audit_table(synthesized)
-    engine = {"Lifecycle", "Reconciler", "SlackInteractive"}
+    engine = {"Lifecycle", "Reconciler", "SlackPresses"}
     functions = synthesized.resources("AWS::Lambda::Function")
     named = {
         n
@@ -301,8 +303,10 @@ def test_least_privilege_on_sagemaker(synthesized: Synthesized) -> None:
             resource = statement["Resource"]["Fn::Join"][1]
             assert ":training-job/*" in "".join(str(p) for p in resource)
     updaters = {name for name, s in granted if "sagemaker:UpdateTrainingJob" in actions(s)}
-    assert len(updaters) == 3  # lifecycle, reconciler, Slack actions; never the notifier
+    assert len(updaters) == 3  # lifecycle, reconciler, the Slack presses' worker
     assert not any("Notifier" in name for name in updaters)
+    # never the function the internet reaches
+    assert not any("SlackInteractive" in name for name in updaters)
 
 
 def test_the_reconciler_may_read_tuning_jobs(synthesized: Synthesized) -> None:
@@ -324,6 +328,7 @@ SETTINGS: dict[str, type[_EnvSettings]] = {
     "Reconciler": ReconcilerSettings,
     "Notifier": NotifierSettings,
     "SlackInteractive": SlackInteractiveSettings,
+    "SlackPresses": SlackPressSettings,
 }
 
 
@@ -430,3 +435,64 @@ def test_the_topic_every_alarm_goes_to_is_a_stack_output(synthesized: Synthesize
     alarms = synthesized.resources("AWS::CloudWatch::Alarm").values()
     assert alarms
     assert all(alarm["Properties"]["AlarmActions"] == [outputs["ALARM_TOPIC_ARN"]] for alarm in alarms)
+
+
+def test_the_slack_endpoint_queues_presses_for_a_worker_and_may_do_nothing_else(
+    synthesized: Synthesized,
+) -> None:
+    """Slack waits 3 s for the acknowledgement: the endpoint checks a press and queues it; the worker
+    applies it (docs/adr/0010). The function the internet reaches may read the signing secret, write
+    the registry's items (replay markers, request counts) and queue a press: no SageMaker, schedule,
+    policy, audit or webhooks. The worker is fed by the queue, in batches of one, and keeps a press
+    it could not carry out in the DLQ, whose depth alarms."""
+    functions = synthesized.resources("AWS::Lambda::Function")
+    (endpoint_id,) = [k for k in functions if "FunctionsSlackInteractive" in k]
+    (worker_id,) = [k for k in functions if "FunctionsSlackPresses" in k]
+    queues = synthesized.resources("AWS::SQS::Queue")
+    (queue_id,) = [k for k in queues if "SlackPressQueue" in k and "Dlq" not in k]
+    (dlq_id,) = [k for k in queues if "SlackPressQueueDlq" in k]
+    queue = queues[queue_id]["Properties"]
+    assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": [dlq_id, "Arn"]}
+    assert "KmsMasterKeyId" in queue
+    assert queue["VisibilityTimeout"] >= 6 * functions[worker_id]["Properties"]["Timeout"]
+    endpoint_env = functions[endpoint_id]["Properties"]["Environment"]["Variables"]
+    assert endpoint_env["SLACK_PRESS_QUEUE_URL"] == {"Ref": queue_id}
+    assert functions[worker_id]["Properties"]["Environment"]["Variables"]["SLACK_PRESS_DLQ_URL"] == {
+        "Ref": dlq_id
+    }
+    assert functions[worker_id]["Properties"]["Handler"] == "warmpool.handlers.slack_interactive.worker"
+    (mapping,) = [
+        m["Properties"]
+        for m in synthesized.resources("AWS::Lambda::EventSourceMapping").values()
+        if m["Properties"]["EventSourceArn"] == {"Fn::GetAtt": [queue_id, "Arn"]}
+    ]
+    assert mapping["FunctionName"] == {"Ref": worker_id}
+    assert mapping["BatchSize"] == 1
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    endpoint_actions = {
+        a
+        for policy, statement in statements(synthesized)
+        if "FunctionsSlackInteractive" in policy and statement["Effect"] == "Allow"
+        for a in actions(statement)
+    }
+    assert endpoint_actions == {
+        "secretsmanager:GetSecretValue",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+        "sqs:SendMessage",
+        "kms:GenerateDataKey",
+        "kms:Decrypt",
+        "xray:PutTraceSegments",
+        "xray:PutTelemetryRecords",
+    }
+    sent_to = [
+        resources(statement)
+        for policy, statement in statements(synthesized)
+        if "FunctionsSlackInteractive" in policy and "sqs:SendMessage" in actions(statement)
+    ]
+    assert sent_to == [[{"Fn::GetAtt": [queue_id, "Arn"]}]]
+    alarms = synthesized.resources("AWS::CloudWatch::Alarm")
+    (depth,) = [a["Properties"] for k, a in alarms.items() if "SlackPressDlqDepth" in k]
+    assert depth["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": [dlq_id, "QueueName"]}}]
+    assert any("SlackPressesErrors" in k for k in alarms)

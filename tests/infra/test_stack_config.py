@@ -73,8 +73,8 @@ def test_every_log_group_keeps_logs_as_long_as_configured(tmp_path: Path) -> Non
 
     build_app(context={"warmpool": {"log_retention_days": 400}}, outdir=str(tmp_path)).synth()
     template = json.loads((tmp_path / "WarmPoolManager.template.json").read_text())
-    # the four functions' logs and the Slack endpoint's access logs
-    assert _log_retentions(template) == [400] * 5
+    # the five functions' logs and the Slack endpoint's access logs
+    assert _log_retentions(template) == [400] * 6
 
 
 def test_a_retention_cloudwatch_does_not_offer_fails_synth_naming_the_choices(tmp_path: Path) -> None:
@@ -96,7 +96,7 @@ def test_the_config_given_with_dash_c_as_docs_show_configures_the_stack(tmp_path
     given = json.dumps({"log_retention_days": 400})
     build_app(context={"warmpool": given}, outdir=str(tmp_path)).synth()
     template = json.loads((tmp_path / "WarmPoolManager.template.json").read_text())
-    assert _log_retentions(template) == [400] * 5
+    assert _log_retentions(template) == [400] * 6
 
 
 def synth(context: dict[str, object], outdir: Path) -> subprocess.CompletedProcess[str]:
@@ -339,7 +339,7 @@ def test_the_slack_function_behind_a_function_url_reserves_its_concurrency(tmp_p
     (url,) = [r for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::Url"]
     assert url["Properties"]["AuthType"] == "NONE"
     # the lifecycle, reconciler and notifier functions reserve nothing
-    assert _reserved_concurrency(template) == (5, [None, None, None])
+    assert _reserved_concurrency(template) == (5, [None, None, None, None])
 
 
 def test_a_function_url_without_a_reservation_when_the_account_cannot_spare_one(tmp_path: Path) -> None:
@@ -352,7 +352,7 @@ def test_a_function_url_without_a_reservation_when_the_account_cannot_spare_one(
     context: dict[str, object] = {"warmpool": settings}
     build_app(context=context, outdir=str(tmp_path)).synth()
     template = json.loads((tmp_path / "WarmPoolManager.template.json").read_text())
-    assert _reserved_concurrency(template) == (None, [None, None, None])
+    assert _reserved_concurrency(template) == (None, [None, None, None, None])
 
 
 def test_a_reserved_concurrency_of_zero_or_one_nothing_would_read_fails_synth_naming_it(

@@ -11,7 +11,7 @@ from typing import Any
 
 from tests.infra.conftest import ROOT
 
-ENGINE_FUNCTIONS = ("Lifecycle", "Reconciler", "SlackInteractive")
+ENGINE_FUNCTIONS = ("Lifecycle", "Reconciler", "SlackPresses")
 
 
 def test_the_engine_is_told_which_jobs_its_role_may_update(tmp_path: Path) -> None:

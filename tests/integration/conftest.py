@@ -24,6 +24,7 @@ from warmpool.emulator.jobs import training_job_request
 from warmpool.handlers import lifecycle, notifier, reconciler, slack_interactive
 from warmpool.local.pumps import LocalLambdaContext, QueuePump, SchedulePump
 from warmpool.local.resources import LocalEnvironment, create_local_environment
+from warmpool.local.slack_standin import SlackStandIn
 from warmpool.service import wiring
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday morning
@@ -41,6 +42,8 @@ class System:
     lifecycle: QueuePump
     notifier: QueuePump
     schedules: SchedulePump
+    presses: QueuePump  # the Slack worker on the presses the endpoint queued
+    slack: SlackStandIn  # where Slack's hosts are: the presses' response URLs point at it
     api_calls: dict[str, int] = field(default_factory=dict)
     # DynamoDB Queries by what they read ("<index or table>:<first key value>"): calls and items returned
     queries: dict[str, int] = field(default_factory=dict)
@@ -80,6 +83,20 @@ class System:
         self.control.run_for(name, seconds)
         self.advance(seconds)
 
+    def press(self, event: dict[str, Any]) -> tuple[int, str]:
+        """A request to the Slack endpoint, and the answer the person sees: the endpoint's status, and
+        the text the worker posted to the press's response URL once it applied the press (the last one
+        posted, to any path of the stand-in), else the acknowledgement's own text (a refusal before
+        the press was queued, or a press with no response URL)."""
+        posted = len(self.slack.received)
+        response = slack_interactive.handler(event, None)
+        status, text = response["statusCode"], json.loads(response["body"])["text"]
+        if status == 200 and text.startswith("Working on it: "):
+            self.presses.drain()
+            answers = [r["body"]["text"] for r in self.slack.received[posted:]]
+            text = answers[-1] if answers else text
+        return status, text
+
     def reconcile(self) -> dict[str, Any]:
         result: dict[str, Any] = reconciler.handler({}, LocalLambdaContext())
         self.settle()
@@ -113,6 +130,20 @@ def subscribe(topic_arn: str, name: str, filter_policy: dict[str, Any] | None = 
     attributes = {"FilterPolicy": json.dumps(filter_policy)} if filter_policy else {}
     sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=arn, Attributes=attributes)
     return str(url)
+
+
+_RUNNING: list[System] = []  # the systems running now, the latest last
+
+
+def current_system() -> System:
+    """The system running now (for a helper called without it)."""
+    return _RUNNING[-1]
+
+
+def response_url(path: str = "pressed") -> str | None:
+    """A response URL of the running system's stand-in for Slack (None when no system runs): where a
+    press's answer is posted when a test names none."""
+    return _RUNNING[-1].slack.url(path) if _RUNNING else None
 
 
 @pytest.fixture
@@ -154,6 +185,9 @@ def running_system(monkeypatch: pytest.MonkeyPatch, emulator_config: EmulatorCon
         env = create_local_environment(boto3)
         for key, value in env.env().items():
             monkeypatch.setenv(key, value)
+        slack = SlackStandIn().start()
+        # the presses' response URLs point at the stand-in, which stands where Slack's hosts are
+        monkeypatch.setenv("SLACK_RESPONSE_ORIGINS", slack.origin)
         monkeypatch.setattr(wiring.OVERRIDES, "clock", clock)
         monkeypatch.setattr(wiring.OVERRIDES, "sleep", emulator.advance)
         for module in (lifecycle, reconciler, notifier, slack_interactive):
@@ -198,14 +232,19 @@ def running_system(monkeypatch: pytest.MonkeyPatch, emulator_config: EmulatorCon
             lifecycle=QueuePump(sqs, env.lifecycle_queue_url, lifecycle.handler),
             notifier=QueuePump(sqs, env.notify_queue_url, notifier.handler),
             schedules=SchedulePump(boto3.client("scheduler"), sqs, env.scheduler_group, clock),
+            presses=QueuePump(sqs, env.slack_press_queue_url, slack_interactive.worker, batch_size=1),
+            slack=slack,
             api_calls=api_calls,
             queries=queries,
             items_read=items_read,
         )
         system.sns_queue_url = subscribe(env.topic_arn, "all-notifications")
+        _RUNNING.append(system)
         try:
             yield system
         finally:
+            _RUNNING.remove(system)
+            slack.stop()
             for module in (lifecycle, reconciler, notifier, slack_interactive):
                 module.runtime.cache_clear()
             # a system made again and again (`running_system`) must not leave its counters on the session

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from warmpool.simulator.trace import TraceJob
 
 EACH_JOB = "trace"  # --instance-type trace: each job on its own instance_type
+MAX_START_S = 3600.0  # the longest start-up a policy's cold_start_seconds and warm_start_seconds take
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -28,8 +29,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="replay a job trace and compare keep-alive strategies with the clairvoyant optimum",
         description="Replay a job trace through warmpool's decision code and compare keep-alive strategies "
         "with the clairvoyant optimum (docs/simulator.md). Columns: submit_time_s, duration_s, pool "
-        "(required); user, team, instance_type, instance_count, status, submitted_at (optional; status "
-        "Pending rows are skipped).",
+        "(required); user, team, instance_type, instance_count, status, submitted_at, keep_alive_s "
+        "(optional; status Pending rows are skipped).",
         **examples(
             "warmpool simulate lambdas/warmpool/simulator/traces/hpo-sweep.csv --people-cost-per-hour 100",
             "warmpool simulate lambdas/warmpool/simulator/traces/experiment-team.csv "
@@ -84,8 +85,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument(
         "--strategies",
         default="none,fixed-600,fixed-3600,break-even,adaptive,oracle",
-        help="comma-separated: none, fixed-<seconds>, break-even, adaptive, counterfactual, oracle, "
-        "static-best (the best fixed keep-alive per pool, in hindsight); the oracle is always replayed "
+        help="comma-separated: none, fixed-<seconds>, break-even, adaptive, counterfactual, job (each "
+        "job's own keep_alive_s, as without warmpool), oracle, static-best (the best fixed keep-alive per "
+        "pool, in hindsight); the oracle is always replayed "
         "(default: %(default)s)",
     )
     parser.add_argument("--format", choices=("table", "json"), default="table", help="default: table")
@@ -152,6 +154,8 @@ def run(args: argparse.Namespace) -> int:
                 )
                 + "; a trace has one row per job that ran"
             )
+        if "job" in strategies:
+            _each_keep_alive(jobs, trace.name)
         policy = load_policy_file(args.policy) if args.policy else None
         pool_types = pool_instance_types(jobs, trace.name) if args.instance_type == EACH_JOB else {}
         overrides = policy.prices if policy else None
@@ -249,6 +253,25 @@ def _type_prices(
     return prices
 
 
+def _each_keep_alive(jobs: Sequence[TraceJob], path: str) -> None:
+    """A TraceError when a job has no keep-alive of its own for `--strategies job` to keep: without
+    one, each was replayed as keeping nothing, the `none` column under another name."""
+    from warmpool.simulator.trace import TraceError
+
+    missing = [job for job in jobs if job.keep_alive_s is None]
+    if len(missing) == len(jobs):
+        raise TraceError(
+            "--strategies job replays each job's own keep-alive, from the trace's keep_alive_s column "
+            f"(trace export writes it), and {path} has none: add it, or drop job"
+        )
+    if missing:
+        line = min(job.line for job in missing)
+        raise TraceError(
+            f"{path}:{line}: column 'keep_alive_s' is empty; --strategies job replays each job's own "
+            "keep-alive: fill it in (0 for a job that asked for none), or drop job"
+        )
+
+
 def _say_other_types(jobs: Sequence[TraceJob], instance_type: str) -> None:
     """A line on stderr when the trace's `instance_type` column names other types than the one every job
     is replayed as: a trace of p4d jobs was priced at g5 without a word, `--instance-type trace` unsaid."""
@@ -271,6 +294,8 @@ def _priced_as(instance_type: str) -> str:
 def _bad_number(args: argparse.Namespace) -> str | None:
     """What is wrong with the scenario's numbers, naming the flag and the fix; None when nothing is.
     A negative price or a cold start no slower than a warm one would replay to costs that mean nothing."""
+    from warmpool.domain.policy.document import MAX_USD_PER_HOUR
+
     checks = (
         ("--price-per-hour", args.price_per_hour, "a price in USD per instance-hour above 0", True),
         ("--people-cost-per-hour", args.people_cost_per_hour, "USD per waiting hour, 0 or more", False),
@@ -282,6 +307,16 @@ def _bad_number(args: argparse.Namespace) -> str | None:
             continue
         if not math.isfinite(value) or value < 0 or (positive and value == 0):
             return f"{flag} must be {wanted}, got {value:g}"
+        # 1e308 passed and every cost overflowed to inf: a traceback from the adaptive strategy, or a
+        # table of 300-digit dollars; a start-up over an hour was a policy's validation error, a traceback
+        most, unit = (MAX_START_S, "seconds") if flag.endswith("-s") else (MAX_USD_PER_HOUR, "USD per hour")
+        if value > most:
+            why = (
+                " (as a policy's start-up seconds)"
+                if unit == "seconds"
+                else ": a price in cents, or per year?"
+            )
+            return f"{flag} must be at most {most:,.0f} {unit}, got {value:g}{why}"
     if args.instance_type == EACH_JOB and args.price_per_hour is not None:
         return (
             f"--price-per-hour prices one instance type; with --instance-type {EACH_JOB} each job is priced "
@@ -301,6 +336,7 @@ def _trace_start(timezone: str, start: str | None) -> datetime:
 
     from warmpool.domain.policy.document import known_zone
     from warmpool.simulator.replay import DEFAULT_START
+    from warmpool.simulator.trace import CLOCK_RANGE, CLOCK_YEARS
 
     try:
         zone = ZoneInfo(known_zone(timezone))
@@ -313,12 +349,20 @@ def _trace_start(timezone: str, start: str | None) -> datetime:
             f"--start {start!r} is not an ISO 8601 date or time; e.g. 2026-01-05T00:00 (in --timezone) "
             "or 2026-01-05T00:00-08:00"
         ) from None
+    if moment.year not in CLOCK_YEARS:
+        raise ValueError(f"--start {start!r} is out of the replay's range: {CLOCK_RANGE}")
     return moment if moment.tzinfo else moment.replace(tzinfo=zone)
 
 
 def _bad_plot(path: str) -> str | None:
-    """What is wrong with --plot, checked before the replay rather than after it."""
-    from matplotlib.backend_bases import FigureCanvasBase
+    """What is wrong with --plot, checked before the replay rather than after it. matplotlib is not a
+    dependency of warmpool (the Lambdas need none): without it, --plot was a ModuleNotFoundError."""
+    try:
+        from matplotlib.backend_bases import FigureCanvasBase
+    except ImportError:
+        return (
+            f"--plot {path}: needs matplotlib, which is not installed: pip install matplotlib, or drop --plot"
+        )
 
     formats = FigureCanvasBase.get_supported_filetypes()
     suffix = Path(path).suffix.lower().lstrip(".")

@@ -78,15 +78,29 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     export.set_defaults(run=run_export)
 
 
+FIRST_YEAR = 1970  # of a period: near year 1 its moments overflowed, a traceback
+
+
 def _period(args: argparse.Namespace, now: datetime) -> tuple[datetime, datetime]:
     until = iso_moment(args.until, "--until") if args.until else now
+    since: datetime | None
     if args.since:
         since = iso_moment(args.since, "--since")
     else:
         days = 14.0 if args.days is None else args.days
         if not 0 < days <= 3650:
             raise ValueError(f"--days must be more than 0 and at most 3650, got {days:g}")
-        since = until - timedelta(days=days)
+        try:
+            since = until - timedelta(days=days)
+        except OverflowError:  # `--until 0001-01-01` less 14 days
+            since = None
+    if since is None or since.year < FIRST_YEAR:  # SageMaker is asked from a second before it, too
+        given = " ".join(
+            f"--{flag} {getattr(args, flag)}" for flag in ("since", "until") if getattr(args, flag)
+        )
+        raise ValueError(
+            f"{given}: the period reaches past the calendar's first day; give moments from {FIRST_YEAR} on"
+        )
     if since >= until:
         raise ValueError(f"--since {since.isoformat()} is not before --until {until.isoformat()}")
     return since, until
@@ -215,7 +229,9 @@ def run_export(args: argparse.Namespace) -> int:
         f"{counted(len(rows), 'job')} in {counted(len({r.pool for r in rows}), 'pool')}, submitted from "
         f"{rows[0].submitted_at.isoformat()} to {rows[-1].submitted_at.isoformat()}{left_out}. Replay them "
         f"on their own clock and instance types: warmpool simulate {target} --instance-type "
-        f"{args.instance_type or 'trace'} --start {rows[0].submitted_at.isoformat()}",
+        f"{args.instance_type or 'trace'} --start {rows[0].submitted_at.isoformat()}"
+        # its prices, as the engine's: a type the built-in table does not price was refused without it
+        + (f" --policy {args.policy}" if args.policy else ""),
         file=sys.stderr,
     )
     return 0

@@ -111,13 +111,15 @@ def _slack_press(system: LocalSystem, job: str, action: str, user: str) -> str:
     signature = (
         "v0=" + hmac.new(secret.encode(), f"v0:{timestamp}:{body}".encode(), hashlib.sha256).hexdigest()
     )
+    answered = len(system.slack.delivered("responses"))
     response = slack_interactive.handler(
         {"body": body, "headers": {"x-slack-request-timestamp": timestamp, "x-slack-signature": signature}},
         None,
     )
-    system.settle()
+    system.settle()  # the worker applies the press and posts its outcome to the press's response_url
+    outcomes = [m["body"]["text"] for m in system.slack.delivered("responses")[answered:]]
     # as Slack shows the answer: a rule that quotes a name with `<` or `&` in it reads as written
-    return slack_unescape(str(json.loads(response["body"])["text"]))
+    return slack_unescape(str(outcomes[-1] if outcomes else json.loads(response["body"])["text"]))
 
 
 def _registry(system: LocalSystem) -> DynamoPoolRegistry:

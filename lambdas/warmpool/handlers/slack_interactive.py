@@ -1,9 +1,12 @@
 """Slack interactive endpoint (API Gateway HTTP API or Function URL): "Extend"/"Release" buttons.
 
-Verify the signature on the raw body (and refuse requests older than 5 minutes), answer a replay of a
-request already handled "already handled" without acting again, bound the body size and each user's
-request rate, authorize (owner, team admins, platform admins), then apply the request
-through the lifecycle service, so policy limits still hold and a refusal says why.
+Two functions of this module. `handler`, the one the internet reaches, does only what is quick and
+needs no engine: verify the signature on the raw body (and refuse requests older than 5 minutes),
+answer a replay of a request already handled "already handled" without acting again, bound the body
+size and each user's request rate, then queue the press and acknowledge it at once ("Working on it:
+..."), well within the 3 seconds Slack waits. `worker`, fed by that queue, authorizes (owner, team
+admins, platform admins) and applies the press through the lifecycle service, so policy limits still
+hold and a refusal says why, and posts the outcome to the press's `response_url` (docs/adr/0010).
 """
 
 from __future__ import annotations
@@ -12,11 +15,15 @@ import base64
 import hashlib
 import json
 import re
-from dataclasses import dataclass, replace
-from functools import cache
+from dataclasses import asdict, dataclass, replace
+from datetime import datetime
+from functools import cache, cached_property
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+    from warmpool.adapters.queues import SqsDeadLetters
     from warmpool.adapters.secrets import SecretStore
     from warmpool.adapters.slack import SlackWebhooks
     from warmpool.domain.clock import Clock
@@ -26,53 +33,103 @@ if TYPE_CHECKING:
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_REQUESTS_PER_MINUTE = 10
-UPDATE_TIMEOUT_SECONDS = 1  # the message update after the action; the ack is due within 3 s
+UPDATE_TIMEOUT_SECONDS = 1  # a post from the endpoint; the ack is due within 3 s
+OUTCOME_TIMEOUT_SECONDS = 5  # the worker's post of the outcome, each of its tries
 REPLAY_WINDOW_SECONDS = 5 * 60  # slack-sdk refuses a request whose timestamp is further from now
+# A second press of the same button on the same job by the same person this soon after the first is
+# the same request (a double click, a press again because nothing showed yet), not a second one
+REPEAT_WINDOW_SECONDS = 30
 TIMESTAMP = re.compile(r"[0-9]{1,12}")  # Unix seconds, as Slack sends them
 SIGNATURE = re.compile(r"v0=[0-9a-f]{64}")  # Slack's v0 scheme: HMAC-SHA256 in hex
 
 
 @dataclass
-class Runtime:
-    service: LifecycleService
+class Front:
+    """What the endpoint needs: no engine, so it starts and answers quickly."""
+
     secrets: SecretStore  # the signing secret is read again once a minute: filled after the deploy
     signing_secret_arn: str
     response_origins: tuple[str, ...]  # where a press's response_url may point: Slack's hosts
-    slack: SlackWebhooks
+    slack: SlackWebhooks  # one short try: only to say a press could not be queued
     dynamodb: Any
     table: str
+    sqs: Any
+    press_queue_url: str
     metrics: PowertoolsMetrics
     clock: Clock  # the engine's clock: the rate limiter's minutes are its minutes
 
 
+@dataclass
+class Worker:
+    """What the worker needs to apply a queued press and post its outcome."""
+
+    service: LifecycleService
+    slack: SlackWebhooks  # with retries: outside Slack's 3 s
+    dynamodb: Any
+    table: str
+    dead_letters: SqsDeadLetters  # a press that failed, once its person is told
+    metrics: PowertoolsMetrics
+    clock: Clock
+
+
+class Runtime:
+    """The module's two functions' parts, each made on its first use: the endpoint never builds the
+    engine (nor needs its settings), the worker never reads the signing secret."""
+
+    @cached_property
+    def front(self) -> Front:
+        from warmpool.adapters.secrets import SecretStore
+        from warmpool.adapters.slack import SlackWebhooks
+        from warmpool.observability import PowertoolsMetrics
+        from warmpool.service.wiring import boto_client, current_clock
+        from warmpool.settings import SlackInteractiveSettings
+
+        settings = SlackInteractiveSettings.from_env()
+        clock = current_clock()
+        return Front(
+            secrets=SecretStore(boto_client("secretsmanager"), clock=clock),
+            signing_secret_arn=settings.slack_signing_secret_arn,
+            response_origins=settings.slack_response_origins,
+            # Slack wants the acknowledgement within 3 s: a post from here gets one short try.
+            slack=SlackWebhooks(
+                max_rate_limit_retries=0,
+                max_server_error_retries=0,
+                max_connection_retries=0,
+                timeout_seconds=UPDATE_TIMEOUT_SECONDS,
+            ),
+            dynamodb=boto_client("dynamodb"),
+            table=settings.pools_table_name,
+            sqs=boto_client("sqs"),
+            press_queue_url=settings.slack_press_queue_url,
+            metrics=PowertoolsMetrics(),
+            clock=clock,
+        )
+
+    @cached_property
+    def worker(self) -> Worker:
+        from warmpool.adapters.queues import SqsDeadLetters
+        from warmpool.adapters.slack import SlackWebhooks
+        from warmpool.observability import PowertoolsMetrics
+        from warmpool.service.wiring import boto_client, build_lifecycle_service, current_clock
+        from warmpool.settings import SlackPressSettings
+
+        settings = SlackPressSettings.from_env()
+        metrics = PowertoolsMetrics()
+        clock = current_clock()
+        return Worker(
+            service=build_lifecycle_service(settings, metrics=metrics, clock=clock),
+            slack=SlackWebhooks(timeout_seconds=OUTCOME_TIMEOUT_SECONDS),
+            dynamodb=boto_client("dynamodb"),
+            table=settings.pools_table_name,
+            dead_letters=SqsDeadLetters(boto_client("sqs"), settings.slack_press_dlq_url),
+            metrics=metrics,
+            clock=clock,
+        )
+
+
 @cache
 def runtime() -> Runtime:
-    from warmpool.adapters.secrets import SecretStore
-    from warmpool.adapters.slack import SlackWebhooks
-    from warmpool.observability import PowertoolsMetrics
-    from warmpool.service.wiring import boto_client, build_lifecycle_service, current_clock
-    from warmpool.settings import SlackInteractiveSettings
-
-    settings = SlackInteractiveSettings.from_env()
-    metrics = PowertoolsMetrics()
-    clock = current_clock()
-    return Runtime(
-        service=build_lifecycle_service(settings, metrics=metrics, clock=clock),
-        secrets=SecretStore(boto_client("secretsmanager"), clock=clock),
-        signing_secret_arn=settings.slack_signing_secret_arn,
-        response_origins=settings.slack_response_origins,
-        # Slack wants the answer within 3 s: the message update gets one short try, no retries.
-        slack=SlackWebhooks(
-            max_rate_limit_retries=0,
-            max_server_error_retries=0,
-            max_connection_retries=0,
-            timeout_seconds=UPDATE_TIMEOUT_SECONDS,
-        ),
-        dynamodb=boto_client("dynamodb"),
-        table=settings.pools_table_name,
-        metrics=metrics,
-        clock=clock,
-    )
+    return Runtime()
 
 
 def _reply(status: int, text: str) -> dict[str, Any]:
@@ -83,7 +140,7 @@ def _reply(status: int, text: str) -> dict[str, Any]:
     }
 
 
-def _within_rate(rt: Runtime, user: str) -> bool:
+def _within_rate(rt: Front, user: str) -> bool:
     """A per-user counter per minute of the injected clock (DynamoDB atomic ADD, expiring): stops a
     flood from one user."""
     minute = int(rt.clock.now().timestamp() // 60)
@@ -115,7 +172,7 @@ class SigningSecretError(ValueError):
     """The signing secret cannot be what Slack signs with: every request is refused, and the log says why."""
 
 
-def _signing_secret(rt: Runtime) -> str:
+def _signing_secret(rt: Front) -> str:
     """The Slack app's signing secret as the operator put it in the secret, by hand. Whitespace around
     it (a pasted newline) is not part of it: kept, every press was refused as unsigned. A blank one, or
     one the Secrets Manager console saved as key/value JSON, refused every press without a word of why:
@@ -140,7 +197,7 @@ def _marker_key(timestamp: str, signature: str) -> dict[str, Any]:
     return {"pk": {"S": f"SLACKREQ#{digest}"}, "sk": {"S": "SEEN"}}
 
 
-def _first_time(rt: Runtime, timestamp: str, signature: str) -> bool:
+def _first_time(rt: Front, timestamp: str, signature: str) -> bool:
     """Whether this signed request comes for the first time: a conditional put of a marker (the hash
     of its timestamp and signature) that expires once the request would be refused as stale anyway.
     A captured request sent again within the 5 minutes finds its marker."""
@@ -158,23 +215,57 @@ def _first_time(rt: Runtime, timestamp: str, signature: str) -> bool:
     return True
 
 
-def _forget(rt: Runtime, timestamp: str, signature: str) -> None:
+def _forget(rt: Front, timestamp: str, signature: str) -> None:
     """The request's marker removed (`_first_time`): the same signed request is heard again."""
     rt.dynamodb.delete_item(TableName=rt.table, Key=_marker_key(timestamp, signature))
 
 
+def _press_key(press: ButtonPress) -> dict[str, Any]:
+    return {
+        "pk": {"S": f"SLACKPRESS#{press.user_id}#{press.job_name}"},
+        "sk": {"S": f"{press.kind}#{press.minutes}"},
+    }
+
+
+def _earlier_press(rt: Worker, press: ButtonPress) -> float | None:
+    """Seconds since the same person pressed the same button on the same job, when that was less than
+    `REPEAT_WINDOW_SECONDS` ago (the press is then that request again); else None, and this press is
+    marked as the latest (a conditional put, so two presses at once cannot both be the first)."""
+    now = rt.clock.now().timestamp()
+    try:
+        rt.dynamodb.put_item(
+            TableName=rt.table,
+            Item={
+                **_press_key(press),
+                "at": {"N": repr(now)},
+                "ttl": {"N": str(int(now) + 2 * REPLAY_WINDOW_SECONDS)},
+            },
+            ConditionExpression="attribute_not_exists(pk) OR #at <= :cutoff",
+            ExpressionAttributeNames={"#at": "at"},
+            ExpressionAttributeValues={":cutoff": {"N": repr(now - REPEAT_WINDOW_SECONDS)}},
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+        )
+    except rt.dynamodb.exceptions.ConditionalCheckFailedException as exc:
+        earlier = exc.response.get("Item", {}).get("at", {}).get("N")
+        return max(0.0, now - float(earlier)) if earlier is not None else 0.0
+    return None
+
+
+def _forget_press(rt: Worker, press: ButtonPress) -> None:
+    """The press's mark removed (`_earlier_press`): a press that failed is not an earlier request."""
+    rt.dynamodb.delete_item(TableName=rt.table, Key=_press_key(press))
+
+
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Every answer, an early one too, publishes what the request counted: a press refused while the
-    policy parameter is invalid has counted PolicyInvalid, which would otherwise wait in the container
-    for a later request (minutes late for its alarm) or go with it."""
-    rt = runtime()
+    """Every answer, an early one too, publishes what the request counted."""
+    rt = runtime().front
     try:
         return _answer(event, rt)
     finally:
         rt.metrics.flush()
 
 
-def _answer(event: dict[str, Any], rt: Runtime) -> dict[str, Any]:
+def _answer(event: dict[str, Any], rt: Front) -> dict[str, Any]:
     from botocore.exceptions import ClientError
 
     from warmpool.domain.messages import slack_text
@@ -214,20 +305,25 @@ def _answer(event: dict[str, Any], rt: Runtime) -> dict[str, Any]:
     except BadActionError as exc:  # names what the payload carried: escaped, as every answer is
         return _reply(400, slack_text(str(exc)))
     try:
-        return _press(rt, press)
+        if not _within_rate(rt, press.user_id):
+            return _reply(429, "too many requests; wait a minute")
+        # Applying the press (a DescribeTrainingJob, an UpdateTrainingJob, schedules, a dozen registry
+        # reads and writes, the audit, after a cold start) did not reliably fit in the 3 s Slack waits
+        # for the acknowledgement: the worker applies it, and posts the outcome to its response_url.
+        rt.sqs.send_message(
+            QueueUrl=rt.press_queue_url,
+            MessageBody=json.dumps({"press": asdict(press), "pressed_at": rt.clock.now().isoformat()}),
+        )
     except Exception as exc:
-        # Failed inside warmpool (SageMaker or DynamoDB throttled past the retries, a write another
-        # invocation kept getting in first): the function's error, as before; and now the person is
-        # told, and the request is no longer marked heard. They saw only Slack's own error, and the
-        # marker answered Slack's retry of the request "already handled", with nothing done. The answer
-        # promises nothing: the failure may have come after a change.
+        # DynamoDB or SQS failed: the press was not queued. The function's error, and the person is
+        # told; the request is no longer marked heard, so that the same request sent again is.
         code = exc.response.get("Error", {}).get("Code") if isinstance(exc, ClientError) else None
         _answer_press(
-            rt,
+            rt.slack,
             press,
             slack_text(
-                f"{press.kind} {press.job_name}: failed ({code or type(exc).__name__}): the request may "
-                "not have been carried out; press the button again in a minute."
+                f"{press.kind} {press.job_name}: failed ({code or type(exc).__name__}): the request was not "
+                "carried out; press the button again in a minute."
             ),
         )
         try:
@@ -235,11 +331,114 @@ def _answer(event: dict[str, Any], rt: Runtime) -> dict[str, Any]:
         except Exception:  # the registry may be what failed: the failure above is the one to raise
             log.exception("could not forget the failed Slack request; Slack's retry of it is ignored")
         raise
+    asked = (
+        f"extend {press.job_name} by {press.minutes} min"
+        if press.kind == "extend"
+        else (f"release {press.job_name}")
+    )
+    # Slack shows nothing of this body for a button in a message: the outcome, posted, is what is seen
+    return _reply(200, slack_text(f"Working on it: {asked}; the outcome follows."))
 
 
-def _press(rt: Runtime, press: ButtonPress) -> dict[str, Any]:
-    """A signed press, heard for the first time, of a warmpool button: limited, authorized, applied,
-    and answered."""
+def worker(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """The presses the endpoint queued, one by one (the queue's batches are of one)."""
+    from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+
+    rt = runtime().worker
+    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+    try:
+        return dict(
+            process_partial_response(event=event, record_handler=_work, processor=processor, context=context)
+        )
+    finally:
+        rt.metrics.flush()
+
+
+def _queued_press(body: str) -> tuple[ButtonPress, datetime]:
+    """The press the endpoint queued, and when; ValueError when the message is not one."""
+    from warmpool.domain.slack_actions import ButtonPress
+
+    try:
+        message = json.loads(body)
+        press = ButtonPress(**message["press"])
+        pressed_at = datetime.fromisoformat(message["pressed_at"])
+    except (KeyError, TypeError) as exc:
+        raise ValueError(f"not a press the Slack endpoint queued: {exc}") from None
+    if press.kind not in ("extend", "release") or pressed_at.tzinfo is None:
+        raise ValueError("not a press the Slack endpoint queued")
+    return press, pressed_at
+
+
+def _work(record: SQSRecord) -> None:
+    """One queued press. Whatever becomes of it, the person who pressed is told, and a press that could
+    not be carried out is kept in the press DLQ (whose depth alarms) with the reason: never retried,
+    as an extension carried out before a failure would be granted twice."""
+    from botocore.exceptions import ClientError
+
+    from warmpool.domain.messages import slack_text
+    from warmpool.observability import logger
+
+    rt = runtime().worker
+    log = logger()
+    try:
+        press, pressed_at = _queued_press(record.body)
+    except ValueError as exc:
+        log.warning("not a Slack press; kept in the press DLQ", extra={"message_id": record.message_id})
+        rt.dead_letters.send(record.body, str(exc), "body")
+        return
+    if int(record.attributes.approximate_receive_count or 1) > 1:
+        # An earlier try ended without a word (the function timed out, or ran out of memory): it may
+        # have changed the pool, so the press is not applied again.
+        log.error("a Slack press whose earlier try did not finish", extra={"job_name": press.job_name})
+        _answer_press(
+            rt.slack,
+            press,
+            slack_text(
+                f"{press.kind} {press.job_name}: failed: warmpool could not finish the request (its "
+                "operators are alerted): it may not have been carried out; press the button again in a "
+                "minute."
+            ),
+        )
+        rt.dead_letters.send(record.body, "an earlier try of the press did not finish", "press")
+        return
+    waited = (rt.clock.now() - pressed_at).total_seconds()
+    if waited > REPLAY_WINDOW_SECONDS:
+        # a press redriven from the DLQ, or one that waited out an outage: the person may have moved on
+        log.warning("a Slack press that waited too long", extra={"job_name": press.job_name})
+        _answer_press(
+            rt.slack,
+            press,
+            slack_text(
+                f"{press.kind} {press.job_name}: not carried out: it waited {int(waited // 60)} min to be "
+                "heard; press the button again if you still want it."
+            ),
+        )
+        return
+    try:
+        text = _press(rt, press)
+    except Exception as exc:
+        # Failed inside warmpool (SageMaker or DynamoDB throttled past the retries, a write another
+        # invocation kept getting in first). The answer promises nothing: the failure may have come
+        # after a change.
+        code = exc.response.get("Error", {}).get("Code") if isinstance(exc, ClientError) else None
+        reason = code or type(exc).__name__
+        log.exception("a Slack press failed; kept in the press DLQ", extra={"job_name": press.job_name})
+        _answer_press(
+            rt.slack,
+            press,
+            slack_text(
+                f"{press.kind} {press.job_name}: failed ({reason}): the request may not have been carried "
+                "out; press the button again in a minute."
+            ),
+        )
+        rt.dead_letters.send(record.body, f"failed ({reason}): {exc}", "press")
+        return
+    log.info("Slack press answered", extra={"job_name": press.job_name, "answer": text.split(" (")[0]})
+
+
+def _press(rt: Worker, press: ButtonPress) -> str:
+    """A signed press, heard for the first time, of a warmpool button, queued by the endpoint:
+    authorized, applied, and answered; the answer's text."""
     from warmpool.domain.messages import slack_text
     from warmpool.domain.model import UserRequest
     from warmpool.domain.policy.resolve import requester_owner
@@ -247,8 +446,6 @@ def _press(rt: Runtime, press: ButtonPress) -> dict[str, Any]:
     from warmpool.observability import logger
 
     log = logger()
-    if not _within_rate(rt, press.user_id):
-        return _reply(429, "too many requests; wait a minute")
     # The pool the job is in now, as the registry's job index names it (the engine acts on that one):
     # the button names the pool the message was sent about, which a lineage joined since no longer is
     # (a job's events that came after its successor's: the successor's own pool, merged into its
@@ -258,7 +455,7 @@ def _press(rt: Runtime, press: ButtonPress) -> dict[str, Any]:
     if record is None or record.pool.job_name != press.job_name:
         # the job's name as the button's value carried it, which need not be a name SageMaker gave
         gone = slack_text(f"The warm pool of {press.job_name} is gone or has moved on; nothing to do.")
-        return _answer_press(rt, press, gone)
+        return _answer_press(rt.slack, press, gone)
     policy = rt.service.policies.current()
     request = UserRequest(
         kind=press.kind, user=press.user_name, minutes=press.minutes, via="slack", user_id=press.user_id
@@ -273,28 +470,50 @@ def _press(rt: Runtime, press: ButtonPress) -> dict[str, Any]:
         )
         # an owner who pressed from a Slack account the policy does not map is told so: it is the fix
         return _answer_press(
-            rt,
+            rt.slack,
             press,
             slack_text(
                 f"{press.kind} {press.job_name}: refused: only the owner or the team's admins may change "
                 f"this pool{f' ({unmapped})' if unmapped else ''}; nothing was changed."
             ),
         )
-    decision = rt.service.apply_user_request(press.job_name, request)
+    # The same button pressed again by the same person within seconds (a double click, or again because
+    # the first answer had not shown yet) is that request again: two presses of "Extend 60 min" kept the
+    # pool warm two hours longer, past what the person asked. A press after the window adds more.
+    earlier = _earlier_press(rt, press)
+    if earlier is not None:
+        log.info("repeated Slack press", extra={"user": press.user_id, "job_name": press.job_name})
+        button = "Release now" if press.kind == "release" else f"Extend {press.minutes} min"
+        return _answer_press(
+            rt.slack,
+            press,
+            slack_text(
+                f"{press.kind} {press.job_name}: already asked: you pressed {button} {int(earlier)} s ago, "
+                f"and this press is that request again; nothing more was done. To "
+                f"{'add more time' if press.kind == 'extend' else 'ask again'}, press it again after "
+                f"{REPEAT_WINDOW_SECONDS} s."
+            ),
+        )
+    try:
+        decision = rt.service.apply_user_request(press.job_name, request)
+    except Exception:
+        try:
+            _forget_press(rt, press)  # failed: pressed again, it is heard
+        except Exception:
+            log.exception("could not forget the failed press; a press again within the window is ignored")
+        raise
     verdict = decision.verdict(press.kind)  # "partly done": the reasons say until when, and which limit
     # escaped and cut like a notification's text: the reasons quote SageMaker's errors, for one
     text = slack_text(
         f"{press.kind} {press.job_name}: {verdict} ({decision.rule}: {'; '.join(decision.reasons)})"
     )
-    return _answer_press(rt, press, text)
+    return _answer_press(rt.slack, press, text)
 
 
-def _answer_press(rt: Runtime, press: ButtonPress, text: str) -> dict[str, Any]:
-    """The answer to a press, posted to its `response_url` and then acknowledged. Slack shows nothing
-    of the acknowledgement's body for a button in a message (block_actions): only what is posted to
-    the `response_url` reaches the person who pressed. Every answer to a press goes there, a refusal
-    too: the one to someone who may not change the pool, or about a pool that has moved on, was in the
-    acknowledgement alone, and the person saw nothing happen."""
+def _answer_press(slack: SlackWebhooks, press: ButtonPress, text: str) -> str:
+    """The answer to a press, posted to its `response_url`; the text. Slack shows nothing of the
+    acknowledgement's body for a button in a message (block_actions): only what is posted to the
+    `response_url` reaches the person who pressed. Every answer to a press goes there, a refusal too."""
     from warmpool.adapters.slack import SlackPermanentError, SlackTransientError
     from warmpool.domain.messages import plain_blocks
     from warmpool.observability import logger
@@ -302,8 +521,8 @@ def _answer_press(rt: Runtime, press: ButtonPress, text: str) -> dict[str, Any]:
     if press.response_url:
         try:
             # in plain_text blocks: as the top-level text alone, Slack would format the reasons as mrkdwn
-            rt.slack.post(press.response_url, text=text, blocks=plain_blocks(text), replace_original=False)
+            slack.post(press.response_url, text=text, blocks=plain_blocks(text), replace_original=False)
         except (SlackPermanentError, SlackTransientError, OSError):
-            # The update is a courtesy: what was done is done, and acknowledged below.
+            # The answer is a courtesy: what was done is done.
             logger().exception("could not update the Slack message")
-    return _reply(200, text)
+    return text

@@ -30,6 +30,8 @@ class LocalEnvironment:
     policy_parameter: str
     slack_webhooks_secret_arn: str
     slack_signing_secret_arn: str
+    slack_press_queue_url: str
+    slack_press_dlq_url: str
 
     def env(self) -> dict[str, str]:
         """Environment variables, as the stack sets them on the functions."""
@@ -47,6 +49,8 @@ class LocalEnvironment:
             "LIFECYCLE_DLQ_URL": self.lifecycle_dlq_url,
             "SLACK_WEBHOOKS_SECRET_ARN": self.slack_webhooks_secret_arn,
             "SLACK_SIGNING_SECRET_ARN": self.slack_signing_secret_arn,
+            "SLACK_PRESS_QUEUE_URL": self.slack_press_queue_url,
+            "SLACK_PRESS_DLQ_URL": self.slack_press_dlq_url,
             "POLICY_CACHE_SECONDS": "0",
             "POWERTOOLS_SERVICE_NAME": "warmpool",
             "POWERTOOLS_METRICS_NAMESPACE": "WarmPool",
@@ -130,6 +134,8 @@ def create_local_environment(
     lifecycle_url, lifecycle_arn = _queue(sqs, f"{prefix}-lifecycle", lifecycle_dlq_arn)
     notify_dlq_url, notify_dlq_arn = _queue(sqs, f"{prefix}-notify-dlq")
     notify_url, _ = _queue(sqs, f"{prefix}-notify", notify_dlq_arn)
+    press_dlq_url, press_dlq_arn = _queue(sqs, f"{prefix}-slack-press-dlq")
+    press_url, _ = _queue(sqs, f"{prefix}-slack-press", press_dlq_arn)
     for rule, detail_type in (("training", TRAINING_DETAIL_TYPE), ("tuning", TUNING_DETAIL_TYPE)):
         events.put_rule(
             Name=f"{prefix}-{rule}",
@@ -173,5 +179,7 @@ def create_local_environment(
         scheduler_role_arn=role,
         policy_parameter=f"/{prefix}/policy",
         slack_webhooks_secret_arn=webhooks,
+        slack_press_queue_url=press_url,
+        slack_press_dlq_url=press_dlq_url,
         slack_signing_secret_arn=signing,
     )

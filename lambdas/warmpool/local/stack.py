@@ -45,12 +45,18 @@ class LocalSystem:
     lifecycle_pump: Any
     notifier_pump: Any
     schedule_pump: Any
+    press_pump: Any  # the Slack worker on the presses the endpoint queued
     server: Any
     saved_env: dict[str, str | None] = field(default_factory=dict)
 
     def settle(self, rounds: int = 100) -> None:
         for _ in range(rounds):
-            moved = self.lifecycle_pump.drain() + self.schedule_pump.fire_due() + self.notifier_pump.drain()
+            moved = (
+                self.press_pump.drain()
+                + self.lifecycle_pump.drain()
+                + self.schedule_pump.fire_due()
+                + self.notifier_pump.drain()
+            )
             if moved == 0:
                 return
         raise RuntimeError("the system did not settle")
@@ -107,7 +113,7 @@ def _clear_handler_caches() -> None:
 def start_local_system(*, start: datetime, policy_file: Path, webhook_keys: tuple[str, ...]) -> LocalSystem:
     from warmpool.domain.policy import load_policy_file
     from warmpool.emulator import EmulatorConfig, EmulatorServer, LocalControl, WarmPoolEmulator, install
-    from warmpool.handlers import lifecycle, notifier
+    from warmpool.handlers import lifecycle, notifier, slack_interactive
     from warmpool.local.pumps import QueuePump, SchedulePump
     from warmpool.local.resources import create_local_environment
     from warmpool.local.slack_standin import SlackStandIn
@@ -150,6 +156,7 @@ def start_local_system(*, start: datetime, policy_file: Path, webhook_keys: tupl
         lifecycle_pump=QueuePump(sqs, env.lifecycle_queue_url, lifecycle.handler),
         notifier_pump=QueuePump(sqs, env.notify_queue_url, notifier.handler),
         schedule_pump=SchedulePump(session.client("scheduler"), sqs, env.scheduler_group, clock),
+        press_pump=QueuePump(sqs, env.slack_press_queue_url, slack_interactive.worker, batch_size=1),
         server=server,
         saved_env=saved,
     )

@@ -219,8 +219,9 @@ def figure(report: dict[str, Any], title: str = "") -> Any:
         near = sum(1 for lx, ly in labelled if abs(lx - x) < 0.06 * span_x and abs(ly - y) < 0.08 * span_y)
         labelled.append((x, y))
         what = f"{name}, in hindsight" if name == STATIC_BEST else name
+        ratio = row["ratio_to_oracle"]
         ax.annotate(
-            f"{what} ({row['ratio_to_oracle']}x)",
+            what if ratio is None else f"{what} ({ratio}x)",
             (x, y),
             textcoords="offset points",
             xytext=(-6 if left else 6, 4 + 10 * near),
@@ -261,7 +262,7 @@ def table(report: dict[str, Any]) -> str:
 # the text table's columns after the strategy's: header, narrowest width, the row's cell
 _COLUMNS: tuple[tuple[str, int, Callable[[dict[str, Any]], str]], ...] = (
     ("total $", 10, lambda row: f"{row['total_cost_usd']:.2f}"),
-    ("x oracle", 9, lambda row: f"{row['ratio_to_oracle'] or 0:.3f}"),
+    ("x oracle", 9, lambda row: _ratio(row["ratio_to_oracle"])),
     ("idle inst-h", 12, lambda row: f"{row['idle_instance_seconds'] / 3600:.1f}"),
     ("cold", 6, lambda row: str(row["cold_starts"])),
     ("warm", 6, lambda row: str(row["warm_starts"])),
@@ -288,3 +289,9 @@ def _results_table(results: dict[str, Any]) -> str:
 
     header = line(titles)
     return "\n".join([header, "-" * len(header), *(line(r) for r in cells)])
+
+
+def _ratio(ratio: float | None) -> str:
+    """`x oracle`: `-` when the oracle's cost (of the whole or of a group's part) is nothing, where JSON
+    has null; it read 0.000, the best a strategy can do, for a strategy that cost more than nothing."""
+    return "-" if ratio is None else f"{ratio:.3f}"

@@ -2,8 +2,9 @@
 DescribeTrainingJob and its tags describe it, one row in the CSV that `warmpool simulate` replays.
 
 - `submit_time_s`: seconds from the first exported job's `CreationTime` (`submitted_at` has the moment);
-- `duration_s`: the time the job held its instances, `TrainingStartTime` to `TrainingEndTime` (start-up
-  before it, cold or warm, is what the simulator prices);
+- `duration_s`: from the job's `CreationTime` to its `TrainingEndTime`, start-up included: the replay
+  holds a job's cluster from its `submit_time_s` for `duration_s`, so its end is the job's own and the
+  idle gap until the next job the one the account had (the simulator prices the start-up's wait apart);
 - `pool`: the job's match key (`MatchKey.digest`, the same key the engine matches warm pools on), so jobs
   that could take each other's warm pools share a pool;
 - `user` and `team`: the owner and team tags (the policy's tag names);
@@ -77,7 +78,9 @@ def exported_job(
     return ExportedJob(
         job_name=str(job["TrainingJobName"]),
         submitted_at=job["CreationTime"],
-        duration_s=max(0.0, (ended - started).total_seconds()),
+        # from the job's creation, as its submit_time_s counts, not from TrainingStartTime: the replay's
+        # cluster was free the start-up early, every idle gap that much longer than the account's
+        duration_s=max(0.0, (ended - job["CreationTime"]).total_seconds()),
         pool=MatchKey.from_training_job(job).digest(),
         status=status,
         instance_type=str(resource.get("InstanceType", "")),

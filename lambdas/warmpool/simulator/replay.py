@@ -174,6 +174,7 @@ class _Cluster:
     version: int = 0
     last_duration: float = 0.0
     last_failed: bool = False
+    last_keep_alive: int = 0  # its latest job's own keep-alive, which the `job` strategy keeps
     running_at_idle: int = 0
     known_gaps_at_idle: int = 0
     horizon_at: datetime | None = None  # until when the last decision of this idle period wanted it warm
@@ -349,6 +350,7 @@ class _Replay:
             self.result.tally(job.pool, job.team, COLD, 1.0, usd)
         cluster.last_duration = job.duration_s
         cluster.last_failed = job.failed
+        cluster.last_keep_alive = job.keep_alive_s or 0
         self.running[job.pool] += 1
         self.push(t + job.duration_s, "end", cluster)
 
@@ -380,6 +382,7 @@ class _Replay:
             team=cluster.team,
             tags={"team": cluster.team} if cluster.team else {},
             keep_alive_seconds=cluster.keep_alive,
+            job_keep_alive_seconds=cluster.last_keep_alive,
             available_since=self.at(cluster.idle_since),
             expires_at=self.at(cluster.expires_at),
             lifetime_started_at=self.at(cluster.provisioned),

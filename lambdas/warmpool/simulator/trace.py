@@ -17,7 +17,22 @@ from typing import BinaryIO, TextIO
 
 REQUIRED = ("submit_time_s", "duration_s", "pool")
 # every column a trace's row is read from (others are left alone, also when their names repeat)
-COLUMNS = (*REQUIRED, "user", "team", "instance_type", "instance_count", "status", "submitted_at")
+COLUMNS = (
+    *REQUIRED,
+    "user",
+    "team",
+    "instance_type",
+    "instance_count",
+    "status",
+    "submitted_at",
+    "keep_alive_s",
+)
+# The years second 0 may fall in: the replay's clock runs on past it for ten years and more (the jobs,
+# then their pools' lifetimes), and near datetime's ends (year 1, year 9999) it overflowed, a traceback
+CLOCK_YEARS = range(1970, 9000)
+CLOCK_RANGE = f"give a moment from {CLOCK_YEARS[0]} to {CLOCK_YEARS[-1]}"
+# SageMaker's KeepAlivePeriodInSeconds is 0 to 3600
+MAX_KEEP_ALIVE_S = 3600
 # No trace spans ten years: a larger submit_time_s or duration_s is an epoch time or milliseconds
 MAX_SECONDS = 10 * 365 * 86400
 # What a cell a spreadsheet runs as a formula begins with (OWASP, CSV injection): `trace export` writes
@@ -43,6 +58,9 @@ class TraceJob:
     instance_type: str | None = None
     instance_count: int = 1
     failed: bool = False  # status `Failed`: the job's pool is decided as a failed job's (release_on_failure)
+    # the keep-alive the job was created with (`keep_alive_s`, as `trace export` writes it), which the
+    # `job` strategy keeps; None when the trace does not say
+    keep_alive_s: int | None = None
     line: int = field(default=0, compare=False)  # its line in the trace file, for errors (0: not from a file)
 
 
@@ -175,6 +193,11 @@ def _moment(text: str, line: int, file: str) -> datetime:
             f"{file}:{line}: column 'submitted_at' must be an ISO 8601 moment with its offset, got {text!r}; "
             "e.g. 2026-11-02T09:00:00+00:00, or leave it empty"
         )
+    if moment.year not in CLOCK_YEARS:
+        raise TraceError(
+            f"{file}:{line}: column 'submitted_at' is {text!r}, out of the replay's range: {CLOCK_RANGE}, "
+            "or leave it empty"
+        )
     return moment
 
 
@@ -244,6 +267,17 @@ def _read(handle: TextIO, file: str) -> Trace:
                     f"at least 1, got {count_text!r}; fix the row or leave the column empty for 1"
                 )
             count = int(value)
+        keep_text = (row.get("keep_alive_s") or "").strip()
+        keep_alive = None
+        if keep_text:
+            value = _number(row, "keep_alive_s", line, file, "a whole number of seconds")
+            if value != int(value) or value > MAX_KEEP_ALIVE_S:
+                raise TraceError(
+                    f"{file}:{line}: column 'keep_alive_s' must be a whole number of seconds from 0 to "
+                    f"{MAX_KEEP_ALIVE_S} (the job's KeepAlivePeriodInSeconds), got {keep_text!r}; fix the "
+                    "row, or leave it empty"
+                )
+            keep_alive = int(value)
         jobs.append(
             TraceJob(
                 submit_s=_number(row, "submit_time_s", line, file),
@@ -254,6 +288,7 @@ def _read(handle: TextIO, file: str) -> Trace:
                 instance_type=same(_text(row, "instance_type")) or None,
                 instance_count=count,
                 failed=status == "failed",
+                keep_alive_s=keep_alive,
                 line=line,
             )
         )

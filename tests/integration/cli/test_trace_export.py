@@ -45,13 +45,14 @@ def test_finished_jobs_become_a_trace_that_simulate_replays(
     # e-1 and e-2 could take each other's warm pool; e-3's instance type differs
     assert first["pool"] == second["pool"] != third["pool"]
     assert [(r["team"], r["user"]) for r in rows] == [("vision", "alice"), ("vision", "bob"), ("nlp", "")]
-    # the time each held its instances, from TrainingStartTime to TrainingEndTime
-    assert [float(r["duration_s"]) for r in rows] == [300, 200, 100]
+    # from each job's creation (its submit_time_s) to its TrainingEndTime: its start-up (150 s cold) and
+    # its training, so the replay frees its cluster when the job ended
+    assert [float(r["duration_s"]) for r in rows] == [450, 350, 250]
     described = {
         name: account.sagemaker.describe_training_job(TrainingJobName=name) for name in ("e-1", "e-2")
     }
-    held = described["e-1"]["TrainingEndTime"] - described["e-1"]["TrainingStartTime"]
-    assert held.total_seconds() == 300
+    held = described["e-1"]["TrainingEndTime"] - described["e-1"]["CreationTime"]
+    assert held.total_seconds() == 450
     created = {name: job["CreationTime"] for name, job in described.items()}
     assert float(first["submit_time_s"]) == 0
     assert float(second["submit_time_s"]) == (created["e-2"] - created["e-1"]).total_seconds() > 600
@@ -80,7 +81,7 @@ def test_finished_jobs_become_a_trace_that_simulate_replays(
     report = json.loads(capsys.readouterr().out)
     results = report["results"]
     assert results["none"]["cold_starts"] == 3
-    assert results["oracle"]["warm_starts"] == 1  # e-2 on e-1's pool, idle 12.5 minutes
+    assert results["oracle"]["warm_starts"] == 1  # e-2 on e-1's pool, idle 10 minutes
     # each pool at its own type's price: 130 s of its instance and of a person per cold start
     assert report["scenario"]["prices_per_hour"] == {"ml.g5.2xlarge": 1.515, "ml.g5.xlarge": 1.408}
     assert results["none"]["total_cost_usd"] == pytest.approx(130 * (2 * 101.515 + 101.408) / 3600, abs=1e-3)
@@ -95,6 +96,43 @@ def test_finished_jobs_become_a_trace_that_simulate_replays(
     ]
 
 
+def test_the_jobs_own_keep_alives_replay_as_the_job_strategy(
+    system: System, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # before deploying (a dry run changes no pool), each pool is kept as its job asked: `--strategies job`
+    # replayed every job as keeping nothing, the `none` column again
+    system.set_policy({"version": 1, "dry_run": True, "defaults": {"keep_alive_strategy": "none"}})
+    system.run_job("k-1", 450, keep_alive_seconds=900, tags={"team": "vision"})  # trains 300 s
+    system.advance(300)
+    system.run_job("k-2", 170, keep_alive_seconds=0, tags={"team": "vision"})  # warm: trains 150 s
+    system.advance(1200)
+    system.run_job("k-3", 250, keep_alive_seconds=1200, tags={"team": "vision"})  # cold: trains 100 s
+    system.advance(1300)
+    trace = tmp_path / "mine.csv"
+    assert main(["trace", "export", "--days", "1", "--out", str(trace)]) == 0
+    with trace.open() as handle:
+        assert [row["keep_alive_s"] for row in csv.DictReader(handle)] == ["900", "0", "1200"]
+    capsys.readouterr()
+    argv = [
+        "simulate",
+        str(trace),
+        "--instance-type",
+        "trace",
+        "--strategies",
+        "job,none",
+        "--format",
+        "json",
+    ]
+    assert main(argv) == 0
+    results = json.loads(capsys.readouterr().out)["results"]
+    # k-1's pool idle from its end to k-2's creation, 300 s, within its 900 s; k-2's kept 0 s, k-3's its
+    # 1,200 s; `none` keeps nothing
+    job = results["job"]
+    assert (job["cold_starts"], job["warm_starts"]) == (2, 1)
+    assert job["idle_instance_seconds"] == 300 + 1200
+    assert (results["none"]["idle_instance_seconds"], results["none"]["cold_starts"]) == (0, 3)
+
+
 def test_the_period_is_checked_and_an_empty_one_says_so(
     account: System, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
@@ -105,6 +143,13 @@ def test_the_period_is_checked_and_an_empty_one_says_so(
     assert "is not before --until" in capsys.readouterr().err
     assert main(["trace", "export", "--days", "0"]) == 2
     assert "--days must be more than 0" in capsys.readouterr().err
+    # at the calendar's ends: an OverflowError traceback
+    for period in (["--until", "0001-01-01"], ["--since", "0001-01-01T00:00+05:00"]):
+        assert main(["trace", "export", *period]) == 2
+        assert capsys.readouterr().err == (
+            f"warmpool: {' '.join(period)}: the period reaches past the calendar's first day; give "
+            "moments from 1970 on\n"
+        )
     assert main(["trace", "export", "--workers", "0"]) == 2
     assert "--workers must be 1 to 64, got 0" in capsys.readouterr().err
     # an --out that cannot be written is refused before any job is described (it was a traceback after)
@@ -131,14 +176,22 @@ def test_the_period_is_checked_and_an_empty_one_says_so(
 def test_the_policys_tag_names_name_the_team_and_the_owner(
     account: System, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    account.run_job("s-1", 60, tags={"squad": "search", "person": "dana"})
+    account.run_job("s-1", 60, instance_type="ml.c5.9xlarge", tags={"squad": "search", "person": "dana"})
     policy = tmp_path / "policy.yaml"
-    policy.write_text("version: 1\ntags: {team: squad, owner: person}\n")
+    policy.write_text("version: 1\ntags: {team: squad, owner: person}\nprices: {ml.c5.9xlarge: 1.5}\n")
     capsys.readouterr()
-    assert main(["trace", "export", "--policy", str(policy)]) == 0
-    rows = list(csv.DictReader(capsys.readouterr().out.splitlines()))
+    trace = tmp_path / "mine.csv"
+    assert main(["trace", "export", "--policy", str(policy), "--out", str(trace)]) == 0
+    said = capsys.readouterr().err
+    rows = list(csv.DictReader(trace.read_text().splitlines()))
     assert [(r["job_name"], r["team"], r["user"]) for r in rows][-1] == ("s-1", "search", "dana")
     assert [r["team"] for r in rows][:3] == ["", "", ""]  # `team` is no tag name of this policy
+    # the command it says replays the trace with the policy, whose prices price the type the built-in
+    # table does not: without it, that command was refused ("no price known for instance type")
+    command = said.split("Replay them on their own clock and instance types: ")[1].split()
+    assert command[-2:] == ["--policy", str(policy)]
+    assert main([*command[1:], "--strategies", "none", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["scenario"]["prices_per_hour"]["ml.c5.9xlarge"] == 1.5
 
 
 AGAIN = "export it again once there is room, or to another file"
@@ -212,7 +265,7 @@ def test_tags_a_spreadsheet_would_run_as_formulas_are_written_as_text_and_replay
     formula_starts = ("=", "+", "-", "@", "\t", "\r")
     assert not [cell for row in rows for cell in row.values() if cell.startswith(formula_starts)]
     # the numbers stay numbers
-    assert [(float(r["duration_s"]), int(r["instance_count"])) for r in rows][-2:] == [(100, 1), (100, 1)]
+    assert [(float(r["duration_s"]), int(r["instance_count"])) for r in rows][-2:] == [(250, 1), (250, 1)]
     capsys.readouterr()
 
     # replayed: each team is its tag, as a policy's teams and `--by team` name it

@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 from warmpool.cli.main import main
 from warmpool.emulator.jobs import training_job_request
-from warmpool.handlers import slack_interactive
 
 from tests.integration.conftest import START, System
 from tests.integration.notify.test_notify import press, signed
@@ -71,8 +70,7 @@ def test_a_person_s_request_under_a_dry_run_is_answered_as_what_would_be_done_no
     out = capsys.readouterr().out
     assert out.startswith("release d-2: dry run, would be done at 2026-03-02 09:00:00 UTC\n")
     # from Slack
-    response = slack_interactive.handler(signed(press("d-2", "warmpool_extend_30", "UALICE")), None)
-    text = json.loads(response["body"])["text"]
+    _, text = system.press(signed(press("d-2", "warmpool_extend_30", "UALICE")))
     assert text.startswith("extend d-2: dry run, would be done (request.slack: ")
     job = system.sagemaker.describe_training_job(TrainingJobName="d-2")
     assert job["WarmPoolStatus"]["Status"] == "Available"
@@ -215,7 +213,7 @@ def test_no_path_changes_a_pool_under_a_dry_run_and_every_decision_says_it_was_o
     system.control.complete_tuning_job("sweep")
     system.settle()
     # people's requests, from Slack and the CLI
-    slack_interactive.handler(signed(press("a-2", "warmpool_release", "UALICE")), None)
+    system.press(signed(press("a-2", "warmpool_release", "UALICE")))
     assert main(["pools", "extend", "a-1", "--minutes", "60", "--user", "alice"]) == 4
     system.reconcile()
     for _ in range(4):  # every look until the pools' own keep-alives have run out

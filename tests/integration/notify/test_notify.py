@@ -29,7 +29,8 @@ from warmpool.handlers import lifecycle, notifier, reconciler, slack_interactive
 from warmpool.local.pumps import LocalLambdaContext, QueuePump
 from warmpool.local.slack_standin import SlackStandIn
 
-from tests.integration.conftest import System, hooked, subscribe
+from tests.integration.conftest import System, current_system, hooked, subscribe
+from tests.integration.conftest import response_url as response_url_of_running_system
 from tests.integration.lifecycle.test_resilience import next_job_seen_first, send
 from tests.unit.domain.slack_limits import formatted_by_slack, slack_refusals
 
@@ -49,19 +50,15 @@ REGION = "us-east-1"  # the system's (conftest's aws_env)
 
 
 @pytest.fixture
-def slack(system: System, monkeypatch: pytest.MonkeyPatch) -> Iterator[SlackStandIn]:
-    stand_in = SlackStandIn().start()
-    # the presses' response URLs point at the stand-in, which stands where Slack's hosts are
-    monkeypatch.setenv("SLACK_RESPONSE_ORIGINS", stand_in.origin)
-    slack_interactive.runtime.cache_clear()
+def slack(system: System) -> SlackStandIn:
+    stand_in = system.slack  # where the presses' response URLs point: Slack's hosts
     secrets = boto3.client("secretsmanager")
     secrets.put_secret_value(
         SecretId=system.env.slack_webhooks_secret_arn,
         SecretString=json.dumps({"vision": stand_in.url("vision"), "platform": stand_in.url("platform")}),
     )
     system.set_policy(POLICY)
-    yield stand_in
-    stand_in.stop()
+    return stand_in
 
 
 def finish(system: System, name: str, tags: dict[str, str], *, volume_size_gb: int = 50) -> None:
@@ -521,8 +518,10 @@ def test_a_response_url_that_redirects_is_not_followed(
         monkeypatch.setenv("SLACK_RESPONSE_ORIGINS", f"{slack.origin},{redirect.origin}")
         slack_interactive.runtime.cache_clear()
         finish(system, "r-2", {"team": "vision", "owner": "alice"})
-        status, text = call(signed(press("r-2", "warmpool_release", "UALICE", f"{redirect.origin}/respond")))
-        assert (status, text.split(" (")[0]) == (200, "release r-2: done")
+        status, _ = call(signed(press("r-2", "warmpool_release", "UALICE", f"{redirect.origin}/respond")))
+        assert status == 200
+        job = system.sagemaker.describe_training_job(TrainingJobName="r-2")
+        assert job["WarmPoolStatus"]["Status"] == "Terminated"  # done, and answered to the redirect only
         assert [(method, path) for method, path, _ in redirect.received] == [("POST", "/respond")]
         assert elsewhere.received == []
     (logged,) = [r for r in caplog.records if r.getMessage() == "could not update the Slack message"]
@@ -561,15 +560,15 @@ def press(
         "type": "block_actions",
         "user": {"id": user, "username": user.lower()},
         "actions": [{"action_id": action, "value": json.dumps({"job": job, "pool": job})}],
-        "response_url": response_url,
+        "response_url": response_url or response_url_of_running_system(),
         "trigger_id": trigger_id,  # Slack's own, different for every press
     }
     return urlencode({"payload": json.dumps(payload)})
 
 
 def call(event: dict[str, Any]) -> tuple[int, str]:
-    response = slack_interactive.handler(event, None)
-    return response["statusCode"], json.loads(response["body"])["text"]
+    """The endpoint's status, and the answer the person sees (`System.press`)."""
+    return current_system().press(event)
 
 
 def test_owner_extends_from_slack_within_the_policy(system: System, slack: SlackStandIn) -> None:
@@ -685,21 +684,31 @@ def test_an_extension_sagemaker_refuses_is_reported_as_refused_and_promises_noth
     assert after.next_check_at <= before.pool.expires_at + timedelta(minutes=1)  # its real expiry is watched
 
 
-def test_a_failing_message_update_neither_retries_nor_delays_the_answer(
+def test_the_outcome_of_a_press_is_posted_with_retries_after_a_quick_acknowledgement(
     system: System, slack: SlackStandIn
 ) -> None:
-    # Slack wants its answer within 3 s: the update after the action gets one try, and its failure
-    # does not undo the action or the acknowledgement.
+    # Slack wants its acknowledgement within 3 s: the endpoint only checks and queues the press, and
+    # says so; the worker applies it and posts the outcome, now outside the 3 s, so a Slack that fails
+    # twice is tried again (it had one try of a second, and alice never heard that her pool was released).
     finish(system, "s-6", {"team": "vision", "owner": "alice"})
-    slack.answers.extend([500, 500, 500])
-    status, text = call(signed(press("s-6", "warmpool_release", "UALICE", slack.url("respond"))))
-    assert (status, "done" in text) == (200, True)
-    assert [r["status"] for r in slack.received if r["path"] == "/respond"] == [500]  # no retry
-    # ...and one that hangs is given up on within a second: the HTTP client behind the update
-    # (checked on the client, as timing a hanging request would make a timed test)
-    assert slack_interactive.runtime().slack._client(slack.url("respond")).timeout <= 1
+    request = signed(press("s-6", "warmpool_release", "UALICE", slack.url("respond")))
+    acknowledged = slack_interactive.handler(request, None)
+    assert (acknowledged["statusCode"], json.loads(acknowledged["body"])["text"]) == (
+        200,
+        "Working on it: release s-6; the outcome follows.",
+    )
+    assert slack.delivered("respond") == []  # nothing applied nor posted yet
+    job = system.sagemaker.describe_training_job(TrainingJobName="s-6")
+    assert job["WarmPoolStatus"]["Status"] == "Available"
+    slack.answers.extend([500, 500])
+    system.presses.drain()
+    assert [r["status"] for r in slack.received if r["path"] == "/respond"] == [500, 500, 200]
+    assert slack.delivered("respond")[0]["body"]["text"].startswith("release s-6: done (")
     job = system.sagemaker.describe_training_job(TrainingJobName="s-6")
     assert job["WarmPoolStatus"]["Status"] == "Terminated"
+    # the endpoint's own post (a press it could not queue) gives up within a second: checked on the
+    # HTTP client behind it, as timing a hanging request would make a timed test
+    assert slack_interactive.runtime().front.slack._client(slack.url("respond")).timeout <= 1
 
 
 def test_admin_releases_from_slack(system: System, slack: SlackStandIn) -> None:
@@ -853,12 +862,10 @@ def test_a_button_of_a_pool_whose_lineage_was_joined_since_acts_on_the_pool_its_
     assert slack.delivered("respond")[0]["body"]["text"] == text
 
 
-def test_a_press_that_fails_inside_warmpool_is_answered_so_and_heard_again(
+def test_a_press_that_fails_inside_warmpool_is_answered_so_and_kept_where_an_operator_sees_it(
     system: System, slack: SlackStandIn
 ) -> None:
-    # SageMaker throttles the press's DescribeTrainingJob past the retries: the function fails. Alice
-    # saw only Slack's own error, and the request's marker answered Slack's retry "already handled"
-    # with nothing done.
+    # SageMaker throttles the press's DescribeTrainingJob past the retries: the worker fails on it
     finish(system, "s-26", {"team": "vision", "owner": "alice"})
     before = system.registry.get("s-26")
     assert before is not None
@@ -866,7 +873,7 @@ def test_a_press_that_fails_inside_warmpool_is_answered_so_and_heard_again(
 
     throttled: list[str] = []
 
-    def throttle_once(**_: Any) -> None:  # the press's clients keep the hook: it fails the first call
+    def throttle_once(**_: Any) -> None:  # the worker's clients keep the hook: it fails the first call
         if not throttled:
             throttled.append("DescribeTrainingJob")
             raise ClientError(
@@ -874,25 +881,105 @@ def test_a_press_that_fails_inside_warmpool_is_answered_so_and_heard_again(
             )
 
     request = signed(press("s-26", "warmpool_extend_30", "UALICE", slack.url("respond")))
-    throttling = hooked("provide-client-params.sagemaker.DescribeTrainingJob", throttle_once)
-    with throttling, pytest.raises(ClientError):  # the function's error, which its alarm counts
-        call(request)
-    (answer,) = slack.delivered("respond")
-    assert answer["body"]["text"] == (
+    with hooked("provide-client-params.sagemaker.DescribeTrainingJob", throttle_once):
+        status, text = call(request)
+    assert (status, text) == (
+        200,
         "extend s-26: failed (ThrottlingException): the request may not have been carried out; press the "
-        "button again in a minute."
+        "button again in a minute.",
     )
+    assert [m["body"]["text"] for m in slack.delivered("respond")] == [text]
     failed = system.registry.get("s-26")
     assert failed is not None
     assert failed.pool.override_until is None
-    # Slack sends the same request again: heard, and done
-    retried = {**request, "headers": {**request["headers"], "X-Slack-Retry-Num": "1"}}
-    status, text = call(retried)
+    # kept in the press DLQ (its depth alarms), with why; never retried by SQS: nothing comes back
+    (kept,) = system.messages(system.env.slack_press_dlq_url)
+    assert kept["MessageAttributes"]["reason"]["StringValue"].startswith("failed (ThrottlingException): ")
+    assert json.loads(kept["Body"])["press"]["job_name"] == "s-26"
+    system.emulator.advance(600)
+    assert system.presses.drain() == 0
+    # she presses again (a new request): heard, and done
+    status, text = call(signed(press("s-26", "warmpool_extend_30", "UALICE", slack.url("respond"), "2")))
     assert (status, text.split(" (")[0]) == (200, "extend s-26: done")
-    assert slack.delivered("respond")[1]["body"]["text"] == text
     done = system.registry.get("s-26")
     assert done is not None
     assert done.pool.override_until == before.pool.expires_at + timedelta(minutes=30)
+
+
+def test_a_press_whose_try_ended_without_a_word_is_told_and_not_applied_again(
+    system: System, slack: SlackStandIn
+) -> None:
+    # The worker's try ended without an answer (its timeout; out of memory): SQS brings the press back
+    finish(system, "s-41", {"team": "vision", "owner": "alice"})
+    before = system.registry.get("s-41")
+    assert before is not None
+    acknowledged = slack_interactive.handler(
+        signed(press("s-41", "warmpool_extend_60", "UALICE", slack.url("respond"))), None
+    )
+    assert (
+        json.loads(acknowledged["body"])["text"]
+        == "Working on it: extend s-41 by 60 min; the outcome follows."
+    )
+    # the first receive: the function died with it (nothing done, nothing said, not deleted)
+    (first,) = system.sqs.receive_message(QueueUrl=system.env.slack_press_queue_url, VisibilityTimeout=0)[
+        "Messages"
+    ]
+    assert json.loads(first["Body"])["press"]["job_name"] == "s-41"
+    system.presses.drain()  # SQS's next receive
+    (answer,) = slack.delivered("respond")
+    assert answer["body"]["text"] == (
+        "extend s-41: failed: warmpool could not finish the request (its operators are alerted): it may "
+        "not have been carried out; press the button again in a minute."
+    )
+    after = system.registry.get("s-41")
+    assert after is not None
+    assert after.pool.override_until is None  # not applied (the first try may have, before it died)
+    (kept,) = system.messages(system.env.slack_press_dlq_url)
+    assert kept["MessageAttributes"]["reason"]["StringValue"] == "an earlier try of the press did not finish"
+
+
+def test_a_press_that_waited_too_long_is_not_applied(system: System, slack: SlackStandIn) -> None:
+    # an outage held the press for ten minutes (or an operator moved it back from the DLQ): alice may
+    # have moved on, and a release ten minutes late would end the pool her next job is about to take
+    finish(system, "s-42", {"team": "vision", "owner": "alice"})
+    slack_interactive.handler(signed(press("s-42", "warmpool_release", "UALICE", slack.url("respond"))), None)
+    system.emulator.advance(600)
+    system.presses.drain()
+    (answer,) = slack.delivered("respond")
+    assert answer["body"]["text"] == (
+        "release s-42: not carried out: it waited 10 min to be heard; press the button again if you still "
+        "want it."
+    )
+    job = system.sagemaker.describe_training_job(TrainingJobName="s-42")
+    assert job["WarmPoolStatus"]["Status"] == "Available"
+
+
+def test_a_press_the_endpoint_cannot_queue_is_answered_so_and_heard_again(
+    system: System, slack: SlackStandIn
+) -> None:
+    finish(system, "s-43", {"team": "vision", "owner": "alice"})
+
+    failed: list[str] = []
+
+    def fail_once(**_: Any) -> None:
+        if not failed:
+            failed.append("SendMessage")
+            raise ClientError(
+                {"Error": {"Code": "KMS.ThrottlingException", "Message": "slow"}}, "SendMessage"
+            )
+
+    request = signed(press("s-43", "warmpool_extend_30", "UALICE", slack.url("respond")))
+    with hooked("provide-client-params.sqs.SendMessage", fail_once), pytest.raises(ClientError):
+        slack_interactive.handler(request, None)  # the function's error, which its alarm counts
+    (answer,) = slack.delivered("respond")
+    assert answer["body"]["text"] == (
+        "extend s-43: failed (KMS.ThrottlingException): the request was not carried out; press the button "
+        "again in a minute."
+    )
+    # Slack sends the same request again: heard (its replay marker was removed), and done
+    retried = {**request, "headers": {**request["headers"], "X-Slack-Retry-Num": "1"}}
+    status, text = call(retried)
+    assert (status, text.split(" (")[0]) == (200, "extend s-43: done")
 
 
 def test_a_press_on_a_pool_gone_or_a_job_deleted_says_who_pressed_in_the_trail(
@@ -1276,12 +1363,55 @@ def test_a_replayed_request_is_answered_but_not_applied_again(system: System, sl
     assert record is not None
     assert record.pool.override_until == before.pool.expires_at + timedelta(minutes=60)  # one hour, once
     assert system.control.update_calls()[updates_before:] == []
-    # a new press of the same button (Slack signs it anew) is heard
+    # a new press of the same button (Slack signs it anew), once the repeat window is over, is heard
+    system.emulator.advance(slack_interactive.REPEAT_WINDOW_SECONDS + 1)
     status, text = call(signed(press("s-11", "warmpool_extend_60", "UALICE", trigger_id="second")))
     assert (status, "done" in text) == (200, True)
     record = system.registry.get("s-11")
     assert record is not None
     assert record.pool.override_until == before.pool.expires_at + timedelta(minutes=120)
+
+
+def test_the_same_button_pressed_twice_within_seconds_extends_once(
+    system: System, slack: SlackStandIn
+) -> None:
+    # alice double-clicks "Extend 60 min" (two requests, signed apart: no replay): the pool was kept warm
+    # two hours longer, past what she asked
+    finish(system, "s-40", {"team": "vision", "owner": "alice"})
+    before = system.registry.get("s-40")
+    assert before is not None
+    assert before.pool.expires_at is not None
+    asked = before.pool.expires_at + timedelta(minutes=60)
+    first = call(signed(press("s-40", "warmpool_extend_60", "UALICE", slack.url("respond"), trigger_id="1")))
+    assert (first[0], first[1].split(" (")[0]) == (200, "extend s-40: done")
+    updates_before = len(system.control.update_calls())
+    system.emulator.advance(3)
+    second = call(signed(press("s-40", "warmpool_extend_60", "UALICE", slack.url("respond"), trigger_id="2")))
+    assert second == (
+        200,
+        "extend s-40: already asked: you pressed Extend 60 min 3 s ago, and this press is that request "
+        "again; nothing more was done. To add more time, press it again after 30 s.",
+    )
+    assert [m["body"]["text"] for m in slack.delivered("respond")] == [first[1], second[1]]
+    record = system.registry.get("s-40")
+    assert record is not None
+    assert record.pool.override_until == asked  # one hour, once
+    assert system.control.update_calls()[updates_before:] == []
+    # another person's press, or another button, is a request of its own
+    status, text = call(signed(press("s-40", "warmpool_extend_30", "UALICE", slack.url("respond"))))
+    assert (status, text.split(" (")[0]) == (200, "extend s-40: done")
+    record = system.registry.get("s-40")
+    assert record is not None
+    assert record.pool.override_until == asked + timedelta(minutes=30)
+    status, text = call(signed(press("s-40", "warmpool_extend_60", "UBOB", slack.url("respond"))))
+    assert (status, text.split(" (")[0]) == (200, "extend s-40: done")
+    # and once the window is over, the same button pressed again asks for more
+    system.emulator.advance(slack_interactive.REPEAT_WINDOW_SECONDS)
+    status, text = call(signed(press("s-40", "warmpool_extend_60", "UALICE", trigger_id="3")))
+    assert (status, text.split(" (")[0]) == (200, "extend s-40: done")
+    record = system.registry.get("s-40")
+    assert record is not None
+    assert record.pool.override_until == asked + timedelta(minutes=30 + 60 + 60)
 
 
 def test_an_extension_the_pool_s_lifetime_cuts_says_until_when_it_is_really_kept(
@@ -1353,7 +1483,7 @@ def test_logs_carry_no_webhook_or_response_url_even_at_the_info_level(
     slack.answers.extend([429, 500])  # the notifier retries both
     finish(system, "s-20", {"team": "vision", "owner": "alice"})
     assert len(slack.delivered("vision")) == 1
-    slack.answers.extend([500])  # the message update after a press fails, and is logged
+    slack.answers.extend([500, 500, 500])  # the answer to a press fails after its retries, and is logged
     status, _ = call(signed(press("s-20", "warmpool_extend_30", "UALICE", slack.url("respond/T0/1/tok"))))
     assert status == 200
     call(signed(press("s-20", "warmpool_release", "UALICE"), secret="forged"))  # refused, logged

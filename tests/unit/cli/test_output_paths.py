@@ -4,6 +4,7 @@ with the fix, before any work, and never as a traceback; one that fails after th
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -50,6 +51,26 @@ def test_a_plot_that_fails_after_the_replay_still_prints_the_comparison(
         assert set(json.loads(captured.out)["results"]) == {"none", "fixed-600", "oracle"}
     else:
         assert {line.split()[0] for line in captured.out.splitlines()[2:]} == {"none", "fixed-600", "oracle"}
+
+
+def test_a_plot_without_matplotlib_installed_is_refused_before_the_replay(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # matplotlib is a development dependency only: `pip install warmpool` has none, and --plot was a
+    # ModuleNotFoundError traceback
+    for module in [name for name in sys.modules if name.split(".")[0] == "matplotlib"] + ["matplotlib"]:
+        monkeypatch.setitem(sys.modules, module, None)  # `import matplotlib...` raises ImportError
+    trace = tmp_path / "trace.csv"
+    trace.write_text("submit_time_s,duration_s,pool\n0,100,a\n900,100,a\n")
+    target = tmp_path / "plot.png"
+    assert main(["simulate", str(trace), "--workers", "1", "--plot", str(target)]) == 2
+    captured = capsys.readouterr()
+    assert captured.err == (
+        f"warmpool simulate: --plot {target}: needs matplotlib, which is not installed: pip install "
+        "matplotlib, or drop --plot\n"
+    )
+    assert captured.out == ""  # refused before the replay
+    assert not target.exists()
 
 
 EXAMPLE_EVENT = str(Path(__file__).resolve().parents[3] / "examples" / "training-job-completed.json")

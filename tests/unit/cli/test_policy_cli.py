@@ -1010,3 +1010,19 @@ def test_a_policy_with_selectors_reads_back_as_the_stack_deploys_it() -> None:
     assert policy.selectors
     again = parse_policy(json.loads(policy.deployed_json()))
     assert again.selectors == policy.selectors
+
+
+def test_validate_refuses_a_price_or_a_persons_hour_whose_costs_overflow(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # 1e308 was valid: a cold start's cost overflowed to inf and every decision of adaptive (the
+    # Lambdas', `simulate --policy`'s) raised OverflowError
+    text = (
+        "version: 1\nprices: {ml.g5.2xlarge: 1.0e+308}\ndefaults: {people_cost_per_hour: 1.0e+308}\n"
+        "teams:\n  vision: {people_cost_per_hour: 1000000}\n"
+    )
+    assert _validate(tmp_path, capsys, text) == [
+        "prices: prices must be at most 1,000,000 USD per instance-hour, not in cents or per year (see "
+        "ml.g5.2xlarge). See docs/policy.md.",
+        "defaults.people_cost_per_hour: Input should be less than or equal to 1000000. Lower it.",
+    ]

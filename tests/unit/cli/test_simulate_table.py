@@ -11,11 +11,11 @@ from warmpool.cli.main import main
 def test_wide_strategy_names_and_large_costs_stay_under_their_headers(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # a price per hour in the millions (a stand-in for a whole fleet) and a keep-alive of a thousand
-    # days: "1209440000000.00" pushed the row past its header and every column after it moved right
+    # the highest price per hour a policy takes (1,000,000 USD) and a keep-alive of a thousand days:
+    # "1343822222.22" pushed the row past its header and every column after it moved right
     trace = tmp_path / "trace.csv"
     trace.write_text("submit_time_s,duration_s,pool\n0,300,a\n100000,300,a\n200000,300,b\n")
-    args = ["simulate", str(trace), "--price-per-hour", "900000000", "--workers", "1"]
+    args = ["simulate", str(trace), "--price-per-hour", "1000000", "--workers", "1"]
     assert main([*args, "--strategies", "none,fixed-86400000,break-even"]) == 0
     header, rule, *rows = capsys.readouterr().out.splitlines()
     words = ["strategy", "total", "$", "x", "oracle", "idle", "inst-h", "cold", "warm", "updates"]
@@ -29,7 +29,7 @@ def test_wide_strategy_names_and_large_costs_stay_under_their_headers(
         assert len(row) == len(header), row
         assert [_end_of(row, n) for n in range(1, 7)] == ends, row
     widest = next(r for r in rows if r.startswith("fixed-86400000 "))
-    assert widest.split()[1] == "1209440000000.00"
+    assert widest.split()[1] == "1343822222.22"
 
 
 def _end_of(row: str, column: int) -> int:

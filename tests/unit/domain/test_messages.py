@@ -471,3 +471,86 @@ def test_a_queued_digest_routed_to_the_platform_admins_still_counts_every_warm_p
     assert sent.text.splitlines()[1].startswith("1,000 warm pools (16,000 instances)")
     assert sent.document["facts"]["warm_pools_left_out"] == 1000 - listed
     assert f"...and {1000 - listed} more warm pools, left out" in sent.text
+
+
+def test_every_kind_of_message_with_the_longest_texts_fits_slack_and_keeps_its_buttons_whole() -> None:
+    """Each kind of notification, about a job of the longest name SageMaker takes (63 characters, its
+    pool named after it), with team and owner tags of 256 characters (`&`, five once escaped), a failure
+    reason of 1024, a decision's reasons and a routing note of thousands: every Slack message within
+    Block Kit's limits (50 blocks, sections 3000, header 150, button text 75, action_id 255, value 2000,
+    the release dialog's title 100, text 300, its buttons 30), the top-level text within 40,000, and the
+    buttons' value the job and pool whole, as a press must carry them back."""
+    job = "j-" + "x" * 61
+    tag = "&" * 256
+    decided = Decision(
+        Action.RELEASE,
+        0,
+        0,
+        None,
+        "teams." + tag + ".max_idle_minutes",
+        tuple("why & <not> " * 300 for _ in "ab"),
+    )
+    for kind in NotificationKind:
+        notification = replace(
+            note(
+                kind,
+                job=job,
+                job_status="Failed",
+                failure_reason="&" * 1024,
+                reason="&<>" * 400,
+                routing_note=f"owner {tag} has no Slack user; team {tag} has no channel",
+                limit=4,
+                current=4,
+                scope="ml.p4d.24xlarge",
+                budget_usd=5.0,
+                spent_usd=4.5,
+                period="day",
+                tuning_job_name="t" * 32,
+                best_training_job=job,
+            ),
+            pool_id=job,
+            team=tag,
+            owner=tag,
+            decision=decided,
+        )
+        for part in render(notification, mention="U" + "1" * 63).slack:
+            assert slack_refusals(part.blocks) == [], kind
+            assert len(part.text) <= 40_000, kind
+            for block in part.blocks:
+                if block["type"] == "header":
+                    assert len(block["text"]["text"]) <= 150, kind
+                if block["type"] != "actions":
+                    continue
+                for button in block["elements"]:
+                    assert len(button["text"]["text"]) <= 75, kind
+                    assert len(button["action_id"]) <= 255, kind
+                    assert len(button["value"]) <= 2000, kind
+                    assert json.loads(button["value"]) == {"job": job, "pool": job}, kind
+                    confirm = button.get("confirm")
+                    if confirm is not None:
+                        assert len(confirm["title"]["text"]) <= 100, kind
+                        assert len(confirm["text"]["text"]) <= 300, kind
+                        assert job in confirm["text"]["text"], kind
+                        assert len(confirm["confirm"]["text"]) <= 30, kind
+                        assert len(confirm["deny"]["text"]) <= 30, kind
+
+
+def test_every_answer_to_a_press_with_the_longest_texts_fits_slack() -> None:
+    """What a press is answered (its outcome with the decision's reasons, a refusal naming an unmapped
+    user, "already asked", "gone") about a job of 63 characters, quoting tags of 256: within Slack's
+    limits, as plain text."""
+    job = "j-" + "x" * 61
+    answers = [
+        f"extend {job}: partly done (teams.{'&' * 256}.budget: "
+        + "; ".join(["why & <not> " * 80] * 10)
+        + ")",
+        f"release {job}: refused: only the owner or the team's admins may change this pool (Slack user "
+        f"{'W' + '9' * 63} is mapped to no owner in notifications.slack_users); nothing was changed.",
+        f"extend {job}: already asked: you pressed Extend 60 min 29 s ago, and this press is that request "
+        "again; nothing more was done. To add more time, press it again after 30 s.",
+        f"The warm pool of {job} is gone or has moved on; nothing to do.",
+    ]
+    for answer in answers:
+        shown = plain_blocks(slack_text(answer))
+        assert slack_refusals(shown) == [], answer[:40]
+        assert formatted_by_slack(shown) == []

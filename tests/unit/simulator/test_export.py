@@ -12,14 +12,16 @@ T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
 
 def job(name: str, **changes: Any) -> dict[str, Any]:
+    """A job that starts 150 s after its creation (cold) and trains 600 s."""
+    created = changes.get("CreationTime", T0)
     described: dict[str, Any] = {
         "TrainingJobName": name,
         "TrainingJobStatus": "Completed",
         "RoleArn": "arn:aws:iam::123456789012:role/train",
         "ResourceConfig": {"InstanceType": "ml.g5.2xlarge", "InstanceCount": 2, "VolumeSizeInGB": 50},
-        "CreationTime": T0,
-        "TrainingStartTime": T0 + timedelta(seconds=150),
-        "TrainingEndTime": T0 + timedelta(seconds=750),
+        "CreationTime": created,
+        "TrainingStartTime": created + timedelta(seconds=150),
+        "TrainingEndTime": created + timedelta(seconds=750),
     }
     described.update(changes)
     return described
@@ -39,11 +41,34 @@ def test_jobs_that_could_leave_no_warm_pool_are_left_out_with_the_reason() -> No
     assert isinstance(failed, ExportedJob)
     assert (failed.status, failed.duration_s, failed.instance_count, failed.team, failed.user) == (
         "Failed",
-        600.0,
+        750.0,  # from its creation: its 150 s start-up and 600 s of training
         2,
         "vision",
         "ana",
     )
+
+
+def test_the_duration_is_from_the_jobs_submission_as_the_replay_holds_its_cluster() -> None:
+    # the replay holds a job's cluster from its submit_time_s (CreationTime) for duration_s: measured
+    # from TrainingStartTime, each job's cluster was free its start-up early, and a job created the
+    # instant the last one ended, which took its warm pool, was replayed after an idle gap of 150 s,
+    # above break-even without people's time, so the oracle itself started it cold
+    first = exported_job(job("first"), {})
+    at_its_end = exported_job(
+        job(
+            "next",
+            CreationTime=T0 + timedelta(seconds=750),
+            TrainingStartTime=T0 + timedelta(seconds=770),  # warm: 20 s
+            TrainingEndTime=T0 + timedelta(seconds=1370),
+        ),
+        {},
+    )
+    assert isinstance(first, ExportedJob)
+    assert isinstance(at_its_end, ExportedJob)
+    out = io.StringIO()
+    write_trace([first, at_its_end], out)
+    rows = [line.split(",")[:2] for line in out.getvalue().splitlines()[1:]]
+    assert rows == [["0", "750"], ["750", "620"]]  # the first ends as the next is submitted: no gap
 
 
 def test_the_pool_is_the_match_key() -> None:
@@ -68,8 +93,8 @@ def test_the_trace_reads_back_as_the_simulator_sees_it(tmp_path: Path) -> None:
     trace.write_text(out.getvalue())
     jobs = load_trace(trace)
     assert [(j.submit_s, j.duration_s, j.team, j.instance_count, j.failed) for j in jobs] == [
-        (0.0, 600.0, "nlp", 2, False),
-        (1800.0, 600.0, None, 2, True),
+        (0.0, 750.0, "nlp", 2, False),
+        (1800.0, 750.0, None, 2, True),
     ]
     assert jobs[0].pool == jobs[1].pool
     # two weeks in, to the millisecond: 6 significant digits would put it 3 s early
@@ -77,7 +102,7 @@ def test_the_trace_reads_back_as_the_simulator_sees_it(tmp_path: Path) -> None:
     assert isinstance(weeks, ExportedJob)
     out = io.StringIO()
     write_trace([r for r in [*rows, weeks] if isinstance(r, ExportedJob)], out)
-    assert out.getvalue().splitlines()[3].startswith("1234567.25,600,")
+    assert out.getvalue().splitlines()[3].startswith("1234567.25,750,")
     empty = io.StringIO()
     assert write_trace([], empty) == []
     assert empty.getvalue().startswith("submit_time_s,duration_s,pool,")

@@ -200,6 +200,25 @@ def test_the_plot_keeps_its_title_and_every_label_inside_the_image() -> None:
             ["--cold-start-s", "10", "--warm-start-s", "20"],
             "--cold-start-s (10) must be longer than --warm-start-s (20)",
         ),
+        # a policy's start-up seconds end at an hour: these were pydantic's traceback
+        (
+            ["--cold-start-s", "3601"],
+            "--cold-start-s must be at most 3,600 seconds, got 3601 (as a policy's start-up seconds)",
+        ),
+        (
+            ["--warm-start-s", "5000"],
+            "--warm-start-s must be at most 3,600 seconds, got 5000 (as a policy's start-up seconds)",
+        ),
+        # every cost overflowed to inf: adaptive's OverflowError, a traceback
+        (
+            ["--price-per-hour", "1e308"],
+            "--price-per-hour must be at most 1,000,000 USD per hour, got 1e+308: a price in cents, or per "
+            "year?",
+        ),
+        (
+            ["--people-cost-per-hour", "1e308"],
+            "--people-cost-per-hour must be at most 1,000,000 USD per hour, got 1e+308: a price in cents, or",
+        ),
     ],
 )
 def test_cli_rejects_numbers_that_would_price_nothing(
@@ -601,3 +620,130 @@ def test_a_reused_cluster_is_decided_by_its_latest_jobs_team_as_in_the_engine() 
     # alpha's rules keep the cluster for beta's job; beta's keep nothing after it: alpha's next starts cold
     assert (result.cold_starts, result.warm_starts) == (2, 1)
     assert result.idle_instance_seconds == 100 + 0 + 600
+
+
+def test_the_job_strategy_replays_each_jobs_own_keep_alive_from_the_trace(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `--strategies job` (no manager: each pool kept what its job asked for) replayed every job as
+    # keeping nothing, the `none` column again, though `trace export` writes each job's keep_alive_s
+    trace = tmp_path / "mine.csv"
+    trace.write_text(
+        "submit_time_s,duration_s,pool,keep_alive_s\n"
+        "0,100,a,600\n"  # idle 300 s until the next job takes it warm
+        "400,100,a,600\n"  # idle its 600 s, gone at 1100
+        "2000,100,a,0\n"  # cold; keeps nothing
+        "2500,100,a,1200\n"  # cold; idle its 1200 s
+    )
+    argv = ["simulate", str(trace), "--strategies", "job,none", "--format", "json", "--workers", "1"]
+    assert main(argv) == 0
+    results = json.loads(capsys.readouterr().out)["results"]
+    job, none = results["job"], results["none"]
+    assert (job["idle_instance_seconds"], job["cold_starts"], job["warm_starts"]) == (2100, 3, 1)
+    assert (none["idle_instance_seconds"], none["cold_starts"], none["warm_starts"]) == (0, 4, 0)
+    assert job["total_cost_usd"] == pytest.approx((2100 + 3 * 130) * 1.515 / 3600, abs=1e-4)
+
+
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        (
+            "submit_time_s,duration_s,pool\n0,100,a\n",
+            "--strategies job replays each job's own keep-alive, from the trace's keep_alive_s column "
+            "(trace export writes it), and {trace} has none: add it, or drop job",
+        ),
+        (
+            "submit_time_s,duration_s,pool,keep_alive_s\n0,100,a,600\n400,100,a,\n",
+            "{trace}:3: column 'keep_alive_s' is empty; --strategies job replays each job's own keep-alive: "
+            "fill it in (0 for a job that asked for none), or drop job",
+        ),
+        (
+            "submit_time_s,duration_s,pool,keep_alive_s\n0,100,a,3601\n",
+            "{trace}:2: column 'keep_alive_s' must be a whole number of seconds from 0 to 3600 (the job's "
+            "KeepAlivePeriodInSeconds), got '3601'; fix the row, or leave it empty",
+        ),
+        (
+            "submit_time_s,duration_s,pool,keep_alive_s\n0,100,a,60.5\n",
+            "{trace}:2: column 'keep_alive_s' must be a whole number of seconds from 0 to 3600 (the job's "
+            "KeepAlivePeriodInSeconds), got '60.5'; fix the row, or leave it empty",
+        ),
+    ],
+)
+def test_a_job_strategy_without_each_jobs_keep_alive_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], rows: str, message: str
+) -> None:
+    trace = tmp_path / "mine.csv"
+    trace.write_text(rows)
+    assert main(["simulate", str(trace), "--strategies", "job,none", "--workers", "1"]) == 2
+    captured = capsys.readouterr()
+    assert captured.err == f"warmpool simulate: {message.format(trace=trace)}\n"
+    assert captured.out == ""
+
+
+def test_a_ratio_to_an_oracle_that_costs_nothing_is_no_number_in_the_table_either(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # idle time and cold starts free (capacity paid for anyway, no people's time): JSON's ratio_to_oracle
+    # is null, and the table read "0.000" times the oracle, the best a strategy can be, also for a team
+    # whose part of the oracle's cost was nothing and whose own part was not
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("version: 1\nprices: {ml.g5.2xlarge: 0}\n")
+    trace = tmp_path / "trace.csv"
+    trace.write_text("submit_time_s,duration_s,pool\n0,100,a\n400,100,a\n")
+    argv = [
+        "simulate",
+        str(trace),
+        "--policy",
+        str(policy),
+        "--strategies",
+        "none,fixed-600",
+        "--workers",
+        "1",
+    ]
+    assert main(argv) == 0
+    rows = {line.split()[0]: line.split()[2] for line in capsys.readouterr().out.splitlines()[2:]}
+    assert rows == {"none": "-", "fixed-600": "-", "oracle": "-"}
+    assert main([*argv, "--format", "json"]) == 0
+    results = json.loads(capsys.readouterr().out)["results"]
+    assert {name: row["ratio_to_oracle"] for name, row in results.items()} == dict.fromkeys(rows)
+
+    # a team whose jobs the oracle serves warm on another team's cluster: its part costs nothing there
+    trace.write_text("submit_time_s,duration_s,pool,team\n0,100,a,x\n150,100,a,y\n")
+    argv = ["simulate", str(trace), "--strategies", "fixed-600", "--by", "team", "--workers", "1"]
+    assert main([*argv, "--people-cost-per-hour", "100"]) == 0
+    out = capsys.readouterr().out
+    team_y = out.split("team y:")[1].splitlines()[3:]
+    assert {line.split()[0]: line.split()[2] for line in team_y} == {"oracle": "-", "fixed-600": "-"}
+
+
+@pytest.mark.parametrize(
+    ("flags", "submitted_at", "message"),
+    [
+        (
+            ["--start", "9999-12-31T23:00"],
+            "",
+            "--start '9999-12-31T23:00' is out of the replay's range: give a moment from 1970 to 8999",
+        ),
+        (
+            ["--start", "0001-01-01T00:00+05:00"],
+            "",
+            "--start '0001-01-01T00:00+05:00' is out of the replay's range: give a moment from 1970 to 8999",
+        ),
+        (
+            [],
+            "9999-12-31T00:00:00+00:00",
+            "{trace}:2: column 'submitted_at' is '9999-12-31T00:00:00+00:00', out of the replay's range: "
+            "give a moment from 1970 to 8999, or leave it empty",
+        ),
+    ],
+)
+def test_a_clock_at_the_ends_of_the_calendar_is_refused_not_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], flags: list[str], submitted_at: str, message: str
+) -> None:
+    # the replay's clock overflowed datetime past year 9999 (or before year 1): OverflowError
+    trace = tmp_path / "trace.csv"
+    trace.write_text(f"submit_time_s,duration_s,pool,submitted_at\n0,100,a,{submitted_at}\n900,100,a,\n")
+    assert main(["simulate", str(trace), *flags, "--workers", "1"]) == 2
+    captured = capsys.readouterr()
+    assert captured.err == f"warmpool simulate: {message.format(trace=trace)}\n"
+    assert captured.out == ""

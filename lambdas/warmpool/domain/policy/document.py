@@ -37,6 +37,9 @@ WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun"
 # stack deploys the policy as a standard parameter up to the first, as an advanced one up to the second.
 STANDARD_PARAMETER_BYTES = 4096
 ADVANCED_PARAMETER_BYTES = 8192
+# The most a price or a person's hour may be, in USD per hour: above any instance's price or any team's
+# hour, and far below where a cold start's cost overflows to inf (a price in cents, or per year)
+MAX_USD_PER_HOUR = 1_000_000.0
 # Where a file system finds `europe/berlin` as Europe/Berlin's file by default; only there is the zone
 # list read for a zone that was found (about 10-60 ms, which a Lambda's cold start would pay for nothing)
 CASE_INSENSITIVE_PLATFORMS = ("darwin", "win32")
@@ -301,7 +304,9 @@ class Rules(_Strict):
         "fall (default: the working hours' time zone, else UTC)",
     )
     budget: Budget | None = None
-    people_cost_per_hour: float | None = Field(default=None, ge=0)
+    # at most a million an hour: 1e308 passed, and a cold start's cost overflowed to inf, every decision
+    # an OverflowError (a Lambda's, or the simulator's traceback)
+    people_cost_per_hour: float | None = Field(default=None, ge=0, le=MAX_USD_PER_HOUR)
     cold_start_seconds: float | None = Field(default=None, ge=0, le=3600)
     warm_start_seconds: float | None = Field(default=None, ge=0, le=3600)
     release_on_failure: bool | None = None
@@ -772,6 +777,12 @@ class PolicyDocument(_Strict):
         bad = [k for k, v in value.items() if v < 0]
         if bad:
             raise ValueError(f"prices must be >= 0 USD per instance-hour (see {', '.join(bad)})")
+        huge = [k for k, v in value.items() if v > MAX_USD_PER_HOUR]
+        if huge:
+            raise ValueError(
+                f"prices must be at most {MAX_USD_PER_HOUR:,.0f} USD per instance-hour, not in cents or per "
+                f"year (see {', '.join(huge)})"
+            )
         return value
 
 
