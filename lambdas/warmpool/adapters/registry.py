@@ -432,13 +432,30 @@ class DynamoPoolRegistry:
         ]
 
     def record_tuning_finished(
-        self, tuning_job_arn: str, notification: Notification, recorded_at: datetime
+        self,
+        tuning_job_arn: str,
+        notification: Notification,
+        recorded_at: datetime,
+        tuning_created_at: datetime | None = None,
+        replaces: TuningNotice | None = None,
     ) -> TuningNotice:
-        """A conditional put: the first notice recorded for a tuning job is the one it gets. Unsent, it
-        is in the `by_status` index under `TUNING#UNSENT` (`unsent_tuning_notices`), until marked sent."""
+        """A conditional put: the first notice recorded for a tuning job is the one it gets; one of an
+        earlier sweep of its name (`replaces`) is written over, if it is still the one recorded. Unsent,
+        it is in the `by_status` index under `TUNING#UNSENT` (`unsent_tuning_notices`), until marked
+        sent."""
         from botocore.exceptions import ClientError
 
         at = recorded_at.astimezone(UTC)
+        condition: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(pk)"}
+        if replaces is not None:
+            condition = {
+                "ConditionExpression": "#at = :at",
+                "ExpressionAttributeNames": {"#at": "at"},
+                "ExpressionAttributeValues": {":at": {"S": replaces.recorded_at.astimezone(UTC).isoformat()}},
+            }
+        created: dict[str, Any] = {}
+        if tuning_created_at is not None:
+            created = {"created": {"S": tuning_created_at.astimezone(UTC).isoformat()}}
         try:
             self._client.put_item(
                 TableName=self.table_name,
@@ -450,8 +467,9 @@ class DynamoPoolRegistry:
                     "gsi1pk": {"S": UNSENT_TUNING_NOTICES},
                     "gsi1sk": {"S": f"{at.isoformat()}#{tuning_job_arn}"},
                     "ttl": {"N": str(int((at + AUDIT_RETENTION).timestamp()))},
+                    **created,
                 },
-                ConditionExpression="attribute_not_exists(pk)",
+                **condition,
             )
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
@@ -460,11 +478,11 @@ class DynamoPoolRegistry:
             if recorded is not None:
                 return recorded
             # expired in between (its TTL): recorded now
-            return self.record_tuning_finished(tuning_job_arn, notification, recorded_at)
+            return self.record_tuning_finished(tuning_job_arn, notification, recorded_at, tuning_created_at)
         # its end is recorded: nothing left to watch (a crash before this leaves the watch to the
         # reconciler, which finds the notice recorded and removes it)
         self.unwatch_tuning_job(tuning_job_arn)
-        return TuningNotice(tuning_job_arn, notification, at)
+        return TuningNotice(tuning_job_arn, notification, at, tuning_created_at=tuning_created_at)
 
     def tuning_finished(self, tuning_job_arn: str) -> TuningNotice | None:
         item = self._client.get_item(
@@ -864,7 +882,9 @@ def _tuning_notice(tuning_job_arn: str, item: dict[str, Any]) -> TuningNotice:
     if "notice" not in item:
         return TuningNotice(tuning_job_arn, None, at, sent=True)
     notification = notification_from_json(item["notice"]["S"])
-    return TuningNotice(tuning_job_arn, notification, at, sent=item.get("state", {}).get("S") == "sent")
+    created = datetime.fromisoformat(item["created"]["S"]) if "created" in item else None
+    sent = item.get("state", {}).get("S") == "sent"
+    return TuningNotice(tuning_job_arn, notification, at, sent=sent, tuning_created_at=created)
 
 
 def _with_version(pool: Any, version: int) -> Any:

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from warmpool.domain.model import TRAINING_JOB_NAME
+from warmpool.domain.model import TRAINING_JOB_NAME, EngineLimits
 
 EXAMPLES = "examples (from the repository's root):"
 # the flags every AWS-reading command takes, in the same words
@@ -278,3 +278,23 @@ def deployed_policy(name: str, endpoint_url: str | None, region: str | None, ins
     except ValueError as exc:
         raise PolicyError(name, [f"not JSON ({exc}){instead}"]) from None
     return parse_policy(data, source=name)
+
+
+def deployment_limits() -> EngineLimits:
+    """The limits the functions apply (`LimitSettings`), from the environment as the stack's outputs
+    export them (docs/cli.md); the defaults where unset, as on the functions: `policy explain` decides
+    by them, `pools costs` ends a pool's idling at its maximum lifetime as SageMaker does."""
+    from warmpool.settings import LimitSettings, SettingsError
+
+    try:
+        return LimitSettings.from_env().engine_limits()
+    except SettingsError as exc:
+        problems = exc.problems
+    except ValueError as exc:
+        problems = str(exc)
+    raise SystemExit(
+        fail(
+            f"the deployment's limits in the environment: {problems}; set them as the stack's outputs "
+            "say (docs/cli.md), or unset them for the defaults"
+        )
+    )

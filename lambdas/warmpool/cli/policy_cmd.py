@@ -14,6 +14,7 @@ from warmpool.cli.output import (
     ENDPOINT_HELP,
     REGION_HELP,
     deployed_policy,
+    deployment_limits,
     examples,
     fail,
     given,
@@ -221,25 +222,6 @@ def _pool_from_account(
     return pool_from_job(job, name, MatchKey.from_training_job(job), status, now, tag_names), now
 
 
-def _deployment_limits() -> EngineLimits:
-    """The limits the functions apply (`LimitSettings`), from the environment as the stack's outputs
-    export them (docs/cli.md); the defaults where unset, as on the functions."""
-    from warmpool.settings import LimitSettings, SettingsError
-
-    try:
-        return LimitSettings.from_env().engine_limits()
-    except SettingsError as exc:
-        problems = exc.problems
-    except ValueError as exc:
-        problems = str(exc)
-    raise SystemExit(
-        fail(
-            f"the deployment's limits in the environment: {problems}; set them as the stack's outputs "
-            "say (docs/cli.md), or unset them for the defaults"
-        )
-    )
-
-
 class _FirstReading:
     """The clock a preview decides by: `now` (--now), else the endpoint's now as first read, and the
     same at every later reading (one decision, one moment). The first reading comes after the
@@ -319,7 +301,7 @@ def run_explain(args: argparse.Namespace) -> int:
             "no --policy and no POLICY_PARAMETER_NAME: decided under the built-in policy, which may not be "
             "the deployed one the engine decides by; pass --policy FILE or export the stack's outputs"
         )
-    limits = _deployment_limits()
+    limits = deployment_limits()
     asked = args.job
     if table:
         preview, now = _preview(args, table, policy, limits)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from warmpool.cli.output import (
@@ -292,7 +292,7 @@ def run_list(args: argparse.Namespace) -> int:
     records = registry.list_pools(status=args.status)
     if counts_for is not None:
         records = [r for r in records if counts_for(r.pool) == args.team]
-    rows = [_row(r, tagged(r.pool) if tagged else None) for r in records]
+    rows = sorted((_row(r, tagged(r.pool) if tagged else None) for r in records), key=_list_order)
     if counts_for is not None and not rows:
         teams = {team for r in registry.list_pools() if (team := counts_for(r.pool))}
         if args.team not in teams:
@@ -312,6 +312,16 @@ def run_list(args: argparse.Namespace) -> int:
         )
         print(table(headers, [[_state_text(r) if h == "state" else r[h] for h in headers] for r in rows]))
     return 0
+
+
+def _list_order(row: dict[str, Any]) -> tuple[Any, ...]:
+    """The order of `pools list` (docs/cli.md): by team (the untagged last), then by warm until, the
+    soonest first (a pool gone, until when it was warm; the running ones, warm until no time yet,
+    last), then by job. It was the pools' ids' (their first jobs' names, not in the table): a team's
+    pools scattered among the others', and the one going cold first anywhere."""
+    team, until = row["team"], row["warm_until"]
+    when = datetime.fromisoformat(until) if until else None
+    return (team is None, team or "", when is None, when or datetime.min.replace(tzinfo=UTC), row["job"])
 
 
 def _state_text(row: dict[str, Any]) -> str:
@@ -491,8 +501,10 @@ def _trail_lines(entries: list[dict[str, Any]]) -> list[str]:
 def run_costs(args: argparse.Namespace) -> int:
     """Idle cost per team, today and this month on the team's clock (`day` is its date there): the
     ledger of idle gaps that ended plus the pools idle now, the same figures the budget rule checks,
-    with each team's budget and what is left of it."""
-    from warmpool.cli.output import cli_now
+    with each team's budget and what is left of it. A pool idle now counts until now, or until its
+    expiry or its maximum lifetime's end (the deployment's, `deployment_limits`) once passed, when
+    SageMaker ended it, as the digest and the budget rule count it (`fleet_view`, `idle_until`)."""
+    from warmpool.cli.output import cli_now, deployment_limits
     from warmpool.domain.decide import FALLBACK_PRICE_PER_HOUR
     from warmpool.domain.policy import PolicyError, load_policy_file
     from warmpool.domain.policy.resolve import team_rules
@@ -512,7 +524,8 @@ def run_costs(args: argparse.Namespace) -> int:
     # at the machine's, a pool it ended ten minutes ago had idled for months, or on another day
     now = cli_now(args.endpoint_url)
     budgeted = {t for t, rules in policy.teams.items() if rules.budget is not None}
-    fleet = fleet_view(registry, policy, now, teams={*known, *budgeted}, with_ledger=True)
+    limits = deployment_limits()
+    fleet = fleet_view(registry, policy, now, teams={*known, *budgeted}, with_ledger=True, limits=limits)
     rows = []
     for team in sorted(fleet.idle_cost_today_by_team):
         if args.team and team != args.team:

@@ -24,6 +24,22 @@ def _x(at: datetime, start: datetime, end: datetime) -> float:
     return 160 + (WIDTH - 170) * (at - start).total_seconds() / span
 
 
+# the characters of a pool's name that fit its label column, before the bars at x=160 (11 px type is
+# about 6 px a character)
+LABEL_CHARS = 24
+
+
+def _label(name: str, y: int) -> str:
+    """A pool's row label: its name, cut to the label column with an ellipsis, and then whole on hover
+    (a 63-character job name, as SageMaker allows, ran on over its own bars)."""
+    if len(name) <= LABEL_CHARS:
+        return f'<text x="4" y="{y + 12}" font-size="11">{html.escape(name)}</text>'
+    cut = name[: LABEL_CHARS - 1] + "…"
+    return (
+        f'<text x="4" y="{y + 12}" font-size="11"><title>{html.escape(name)}</title>{html.escape(cut)}</text>'
+    )
+
+
 def _chart(system: LocalSystem, start: datetime, end: datetime) -> str:
     rows: dict[str, list[str]] = defaultdict(list)
     for job in sorted(system.emulator.jobs.values(), key=lambda j: j.created_at):
@@ -48,8 +64,7 @@ def _chart(system: LocalSystem, start: datetime, end: datetime) -> str:
     parts = []
     for index, (cluster, items) in enumerate(rows.items()):
         y = 30 + ROW * index
-        label = html.escape(items[0] if not cluster.startswith("no pool") else cluster)
-        parts.append(f'<text x="4" y="{y + 12}" font-size="11">{label}</text>')
+        parts.append(_label(items[0] if not cluster.startswith("no pool") else cluster, y))
         parts.extend(i for i in items[1:] if i.startswith("<rect"))
     hours = []
     t = start.replace(minute=0, second=0)

@@ -414,18 +414,27 @@ def _costs(
 
 def print_result(result: DemoResult, say: Callable[[str], None] = print) -> None:
     say(f"\nTimeline (virtual time, UTC; {local_zone()})")
+    # the kind's column as wide as the widest kind of the day (`keep-alive-updated` pushed its row's
+    # text two characters right of every other row's)
+    kinds = max([16, *(len(kind) for _, kind, _ in result.timeline)])
     for at, kind, text in result.timeline:
         first, *rest = text.splitlines() or [""]
-        say(f"  {at:%H:%M}  {kind:<16} {first}")
+        say(f"  {at:%H:%M}  {kind:<{kinds}} {first}")
         for line in rest:
-            say(f"  {'':5}  {'':<16} {line}")
+            say(f"  {'':5}  {'':<{kinds}} {line}")
     say(f"\nCost of the day ({result.cost_basis})")
     say(f"  ({NOT_THE_SAVINGS})")
+    labels = max([28, *(len(label) for label in result.costs)])
+    sums = [
+        (r["idle_usd"], r["cold_start_usd"], r["idle_usd"] + r["cold_start_usd"])
+        for r in result.costs.values()
+    ]
+    money = max([8, *(len(f"{usd:.2f}") for three in sums for usd in three)])
     for label, row in result.costs.items():
         total = row["idle_usd"] + row["cold_start_usd"]
         say(
-            f"  {label:<28} idle ${row['idle_usd']:8.2f}  cold starts ${row['cold_start_usd']:8.2f}  "
-            f"total ${total:8.2f}"
+            f"  {label:<{labels}} idle ${row['idle_usd']:{money}.2f}  "
+            f"cold starts ${row['cold_start_usd']:{money}.2f}  total ${total:{money}.2f}"
         )
     say("\nChecks")
     for check in result.checks:

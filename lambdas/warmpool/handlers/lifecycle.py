@@ -102,7 +102,9 @@ def _handle_record(record: SQSRecord) -> None:
     elif isinstance(message, TuningJobEvent):
         tuning = message.detail
         log.append_keys(tuning_job_name=tuning.tuning_job_name)
-        key = f"tune#{tuning.tuning_job_name}#{tuning.tuning_job_status}"
+        # a sweep started again under a deleted one's name has events of its own (its creation time)
+        created = f"#{tuning.creation_time.isoformat()}" if tuning.creation_time else ""
+        key = f"tune#{tuning.tuning_job_name}#{tuning.tuning_job_status}{created}"
         rt.dedupe.run_once(key, lambda: rt.service.handle_tuning_event(tuning))
         log.info("tuning job event", extra={"status": tuning.tuning_job_status})
     elif isinstance(message, StepDueMessage):

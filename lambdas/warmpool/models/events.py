@@ -119,6 +119,13 @@ class TuningJobDetail(_Detail):
     tuning_job_status: TuningJobStatus = Field(alias="HyperParameterTuningJobStatus")
     tuning_job_arn: str | None = Field(default=None, alias="HyperParameterTuningJobArn")
     best_training_job: dict[str, Any] | None = Field(default=None, alias="BestTrainingJob")
+    # tells a sweep from an earlier one of its name (deleted, then started again): same name, same ARN
+    creation_time: datetime | None = Field(default=None, alias="CreationTime")
+
+    @field_validator("creation_time", mode="before")
+    @classmethod
+    def _created(cls, value: Any) -> datetime | None:
+        return parse_time(value)
 
 
 class StepDueDetail(_Detail):

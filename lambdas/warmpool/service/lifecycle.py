@@ -267,12 +267,17 @@ class LifecycleService:
             return []
         arn = detail.tuning_job_arn or ""
         outcomes: list[Outcome] = []
-        owned = list(self.registry.pools_of_tuning_job(arn)) if arn else []
+        owned = _of_the_sweep(self.registry.pools_of_tuning_job(arn), detail.creation_time) if arn else []
         # recorded before its pools are given back, sent after: once they are the engine's, nothing
         # brings a run back to the tuning job, but the reconciler sends a notice left unsent
         notice = (
             self._record_tuning_finished(
-                arn, detail.tuning_job_name, detail.tuning_job_status, detail.best_training_job, owned
+                arn,
+                detail.tuning_job_name,
+                detail.tuning_job_status,
+                detail.best_training_job,
+                owned,
+                created=detail.creation_time,
             )
             if arn
             else None
@@ -473,7 +478,8 @@ class LifecycleService:
                 best = described.get("BestTrainingJob")
                 owned = self.registry.pools_of_tuning_job(arn)
                 announce = self._announce_tuning_finished
-                if not self._repair(failed, [], arn, announce, arn, tuning, status, best, owned):
+                created = _tuning_created(described)
+                if not self._repair(failed, [], arn, announce, arn, tuning, status, best, owned, created):
                     continue
             told.add(arn)  # or it no longer exists: nothing to tell, its pools are given back all the same
         for record in left_to_tuners:
@@ -719,11 +725,14 @@ class LifecycleService:
         status: str,
         best_training_job: dict[str, Any] | None,
         owned: list[PoolRecord],
+        created: datetime | None,
     ) -> None:
         """Tell the owners of a finished tuning job that it finished: the notice is recorded, then sent
         (`_record_tuning_finished`, `_send_tuning_finished`). A send that fails raises: the retry (the
         event delivered again, the reconciler's next run) sends the notice recorded."""
-        notice = self._record_tuning_finished(arn, tuning_job_name, status, best_training_job, owned)
+        notice = self._record_tuning_finished(
+            arn, tuning_job_name, status, best_training_job, owned, created=created
+        )
         if notice is not None:
             self._send_tuning_finished(notice)
 
@@ -751,14 +760,16 @@ class LifecycleService:
             if arn not in tuners:  # its describe failed: reported on its pools
                 return
             described = tuners[arn][1]
-        elif self.registry.tuning_finished(arn) is not None:
-            # recorded, and the invocation ended before the watch did (a notice left unsent is sent
-            # from the registry's unsent ones)
-            self.registry.unwatch_tuning_job(arn)
-            return
         else:
+            recorded = self.registry.tuning_finished(arn)
             self.metrics.count("TuningJobsChecked")
             described = self._describe_tuning_job(tuning)
+            if recorded is not None and not recorded.of_an_earlier_sweep(_tuning_created(described)):
+                # recorded, and the invocation ended before the watch did (a notice left unsent is
+                # sent from the registry's unsent ones); a sweep started again under the name after
+                # an earlier one's notice is watched as a tuning job of its own
+                self.registry.unwatch_tuning_job(arn)
+                return
         status = _tuning_status_of(described)
         if status in TUNER_RUNNING_STATUSES:
             self.registry.check_tuning_job_at(arn, now + TUNING_CHECK_INTERVAL)
@@ -768,7 +779,8 @@ class LifecycleService:
             return
         if arn in read:  # ended: the tuner path told its owners, which ended the watch
             return
-        notice = self._record_tuning_finished(arn, tuning, status, described.get("BestTrainingJob"), None)
+        best, created = described.get("BestTrainingJob"), _tuning_created(described)
+        notice = self._record_tuning_finished(arn, tuning, status, best, None, created=created)
         if notice is None:  # no trial of it holds or held a pool any more: nobody to tell
             self.registry.unwatch_tuning_job(arn)
             return
@@ -781,18 +793,25 @@ class LifecycleService:
         status: str,
         best_training_job: dict[str, Any] | None,
         owned: list[PoolRecord] | None,
+        *,
+        created: datetime | None,
     ) -> TuningNotice | None:
         """The notice that the tuning job finished, recorded once per tuning job (whether its event,
         a duplicate of it, a look at one of its pools or the reconciler sees the end first): what it
         says and to whom, so that it can be sent again as it was (`_send_tuning_finished`), without
         its pools. `owned`: its pools, as the caller read them (None: read here, once no notice is
         found recorded). Returns the one recorded (this one, or an earlier one); None when no trial of
-        the tuning job ever held a pool warmpool knew: nobody to tell about it."""
+        the tuning job ever held a pool warmpool knew: nobody to tell about it. `created`: when the
+        tuning job was created; a notice recorded of an earlier sweep of its name (deleted, and the
+        name used again: the same ARN) is not this one's, and is written over, once sent."""
         recorded = self.registry.tuning_finished(arn)
-        if recorded is not None:
+        if recorded is not None and not recorded.of_an_earlier_sweep(created):
             return recorded
+        if recorded is not None and not recorded.sent:
+            self._send_tuning_finished(recorded)  # the earlier sweep's, still owed: said before it goes
         if owned is None:
             owned = self.registry.pools_of_tuning_job(arn)
+        owned = _of_the_sweep(owned, created)
         best = (best_training_job or {}).get("TrainingJobName")
         metric = (best_training_job or {}).get("FinalHyperParameterTuningJobObjectiveMetric") or {}
         said = {
@@ -835,7 +854,7 @@ class LifecycleService:
                 trial.owner,
                 facts,
             )
-        return self.registry.record_tuning_finished(arn, notification, now)
+        return self.registry.record_tuning_finished(arn, notification, now, created, replaces=recorded)
 
     def _send_tuning_finished(self, notice: TuningNotice) -> None:
         """Send the notice as recorded, then mark it sent. Sent again after a send that did go out
@@ -860,7 +879,8 @@ class LifecycleService:
         path would never see the tuning job again. A send that fails is not this look's failure (a
         trial's event, a step, a person's request): the reconciler's next run sends the notice."""
         best = described.get("BestTrainingJob")
-        notice = self._record_tuning_finished(arn, tuning_job_name, status, best, None)
+        created = _tuning_created(described)
+        notice = self._record_tuning_finished(arn, tuning_job_name, status, best, None, created=created)
         if notice is None:
             return
         try:
@@ -1538,6 +1558,10 @@ class LifecycleService:
                 # of the pool gone came, and the release time while it had not.
                 ended = idle_until(previous.pool, now, self._lifetime_end(previous.pool))
                 pool = replace(pool, expires_at=ended)
+        if status is WarmPoolStatus.REUSED and pool.available_since is not None:
+            pool = replace(
+                pool, expires_at=self._taken_at(pool, previous.pool if same_job and previous else None)
+            )
         if status is WarmPoolStatus.AVAILABLE:
             # The gap histories are what a decision learns from: only an Available pool is decided.
             history, team_history = self.registry.history(key.digest(), self._history_team(pool))
@@ -1555,6 +1579,21 @@ class LifecycleService:
             tuner_owned=previous.tuner_owned if same_job and previous else False,
             notified=previous.notified if same_job and previous else (),
         )
+
+    def _taken_at(self, pool: Pool, seen: Pool | None) -> datetime:
+        """Until when a pool a later job took (Reused) was warm for its job (`pools list`'s warm_until):
+        when the next job took it, as SageMaker billed its idling (`ResourceRetainedBillableTimeInSeconds`
+        from the job's end), else until now, or its expiry or lifetime's end, as warmpool last saved it
+        (`seen`), once passed. The job, described Reused, has no expiry: the record read `-` while
+        the next job was not joined to the pool's lineage yet (its first look failed, to be retried)."""
+        assert pool.available_since is not None
+        known = seen if seen is not None else pool
+        taken = idle_until(
+            replace(pool, expires_at=known.expires_at), self.clock.now(), self._lifetime_end(known)
+        )
+        if pool.billable_seconds:
+            taken = min(taken, pool.available_since + timedelta(seconds=pool.billable_seconds))
+        return taken
 
     def _keep_alive_as_set(self, job: dict[str, Any], pool: Pool, seen: Pool, now: datetime) -> Pool:
         """The keep-alive and expiry of the job's Available pool, from what warmpool recorded of it
@@ -2648,6 +2687,27 @@ def _tuning_name_of(notice: TuningNotice) -> str:
     """The tuning job's name, as its notice says it (else as its ARN does)."""
     said = notice.notification.facts.get("tuning_job_name") if notice.notification is not None else None
     return str(said or notice.tuning_job_arn.rsplit("/", 1)[-1])
+
+
+def _of_the_sweep(owned: Sequence[PoolRecord], created: datetime | None) -> list[PoolRecord]:
+    """The pools of a tuning job's ARN that are this sweep's: a pool whose trial ended, or which was
+    gone (until when it was warm), before the sweep was created is an earlier sweep's of its name
+    (deleted, the name used again: the same ARN), not this one's to hand back or to tell its owners on."""
+
+    def of_this_sweep(pool: Pool) -> bool:
+        if created is None:
+            return True
+        if pool.status is WarmPoolStatus.TERMINATED:
+            return pool.expires_at is None or pool.expires_at > created
+        return pool.available_since is None or pool.available_since >= created
+
+    return [r for r in owned if of_this_sweep(r.pool)]
+
+
+def _tuning_created(described: dict[str, Any] | None) -> datetime | None:
+    """CreationTime of a tuning job's description (None for one that no longer exists): tells a sweep
+    from an earlier one of its name (`TuningNotice.of_an_earlier_sweep`)."""
+    return parse_time((described or {}).get("CreationTime"))
 
 
 def _tuner_gone(name: str, status: str | None) -> str:

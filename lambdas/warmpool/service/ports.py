@@ -133,6 +133,16 @@ class TuningNotice:
     notification: Notification | None
     recorded_at: datetime
     sent: bool = False
+    # when the tuning job was created (None: recorded by a version before it was kept): a sweep
+    # created later is another tuning job of the name, deleted and started again (`of_an_earlier_sweep`)
+    tuning_created_at: datetime | None = None
+
+    def of_an_earlier_sweep(self, created: datetime | None) -> bool:
+        """Whether this notice is of an earlier tuning job of the name than the one created at
+        `created`: DeleteHyperParameterTuningJob frees a name, and a sweep started under it again has
+        the same ARN. One recorded before its creation time was kept is an earlier one's if the sweep
+        was created after the notice was recorded (a tuning job ends before its notice is recorded)."""
+        return created is not None and created > (self.tuning_created_at or self.recorded_at)
 
 
 @dataclass(frozen=True)
@@ -248,11 +258,17 @@ class PoolRegistry(FleetSource, Protocol):
         ...
 
     def record_tuning_finished(
-        self, tuning_job_arn: str, notification: Notification, recorded_at: datetime
+        self,
+        tuning_job_arn: str,
+        notification: Notification,
+        recorded_at: datetime,
+        tuning_created_at: datetime | None = None,
+        replaces: TuningNotice | None = None,
     ) -> TuningNotice:
         """Record the tuning job's notice unsent, unless it has one already: returns the one recorded
         (this one, or the earlier one, sent or not, whoever recorded it: its event, a duplicate of it,
-        a look at one of its pools, the reconciler)."""
+        a look at one of its pools, the reconciler). `replaces`: the notice of an earlier sweep of the
+        name (`TuningNotice.of_an_earlier_sweep`), written over unless another was recorded since."""
         ...
 
     def tuning_finished(self, tuning_job_arn: str) -> TuningNotice | None:

@@ -259,20 +259,36 @@ def table(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+# the text table's columns after the strategy's: header, narrowest width, the row's cell
+_COLUMNS: tuple[tuple[str, int, Callable[[dict[str, Any]], str]], ...] = (
+    ("total $", 10, lambda row: f"{row['total_cost_usd']:.2f}"),
+    ("x oracle", 9, lambda row: _ratio(row["ratio_to_oracle"])),
+    ("idle inst-h", 12, lambda row: f"{row['idle_instance_seconds'] / 3600:.1f}"),
+    ("cold", 6, lambda row: str(row["cold_starts"])),
+    ("warm", 6, lambda row: str(row["warm_starts"])),
+    ("updates", 8, lambda row: str(row["keepalive_updates"])),
+)
+
+
 def _results_table(results: dict[str, Any]) -> str:
-    width = max(12, *(len(name) for name in results))
-    header = (
-        f"{'strategy':<{width}} {'total $':>10} {'x oracle':>9} {'idle inst-h':>12} "
-        f"{'cold':>6} {'warm':>6} {'updates':>8}"
-    )
-    lines = [header, "-" * len(header)]
-    for name, row in sorted(results.items(), key=lambda kv: kv[1]["total_cost_usd"]):
-        lines.append(
-            f"{name:<{width}} {row['total_cost_usd']:>10.2f} {_ratio(row['ratio_to_oracle']):>9} "
-            f"{row['idle_instance_seconds'] / 3600:>12.1f} {row['cold_starts']:>6} {row['warm_starts']:>6} "
-            f"{row['keepalive_updates']:>8}"
-        )
-    return "\n".join(lines)
+    """Cheapest first; each column as wide as its widest cell (a long strategy name, a cost in the
+    billions: the value pushed its row past the header, and every column after it moved right)."""
+    ordered = sorted(results.items(), key=lambda kv: kv[1]["total_cost_usd"])
+    cells = [[name, *(cell(row) for _, _, cell in _COLUMNS)] for name, row in ordered]
+    titles = ["strategy", *(title for title, _, _ in _COLUMNS)]
+    narrowest = [12, *(width for _, width, _ in _COLUMNS)]
+    widths = [
+        max(low, len(title), *(len(r[i]) for r in cells))
+        for i, (title, low) in enumerate(zip(titles, narrowest, strict=True))
+    ]
+
+    def line(values: Sequence[str]) -> str:
+        first, *rest = values
+        aligned = (f"{value:>{width}}" for value, width in zip(rest, widths[1:], strict=True))
+        return " ".join([f"{first:<{widths[0]}}", *aligned])
+
+    header = line(titles)
+    return "\n".join([header, "-" * len(header), *(line(r) for r in cells)])
 
 
 def _ratio(ratio: float | None) -> str:

@@ -4,8 +4,11 @@ import json
 import re
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
+import boto3
 import pytest
+from botocore.exceptions import ClientError
 from warmpool.cli.main import main
 from warmpool.domain.clock import moment_text
 from warmpool.emulator.jobs import training_job_request
@@ -219,7 +222,7 @@ def test_commands_on_the_audit_trail_need_the_audit_table(
     assert job["WarmPoolStatus"]["Status"] == "Available"  # nothing was done
     # list and costs read the registry table only
     assert main(["pools", "list", "--format", "json"]) == 0
-    assert [r["job"] for r in json.loads(capsys.readouterr().out)] == ["cli-1", "cli-2"]
+    assert [r["job"] for r in json.loads(capsys.readouterr().out)] == ["cli-2", "cli-1"]  # nlp, then vision
     assert main(["pools", "costs", "--format", "json"]) == 0
     capsys.readouterr()
     # the flag stands in for the variable
@@ -574,7 +577,7 @@ def test_team_without_a_policy_matches_the_tag_and_says_so(
     # without --team no policy is read, and nothing is said
     assert main(["pools", "list", "--format", "json"]) == 0
     captured = capsys.readouterr()
-    assert [r["job"] for r in json.loads(captured.out)] == ["cli-1", "cli-2", "cli-untagged"]
+    assert [r["job"] for r in json.loads(captured.out)] == ["cli-2", "cli-1", "cli-untagged"]
     assert captured.err == ""
 
 
@@ -882,3 +885,73 @@ def test_an_extension_of_a_pool_kept_to_its_lifetime_s_end_is_refused_as_at_a_li
     after = pools.registry.get("cli-1")
     assert after is not None
     assert (after.pool.expires_at, after.pool.override_until) == (end, end)  # nothing changed
+
+
+def test_list_and_show_say_until_when_a_pool_a_later_job_took_was_warm_for_its_job(
+    pools: System, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # cli-1's pool, idle since 09:00, is taken by cli-1b at 09:02; cli-1b's own look cannot read it yet
+    # (throttled: retried), so cli-1's record is saved Reused and not joined to cli-1b yet. Its
+    # warm_until read `-`, as if it had never been warm; it was, until cli-1b took it.
+    session = boto3.DEFAULT_SESSION
+    assert session is not None
+
+    def throttled(params: dict[str, Any], **_: Any) -> None:
+        if params.get("TrainingJobName") == "cli-1b":
+            error = {"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}}
+            raise ClientError(error, "DescribeTrainingJob")
+
+    # registered before the functions' clients are made: a client copies the session's hooks
+    session.events.register("provide-client-params.sagemaker.DescribeTrainingJob", throttled)
+    for module in (lifecycle, reconciler):
+        module.runtime.cache_clear()
+    try:
+        pools.advance(120)
+        request = training_job_request(
+            "cli-1b", keep_alive_seconds=900, volume_size_gb=50, tags={"team": "vision", "owner": "bob"}
+        )
+        pools.sagemaker.create_training_job(**request)
+        pools.advance(15 * 60, tick=300)  # cli-1's look at its expiry finds it Reused
+    finally:
+        session.events.unregister("provide-client-params.sagemaker.DescribeTrainingJob", throttled)
+    capsys.readouterr()  # what the functions logged meanwhile
+    taken_at = "2026-03-02T09:02:00+00:00"
+    assert main(["pools", "list", "--format", "json"]) == 0
+    rows = {r["job"]: r for r in json.loads(capsys.readouterr().out)}
+    assert (rows["cli-1"]["state"], rows["cli-1"]["warm_until"]) == ("Reused", taken_at)
+    assert main(["pools", "show", "cli-1"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert f"warm_until     {taken_at}" in lines
+
+
+def test_list_is_ordered_by_team_then_warm_until_then_job(
+    pools: System, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The list came in the order of the pools' ids (their first jobs' names), which the table does not
+    # show: a team's pools were scattered, and the one going cold first anywhere. By team (untagged
+    # last), then warm until (soonest first, the running ones, warm until no time yet, last), then job.
+    tags = {"team": "vision", "owner": "bob"}
+    for name, keep_alive, volume in (("a-late", 1800, 60), ("b-soon", 300, 70)):
+        pools.run_job(name, 60, keep_alive_seconds=keep_alive, volume_size_gb=volume, tags=tags)
+    pools.run_job("c-untagged", 60, keep_alive_seconds=600, volume_size_gb=90, tags={})
+    pools.sagemaker.create_training_job(
+        **training_job_request("d-running", keep_alive_seconds=600, volume_size_gb=100, tags=tags)
+    )
+    pools.settle()
+    capsys.readouterr()  # what the functions logged meanwhile
+    order = [
+        ("cli-2", "nlp"),
+        ("b-soon", "vision"),  # warm until 09:07 (its job ended 09:02)
+        ("cli-1", "vision"),  # 09:15
+        ("a-late", "vision"),  # 09:31
+        ("d-running", "vision"),  # InUse
+        ("c-untagged", None),
+    ]
+    assert main(["pools", "list", "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [(r["job"], r["team"]) for r in rows] == order
+    until = [r["warm_until"] and r["warm_until"][11:16] for r in rows]
+    assert until == ["09:15", "09:07", "09:15", "09:31", None, "09:13"]
+    assert main(["pools", "list"]) == 0
+    lines = capsys.readouterr().out.splitlines()[2:]
+    assert [line.split()[0] for line in lines] == [job for job, _ in order]

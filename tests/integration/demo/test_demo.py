@@ -165,7 +165,7 @@ def test_demo_passes_its_checks(day: Day) -> None:
     # 09:12 UTC entry of it (the story once said 12:00 for it), and 'unknown' keep-alives read as words
     assert "10:12 Berlin  bob releases alice's extended pool from Slack" in out
     assert "Berlin is UTC+1" in out
-    assert "  09:12  slack            bob: Release now -> release vision-exp-3: done" in out
+    assert "  09:12  slack              bob: Release now -> release vision-exp-3: done" in out
     assert "keep-alive - s" not in out
     assert "<svg" in day.report
     assert "vision-exp-1" in day.report
@@ -189,9 +189,9 @@ def test_a_pool_is_extended_at_its_step_not_left_to_expire_between_two_ticks(day
     # nlp-run-2 is warm until 10:11 and its break-even strategy wants it warm 2.4 h: its step is due at
     # 10:06, between two of the day's 10-minute ticks. It fired at 10:12, after the pool had expired, so
     # the timeline showed a pool warmpool meant to keep warm ending early, and no 'expires at' notice
-    assert "  10:06  decision         nlp-run-2: extend (keep-alive 3600 s)" in day.out
+    assert "  10:06  decision           nlp-run-2: extend (keep-alive 3600 s)" in day.out
     assert "<@U0BOB> Warm pool of nlp-run-2 expires at 2026-03-02 11:36:10 UTC" in day.out
-    assert "  11:37  recorded         nlp-run-2: Terminated (step-due)" in day.out
+    assert "  11:37  recorded           nlp-run-2: Terminated (step-due)" in day.out
 
 
 def test_nlp_s_limit_is_the_one_the_policy_gives(day: Day, roomy_nlp_day: Day) -> None:
@@ -363,3 +363,19 @@ def test_the_demo_leaves_the_process_s_logs_and_metrics_as_it_found_them(
     assert "POWERTOOLS_METRICS_DISABLED" not in os.environ
     assert "POWERTOOLS_LOG_LEVEL" not in os.environ
     assert logging.getLogger("warmpool").level == level
+
+
+def test_the_timeline_s_text_starts_in_one_column_whatever_the_entry_s_kind(day: Day) -> None:
+    # `keep-alive-updated` and `released-for-limit` are wider than the kind's column was (16): their
+    # rows' text began two characters right of every other row's, and their continuation lines' left
+    timeline = day.out[day.out.index("\nTimeline") : day.out.index("\nCost of the day")]
+    rows = [line for line in timeline.splitlines()[2:] if line.strip()]
+    heads = re.findall(r"^  \d\d:\d\d  (slack #\S+|\S+)", timeline, re.M)
+    assert {"keep-alive-updated", "released-for-limit"} <= set(heads)
+    width = max(len(kind) for kind in heads)
+    column = len("  09:12  ") + width + 1  # where every row's text starts
+    for line in rows:
+        assert line[column - 1 : column + 1].startswith(" "), line
+        assert line[column] != " ", line
+    assert "  09:11  released-for-limit nlp-run-0: released for the limit" in day.out
+    assert "  09:12  slack              bob: Release now -> release vision-exp-3: done" in day.out

@@ -376,3 +376,33 @@ def test_a_sweep_the_role_may_not_read_fails_in_the_report_and_is_announced_once
     assert report["failed"] == []
     assert report["tuning_notices"] == ["sweep"]
     assert [n["facts"]["tuning_job_name"] for n in finished(system)] == ["sweep"]
+
+
+def test_an_earlier_sweep_s_notice_still_unsent_is_sent_before_the_new_sweep_s_is_recorded_over_it(
+    system: System, outage: Outage
+) -> None:
+    # sweep's notice could not be sent (SQS down): it waits, recorded, for the reconciler. A script
+    # deletes the sweep and starts one of the same name at once, which ends before the reconciler runs:
+    # its notice, written over the earlier one, must not make that one lost
+    idle_trial_of_a_running_sweep(system, "sweep", "sweep-001-aaaa1111")
+    outage.send_fails_with = RuntimeError("injected: SQS unavailable")
+    system.control.complete_tuning_job("sweep")
+    system.settle()  # the notice fails at every try of the event
+    assert finished(system) == []
+    outage.send_fails_with = None  # SQS is back
+    system.sagemaker.delete_hyper_parameter_tuning_job(HyperParameterTuningJobName="sweep")
+    system.emulator.advance(60)
+    trial = training_job_request("sweep-001-bbbb2222", tags={"team": "research", "owner": "bob"})
+    system.control.start_tuning_job("sweep", [trial])
+    system.settle()
+    system.control.complete_job("sweep-001-bbbb2222")
+    system.settle()
+
+    system.control.complete_tuning_job("sweep")
+    system.settle()
+
+    said = finished(system)
+    assert [(n["job_name"], n["owner"]) for n in said] == [
+        ("sweep-001-aaaa1111", None),  # the earlier sweep's, first
+        ("sweep-001-bbbb2222", "bob"),
+    ]

@@ -373,7 +373,7 @@ def test_validate_refuses_instance_types_written_without_the_ml_prefix(
     path.write_text(
         "version: 1\ninstance_type_limits: {g5.2xlarge: 4}\nprices: {p4d.24xlarge: 30.0}\n"
         "defaults: {allowed_instance_types: ['ml.g5.*', 'g5.*']}\n"
-        "selectors:\n  - {name: big, match: {instance_types: [p4d*]}, rules: {max_horizon_minutes: 30}}\n"
+        "selectors:\n  - {name: big, match: {instance_types: [p4d*]}, rules: {max_horizon_minutes: 9}}\n"
     )
     assert main(["policy", "validate", str(path), "--format", "json"]) == 1
     assert sorted(json.loads(capsys.readouterr().out)["problems"]) == [
@@ -745,7 +745,7 @@ def test_validate_warns_of_two_selectors_of_one_name(
     path.write_text(
         "version: 1\nselectors:\n"
         "  - {name: big, match: {instance_types: ['ml.p4d.*']}, rules: {max_horizon_minutes: 60}}\n"
-        "  - {name: big, match: {job_name_prefixes: [llm-]}, rules: {max_horizon_minutes: 30}}\n"
+        "  - {name: big, match: {job_name_prefixes: [llm-]}, rules: {max_horizon_minutes: 9}}\n"
     )
     assert main(["policy", "validate", str(path)]) == 0
     assert capsys.readouterr().err == (
@@ -978,6 +978,38 @@ defaults: {allowed_instance_types: ["ml.g5.* "]}
         f"warm_pool_quotas: 'ml.p4d.24xlarge ' {space}: write 'ml.p4d.24xlarge'.",
         f"defaults.allowed_instance_types: 'ml.g5.* ' {space}: write 'ml.g5.*'.",
     ]
+
+
+def test_validate_refuses_a_selector_that_matches_no_job_or_every_job(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `job_name_prefixes: ['']` (a prefix left to fill in) made the selector's rules every pool's without
+    # a word; `[]` alone was refused as a selector without a match, naming neither the list nor the fix
+    text = (
+        "version: 1\nselectors:\n"
+        "  - {name: b, rules: {max_horizon_minutes: 9}, match: {job_name_prefixes: ['']}}\n"
+        "  - {name: c, rules: {max_horizon_minutes: 9}, match: {job_name_prefixes: []}}\n"
+        "  - {name: d, rules: {max_horizon_minutes: 9}, match: {}}\n"
+    )
+    assert _validate(tmp_path, capsys, text) == [
+        "selectors.0.match.job_name_prefixes: an empty prefix ('') matches every job: write the start of "
+        "the names to match (e.g. nightly-), or match every pool under defaults instead.",
+        "selectors.1.match: job_name_prefixes: [] matches no pool: list the prefixes to match "
+        "(job_name_prefixes: [nightly-]) or the instance types (instance_types: ['ml.g5.*']).",
+        "selectors.2.match: a selector must match on instance_types or job_name_prefixes. See "
+        "docs/policy.md.",
+    ]
+
+
+def test_a_policy_with_selectors_reads_back_as_the_stack_deploys_it() -> None:
+    # the deployed document writes every default out, `job_name_prefixes: []` beside a selector's
+    # instance types included: valid, and the same policy
+    from warmpool.domain.policy import load_policy_file, parse_policy
+
+    policy = load_policy_file(str(Path(__file__).resolve().parents[3] / "policies" / "example.yaml"))
+    assert policy.selectors
+    again = parse_policy(json.loads(policy.deployed_json()))
+    assert again.selectors == policy.selectors
 
 
 def test_validate_refuses_a_price_or_a_persons_hour_whose_costs_overflow(

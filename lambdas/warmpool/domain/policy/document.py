@@ -409,11 +409,33 @@ class SelectorMatch(_Strict):
     def _type_patterns(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         return instance_type_patterns(value)
 
+    @field_validator("job_name_prefixes")
+    @classmethod
+    def _prefixes(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        """A prefix left empty matches every job: the selector's rules became every pool's."""
+        if "" in value:
+            raise ValueError(
+                "an empty prefix ('') matches every job: write the start of the names to match "
+                "(e.g. nightly-), or match every pool under defaults instead."
+            )
+        return value
+
     @model_validator(mode="after")
     def _not_empty(self) -> SelectorMatch:
-        if not self.instance_types and not self.job_name_prefixes:
-            raise ValueError("a selector must match on instance_types or job_name_prefixes")
-        return self
+        """A selector matches on either list (any entry of either). One left empty beside the other adds
+        nothing (the deployed document writes it so: `job_name_prefixes: []`); both empty, it would
+        match no pool: refused, naming the list written empty, else the two to choose from."""
+        if self.instance_types or self.job_name_prefixes:
+            return self
+        written = [
+            f"{name}: []" for name in ("instance_types", "job_name_prefixes") if name in self.model_fields_set
+        ]
+        if written:
+            raise ValueError(
+                f"{' and '.join(written)} matches no pool: list the prefixes to match "
+                "(job_name_prefixes: [nightly-]) or the instance types (instance_types: ['ml.g5.*'])."
+            )
+        raise ValueError("a selector must match on instance_types or job_name_prefixes")
 
 
 class Selector(_Strict):
