@@ -137,9 +137,12 @@ def run(args: argparse.Namespace) -> int:
     for name in strategies:
         if name not in ("oracle", "static-best"):
             try:
-                get_strategy(name)
+                written = get_strategy(name).name
             except ValueError as exc:
                 print(f"warmpool simulate: --strategies: {exc}", file=sys.stderr)
+                return 2
+            if written != name:  # fixed-0600 replayed as a row of its own beside fixed-600's
+                print(f"warmpool simulate: --strategies: write {name!r} as {written}", file=sys.stderr)
                 return 2
     try:
         trace = read_trace(args.trace)

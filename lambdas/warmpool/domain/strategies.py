@@ -105,6 +105,9 @@ def _load_builtin_strategies() -> None:
     import warmpool.domain.counterfactual  # noqa: F401
 
 
+FIXED_MAX_DIGITS = 9  # fixed-<seconds>: 31 years; a pool's maximum lifetime is 28 days (7 digits)
+
+
 def strategy_names() -> list[str]:
     _load_builtin_strategies()
     return sorted(_REGISTRY)
@@ -114,8 +117,14 @@ def get_strategy(name: str) -> KeepAliveStrategy:
     """A strategy by name; `fixed-N` gives a fixed keep-alive of N seconds."""
     if name.startswith("fixed-"):
         seconds = name.removeprefix("fixed-")
-        if not seconds.isdigit():
+        if not seconds.isascii() or not seconds.isdigit():
             raise ValueError(f"unknown keep-alive strategy {name!r}: use fixed-<seconds>, e.g. fixed-600")
+        # ten digits and more are past any pool's lifetime (Python's own error from 4,300 digits on)
+        if len(seconds) > FIXED_MAX_DIGITS:
+            raise ValueError(
+                f"keep-alive strategy {name!r}: write the seconds as a whole number of at most "
+                f"{FIXED_MAX_DIGITS} digits, e.g. fixed-600 (a pool lives 28 days at most: fixed-2419200)"
+            )
         return FixedStrategy(int(seconds))
     _load_builtin_strategies()
     try:

@@ -314,6 +314,24 @@ def test_cli_rejects_unknown_strategy(capsys: pytest.CaptureFixture[str]) -> Non
     assert "fixed-<seconds>" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("name", ["fixed-0600", "fixed-" + "9" * 5000, "fixed-\u0666\u0660\u0660"])
+def test_cli_rejects_a_fixed_strategy_not_written_as_its_seconds(
+    capsys: pytest.CaptureFixture[str], name: str
+) -> None:
+    # fixed-0600 replayed beside fixed-600 as a second row of the same strategy; 5,000 digits were
+    # Python's integer-limit message; Arabic-Indic digits passed isdigit
+    code = main(["simulate", str(bundled_traces()["sparse"]), "--strategies", f"fixed-600,{name}"])
+    captured = capsys.readouterr()
+    assert code == 2
+    assert (
+        "fixed-<seconds>" in captured.err
+        or "at most 9 digits" in captured.err
+        or "as fixed-600" in captured.err
+    )
+    assert "Exceeds the limit" not in captured.err
+    assert captured.out == ""
+
+
 def test_cli_rejects_an_empty_list_of_strategies(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["simulate", str(bundled_traces()["sparse"]), "--strategies", " , "]) == 2
     assert "--strategies names none" in capsys.readouterr().err
