@@ -15,6 +15,10 @@ from constructs import Construct
 from infra.constants import METRICS_NAMESPACE, SERVICE
 from infra.constructs.storage import Storage
 
+# Lifecycle events failed (and retried) in five minutes that page the on-call: one is a blip that the
+# retry absorbs; ten is an outage, told before the first event reaches the DLQ 25 to 30 minutes on
+EVENTS_RETRIED_THRESHOLD = 10
+
 
 def _metric(name: str, statistic: str = "Sum", label: str | None = None) -> cloudwatch.Metric:
     return cloudwatch.Metric(
@@ -73,12 +77,12 @@ class Monitoring(Construct):
         action = actions.SnsAction(self.alarm_topic)
         self.alarms: list[cloudwatch.Alarm] = []
 
-        def alarm(name: str, metric: cloudwatch.IMetric, description: str) -> None:
+        def alarm(name: str, metric: cloudwatch.IMetric, description: str, threshold: int = 1) -> None:
             created = cloudwatch.Alarm(
                 self,
                 name,
                 metric=metric,
-                threshold=1,
+                threshold=threshold,
                 evaluation_periods=1,
                 comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
                 treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
@@ -133,6 +137,14 @@ class Monitoring(Construct):
             "The reconciler could not repair some pools; its log lists them with their errors",
         )
         alarm(
+            "EventsRetried",
+            _metric("EventsRetried"),
+            f"{EVENTS_RETRIED_THRESHOLD} or more lifecycle events failed in five minutes and went back to "
+            "the queue (SageMaker or DynamoDB throttled or down, a permission missing): the lifecycle "
+            "function's log names the error; SQS retries them, and keeps in the DLQ those that fail 5 times",
+            threshold=EVENTS_RETRIED_THRESHOLD,
+        )
+        alarm(
             "SlackDeliveryFailed",
             _metric("SlackDeliveryFailed"),
             "Slack refused a message (webhook gone?); its SNS copy was sent all the same",
@@ -179,6 +191,7 @@ class Monitoring(Construct):
                     _metric("PermanentErrors"),
                     _metric("ReconcilerFailures"),
                     _metric("EventsRejected"),
+                    _metric("EventsRetried"),
                     _metric("SlackDeliveryFailed"),
                 ],
             ),

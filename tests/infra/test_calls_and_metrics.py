@@ -251,6 +251,8 @@ def a_working_day(system: System, seen: Observed, slack: SlackStandIn) -> None:
     system.run_job("gone-1", 300, instance_type="ml.g5.4xlarge", tags=TAGS)
     system.sqs.send_message(QueueUrl=env.lifecycle_queue_url, MessageBody='{"detail-type": "nonsense"}')
     system.settle()  # EventsRejected, kept in the lifecycle DLQ
+    system.control.inject_faults("DescribeTrainingJob", "AccessDeniedException", count=1)
+    system.run_job("retried-1", 300, instance_type="ml.g5.12xlarge", tags=TAGS)  # EventsRetried, then done
     # An invalid policy (PolicyInvalid), then none at all (PolicyUnreadable), met by each function.
     system.ssm.put_parameter(Name=env.policy_parameter, Value=INVALID_POLICY, Type="String", Overwrite=True)
     # each function started anew meanwhile: it decides by the parameter's last valid version (its history)

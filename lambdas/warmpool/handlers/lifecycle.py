@@ -61,9 +61,25 @@ def handle_record(record: SQSRecord) -> None:
     try:
         INVOCATION.require(RECORD_START_SECONDS, f"message {record.message_id}")
         _handle_record(record)
-    except Exception:
+    except Exception as exc:
         logger().exception("record failed; SQS will retry it", extra={"message_id": record.message_id})
+        _count_retried(exc)
         raise
+
+
+def _count_retried(exc: Exception) -> None:
+    """`EventsRetried` (its alarm): a record that failed and goes back to the queue. An outage (SageMaker
+    or DynamoDB throttled past the retries, a role that may not read) failed every event for the 25 to
+    30 minutes before the first reached the DLQ, and nothing told the on-call meanwhile. A job whose warm
+    pool SageMaker has not reported yet is not counted: waiting for it is the normal course."""
+    from warmpool.service.lifecycle import WarmPoolStatusPendingError
+
+    if isinstance(exc, WarmPoolStatusPendingError):
+        return
+    try:
+        runtime().metrics.count("EventsRetried")
+    except Exception:  # a function that cannot even be wired (its settings) fails every record: its Errors
+        return
 
 
 def _handle_record(record: SQSRecord) -> None:

@@ -433,6 +433,39 @@ def test_reconciler_failures_name_the_permission_and_the_run_after_the_grant_rep
     assert [(u["job"], u["seconds"]) for u in system.control.update_calls()] == [("lost-1", 3600)]
 
 
+def test_events_retried_pages_during_a_throttle_and_the_events_drain_once_it_ends(
+    system: System, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """EventsRetried: SageMaker throttles DescribeTrainingJob past the retries; every event fails and
+    goes back to the queue, minutes before any reaches the DLQ."""
+    monkeypatch.setattr("time.sleep", lambda _seconds: None)  # botocore's back-offs
+    system.set_policy(TWO_HOURS)
+    names = [f"thr-{i:02}" for i in range(6)]
+    for name in names:
+        system.sagemaker.create_training_job(**training_job_request(name, keep_alive_seconds=600, tags=TAGS))
+        system.control.run_for(name, 300)
+    system.emulator.advance(300)
+    assert depth(system, system.env.lifecycle_queue_url) == 12  # each job's InProgress and Completed
+    system.control.inject_faults("DescribeTrainingJob", "ThrottlingException", count=10_000)
+    capsys.readouterr()
+
+    # The alarm: ten or more events failed in the batch, none in the DLQ yet.
+    assert system.lifecycle.pump_once() == 10
+    output = capsys.readouterr().out
+    assert emf_counts(output).get("EventsRetried", 0) == 10
+    assert depth(system, system.env.lifecycle_dlq_url) == 0
+    # 1. The log names the error.
+    assert "record failed; SQS will retry it" in output
+    assert "ThrottlingException" in output
+    # 2. The outage ends; 3. the events drain, each pool kept once, nothing in the DLQ.
+    system.control.clear_faults()
+    system.settle()
+    updates = sorted((u["job"], u["seconds"]) for u in system.control.update_calls())
+    assert updates == [(name, 3600) for name in names]
+    assert depth(system, system.env.lifecycle_queue_url) == 0
+    assert depth(system, system.env.lifecycle_dlq_url) == 0
+
+
 def test_reconciler_errors_a_run_that_could_not_list_fails_whole_and_the_next_repairs(
     system: System, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
