@@ -1052,6 +1052,8 @@ class LifecycleService:
             not same_job or previous is None or previous.pool.status is not WarmPoolStatus.AVAILABLE
         )
         decision, fleet = self._decide(record, trigger, request, now)
+        if not same_job and _changes_sagemaker(decision):
+            record = self._record_before_acting(record, now)
         planned_before = record.pool.horizon_at
         try:
             record, refusal = self._execute(record, decision, now, moved_on_refuses=read_again)
@@ -1132,6 +1134,20 @@ class LifecycleService:
             # reduction held back by max_reductions_per_run is.
             saved = self._save(self._plan_next_check(saved, replace(decision, next_check_at=soon), now))
         return Outcome(job_name, saved.pool.pool_id, "decided", decision)
+
+    def _record_before_acting(self, record: PoolRecord, now: datetime) -> PoolRecord:
+        """Save a pool the registry has no record of for this job (the reconciler found it Available in
+        SageMaker's listing, its events lost; or its job took a pool unseen) as it is, before its
+        keep-alive is changed. A write after the update that fails (the save of the decision, its
+        audit entry, its gap) then leaves a record a later look finds: the pool Available in the
+        registry and gone from SageMaker's listing, which the reconciler's next run refreshes, and
+        records as the release it was (`_unrecorded_release`: audited, its owner told). Without it, a
+        pool the reconciler released, whose save then failed, was in no listing any run reads (SageMaker
+        no longer has it Available, the registry never had it): released with no record, no decision
+        in the trail and no notice. Saved with a look due now: should the invocation end before the
+        update, the reconciler's next run decides the pool afresh, by the policy then (nothing is done
+        in SageMaker before this save succeeds). Its version is the one the decision's save expects."""
+        return self._save(replace(record, next_check_at=now, schedule_name=None))
 
     def _record_job_gone(
         self, known: PoolRecord, trigger: Trigger, asked: dict[str, Any], now: datetime

@@ -18,7 +18,7 @@ from warmpool.cli.main import main
 from warmpool.emulator.jobs import training_job_request
 from warmpool.handlers import lifecycle, reconciler
 
-from tests.integration.conftest import System
+from tests.integration.conftest import System, hooked
 
 TAGS = {"team": "vision", "owner": "alice"}
 KEEP = {"version": 1, "defaults": {"keep_alive_strategy": "fixed-7200"}}  # one step of an hour, then more
@@ -370,3 +370,56 @@ def test_a_decision_audited_late_by_the_reconciler_is_in_the_trail_when_it_was_d
     asked = [e for e in trail if e["details"].get("user") == "bob"]
     assert [(e["what"], e["at"]) for e in asked] == [("decision", asked_at.isoformat())]
     assert "decided_at" not in asked[0]["details"]
+
+
+@pytest.mark.parametrize("which", RELEASED_WRITES[:4])
+def test_a_pool_the_reconciler_found_unregistered_and_released_is_recorded_and_announced_at_its_next_run(
+    system: System, one_write_fails: OneWriteFails, which: str
+) -> None:
+    # its events were lost: the registry never had the pool, the reconciler finds it Available in
+    # SageMaker's listing and releases it; a write after the release fails. Nothing lists the pool
+    # again (SageMaker no longer has it Available, the registry never had it): the next run must
+    # find what the first one did.
+    system.set_policy(RELEASE)
+    system.sagemaker.create_training_job(**training_job_request("lost-1", keep_alive_seconds=600, tags=TAGS))
+    system.control.run_for("lost-1", 300)
+    system.emulator.advance(300 + 120)
+    system.messages(system.env.lifecycle_queue_url)  # its events: lost
+    assert system.registry.get("lost-1") is None
+    one_write_fails.which = which
+    first = system.reconcile()
+    second = system.reconcile()
+
+    assert one_write_fails.failed
+    assert [f.split(":")[0] for f in first["failed"] + second["failed"]] == ["lost-1"]
+    assert decisions(system, "lost-1") == ["release"]
+    released_as_decided(system, "lost-1", which)
+
+
+def test_a_pool_the_reconciler_found_unregistered_and_cannot_record_is_not_released(system: System) -> None:
+    # the registry refuses the record the release would leave: nothing is done in SageMaker, and the
+    # next run decides the pool by the policy then, which keeps it
+    system.set_policy(RELEASE)
+    system.sagemaker.create_training_job(**training_job_request("lost-2", keep_alive_seconds=600, tags=TAGS))
+    system.control.run_for("lost-2", 300)
+    system.emulator.advance(300)
+    system.messages(system.env.lifecycle_queue_url)  # its events: lost
+
+    def registry_down(params: dict[str, Any], **_: Any) -> None:
+        if _transacts(params, "POOL#"):
+            raise ClientError({"Error": {"Code": "InternalServerError", "Message": "injected"}}, "Transact")
+
+    with hooked("provide-client-params.dynamodb.TransactWriteItems", registry_down):
+        for module in (lifecycle, reconciler):
+            module.runtime.cache_clear()
+        first = system.reconcile()
+    for module in (lifecycle, reconciler):
+        module.runtime.cache_clear()
+
+    assert [f.split(":")[0] for f in first["failed"]] == ["lost-2"]
+    assert system.control.update_calls() == []
+    assert sagemaker_status(system, "lost-2") == "Available"
+    system.set_policy(KEEP)
+    assert system.reconcile()["failed"] == []
+    assert [u["seconds"] for u in system.control.update_calls()] == [3600]
+    assert decisions(system, "lost-2") == ["extend"]
