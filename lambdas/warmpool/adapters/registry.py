@@ -114,7 +114,12 @@ class DynamoPoolRegistry:
         return str(item["pool_id"]["S"]) if item else None
 
     def put(
-        self, record: PoolRecord, expected_version: int | None, *, absorbs: PoolRecord | None = None
+        self,
+        record: PoolRecord,
+        expected_version: int | None,
+        *,
+        absorbs: PoolRecord | None = None,
+        audit: AuditEntry | None = None,
     ) -> PoolRecord:
         from botocore.exceptions import ClientError
 
@@ -227,26 +232,35 @@ class DynamoPoolRegistry:
                     }
                 }
             )
-        try:
-            self._client.transact_write_items(
-                TransactItems=[
-                    {"Put": {"TableName": self.table_name, "Item": item, **condition}},
-                    {"Put": {"TableName": self.table_name, "Item": job_item}},
-                    *tuner,
-                    *marks,
-                    *absorbed,
-                ]
-            )
-        except ClientError as exc:
-            code = exc.response["Error"]["Code"]
-            reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
-            if code == "TransactionCanceledException" and "ConditionalCheckFailed" in reasons:
-                raise ConcurrentUpdateError(
-                    f"pool {pool.pool_id} was changed by another invocation "
-                    f"(expected version {expected_version})"
-                ) from exc
-            raise
-        return stored
+        writes = [
+            {"Put": {"TableName": self.table_name, "Item": item, **condition}},
+            {"Put": {"TableName": self.table_name, "Item": job_item}},
+            *tuner,
+            *marks,
+            *absorbed,
+        ]
+        # A decision's audit entry lands with the save that records the decision, or neither does: an
+        # invocation that ended between two writes left the decision saved and out of the trail.
+        for _ in range(AUDIT_WRITE_ATTEMPTS if audit is not None else 1):
+            entry = [{"Put": self._audit_put(audit)}] if audit is not None else []
+            try:
+                self._client.transact_write_items(TransactItems=[*writes, *entry])
+                return stored
+            except ClientError as exc:
+                code = exc.response["Error"]["Code"]
+                reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
+                if code != "TransactionCanceledException" or "ConditionalCheckFailed" not in reasons:
+                    raise
+                if "ConditionalCheckFailed" in reasons[: len(writes)]:
+                    raise ConcurrentUpdateError(
+                        f"pool {pool.pool_id} was changed by another invocation "
+                        f"(expected version {expected_version})"
+                    ) from exc
+                # only the entry's key was taken (another entry of the same instant): a new one, later
+        raise ConcurrentUpdateError(
+            f"audit entry of pool {pool.pool_id}: each of {AUDIT_WRITE_ATTEMPTS} keys was another "
+            "entry's; retry"
+        )
 
     def list_by_status(self, status: str) -> list[PoolRecord]:
         """The pools in one state. A pool item written before the `by_match` or `by_team` index
@@ -662,21 +676,11 @@ class DynamoPoolRegistry:
         An unconditioned PutItem replaced whatever entry had the key, and the trail lost it."""
         from botocore.exceptions import ClientError
 
-        body = {
-            "job_name": {"S": entry.job_name},
-            "what": {"S": entry.what},
-            "details": {"S": json.dumps(dict(entry.details), default=str, sort_keys=True)},
-            "ttl": {"N": str(int((entry.at + AUDIT_RETENTION).timestamp()))},
-        }
         for _ in range(AUDIT_WRITE_ATTEMPTS):
-            item = {**_key(f"POOL#{entry.pool_id}", _audit_sort_key(entry.at)), **body}
+            put = self._audit_put(entry)
+            item = put["Item"]
             try:
-                self._client.put_item(
-                    TableName=self.audit_table_name,
-                    Item=item,
-                    ConditionExpression="attribute_not_exists(sk)",
-                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
-                )
+                self._client.put_item(**put, ReturnValuesOnConditionCheckFailure="ALL_OLD")
                 return
             except ClientError as exc:
                 if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
@@ -687,6 +691,21 @@ class DynamoPoolRegistry:
             f"audit entry {entry.what} of pool {entry.pool_id}: each of {AUDIT_WRITE_ATTEMPTS} keys "
             "was another entry's; retry"
         )
+
+    def _audit_put(self, entry: AuditEntry) -> dict[str, Any]:
+        """The write of one audit entry under a new key, on the condition that the key is new."""
+        item = {
+            **_key(f"POOL#{entry.pool_id}", _audit_sort_key(entry.at)),
+            "job_name": {"S": entry.job_name},
+            "what": {"S": entry.what},
+            "details": {"S": json.dumps(dict(entry.details), default=str, sort_keys=True)},
+            "ttl": {"N": str(int((entry.at + AUDIT_RETENTION).timestamp()))},
+        }
+        return {
+            "TableName": self.audit_table_name,
+            "Item": item,
+            "ConditionExpression": "attribute_not_exists(sk)",
+        }
 
     def audit_trail(self, pool_id: str) -> list[AuditEntry]:
         """The pool's trail, oldest first. The versions before the audit table wrote their entries into

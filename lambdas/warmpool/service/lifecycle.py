@@ -78,8 +78,9 @@ USER_REQUEST_ATTEMPTS = 3
 # puts back of the expiry another invocation saved, against yet other writes (`_restore_expiry`)
 RESTORE_EXPIRY_ATTEMPTS = 3
 LIFETIME_WARNING = timedelta(days=1)
-# In a decision's audit entry saved with the pool (`unaudited`): when it was decided, the time the
-# entry is written at by the retry or the reconciler (`_announce_saved`), not part of its details.
+# In a decision's audit entry an older version saved with the pool (`unaudited`): when it was decided,
+# the time the entry is written at by the retry or the reconciler (`_announce_saved`), not part of its
+# details.
 DECIDED_AT = "decided_at"
 # A "tuning job finished" notice recorded this long ago and still not marked sent is the reconciler's to
 # send: the invocation that recorded it is over (the lifecycle function's timeout is a minute) and
@@ -1025,15 +1026,16 @@ class LifecycleService:
                 if release_told
                 else self._unrecorded_release(job, record, previous if same_job else None)
             )
-            if released is not None:  # saved, then audited and announced, as a decision is
+            entry = None
+            if released is not None:  # saved with its audit entry, then announced, as a decision is
                 unannounced = (NotificationKind.RELEASED.value,)
                 record = replace(record, last_decision=released, unannounced=unannounced)
-            saved = self._save(record)
+                entry = self._decision_entry(record, {"trigger": trigger.value, **released.to_json()})
+            saved = self._save(record, audit=entry)
             note = "tuner-owned" if saved.tuner_owned else saved.pool.status.value
             outside = self._ended_on_a_setting_of_others(saved, previous if same_job else None)
             self._audit(saved, "recorded", {"trigger": trigger.value, "state": note, **outside, **said})
             if released is not None:
-                self._audit_decision(saved, {"trigger": trigger.value, **released.to_json()})
                 saved = self._announce_saved(saved)
             if cold_start:
                 # A cold start tells how long the latest released pool of this key would have waited.
@@ -1109,9 +1111,11 @@ class LifecycleService:
         if not refused and record.pool.status is WarmPoolStatus.AVAILABLE:
             warned = (*warned, *self._warn_of_quota(record, decision, fleet, now))
         # the once-per-job warnings are remembered with the pool
+        entry = self._decision_entry(record, {"trigger": trigger.value, **decision.to_json(), **asked})
         try:
             saved = self._save(
-                replace(record, last_decision=done, notified=(*record.notified, *warned), unannounced=kinds)
+                replace(record, last_decision=done, notified=(*record.notified, *warned), unannounced=kinds),
+                audit=entry,
             )
         except ConcurrentUpdateError:
             if refused or not _changes_sagemaker(decision):
@@ -1122,7 +1126,6 @@ class LifecycleService:
             raise
         if request is not None:
             self._answers.saved = done
-        self._audit_decision(saved, {"trigger": trigger.value, **decision.to_json(), **asked})
         self.metrics.count(f"Decisions{decision.action.value.capitalize()}")
         if refused:
             return Outcome(job_name, saved.pool.pool_id, "refused", done)
@@ -2043,32 +2046,22 @@ class LifecycleService:
             if other.pool.pool_id != record.pool.pool_id
         )
 
-    def _audit_decision(self, saved: PoolRecord, details: dict[str, Any]) -> None:
-        """The saved decision's audit entry. Written after the save (a save that fails leaves the
-        retry to decide afresh, and write its own: one entry per decision), so a write that fails
-        here would leave the decision out of the trail for good: the retry finds the pool saved and
-        decides nothing (its event unchanged), or another look. So the entry is saved with the pool
-        (`unaudited`), and written by the retry (or, for what nobody retries, the reconciler:
-        `_announce_listed`) before anything else, with what is still unannounced (`_announce_saved`).
-        The error is raised all the same: the event or step is retried. Saved with the time it was
-        decided (`DECIDED_AT`): written minutes later by the reconciler, the entry said the decision
-        was made then, after what happened meanwhile in the trail."""
-        at = self.clock.now()
+    def _decision_entry(self, record: PoolRecord, details: dict[str, Any]) -> AuditEntry:
+        """The decision's audit entry, written in the save that records the decision (`_save`): both
+        land, or neither (a save that fails leaves the retry to decide afresh, and write its own: one
+        entry per decision). Written after the save, it was lost for good when the invocation ended
+        in between (a timeout, out of memory, an error): the retry found the pool saved and decided
+        nothing (its event unchanged), and nobody retries the reconciler's decisions or a person's
+        request, so an update made by warmpool had no decision in the trail."""
         details = {**details, "policy_version": self._policy_version()}
-        try:
-            self._audit(saved, "decision", details, at=at)
-        except Exception:
-            try:
-                self._save(replace(saved, unaudited={**details, DECIDED_AT: at.isoformat()}))
-            except Exception:  # the registry fails too: the original error says what happened
-                self.metrics.count("DecisionAuditLost")
-            raise
+        return AuditEntry(self.clock.now(), record.pool.pool_id, record.pool.job_name, "decision", details)
 
     def _announce_saved(self, record: PoolRecord) -> PoolRecord:
-        """Write the saved decision's audit entry if its write failed (`unaudited`), and send what it
-        still has to say (`unannounced`), then record both done. A send repeated after a failure
-        carries the same version, and the notifier sends each pool_id#kind#version once; an entry
-        written again (the write that records it done failed) is in the trail twice."""
+        """Send what the saved decision still has to say (`unannounced`), and write its audit entry if
+        an older version saved it unwritten (`unaudited`: this one writes it with the save), then
+        record both done. A send repeated after a failure carries the same version, and the notifier
+        sends each pool_id#kind#version once; an entry written again (the write that records it done
+        failed) is in the trail twice."""
         if not record.unannounced and record.unaudited is None:
             return record
         if record.unaudited is not None:
@@ -2203,10 +2196,11 @@ class LifecycleService:
             return  # never idle: no gap
         self._record_gap(replace(pool, available_since=ended), ended + billed, reused=False)
 
-    def _save(self, record: PoolRecord) -> PoolRecord:
-        """Optimistic locking: the write succeeds only if nobody wrote since `record` was read."""
+    def _save(self, record: PoolRecord, *, audit: AuditEntry | None = None) -> PoolRecord:
+        """Optimistic locking: the write succeeds only if nobody wrote since `record` was read. `audit`:
+        an entry written in the same write (`_decision_entry`)."""
         expected = record.pool.version if record.pool.version > 0 else None
-        return self.registry.put(record, expected)
+        return self.registry.put(record, expected, audit=audit)
 
     def _audit(
         self, record: PoolRecord, what: str, details: dict[str, Any], *, at: datetime | None = None

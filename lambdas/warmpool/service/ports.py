@@ -185,12 +185,18 @@ class PoolRegistry(FleetSource, Protocol):
     def pool_id_for_job(self, job_name: str) -> str | None: ...
 
     def put(
-        self, record: PoolRecord, expected_version: int | None, *, absorbs: PoolRecord | None = None
+        self,
+        record: PoolRecord,
+        expected_version: int | None,
+        *,
+        absorbs: PoolRecord | None = None,
+        audit: AuditEntry | None = None,
     ) -> PoolRecord:
         """Write with optimistic locking (None: must not exist); returns the record with its new version,
         `expected_version + 1` (1 for a new record). Raises ConcurrentUpdateError when the stored
         version differs. `absorbs`: a pool whose record the same write removes, if still at its version
-        (a join: its job now belongs to this pool's lineage)."""
+        (a join: its job now belongs to this pool's lineage). `audit`: an entry of the pool's trail
+        written in the same write (a decision's: both land, or neither)."""
         ...
 
     def pools_of_key(self, match_digest: str) -> list[PoolRecord]:
