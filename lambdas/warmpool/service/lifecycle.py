@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from warmpool.domain.clock import Clock, days_of, in_hour, period_ends, period_starts
+from warmpool.domain.clock import Clock, days_of, in_hour, moment_text, period_ends, period_starts
 from warmpool.domain.decide import RETRY_CAPPED_MINUTES, decide_keep_alive, policy_cost_model
 from warmpool.domain.facts import budget_facts, digest_pool_facts, idle_until, pool_facts
 from warmpool.domain.history import HISTORY_LIMIT, add_once
@@ -1322,6 +1322,11 @@ class LifecycleService:
         a limit's release of another pool is (`_save_released`), then sent, and the pool recorded
         Terminated."""
         fresh = self.registry.get(pool_id)
+        promised = fresh.pool.override_until if fresh is not None else None
+        ends = f"it ends the promise to keep it warm until {moment_text(promised)}" if promised else ""
+        if promised is not None and promised > self.clock.now() and ends not in released.reasons:
+            # a person's extension got in first (`rules.PersonRequest`): the release says what it undid
+            released = replace(released, reasons=(*released.reasons, ends))
         if fresh is not None and fresh.pool.job_name == job_name:
             self._save_released(fresh, released)
             self._refresh(job_name, Trigger.RECONCILE, release_told=True)

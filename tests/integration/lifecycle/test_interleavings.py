@@ -381,6 +381,28 @@ def test_a_release_that_another_request_overtakes_is_answered_done_and_announced
     assert told == ["released"]
 
 
+def test_a_release_pressed_just_after_an_extension_says_it_ends_the_promise_just_given(
+    system: System,
+) -> None:
+    # "Extend 60" then, a moment later from another desk, "Release": the release goes ahead (a person
+    # asked, who may), but neither its answer nor its notice may hide that it takes back what the
+    # extension's answer promised a moment before
+    system.set_policy(POLICY)
+    pool_warm(system)
+    system.notifications()
+    seen = Seen()
+    slack("warmpool_extend_60")(system, seen)
+    [(_, promised)] = seen.promised
+    slack("warmpool_release")(system, seen)
+    assert seen.escaped == []
+    ends = f"it ends the promise to keep it warm until {promised:%Y-%m-%d %H:%M:%S} UTC"
+    assert seen.answers[-1].startswith("release j1: done")
+    assert ends in seen.answers[-1]
+    system.settle()
+    [released] = [n for n in system.notifications() if n["kind"] == "released"]
+    assert ends in released["decision"]["reasons"]
+
+
 def test_a_look_the_reconciler_takes_before_its_step_fires_warns_of_the_expiry_once(system: System) -> None:
     # the pool's expiring-soon look is due; the reconciler runs before the scheduler fires it
     system.set_policy(POLICY)
@@ -640,6 +662,7 @@ def check(system: System, seen: Seen) -> list[str]:
     # a retryable failure is retried by SQS, and the retry succeeds
     dead = system.messages(system.env.lifecycle_dlq_url) + system.messages(system.env.notify_dlq_url)
     broken += [f"dead-lettered: {m['Body'][:200]}" for m in dead]
+    broken += untrue_answers(seen)
     # a person's release answered done outdoes an extension granted before it
     promised = {job: until for job, until in seen.promised if job not in seen.released}
     system.reconcile()
@@ -685,6 +708,26 @@ def check(system: System, seen: Seen) -> list[str]:
     ready = taken is None or (taken.reused_by is None and "j1" not in seen.released)
     if ("j1", "pool-ready") not in told and ready:
         broken.append("j1 never told its pool is ready")
+    return broken
+
+
+def untrue_answers(seen: Seen) -> list[str]:
+    """In the order the people were answered: a release answered done after an extension whose
+    promise it does not say it ends (a promise taken back without a word)."""
+    broken: list[str] = []
+    released: set[str] = set()
+    promised: set[str] = set()
+    for text in seen.answers:
+        kind, _, rest = text.partition(" ")
+        job = rest.split(":", 1)[0]
+        if not rest.startswith(f"{job}: done"):
+            continue
+        if kind == "extend":
+            promised.add(job)
+        elif kind == "release":
+            released.add(job)
+            if job in promised and "it ends the promise" not in text:
+                broken.append(f"release of {job} answered done without the promise it ends: {text}")
     return broken
 
 

@@ -321,6 +321,12 @@ class PersonRequest(PolicyRule):
         request = ev.request
         if request is not None and request.kind == "release":
             ev.release(f"request.{request.via}", f"{request.user} asked to release it")
+            promised = ev.pool.override_until
+            if promised is not None and promised > ev.now:
+                # A person's release goes ahead over a promise (theirs or another's, a moment ago), but
+                # says so: answered "done" alone, it took back what an extension's answer had just
+                # promised without a word to the one who asked or to the pool's owner.
+                ev.reasons.append(f"it ends the promise to keep it warm until {moment_text(promised)}")
             return
         until = ev.pool.override_until
         requester = ev.requester
