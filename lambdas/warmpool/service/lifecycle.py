@@ -319,12 +319,12 @@ class LifecycleService:
                     # The request was decided and saved; the conflict came after (a pool released to
                     # make room, written meanwhile): decided again, an extension would be granted twice.
                     # What is left undone is the next look's (the pool's step, the reconciler).
-                    return saved
+                    return self._as_it_stands(job_name, saved)
                 attempts -= 1
                 if attempts == 0:
                     raise
         if outcome.decision is not None:
-            return outcome.decision
+            return self._as_it_stands(job_name, outcome.decision)
         if outcome.action == "recorded" and outcome.notes[:1] == ("tuner-owned",):
             # Available, as `pools list` shows it, but its tuning job's until that ends: "has no
             # Available warm pool" contradicted the list, and did not say whose the pool was or when
@@ -335,6 +335,30 @@ class LifecycleService:
             )
         return Decision.no_available_pool(
             f"{job_name} has no Available warm pool: {_why_not_available(outcome)}; nothing to {request.kind}"
+        )
+
+    def _as_it_stands(self, job_name: str, decision: Decision) -> Decision:
+        """The answer to a person's extension, as the pool stands once it is decided: another person's
+        release (a Slack press from another desk, `pools release`) may have released the pool after
+        the extension was saved and before it is answered. Answered "done", the person was told the
+        pool was kept longer while it was already gone; they are told it was released, and why. One
+        GetItem, for a granted extension only."""
+        promised = decision.promised_until
+        if promised is None or decision.dry_run:
+            return decision
+        pool_id = self.registry.pool_id_for_job(job_name)
+        record = self.registry.get(pool_id) if pool_id else None
+        if (
+            record is None
+            or record.pool.job_name != job_name
+            or record.pool.status is not WarmPoolStatus.TERMINATED
+        ):
+            return decision
+        released = record.last_decision
+        why = "; ".join(released.reasons) if _releases(released) and released is not None else "it is gone"
+        return Decision.no_available_pool(
+            f"{job_name}'s pool was released before this answer, just after the extension until "
+            f"{moment_text(promised)} was granted ({why}); nothing is kept warm"
         )
 
     @_one_policy

@@ -403,6 +403,30 @@ def test_a_release_pressed_just_after_an_extension_says_it_ends_the_promise_just
     assert ends in released["decision"]["reasons"]
 
 
+def test_an_extension_whose_pool_a_release_takes_before_it_is_answered_says_the_pool_is_gone(
+    system: System, before: Arm
+) -> None:
+    # alice's "Extend 60" is saved; before her function has answered, "Release" from another desk
+    # releases the pool (and says it ends her promise). Answered "done" after that, she was told her
+    # pool was kept an hour more while it was already gone.
+    system.set_policy(POLICY)
+    pool_warm(system)
+    system.notifications()
+    seen = Seen()
+    # alice's writes: her decision, then its notice cleared: the release comes in between
+    before("dynamodb.TransactWriteItems", lambda: slack("warmpool_release")(system, seen), nth=2)
+    slack("warmpool_extend_60")(system, seen)
+    assert seen.escaped == []
+    released, extended = seen.answers
+    assert released.startswith("release j1: done")
+    assert "it ends the promise to keep it warm until" in released
+    assert not extended.startswith("extend j1: done"), extended
+    assert "j1's pool was released before this answer" in extended
+    assert "nothing is kept warm" in extended
+    system.settle()
+    assert warm_until(system, "j1") is None
+
+
 def test_a_look_the_reconciler_takes_before_its_step_fires_warns_of_the_expiry_once(system: System) -> None:
     # the pool's expiring-soon look is due; the reconciler runs before the scheduler fires it
     system.set_policy(POLICY)
@@ -712,7 +736,8 @@ def check(system: System, seen: Seen) -> list[str]:
 
 
 def untrue_answers(seen: Seen) -> list[str]:
-    """In the order the people were answered: a release answered done after an extension whose
+    """In the order the people were answered: an extension answered done once a release of the pool
+    was (the pool was gone when it was said), and a release answered done after an extension whose
     promise it does not say it ends (a promise taken back without a word)."""
     broken: list[str] = []
     released: set[str] = set()
@@ -722,7 +747,9 @@ def untrue_answers(seen: Seen) -> list[str]:
         job = rest.split(":", 1)[0]
         if not rest.startswith(f"{job}: done"):
             continue
-        if kind == "extend":
+        if kind == "extend" and job in released:
+            broken.append(f"extension of {job} answered done after its release was: {text}")
+        elif kind == "extend":
             promised.add(job)
         elif kind == "release":
             released.add(job)
