@@ -1012,7 +1012,19 @@ class LifecycleService:
         if previous is not None and same_job and record.pool.outside_set_at != previous.pool.outside_set_at:
             self._audit_set_outside(record, previous, trigger)
         changed = not same_job or previous is None or _state_of(previous) != _state_of(record)
-        if trigger is Trigger.JOB_EVENT and not changed and tuner_ended is None:
+        # A pool saved before its first decision was carried out (`_record_before_acting`), whose update
+        # then failed (SageMaker throttled): its look is due and none is scheduled. The event's retry
+        # decides it, as the first try would have; it was taken for a duplicate, the pool left on its
+        # job's own keep-alive until the reconciler's next run.
+        look_due = (
+            previous is not None
+            and same_job
+            and previous.pool.status is WarmPoolStatus.AVAILABLE
+            and previous.schedule_name is None
+            and previous.next_check_at is not None
+            and previous.next_check_at <= now
+        )
+        if trigger is Trigger.JOB_EVENT and not changed and tuner_ended is None and not look_due:
             reused_by = warm.get("ReusedByJob")
             if (
                 previous is not None
@@ -1075,7 +1087,11 @@ class LifecycleService:
             return Outcome(job_name, saved.pool.pool_id, "recorded", notes=(note,))
 
         newly_available = (
-            not same_job or previous is None or previous.pool.status is not WarmPoolStatus.AVAILABLE
+            not same_job
+            or previous is None
+            or previous.pool.status is not WarmPoolStatus.AVAILABLE
+            # saved before its first decision, which was never carried out: its owner hears "ready"
+            or (look_due and previous.last_decision is None)
         )
         decision, fleet = self._decide(record, trigger, request, now)
         if not same_job and _changes_sagemaker(decision):
