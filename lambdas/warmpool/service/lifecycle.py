@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Concatenate, ParamSpec, TypeVar
@@ -1098,7 +1098,7 @@ class LifecycleService:
             record = self._record_before_acting(record, now)
         planned_before = record.pool.horizon_at
         try:
-            record, refusal = self._execute(record, decision, now, moved_on_refuses=read_again)
+            record, refusal = self._execute(record, decision, now, moved_on_refuses=read_again, asked=asked)
             refused = refusal is not None
         except PoolMovedOnError:
             # Taken by the next job (or ended) since it was read: an ordinary race, not an error. The
@@ -1877,11 +1877,18 @@ class LifecycleService:
         )
 
     def _execute(
-        self, record: PoolRecord, decision: Decision, now: datetime, *, moved_on_refuses: bool = False
+        self,
+        record: PoolRecord,
+        decision: Decision,
+        now: datetime,
+        *,
+        moved_on_refuses: bool = False,
+        asked: Mapping[str, Any] | None = None,
     ) -> tuple[PoolRecord, UpdateRefusedError | None]:
         """Carry the decision out; with the record, SageMaker's refusal of the update, if it did. Raises
         PoolMovedOnError when SageMaker says the pool is no longer Available, unless
-        `moved_on_refuses` (the job was read again and still said Available): then it is a refusal."""
+        `moved_on_refuses` (the job was read again and still said Available): then it is a refusal.
+        `asked`: who asked, for a person's request (`UserRequest.audit_details`), on the update's entry."""
         pool = record.pool
         if not _changes_sagemaker(decision) or decision.keep_alive_seconds is None:  # (None: for mypy)
             return replace(record, pool=replace(pool, horizon_at=horizon_at(pool, decision))), None
@@ -1920,6 +1927,9 @@ class LifecycleService:
                 "rule": decision.rule,
                 "reasons": list(decision.reasons),
                 "policy_version": self._policy_version(),
+                # the decision's own entry, saved after, may be lost with the save (a failed write, the
+                # invocation ended): the update's entry said why, not who asked
+                **(asked or {}),
             },
         )
         return replace(record, pool=updated, last_error=None), None

@@ -64,7 +64,7 @@ def test_an_audit_entry_is_written_once_and_never_over_another(
     after = trail(capsys)
     assert after[: len(before)] == before  # the job's own decision is still there, as it was
     assert [(e["what"], e["details"].get("user")) for e in after[len(before) :]] == [
-        ("keep-alive-updated", None),
+        ("keep-alive-updated", "bob"),  # who asked, should the decision's entry be lost with its save
         ("decision", "bob"),
     ]
 

@@ -527,3 +527,19 @@ def test_a_persons_extension_saved_by_an_invocation_that_ended_then_is_in_the_tr
         ("job-event", None),
         ("user", "bob"),
     ]
+
+
+def test_a_persons_extension_whose_save_fails_after_the_update_names_who_asked_in_the_trail(
+    system: System, one_write_fails: OneWriteFails
+) -> None:
+    # the decision's entry rides in the save, lost with it: the update's own entry is what the trail
+    # keeps of the request, and it said why (the rule `request.cli`) but not who asked
+    system.set_policy({"version": 1, "defaults": {"keep_alive_strategy": "fixed-600"}})
+    system.run_job("ask-2", 300, keep_alive_seconds=600, tags=TAGS)
+    one_write_fails.which = "pool-saved"  # the next save after an update: the request's
+    assert main(["pools", "extend", "ask-2", "--minutes", "90", "--user", "bob"]) != 0  # the command failed
+    assert one_write_fails.failed == ["TransactWriteItems"]
+
+    updated = [e for e in system.registry.audit_trail("ask-2") if e.what == "keep-alive-updated"]
+    asked = [e.details for e in updated if e.details["rule"].startswith("request.")]
+    assert [(d["rule"], d.get("user"), d.get("via")) for d in asked] == [("request.cli", "bob", "cli")]

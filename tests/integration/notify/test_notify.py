@@ -782,6 +782,8 @@ def test_the_audit_trail_names_the_owner_the_policy_mapped_the_presser_to(
     out = capsys.readouterr().out
     said = [" ".join(line.split()[2:]) for line in out.splitlines() if "asked by" in line]
     assert said == [
+        "keep-alive-updated extend (request.slack), asked by ubob (UBOB, owner bob) via slack, policy "
+        "version 2",
         "decision extend (request.slack), asked by ubob (UBOB, owner bob) via slack, policy version 2",
         "request-unauthorized asked by umallory (UMALLORY) via slack to release it",
     ]
