@@ -1205,7 +1205,7 @@ class LifecycleService:
         reconciler run audited `job-missing` again."""
         self._cancel_planned(known, now, keep=None)
         if known.pool.status is WarmPoolStatus.AVAILABLE:
-            ended_at = idle_until(known.pool, now, self._lifetime_end(known.pool))
+            ended_at = self._idle_until(known.pool, now)
             self._record_gap(known.pool, ended_at, reused=False)
         gone = replace(
             known,
@@ -1620,7 +1620,7 @@ class LifecycleService:
                 # its expiry, or the end of its lifetime, else now (released outside warmpool). The
                 # job, described Terminated, has no expiry: the record read `-` once SageMaker's event
                 # of the pool gone came, and the release time while it had not.
-                ended = idle_until(previous.pool, now, self._lifetime_end(previous.pool))
+                ended = self._idle_until(previous.pool, now)
                 pool = replace(pool, expires_at=ended)
         if status is WarmPoolStatus.REUSED and pool.available_since is not None:
             pool = replace(
@@ -1653,7 +1653,7 @@ class LifecycleService:
         assert pool.available_since is not None
         known = seen if seen is not None else pool
         taken = idle_until(
-            replace(pool, expires_at=known.expires_at), self.clock.now(), self._lifetime_end(known)
+            replace(pool, expires_at=known.expires_at), self.clock.now(), self.limits.lifetime_ends_at(known)
         )
         if pool.billable_seconds:
             taken = min(taken, pool.available_since + timedelta(seconds=pool.billable_seconds))
@@ -2076,7 +2076,7 @@ class LifecycleService:
             if said not in record.notified:
                 kinds.append(NotificationKind.EXPIRING_SOON)
                 warned.append(said)
-        lifetime_end = self._lifetime_end(pool)
+        lifetime_end = self.limits.lifetime_ends_at(pool)
         if (
             lifetime_end is not None
             and pool.status is WarmPoolStatus.AVAILABLE
@@ -2126,7 +2126,7 @@ class LifecycleService:
         for value in record.unannounced:
             kind = NotificationKind(value)
             extra: dict[str, Any] = {}
-            ends = self._lifetime_end(record.pool)
+            ends = self.limits.lifetime_ends_at(record.pool)
             if kind is NotificationKind.LIFETIME_ENDING and ends is not None:
                 # the deployment's own limit (`max_lifetime_days`, 1 to 28), which the message names
                 extra["lifetime_ends_at"] = ends.isoformat()
@@ -2167,9 +2167,10 @@ class LifecycleService:
         else:
             self._unmark(record)
 
-    def _lifetime_end(self, pool: Pool) -> datetime | None:
-        """When the pool reaches its maximum lifetime (None: not known when it began)."""
-        return self.limits.lifetime_ends_at(pool)
+    def _idle_until(self, pool: Pool, now: datetime) -> datetime:
+        """Until when the pool has idled, as SageMaker bills it (`idle_until`): now, or its expiry or
+        the end of its maximum lifetime once passed."""
+        return idle_until(pool, now, self.limits.lifetime_ends_at(pool))
 
     def _expiring_soon_minutes(self) -> int:
         notifications = getattr(self._current_policy(), "notifications", None)
@@ -2241,9 +2242,7 @@ class LifecycleService:
         learned from and booked all the same."""
         billed = timedelta(seconds=pool.billable_seconds)
         if seen is not None and seen.available_since is not None:
-            ended_at = (
-                seen.available_since + billed if billed else idle_until(seen, now, self._lifetime_end(seen))
-            )
+            ended_at = seen.available_since + billed if billed else self._idle_until(seen, now)
             self._record_gap(seen, ended_at, reused=False)
             return
         ended = _time(job, "TrainingEndTime")
@@ -2300,7 +2299,7 @@ class LifecycleService:
                         p,
                         now=now,
                         price_per_instance_hour=self._price(p, policy),
-                        lifetime_ends_at=self._lifetime_end(p),
+                        lifetime_ends_at=self.limits.lifetime_ends_at(p),
                     )
                     for p in pools
                 ],
@@ -2360,7 +2359,7 @@ class LifecycleService:
             pool,
             now=self.clock.now(),
             price_per_instance_hour=self._price(pool),
-            lifetime_ends_at=self._lifetime_end(pool),
+            lifetime_ends_at=self.limits.lifetime_ends_at(pool),
         )
         if kind is NotificationKind.BUDGET_WARNING and decision is not None and decision.budget is not None:
             facts.update(budget_facts(decision.budget))
