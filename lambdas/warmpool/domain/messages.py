@@ -400,16 +400,25 @@ def _slack(
 SLACK_CUT_NOTE = "Lines ending in \u2026 were cut to fit Slack; the SNS copy of this message has them whole."
 
 
+def button_label(kind: str, minutes: int | None = None) -> str:
+    """A button's text, as the message shows it and an answer about a press names it."""
+    return "Release now" if kind == "release" else f"Extend {minutes} min"
+
+
 def _actions(notification: Notification) -> dict[str, Any]:
     value = json.dumps({"job": notification.job_name, "pool": notification.pool_id})
     return {
         "type": "actions",
         "block_id": "warmpool_actions",
         "elements": [
-            _button("Extend 30 min", ACTION_EXTEND_30, value),
-            _button("Extend 60 min", ACTION_EXTEND_60, value),
+            _button(button_label("extend", 30), ACTION_EXTEND_30, value),
+            _button(button_label("extend", 60), ACTION_EXTEND_60, value),
             _button(
-                "Release now", ACTION_RELEASE, value, style="danger", confirm=_release_confirm(notification)
+                button_label("release"),
+                ACTION_RELEASE,
+                value,
+                style="danger",
+                confirm=_release_confirm(notification),
             ),
         ],
     }

@@ -269,8 +269,6 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 
 def _answer(event: dict[str, Any], rt: Front) -> dict[str, Any]:
-    from botocore.exceptions import ClientError
-
     from warmpool.domain.messages import slack_text
     from warmpool.domain.slack_actions import BadActionError, parse_button_press
     from warmpool.observability import logger
@@ -320,12 +318,11 @@ def _answer(event: dict[str, Any], rt: Front) -> dict[str, Any]:
     except Exception as exc:
         # DynamoDB or SQS failed: the press was not queued. The function's error, and the person is
         # told; the request is no longer marked heard, so that the same request sent again is.
-        code = exc.response.get("Error", {}).get("Code") if isinstance(exc, ClientError) else None
         _answer_press(
             rt.slack,
             press,
             slack_text(
-                f"{press.kind} {press.job_name}: failed ({code or type(exc).__name__}): the request was not "
+                f"{press.kind} {press.job_name}: failed ({_failure(exc)}): the request was not "
                 "carried out; press the button again in a minute."
             ),
         )
@@ -383,8 +380,6 @@ def _work(record: SQSRecord) -> None:
     """One queued press. Whatever becomes of it, the person who pressed is told, and a press that could
     not be carried out is kept in the press DLQ (whose depth alarms) with the reason: never retried,
     as an extension carried out before a failure would be granted twice."""
-    from botocore.exceptions import ClientError
-
     from warmpool.domain.messages import slack_text
     from warmpool.observability import logger
 
@@ -430,12 +425,7 @@ def _work(record: SQSRecord) -> None:
         # Failed inside warmpool (SageMaker or DynamoDB throttled past the retries, a write another
         # invocation kept getting in first). The answer promises nothing: the failure may have come
         # after a change.
-        code = (
-            exc.response.get("Error", {}).get("Code")
-            if isinstance(exc, ClientError)
-            else getattr(exc, "code", None)  # OutOfTimeError: what AWS answered the last try
-        )
-        reason = code or type(exc).__name__
+        reason = _failure(exc)
         log.exception("a Slack press failed; kept in the press DLQ", extra={"job_name": press.job_name})
         _answer_press(
             rt.slack,
@@ -450,10 +440,26 @@ def _work(record: SQSRecord) -> None:
     log.info("Slack press answered", extra={"job_name": press.job_name, "answer": text.split(" (")[0]})
 
 
+def _failure(exc: Exception) -> str:
+    """What failed, as the answer to a press names it: AWS's error code (`ThrottlingException`), also
+    for a call not tried again for want of time (`OutOfTimeError`: what its last try got), else the
+    exception's type."""
+    from botocore.exceptions import ClientError
+
+    from warmpool.service.ports import OutOfTimeError
+
+    code = None
+    if isinstance(exc, ClientError):
+        code = exc.response.get("Error", {}).get("Code")
+    elif isinstance(exc, OutOfTimeError):
+        code = exc.code
+    return code or type(exc).__name__
+
+
 def _press(rt: Worker, press: ButtonPress) -> str:
     """A signed press, heard for the first time, of a warmpool button, queued by the endpoint:
     authorized, applied, and answered; the answer's text."""
-    from warmpool.domain.messages import slack_text
+    from warmpool.domain.messages import button_label, slack_text
     from warmpool.domain.model import UserRequest
     from warmpool.domain.policy.resolve import requester_owner
     from warmpool.domain.routing import may_act
@@ -497,7 +503,7 @@ def _press(rt: Worker, press: ButtonPress) -> str:
     earlier = _earlier_press(rt, press)
     if earlier is not None:
         log.info("repeated Slack press", extra={"user": press.user_id, "job_name": press.job_name})
-        button = "Release now" if press.kind == "release" else f"Extend {press.minutes} min"
+        button = button_label(press.kind, press.minutes)
         return _answer_press(
             rt.slack,
             press,
