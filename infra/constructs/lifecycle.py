@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import jsii
 from aws_cdk import Aws, CfnOutput, Duration, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
@@ -9,6 +10,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_ssm as ssm
+from aws_cdk.interfaces import aws_events as rule_interfaces
 from constructs import Construct
 
 from infra.config import SCHEDULE_GROUP_SUFFIX, StackConfig
@@ -24,15 +26,61 @@ from infra.constructs.functions import FunctionFactory
 from infra.constructs.grants import consume_queue, read_policy_parameter, send_to_queue
 from infra.constructs.storage import Storage
 
+EVENTS = "events.amazonaws.com"
 
-def _queue_target(storage: Storage) -> targets.SqsQueue:
-    """An event EventBridge cannot deliver (a queue or key permission broken by hand, say) is retried
-    for a day, then kept in the lifecycle DLQ, whose depth alarms, instead of being dropped."""
-    return targets.SqsQueue(
-        storage.lifecycle_queue,
-        dead_letter_queue=storage.lifecycle_dlq,
-        retry_attempts=185,
-        max_event_age=Duration.hours(24),
+
+@jsii.implements(events.IRuleTarget)
+class _LifecycleQueueTarget:
+    """The lifecycle queue as a rule's target, granted only what EventBridge needs.
+
+    An event EventBridge cannot deliver (a queue or key permission broken by hand, say) is retried for a
+    day, then kept in the lifecycle DLQ, whose depth alarms, instead of being dropped. The CDK's own
+    `SqsQueue` target grants EventBridge `GetQueueUrl` and `GetQueueAttributes` besides `SendMessage`
+    (from any rule of the account), and `Encrypt` and `ReEncrypt*` of the key besides what SQS asks of
+    a sender's key: a data key and `Decrypt` (the key's statement is in `Lifecycle`)."""
+
+    def __init__(self, storage: Storage) -> None:
+        self.storage = storage
+
+    def bind(
+        self,
+        rule: rule_interfaces.IRuleRef,
+        id: str | None = None,
+    ) -> events.RuleTargetConfig:
+        for queue in (self.storage.lifecycle_queue, self.storage.lifecycle_dlq):
+            queue.add_to_resource_policy(
+                iam.PolicyStatement(
+                    principals=[iam.ServicePrincipal(EVENTS)],
+                    actions=["sqs:SendMessage"],
+                    resources=[queue.queue_arn],
+                    conditions={"ArnEquals": {"aws:SourceArn": rule.rule_ref.rule_arn}},
+                )
+            )
+        return events.RuleTargetConfig(
+            arn=self.storage.lifecycle_queue.queue_arn,
+            dead_letter_config=events.CfnRule.DeadLetterConfigProperty(
+                arn=self.storage.lifecycle_dlq.queue_arn
+            ),
+            retry_policy=events.CfnRule.RetryPolicyProperty(
+                maximum_event_age_in_seconds=int(Duration.hours(24).to_seconds()),
+                maximum_retry_attempts=185,
+            ),
+            target_resource=self.storage.lifecycle_queue,
+        )
+
+
+def _events_may_use_the_key(storage: Storage) -> None:
+    """What SQS asks of the key for EventBridge's messages to the lifecycle queue and its DLQ (the SQS and
+    EventBridge guides: `GenerateDataKey` and `Decrypt`), from this account's rules only. The rules' own
+    ARNs would make a cycle (a rule targets the queue, which the key encrypts)."""
+    storage.key.add_to_resource_policy(
+        iam.PolicyStatement(
+            sid="EventBridgeRulesToEncryptedQueues",
+            principals=[iam.ServicePrincipal(EVENTS)],
+            actions=["kms:GenerateDataKey", "kms:Decrypt"],
+            resources=["*"],  # a key policy's resource is the key itself
+            conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}},
+        )
     )
 
 
@@ -53,14 +101,15 @@ class Lifecycle(Construct):
             self,
             "TrainingJobEvents",
             event_pattern=events.EventPattern(source=["aws.sagemaker"], detail_type=[TRAINING_DETAIL_TYPE]),
-            targets=[_queue_target(storage)],
+            targets=[_LifecycleQueueTarget(storage)],
         )
         self.tuning_rule = events.Rule(
             self,
             "TuningJobEvents",
             event_pattern=events.EventPattern(source=["aws.sagemaker"], detail_type=[TUNING_DETAIL_TYPE]),
-            targets=[_queue_target(storage)],
+            targets=[_LifecycleQueueTarget(storage)],
         )
+        _events_may_use_the_key(storage)
         self.schedule_group_name = f"{Stack.of(self).stack_name}{SCHEDULE_GROUP_SUFFIX}"
         self.schedule_group = scheduler.CfnScheduleGroup(self, "StepSchedules", name=self.schedule_group_name)
         self.scheduler_role = iam.Role(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Aws, CfnOutput, Duration
+from aws_cdk import ArnFormat, Aws, CfnOutput, Duration, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_iam as iam
@@ -49,14 +49,29 @@ class Monitoring(Construct):
         CfnOutput(self, "AlarmTopicArn", value=self.alarm_topic.topic_arn, description="ALARM_TOPIC_ARN")
         # CloudWatch publishes alarms as a service: the topic's own policy (which replaces SNS's default
         # one) and the key must both let it, or every alarm fires without anyone hearing of it.
+        # Both only for this account's alarms (CloudWatch names the alarm as the request's source, the
+        # confused-deputy conditions CloudWatch and SNS document): no other account's alarm may publish to
+        # the topic, nor have the key make data keys.
         cloudwatch_alarms = iam.ServicePrincipal("cloudwatch.amazonaws.com")
+        stack = Stack.of(self)
+        this_accounts_alarms = {
+            "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
+            "ArnLike": {
+                "aws:SourceArn": stack.format_arn(
+                    service="cloudwatch",
+                    resource="alarm",
+                    resource_name="*",
+                    arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                )
+            },
+        }
         self.alarm_topic.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="CloudWatchAlarmsOfThisAccount",
                 principals=[cloudwatch_alarms],
                 actions=["sns:Publish"],
                 resources=[self.alarm_topic.topic_arn],
-                conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}},
+                conditions=this_accounts_alarms,
             )
         )
         storage.key.add_to_resource_policy(
@@ -65,6 +80,7 @@ class Monitoring(Construct):
                 principals=[cloudwatch_alarms],
                 actions=["kms:Decrypt", "kms:GenerateDataKey*"],
                 resources=["*"],  # a key policy's resource is the key itself
+                conditions=this_accounts_alarms,
             )
         )
         # The address the operator gave: SNS tries an email for 6 hours, then drops it (cdk-nag's

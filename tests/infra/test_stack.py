@@ -496,3 +496,65 @@ def test_the_slack_endpoint_queues_presses_for_a_worker_and_may_do_nothing_else(
     (depth,) = [a["Properties"] for k, a in alarms.items() if "SlackPressDlqDepth" in k]
     assert depth["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": [dlq_id, "QueueName"]}}]
     assert any("SlackPressesErrors" in k for k in alarms)
+
+
+def _key_policy(synth: Synthesized) -> list[dict[str, Any]]:
+    (key,) = synth.resources("AWS::KMS::Key").values()
+    found: list[dict[str, Any]] = key["Properties"]["KeyPolicy"]["Statement"]
+    return found
+
+
+def test_the_key_lets_each_service_only_what_it_needs_and_only_for_this_account(
+    synthesized: Synthesized,
+) -> None:
+    """EventBridge delivering to the encrypted lifecycle queue (and its DLQ) needs a data key and Decrypt,
+    as the SQS and EventBridge guides say; CloudWatch publishing alarms to the encrypted alarm topic the
+    same (GenerateDataKey*, as SNS documents). The CDK's queue target gave EventBridge Encrypt and
+    ReEncrypt* besides, and CloudWatch's statement had no condition: any account's alarm could use the key."""
+    services = {
+        s["Principal"]["Service"]: s for s in _key_policy(synthesized) if "Service" in s.get("Principal", {})
+    }
+    assert set(services) == {"events.amazonaws.com", "cloudwatch.amazonaws.com"}
+    this_account = {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+    events = services["events.amazonaws.com"]
+    assert sorted(actions(events)) == ["kms:Decrypt", "kms:GenerateDataKey"]
+    # EventBridge's rules are created after the queue the key encrypts: their ARNs would make a cycle
+    assert events["Condition"] == {"StringEquals": this_account}
+    cloudwatch = services["cloudwatch.amazonaws.com"]
+    assert sorted(actions(cloudwatch)) == ["kms:Decrypt", "kms:GenerateDataKey*"]
+    assert cloudwatch["Condition"]["StringEquals"] == this_account
+    alarms = cloudwatch["Condition"]["ArnLike"]["aws:SourceArn"]["Fn::Join"][1]
+    assert "".join(p if isinstance(p, str) else str(p) for p in alarms).endswith(":alarm:*")
+    # the account's own principals keep the key (the default key policy: IAM policies grant its use)
+    (root,) = [s for s in _key_policy(synthesized) if "AWS" in s.get("Principal", {})]
+    assert ":root" in str(root["Principal"]["AWS"])
+
+
+def test_eventbridge_may_only_send_each_rules_events_to_the_lifecycle_queue(synthesized: Synthesized) -> None:
+    """The CDK's queue target let EventBridge also GetQueueUrl and GetQueueAttributes, and any rule of the
+    account send to the lifecycle queue; it needs SendMessage, from warmpool's own two rules."""
+    rules = {
+        name
+        for name, r in synthesized.resources("AWS::Events::Rule").items()
+        if "EventPattern" in r["Properties"]
+    }
+    senders: dict[str, set[str]] = {}
+    for policy in synthesized.resources("AWS::SQS::QueuePolicy").values():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            if statement["Effect"] != "Allow" or statement["Principal"] != {
+                "Service": "events.amazonaws.com"
+            }:
+                continue
+            assert actions(statement) == ["sqs:SendMessage"], statement
+            assert set(statement["Condition"]) == {"ArnEquals"}, statement
+            source = statement["Condition"]["ArnEquals"]["aws:SourceArn"]
+            (queue,) = resources(statement)
+            senders.setdefault(queue["Fn::GetAtt"][0], set()).update(
+                s["Fn::GetAtt"][0] for s in (source if isinstance(source, list) else [source])
+            )
+    # the lifecycle queue and its DLQ (what EventBridge could not deliver), each from both rules
+    assert sorted(q[:-8] for q in senders) == [
+        "WarmPoolStorageLifecycleQueue",
+        "WarmPoolStorageLifecycleQueueDlq",
+    ]
+    assert all(rule_names == rules for rule_names in senders.values())
