@@ -66,6 +66,10 @@ def stack_name_problem(name: str) -> str | None:
     return None
 
 
+# The most `function_url_reserved_concurrency` takes: an account's default limit of concurrent executions.
+MAX_RESERVED_CONCURRENCY = 1000
+
+
 class StackConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -193,6 +197,19 @@ class StackConfig(BaseModel):
             got = json.dumps(value)
             raise ValueError(
                 f'must be a whole number of at least 1, or "none" for no reservation (got {got}).'
+            )
+        if value < 0:  # Lambda refuses it, failing the deploy half-way
+            raise ValueError(
+                f"{value} is negative: Lambda reserves 0 or more (0 refuses every request): use at least 1, "
+                'or "none" for no reservation.'
+            )
+        if value > MAX_RESERVED_CONCURRENCY:  # no account at the default limit can reserve it
+            raise ValueError(
+                f"{value} is more than an account's default limit of 1,000 concurrent executions, of which "
+                "Lambda keeps 100 unreserved (such an account can reserve at most 900, less what its other "
+                'functions reserve; a higher limit is asked for in Service Quotas, "Concurrent executions"). '
+                "The Slack endpoint needs a handful: 5 take 50 requests a second, more than people press. "
+                f"Use at most {MAX_RESERVED_CONCURRENCY}."
             )
         if value < 1:  # Lambda takes a reserved concurrency of 0 as "throttle every invocation"
             raise ValueError(

@@ -380,6 +380,41 @@ def test_a_reserved_concurrency_of_zero_or_one_nothing_would_read_fails_synth_na
     assert not list(tmp_path.glob("out/*.template.json"))
 
 
+@pytest.mark.parametrize(
+    ("given", "says"),
+    [
+        (
+            -1,
+            r"-1 is negative: Lambda reserves 0 or more .* use at least 1, or \"none\" for no reservation\.$",
+        ),
+        (2.5, r"must be a whole number of at least 1, or \"none\" for no reservation \(got 2\.5\)\.$"),
+        ("5", r"must be a whole number of at least 1, or \"none\" for no reservation \(got \"5\"\)\.$"),
+        (
+            1001,
+            r"1001 is more than an account's default limit of 1,000 concurrent executions, of which Lambda "
+            r"keeps 100 unreserved .* Service Quotas, \"Concurrent executions\".* at most 1000\.$",
+        ),
+    ],
+)
+def test_a_reserved_concurrency_lambda_cannot_take_fails_synth_naming_it_and_the_fix(
+    given: object, says: str, tmp_path: Path
+) -> None:
+    """-1 reached Lambda, which refused the deploy half-way; 1001 (a typo for 100?) failed it in any account
+    at the default limit, after the other resources were made."""
+    os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "18,20")
+    from app import build_app
+
+    settings = {"slack_endpoint": "function-url", "function_url_reserved_concurrency": given}
+    with pytest.raises(ConfigError, match=rf"^warmpool.function_url_reserved_concurrency: {says}") as err:
+        build_app(context={"warmpool": settings}, outdir=str(tmp_path / "out"))
+    assert len(err.value.problems) == 1
+    assert not list(tmp_path.glob("out/*.template.json"))
+    # the most an account at the default limit may reserve, and more in one whose limit was raised
+    for reserved in (1, 1000):
+        fine = {"slack_endpoint": "function-url", "function_url_reserved_concurrency": reserved}
+        build_app(context={"warmpool": fine}, outdir=str(tmp_path / f"ok{reserved}"))
+
+
 def test_the_alarm_email_is_subscribed_to_the_topic_every_alarm_goes_to(tmp_path: Path) -> None:
     os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "18,20")
     from app import build_app
