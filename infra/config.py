@@ -88,6 +88,9 @@ class StackConfig(BaseModel):
     function_url_reserved_concurrency: int | Literal["none"] = 5
     # Optionally restrict UpdateTrainingJob to jobs carrying this tag key (e.g. "warmpool:managed").
     update_requires_tag: str | None = None
+    # Optionally manage only the jobs whose names begin with one of these (another stack in the account
+    # manages the others): the rules' patterns, the reconciler's listing and every decision keep to them.
+    job_name_prefixes: tuple[str, ...] | None = None
     log_retention_days: int = Field(default=30, ge=1)
     alarm_email: str | None = None
 
@@ -132,6 +135,41 @@ class StackConfig(BaseModel):
                 "Use a key of your own, e.g. warmpool:managed."
             )
         return key
+
+    @field_validator("job_name_prefixes", mode="before")
+    @classmethod
+    def _a_list_of_names_starts(cls, value: object) -> object:
+        # A string would be read as its letters, each a prefix: "team-a-" would manage every job whose
+        # name begins with t, e, a, m or a hyphen.
+        if isinstance(value, str):
+            raise ValueError(
+                f'must be a list of the starts of the jobs\' names, e.g. ["{value}"], not a string '
+                f"({json.dumps(value)})."
+            )
+        return value
+
+    @field_validator("job_name_prefixes")
+    @classmethod
+    def _starts_of_job_names(cls, prefixes: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        if prefixes is None:
+            return prefixes
+        if not prefixes:  # an empty list would manage no job at all, silently
+            raise ValueError(
+                '[] would manage no job: list the starts of the jobs\' names (e.g. ["team-a-"]), or leave '
+                "job_name_prefixes out to manage every job of the account."
+            )
+        for prefix in prefixes:
+            # the start of a name SageMaker accepts: ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}
+            if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9-]{0,62}", prefix):
+                raise ValueError(
+                    f"{prefix!r} begins no training job's name: SageMaker's names are 1 to 63 letters, "
+                    "digits and hyphens, beginning with a letter or digit (e.g. team-a-); matched as "
+                    "written, case included."
+                )
+        if len(set(prefixes)) != len(prefixes):
+            twice = sorted({p for p in prefixes if prefixes.count(p) > 1})
+            raise ValueError(f"{', '.join(twice)} is listed twice: list each prefix once.")
+        return prefixes
 
     @field_validator("alarm_email")
     @classmethod

@@ -12,6 +12,7 @@ from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_ssm as ssm
 from aws_cdk.interfaces import aws_events as rule_interfaces
 from constructs import Construct
+from warmpool.models.events import rule_patterns
 
 from infra.config import SCHEDULE_GROUP_SUFFIX, StackConfig
 from infra.constants import (
@@ -96,18 +97,24 @@ class Lifecycle(Construct):
         policy: ssm.IStringParameter,
     ) -> None:
         super().__init__(scope, construct_id)
-        # The rules filter on source and detail-type only: every decision is made in code.
-        self.training_rule = events.Rule(
-            self,
-            "TrainingJobEvents",
-            event_pattern=events.EventPattern(source=["aws.sagemaker"], detail_type=[TRAINING_DETAIL_TYPE]),
-            targets=[_LifecycleQueueTarget(storage)],
-        )
-        self.tuning_rule = events.Rule(
-            self,
-            "TuningJobEvents",
-            event_pattern=events.EventPattern(source=["aws.sagemaker"], detail_type=[TUNING_DETAIL_TYPE]),
-            targets=[_LifecycleQueueTarget(storage)],
+        # The rules filter on source and detail-type only, and with `job_name_prefixes` on the job's name:
+        # every decision is made in code.
+        patterns = rule_patterns(config.job_name_prefixes or ())
+        self.training_rule, self.tuning_rule = (
+            events.Rule(
+                self,
+                rule_id,
+                event_pattern=events.EventPattern(
+                    source=patterns[detail_type]["source"],
+                    detail_type=patterns[detail_type]["detail-type"],
+                    detail=patterns[detail_type].get("detail"),
+                ),
+                targets=[_LifecycleQueueTarget(storage)],
+            )
+            for rule_id, detail_type in (
+                ("TrainingJobEvents", TRAINING_DETAIL_TYPE),
+                ("TuningJobEvents", TUNING_DETAIL_TYPE),
+            )
         )
         _events_may_use_the_key(storage)
         self.schedule_group_name = f"{Stack.of(self).stack_name}{SCHEDULE_GROUP_SUFFIX}"
@@ -136,6 +143,8 @@ class Lifecycle(Construct):
         }
         if config.update_requires_tag:  # the engine leaves the jobs its role may not update alone
             engine_env["UPDATE_REQUIRES_TAG"] = config.update_requires_tag
+        if config.job_name_prefixes:  # the jobs this stack manages; another stack has the others
+            engine_env["JOB_NAME_PREFIXES"] = ",".join(config.job_name_prefixes)
         self.engine_environment = engine_env
         for variable, value in engine_env.items():
             # What the `warmpool pools` CLI reads from its environment: each output's description is the

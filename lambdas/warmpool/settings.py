@@ -57,6 +57,18 @@ class LimitSettings(_EnvSettings):
     max_lifetime_seconds: int = Field(default=28 * 24 * 3600, alias="MAX_LIFETIME_SECONDS", gt=0)
     # set when the stack's IAM policy lets UpdateTrainingJob only on jobs with this tag
     update_requires_tag: str | None = Field(default=None, alias="UPDATE_REQUIRES_TAG", min_length=1)
+    # the stack's `job_name_prefixes`, comma-separated (a job's name has no comma): the jobs it manages
+    job_name_prefixes: tuple[str, ...] = Field(default=(), alias="JOB_NAME_PREFIXES")
+
+    @field_validator("job_name_prefixes", mode="before")
+    @classmethod
+    def _prefixes(cls, value: object) -> object:
+        if isinstance(value, str):
+            prefixes = tuple(part.strip() for part in value.split(","))
+            if not all(prefixes):
+                raise ValueError("name the start of the jobs' names, comma-separated, as nightly-,team-a-")
+            return prefixes
+        return value
 
     def engine_limits(self) -> EngineLimits:
         """The limits; a ValueError when they do not go together (a margin as long as the step)."""
@@ -65,6 +77,7 @@ class LimitSettings(_EnvSettings):
             step_margin_seconds=self.step_margin_seconds,
             max_lifetime_seconds=self.max_lifetime_seconds,
             update_requires_tag=self.update_requires_tag,
+            job_name_prefixes=self.job_name_prefixes,
         )
 
 

@@ -482,3 +482,64 @@ def test_the_manager_in_a_stack_of_your_own_whose_name_is_too_long_fails_synth_n
         rf"names the step schedules' group `{name}-steps`, which may have 64\.$",
     ):
         WarmPoolManager(stack, "WarmPool", config=StackConfig(), app_dir=ROOT)
+
+
+def test_a_stack_with_job_name_prefixes_hears_and_decides_only_those_jobs(tmp_path: Path) -> None:
+    """Two stacks in one account (one per environment, per org unit) each managed every job, two managers
+    deciding one pool; with `job_name_prefixes`, the rules let through only the events of those jobs (and
+    of the tuning jobs so named, whose trials' names begin with theirs), and the engine keeps to them."""
+    os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "18,20")
+    from app import build_app
+
+    scope = {"job_name_prefixes": ["team-a-", "nightly-"]}
+    build_app(context={"warmpool": scope}, outdir=str(tmp_path)).synth()
+    template = json.loads((tmp_path / "WarmPoolManager.template.json").read_text())
+    resources = template["Resources"]
+    patterns = {
+        r["Properties"]["EventPattern"]["detail-type"][0]: r["Properties"]["EventPattern"]
+        for r in resources.values()
+        if r["Type"] == "AWS::Events::Rule" and "EventPattern" in r["Properties"]
+    }
+    prefixes = [{"prefix": "team-a-"}, {"prefix": "nightly-"}]
+    assert patterns["SageMaker Training Job State Change"]["detail"] == {"TrainingJobName": prefixes}
+    assert patterns["SageMaker HyperParameter Tuning Job State Change"]["detail"] == {
+        "HyperParameterTuningJobName": prefixes
+    }
+    engine = [
+        r["Properties"]["Environment"]["Variables"]
+        for name, r in resources.items()
+        if r["Type"] == "AWS::Lambda::Function"
+        and any(f in name for f in ("Lifecycle", "Reconciler", "Presses"))
+    ]
+    assert len(engine) == 3
+    assert all(env["JOB_NAME_PREFIXES"] == "team-a-,nightly-" for env in engine)
+    # the CLI's `policy explain` and `pools extend|release` read it as the functions do (docs/cli.md)
+    outputs = {o["Description"]: o["Value"] for o in template["Outputs"].values() if "Description" in o}
+    assert outputs["JOB_NAME_PREFIXES"] == "team-a-,nightly-"
+
+
+@pytest.mark.parametrize(
+    ("given", "says"),
+    [
+        ("team-a-", r'must be a list of the starts of the jobs\' names, e.g. \["team-a-"\], not a string'),
+        ([], r"\[\] would manage no job: .* or leave job_name_prefixes out to manage every job"),
+        (
+            [""],
+            r"'' begins no training job's name: SageMaker's names are 1 to 63 letters, digits and hyphens",
+        ),
+        (["team_a"], r"'team_a' begins no training job's name"),
+        (["-a"], r"'-a' begins no training job's name"),
+        (["a" * 64], r"'a{64}' begins no training job's name"),
+        (["team-a-", "team-a-"], r"team-a- is listed twice: list each prefix once\.$"),
+    ],
+)
+def test_job_name_prefixes_no_job_could_match_fail_synth_naming_the_key_and_the_fix(
+    given: object, says: str, tmp_path: Path
+) -> None:
+    os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "18,20")
+    from app import build_app
+
+    with pytest.raises(ConfigError, match=rf"^warmpool.job_name_prefixes(\.\d+)?: {says}") as err:
+        build_app(context={"warmpool": {"job_name_prefixes": given}}, outdir=str(tmp_path / "out"))
+    assert len(err.value.problems) == 1
+    assert not list(tmp_path.glob("out/*.template.json"))

@@ -62,7 +62,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "registry (--table, or POOLS_TABLE_NAME), the engine's own decision were it to look now: it reads "
         "what the engine reads (the pool's record, the gap histories, the other warm pools, the team's "
         "ledger) and writes nothing. The deployment's limits come from the environment, as the "
-        "functions' do (MAX_STEP_SECONDS, STEP_MARGIN_SECONDS, MAX_LIFETIME_SECONDS, UPDATE_REQUIRES_TAG).",
+        "functions' do (MAX_STEP_SECONDS, STEP_MARGIN_SECONDS, MAX_LIFETIME_SECONDS, UPDATE_REQUIRES_TAG, "
+        "JOB_NAME_PREFIXES).",
         **examples(
             "warmpool policy explain --policy policies/example.yaml "
             "--event examples/training-job-completed.json",

@@ -62,6 +62,21 @@ def decide_keep_alive(
     limits = limits or EngineLimits()
     if pool.status is not WarmPoolStatus.AVAILABLE or pool.available_since is None:
         return Decision.no_available_pool(f"pool is {pool.status.value}, only Available pools can be updated")
+    if not limits.manages(pool.job_name):
+        prefixes = ", ".join(limits.job_name_prefixes)
+        return Decision(
+            action=Action.KEEP,
+            keep_alive_seconds=None,
+            horizon_seconds=max(0, int(((pool.expires_at or now) - pool.available_since).total_seconds())),
+            next_check_at=None,
+            rule="engine.job_name_prefixes",
+            reasons=(
+                f"this deployment manages only the jobs whose names begin with {prefixes} "
+                "(job_name_prefixes): the job's own keep-alive applies",
+                *((_left_undone(pool, Action.KEEP, None, None, now),) if policy.dry_run else ()),
+            ),
+            dry_run=policy.dry_run,
+        )
     required = limits.update_requires_tag
     if required and required not in pool.tags:
         until = pool.expires_at or now  # warm until its own keep-alive runs out

@@ -475,6 +475,13 @@ class EngineLimits:
     max_lifetime_seconds: int = 28 * 24 * 3600  # a pool's maximum lifetime (AWS docs today)
     # The deployment may update only jobs carrying this tag (its IAM policy says so); None: every job.
     update_requires_tag: str | None = None
+    # The jobs the deployment manages, by the start of their names (its `job_name_prefixes`: another
+    # deployment in the account manages the others); empty: every job.
+    job_name_prefixes: tuple[str, ...] = ()
+
+    def manages(self, job_name: str) -> bool:
+        """Whether the job is this deployment's to decide (its name begins with one of its prefixes)."""
+        return not self.job_name_prefixes or job_name.startswith(self.job_name_prefixes)
 
     def __post_init__(self) -> None:
         if not 1 <= self.max_step_seconds <= 3600:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from warmpool.adapters.registry import MATCH_INDEX, STATUS_INDEX, TEAM_INDEX, TYPE_INDEX, DynamoPoolRegistry
-from warmpool.models.events import TRAINING_DETAIL_TYPE, TUNING_DETAIL_TYPE
+from warmpool.models.events import TRAINING_DETAIL_TYPE, TUNING_DETAIL_TYPE, rule_patterns
 from warmpool.service.ports import PHANTOM_POOLS_REPAIR, TUNING_WATCHES_REPAIR, UNANNOUNCED_MARKS_REPAIR
 
 MAX_RECEIVE_COUNT = 5
@@ -105,6 +105,17 @@ def _table(dynamodb: Any, name: str, *, pk: str, sk: str | None, gsi: bool) -> N
     )
 
 
+def put_lifecycle_rules(
+    events: Any, prefix: str, lifecycle_arn: str, job_name_prefixes: tuple[str, ...] = ()
+) -> None:
+    """The two rules feeding the lifecycle queue, with the stack's patterns (`job_name_prefixes`: only the
+    jobs whose names begin with one of them); put again, a rule takes the new pattern."""
+    patterns = rule_patterns(job_name_prefixes)
+    for rule, detail_type in (("training", TRAINING_DETAIL_TYPE), ("tuning", TUNING_DETAIL_TYPE)):
+        events.put_rule(Name=f"{prefix}-{rule}", EventPattern=json.dumps(patterns[detail_type]))
+        events.put_targets(Rule=f"{prefix}-{rule}", Targets=[{"Id": "lifecycle", "Arn": lifecycle_arn}])
+
+
 def create_local_environment(
     session: Any, *, policy_json: str = '{"version": 1}', prefix: str = "warmpool", region: str = "us-east-1"
 ) -> LocalEnvironment:
@@ -136,12 +147,7 @@ def create_local_environment(
     notify_url, _ = _queue(sqs, f"{prefix}-notify", notify_dlq_arn)
     press_dlq_url, press_dlq_arn = _queue(sqs, f"{prefix}-slack-press-dlq")
     press_url, _ = _queue(sqs, f"{prefix}-slack-press", press_dlq_arn)
-    for rule, detail_type in (("training", TRAINING_DETAIL_TYPE), ("tuning", TUNING_DETAIL_TYPE)):
-        events.put_rule(
-            Name=f"{prefix}-{rule}",
-            EventPattern=json.dumps({"source": ["aws.sagemaker"], "detail-type": [detail_type]}),
-        )
-        events.put_targets(Rule=f"{prefix}-{rule}", Targets=[{"Id": "lifecycle", "Arn": lifecycle_arn}])
+    put_lifecycle_rules(events, prefix, lifecycle_arn)
     scheduler.create_schedule_group(Name=f"{prefix}-steps")
     role = iam.create_role(
         RoleName=f"{prefix}-scheduler",

@@ -20,6 +20,22 @@ STEP_DETAIL_TYPE = "Warm Pool Step Due"
 STEP_SOURCE = "warmpool.scheduler"
 MAX_EVENT_BYTES = 256 * 1024  # EventBridge's own limit on one event
 
+
+def rule_patterns(job_name_prefixes: tuple[str, ...] = ()) -> dict[str, dict[str, Any]]:
+    """The EventBridge patterns of the two rules feeding the lifecycle queue, by detail type: SageMaker's
+    training and tuning job events, and with a deployment's `job_name_prefixes` only those of the jobs
+    (the tuning jobs, whose trials' names begin with theirs) whose names begin with one of them, case
+    as written. The stack and the local environment both build their rules from here."""
+    names = {TRAINING_DETAIL_TYPE: "TrainingJobName", TUNING_DETAIL_TYPE: "HyperParameterTuningJobName"}
+    patterns: dict[str, dict[str, Any]] = {}
+    for detail_type, field in names.items():
+        pattern: dict[str, Any] = {"source": ["aws.sagemaker"], "detail-type": [detail_type]}
+        if job_name_prefixes:
+            pattern["detail"] = {field: [{"prefix": prefix} for prefix in job_name_prefixes]}
+        patterns[detail_type] = pattern
+    return patterns
+
+
 TrainingJobStatus = Literal["InProgress", "Completed", "Failed", "Stopping", "Stopped"]
 TuningJobStatus = Literal[
     "InProgress", "Completed", "Failed", "Stopping", "Stopped", "Deleting", "DeleteFailed"

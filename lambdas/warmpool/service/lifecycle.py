@@ -119,6 +119,10 @@ class WarmPoolStatusPendingError(RetryableError):
 RETRY_REFUSED_MINUTES = 5
 
 
+# Why the engine leaves a job alone whose name begins with none of the deployment's `job_name_prefixes`
+_ANOTHER_DEPLOYMENTS = "not this deployment's job: its name begins with none of its job_name_prefixes"
+
+
 @dataclass(frozen=True)
 class Outcome:
     """What one entry point did, for logs, metrics and tests."""
@@ -249,6 +253,8 @@ class LifecycleService:
 
     @_one_policy
     def handle_training_event(self, detail: TrainingJobDetail, *, final_attempt: bool = False) -> Outcome:
+        if not self.limits.manages(detail.training_job_name):  # the rule lets none through: one sent by hand
+            return Outcome(detail.training_job_name, None, "ignored", notes=(_ANOTHER_DEPLOYMENTS,))
         return self._refresh(
             detail.training_job_name, Trigger.JOB_EVENT, final_attempt=final_attempt, tags=detail.tags
         )
@@ -265,6 +271,8 @@ class LifecycleService:
     @_one_policy
     def handle_tuning_event(self, detail: TuningJobDetail) -> list[Outcome]:
         if detail.tuning_job_status in ("InProgress", "Stopping", "Deleting"):
+            return []
+        if not self.limits.manages(detail.tuning_job_name):  # its trials' names begin with its own
             return []
         arn = detail.tuning_job_arn or ""
         outcomes: list[Outcome] = []
@@ -297,6 +305,20 @@ class LifecycleService:
         a person's request (Slack does not send a button press again): a write that another
         invocation got in first (the pool's step, its event, another person) is met here by reading
         the pool again and deciding again, so the answer says what happened."""
+        if not self.limits.manages(job_name):  # neither read nor recorded: another deployment decides it
+            prefixes = ", ".join(self.limits.job_name_prefixes)
+            return Decision(
+                action=Action.KEEP,
+                keep_alive_seconds=None,
+                horizon_seconds=0,
+                next_check_at=None,
+                rule="engine.job_name_prefixes",
+                reasons=(
+                    f"{job_name} is not this deployment's job: it manages only the jobs whose names begin "
+                    f"with {prefixes} (job_name_prefixes); ask the deployment that manages it, nothing is "
+                    f"done to {request.kind} it here",
+                ),
+            )
         attempts = USER_REQUEST_ATTEMPTS
         while True:
             self.begin_run()
@@ -459,9 +481,12 @@ class LifecycleService:
         # first: a phantom is not to be counted, listed or decided by this run
         phantoms = self._sweep_phantoms(failed)
         in_sagemaker = set(self.sagemaker.list_available_job_names())
+        # Another deployment's pools (`job_name_prefixes`: the account's jobs split between stacks) are
+        # never recorded, decided or counted here; a pool the registry has is read as ever.
+        managed = {name for name in in_sagemaker if self.limits.manages(name)}
         in_registry = self.registry.list_by_status(WarmPoolStatus.AVAILABLE.value)
         known = {r.pool.job_name for r in in_registry}
-        report = ReconcileReport(len(in_sagemaker), len(in_registry), failed=failed, phantoms=phantoms)
+        report = ReconcileReport(len(managed), len(in_registry), failed=failed, phantoms=phantoms)
         # once after an upgrade; a tuning job watched now is first due a check `TUNING_CHECK_INTERVAL` on
         report.tuning_watches.extend(self._watch_tuning_jobs_of_older_versions(failed, now))
         # each tuning job described once per run: its name (cased as its trials') and its description
@@ -469,7 +494,7 @@ class LifecycleService:
         left_to_tuners: list[PoolRecord] = []
         # The whole fleet's warm instances: a decision reads its own team's pools only (docs/adr/0008).
         self.metrics.count("WarmInstances", sum(r.pool.instance_count for r in in_registry))
-        for name in sorted(in_sagemaker - known):
+        for name in sorted(managed - known):
             self._repair(failed, report.repaired, name, self._refresh, name, Trigger.RECONCILE)
         dry_run = self._current_policy().dry_run
         for record in in_registry:
@@ -543,7 +568,7 @@ class LifecycleService:
         self.metrics.count("ReconcilerRepairs", repairs + len(report.tuning_watches))
         if report.tuning_watches:
             self.metrics.count("TuningWatchesRepaired", len(report.tuning_watches))
-        self.metrics.count("PoolsAvailable", len(in_sagemaker))
+        self.metrics.count("PoolsAvailable", len(managed))
         if report.failed:
             self.metrics.count("ReconcilerFailures", len(report.failed))
         report.tuning_notices.extend(self.tuning_notices_this_run)  # whichever way it found them
@@ -671,7 +696,8 @@ class LifecycleService:
 
         def list_running() -> None:
             for status in sorted(TUNER_RUNNING_STATUSES):
-                running.extend(self.sagemaker.list_tuning_jobs(status))
+                listed = self.sagemaker.list_tuning_jobs(status)
+                running.extend((name, arn) for name, arn in listed if self.limits.manages(name))
 
         if not self._repair(failed, [], TUNING_WATCHES_REPAIR, list_running):
             return []

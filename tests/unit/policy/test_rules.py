@@ -1024,3 +1024,23 @@ def test_every_yaml_example_in_the_docs_is_valid() -> None:
     assert len(blocks) >= 3
     for block in blocks:  # and none is warned of: an example shows what to write
         assert parse_policy(yaml.safe_load(block), "docs/policy.md").advice() == []
+
+
+def test_a_deployment_with_job_name_prefixes_leaves_other_jobs_to_their_own_keep_alive() -> None:
+    """`policy explain`, a Slack press, a step: whoever asks, another deployment's job is not decided."""
+    limits = EngineLimits(job_name_prefixes=("team-a-", "nightly-"))
+    now = MONDAY_10_BERLIN + timedelta(seconds=60)
+    wants_two_hours = policy(keep_alive_strategy="fixed-7200")
+    other = decide_keep_alive(pool(name="team-b-1"), wants_two_hours, now, limits=limits)
+    assert (other.action, other.keep_alive_seconds, other.next_check_at) == (Action.KEEP, None, None)
+    assert other.rule == "engine.job_name_prefixes"
+    assert other.horizon_seconds == 600  # the job's own keep-alive
+    assert other.reasons[0].startswith(
+        "this deployment manages only the jobs whose names begin with team-a-, "
+    )
+    for own in ("team-a-1", "nightly-7"):
+        mine = decide_keep_alive(pool(name=own), wants_two_hours, now, limits=limits)
+        assert (mine.action, mine.keep_alive_seconds) == (Action.EXTEND, 3600)
+    # matched as written, case included, as EventBridge's prefix matches the rule's events
+    assert decide_keep_alive(pool(name="Team-A-1"), wants_two_hours, now, limits=limits).action is Action.KEEP
+    assert decide_keep_alive(pool(name="team-b-1"), wants_two_hours, now).action is Action.EXTEND
