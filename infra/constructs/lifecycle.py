@@ -122,8 +122,20 @@ class Lifecycle(Construct):
         self.scheduler_role = iam.Role(
             self,
             "SchedulerRole",
+            # only for the schedules of warmpool's own group (EventBridge Scheduler names the group as
+            # the source): another group's schedule could not send the engine steps with it
             assumed_by=iam.ServicePrincipal(
-                "scheduler.amazonaws.com", conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}}
+                "scheduler.amazonaws.com",
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
+                    "ArnEquals": {
+                        "aws:SourceArn": Stack.of(self).format_arn(
+                            service="scheduler",
+                            resource="schedule-group",
+                            resource_name=self.schedule_group_name,
+                        )
+                    },
+                },
             ),
             description="EventBridge Scheduler sends warmpool step-due messages to the lifecycle queue",
         )

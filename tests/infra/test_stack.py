@@ -558,3 +558,17 @@ def test_eventbridge_may_only_send_each_rules_events_to_the_lifecycle_queue(synt
         "WarmPoolStorageLifecycleQueueDlq",
     ]
     assert all(rule_names == rules for rule_names in senders.values())
+
+
+def test_only_warmpools_own_schedule_group_may_use_the_schedulers_role(synthesized: Synthesized) -> None:
+    """The role EventBridge Scheduler takes to send step messages to the lifecycle queue trusted any schedule
+    of the account: one made in another group with this role (who may pass it) sent the engine forged
+    steps. EventBridge Scheduler names the schedule group as the source (its confused-deputy guide)."""
+    (role,) = [r for n, r in synthesized.resources("AWS::IAM::Role").items() if "SchedulerRole" in n]
+    (trust,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"Service": "scheduler.amazonaws.com"}
+    assert trust["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+    group = trust["Condition"]["ArnEquals"]["aws:SourceArn"]["Fn::Join"][1]
+    assert "".join(p if isinstance(p, str) else "" for p in group).endswith(
+        ":schedule-group/WarmPoolManager-steps"
+    )
