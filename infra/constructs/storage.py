@@ -47,7 +47,9 @@ def _keyed_table(
     name: str,
     global_secondary_indexes: list[dynamodb.GlobalSecondaryIndexPropsV2] | None = None,
 ) -> dynamodb.TableV2:
-    """A retained, recoverable on-demand table keyed on `pk`/`sk`, whose items expire at their `ttl`."""
+    """A retained, recoverable on-demand table keyed on `pk`/`sk`, whose items expire at their `ttl`, that
+    nobody can delete (DeleteTable) until its deletion protection is turned off: its point-in-time
+    recovery would end with it."""
     return dynamodb.TableV2(
         scope,
         name,
@@ -60,6 +62,7 @@ def _keyed_table(
         ),
         global_secondary_indexes=global_secondary_indexes,
         removal_policy=RemovalPolicy.RETAIN,
+        deletion_protection=True,
     )
 
 

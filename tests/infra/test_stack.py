@@ -572,3 +572,26 @@ def test_only_warmpools_own_schedule_group_may_use_the_schedulers_role(synthesiz
     assert "".join(p if isinstance(p, str) else "" for p in group).endswith(
         ":schedule-group/WarmPoolManager-steps"
     )
+
+
+def test_the_registry_and_the_audit_trail_cannot_be_deleted_and_every_topic_is_encrypted(
+    synthesized: Synthesized,
+) -> None:
+    """The stack retains both tables, but anyone allowed DeleteTable (a console click) could delete the
+    audit trail and the registry; point-in-time recovery ends with the table. Deletion protection refuses
+    that until it is turned off. The idempotency table, destroyed with the stack, has none (the stack's
+    deletion would fail)."""
+    tables = synthesized.resources("AWS::DynamoDB::GlobalTable")
+    protected = {
+        name[: -len("00000000")]: table["Properties"]["Replicas"][0].get("DeletionProtectionEnabled", False)
+        for name, table in tables.items()
+    }
+    assert protected == {
+        "WarmPoolStoragePools": True,
+        "WarmPoolStorageAudit": True,
+        "WarmPoolStorageIdempotency": False,
+    }
+    assert all(t["DeletionPolicy"] == "Retain" for n, t in tables.items() if "Idempotency" not in n)
+    topics = synthesized.resources("AWS::SNS::Topic").values()
+    assert len(topics) == 2  # owners' notifications, alarms: both under warmpool's key
+    assert all("KmsMasterKeyId" in t["Properties"] for t in topics)
