@@ -184,16 +184,32 @@ def test_explain_applies_the_deployments_limits_from_the_environment(
     assert explained["limits"]["update_requires_tag"] == "warmpool-managed"
 
 
+def test_explain_of_another_stacks_job_says_this_deployment_leaves_it_alone(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the stack manages only the jobs named team-a-... (JOB_NAME_PREFIXES, a stack output): explain said
+    # the engine would decide the event's job, which the functions never hear of
+    monkeypatch.setenv("JOB_NAME_PREFIXES", "team-a-,nightly-")
+    assert main(["policy", "explain", "--event", str(EVENT), "--format", "json"]) == 0
+    explained = json.loads(capsys.readouterr().out)
+    assert (explained["action"], explained["rule"]) == ("keep", "engine.job_name_prefixes")
+    assert explained["limits"]["job_name_prefixes"] == ["team-a-", "nightly-"]
+
+
 @pytest.mark.parametrize(
     ("variables", "said"),
     [
+        (
+            {"JOB_NAME_PREFIXES": "team-a-,"},
+            "JOB_NAME_PREFIXES: Value error, name the start of the jobs' names",
+        ),
         ({"MAX_STEP_SECONDS": "7200"}, "MAX_STEP_SECONDS: Input should be less than or equal to 3600"),
         (
             {"MAX_STEP_SECONDS": "600", "STEP_MARGIN_SECONDS": "600"},
             "step_margin_seconds must be within 0..max_step_seconds-1, got 600",
         ),
     ],
-    ids=["out-of-range", "margin-as-long-as-the-step"],
+    ids=["empty-prefix", "out-of-range", "margin-as-long-as-the-step"],
 )
 def test_explain_refuses_deployment_limits_the_functions_would_refuse(
     capsys: pytest.CaptureFixture[str],
