@@ -673,7 +673,9 @@ class DynamoPoolRegistry:
         taken (two writers on one clock tick, or a clock that ticks coarser than nanoseconds) gets a
         new one, later, and the write is made again; an entry found there that is this very entry (a
         write that landed, whose answer was lost and which botocore sent again) is the write done.
-        An unconditioned PutItem replaced whatever entry had the key, and the trail lost it."""
+        An unconditioned PutItem replaced whatever entry had the key, and the trail lost it. An entry
+        with a `once_id` has one key, its time and that id: found there, it was written already (the
+        press it records handled again), and it is not written twice."""
         from botocore.exceptions import ClientError
 
         for _ in range(AUDIT_WRITE_ATTEMPTS):
@@ -685,7 +687,7 @@ class DynamoPoolRegistry:
             except ClientError as exc:
                 if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
                     raise
-                if exc.response.get("Item") == item:
+                if exc.response.get("Item") == item or entry.once_id is not None:
                     return
         raise ConcurrentUpdateError(
             f"audit entry {entry.what} of pool {entry.pool_id}: each of {AUDIT_WRITE_ATTEMPTS} keys "
@@ -695,7 +697,7 @@ class DynamoPoolRegistry:
     def _audit_put(self, entry: AuditEntry) -> dict[str, Any]:
         """The write of one audit entry under a new key, on the condition that the key is new."""
         item = {
-            **_key(f"POOL#{entry.pool_id}", _audit_sort_key(entry.at)),
+            **_key(f"POOL#{entry.pool_id}", _audit_sort_key(entry.at, entry.once_id)),
             "job_name": {"S": entry.job_name},
             "what": {"S": entry.what},
             "details": {"S": json.dumps(dict(entry.details), default=str, sort_keys=True)},
@@ -848,9 +850,12 @@ def _history_keys(match_digest: str, team: str | None) -> list[str]:
     return [f"HIST#KEY#{match_digest}"] + ([f"HIST#TEAM#{team}"] if team else [])
 
 
-def _audit_sort_key(at: datetime) -> str:
+def _audit_sort_key(at: datetime, once_id: str | None = None) -> str:
     """An audit entry's sort key: its time, then the nanosecond clock and a random suffix, so that
-    entries of the same time keep the order they were written in, and two writers seldom meet."""
+    entries of the same time keep the order they were written in, and two writers seldom meet; or,
+    for an entry written once however often its cause is handled, its time and its `once_id`."""
+    if once_id is not None:
+        return f"AUDIT#{at.isoformat()}#once-{once_id}"
     return f"AUDIT#{at.isoformat()}#{time.time_ns():020d}{uuid.uuid4().hex[:4]}"
 
 

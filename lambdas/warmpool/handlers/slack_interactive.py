@@ -195,9 +195,13 @@ def _signing_secret(rt: Front) -> str:
     return secret
 
 
+def _request_id(timestamp: str, signature: str) -> str:
+    """A signed request's id: the hash of its timestamp and signature, one for each press Slack sends."""
+    return hashlib.sha256(f"{timestamp}:{signature}".encode()).hexdigest()
+
+
 def _marker_key(timestamp: str, signature: str) -> dict[str, Any]:
-    digest = hashlib.sha256(f"{timestamp}:{signature}".encode()).hexdigest()
-    return {"pk": {"S": f"SLACKREQ#{digest}"}, "sk": {"S": "SEEN"}}
+    return {"pk": {"S": f"SLACKREQ#{_request_id(timestamp, signature)}"}, "sk": {"S": "SEEN"}}
 
 
 def _first_time(rt: Front, timestamp: str, signature: str) -> bool:
@@ -313,7 +317,14 @@ def _answer(event: dict[str, Any], rt: Front) -> dict[str, Any]:
         # for the acknowledgement: the worker applies it, and posts the outcome to its response_url.
         rt.sqs.send_message(
             QueueUrl=rt.press_queue_url,
-            MessageBody=json.dumps({"press": asdict(press), "pressed_at": rt.clock.now().isoformat()}),
+            MessageBody=json.dumps(
+                {
+                    "press": asdict(press),
+                    "pressed_at": rt.clock.now().isoformat(),
+                    # the press's id, however often SQS delivers it: its audit entry and its answer once
+                    "press_id": _request_id(timestamp, signature),
+                }
+            ),
         )
     except Exception as exc:
         # DynamoDB or SQS failed: the press was not queued. The function's error, and the person is
@@ -361,19 +372,30 @@ def worker(event: dict[str, Any], context: Any) -> dict[str, Any]:
         rt.metrics.flush()
 
 
-def _queued_press(body: str) -> tuple[ButtonPress, datetime]:
-    """The press the endpoint queued, and when; ValueError when the message is not one."""
+@dataclass(frozen=True)
+class QueuedPress:
+    """A press as the endpoint queued it: the press, when it was heard, and its id (the same however
+    often SQS delivers it; a press queued before the endpoint gave one has its message's id)."""
+
+    press: ButtonPress
+    pressed_at: datetime
+    press_id: str
+
+
+def _queued_press(body: str, message_id: str) -> QueuedPress:
+    """The press the endpoint queued; ValueError when the message is not one."""
     from warmpool.domain.slack_actions import ButtonPress
 
     try:
         message = json.loads(body)
         press = ButtonPress(**message["press"])
         pressed_at = datetime.fromisoformat(message["pressed_at"])
-    except (KeyError, TypeError) as exc:
+        press_id = message.get("press_id") or message_id
+    except (KeyError, TypeError, AttributeError) as exc:
         raise ValueError(f"not a press the Slack endpoint queued: {exc}") from None
-    if press.kind not in ("extend", "release") or pressed_at.tzinfo is None:
+    if press.kind not in ("extend", "release") or pressed_at.tzinfo is None or not isinstance(press_id, str):
         raise ValueError("not a press the Slack endpoint queued")
-    return press, pressed_at
+    return QueuedPress(press, pressed_at, press_id)
 
 
 def _work(record: SQSRecord) -> None:
@@ -386,11 +408,12 @@ def _work(record: SQSRecord) -> None:
     rt = runtime().worker
     log = logger()
     try:
-        press, pressed_at = _queued_press(record.body)
+        queued = _queued_press(record.body, record.message_id)
     except ValueError as exc:
         log.warning("not a Slack press; kept in the press DLQ", extra={"message_id": record.message_id})
         rt.dead_letters.send(record.body, str(exc), "body")
         return
+    press, pressed_at = queued.press, queued.pressed_at
     if int(record.attributes.approximate_receive_count or 1) > 1:
         # An earlier try ended without a word (the function timed out, or ran out of memory): it may
         # have changed the pool, so the press is not applied again.
@@ -420,7 +443,7 @@ def _work(record: SQSRecord) -> None:
         )
         return
     try:
-        text = _press(rt, press)
+        text = _press(rt, queued)
     except Exception as exc:
         # Failed inside warmpool (SageMaker or DynamoDB throttled past the retries, a write another
         # invocation kept getting in first). The answer promises nothing: the failure may have come
@@ -456,7 +479,7 @@ def _failure(exc: Exception) -> str:
     return code or type(exc).__name__
 
 
-def _press(rt: Worker, press: ButtonPress) -> str:
+def _press(rt: Worker, queued: QueuedPress) -> str:
     """A signed press, heard for the first time, of a warmpool button, queued by the endpoint:
     authorized, applied, and answered; the answer's text."""
     from warmpool.domain.messages import button_label, slack_text
@@ -466,6 +489,7 @@ def _press(rt: Worker, press: ButtonPress) -> str:
     from warmpool.observability import logger
 
     log = logger()
+    press = queued.press
     # The pool the job is in now, as the registry's job index names it (the engine acts on that one):
     # the button names the pool the message was sent about, which a lineage joined since no longer is
     # (a job's events that came after its successor's: the successor's own pool, merged into its
@@ -504,6 +528,22 @@ def _press(rt: Worker, press: ButtonPress) -> str:
     if earlier is not None:
         log.info("repeated Slack press", extra={"user": press.user_id, "job_name": press.job_name})
         button = button_label(press.kind, press.minutes)
+        # in the pool's trail too (a team lead reading `pools show` sees the second press and why it
+        # changed nothing), once for the press however often SQS delivers it
+        rt.service.audit_repeated(
+            record,
+            request,
+            at=queued.pressed_at,
+            press_id=queued.press_id,
+            details={
+                "button": button,
+                "first_pressed_seconds_ago": int(earlier),
+                "reason": (
+                    f"the same button pressed again by the same person within {REPEAT_WINDOW_SECONDS} s: "
+                    "that request again; nothing more was done"
+                ),
+            },
+        )
         return _answer_press(
             rt.slack,
             press,

@@ -462,6 +462,23 @@ class LifecycleService:
         }
         self._audit(record, "request-unauthorized", details)
 
+    def audit_repeated(
+        self,
+        record: PoolRecord,
+        request: UserRequest,
+        *,
+        at: datetime,
+        press_id: str,
+        details: dict[str, Any],
+    ) -> None:
+        """A press that repeated an earlier one (the same button, person and job within seconds: that
+        request again, so nothing was done): recorded in the pool's trail with who pressed and which
+        button, at the time it was pressed, once for the press however often it is handled."""
+        said = {"kind": request.kind, "minutes": request.minutes, **request.audit_details(), **details}
+        self.registry.audit(
+            AuditEntry(at, record.pool.pool_id, record.pool.job_name, "request-repeated", said, press_id)
+        )
+
     @_one_policy
     def reconcile(self) -> ReconcileReport:
         """Repair drift: pools whose events were missed, pools that moved on silently, missing schedules.

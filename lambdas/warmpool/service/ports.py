@@ -101,6 +101,9 @@ class AuditEntry:
     job_name: str
     what: str  # e.g. "registered", "decision", "keep-alive-updated", "reused", "terminated", "error"
     details: Mapping[str, Any] = field(default_factory=dict)
+    # An entry of something that happened once however often it is handled (a Slack press, by its id):
+    # its key is its time and this id, and a write that finds it there is the entry already written
+    once_id: str | None = None
 
 
 @dataclass(frozen=True)

@@ -1444,6 +1444,53 @@ def test_the_same_button_pressed_twice_within_seconds_extends_once(
     assert record.pool.override_until == asked + timedelta(minutes=30 + 60 + 60)
 
 
+def test_a_press_that_repeats_the_first_is_in_the_pool_s_trail_once(
+    system: System, slack: SlackStandIn, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # alice double-clicks "Extend 60 min": the second press was answered "already asked" and logged,
+    # but the trail a team lead reads (`pools show`) had no word of it
+    finish(system, "s-44", {"team": "vision", "owner": "alice"})
+    first = call(signed(press("s-44", "warmpool_extend_60", "UALICE", slack.url("respond"), trigger_id="1")))
+    assert first[1].startswith("extend s-44: done")
+    system.emulator.advance(3)
+    slack_interactive.handler(
+        signed(press("s-44", "warmpool_extend_60", "UALICE", slack.url("respond"), trigger_id="2")), None
+    )
+    (queued,) = system.sqs.receive_message(QueueUrl=system.env.slack_press_queue_url)["Messages"]
+    for _ in range(2):  # SQS delivers the second press twice (as it may: at least once)
+        system.sqs.send_message(QueueUrl=system.env.slack_press_queue_url, MessageBody=queued["Body"])
+    system.sqs.delete_message(
+        QueueUrl=system.env.slack_press_queue_url, ReceiptHandle=queued["ReceiptHandle"]
+    )
+    system.presses.drain()
+    assert [m["body"]["text"].split(":")[1] for m in slack.delivered("respond")[1:]] == [" already asked"] * 2
+    (repeated,) = [e for e in system.registry.audit_trail("s-44") if e.what == "request-repeated"]
+    assert dict(repeated.details) == {
+        "kind": "extend",
+        "minutes": 60,
+        "user": "ualice",
+        "user_id": "UALICE",
+        "user_owner": "alice",
+        "via": "slack",
+        "button": "Extend 60 min",
+        "first_pressed_seconds_ago": 3,
+        "reason": "the same button pressed again by the same person within 30 s: that request again; nothing "
+        "more was done",
+    }
+    capsys.readouterr()
+    assert main(["pools", "show", "s-44"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    (at,) = [i for i, line in enumerate(lines) if "request-repeated" in line]
+    assert " ".join(lines[at].split()[2:]) == (
+        "request-repeated asked by ualice (UALICE, owner alice) via slack to extend it 60 min"
+    )
+    assert lines[at + 1].strip() == "button=Extend 60 min first_pressed_seconds_ago=3"
+    assert lines[at + 2].strip() == (
+        "- the same button pressed again by the same person within 30 s: that request again; nothing more "
+        "was done"
+    )
+
+
 def test_an_extension_the_pool_s_lifetime_cuts_says_until_when_it_is_really_kept(
     system: System, slack: SlackStandIn, monkeypatch: pytest.MonkeyPatch
 ) -> None:
