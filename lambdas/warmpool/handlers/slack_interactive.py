@@ -42,6 +42,9 @@ REPLAY_WINDOW_SECONDS = 5 * 60  # slack-sdk refuses a request whose timestamp is
 # A second press of the same button on the same job by the same person this soon after the first is
 # the same request (a double click, a press again because nothing showed yet), not a second one
 REPEAT_WINDOW_SECONDS = 30
+# How long the worker remembers that it told a person their press failed: past every delivery SQS
+# makes of the press (5 receives, a visibility timeout apart)
+TOLD_REMEMBERED_SECONDS = 24 * 3600
 TIMESTAMP = re.compile(r"[0-9]{1,12}")  # Unix seconds, as Slack sends them
 SIGNATURE = re.compile(r"v0=[0-9a-f]{64}")  # Slack's v0 scheme: HMAC-SHA256 in hex
 
@@ -258,6 +261,31 @@ def _earlier_press(rt: Worker, press: ButtonPress) -> float | None:
     return None
 
 
+def _first_telling(rt: Worker, press_id: str) -> bool:
+    """Whether the person who pressed is yet to be told that their press failed: a conditional put of
+    a mark under the press's id. A press whose DLQ send failed too is delivered again by SQS (up to the
+    queue's 5 receives), and each delivery told the person again. A mark that cannot be written (the
+    registry may be what failed) tells them all the same: better twice than never."""
+    from warmpool.observability import logger
+
+    now = int(rt.clock.now().timestamp())
+    try:
+        rt.dynamodb.put_item(
+            TableName=rt.table,
+            Item={
+                "pk": {"S": f"SLACKTOLD#{press_id}"},
+                "sk": {"S": "TOLD"},
+                "ttl": {"N": str(now + TOLD_REMEMBERED_SECONDS)},
+            },
+            ConditionExpression="attribute_not_exists(pk)",
+        )
+    except rt.dynamodb.exceptions.ConditionalCheckFailedException:
+        return False
+    except Exception:
+        logger().exception("could not mark the press's answer as told; told all the same")
+    return True
+
+
 def _forget_press(rt: Worker, press: ButtonPress) -> None:
     """The press's mark removed (`_earlier_press`): a press that failed is not an earlier request."""
     rt.dynamodb.delete_item(TableName=rt.table, Key=_press_key(press))
@@ -418,15 +446,17 @@ def _work(record: SQSRecord) -> None:
         # An earlier try ended without a word (the function timed out, or ran out of memory): it may
         # have changed the pool, so the press is not applied again.
         log.error("a Slack press whose earlier try did not finish", extra={"job_name": press.job_name})
-        _answer_press(
-            rt.slack,
-            press,
-            slack_text(
-                f"{press.kind} {press.job_name}: failed: warmpool could not finish the request (its "
-                "operators are alerted): it may not have been carried out; press the button again in a "
-                "minute."
-            ),
-        )
+        # unless an earlier try told the person already (its answer out, its DLQ send failed)
+        if _first_telling(rt, queued.press_id):
+            _answer_press(
+                rt.slack,
+                press,
+                slack_text(
+                    f"{press.kind} {press.job_name}: failed: warmpool could not finish the request (its "
+                    "operators are alerted): it may not have been carried out; press the button again in a "
+                    "minute."
+                ),
+            )
         rt.dead_letters.send(record.body, "an earlier try of the press did not finish", "press")
         return
     waited = (rt.clock.now() - pressed_at).total_seconds()
@@ -450,14 +480,16 @@ def _work(record: SQSRecord) -> None:
         # after a change.
         reason = _failure(exc)
         log.exception("a Slack press failed; kept in the press DLQ", extra={"job_name": press.job_name})
-        _answer_press(
-            rt.slack,
-            press,
-            slack_text(
-                f"{press.kind} {press.job_name}: failed ({reason}): the request may not have been carried "
-                "out; press the button again in a minute."
-            ),
-        )
+        # told once: should the DLQ send below fail, SQS delivers the press again, which says nothing
+        if _first_telling(rt, queued.press_id):
+            _answer_press(
+                rt.slack,
+                press,
+                slack_text(
+                    f"{press.kind} {press.job_name}: failed ({reason}): the request may not have been "
+                    "carried out; press the button again in a minute."
+                ),
+            )
         rt.dead_letters.send(record.body, f"failed ({reason}): {exc}", "press")
         return
     log.info("Slack press answered", extra={"job_name": press.job_name, "answer": text.split(" (")[0]})

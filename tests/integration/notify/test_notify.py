@@ -910,6 +910,48 @@ def test_a_press_that_fails_inside_warmpool_is_answered_so_and_kept_where_an_ope
     assert done.pool.override_until == before.pool.expires_at + timedelta(minutes=30)
 
 
+def test_a_failed_press_whose_dlq_send_fails_too_is_told_to_its_person_once(
+    system: System, slack: SlackStandIn
+) -> None:
+    # The press fails (SageMaker throttled), alice is told, and keeping the press in the DLQ fails too
+    # (SQS throttled twice): SQS delivers the press again, and each delivery told her again, the second
+    # and third that warmpool "could not finish" a request she had been told failed
+    finish(system, "s-45", {"team": "vision", "owner": "alice"})
+    throttled: list[str] = []
+
+    def throttle_once(**_: Any) -> None:
+        if not throttled:
+            throttled.append("DescribeTrainingJob")
+            raise ClientError(
+                {"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}}, "Describe"
+            )
+
+    dlq_failures: list[str] = []
+
+    def dlq_fails_twice(params: dict[str, Any], **_: Any) -> None:
+        if params.get("QueueUrl") == system.env.slack_press_dlq_url and len(dlq_failures) < 2:
+            dlq_failures.append("SendMessage")
+            raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow"}}, "SendMessage")
+
+    request = signed(press("s-45", "warmpool_extend_30", "UALICE", slack.url("respond")))
+    with (
+        hooked("provide-client-params.sagemaker.DescribeTrainingJob", throttle_once),
+        hooked("provide-client-params.sqs.SendMessage", dlq_fails_twice),
+    ):
+        status, _ = call(request)
+    assert status == 200
+    assert len(dlq_failures) == 2  # delivered three times
+    assert [m["body"]["text"] for m in slack.delivered("respond")] == [
+        "extend s-45: failed (ThrottlingException): the request may not have been carried out; press the "
+        "button again in a minute."
+    ]
+    (kept,) = system.messages(system.env.slack_press_dlq_url)  # kept all the same, for the operator
+    assert json.loads(kept["Body"])["press"]["job_name"] == "s-45"
+    record = system.registry.get("s-45")
+    assert record is not None
+    assert record.pool.override_until is None
+
+
 def test_a_press_during_a_sagemaker_throttle_is_answered_before_the_worker_s_timeout(
     system: System, slack: SlackStandIn, monkeypatch: pytest.MonkeyPatch
 ) -> None:
