@@ -34,3 +34,24 @@ class PowertoolsDeduplicator:
         )
         guarded(claim={"key": key})
         return results[0] if results else None
+
+    def run_once_keeping(self, key: str, fn: Callable[[], Any]) -> tuple[bool, Any]:
+        """Run `fn` once per key and keep what it returns (a JSON value) with the key: (True, its
+        result) when it ran, (False, the first run's result) on a repeat, whose result is None when the
+        key was claimed without one (by `run_once`, or a version before this one). Same errors as
+        `run_once`."""
+        from aws_lambda_powertools.utilities.idempotency import idempotent_function
+
+        results: list[Any] = []
+
+        def once(claim: dict[str, str]) -> dict[str, Any]:
+            results.append(fn())
+            return {"key": claim["key"], "result": results[0]}
+
+        guarded: Callable[..., Any] = idempotent_function(
+            once, data_keyword_argument="claim", persistence_store=self._persistence, config=self._config
+        )
+        saved = guarded(claim={"key": key})
+        if results:
+            return True, results[0]
+        return False, saved.get("result") if isinstance(saved, dict) else None

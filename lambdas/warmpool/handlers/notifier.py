@@ -132,7 +132,10 @@ def post_to_slack(copy: SlackCopy, *, deadline: float | None) -> None:
     left: SQS retries the record, whose SNS copy and Slack messages already sent are not sent again (a
     retry after part 2 of 3 failed sends parts 2 and 3). A part Slack refuses for good is counted and
     logged like a whole message, and the parts after it are still sent."""
+    from dataclasses import asdict
+
     from warmpool.adapters.slack import SlackPermanentError
+    from warmpool.domain.messages import SlackMessage
     from warmpool.observability import logger
 
     rt = runtime()
@@ -157,10 +160,27 @@ def post_to_slack(copy: SlackCopy, *, deadline: float | None) -> None:
             return False
         return True
 
-    for part, message in enumerate(copy.messages, 1):
-        # the first part keeps the key a message of one part has always had
-        once = f"slack#{copy.key}" if part == 1 else f"slack#{copy.key}#part{part}"
-        rt.dedupe.run_once(once, partial(post, message, part))
+    if not copy.messages:
+        return
+    first, *rest = copy.messages
+
+    def first_part() -> list[dict[str, Any]]:
+        post(first, 1)
+        return [asdict(message) for message in rest]
+
+    # The first part keeps the key a message of one part has always had, and with it the parts after
+    # it as this record made them: a digest is made again at each reconciler run of its hour, with its
+    # pools and costs of that moment, and a record whose Slack copy failed after part 1 may come back
+    # after another run's. Sent from the other record, its parts 2 and 3 split other pools than the
+    # part 1 the team had: a pool moved from part 2 to part 1 was in no part, and the old record's
+    # retry then sent its own part 3, stale, after them. Every part now comes from the digest whose
+    # part 1 went out.
+    ran, kept = rt.dedupe.run_once_keeping(f"slack#{copy.key}", first_part)
+    if not ran and isinstance(kept, list):  # None: claimed by a version that kept no parts
+        rest = [SlackMessage(text=m["text"], blocks=m["blocks"]) for m in kept]
+        count = 1 + len(rest)
+    for part, message in enumerate(rest, 2):
+        rt.dedupe.run_once(f"slack#{copy.key}#part{part}", partial(post, message, part))
     log.info("notified", extra={"key": copy.key, "kind": copy.kind, "slack_messages": count})
 
 

@@ -4,10 +4,15 @@ import json
 from datetime import UTC, datetime
 
 import boto3
+import pytest
 from slack_sdk.models.blocks import Block
+from warmpool.cli.main import main
 from warmpool.emulator.jobs import training_job_request
+from warmpool.handlers import reconciler
+from warmpool.local.pumps import LocalLambdaContext
 from warmpool.local.slack_standin import SlackStandIn
 
+from infra.constants import RECONCILER_TIMEOUT_SECONDS
 from tests.integration.conftest import System, subscribe
 from tests.unit.domain.slack_limits import formatted_by_slack, slack_refusals
 
@@ -236,6 +241,55 @@ def test_a_digest_too_long_for_one_slack_message_comes_in_parts_each_sent_once(s
         assert all(f"owner {owner})" in line for line in shown if line.startswith("- "))
         (sns,) = [n for n in system.notifications() if n["kind"] == "daily-digest"]  # one SNS copy
         assert len(sns["facts"]["warm_pools"]) == 48
+    finally:
+        stand_in.stop()
+
+
+def test_a_digest_whose_slack_copy_failed_after_part_1_is_finished_from_the_digest_part_1_began(
+    system: System, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The reconciler makes the digest again at each run of its hour. Slack failed on part 2 of the
+    first run's; before that record came back, a pool was released and the next run's digest, split
+    again, was sent from part 2: the pool moved from its part 2 to its part 1 was in no part vision
+    got, and the first record's retry sent its own part 3 after them."""
+    stand_in = vision_on_slack(system)
+    try:
+        names = [f"{i:02d}-" + "n" * 60 for i in range(48)]
+        warm_at_the_digest_hour(system, names, owner=("data_science_bot_" * 16)[:256])
+        reconciler.handler({}, LocalLambdaContext(remaining_millis=RECONCILER_TIMEOUT_SECONDS * 1000))
+        before = len(stand_in.received)
+        stand_in.answers.extend([200, 500, 500, 500])  # part 1 taken, then Slack fails on part 2
+        system.notifier.drain(max_batches=1)
+        assert [r["status"] for r in stand_in.received[before:]] == [200, 500, 500, 500]
+        # the record waits its visibility timeout
+        (waiting,) = system.sqs.receive_message(
+            QueueUrl=system.env.notify_queue_url, VisibilityTimeout=3600, AttributeNames=["All"]
+        )["Messages"]
+        first = stand_in.delivered("vision")[-1]["body"]
+        pools = [line for b in first["blocks"][1:] for line in b["text"]["text"].splitlines()]
+        released = next(line[2:].split(" (")[0] for line in pools if line.startswith("- "))
+        assert main(["pools", "release", released, "--user", "lead"]) == 0
+        capsys.readouterr()
+        system.emulator.advance(300)
+        assert system.reconcile()["digests"] == ["vision"]  # made again, one pool fewer, and sent
+        system.sqs.change_message_visibility(
+            QueueUrl=system.env.notify_queue_url, ReceiptHandle=waiting["ReceiptHandle"], VisibilityTimeout=0
+        )
+        system.settle()  # the first record comes back
+        digests = [r["body"] for r in stand_in.delivered("vision") if "daily digest" in r["body"]["text"]]
+        count = len(digests)
+        headers = [d["blocks"][0]["text"]["text"] for d in digests]
+        assert headers == [
+            f"Warm pools of team vision: daily digest (part {k} of {count})" for k in range(1, count + 1)
+        ]
+        shown = [
+            line[2:].split(" (")[0]
+            for digest in digests
+            for block in digest["blocks"][1:]
+            for line in block["text"]["text"].splitlines()
+            if line.startswith("- ")
+        ]
+        assert shown == names  # each pool once, in order: the digest whose part 1 vision got
     finally:
         stand_in.stop()
 
