@@ -194,7 +194,9 @@ def a_working_day(system: System, seen: Observed, slack: SlackStandIn) -> None:
         assert response["statusCode"] == 200, response
         presses.drain()  # the worker applies the queued press and posts its outcome
         system.settle()
-        return str(slack.received[answered]["body"]["text"])
+        # the answer: posted after the message's buttons are replaced (a release)
+        posted = [r for r in slack.received[answered:] if r["path"] == "/respond"]
+        return str(posted[-1]["body"]["text"])
 
     def pool_of(job: str) -> str:
         pool = system.registry.pool_id_for_job(job)

@@ -507,6 +507,21 @@ def plain_blocks(text: str) -> list[dict[str, Any]]:
     return [{"type": "section", "text": _plain(section)} for section in _sections(fitted)]
 
 
+def without_buttons(headline: str, lines: list[str]) -> SlackMessage:
+    """What replaces a message whose buttons can do nothing any more (its pool released by a press of
+    its "Release now", or found gone by a press): a headline and lines of text we did not all write (a
+    job's name, a Slack user's name, a decision's reasons), as a notification shows them: escaped, the
+    headline a header (cut there, and then whole as the first line), the lines `plain_text` sections
+    cut to fit; no buttons. Within Slack's limits however long the text."""
+    title = slack_escape(headline)
+    whole = [slack_escape(line) for line in lines]
+    if len(title) > SLACK_HEADER_LIMIT:
+        whole.insert(0, title)
+    text = "\n".join(whole)
+    blocks = [{"type": "header", "text": _plain(slack_cut(title, SLACK_HEADER_LIMIT))}, *plain_blocks(text)]
+    return SlackMessage(slack_cut("\n".join([title, *whole]), SLACK_TEXT_LIMIT), blocks)
+
+
 def slack_escape(text: str) -> str:
     """Slack's control characters in text we did not write (job names, failure reasons): escaped, so
     a failure message cannot mention a channel or break the formatting."""

@@ -27,9 +27,11 @@ if TYPE_CHECKING:
     from warmpool.adapters.secrets import SecretStore
     from warmpool.adapters.slack import SlackWebhooks
     from warmpool.domain.clock import Clock
+    from warmpool.domain.messages import SlackMessage
     from warmpool.domain.slack_actions import ButtonPress
     from warmpool.observability import PowertoolsMetrics
     from warmpool.service.lifecycle import LifecycleService
+    from warmpool.service.ports import AuditEntry, PoolRecord
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_REQUESTS_PER_MINUTE = 10
@@ -514,8 +516,9 @@ def _failure(exc: Exception) -> str:
 def _press(rt: Worker, queued: QueuedPress) -> str:
     """A signed press, heard for the first time, of a warmpool button, queued by the endpoint:
     authorized, applied, and answered; the answer's text."""
-    from warmpool.domain.messages import button_label, slack_text
-    from warmpool.domain.model import UserRequest
+    from warmpool.domain.clock import moment_text
+    from warmpool.domain.messages import button_label, slack_text, without_buttons
+    from warmpool.domain.model import UserRequest, WarmPoolStatus
     from warmpool.domain.policy.resolve import requester_owner
     from warmpool.domain.routing import may_act
     from warmpool.observability import logger
@@ -531,6 +534,7 @@ def _press(rt: Worker, queued: QueuedPress) -> str:
     if record is None or record.pool.job_name != press.job_name:
         # the job's name as the button's value carried it, which need not be a name SageMaker gave
         gone = slack_text(f"The warm pool of {press.job_name} is gone or has moved on; nothing to do.")
+        _replace_buttons(rt, press, None)
         return _answer_press(rt.slack, press, gone)
     policy = rt.service.policies.current()
     request = UserRequest(
@@ -595,11 +599,88 @@ def _press(rt: Worker, queued: QueuedPress) -> str:
             log.exception("could not forget the failed press; a press again within the window is ignored")
         raise
     verdict = decision.verdict(press.kind)  # "partly done": the reasons say until when, and which limit
+    if press.kind == "release" and verdict == "done":
+        # the message whose button released the pool: its buttons can only be answered "gone" now
+        released = moment_text(rt.clock.now())
+        message = without_buttons(
+            f"Warm pool of {press.job_name} released",
+            [
+                f"Released by {press.user_name} from Slack at {released}.",
+                f"{decision.rule}: {'; '.join(decision.reasons)}",
+            ],
+        )
+        _replace_original(rt.slack, press, message)
+    elif decision.rule == "status" and not decision.grants(press.kind):
+        # no Available pool: the message's buttons are of no use once the pool is gone
+        ended = rt.service.registry.get(pool_id)
+        if (
+            ended is not None
+            and ended.pool.job_name == press.job_name
+            and ended.pool.status is WarmPoolStatus.TERMINATED
+        ):
+            _replace_buttons(rt, press, ended)
     # escaped and cut like a notification's text: the reasons quote SageMaker's errors, for one
     text = slack_text(
         f"{press.kind} {press.job_name}: {verdict} ({decision.rule}: {'; '.join(decision.reasons)})"
     )
     return _answer_press(rt.slack, press, text)
+
+
+def _replace_buttons(rt: Worker, press: ButtonPress, ended: PoolRecord | None) -> None:
+    """The message whose button was pressed, replaced by one without buttons when its pool is gone (a
+    release from the CLI, the policy, its keep-alive run out, a later job that took it): each press of
+    them could only be answered "gone". Who released it and when, as the pool's trail says, when it
+    says (one Query of the trail, on such a press only)."""
+    from warmpool.domain.clock import moment_text
+    from warmpool.domain.messages import button_label, without_buttons
+
+    pressed = moment_text(rt.clock.now())
+    said = f"{press.user_name} pressed {button_label(press.kind, press.minutes)} at {pressed}"
+    release = _release_in_trail(rt, ended) if ended is not None else None
+    if release is not None:
+        details = release.details
+        who = f" by {details['user']} via {details.get('via') or 'cli'}" if details.get("user") else ""
+        lines = [
+            f"Released{who} at {moment_text(release.at)} ({details.get('rule')}).",
+            f"{said}: nothing to do.",
+        ]
+    else:
+        lines = [f"{said}: the pool is gone, or a later job took it; nothing to do."]
+    _replace_original(
+        rt.slack, press, without_buttons(f"Warm pool of {press.job_name} no longer warm", lines)
+    )
+
+
+def _release_in_trail(rt: Worker, ended: PoolRecord) -> AuditEntry | None:
+    """The decision that released the pool, as its trail has it (the latest entry deciding a release),
+    or None (its keep-alive ran out, or released outside warmpool; or the trail cannot be read)."""
+    from warmpool.observability import logger
+
+    try:
+        trail = rt.service.registry.audit_trail(ended.pool.pool_id)
+    except Exception:  # a courtesy: the answer follows all the same
+        logger().exception("could not read the pool's trail for who released it")
+        return None
+    releases = [
+        e
+        for e in trail
+        if e.what == "decision" and e.details.get("action") == "release" and not e.details.get("dry_run")
+    ]
+    return releases[-1] if releases else None
+
+
+def _replace_original(slack: SlackWebhooks, press: ButtonPress, message: SlackMessage) -> None:
+    """The message that held the pressed button replaced (its `response_url`, `replace_original`: Slack
+    allows it for the message an interaction came from, up to 5 posts within 30 minutes of the press):
+    the answer to the press follows as a message of its own. A post that fails is only logged."""
+    from warmpool.adapters.slack import SlackPermanentError, SlackTransientError
+    from warmpool.observability import logger
+
+    if press.response_url:
+        try:
+            slack.post(press.response_url, text=message.text, blocks=message.blocks, replace_original=True)
+        except (SlackPermanentError, SlackTransientError, OSError):
+            logger().exception("could not replace the Slack message's buttons")
 
 
 def _answer_press(slack: SlackWebhooks, press: ButtonPress, text: str) -> str:

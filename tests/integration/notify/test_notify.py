@@ -524,10 +524,14 @@ def test_a_response_url_that_redirects_is_not_followed(
         assert status == 200
         job = system.sagemaker.describe_training_job(TrainingJobName="r-2")
         assert job["WarmPoolStatus"]["Status"] == "Terminated"  # done, and answered to the redirect only
-        assert [(method, path) for method, path, _ in redirect.received] == [("POST", "/respond")]
+        # the message's buttons replaced, and the answer: each posted to the redirect, which is not followed
+        assert [(method, path) for method, path, _ in redirect.received] == [("POST", "/respond")] * 2
         assert elsewhere.received == []
-    (logged,) = [r for r in caplog.records if r.getMessage() == "could not update the Slack message"]
-    assert "HTTP 302, a redirect, which is not followed" in str(logged.exc_info[1] if logged.exc_info else "")
+    for failed in ("could not replace the Slack message's buttons", "could not update the Slack message"):
+        (logged,) = [r for r in caplog.records if r.getMessage() == failed]
+        assert "HTTP 302, a redirect, which is not followed" in str(
+            logged.exc_info[1] if logged.exc_info else ""
+        )
 
 
 def test_duplicated_queue_messages_notify_once(system: System, slack: SlackStandIn) -> None:
@@ -704,8 +708,9 @@ def test_the_outcome_of_a_press_is_posted_with_retries_after_a_quick_acknowledge
     assert job["WarmPoolStatus"]["Status"] == "Available"
     slack.answers.extend([500, 500])
     system.presses.drain()
-    assert [r["status"] for r in slack.received if r["path"] == "/respond"] == [500, 500, 200]
-    assert slack.delivered("respond")[0]["body"]["text"].startswith("release s-6: done (")
+    # the message's buttons replaced (tried again after two 500s), then the outcome
+    assert [r["status"] for r in slack.received if r["path"] == "/respond"] == [500, 500, 200, 200]
+    assert slack.delivered("respond")[-1]["body"]["text"].startswith("release s-6: done (")
     job = system.sagemaker.describe_training_job(TrainingJobName="s-6")
     assert job["WarmPoolStatus"]["Status"] == "Terminated"
     # the endpoint's own post (a press it could not queue) gives up within a second: checked on the
@@ -719,6 +724,57 @@ def test_admin_releases_from_slack(system: System, slack: SlackStandIn) -> None:
     assert (status, "done" in text) == (200, True)
     job = system.sagemaker.describe_training_job(TrainingJobName="s-2")
     assert job["WarmPoolStatus"]["Status"] == "Terminated"
+
+
+def test_a_release_from_slack_replaces_the_message_s_buttons_with_who_released_it_and_when(
+    system: System, slack: SlackStandIn
+) -> None:
+    # The message kept its Extend and Release buttons after alice's "Release now" released the pool:
+    # her team saw a pool still to act on, and each later press was answered "gone"
+    finish(system, "s-46", {"team": "vision", "owner": "alice"})
+    status, text = call(signed(press("s-46", "warmpool_release", "UALICE", slack.url("message-46"))))
+    assert (status, text.split(" (")[0]) == (200, "release s-46: done")
+    replaced, answer = (m["body"] for m in slack.delivered("message-46"))
+    assert replaced["replace_original"] is True  # the message that held the button, not a new one
+    assert [b["type"] for b in replaced["blocks"]] == ["header", "section"]  # no buttons
+    assert replaced["blocks"][0]["text"]["text"] == "Warm pool of s-46 released"
+    lines = replaced["blocks"][1]["text"]["text"].splitlines()
+    assert lines[0] == f"Released by ualice from Slack at {moment_text(system.control.now())}."
+    assert lines[1].startswith("request.slack: ")
+    assert slack_refusals(replaced["blocks"]) == []
+    assert (answer["text"], answer.get("replace_original")) == (text, None)  # the answer beside it
+
+
+def test_a_press_on_a_pool_released_elsewhere_replaces_the_message_s_buttons(
+    system: System, slack: SlackStandIn, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The team lead released the pool from the CLI; the message in Slack kept its buttons, and bob's
+    # press of one was answered "refused (status ...)" while the buttons stayed for the next person
+    finish(system, "s-47", {"team": "vision", "owner": "alice"})
+    assert main(["pools", "release", "s-47", "--user", "lead"]) == 0
+    capsys.readouterr()
+    released_at = moment_text(system.control.now())
+    system.emulator.advance(120)
+    status, text = call(signed(press("s-47", "warmpool_extend_60", "UBOB", slack.url("message-47"))))
+    assert (status, text.split(" (")[0]) == (200, "extend s-47: refused")
+    replaced, answer = (m["body"] for m in slack.delivered("message-47"))
+    assert replaced["replace_original"] is True
+    assert [b["type"] for b in replaced["blocks"]] == ["header", "section"]
+    assert replaced["blocks"][0]["text"]["text"] == "Warm pool of s-47 no longer warm"
+    assert replaced["blocks"][1]["text"]["text"].splitlines() == [
+        f"Released by lead via cli at {released_at} (request.cli).",
+        f"ubob pressed Extend 60 min at {moment_text(system.control.now())}: nothing to do.",
+    ]
+    assert answer["text"] == text
+    # a button of a job whose pool is gone from the registry: the message loses its buttons too
+    status, text = call(signed(press("s-nowhere", "warmpool_release", "UALICE", slack.url("message-x"))))
+    assert text == "The warm pool of s-nowhere is gone or has moved on; nothing to do."
+    replaced, _ = (m["body"] for m in slack.delivered("message-x"))
+    assert replaced["replace_original"] is True
+    assert replaced["blocks"][1]["text"]["text"] == (
+        f"ualice pressed Release now at {moment_text(system.control.now())}: the pool is gone, or a later "
+        "job took it; nothing to do."
+    )
 
 
 def test_requests_that_must_be_refused(system: System, slack: SlackStandIn) -> None:
@@ -830,7 +886,8 @@ def test_a_refused_press_is_answered_where_the_person_who_pressed_sees_it(
     )
     system.settle()
     status, text = call(signed(press("s-22", "warmpool_extend_30", "UALICE", slack.url("alice"))))
-    (answer,) = slack.delivered("alice")
+    replaced, answer = slack.delivered("alice")  # the old message's buttons gone, and the answer
+    assert replaced["body"]["replace_original"] is True
     assert text == "The warm pool of s-22 is gone or has moved on; nothing to do."
     assert answer["body"]["text"] == text
 
@@ -1082,7 +1139,7 @@ def test_a_press_on_a_pool_gone_or_a_job_deleted_says_who_pressed_in_the_trail(
         "release s-29: refused (status: s-29 has no Available warm pool: SageMaker has no training job of "
         "that name; nothing to release)",
     )
-    assert slack.delivered("alice")[0]["body"]["text"] == text
+    assert slack.delivered("alice")[-1]["body"]["text"] == text
     last = system.registry.audit_trail("s-29")[-1]
     assert last.what == "job-missing"
     assert (last.details["user"], last.details["user_id"], last.details["via"]) == (
@@ -1226,7 +1283,7 @@ def test_the_outcome_of_a_press_is_posted_to_no_host_but_slack_s(system: System,
         assert elsewhere.received == []
         status, text = call(signed(press("s-19", "warmpool_release", "UALICE", slack.url("respond"))))
         assert (status, text.split(" (")[0]) == (200, "release s-19: done")
-        assert slack.delivered("respond")[0]["body"]["text"] == text
+        assert slack.delivered("respond")[-1]["body"]["text"] == text
     finally:
         elsewhere.stop()
 

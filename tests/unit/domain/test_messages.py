@@ -18,6 +18,7 @@ from warmpool.domain.messages import (
     slack_text,
     sns_message,
     within_slack_limits,
+    without_buttons,
 )
 from warmpool.domain.model import Action, Decision, Notification, NotificationKind, Severity
 from warmpool.domain.policy.document import PolicyDocument
@@ -554,6 +555,24 @@ def test_every_answer_to_a_press_with_the_longest_texts_fits_slack() -> None:
         shown = plain_blocks(slack_text(answer))
         assert slack_refusals(shown) == [], answer[:40]
         assert formatted_by_slack(shown) == []
+
+
+def test_a_message_whose_buttons_are_replaced_fits_slack_with_the_longest_texts() -> None:
+    """What replaces a message whose pool a press released (or found gone), about a job of 63
+    characters, by a Slack user of a long name, with a decision's long reasons: within Slack's limits,
+    as plain text, and without buttons."""
+    job = "j-" + "x" * 61
+    message = without_buttons(
+        f"Warm pool of {job} released " + "&" * 200,
+        [
+            f"Released by {'u_*' * 40} from Slack at 2026-03-02 09:00:00 UTC.",
+            "request.slack: " + "; ".join(["why & <not> " * 80] * 10),
+        ],
+    )
+    assert slack_refusals(message.blocks) == []
+    assert formatted_by_slack(message.blocks) == []
+    assert all(block["type"] in ("header", "section") for block in message.blocks)
+    assert message.blocks[1]["text"]["text"].startswith(f"Warm pool of {job} released &amp;")  # whole
 
 
 def test_a_pool_kept_past_its_hourly_step_says_until_when_it_is_planned_warm() -> None:
