@@ -68,7 +68,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument(
         "--policy",
         type=given("a policy file, or drop --policy to replay without one"),
-        help="policy YAML: its rules apply (working hours, limits...)",
+        help="policy YAML: its rules apply (working hours, limits...), the oracle keeping only what they "
+        "allow",
     )
     parser.add_argument(
         "--timezone",

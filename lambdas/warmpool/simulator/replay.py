@@ -30,6 +30,7 @@ from warmpool.domain.model import (
     WarmPoolStatus,
 )
 from warmpool.domain.policy.document import PolicyDocument, Rules
+from warmpool.domain.policy.resolve import resolve_rules
 from warmpool.domain.stepping import horizon_at
 from warmpool.service.lifecycle import fleet_view, idle_cost_by_day, team_of
 from warmpool.service.ports import PoolRecord
@@ -371,29 +372,13 @@ class _Replay:
     def pool_of(self, cluster: _Cluster, *, with_history: bool = True) -> Pool:
         """An idle cluster as the engine's registry holds an Available pool; with the gap histories it
         learns from when it is the one decided (the other pools a decision sees need none)."""
-        assert cluster.idle_since is not None
         team_key = cluster.team or self.policy.default_team
-        return Pool(
-            pool_id=f"c{cluster.cid}",
-            job_name=f"c{cluster.cid}",
-            job_arn="",
-            match_key=MatchKey("sim", self.scenario.type_of(cluster.pool), cluster.count, 0),
-            status=WarmPoolStatus.AVAILABLE,
-            team=cluster.team,
-            tags={"team": cluster.team} if cluster.team else {},
-            keep_alive_seconds=cluster.keep_alive,
-            job_keep_alive_seconds=cluster.last_keep_alive,
-            available_since=self.at(cluster.idle_since),
-            expires_at=self.at(cluster.expires_at),
-            lifetime_started_at=self.at(cluster.provisioned),
-            steps_taken=cluster.steps,
-            horizon_at=cluster.horizon_at,
-            history=tuple(self.history[cluster.pool][-HISTORY_LIMIT:]) if with_history else (),
-            team_history=tuple(self.team_history[team_key][-HISTORY_LIMIT:]) if with_history else (),
-            last_job_duration_s=cluster.last_duration,
-            running_at_idle=cluster.running_at_idle,
-            known_gaps_at_idle=cluster.known_gaps_at_idle,
-            job_status="Failed" if cluster.last_failed else "Completed",
+        return _idle_pool(
+            cluster,
+            self.scenario,
+            self.origin,
+            tuple(self.history[cluster.pool][-HISTORY_LIMIT:]) if with_history else (),
+            tuple(self.team_history[team_key][-HISTORY_LIMIT:]) if with_history else (),
         )
 
     def release(self, pool_id: str, t: float) -> None:
@@ -444,6 +429,43 @@ class _Replay:
         if decision.next_check_at is not None:
             check = (decision.next_check_at - self.origin).total_seconds()
             self.push(max(check, t + 1), "check", (cluster, cluster.version))
+
+
+def _idle_pool(
+    cluster: _Cluster,
+    scenario: Scenario,
+    origin: datetime,
+    history: tuple[IdleGap, ...] = (),
+    team_history: tuple[IdleGap, ...] = (),
+) -> Pool:
+    """An idle cluster as the engine's registry holds an Available pool."""
+    assert cluster.idle_since is not None
+
+    def at(t: float) -> datetime:
+        return origin + timedelta(seconds=t)
+
+    return Pool(
+        pool_id=f"c{cluster.cid}",
+        job_name=f"c{cluster.cid}",
+        job_arn="",
+        match_key=MatchKey("sim", scenario.type_of(cluster.pool), cluster.count, 0),
+        status=WarmPoolStatus.AVAILABLE,
+        team=cluster.team,
+        tags={"team": cluster.team} if cluster.team else {},
+        keep_alive_seconds=cluster.keep_alive,
+        job_keep_alive_seconds=cluster.last_keep_alive,
+        available_since=at(cluster.idle_since),
+        expires_at=at(cluster.expires_at),
+        lifetime_started_at=at(cluster.provisioned),
+        steps_taken=cluster.steps,
+        horizon_at=cluster.horizon_at,
+        history=history,
+        team_history=team_history,
+        last_job_duration_s=cluster.last_duration,
+        running_at_idle=cluster.running_at_idle,
+        known_gaps_at_idle=cluster.known_gaps_at_idle,
+        job_status="Failed" if cluster.last_failed else "Completed",
+    )
 
 
 def _policy_for(policy: PolicyDocument | None, strategy: str, scenario: Scenario) -> PolicyDocument:
@@ -513,32 +535,49 @@ def replay(
     progress: Callable[[int], None] | None = None,
 ) -> StrategyResult:
     if strategy == "oracle":
-        return oracle(jobs, scenario)
+        return oracle(jobs, scenario, policy)
     return _Replay(jobs, scenario, policy, strategy, progress).run()
 
 
-def oracle(jobs: Sequence[TraceJob], scenario: Scenario) -> StrategyResult:
+def oracle(
+    jobs: Sequence[TraceJob], scenario: Scenario, policy: PolicyDocument | None = None
+) -> StrategyResult:
     """The clairvoyant: it knows every arrival, so each ended cluster waits exactly for the next job it
     will serve, when waiting is cheaper than that job's cold start, and is released at once otherwise.
     Arrivals are served by the most recently idled cluster (the pairing changes no idle total: the sum
     of the matched gaps is the same), so the optimum is a greedy pass in time order. Its parts are
     booked as the replay books them: a wait to the team whose job left the cluster idle, a start to
-    the arriving job's."""
+    the arriving job's.
+
+    With `policy`, it keeps only what the policy allows (`_PolicyBounds`): each cluster no longer than
+    the engine would keep it under a strategy that wants every second (instance types, failures, the
+    maximum horizon, working hours, the maximum lifetime), and its waits together within the teams' and
+    types' warm-instance limits and the teams' budgets. An arrival then takes the most recently idled
+    cluster the policy lets wait for it (a greedy bound, no longer provably the optimum)."""
     result = StrategyResult("oracle")
     lifetime = scenario.limits.max_lifetime_seconds
+    bounds = _PolicyBounds(policy, scenario) if policy is not None else None
     provisioned: dict[int, float] = {}  # job index -> when its cluster started cold
-    # pool -> [(ended at, count, provisioned, the team of the job that ended)]
-    idle: dict[str, list[tuple[float, int, float, str | None]]] = defaultdict(list)
+    # pool -> [(ended at, count, provisioned, the team of the job that ended, its ending job's index)]
+    idle: dict[str, list[tuple[float, int, float, str | None, int]]] = defaultdict(list)
     for t, _, index, kind in events_in_order(jobs):
         job = jobs[index]
         if kind == END:
-            idle[job.pool].append((t, job.instance_count, provisioned[index], job.team))
+            idle[job.pool].append((t, job.instance_count, provisioned[index], job.team, index))
             continue
         # a cluster at its maximum lifetime serves no job (the engine keeps none warm past it)
         stack = idle[job.pool] = [c for c in idle[job.pool] if c[2] + lifetime > t]
         cost = scenario.cost_model(job.instance_count, job.pool, job.team)
-        if stack and (t - stack[-1][0]) * cost.idle_cost_per_second < cost.cold_start_penalty:
-            ended, count, provisioned[index], left_idle_by = stack.pop()
+        chosen: int | None = None
+        for position in range(len(stack) - 1, -1, -1):
+            ended = stack[position][0]
+            if (t - ended) * cost.idle_cost_per_second >= cost.cold_start_penalty:
+                break  # an older cluster waited longer still
+            if bounds is None or bounds.allows(jobs[stack[position][4]], stack[position], t):
+                chosen = position
+                break
+        if chosen is not None:
+            ended, count, provisioned[index], left_idle_by, _ = stack.pop(chosen)
             seconds = (t - ended) * count
             result.idle_instance_seconds += seconds
             usd = seconds * scenario.price_of(job.pool) / 3600.0
@@ -560,6 +599,105 @@ def oracle(jobs: Sequence[TraceJob], scenario: Scenario) -> StrategyResult:
             result.tally(job.pool, job.team, COLD, 1.0, usd)
     result.total_cost_usd = result.idle_cost_usd + result.cold_start_cost_usd
     return result
+
+
+class _PolicyBounds:
+    """What a policy lets the oracle keep, by the engine's own rules. One cluster: `decide_keep_alive`
+    asked, as the cluster goes idle, about a strategy that wants it warm to its maximum lifetime; the
+    horizon it reaches is the longest the engine would keep it (released at once for a denied instance
+    type or a failure under `release_on_failure`, cut at the maximum horizon, the end of the working day,
+    a budget). Together: the oracle's own waits are the warm pools the limits count (`max_warm_instances`
+    of the cluster's team, `instance_type_limits` of its type) and the idle cost its team's budget counts,
+    at the policy's prices per day and month of the team's clock, as the engine books it."""
+
+    def __init__(self, policy: PolicyDocument, scenario: Scenario) -> None:
+        self.scenario = scenario
+        self.origin = scenario.start.astimezone(UTC)
+        self.policy = _policy_for(policy, f"fixed-{scenario.limits.max_lifetime_seconds}", scenario)
+        # a limit's key (("team", name) or ("type", instance type)) -> the oracle's waits it counts:
+        # [(from, until, instances)]
+        self.warm: dict[tuple[str, str], list[tuple[float, float, int]]] = defaultdict(list)
+        self.days: dict[tuple[str, date], float] = defaultdict(float)
+        self.months: dict[tuple[str, int, int], float] = defaultdict(float)
+
+    def allows(
+        self, ended_job: TraceJob, cluster: tuple[float, int, float, str | None, int], t: float
+    ) -> bool:
+        """Whether the policy lets the cluster `ended_job` left idle wait until `t`; if so, it is booked."""
+        ended, count, provisioned, team, _ = cluster
+        idle = _Cluster(
+            0,
+            ended_job.pool,
+            team,
+            count,
+            provisioned,
+            idle_since=ended,
+            expires_at=ended,
+            last_duration=ended_job.duration_s,
+            last_failed=ended_job.failed,
+            last_keep_alive=ended_job.keep_alive_s or 0,
+        )
+        pool = _idle_pool(idle, self.scenario, self.origin)
+        at_idle = self.origin + timedelta(seconds=ended)
+        decision = decide_keep_alive(
+            pool,
+            self.policy,
+            at_idle,
+            limits=self.scenario.limits,
+            cost=self.scenario.cost_model(count, ended_job.pool, team),
+        )
+        if decision.horizon_seconds < t - ended:
+            return False
+        rules = resolve_rules(self.policy, pool)
+        oldest = t - self.scenario.limits.max_lifetime_seconds  # no later wait reaches back further
+        keys: list[tuple[tuple[str, str], int]] = []
+        type_limit = self.policy.instance_type_limits.get(pool.instance_type)
+        if type_limit is not None:
+            keys.append((("type", pool.instance_type), type_limit))
+        team_limit = rules.get("max_warm_instances")
+        if team_limit is not None:
+            keys.append((("team", rules.team), int(team_limit)))
+        for key, _ in keys:
+            self.warm[key] = [wait for wait in self.warm[key] if wait[1] > oldest]
+        if any(self._most_warm(self.warm[key], ended, t) + count > limit for key, limit in keys):
+            return False
+        budget = rules.get("budget")
+        costs = idle_cost_by_day(pool, self.policy, self.origin + timedelta(seconds=t))
+        if budget is not None:
+            days: dict[date, float] = defaultdict(float)
+            months: dict[tuple[int, int], float] = defaultdict(float)
+            for start, usd in costs:
+                days[start.date()] += usd
+                months[(start.year, start.month)] += usd
+            if budget.daily_usd is not None and any(
+                self.days[(rules.team, day)] + usd > budget.daily_usd + 1e-9 for day, usd in days.items()
+            ):
+                return False
+            if budget.monthly_usd is not None and any(
+                self.months[(rules.team, *month)] + usd > budget.monthly_usd + 1e-9
+                for month, usd in months.items()
+            ):
+                return False
+        for key, _ in keys:
+            self.warm[key].append((ended, t, count))
+        for start, usd in costs:
+            self.days[(rules.team, start.date())] += usd
+            self.months[(rules.team, start.year, start.month)] += usd
+        return True
+
+    @staticmethod
+    def _most_warm(waits: list[tuple[float, float, int]], start: float, end: float) -> int:
+        """The most instances `waits` keep warm at once between `start` and `end`."""
+        changes: list[tuple[float, int]] = []
+        for since, until, count in waits:
+            if since < end and until > start:
+                changes.append((max(since, start), count))
+                changes.append((until, -count))
+        most = warm = 0
+        for _, change in sorted(changes, key=lambda c: (c[0], c[1])):
+            warm += change
+            most = max(most, warm)
+        return most
 
 
 def static_best(
