@@ -102,6 +102,8 @@ class _Trace:
             stack = idle[job.pool]
             if kind == END:
                 count, provisioned = running.pop(index)
+                if not job.warm_pool:  # its keep-alive was 0: no warm pool
+                    continue
                 expires = max(t, min(t + keep_alive[self.job_key[index]], provisioned + lifetime))
                 stack.append(_Idle(t, expires, count, provisioned))
                 continue
@@ -114,7 +116,7 @@ class _Trace:
                     else:
                         alive.append(cluster)
                 idle[job.pool] = stack = alive
-            if stack:
+            if stack and job.warm_pool:
                 cluster = stack.pop()  # the most recently idled (job ends come in time order)
                 by_pool[job.pool] += (t - cluster.since) * cluster.count * prices[job.pool]
                 running[index] = (cluster.count, cluster.provisioned)

@@ -176,6 +176,7 @@ class _Cluster:
     last_duration: float = 0.0
     last_failed: bool = False
     last_keep_alive: int = 0  # its latest job's own keep-alive, which the `job` strategy keeps
+    warm_pool: bool = True  # False when its latest job's own keep-alive was 0: it leaves no warm pool
     running_at_idle: int = 0
     known_gaps_at_idle: int = 0
     horizon_at: datetime | None = None  # until when the last decision of this idle period wanted it warm
@@ -330,7 +331,7 @@ class _Replay:
         self.sweep(job.pool, t)
         candidates = self.idle[job.pool]
         chosen: _Cluster | None = None
-        if candidates:
+        if candidates and job.warm_pool:  # a job created without a keep-alive takes no warm pool
             chosen = max(candidates, key=lambda c: c.idle_since or 0.0)
         if chosen is not None:
             candidates.remove(chosen)
@@ -352,11 +353,16 @@ class _Replay:
         cluster.last_duration = job.duration_s
         cluster.last_failed = job.failed
         cluster.last_keep_alive = job.keep_alive_s or 0
+        cluster.warm_pool = job.warm_pool
         self.running[job.pool] += 1
         self.push(t + job.duration_s, "end", cluster)
 
     def end(self, t: float, cluster: _Cluster) -> None:
         self.sweep(cluster.pool, t)
+        if not cluster.warm_pool:
+            # its job's keep-alive was 0: SageMaker leaves no warm pool, which nothing can extend
+            self.running[cluster.pool] -= 1
+            return
         cluster.idle_since = t
         cluster.expires_at = t
         self.running[cluster.pool] -= 1
@@ -563,13 +569,14 @@ def oracle(
     for t, _, index, kind in events_in_order(jobs):
         job = jobs[index]
         if kind == END:
-            idle[job.pool].append((t, job.instance_count, provisioned[index], job.team, index))
+            if job.warm_pool:  # a job created with a keep-alive of 0 leaves no warm pool
+                idle[job.pool].append((t, job.instance_count, provisioned[index], job.team, index))
             continue
         # a cluster at its maximum lifetime serves no job (the engine keeps none warm past it)
         stack = idle[job.pool] = [c for c in idle[job.pool] if c[2] + lifetime > t]
         cost = scenario.cost_model(job.instance_count, job.pool, job.team)
         chosen: int | None = None
-        for position in range(len(stack) - 1, -1, -1):
+        for position in range(len(stack) - 1 if job.warm_pool else -1, -1, -1):
             ended = stack[position][0]
             if (t - ended) * cost.idle_cost_per_second >= cost.cold_start_penalty:
                 break  # an older cluster waited longer still

@@ -63,6 +63,14 @@ class TraceJob:
     keep_alive_s: int | None = None
     line: int = field(default=0, compare=False)  # its line in the trace file, for errors (0: not from a file)
 
+    @property
+    def warm_pool(self) -> bool:
+        """Whether the job can leave a warm pool and take one: not when it was created with a keep-alive
+        of 0 (`keep_alive_s` 0). SageMaker gives such a job no warm pool (`UpdateTrainingJob` can extend
+        only an Available one) and lets it reuse none ("each subsequent training job must also specify a
+        KeepAlivePeriodInSeconds"). A trace without the column says nothing: every job can."""
+        return self.keep_alive_s != 0
+
 
 def _number(
     row: dict[str, str], column: str, line: int, path: str, what: str = "a number of seconds"

@@ -39,6 +39,15 @@ def test_the_fast_replay_costs_what_the_simulator_costs(trace: str, seconds: int
     )
 
 
+@pytest.mark.parametrize("seconds", [0, 600, 3600])
+def test_the_fast_replay_leaves_no_pool_for_a_job_created_without_a_keep_alive(seconds: int) -> None:
+    # every third job asked for no warm pool (keep_alive_s 0): it neither leaves nor takes one
+    jobs = [TraceJob(n * 900.0, 600, "p", keep_alive_s=0 if n % 3 == 0 else 600) for n in range(12)]
+    expected = replay(jobs, SCENARIO, f"fixed-{seconds}")
+    assert replay_fixed(jobs, SCENARIO, seconds) == pytest.approx(expected.by_pool, rel=1e-9)
+    assert expected.cold_starts >= 4  # the jobs of keep-alive 0 start cold
+
+
 def test_the_fast_replay_cuts_a_cluster_at_its_maximum_lifetime() -> None:
     limits = EngineLimits(max_lifetime_seconds=int(2 * HOUR))
     scenario = Scenario("ml.test", 3.6, 0.0, 120.0, 20.0, limits=limits)
