@@ -155,8 +155,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--user",
         type=requester,
         default=os.environ.get("USER") or "cli",
-        help="who asks, as audited and as the policy names owners: their overrides apply, e.g. "
-        "owners.<user>.overrides.allow_outside_working_hours (default: $USER)",
+        help="who asks, as audited (beside the AWS identity running the command) and as the policy names "
+        "owners: their overrides apply, e.g. owners.<user>.overrides.allow_outside_working_hours "
+        "(default: $USER)",
     )
     _answer_format(extend)
     common(extend)
@@ -173,7 +174,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--user",
         type=requester,
         default=os.environ.get("USER") or "cli",
-        help="who asks, as audited (default: $USER)",
+        help="who asks, as audited beside the AWS identity running the command (default: $USER)",
     )
     _answer_format(release)
     common(release)
@@ -438,6 +439,7 @@ _HEADLINE = frozenset(
         "user",
         "user_id",
         "user_owner",
+        "caller_arn",
         "via",
         "policy_version",
         "dry_run",
@@ -469,6 +471,8 @@ def _trail_lines(entries: list[dict[str, Any]]) -> list[str]:
             known = [str(details["user_id"])] if details.get("user_id") else []
             if details.get("user_owner"):  # the owner the policy mapped the Slack user to
                 known.append(f"owner {details['user_owner']}")
+            if details.get("caller_arn"):  # the AWS identity that ran the CLI: --user is only typed
+                known.append(str(details["caller_arn"]))
             user_id = f" ({', '.join(known)})" if known else ""
             via = f" via {details['via']}" if details.get("via") else ""
             # what they asked, where the entry is no decision whose action says it (the pool found
@@ -615,7 +619,7 @@ def _deployed_policy(args: argparse.Namespace) -> Any:
 
 
 def run_request(args: argparse.Namespace) -> int:
-    from warmpool.cli.output import EndpointClock
+    from warmpool.cli.output import EndpointClock, aws_client
     from warmpool.domain.policy import PolicyError
     from warmpool.service.ports import NullMetrics
     from warmpool.service.wiring import OVERRIDES, build_lifecycle_service
@@ -659,20 +663,26 @@ def run_request(args: argparse.Namespace) -> int:
         # at the machine's, months on, a pool it ended minutes ago had long expired, and an extension
         # was counted from the machine's now and capped at the horizon (a local harness brings its own)
         clock = OVERRIDES.clock or EndpointClock(OVERRIDES.endpoint_url)
+        # who really asks: `--user` is a name anyone may type; the trail records the AWS identity
+        # beside it (GetCallerIdentity needs no permission). Asked before anything is done.
+        sts = aws_client("sts", OVERRIDES.endpoint_url, OVERRIDES.region)
+        caller_arn = str(sts.get_caller_identity()["Arn"])
         service = build_lifecycle_service(settings, metrics=NullMetrics(), clock=clock)
-        return _request(service, args)
+        return _request(service, args, caller_arn)
     finally:
         OVERRIDES.endpoint_url, OVERRIDES.region = saved
 
 
-def _request(service: Any, args: argparse.Namespace) -> int:
+def _request(service: Any, args: argparse.Namespace, caller_arn: str) -> int:
     """The request, through the engine, and its answer: in text, a line of the verdict and when, the
     rule and the reasons; in JSON (`--format json`), one document on stdout and nothing else, for a
     script (`jq`) that had to parse the text."""
     from warmpool.domain.clock import moment_text
     from warmpool.domain.model import UserRequest
 
-    request = UserRequest(kind=args.kind, user=args.user, minutes=args.minutes, via="cli")
+    request = UserRequest(
+        kind=args.kind, user=args.user, minutes=args.minutes, via="cli", caller_arn=caller_arn
+    )
     # a job whose pool a later job reused names the pool as `pools show` does: act on its current job
     record = _pool_of_job(service.registry, args.job)
     if record is not None:
@@ -696,6 +706,7 @@ def _request(service: Any, args: argparse.Namespace) -> int:
                 "job": job,
                 "minutes": args.minutes if args.kind == "extend" else None,
                 "user": args.user,
+                "caller_arn": caller_arn,
                 "verdict": verdict,
                 "exit_code": EXIT_CODES[verdict],
                 "at": now.isoformat(),

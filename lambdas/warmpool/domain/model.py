@@ -339,11 +339,15 @@ class UserRequest:
     # from the CLI, whose `user` is the owner name): the trail says who it was as the policy and the
     # jobs' owner tags name people, however the mapping changes later.
     user_owner: str | None = None
+    # From the CLI, the AWS identity that made the request (STS GetCallerIdentity's ARN): `user` is a
+    # name anyone may type (`--user`), this is who really asked. None from Slack.
+    caller_arn: str | None = None
 
     def audit_details(self) -> dict[str, str | None]:
         """Who asked, as the pool's audit trail records it."""
         details = {"user": self.user, "user_id": self.user_id, "via": self.via}
-        return details | ({"user_owner": self.user_owner} if self.user_owner else {})
+        details |= {"user_owner": self.user_owner} if self.user_owner else {}
+        return details | ({"caller_arn": self.caller_arn} if self.caller_arn else {})
 
 
 # What a person's request is answered (`Decision.verdict`)

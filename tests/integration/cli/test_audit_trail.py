@@ -128,7 +128,8 @@ def test_the_text_trail_reads_as_what_was_decided_by_whom_under_which_policy_and
     out = capsys.readouterr().out
     assert out.splitlines()[-4:] == [
         "  2026-03-02T09:10:00+00:00  cli-1  decision  keep (defaults.overrides.max_extend_minutes), "
-        f"asked by bob via cli, policy version {version}",
+        # beside the name typed, the AWS identity that ran the command (moto's default)
+        f"asked by bob (arn:aws:sts::123456789012:user/moto) via cli, policy version {version}",
         "      horizon_seconds=900 trigger=user",
         "      - strategy job wants 15 min of warm time",
         "      - bob asked for 90 min; the policy allows at most 60 min per request "
@@ -165,3 +166,38 @@ def test_a_job_without_a_pool_names_the_table_read_and_what_to_check(
         f"{warm.env.pools_table}: check the job's name (warmpool pools list shows the pools there are), "
         "or --region\n"
     )
+
+
+def test_a_request_from_the_cli_records_the_aws_identity_that_made_it_beside_the_typed_name(
+    warm: System, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # mallory runs the CLI with her own credentials and types someone else's name
+    iam = boto3.client("iam")
+    iam.create_user(UserName="mallory")
+    key = iam.create_access_key(UserName="mallory")["AccessKey"]
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", key["AccessKeyId"])
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", key["SecretAccessKey"])
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)  # a new CLI process reads them afresh
+    mallory = "arn:aws:iam::123456789012:user/mallory"
+    capsys.readouterr()
+    assert main(["pools", "extend", "cli-1", "--minutes", "30", "--user", "bob", "--format", "json"]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert (answer["user"], answer["caller_arn"]) == ("bob", mallory)
+    assert main(["pools", "release", "cli-1", "--user", "alice"]) == 0
+    asked = [
+        (e["what"], e["details"]["user"], e["details"].get("caller_arn"))
+        for e in trail(capsys)
+        if e["details"].get("via") == "cli"
+    ]
+    # before, the trail said only "bob" and "alice": whoever typed the name
+    assert asked == [
+        ("keep-alive-updated", "bob", mallory),
+        ("decision", "bob", mallory),
+        ("keep-alive-updated", "alice", mallory),
+        ("decision", "alice", mallory),
+    ]
+    capsys.readouterr()
+    assert main(["pools", "show", "cli-1"]) == 0
+    out = capsys.readouterr().out
+    assert f"asked by bob ({mallory}) via cli" in out
+    assert f"asked by alice ({mallory}) via cli" in out

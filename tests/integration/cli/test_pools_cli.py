@@ -771,8 +771,8 @@ def test_the_trail_says_what_a_request_that_found_no_available_pool_asked(
     assert main(["pools", "show", "cli-r"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert [line.split("  recorded  ")[-1] for line in lines if "asked by" in line] == [
-        "asked by bob via cli to release it",
-        "asked by carol via cli to extend it 30 min",
+        "asked by bob (arn:aws:sts::123456789012:user/moto) via cli to release it",
+        "asked by carol (arn:aws:sts::123456789012:user/moto) via cli to extend it 30 min",
     ]
 
 
