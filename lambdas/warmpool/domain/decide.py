@@ -23,7 +23,7 @@ from warmpool.domain.model import (
 )
 from warmpool.domain.policy.document import PolicyDocument
 from warmpool.domain.policy.resolve import Resolved, resolve_rules
-from warmpool.domain.policy.rules import REGISTRY, Evaluation, kept_on_request
+from warmpool.domain.policy.rules import LIFETIME_RULE, REGISTRY, Evaluation, kept_on_request
 from warmpool.domain.pricing import UnknownInstanceTypeError, price_per_hour
 from warmpool.domain.stepping import TOLERANCE_SECONDS, plan_step, target_expiry
 from warmpool.domain.strategies import duration_text
@@ -128,6 +128,7 @@ def decide_keep_alive(
         promised = None
         if step.capped_by_lifetime:
             reasons.append("the pool has reached its maximum lifetime: no warm time is left to grant")
+            rule = _lifetime_refused(rule)
     if (
         promised is not None
         and ev.requested_until is not None
@@ -144,6 +145,7 @@ def decide_keep_alive(
             "no warm time is left to grant"
         )
         promised = None
+        rule = _lifetime_refused(rule)
     if promised is not None and ev.requested_until is not None and promised < ev.requested_until:
         # The pool's maximum lifetime cut the promise (`_granted_until`): the request rule's own line
         # said the asked time was kept ("kept warm until 11:00 on request", answered "done" to a pool
@@ -250,6 +252,13 @@ def decide_keep_alive(
         asked_until=asked_until,
         budget=ev.budget,
     )
+
+
+def _lifetime_refused(rule: str) -> str:
+    """The rule of a request the pool's maximum lifetime refuses: the lifetime's, where the request
+    had set the horizon (`request.cli`, the rule of a request granted, named a refused one). A plan
+    that keeps the pool to its end is still named: it, not the request, decides the pool."""
+    return LIFETIME_RULE if rule.startswith("request.") else rule
 
 
 def _left_undone(

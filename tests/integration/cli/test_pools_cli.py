@@ -878,6 +878,9 @@ def test_an_extension_of_a_pool_kept_to_its_lifetime_s_end_is_refused_as_at_a_li
     assert main(["pools", "extend", "cli-1", "--minutes", "30"]) == 1
     out = capsys.readouterr().out
     assert "extend cli-1: refused at " in out
+    # the rule that refused it is the lifetime's; it read `request.cli`, the first request's, as if a
+    # request had decided the refusal
+    assert "rule: engine.max_lifetime" in out.splitlines()
     assert (
         f"  - it already stays warm until its maximum lifetime ends at {moment_text(end)}: "
         "no warm time is left to grant"

@@ -856,6 +856,53 @@ def test_a_request_the_plan_already_keeps_to_the_pool_s_lifetime_end_is_refused_
     ) in decision.reasons
 
 
+def test_a_request_an_earlier_request_kept_to_the_pool_s_lifetime_end_is_refused_by_the_lifetime() -> None:
+    # alice's 60 minutes kept the pool to its lifetime's end (75 minutes after it went idle); bob's 30
+    # more add nothing. Refused, its rule read `request.cli`, the rule of a request granted
+    doc = policy(keep_alive_strategy="fixed-1800", overrides={"max_extend_minutes": 60})
+    since = MONDAY_10_BERLIN
+    ending = replace(pool(keep_alive=1800), lifetime_started_at=since - timedelta(days=28, minutes=-75))
+    now = since + timedelta(minutes=10)
+    first = decide_keep_alive(
+        ending, doc, now, trigger=Trigger.USER, request=UserRequest("extend", "alice", 60, "cli")
+    )
+    assert (first.rule, first.verdict("extend")) == ("request.cli", "done")
+    assert first.promised_until == since + timedelta(minutes=75)
+    kept = replace(
+        ending,
+        override_until=first.promised_until,
+        expires_at=now + timedelta(seconds=first.keep_alive_seconds or 0),
+    )
+    second = decide_keep_alive(
+        kept,
+        doc,
+        now + timedelta(minutes=5),
+        trigger=Trigger.USER,
+        request=UserRequest("extend", "bob", 30, "cli"),
+    )
+    assert (second.rule, second.verdict("extend")) == ("engine.max_lifetime", "refused")
+    assert second.reasons[-1] == (
+        f"it already stays warm until its maximum lifetime ends at "
+        f"{moment_text(since + timedelta(minutes=75))}: no warm time is left to grant"
+    )
+
+
+@pytest.mark.parametrize("late", [0, 3], ids=["at-its-end", "after-it"])
+def test_a_request_on_a_pool_at_the_end_of_its_lifetime_names_the_lifetime_as_its_rule(late: int) -> None:
+    doc = policy(keep_alive_strategy="fixed-1800", overrides={"max_extend_minutes": 60})
+    since = MONDAY_10_BERLIN
+    ending = replace(pool(keep_alive=3600), lifetime_started_at=since - timedelta(days=28))
+    decision = decide_keep_alive(
+        ending,
+        doc,
+        since + timedelta(minutes=late),
+        trigger=Trigger.USER,
+        request=UserRequest("extend", "alice", 30, "cli"),
+    )
+    assert (decision.action, decision.verdict("extend")) == (Action.RELEASE, "refused")
+    assert decision.rule == "engine.max_lifetime"
+
+
 @pytest.mark.parametrize("budget", [{}, {"budget": {"monthly_usd": 0.0}}], ids=["no-budget", "spent-budget"])
 @pytest.mark.parametrize("late", [0, 3], ids=["at-its-end", "after-it"])
 def test_a_request_on_a_pool_at_the_end_of_its_lifetime_is_refused_not_done(

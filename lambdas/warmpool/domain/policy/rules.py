@@ -300,6 +300,9 @@ class KeepAliveStrategy(PolicyRule):
 # The rule of a decision a person's earlier promise (`override_until`) holds the pool for: the engine
 # keeps what it told them, whatever the policy's plan says since (docs/policy.md, requests).
 PROMISE_RULE = "engine.promise"
+# The pool's maximum lifetime (the deployment's MAX_LIFETIME_SECONDS, EngineLimits), named as the rule of a
+# request it refuses: no warm time is left to grant.
+LIFETIME_RULE = "engine.max_lifetime"
 
 
 def kept_on_request(until: datetime) -> str:
