@@ -134,6 +134,17 @@ def _pool_of(system: LocalSystem, job: str) -> str:
     return _registry(system).pool_id_for_job(job) or job
 
 
+def _last_rule(system: LocalSystem, job: str) -> str | None:
+    """The rule of the last decision the audit trail records for `job`'s pool (None: no decision)."""
+    registry = _registry(system)
+    decisions = [
+        entry
+        for entry in registry.audit_trail(_pool_of(system, job))
+        if entry.job_name == job and entry.what == "decision"
+    ]
+    return str(decisions[-1].details.get("rule")) if decisions else None
+
+
 def _warm(system: LocalSystem, job: str) -> str | None:
     described = system.session.client("sagemaker").describe_training_job(TrainingJobName=job)
     status = described.get("WarmPoolStatus") or {}
@@ -266,11 +277,14 @@ def _scenario(
     _job(system, "vision-overnight", minutes=150, tags=vision, keep_alive_seconds=3600)
     system.advance(151 * 60, tick=300)
     overnight = _warm(system, "vision-overnight")
+    # by the rule the audit trail names: Terminated alone passed a pool ended by any other rule (a
+    # denied type, the strategy, a budget), and the check caught no regression of the working hours
+    rule = _last_rule(system, "vision-overnight")
     result.checks.append(
         Check(
             "the overnight pool is released by the working-hours rule",
-            overnight == "Terminated",
-            f"status {overnight}",
+            overnight == "Terminated" and rule is not None and rule.endswith(".working_hours"),
+            f"status {overnight}, its last decision's rule {rule or 'none'}",
         )
     )
     system.advance(2 * 3600, tick=600)

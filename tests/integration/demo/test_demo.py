@@ -73,6 +73,17 @@ def roomy_nlp_day(tmp_path_factory: pytest.TempPathFactory) -> Day:
     return _day_in_a_process(tmp_path_factory.mktemp("roomy-nlp"), policy)
 
 
+@pytest.fixture(scope="module")
+def failed_overnight_day(tmp_path_factory: pytest.TempPathFactory) -> Day:
+    """The day under the example policy but vision may keep no g5 pool warm: the overnight pool still
+    ends, by the denied type, not by the working hours."""
+    policy = (ROOT / "policies" / "example.yaml").read_text()
+    vision = "  vision:\n    max_warm_instances: 6\n"
+    assert vision in policy
+    policy = policy.replace(vision, vision + '    denied_instance_types: ["ml.g5.*"]\n')
+    return _day_in_a_process(tmp_path_factory.mktemp("vision-denied"), policy)
+
+
 def _day_in_a_process(folder: Path, policy: str) -> Day:
     """The day under `policy`, in a process of its own: a second day in this one finds the first one's
     tables in moto."""
@@ -205,6 +216,20 @@ def test_nlp_s_limit_is_the_one_the_policy_gives(day: Day, roomy_nlp_day: Day) -
     assert "nlp starts three pools; its limit is 3 warm instances" in roomy.out
     assert "[PASS] nlp stays within its limit of 3 warm instances" in roomy.out
     assert "released-for-limit" not in roomy.out
+
+
+def test_the_overnight_check_names_the_rule_that_released_the_pool(
+    day: Day, failed_overnight_day: Day
+) -> None:
+    assert "[PASS] the overnight pool is released by the working-hours rule" in day.out
+    # vision may keep no g5 pool: its overnight pool is released at once, by the denied type. The check
+    # passed (the pool was Terminated), and a regression of the working hours went unseen
+    failed = failed_overnight_day
+    assert failed.code == 1
+    assert (
+        "  [FAIL] the overnight pool is released by the working-hours rule (status Terminated, its last "
+        "decision's rule teams.vision.denied_instance_types)"
+    ) in failed.out.splitlines()
 
 
 def test_the_report_prices_warmpool_s_row_job_by_job(day: Day) -> None:
