@@ -626,34 +626,18 @@ class _PolicyBounds:
         self.warm: dict[tuple[str, str], list[tuple[float, float, int]]] = defaultdict(list)
         self.days: dict[tuple[str, date], float] = defaultdict(float)
         self.months: dict[tuple[str, int, int], float] = defaultdict(float)
+        self.caps: dict[int, tuple[int, Pool]] = {}  # the ending job's index -> (`_cap`)
 
     def allows(
         self, ended_job: TraceJob, cluster: tuple[float, int, float, str | None, int], t: float
     ) -> bool:
         """Whether the policy lets the cluster `ended_job` left idle wait until `t`; if so, it is booked."""
-        ended, count, provisioned, team, _ = cluster
-        idle = _Cluster(
-            0,
-            ended_job.pool,
-            team,
-            count,
-            provisioned,
-            idle_since=ended,
-            expires_at=ended,
-            last_duration=ended_job.duration_s,
-            last_failed=ended_job.failed,
-            last_keep_alive=ended_job.keep_alive_s or 0,
-        )
-        pool = _idle_pool(idle, self.scenario, self.origin)
-        at_idle = self.origin + timedelta(seconds=ended)
-        decision = decide_keep_alive(
-            pool,
-            self.policy,
-            at_idle,
-            limits=self.scenario.limits,
-            cost=self.scenario.cost_model(count, ended_job.pool, team),
-        )
-        if decision.horizon_seconds < t - ended:
+        ended, count, _, _, index = cluster
+        known = self.caps.get(index)
+        if known is None:  # asked once per idle cluster: the answer does not depend on `t`
+            known = self.caps[index] = self._cap(ended_job, cluster)
+        horizon, pool = known
+        if horizon < t - ended:
             return False
         rules = resolve_rules(self.policy, pool)
         oldest = t - self.scenario.limits.max_lifetime_seconds  # no later wait reaches back further
@@ -691,6 +675,34 @@ class _PolicyBounds:
             self.days[(rules.team, start.date())] += usd
             self.months[(rules.team, start.year, start.month)] += usd
         return True
+
+    def _cap(
+        self, ended_job: TraceJob, cluster: tuple[float, int, float, str | None, int]
+    ) -> tuple[int, Pool]:
+        """The longest the engine keeps the cluster warm (seconds from its idle start), and the cluster
+        as the engine's pool."""
+        ended, count, provisioned, team, _ = cluster
+        idle = _Cluster(
+            0,
+            ended_job.pool,
+            team,
+            count,
+            provisioned,
+            idle_since=ended,
+            expires_at=ended,
+            last_duration=ended_job.duration_s,
+            last_failed=ended_job.failed,
+            last_keep_alive=ended_job.keep_alive_s or 0,
+        )
+        pool = _idle_pool(idle, self.scenario, self.origin)
+        decision = decide_keep_alive(
+            pool,
+            self.policy,
+            self.origin + timedelta(seconds=ended),
+            limits=self.scenario.limits,
+            cost=self.scenario.cost_model(count, ended_job.pool, team),
+        )
+        return decision.horizon_seconds, pool
 
     @staticmethod
     def _most_warm(waits: list[tuple[float, float, int]], start: float, end: float) -> int:
