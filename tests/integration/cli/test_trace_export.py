@@ -104,7 +104,7 @@ def test_the_jobs_own_keep_alives_replay_as_the_job_strategy(
     system.set_policy({"version": 1, "dry_run": True, "defaults": {"keep_alive_strategy": "none"}})
     system.run_job("k-1", 450, keep_alive_seconds=900, tags={"team": "vision"})  # trains 300 s
     system.advance(300)
-    system.run_job("k-2", 170, keep_alive_seconds=0, tags={"team": "vision"})  # warm: trains 150 s
+    system.run_job("k-2", 170, keep_alive_seconds=0, tags={"team": "vision"})  # asks for no pool
     system.advance(1200)
     system.run_job("k-3", 250, keep_alive_seconds=1200, tags={"team": "vision"})  # cold: trains 100 s
     system.advance(1300)
@@ -125,11 +125,13 @@ def test_the_jobs_own_keep_alives_replay_as_the_job_strategy(
     ]
     assert main(argv) == 0
     results = json.loads(capsys.readouterr().out)["results"]
-    # k-1's pool idle from its end to k-2's creation, 300 s, within its 900 s; k-2's kept 0 s, k-3's its
-    # 1,200 s; `none` keeps nothing
+    # k-2 asked for no keep-alive, so SageMaker (the emulator) started it cold beside k-1's warm pool; the
+    # replay gave it k-1's pool, a warm start the account never had. k-1's pool idles its whole 900 s,
+    # k-2 leaves none, k-3's idles its 1,200 s; `none` keeps nothing
+    assert not system.emulator.job("k-2").warm_start
     job = results["job"]
-    assert (job["cold_starts"], job["warm_starts"]) == (2, 1)
-    assert job["idle_instance_seconds"] == 300 + 1200
+    assert (job["cold_starts"], job["warm_starts"]) == (3, 0)
+    assert job["idle_instance_seconds"] == 900 + 1200
     assert (results["none"]["idle_instance_seconds"], results["none"]["cold_starts"]) == (0, 3)
 
 
