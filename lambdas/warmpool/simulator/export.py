@@ -55,7 +55,9 @@ class ExportedJob:
     status: str
     instance_type: str
     instance_count: int
-    keep_alive_s: int
+    # the job's own keep-alive; None when it had a warm pool whose keep-alive now reads 0 (released by an
+    # update: its own is not known)
+    keep_alive_s: int | None
     user: str | None = None
     team: str | None = None
 
@@ -85,10 +87,23 @@ def exported_job(
         status=status,
         instance_type=str(resource.get("InstanceType", "")),
         instance_count=int(resource.get("InstanceCount") or 1),
-        keep_alive_s=int(resource.get("KeepAlivePeriodInSeconds") or 0),
+        keep_alive_s=_own_keep_alive(job),
         user=tags.get(owner_tag) or None,
         team=tags.get(team_tag) or None,
     )
+
+
+def _own_keep_alive(job: Mapping[str, Any]) -> int | None:
+    """The keep-alive the job was created with, as DescribeTrainingJob shows it now. A job that had a
+    warm pool (`WarmPoolStatus`) asked for one; if its keep-alive reads 0, an update released the pool
+    (warmpool's, or someone's by hand), and how long the job asked for is not known: None, an empty
+    `keep_alive_s`. Written as 0, the replay took it for a job created without a warm pool, which
+    leaves none and takes none, so every pool warmpool had released read as one that never was."""
+    resource = job.get("ResourceConfig") or {}
+    keep_alive = int(resource.get("KeepAlivePeriodInSeconds") or 0)
+    if keep_alive == 0 and job.get("WarmPoolStatus"):
+        return None
+    return keep_alive
 
 
 def write_trace(jobs: Iterable[ExportedJob], out: TextIO) -> list[ExportedJob]:
@@ -112,7 +127,7 @@ def write_trace(jobs: Iterable[ExportedJob], out: TextIO) -> list[ExportedJob]:
                 formula_safe(job.status),
                 formula_safe(job.job_name),
                 job.submitted_at.isoformat(),
-                job.keep_alive_s,
+                "" if job.keep_alive_s is None else job.keep_alive_s,
             )
         )
     return rows

@@ -58,6 +58,9 @@ def test_finished_jobs_become_a_trace_that_simulate_replays(
     assert float(second["submit_time_s"]) == (created["e-2"] - created["e-1"]).total_seconds() > 600
     assert {r["status"] for r in rows} == {"Completed"}
     assert first["submitted_at"] == created["e-1"].isoformat()
+    # warmpool ("none") released e-1's pool, whose keep-alive then reads 0; written 0, the replay took e-1
+    # for a job created without a warm pool, and the oracle could not keep it for e-2 (0 warm starts)
+    assert [r["keep_alive_s"] for r in rows] == ["", "", ""]
     assert "3 jobs in 2 pools" in said
     assert "left out: 1 managed spot (no warm pools), 1 still running" in said
     assert f"warmpool simulate {trace} --instance-type trace --start {first['submitted_at']}" in said

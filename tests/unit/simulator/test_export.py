@@ -48,6 +48,28 @@ def test_jobs_that_could_leave_no_warm_pool_are_left_out_with_the_reason() -> No
     )
 
 
+def test_a_job_whose_warm_pool_an_update_released_has_no_known_keep_alive() -> None:
+    def with_keep_alive(seconds: int | None, **changes: Any) -> ExportedJob:
+        resource = {"InstanceType": "ml.g5.2xlarge", "InstanceCount": 1, "VolumeSizeInGB": 50}
+        if seconds is not None:
+            resource["KeepAlivePeriodInSeconds"] = seconds
+        exported = exported_job(job("k", ResourceConfig=resource, **changes), {})
+        assert isinstance(exported, ExportedJob)
+        return exported
+
+    released = {"WarmPoolStatus": {"Status": "Terminated"}}
+    assert with_keep_alive(900).keep_alive_s == 900
+    assert with_keep_alive(0).keep_alive_s == 0  # created without a warm pool: it had none
+    assert with_keep_alive(None).keep_alive_s == 0
+    # it had a warm pool, so it asked for one; an update (warmpool's release) set it to 0: it was written
+    # 0, and the replay took the job for one that never had a pool
+    assert with_keep_alive(0, **released).keep_alive_s is None
+    assert with_keep_alive(600, **released).keep_alive_s == 600
+    out = io.StringIO()
+    write_trace([with_keep_alive(0, **released)], out)
+    assert out.getvalue().splitlines()[1].endswith(",")  # keep_alive_s empty: the trace does not say
+
+
 def test_the_duration_is_from_the_jobs_submission_as_the_replay_holds_its_cluster() -> None:
     # the replay holds a job's cluster from its submit_time_s (CreationTime) for duration_s: measured
     # from TrainingStartTime, each job's cluster was free its start-up early, and a job created the
