@@ -42,7 +42,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -262,17 +262,27 @@ class DynamoPoolRegistry:
             "entry's; retry"
         )
 
-    def list_by_status(self, status: str) -> list[PoolRecord]:
+    def list_by_status(
+        self, status: str, *, unreadable: list[UnreadableItemError] | None = None
+    ) -> list[PoolRecord]:
         """The pools in one state. A pool item written before the `by_match` or `by_team` index
         existed gets their keys here (the reconciler lists the Available and InUse pools every run,
-        and the Reused ones once: `backfill_indexes`)."""
+        and the Reused ones once: `backfill_indexes`). An item that cannot be read raises
+        UnreadableItemError; given `unreadable`, it is added there instead and the others are listed:
+        one item edited by hand must not keep the reconciler from every other pool."""
         records: list[PoolRecord] = []
         for item in self._query(
             IndexName=STATUS_INDEX,
             KeyConditionExpression="gsi1pk = :s",
             ExpressionAttributeValues={":s": {"S": f"STATUS#{status}"}},
         ):
-            record = _record(item)
+            try:
+                record = _record(item)
+            except UnreadableItemError as exc:
+                if unreadable is None:
+                    raise
+                unreadable.append(exc)
+                continue
             missing = {k: v for k, v in _index_keys(record.pool).items() if k not in item}
             if missing:
                 self._add_index_keys(item, missing)
@@ -917,19 +927,48 @@ def _with_version(pool: Any, version: int) -> Any:
     return replace(pool, version=version)
 
 
+class _Fields(Mapping[str, Any]):
+    """A stored JSON object that remembers the field read last: the one an error reading it is about
+    (each field is read, then converted)."""
+
+    def __init__(self, data: object) -> None:
+        if not isinstance(data, dict):
+            raise TypeError(f"not a JSON object: {type(data).__name__}")
+        self._data: dict[str, Any] = data
+        self.last: str | None = None
+
+    def __getitem__(self, key: str) -> Any:
+        self.last = key
+        return self._data[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
 def _record(item: dict[str, Any]) -> PoolRecord:
     """A pool item. Every shape an earlier version wrote is read (fields it did not write take their
-    defaults); one that cannot be read is an error naming the item and what to do, not a KeyError
-    from deep inside that said neither which item it was nor that it was the item's fault."""
+    defaults); one that cannot be read is an error naming the item, the field and what to do, not a
+    KeyError from deep inside that said neither which item it was nor that it was the item's fault."""
+    body: _Fields | None = None
+    fields: _Fields | None = None
     try:
-        body = json.loads(item["record"]["S"])
-        pool = pool_from_json(body["pool"])
+        body = _Fields(json.loads(item["record"]["S"]))
+        body.last = None
+        fields = _Fields(body["pool"])
+        pool = pool_from_json(fields)
+        fields = None  # the pool is read: what follows is the record's own, each read then converted
+        last = body.get("last_decision")
+        last_decision = decision_from_json(last) if last else None
         next_check = body.get("next_check_at")
+        next_check_at = datetime.fromisoformat(next_check) if next_check else None
         return PoolRecord(
             pool=pool,
-            last_decision=decision_from_json(body["last_decision"]) if body.get("last_decision") else None,
+            last_decision=last_decision,
             last_error=body.get("last_error"),
-            next_check_at=datetime.fromisoformat(next_check) if next_check else None,
+            next_check_at=next_check_at,
             schedule_name=body.get("schedule_name"),
             tuner_owned=bool(body.get("tuner_owned")),
             notified=tuple(body.get("notified") or ()),
@@ -939,9 +978,15 @@ def _record(item: dict[str, Any]) -> PoolRecord:
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         what = f"no {exc}" if isinstance(exc, KeyError) else str(exc)
         pk, sk = item.get("pk", {}).get("S", "?"), item.get("sk", {}).get("S", "?")
+        if fields is not None:
+            field = f"pool.{fields.last}" if fields.last else "pool"
+        else:
+            field = body.last if body is not None and body.last else "record"
         raise UnreadableItemError(
-            f"registry item {pk} / {sk} cannot be read ({type(exc).__name__}: {what}): it was edited by "
-            "hand or written by a version this one does not know. Restore it from the registry "
-            "table's point-in-time recovery, or write it again as docs/registry.md describes the pool "
-            "item"
+            f"registry item {pk} / {sk} cannot be read (field {field}: {type(exc).__name__}: {what}): it "
+            "was edited by hand or written by a version this one does not know. Restore it from the "
+            "registry table's point-in-time recovery, or write it again as docs/registry.md describes "
+            "the pool item",
+            key=f"{pk} / {sk}",
+            field=field,
         ) from exc

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -168,7 +169,7 @@ def pool_to_json(pool: Pool) -> dict[str, Any]:
     }
 
 
-def pool_from_json(data: dict[str, Any]) -> Pool:
+def pool_from_json(data: Mapping[str, Any]) -> Pool:
     return Pool(
         pool_id=str(data["pool_id"]),
         job_name=str(data["job_name"]),

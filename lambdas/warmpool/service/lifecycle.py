@@ -62,6 +62,7 @@ from warmpool.service.ports import (
     SageMakerPort,
     StepScheduler,
     TuningNotice,
+    UnreadableItemError,
     UpdateNotPermittedError,
     UpdateRefusedError,
     WatchedTuningJob,
@@ -228,6 +229,8 @@ class LifecycleService:
     # The tuning jobs whose "tuning job finished" notice was sent since begin_run(), by name (the
     # reconciler's `tuning_notices`)
     tuning_notices_this_run: list[str] = field(default_factory=list)
+    # The pool items this run met that this version cannot read (the reconciler's: `_report_unreadable`)
+    unreadable_this_run: list[UnreadableItemError] = field(default_factory=list)
     # The decision saved for the person's request being answered (`apply_user_request`), per thread as
     # the policy pins are: set once it is saved, after which a conflict in what follows must not decide
     # the request again.
@@ -250,6 +253,7 @@ class LifecycleService:
         counts the pools this run shortens or releases, so a bad policy cannot release all at once."""
         self.reductions_this_run = 0
         self.tuning_notices_this_run = []
+        self.unreadable_this_run = []
 
     @_one_policy
     def handle_training_event(self, detail: TrainingJobDetail, *, final_attempt: bool = False) -> Outcome:
@@ -495,13 +499,15 @@ class LifecycleService:
         now = self.clock.now()
         self.begin_run()
         failed: list[str] = []
+        # pool items this version cannot read (edited by hand): skipped, each reported once at the end
+        unreadable = self.unreadable_this_run
         # first: a phantom is not to be counted, listed or decided by this run
-        phantoms = self._sweep_phantoms(failed)
+        phantoms = self._sweep_phantoms(failed, unreadable)
         in_sagemaker = set(self.sagemaker.list_available_job_names())
         # Another deployment's pools (`job_name_prefixes`: the account's jobs split between stacks) are
         # never recorded, decided or counted here; a pool the registry has is read as ever.
         managed = {name for name in in_sagemaker if self.limits.manages(name)}
-        in_registry = self.registry.list_by_status(WarmPoolStatus.AVAILABLE.value)
+        in_registry = self.registry.list_by_status(WarmPoolStatus.AVAILABLE.value, unreadable=unreadable)
         known = {r.pool.job_name for r in in_registry}
         report = ReconcileReport(len(managed), len(in_registry), failed=failed, phantoms=phantoms)
         # once after an upgrade; a tuning job watched now is first due a check `TUNING_CHECK_INTERVAL` on
@@ -573,11 +579,11 @@ class LifecycleService:
         for pool_id in self.registry.unannounced_pools():
             self._repair(failed, [], pool_id, self._announce_listed, pool_id)
         # once after an upgrade: those saved by the versions that did not list them
-        self._announce_left_by_older_versions(failed)
+        self._announce_left_by_older_versions(failed, unreadable)
         # A pool the registry still has InUse whose job has ended (its events lost, its keep-alive run
         # out before this run could see it Available): left alone, it would count as running forever.
         in_use = set(self.sagemaker.list_job_names_with_pool(WarmPoolStatus.IN_USE.value))
-        for record in self.registry.list_by_status(WarmPoolStatus.IN_USE.value):
+        for record in self.registry.list_by_status(WarmPoolStatus.IN_USE.value, unreadable=unreadable):
             name = record.pool.job_name
             if name not in in_use and name not in in_sagemaker:
                 self._repair(failed, report.repaired, name, self._refresh, name, Trigger.RECONCILE)
@@ -586,12 +592,13 @@ class LifecycleService:
         if report.tuning_watches:
             self.metrics.count("TuningWatchesRepaired", len(report.tuning_watches))
         self.metrics.count("PoolsAvailable", len(managed))
-        if report.failed:
-            self.metrics.count("ReconcilerFailures", len(report.failed))
         report.tuning_notices.extend(self.tuning_notices_this_run)  # whichever way it found them
         if report.tuning_notices:
             self.metrics.count("TuningNoticesSent", len(report.tuning_notices))
-        report.digests.extend(self.send_digests(now))
+        report.digests.extend(self.send_digests(now, unreadable=unreadable))
+        _report_unreadable(failed, unreadable, self.metrics)
+        if report.failed:
+            self.metrics.count("ReconcilerFailures", len(report.failed))
         # Once per index added: the live pools written before it get its keys (Reused ones included).
         self.registry.backfill_indexes()
         return report
@@ -609,12 +616,15 @@ class LifecycleService:
         goes on: a pool failing at every run must not leave every pool after it unrepaired. Returns
         whether the pool was dealt with (repaired, or nothing to do): False when it is for a later run.
         `final`: the errors a later run would meet again (the role may not read the job): reported all
-        the same, but the pool counts as dealt with."""
+        the same, but the pool counts as dealt with. A pool item this version cannot read is reported
+        by its key too, at the end of the run (`_report_unreadable`)."""
         try:
             result = repair(*args)
         except ConcurrentUpdateError:
             return False  # another invocation (the pool's event or step) is at it right now
         except Exception as exc:  # reported, counted and alarmed; the run goes on
+            if isinstance(exc, UnreadableItemError):  # counted by its key, once (`_report_unreadable`)
+                self.unreadable_this_run.append(exc)
             failed.append(f"{name}: {type(exc).__name__}: {exc}")
             return isinstance(exc, final)
         if isinstance(result, Outcome) and result.action == "ignored":
@@ -622,7 +632,7 @@ class LifecycleService:
         done.append(name)
         return True
 
-    def _sweep_phantoms(self, failed: list[str]) -> list[str]:
+    def _sweep_phantoms(self, failed: list[str], unreadable: list[UnreadableItemError]) -> list[str]:
         """Once per registry, until a sweep runs to the end: find the phantom pools older versions left
         and repair them (`_repair_phantom`); returns their pool ids. A version before the join was one
         transaction (docs/registry.md) could leave two pool records for one warm pool, for good: nothing
@@ -633,14 +643,17 @@ class LifecycleService:
         (`failed`) and audited on the pool (`_repair_phantom`), as a later run would only meet it again,
         and every run would otherwise repeat the whole sweep. Costs that run a listing of the
         Available, InUse and Reused pools, a GetItem of the job index per pool of one job, a describe
-        per Reused pool; later runs nothing (one GetItem per function instance)."""
+        per Reused pool; later runs nothing (one GetItem per function instance). A pool item that cannot
+        be read is skipped (`unreadable`) and leaves the sweep to the next run: restored, it may be a
+        phantom."""
         if self.registry.upgraded(PHANTOM_POOLS_REPAIR):
             return []
         repaired: list[str] = []
         swept = True
         live = (WarmPoolStatus.REUSED, WarmPoolStatus.AVAILABLE, WarmPoolStatus.IN_USE)
         for status in live:  # the Reused first: their joins remove pools the next listings then miss
-            for record in self.registry.list_by_status(status.value):
+            skipped = len(unreadable)
+            for record in self.registry.list_by_status(status.value, unreadable=unreadable):
                 pool = record.pool
                 if pool.status is not WarmPoolStatus.REUSED and not _alone(pool):
                     continue  # a lineage of its own: no phantom (a join only ever took a lone pool)
@@ -648,6 +661,7 @@ class LifecycleService:
                 final = (ReadNotPermittedError,)
                 dealt = self._repair(failed, [], name, self._repair_phantom, name, repaired, final=final)
                 swept = dealt and swept
+            swept = swept and len(unreadable) == skipped
         if swept:
             self.registry.record_upgraded(PHANTOM_POOLS_REPAIR)
         return repaired
@@ -725,7 +739,9 @@ class LifecycleService:
             self.registry.record_upgraded(TUNING_WATCHES_REPAIR)
         return watched
 
-    def _announce_left_by_older_versions(self, failed: list[str]) -> None:
+    def _announce_left_by_older_versions(
+        self, failed: list[str], unreadable: list[UnreadableItemError]
+    ) -> None:
         """Once per registry, until it runs to the end: send what the pools saved by the versions that
         kept notices still to send (`unannounced`, `unaudited`) but did not list them for the reconciler
         (no `UNANNOUNCED` mark) have still to say. Those versions left a release decided by the
@@ -735,15 +751,18 @@ class LifecycleService:
         under the version it was saved with, which the notifier sends once. A pool that fails is
         reported (`failed`) and leaves the repair to the next run. Costs that run a listing of the
         pools in every state, Terminated included (they are the ones no look comes back to); later
-        runs nothing (one GetItem per function instance)."""
+        runs nothing (one GetItem per function instance). A pool item that cannot be read is skipped
+        (`unreadable`) and leaves the repair to the next run."""
         if self.registry.upgraded(UNANNOUNCED_MARKS_REPAIR):
             return
         dealt = True
         for status in WarmPoolStatus:
-            for record in self.registry.list_by_status(status.value):
+            skipped = len(unreadable)
+            for record in self.registry.list_by_status(status.value, unreadable=unreadable):
                 if record.unannounced or record.unaudited is not None:
                     pool_id = record.pool.pool_id
                     dealt = self._repair(failed, [], pool_id, self._announce_listed, pool_id) and dealt
+            dealt = dealt and len(unreadable) == skipped
         if dealt:
             self.registry.record_upgraded(UNANNOUNCED_MARKS_REPAIR)
 
@@ -2308,18 +2327,21 @@ class LifecycleService:
         )
 
     @_one_policy
-    def send_digests(self, now: datetime) -> list[str]:
+    def send_digests(
+        self, now: datetime, *, unreadable: list[UnreadableItemError] | None = None
+    ) -> list[str]:
         """The daily digest, when the policy enables it: in its hour on the team's clock (`ledger_zone`),
         each team with warm pools, or with a channel in the policy, hears what is warm and what idling
         cost today and this month. The reconciler asks at every run; the notifier sends each team's
-        digest once a day."""
+        digest once a day. `unreadable`: a pool item that cannot be read is added there and left out of
+        the digests, which go all the same (the reconciler reports it), instead of failing them all."""
         policy = self._current_policy()
         digest = policy.notifications.digest
         if not digest.enabled or not any(
             in_hour(now.astimezone(z), digest.hour) for z in ledger_zones(policy)
         ):
             return []  # no team's clock is in the digest's hour: nothing to read
-        available = self.registry.list_by_status(WarmPoolStatus.AVAILABLE.value)
+        available = self.registry.list_by_status(WarmPoolStatus.AVAILABLE.value, unreadable=unreadable)
         by_team: dict[str, list[Pool]] = {}
         for record in available:
             by_team.setdefault(team_of(record.pool, policy), []).append(record.pool)
@@ -2744,6 +2766,23 @@ def _purpose_of(schedule_name: str) -> str:
         if f"-{purpose[:6]}-" in schedule_name:
             return purpose
     return "step"
+
+
+def _report_unreadable(failed: list[str], unreadable: list[UnreadableItemError], metrics: Metrics) -> None:
+    """The pool items a reconciler run met that this version cannot read (edited by hand, or written
+    by a version it does not know), skipped in its listings or failing a pool's repair (its own item,
+    or another of its team's its decision reads): each in `failed` once by its key and the field
+    (ReconcilerFailures), unless a pool's failure there names it already, and counted once
+    (`UnreadableItems`). Every run reports them until the item is restored."""
+    seen: set[str] = set()
+    for exc in unreadable:
+        if exc.key in seen:
+            continue  # listed by the sweep and by the run's own listing, or met by a repair too
+        seen.add(exc.key)
+        if not any(f"registry item {exc.key} " in entry for entry in failed):
+            failed.append(f"{exc.key}: {type(exc).__name__}: {exc}")
+    if seen:
+        metrics.count("UnreadableItems", len(seen))
 
 
 def _alone(pool: Pool) -> bool:

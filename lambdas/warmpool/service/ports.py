@@ -62,7 +62,13 @@ class ConcurrentUpdateError(RetryableError):
 class UnreadableItemError(ValueError):
     """A registry item this version cannot read (edited by hand, or written by a version it does not
     know: every shape the versions before it wrote is read, docs/registry.md "Upgrading"); the
-    message names the item, what is wrong with it and what to do."""
+    message names the item, what is wrong with it and what to do. `key`: the item's key as
+    `<pk> / <sk>`; `field`: the field that could not be read (`pool.status`, `record`, ...)."""
+
+    def __init__(self, message: str, *, key: str = "?", field: str = "?") -> None:
+        super().__init__(message)
+        self.key = key
+        self.field = field
 
 
 class SageMakerPort(Protocol):
@@ -184,6 +190,13 @@ class FleetSource(Protocol):
 
 class PoolRegistry(FleetSource, Protocol):
     def get(self, pool_id: str) -> PoolRecord | None: ...
+
+    def list_by_status(
+        self, status: str, *, unreadable: list[UnreadableItemError] | None = None
+    ) -> list[PoolRecord]:
+        """The pools in one state. An item that cannot be read raises UnreadableItemError, unless
+        `unreadable` is given: it is added there and the others are listed (the reconciler's run)."""
+        ...
 
     def pool_id_for_job(self, job_name: str) -> str | None: ...
 

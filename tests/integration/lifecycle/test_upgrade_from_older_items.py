@@ -20,6 +20,7 @@ from warmpool.emulator.jobs import training_job_request
 from warmpool.handlers import lifecycle, notifier, reconciler, slack_interactive
 
 from tests.integration.conftest import System, hooked
+from tests.integration.runbooks.test_runbooks import emf_counts
 
 TAGS = {"team": "vision", "owner": "alice"}
 RELEASE = {"version": 1, "defaults": {"keep_alive_strategy": "none"}}  # released as soon as it is idle
@@ -174,11 +175,75 @@ def test_a_pool_item_no_version_wrote_is_named_with_what_to_do(
     for command in (["pools", "show", "up-2"], ["pools", "list"]):
         assert main(command) == 2
         assert capsys.readouterr().err == (
-            "warmpool: registry item POOL#up-2 / STATE cannot be read (KeyError: no 'match_key'): it "
-            "was edited by hand or written by a version this one does not know. Restore it from the "
-            "registry table's point-in-time recovery, or write it again as docs/registry.md describes "
-            "the pool item\n"
+            "warmpool: registry item POOL#up-2 / STATE cannot be read (field pool.match_key: KeyError: "
+            "no 'match_key'): it was edited by hand or written by a version this one does not know. "
+            "Restore it from the registry table's point-in-time recovery, or write it again as "
+            "docs/registry.md describes the pool item\n"
         )
+
+
+def edited_by_hand(system: System, pool_id: str, edit: Any) -> None:
+    """The pool's item as someone left it after editing its record by hand (`edit(body)`)."""
+    dynamodb = boto3.client("dynamodb")
+    key = {"pk": {"S": f"POOL#{pool_id}"}, "sk": {"S": "STATE"}}
+    item = dynamodb.get_item(TableName=system.env.pools_table, Key=key)["Item"]
+    body = json.loads(item["record"]["S"])
+    edit(body)
+    item["record"] = {"S": json.dumps(body)}
+    dynamodb.put_item(TableName=system.env.pools_table, Item=item)
+
+
+def test_the_reconciler_skips_a_pool_item_no_version_wrote_names_it_and_repairs_the_others(
+    system: System, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """One item edited by hand stopped every reconciler run: no pool repaired, no step taken, no digest,
+    until someone restored it."""
+    system.set_policy({"version": 1, "defaults": {"keep_alive_strategy": "fixed-7200"}})
+    # of two teams: a decision reads its team's warm pools, which an unreadable one of them fails
+    for name, instance_type, team in (
+        ("aa-edited", "ml.g5.2xlarge", "vision"),
+        ("zz-fine", "ml.g5.4xlarge", "nlp"),
+    ):
+        system.sagemaker.create_training_job(
+            **training_job_request(name, instance_type=instance_type, tags={**TAGS, "team": team})
+        )
+        system.control.run_for(name, 300)
+    system.advance(300)  # two pools, Available together, each kept an hour
+    edited_by_hand(system, "aa-edited", lambda body: body["pool"].update(status="Warm"))
+    system.sagemaker.create_training_job(
+        **training_job_request("mm-running", instance_type="ml.c5.xlarge", tags=TAGS)
+    )
+    system.settle()  # still running, its pool InUse
+    edited_by_hand(system, "mm-running", lambda body: body.update(next_check_at="soon"))
+    system.emulator.advance(3400)  # both steps were due; neither tick fired
+    for schedule in system.schedules.due():
+        system.schedules._scheduler.delete_schedule(
+            Name=schedule["Name"], GroupName=system.env.scheduler_group
+        )
+    capsys.readouterr()
+
+    report = system.reconcile()
+
+    assert report["rescheduled"] == ["zz-fine"]
+    assert [(u["job"], u["seconds"]) for u in system.control.update_calls()][2:] == [("zz-fine", 3600)]
+    # SageMaker lists its pool Available: the run's look at it names the item, the field and the fix
+    assert report["failed"] == [
+        "aa-edited: UnreadableItemError: registry item POOL#aa-edited / STATE cannot be read "
+        "(field pool.status: ValueError: 'Warm' is not a valid WarmPoolStatus): it was edited by hand or "
+        "written by a version this one does not know. Restore it from the registry table's "
+        "point-in-time recovery, or write it again as docs/registry.md describes the pool item",
+        # skipped in the run's listing of the pools InUse: named by its key
+        "POOL#mm-running / STATE: UnreadableItemError: registry item POOL#mm-running / STATE cannot be "
+        "read (field next_check_at: ValueError: Invalid isoformat string: 'soon'): it was edited by hand "
+        "or written by a version this one does not know. Restore it from the registry table's "
+        "point-in-time recovery, or write it again as docs/registry.md describes the pool item",
+    ]
+    counts = emf_counts(capsys.readouterr().out)
+    assert (counts.get("UnreadableItems"), counts.get("ReconcilerFailures")) == (2, 2)
+    (logged,) = [
+        r for r in caplog.records if r.getMessage() == "reconciled, some pools could not be repaired"
+    ]
+    assert logged.__dict__["failed"] == report["failed"]
 
 
 def test_a_released_notice_an_older_version_saved_unsent_and_unlisted_is_sent_after_the_upgrade(
