@@ -30,7 +30,9 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
     service, metrics = runtime()
     # a throttled call is not tried again past the function's timeout: the run ends, its log and
-    # ReconcilerFailures naming the pools it could not repair, which the next run tries again
+    # ReconcilerFailures naming the pools it could not repair, which the next run tries again. A phase
+    # that fails (SageMaker throttling ListTrainingJobs) is named likewise, the others going on; the
+    # run fails as a whole (ReconcilerErrors) only when it could do nothing
     INVOCATION.start(context, reserve=RESERVE_SECONDS)
     try:
         report = service.reconcile()
@@ -48,6 +50,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         "tuning_notices": report.tuning_notices,
         "after_dry_run": report.after_dry_run,
         "failed": report.failed,
+        "phases_failed": report.phases_failed,
     }
     if report.failed:
         logger().error("reconciled, some pools could not be repaired", extra=result)

@@ -166,10 +166,29 @@ class Preview:
     decision: Decision
 
 
+# The phases of a reconciler run that do its work (`reconcile`): the run fails as a whole only when none
+# of them could run to the end (the registry unreadable, the invocation out of time); the others read
+# what these act on (the listings) or are once per registry (the repairs of what older versions left)
+RECONCILER_WORK = frozenset(
+    {
+        "available-pools",
+        "watched-tuning-jobs",
+        "unsent-tuning-notices",
+        "unannounced-pools",
+        "registry-in-use",
+    }
+)
+
+
+class ReconcilerFailedError(RuntimeError):
+    """A reconciler run that could do nothing (`RECONCILER_WORK`): its error names each phase's."""
+
+
 @dataclass(frozen=True)
 class ReconcileReport:
-    available_in_sagemaker: int
-    available_in_registry: int
+    # None: the listing failed (its phase is in `phases_failed`)
+    available_in_sagemaker: int | None
+    available_in_registry: int | None
     repaired: list[str] = field(default_factory=list)
     rescheduled: list[str] = field(default_factory=list)
     digests: list[str] = field(default_factory=list)  # teams sent their daily digest by this run
@@ -184,6 +203,8 @@ class ReconcileReport:
     tuning_notices: list[str] = field(default_factory=list)
     # the pools a dry run left something undone on, decided by this run as `dry_run` is now off, by job
     after_dry_run: list[str] = field(default_factory=list)
+    # the phases of the run that failed, by name (`reconcile`), each also in `failed` with its error
+    phases_failed: list[str] = field(default_factory=list)
 
 
 _P = ParamSpec("_P")
@@ -495,34 +516,162 @@ class LifecycleService:
         to the registry, one listing of the live pools (`backfill_indexes`); once per registry, the
         sweep for the phantom pools older versions left (`_sweep_phantoms`), the watch of the tuning
         jobs they did not watch (`_watch_tuning_jobs_of_older_versions`) and the send of the notices
-        they saved without listing them (`_announce_left_by_older_versions`: a listing of every pool)."""
+        they saved without listing them (`_announce_left_by_older_versions`: a listing of every pool).
+
+        The run is made of phases (`RECONCILER_PHASES`), each going on where it can when another fails:
+        SageMaker throttling ListTrainingJobs (an AWS incident) still leaves the pools the registry
+        knows looked at (a step whose tick never fired, a schedule gone, a pool given back from its
+        ended tuning job), the watches, the notices and the digests. A phase that fails is named in
+        `failed` with its error and in `phases_failed` (metrics ReconcilerFailures and
+        ReconcilerPhasesFailed); the run fails as a whole (ReconcilerFailedError) only when it could do
+        nothing: every phase that reads what it reconciles from the registry failed."""
         now = self.clock.now()
         self.begin_run()
         failed: list[str] = []
+        skipped: list[str] = []  # the phases that failed, by name
+        done: set[str] = set()  # and those that ran to the end
+
+        def phase(name: str, run: Callable[[], _R]) -> _R | None:
+            try:
+                result = run()
+            except Exception as exc:  # named, counted and alarmed; the run goes on
+                failed.append(f"{name}: {type(exc).__name__}: {exc}")
+                skipped.append(name)
+                return None
+            done.add(name)
+            return result
+
         # pool items this version cannot read (edited by hand): skipped, each reported once at the end
         unreadable = self.unreadable_this_run
         # first: a phantom is not to be counted, listed or decided by this run
-        phantoms = self._sweep_phantoms(failed, unreadable)
-        in_sagemaker = set(self.sagemaker.list_available_job_names())
+        phantoms = phase(PHANTOM_POOLS_REPAIR, lambda: self._sweep_phantoms(failed, unreadable))
+        listed = phase("sagemaker-available", self.sagemaker.list_available_job_names)
+        # None: SageMaker could not say which pools are Available; the registry's are looked at all the same
+        in_sagemaker = set(listed) if listed is not None else None
         # Another deployment's pools (`job_name_prefixes`: the account's jobs split between stacks) are
         # never recorded, decided or counted here; a pool the registry has is read as ever.
-        managed = {name for name in in_sagemaker if self.limits.manages(name)}
-        in_registry = self.registry.list_by_status(WarmPoolStatus.AVAILABLE.value, unreadable=unreadable)
-        known = {r.pool.job_name for r in in_registry}
-        report = ReconcileReport(len(managed), len(in_registry), failed=failed, phantoms=phantoms)
+        managed = {n for n in in_sagemaker if self.limits.manages(n)} if in_sagemaker is not None else None
+        in_registry = phase(
+            "registry-available",
+            lambda: self.registry.list_by_status(WarmPoolStatus.AVAILABLE.value, unreadable=unreadable),
+        )
+        report = ReconcileReport(
+            len(managed) if managed is not None else None,
+            len(in_registry) if in_registry is not None else None,
+            failed=failed,
+            phantoms=phantoms or [],
+            phases_failed=skipped,
+        )
         # once after an upgrade; a tuning job watched now is first due a check `TUNING_CHECK_INTERVAL` on
-        report.tuning_watches.extend(self._watch_tuning_jobs_of_older_versions(failed, now))
+        watched = phase(TUNING_WATCHES_REPAIR, lambda: self._watch_tuning_jobs_of_older_versions(failed, now))
+        report.tuning_watches.extend(watched or [])
         # each tuning job described once per run: its name (cased as its trials') and its description
         tuners: dict[str, tuple[str, dict[str, Any] | None]] = {}
         left_to_tuners: list[PoolRecord] = []
-        # The whole fleet's warm instances: a decision reads its own team's pools only (docs/adr/0008).
-        self.metrics.count("WarmInstances", sum(r.pool.instance_count for r in in_registry))
-        for name in sorted(managed - known):
-            self._repair(failed, report.repaired, name, self._refresh, name, Trigger.RECONCILE)
+        if in_registry is not None:
+            # The whole fleet's warm instances: a decision reads its own team's pools only (docs/adr/0008).
+            self.metrics.count("WarmInstances", sum(r.pool.instance_count for r in in_registry))
+            available = in_registry
+            look = self._reconcile_available
+            phase(
+                "available-pools", lambda: look(report, available, in_sagemaker, now, tuners, left_to_tuners)
+            )
+        # The tuning jobs a pool was left to whose end is not recorded: one whose final event was lost
+        # while no pool was left to it (its pools ran out, or other jobs took them) has nothing else to
+        # bring a run back to it. One Query, of the watches due for a check only.
+        read = {record.pool.tuning_job_arn or "" for record in left_to_tuners}  # or tried to, above
+
+        def check_watches() -> None:
+            for watch in self.registry.watched_tuning_jobs(now):
+                tuning = tuning_job_name(watch.tuning_job_arn, watch.job_name)
+                check = self._check_watched_tuning_job
+                self._repair(failed, [], tuning, check, watch, tuning, now, tuners, read)
+
+        phase("watched-tuning-jobs", check_watches)
+
+        # The "tuning job finished" notices recorded and never marked sent: the invocation that recorded
+        # them is over (its retries ran out, it crashed, or it handed the pools back without a send
+        # that succeeded). One Query, of the notices not marked sent only.
+        def send_unsent() -> None:
+            for notice in self.registry.unsent_tuning_notices(now - UNSENT_NOTICE_GRACE):
+                arn = notice.tuning_job_arn
+                self._repair(failed, [], arn, self._send_listed_tuning_notice, notice)
+
+        phase("unsent-tuning-notices", send_unsent)
+
+        # The pools saved with notices still to send (their send failed, or their invocation ended):
+        # what is not retried (this run's own decisions, a person's request) and what no later look
+        # would send (a pool released). One Query, of the pools listed so only (nearly always none).
+        def announce_unannounced() -> None:
+            for pool_id in self.registry.unannounced_pools():
+                self._repair(failed, [], pool_id, self._announce_listed, pool_id)
+
+        phase("unannounced-pools", announce_unannounced)
+        # once after an upgrade: those saved by the versions that did not list them
+        phase(UNANNOUNCED_MARKS_REPAIR, lambda: self._announce_left_by_older_versions(failed, unreadable))
+        # A pool the registry still has InUse whose job has ended (its events lost, its keep-alive run
+        # out before this run could see it Available): left alone, it would count as running forever.
+        listed_in_use = phase(
+            "sagemaker-in-use", lambda: self.sagemaker.list_job_names_with_pool(WarmPoolStatus.IN_USE.value)
+        )
+
+        def repair_in_use(in_use: set[str]) -> None:
+            for record in self.registry.list_by_status(WarmPoolStatus.IN_USE.value, unreadable=unreadable):
+                name = record.pool.job_name
+                # a pool SageMaker has Available was looked at above, unless it could not be listed
+                if name not in in_use and (in_sagemaker is None or name not in in_sagemaker):
+                    self._repair(failed, report.repaired, name, self._refresh, name, Trigger.RECONCILE)
+
+        if listed_in_use is not None:
+            phase("registry-in-use", lambda: repair_in_use(set(listed_in_use)))
+        report.tuning_notices.extend(self.tuning_notices_this_run)  # whichever way it found them
+        report.digests.extend(phase("digests", lambda: self.send_digests(now, unreadable=unreadable)) or [])
+        # Once per index added: the live pools written before it get its keys (Reused ones included).
+        phase("index-backfill", self.registry.backfill_indexes)
+        _report_unreadable(failed, unreadable, self.metrics)
+        repairs = len(report.repaired) + len(report.rescheduled) + len(report.phantoms)
+        self.metrics.count("ReconcilerRepairs", repairs + len(report.tuning_watches))
+        if report.tuning_watches:
+            self.metrics.count("TuningWatchesRepaired", len(report.tuning_watches))
+        if managed is not None:
+            self.metrics.count("PoolsAvailable", len(managed))
+        if report.tuning_notices:
+            self.metrics.count("TuningNoticesSent", len(report.tuning_notices))
+        if report.failed:
+            self.metrics.count("ReconcilerFailures", len(report.failed))
+        if skipped:
+            self.metrics.count("ReconcilerPhasesFailed", len(skipped))
+        if not done & RECONCILER_WORK:
+            raise ReconcilerFailedError(
+                "the reconciler could do nothing: no pool, watch or notice could be read ("
+                + "; ".join(failed)
+                + "); EventBridge runs it again, then the next run repairs what it missed"
+            )
+        return report
+
+    def _reconcile_available(
+        self,
+        report: ReconcileReport,
+        in_registry: list[PoolRecord],
+        in_sagemaker: set[str] | None,
+        now: datetime,
+        tuners: dict[str, tuple[str, dict[str, Any] | None]],
+        left_to_tuners: list[PoolRecord],
+    ) -> None:
+        """The reconciler's look at the Available pools: those SageMaker lists and the registry does not
+        know (their events lost), those the registry has and SageMaker no longer lists, those whose
+        step never fired, whose schedule is gone, that a dry run left undone or that were left to a
+        tuning job that has ended. `in_sagemaker` None: SageMaker could not list them (throttled): the
+        pools the registry knows are looked at all the same, by what the registry says of them."""
+        failed = report.failed
+        if in_sagemaker is not None:
+            known = {r.pool.job_name for r in in_registry}
+            for name in sorted(name for name in in_sagemaker - known if self.limits.manages(name)):
+                self._repair(failed, report.repaired, name, self._refresh, name, Trigger.RECONCILE)
         dry_run = self._current_policy().dry_run
         for record in in_registry:
             name = record.pool.job_name
-            if name not in in_sagemaker:
+            if in_sagemaker is not None and name not in in_sagemaker:
                 self._repair(failed, report.repaired, name, self._refresh, name, Trigger.RECONCILE)
             elif record.next_check_at is not None and record.next_check_at <= now:
                 # the scheduled tick never fired (or fires right now: one of the two loses the write)
@@ -549,59 +698,19 @@ class LifecycleService:
                 continue
             if described is not None and status is not None:
                 best = described.get("BestTrainingJob")
-                owned = self.registry.pools_of_tuning_job(arn)
-                announce = self._announce_tuning_finished
                 created = _tuning_created(described)
-                if not self._repair(failed, [], arn, announce, arn, tuning, status, best, owned, created):
+
+                def announce(arn: str, tuning: str, status: str, best: Any, created: Any) -> None:
+                    owned = self.registry.pools_of_tuning_job(arn)
+                    self._announce_tuning_finished(arn, tuning, status, best, owned, created)
+
+                if not self._repair(failed, [], arn, announce, arn, tuning, status, best, created):
                     continue
             told.add(arn)  # or it no longer exists: nothing to tell, its pools are given back all the same
         for record in left_to_tuners:
             if (record.pool.tuning_job_arn or "") in told:
                 name = record.pool.job_name
                 self._repair(failed, report.repaired, name, self._release_from_ended_tuner, record, tuners)
-        # The tuning jobs a pool was left to whose end is not recorded: one whose final event was lost
-        # while no pool was left to it (its pools ran out, or other jobs took them) has nothing else to
-        # bring a run back to it. One Query, of the watches due for a check only.
-        read = {record.pool.tuning_job_arn or "" for record in left_to_tuners}  # or tried to, above
-        for watch in self.registry.watched_tuning_jobs(now):
-            tuning = tuning_job_name(watch.tuning_job_arn, watch.job_name)
-            check = self._check_watched_tuning_job
-            self._repair(failed, [], tuning, check, watch, tuning, now, tuners, read)
-        # The "tuning job finished" notices recorded and never marked sent: the invocation that recorded
-        # them is over (its retries ran out, it crashed, or it handed the pools back without a send
-        # that succeeded). One Query, of the notices not marked sent only.
-        for notice in self.registry.unsent_tuning_notices(now - UNSENT_NOTICE_GRACE):
-            arn = notice.tuning_job_arn
-            self._repair(failed, [], arn, self._send_listed_tuning_notice, notice)
-        # The pools saved with notices still to send (their send failed, or their invocation ended):
-        # what is not retried (this run's own decisions, a person's request) and what no later look
-        # would send (a pool released). One Query, of the pools listed so only (nearly always none).
-        for pool_id in self.registry.unannounced_pools():
-            self._repair(failed, [], pool_id, self._announce_listed, pool_id)
-        # once after an upgrade: those saved by the versions that did not list them
-        self._announce_left_by_older_versions(failed, unreadable)
-        # A pool the registry still has InUse whose job has ended (its events lost, its keep-alive run
-        # out before this run could see it Available): left alone, it would count as running forever.
-        in_use = set(self.sagemaker.list_job_names_with_pool(WarmPoolStatus.IN_USE.value))
-        for record in self.registry.list_by_status(WarmPoolStatus.IN_USE.value, unreadable=unreadable):
-            name = record.pool.job_name
-            if name not in in_use and name not in in_sagemaker:
-                self._repair(failed, report.repaired, name, self._refresh, name, Trigger.RECONCILE)
-        repairs = len(report.repaired) + len(report.rescheduled) + len(report.phantoms)
-        self.metrics.count("ReconcilerRepairs", repairs + len(report.tuning_watches))
-        if report.tuning_watches:
-            self.metrics.count("TuningWatchesRepaired", len(report.tuning_watches))
-        self.metrics.count("PoolsAvailable", len(managed))
-        report.tuning_notices.extend(self.tuning_notices_this_run)  # whichever way it found them
-        if report.tuning_notices:
-            self.metrics.count("TuningNoticesSent", len(report.tuning_notices))
-        report.digests.extend(self.send_digests(now, unreadable=unreadable))
-        _report_unreadable(failed, unreadable, self.metrics)
-        if report.failed:
-            self.metrics.count("ReconcilerFailures", len(report.failed))
-        # Once per index added: the live pools written before it get its keys (Reused ones included).
-        self.registry.backfill_indexes()
-        return report
 
     def _repair(
         self,

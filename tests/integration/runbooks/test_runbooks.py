@@ -466,30 +466,62 @@ def test_events_retried_pages_during_a_throttle_and_the_events_drain_once_it_end
     assert depth(system, system.env.lifecycle_dlq_url) == 0
 
 
-def test_reconciler_errors_a_run_that_could_not_list_fails_whole_and_the_next_repairs(
+def test_reconciler_errors_a_run_that_could_read_nothing_fails_whole_and_the_next_repairs(
     system: System, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """ReconcilerErrors: SageMaker throttles ListTrainingJobs past the retries while a job's events are
-    lost; the run cannot list what it reconciles."""
+    """ReconcilerErrors: DynamoDB refuses every Query (an outage) while a job's events are lost; the run
+    can read no pool, watch or notice it reconciles."""
     monkeypatch.setattr("time.sleep", lambda _seconds: None)  # botocore's back-offs
     system.set_policy(TWO_HOURS)
     system.sagemaker.create_training_job(**training_job_request("lost-2", keep_alive_seconds=1800, tags=TAGS))
     system.control.run_for("lost-2", 300)
     system.emulator.advance(300)
     system.messages(system.env.lifecycle_queue_url)  # its events, lost
-    system.control.inject_faults("ListTrainingJobs", "ThrottlingException", count=7)  # each attempt
 
-    # 1. The run fails whole (the function's Errors metric): its error names the throttle.
-    with pytest.raises(ClientError, match=r"\(ThrottlingException\) when calling the ListTrainingJobs"):
+    def refuse(**_: Any) -> None:
+        raise ClientError({"Error": {"Code": "InternalServerError", "Message": "injected"}}, "Query")
+
+    session = boto3.DEFAULT_SESSION
+    assert session is not None
+    session.events.register("before-parameter-build.dynamodb.Query", refuse)
+    reconciler.runtime.cache_clear()  # a new instance, its clients made during the outage
+    # 1. The run fails whole (the function's Errors metric): its error names what each phase met.
+    with pytest.raises(RuntimeError, match=r"^the reconciler could do nothing: .*\(InternalServerError\)"):
         system.reconcile()
     # 2. The outage ends; 3. the next run repairs what was missed, and the pool is listed warm.
-    system.control.clear_faults()
+    session.events.unregister("before-parameter-build.dynamodb.Query", refuse)
+    reconciler.runtime.cache_clear()
     assert system.reconcile()["repaired"] == ["lost-2"]
     capsys.readouterr()
     assert main(["pools", "list", "--status", "Available", "--format", "json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert [(r["job"], r["state"]) for r in rows] == [("lost-2", "Available")]
     assert [(u["job"], u["seconds"]) for u in system.control.update_calls()] == [("lost-2", 3600)]
+
+
+def test_reconciler_failures_sagemaker_throttling_its_listings_names_the_phase_and_the_run_goes_on(
+    system: System, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """ReconcilerFailures, in an AWS incident: SageMaker throttles ListTrainingJobs past the retries while
+    a job's events are lost; the run goes on with what the registry knows."""
+    monkeypatch.setattr("time.sleep", lambda _seconds: None)
+    system.set_policy(TWO_HOURS)
+    system.sagemaker.create_training_job(**training_job_request("lost-3", keep_alive_seconds=1800, tags=TAGS))
+    system.control.run_for("lost-3", 300)
+    system.emulator.advance(300)
+    system.messages(system.env.lifecycle_queue_url)  # its events, lost
+    system.control.inject_faults("ListTrainingJobs", "ThrottlingException", count=10_000)
+    # 1. Its log names each phase that failed, with the throttle.
+    report = system.reconcile()
+    (logged,) = [
+        r for r in caplog.records if r.getMessage() == "reconciled, some pools could not be repaired"
+    ]
+    assert logged.__dict__["phases_failed"] == ["sagemaker-available", "sagemaker-in-use"]
+    assert all("ThrottlingException" in f for f in report["failed"])
+    # 2. The incident ends; 3. the next run finds the pool and names no phase.
+    system.control.clear_faults()
+    report = system.reconcile()
+    assert (report["repaired"], report["phases_failed"]) == (["lost-3"], [])
 
 
 def test_permanent_errors_the_audit_says_why_and_the_next_look_after_the_grant_extends(
