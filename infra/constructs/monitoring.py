@@ -18,6 +18,8 @@ from infra.constructs.storage import Storage
 # Lifecycle events failed (and retried) in five minutes that page the on-call: one is a blip that the
 # retry absorbs; ten is an outage, told before the first event reaches the DLQ 25 to 30 minutes on
 EVENTS_RETRIED_THRESHOLD = 10
+# Likewise the notifier's messages (SNS or Slack failing past the retries), before the notify DLQ
+NOTIFICATIONS_RETRIED_THRESHOLD = 10
 
 
 def _metric(name: str, statistic: str = "Sum", label: str | None = None) -> cloudwatch.Metric:
@@ -161,6 +163,15 @@ class Monitoring(Construct):
             threshold=EVENTS_RETRIED_THRESHOLD,
         )
         alarm(
+            "NotificationsRetried",
+            _metric("NotificationsRetried"),
+            f"{NOTIFICATIONS_RETRIED_THRESHOLD} or more notifications failed in five minutes and went back "
+            "to the notify queue (SNS or DynamoDB throttled or down, Slack failing, the webhooks secret "
+            "unreadable): the notifier's log names the error; SQS retries them, and keeps in the notify DLQ "
+            "those that fail 5 times",
+            threshold=NOTIFICATIONS_RETRIED_THRESHOLD,
+        )
+        alarm(
             "SlackDeliveryFailed",
             _metric("SlackDeliveryFailed"),
             "Slack refused a message (webhook gone?); its SNS copy was sent all the same",
@@ -208,6 +219,7 @@ class Monitoring(Construct):
                     _metric("ReconcilerFailures"),
                     _metric("EventsRejected"),
                     _metric("EventsRetried"),
+                    _metric("NotificationsRetried"),
                     _metric("SlackDeliveryFailed"),
                 ],
             ),

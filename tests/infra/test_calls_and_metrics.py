@@ -251,6 +251,8 @@ def a_working_day(system: System, seen: Observed, slack: SlackStandIn) -> None:
     system.run_job("refused-1", 300, tags={**TAGS, "team": "refused"})  # PermanentErrors
     slack.answers.append(404)  # the webhook is gone: SlackDeliveryFailed, SNS carries it
     system.run_job("gone-1", 300, instance_type="ml.g5.4xlarge", tags=TAGS)
+    slack.answers.extend([500] * 3)  # Slack down past the retries: NotificationsRetried, then sent
+    system.run_job("slack-down-1", 300, instance_type="ml.c5.4xlarge", tags=TAGS)
     system.sqs.send_message(QueueUrl=env.lifecycle_queue_url, MessageBody='{"detail-type": "nonsense"}')
     system.settle()  # EventsRejected, kept in the lifecycle DLQ
     system.control.inject_faults("DescribeTrainingJob", "AccessDeniedException", count=1)

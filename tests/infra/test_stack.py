@@ -403,6 +403,35 @@ def test_unusable_policies_refused_updates_and_unrepaired_pools_raise_alarms(
     assert {"PolicyInvalid", "PolicyUnreadable", "PermanentErrors", "ReconcilerFailures"} <= alarmed
 
 
+def test_notifications_failing_and_retried_raise_an_alarm_before_the_notify_dlq(
+    synthesized: Synthesized,
+) -> None:
+    # A Slack or SNS outage failed every notification for the 25 to 30 minutes before the first reached
+    # the notify DLQ, and no alarm said so: the notifier counts NotificationsRetried, as the lifecycle
+    # function counts EventsRetried, in the namespace and with the dimension it emits it
+    (alarm,) = [
+        a["Properties"]
+        for name, a in synthesized.resources("AWS::CloudWatch::Alarm").items()
+        if "NotificationsRetried" in name
+    ]
+    (query,) = alarm["Metrics"]
+    stat = query["MetricStat"]
+    assert stat["Metric"] == {
+        "Namespace": "WarmPool",
+        "MetricName": "NotificationsRetried",
+        "Dimensions": [{"Name": "service", "Value": "warmpool"}],
+    }
+    assert (stat["Stat"], stat["Period"], alarm["Threshold"], alarm["EvaluationPeriods"]) == (
+        "Sum",
+        300,
+        10,
+        1,
+    )
+    assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    assert alarm["TreatMissingData"] == "notBreaching"
+    assert "notifier's log" in alarm["AlarmDescription"]
+
+
 def test_cloudwatch_may_publish_alarms_to_the_encrypted_alarm_topic(synthesized: Synthesized) -> None:
     # The alarm topic is encrypted with warmpool's own key and has its own access policy (TLS only):
     # CloudWatch delivers an alarm only if both let it, else every alarm fires into the void.

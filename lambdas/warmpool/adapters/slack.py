@@ -44,6 +44,11 @@ class SlackTransientError(RuntimeError):
     """Slack kept failing after the retries: the record is retried later."""
 
 
+class SlackNoTimeError(SlackTransientError):
+    """Not tried: too little of the invocation is left for a Slack call. Nothing failed: the record is
+    retried later, by an invocation with the time for it."""
+
+
 class _NoRedirects(urllib.request.HTTPRedirectHandler):
     """urllib, as slack-sdk opens URLs, followed 301, 302 and 303 to wherever their Location said, as a
     GET without the message: the request left for another host (past the origins a press's response
@@ -164,7 +169,7 @@ class SlackWebhooks:
         """Post to a webhook or a `response_url`, giving up (SlackTransientError) rather than run past
         `deadline` (a `time.monotonic()` value). The URL never appears in errors or logs."""
         if deadline is not None and time.monotonic() + self._timeout > deadline:
-            raise SlackTransientError("no time left for Slack in this invocation")
+            raise SlackNoTimeError("no time left for Slack in this invocation")
         # Slack would truncate a longer text or refuse a longer section: cut here, where it shows
         text, blocks = within_slack_limits(text, blocks)
         response = self._client(url, deadline).send(

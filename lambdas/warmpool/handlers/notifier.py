@@ -193,13 +193,33 @@ def _logged(record: SQSRecord) -> Iterator[None]:
 
     try:
         yield
-    except Exception:
+    except Exception as exc:
         logger().exception(
             "record failed; SQS will retry it (a copy already sent is not sent again), then keep it in "
             "the notify DLQ",
             extra={"message_id": record.message_id},
         )
+        _count_retried(exc)
         raise
+
+
+def _count_retried(exc: Exception) -> None:
+    """`NotificationsRetried` (its alarm): a record that failed and goes back to the queue. An outage
+    (SNS or DynamoDB throttled past the retries, Slack down, a webhooks secret that is not JSON) failed
+    every message for the 25 to 30 minutes before the first reached the notify DLQ, and nothing told the
+    on-call meanwhile. Not counted, as nothing failed: a Slack copy not tried for want of the
+    invocation's time (a long batch), and a copy another invocation is sending at that moment (the same
+    message delivered twice at once); both are sent by the record's retry."""
+    from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
+
+    from warmpool.adapters.slack import SlackNoTimeError
+
+    if isinstance(exc, SlackNoTimeError | IdempotencyAlreadyInProgressError):
+        return
+    try:
+        runtime().metrics.count("NotificationsRetried")
+    except Exception:  # a function that cannot even be wired (its settings) fails every record: its Errors
+        return
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -34,6 +34,7 @@ from tests.integration.conftest import System, current_system, hooked, subscribe
 from tests.integration.conftest import response_url as response_url_of_running_system
 from tests.integration.lifecycle.test_resilience import next_job_seen_first, send
 from tests.integration.lifecycle.test_time_budget import virtual_backoff
+from tests.integration.runbooks.test_runbooks import emf_counts
 from tests.unit.domain.slack_limits import formatted_by_slack, slack_refusals
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -422,6 +423,39 @@ def test_slack_gets_only_the_invocation_s_remaining_time(system: System, slack: 
     (message,) = slack.delivered("vision")
     assert message["body"]["text"].startswith("Warm pool ready: t-1 ")
     assert system.notifications() == []
+
+
+def test_notifications_that_fail_and_go_back_to_the_queue_are_counted_for_the_alarm(
+    system: System, slack: SlackStandIn, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """NotificationsRetried: Slack failing past the retries (an outage) failed every record, which SQS
+    retried and, 25 to 30 minutes on, kept in the notify DLQ; until then no metric said so. A record
+    whose Slack copy the invocation had no time to try has not failed, and is not counted."""
+    system.sagemaker.create_training_job(
+        **training_job_request("nr-1", keep_alive_seconds=600, tags={"team": "vision", "owner": "alice"})
+    )
+    system.settle()
+    system.control.complete_job("nr-1")
+    system.lifecycle.drain()
+    # an invocation with 6 s left: not enough for a Slack call; the record waits for the next one
+    QueuePump(
+        system.sqs,
+        system.env.notify_queue_url,
+        lambda event, _: notifier.handler(event, LocalLambdaContext(remaining_millis=6_000)),
+    ).pump_once()
+    assert slack.received == []
+    assert "NotificationsRetried" not in emf_counts(capsys.readouterr().out)
+
+    slack.answers.extend([500] * 3)  # Slack down: each of the notifier's tries answered 500
+    assert system.notifier.pump_once() == 1
+    assert [r["status"] for r in slack.received] == [500] * 3
+    assert emf_counts(capsys.readouterr().out).get("NotificationsRetried") == 1
+
+    system.settle()  # Slack is back: the record's retry sends its Slack copy, and counts nothing
+    (message,) = slack.delivered("vision")
+    assert message["body"]["text"].startswith("Warm pool ready: nr-1 ")
+    assert "NotificationsRetried" not in emf_counts(capsys.readouterr().out)
+    assert [n["job_name"] for n in system.notifications()] == ["nr-1"]  # one SNS copy
 
 
 def test_a_gone_webhook_is_permanent_and_sns_still_carries_the_message(
