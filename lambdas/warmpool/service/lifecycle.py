@@ -518,13 +518,13 @@ class LifecycleService:
         jobs they did not watch (`_watch_tuning_jobs_of_older_versions`) and the send of the notices
         they saved without listing them (`_announce_left_by_older_versions`: a listing of every pool).
 
-        The run is made of phases (`RECONCILER_PHASES`), each going on where it can when another fails:
-        SageMaker throttling ListTrainingJobs (an AWS incident) still leaves the pools the registry
-        knows looked at (a step whose tick never fired, a schedule gone, a pool given back from its
-        ended tuning job), the watches, the notices and the digests. A phase that fails is named in
-        `failed` with its error and in `phases_failed` (metrics ReconcilerFailures and
-        ReconcilerPhasesFailed); the run fails as a whole (ReconcilerFailedError) only when it could do
-        nothing: every phase that reads what it reconciles from the registry failed."""
+        The run is made of phases, each going on where it can when another fails: SageMaker throttling
+        ListTrainingJobs (an AWS incident) still leaves the pools the registry knows looked at (a step
+        whose tick never fired, a schedule gone, a pool given back from its ended tuning job), the
+        watches, the notices and the digests. A phase that fails is named in `failed` with its error
+        and in `phases_failed` (metrics ReconcilerFailures and ReconcilerPhasesFailed); the run fails as
+        a whole (ReconcilerFailedError) only when it could do nothing: none of the phases that do its
+        work (`RECONCILER_WORK`) ran to the end."""
         now = self.clock.now()
         self.begin_run()
         failed: list[str] = []
