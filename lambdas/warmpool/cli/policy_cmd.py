@@ -23,6 +23,7 @@ from warmpool.cli.output import (
     note,
     print_json,
 )
+from warmpool.domain.messages import counted
 
 if TYPE_CHECKING:
     from warmpool.domain.model import EngineLimits, Pool
@@ -118,9 +119,9 @@ def run_validate(args: argparse.Namespace) -> int:
             print(str(exc), file=sys.stderr)
         return 1
     summary = (
-        f"{args.file}: valid (version {policy.version}; {len(policy.teams)} teams, "
-        f"{len(policy.owners)} owners, "
-        f"{len(policy.selectors)} selectors; default strategy {policy.defaults.keep_alive_strategy or 'job'}"
+        f"{args.file}: valid (version {policy.version}; {counted(len(policy.teams), 'team')}, "
+        f"{counted(len(policy.owners), 'owner')}, {counted(len(policy.selectors), 'selector')}; "
+        f"default strategy {policy.defaults.keep_alive_strategy or 'job'}"
         f"{'; DRY RUN' if policy.dry_run else ''})"
     )
     advice = policy.advice()

@@ -31,6 +31,7 @@ from warmpool.cli.output import (
     table,
     team_name,
 )
+from warmpool.domain.messages import counted
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -377,13 +378,15 @@ def run_show(args: argparse.Namespace) -> int:
     if args.format == "json":
         print_json(document)
         return 0
-    for key in ("job", "pool", "owner", "team", "instance", "state", "warm_until", "last_decision"):
+    # the fields of `list` (docs/cli.md): the billable time was in the JSON only
+    fields = ("job", "pool", "owner", "team", "instance", "state", "warm_until", "billable_seconds")
+    for key in (*fields, "last_decision"):
         value = _state_text(document) if key == "state" else document[key]
         print(f"{key:<14} {value if value is not None else '-'}")
     lineage, jobs = document["lineage"], document["lineage_jobs"]
     left_out = jobs - len(lineage)
     shown = [lineage[0], f"({left_out} more)", *lineage[1:]] if left_out > 0 else lineage
-    print(f"{'lineage':<14} {' -> '.join(shown)} ({jobs} jobs)")
+    print(f"{'lineage':<14} {' -> '.join(shown)} ({counted(jobs, 'job')})")  # not `(1 jobs)`
     if not document["audit"]:
         print(f"audit:         none (an entry is kept {AUDIT_RETENTION.days} days)")
         return 0
@@ -569,11 +572,26 @@ def run_costs(args: argparse.Namespace) -> int:
     if args.format == "json":
         print_json({"at": now.isoformat(), "teams": rows})
     else:
-        headers = tuple(h for h in rows[0] if h != "unpriced_instance_types") if rows else ("team",)
+        # the same columns with no row (a --team no pool has): the header was `team` alone
+        headers = COSTS_COLUMNS
         # dollars and cents, as every message says money: `5.00` and `3.60`, not the floats `5.0`, `3.6`
         cells = [[_cents(r[h]) if h.endswith("_usd") else r[h] for h in headers] for r in rows]
         print(table(headers, cells))
     return 0
+
+
+COSTS_COLUMNS = (
+    "team",
+    "day",
+    "warm_instances",
+    "idle_today_usd",
+    "idle_month_usd",
+    "booked_usd",
+    "daily_budget_usd",
+    "daily_left_usd",
+    "monthly_budget_usd",
+    "monthly_left_usd",
+)
 
 
 def _unpriced_types(records: Sequence[PoolRecord], policy: PolicyDocument) -> dict[str, set[str]]:

@@ -958,3 +958,36 @@ def test_list_is_ordered_by_team_then_warm_until_then_job(
     assert main(["pools", "list"]) == 0
     lines = capsys.readouterr().out.splitlines()[2:]
     assert [line.split()[0] for line in lines] == [job for job, _ in order]
+
+
+def test_show_says_the_fields_of_list_and_counts_one_job_as_one(
+    pools: System, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # docs/cli.md: `pools show` has the fields of `list`; its text left out the billable time the JSON
+    # and the list have, and said of a pool of one job `(1 jobs)`
+    assert main(["pools", "list", "--format", "json"]) == 0
+    listed = {row["job"]: row for row in json.loads(capsys.readouterr().out)}
+    assert main(["pools", "show", "cli-1"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert f"billable_seconds {listed['cli-1']['billable_seconds']}" in [
+        " ".join(line.split()) for line in lines
+    ]
+    assert "lineage        cli-1 (1 job)" in lines
+    pools.run_job("cli-1-2", 60, keep_alive_seconds=900, tags={"team": "vision", "owner": "alice"})
+    capsys.readouterr()
+    assert main(["pools", "show", "cli-1-2"]) == 0
+    assert "lineage        cli-1 -> cli-1-2 (2 jobs)" in capsys.readouterr().out.splitlines()
+
+
+def test_costs_of_a_team_no_pool_has_show_the_table_s_columns(
+    pools: System, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the table of a `--team` nothing counts for had one column, `team`: as if costs had no other
+    assert main(["pools", "costs"]) == 0
+    header = capsys.readouterr().out.splitlines()[0]
+    assert main(["pools", "costs", "--team", "audio"]) == 0
+    captured = capsys.readouterr()
+    columns, rule = captured.out.splitlines()
+    assert columns.split() == header.split()
+    assert rule.split() == ["-" * len(h) for h in header.split()]
+    assert captured.err.startswith("warmpool: --team audio: no pool in the registry is this team's")

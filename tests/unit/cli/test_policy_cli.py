@@ -588,7 +588,7 @@ def test_validate_reads_a_block_shared_through_a_yaml_merge_key(
         "  nlp:\n    <<: *vision\n    max_warm_instances: 2\n"
     )
     assert main(["policy", "validate", str(path)]) == 0
-    assert "valid (version 1; 2 teams" in capsys.readouterr().out
+    assert "valid (version 1; 2 teams, 0 owners, 0 selectors;" in capsys.readouterr().out
     event = json.loads(EVENT.read_text())
     event["detail"]["Tags"] = [{"Key": "team", "Value": "nlp"}, {"Key": "owner", "Value": "bob"}]
     (tmp_path / "event.json").write_text(json.dumps(event))
@@ -1042,3 +1042,16 @@ def test_validate_refuses_a_price_or_a_persons_hour_whose_costs_overflow(
         "ml.g5.2xlarge). See docs/policy.md.",
         "defaults.people_cost_per_hour: Input should be less than or equal to 1000000. Lower it.",
     ]
+
+
+def test_validate_counts_one_team_as_one(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # the summary said `1 teams, 1 owners, 1 selectors`
+    path = tmp_path / "policy.yaml"
+    path.write_text(
+        "version: 1\nteams: {vision: {max_warm_instances: 2}}\nowners: {alice: {max_horizon_minutes: 60}}\n"
+        "selectors:\n  - {name: big, match: {instance_types: [ml.p4d.*]}, rules: {max_horizon_minutes: 60}}\n"
+    )
+    assert main(["policy", "validate", str(path)]) == 0
+    assert capsys.readouterr().out == (
+        f"{path}: valid (version 1; 1 team, 1 owner, 1 selector; default strategy job)\n"
+    )
