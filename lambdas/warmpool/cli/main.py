@@ -72,7 +72,8 @@ def _refused(exc: Any, args: argparse.Namespace) -> str:
                 ("--table", getattr(args, "table", None)),
                 ("--audit-table", getattr(args, "audit_table", None)),
             )
-            if value
+            # `pools list --table nope` named the audit table as well, which list does not read
+            if value and (flag == "--table" or getattr(args, "reads_audit_table", True))
         ]
         where = f" ({', '.join(names)})" if names else ""
         return f"{said}; check the table names{where} against the stack's outputs, and --region"

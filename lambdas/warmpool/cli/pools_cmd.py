@@ -62,13 +62,20 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     commands = parser.add_subparsers(dest="pools_command", required=True, metavar="ACTION")
 
-    def common(p: argparse.ArgumentParser) -> None:
+    def common(p: argparse.ArgumentParser, audit: bool = True) -> None:
         p.add_argument(
             "--table", default=os.environ.get("POOLS_TABLE_NAME"), help="registry table (POOLS_TABLE_NAME)"
         )
+        # list and costs read the registry table alone: the flag is taken, as by every pools command, and
+        # its help says so, where it read as one more table to get right
         p.add_argument(
-            "--audit-table", default=os.environ.get("AUDIT_TABLE_NAME"), help="audit table (AUDIT_TABLE_NAME)"
+            "--audit-table",
+            default=os.environ.get("AUDIT_TABLE_NAME"),
+            help="audit table (AUDIT_TABLE_NAME)"
+            if audit
+            else f"not read by {p.prog.split()[-1]}, which reads the registry table alone",
         )
+        p.set_defaults(reads_audit_table=audit)
         p.add_argument("--endpoint-url", default=os.environ.get("AWS_ENDPOINT_URL"), help=ENDPOINT_HELP)
         p.add_argument("--region", default=None, help=REGION_HELP)
 
@@ -99,7 +106,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--status", choices=("InUse", "Available", "Reused", "Terminated"), help="only pools in this state"
     )
     listing.add_argument("--format", choices=("table", "json"), default="table", help="default: table")
-    common(listing)
+    common(listing, audit=False)
     listing.set_defaults(run=run_list)
     show = commands.add_parser(
         "show",
@@ -134,7 +141,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="policy YAML for prices and budgets (default: the deployed one, POLICY_PARAMETER_NAME in SSM)",
     )
     costs.add_argument("--format", choices=("table", "json"), default="table", help="default: table")
-    common(costs)
+    common(costs, audit=False)
     costs.set_defaults(run=run_costs)
     extend = commands.add_parser(
         "extend",
@@ -142,7 +149,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         description="Ask the engine to keep a pool warm for --minutes more, as the Slack buttons do: the "
         "policy decides (overrides.max_extend_minutes, working hours, budgets). Exit 0 when done, 1 when "
         "refused, 3 when partly done (a limit kept the pool warm longer, but not as long as asked), 4 when "
-        "the policy's dry_run is on (nothing done: the answer says what would have been).",
+        "it would be done, or partly, but the policy's dry_run is on (nothing done: the answer says what "
+        "would have been; a refusal is 1 all the same).",
         **examples(
             "warmpool pools extend my-training-job --minutes 30",
             "warmpool pools extend my-training-job --minutes 30 --format json",
@@ -158,7 +166,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         default=os.environ.get("USER") or "cli",
         help="who asks, as audited (beside the AWS identity running the command) and as the policy names "
         "owners: their overrides apply, e.g. owners.<user>.overrides.allow_outside_working_hours "
-        "(default: $USER)",
+        "(default: $USER, else cli)",
     )
     _answer_format(extend)
     common(extend)
@@ -166,8 +174,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     release = commands.add_parser(
         "release",
         help="ask to release a pool now (the policy decides)",
-        description="Ask the engine to release a pool now, as the Slack button does. Exit 1 when refused, 4 "
-        "when the policy's dry_run is on (nothing done: the answer says what would have been).",
+        description="Ask the engine to release a pool now, as the Slack button does. Exit 0 when done, 1 "
+        "when refused, 4 when it would be done but the policy's dry_run is on (nothing done: the answer "
+        "says what would have been).",
         **examples("warmpool pools release my-training-job"),
     )
     release.add_argument("job", type=job_name, help="a training job's name")
@@ -175,7 +184,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--user",
         type=requester,
         default=os.environ.get("USER") or "cli",
-        help="who asks, as audited beside the AWS identity running the command (default: $USER)",
+        help="who asks, as audited beside the AWS identity running the command and as the policy names "
+        "owners (default: $USER, else cli)",
     )
     _answer_format(release)
     common(release)

@@ -991,3 +991,18 @@ def test_costs_of_a_team_no_pool_has_show_the_table_s_columns(
     assert columns.split() == header.split()
     assert rule.split() == ["-" * len(h) for h in header.split()]
     assert captured.err.startswith("warmpool: --team audio: no pool in the registry is this team's")
+
+
+def test_a_registry_table_that_is_not_there_is_the_one_list_and_costs_name(
+    pools: System, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # list and costs read the registry table alone: a stale POOLS_TABLE_NAME sent the reader to check
+    # the audit table too, which neither reads (their help says so)
+    capsys.readouterr()  # the functions' logs
+    for command in ("list", "costs"):
+        assert main(["pools", command, "--table", "stale"]) == 2
+        err = capsys.readouterr().err
+        assert "ResourceNotFoundException" in err
+        assert "check the table names (--table stale) against the stack's outputs" in err
+    assert main(["pools", "show", "cli-1", "--table", "stale"]) == 2
+    assert "check the table names (--table stale, --audit-table warmpool-audit)" in capsys.readouterr().err

@@ -104,3 +104,28 @@ def test_a_reader_that_stops_early_ends_the_command_quietly(tmp_path: Path) -> N
     process.stdout.close()
     said = process.stderr.read().decode()
     assert (process.wait(timeout=60), said) == (1, "")
+
+
+@pytest.mark.parametrize("command", ["extend", "release"])
+def test_requests_help_says_who_asks_by_default_and_every_exit_code(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # docs/cli.md: `--user` defaults to $USER, else cli (the help said $USER alone, and the trail then
+    # read "asked by cli"); release's help gave no exit code for done, and both said 4 of a dry run's
+    # refusal, which is 1
+    with pytest.raises(SystemExit):
+        main(["pools", command, "--help"])
+    said = " ".join(capsys.readouterr().out.split())
+    assert "(default: $USER, else cli)" in said
+    assert "Exit 0 when done, 1 when refused" in said
+    assert "a refusal is 1 all the same" in said or "4 when it would be done but the policy's dry_run" in said
+
+
+@pytest.mark.parametrize("command", ["list", "costs"])
+def test_list_and_costs_help_say_they_do_not_read_the_audit_table(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit):
+        main(["pools", command, "--help"])
+    said = " ".join(capsys.readouterr().out.split())
+    assert f"--audit-table AUDIT_TABLE not read by {command}, which reads the registry table alone" in said
