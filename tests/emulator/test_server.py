@@ -91,6 +91,24 @@ def test_the_http_control_acts_in_the_account_and_region_it_names(
     assert remote.describe_training_job(TrainingJobName="srv-a")["TrainingJobStatus"] == "Stopped"
 
 
+def test_the_http_control_scoped_to_another_region_acts_there_as_the_local_one_does(
+    server: EmulatorServer, remote: Any
+) -> None:
+    # docs/emulator.md: `control.scoped(region="us-west-2")` is the same control in another region;
+    # HttpControl had no `scoped` (AttributeError), LocalControl had
+    oregon = boto3.client("sagemaker", region_name="us-west-2", endpoint_url=server.endpoint_url)
+    remote.create_training_job(**training_job_request("srv-b", keep_alive_seconds=600))
+    oregon.create_training_job(**training_job_request("srv-b", keep_alive_seconds=600))
+    control = HttpControl(server.endpoint_url)
+    control.scoped(region="us-west-2").complete_job("srv-b")
+    assert oregon.describe_training_job(TrainingJobName="srv-b")["TrainingJobStatus"] == "Completed"
+    assert remote.describe_training_job(TrainingJobName="srv-b")["TrainingJobStatus"] == "InProgress"
+    with pytest.raises(EmulatorError, match="account 210987654321, region us-west-2"):
+        control.scoped(region="us-west-2").scoped(account_id="210987654321").stop_job("srv-b")
+    control.stop_job("srv-b")  # the control itself still acts in the server's region
+    assert remote.describe_training_job(TrainingJobName="srv-b")["TrainingJobStatus"] == "Stopped"
+
+
 def test_requests_botocore_would_refuse_are_a_400_naming_the_member_over_http(
     server: EmulatorServer, remote: Any
 ) -> None:

@@ -189,6 +189,16 @@ class HttpControl:
                 payload.get("code", "EmulatorError"), payload.get("message", str(exc)), exc.code
             ) from None
 
+    def scoped(self, account_id: str | None = None, region: str | None = None) -> HttpControl:
+        """This control in another account or region (each left out stays this control's), as
+        `LocalControl.scoped`: docs/emulator.md gives it for both controls, and HttpControl had none."""
+        return HttpControl(
+            self.endpoint_url,
+            self.timeout,
+            account_id or self.scope.get("account_id"),
+            region or self.scope.get("region"),
+        )
+
     def now(self) -> datetime:
         return datetime.fromisoformat(self._call("now"))
 
