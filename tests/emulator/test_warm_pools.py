@@ -206,7 +206,9 @@ def test_quota_used_up_means_no_pool(
     control.complete_job("big-2")
     assert warm_status(sagemaker, "big-1")["Status"] == "Available"  # type: ignore[index]
     assert warm_status(sagemaker, "big-2") is None
-    assert "quota" in (emulator.job("big-2").no_pool_reason or "")
+    assert (
+        emulator.job("big-2").no_pool_reason == "warm pool quota for ml.p4d.24xlarge (2 instances) is used up"
+    )
     control.set_quota("ml.g5.xlarge", 0)
     sagemaker.create_training_job(**training_job_request("none", instance_type="ml.g5.xlarge"))
     control.complete_job("none")
@@ -788,3 +790,16 @@ def test_status_equals_with_max_results_filters_each_page_once_it_is_cut(
         ["exp-0", "exp-1"],
         [],
     ]
+
+
+def test_a_quota_of_one_instance_used_up_says_one_instance(
+    sagemaker: Any, control: LocalControl, emulator: WarmPoolEmulator
+) -> None:
+    # the reason read `(1 instances) is used up`
+    control.set_quota("ml.p4d.24xlarge", 1)
+    for name in ("one-1", "one-2"):  # both running: the second finds the quota taken
+        sagemaker.create_training_job(**training_job_request(name, instance_type="ml.p4d.24xlarge"))
+    assert warm_status(sagemaker, "one-2") is None
+    assert (
+        emulator.job("one-2").no_pool_reason == "warm pool quota for ml.p4d.24xlarge (1 instance) is used up"
+    )

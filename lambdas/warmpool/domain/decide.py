@@ -10,6 +10,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from warmpool.domain.clock import moment_text
+from warmpool.domain.messages import counted
 from warmpool.domain.model import (
     Action,
     CostModel,
@@ -215,8 +216,11 @@ def decide_keep_alive(
         and ev.fleet.reductions_this_run >= policy.max_reductions_per_run
     ):
         reasons.append(
-            f"{policy.max_reductions_per_run} pools were already shortened or released in this run "
-            f"(max_reductions_per_run): kept as it is, looked at again in {RETRY_CAPPED_MINUTES} minutes"
+            # `1 pools were` under max_reductions_per_run: 1
+            f"{counted(policy.max_reductions_per_run, 'pool')} "
+            f"{'was' if policy.max_reductions_per_run == 1 else 'were'} already shortened or released in "
+            f"this run (max_reductions_per_run): kept as it is, looked at again in {RETRY_CAPPED_MINUTES} "
+            "minutes"
         )
         action, keep_alive, rule = Action.NOTIFY, None, "max_reductions_per_run"
         next_check = now + timedelta(minutes=RETRY_CAPPED_MINUTES)

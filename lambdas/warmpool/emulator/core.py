@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, TypeVar, cast
 
 from warmpool.domain.clock import ManualClock
+from warmpool.domain.messages import counted
 from warmpool.domain.model import MatchKey
 
 FailureKind = Literal["algorithm", "capacity"]
@@ -363,7 +364,7 @@ class WarmPoolEmulator:
                 if self._warm_instances(job) + job.match_key.instance_count > self.quota_for(job):
                     job.no_pool_reason = (
                         f"warm pool quota for {job.match_key.instance_type} "
-                        f"({self.quota_for(job)} instances) is used up"
+                        f"({counted(self.quota_for(job), 'instance')}) is used up"  # not `(1 instances)`
                     )
                     eligible = False
                 else:

@@ -969,6 +969,16 @@ def test_dry_run_and_the_reductions_cap() -> None:
     )
     decision = decide_keep_alive(pool(), capped, MONDAY_10_BERLIN, fleet=FleetView(reductions_this_run=2))
     assert (decision.action, decision.rule) == (Action.NOTIFY, "max_reductions_per_run")
+    assert decision.reasons[-1].startswith("2 pools were already shortened or released in this run")
+    # the reason said `1 pools were already shortened` under a cap of one
+    one = parse_policy(
+        {"version": 1, "max_reductions_per_run": 1, "defaults": {"keep_alive_strategy": "none"}}
+    )
+    decision = decide_keep_alive(pool(), one, MONDAY_10_BERLIN, fleet=FleetView(reductions_this_run=1))
+    assert decision.reasons[-1] == (
+        "1 pool was already shortened or released in this run (max_reductions_per_run): kept as it is, "
+        "looked at again in 5 minutes"
+    )
 
 
 def test_validation_errors_name_the_path_and_the_fix() -> None:
