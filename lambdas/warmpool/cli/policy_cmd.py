@@ -88,7 +88,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         type=job_name,
         help="a training job name, described through --endpoint-url or your account",
     )
-    explain.add_argument("--now", help="ISO time to decide at (default: now, or the event's end time)")
+    explain.add_argument(
+        "--now",
+        # it said "now, or the event's end time": which now, against the emulator, it did not say
+        help="ISO time to decide at (default: with --event, a second after the job's end, as its event "
+        "is handled; with --job, now: against `warmpool emulator`, its virtual clock)",
+    )
     explain.add_argument(
         "--table",
         type=given("the registry table, or drop --table for POOLS_TABLE_NAME"),

@@ -55,6 +55,9 @@ def test_explain_help_says_which_policy_decides_without_policy(capsys: pytest.Ca
         main(["policy", "explain", "--help"])
     said = " ".join(capsys.readouterr().out.split())
     assert "the deployed one, POLICY_PARAMETER_NAME in SSM" in said
+    # and at which moment it decides by default: against the emulator, on its virtual clock
+    assert "with --job, now: against `warmpool emulator`, its virtual clock" in said
+    assert "with --event, a second after the job's end" in said
 
 
 def test_every_command_shows_examples() -> None:
