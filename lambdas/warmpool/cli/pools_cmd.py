@@ -56,7 +56,7 @@ EXIT_CODES = {
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
         "pools",
-        help="list, inspect, extend or release warm pools",
+        help="list, inspect, extend or release warm pools, or see their idle cost",
         description="The deployed stack's warm pools. The table names and settings come from the "
         "stack's outputs, exported as environment variables (docs/cli.md).",
     )

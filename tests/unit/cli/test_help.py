@@ -132,3 +132,11 @@ def test_list_and_costs_help_say_they_do_not_read_the_audit_table(
         main(["pools", command, "--help"])
     said = " ".join(capsys.readouterr().out.split())
     assert f"--audit-table AUDIT_TABLE not read by {command}, which reads the registry table alone" in said
+
+
+def test_the_commands_list_says_what_each_command_has(capsys: pytest.CaptureFixture[str]) -> None:
+    # `warmpool --help` said pools lists, inspects, extends or releases: not that `pools costs` is there
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    said = " ".join(capsys.readouterr().out.split())
+    assert "pools list, inspect, extend or release warm pools, or see their idle cost" in said
