@@ -1006,3 +1006,19 @@ def test_a_registry_table_that_is_not_there_is_the_one_list_and_costs_name(
         assert "check the table names (--table stale) against the stack's outputs" in err
     assert main(["pools", "show", "cli-1", "--table", "stale"]) == 2
     assert "check the table names (--table stale, --audit-table warmpool-audit)" in capsys.readouterr().err
+
+
+def test_the_json_answer_of_a_request_has_the_fields_docs_cli_md_names(
+    pools: System, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # a script is written against the fields docs/cli.md lists: the doc and the answer kept apart
+    written = (Path(__file__).resolve().parents[3] / "docs" / "cli.md").read_text()
+    listed = re.search(r"in JSON, one document on stdout and nothing else \(([^;]+);", written)
+    assert listed is not None
+    named = re.findall(r"`([a-z_]+)`", listed.group(1))
+    capsys.readouterr()  # the functions' logs
+    assert main(["pools", "extend", "cli-1", "--minutes", "30", "--format", "json"]) == 0
+    extended = json.loads(capsys.readouterr().out)
+    assert main(["pools", "release", "cli-2", "--format", "json"]) == 0
+    released = json.loads(capsys.readouterr().out)
+    assert list(extended) == list(released) == named
