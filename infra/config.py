@@ -10,6 +10,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from infra.constants import SERVICE
+
 # The retention periods CloudWatch Logs accepts, in days.
 LOG_RETENTION_DAYS = (
     1,
@@ -66,6 +68,20 @@ def stack_name_problem(name: str) -> str | None:
     return None
 
 
+def metrics_service_problem(value: str) -> str | None:
+    """What is wrong with a `metrics_service`, and the fix; None when nothing is.
+
+    It is a CloudWatch dimension value the functions write into each EMF line and the alarms and the
+    dashboard look for: a value CloudWatch would not take (empty, blank, over 255 characters here) failed
+    only at deploy or, worse, every alarm watched a metric never published."""
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,254}", value):
+        return (
+            f"{value!r} cannot be the metrics' `service` dimension: use 1 to 255 letters, digits, dots, "
+            "underscores and hyphens, beginning with a letter or digit (e.g. the stack's name, team-a)."
+        )
+    return None
+
+
 # The most `function_url_reserved_concurrency` takes: an account's default limit of concurrent executions.
 MAX_RESERVED_CONCURRENCY = 1000
 
@@ -93,6 +109,10 @@ class StackConfig(BaseModel):
     job_name_prefixes: tuple[str, ...] | None = None
     log_retention_days: int = Field(default=30, ge=1)
     alarm_email: str | None = None
+    # The value of the `service` dimension of the functions' metrics, the alarms' and the dashboard's: a
+    # stack of its own for each, when two stacks share an account (`job_name_prefixes`), else each
+    # stack's alarms fire on the other's metrics and its dashboard sums both.
+    metrics_service: str = SERVICE
 
     @field_validator("stack_name")
     @classmethod
@@ -182,6 +202,13 @@ class StackConfig(BaseModel):
                 "alarm_email out for none; subscribe more to the stack's AlarmTopic (output ALARM_TOPIC_ARN)."
             )
         return email
+
+    @field_validator("metrics_service")
+    @classmethod
+    def _a_dimension_value(cls, value: str) -> str:
+        if problem := metrics_service_problem(value):
+            raise ValueError(problem)
+        return value
 
     @field_validator(
         "max_step_seconds",

@@ -51,6 +51,7 @@ class WarmPoolManager(Construct):
             "Functions",
             code=lambda_code(app_dir / LAMBDA_SOURCE_DIR),
             log_retention_days=config.log_retention_days,
+            metrics_service=config.metrics_service,
         )
         self.lifecycle = Lifecycle(
             self,
@@ -75,5 +76,6 @@ class WarmPoolManager(Construct):
             storage=self.storage,
             functions=list(self.functions.functions.values()),
             alarm_email=config.alarm_email,
+            metrics_service=config.metrics_service,
             press_dlq=self.notifications.press_dlq,
         )

@@ -10,7 +10,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
-from infra.constants import METRICS_NAMESPACE, POWERTOOLS_LAYER_PARAMETER, SERVICE
+from infra.constants import METRICS_NAMESPACE, POWERTOOLS_LAYER_PARAMETER
 
 RUNTIME = lambda_.Runtime.PYTHON_3_14
 ARCHITECTURE = lambda_.Architecture.ARM_64
@@ -52,11 +52,19 @@ class FunctionFactory(Construct):
     """Builds every function from the same code asset and layer."""
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, code: lambda_.Code, log_retention_days: int
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        code: lambda_.Code,
+        log_retention_days: int,
+        metrics_service: str,
     ) -> None:
         super().__init__(scope, construct_id)
         self.code = code
         self.log_retention_days = log_retention_days
+        # the `service` dimension of every metric the functions publish (and their logs' `service`)
+        self.metrics_service = metrics_service
         layer_arn = ssm.StringParameter.value_for_string_parameter(
             self, POWERTOOLS_LAYER_PARAMETER.format(arch="arm64", python=RUNTIME.name)
         )
@@ -88,7 +96,7 @@ class FunctionFactory(Construct):
             log_group=log_group,
             tracing=lambda_.Tracing.ACTIVE,
             environment={
-                "POWERTOOLS_SERVICE_NAME": SERVICE,
+                "POWERTOOLS_SERVICE_NAME": self.metrics_service,
                 "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
                 "POWERTOOLS_LOG_LEVEL": "INFO",
                 **environment,

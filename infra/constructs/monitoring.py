@@ -12,7 +12,7 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from infra.constants import METRICS_NAMESPACE, SERVICE
+from infra.constants import METRICS_NAMESPACE
 from infra.constructs.storage import Storage
 
 # Lifecycle events failed (and retried) in five minutes that page the on-call: one is a blip that the
@@ -22,11 +22,13 @@ EVENTS_RETRIED_THRESHOLD = 10
 NOTIFICATIONS_RETRIED_THRESHOLD = 10
 
 
-def _metric(name: str, statistic: str = "Sum", label: str | None = None) -> cloudwatch.Metric:
+def _metric(name: str, service: str, statistic: str = "Sum", label: str | None = None) -> cloudwatch.Metric:
+    """One of the functions' metrics, with the `service` dimension they publish it under (the stack's
+    `metrics_service`): another stack's in the same account, under another, is not this one's."""
     return cloudwatch.Metric(
         namespace=METRICS_NAMESPACE,
         metric_name=name,
-        dimensions_map={"service": SERVICE},
+        dimensions_map={"service": service},
         statistic=statistic,
         period=Duration.minutes(5),
         label=label or name,
@@ -42,9 +44,14 @@ class Monitoring(Construct):
         storage: Storage,
         functions: list[lambda_.Function],
         alarm_email: str | None,
+        metrics_service: str,
         press_dlq: sqs.Queue | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
+
+        def ours(name: str, statistic: str = "Sum", label: str | None = None) -> cloudwatch.Metric:
+            return _metric(name, metrics_service, statistic, label)
+
         self.alarm_topic = sns.Topic(self, "AlarmTopic", master_key=storage.key, enforce_ssl=True)
         # What the on-call engineers subscribe to besides `alarm_email` (one address): an output whose
         # description is its variable, as the notifications topic's is (docs/cli.md exports them).
@@ -132,7 +139,7 @@ class Monitoring(Construct):
             alarm(f"{fn.node.id}Errors", fn.metric_errors(period=Duration.minutes(5)), f"{fn.node.id} failed")
         alarm(
             "PolicyInvalid",
-            _metric("PolicyInvalid"),
+            ours("PolicyInvalid"),
             "The policy document in SSM is invalid; warmpool keeps deciding by the last good one it "
             "read, or, in a function that has read none, by the parameter's last valid version (the "
             "built-in policy, each job's own keep-alive, when none is valid): the log names each problem "
@@ -140,23 +147,23 @@ class Monitoring(Construct):
         )
         alarm(
             "PolicyUnreadable",
-            _metric("PolicyUnreadable"),
+            ours("PolicyUnreadable"),
             "The policy parameter in SSM could not be read; warmpool keeps deciding by the last good "
             "one it read (a function that has read none fails the event, which is retried)",
         )
         alarm(
             "PermanentErrors",
-            _metric("PermanentErrors"),
+            ours("PermanentErrors"),
             "A keep-alive update was refused; see the pool audit",
         )
         alarm(
             "ReconcilerFailures",
-            _metric("ReconcilerFailures"),
+            ours("ReconcilerFailures"),
             "The reconciler could not repair some pools; its log lists them with their errors",
         )
         alarm(
             "EventsRetried",
-            _metric("EventsRetried"),
+            ours("EventsRetried"),
             f"{EVENTS_RETRIED_THRESHOLD} or more lifecycle events failed in five minutes and went back to "
             "the queue (SageMaker or DynamoDB throttled or down, a permission missing): the lifecycle "
             "function's log names the error; SQS retries them, and keeps in the DLQ those that fail 5 times",
@@ -164,7 +171,7 @@ class Monitoring(Construct):
         )
         alarm(
             "NotificationsRetried",
-            _metric("NotificationsRetried"),
+            ours("NotificationsRetried"),
             f"{NOTIFICATIONS_RETRIED_THRESHOLD} or more notifications failed in five minutes and went back "
             "to the notify queue (SNS or DynamoDB throttled or down, Slack failing, the webhooks secret "
             "unreadable): the notifier's log names the error; SQS retries them, and keeps in the notify DLQ "
@@ -173,7 +180,7 @@ class Monitoring(Construct):
         )
         alarm(
             "SlackDeliveryFailed",
-            _metric("SlackDeliveryFailed"),
+            ours("SlackDeliveryFailed"),
             "Slack refused a message (webhook gone?); its SNS copy was sent all the same",
         )
 
@@ -181,14 +188,14 @@ class Monitoring(Construct):
         self.dashboard.add_widgets(
             cloudwatch.GraphWidget(
                 title="Available pools and warm instances",
-                left=[_metric("PoolsAvailable", "Maximum"), _metric("WarmInstances", "Maximum")],
+                left=[ours("PoolsAvailable", "Maximum"), ours("WarmInstances", "Maximum")],
             ),
             cloudwatch.GraphWidget(
                 title="Idle billable hours",
                 left=[
                     cloudwatch.MathExpression(
                         expression="m1 / 3600",
-                        using_metrics={"m1": _metric("IdleBillableSeconds")},
+                        using_metrics={"m1": ours("IdleBillableSeconds")},
                         label="idle instance-hours",
                         period=Duration.hours(1),
                     )
@@ -197,16 +204,16 @@ class Monitoring(Construct):
             cloudwatch.GraphWidget(
                 title="Warm vs cold starts",
                 left=[
-                    _metric("Reuses", label="warm starts"),
-                    _metric("MissedPools", label="missed pools"),
-                    _metric("Expiries", label="expiries"),
+                    ours("Reuses", label="warm starts"),
+                    ours("MissedPools", label="missed pools"),
+                    ours("Expiries", label="expiries"),
                 ],
             ),
         )
         self.dashboard.add_widgets(
             cloudwatch.GraphWidget(
                 title="Decisions by action",
-                left=[_metric(f"Decisions{a}") for a in ("Keep", "Extend", "Shorten", "Release", "Notify")],
+                left=[ours(f"Decisions{a}") for a in ("Keep", "Extend", "Shorten", "Release", "Notify")],
             ),
             cloudwatch.GraphWidget(
                 title="DLQ depth", left=[q.metric_approximate_number_of_messages_visible() for _, q in dlqs]
@@ -215,12 +222,12 @@ class Monitoring(Construct):
                 title="Errors",
                 left=[
                     *(fn.metric_errors() for fn in functions),
-                    _metric("PermanentErrors"),
-                    _metric("ReconcilerFailures"),
-                    _metric("EventsRejected"),
-                    _metric("EventsRetried"),
-                    _metric("NotificationsRetried"),
-                    _metric("SlackDeliveryFailed"),
+                    ours("PermanentErrors"),
+                    ours("ReconcilerFailures"),
+                    ours("EventsRejected"),
+                    ours("EventsRetried"),
+                    ours("NotificationsRetried"),
+                    ours("SlackDeliveryFailed"),
                 ],
             ),
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from functools import cache
 from typing import IO, TYPE_CHECKING, cast
@@ -14,12 +15,19 @@ SERVICE = "warmpool"
 NAMESPACE = "WarmPool"
 
 
+def service() -> str:
+    """The `service` of the metrics' dimension and of the log lines: the stack's `metrics_service`, which
+    it sets as POWERTOOLS_SERVICE_NAME (two stacks in one account each publish under their own, which
+    their own alarms watch), else `warmpool`."""
+    return os.environ.get("POWERTOOLS_SERVICE_NAME") or SERVICE
+
+
 @cache
 def logger() -> Logger:
     from aws_lambda_powertools import Logger
 
     # a StreamHandler only writes and flushes its stream: _Stdout is all of IO[str] it needs
-    return Logger(service=SERVICE, stream=cast("IO[str]", _Stdout()))
+    return Logger(service=service(), stream=cast("IO[str]", _Stdout()))
 
 
 class _Stdout:
@@ -38,7 +46,7 @@ class _Stdout:
 def metrics_client() -> PowertoolsMetricsClient:
     from aws_lambda_powertools import Metrics
 
-    return Metrics(namespace=NAMESPACE, service=SERVICE)
+    return Metrics(namespace=NAMESPACE, service=service())
 
 
 class PowertoolsMetrics:

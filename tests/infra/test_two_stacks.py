@@ -1,0 +1,163 @@
+"""Two stacks in one account (docs/deploy.md), each with its own `job_name_prefixes`: what one stack
+deploys must not be the other's. Each test synthesizes both stacks' templates, as their operators would.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+from collections.abc import Iterator
+from contextlib import redirect_stdout
+from pathlib import Path
+from typing import Any
+
+import pytest
+from warmpool import observability
+from warmpool.emulator import EmulatorConfig
+
+from tests.integration.conftest import emf_documents, running_system
+
+pytestmark = pytest.mark.slow
+
+TEAM_A: dict[str, object] = {
+    "stack_name": "Team-A",
+    "job_name_prefixes": ["team-a-"],
+    "metrics_service": "team-a",
+}
+TEAM_B: dict[str, object] = {
+    "stack_name": "Team-B",
+    "job_name_prefixes": ["team-b-"],
+    "metrics_service": "team-b",
+}
+
+Watched = tuple[str, str, tuple[tuple[str, str], ...]]  # namespace, metric, dimensions
+
+
+def synthesized(settings: dict[str, object], outdir: Path) -> dict[str, Any]:
+    """A stack's template, built as `cdk synth -c warmpool=...` builds it."""
+    os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "18,20")
+    from app import build_app
+
+    assembly = build_app(context={"warmpool": settings}, outdir=str(outdir)).synth()
+    (stack,) = assembly.stacks
+    template: dict[str, Any] = json.loads((outdir / stack.template_file).read_text())
+    return template
+
+
+def alarmed(template: dict[str, Any]) -> set[Watched]:
+    """What the stack's alarms on warmpool's own metrics watch."""
+    watched = set()
+    for resource in template["Resources"].values():
+        if resource["Type"] != "AWS::CloudWatch::Alarm":
+            continue
+        for query in resource["Properties"].get("Metrics", []):
+            metric = query["MetricStat"]["Metric"]
+            dimensions = tuple(sorted((d["Name"], d["Value"]) for d in metric["Dimensions"]))
+            watched.add((metric["Namespace"], metric["MetricName"], dimensions))
+    return watched
+
+
+def graphed(template: dict[str, Any]) -> set[tuple[str, str]]:
+    """The (metric, service) pairs of warmpool's own metrics on the stack's dashboard."""
+    (dashboard,) = [r for r in template["Resources"].values() if r["Type"] == "AWS::CloudWatch::Dashboard"]
+    body = json.dumps(dashboard["Properties"]["DashboardBody"]).replace('\\"', '"')
+    return set(re.findall(r'\["WarmPool","(\w+)","service","([^"]+)"', body))
+
+
+def functions_service(template: dict[str, Any]) -> set[str]:
+    return {
+        r["Properties"]["Environment"]["Variables"]["POWERTOOLS_SERVICE_NAME"]
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::Lambda::Function" and "Environment" in r["Properties"]
+    }
+
+
+def test_each_stacks_alarms_and_dashboard_watch_only_its_own_functions_metrics(tmp_path: Path) -> None:
+    # Both stacks published under `service` = warmpool: team B's policy put invalid by hand paged team A
+    # (PolicyInvalid), and team A's dashboard summed both teams' pools.
+    a = synthesized(TEAM_A, tmp_path / "a")
+    b = synthesized(TEAM_B, tmp_path / "b")
+    for template, service in ((a, "team-a"), (b, "team-b")):
+        assert functions_service(template) == {service}  # the functions publish under it
+        watched = alarmed(template)
+        assert {m for _, m, _ in watched} >= {"PolicyInvalid", "PolicyUnreadable", "ReconcilerFailures"}
+        assert {d for _, _, d in watched} == {(("service", service),)}, watched
+        assert graphed(template)
+        assert {s for _, s in graphed(template)} == {service}
+    assert not alarmed(a) & alarmed(b)
+
+
+def test_a_stack_left_at_the_defaults_publishes_and_alarms_as_before(tmp_path: Path) -> None:
+    # the metrics' names, namespace and dimension are a contract (docs/deploy.md, "Metrics")
+    template = synthesized({}, tmp_path)
+    assert functions_service(template) == {"warmpool"}
+    assert {d for _, _, d in alarmed(template)} == {(("service", "warmpool"),)}
+    assert {s for _, s in graphed(template)} == {"warmpool"}
+
+
+@pytest.fixture
+def fresh_observability() -> Iterator[None]:
+    """The functions' logger and metrics made anew, as in a new Lambda instance (and after the test)."""
+    observability.metrics_client.cache_clear()
+    observability.logger.cache_clear()
+    yield
+    observability.metrics_client.cache_clear()
+    observability.logger.cache_clear()
+
+
+def test_a_function_publishes_its_metrics_under_the_service_its_stack_alarms_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_observability: None
+) -> None:
+    # The stack set POWERTOOLS_SERVICE_NAME, but the functions published under `warmpool` whatever it
+    # said: team B's alarms would watch a metric never published, and team A's fire on team B's.
+    template = synthesized(TEAM_B, tmp_path)
+    (service,) = functions_service(template)
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    with running_system(monkeypatch, EmulatorConfig()) as system:
+        monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", service)  # as the stack sets it
+        system.sqs.send_message(QueueUrl=system.env.lifecycle_queue_url, MessageBody='{"detail-type": "?"}')
+        out = io.StringIO()
+        with redirect_stdout(out):
+            system.lifecycle.drain()
+    documents = list(emf_documents(out.getvalue()))
+    dimensions = {json.dumps(d["_aws"]["CloudWatchMetrics"][0]["Dimensions"]) for d in documents}
+    assert dimensions == {'[["service"]]'}
+    published = {
+        (document["_aws"]["CloudWatchMetrics"][0]["Namespace"], metric["Name"], document["service"])
+        for document in documents
+        for metric in document["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+    }
+    assert ("WarmPool", "EventsRejected", "team-b") in published, published
+    assert {s for _, _, s in published} == {"team-b"}
+    assert ("EventsRejected", "team-b") in graphed(template)  # what team B's dashboard shows
+
+
+@pytest.mark.parametrize(
+    ("given", "says"),
+    [
+        ("", r"'' cannot be the metrics' `service` dimension: use 1 to 255 letters, digits, dots, "),
+        ("team a", r"'team a' cannot be the metrics' `service` dimension"),
+        (" team-a", r"' team-a' cannot be the metrics' `service` dimension"),
+        ("a" * 256, r"'a{256}' cannot be the metrics' `service` dimension"),
+        (5, r"Input should be a valid string \(got 5\)\. Use a string\."),
+    ],
+)
+def test_a_metrics_service_cloudwatch_or_the_alarms_could_not_use_fails_synth_naming_it(
+    given: object, says: str, tmp_path: Path
+) -> None:
+    os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "18,20")
+    from app import build_app
+    from infra.config import ConfigError
+
+    with pytest.raises(ConfigError, match=rf"^warmpool.metrics_service: {says}") as err:
+        build_app(context={"warmpool": {"metrics_service": given}}, outdir=str(tmp_path / "out"))
+    assert len(err.value.problems) == 1
+    assert not list(tmp_path.glob("out/*.template.json"))
