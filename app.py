@@ -10,6 +10,7 @@ from pathlib import Path
 
 import aws_cdk as cdk
 import cdk_nag
+from aws_cdk import cx_api
 from warmpool.domain.policy import PolicyError
 
 from infra.config import ConfigError, load_config
@@ -65,13 +66,28 @@ def config_problems(error: ConfigError | PolicyError) -> str:
     return "\n".join(error.problems)
 
 
+def synth_warnings(assembly: cx_api.CloudAssembly) -> list[str]:
+    """The warnings the synth left on the stacks (a setting two stacks in one account would share,
+    `shared_account_warnings`), which the CDK CLI prints and `python app.py` otherwise would not."""
+    return [
+        str(message.entry.data)
+        for stack in assembly.stacks
+        for message in stack.messages
+        if message.level == cx_api.SynthesisMessageLevel.WARNING
+    ]
+
+
 def main() -> None:
     # `cdk synth` sets CDK_OUTDIR; `python app.py` writes to cdk.out/ like it would.
+    under_cdk_cli = "CDK_OUTDIR" in os.environ
     try:
         app = build_app(outdir=os.environ.get("CDK_OUTDIR", "cdk.out"))
     except (ConfigError, PolicyError) as error:
         sys.exit(config_problems(error))
-    app.synth()
+    assembly = app.synth()
+    if not under_cdk_cli:  # the CLI prints them itself, with where they are
+        for warning in synth_warnings(assembly):
+            print(f"warning: {warning}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -322,6 +322,34 @@ class StackConfig(BaseModel):
         return self
 
 
+def shared_account_warnings(config: StackConfig, stack_name: str) -> list[str]:
+    """What a stack with `job_name_prefixes` (another stack manages the account's other jobs) leaves at a
+    default the other stack would share, each as `warmpool.<key>: <what collides>. <fix>`.
+
+    Warnings, not errors: one stack of the account may keep the defaults (an existing stack given
+    prefixes keeps its name and its metrics); setting the key, to the default too, says so and silences it.
+    """
+    if config.job_name_prefixes is None:
+        return []
+    warnings = []
+    if "stack_name" not in config.model_fields_set and stack_name == config.stack_name:
+        warnings.append(
+            f"warmpool.stack_name: left at `{stack_name}` while job_name_prefixes is set: another stack "
+            "deployed in the account and region with this name does not stand beside this one, it replaces "
+            "it (CloudFormation updates the one stack of that name, and its prefixes with it). Give each "
+            f"stack a stack_name of its own (e.g. Team-A), or set `{stack_name}` to keep this one's."
+        )
+    if "metrics_service" not in config.model_fields_set:
+        warnings.append(
+            f"warmpool.metrics_service: left at `{config.metrics_service}` while job_name_prefixes is set: "
+            "another stack in the account publishing its metrics under the same `service` dimension fires "
+            "this stack's alarms (PolicyInvalid, PermanentErrors, ReconcilerFailures, EventsRetried, ...) "
+            "and sums into its dashboard. Give each stack a metrics_service of its own (e.g. its "
+            f"stack_name), or set `{config.metrics_service}` to keep this one's."
+        )
+    return warnings
+
+
 class ConfigError(ValueError):
     """The `warmpool` context is invalid; `problems` lists `warmpool.<key>: <what is wrong>. <fix>` lines,
     one per problem, which `python app.py` (and so `cdk synth`) prints instead of a traceback."""

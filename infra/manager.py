@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aws_cdk import Stack, Token
+from aws_cdk import Annotations, Stack, Token
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 from warmpool.domain.policy import deployable, load_policy_file
 from warmpool.domain.policy.document import STANDARD_PARAMETER_BYTES
 
-from infra.config import ConfigError, StackConfig, stack_name_problem
+from infra.config import ConfigError, StackConfig, shared_account_warnings, stack_name_problem
 from infra.constants import LAMBDA_SOURCE_DIR
 from infra.constructs.functions import FunctionFactory
 from infra.constructs.lifecycle import Lifecycle
@@ -28,6 +28,10 @@ class WarmPoolManager(Construct):
         stack_name = Stack.of(self).stack_name
         if not Token.is_unresolved(stack_name) and (problem := stack_name_problem(stack_name)):
             raise ConfigError([f"WarmPoolManager in stack {stack_name}: {problem}"])
+        # Two stacks in one account (docs/deploy.md): what this one shares with the other unless told
+        for warning in shared_account_warnings(config, stack_name):
+            key = warning.split(":", 1)[0]
+            Annotations.of(self).add_warning_v2(f"{key}:shared-with-another-stack", warning)
         # An invalid policy fails synth here, with every problem named by its path and fix; so does one
         # over the advanced parameter's limit, which would fail the deploy half-way.
         path = app_dir / config.policy_file

@@ -8,6 +8,8 @@ import io
 import json
 import os
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import redirect_stdout
 from pathlib import Path
@@ -17,6 +19,7 @@ import pytest
 from warmpool import observability
 from warmpool.emulator import EmulatorConfig
 
+from tests.infra.conftest import ROOT
 from tests.integration.conftest import emf_documents, running_system
 
 pytestmark = pytest.mark.slow
@@ -37,13 +40,20 @@ Watched = tuple[str, str, tuple[tuple[str, str], ...]]  # namespace, metric, dim
 
 def synthesized(settings: dict[str, object], outdir: Path) -> dict[str, Any]:
     """A stack's template, built as `cdk synth -c warmpool=...` builds it."""
+    return synthesized_with_warnings(settings, outdir)[1]
+
+
+def synthesized_with_warnings(
+    settings: dict[str, object], outdir: Path
+) -> tuple[str, dict[str, Any], list[str]]:
+    """A stack's name, template and the warnings its synth left (which `cdk synth` prints)."""
     os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "18,20")
-    from app import build_app
+    from app import build_app, synth_warnings
 
     assembly = build_app(context={"warmpool": settings}, outdir=str(outdir)).synth()
     (stack,) = assembly.stacks
     template: dict[str, Any] = json.loads((outdir / stack.template_file).read_text())
-    return template
+    return stack.stack_name, template, synth_warnings(assembly)
 
 
 def alarmed(template: dict[str, Any]) -> set[Watched]:
@@ -91,7 +101,8 @@ def test_each_stacks_alarms_and_dashboard_watch_only_its_own_functions_metrics(t
 
 def test_a_stack_left_at_the_defaults_publishes_and_alarms_as_before(tmp_path: Path) -> None:
     # the metrics' names, namespace and dimension are a contract (docs/deploy.md, "Metrics")
-    template = synthesized({}, tmp_path)
+    _, template, warnings = synthesized_with_warnings({}, tmp_path)
+    assert warnings == []  # a stack without prefixes is the account's only one
     assert functions_service(template) == {"warmpool"}
     assert {d for _, _, d in alarmed(template)} == {(("service", "warmpool"),)}
     assert {s for _, s in graphed(template)} == {"warmpool"}
@@ -161,3 +172,74 @@ def test_a_metrics_service_cloudwatch_or_the_alarms_could_not_use_fails_synth_na
         build_app(context={"warmpool": {"metrics_service": given}}, outdir=str(tmp_path / "out"))
     assert len(err.value.problems) == 1
     assert not list(tmp_path.glob("out/*.template.json"))
+
+
+STACK_NAME_SHARED = (
+    "warmpool.stack_name: left at `WarmPoolManager` while job_name_prefixes is set: another stack deployed "
+    "in the account and region with this name does not stand beside this one, it replaces it"
+)
+METRICS_SHARED = (
+    "warmpool.metrics_service: left at `warmpool` while job_name_prefixes is set: another stack in the "
+    "account publishing its metrics under the same `service` dimension fires this stack's alarms"
+)
+
+
+def test_two_stacks_given_only_their_prefixes_each_warn_at_synth_of_what_they_would_share(
+    tmp_path: Path,
+) -> None:
+    # Given only their prefixes, as "Two stacks in one account" begins, the two were one stack named
+    # WarmPoolManager (the second deploy replaced the first's prefixes, its team's jobs left unmanaged) and
+    # shared their metrics, and synth said nothing of either.
+    a_name, _, a_warnings = synthesized_with_warnings({"job_name_prefixes": ["team-a-"]}, tmp_path / "a")
+    b_name, _, b_warnings = synthesized_with_warnings({"job_name_prefixes": ["team-b-"]}, tmp_path / "b")
+    assert a_name == b_name == "WarmPoolManager"
+    for warnings in (a_warnings, b_warnings):
+        assert len(warnings) == 2, warnings
+        stack_name, metrics = warnings
+        assert stack_name.startswith(STACK_NAME_SHARED)
+        assert "Give each stack a stack_name of its own (e.g. Team-A), or set `WarmPoolManager`" in stack_name
+        assert metrics.startswith(METRICS_SHARED)
+        assert (
+            "Give each stack a metrics_service of its own (e.g. its stack_name), or set `warmpool`" in metrics
+        )
+    # each its own: nothing to warn of, the stacks and their alarms apart
+    for settings, outdir in ((TEAM_A, tmp_path / "team-a"), (TEAM_B, tmp_path / "team-b")):
+        _, _, warnings = synthesized_with_warnings(settings, outdir)
+        assert warnings == []
+    # the one stack that keeps the defaults says so, and is not warned either
+    kept: dict[str, object] = {
+        "job_name_prefixes": ["team-a-"],
+        "stack_name": "WarmPoolManager",
+        "metrics_service": "warmpool",
+    }
+    assert synthesized_with_warnings(kept, tmp_path / "kept")[2] == []
+
+
+def test_make_synth_prints_the_warnings_the_cdk_cli_would(tmp_path: Path) -> None:
+    # `make synth` runs `python app.py`, which wrote the template and said nothing of the warnings that
+    # `cdk synth` shows; the CDK CLI (which sets CDK_OUTDIR) prints them itself, not twice.
+    env = {
+        **os.environ,
+        "CDK_CONTEXT_JSON": json.dumps({"warmpool": {"job_name_prefixes": ["team-a-"]}}),
+        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "18,20",
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "lambdas"), str(ROOT)]),
+    }
+    env.pop("CDK_OUTDIR", None)
+    app = str(ROOT / "app.py")
+    made = subprocess.run(
+        [sys.executable, app], cwd=tmp_path, env=env, capture_output=True, text=True, check=False
+    )
+    assert made.returncode == 0, made.stderr
+    assert (tmp_path / "cdk.out" / "WarmPoolManager.template.json").exists()
+    printed = [line for line in made.stderr.splitlines() if line.startswith("warning: ")]
+    assert [line.split(":", 2)[1].strip() for line in printed] == [
+        "warmpool.stack_name",
+        "warmpool.metrics_service",
+    ]
+    assert printed[1].startswith(f"warning: {METRICS_SHARED}")
+    under_cli = {**env, "CDK_OUTDIR": str(tmp_path / "cli.out")}
+    made = subprocess.run(
+        [sys.executable, app], cwd=tmp_path, env=under_cli, capture_output=True, text=True, check=False
+    )
+    assert made.returncode == 0, made.stderr
+    assert "warning: " not in made.stderr
