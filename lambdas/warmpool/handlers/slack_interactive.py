@@ -525,6 +525,23 @@ def _press(rt: Worker, queued: QueuedPress) -> str:
 
     log = logger()
     press = queued.press
+    limits = rt.service.limits
+    if not limits.manages(press.job_name):
+        # Another stack's job (`job_name_prefixes`): its message came from a Slack app whose Request URL
+        # is this stack's endpoint. Not in this registry, it would be answered "gone" and its message's
+        # buttons removed, while the other stack keeps it warm: it is left, message and all, and the
+        # person told where the fix is.
+        log.info("Slack press on another deployment's job", extra={"job_name": press.job_name})
+        return _answer_press(
+            rt.slack,
+            press,
+            slack_text(
+                f"{press.kind} {press.job_name}: not this deployment's job: it manages only the jobs whose "
+                f"names begin with {', '.join(limits.job_name_prefixes)} (job_name_prefixes); nothing was "
+                "done. The stack that manages it needs a Slack app of its own, whose Request URL is that "
+                "stack's SlackRequestUrl, to post its messages."
+            ),
+        )
     # The pool the job is in now, as the registry's job index names it (the engine acts on that one):
     # the button names the pool the message was sent about, which a lineage joined since no longer is
     # (a job's events that came after its successor's: the successor's own pool, merged into its

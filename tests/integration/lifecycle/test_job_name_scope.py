@@ -11,6 +11,7 @@ from warmpool.handlers import lifecycle, reconciler, slack_interactive
 from warmpool.local.resources import put_lifecycle_rules
 
 from tests.integration.conftest import System
+from tests.integration.notify.test_notify import press, signed
 
 TWO_HOURS = {"version": 1, "defaults": {"keep_alive_strategy": "fixed-7200"}}
 
@@ -69,3 +70,34 @@ def test_a_person_cannot_extend_or_release_another_stacks_pool_through_this_one(
     assert job["WarmPoolStatus"]["Status"] == "Available"  # neither released nor kept longer
     assert team_a.control.update_calls() == []
     assert team_a.registry.get("team-b-2") is None  # nor recorded in this stack's registry
+
+
+def test_a_slack_press_on_another_stacks_pool_says_so_and_leaves_the_message_its_buttons(
+    team_a: System,
+) -> None:
+    # One Slack app for two stacks: its Request URL is one stack's, so a press on the other stack's
+    # message came here, was answered "gone or has moved on" of a warm pool, and its message lost its
+    # buttons ("no longer warm"), for the other stack's people too.
+    team_a.sagemaker.create_training_job(
+        **training_job_request("team-b-3", keep_alive_seconds=900, tags={"team": "b", "owner": "bob"})
+    )
+    team_a.settle()
+    team_a.control.complete_job("team-b-3")
+    team_a.settle()
+    posted = len(team_a.slack.received)
+
+    status, text = team_a.press(signed(press("team-b-3", "warmpool_release", "UBOB")))
+
+    assert status == 200
+    assert text.startswith(
+        "release team-b-3: not this deployment's job: it manages only the jobs whose names begin with "
+        "team-a- (job_name_prefixes); nothing was done."
+    )
+    assert "Request URL" in text  # the fix: the Slack app of the stack that manages it
+    answers = team_a.slack.received[posted:]
+    assert len(answers) == 1  # the answer alone: the message keeps its buttons
+    assert not answers[0]["body"].get("replace_original")
+    job = team_a.sagemaker.describe_training_job(TrainingJobName="team-b-3")
+    assert job["WarmPoolStatus"]["Status"] == "Available"
+    assert team_a.control.update_calls() == []
+    assert team_a.registry.get("team-b-3") is None
