@@ -243,3 +243,43 @@ def test_make_synth_prints_the_warnings_the_cdk_cli_would(tmp_path: Path) -> Non
     )
     assert made.returncode == 0, made.stderr
     assert "warning: " not in made.stderr
+
+
+# The names AWS holds unique in an account and region, by resource type: a name either stack gave
+# explicitly, were the other to give it too, would fail the second deploy (or, worse, be shared).
+UNIQUE_NAMES = {
+    "AWS::Scheduler::ScheduleGroup": "Name",
+    "AWS::DynamoDB::Table": "TableName",
+    "AWS::DynamoDB::GlobalTable": "TableName",
+    "AWS::Lambda::Function": "FunctionName",
+    "AWS::Logs::LogGroup": "LogGroupName",
+    "AWS::SQS::Queue": "QueueName",
+    "AWS::SNS::Topic": "TopicName",
+    "AWS::SSM::Parameter": "Name",
+    "AWS::SecretsManager::Secret": "Name",
+    "AWS::Events::Rule": "Name",
+    "AWS::CloudWatch::Dashboard": "DashboardName",
+    "AWS::CloudWatch::Alarm": "AlarmName",
+    "AWS::IAM::Role": "RoleName",
+    "AWS::KMS::Alias": "AliasName",
+}
+
+
+def named(template: dict[str, Any]) -> dict[str, str]:
+    """Each name the template gives (`type.property=value`), by the resource that has it."""
+    return {
+        f"{r['Type']}.{UNIQUE_NAMES[r['Type']]}={r['Properties'][UNIQUE_NAMES[r['Type']]]}": logical
+        for logical, r in template["Resources"].items()
+        if r["Type"] in UNIQUE_NAMES and UNIQUE_NAMES[r["Type"]] in r.get("Properties", {})
+    }
+
+
+def test_two_stacks_of_their_own_names_give_no_resource_a_name_the_other_gives(tmp_path: Path) -> None:
+    # every table, function, log group, queue, topic, parameter, secret, rule, dashboard, alarm, role and
+    # schedule group of a stack is named by CloudFormation after it, or by the stack's own stack_name
+    a, b = synthesized(TEAM_A, tmp_path / "a"), synthesized(TEAM_B, tmp_path / "b")
+    assert named(a)  # the step schedules' group at least
+    shared = sorted(set(named(a)) & set(named(b)))
+    assert not shared, shared
+    kinds = {r["Type"] for r in a["Resources"].values()}
+    assert {"AWS::DynamoDB::GlobalTable", "AWS::Lambda::Function", "AWS::SSM::Parameter"} <= kinds
