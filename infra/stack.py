@@ -12,7 +12,7 @@ from infra.config import StackConfig
 from infra.manager import WarmPoolManager
 
 
-def nag_acknowledgments(stack: Stack, manager: WarmPoolManager) -> dict[str, str]:
+def nag_acknowledgments(stack: Stack, manager: WarmPoolManager, config: StackConfig) -> dict[str, str]:
     """Every cdk-nag finding warmpool accepts, one by one, each with the reason it is acceptable."""
     pools = stack.get_logical_id(manager.storage.pools_table.node.default_child)  # type: ignore[arg-type]
     group = manager.lifecycle.schedule_group_name
@@ -41,6 +41,13 @@ def nag_acknowledgments(stack: Stack, manager: WarmPoolManager) -> dict[str, str
             "never Create or Stop"
         ),
         f"{iam5}[Resource::{tuning_jobs}]": "Describe only, for the tuning jobs users create",
+        **{
+            f"{iam5}[Resource::{account.format(service='sagemaker', resource=f'training-job/{name}')}]": (
+                "UpdateTrainingJob only, on the jobs whose names begin with one of job_name_prefixes (users "
+                "create them with names warmpool cannot know in full)"
+            )
+            for name in {f"{p.lower()}*" for p in config.job_name_prefixes or ()}
+        },
         f"{iam5}[Resource::{schedules}]": (
             "One-shot step schedules, named per pool at run time, only inside warmpool's own group"
         ),
@@ -65,7 +72,7 @@ class WarmPoolStack(Stack):
         cdk.Validations.of(self).acknowledge(
             *(
                 cdk.Acknowledgment(id=rule, reason=reason)
-                for rule, reason in nag_acknowledgments(self, self.manager).items()
+                for rule, reason in nag_acknowledgments(self, self.manager, config).items()
             )
         )
         for construct, rule, reason in serverless_acknowledgments(self.manager):

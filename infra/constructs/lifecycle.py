@@ -30,6 +30,16 @@ from infra.constructs.storage import Storage
 EVENTS = "events.amazonaws.com"
 
 
+def updatable_training_jobs(stack: Stack, job_name_prefixes: tuple[str, ...] | None) -> list[str]:
+    """The training jobs the engine may update: every job of the account, or with `job_name_prefixes` only
+    those whose names begin with them (the other stack's jobs are the other stack's role's to update).
+    SageMaker writes a training job's ARN with its name in lower case, which IAM matches as written."""
+    names = [f"{prefix.lower()}*" for prefix in dict.fromkeys(job_name_prefixes or ("",))]
+    return [
+        stack.format_arn(service="sagemaker", resource="training-job", resource_name=name) for name in names
+    ]
+
+
 @jsii.implements(events.IRuleTarget)
 class _LifecycleQueueTarget:
     """The lifecycle queue as a rule's target, granted only what EventBridge needs.
@@ -274,7 +284,7 @@ class Lifecycle(Construct):
             iam.PolicyStatement(
                 sid="UpdateKeepAliveOnly",
                 actions=["sagemaker:UpdateTrainingJob"],
-                resources=[training_jobs],
+                resources=updatable_training_jobs(stack, config.job_name_prefixes),
                 conditions=conditions,
             )
         )

@@ -283,3 +283,41 @@ def test_two_stacks_of_their_own_names_give_no_resource_a_name_the_other_gives(t
     assert not shared, shared
     kinds = {r["Type"] for r in a["Resources"].values()}
     assert {"AWS::DynamoDB::GlobalTable", "AWS::Lambda::Function", "AWS::SSM::Parameter"} <= kinds
+
+
+def may_update(template: dict[str, Any]) -> dict[str, set[str]]:
+    """The training jobs each role may UpdateTrainingJob, as ARN patterns (the partition, region and
+    account as the template's pseudo parameters)."""
+    out: dict[str, set[str]] = {}
+    for policy in (r for r in template["Resources"].values() if r["Type"] == "AWS::IAM::Policy"):
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            if "sagemaker:UpdateTrainingJob" not in actions:
+                continue
+            listed = statement["Resource"]
+            for resource in listed if isinstance(listed, list) else [listed]:
+                parts = resource["Fn::Join"][1]
+                arn = "".join(p if isinstance(p, str) else "${" + p["Ref"] + "}" for p in parts)
+                for role in policy["Properties"]["Roles"]:
+                    out.setdefault(role["Ref"], set()).add(arn)
+    return out
+
+
+def test_each_stacks_engine_may_update_only_the_jobs_of_its_own_prefixes(tmp_path: Path) -> None:
+    # Each stack's engine roles (lifecycle, reconciler, Slack presses) could UpdateTrainingJob every job
+    # of the account, the other stack's too: one stack's compromised or misconfigured function could set
+    # the other's keep-alives. SageMaker's training job ARNs have the job's name in lower case.
+    a = synthesized({**TEAM_A, "job_name_prefixes": ["team-a-", "Nightly-"]}, tmp_path / "a")
+    b = synthesized(TEAM_B, tmp_path / "b")
+    jobs = "arn:${AWS::Partition}:sagemaker:${AWS::Region}:${AWS::AccountId}:training-job/"
+    assert len(may_update(a)) == len(may_update(b)) == 3
+    assert set(map(frozenset, may_update(a).values())) == {frozenset({f"{jobs}team-a-*", f"{jobs}nightly-*"})}
+    assert set(map(frozenset, may_update(b).values())) == {frozenset({f"{jobs}team-b-*"})}
+    # cdk-nag's finding on each prefix's wildcard is acknowledged with its reason, as on training-job/*
+    for outdir in (tmp_path / "a", tmp_path / "b"):
+        report = json.loads((outdir / "validation-report.json").read_text())
+        assert all(not r.get("violations") for r in report["pluginReports"]), report
+    # a stack of the account's every job (no prefixes) still updates every job
+    assert set(map(frozenset, may_update(synthesized({}, tmp_path / "all")).values())) == {
+        frozenset({f"{jobs}*"})
+    }
