@@ -321,3 +321,15 @@ def test_each_stacks_engine_may_update_only_the_jobs_of_its_own_prefixes(tmp_pat
     assert set(map(frozenset, may_update(synthesized({}, tmp_path / "all")).values())) == {
         frozenset({f"{jobs}*"})
     }
+
+
+def test_the_second_stack_as_deploy_md_shows_it_synthesizes_apart_and_without_a_warning(
+    tmp_path: Path,
+) -> None:
+    text = (ROOT / "docs" / "deploy.md").read_text()
+    section = text.split("### Two stacks in one account\n", 1)[1].split("\n#", 1)[0]
+    (given,) = re.findall(r"deploy -c warmpool='(\{.*\})'", section)
+    name, template, warnings = synthesized_with_warnings(json.loads(given), tmp_path)
+    assert warnings == []
+    assert name != "WarmPoolManager"
+    assert functions_service(template) != {"warmpool"}
