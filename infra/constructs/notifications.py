@@ -105,6 +105,8 @@ class Notifications(Construct):
                 "SLACK_WEBHOOKS_SECRET_ARN": self.webhooks.secret_arn,
                 "POLICY_PARAMETER_NAME": policy.parameter_name,
                 "IDEMPOTENCY_TABLE_NAME": storage.idempotency_table.table_name,
+                # bot-token mode: the channel and ts of each message with buttons, kept with its pool
+                "POOLS_TABLE_NAME": storage.pools_table.table_name,
             },
         )
         consume_queue(self.notifier_fn, storage.notify_queue, batch_size=10)
@@ -119,6 +121,15 @@ class Notifications(Construct):
             "dynamodb:UpdateItem",
             "dynamodb:DeleteItem",
             "dynamodb:GetItem",
+        )
+        # Bot-token mode (docs/notifications.md): the Slack messages kept with a pool (`POOL#<pool id>`,
+        # `SLACKMSG#...`), put; items of the pools' partitions only, and no index
+        self.notifier_fn.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["dynamodb:PutItem"],
+                resources=[storage.pools_table.table_arn],
+                conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["POOL#*"]}},
+            )
         )
 
         self.slack_fn: lambda_.Function | None = None

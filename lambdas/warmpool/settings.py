@@ -109,6 +109,23 @@ class NotifierSettings(_EnvSettings):
     slack_webhooks_secret_arn: str = Field(alias="SLACK_WEBHOOKS_SECRET_ARN")
     policy_parameter_name: str = Field(alias="POLICY_PARAMETER_NAME")
     idempotency_table_name: str = Field(alias="IDEMPOTENCY_TABLE_NAME")
+    # Bot-token mode (docs/notifications.md): where the channel and `ts` of each message with buttons
+    # are kept, for `chat.update` to take the buttons away when the pool ends. Unset (a stack before
+    # it), messages are posted all the same and keep their buttons.
+    pools_table_name: str | None = Field(default=None, alias="POOLS_TABLE_NAME", min_length=1)
+    # Slack's Web API; a local run (the tests) points it at a loopback stand-in
+    slack_api_url: str = Field(default="https://slack.com/api/", alias="SLACK_API_URL")
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _api_url(cls, value: str) -> str:
+        loopback = value.startswith(("http://127.0.0.1:", "http://localhost:"))
+        if not (value.startswith("https://") or loopback) or " " in value:
+            raise ValueError(
+                "Slack's Web API is https://slack.com/api/ (leave it unset); only a local stand-in on "
+                "http://127.0.0.1:<port>/ may be http"
+            )
+        return value if value.endswith("/") else f"{value}/"
 
 
 class SlackInteractiveSettings(_EnvSettings):

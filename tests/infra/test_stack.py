@@ -624,3 +624,25 @@ def test_the_registry_and_the_audit_trail_cannot_be_deleted_and_every_topic_is_e
     topics = synthesized.resources("AWS::SNS::Topic").values()
     assert len(topics) == 2  # owners' notifications, alarms: both under warmpool's key
     assert all("KmsMasterKeyId" in t["Properties"] for t in topics)
+
+
+def test_the_notifier_may_keep_slack_messages_with_the_pools_and_nothing_else_there(
+    synthesized: Synthesized,
+) -> None:
+    """Bot-token mode keeps each Slack message with buttons (channel, ts) in the registry table beside
+    its pool: the notifier is told the table, and may put items of the pools' partitions only."""
+    (notifier,) = [
+        fn
+        for logical_id, fn in synthesized.resources("AWS::Lambda::Function").items()
+        if "FunctionsNotifier" in logical_id
+    ]
+    environment = notifier["Properties"]["Environment"]["Variables"]
+    assert environment["POOLS_TABLE_NAME"]["Ref"].startswith("WarmPoolStoragePools")
+    grants = [
+        s
+        for name, s in statements(synthesized)
+        if "Notifier" in name and any("Pools" in str(r) for r in resources(s))
+    ]
+    assert len(grants) == 1
+    assert sorted(actions(grants[0])) == ["dynamodb:PutItem"]
+    assert grants[0]["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["POOL#*"]}}

@@ -21,6 +21,28 @@ from warmpool.domain.messages import within_slack_limits
 
 PERMANENT_STATUSES = frozenset({400, 403, 404, 410})
 MAX_RETRY_AFTER_SECONDS = 5.0
+SLACK_API_URL = "https://slack.com/api/"
+# The Web API's errors that a try again does not mend, except at Slack's own side: these are retried
+# like a 5xx. Any other `ok: false` is the message's or the deployment's, permanent (the SNS copy stands).
+API_TRANSIENT_ERRORS = frozenset(
+    {"internal_error", "fatal_error", "fatal", "service_unavailable", "request_timeout", "ratelimited"}
+)
+# What the operator does about the Web API's usual permanent errors: said in the log, with the key
+API_ERROR_FIXES = {
+    "channel_not_found": "the channel id in the webhooks secret is not a channel the bot can see; put the "
+    "channel's id (its details, at the bottom: C0123ABCD), and invite the app to a private channel",
+    "not_in_channel": "the app is not in the channel; invite it (/invite @<the app>), or add the "
+    "chat:write.public scope",
+    "is_archived": "the channel is archived; put another channel's id in the webhooks secret",
+    "invalid_auth": "the bot token in the webhooks secret (bot_token) is not valid; put the app's current "
+    "Bot User OAuth Token (xoxb-...)",
+    "not_authed": "no bot token was sent; put the app's Bot User OAuth Token (xoxb-...) under bot_token",
+    "token_revoked": "the bot token was revoked; reinstall the app and put its new token under bot_token",
+    "account_inactive": "the bot token's app or user is deactivated; reinstall the app, put the new token",
+    "missing_scope": "the Slack app lacks the chat:write scope; add it (OAuth & Permissions) and reinstall",
+    "message_not_found": "the message was deleted in Slack; nothing to update",
+    "cant_update_message": "the message was not posted by this app's bot; nothing to update",
+}
 
 
 def _sdk_logger() -> logging.Logger:
@@ -35,9 +57,12 @@ def _sdk_logger() -> logging.Logger:
 class SlackPermanentError(RuntimeError):
     """Slack refused the message for good (webhook revoked, channel archived, bad payload)."""
 
-    def __init__(self, status: int) -> None:
-        super().__init__(f"Slack refused the message with HTTP {status}")
+    def __init__(self, status: int, error: str | None = None) -> None:
+        said = f"{error} (HTTP {status})" if error else f"HTTP {status}"
+        hint = API_ERROR_FIXES.get(error or "")
+        super().__init__(f"Slack refused the message with {said}{f': {hint}' if hint else ''}")
         self.status = status
+        self.error = error  # the Web API's error code (bot-token mode), None from a webhook
 
 
 class SlackTransientError(RuntimeError):
@@ -111,50 +136,18 @@ class SlackWebhooks:
         self._max_retry_after = max_retry_after_seconds
 
     def _client(self, url: str, deadline: float | None = None) -> Any:
-        from slack_sdk.http_retry.builtin_handlers import (
-            ConnectionErrorRetryHandler,
-            RateLimitErrorRetryHandler,
-            ServerErrorRetryHandler,
-        )
-        from slack_sdk.http_retry.handler import RetryHandler
-        from slack_sdk.http_retry.state import RetryState
-
-        timeout, max_retry_after = self._timeout, self._max_retry_after
-
-        def time_for(wait: float) -> bool:
-            """A retry after `wait` seconds can still end (one more timeout) before the deadline."""
-            return deadline is None or time.monotonic() + wait + timeout <= deadline
-
-        class BackoffFits(RetryHandler):
-            """Retries only when the handler's own backoff still leaves time for the try."""
-
-            def _can_retry(self, *, state: RetryState, **kwargs: Any) -> bool:
-                wait = self.interval_calculator.calculate_sleep_duration(state.current_attempt)
-                return super()._can_retry(state=state, **kwargs) and time_for(wait)
-
-        class ConnectionRetry(BackoffFits, ConnectionErrorRetryHandler):
-            pass
-
-        class ServerErrorRetry(BackoffFits, ServerErrorRetryHandler):
-            pass
-
-        class RateLimitRetry(RateLimitErrorRetryHandler):
-            def _can_retry(self, *, state: RetryState, **kwargs: Any) -> bool:
-                if not super()._can_retry(state=state, **kwargs):
-                    return False
-                wait = _retry_after(kwargs["response"].headers)
-                # slack-sdk sleeps Retry-After plus up to a second of jitter
-                return wait is not None and wait <= max_retry_after and time_for(wait + 1)
-
         return _webhook_client(
             url=url,
-            timeout=timeout,
+            timeout=self._timeout,
             logger=_sdk_logger(),
-            retry_handlers=[
-                ConnectionRetry(max_retry_count=self._connection_retries),
-                RateLimitRetry(max_retry_count=self._rate_limit_retries),
-                ServerErrorRetry(max_retry_count=self._server_error_retries),
-            ],
+            retry_handlers=_retry_handlers(
+                timeout=self._timeout,
+                max_retry_after=self._max_retry_after,
+                deadline=deadline,
+                connection_retries=self._connection_retries,
+                rate_limit_retries=self._rate_limit_retries,
+                server_error_retries=self._server_error_retries,
+            ),
         )
 
     def post(
@@ -189,6 +182,58 @@ class SlackWebhooks:
         raise SlackTransientError(f"Slack answered HTTP {status} after retries")
 
 
+def _retry_handlers(
+    *,
+    timeout: int,
+    max_retry_after: float,
+    deadline: float | None,
+    connection_retries: int,
+    rate_limit_retries: int,
+    server_error_retries: int,
+) -> list[Any]:
+    """slack-sdk's retry handlers, as the webhooks and the Web API use them: a connection that fails and
+    a 5xx are retried with backoff, a 429 after its Retry-After when that is at most `max_retry_after`
+    seconds; no retry starts that could not end (one more `timeout`) before `deadline`."""
+    from slack_sdk.http_retry.builtin_handlers import (
+        ConnectionErrorRetryHandler,
+        RateLimitErrorRetryHandler,
+        ServerErrorRetryHandler,
+    )
+    from slack_sdk.http_retry.handler import RetryHandler
+    from slack_sdk.http_retry.state import RetryState
+
+    def time_for(wait: float) -> bool:
+        """A retry after `wait` seconds can still end (one more timeout) before the deadline."""
+        return deadline is None or time.monotonic() + wait + timeout <= deadline
+
+    class BackoffFits(RetryHandler):
+        """Retries only when the handler's own backoff still leaves time for the try."""
+
+        def _can_retry(self, *, state: RetryState, **kwargs: Any) -> bool:
+            wait = self.interval_calculator.calculate_sleep_duration(state.current_attempt)
+            return super()._can_retry(state=state, **kwargs) and time_for(wait)
+
+    class ConnectionRetry(BackoffFits, ConnectionErrorRetryHandler):
+        pass
+
+    class ServerErrorRetry(BackoffFits, ServerErrorRetryHandler):
+        pass
+
+    class RateLimitRetry(RateLimitErrorRetryHandler):
+        def _can_retry(self, *, state: RetryState, **kwargs: Any) -> bool:
+            if not super()._can_retry(state=state, **kwargs):
+                return False
+            wait = _retry_after(kwargs["response"].headers)
+            # slack-sdk sleeps Retry-After plus up to a second of jitter
+            return wait is not None and wait <= max_retry_after and time_for(wait + 1)
+
+    return [
+        ConnectionRetry(max_retry_count=connection_retries),
+        RateLimitRetry(max_retry_count=rate_limit_retries),
+        ServerErrorRetry(max_retry_count=server_error_retries),
+    ]
+
+
 def _retry_after(headers: dict[str, Any]) -> float | None:
     """Slack's Retry-After in seconds: 1 when it is missing (as slack-sdk waits), None when it is not
     a number of seconds. slack-sdk gives header values as lists."""
@@ -201,3 +246,85 @@ def _retry_after(headers: dict[str, Any]) -> float | None:
                 return None
             return float(seconds) if seconds >= 0 else None
     return 1.0
+
+
+class SlackBot:
+    """Slack's Web API with a bot token (xoxb-...): `chat.postMessage`, which answers the message's
+    channel and `ts`. Retries and errors as the webhooks':
+    a connection that fails, a 5xx and Slack's own errors (`internal_error`, ...) are retried with
+    backoff, a 429 after its Retry-After when that is at most `max_retry_after_seconds`, and none that
+    could not end before the caller's deadline (SlackTransientError: the record is retried later);
+    any other error (`channel_not_found`, `not_in_channel`, `invalid_auth`, ...) is permanent
+    (SlackPermanentError, with the error's code). The token never appears in errors or logs."""
+
+    def __init__(
+        self,
+        *,
+        api_url: str = SLACK_API_URL,
+        max_rate_limit_retries: int = 3,
+        max_server_error_retries: int = 2,
+        max_connection_retries: int = 2,
+        timeout_seconds: int = 5,
+        max_retry_after_seconds: float = MAX_RETRY_AFTER_SECONDS,
+    ) -> None:
+        self._api_url = api_url if api_url.endswith("/") else f"{api_url}/"
+        self._rate_limit_retries = max_rate_limit_retries
+        self._server_error_retries = max_server_error_retries
+        self._connection_retries = max_connection_retries
+        self._timeout = timeout_seconds
+        self._max_retry_after = max_retry_after_seconds
+
+    def _call(self, method: str, token: str, deadline: float | None, **arguments: Any) -> dict[str, Any]:
+        from slack_sdk import WebClient
+        from slack_sdk.errors import SlackApiError
+
+        if deadline is not None and time.monotonic() + self._timeout > deadline:
+            raise SlackNoTimeError("no time left for Slack in this invocation")
+        client = WebClient(
+            token=token,
+            base_url=self._api_url,
+            timeout=self._timeout,
+            logger=_sdk_logger(),
+            retry_handlers=_retry_handlers(
+                timeout=self._timeout,
+                max_retry_after=self._max_retry_after,
+                deadline=deadline,
+                connection_retries=self._connection_retries,
+                rate_limit_retries=self._rate_limit_retries,
+                server_error_retries=self._server_error_retries,
+            ),
+        )
+        try:
+            response = client.api_call(method, json=arguments)
+        except SlackApiError as exc:
+            status = int(exc.response.status_code)
+            data = exc.response.data if isinstance(exc.response.data, dict) else {}
+            error = str(data.get("error") or "") or None
+            if status == 429:
+                wait = _retry_after(dict(exc.response.headers.items()))
+                after = "?" if wait is None else f"{wait:g}"
+                raise SlackTransientError(
+                    f"Slack's {method} is rate limited (HTTP 429, Retry-After {after} s): longer than this "
+                    "invocation waits, or past its time; the record is retried later"
+                ) from None
+            if status >= 500 or error in API_TRANSIENT_ERRORS:
+                raise SlackTransientError(
+                    f"Slack's {method} answered {error or 'an error'} (HTTP {status}) after retries"
+                ) from None
+            raise SlackPermanentError(status, error or "unknown_error") from None
+        return dict(response.data) if isinstance(response.data, dict) else {}
+
+    def post(
+        self,
+        token: str,
+        channel: str,
+        *,
+        text: str,
+        blocks: list[dict[str, Any]],
+        deadline: float | None = None,
+    ) -> tuple[str, str]:
+        """`chat.postMessage` to a channel (its id); the message's channel and `ts`, which
+        `chat.update` needs."""
+        text, blocks = within_slack_limits(text, blocks)
+        answer = self._call("chat.postMessage", token, deadline, channel=channel, text=text, blocks=blocks)
+        return str(answer.get("channel") or channel), str(answer.get("ts") or "")

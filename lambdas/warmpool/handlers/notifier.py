@@ -20,9 +20,11 @@ if TYPE_CHECKING:
 
     from warmpool.adapters.idempotency import PowertoolsDeduplicator
     from warmpool.adapters.policy_store import SsmPolicySource
-    from warmpool.adapters.secrets import SecretStore
-    from warmpool.adapters.slack import SlackWebhooks
+    from warmpool.adapters.secrets import BotChannel, SecretStore
+    from warmpool.adapters.slack import SlackBot, SlackWebhooks
+    from warmpool.adapters.slack_messages import SlackMessageHandles
     from warmpool.adapters.sns import SnsPublisher
+    from warmpool.domain.clock import Clock
     from warmpool.domain.messages import SlackMessage
     from warmpool.observability import PowertoolsMetrics
     from warmpool.settings import NotifierSettings
@@ -46,6 +48,9 @@ class Runtime:
     policies: SsmPolicySource
     dedupe: PowertoolsDeduplicator
     metrics: PowertoolsMetrics
+    bot: SlackBot
+    handles: SlackMessageHandles | None  # None: a stack that gives the notifier no registry table
+    clock: Clock
 
 
 @cache
@@ -53,7 +58,8 @@ def runtime() -> Runtime:
     from warmpool.adapters.idempotency import PowertoolsDeduplicator
     from warmpool.adapters.policy_store import SsmPolicySource
     from warmpool.adapters.secrets import SecretStore
-    from warmpool.adapters.slack import SlackWebhooks
+    from warmpool.adapters.slack import SlackBot, SlackWebhooks
+    from warmpool.adapters.slack_messages import SlackMessageHandles
     from warmpool.adapters.sns import SnsPublisher
     from warmpool.observability import PowertoolsMetrics
     from warmpool.service.wiring import boto_client, current_clock
@@ -80,6 +86,13 @@ def runtime() -> Runtime:
             expires_after_seconds=SENT_REMEMBERED_SECONDS,
         ),
         metrics=metrics,
+        bot=SlackBot(api_url=settings.slack_api_url),
+        handles=(
+            SlackMessageHandles(settings.pools_table_name, boto_client("dynamodb"))
+            if settings.pools_table_name
+            else None
+        ),
+        clock=clock,
     )
 
 
@@ -94,6 +107,12 @@ class SlackCopy:
     # The channel's key in the webhooks secret: what a refusal's log names, for the operator to replace
     # (SlackDeliveryFailed runbook); the URL itself is a credential and is never logged.
     webhook_key: str
+    # Bot-token mode: the channel's id and the bot token (`url` is then empty)
+    bot: BotChannel | None = None
+    pool_id: str = ""
+    job_name: str = ""
+    # a message with buttons: its channel and ts are kept with the pool (bot-token mode)
+    keep_handle: bool = False
 
 
 def publish_record(record: SQSRecord) -> SlackCopy | None:
@@ -117,13 +136,26 @@ def publish_record(record: SQSRecord) -> SlackCopy | None:
     publish = partial(rt.sns.publish, notification, message, default_team=policy.default_team)
     rt.dedupe.run_once(f"sns#{key}", publish)
     arn = rt.settings.slack_webhooks_secret_arn
-    url = rt.secrets.webhook(arn, rt.secrets.mapping(arn), where.webhook_key)
-    if url is None:
+    mapping = rt.secrets.mapping(arn)
+    target = rt.secrets.destination(arn, mapping, where.webhook_key)
+    if target is None:
         logger().info(
             "no Slack webhook for this route; SNS only", extra={"webhook_key": where.webhook_key, "key": key}
         )
         return None
-    return SlackCopy(key, notification.kind.value, url, message.slack, where.webhook_key)
+    if isinstance(target, str):  # an incoming webhook: as it always was
+        return SlackCopy(key, notification.kind.value, target, message.slack, where.webhook_key)
+    return SlackCopy(
+        key,
+        notification.kind.value,
+        "",
+        message.slack,
+        where.webhook_key,
+        bot=target,
+        pool_id=notification.pool_id,
+        job_name=notification.job_name,
+        keep_handle=any(b.get("type") == "actions" for m in message.slack for b in m.blocks),
+    )
 
 
 def post_to_slack(copy: SlackCopy, *, deadline: float | None) -> None:
@@ -142,31 +174,44 @@ def post_to_slack(copy: SlackCopy, *, deadline: float | None) -> None:
     log = logger()
     count = len(copy.messages)
 
-    def post(message: SlackMessage, part: int) -> bool:
+    def post(message: SlackMessage, part: int) -> dict[str, str] | None:
+        """The message posted; in bot-token mode its channel and ts. None: Slack refused it for good."""
         try:
-            rt.slack.post(copy.url, text=message.text, blocks=message.blocks, deadline=deadline)
+            if copy.bot is None:
+                rt.slack.post(copy.url, text=message.text, blocks=message.blocks, deadline=deadline)
+                return {}
+            channel, ts = rt.bot.post(
+                copy.bot.token, copy.bot.channel, text=message.text, blocks=message.blocks, deadline=deadline
+            )
+            return {"channel": channel, "ts": ts}
         except SlackPermanentError as exc:
             rt.metrics.count("SlackDeliveryFailed")
             log.error(
                 "Slack refused the message; the SNS copy stands",
                 extra={
                     "status": exc.status,
+                    "error": exc.error,
+                    "detail": str(exc),
                     "webhook_key": copy.webhook_key,
                     "key": copy.key,
                     "part": part,
                     "parts": count,
                 },
             )
-            return False
-        return True
+            return None
 
     if not copy.messages:
         return
     first, *rest = copy.messages
 
-    def first_part() -> list[dict[str, Any]]:
-        post(first, 1)
-        return [asdict(message) for message in rest]
+    def first_part() -> Any:
+        posted = post(first, 1)
+        parts = [asdict(message) for message in rest]
+        if copy.bot is None:
+            return parts
+        # bot-token mode: the message's channel and ts are kept with the claim, so that a retry after
+        # the post (the registry's write failed) keeps them without posting again
+        return {"parts": parts, "posted": posted}
 
     # The first part keeps the key a message of one part has always had, and with it the parts after
     # it as this record made them: a digest is made again at each reconciler run of its hour, with its
@@ -176,12 +221,32 @@ def post_to_slack(copy: SlackCopy, *, deadline: float | None) -> None:
     # retry then sent its own part 3, stale, after them. Every part now comes from the digest whose
     # part 1 went out.
     ran, kept = rt.dedupe.run_once_keeping(f"slack#{copy.key}", first_part)
-    if not ran and isinstance(kept, list):  # None: claimed by a version that kept no parts
-        rest = [SlackMessage(text=m["text"], blocks=m["blocks"]) for m in kept]
+    parts = kept.get("parts") if isinstance(kept, dict) else kept
+    if not ran and isinstance(parts, list):  # None: claimed by a version that kept no parts
+        rest = [SlackMessage(text=m["text"], blocks=m["blocks"]) for m in parts]
         count = 1 + len(rest)
+    posted = kept.get("posted") if isinstance(kept, dict) else None
+    if copy.keep_handle and isinstance(posted, dict) and posted.get("ts"):
+        _keep_handle(copy, posted["channel"], posted["ts"])
     for part, message in enumerate(rest, 2):
         rt.dedupe.run_once(f"slack#{copy.key}#part{part}", partial(post, message, part))
     log.info("notified", extra={"key": copy.key, "kind": copy.kind, "slack_messages": count})
+
+
+def _keep_handle(copy: SlackCopy, channel: str, ts: str) -> None:
+    """A message with buttons posted in bot-token mode, kept with its pool for `chat.update`."""
+    from warmpool.adapters.slack_messages import SlackMessageHandle
+    from warmpool.observability import logger
+
+    rt = runtime()
+    if rt.handles is None:
+        logger().warning(
+            "bot-token mode without POOLS_TABLE_NAME: the message keeps its buttons when the pool ends",
+            extra={"key": copy.key},
+        )
+        return
+    handle = SlackMessageHandle(copy.pool_id, channel, ts, copy.job_name, copy.kind)
+    rt.handles.keep(handle, at=rt.clock.now())
 
 
 @contextmanager

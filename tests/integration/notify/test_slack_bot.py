@@ -1,0 +1,122 @@
+"""Bot-token mode: a channel whose value in the webhooks secret is its id is posted to with
+`chat.postMessage` and the Slack app's bot token; a message with buttons is kept with its pool.
+Against a fake Slack Web API."""
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from warmpool.handlers import notifier
+
+from tests.integration.conftest import System
+from tests.integration.notify.slack_api_fake import SlackApiFake
+from tests.integration.notify.test_notify import POLICY, finish
+from tests.integration.notify.test_slack_secrets import logged_errors
+
+TOKEN = "xoxb-1111-2222-abcdef"
+VISION = "C0VISION01"
+
+
+@pytest.fixture
+def api(system: System, monkeypatch: pytest.MonkeyPatch) -> Iterator[SlackApiFake]:
+    fake = SlackApiFake().start()
+    monkeypatch.setenv("SLACK_API_URL", fake.url)
+    notifier.runtime.cache_clear()
+    put_secret(system, {"bot_token": TOKEN, "vision": VISION, "platform": system.slack.url("platform")})
+    system.set_policy(POLICY)
+    yield fake
+    fake.stop()
+
+
+def put_secret(system: System, value: dict[str, str]) -> None:
+    boto3.client("secretsmanager").put_secret_value(
+        SecretId=system.env.slack_webhooks_secret_arn, SecretString=json.dumps(value)
+    )
+
+
+def kept_messages(system: System, pool_id: str) -> list[dict[str, Any]]:
+    """The registry's items of the pool's Slack messages (channel and ts)."""
+    items = boto3.client("dynamodb").query(
+        TableName=system.env.pools_table,
+        KeyConditionExpression="pk = :p AND begins_with(sk, :m)",
+        ExpressionAttributeValues={":p": {"S": f"POOL#{pool_id}"}, ":m": {"S": "SLACKMSG#"}},
+    )["Items"]
+    return [
+        {k: v.get("S") for k, v in item.items() if k in ("channel", "ts", "job_name", "kind")}
+        for item in items
+    ]
+
+
+def block_types(call: dict[str, Any]) -> list[str]:
+    return [b["type"] for b in call["body"]["blocks"]]
+
+
+def test_a_channel_given_by_its_id_is_posted_with_the_bot_token_and_the_message_is_kept(
+    system: System, api: SlackApiFake
+) -> None:
+    finish(system, "v-1", {"team": "vision", "owner": "alice"})
+    (post,) = api.calls
+    assert (post["method"], post["auth"], post["body"]["channel"]) == (
+        "chat.postMessage",
+        f"Bearer {TOKEN}",
+        VISION,
+    )
+    assert post["body"]["text"].startswith("Warm pool ready: v-1 ")
+    assert "actions" in block_types(post)  # Extend and Release, as from a webhook
+    assert kept_messages(system, "v-1") == [
+        {"channel": VISION, "ts": post["ts"], "job_name": "v-1", "kind": "pool-ready"}
+    ]
+    assert system.slack.received == []  # no webhook was used
+
+
+@pytest.mark.parametrize("error", ["channel_not_found", "not_in_channel", "invalid_auth"])
+def test_a_post_slack_refuses_for_good_leaves_the_sns_copy_and_says_the_fix(
+    system: System, api: SlackApiFake, error: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    api.answers.append(error)
+    finish(system, "v-4", {"team": "vision", "owner": "alice"})
+    assert [(c["method"], c["ok"]) for c in api.calls] == [("chat.postMessage", False)]  # not retried
+    assert [n["kind"] for n in system.notifications()] == ["pool-ready"]  # the SNS copy stands
+    assert system.messages(system.env.notify_dlq_url) == []
+    assert kept_messages(system, "v-4") == []
+    (refused,) = [r for r in caplog.records if r.getMessage().startswith("Slack refused the message")]
+    assert (refused.error, refused.webhook_key) == (error, "vision")  # type: ignore[attr-defined]
+    assert f"Slack refused the message with {error} (HTTP 200): " in refused.detail  # type: ignore[attr-defined]
+    assert TOKEN not in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("secret", "says"),
+    [
+        (
+            {"vision": VISION},
+            "the value of 'vision' is a channel id, which warmpool posts to with the Slack app's bot token: "
+            "put its Bot User OAuth Token (xoxb-...) under 'bot_token'",
+        ),
+        (
+            {"bot_token": "xoxp-1111-user-token", "vision": VISION},
+            "the value of 'bot_token' is not a bot token; put the Slack app's Bot User OAuth Token",
+        ),
+        (
+            {"bot_token": TOKEN, "vision": "#vision"},
+            "the value of 'vision' is a channel's name; put the channel's id",
+        ),
+    ],
+)
+def test_a_bot_token_secret_filled_wrong_names_the_key_and_the_fix(
+    system: System,
+    api: SlackApiFake,
+    secret: dict[str, str],
+    says: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    put_secret(system, secret)
+    finish(system, "v-6", {"team": "vision", "owner": "alice"})
+    assert api.calls == []
+    assert [n["kind"] for n in system.notifications()] == ["pool-ready"]  # the SNS copy is out
+    assert len(system.messages(system.env.notify_dlq_url)) == 1  # kept for a redrive once fixed
+    (_, error), *_ = logged_errors(caplog)
+    assert says in error
+    assert "xoxp-1111" not in caplog.text
