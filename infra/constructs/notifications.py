@@ -123,10 +123,10 @@ class Notifications(Construct):
             "dynamodb:GetItem",
         )
         # Bot-token mode (docs/notifications.md): the Slack messages kept with a pool (`POOL#<pool id>`,
-        # `SLACKMSG#...`), put; items of the pools' partitions only, and no index
+        # `SLACKMSG#...`), put, read and deleted; items of the pools' partitions only, and no index
         self.notifier_fn.add_to_role_policy(
             iam.PolicyStatement(
-                actions=["dynamodb:PutItem"],
+                actions=["dynamodb:PutItem", "dynamodb:Query", "dynamodb:DeleteItem"],
                 resources=[storage.pools_table.table_arn],
                 conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["POOL#*"]}},
             )

@@ -630,7 +630,8 @@ def test_the_notifier_may_keep_slack_messages_with_the_pools_and_nothing_else_th
     synthesized: Synthesized,
 ) -> None:
     """Bot-token mode keeps each Slack message with buttons (channel, ts) in the registry table beside
-    its pool: the notifier is told the table, and may put items of the pools' partitions only."""
+    its pool, for chat.update when the pool ends: the notifier is told the table, and may put, query and
+    delete items of the pools' partitions only."""
     (notifier,) = [
         fn
         for logical_id, fn in synthesized.resources("AWS::Lambda::Function").items()
@@ -644,5 +645,5 @@ def test_the_notifier_may_keep_slack_messages_with_the_pools_and_nothing_else_th
         if "Notifier" in name and any("Pools" in str(r) for r in resources(s))
     ]
     assert len(grants) == 1
-    assert sorted(actions(grants[0])) == ["dynamodb:PutItem"]
+    assert sorted(actions(grants[0])) == ["dynamodb:DeleteItem", "dynamodb:PutItem", "dynamodb:Query"]
     assert grants[0]["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["POOL#*"]}}

@@ -250,7 +250,7 @@ def _retry_after(headers: dict[str, Any]) -> float | None:
 
 class SlackBot:
     """Slack's Web API with a bot token (xoxb-...): `chat.postMessage`, which answers the message's
-    channel and `ts`. Retries and errors as the webhooks':
+    channel and `ts`, and `chat.update` of a message so posted. Retries and errors as the webhooks':
     a connection that fails, a 5xx and Slack's own errors (`internal_error`, ...) are retried with
     backoff, a 429 after its Retry-After when that is at most `max_retry_after_seconds`, and none that
     could not end before the caller's deadline (SlackTransientError: the record is retried later);
@@ -328,3 +328,17 @@ class SlackBot:
         text, blocks = within_slack_limits(text, blocks)
         answer = self._call("chat.postMessage", token, deadline, channel=channel, text=text, blocks=blocks)
         return str(answer.get("channel") or channel), str(answer.get("ts") or "")
+
+    def update(
+        self,
+        token: str,
+        channel: str,
+        ts: str,
+        *,
+        text: str,
+        blocks: list[dict[str, Any]],
+        deadline: float | None = None,
+    ) -> None:
+        """`chat.update` of a message the bot posted: its text and blocks replaced (no buttons left)."""
+        text, blocks = within_slack_limits(text, blocks)
+        self._call("chat.update", token, deadline, channel=channel, ts=ts, text=text, blocks=blocks)

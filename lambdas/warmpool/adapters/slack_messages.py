@@ -48,3 +48,32 @@ class SlackMessageHandles:
                 "ttl": {"N": str(int((at + KEPT_FOR).timestamp()))},
             },
         )
+
+    def of_pool(self, pool_id: str) -> list[SlackMessageHandle]:
+        """The pool's messages still kept, oldest first within a channel."""
+        handles: list[SlackMessageHandle] = []
+        request: dict[str, Any] = {
+            "TableName": self.table_name,
+            "KeyConditionExpression": "pk = :p AND begins_with(sk, :m)",
+            "ExpressionAttributeValues": {":p": {"S": f"POOL#{pool_id}"}, ":m": {"S": MESSAGE_SK_PREFIX}},
+        }
+        while True:
+            page = self._client.query(**request)
+            for item in page.get("Items", []):
+                handles.append(
+                    SlackMessageHandle(
+                        pool_id=pool_id,
+                        channel=item["channel"]["S"],
+                        ts=item["ts"]["S"],
+                        job_name=item["job_name"]["S"],
+                        kind=item["kind"]["S"],
+                    )
+                )
+            if "LastEvaluatedKey" not in page:
+                return handles
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def forget(self, handle: SlackMessageHandle) -> None:
+        self._client.delete_item(
+            TableName=self.table_name, Key=self._key(handle.pool_id, handle.channel, handle.ts)
+        )

@@ -522,6 +522,30 @@ def without_buttons(headline: str, lines: list[str]) -> SlackMessage:
     return SlackMessage(slack_cut("\n".join([title, *whole]), SLACK_TEXT_LIMIT), blocks)
 
 
+def ends_pool(n: Notification) -> bool:
+    """Whether the notice tells that its pool ended (a `released`, not a dry run's): its messages with
+    buttons, kept in bot-token mode, are updated to say so (`pool_ended`)."""
+    return n.kind is NotificationKind.RELEASED and not dry_run(n)
+
+
+def pool_ended(n: Notification, job_name: str, now: datetime) -> SlackMessage:
+    """What a message about the pool of `job_name` becomes once `n` (`ends_pool`) told that the pool
+    ended: no buttons, what happened and when (the end its notice gives, else `now`: the update made
+    late, after a retry, still says when it was released), the rule and the reasons. A message about an
+    earlier job of the pool (a later job, `n`'s, took it since) says so."""
+    decision = n.decision
+    why = f"{decision.rule}: {'; '.join(decision.reasons)}" if decision is not None else ""
+    ended = n.facts.get("warm_until")
+    when = moment_text(min(datetime.fromisoformat(ended), now) if isinstance(ended, str) else now)
+    if job_name == n.job_name:
+        headline = f"Warm pool of {job_name} released"
+        lines = [f"Released at {when}."]
+    else:
+        headline = f"Warm pool of {job_name} no longer warm"
+        lines = [f"A later job, {n.job_name}, took this pool; it was released at {when}."]
+    return without_buttons(headline, [*lines, *([why] if why else [])])
+
+
 def slack_escape(text: str) -> str:
     """Slack's control characters in text we did not write (job names, failure reasons): escaped, so
     a failure message cannot mention a channel or break the formatting."""

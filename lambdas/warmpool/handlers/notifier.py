@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from warmpool.adapters.sns import SnsPublisher
     from warmpool.domain.clock import Clock
     from warmpool.domain.messages import SlackMessage
+    from warmpool.domain.model import Notification
     from warmpool.observability import PowertoolsMetrics
     from warmpool.settings import NotifierSettings
 
@@ -113,6 +114,8 @@ class SlackCopy:
     job_name: str = ""
     # a message with buttons: its channel and ts are kept with the pool (bot-token mode)
     keep_handle: bool = False
+    # a notice that the pool ended (released, not a dry run): the pool's kept messages lose their buttons
+    ended: Notification | None = None
 
 
 def publish_record(record: SQSRecord) -> SlackCopy | None:
@@ -120,7 +123,7 @@ def publish_record(record: SQSRecord) -> SlackCopy | None:
     from dataclasses import replace
 
     from warmpool.domain.codec import notification_from_json
-    from warmpool.domain.messages import render
+    from warmpool.domain.messages import ends_pool, render
     from warmpool.domain.routing import route
     from warmpool.observability import logger
 
@@ -155,6 +158,7 @@ def publish_record(record: SQSRecord) -> SlackCopy | None:
         pool_id=notification.pool_id,
         job_name=notification.job_name,
         keep_handle=any(b.get("type") == "actions" for m in message.slack for b in m.blocks),
+        ended=notification if ends_pool(notification) else None,
     )
 
 
@@ -230,6 +234,8 @@ def post_to_slack(copy: SlackCopy, *, deadline: float | None) -> None:
         _keep_handle(copy, posted["channel"], posted["ts"])
     for part, message in enumerate(rest, 2):
         rt.dedupe.run_once(f"slack#{copy.key}#part{part}", partial(post, message, part))
+    if copy.ended is not None and copy.bot is not None:
+        _end_messages(copy, copy.ended, copy.bot, deadline=deadline)
     log.info("notified", extra={"key": copy.key, "kind": copy.kind, "slack_messages": count})
 
 
@@ -247,6 +253,42 @@ def _keep_handle(copy: SlackCopy, channel: str, ts: str) -> None:
         return
     handle = SlackMessageHandle(copy.pool_id, channel, ts, copy.job_name, copy.kind)
     rt.handles.keep(handle, at=rt.clock.now())
+
+
+def _end_messages(copy: SlackCopy, ended: Notification, bot: BotChannel, *, deadline: float | None) -> None:
+    """After the notice that the pool ended is posted: each message with buttons kept of the pool
+    updated (`chat.update`) to one without buttons saying what happened and when, then forgotten.
+    Slack failing for now (a 429 longer than we wait, a 5xx, no time left) raises: the record is
+    retried, and its notice, sent already, is not sent again; an update Slack refuses for good (the
+    message deleted, the channel archived, the token revoked) is logged and counted, and forgotten."""
+    from warmpool.adapters.slack import SlackPermanentError
+    from warmpool.domain.messages import pool_ended
+    from warmpool.observability import logger
+
+    rt = runtime()
+    if rt.handles is None:
+        return
+    log = logger()
+    for handle in rt.handles.of_pool(ended.pool_id):
+        message = pool_ended(ended, handle.job_name, rt.clock.now())
+        try:
+            rt.bot.update(
+                bot.token,
+                handle.channel,
+                handle.ts,
+                text=message.text,
+                blocks=message.blocks,
+                deadline=deadline,
+            )
+        except SlackPermanentError as exc:
+            if exc.error != "message_not_found":  # deleted in Slack: nothing is lost
+                rt.metrics.count("SlackDeliveryFailed")
+            log.error(
+                "Slack refused to update the message; its buttons stay",
+                extra={"error": exc.error, "detail": str(exc), "channel": handle.channel, "key": copy.key},
+            )
+        rt.handles.forget(handle)
+        log.info("message updated: the pool ended", extra={"channel": handle.channel, "key": copy.key})
 
 
 @contextmanager

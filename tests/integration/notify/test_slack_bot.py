@@ -1,6 +1,6 @@
 """Bot-token mode: a channel whose value in the webhooks secret is its id is posted to with
-`chat.postMessage` and the Slack app's bot token; a message with buttons is kept with its pool.
-Against a fake Slack Web API."""
+`chat.postMessage` and the Slack app's bot token; a message with buttons is kept with its pool, and
+updated (`chat.update`) to one without buttons when the pool ends. Against a fake Slack Web API."""
 
 import json
 from collections.abc import Iterator
@@ -8,6 +8,8 @@ from typing import Any
 
 import boto3
 import pytest
+from warmpool.cli.main import main
+from warmpool.domain.clock import moment_text
 from warmpool.handlers import notifier
 
 from tests.integration.conftest import System
@@ -71,6 +73,62 @@ def test_a_channel_given_by_its_id_is_posted_with_the_bot_token_and_the_message_
     assert system.slack.received == []  # no webhook was used
 
 
+def test_a_pool_released_from_the_cli_has_its_message_updated_without_buttons(
+    system: System, api: SlackApiFake, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Before: the "pool ready" message kept its Extend and Release buttons after the team lead released
+    # the pool from the CLI, until someone pressed one
+    finish(system, "v-2", {"team": "vision", "owner": "alice"})
+    (ready,) = api.done("chat.postMessage")
+    system.emulator.advance(60)
+    released_at = moment_text(system.control.now())
+    assert main(["pools", "release", "v-2", "--user", "lead"]) == 0
+    capsys.readouterr()
+    system.settle()
+    posted, (update,) = api.done("chat.postMessage"), api.done("chat.update")
+    assert [p["body"]["text"].splitlines()[0] for p in posted[1:]] == ["Warm pool of v-2 released"]
+    assert (update["body"]["channel"], update["body"]["ts"], update["auth"]) == (
+        VISION,
+        ready["ts"],
+        f"Bearer {TOKEN}",
+    )
+    assert block_types(update) == ["header", "section"]  # no buttons
+    assert update["body"]["blocks"][0]["text"]["text"] == "Warm pool of v-2 released"
+    lines = update["body"]["blocks"][1]["text"]["text"].splitlines()
+    assert lines[0] == f"Released at {released_at}."
+    assert lines[1].startswith("request.cli: ")
+    assert kept_messages(system, "v-2") == []  # done with
+    system.settle()
+    assert len(api.done("chat.update")) == 1  # not again
+
+
+def test_a_rate_limited_update_is_retried_and_nothing_is_posted_twice(
+    system: System, api: SlackApiFake, capsys: pytest.CaptureFixture[str]
+) -> None:
+    finish(system, "v-3", {"team": "vision", "owner": "alice"})
+    (ready,) = api.done("chat.postMessage")
+    released_at = moment_text(system.control.now())
+    api.retry_after = "30"  # longer than the notifier waits (5 s): the record goes back to the queue
+    api.answers.extend([None, 429])  # the released notice posted, its message's update rate limited
+    assert main(["pools", "release", "v-3", "--user", "lead"]) == 0
+    capsys.readouterr()
+    system.settle()
+    system.emulator.advance(300)
+    system.settle()
+    methods = [(c["method"], c["ok"]) for c in api.calls]
+    assert methods == [
+        ("chat.postMessage", True),  # pool ready
+        ("chat.postMessage", True),  # released
+        ("chat.update", False),  # 429, Retry-After 30 s: back to the queue
+        ("chat.update", True),  # the record's retry: the released notice is not posted again
+    ]
+    update = api.done("chat.update")[0]
+    assert update["body"]["ts"] == ready["ts"]
+    assert update["body"]["blocks"][1]["text"]["text"].splitlines()[0] == f"Released at {released_at}."
+    assert [n["kind"] for n in system.notifications()] == ["pool-ready", "released"]  # SNS once each
+    assert system.messages(system.env.notify_dlq_url) == []
+
+
 @pytest.mark.parametrize("error", ["channel_not_found", "not_in_channel", "invalid_auth"])
 def test_a_post_slack_refuses_for_good_leaves_the_sns_copy_and_says_the_fix(
     system: System, api: SlackApiFake, error: str, caplog: pytest.LogCaptureFixture
@@ -85,6 +143,27 @@ def test_a_post_slack_refuses_for_good_leaves_the_sns_copy_and_says_the_fix(
     assert (refused.error, refused.webhook_key) == (error, "vision")  # type: ignore[attr-defined]
     assert f"Slack refused the message with {error} (HTTP 200): " in refused.detail  # type: ignore[attr-defined]
     assert TOKEN not in caplog.text
+
+
+def test_an_update_slack_refuses_for_good_never_loses_the_release_notice(
+    system: System, api: SlackApiFake, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    finish(system, "v-5", {"team": "vision", "owner": "alice"})
+    api.answers.extend([None, "channel_not_found"])  # the channel was deleted since the message
+    assert main(["pools", "release", "v-5", "--user", "lead"]) == 0
+    capsys.readouterr()
+    system.settle()
+    assert [(c["method"], c["ok"]) for c in api.calls] == [
+        ("chat.postMessage", True),
+        ("chat.postMessage", True),  # released: told
+        ("chat.update", False),  # refused for good: not tried again
+    ]
+    assert [n["kind"] for n in system.notifications()] == ["pool-ready", "released"]
+    assert kept_messages(system, "v-5") == []
+    assert system.messages(system.env.notify_dlq_url) == []
+    assert any(
+        r.getMessage() == "Slack refused to update the message; its buttons stay" for r in caplog.records
+    )
 
 
 @pytest.mark.parametrize(
@@ -120,3 +199,24 @@ def test_a_bot_token_secret_filled_wrong_names_the_key_and_the_fix(
     (_, error), *_ = logged_errors(caplog)
     assert says in error
     assert "xoxp-1111" not in caplog.text
+
+
+def test_the_message_of_an_earlier_job_of_the_pool_says_a_later_job_took_it_when_it_is_released(
+    system: System, api: SlackApiFake, capsys: pytest.CaptureFixture[str]
+) -> None:
+    finish(system, "v-7", {"team": "vision", "owner": "alice"})
+    finish(system, "v-8", {"team": "vision", "owner": "bob"})  # took v-7's pool, then left it warm
+    first, second = api.done("chat.postMessage")
+    assert [first["body"]["text"].split(" ")[3], second["body"]["text"].split(" ")[3]] == ["v-7", "v-8"]
+    released_at = moment_text(system.control.now())
+    assert main(["pools", "release", "v-8", "--user", "lead"]) == 0
+    capsys.readouterr()
+    system.settle()
+    updates = {u["body"]["ts"]: u["body"]["blocks"] for u in api.done("chat.update")}
+    assert set(updates) == {first["ts"], second["ts"]}
+    assert [b["text"]["text"].splitlines()[0] for b in updates[first["ts"]]] == [
+        "Warm pool of v-7 no longer warm",
+        f"A later job, v-8, took this pool; it was released at {released_at}.",
+    ]
+    assert updates[second["ts"]][0]["text"]["text"] == "Warm pool of v-8 released"
+    assert kept_messages(system, "v-7") == []
