@@ -220,3 +220,19 @@ def test_the_message_of_an_earlier_job_of_the_pool_says_a_later_job_took_it_when
     ]
     assert updates[second["ts"]][0]["text"]["text"] == "Warm pool of v-8 released"
     assert kept_messages(system, "v-7") == []
+
+
+def test_a_dry_run_s_release_leaves_the_message_s_buttons(
+    system: System, api: SlackApiFake, capsys: pytest.CaptureFixture[str]
+) -> None:
+    finish(system, "v-11", {"team": "vision", "owner": "alice"})
+    (ready,) = api.done("chat.postMessage")
+    system.set_policy({**POLICY, "dry_run": True})  # trying a policy out: nothing is released
+    system.emulator.advance(60)
+    main(["pools", "release", "v-11", "--user", "lead"])
+    capsys.readouterr()
+    system.settle()
+    told = [(n["kind"], n["decision"]["dry_run"]) for n in system.notifications()]
+    assert told == [("pool-ready", False), ("released", True)]
+    assert api.done("chat.update") == []  # the pool is still warm: its buttons still act on it
+    assert [m["ts"] for m in kept_messages(system, "v-11")] == [ready["ts"]]
