@@ -11,6 +11,7 @@ import pytest
 from warmpool.cli.main import main
 from warmpool.domain.clock import moment_text
 from warmpool.handlers import notifier
+from warmpool.settings import NotifierSettings, SettingsError
 
 from tests.integration.conftest import System
 from tests.integration.notify.slack_api_fake import SlackApiFake
@@ -236,3 +237,19 @@ def test_a_dry_run_s_release_leaves_the_message_s_buttons(
     assert told == [("pool-ready", False), ("released", True)]
     assert api.done("chat.update") == []  # the pool is still warm: its buttons still act on it
     assert [m["ts"] for m in kept_messages(system, "v-11")] == [ready["ts"]]
+
+
+@pytest.mark.parametrize("url", ["http://slack.example.com/api/", "slack.com/api", "ftp://127.0.0.1:1/"])
+def test_a_slack_api_url_off_https_stops_the_notifier_naming_the_variable(system: System, url: str) -> None:
+    base = {
+        "NOTIFY_TOPIC_ARN": system.env.topic_arn,
+        "SLACK_WEBHOOKS_SECRET_ARN": system.env.slack_webhooks_secret_arn,
+        "POLICY_PARAMETER_NAME": "p",
+        "IDEMPOTENCY_TABLE_NAME": "t",
+    }
+    assert NotifierSettings.from_env(base).slack_api_url == "https://slack.com/api/"  # unset: Slack's
+    with pytest.raises(SettingsError) as raised:
+        NotifierSettings.from_env({**base, "SLACK_API_URL": url})
+    assert raised.value.problems.startswith(
+        "SLACK_API_URL: Value error, Slack's Web API is https://slack.com/api/"
+    )
