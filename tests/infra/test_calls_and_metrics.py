@@ -40,6 +40,7 @@ from infra.constants import ASSET_EXCLUDES
 from tests.infra.conftest import ROOT, Synthesized
 from tests.infra.test_stack import actions, resources, statements
 from tests.integration.conftest import System, emf_documents, running_system
+from tests.integration.notify.slack_api_fake import SlackApiFake
 from tests.integration.notify.test_notify import signed
 
 pytestmark = pytest.mark.slow
@@ -149,15 +150,19 @@ def observed() -> Iterator[Observed]:
             session.events.register("provide-client-params.*.*", seen.record)
             slack = SlackStandIn().start()
             monkeypatch.setenv("SLACK_RESPONSE_ORIGINS", slack.origin)
+            api = SlackApiFake().start()  # Slack's Web API, for a channel in bot-token mode
+            monkeypatch.setenv("SLACK_API_URL", api.url)
+            notifier.runtime.cache_clear()
             try:
-                a_working_day(system, seen, slack)
+                a_working_day(system, seen, slack, api)
             finally:
                 slack.stop()
+                api.stop()
                 session.events.unregister("provide-client-params.*.*", seen.record)
             yield seen
 
 
-def a_working_day(system: System, seen: Observed, slack: SlackStandIn) -> None:
+def a_working_day(system: System, seen: Observed, slack: SlackStandIn, api: SlackApiFake) -> None:
     """The flows whose calls the roles must allow, and the failures whose metrics the alarms watch."""
     env = system.env
     system.lifecycle = QueuePump(
@@ -245,6 +250,20 @@ def a_working_day(system: System, seen: Observed, slack: SlackStandIn) -> None:
     system.emulator.advance(360)
     system.messages(env.lifecycle_queue_url)
     assert "lost-1" in run_reconciler()["repaired"]
+    # Bot-token mode for a while: the team's channel given by its id with the Slack app's bot token. A
+    # pool's message is kept with the pool, then, once the owner releases it, read, updated without its
+    # buttons (chat.update) and forgotten.
+    webhooks = boto3.client("secretsmanager")
+    bot_mode = {"bot_token": "xoxb-1-2-day", "vision": "C0VISION01"}
+    webhooks.put_secret_value(SecretId=env.slack_webhooks_secret_arn, SecretString=json.dumps(bot_mode))
+    system.advance(60)  # the notifier reads the secret again within a minute
+    system.run_job("bot-1", 300, keep_alive_seconds=600, instance_type="ml.g5.16xlarge", tags=TAGS)
+    assert button("bot-1", "warmpool_release").startswith("release bot-1: done")
+    assert api.done("chat.update")
+    webhooks.put_secret_value(
+        SecretId=env.slack_webhooks_secret_arn, SecretString=json.dumps({"vision": slack.url("vision")})
+    )
+    system.advance(60)
 
     # The failures the alarms are for.
     system.control.inject_faults("UpdateTrainingJob", "AccessDeniedException", count=1)
