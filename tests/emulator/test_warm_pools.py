@@ -556,10 +556,60 @@ def test_trials_not_started_when_the_tuning_job_ends_never_start(
 ) -> None:
     trials = [training_job_request(f"cut-{i}") for i in range(3)]
     control.start_tuning_job("stopped-early", trials, max_parallel=1)
+    control.advance(600)
     control.complete_tuning_job("stopped-early", status="Stopped")
-    control.complete_job("cut-0")
+    control.advance(600)
     names = [j["TrainingJobName"] for j in sagemaker.list_training_jobs()["TrainingJobSummaries"]]
     assert names == ["cut-0"]
+
+
+def test_stopping_a_tuning_job_stops_its_running_trials_which_keep_their_warm_pools(
+    sagemaker: Any, control: LocalControl
+) -> None:
+    trials = [training_job_request(f"halt-00{i}-a1b2c3d4", keep_alive_seconds=900) for i in (1, 2, 3)]
+    control.start_tuning_job("halt", trials)
+    control.advance(600)  # every cluster launched: each trial is training
+    control.complete_job("halt-001-a1b2c3d4")
+    control.advance(60)
+
+    sagemaker.stop_hyper_parameter_tuning_job(HyperParameterTuningJobName="halt")
+
+    tuning = sagemaker.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName="halt")
+    assert tuning["HyperParameterTuningJobStatus"] == "Stopped"
+    assert tuning["TrainingJobStatusCounters"]["Completed"] == 1
+    assert tuning["TrainingJobStatusCounters"]["Stopped"] == 2
+    assert tuning["TrainingJobStatusCounters"]["InProgress"] == 0
+    for name in ("halt-002-a1b2c3d4", "halt-003-a1b2c3d4"):
+        trial = sagemaker.describe_training_job(TrainingJobName=name)
+        assert trial["TrainingJobStatus"] == "Stopped"
+        # stopped once its cluster was launched: the pool stays for the trial's keep-alive
+        assert trial["WarmPoolStatus"]["Status"] == "Available"
+    # the trials' events say Stopping, then Stopped; the tuning job's, Stopping then Stopped
+    events = control.events()
+    said = [
+        (e["detail"]["TrainingJobName"], e["detail"]["TrainingJobStatus"])
+        for e in events
+        if e["detail-type"] == "SageMaker Training Job State Change"
+        and e["detail"]["TrainingJobName"] == "halt-002-a1b2c3d4"
+    ]
+    assert said[-2:] == [("halt-002-a1b2c3d4", "Stopping"), ("halt-002-a1b2c3d4", "Stopped")]
+    tuning_said = [
+        e["detail"]["HyperParameterTuningJobStatus"]
+        for e in events
+        if e["detail-type"] == "SageMaker HyperParameter Tuning Job State Change"
+    ]
+    assert tuning_said == ["InProgress", "Stopping", "Stopped"]
+    control.advance(900)
+    assert (warm_status(sagemaker, "halt-002-a1b2c3d4") or {})["Status"] == "Terminated"
+
+    # a stopped tuning job cannot be stopped again; one that does not exist is not found
+    with pytest.raises(ClientError) as again:
+        sagemaker.stop_hyper_parameter_tuning_job(HyperParameterTuningJobName="halt")
+    assert again.value.response["Error"]["Code"] == "ValidationException"
+    assert "halt is Stopped" in again.value.response["Error"]["Message"]
+    with pytest.raises(ClientError) as missing:
+        sagemaker.stop_hyper_parameter_tuning_job(HyperParameterTuningJobName="nosuch")
+    assert missing.value.response["Error"]["Code"] == "ResourceNotFound"
 
 
 def test_a_deleted_tuning_job_is_gone_and_its_trials_keep_their_pools(

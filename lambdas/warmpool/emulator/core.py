@@ -127,6 +127,7 @@ SERVED_OPERATIONS = (
     "DescribeHyperParameterTuningJob",
     "ListHyperParameterTuningJobs",
     "DeleteHyperParameterTuningJob",
+    "StopHyperParameterTuningJob",
 )
 # TrainingJobStatus, as ListTrainingJobs' StatusEquals takes it
 TRAINING_JOB_STATUSES = ("InProgress", "Completed", "Failed", "Stopping", "Stopped", "Deleting")
@@ -825,11 +826,43 @@ class WarmPoolEmulator:
     def complete_tuning_job(
         self, name: str, status: str = "Completed", account_id: str | None = None, region: str | None = None
     ) -> TuningJob:
+        """The tuning job ends `status`; trials not started by then never start. "Stopped" is
+        StopHyperParameterTuningJob's end (`stop_tuning_job`): its running trials are stopped too."""
+        if status == "Stopped":
+            return self.stop_tuning_job(name, account_id, region)
         with self._lock:
             tuning = _one_named(self.tuning_jobs, "Tuning job", name, account_id, region)
             tuning.status = status
             tuning.ended_at = self.now()
             tuning.pending.clear()  # trials not started by then never start
+            self._emit_tuning_event(tuning)
+            return tuning
+
+    def stop_tuning_job(
+        self, name: str, account_id: str | None = None, region: str | None = None
+    ) -> TuningJob:
+        """StopHyperParameterTuningJob: "stops a running hyperparameter tuning job and all running
+        training jobs that the tuning job launched". The tuning job is Stopping (an event), each running
+        trial is stopped as StopTrainingJob stops a job (Stopping, then Stopped, its warm pool kept
+        Available for its keep-alive once its cluster was launched), trials not started never start, and
+        the tuning job is Stopped (an event). One that has ended already is refused (ValidationException)."""
+        with self._lock:
+            tuning = _one_named(self.tuning_jobs, "Tuning job", name, account_id, region)
+            if tuning.status != "InProgress":
+                raise EmulatorError(
+                    "ValidationException",
+                    f"Hyperparameter tuning job {tuning.name} is {tuning.status}: "
+                    "only an InProgress one can be stopped.",
+                )
+            tuning.status = "Stopping"
+            tuning.pending.clear()  # trials not started by then never start
+            self._emit_tuning_event(tuning)
+            for trial in list(tuning.training_jobs):
+                job = self.jobs.get((tuning.account_id, tuning.region, trial))
+                if job is not None and job.status not in TERMINAL_STATUSES:
+                    self.stop_job(trial, tuning.account_id, tuning.region)
+            tuning.status = "Stopped"
+            tuning.ended_at = self.now()
             self._emit_tuning_event(tuning)
             return tuning
 

@@ -40,6 +40,7 @@ _PATCHED = (
     "describe_hyper_parameter_tuning_job",
     "list_hyper_parameter_tuning_jobs",
     "delete_hyper_parameter_tuning_job",
+    "stop_hyper_parameter_tuning_job",
     "parse_parameters",
 )
 
@@ -287,6 +288,14 @@ def delete_hyper_parameter_tuning_job(self: SageMakerResponse, emulator: WarmPoo
     return ActionResult({})
 
 
+def stop_hyper_parameter_tuning_job(self: SageMakerResponse, emulator: WarmPoolEmulator) -> Response:
+    name = str(self._get_param("HyperParameterTuningJobName"))
+    if (self.current_account, self.region, name) not in emulator.tuning_jobs:
+        raise EmulatorError("ResourceNotFound", f"Hyperparameter tuning job {name} does not exist.")
+    emulator.stop_tuning_job(name, self.current_account, self.region)
+    return ActionResult({})
+
+
 _IMPLEMENTATIONS: dict[str, tuple[str, Callable[[SageMakerResponse, WarmPoolEmulator], Response]]] = {
     "create_training_job": ("CreateTrainingJob", create_training_job),
     "describe_training_job": ("DescribeTrainingJob", describe_training_job),
@@ -305,6 +314,10 @@ _IMPLEMENTATIONS: dict[str, tuple[str, Callable[[SageMakerResponse, WarmPoolEmul
     "delete_hyper_parameter_tuning_job": (
         "DeleteHyperParameterTuningJob",
         delete_hyper_parameter_tuning_job,
+    ),
+    "stop_hyper_parameter_tuning_job": (
+        "StopHyperParameterTuningJob",
+        stop_hyper_parameter_tuning_job,
     ),
 }
 _OPERATIONS = frozenset(operation for operation, _ in _IMPLEMENTATIONS.values())
