@@ -173,6 +173,7 @@ def _details(n: Notification) -> list[str]:
         )
         if f.get("pool_id") is None:  # the tuning job's notice, not a pool's
             lines.append("Its trials hold no warm pool any more: other jobs have taken them.")
+        lines.extend(_sweep_pool_lines(f.get("sweep_pools") or []))
     elif n.kind is NotificationKind.LIFETIME_ENDING:
         ends = f"ends at {_when(f.get('lifetime_ends_at'))}."
         limit = f.get("max_lifetime_seconds")  # none in a notice queued by an earlier version
@@ -235,6 +236,30 @@ def _details(n: Notification) -> list[str]:
     if f.get("routing_note"):
         lines.append(str(f.get("routing_note")))
     return [line for line in lines if line]
+
+
+def _sweep_pool_lines(pools: list[dict[str, Any]]) -> list[str]:
+    """What became of each pool of a sweep once it ended, a line each (`sweep_pools`): the one Slack
+    message of a sweep's end says it for all of them, where each pool's decision is its own SNS message."""
+    if not pools:
+        return []
+    lines = [f"Its {counted(len(pools), 'warm pool')}, decided now that it has ended:"]
+    for p in pools:
+        shape = f"{p.get('instance_type')} x{p.get('instance_count')}"
+        status = str(p.get("warm_pool_status") or "")
+        if p.get("dry_run"):
+            what = (
+                f"{p.get('action')} (dry run: warm on its own keep-alive until {_when(p.get('warm_until'))})"
+            )
+        elif p.get("action") == Action.RELEASE.value or status == "Terminated":
+            what = "released"
+        elif p.get("warm_until"):
+            what = f"kept warm until {_when(p.get('warm_until'))}"
+        else:
+            what = f"warm pool {status}"
+        why = "; ".join(str(r) for r in p.get("reasons") or [])
+        lines.append(f"- {p.get('job_name')} ({shape}): {what}, by {p.get('rule')}: {why}.")
+    return lines
 
 
 def _planned_until(n: Notification) -> datetime | None:
@@ -375,7 +400,8 @@ def _slack(
     if len(title) > SLACK_HEADER_LIMIT - (len(" (part 100 of 100)") if digest else 0):
         whole.insert(0, title)  # the header shows it cut: whole here
     lines = [slack_cut(line, SLACK_SECTION_LIMIT) for line in whole]
-    room = SLACK_MESSAGE_TEXT_LIMIT - _SLACK_RESERVED
+    sweep = _sweep_buttons(notification)
+    room = SLACK_MESSAGE_TEXT_LIMIT - _SLACK_RESERVED - sum(_block_text(block) for block in sweep)
     parts = _parts(lines, room) if digest else [_fitted(lines, room)]
     cut = [line for part in parts for line in part] != whole
     messages = []
@@ -391,6 +417,8 @@ def _slack(
             blocks.append({"type": "context", "elements": [_plain(SLACK_CUT_NOTE)]})
         if notification.kind in ACTIONABLE and number == len(parts):
             blocks.append(_actions(notification))
+        if number == len(parts):
+            blocks.extend(sweep)
         # the whole text when it is one message (push notifications show its beginning); a part's own
         top = slack_text(text) if len(parts) == 1 else slack_cut("\n".join([header, *part]), SLACK_TEXT_LIMIT)
         messages.append(SlackMessage(top, blocks))
@@ -405,11 +433,64 @@ def button_label(kind: str, minutes: int | None = None) -> str:
     return "Release now" if kind == "release" else f"Extend {minutes} min"
 
 
-def _actions(notification: Notification) -> dict[str, Any]:
+# The sweep's pools kept warm that its one message gives buttons to: at most this many (two blocks
+# each, with the rest at most 31 blocks of SLACK_BLOCK_LIMIT); the others are named with the command
+SWEEP_BUTTONS = 10
+
+
+def _sweep_buttons(notification: Notification) -> list[dict[str, Any]]:
+    """The buttons of a sweep's end (`sweep_pools`), for each pool it kept warm: the pool's job name, then
+    its "Extend 30 min", "Extend 60 min" and "Release now", as each pool's own message had them. Past
+    SWEEP_BUTTONS pools, a line names the command for the others."""
+    if notification.kind is not NotificationKind.TUNING_JOB_FINISHED:
+        return []
+    kept = [
+        p
+        for p in notification.facts.get("sweep_pools") or []
+        if p.get("warm_until") and not p.get("dry_run") and p.get("action") != Action.RELEASE.value
+    ]
+    blocks: list[dict[str, Any]] = []
+    for number, p in enumerate(kept[:SWEEP_BUTTONS], 1):
+        job, pool = str(p.get("job_name")), str(p.get("pool_id"))
+        blocks.append({"type": "section", "text": _plain(slack_cut(slack_escape(job), SLACK_SECTION_LIMIT))})
+        blocks.append(
+            _actions(replace(notification, job_name=job, pool_id=pool), f"warmpool_actions_{number}")
+        )
+    if len(kept) > SWEEP_BUTTONS:
+        others = f"{counted(len(kept) - SWEEP_BUTTONS, 'more pool')} kept warm"
+        blocks.append(
+            {
+                "type": "context",
+                "elements": [_plain(f"{others}: warmpool pools extend|release JOB acts on each of them.")],
+            }
+        )
+    return blocks
+
+
+def _block_text(block: dict[str, Any]) -> int:
+    """The characters of a block's text objects, as Slack counts them against a message's whole text."""
+    total = 0
+
+    def walk(node: object) -> None:
+        nonlocal total
+        if isinstance(node, dict):
+            if node.get("type") in ("plain_text", "mrkdwn") and isinstance(node.get("text"), str):
+                total += len(node["text"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(block)
+    return total
+
+
+def _actions(notification: Notification, block_id: str = "warmpool_actions") -> dict[str, Any]:
     value = json.dumps({"job": notification.job_name, "pool": notification.pool_id})
     return {
         "type": "actions",
-        "block_id": "warmpool_actions",
+        "block_id": block_id,
         "elements": [
             _button(button_label("extend", 30), ACTION_EXTEND_30, value),
             _button(button_label("extend", 60), ACTION_EXTEND_60, value),

@@ -138,6 +138,14 @@ def publish_record(record: SQSRecord) -> SlackCopy | None:
     key = notification.dedupe_key
     publish = partial(rt.sns.publish, notification, message, default_team=policy.default_team)
     rt.dedupe.run_once(f"sns#{key}", publish)
+    told_with = notification.facts.get("slack_told_with_tuning_job")
+    if told_with:
+        # a pool's decision at its sweep's end: Slack hears it in the sweep's one message, which
+        # lists every pool of the sweep ("tuning job finished"), not in a message per pool
+        logger().info(
+            "told in Slack with its tuning job; SNS only", extra={"key": key, "tuning_job": told_with}
+        )
+        return None
     arn = rt.settings.slack_webhooks_secret_arn
     mapping = rt.secrets.mapping(arn)
     target = rt.secrets.destination(arn, mapping, where.webhook_key)

@@ -69,6 +69,13 @@ from warmpool.service.ports import (
 )
 
 TERMINAL_JOB_STATUSES = frozenset({"Completed", "Failed", "Stopped"})
+# What a pool's decision says when its sweep ends and hands it back: sent to SNS one by one, and to
+# Slack within the sweep's one "tuning job finished" message (`handle_tuning_event`)
+TOLD_WITH_THE_SWEEP = frozenset(
+    {NotificationKind.EXTENDED, NotificationKind.SHORTENED, NotificationKind.RELEASED}
+)
+# Characters of each reason of a pool's decision that a sweep's end lists (`_with_sweep_pools`)
+SWEEP_REASON_LIMIT = 200
 # A tuning job in these states still runs its trials: their pools are left to it.
 TUNER_RUNNING_STATUSES = frozenset({"InProgress", "Stopping"})
 EXPIRING_SOON_DEFAULT_MINUTES = 15
@@ -256,6 +263,9 @@ class LifecycleService:
     # the policy pins are: set once it is saved, after which a conflict in what follows must not decide
     # the request again.
     _answers: threading.local = field(default_factory=threading.local, init=False, repr=False)
+    # The tuning job whose end is being told, its pools decided now (`handle_tuning_event`), per thread:
+    # their decisions' notices go to SNS one by one and are told in Slack in the sweep's one message.
+    _sweep: threading.local = field(default_factory=threading.local, init=False, repr=False)
     _pins: threading.local = field(default_factory=threading.local, init=False, repr=False)  # _one_policy
 
     def _current_policy(self) -> PolicyDocument:
@@ -317,8 +327,17 @@ class LifecycleService:
             else None
         )
         ended = f"tuning job {detail.tuning_job_name} ended {detail.tuning_job_status} (its event)"
-        for record in owned:
-            outcomes.append(self._refresh(record.pool.job_name, Trigger.RECONCILE, tuner_ended=ended))
+        # A parallel sweep hands back its pools together: what each pool's decision says is sent to
+        # SNS as ever, and to Slack in the notice that the sweep finished, which lists every pool
+        # (`_sweep_pools`), instead of a message per pool beside it; only while that notice is still to
+        # send (one already sent, by a look that found the sweep ended, lists none of them)
+        telling = notice is not None and not notice.sent and notice.notification is not None
+        self._sweep.name = detail.tuning_job_name if telling else None
+        try:
+            for record in owned:
+                outcomes.append(self._refresh(record.pool.job_name, Trigger.RECONCILE, tuner_ended=ended))
+        finally:
+            self._sweep.name = None
         if notice is not None:
             self._send_tuning_finished(notice)
         return outcomes
@@ -1058,9 +1077,48 @@ class LifecycleService:
         same `pool_id#kind#version`, which the notifier sends once."""
         if notice.sent or notice.notification is None:
             return
-        self._send(notice.notification)
+        self._send(self._with_sweep_pools(notice))
         self.registry.mark_tuning_finished_sent(notice.tuning_job_arn)
         self.tuning_notices_this_run.append(_tuning_name_of(notice))
+
+    def _with_sweep_pools(self, notice: TuningNotice) -> Notification:
+        """The notice with what became of each pool of the sweep that warmpool decided once it ended
+        (`sweep_pools`: kept warm until when, or released, by which rule and why), as the registry
+        holds them when it is sent: the same list whichever sends it (the tuning job's event, its
+        retry, the reconciler's run for one left unsent). A pool still left to the tuning job (the
+        notice is sent before its pools are handed back, on the paths where the event was lost) is
+        not listed: its own decision says what became of it, in Slack too."""
+        notification = notice.notification
+        assert notification is not None
+        arn = notice.tuning_job_arn
+        if notification.facts.get("pool_id") is None and notification.pool_id.startswith("tuning-"):
+            return notification  # no pool is the tuning job's any more
+        pools: list[dict[str, Any]] = []
+        for record in _of_the_sweep(self.registry.pools_of_tuning_job(arn), notice.tuning_created_at):
+            decision = record.last_decision
+            if record.tuner_owned or decision is None:
+                continue
+            pool = record.pool
+            available = pool.status is WarmPoolStatus.AVAILABLE
+            pools.append(
+                {
+                    "pool_id": pool.pool_id,
+                    "job_name": pool.job_name,
+                    "instance_type": pool.instance_type,
+                    "instance_count": pool.instance_count,
+                    "warm_pool_status": pool.status.value,
+                    "warm_until": pool.expires_at.isoformat() if available and pool.expires_at else None,
+                    "action": decision.action.value,
+                    "dry_run": decision.dry_run,
+                    "rule": decision.rule,
+                    # cut: the pool's own message (SNS) has them whole; a sweep of many pools stays
+                    # within one Slack message and SNS's 256 KiB
+                    "reasons": [_cut(r, SWEEP_REASON_LIMIT) for r in decision.reasons],
+                }
+            )
+        if not pools:
+            return notification
+        return replace(notification, facts={**notification.facts, "sweep_pools": pools})
 
     def _send_listed_tuning_notice(self, notice: TuningNotice) -> None:
         """A notice the reconciler listed as unsent (`unsent_tuning_notices`, an index that lags its
@@ -2538,6 +2596,9 @@ class LifecycleService:
         if kind is NotificationKind.BUDGET_WARNING and decision is not None and decision.budget is not None:
             facts.update(budget_facts(decision.budget))
         facts.update(extra or {})
+        sweep = getattr(self._sweep, "name", None)
+        if sweep is not None and kind in TOLD_WITH_THE_SWEEP:
+            facts["slack_told_with_tuning_job"] = sweep  # the notifier sends it to SNS only
         return Notification(
             kind,
             severity,
@@ -2942,6 +3003,11 @@ def _tuning_name_of(notice: TuningNotice) -> str:
     """The tuning job's name, as its notice says it (else as its ARN does)."""
     said = notice.notification.facts.get("tuning_job_name") if notice.notification is not None else None
     return str(said or notice.tuning_job_arn.rsplit("/", 1)[-1])
+
+
+def _cut(text: str, limit: int) -> str:
+    """`text`, cut to `limit` characters, ending in "…" when cut."""
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
 
 
 def _of_the_sweep(owned: Sequence[PoolRecord], created: datetime | None) -> list[PoolRecord]:

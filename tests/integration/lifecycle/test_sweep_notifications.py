@@ -4,9 +4,16 @@ once per trial's pool."""
 
 from __future__ import annotations
 
+import json
+
+import boto3
+from warmpool.domain.messages import blocks_as_text
 from warmpool.emulator.jobs import training_job_request
 
 from tests.integration.conftest import System
+from tests.integration.lifecycle import test_tuning_finished_notice as notices
+from tests.integration.lifecycle.test_tuning_finished_notice import Outage
+from tests.unit.domain.slack_limits import slack_refusals
 
 TWO_HOURS = {"version": 1, "defaults": {"keep_alive_strategy": "fixed-7200"}}
 
@@ -49,3 +56,101 @@ def test_an_untagged_sweep_is_warned_of_its_missing_tags_once_not_once_per_pool(
         system.run_job(name, 60, volume_size_gb=volume)
     said = [n for n in system.notifications() if n["kind"] == "missing-tags"]
     assert sorted(n["job_name"] for n in said) == ["solo-1", "solo-2"]
+
+
+SLACK_POLICY = {
+    **TWO_HOURS,
+    "notifications": {"teams": {"vision": {"slack_webhook_key": "vision"}}},
+}
+VISION = {"team": "vision", "owner": "alice"}
+outage = notices.outage  # the notice's sends fail while it is set
+
+
+def test_a_parallel_sweeps_end_is_one_slack_message_saying_what_became_of_each_pool(system: System) -> None:
+    boto3.client("secretsmanager").put_secret_value(
+        SecretId=system.env.slack_webhooks_secret_arn,
+        SecretString=json.dumps({"vision": system.slack.url("vision")}),
+    )
+    system.set_policy(SLACK_POLICY)
+    trials = [training_job_request(f"wide-00{i}-a1b2c3d4", tags=VISION) for i in range(1, 9)]
+    names = [t["TrainingJobName"] for t in trials]
+    system.control.start_tuning_job("wide", trials)
+    system.settle()
+    for name in names:
+        system.control.complete_job(name)
+        system.settle()
+    assert system.slack.delivered("vision") == []  # nothing while the sweep runs
+    system.control.complete_tuning_job("wide")
+    system.settle()
+
+    # one Slack message, not nine: the sweep's end, each pool on a line of it with its buttons
+    posted = system.slack.delivered("vision")
+    assert len(posted) == 1
+    blocks = posted[0]["body"]["blocks"]
+    assert slack_refusals(blocks) == []
+    shown = blocks_as_text(blocks)
+    assert shown.startswith("Tuning job wide finished")
+    for name in names:
+        assert f"- {name} (ml.g5.2xlarge x1): kept warm until 2026-" in shown
+    assert "by defaults.keep_alive_strategy: strategy fixed-7200" in shown
+    presses = [json.loads(e["value"]) for b in blocks if b["type"] == "actions" for e in b["elements"]]
+    assert sorted({p["job"] for p in presses}) == names  # each pool's Extend 30/60 and Release now
+    assert len(presses) == 3 * len(names)
+
+    # SNS keeps its contract: a message per pool's decision, and the sweep's end listing them all
+    said = system.notifications()
+    assert sorted(n["kind"] for n in said) == ["extended"] * 8 + ["tuning-job-finished"]
+    for n in said:
+        if n["kind"] == "extended":
+            assert n["facts"]["slack_told_with_tuning_job"] == "wide"
+    finished = next(n for n in said if n["kind"] == "tuning-job-finished")
+    listed = finished["facts"]["sweep_pools"]
+    assert sorted(p["job_name"] for p in listed) == names
+    assert {(p["action"], p["warm_pool_status"]) for p in listed} == {("extend", "Available")}
+
+    # the pools' later steps are each pool's own, in Slack too
+    system.advance(3 * 3600)
+    later = system.slack.delivered("vision")[1:]
+    assert sorted(m["body"]["text"].split(" expires at ")[0] for m in later) == [
+        f"Warm pool of {name}" for name in names
+    ]
+
+
+def test_a_sweeps_end_whose_notice_the_reconciler_sends_still_lists_every_pool_in_slack(
+    system: System, outage: Outage
+) -> None:
+    """The notice's send fails at every try of the sweep's event (the pools were handed back and
+    their decisions sent to SNS at the first): the reconciler's run sends it, and Slack hears of each
+    pool in it, once."""
+    boto3.client("secretsmanager").put_secret_value(
+        SecretId=system.env.slack_webhooks_secret_arn,
+        SecretString=json.dumps({"vision": system.slack.url("vision")}),
+    )
+    system.set_policy(SLACK_POLICY)
+    trials = [training_job_request(f"flaky-00{i}-a1b2c3d4", tags=VISION) for i in (1, 2, 3)]
+    system.control.start_tuning_job("flaky", trials)
+    system.settle()
+    for trial in trials:
+        system.control.complete_job(trial["TrainingJobName"])
+        system.settle()
+    outage.send_fails_with = RuntimeError("injected: SQS unavailable")
+    system.control.complete_tuning_job("flaky")
+    system.settle()  # every try of the event fails to send the notice: it ends in the DLQ
+    assert len(outage.failed_sends) == 5
+    assert system.slack.delivered("vision") == []  # the pools' decisions are for the sweep's message
+
+    outage.send_fails_with = None
+    system.advance(300)
+    system.reconcile()
+
+    posted = system.slack.delivered("vision")
+    assert len(posted) == 1
+    shown = blocks_as_text(posted[0]["body"]["blocks"])
+    assert shown.startswith("Tuning job flaky finished")
+    for trial in trials:
+        assert f"- {trial['TrainingJobName']} (ml.g5.2xlarge x1): kept warm until" in shown
+    said = system.notifications()
+    assert sorted(n["kind"] for n in said) == ["extended"] * 3 + ["tuning-job-finished"]
+    system.advance(300)
+    system.reconcile()
+    assert system.slack.delivered("vision")[1:] == []  # once

@@ -613,3 +613,77 @@ def test_a_pool_kept_past_its_hourly_step_says_until_when_it_is_planned_warm() -
     assert "Planned" not in render(replace(note(NotificationKind.EXTENDED, **facts), decision=whole)).text
     dry = replace(decision, dry_run=True)
     assert "Planned" not in render(replace(note(NotificationKind.EXTENDED, **facts), decision=dry)).text
+
+
+def sweep_end(pools: int, *, reason: str = "strategy fixed-7200: keep it two hours") -> Notification:
+    """A sweep's end, listing `pools` pools it kept warm (`sweep_pools`), job names of 63 characters."""
+    listed = [
+        {
+            "pool_id": f"{i:03d}" + "j" * 60,
+            "job_name": f"{i:03d}" + "j" * 60,
+            "instance_type": "ml.p4d.24xlarge",
+            "instance_count": 2,
+            "warm_pool_status": "Available",
+            "warm_until": datetime(2026, 3, 2, 10, 0, tzinfo=UTC).isoformat(),
+            "action": "extend",
+            "dry_run": False,
+            "rule": "defaults.keep_alive_strategy",
+            "reasons": [reason],
+        }
+        for i in range(pools)
+    ]
+    best = f"000{'j' * 60}"
+    return note(
+        NotificationKind.TUNING_JOB_FINISHED,
+        job=best,
+        tuning_job_name="sweep",
+        tuning_job_status="Completed",
+        best_training_job=best,
+        objective_metric="validation:accuracy",
+        objective_value=0.91,
+        pool_id="pool-1",
+        sweep_pools=listed,
+    )
+
+
+def test_a_sweeps_end_says_what_became_of_each_pool_with_each_ones_buttons() -> None:
+    released = {"action": "release", "warm_pool_status": "Terminated", "warm_until": None}
+    notification = sweep_end(3)
+    pools = list(notification.facts["sweep_pools"])
+    pools[2] = {
+        **pools[2],
+        **released,
+        "rule": "teams.vision.max_warm_instances",
+        "reasons": ["over the limit"],
+    }
+    message = render(replace(notification, facts={**notification.facts, "sweep_pools": pools}))
+    lines = message.text.splitlines()
+    assert lines[2] == "Its 3 warm pools, decided now that it has ended:"
+    assert lines[3] == (
+        f"- {pools[0]['job_name']} (ml.p4d.24xlarge x2): kept warm until 2026-03-02 10:00:00 UTC, "
+        "by defaults.keep_alive_strategy: strategy fixed-7200: keep it two hours."
+    )
+    assert lines[5] == (
+        f"- {pools[2]['job_name']} (ml.p4d.24xlarge x2): released, by teams.vision.max_warm_instances: "
+        "over the limit."
+    )
+    only = blocks(message)
+    assert slack_refusals(only) == []
+    # the pools kept warm get their buttons, each under its job's name; the released one has none
+    presses = [json.loads(e["value"]) for b in only if b["type"] == "actions" for e in b["elements"]]
+    assert [p["job"] for p in presses] == [pools[0]["job_name"]] * 3 + [pools[1]["job_name"]] * 3
+    assert len({b["block_id"] for b in only if b["type"] == "actions"}) == 2
+
+
+def test_a_sweeps_end_of_many_pools_with_the_longest_reasons_fits_slack_in_one_message() -> None:
+    """60 pools, each with a reason as the engine lists it at most (200 characters: the pool's own SNS
+    message has it whole), all `&` (five each once escaped): one message within every limit, buttons
+    for the first SWEEP_BUTTONS and a line naming the command for the others; SNS has every line whole."""
+    message = render(sweep_end(60, reason="&" * 200), mention="U123")
+    only = blocks(message)
+    assert slack_refusals(only) == []
+    assert len([b for b in only if b["type"] == "actions"]) == 10
+    shown = blocks_as_text(only)
+    assert "50 more pools kept warm: warmpool pools extend|release JOB acts on each of them." in shown
+    assert message.text.count("&") == 60 * 200
+    assert len(message.document["facts"]["sweep_pools"]) == 60
