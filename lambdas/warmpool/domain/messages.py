@@ -40,6 +40,8 @@ _SLACK_MARKUP = re.compile(r"<(?:[@#!]|[a-z][a-z0-9+.-]*:)", re.IGNORECASE)  # <
 ACTION_EXTEND_30 = "warmpool_extend_30"
 ACTION_EXTEND_60 = "warmpool_extend_60"
 ACTION_RELEASE = "warmpool_release"
+# The block id of a pool's buttons in a message that has several pools' (a sweep's end), numbered
+SWEEP_ACTIONS_BLOCK = "warmpool_actions_"
 ACTIONABLE = frozenset(
     {
         NotificationKind.POOL_READY,
@@ -454,7 +456,7 @@ def _sweep_buttons(notification: Notification) -> list[dict[str, Any]]:
         job, pool = str(p.get("job_name")), str(p.get("pool_id"))
         blocks.append({"type": "section", "text": _plain(slack_cut(slack_escape(job), SLACK_SECTION_LIMIT))})
         blocks.append(
-            _actions(replace(notification, job_name=job, pool_id=pool), f"warmpool_actions_{number}")
+            _actions(replace(notification, job_name=job, pool_id=pool), f"{SWEEP_ACTIONS_BLOCK}{number}")
         )
     if len(kept) > SWEEP_BUTTONS:
         others = f"{counted(len(kept) - SWEEP_BUTTONS, 'more pool')} kept warm"

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
 
-from warmpool.domain.messages import ACTION_EXTEND_30, ACTION_EXTEND_60, ACTION_RELEASE
+from warmpool.domain.messages import ACTION_EXTEND_30, ACTION_EXTEND_60, ACTION_RELEASE, SWEEP_ACTIONS_BLOCK
 from warmpool.domain.model import SLACK_USER_ID, TRAINING_JOB_NAME
 
 MINUTES = {ACTION_EXTEND_30: 30, ACTION_EXTEND_60: 60, ACTION_RELEASE: 0}
@@ -32,6 +32,9 @@ class ButtonPress:
     job_name: str
     pool_id: str
     response_url: str | None
+    # pressed in a message holding several pools' buttons (a sweep's end): a release there must not
+    # replace the message, which says and acts on the other pools too
+    of_several_pools: bool = False
 
 
 def parse_button_press(body: str, *, response_origins: Collection[str] = SLACK_ORIGINS) -> ButtonPress:
@@ -87,6 +90,7 @@ def parse_button_press(body: str, *, response_origins: Collection[str] = SLACK_O
         job_name=job,
         pool_id=pool,
         response_url=_response_url(payload.get("response_url"), response_origins),
+        of_several_pools=str(action.get("block_id") or "").startswith(SWEEP_ACTIONS_BLOCK),
     )
 
 

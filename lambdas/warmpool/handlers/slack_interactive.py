@@ -616,7 +616,9 @@ def _press(rt: Worker, queued: QueuedPress) -> str:
             log.exception("could not forget the failed press; a press again within the window is ignored")
         raise
     verdict = decision.verdict(press.kind)  # "partly done": the reasons say until when, and which limit
-    if press.kind == "release" and verdict == "done":
+    # a message holding other pools' buttons too (a sweep's end) stays as it is, the answer beside it
+    replaces = not press.of_several_pools
+    if replaces and press.kind == "release" and verdict == "done":
         # the message whose button released the pool: its buttons can only be answered "gone" now
         released = moment_text(rt.clock.now())
         message = without_buttons(
@@ -627,7 +629,7 @@ def _press(rt: Worker, queued: QueuedPress) -> str:
             ],
         )
         _replace_original(rt.slack, press, message)
-    elif decision.rule == "status" and not decision.grants(press.kind):
+    elif replaces and decision.rule == "status" and not decision.grants(press.kind):
         # no Available pool: the message's buttons are of no use once the pool is gone
         ended = rt.service.registry.get(pool_id)
         if (

@@ -5,6 +5,7 @@ once per trial's pool."""
 from __future__ import annotations
 
 import json
+from urllib.parse import urlencode
 
 import boto3
 from warmpool.domain.messages import blocks_as_text
@@ -13,6 +14,7 @@ from warmpool.emulator.jobs import training_job_request
 from tests.integration.conftest import System
 from tests.integration.lifecycle import test_tuning_finished_notice as notices
 from tests.integration.lifecycle.test_tuning_finished_notice import Outage
+from tests.integration.notify.test_notify import signed
 from tests.unit.domain.slack_limits import slack_refusals
 
 TWO_HOURS = {"version": 1, "defaults": {"keep_alive_strategy": "fixed-7200"}}
@@ -60,7 +62,10 @@ def test_an_untagged_sweep_is_warned_of_its_missing_tags_once_not_once_per_pool(
 
 SLACK_POLICY = {
     **TWO_HOURS,
-    "notifications": {"teams": {"vision": {"slack_webhook_key": "vision"}}},
+    "notifications": {
+        "slack_users": {"alice": "UALICE"},
+        "teams": {"vision": {"slack_webhook_key": "vision"}},
+    },
 }
 VISION = {"team": "vision", "owner": "alice"}
 outage = notices.outage  # the notice's sends fail while it is set
@@ -89,7 +94,7 @@ def test_a_parallel_sweeps_end_is_one_slack_message_saying_what_became_of_each_p
     blocks = posted[0]["body"]["blocks"]
     assert slack_refusals(blocks) == []
     shown = blocks_as_text(blocks)
-    assert shown.startswith("Tuning job wide finished")
+    assert shown.startswith("<@UALICE> Tuning job wide finished\n")
     for name in names:
         assert f"- {name} (ml.g5.2xlarge x1): kept warm until 2026-" in shown
     assert "by defaults.keep_alive_strategy: strategy fixed-7200" in shown
@@ -108,12 +113,31 @@ def test_a_parallel_sweeps_end_is_one_slack_message_saying_what_became_of_each_p
     assert sorted(p["job_name"] for p in listed) == names
     assert {(p["action"], p["warm_pool_status"]) for p in listed} == {("extend", "Available")}
 
+    # alice releases one pool from it: the message, which acts on the other pools too, stays as it is
+    # (a one-pool message is replaced by one without buttons), and the answer comes beside it
+    actions = [b for b in blocks if b["type"] == "actions"]
+    release = next(e for e in actions[1]["elements"] if e["action_id"] == "warmpool_release")
+    payload = {
+        "type": "block_actions",
+        "user": {"id": "UALICE", "username": "ualice"},
+        "actions": [{**release, "block_id": actions[1]["block_id"]}],
+        "response_url": system.slack.url("sweep-message"),
+        "trigger_id": "1.2.abc",
+    }
+    status, answer = system.press(signed(urlencode({"payload": json.dumps(payload)})))
+    assert (status, answer.split(" (")[0]) == (200, f"release {names[1]}: done")
+    (posted_back,) = system.slack.delivered("sweep-message")
+    assert "replace_original" not in posted_back["body"]
+    job = system.sagemaker.describe_training_job(TrainingJobName=names[1])
+    assert job["WarmPoolStatus"]["Status"] == "Terminated"
+    system.notifications()
+
     # the pools' later steps are each pool's own, in Slack too
     system.advance(3 * 3600)
     later = system.slack.delivered("vision")[1:]
-    assert sorted(m["body"]["text"].split(" expires at ")[0] for m in later) == [
-        f"Warm pool of {name}" for name in names
-    ]
+    assert sorted(
+        m["body"]["text"].split(" expires at ")[0] for m in later if "expires at" in m["body"]["text"]
+    ) == [f"Warm pool of {name}" for name in names if name != names[1]]
 
 
 def test_a_sweeps_end_whose_notice_the_reconciler_sends_still_lists_every_pool_in_slack(
@@ -146,7 +170,7 @@ def test_a_sweeps_end_whose_notice_the_reconciler_sends_still_lists_every_pool_i
     posted = system.slack.delivered("vision")
     assert len(posted) == 1
     shown = blocks_as_text(posted[0]["body"]["blocks"])
-    assert shown.startswith("Tuning job flaky finished")
+    assert shown.startswith("<@UALICE> Tuning job flaky finished\n")
     for trial in trials:
         assert f"- {trial['TrainingJobName']} (ml.g5.2xlarge x1): kept warm until" in shown
     said = system.notifications()
