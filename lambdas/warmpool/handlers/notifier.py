@@ -118,6 +118,18 @@ class SlackCopy:
     ended: Notification | None = None
 
 
+def _buttons_of_one_pool(messages: list[SlackMessage]) -> bool:
+    """A message whose buttons act on its pool alone, which `chat.update` may take off when the pool
+    ends; a sweep's end holds several pools' buttons (`SWEEP_ACTIONS_BLOCK`), and one of them ending
+    must not take the others' buttons and lines with it."""
+    from warmpool.domain.messages import SWEEP_ACTIONS_BLOCK
+
+    actions = [b for m in messages for b in m.blocks if b.get("type") == "actions"]
+    return bool(actions) and not any(
+        str(b.get("block_id", "")).startswith(SWEEP_ACTIONS_BLOCK) for b in actions
+    )
+
+
 def publish_record(record: SQSRecord) -> SlackCopy | None:
     """The record's SNS copy (once per key); returns what Slack is to get, None without a channel."""
     from dataclasses import replace
@@ -165,7 +177,7 @@ def publish_record(record: SQSRecord) -> SlackCopy | None:
         bot=target,
         pool_id=notification.pool_id,
         job_name=notification.job_name,
-        keep_handle=any(b.get("type") == "actions" for m in message.slack for b in m.blocks),
+        keep_handle=_buttons_of_one_pool(message.slack),
         ended=notification if ends_pool(notification) else None,
     )
 

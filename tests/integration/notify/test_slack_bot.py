@@ -10,6 +10,7 @@ import boto3
 import pytest
 from warmpool.cli.main import main
 from warmpool.domain.clock import moment_text
+from warmpool.emulator.jobs import training_job_request
 from warmpool.handlers import notifier
 from warmpool.settings import NotifierSettings, SettingsError
 
@@ -253,3 +254,32 @@ def test_a_slack_api_url_off_https_stops_the_notifier_naming_the_variable(system
     assert raised.value.problems.startswith(
         "SLACK_API_URL: Value error, Slack's Web API is https://slack.com/api/"
     )
+
+
+def test_a_sweeps_end_message_keeps_the_other_pools_buttons_when_one_of_its_pools_ends(
+    system: System, api: SlackApiFake, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A parallel sweep's end is one message with each pool's line and buttons. Kept with the pool its
+    # notice is on, the release of that one pool replaced the whole message with "Warm pool of JOB
+    # released", taking the other pools' lines and buttons with it.
+    policy = {**POLICY, "defaults": {**POLICY["defaults"], "keep_alive_strategy": "fixed-7200"}}
+    system.set_policy(policy)
+    trials = [
+        training_job_request(f"wide-00{i}-a1b2c3d4", tags={"team": "vision", "owner": "alice"})
+        for i in (1, 2, 3)
+    ]
+    names = [t["TrainingJobName"] for t in trials]
+    system.control.start_tuning_job("wide", trials)
+    system.settle()
+    for name in names:
+        system.control.complete_job(name)
+        system.settle()
+    system.control.complete_tuning_job("wide")
+    system.settle()
+    (sweep,) = [p for p in api.done("chat.postMessage") if "Tuning job wide finished" in p["body"]["text"]]
+    assert sum(t == "actions" for t in block_types(sweep)) == 3
+    for name in names:
+        assert main(["pools", "release", name, "--user", "lead"]) == 0
+        capsys.readouterr()
+        system.settle()
+    assert [u for u in api.done("chat.update") if u["body"]["ts"] == sweep["ts"]] == []
