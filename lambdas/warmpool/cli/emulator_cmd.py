@@ -9,6 +9,11 @@ import threading
 
 from warmpool.cli.output import examples
 
+# SageMaker's own limits (today's AWS docs): a setting above them emulates a service that refuses what
+# SageMaker takes, or takes what it refuses
+MAX_KEEP_ALIVE_SECONDS = 3600
+MAX_LIFETIME_DAYS = 28.0
+
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
@@ -26,10 +31,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--port", type=int, default=5000, help="TCP port on 127.0.0.1 (default 5000, 0 = any)"
     )
     parser.add_argument(
-        "--max-keep-alive", type=int, default=3600, help="maximum KeepAlivePeriodInSeconds (default 3600)"
+        "--max-keep-alive",
+        type=int,
+        default=MAX_KEEP_ALIVE_SECONDS,
+        help=f"maximum KeepAlivePeriodInSeconds, 1 to {MAX_KEEP_ALIVE_SECONDS}, SageMaker's own limit "
+        f"(default {MAX_KEEP_ALIVE_SECONDS})",
     )
     parser.add_argument(
-        "--max-lifetime-days", type=float, default=28.0, help="maximum warm-pool lifetime (default 28)"
+        "--max-lifetime-days",
+        type=float,
+        default=MAX_LIFETIME_DAYS,
+        help=f"maximum warm-pool lifetime in days, a second to {MAX_LIFETIME_DAYS:g}, SageMaker's own "
+        f"limit in today's AWS docs (default {MAX_LIFETIME_DAYS:g})",
     )
     parser.add_argument(
         "--quota",
@@ -50,13 +63,16 @@ def _usage(message: str) -> int:
 def run(args: argparse.Namespace) -> int:
     if not 0 <= args.port <= 65535:
         return _usage(f"--port must be within 0..65535, got {args.port}")
-    if args.max_keep_alive < 1:
+    if not 1 <= args.max_keep_alive <= MAX_KEEP_ALIVE_SECONDS:
         return _usage(
-            f"--max-keep-alive must be 1 second or more (SageMaker's is 3600), got {args.max_keep_alive}"
+            f"--max-keep-alive must be within 1..{MAX_KEEP_ALIVE_SECONDS} seconds (SageMaker's is "
+            f"{MAX_KEEP_ALIVE_SECONDS}), got {args.max_keep_alive}"
         )
-    if not (math.isfinite(args.max_lifetime_days) and args.max_lifetime_days > 0):
+    days = args.max_lifetime_days
+    if not (math.isfinite(days) and days * 86400 >= 1 and days <= MAX_LIFETIME_DAYS):
         return _usage(
-            f"--max-lifetime-days must be above 0 (28 in today's AWS docs), got {args.max_lifetime_days:g}"
+            f"--max-lifetime-days must be above 0 (a second or more) and at most {MAX_LIFETIME_DAYS:g} "
+            f"({MAX_LIFETIME_DAYS:g} in today's AWS docs), got {days:g}"
         )
     if args.quota < 0:
         return _usage(

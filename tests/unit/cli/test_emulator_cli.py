@@ -10,21 +10,58 @@ from warmpool.cli.main import main
     ("flags", "message"),
     [
         (["--port", "70000"], "--port must be within 0..65535, got 70000"),
-        (["--max-keep-alive", "0"], "--max-keep-alive must be 1 second or more (SageMaker's is 3600), got 0"),
+        (
+            ["--max-keep-alive", "0"],
+            "--max-keep-alive must be within 1..3600 seconds (SageMaker's is 3600), got 0",
+        ),
+        # above SageMaker's own limits it served what SageMaker refuses: a keep-alive of 2 hours, a pool
+        # warm for 400 days (docs/cli.md: a setting out of range is a usage error naming the flag)
+        (
+            ["--max-keep-alive", "7200"],
+            "--max-keep-alive must be within 1..3600 seconds (SageMaker's is 3600), got 7200",
+        ),
+        (
+            ["--max-lifetime-days", "400"],
+            "--max-lifetime-days must be above 0 (a second or more) and at most 28 (28 in today's AWS "
+            "docs), got 400",
+        ),
+        (
+            ["--max-lifetime-days", "28.5"],
+            "--max-lifetime-days must be above 0 (a second or more) and at most 28",
+        ),
         (
             ["--max-lifetime-days", "-1"],
-            "--max-lifetime-days must be above 0 (28 in today's AWS docs), got -1",
+            "--max-lifetime-days must be above 0 (a second or more) and at most 28 (28 in today's AWS "
+            "docs), got -1",
         ),
+        # a lifetime below a second was a lifetime of 0 seconds: every pool ended as it became warm
+        (["--max-lifetime-days", "0.000001"], "--max-lifetime-days must be above 0 (a second or more)"),
         (["--max-lifetime-days", "inf"], "--max-lifetime-days must be above 0"),
         (["--quota", "-3"], "--quota must be 0 or more warm instances per type"),
     ],
 )
 def test_settings_that_make_no_sense_are_refused_naming_the_flag(
-    flags: list[str], message: str, capsys: pytest.CaptureFixture[str]
+    flags: list[str], message: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from warmpool.cli import emulator_cmd
+
+    monkeypatch.setattr(emulator_cmd, "threading", _Interrupted)  # a server started stops at once
     # a usage error exits 2, as argparse's own and every other command's do: it exited 1, a failure's code
     assert main(["emulator", "--port", "0", *flags]) == 2
-    assert capsys.readouterr().err.startswith(f"warmpool emulator: {message}")
+    captured = capsys.readouterr()
+    assert captured.err.startswith(f"warmpool emulator: {message}")
+    assert "listening" not in captured.out  # refused before the port is bound
+
+
+@pytest.mark.parametrize("flags", [["--max-keep-alive", "3600"], ["--max-lifetime-days", "28"]])
+def test_sagemaker_s_own_limits_are_taken(
+    flags: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from warmpool.cli import emulator_cmd
+
+    monkeypatch.setattr(emulator_cmd, "threading", _Interrupted)
+    assert main(["emulator", "--port", "0", *flags]) == 0
+    assert " listening on http://127.0.0.1:" in capsys.readouterr().out
 
 
 class _Interrupted:
