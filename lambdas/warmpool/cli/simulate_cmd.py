@@ -53,17 +53,28 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument(
         "--price-per-hour", type=float, help="USD per instance-hour of --instance-type (overrides the table)"
     )
+    # with --policy too: the replay prices every start, and every decision, at these (the policy's own
+    # people_cost_per_hour and start-up seconds do not apply: docs/simulator.md); the help said neither
+    # that nor, for the people's hour, its default
+    instead = "; with --policy, this and not the policy's {} prices every start and decision"
     parser.add_argument(
-        "--people-cost-per-hour", type=float, default=0.0, help="value of a waiting hour (USD)"
+        "--people-cost-per-hour",
+        type=float,
+        default=0.0,
+        help="value of a waiting hour (USD; default 0)" + instead.format("people_cost_per_hour"),
     )
     parser.add_argument(
-        "--cold-start-s", type=float, default=150.0, help="seconds a job waits starting cold (default 150)"
+        "--cold-start-s",
+        type=float,
+        default=150.0,
+        help="seconds a job waits starting cold (default 150)" + instead.format("cold_start_seconds"),
     )
     parser.add_argument(
         "--warm-start-s",
         type=float,
         default=20.0,
-        help="seconds a job waits starting on a warm pool (default 20)",
+        help="seconds a job waits starting on a warm pool (default 20)"
+        + instead.format("warm_start_seconds"),
     )
     parser.add_argument(
         "--policy",

@@ -60,6 +60,31 @@ def test_explain_help_says_which_policy_decides_without_policy(capsys: pytest.Ca
     assert "with --event, a second after the job's end" in said
 
 
+def test_simulate_help_says_the_start_costs_defaults_and_that_a_policy_s_own_do_not_apply(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # --people-cost-per-hour showed no default (0), and none of the three said that with --policy they,
+    # not the policy's people_cost_per_hour and start-up seconds, price the replay (docs/simulator.md)
+    with pytest.raises(SystemExit):
+        main(["simulate", "--help"])
+    out = capsys.readouterr().out
+    helps: dict[str, str] = {}
+    flag = ""
+    for line in out.splitlines():
+        if line.startswith("  --"):
+            flag = line.split()[0]
+        if flag:
+            helps[flag] = " ".join([helps.get(flag, ""), *line.split()])
+    assert "value of a waiting hour (USD; default 0)" in helps["--people-cost-per-hour"]
+    for flag, field in (
+        ("--people-cost-per-hour", "people_cost_per_hour"),
+        ("--cold-start-s", "cold_start_seconds"),
+        ("--warm-start-s", "warm_start_seconds"),
+    ):
+        said = f"with --policy, this and not the policy's {field} prices every start and decision"
+        assert said in helps[flag], flag
+
+
 def test_every_command_shows_examples() -> None:
     leaves = [
         name
