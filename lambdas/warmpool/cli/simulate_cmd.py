@@ -98,7 +98,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--strategies",
         default="none,fixed-600,fixed-3600,break-even,adaptive,oracle",
         help="comma-separated: none, fixed-<seconds>, break-even, adaptive, counterfactual, job (each "
-        "job's own keep_alive_s, as without warmpool), oracle, static-best (the best fixed keep-alive per "
+        "job's keep_alive_s, as without warmpool: trace export writes the keep-alive SageMaker shows, in an "
+        "account warmpool manages its last update), oracle, static-best (the best fixed keep-alive per "
         "pool, in hindsight); the oracle is always replayed "
         "(default: %(default)s)",
     )

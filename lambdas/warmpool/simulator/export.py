@@ -55,8 +55,9 @@ class ExportedJob:
     status: str
     instance_type: str
     instance_count: int
-    # the job's own keep-alive; None when it had a warm pool whose keep-alive now reads 0 (released by an
-    # update: its own is not known)
+    # the keep-alive DescribeTrainingJob shows: the job's own unless an update changed it (in an account
+    # warmpool manages, warmpool's last one); None when it had a warm pool whose keep-alive now reads 0
+    # (released by an update: how long it asked for is not known)
     keep_alive_s: int | None
     user: str | None = None
     team: str | None = None
@@ -94,10 +95,11 @@ def exported_job(
 
 
 def _own_keep_alive(job: Mapping[str, Any]) -> int | None:
-    """The keep-alive the job was created with, as DescribeTrainingJob shows it now. A job that had a
-    warm pool (`WarmPoolStatus`) asked for one; if its keep-alive reads 0, an update released the pool
-    (warmpool's, or someone's by hand), and how long the job asked for is not known: None, an empty
-    `keep_alive_s`. Written as 0, the replay took it for a job created without a warm pool, which
+    """The job's keep-alive as DescribeTrainingJob shows it now: the one it was created with, unless an
+    update changed it (in an account warmpool manages, not in a dry run, warmpool's last update). A job
+    that had a warm pool (`WarmPoolStatus`) asked for one; if its keep-alive reads 0, an update released
+    the pool (warmpool's, or someone's by hand), and how long the job asked for is not known: None, an
+    empty `keep_alive_s`. Written as 0, the replay took it for a job created without a warm pool, which
     leaves none and takes none, so every pool warmpool had released read as one that never was."""
     resource = job.get("ResourceConfig") or {}
     keep_alive = int(resource.get("KeepAlivePeriodInSeconds") or 0)

@@ -138,6 +138,21 @@ def test_the_jobs_own_keep_alives_replay_as_the_job_strategy(
     assert (results["none"]["idle_instance_seconds"], results["none"]["cold_starts"]) == (0, 3)
 
 
+def test_in_an_account_warmpool_manages_keep_alive_s_is_warmpool_s_last_update(
+    system: System, tmp_path: Path
+) -> None:
+    # docs/cli.md said keep_alive_s was the job's own keep-alive, "the account without warmpool": it is
+    # what DescribeTrainingJob shows, warmpool's last update where warmpool manages the pool
+    system.set_policy({"version": 1, "defaults": {"keep_alive_strategy": "fixed-1800"}})
+    system.run_job("m-1", 450, keep_alive_seconds=900, tags={"team": "vision"})
+    system.advance(60)
+    assert [u["seconds"] for u in system.control.update_calls()] == [1800]
+    trace = tmp_path / "mine.csv"
+    assert main(["trace", "export", "--days", "1", "--out", str(trace)]) == 0
+    with trace.open() as handle:
+        assert [row["keep_alive_s"] for row in csv.DictReader(handle)] == ["1800"]
+
+
 def test_the_period_is_checked_and_an_empty_one_says_so(
     account: System, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
