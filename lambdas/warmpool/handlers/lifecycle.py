@@ -70,11 +70,15 @@ def handle_record(record: SQSRecord) -> None:
 def _count_retried(exc: Exception) -> None:
     """`EventsRetried` (its alarm): a record that failed and goes back to the queue. An outage (SageMaker
     or DynamoDB throttled past the retries, a role that may not read) failed every event for the 25 to
-    30 minutes before the first reached the DLQ, and nothing told the on-call meanwhile. A job whose warm
-    pool SageMaker has not reported yet is not counted: waiting for it is the normal course."""
+    30 minutes before the first reached the DLQ, and nothing told the on-call meanwhile. Not counted, as
+    nothing failed: a job whose warm pool SageMaker has not reported yet (waiting for it is the normal
+    course), and an event another invocation is processing at that moment (the same event delivered
+    twice at once, as the notifier leaves out its copy): the record's retry finds it done."""
+    from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
+
     from warmpool.service.lifecycle import WarmPoolStatusPendingError
 
-    if isinstance(exc, WarmPoolStatusPendingError):
+    if isinstance(exc, WarmPoolStatusPendingError | IdempotencyAlreadyInProgressError):
         return
     try:
         runtime().metrics.count("EventsRetried")

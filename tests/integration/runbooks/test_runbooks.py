@@ -20,9 +20,10 @@ from botocore.exceptions import ClientError
 from warmpool.cli.main import main
 from warmpool.emulator.jobs import training_job_request
 from warmpool.handlers import lifecycle, notifier, reconciler
+from warmpool.local.pumps import LocalLambdaContext
 from warmpool.local.slack_standin import SlackStandIn
 
-from tests.integration.conftest import System, emf_documents
+from tests.integration.conftest import System, emf_documents, hooked
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -464,6 +465,44 @@ def test_events_retried_pages_during_a_throttle_and_the_events_drain_once_it_end
     assert updates == [(name, 3600) for name in names]
     assert depth(system, system.env.lifecycle_queue_url) == 0
     assert depth(system, system.env.lifecycle_dlq_url) == 0
+
+
+def test_an_event_another_invocation_is_processing_goes_back_to_the_queue_uncounted(
+    system: System, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """EventsRetried counted the copy of an event (EventBridge delivers at least once) that reached a
+    second invocation while the first was processing it: nothing had failed, the copy's retry finds the
+    event done, yet ten such copies paged the on-call, as the notifier's NotificationsRetried does not."""
+    system.set_policy(TWO_HOURS)
+    system.sagemaker.create_training_job(**training_job_request("dup-1", keep_alive_seconds=600, tags=TAGS))
+    system.settle()
+    system.control.complete_job("dup-1")
+    (message,) = system.sqs.receive_message(
+        QueueUrl=system.env.lifecycle_queue_url, AttributeNames=["All"], MessageAttributeNames=["All"]
+    )["Messages"]
+    system.sqs.change_message_visibility(
+        QueueUrl=system.env.lifecycle_queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+    )
+    copy = {"Records": [{**system.lifecycle._record(message), "messageId": "the-copy"}]}
+    answers: list[dict[str, Any]] = []
+
+    def second_invocation(**_: Any) -> None:
+        # the copy reaches another invocation while the first describes the job
+        if not answers:
+            answers.append(lifecycle.handler(copy, LocalLambdaContext()))
+
+    capsys.readouterr()
+    with hooked("before-call.sagemaker.DescribeTrainingJob", second_invocation):
+        lifecycle.runtime.cache_clear()  # its clients made anew, with the hook
+        assert system.lifecycle.pump_once() == 1
+    assert answers == [{"batchItemFailures": [{"itemIdentifier": "the-copy"}]}]  # back to the queue
+    output = capsys.readouterr().out
+    assert "IdempotencyAlreadyInProgressError" in output  # the log says why
+    assert "EventsRetried" not in emf_counts(output)
+    # the copy's retry finds the event done: the pool kept once
+    assert lifecycle.handler(copy, LocalLambdaContext()) == {"batchItemFailures": []}
+    assert [(u["job"], u["seconds"]) for u in system.control.update_calls()] == [("dup-1", 3600)]
+    assert "EventsRetried" not in emf_counts(capsys.readouterr().out)
 
 
 def test_reconciler_errors_a_run_that_could_read_nothing_fails_whole_and_the_next_repairs(
