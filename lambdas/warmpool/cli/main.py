@@ -62,15 +62,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _refused(exc: Any, args: argparse.Namespace) -> str:
     """One line for a call AWS refused: what was called, AWS's own words, and where to look."""
+    from warmpool.cli.output import named_table
+
     error = exc.response.get("Error", {})
     code = error.get("Code", "Error")
     said = f"{exc.operation_name} refused: {code}: {error.get('Message', '')}".rstrip(": ")
     if code == "ResourceNotFoundException":
         names = [
-            f"{flag} {value}"
-            for flag, value in (
-                ("--table", getattr(args, "table", None)),
-                ("--audit-table", getattr(args, "audit_table", None)),
+            # `--table NAME` where typed, `POOLS_TABLE_NAME=NAME` where the environment gave it (`pools`)
+            named_table(args, dest) if hasattr(args, f"{dest}_typed") else f"{flag} {value}"
+            for flag, dest, value in (
+                ("--table", "table", getattr(args, "table", None)),
+                ("--audit-table", "audit_table", getattr(args, "audit_table", None)),
             )
             # `pools list --table nope` named the audit table as well, which list does not read
             if value and (flag == "--table" or getattr(args, "reads_audit_table", True))

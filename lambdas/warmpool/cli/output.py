@@ -43,6 +43,34 @@ def print_json(document: Any) -> None:
     print(json.dumps(document, indent=2, default=str))
 
 
+class Typed(argparse.Action):
+    """Stores a flag's value, and that it was typed (`<dest>_typed`): a table name the flag's default
+    took from the environment was said as `--table NAME`, a flag the reader never typed."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        setattr(namespace, self.dest, values)
+        setattr(namespace, f"{self.dest}_typed", True)
+
+
+# where a table's name comes from when its flag is not typed
+TABLE_VARIABLES = {"table": "POOLS_TABLE_NAME", "audit_table": "AUDIT_TABLE_NAME"}
+
+
+def named_table(args: argparse.Namespace, dest: str) -> str:
+    """A table as the reader gave it: `--table NAME` when typed, else `POOLS_TABLE_NAME=NAME` (the
+    environment's, a stack output), so that what to check is where the name came from."""
+    value = getattr(args, dest, None)
+    if getattr(args, f"{dest}_typed", False):
+        return f"--{dest.replace('_', '-')} {value}"
+    return f"{TABLE_VARIABLES[dest]}={value}"
+
+
 def fail(message: str, code: int = 2) -> int:
     print(f"warmpool: {message}", file=sys.stderr)
     return code

@@ -19,12 +19,14 @@ from typing import TYPE_CHECKING, Any
 from warmpool.cli.output import (
     ENDPOINT_HELP,
     REGION_HELP,
+    Typed,
     checked_endpoint,
     checked_region,
     examples,
     fail,
     given,
     job_name,
+    named_table,
     note,
     print_json,
     requester,
@@ -64,18 +66,22 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     def common(p: argparse.ArgumentParser, audit: bool = True) -> None:
         p.add_argument(
-            "--table", default=os.environ.get("POOLS_TABLE_NAME"), help="registry table (POOLS_TABLE_NAME)"
+            "--table",
+            action=Typed,
+            default=os.environ.get("POOLS_TABLE_NAME"),
+            help="registry table (POOLS_TABLE_NAME)",
         )
         # list and costs read the registry table alone: the flag is taken, as by every pools command, and
         # its help says so, where it read as one more table to get right
         p.add_argument(
             "--audit-table",
+            action=Typed,
             default=os.environ.get("AUDIT_TABLE_NAME"),
             help="audit table (AUDIT_TABLE_NAME)"
             if audit
             else f"not read by {p.prog.split()[-1]}, which reads the registry table alone",
         )
-        p.set_defaults(reads_audit_table=audit)
+        p.set_defaults(reads_audit_table=audit, table_typed=False, audit_table_typed=False)
         p.add_argument("--endpoint-url", default=os.environ.get("AWS_ENDPOINT_URL"), help=ENDPOINT_HELP)
         p.add_argument("--region", default=None, help=REGION_HELP)
 
@@ -415,7 +421,7 @@ def _why_no_pool(args: argparse.Namespace) -> str:
     from warmpool.cli.output import aws_client
     from warmpool.service.ports import JobNotFoundError, ReadNotPermittedError
 
-    where = f"in --table {args.table}"
+    where = f"in {named_table(args, 'table')}"
     elsewhere = "the registry of another stack or region: check --table and --region"
     try:
         job = SageMakerAdapter(

@@ -161,6 +161,13 @@ def test_a_job_without_a_pool_names_the_table_read_and_what_to_check(
 ) -> None:
     capsys.readouterr()
     assert main(["pools", "show", "cli-l"]) == 1  # a typo of cli-1
+    # the table from the environment (a stack output): it said "in --table NAME", a flag nobody typed
+    assert capsys.readouterr().err == (
+        "warmpool: no training job cli-l in SageMaker, and no pool is registered for it in "
+        f"POOLS_TABLE_NAME={warm.env.pools_table}: check the job's name (warmpool pools list shows the "
+        "pools there are), or --region\n"
+    )
+    assert main(["pools", "show", "cli-l", "--table", warm.env.pools_table]) == 1
     assert capsys.readouterr().err == (
         f"warmpool: no training job cli-l in SageMaker, and no pool is registered for it in --table "
         f"{warm.env.pools_table}: check the job's name (warmpool pools list shows the pools there are), "

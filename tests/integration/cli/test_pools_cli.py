@@ -448,7 +448,8 @@ def test_a_request_with_an_audit_table_that_is_not_there_fails_before_acting(
         assert main(["pools", *command, "--audit-table", "stale"]) == 2
         err = capsys.readouterr().err
         assert "ResourceNotFoundException" in err
-        assert "check the table names (--table warmpool-pools, --audit-table stale)" in err
+        # the registry table from POOLS_TABLE_NAME: it was named as a --table nobody typed
+        assert "check the table names (POOLS_TABLE_NAME=warmpool-pools, --audit-table stale)" in err
     assert pools.control.update_calls()[updates:] == []
     assert pools.registry.get("cli-1") == before
     job = pools.sagemaker.describe_training_job(TrainingJobName="cli-2")
@@ -1005,7 +1006,8 @@ def test_a_registry_table_that_is_not_there_is_the_one_list_and_costs_name(
         assert "ResourceNotFoundException" in err
         assert "check the table names (--table stale) against the stack's outputs" in err
     assert main(["pools", "show", "cli-1", "--table", "stale"]) == 2
-    assert "check the table names (--table stale, --audit-table warmpool-audit)" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "check the table names (--table stale, AUDIT_TABLE_NAME=warmpool-audit)" in err
 
 
 def test_the_json_answer_of_a_request_has_the_fields_docs_cli_md_names(
