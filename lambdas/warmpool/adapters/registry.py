@@ -395,11 +395,18 @@ class DynamoPoolRegistry:
         )
         self._upgraded.add(repair)
 
-    def list_pools(self, *, team: str | None = None, status: str | None = None) -> list[PoolRecord]:
+    def list_pools(
+        self,
+        *,
+        team: str | None = None,
+        status: str | None = None,
+        unreadable: list[UnreadableItemError] | None = None,
+    ) -> list[PoolRecord]:
         """The pools (optionally of one team or state), one `by_status` query per state: no Scan
-        reads the histories, ledgers and job index that share the table."""
+        reads the histories, ledgers and job index that share the table. An item that cannot be read
+        raises UnreadableItemError, or, given `unreadable`, is added there (`list_by_status`)."""
         states = [status] if status is not None else [s.value for s in WarmPoolStatus]
-        records = [record for state in states for record in self.list_by_status(state)]
+        records = [record for state in states for record in self.list_by_status(state, unreadable=unreadable)]
         if team is not None:
             records = [r for r in records if r.pool.team == team]
         return sorted(records, key=lambda r: r.pool.pool_id)

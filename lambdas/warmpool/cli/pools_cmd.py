@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 
     from warmpool.domain.model import Pool
     from warmpool.domain.policy.document import PolicyDocument
-    from warmpool.service.ports import PoolRecord, PoolRegistry
+    from warmpool.service.ports import PoolRecord, PoolRegistry, UnreadableItemError
 
 
 # `pools extend` / `pools release`: what a script reads of the answer (docs/cli.md). 2 is taken by
@@ -307,12 +307,15 @@ def run_list(args: argparse.Namespace) -> int:
             counts_for, tagged = _counted_team(args)
         except PolicyError as exc:
             return fail(str(exc))
-    records = registry.list_pools(status=args.status)
+    # an item that cannot be read is left out and named, the others listed: one item edited by hand
+    # failed the whole listing (exit 2), as it no longer stops the reconciler (docs/registry.md)
+    unreadable: list[UnreadableItemError] = []
+    records = registry.list_pools(status=args.status, unreadable=unreadable)
     if counts_for is not None:
         records = [r for r in records if counts_for(r.pool) == args.team]
     rows = sorted((_row(r, tagged(r.pool) if tagged else None) for r in records), key=_list_order)
     if counts_for is not None and not rows:
-        teams = {team for r in registry.list_pools() if (team := counts_for(r.pool))}
+        teams = {team for r in registry.list_pools(unreadable=unreadable) if (team := counts_for(r.pool))}
         if args.team not in teams:
             _no_such_team(args.team, teams, "")
     if args.format == "json":
@@ -329,7 +332,19 @@ def run_list(args: argparse.Namespace) -> int:
             "last_decision",
         )
         print(table(headers, [[_state_text(r) if h == "state" else r[h] for h in headers] for r in rows]))
-    return 0
+    return _left_out(unreadable, "left out of the list")
+
+
+def _left_out(unreadable: Sequence[UnreadableItemError], what: str) -> int:
+    """Each pool item that could not be read, once, on stderr by its key, its field and the fix (the
+    error's message), after the output of the others; 1 when there is one (something could not be
+    read: a script must not take the output for the whole registry), else 0."""
+    said: set[str] = set()
+    for exc in unreadable:
+        if exc.key not in said:
+            said.add(exc.key)
+            note(f"{what}: {exc}")
+    return 1 if said else 0
 
 
 def _list_order(row: dict[str, Any]) -> tuple[Any, ...]:
@@ -529,6 +544,7 @@ def run_costs(args: argparse.Namespace) -> int:
     SageMaker ended it, as the digest and the budget rule count it (`fleet_view`, `idle_until`)."""
     from warmpool.cli.output import cli_now, deployment_limits
     from warmpool.domain.decide import FALLBACK_PRICE_PER_HOUR
+    from warmpool.domain.model import WarmPoolStatus
     from warmpool.domain.policy import PolicyError, load_policy_file
     from warmpool.domain.policy.resolve import team_rules
     from warmpool.domain.policy.rules import ledger_zone
@@ -539,8 +555,10 @@ def run_costs(args: argparse.Namespace) -> int:
     except PolicyError as exc:
         return fail(str(exc))
     registry = _registry(args, audit=False)
-    # every team the registry has seen (ended pools booked their cost), and every team with a budget
-    records = registry.list_pools()
+    # every team the registry has seen (ended pools booked their cost), and every team with a budget;
+    # an item that cannot be read is left out and named, the others counted (it failed every team's)
+    unreadable: list[UnreadableItemError] = []
+    records = registry.list_pools(unreadable=unreadable)
     known = {team_of(r.pool, policy) for r in records}
     unpriced = _unpriced_types(records, policy)
     # at the emulator's virtual clock against `warmpool emulator` (asked once the endpoint answered):
@@ -548,7 +566,16 @@ def run_costs(args: argparse.Namespace) -> int:
     now = cli_now(args.endpoint_url)
     budgeted = {t for t, rules in policy.teams.items() if rules.budget is not None}
     limits = deployment_limits()
-    fleet = fleet_view(registry, policy, now, teams={*known, *budgeted}, with_ledger=True, limits=limits)
+    available = [r for r in records if r.pool.status is WarmPoolStatus.AVAILABLE]
+    fleet = fleet_view(
+        registry,
+        policy,
+        now,
+        teams={*known, *budgeted},
+        with_ledger=True,
+        limits=limits,
+        available=available,
+    )
     rows = []
     for team in sorted(fleet.idle_cost_today_by_team):
         if args.team and team != args.team:
@@ -593,7 +620,7 @@ def run_costs(args: argparse.Namespace) -> int:
         # dollars and cents, as every message says money: `5.00` and `3.60`, not the floats `5.0`, `3.6`
         cells = [[_cents(r[h]) if h.endswith("_usd") else r[h] for h in headers] for r in rows]
         print(table(headers, cells))
-    return 0
+    return _left_out(unreadable, "left out of the costs (its idle time now is not counted)")
 
 
 COSTS_COLUMNS = (

@@ -242,7 +242,16 @@ class PoolRegistry(FleetSource, Protocol):
         """Record that the one-off repair `repair` has run to the end (later runs skip it)."""
         ...
 
-    def list_pools(self, *, team: str | None = None, status: str | None = None) -> list[PoolRecord]: ...
+    def list_pools(
+        self,
+        *,
+        team: str | None = None,
+        status: str | None = None,
+        unreadable: list[UnreadableItemError] | None = None,
+    ) -> list[PoolRecord]:
+        """The pools (of one team, in one state). An item that cannot be read raises
+        UnreadableItemError; given `unreadable`, it is added there and the others are listed."""
+        ...
 
     def audit(self, entry: AuditEntry) -> None: ...
 

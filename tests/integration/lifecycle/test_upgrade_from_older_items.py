@@ -172,14 +172,50 @@ def test_a_pool_item_no_version_wrote_is_named_with_what_to_do(
     dynamodb.put_item(TableName=system.env.pools_table, Item=item)
     capsys.readouterr()
 
-    for command in (["pools", "show", "up-2"], ["pools", "list"]):
-        assert main(command) == 2
-        assert capsys.readouterr().err == (
-            "warmpool: registry item POOL#up-2 / STATE cannot be read (field pool.match_key: KeyError: "
-            "no 'match_key'): it was edited by hand or written by a version this one does not know. "
-            "Restore it from the registry table's point-in-time recovery, or write it again as "
-            "docs/registry.md describes the pool item\n"
-        )
+    assert main(["pools", "show", "up-2"]) == 2
+    assert capsys.readouterr().err == (
+        "warmpool: registry item POOL#up-2 / STATE cannot be read (field pool.match_key: KeyError: "
+        "no 'match_key'): it was edited by hand or written by a version this one does not know. "
+        "Restore it from the registry table's point-in-time recovery, or write it again as "
+        "docs/registry.md describes the pool item\n"
+    )
+
+
+def test_pools_list_and_costs_name_an_item_no_version_wrote_and_show_the_others(
+    system: System, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """One pool item edited by hand failed the whole `pools list` and `pools costs` (exit 2, nothing
+    listed), where the reconciler skips it and goes on with the others."""
+    system.set_policy({"version": 1, "defaults": {"keep_alive_strategy": "fixed-3600"}})
+    system.run_job("up-edited", 300, keep_alive_seconds=900, tags=TAGS)
+    system.run_job("up-fine", 300, keep_alive_seconds=900, volume_size_gb=60, tags={**TAGS, "team": "nlp"})
+    edited_by_hand(system, "up-edited", lambda body: body["pool"].update(status="Warm"))
+    system.advance(600)
+    capsys.readouterr()
+    named = (
+        "registry item POOL#up-edited / STATE cannot be read (field pool.status: ValueError: 'Warm' is "
+        "not a valid WarmPoolStatus): it was edited by hand or written by a version this one does not "
+        "know. Restore it from the registry table's point-in-time recovery, or write it again as "
+        "docs/registry.md describes the pool item"
+    )
+
+    assert main(["pools", "list"]) == 1  # something could not be read
+    captured = capsys.readouterr()
+    assert [line.split()[0] for line in captured.out.splitlines()[2:]] == ["up-fine"]
+    assert captured.err == f"warmpool: left out of the list: {named}\n"
+
+    assert main(["pools", "list", "--format", "json"]) == 1
+    captured = capsys.readouterr()
+    assert [row["job"] for row in json.loads(captured.out)] == ["up-fine"]  # valid JSON, the others
+    assert captured.err == f"warmpool: left out of the list: {named}\n"
+
+    assert main(["pools", "costs", "--format", "json"]) == 1
+    captured = capsys.readouterr()
+    teams = {row["team"]: row for row in json.loads(captured.out)["teams"]}
+    assert teams["nlp"]["warm_instances"] == 1  # the readable pool, counted
+    assert captured.err.endswith(
+        f"warmpool: left out of the costs (its idle time now is not counted): {named}\n"
+    )
 
 
 def edited_by_hand(system: System, pool_id: str, edit: Any) -> None:
