@@ -35,6 +35,7 @@ def decision_from_json(data: dict[str, Any]) -> Decision:
         dry_run=bool(data.get("dry_run", False)),
         notify=tuple(NotificationKind(k) for k in data.get("notify", ())),
         release_pool_ids=tuple(data.get("release_pool_ids", ())),
+        would_release_pool_ids=tuple(data.get("would_release_pool_ids", ())),  # none before it was kept
         promised_until=datetime.fromisoformat(promised) if promised else None,
         asked_until=datetime.fromisoformat(asked) if asked else None,
         budget=_budget_from_json(data.get("budget")),  # none in a decision saved by an earlier version

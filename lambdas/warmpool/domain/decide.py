@@ -252,6 +252,7 @@ def decide_keep_alive(
         dry_run=policy.dry_run,
         notify=tuple(dict.fromkeys(ev.notify)),
         release_pool_ids=tuple(ev.release_pool_ids) if not policy.dry_run else (),
+        would_release_pool_ids=tuple(ev.release_pool_ids) if policy.dry_run else (),
         promised_until=promised,
         asked_until=asked_until,
         budget=ev.budget,

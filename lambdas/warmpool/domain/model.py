@@ -389,6 +389,9 @@ class Decision:
     dry_run: bool = False
     notify: tuple[NotificationKind, ...] = ()
     release_pool_ids: tuple[str, ...] = ()  # other pools a limit rule releases to make room
+    # Under a dry run, which releases none: the pools a real run would release to make room, whose
+    # trails say so (`would-release-for-limit`)
+    would_release_pool_ids: tuple[str, ...] = ()
     # A person's extend request granted: until when the pool is promised to stay warm (the engine
     # records it as `override_until`, which the later steps keep). None: no request, or not granted.
     promised_until: datetime | None = None
@@ -445,6 +448,7 @@ class Decision:
             "dry_run": self.dry_run,
             "notify": [k.value for k in self.notify],
             "release_pool_ids": list(self.release_pool_ids),
+            "would_release_pool_ids": list(self.would_release_pool_ids),
             "promised_until": self.promised_until.isoformat() if self.promised_until else None,
             "asked_until": self.asked_until.isoformat() if self.asked_until else None,
             "budget": asdict(self.budget) if self.budget else None,

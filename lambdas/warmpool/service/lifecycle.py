@@ -1400,6 +1400,7 @@ class LifecycleService:
             return Outcome(job_name, saved.pool.pool_id, "refused", done)
         saved = self._announce_saved(saved)
         held = [other for other in decision.release_pool_ids if self._release_other(other, decision)]
+        self._audit_would_release(saved, decision)
         soon = now + timedelta(minutes=RETRY_CAPPED_MINUTES)
         if held and (saved.next_check_at is None or saved.next_check_at > soon):
             # The limit is enforced by a later run: the deciding pool is looked at again soon, as a
@@ -1517,6 +1518,29 @@ class LifecycleService:
             rule=rule,
             reasons=reasons,
         )
+
+    def _audit_would_release(self, deciding: PoolRecord, decision: Decision) -> None:
+        """Under a dry run, the trail of each pool a real run would release to make room for the
+        deciding pool says so (docs/policy.md, "Dry run"): only the deciding pool's decision named it,
+        in a reason, and a team lead reading the other pool's trail saw nothing. One entry per decision
+        that names it; nothing is released, nor anything else written of it."""
+        job = deciding.pool.job_name
+        for pool_id in decision.would_release_pool_ids:
+            other = self.registry.get(pool_id)
+            if other is None:
+                continue
+            details = {
+                "action": Action.RELEASE.value,
+                "rule": decision.rule,
+                "for_job": job,
+                "for_pool": deciding.pool.pool_id,
+                "reasons": list(decision.reasons),
+                "reason": f"dry run: a real run would have released it to make room for {job}; it stays "
+                "warm on the keep-alive it has",
+                "dry_run": True,
+                "policy_version": self._policy_version(),
+            }
+            self._audit(other, "would-release-for-limit", details)
 
     def _release_other(self, pool_id: str, because: Decision) -> bool:
         """A limit rule freed room by releasing another pool of the team. True when the release was

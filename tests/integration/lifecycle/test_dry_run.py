@@ -311,6 +311,37 @@ def test_a_dry_run_says_which_pools_a_real_run_would_release_to_make_room_and_re
     assert no_update_made(system)
 
 
+def test_the_trail_of_a_pool_a_dry_run_would_release_to_make_room_says_so(
+    system: System, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # a team lead reading d-20's trail saw nothing of it: only d-21's decision named d-20, in a reason
+    limit = {"max_warm_instances": 1, "on_limit": "release-least-valuable"}
+    system.set_policy(dry({"keep_alive_strategy": "fixed-3600"}, teams={"vision": limit}))
+    finish(system, "d-20", 1800)
+    finish(system, "d-21", 1800, volume_size_gb=60)
+    (decided,) = [e for e in system.registry.audit_trail("d-21") if e.what == "decision"]
+    (entry,) = [e for e in system.registry.audit_trail("d-20") if e.what == "would-release-for-limit"]
+    assert entry.job_name == "d-20"
+    assert entry.details["for_job"] == "d-21"
+    assert entry.details["dry_run"] is True
+    assert entry.details["action"] == "release"
+    assert entry.details["rule"] == decided.details["rule"]
+    assert entry.details["reason"] == (
+        "dry run: a real run would have released it to make room for d-21; it stays warm on the "
+        "keep-alive it has"
+    )
+    # nothing was released: no released-for-limit entry, no update
+    assert [e.what for e in system.registry.audit_trail("d-20") if e.what == "released-for-limit"] == []
+    assert no_update_made(system)
+    capsys.readouterr()  # the functions' logs
+    assert main(["pools", "show", "d-20"]) == 0
+    out = capsys.readouterr().out
+    (line,) = [line for line in out.splitlines() if "would-release-for-limit" in line]
+    assert f"release ({decided.details['rule']})" in line
+    assert "dry run: nothing changed" in line
+    assert "      - dry run: a real run would have released it to make room for d-21;" in out
+
+
 def test_switching_dry_run_off_has_the_reconciler_carry_out_what_the_dry_run_left_undone(
     system: System,
 ) -> None:

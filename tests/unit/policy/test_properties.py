@@ -655,7 +655,14 @@ def test_a_dry_run_decides_as_the_real_run_and_changes_nothing(case: Case) -> No
     # the same decision, with one more reason: what a real run would have done, and that nothing is
     assert dry.reasons[:-1] == real.reasons
     assert dry.reasons[-1].startswith("dry run: nothing is changed")
-    assert dry == replace(real, dry_run=True, reasons=dry.reasons, release_pool_ids=())
+    # the pools a real run would release to make room are named, for their trails, and none released
+    assert dry == replace(
+        real,
+        dry_run=True,
+        reasons=dry.reasons,
+        release_pool_ids=(),
+        would_release_pool_ids=real.release_pool_ids,
+    )
 
 
 @PROPERTY
