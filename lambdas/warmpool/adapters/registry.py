@@ -262,6 +262,33 @@ class DynamoPoolRegistry:
             "entry's; retry"
         )
 
+    def intend(self, record: PoolRecord, intent: Mapping[str, Any]) -> None:
+        """The update a decision is about to make, saved with the pool item (`intent`) before
+        UpdateTrainingJob: one UpdateItem, conditioned on the version read and leaving it as it is, so
+        that the decision's save (a Put of the whole item, which drops it) expects the same version.
+        An invocation that ends between the update and its audit entry leaves it for the next look,
+        which tells warmpool's own update from someone's outside warmpool by it."""
+        from botocore.exceptions import ClientError
+
+        pool = record.pool
+        try:
+            self._client.update_item(
+                TableName=self.table_name,
+                Key=_key(f"POOL#{pool.pool_id}", STATE_SK),
+                UpdateExpression="SET intent = :i",
+                ConditionExpression="version = :v",
+                ExpressionAttributeValues={
+                    ":i": {"S": json.dumps(dict(intent), sort_keys=True, default=str)},
+                    ":v": {"N": str(pool.version)},
+                },
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            raise ConcurrentUpdateError(
+                f"pool {pool.pool_id} was changed by another invocation (expected version {pool.version})"
+            ) from exc
+
     def list_by_status(
         self, status: str, *, unreadable: list[UnreadableItemError] | None = None
     ) -> list[PoolRecord]:
@@ -971,6 +998,8 @@ def _record(item: dict[str, Any]) -> PoolRecord:
         last_decision = decision_from_json(last) if last else None
         next_check = body.get("next_check_at")
         next_check_at = datetime.fromisoformat(next_check) if next_check else None
+        body.last = "intent"  # an attribute of its own (`intend`), read as the record's field
+        intent = _Fields(json.loads(item["intent"]["S"])) if "intent" in item else None
         return PoolRecord(
             pool=pool,
             last_decision=last_decision,
@@ -981,6 +1010,7 @@ def _record(item: dict[str, Any]) -> PoolRecord:
             notified=tuple(body.get("notified") or ()),
             unannounced=tuple(body.get("unannounced") or ()),
             unaudited=body.get("unaudited"),
+            intent=dict(intent) if intent is not None else None,
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         what = f"no {exc}" if isinstance(exc, KeyError) else str(exc)

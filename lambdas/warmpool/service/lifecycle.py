@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -86,6 +87,10 @@ USER_REQUEST_ATTEMPTS = 3
 # puts back of the expiry another invocation saved, against yet other writes (`_restore_expiry`)
 RESTORE_EXPIRY_ATTEMPTS = 3
 LIFETIME_WARNING = timedelta(days=1)
+# who asked, as a person's request's entries name them (`UserRequest.audit_details`)
+_WHO_ASKED = frozenset({"user", "user_id", "user_owner", "caller_arn", "via"})
+# How much earlier than the intent SageMaker's clock may date the update it made (`_carried_out`)
+INTENT_CLOCK_SKEW = timedelta(seconds=5)
 # In a decision's audit entry an older version saved with the pool (`unaudited`): when it was decided,
 # the time the entry is written at by the retry or the reconciler (`_announce_saved`), not part of its
 # details.
@@ -1185,7 +1190,8 @@ class LifecycleService:
         pool_id = self.registry.pool_id_for_job(job_name)
         known = self.registry.get(pool_id) if pool_id else None
         if known is not None and (known.unannounced or known.unaudited is not None):
-            known = self._announce_saved(known)  # a failure after its last decision was saved
+            # a failure after its last decision was saved; an update intended since is still read here
+            known = replace(self._announce_saved(known), intent=known.intent)
         if known is not None and known.last_decision is not None:
             self._announce_released_for(known.last_decision)
         if known is not None and known.pool.job_name != job_name and not _successor_of(known, job_name):
@@ -1286,16 +1292,18 @@ class LifecycleService:
             )
             if cold_start:  # told before the save, after which a retry finds the job registered
                 self._maybe_missed_pool(_as_saved(record).pool)
-            released = (
+            unrecorded = (
                 None
                 if release_told
                 else self._unrecorded_release(job, record, previous if same_job else None)
             )
+            released = unrecorded[0] if unrecorded is not None else None
             entry = None
-            if released is not None:  # saved with its audit entry, then announced, as a decision is
+            if unrecorded is not None:  # saved with its audit entry, then announced, as a decision is
                 unannounced = (NotificationKind.RELEASED.value,)
-                record = replace(record, last_decision=released, unannounced=unannounced)
-                entry = self._decision_entry(record, {"trigger": trigger.value, **released.to_json()})
+                record = replace(record, last_decision=unrecorded[0], unannounced=unannounced)
+                details = {"trigger": trigger.value, **unrecorded[0].to_json(), **unrecorded[1]}
+                entry = self._decision_entry(record, details)
             saved = self._save(record, audit=entry)
             note = "tuner-owned" if saved.tuner_owned else saved.pool.status.value
             outside = self._ended_on_a_setting_of_others(saved, previous if same_job else None)
@@ -1380,7 +1388,10 @@ class LifecycleService:
         if not refused and record.pool.status is WarmPoolStatus.AVAILABLE:
             warned = (*warned, *self._warn_of_quota(record, decision, fleet, now))
         # the once-per-job warnings are remembered with the pool
-        entry = self._decision_entry(record, {"trigger": trigger.value, **decision.to_json(), **asked})
+        made = {"decision_id": record.intent["decision_id"]} if record.intent else {}
+        entry = self._decision_entry(
+            record, {"trigger": trigger.value, **decision.to_json(), **asked, **made}
+        )
         try:
             saved = self._save(
                 replace(record, last_decision=done, notified=(*record.notified, *warned), unannounced=kinds),
@@ -1472,7 +1483,7 @@ class LifecycleService:
 
     def _unrecorded_release(
         self, job: dict[str, Any], record: PoolRecord, previous: PoolRecord | None
-    ) -> Decision | None:
+    ) -> tuple[Decision, dict[str, Any]] | None:
         """The release of a pool found Terminated by a keep-alive of 0 that no save recorded: the
         invocation that released it failed after `UpdateTrainingJob` and before its save (the update's
         audit entry, the idle gap or the save itself failed, or it timed out). Its retry (the event or
@@ -1484,7 +1495,11 @@ class LifecycleService:
         write failed too. Nothing else leaves a keep-alive of 0 (an expiry, the maximum lifetime, a
         failed cluster keep the keep-alive the pool had); one set outside warmpool is told the same way.
         `previous`: the pool's record of this job (None: none); one recorded gone, or holding its
-        release already (a pool released to make room: `_save_released`), has nothing to record."""
+        release already (a pool released to make room: `_save_released`), has nothing to record. With
+        the decision, what its entry adds from the update's: who asked, and the decision's id. An
+        invocation that ended before the update's entry left its intent with the pool
+        (`_carried_out`): the entry is written from it, and the release is warmpool's, not
+        `sagemaker.released`."""
         keep_alive = int((job.get("ResourceConfig") or {}).get("KeepAlivePeriodInSeconds") or 0)
         if record.pool.status is not WarmPoolStatus.TERMINATED or keep_alive != 0:
             return None
@@ -1494,23 +1509,29 @@ class LifecycleService:
         ):
             return None
         name = record.pool.job_name
+        trail = self.registry.audit_trail(record.pool.pool_id)
         updates = [
             entry
-            for entry in self.registry.audit_trail(record.pool.pool_id)
+            for entry in trail
             if entry.what == "keep-alive-updated"
             and entry.job_name == name
             and entry.details.get("seconds") == 0
         ]
+        intended = self._carried_out(job, previous, 0)
+        if intended is not None:  # warmpool's own release, whose entry the invocation did not write
+            updates = [self._record_carried_out(record.pool, intended, trail)]
+        extra: dict[str, Any] = {}
         if updates:
             rule = str(updates[-1].details.get("rule") or "sagemaker.released")
             reasons = tuple(str(reason) for reason in updates[-1].details.get("reasons") or ())
+            extra = {k: v for k, v in updates[-1].details.items() if k in _WHO_ASKED or k == "decision_id"}
         else:
             rule = "sagemaker.released"
             reasons = (
                 "SageMaker has the pool released (keep-alive 0) and no record of the decision was kept: "
                 "the writes after its update failed, or it was released outside warmpool",
             )
-        return Decision(
+        released = Decision(
             action=Action.RELEASE,
             keep_alive_seconds=0,
             horizon_seconds=0,
@@ -1518,6 +1539,7 @@ class LifecycleService:
             rule=rule,
             reasons=reasons,
         )
+        return released, extra
 
     def _audit_would_release(self, deciding: PoolRecord, decision: Decision) -> None:
         """Under a dry run, the trail of each pool a real run would release to make room for the
@@ -1867,7 +1889,7 @@ class LifecycleService:
                     outside_shortened=previous.pool.outside_shortened,
                 )
                 if status is WarmPoolStatus.AVAILABLE:
-                    pool = self._keep_alive_as_set(job, pool, previous.pool, now)
+                    pool = self._keep_alive_as_set(job, pool, previous, now)
             if same_job and status is WarmPoolStatus.TERMINATED and previous.pool.expires_at is not None:
                 # Until when it was warm (`pools list`'s warm_until): its release, as warmpool saved it,
                 # its expiry, or the end of its lifetime, else now (released outside warmpool). The
@@ -1912,7 +1934,9 @@ class LifecycleService:
             taken = min(taken, pool.available_since + timedelta(seconds=pool.billable_seconds))
         return taken
 
-    def _keep_alive_as_set(self, job: dict[str, Any], pool: Pool, seen: Pool, now: datetime) -> Pool:
+    def _keep_alive_as_set(
+        self, job: dict[str, Any], pool: Pool, previous: PoolRecord, now: datetime
+    ) -> Pool:
         """The keep-alive and expiry of the job's Available pool, from what warmpool recorded of it
         (`seen`, this job's record) and what DescribeTrainingJob says is set now (`pool`'s). The same
         value: warmpool's own record of the expiry is the precise one (it set the keep-alive itself, or
@@ -1922,8 +1946,16 @@ class LifecycleService:
         change can have been made, so that it is never cut short), and it is recorded as the job's
         latest wish (`outside_set_at`), which the `job` strategy keeps. Unless warmpool made that
         update itself and the save after it failed: the trail has it (`keep-alive-updated`, written
-        right after the update; one Query of the pool's trail, in this case only). Setting the same
-        value again outside warmpool is not told apart from no change."""
+        right after the update; one Query of the pool's trail, in this case only), or the invocation
+        ended before that entry: the update it intended (`previous.intent`, saved before it) is what
+        SageMaker shows, and its entry is written now (`_record_carried_out`), also when it set the
+        value the pool had. Setting the same value again outside warmpool is not told apart from no
+        change."""
+        seen = previous.pool
+        intended = self._carried_out(job, previous, pool.keep_alive_seconds)
+        if intended is not None:
+            entry = self._record_carried_out(pool, intended)
+            return replace(pool, expires_at=datetime.fromisoformat(str(entry.details["expires_at"])))
         if seen.status is WarmPoolStatus.AVAILABLE and seen.expires_at is not None:
             known, expiry = seen.keep_alive_seconds, seen.expires_at
             since = seen.expires_at - timedelta(seconds=seen.keep_alive_seconds)
@@ -1961,6 +1993,48 @@ class LifecycleService:
         ]
         return own[-1] if own else None
 
+    def _carried_out(
+        self, job: dict[str, Any] | None, previous: PoolRecord | None, seconds: int
+    ) -> Mapping[str, Any] | None:
+        """The keep-alive update `previous`'s last decision intended (`PoolRecord.intent`, saved before
+        UpdateTrainingJob and dropped by the decision's save), when SageMaker shows it made: the job's
+        keep-alive is the intended `seconds`, and the job was modified at or after the intent was saved
+        (`LastModifiedTime`, within `INTENT_CLOCK_SKEW`). None: no intent left (the decision was saved),
+        or SageMaker has not got it (the update failed): an update that did not happen is never
+        recorded."""
+        intent = previous.intent if previous is not None else None
+        if not intent or intent.get("seconds") != seconds or previous is None:
+            return None
+        if intent.get("job_name", previous.pool.job_name) != previous.pool.job_name:
+            return None
+        at = datetime.fromisoformat(str(intent["at"]))
+        modified = _time(job, "LastModifiedTime") if job is not None else None
+        if modified is not None and modified < at - INTENT_CLOCK_SKEW:
+            return None  # the value it had before (the same one): this update never reached SageMaker
+        return intent
+
+    def _record_carried_out(
+        self, pool: Pool, intent: Mapping[str, Any], trail: list[AuditEntry] | None = None
+    ) -> AuditEntry:
+        """The `keep-alive-updated` entry of warmpool's own update (`_carried_out`), as its invocation
+        would have written it right after the update, at the time it was decided, with its decision's
+        rule, reasons and who asked, and `recorded_late`; or the entry that invocation did write (its
+        `decision_id`), whose save failed after it. One Query of the pool's trail, after a failure
+        only. Without it, the look after an invocation that ended between the update and its entry took
+        warmpool's own update for someone's: a release for one made in the console
+        (`sagemaker.released`), an extension for a keep-alive set outside warmpool."""
+        decision_id = intent.get("decision_id")
+        for entry in trail if trail is not None else self.registry.audit_trail(pool.pool_id):
+            if entry.what == "keep-alive-updated" and entry.details.get("decision_id") == decision_id:
+                return entry
+        details = {key: value for key, value in intent.items() if key not in ("at", "job_name")}
+        at = datetime.fromisoformat(str(intent["at"]))
+        entry = AuditEntry(
+            at, pool.pool_id, pool.job_name, "keep-alive-updated", {**details, "recorded_late": True}
+        )
+        self.registry.audit(entry)
+        return entry
+
     def _ended_on_a_setting_of_others(self, record: PoolRecord, seen: PoolRecord | None) -> dict[str, Any]:
         """What the trail's `recorded` entry of a pool found gone says when it ended on a keep-alive set
         outside warmpool since warmpool's last look (`seen`, this job's record, Available): when it
@@ -1977,6 +2051,10 @@ class LifecycleService:
             or now.status is not WarmPoolStatus.TERMINATED
             or now.keep_alive_seconds in (0, pool.keep_alive_seconds)
         ):
+            return {}
+        intended = self._carried_out(None, seen, now.keep_alive_seconds)
+        if intended is not None:  # its own update, whose entry the invocation that made it did not write
+            self._record_carried_out(now, intended)
             return {}
         if self._own_update(now, pool.expires_at - timedelta(seconds=pool.keep_alive_seconds)) is not None:
             return {}
@@ -2150,6 +2228,23 @@ class LifecycleService:
             raise ValueError(
                 f"refusing a keep-alive of {seconds} s: above the {self.limits.max_step_seconds} s step"
             )
+        expires = now + timedelta(seconds=seconds)
+        # Why travels with what was done: the update's entry says it, and the intent, saved with the pool
+        # before the update, says it to the next look should the invocation end before that entry.
+        details = {
+            "seconds": seconds,
+            "expires_at": expires.isoformat(),
+            "action": decision.action.value,
+            "rule": decision.rule,
+            "reasons": list(decision.reasons),
+            "policy_version": self._policy_version(),
+            # the decision's own entry, saved after, may be lost with the save (a failed write, the
+            # invocation ended): the update's entry said why, not who asked
+            **(asked or {}),
+            "decision_id": uuid.uuid4().hex[:16],  # also on the decision's entry: the two go together
+        }
+        intent = {**details, "at": now.isoformat(), "job_name": pool.job_name}
+        self.registry.intend(record, intent)
         try:
             self.sagemaker.update_keep_alive(pool.job_name, seconds)
         except UpdateRefusedError as exc:
@@ -2158,7 +2253,6 @@ class LifecycleService:
             self._record_refusal(record, exc)
             return replace(record, last_error=str(exc)), exc
         self.metrics.count("KeepAliveUpdates")
-        expires = now + timedelta(seconds=seconds)
         status = WarmPoolStatus.TERMINATED if seconds == 0 else pool.status
         updated = replace(
             pool,
@@ -2168,24 +2262,8 @@ class LifecycleService:
             steps_taken=pool.steps_taken + 1,
             horizon_at=horizon_at(pool, decision),
         )
-        # Why travels with what was done: a crash before the decision's own audit entry cannot leave
-        # an update in the trail without its reason.
-        self._audit(
-            replace(record, pool=updated),
-            "keep-alive-updated",
-            {
-                "seconds": seconds,
-                "expires_at": expires.isoformat(),
-                "action": decision.action.value,
-                "rule": decision.rule,
-                "reasons": list(decision.reasons),
-                "policy_version": self._policy_version(),
-                # the decision's own entry, saved after, may be lost with the save (a failed write, the
-                # invocation ended): the update's entry said why, not who asked
-                **(asked or {}),
-            },
-        )
-        return replace(record, pool=updated, last_error=None), None
+        self._audit(replace(record, pool=updated), "keep-alive-updated", details)
+        return replace(record, pool=updated, last_error=None, intent=intent), None
 
     def _retry_refused_at(
         self, record: PoolRecord, refusal: UpdateRefusedError | None, now: datetime

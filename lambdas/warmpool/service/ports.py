@@ -128,6 +128,10 @@ class PoolRecord:
     # the audit entry of `last_decision` (its details, and `decided_at`: when), when its write failed
     # after the decision was saved: kept with the pool, and written by the retry (or the reconciler)
     unaudited: Mapping[str, Any] | None = None
+    # the keep-alive update a decision was about to make (`intend`): saved before UpdateTrainingJob and
+    # dropped by the save that records the decision. Still there on the next look, it says that an
+    # update SageMaker shows was warmpool's own, and why (the invocation ended before its audit entry)
+    intent: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -213,6 +217,13 @@ class PoolRegistry(FleetSource, Protocol):
         version differs. `absorbs`: a pool whose record the same write removes, if still at its version
         (a join: its job now belongs to this pool's lineage). `audit`: an entry of the pool's trail
         written in the same write (a decision's: both land, or neither)."""
+        ...
+
+    def intend(self, record: PoolRecord, intent: Mapping[str, Any]) -> None:
+        """Save with the pool, before a keep-alive update, what the update is to set and why (`intent`),
+        on the condition that the pool is still at `record`'s version, which it leaves as it is (the
+        decision's save expects it); the next save drops it. Raises ConcurrentUpdateError when another
+        invocation wrote the pool since it was read."""
         ...
 
     def pools_of_key(self, match_digest: str) -> list[PoolRecord]:

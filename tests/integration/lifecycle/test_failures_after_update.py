@@ -149,15 +149,15 @@ RELEASED_WRITES = [
 
 def released_as_decided(system: System, name: str, which: str) -> None:
     """What the owner and the trail have of a release: said once, decided once, and its gap learned.
-    Its rule is the policy's, unless the update's own audit entry, which names it, failed too."""
+    Its rule is the policy's, also when the update's own audit entry failed too (it was
+    `sagemaker.released`, released outside warmpool: the intent saved before the update says whose)."""
     record = system.registry.get(name)
     assert record is not None
     assert record.pool.status.value == "Terminated"
     assert sagemaker_status(system, name) == "Terminated"
     said = [n for n in system.notifications() if n["kind"] == "released"]
     assert (decisions(system, name)[-1:], [n["job_name"] for n in said]) == (["release"], [name])
-    rule = "sagemaker.released" if which == "update-audited" else "defaults.keep_alive_strategy"
-    assert said[0]["decision"]["rule"] == rule
+    assert said[0]["decision"]["rule"] == "defaults.keep_alive_strategy", which
     # its idle time as SageMaker billed it (a release whose save failed was first seen gone: $0.00)
     warm = system.sagemaker.describe_training_job(TrainingJobName=name)["WarmPoolStatus"]
     assert said[0]["facts"]["idle_seconds"] == warm["ResourceRetainedBillableTimeInSeconds"] > 0
@@ -237,9 +237,12 @@ def test_a_step_that_extends_converges_when_its_message_is_delivered_again(
     assert record is not None
     assert record.pool.status.value == "Available"
     assert record.pool.expires_at == sagemaker_expiry(system, "step-1")
-    # after a failure past the save, the step delivered again is a look of its own at the pool the
-    # step extended: nothing more to do (a decision's entry is written with its save)
-    assert decisions(system, "step-1") == ["extend", "extend"]
+    # the step delivered again is a look of its own at the pool the step extended: nothing more to do
+    # (a decision's entry is written with its save). It extended the pool again, once more than the
+    # policy asks: the step had set the keep-alive the pool already had (3600 s), and the registry's
+    # expiry, an hour old, read as due; the step's intent, saved before its update, gives the new one
+    assert decisions(system, "step-1") == ["extend", "keep"]
+    assert [u["seconds"] for u in system.control.update_calls()] == [3600, 3600]
     assert system.notifications() == []
     assert record.schedule_name in planned(system)
 
