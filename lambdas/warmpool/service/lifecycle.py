@@ -1392,9 +1392,24 @@ class LifecycleService:
         entry = self._decision_entry(
             record, {"trigger": trigger.value, **decision.to_json(), **asked, **made}
         )
+        # A person's extension refused, and nothing changed: the pool's decision stands as it was (what
+        # `pools list` and `show` give as its last decision); the refusal is the trail's (this entry,
+        # with who asked) and the person's answer. Saved as the pool's, the list said the pool was kept
+        # by the limit that refused the request (`keep (defaults.overrides.max_extend_minutes)`).
+        standing = (
+            previous.last_decision
+            if request is not None
+            and same_job
+            and previous is not None
+            and previous.last_decision is not None
+            and _leaves_the_plan(decision, request)
+            else done
+        )
         try:
             saved = self._save(
-                replace(record, last_decision=done, notified=(*record.notified, *warned), unannounced=kinds),
+                replace(
+                    record, last_decision=standing, notified=(*record.notified, *warned), unannounced=kinds
+                ),
                 audit=entry,
             )
         except ConcurrentUpdateError:
@@ -3149,6 +3164,17 @@ def _releases(decision: Decision | None) -> bool:
 def _left_undone_by_a_dry_run(decision: Decision | None) -> bool:
     """Whether the decision was a dry run's that would have changed the pool's keep-alive."""
     return decision is not None and decision.dry_run and _changes_sagemaker(replace(decision, dry_run=False))
+
+
+def _leaves_the_plan(decision: Decision, request: UserRequest) -> bool:
+    """Whether `decision` refused a person's extension and changed nothing: no keep-alive update (nor,
+    under a dry run, one it would have made) and no promise; the pool's own plan stands."""
+    return (
+        request.kind == "extend"
+        and decision.promised_until is None
+        and not _changes_sagemaker(replace(decision, dry_run=False))
+        and not decision.release_pool_ids
+    )
 
 
 def _recorded_released(record: PoolRecord) -> bool:

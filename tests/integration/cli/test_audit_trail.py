@@ -208,3 +208,26 @@ def test_a_request_from_the_cli_records_the_aws_identity_that_made_it_beside_the
     out = capsys.readouterr().out
     assert f"asked by bob ({mallory}) via cli" in out
     assert f"asked by alice ({mallory}) via cli" in out
+
+
+def test_a_refused_request_leaves_the_pools_standing_decision_and_its_refusal_in_the_trail(
+    warm: System, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # bob's 90 minutes are over the 60 allowed: refused, the pool kept as it was. `pools list` said the
+    # pool was kept by `defaults.overrides.max_extend_minutes`, a rule that keeps nothing, in place of
+    # the plan that does; the refusal is the trail's (who asked, what, the limit)
+    warm.advance(600)
+    capsys.readouterr()
+    assert main(["pools", "list", "--format", "json"]) == 0
+    standing = [row["last_decision"] for row in json.loads(capsys.readouterr().out)]
+    assert standing == ["keep (builtin.keep_alive_strategy)"]
+    assert main(["pools", "extend", "cli-1", "--minutes", "90", "--user", "bob"]) == 1
+
+    capsys.readouterr()
+    assert main(["pools", "list", "--format", "json"]) == 0
+    assert [row["last_decision"] for row in json.loads(capsys.readouterr().out)] == standing
+    assert main(["pools", "show", "cli-1"]) == 0
+    shown = capsys.readouterr().out.splitlines()
+    assert "last_decision  keep (builtin.keep_alive_strategy)" in shown
+    refused = [e for e in trail(capsys) if e["what"] == "decision"][-1]["details"]
+    assert (refused["rule"], refused["user"]) == ("defaults.overrides.max_extend_minutes", "bob")
