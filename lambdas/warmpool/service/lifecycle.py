@@ -1259,7 +1259,15 @@ class LifecycleService:
             and previous.next_check_at is not None
             and previous.next_check_at <= now
         )
-        if trigger is Trigger.JOB_EVENT and not changed and tuner_ended is None and not look_due:
+        # Nothing new: the event again, or a look (its step, the reconciler) at a pool recorded as it is
+        # and not Available (nothing to decide). Saved again, each wrote the same `recorded` entry: a
+        # step of a pool recorded Reused, whose join failed (the next job's describe throttled), wrote
+        # `recorded state=Reused` at each of its retries. A person's request is recorded with who asked.
+        settled = not changed and tuner_ended is None and not look_due
+        if settled and (
+            trigger is Trigger.JOB_EVENT
+            or (trigger is not Trigger.USER and record.pool.status is not WarmPoolStatus.AVAILABLE)
+        ):
             reused_by = warm.get("ReusedByJob")
             if (
                 previous is not None
