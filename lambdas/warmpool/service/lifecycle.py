@@ -1599,6 +1599,30 @@ class LifecycleService:
             details = {"rule": "max_reductions_per_run", "for": because.rule, "cap": cap}
             self._audit(record, "release-held-back", details)
             return True
+        details = {
+            "rule": because.rule,
+            "reasons": list(because.reasons),
+            "policy_version": self._policy_version(),
+            "decision_id": uuid.uuid4().hex[:16],
+        }
+        # as a decision's own update: should the invocation end before the entry, the pool's next look
+        # records the release as this limit's (`_carried_out`), not as one made outside warmpool
+        now = self.clock.now()
+        intent = {
+            **details,
+            "seconds": 0,
+            "action": Action.RELEASE.value,
+            "expires_at": now.isoformat(),
+            "at": now.isoformat(),
+            "job_name": record.pool.job_name,
+            "what": "released-for-limit",
+        }
+        try:
+            self.registry.intend(record, intent)
+        except ConcurrentUpdateError:
+            return (
+                True  # written meanwhile (its own look, its event): the deciding pool's next look tries again
+            )
         try:
             self.sagemaker.update_keep_alive(record.pool.job_name, 0)
         except PoolMovedOnError:
@@ -1607,11 +1631,6 @@ class LifecycleService:
             self._record_refusal(record, exc)
             return False
         self.reductions_this_run += 1
-        details = {
-            "rule": because.rule,
-            "reasons": list(because.reasons),
-            "policy_version": self._policy_version(),
-        }
         self._audit(record, "released-for-limit", details)
         # Its owner hears it as a pool hears its own decision: saved with the pool as unannounced, then
         # sent (by the refresh below, first thing), then cleared. The refresh then records the pool
@@ -2047,14 +2066,13 @@ class LifecycleService:
         warmpool's own update for someone's: a release for one made in the console
         (`sagemaker.released`), an extension for a keep-alive set outside warmpool."""
         decision_id = intent.get("decision_id")
+        what = str(intent.get("what") or "keep-alive-updated")  # or a limit's `released-for-limit`
         for entry in trail if trail is not None else self.registry.audit_trail(pool.pool_id):
-            if entry.what == "keep-alive-updated" and entry.details.get("decision_id") == decision_id:
+            if entry.what == what and entry.details.get("decision_id") == decision_id:
                 return entry
-        details = {key: value for key, value in intent.items() if key not in ("at", "job_name")}
+        details = {key: value for key, value in intent.items() if key not in ("at", "job_name", "what")}
         at = datetime.fromisoformat(str(intent["at"]))
-        entry = AuditEntry(
-            at, pool.pool_id, pool.job_name, "keep-alive-updated", {**details, "recorded_late": True}
-        )
+        entry = AuditEntry(at, pool.pool_id, pool.job_name, what, {**details, "recorded_late": True})
         self.registry.audit(entry)
         return entry
 

@@ -191,3 +191,54 @@ def test_an_update_that_failed_after_its_intent_was_saved_is_not_recorded(
     record = system.registry.get("step-2")
     assert record is not None
     assert record.intent is None
+
+
+@dataclass
+class EndsAfterReleaseOf:
+    """The invocation ends right after SageMaker took the release (a keep-alive of 0) of `job`."""
+
+    job: str
+    asked: list[dict[str, Any]] = field(default_factory=list)
+    ended: list[str] = field(default_factory=list)
+
+    def before(self, params: dict[str, Any], **_: Any) -> None:
+        self.asked.append(params)
+
+    def after(self, http_response: Any, **_: Any) -> None:
+        params = self.asked[-1] if self.asked else {}
+        seconds = params.get("ResourceConfig", {}).get("KeepAlivePeriodInSeconds")
+        if params.get("TrainingJobName") == self.job and seconds == 0 and not self.ended:
+            self.ended.append(self.job)
+            raise RuntimeError("injected: the invocation ended after the release")
+
+
+def test_a_pool_released_for_a_limit_whose_invocation_ended_then_is_recorded_with_the_limits_rule(
+    system: System,
+) -> None:
+    # one warm pool for the team: lim-2's pool ends, and its decision releases lim-1's to make room;
+    # the invocation ends right after. lim-1's next look found it gone with a keep-alive of 0 and told
+    # its owner it had been released outside warmpool (`sagemaker.released`)
+    limit = {"max_warm_instances": 1, "on_limit": "release-least-valuable"}
+    system.set_policy(
+        {"version": 1, "defaults": {"keep_alive_strategy": "fixed-3600"}, "teams": {"vision": limit}}
+    )
+    system.run_job("lim-1", 300, keep_alive_seconds=600, tags=TAGS)
+    fault = EndsAfterReleaseOf("lim-1")
+    hooks: list[tuple[str, Callable[..., None]]] = [
+        ("provide-client-params.sagemaker.UpdateTrainingJob", fault.before),
+        ("after-call.sagemaker.UpdateTrainingJob", fault.after),
+    ]
+    with _hooked(hooks):
+        system.run_job("lim-2", 300, keep_alive_seconds=600, volume_size_gb=60, tags=TAGS)
+    assert fault.ended == ["lim-1"]
+    system.notifications()
+    system.reconcile()
+
+    said = [n for n in system.notifications() if n["kind"] == "released" and n["job_name"] == "lim-1"]
+    rules = [n["decision"]["rule"] for n in said]
+    assert rules == ["defaults.keep_alive_strategy"]  # said once, by the deciding decision's rule
+    limited = [e for e in system.registry.audit_trail("lim-1") if e.what == "released-for-limit"]
+    assert [(e.details["rule"], e.details["recorded_late"]) for e in limited] == [(rules[0], True)]
+    record = system.registry.get("lim-1")
+    assert record is not None
+    assert record.pool.status.value == "Terminated"
