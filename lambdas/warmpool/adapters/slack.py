@@ -119,7 +119,10 @@ def _webhook_client(**kwargs: Any) -> Any:
     return Client(**kwargs)
 
 
-class SlackWebhooks:
+class _SlackCalls:
+    """What Slack's two clients share: how often each kind of failure is retried, how long a call may
+    take, the longest Retry-After waited, and no call begun that could not end before the deadline."""
+
     def __init__(
         self,
         *,
@@ -135,19 +138,28 @@ class SlackWebhooks:
         self._timeout = timeout_seconds
         self._max_retry_after = max_retry_after_seconds
 
+    def _retries(self, deadline: float | None) -> list[Any]:
+        return _retry_handlers(
+            timeout=self._timeout,
+            max_retry_after=self._max_retry_after,
+            deadline=deadline,
+            connection_retries=self._connection_retries,
+            rate_limit_retries=self._rate_limit_retries,
+            server_error_retries=self._server_error_retries,
+        )
+
+    def _time_left_for_a_call(self, deadline: float | None) -> None:
+        if deadline is not None and time.monotonic() + self._timeout > deadline:
+            raise SlackNoTimeError("no time left for Slack in this invocation")
+
+
+class SlackWebhooks(_SlackCalls):
     def _client(self, url: str, deadline: float | None = None) -> Any:
         return _webhook_client(
             url=url,
             timeout=self._timeout,
             logger=_sdk_logger(),
-            retry_handlers=_retry_handlers(
-                timeout=self._timeout,
-                max_retry_after=self._max_retry_after,
-                deadline=deadline,
-                connection_retries=self._connection_retries,
-                rate_limit_retries=self._rate_limit_retries,
-                server_error_retries=self._server_error_retries,
-            ),
+            retry_handlers=self._retries(deadline),
         )
 
     def post(
@@ -161,8 +173,7 @@ class SlackWebhooks:
     ) -> None:
         """Post to a webhook or a `response_url`, giving up (SlackTransientError) rather than run past
         `deadline` (a `time.monotonic()` value). The URL never appears in errors or logs."""
-        if deadline is not None and time.monotonic() + self._timeout > deadline:
-            raise SlackNoTimeError("no time left for Slack in this invocation")
+        self._time_left_for_a_call(deadline)
         # Slack would truncate a longer text or refuse a longer section: cut here, where it shows
         text, blocks = within_slack_limits(text, blocks)
         response = self._client(url, deadline).send(
@@ -248,7 +259,7 @@ def _retry_after(headers: dict[str, Any]) -> float | None:
     return 1.0
 
 
-class SlackBot:
+class SlackBot(_SlackCalls):
     """Slack's Web API with a bot token (xoxb-...): `chat.postMessage`, which answers the message's
     channel and `ts`, and `chat.update` of a message so posted. Retries and errors as the webhooks':
     a connection that fails, a 5xx and Slack's own errors (`internal_error`, ...) are retried with
@@ -267,32 +278,26 @@ class SlackBot:
         timeout_seconds: int = 5,
         max_retry_after_seconds: float = MAX_RETRY_AFTER_SECONDS,
     ) -> None:
+        super().__init__(
+            max_rate_limit_retries=max_rate_limit_retries,
+            max_server_error_retries=max_server_error_retries,
+            max_connection_retries=max_connection_retries,
+            timeout_seconds=timeout_seconds,
+            max_retry_after_seconds=max_retry_after_seconds,
+        )
         self._api_url = api_url if api_url.endswith("/") else f"{api_url}/"
-        self._rate_limit_retries = max_rate_limit_retries
-        self._server_error_retries = max_server_error_retries
-        self._connection_retries = max_connection_retries
-        self._timeout = timeout_seconds
-        self._max_retry_after = max_retry_after_seconds
 
     def _call(self, method: str, token: str, deadline: float | None, **arguments: Any) -> dict[str, Any]:
         from slack_sdk import WebClient
         from slack_sdk.errors import SlackApiError
 
-        if deadline is not None and time.monotonic() + self._timeout > deadline:
-            raise SlackNoTimeError("no time left for Slack in this invocation")
+        self._time_left_for_a_call(deadline)
         client = WebClient(
             token=token,
             base_url=self._api_url,
             timeout=self._timeout,
             logger=_sdk_logger(),
-            retry_handlers=_retry_handlers(
-                timeout=self._timeout,
-                max_retry_after=self._max_retry_after,
-                deadline=deadline,
-                connection_retries=self._connection_retries,
-                rate_limit_retries=self._rate_limit_retries,
-                server_error_retries=self._server_error_retries,
-            ),
+            retry_handlers=self._retries(deadline),
         )
         try:
             response = client.api_call(method, json=arguments)
