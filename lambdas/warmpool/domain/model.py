@@ -405,12 +405,17 @@ class Decision:
     def no_available_pool(cls, reason: str) -> Decision:
         """Nothing to decide: the pool is not Available (running, reused, gone), so no keep-alive can be
         set; `reason` says what it is instead."""
+        return cls.nothing_done("status", reason)
+
+    @classmethod
+    def nothing_done(cls, rule: str, reason: str) -> Decision:
+        """A decision that changes nothing and plans no look: `rule` and `reason` say why."""
         return cls(
             action=Action.KEEP,
             keep_alive_seconds=None,
             horizon_seconds=0,
             next_check_at=None,
-            rule="status",
+            rule=rule,
             reasons=(reason,),
         )
 

@@ -356,17 +356,11 @@ class LifecycleService:
         the pool again and deciding again, so the answer says what happened."""
         if not self.limits.manages(job_name):  # neither read nor recorded: another deployment decides it
             prefixes = ", ".join(self.limits.job_name_prefixes)
-            return Decision(
-                action=Action.KEEP,
-                keep_alive_seconds=None,
-                horizon_seconds=0,
-                next_check_at=None,
-                rule="engine.job_name_prefixes",
-                reasons=(
-                    f"{job_name} is not this deployment's job: it manages only the jobs whose names begin "
-                    f"with {prefixes} (job_name_prefixes); ask the deployment that manages it, nothing is "
-                    f"done to {request.kind} it here",
-                ),
+            return Decision.nothing_done(
+                "engine.job_name_prefixes",
+                f"{job_name} is not this deployment's job: it manages only the jobs whose names begin "
+                f"with {prefixes} (job_name_prefixes); ask the deployment that manages it, nothing is "
+                f"done to {request.kind} it here",
             )
         attempts = USER_REQUEST_ATTEMPTS
         while True:
