@@ -289,6 +289,15 @@ def emf_documents(output: str) -> Iterator[dict[str, Any]]:
             yield document
 
 
+def no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    """botocore's retry back-offs and its adaptive rate limiter's waits for a token take no time: a
+    throttle the functions retry past is failed at once, as it would be after its waits."""
+    import botocore.retries.bucket
+
+    monkeypatch.setattr("time.sleep", lambda _seconds: None)
+    monkeypatch.setattr(botocore.retries.bucket.TokenBucket, "_acquire", lambda _self, amount, block: True)
+
+
 @contextmanager
 def hooked(event: str, hook: Callable[..., object]) -> Iterator[None]:
     """`hook` on every client's `event` (e.g. `provide-client-params.dynamodb.PutItem`: it sees each

@@ -11,7 +11,7 @@ from botocore.exceptions import ClientError
 from warmpool.emulator.jobs import training_job_request
 from warmpool.handlers import reconciler
 
-from tests.integration.conftest import System, hooked
+from tests.integration.conftest import System, hooked, no_backoff
 from tests.integration.runbooks.test_runbooks import emf_counts
 
 TWO_HOURS = {"version": 1, "defaults": {"keep_alive_strategy": "fixed-7200"}}
@@ -78,7 +78,7 @@ def test_sagemaker_throttling_the_listings_leaves_the_pools_the_registry_knows_l
 ) -> None:
     """An AWS incident: SageMaker throttles ListTrainingJobs past the retries. The run failed as a whole
     with the throttle, no report, and a pool whose step never fired went unextended with it."""
-    monkeypatch.setattr("time.sleep", lambda _seconds: None)  # botocore's back-offs
+    no_backoff(monkeypatch)  # botocore's back-offs and its rate limiter's waits
     system.set_policy(TWO_HOURS)
     system.run_job("known-1", 300, tags=TAGS)  # kept an hour, its step at 55 minutes
     system.sagemaker.create_training_job(
@@ -123,7 +123,7 @@ def test_a_run_that_could_read_nothing_from_the_registry_fails_whole_naming_each
 ) -> None:
     """DynamoDB refusing every Query: no pool, watch or notice can be read, and the run fails (its
     function's Errors: ReconcilerErrors), its error naming what each phase met."""
-    monkeypatch.setattr("time.sleep", lambda _seconds: None)
+    no_backoff(monkeypatch)  # botocore's back-offs and its rate limiter's waits
     system.set_policy(TWO_HOURS)
     system.run_job("known-2", 300, tags=TAGS)
 

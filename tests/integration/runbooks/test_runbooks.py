@@ -23,7 +23,7 @@ from warmpool.handlers import lifecycle, notifier, reconciler
 from warmpool.local.pumps import LocalLambdaContext
 from warmpool.local.slack_standin import SlackStandIn
 
-from tests.integration.conftest import System, emf_documents, hooked
+from tests.integration.conftest import System, emf_documents, hooked, no_backoff
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -439,7 +439,7 @@ def test_events_retried_pages_during_a_throttle_and_the_events_drain_once_it_end
 ) -> None:
     """EventsRetried: SageMaker throttles DescribeTrainingJob past the retries; every event fails and
     goes back to the queue, minutes before any reaches the DLQ."""
-    monkeypatch.setattr("time.sleep", lambda _seconds: None)  # botocore's back-offs
+    no_backoff(monkeypatch)  # botocore's back-offs and its rate limiter's waits
     system.set_policy(TWO_HOURS)
     names = [f"thr-{i:02}" for i in range(6)]
     for name in names:
@@ -510,7 +510,7 @@ def test_reconciler_errors_a_run_that_could_read_nothing_fails_whole_and_the_nex
 ) -> None:
     """ReconcilerErrors: DynamoDB refuses every Query (an outage) while a job's events are lost; the run
     can read no pool, watch or notice it reconciles."""
-    monkeypatch.setattr("time.sleep", lambda _seconds: None)  # botocore's back-offs
+    no_backoff(monkeypatch)  # botocore's back-offs and its rate limiter's waits
     system.set_policy(TWO_HOURS)
     system.sagemaker.create_training_job(**training_job_request("lost-2", keep_alive_seconds=1800, tags=TAGS))
     system.control.run_for("lost-2", 300)
@@ -543,7 +543,7 @@ def test_reconciler_failures_sagemaker_throttling_its_listings_names_the_phase_a
 ) -> None:
     """ReconcilerFailures, in an AWS incident: SageMaker throttles ListTrainingJobs past the retries while
     a job's events are lost; the run goes on with what the registry knows."""
-    monkeypatch.setattr("time.sleep", lambda _seconds: None)
+    no_backoff(monkeypatch)  # botocore's back-offs and its rate limiter's waits
     system.set_policy(TWO_HOURS)
     system.sagemaker.create_training_job(**training_job_request("lost-3", keep_alive_seconds=1800, tags=TAGS))
     system.control.run_for("lost-3", 300)
