@@ -24,6 +24,7 @@ from warmpool.local.pumps import LocalLambdaContext
 from warmpool.local.slack_standin import SlackStandIn
 
 from tests.integration.conftest import System, emf_documents, hooked, no_backoff
+from tests.integration.lifecycle.test_resilience import finished_job
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -407,10 +408,7 @@ def test_reconciler_failures_name_the_permission_and_the_run_after_the_grant_rep
     """ReconcilerFailures: a job's events were lost while the engine's role could not describe training
     jobs; the reconciler, which would have found its pool, could not read it either."""
     system.set_policy(TWO_HOURS)
-    system.sagemaker.create_training_job(**training_job_request("lost-1", keep_alive_seconds=1800, tags=TAGS))
-    system.control.run_for("lost-1", 300)
-    system.emulator.advance(300)
-    system.messages(system.env.lifecycle_queue_url)  # its events, lost
+    finished_job(system, "lost-1", keep_alive=1800)  # its events, lost
     system.control.inject_faults("DescribeTrainingJob", "AccessDeniedException", probability=1.0)
     capsys.readouterr()
     report = system.reconcile()
@@ -512,10 +510,7 @@ def test_reconciler_errors_a_run_that_could_read_nothing_fails_whole_and_the_nex
     can read no pool, watch or notice it reconciles."""
     no_backoff(monkeypatch)  # botocore's back-offs and its rate limiter's waits
     system.set_policy(TWO_HOURS)
-    system.sagemaker.create_training_job(**training_job_request("lost-2", keep_alive_seconds=1800, tags=TAGS))
-    system.control.run_for("lost-2", 300)
-    system.emulator.advance(300)
-    system.messages(system.env.lifecycle_queue_url)  # its events, lost
+    finished_job(system, "lost-2", keep_alive=1800)  # its events, lost
 
     def refuse(**_: Any) -> None:
         raise ClientError({"Error": {"Code": "InternalServerError", "Message": "injected"}}, "Query")
@@ -545,10 +540,7 @@ def test_reconciler_failures_sagemaker_throttling_its_listings_names_the_phase_a
     a job's events are lost; the run goes on with what the registry knows."""
     no_backoff(monkeypatch)  # botocore's back-offs and its rate limiter's waits
     system.set_policy(TWO_HOURS)
-    system.sagemaker.create_training_job(**training_job_request("lost-3", keep_alive_seconds=1800, tags=TAGS))
-    system.control.run_for("lost-3", 300)
-    system.emulator.advance(300)
-    system.messages(system.env.lifecycle_queue_url)  # its events, lost
+    finished_job(system, "lost-3", keep_alive=1800)  # its events, lost
     system.control.inject_faults("ListTrainingJobs", "ThrottlingException", count=10_000)
     # 1. Its log names each phase that failed, with the throttle.
     report = system.reconcile()
