@@ -16,6 +16,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from warmpool.domain.model import EngineLimits
 from warmpool.domain.slack_actions import SLACK_ORIGINS, allowed_origin
 
+# A warm pool's maximum lifetime SageMaker documents (28 days), and the shortest the functions take: the
+# engine keeps a pool in steps of up to an hour, and a shorter lifetime ends every pool within its first.
+MAX_LIFETIME_SECONDS = 28 * 24 * 3600
+MIN_LIFETIME_SECONDS = 3600
+
 
 class SettingsError(RuntimeError):
     """An environment variable is missing or invalid; `problems`: each, by variable (the message tells a
@@ -54,11 +59,24 @@ class LimitSettings(_EnvSettings):
 
     max_step_seconds: int = Field(default=3600, alias="MAX_STEP_SECONDS", ge=1, le=3600)
     step_margin_seconds: int = Field(default=300, alias="STEP_MARGIN_SECONDS", ge=0)
-    max_lifetime_seconds: int = Field(default=28 * 24 * 3600, alias="MAX_LIFETIME_SECONDS", gt=0)
+    max_lifetime_seconds: int = Field(default=MAX_LIFETIME_SECONDS, alias="MAX_LIFETIME_SECONDS")
     # set when the stack's IAM policy lets UpdateTrainingJob only on jobs with this tag
     update_requires_tag: str | None = Field(default=None, alias="UPDATE_REQUIRES_TAG", min_length=1)
     # the stack's `job_name_prefixes`, comma-separated (a job's name has no comma): the jobs it manages
     job_name_prefixes: tuple[str, ...] = Field(default=(), alias="JOB_NAME_PREFIXES")
+
+    @field_validator("max_lifetime_seconds")
+    @classmethod
+    def _a_lifetime_sagemaker_keeps(cls, seconds: int) -> int:
+        # Unbounded, 40 days kept pools past the 28 SageMaker ends them at, and 60 seconds released every
+        # pool a minute after its job: the stack sets max_lifetime_days (1 to 28) times 86400.
+        if not MIN_LIFETIME_SECONDS <= seconds <= MAX_LIFETIME_SECONDS:
+            raise ValueError(
+                f"{seconds} seconds is outside {MIN_LIFETIME_SECONDS} (one hour) to {MAX_LIFETIME_SECONDS} "
+                "(28 days, the most SageMaker keeps a warm pool): set it within them (days times 86400, "
+                "as the stack's max_lifetime_days does), or unset it for 28 days"
+            )
+        return seconds
 
     @field_validator("job_name_prefixes", mode="before")
     @classmethod

@@ -179,6 +179,19 @@ def test_true_or_false_where_a_number_goes_fails_synth(key: str, tmp_path: Path)
         build_app(context={"warmpool": {key: True}}, outdir=str(tmp_path / "out"))
 
 
+@pytest.mark.parametrize(("days", "fix"), [(29, "Use at most 28."), (0, "Use at least 1.")])
+def test_a_max_lifetime_sagemaker_would_not_keep_fails_synth_naming_it(
+    days: int, fix: str, tmp_path: Path
+) -> None:
+    os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "18,20")
+    from app import build_app
+
+    # SageMaker keeps a warm pool at most 28 days; the functions refuse MAX_LIFETIME_SECONDS past it too
+    with pytest.raises(ConfigError, match=rf"^warmpool.max_lifetime_days: .* \(got {days}\)\. {fix}$"):
+        build_app(context={"warmpool": {"max_lifetime_days": days}}, outdir=str(tmp_path / "out"))
+    assert not list(tmp_path.glob("out/*.template.json"))
+
+
 @pytest.mark.parametrize(
     ("name", "refused"),
     [

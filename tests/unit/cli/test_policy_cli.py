@@ -205,11 +205,26 @@ def test_explain_of_another_stacks_job_says_this_deployment_leaves_it_alone(
         ),
         ({"MAX_STEP_SECONDS": "7200"}, "MAX_STEP_SECONDS: Input should be less than or equal to 3600"),
         (
+            {"MAX_LIFETIME_SECONDS": str(40 * 86400)},
+            "MAX_LIFETIME_SECONDS: Value error, 3456000 seconds is outside 3600 (one hour) to 2419200 "
+            "(28 days, the most SageMaker keeps a warm pool): set it within them",
+        ),
+        (
+            {"MAX_LIFETIME_SECONDS": "60"},
+            "MAX_LIFETIME_SECONDS: Value error, 60 seconds is outside 3600 (one hour) to 2419200",
+        ),
+        (
             {"MAX_STEP_SECONDS": "600", "STEP_MARGIN_SECONDS": "600"},
             "step_margin_seconds must be within 0..max_step_seconds-1, got 600",
         ),
     ],
-    ids=["empty-prefix", "out-of-range", "margin-as-long-as-the-step"],
+    ids=[
+        "empty-prefix",
+        "out-of-range",
+        "lifetime-past-28-days",
+        "lifetime-under-an-hour",
+        "margin-as-long-as-the-step",
+    ],
 )
 def test_explain_refuses_deployment_limits_the_functions_would_refuse(
     capsys: pytest.CaptureFixture[str],
