@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from warmpool.cli.output import (
     ENDPOINT_HELP,
     REGION_HELP,
+    Typed,
     deployed_policy,
     deployment_limits,
     examples,
@@ -20,6 +21,7 @@ from warmpool.cli.output import (
     given,
     iso_moment,
     job_name,
+    named_table,
     note,
     print_json,
 )
@@ -96,6 +98,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     explain.add_argument(
         "--table",
+        action=Typed,
         type=given("the registry table, or drop --table for POOLS_TABLE_NAME"),
         help="registry table, read with --job (default: POOLS_TABLE_NAME; without either, the pool is "
         "decided alone, and explain says what it did not read)",
@@ -103,7 +106,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     explain.add_argument("--endpoint-url", default=os.environ.get("AWS_ENDPOINT_URL"), help=ENDPOINT_HELP)
     explain.add_argument("--region", default=None, help=REGION_HELP)
     explain.add_argument("--format", choices=("text", "json"), default="text", help="default: text")
-    explain.set_defaults(run=run_explain)
+    # a table is named as it was given, `--table NAME` or `POOLS_TABLE_NAME=NAME` (`named_table`)
+    explain.set_defaults(run=run_explain, table_typed=False, reads_audit_table=False)
 
 
 def _load(path: str | None) -> Any:
@@ -259,6 +263,7 @@ def _preview(
     from warmpool.adapters.registry import DynamoPoolRegistry
     from warmpool.adapters.sagemaker import SageMakerAdapter
     from warmpool.cli.output import aws_client
+    from warmpool.domain.model import WarmPoolStatus
     from warmpool.service.ports import JobNotFoundError, ReadNotPermittedError
     from warmpool.service.wiring import build_preview_service
 
@@ -268,16 +273,37 @@ def _preview(
     registry = DynamoPoolRegistry(table, dynamodb, audit_table_name="")
     clock = _FirstReading(args.endpoint_url, _parse_now(args.now))
     service = build_preview_service(sagemaker, registry, policy, clock=clock, limits=limits)
+    where = named_table(args, "table")
     try:
         preview = service.preview(args.job)
     except JobNotFoundError:
-        raise SystemExit(fail(f"--job: no training job named {args.job}")) from None
+        # it named no table: whether the registry had the pool, and which registry, was left to guess
+        if registry.pool_id_for_job(args.job) is None:
+            said = (
+                f"--job: no training job named {args.job} in SageMaker, and no pool is registered for it "
+                f"in {where}: check the job's name (warmpool pools list shows the pools there are), or "
+                "--region"
+            )
+        else:
+            said = (
+                f"--job: no training job named {args.job} in SageMaker, though a pool is registered for "
+                f"it in {where}: check --region, or the table (another stack's or region's)"
+            )
+        raise SystemExit(fail(said)) from None
     except ReadNotPermittedError as exc:
         # the adapter's words are for the engine's role: AWS's own refusal is said as the CLI says it,
         # naming the permissions the person running explain needs (docs/deploy.md)
         if isinstance(exc.__cause__, ClientError):
             raise exc.__cause__ from None
         raise
+    if preview.record.pool.status is not WarmPoolStatus.TERMINATED and (
+        registry.pool_id_for_job(preview.asked) is None
+    ):
+        # a registry of another stack or region had the pool decided as the engine's first look at it
+        note(
+            f"no pool is registered for {preview.asked} in {where}: decided as the engine's first look at "
+            "it would decide; if the engine has seen the job, check the table and --region"
+        )
     return preview, clock.now()
 
 
@@ -292,6 +318,7 @@ def run_explain(args: argparse.Namespace) -> int:
         # the registry's record is a job's, named by --job: read for nothing, it looked as if applied
         return fail("--table is read with --job only (the engine's record of the job's pool): drop it")
     table = None if args.event else args.table or os.environ.get("POOLS_TABLE_NAME") or None
+    args.table = table  # a refusal naming the table names it as given (the environment's, or --table)
     deployed = os.environ.get("POLICY_PARAMETER_NAME") if table and not args.policy else None
     try:
         # with the registry, the engine's decision is the deployed policy's: the built-in one decided it
@@ -379,7 +406,7 @@ def run_explain(args: argparse.Namespace) -> int:
     if table:
         print(
             f"read as the engine reads them: the pool's record, the gap histories, the warm pools and the "
-            f"team's ledger in {table}; the deployment's limits from the environment"
+            f"team's ledger in {named_table(args, 'table')}; the deployment's limits from the environment"
         )
     if unread:
         print(

@@ -137,7 +137,8 @@ def test_explain_releases_the_pool_the_engine_releases_under_the_teams_limit(
     assert "not read" not in text
     assert (
         "read as the engine reads them: the pool's record, the gap histories, the warm pools and the "
-        f"team's ledger in {system.env.pools_table}; the deployment's limits from the environment\n"
+        f"team's ledger in POOLS_TABLE_NAME={system.env.pools_table}; the deployment's limits from the "
+        "environment\n"
     ) in text
 
 
@@ -337,3 +338,42 @@ def test_without_now_it_decides_at_the_clock_the_pools_are_timed_by(
     explained = json.loads(capsys.readouterr().out)
     assert explained["now"] == system.control.now().isoformat()
     assert (explained["action"], explained["rule"]) == ("keep", "teams.vision.keep_alive_strategy")
+
+
+def test_explain_of_a_job_neither_sagemaker_nor_the_registry_has_names_the_table_read_and_its_source(
+    system: System, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # "--job: no training job named ..." named no table: whether the registry was read, and which one
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exited:
+        main(["policy", "explain", "--job", "no-such-job"])
+    assert exited.value.code == 2
+    assert capsys.readouterr().err == (
+        "warmpool: --job: no training job named no-such-job in SageMaker, and no pool is registered for it "
+        f"in POOLS_TABLE_NAME={system.env.pools_table}: check the job's name (warmpool pools list shows the "
+        "pools there are), or --region\n"
+    )
+
+
+def test_explain_of_a_job_whose_pool_the_registry_has_not_says_which_table_it_read(
+    system: System, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # a job the engine has not seen (another stack's or region's registry, the outputs of an old stack)
+    # was decided as if the table had its pool, without a word of which table had none
+    policy = policy_file(system, tmp_path, {"version": 1, "defaults": {"keep_alive_strategy": "fixed-3600"}})
+    system.sagemaker.create_training_job(**training_job_request("unseen", keep_alive_seconds=600, tags=TAGS))
+    system.control.complete_job("unseen")  # the engine never hears of it: no settle
+    capsys.readouterr()
+    flags = ["--policy", str(policy), "--job", "unseen", "--table", system.env.pools_table]
+    assert main(["policy", "explain", *flags, "--format", "json"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["registry"] == system.env.pools_table
+    assert captured.err == (
+        f"warmpool: no pool is registered for unseen in --table {system.env.pools_table}: decided as the "
+        "engine's first look at it would decide; if the engine has seen the job, check the table and "
+        "--region\n"
+    )
+    # once the engine has seen it, nothing more is said
+    system.settle()
+    assert main(["policy", "explain", *flags, "--format", "json"]) == 0
+    assert capsys.readouterr().err == ""

@@ -170,3 +170,42 @@ def test_a_read_only_client_refuses_every_call_but_a_read_before_it_is_sent(aws:
     assert refused.value.operation_name == "PutItem"
     assert reader.get_item(TableName="t", Key={"pk": {"S": "x"}}).get("Item") is None  # not written
     assert reader.scan(TableName="t")["Items"] == []
+
+
+@pytest.mark.parametrize(
+    ("flags", "env", "named"),
+    [([], "nope", "POOLS_TABLE_NAME=nope"), (["--table", "nope"], None, "--table nope")],
+    ids=["from-the-environment", "typed"],
+)
+def test_explain_of_a_job_with_a_registry_that_does_not_exist_names_the_table_and_where_it_came_from(
+    aws: None,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    flags: list[str],
+    env: str | None,
+    named: str,
+) -> None:
+    # the table from POOLS_TABLE_NAME was not named at all ("check the table names against ..."): which
+    # table was read, and from where, as `pools show` says it
+    if env is None:
+        monkeypatch.delenv("POOLS_TABLE_NAME", raising=False)
+    else:
+        monkeypatch.setenv("POOLS_TABLE_NAME", env)
+    monkeypatch.delenv("POLICY_PARAMETER_NAME", raising=False)
+    code = main(
+        [
+            "policy",
+            "explain",
+            "--job",
+            "j",
+            "--region",
+            "us-east-1",
+            "--policy",
+            "policies/example.yaml",
+            *flags,
+        ]
+    )
+    assert code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("warmpool: GetItem refused: ResourceNotFoundException")
+    assert err.endswith(f"check the table names ({named}) against the stack's outputs, and --region")
