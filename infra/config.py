@@ -82,8 +82,13 @@ def metrics_service_problem(value: str) -> str | None:
     return None
 
 
-# The most `function_url_reserved_concurrency` takes: an account's default limit of concurrent executions.
-MAX_RESERVED_CONCURRENCY = 1000
+# An account's default limit of concurrent executions: a `function_url_reserved_concurrency` above it
+# deploys only in an account whose limit was raised, and synth warns of it.
+DEFAULT_ACCOUNT_CONCURRENCY = 1000
+# The most `function_url_reserved_concurrency` takes: ten times the default limit, far beyond what the
+# Slack endpoint needs (5 take 50 requests a second), while an account whose limit was raised may
+# reserve more than 1,000; a number past it is a typo, and would take the others' concurrency.
+MAX_RESERVED_CONCURRENCY = 10_000
 
 
 class StackConfig(BaseModel):
@@ -268,11 +273,11 @@ class StackConfig(BaseModel):
                 f"{value} is negative: Lambda reserves 0 or more (0 refuses every request): use at least 1, "
                 'or "none" for no reservation.'
             )
-        if value > MAX_RESERVED_CONCURRENCY:  # no account at the default limit can reserve it
+        if value > MAX_RESERVED_CONCURRENCY:  # a typo: no Slack endpoint needs a tenth of it
             raise ValueError(
-                f"{value} is more than an account's default limit of 1,000 concurrent executions, of which "
-                "Lambda keeps 100 unreserved (such an account can reserve at most 900, less what its other "
-                'functions reserve; a higher limit is asked for in Service Quotas, "Concurrent executions"). '
+                f"{value} is more than the {MAX_RESERVED_CONCURRENCY:,} warmpool takes: ten times an "
+                "account's default limit of 1,000 concurrent executions, taken from the account's other "
+                "functions. "
                 "The Slack endpoint needs a handful: 5 take 50 requests a second, more than people press. "
                 f"Use at most {MAX_RESERVED_CONCURRENCY}."
             )
@@ -320,6 +325,22 @@ class StackConfig(BaseModel):
                 "Lower step_margin_seconds or raise max_step_seconds."
             )
         return self
+
+
+def reserved_concurrency_warnings(config: StackConfig) -> list[str]:
+    """A Slack reserved concurrency above an account's default limit, which deploys only where the limit
+    was raised: a warning, as `warmpool.<key>: <what happens>. <fix>` (refused at synth, it could not
+    be deployed in an account whose limit was raised, where it can)."""
+    reserved = config.slack_reserved_concurrency
+    if reserved is None or reserved <= DEFAULT_ACCOUNT_CONCURRENCY:
+        return []
+    return [
+        f"warmpool.function_url_reserved_concurrency: {reserved} is more than an account's default limit of "
+        "1,000 concurrent executions, of which Lambda keeps 100 unreserved: the deploy fails half-way unless "
+        f'the account\'s limit (Service Quotas, "Concurrent executions") is at least {reserved + 100:,}, '
+        "less what its other functions reserve. The Slack endpoint needs a handful: 5 take 50 requests a "
+        "second; lower it, or keep it where the limit was raised."
+    ]
 
 
 def shared_account_warnings(config: StackConfig, stack_name: str) -> list[str]:

@@ -10,7 +10,13 @@ from constructs import Construct
 from warmpool.domain.policy import deployable, load_policy_file
 from warmpool.domain.policy.document import STANDARD_PARAMETER_BYTES
 
-from infra.config import ConfigError, StackConfig, shared_account_warnings, stack_name_problem
+from infra.config import (
+    ConfigError,
+    StackConfig,
+    reserved_concurrency_warnings,
+    shared_account_warnings,
+    stack_name_problem,
+)
 from infra.constants import LAMBDA_SOURCE_DIR
 from infra.constructs.functions import FunctionFactory
 from infra.constructs.lifecycle import Lifecycle
@@ -32,6 +38,10 @@ class WarmPoolManager(Construct):
         for warning in shared_account_warnings(config, stack_name):
             key = warning.split(":", 1)[0]
             Annotations.of(self).add_warning_v2(f"{key}:shared-with-another-stack", warning)
+        # A reservation above an account's default limit deploys only where the limit was raised
+        for warning in reserved_concurrency_warnings(config):
+            key = warning.split(":", 1)[0]
+            Annotations.of(self).add_warning_v2(f"{key}:above-the-default-account-limit", warning)
         # An invalid policy fails synth here, with every problem named by its path and fix; so does one
         # over the advanced parameter's limit, which would fail the deploy half-way.
         path = app_dir / config.policy_file

@@ -403,17 +403,17 @@ def test_a_reserved_concurrency_of_zero_or_one_nothing_would_read_fails_synth_na
         (2.5, r"must be a whole number of at least 1, or \"none\" for no reservation \(got 2\.5\)\.$"),
         ("5", r"must be a whole number of at least 1, or \"none\" for no reservation \(got \"5\"\)\.$"),
         (
-            1001,
-            r"1001 is more than an account's default limit of 1,000 concurrent executions, of which Lambda "
-            r"keeps 100 unreserved .* Service Quotas, \"Concurrent executions\".* at most 1000\.$",
+            10001,
+            r"10001 is more than the 10,000 warmpool takes: ten times an account's default limit of 1,000 "
+            r"concurrent executions, .* The Slack endpoint needs a handful: .* Use at most 10000\.$",
         ),
     ],
 )
 def test_a_reserved_concurrency_lambda_cannot_take_fails_synth_naming_it_and_the_fix(
     given: object, says: str, tmp_path: Path
 ) -> None:
-    """-1 reached Lambda, which refused the deploy half-way; 1001 (a typo for 100?) failed it in any account
-    at the default limit, after the other resources were made."""
+    """-1 reached Lambda, which refused the deploy half-way; 10001 (a typo for 1000?) takes the account's
+    concurrency from its other functions for an endpoint that needs a handful."""
     os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "18,20")
     from app import build_app
 
@@ -422,10 +422,36 @@ def test_a_reserved_concurrency_lambda_cannot_take_fails_synth_naming_it_and_the
         build_app(context={"warmpool": settings}, outdir=str(tmp_path / "out"))
     assert len(err.value.problems) == 1
     assert not list(tmp_path.glob("out/*.template.json"))
-    # the most an account at the default limit may reserve, and more in one whose limit was raised
-    for reserved in (1, 1000):
+    for reserved in (1, 1000, 10000):
         fine = {"slack_endpoint": "function-url", "function_url_reserved_concurrency": reserved}
         build_app(context={"warmpool": fine}, outdir=str(tmp_path / f"ok{reserved}"))
+
+
+def test_a_reserved_concurrency_above_the_default_account_limit_synthesizes_with_a_warning(
+    tmp_path: Path,
+) -> None:
+    """1001 failed synth, also for an account whose limit was raised to take it; it synthesizes now, and
+    the synth warns that an account at the default limit fails the deploy."""
+    os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "18,20")
+    from app import build_app, synth_warnings
+
+    def synthesized(reserved: int, outdir: Path) -> tuple[int | None, list[str]]:
+        settings = {"slack_endpoint": "function-url", "function_url_reserved_concurrency": reserved}
+        assembly = build_app(context={"warmpool": settings}, outdir=str(outdir)).synth()
+        template = json.loads((outdir / "WarmPoolManager.template.json").read_text())
+        return _reserved_concurrency(template)[0], synth_warnings(assembly)
+
+    reserved, warnings = synthesized(1500, tmp_path / "raised")
+    assert reserved == 1500
+    assert warnings == [
+        "warmpool.function_url_reserved_concurrency: 1500 is more than an account's default limit of 1,000 "
+        "concurrent executions, of which Lambda keeps 100 unreserved: the deploy fails half-way unless the "
+        'account\'s limit (Service Quotas, "Concurrent executions") is at least 1,600, less what its other '
+        "functions reserve. The Slack endpoint needs a handful: 5 take 50 requests a second; lower it, or "
+        "keep it where the limit was raised. [ack: "
+        "warmpool.function_url_reserved_concurrency:above-the-default-account-limit]"
+    ]
+    assert synthesized(1000, tmp_path / "default") == (1000, [])  # within the default limit: no warning
 
 
 def test_the_alarm_email_is_subscribed_to_the_topic_every_alarm_goes_to(tmp_path: Path) -> None:
