@@ -53,7 +53,15 @@ def test_settings_that_make_no_sense_are_refused_naming_the_flag(
     assert "listening" not in captured.out  # refused before the port is bound
 
 
-@pytest.mark.parametrize("flags", [["--max-keep-alive", "3600"], ["--max-lifetime-days", "28"]])
+@pytest.mark.parametrize(
+    "flags",
+    [
+        ["--max-keep-alive", "3600"],
+        ["--max-lifetime-days", "28"],
+        # the warm-pool quotas are adjustable, and AWS names no most they may be raised to: none is refused
+        ["--quota", "100000"],
+    ],
+)
 def test_sagemaker_s_own_limits_are_taken(
     flags: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
