@@ -787,6 +787,81 @@ def test_a_job_name_sagemaker_refuses_is_refused_naming_the_rule(
     assert refusal(sagemaker.update_training_job, **update)[1:] == ("ValidationException", message)
 
 
+TAG_PATTERN = r"satisfy regular expression pattern: ^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$"
+AWS_PREFIX = "not begin with aws:, the prefix AWS reserves for its own tags"
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "member", "rule"),
+    [
+        ("cost,center", "x", "key", TAG_PATTERN),
+        ("team", 'a "quoted" team', "value", TAG_PATTERN),
+        ("owner", "alice\nbob", "value", TAG_PATTERN),
+        ("k" * 129, "x", "key", "have length less than or equal to 128"),
+        ("team", "v" * 257, "value", "have length less than or equal to 256"),
+        ("", "x", "key", "have length greater than or equal to 1"),
+        ("aws:team", "x", "key", AWS_PREFIX),
+        ("AWS:team", "x", "key", AWS_PREFIX),
+    ],
+    ids=[
+        "comma-in-key",
+        "quotes",
+        "line-break",
+        "key-129",
+        "value-257",
+        "empty-key",
+        "aws-prefix",
+        "AWS-prefix",
+    ],
+)
+def test_a_tag_sagemaker_refuses_is_refused_on_create_and_add_tags_naming_the_member(
+    sagemaker: Any, key: str, value: str, member: str, rule: str
+) -> None:
+    # the emulator took tags SageMaker refuses (their pattern is Java's \p{L}..., which boto3 does not
+    # check): a job tagged `cost,center` ran against it and failed in the account
+    tag = {"Key": key, "Value": value}
+    at = f"'tags.1.member.{member}'"
+    broken = f"Value '{tag[member.title()]}' at {at} failed to satisfy constraint: Member must {rule}"
+    unchecked = boto3.client("sagemaker", region_name="us-east-1", config=UNCHECKED)
+    request = {**training_job_request("job-1"), "Tags": [tag]}
+    status, code, message = refusal(unchecked.create_training_job, **request)
+    assert (status, code) == (400, "ValidationException")
+    assert broken in message
+    assert sagemaker.list_training_jobs()["TrainingJobSummaries"] == []  # nothing created
+    arn = sagemaker.create_training_job(**training_job_request("job-1"))["TrainingJobArn"]
+    status, code, message = refusal(unchecked.add_tags, ResourceArn=arn, Tags=[tag])
+    assert (status, code) == (400, "ValidationException")
+    assert broken in message
+    assert tag["Key"] not in [t["Key"] for t in sagemaker.list_tags(ResourceArn=arn)["Tags"]]
+
+
+def test_tags_sagemaker_takes_are_taken_and_51_are_refused(sagemaker: Any) -> None:
+    # letters, digits and spaces of any script, and _.:/=+-@; an empty value; at most 50 tags a request
+    fine = [
+        {"Key": "équipe", "Value": "vision été"},
+        {"Key": "チーム", "Value": "視覚 ١٢"},
+        {"Key": "a_b.c:d/e=f+g-h@i", "Value": ""},
+        {"Key": "k" * 128, "Value": "v" * 256},
+        {"Key": "awsome", "Value": "aws:is fine in a value"},
+    ]
+    arn = sagemaker.create_training_job(**{**training_job_request("job-1"), "Tags": fine})["TrainingJobArn"]
+    assert sagemaker.list_tags(ResourceArn=arn)["Tags"] == fine
+    many = [{"Key": f"k{i}", "Value": "v"} for i in range(51)]
+    unchecked = boto3.client("sagemaker", region_name="us-east-1", config=UNCHECKED)
+    status, code, message = refusal(
+        unchecked.create_training_job, **{**training_job_request("job-2"), "Tags": many}
+    )
+    assert (status, code) == (400, "ValidationException")
+    assert (
+        "at 'tags' failed to satisfy constraint: Member must have length less than or equal to 50" in message
+    )
+    status, code, message = refusal(unchecked.add_tags, ResourceArn=arn, Tags=many)
+    assert (status, code) == (400, "ValidationException")
+    assert (
+        "at 'tags' failed to satisfy constraint: Member must have length less than or equal to 50" in message
+    )
+
+
 def test_an_update_breaking_the_api_model_is_refused_before_the_job_is_looked_up(sagemaker: Any) -> None:
     # SageMaker validates the request before it acts on it: a keep-alive out of range is a
     # ValidationException for a job that does not exist too, not ResourceNotFound.

@@ -115,8 +115,9 @@ class EmulatedJob:
     reused_from: str | None = None
 
 
-# The SageMaker operations the emulator answers (patch.py's handlers), the only ones a fault can be
-# injected into: moto answers the others (ListTags, AddTags...) without asking the emulator.
+# The SageMaker operations the emulator answers (patch.py's handlers; AddTags checked, then moto's), the
+# only ones a fault can be injected into: moto answers the others (ListTags, DeleteTags...) without
+# asking the emulator.
 SERVED_OPERATIONS = (
     "CreateTrainingJob",
     "DescribeTrainingJob",
@@ -128,6 +129,7 @@ SERVED_OPERATIONS = (
     "ListHyperParameterTuningJobs",
     "DeleteHyperParameterTuningJob",
     "StopHyperParameterTuningJob",
+    "AddTags",
 )
 # TrainingJobStatus, as ListTrainingJobs' StatusEquals takes it
 TRAINING_JOB_STATUSES = ("InProgress", "Completed", "Failed", "Stopping", "Stopped", "Deleting")

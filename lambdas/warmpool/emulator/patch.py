@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+import unicodedata
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -41,6 +42,7 @@ _PATCHED = (
     "list_hyper_parameter_tuning_jobs",
     "delete_hyper_parameter_tuning_job",
     "stop_hyper_parameter_tuning_job",
+    "add_tags",
     "parse_parameters",
 )
 
@@ -149,8 +151,15 @@ def _problems(shape: Shape, value: Any, path: str) -> list[str]:
     if isinstance(shape, ListShape):
         if not isinstance(value, list):
             return [_violation(value, path, "be a list")]
+        # the list's own length, as SageMaker checks it: 51 tags on a job were taken
+        low, high = shape.metadata.get("min"), shape.metadata.get("max")
+        found = []
+        if low is not None and len(value) < low:
+            found.append(_violation(value, path, f"have length greater than or equal to {low}"))
+        if high is not None and len(value) > high:
+            found.append(_violation(value, path, f"have length less than or equal to {high}"))
         items = [(f"{path}.{i}.member", item) for i, item in enumerate(value, 1)]
-        return [p for at, item in items for p in _problems(shape.member, item, at)]
+        return found + [p for at, item in items for p in _problems(shape.member, item, at)]
     if isinstance(shape, MapShape):
         if not isinstance(value, dict):
             return [_violation(value, path, "be a map")]
@@ -164,8 +173,9 @@ def _problems(shape: Shape, value: Any, path: str) -> list[str]:
 
 def _string_problems(shape: Shape, value: str, path: str) -> list[str]:
     """A string's enum, length and pattern as the model states them, in SageMaker's words. A pattern
-    Python's `re` cannot read (Java's `\\p{L}` in tag keys and values) is not checked: better to take a
-    request SageMaker might refuse than to refuse one it takes."""
+    with Java's Unicode categories (`\\p{L}` in tag keys and values), which Python's `re` cannot read, is
+    checked character by character (`_pattern`); one neither can read is not checked: better to take a
+    request SageMaker might refuse than to refuse one it takes. A tag key may not begin with `aws:`."""
     if shape.enum:
         if value in shape.enum:
             return []
@@ -176,23 +186,55 @@ def _string_problems(shape: Shape, value: str, path: str) -> list[str]:
         found.append(_violation(value, path, f"have length greater than or equal to {low}"))
     if high is not None and len(value) > high:
         found.append(_violation(value, path, f"have length less than or equal to {high}"))
-    pattern = _pattern(shape.metadata.get("pattern"))
-    if pattern is not None and pattern.fullmatch(value) is None:
-        shown = pattern.pattern if pattern.pattern.startswith("^") else f"^{pattern.pattern}"
+    text = shape.metadata.get("pattern")
+    matches = _pattern(text)
+    if text is not None and matches is not None and not matches(value):
+        shown = text if text.startswith("^") else f"^{text}"
+        shown = shown if shown.endswith("$") or not _CATEGORY.search(text) else f"{shown}$"
         found.append(_violation(value, path, f"satisfy regular expression pattern: {shown}"))
+    if shape.name == "TagKey" and value[:4].lower() == "aws:":
+        # AWS keeps the prefix for its own tags: SageMaker refuses it, in any case (AWS:, Aws:)
+        found.append(_violation(value, path, "not begin with aws:, the prefix AWS reserves for its own tags"))
     return found
 
 
+# A Unicode category in a pattern, Java's way (`\p{L}`: letters), which Python's `re` cannot read
+_CATEGORY = re.compile(r"\\p\{([A-Z][a-z]?)\}")
+
+
 @functools.cache
-def _pattern(text: str | None) -> re.Pattern[str] | None:
-    """The model's pattern, matched against the whole value as SageMaker does, `.` taking line breaks
-    too (not to refuse a multi-line hyperparameter); None when there is none or `re` cannot read it."""
+def _pattern(text: str | None) -> Callable[[str], bool] | None:
+    """Whether a value matches the model's pattern, whole, as SageMaker matches it, `.` taking line
+    breaks too (not to refuse a multi-line hyperparameter); None when there is none or it cannot be
+    read. A pattern Python's `re` cannot read for its Unicode categories, `([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)`
+    (tag keys and values), one class of them and of characters repeated, is read character by
+    character: a category by `unicodedata`, the rest by `re`."""
     if text is None:
         return None
     try:
-        return re.compile(text, re.DOTALL)
+        compiled = re.compile(text, re.DOTALL)
+    except re.error:
+        pass
+    else:
+        return lambda value: compiled.fullmatch(value) is not None
+    repeated = re.fullmatch(r"\^?\(?\[([^\]]*)\]\*\)?\$?", text)
+    if repeated is None:
+        return None
+    categories = tuple(_CATEGORY.findall(repeated.group(1)))
+    rest = _CATEGORY.sub("", repeated.group(1))
+    try:
+        others = re.compile(f"[{rest}]") if rest else None
     except re.error:
         return None
+
+    def matches(value: str) -> bool:
+        return all(
+            (categories and unicodedata.category(c).startswith(categories))
+            or (others is not None and others.fullmatch(c) is not None)
+            for c in value
+        )
+
+    return matches
 
 
 def _violation(value: Any, path: str, rule: str) -> str:
@@ -288,6 +330,12 @@ def delete_hyper_parameter_tuning_job(self: SageMakerResponse, emulator: WarmPoo
     return ActionResult({})
 
 
+def add_tags(self: SageMakerResponse, emulator: WarmPoolEmulator) -> Response:
+    # moto's own, once `_check_request` has refused what SageMaker refuses (a key beginning aws:, a
+    # character outside the tag pattern, 51 tags): moto took them all
+    return _original("add_tags", self)
+
+
 def stop_hyper_parameter_tuning_job(self: SageMakerResponse, emulator: WarmPoolEmulator) -> Response:
     name = str(self._get_param("HyperParameterTuningJobName"))
     if (self.current_account, self.region, name) not in emulator.tuning_jobs:
@@ -319,6 +367,7 @@ _IMPLEMENTATIONS: dict[str, tuple[str, Callable[[SageMakerResponse, WarmPoolEmul
         "StopHyperParameterTuningJob",
         stop_hyper_parameter_tuning_job,
     ),
+    "add_tags": ("AddTags", add_tags),
 }
 _OPERATIONS = frozenset(operation for operation, _ in _IMPLEMENTATIONS.values())
 if frozenset(SERVED_OPERATIONS) != _OPERATIONS:  # inject_faults refuses the operations not listed there
