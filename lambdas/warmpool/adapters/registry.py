@@ -28,7 +28,8 @@ The registry table
   (a trial of it, or its own name as listed, in `job_name`); in `by_status` under `TUNING#WATCHED`
   (`gsi1sk` = `<next check at>#<tuning job arn>`, `-` for none yet), where the reconciler finds it
   should its final event be lost.
-- `LEDGER#<team>` / `DAY#<date>` and `MONTH#<yyyy-mm>`: the idle-cost ledger, with a TTL;
+- `LEDGER#<team>` / `DAY#<date>` and `MONTH#<yyyy-mm>`: the idle-cost ledger (`usd_micros`, and each
+  instance type's share of it in `usd_micros#<instance type>`), with a TTL;
   `BOOKED#<date>#<job name>`: that job's idle gap is booked for that day (once), with the same TTL.
 
 The audit table (append-only, read per pool)
@@ -667,7 +668,9 @@ class DynamoPoolRegistry:
                 raise
 
     # ------------------------------------------------------------------ idle-cost ledger
-    def add_idle_cost(self, team: str, at: datetime, usd: float, booking: str) -> bool:
+    def add_idle_cost(
+        self, team: str, at: datetime, usd: float, booking: str, instance_type: str | None = None
+    ) -> bool:
         from botocore.exceptions import ClientError
 
         if usd <= 0:
@@ -675,10 +678,14 @@ class DynamoPoolRegistry:
         day, month = _ledger_keys(team, at)
         ttl = {"N": str(int((at + AUDIT_RETENTION).timestamp()))}
         marker = _key(day["pk"]["S"], f"BOOKED#{day['sk']['S'].removeprefix('DAY#')}#{booking}")
+        # the instance type's share too, in an attribute of its own beside the total (`usd_micros`):
+        # a team's idle cost could not be told apart between its g5 and its p4d pools
+        by_type = ", #type :u" if instance_type else ""
+        names = {"#ttl": "ttl", **({"#type": _TYPE_MICROS + instance_type} if instance_type else {})}
         add = {
             "TableName": self.table_name,
-            "UpdateExpression": "ADD usd_micros :u SET #ttl = :t",
-            "ExpressionAttributeNames": {"#ttl": "ttl"},
+            "UpdateExpression": f"ADD usd_micros :u{by_type} SET #ttl = :t",
+            "ExpressionAttributeNames": names,
             "ExpressionAttributeValues": {":u": {"N": str(round(usd * 1_000_000))}, ":t": ttl},
         }
         try:
@@ -710,6 +717,27 @@ class DynamoPoolRegistry:
             item = self._client.get_item(TableName=self.table_name, Key=key).get("Item")
             totals.append(int(item["usd_micros"]["N"]) / 1_000_000 if item else 0.0)
         return totals[0], totals[1]
+
+    def idle_cost_by_instance_type(
+        self, team: str, at: datetime
+    ) -> tuple[dict[str | None, float], dict[str | None, float]]:
+        """The team's ledgered idle cost for the day and the month of `at` (as `idle_cost`), each by
+        instance type: None holds what was booked without one (by the versions before the breakdown),
+        the total less the types' shares; a period with nothing booked is empty."""
+        periods: list[dict[str | None, float]] = []
+        for key in _ledger_keys(team, at):
+            item = self._client.get_item(TableName=self.table_name, Key=key).get("Item") or {}
+            shares: dict[str | None, float] = {
+                name.removeprefix(_TYPE_MICROS): int(value["N"]) / 1_000_000
+                for name, value in item.items()
+                if name.startswith(_TYPE_MICROS) and "N" in value
+            }
+            total = int(item["usd_micros"]["N"]) / 1_000_000 if "usd_micros" in item else 0.0
+            rest = round(total - sum(shares.values()), 6)
+            if rest > 0:
+                shares[None] = rest
+            periods.append(shares)
+        return periods[0], periods[1]
 
     # ------------------------------------------------------------------ audit
     def audit(self, entry: AuditEntry) -> None:
@@ -901,6 +929,10 @@ def _audit_sort_key(at: datetime, once_id: str | None = None) -> str:
     if once_id is not None:
         return f"AUDIT#{at.isoformat()}#once-{once_id}"
     return f"AUDIT#{at.isoformat()}#{time.time_ns():020d}{uuid.uuid4().hex[:4]}"
+
+
+# a ledger item's share of one instance type: `usd_micros#ml.g5.2xlarge` (`usd_micros` is the total)
+_TYPE_MICROS = "usd_micros#"
 
 
 def _ledger_keys(team: str, at: datetime) -> tuple[dict[str, Any], dict[str, Any]]:

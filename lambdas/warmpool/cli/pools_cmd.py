@@ -147,6 +147,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="policy YAML for prices and budgets (default: the deployed one, POLICY_PARAMETER_NAME in SSM)",
     )
     costs.add_argument("--format", choices=("table", "json"), default="table", help="default: table")
+    costs.add_argument(
+        "--by",
+        choices=("team", "instance-type"),
+        default="team",
+        help="the table's lines: one per team (default), or one per team and instance type (JSON has "
+        "both: each team's `by_instance_type`)",
+    )
     common(costs, audit=False)
     costs.set_defaults(run=run_costs)
     extend = commands.add_parser(
@@ -576,7 +583,7 @@ def run_costs(args: argparse.Namespace) -> int:
         limits=limits,
         available=available,
     )
-    rows = []
+    rows: list[dict[str, Any]] = []
     for team in sorted(fleet.idle_cost_today_by_team):
         if args.team and team != args.team:
             continue
@@ -602,6 +609,9 @@ def run_costs(args: argparse.Namespace) -> int:
                 "monthly_budget_usd": monthly,
                 "monthly_left_usd": round(monthly - month - booked_month, 2) if monthly is not None else None,
                 "unpriced_instance_types": sorted(unpriced.get(team, ())),
+                "by_instance_type": _costs_by_instance_type(
+                    registry, fleet, team, now.astimezone(ledger_zone(policy, team))
+                ),
             }
         )
         for instance_type in sorted(unpriced.get(team, ())):
@@ -614,6 +624,19 @@ def run_costs(args: argparse.Namespace) -> int:
         _no_such_team(args.team, set(fleet.idle_cost_today_by_team), " and the policy gives it no budget")
     if args.format == "json":
         print_json({"at": now.isoformat(), "teams": rows})
+    elif args.by == "instance-type":
+        # a line per team and instance type, the same figures as JSON's `by_instance_type`
+        cells = [
+            [
+                row["team"],
+                row["day"],
+                part["instance_type"] or BOOKED_WITHOUT_TYPE,
+                *(_cents(part[h]) for h in COSTS_BY_TYPE_COLUMNS[3:]),
+            ]
+            for row in rows
+            for part in row["by_instance_type"]
+        ]
+        print(table(COSTS_BY_TYPE_COLUMNS, cells))
     else:
         # the same columns with no row (a --team no pool has): the header was `team` alone
         headers = COSTS_COLUMNS
@@ -635,6 +658,33 @@ COSTS_COLUMNS = (
     "monthly_budget_usd",
     "monthly_left_usd",
 )
+
+
+COSTS_BY_TYPE_COLUMNS = ("team", "day", "instance_type", "idle_today_usd", "idle_month_usd", "booked_usd")
+# the table's name for what the ledger holds without an instance type (JSON: `"instance_type": null`)
+BOOKED_WITHOUT_TYPE = "(no type: booked before the breakdown)"
+
+
+def _costs_by_instance_type(registry: Any, fleet: Any, team: str, at: datetime) -> list[dict[str, Any]]:
+    """The team's idle cost today and this month, and what its pools have booked, by instance type:
+    the ledger's share of each type plus its pools idle now, so that the parts add up to the team's
+    figures (each rounded to the cent on its own). What the ledger holds without a type (booked by the
+    versions before the breakdown) is the part whose `instance_type` is None. Ordered by type, that
+    part last; a team with nothing idle has none."""
+    day, month = registry.idle_cost_by_instance_type(team, at)
+    today_now = {t: usd for (owner, t), usd in fleet.idle_now_today_by_team_type.items() if owner == team}
+    month_now = {t: usd for (owner, t), usd in fleet.idle_now_month_by_team_type.items() if owner == team}
+    booked = {t: usd for (owner, t), usd in fleet.idle_cost_booked_by_team_type.items() if owner == team}
+    types: set[str | None] = {*day, *month, *today_now, *month_now, *booked}
+    return [
+        {
+            "instance_type": instance_type,
+            "idle_today_usd": round(day.get(instance_type, 0.0) + today_now.get(instance_type, 0.0), 2),
+            "idle_month_usd": round(month.get(instance_type, 0.0) + month_now.get(instance_type, 0.0), 2),
+            "booked_usd": round(booked.get(instance_type, 0.0), 2),
+        }
+        for instance_type in sorted(types, key=lambda t: (t is None, t or ""))
+    ]
 
 
 def _unpriced_types(records: Sequence[PoolRecord], policy: PolicyDocument) -> dict[str, set[str]]:

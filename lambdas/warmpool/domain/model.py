@@ -321,6 +321,11 @@ class FleetView:
     # budgets count), until a person's promise if that is later than the expiry (no budget takes it back)
     idle_cost_booked_today_by_team: Mapping[str, float] = field(default_factory=dict)
     idle_cost_booked_month_by_team: Mapping[str, float] = field(default_factory=dict)
+    # the Available pools' part of the above, by (team, instance type): what they idled today and this
+    # month so far (the ledger not included), and what they have booked until their current expiry
+    idle_now_today_by_team_type: Mapping[tuple[str, str], float] = field(default_factory=dict)
+    idle_now_month_by_team_type: Mapping[tuple[str, str], float] = field(default_factory=dict)
+    idle_cost_booked_by_team_type: Mapping[tuple[str, str], float] = field(default_factory=dict)
     reductions_this_run: int = 0  # pools shortened or released so far in this decision run
 
 

@@ -2577,7 +2577,7 @@ class LifecycleService:
             return
         recorded = self.registry.add_gap(pool.match_key.digest(), ended.team, ended.gap)
         for start, usd in ended.bookings:
-            self.registry.add_idle_cost(ended.team, start, usd, pool.job_name)
+            self.registry.add_idle_cost(ended.team, start, usd, pool.job_name, pool.instance_type)
         if recorded:  # not again for the same gap: its end processed again after a failure
             self.metrics.count("Reuses" if reused else "Expiries")
             self.metrics.count("IdleBillableSeconds", ended.gap.seconds * pool.instance_count, "Seconds")
@@ -2850,6 +2850,9 @@ def fleet_view(
     booked: dict[str, float] = {}
     booked_today: dict[str, float] = {}
     booked_month: dict[str, float] = {}
+    now_today_by_type: dict[tuple[str, str], float] = {}
+    now_month_by_type: dict[tuple[str, str], float] = {}
+    booked_by_type: dict[tuple[str, str], float] = {}
     if available is None:
         available = registry.list_by_status(WarmPoolStatus.AVAILABLE.value)
     for record in available:
@@ -2880,9 +2883,14 @@ def fleet_view(
             # lost look)
             lifetime_ends_at = limits.lifetime_ends_at(pool) if limits is not None else None
             idled_until = idle_until(pool, now, lifetime_ends_at)
-            for since, ongoing in ((day_start, ongoing_today), (month_start, ongoing_month)):
+            kind = (team, pool.instance_type)
+            for since, ongoing, of_type in (
+                (day_start, ongoing_today, now_today_by_type),
+                (month_start, ongoing_month, now_month_by_type),
+            ):
                 seconds = (idled_until - max(pool.available_since, since)).total_seconds()
                 ongoing[team] = ongoing.get(team, 0.0) + max(0.0, seconds) * per_second
+                of_type[kind] = of_type.get(kind, 0.0) + max(0.0, seconds) * per_second
             if pool.pool_id != deciding and pool.expires_at is not None:
                 # until expiry (shown), and the parts before the day and the month end (what budgets
                 # count): until a person's promise, if later, which no budget takes back (the pool is
@@ -2896,6 +2904,8 @@ def fleet_view(
                 for until, end, into in periods:
                     ahead = max(0.0, (min(until, end) - now).total_seconds())
                     into[team] = into.get(team, 0.0) + ahead * per_second
+                ahead = max(0.0, (pool.expires_at - now).total_seconds())
+                booked_by_type[kind] = booked_by_type.get(kind, 0.0) + ahead * per_second
     today: dict[str, float] = {}
     month: dict[str, float] = {}
     costed = {*by_team, *teams} if ledger_teams is None else set(ledger_teams)
@@ -2912,6 +2922,9 @@ def fleet_view(
         idle_cost_booked_by_team=booked,
         idle_cost_booked_today_by_team=booked_today,
         idle_cost_booked_month_by_team=booked_month,
+        idle_now_today_by_team_type=now_today_by_type,
+        idle_now_month_by_team_type=now_month_by_type,
+        idle_cost_booked_by_team_type=booked_by_type,
         reductions_this_run=reductions_this_run,
     )
 

@@ -357,10 +357,13 @@ class PoolRegistry(FleetSource, Protocol):
         """Nothing left to watch of the tuning job: its end is recorded, or it no longer exists."""
         ...
 
-    def add_idle_cost(self, team: str, at: datetime, usd: float, booking: str) -> bool:
+    def add_idle_cost(
+        self, team: str, at: datetime, usd: float, booking: str, instance_type: str | None = None
+    ) -> bool:
         """Add to the team's idle-cost ledger for the day and the month of `at` (the date it has on its
         own clock, the team's), once per `booking` (an idle gap's identity) and day: an event processed
-        again after a failure books nothing more. Returns whether it was booked now."""
+        again after a failure books nothing more. `instance_type`: the idle pool's, whose share of the
+        day and the month it is added to as well. Returns whether it was booked now."""
         ...
 
 
