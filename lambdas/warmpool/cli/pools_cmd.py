@@ -595,14 +595,22 @@ def run_costs(args: argparse.Namespace) -> int:
         booked_month = fleet.idle_cost_booked_month_by_team.get(team, 0.0)
         daily = budget.daily_usd if budget else None
         monthly = budget.monthly_usd if budget else None
+        # what is left, from the figures as shown: the budget less the idle cost and the part of the
+        # booked time before the day's (month's) end, each to the cent, adds up to the cent. Only
+        # `booked_usd` (until expiry) was shown, and left read as a cent-wrong or a wrong difference
+        # of the figures beside it (a pool booked past midnight counts for tomorrow's budget).
+        today, month = round(today, 2), round(month, 2)
+        booked_today, booked_month = round(booked_today, 2), round(booked_month, 2)
         rows.append(
             {
                 "team": team,
                 "day": now.astimezone(ledger_zone(policy, team)).date().isoformat(),
                 "warm_instances": fleet.warm_instances_by_team.get(team, 0),
-                "idle_today_usd": round(today, 2),
-                "idle_month_usd": round(month, 2),
+                "idle_today_usd": today,
+                "idle_month_usd": month,
                 "booked_usd": round(booked, 2),
+                "booked_today_usd": booked_today,
+                "booked_month_usd": booked_month,
                 "daily_budget_usd": daily,
                 # as the budget rule counts it: what is booked after the day (month) ends is the next one's
                 "daily_left_usd": round(daily - today - booked_today, 2) if daily is not None else None,
@@ -657,6 +665,9 @@ COSTS_COLUMNS = (
     "daily_left_usd",
     "monthly_budget_usd",
     "monthly_left_usd",
+    # added last: a script reading the columns by position reads the ones before as it did
+    "booked_today_usd",
+    "booked_month_usd",
 )
 
 

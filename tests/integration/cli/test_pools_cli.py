@@ -248,7 +248,20 @@ def test_costs_add_ended_gaps_and_pools_idle_now_against_the_budget(
     # the table says dollars and cents
     assert main(["pools", "costs", "--policy", str(policy), "--team", "vision"]) == 0
     row = capsys.readouterr().out.splitlines()[-1].split()
-    assert row == ["vision", "2026-03-02", "0", "0.38", "0.38", "0.00", "5.00", "4.62", "-", "-"]
+    assert row == [
+        "vision",
+        "2026-03-02",
+        "0",
+        "0.38",
+        "0.38",
+        "0.00",
+        "5.00",
+        "4.62",
+        "-",
+        "-",
+        "0.00",
+        "0.00",
+    ]
     # a team on its own clock: 09:30 UTC is still Sunday evening in Pago Pago (UTC-11). Its pool's cost
     # was booked under the deployed policy, on UTC's 2 March, and stays on that date.
     policy.write_text("version: 1\nteams:\n  vision: {budget: {daily_usd: 5}, timezone: Pacific/Pago_Pago}\n")
