@@ -49,6 +49,20 @@ def policy_cost_model(policy: PolicyDocument, pool: Pool, rules: Resolved | None
     )
 
 
+def unpriced_reason(policy: PolicyDocument, pool: Pool) -> str | None:
+    """What a decision says of a pool whose instance type neither the policy's `prices` nor the built-in
+    table prices (it is decided at FALLBACK_PRICE_PER_HOUR), and how to price it; None when priced."""
+    try:
+        price_per_hour(pool.instance_type, policy.prices)
+    except UnknownInstanceTypeError:
+        return (
+            f"no price for {pool.instance_type}: its idle time is counted at a stand-in "
+            f"${FALLBACK_PRICE_PER_HOUR:.2f} per instance-hour, not at what SageMaker bills; add it under "
+            "`prices` in the policy (USD per instance-hour)"
+        )
+    return None
+
+
 def decide_keep_alive(
     pool: Pool,
     policy: PolicyDocument,
@@ -95,6 +109,10 @@ def decide_keep_alive(
             dry_run=policy.dry_run,
         )
     rules = resolve_rules(policy, pool)
+    # an instance type nobody priced is decided at a stand-in price: said, where it was silent, so the
+    # reasons' dollars and the warm time they bought are not read as the bill's (a caller's own cost
+    # model, the simulator's --price-per-hour, prices it)
+    unpriced = unpriced_reason(policy, pool) if cost is None else None
     cost = cost or policy_cost_model(policy, pool, rules)
     ev, horizon = _evaluate(pool, policy, rules, now, limits, fleet, trigger, request, cost)
 
@@ -240,6 +258,8 @@ def decide_keep_alive(
             else "without the request, the policy keeps it warm only until "
             f"{moment_text(now + timedelta(seconds=keep_alive or 0))}"
         )
+    if unpriced is not None:
+        reasons.append(unpriced)
     if policy.dry_run:
         reasons.append(_left_undone(pool, action, keep_alive, promised, now, tuple(ev.release_pool_ids)))
     return Decision(

@@ -97,3 +97,22 @@ def test_a_team_with_nothing_idle_has_no_parts(
     policy.write_text("version: 1\nteams:\n  audio: {budget: {daily_usd: 5}}\n")
     row = _costs(capsys, "--policy", str(policy))["audio"]
     assert (row["idle_today_usd"], row["by_instance_type"]) == (0.0, [])
+
+
+def test_the_engine_s_decision_on_an_unpriced_instance_type_says_it_and_how_to_price_it(
+    system: System, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the built-in table has no ml.g6e.xlarge: its pool was kept as long as idling at $1.00 an hour
+    # costs a cold start, and the decision's reasons (trail, Slack, SNS) said nothing of the price
+    system.set_policy({"version": 1, "defaults": {"keep_alive_strategy": "break-even"}})
+    system.run_job("g6e-1", 60, keep_alive_seconds=600, instance_type="ml.g6e.xlarge", tags={"team": "cv"})
+    said = (
+        "no price for ml.g6e.xlarge: its idle time is counted at a stand-in $1.00 per instance-hour, not "
+        "at what SageMaker bills; add it under `prices` in the policy (USD per instance-hour)"
+    )
+    decided = [e for e in system.registry.audit_trail("g6e-1") if e.what == "decision"]
+    assert decided
+    assert decided[-1].details["reasons"][-1] == said
+    capsys.readouterr()
+    assert main(["pools", "show", "g6e-1"]) == 0
+    assert f"      - {said}" in capsys.readouterr().out.splitlines()

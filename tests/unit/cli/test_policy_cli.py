@@ -1070,3 +1070,23 @@ def test_validate_counts_one_team_as_one(tmp_path: Path, capsys: pytest.CaptureF
     assert capsys.readouterr().out == (
         f"{path}: valid (version 1; 1 team, 1 owner, 1 selector; default strategy job)\n"
     )
+
+
+def test_explain_says_a_decision_on_an_unpriced_instance_type_is_priced_at_a_stand_in(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the built-in table has no ml.g6e.xlarge: the decision was made at $1.00 an hour without a word
+    event = tmp_path / "event.json"
+    event.write_text(EVENT.read_text().replace("ml.g5.2xlarge", "ml.g6e.xlarge"))
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("version: 1\ndefaults: {keep_alive_strategy: break-even}\n")
+    explain = ["policy", "explain", "--policy", str(policy), "--event", str(event), "--format", "json"]
+    assert main(explain) == 0
+    reasons = json.loads(capsys.readouterr().out)["reasons"]
+    assert reasons[-1] == (
+        "no price for ml.g6e.xlarge: its idle time is counted at a stand-in $1.00 per instance-hour, not "
+        "at what SageMaker bills; add it under `prices` in the policy (USD per instance-hour)"
+    )
+    policy.write_text(policy.read_text() + "prices: {ml.g6e.xlarge: 1.861}\n")
+    assert main(explain) == 0
+    assert not any("no price" in r for r in json.loads(capsys.readouterr().out)["reasons"])
