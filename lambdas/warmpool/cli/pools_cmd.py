@@ -618,7 +618,11 @@ def run_costs(args: argparse.Namespace) -> int:
                 "monthly_left_usd": round(monthly - month - booked_month, 2) if monthly is not None else None,
                 "unpriced_instance_types": sorted(unpriced.get(team, ())),
                 "by_instance_type": _costs_by_instance_type(
-                    registry, fleet, team, now.astimezone(ledger_zone(policy, team))
+                    registry,
+                    fleet,
+                    team,
+                    now.astimezone(ledger_zone(policy, team)),
+                    unpriced.get(team, set()),
                 ),
             }
         )
@@ -676,12 +680,15 @@ COSTS_BY_TYPE_COLUMNS = ("team", "day", "instance_type", "idle_today_usd", "idle
 BOOKED_WITHOUT_TYPE = "(no type: booked before the breakdown)"
 
 
-def _costs_by_instance_type(registry: Any, fleet: Any, team: str, at: datetime) -> list[dict[str, Any]]:
+def _costs_by_instance_type(
+    registry: Any, fleet: Any, team: str, at: datetime, unpriced: set[str]
+) -> list[dict[str, Any]]:
     """The team's idle cost today and this month, and what its pools have booked, by instance type:
     the ledger's share of each type plus its pools idle now, so that the parts add up to the team's
     figures (each rounded to the cent on its own). What the ledger holds without a type (booked by the
     versions before the breakdown) is the part whose `instance_type` is None. Ordered by type, that
-    part last; a team with nothing idle has none."""
+    part last; a team with nothing idle has none. `stand_in_price`: the type is in `unpriced`, its
+    figures at the stand-in price, not the bill's."""
     day, month = registry.idle_cost_by_instance_type(team, at)
     today_now = {t: usd for (owner, t), usd in fleet.idle_now_today_by_team_type.items() if owner == team}
     month_now = {t: usd for (owner, t), usd in fleet.idle_now_month_by_team_type.items() if owner == team}
@@ -693,6 +700,7 @@ def _costs_by_instance_type(registry: Any, fleet: Any, team: str, at: datetime) 
             "idle_today_usd": round(day.get(instance_type, 0.0) + today_now.get(instance_type, 0.0), 2),
             "idle_month_usd": round(month.get(instance_type, 0.0) + month_now.get(instance_type, 0.0), 2),
             "booked_usd": round(booked.get(instance_type, 0.0), 2),
+            "stand_in_price": instance_type in unpriced,
         }
         for instance_type in sorted(types, key=lambda t: (t is None, t or ""))
     ]

@@ -329,6 +329,9 @@ def test_costs_say_which_instance_types_no_price_is_known_for(
     # the built-in table has no ml.g6e.xlarge: its 10 minutes are booked at a stand-in $1.00/h
     assert row["idle_today_usd"] == round(600 * (1.0 + 1.515) / 3600, 2)
     assert row["unpriced_instance_types"] == ["ml.g6e.xlarge"]
+    # and in the breakdown by instance type, the part at the stand-in price is marked
+    parts = {p["instance_type"]: (p["idle_today_usd"], p["stand_in_price"]) for p in row["by_instance_type"]}
+    assert parts == {"ml.g5.2xlarge": (0.25, False), "ml.g6e.xlarge": (0.17, True)}
     assert err == (
         "warmpool: team research: no price for ml.g6e.xlarge, whose idle time is counted at a stand-in "
         "$1.00 per instance-hour, not at what SageMaker bills: add it under `prices` in the policy (USD "

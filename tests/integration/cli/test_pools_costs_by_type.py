@@ -79,8 +79,20 @@ def test_costs_read_ledger_items_older_versions_booked_without_a_type(
     g5 = round(600 * 1.515 / 3600, 2)
     assert row["idle_today_usd"] == round(2.5 + 600 * 1.515 / 3600, 2)
     assert row["by_instance_type"] == [
-        {"instance_type": "ml.g5.2xlarge", "idle_today_usd": g5, "idle_month_usd": g5, "booked_usd": 0.0},
-        {"instance_type": None, "idle_today_usd": 2.5, "idle_month_usd": 2.5, "booked_usd": 0.0},
+        {
+            "instance_type": "ml.g5.2xlarge",
+            "idle_today_usd": g5,
+            "idle_month_usd": g5,
+            "booked_usd": 0.0,
+            "stand_in_price": False,
+        },
+        {
+            "instance_type": None,
+            "idle_today_usd": 2.5,
+            "idle_month_usd": 2.5,
+            "booked_usd": 0.0,
+            "stand_in_price": False,
+        },
     ]
     assert main(["pools", "costs", "--policy", str(policy), "--by", "instance-type"]) == 0
     out = capsys.readouterr().out
