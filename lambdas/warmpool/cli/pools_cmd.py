@@ -637,7 +637,9 @@ def run_costs(args: argparse.Namespace) -> int:
     if args.format == "json":
         print_json({"at": now.isoformat(), "teams": rows})
     elif args.by == "instance-type":
-        # a line per team and instance type, the same figures as JSON's `by_instance_type`
+        # a line per team and instance type, the same figures as JSON's `by_instance_type`; a team with
+        # nothing idle keeps a line of its own, which says so, rather than leaving the table
+        nothing = {"instance_type": NOTHING_IDLE, **dict.fromkeys(COSTS_BY_TYPE_COLUMNS[3:], 0.0)}
         cells = [
             [
                 row["team"],
@@ -646,7 +648,7 @@ def run_costs(args: argparse.Namespace) -> int:
                 *(_cents(part[h]) for h in COSTS_BY_TYPE_COLUMNS[3:]),
             ]
             for row in rows
-            for part in row["by_instance_type"]
+            for part in row["by_instance_type"] or [nothing]
         ]
         print(table(COSTS_BY_TYPE_COLUMNS, cells))
     else:
@@ -678,6 +680,7 @@ COSTS_COLUMNS = (
 COSTS_BY_TYPE_COLUMNS = ("team", "day", "instance_type", "idle_today_usd", "idle_month_usd", "booked_usd")
 # the table's name for what the ledger holds without an instance type (JSON: `"instance_type": null`)
 BOOKED_WITHOUT_TYPE = "(no type: booked before the breakdown)"
+NOTHING_IDLE = "(nothing idle)"  # a team with no idle cost today or this month, nor any booked
 
 
 def _costs_by_instance_type(

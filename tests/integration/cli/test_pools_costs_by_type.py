@@ -109,6 +109,10 @@ def test_a_team_with_nothing_idle_has_no_parts(
     policy.write_text("version: 1\nteams:\n  audio: {budget: {daily_usd: 5}}\n")
     row = _costs(capsys, "--policy", str(policy))["audio"]
     assert (row["idle_today_usd"], row["by_instance_type"]) == (0.0, [])
+    # the table by instance type keeps the team, and says it has nothing idle
+    assert main(["pools", "costs", "--policy", str(policy), "--by", "instance-type"]) == 0
+    lines = [line.split() for line in capsys.readouterr().out.splitlines() if line.startswith("audio")]
+    assert [line[2:] for line in lines] == [["(nothing", "idle)", "0.00", "0.00", "0.00"]]
 
 
 def test_the_engine_s_decision_on_an_unpriced_instance_type_says_it_and_how_to_price_it(
