@@ -384,16 +384,23 @@ class DynamoPoolRegistry:
             self._backfilled.update(item["complete"]["SS"] if item else ())
         return index in self._backfilled
 
-    def backfill_indexes(self) -> list[str]:
+    def backfill_indexes(self, *, unreadable: list[UnreadableItemError] | None = None) -> list[str]:
         """Once per index added: give every live pool item written before it the index's keys, and
         record that it is complete. Costs one GetItem while nothing is left to do (the first call of a
         process; then nothing); the run that backfills lists the Available, InUse and Reused pools once.
-        Returns the indexes it completed."""
+        Returns the indexes it completed. An item that cannot be read raises UnreadableItemError; given
+        `unreadable`, it is added there, the others get their keys, and the backfill is not recorded
+        complete (that item lacks them): each later call lists the live pools again until it can be read."""
         todo = [index for index in BACKFILLED_INDEXES if not self.indexed(index)]
         if not todo:
             return []
+        met: list[UnreadableItemError] = []
         for status in (WarmPoolStatus.AVAILABLE, WarmPoolStatus.IN_USE, WarmPoolStatus.REUSED):
-            self.list_by_status(status.value)  # adds the keys an item lacks
+            # adds the keys an item lacks
+            self.list_by_status(status.value, unreadable=met if unreadable is not None else None)
+        if unreadable is not None and met:
+            unreadable.extend(met)
+            return []
         self._client.update_item(
             TableName=self.table_name,
             Key=_key(*_BACKFILL_KEY),

@@ -644,8 +644,10 @@ class LifecycleService:
             phase("registry-in-use", lambda: repair_in_use(set(listed_in_use)))
         report.tuning_notices.extend(self.tuning_notices_this_run)  # whichever way it found them
         report.digests.extend(phase("digests", lambda: self.send_digests(now, unreadable=unreadable)) or [])
-        # Once per index added: the live pools written before it get its keys (Reused ones included).
-        phase("index-backfill", self.registry.backfill_indexes)
+        # Once per index added: the live pools written before it get its keys (Reused ones included); an
+        # item that cannot be read is skipped and named (UnreadableItems), and the backfill tried again
+        # at the next run, the phase not failed for it
+        phase("index-backfill", lambda: self.registry.backfill_indexes(unreadable=unreadable))
         _report_unreadable(failed, unreadable, self.metrics)
         repairs = len(report.repaired) + len(report.rescheduled) + len(report.phantoms)
         self.metrics.count("ReconcilerRepairs", repairs + len(report.tuning_watches))

@@ -241,8 +241,10 @@ class PoolRegistry(FleetSource, Protocol):
         """The Available pools of one instance type, of every team, in `list_by_status` order."""
         ...
 
-    def backfill_indexes(self) -> list[str]:
-        """Give the live pool items written before an index existed its keys, once per index."""
+    def backfill_indexes(self, *, unreadable: list[UnreadableItemError] | None = None) -> list[str]:
+        """Give the live pool items written before an index existed its keys, once per index. An item
+        that cannot be read raises UnreadableItemError, unless `unreadable` is given: it is added there,
+        the others get their keys, and the backfill is left to complete at a later run."""
         ...
 
     def upgraded(self, repair: str) -> bool:

@@ -329,3 +329,83 @@ def test_a_released_notice_an_older_version_saved_unsent_and_unlisted_is_sent_af
     assert record.unannounced == ()
     assert system.reconcile()["failed"] == []  # later runs send nothing again
     assert system.notifications() == []
+
+
+def index_added_since(system: System, pool_id: str) -> None:
+    """An upgrade that adds an index: the registry has no record of its backfill, and the pool's item,
+    written before it, lacks its keys (`by_match`, `by_team`, `by_type`)."""
+    dynamodb = boto3.client("dynamodb")
+    dynamodb.delete_item(
+        TableName=system.env.pools_table, Key={"pk": {"S": "INDEXES"}, "sk": {"S": "BACKFILL"}}
+    )
+    dynamodb.update_item(
+        TableName=system.env.pools_table,
+        Key={"pk": {"S": f"POOL#{pool_id}"}, "sk": {"S": "STATE"}},
+        UpdateExpression="REMOVE gsi2pk, gsi2sk, gsi3pk, gsi3sk, gsi4pk, gsi4sk",
+    )
+    upgraded(system)
+
+
+def pool_item(system: System, pool_id: str) -> dict[str, Any]:
+    key = {"pk": {"S": f"POOL#{pool_id}"}, "sk": {"S": "STATE"}}
+    item: dict[str, Any] = boto3.client("dynamodb").get_item(TableName=system.env.pools_table, Key=key)[
+        "Item"
+    ]
+    return item
+
+
+def test_an_unreadable_item_during_an_index_backfill_is_named_and_does_not_fail_the_phase(
+    system: System, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An item edited by hand while an upgrade's index backfill was pending had every reconciler run report
+    the `index-backfill` phase failed (ReconcilerPhasesFailed, its alarm) though it did all the rest: it
+    is skipped and named as the run's listings skip it (UnreadableItems pages), the others get their
+    keys, and the backfill completes at the first run after the item is restored."""
+    system.set_policy({"version": 1, "defaults": {"keep_alive_strategy": "fixed-7200"}})
+    for name, instance_type in (("aa-edited", "ml.g5.2xlarge"), ("zz-fine", "ml.g5.4xlarge")):
+        system.sagemaker.create_training_job(
+            **training_job_request(name, instance_type=instance_type, tags=TAGS)
+        )
+        system.control.run_for(name, 300)
+    system.advance(300)
+    index_added_since(system, "zz-fine")
+    original = pool_item(system, "aa-edited")
+    edited_by_hand(system, "aa-edited", lambda body: body["pool"].update(status="Warm"))
+    capsys.readouterr()
+
+    for _ in range(2):  # every run while the item is unreadable
+        report = system.reconcile()
+        assert report["phases_failed"] == []
+        assert [f.split(": ")[0] for f in report["failed"]] == ["aa-edited"]
+        assert "field pool.status" in report["failed"][0]
+        counts = emf_counts(capsys.readouterr().out)
+        assert (counts.get("UnreadableItems"), counts.get("ReconcilerPhasesFailed")) == (1, None)
+        assert {"gsi2pk", "gsi3pk", "gsi4pk"} <= set(pool_item(system, "zz-fine"))
+    backfill = {"pk": {"S": "INDEXES"}, "sk": {"S": "BACKFILL"}}
+    assert "Item" not in boto3.client("dynamodb").get_item(TableName=system.env.pools_table, Key=backfill)
+
+    boto3.client("dynamodb").put_item(TableName=system.env.pools_table, Item=original)  # restored
+    report = system.reconcile()
+    assert (report["phases_failed"], report["failed"]) == ([], [])
+    done = boto3.client("dynamodb").get_item(TableName=system.env.pools_table, Key=backfill)["Item"]
+    assert set(done["complete"]["SS"]) == {"by_match", "by_team", "by_type"}
+
+
+def test_an_index_backfill_that_fails_is_still_a_failed_phase(
+    system: System, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The phase's alarm still fires for a real failure: DynamoDB refusing the backfill's record."""
+    system.set_policy({"version": 1, "defaults": {"keep_alive_strategy": "fixed-7200"}})
+    system.run_job("fine-1", 300, tags=TAGS)
+    index_added_since(system, "fine-1")
+
+    def refuse(params: dict[str, Any], **_: Any) -> None:
+        if params.get("Key", {}).get("pk") == {"S": "INDEXES"}:
+            raise ClientError({"Error": {"Code": "InternalServerError", "Message": "injected"}}, "UpdateItem")
+
+    capsys.readouterr()
+    with hooked("provide-client-params.dynamodb.UpdateItem", refuse):
+        upgraded(system)
+        report = system.reconcile()
+    assert report["phases_failed"] == ["index-backfill"]
+    assert emf_counts(capsys.readouterr().out).get("ReconcilerPhasesFailed") == 1
