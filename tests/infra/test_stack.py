@@ -403,6 +403,19 @@ def test_unusable_policies_refused_updates_and_unrepaired_pools_raise_alarms(
     assert {"PolicyInvalid", "PolicyUnreadable", "PermanentErrors", "ReconcilerFailures"} <= alarmed
 
 
+def test_no_alarm_reads_an_event_deferred_for_want_of_time_as_a_failure(synthesized: Synthesized) -> None:
+    # EventsDeferred counts records an invocation out of time did not start: nothing failed, and ten of
+    # them must not page as EventsRetried's ten failures do
+    alarmed = {
+        query["MetricStat"]["Metric"]["MetricName"]
+        for alarm in synthesized.resources("AWS::CloudWatch::Alarm").values()
+        for query in alarm["Properties"].get("Metrics", [])
+        if "MetricStat" in query
+    }
+    assert "EventsRetried" in alarmed
+    assert "EventsDeferred" not in alarmed
+
+
 def test_notifications_failing_and_retried_raise_an_alarm_before_the_notify_dlq(
     synthesized: Synthesized,
 ) -> None:

@@ -7,6 +7,7 @@ fails only its own record, which SQS redelivers (and redrives to the DLQ after m
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -56,10 +57,21 @@ def runtime() -> Runtime:
 def handle_record(record: SQSRecord) -> None:
     """One message; an exception fails only this record (SQS retries it, then redrives to the DLQ)."""
     from warmpool.observability import logger
+    from warmpool.service.ports import OutOfTimeError
     from warmpool.service.wiring import INVOCATION
 
     try:
         INVOCATION.require(RECORD_START_SECONDS, f"message {record.message_id}")
+    except OutOfTimeError as exc:
+        # Not started: nothing of it failed, SQS delivers it again untouched (`EventsDeferred`).
+        logger().warning(
+            "record not started: the invocation is out of time; SQS delivers it again",
+            extra={"message_id": record.message_id, "detail": str(exc)},
+        )
+        with contextlib.suppress(Exception):  # a function that cannot be wired fails every record: its Errors
+            runtime().metrics.count("EventsDeferred")
+        raise
+    try:
         _handle_record(record)
     except Exception as exc:
         logger().exception("record failed; SQS will retry it", extra={"message_id": record.message_id})
@@ -73,7 +85,8 @@ def _count_retried(exc: Exception) -> None:
     30 minutes before the first reached the DLQ, and nothing told the on-call meanwhile. Not counted, as
     nothing failed: a job whose warm pool SageMaker has not reported yet (waiting for it is the normal
     course), and an event another invocation is processing at that moment (the same event delivered
-    twice at once, as the notifier leaves out its copy): the record's retry finds it done."""
+    twice at once, as the notifier leaves out its copy): the record's retry finds it done. Nor a record
+    not started for want of the invocation's time (`EventsDeferred`, which no alarm reads)."""
     from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
 
     from warmpool.service.lifecycle import WarmPoolStatusPendingError

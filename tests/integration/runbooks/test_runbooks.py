@@ -503,6 +503,52 @@ def test_an_event_another_invocation_is_processing_goes_back_to_the_queue_uncoun
     assert "EventsRetried" not in emf_counts(capsys.readouterr().out)
 
 
+def test_an_event_not_started_for_want_of_time_is_deferred_not_retried(
+    system: System, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """EventsRetried counted the records of a batch that an invocation out of time did not start (they go
+    back to the queue untouched): ten of them paged the on-call though nothing had failed. They are
+    counted apart (EventsDeferred, which no alarm reads), logged as not started, and their next delivery
+    carries them out."""
+    system.set_policy(TWO_HOURS)
+    names = [f"late-{i:02}" for i in range(5)]
+    for name in names:
+        system.sagemaker.create_training_job(**training_job_request(name, keep_alive_seconds=600, tags=TAGS))
+        system.control.run_for(name, 300)
+    system.emulator.advance(300)
+    messages = system.sqs.receive_message(
+        QueueUrl=system.env.lifecycle_queue_url,
+        MaxNumberOfMessages=10,
+        AttributeNames=["All"],
+        MessageAttributeNames=["All"],
+    )["Messages"]
+    assert len(messages) == 10  # each job's InProgress and Completed
+    batch = {"Records": [system.lifecycle._record(m) for m in messages]}
+    capsys.readouterr()
+
+    # an invocation with 12 s left, 7 s before its end margin: no record may start
+    answer = lifecycle.handler(batch, LocalLambdaContext(remaining_millis=12_000))
+
+    assert len(answer["batchItemFailures"]) == 10  # all back to the queue
+    output = capsys.readouterr().out
+    counts = emf_counts(output)
+    assert (counts.get("EventsDeferred"), counts.get("EventsRetried")) == (10, None)
+    assert "record not started: the invocation is out of time; SQS delivers it again" in output
+    assert "record failed" not in output
+    assert system.control.update_calls() == []
+    for message in messages:  # visible again, as SQS makes them once their visibility ends
+        system.sqs.change_message_visibility(
+            QueueUrl=system.env.lifecycle_queue_url,
+            ReceiptHandle=message["ReceiptHandle"],
+            VisibilityTimeout=0,
+        )
+    system.settle()
+    assert sorted((u["job"], u["seconds"]) for u in system.control.update_calls()) == [
+        (name, 3600) for name in names
+    ]
+    assert "EventsRetried" not in emf_counts(capsys.readouterr().out)
+
+
 def test_reconciler_errors_a_run_that_could_read_nothing_fails_whole_and_the_next_repairs(
     system: System, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
