@@ -8,6 +8,7 @@ the same state; the registry's optimistic locking stops two invocations from ove
 
 from __future__ import annotations
 
+import contextlib
 import math
 import threading
 import time
@@ -71,9 +72,16 @@ from warmpool.service.ports import (
 
 TERMINAL_JOB_STATUSES = frozenset({"Completed", "Failed", "Stopped"})
 # What a pool's decision says when its sweep ends and hands it back: sent to SNS one by one, and to
-# Slack within the sweep's one "tuning job finished" message (`handle_tuning_event`)
+# Slack within the sweep's one "tuning job finished" message (`handle_tuning_event`, and where the end
+# is found another way: `_end_sweep_found_unseen`, the reconciler); ready: a trial's pool first seen
+# Available by the look that finds its sweep ended (its event late)
 TOLD_WITH_THE_SWEEP = frozenset(
-    {NotificationKind.EXTENDED, NotificationKind.SHORTENED, NotificationKind.RELEASED}
+    {
+        NotificationKind.POOL_READY,
+        NotificationKind.EXTENDED,
+        NotificationKind.SHORTENED,
+        NotificationKind.RELEASED,
+    }
 )
 # Characters of each reason of a pool's decision that a sweep's end lists (`_with_sweep_pools`)
 SWEEP_REASON_LIMIT = 200
@@ -708,29 +716,46 @@ class LifecycleService:
                 # below, if its tuning job could be read and has ended
                 self._repair(failed, [], name, self._describe_tuner_of, record, tuners)
                 left_to_tuners.append(record)
-        told: set[str] = set()
+        told: dict[str, TuningNotice | None] = {}
         for arn, (tuning, described) in tuners.items():
-            # Once per tuning job, before its pools are given back: its owners are told it finished. A
-            # notice that fails to send leaves them the tuner's, so the next run finds the tuning job
-            # again and sends it then (recorded first, it would be sent all the same: below).
+            # Once per tuning job, before its pools are given back: the notice that it finished is
+            # recorded (a run that ends before sending it leaves it to the next runs': unsent notices)
             status = _tuning_status_of(described)
             if status in TUNER_RUNNING_STATUSES:
                 continue
+            notices: list[TuningNotice] = []
             if described is not None and status is not None:
                 best = described.get("BestTrainingJob")
                 created = _tuning_created(described)
 
-                def announce(arn: str, tuning: str, status: str, best: Any, created: Any) -> None:
+                def record_notice(
+                    notices: list[TuningNotice], arn: str, tuning: str, status: str, best: Any, created: Any
+                ) -> None:
                     owned = self.registry.pools_of_tuning_job(arn)
-                    self._announce_tuning_finished(arn, tuning, status, best, owned, created)
+                    notice = self._record_tuning_finished(arn, tuning, status, best, owned, created=created)
+                    notices.extend([notice] if notice is not None else [])
 
-                if not self._repair(failed, [], arn, announce, arn, tuning, status, best, created):
+                keep = record_notice
+                if not self._repair(failed, [], arn, keep, notices, arn, tuning, status, best, created):
                     continue
-            told.add(arn)  # or it no longer exists: nothing to tell, its pools are given back all the same
-        for record in left_to_tuners:
-            if (record.pool.tuning_job_arn or "") in told:
-                name = record.pool.job_name
-                self._repair(failed, report.repaired, name, self._release_from_ended_tuner, record, tuners)
+            # or it no longer exists: nothing to tell, its pools are given back all the same
+            told[arn] = notices[0] if notices else None
+        for arn, notice in told.items():
+            # Its pools given back, then the notice sent, as the tuning job's event does: Slack has one
+            # message for the sweep's end, listing what became of each pool (`_with_sweep_pools`),
+            # while that notice is still to send; a send that fails is the next runs' (unsent notices)
+            telling = notice is not None and not notice.sent and notice.notification is not None
+            self._sweep.name = tuners[arn][0] if telling else None
+            try:
+                for record in left_to_tuners:
+                    if (record.pool.tuning_job_arn or "") == arn:
+                        name = record.pool.job_name
+                        release = self._release_from_ended_tuner
+                        self._repair(failed, report.repaired, name, release, record, tuners)
+            finally:
+                self._sweep.name = None
+            if notice is not None:
+                self._repair(failed, [], arn, self._send_tuning_finished, notice)
 
     def _repair(
         self,
@@ -934,24 +959,6 @@ class LifecycleService:
             return Outcome(name, record.pool.pool_id, "ignored", notes=("its tuning job is running",))
         return self._refresh(name, Trigger.RECONCILE, tuner_ended=_tuner_gone(tuning, status))
 
-    def _announce_tuning_finished(
-        self,
-        arn: str,
-        tuning_job_name: str,
-        status: str,
-        best_training_job: dict[str, Any] | None,
-        owned: list[PoolRecord],
-        created: datetime | None,
-    ) -> None:
-        """Tell the owners of a finished tuning job that it finished: the notice is recorded, then sent
-        (`_record_tuning_finished`, `_send_tuning_finished`). A send that fails raises: the retry (the
-        event delivered again, the reconciler's next run) sends the notice recorded."""
-        notice = self._record_tuning_finished(
-            arn, tuning_job_name, status, best_training_job, owned, created=created
-        )
-        if notice is not None:
-            self._send_tuning_finished(notice)
-
     def _check_watched_tuning_job(
         self,
         watch: WatchedTuningJob,
@@ -1131,12 +1138,18 @@ class LifecycleService:
     ) -> None:
         """A look at one of its pools found the tuning job ended, its event not seen (lost, or yet to
         come): the notice is recorded before the pool is handed back, by which the reconciler's tuner
-        path would never see the tuning job again. A send that fails is not this look's failure (a
-        trial's event, a step, a person's request): the reconciler's next run sends the notice."""
+        path would never see the tuning job again. Still to send, it is sent once the look has given
+        back the sweep's pools (`_refresh`, `_end_sweep_found_unseen`), the decisions of this look
+        told in Slack in it. A send that fails is not this look's failure (a trial's event, a step, a
+        person's request): the reconciler's next run sends the notice."""
         best = described.get("BestTrainingJob")
         created = _tuning_created(described)
         notice = self._record_tuning_finished(arn, tuning_job_name, status, best, None, created=created)
         if notice is None:
+            return
+        if not notice.sent and notice.notification is not None and getattr(self._sweep, "name", None) is None:
+            self._sweep.name = tuning_job_name
+            self._sweep.ending = (notice, _tuner_gone(tuning_job_name, status))
             return
         try:
             self._send_tuning_finished(notice)
@@ -1159,6 +1172,69 @@ class LifecycleService:
 
     # ------------------------------------------------------------------ the core
     def _refresh(
+        self,
+        job_name: str,
+        trigger: Trigger,
+        *,
+        request: UserRequest | None = None,
+        final_attempt: bool = False,
+        tuner_ended: str | None = None,
+        tags: dict[str, str] | None = None,
+        read_again: bool = False,
+        release_told: bool = False,
+    ) -> Outcome:
+        """A look at the pool of `job_name` (`_look`). One that found its tuning job ended unseen
+        (`_tell_tuning_finished_unseen`) then gives back the sweep's other pools and sends the notice
+        that it finished, as the tuning job's event would have (`_end_sweep_found_unseen`)."""
+        depth = getattr(self._sweep, "depth", 0)
+        self._sweep.depth = depth + 1
+        ending: tuple[TuningNotice, str] | None = None
+        try:
+            outcome = self._look(
+                job_name,
+                trigger,
+                request=request,
+                final_attempt=final_attempt,
+                tuner_ended=tuner_ended,
+                tags=tags,
+                read_again=read_again,
+                release_told=release_told,
+            )
+        finally:
+            self._sweep.depth = depth
+            if depth == 0:  # the look that found it, not one it made (the pool's successor, say)
+                ending = getattr(self._sweep, "ending", None)
+                if ending is not None:
+                    self._sweep.ending = None
+                    self._sweep.name = None
+        if ending is not None:
+            self._end_sweep_found_unseen(*ending, seen=job_name)
+        return outcome
+
+    def _end_sweep_found_unseen(self, notice: TuningNotice, ended: str, *, seen: str) -> None:
+        """A look at the pool of `seen` found its tuning job ended, its event not seen (lost, or yet
+        to come), and gave that pool back: the sweep's other pools still left to it are given back
+        too, their decisions told in Slack in the notice that the sweep finished, sent last, which
+        lists them all (`_with_sweep_pools`), as the tuning job's event does; not a message per pool
+        as later looks found them. A pool that cannot be given back now is left to the tuner, and
+        the reconciler's next run gives it back; a send that fails is the reconciler's to make."""
+        self._sweep.name = _tuning_name_of(notice)
+        try:
+            for record in _of_the_sweep(
+                self.registry.pools_of_tuning_job(notice.tuning_job_arn), notice.tuning_created_at
+            ):
+                if not record.tuner_owned or record.pool.job_name == seen:
+                    continue
+                with contextlib.suppress(Exception):  # left to the tuner: the reconciler's (above)
+                    self._refresh(record.pool.job_name, Trigger.RECONCILE, tuner_ended=ended)
+        finally:
+            self._sweep.name = None
+        try:
+            self._send_tuning_finished(notice)
+        except Exception:  # recorded: sent by the reconciler (`UNSENT_NOTICE_GRACE`)
+            self.metrics.count("TuningNoticesDeferred")
+
+    def _look(
         self,
         job_name: str,
         trigger: Trigger,

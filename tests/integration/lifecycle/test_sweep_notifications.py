@@ -13,6 +13,7 @@ from warmpool.emulator.jobs import training_job_request
 
 from tests.integration.conftest import System
 from tests.integration.lifecycle import test_tuning_finished_notice as notices
+from tests.integration.lifecycle.test_tuner_lost_events import TUNING_EVENT
 from tests.integration.lifecycle.test_tuning_finished_notice import Outage
 from tests.integration.notify.test_notify import signed
 from tests.unit.domain.slack_limits import slack_refusals
@@ -175,6 +176,86 @@ def test_a_sweeps_end_whose_notice_the_reconciler_sends_still_lists_every_pool_i
         assert f"- {trial['TrainingJobName']} (ml.g5.2xlarge x1): kept warm until" in shown
     said = system.notifications()
     assert sorted(n["kind"] for n in said) == ["extended"] * 3 + ["tuning-job-finished"]
+    system.advance(300)
+    system.reconcile()
+    assert system.slack.delivered("vision")[1:] == []  # once
+
+
+def sweep_of_three_whose_final_event_is_lost(system: System, name: str, *, late: bool = False) -> list[str]:
+    """Three trials on pools of their own, idle and left to the sweep, Slack set for their team; the
+    sweep ends and EventBridge never delivers its event. `late`: the last trial's events are not
+    delivered yet either (put back on the queue for the test to deliver). Returns the trials' names."""
+    boto3.client("secretsmanager").put_secret_value(
+        SecretId=system.env.slack_webhooks_secret_arn,
+        SecretString=json.dumps({"vision": system.slack.url("vision")}),
+    )
+    system.set_policy(SLACK_POLICY)
+    trials = [training_job_request(f"{name}-00{i}-a1b2c3d4", tags=VISION) for i in (1, 2, 3)]
+    names = [t["TrainingJobName"] for t in trials]
+    system.control.start_tuning_job(name, trials)
+    system.settle()
+    for trial in names:
+        system.control.complete_job(trial)
+        if not late or trial != names[-1]:
+            system.settle()
+    system.control.complete_tuning_job(name)
+    queued = system.messages(system.env.lifecycle_queue_url)
+    lost = [m for m in queued if json.loads(m["Body"])["detail-type"] == TUNING_EVENT]
+    assert len(lost) == 1  # EventBridge never delivers it
+    for message in queued:
+        if message not in lost:  # the last trial's, late
+            system.sqs.send_message(QueueUrl=system.env.lifecycle_queue_url, MessageBody=message["Body"])
+    assert len(queued) == (2 if late else 1)  # and the last trial's Completed
+    assert all(record.tuner_owned for n in names[:2] if (record := system.registry.get(n)) is not None)
+    assert system.slack.delivered("vision") == []
+    system.notifications()
+    return names
+
+
+def assert_one_sweep_message(
+    system: System, name: str, names: list[str], kinds: tuple[str, ...] = ("extended",) * 3
+) -> None:
+    posted = system.slack.delivered("vision")
+    assert len(posted) == 1, [p["body"]["text"] for p in posted]  # not the end, then a message per pool
+    shown = blocks_as_text(posted[0]["body"]["blocks"])
+    assert shown.startswith(f"<@UALICE> Tuning job {name} finished\n")
+    for trial in names:
+        assert f"- {trial} (ml.g5.2xlarge x1): kept warm until 2026-" in shown
+    said = system.notifications()
+    assert sorted(n["kind"] for n in said) == sorted([*kinds, "tuning-job-finished"])
+    finished = next(n for n in said if n["kind"] == "tuning-job-finished")
+    assert sorted(p["job_name"] for p in finished["facts"]["sweep_pools"]) == names
+    pools = [n for n in said if n["kind"] != "tuning-job-finished"]
+    assert {n["facts"].get("slack_told_with_tuning_job") for n in pools} == {name}  # SNS only
+
+
+def test_a_sweep_whose_end_the_reconciler_finds_is_one_slack_message(system: System) -> None:
+    """Its event lost, the reconciler found the sweep ended: Slack had the sweep's end listing no pool,
+    then a message per pool, instead of the one message the sweep's event gives."""
+    names = sweep_of_three_whose_final_event_is_lost(system, "lost")
+
+    report = system.reconcile()
+
+    assert sorted(report["repaired"]) == names
+    assert report["failed"] == []
+    assert_one_sweep_message(system, "lost", names)
+    system.advance(300)
+    system.reconcile()
+    assert system.slack.delivered("vision")[1:] == []  # once
+
+
+def test_a_sweep_whose_end_a_look_at_one_of_its_pools_finds_is_one_slack_message(system: System) -> None:
+    """Its event lost, a look at one of its pools (here its trial's events, late) found the
+    sweep ended: its end went to Slack listing no pool, then that pool's message, then one per other
+    pool as later looks found them. That look now hands back every pool of the sweep, and Slack has
+    one message."""
+    names = sweep_of_three_whose_final_event_is_lost(system, "seen", late=True)
+
+    system.settle()  # the last trial's events, late: its look finds the sweep ended
+
+    assert all(record is not None and not record.tuner_owned for record in map(system.registry.get, names))
+    # the late trial's pool is first seen Available by that look: ready, kept warm, in the sweep's message
+    assert_one_sweep_message(system, "seen", names, ("extended", "extended", "pool-ready"))
     system.advance(300)
     system.reconcile()
     assert system.slack.delivered("vision")[1:] == []  # once
