@@ -176,6 +176,8 @@ def _details(n: Notification) -> list[str]:
         if f.get("pool_id") is None:  # the tuning job's notice, not a pool's
             lines.append("Its trials hold no warm pool any more: other jobs have taken them.")
         lines.extend(_sweep_pool_lines(f.get("sweep_pools") or []))
+        if f.get("sweep_reasons_left_out"):
+            lines.append("Each pool's reasons are in its own message (SNS), left out here for length.")
     elif n.kind is NotificationKind.LIFETIME_ENDING:
         ends = f"ends at {_when(f.get('lifetime_ends_at'))}."
         limit = f.get("max_lifetime_seconds")  # none in a notice queued by an earlier version
@@ -259,8 +261,12 @@ def _sweep_pool_lines(pools: list[dict[str, Any]]) -> list[str]:
             what = f"kept warm until {_when(p.get('warm_until'))}"
         else:
             what = f"warm pool {status}"
+        # a sweep's end too large for SNS lists some pools without their reasons, or only by which pool
+        # and what became of it (`render`)
         why = "; ".join(str(r) for r in p.get("reasons") or [])
-        lines.append(f"- {p.get('job_name')} ({shape}): {what}, by {p.get('rule')}: {why}.")
+        by = f", by {p.get('rule')}{': ' + why if why else ''}" if p.get("rule") else ""
+        shown = f" ({shape})" if p.get("instance_type") else ""
+        lines.append(f"- {p.get('job_name')}{shown}: {what}{by}.")
     return lines
 
 
@@ -327,10 +333,39 @@ def render(notification: Notification, *, mention: str | None = None) -> Rendere
         message = keeping(fits)
         if _fits_sns(message):
             return message
+    sweep = list(notification.facts.get("sweep_pools") or [])
+    if notification.kind is NotificationKind.TUNING_JOB_FINISHED and sweep:
+        # A sweep of many pools (a hundred parallel trials, each decision's reasons listed): every pool
+        # stays listed, each by its rule without its reasons (its own message, SNS, has them whole),
+        # then, if need be, with only what says which pool and what became of it
+        for keep in (_SWEEP_POOL_FIELDS, _SWEEP_POOL_FIELDS_AT_LEAST):
+            compact = [{k: v for k, v in p.items() if k in keep} for p in sweep]
+            facts = {**notification.facts, "sweep_pools": compact, "sweep_reasons_left_out": True}
+            message = _render(replace(notification, facts=facts), mention)
+            if _fits_sns(message):
+                return message
     # Nothing else grows without bound (job text is bounded by SageMaker); kept as a last resort
     text = message.text[: SNS_MESSAGE_LIMIT // 16] + "..."
     document = {**message.document, "facts": {"left_out": "too large for SNS"}, "text": text}
     return replace(message, text=text, document=document)
+
+
+# What a sweep's end too large for SNS keeps of each pool it lists (`render`): all but its reasons, else
+# which pool, and what became of it
+_SWEEP_POOL_FIELDS = frozenset(
+    {
+        "pool_id",
+        "job_name",
+        "instance_type",
+        "instance_count",
+        "warm_pool_status",
+        "warm_until",
+        "action",
+        "dry_run",
+        "rule",
+    }
+)
+_SWEEP_POOL_FIELDS_AT_LEAST = frozenset({"pool_id", "job_name", "warm_pool_status", "warm_until", "action"})
 
 
 def listed_digest(notification: Notification) -> Notification:

@@ -10,6 +10,7 @@ from slack_sdk.models.blocks import Block
 from warmpool.domain.codec import notification_to_json
 from warmpool.domain.messages import (
     ACTION_RELEASE,
+    SNS_MESSAGE_LIMIT,
     RenderedMessage,
     blocks_as_text,
     listed_digest,
@@ -687,3 +688,40 @@ def test_a_sweeps_end_of_many_pools_with_the_longest_reasons_fits_slack_in_one_m
     assert "50 more pools kept warm: warmpool pools extend|release JOB acts on each of them." in shown
     assert message.text.count("&") == 60 * 200
     assert len(message.document["facts"]["sweep_pools"]) == 60
+
+
+def test_a_sweeps_end_of_150_pools_with_long_reasons_stays_within_sns_naming_every_pool() -> None:
+    """A sweep of 100 or more pools whose decisions' reasons are long passed SNS's 256 KiB: its SNS copy
+    was cut to its first 16 KB of text, its JSON document's `sweep_pools` replaced by `left_out`, and
+    its Slack message listed 10 pools: which pools the sweep kept or released was lost. Every pool is
+    listed now, by its rule without its reasons (each pool's own message has them whole), and, past
+    that too, by what says which pool and what became of it."""
+    for pools, fields in (
+        (
+            80,
+            {"pool_id", "job_name", "instance_type", "instance_count", "warm_pool_status", "warm_until"}
+            | {"action", "dry_run", "rule"},
+        ),
+        (150, {"pool_id", "job_name", "warm_pool_status", "warm_until", "action"}),
+    ):
+        notification = sweep_end(pools, reason="&" * 200)
+        message = render(notification, mention="U123")
+        assert len(sns_message(message.text, message.document).encode()) <= SNS_MESSAGE_LIMIT
+        facts = message.document["facts"]
+        names = [p["job_name"] for p in notification.facts["sweep_pools"]]
+        assert [p["job_name"] for p in facts["sweep_pools"]] == names
+        assert {frozenset(p) for p in facts["sweep_pools"]} == {frozenset(fields)}
+        assert {p["action"] for p in facts["sweep_pools"]} == {"extend"}
+        assert facts["sweep_reasons_left_out"] is True
+        lines = message.text.splitlines()
+        assert lines[2] == f"Its {pools} warm pools, decided now that it has ended:"
+        assert lines[3 : 3 + pools] == [
+            f"- {name} (ml.p4d.24xlarge x2): kept warm until 2026-03-02 10:00:00 UTC, by "
+            "defaults.keep_alive_strategy."
+            if pools == 80
+            else f"- {name}: kept warm until 2026-03-02 10:00:00 UTC."
+            for name in names
+        ]
+        assert "Each pool's reasons are in its own message (SNS), left out here for length." in message.text
+        assert "&" not in message.text
+        assert slack_refusals(blocks(message)) == []
