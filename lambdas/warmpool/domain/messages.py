@@ -422,9 +422,10 @@ def _slack(
     a backtick (`bad *value*` would show bold). Only the mention, our own markup, is mrkdwn.
 
     A daily digest too long for one message is split into several, in order, each saying "part 2 of 3"
-    in its header: each pool's line is worth reading whole in the channel, and a team with many warm
-    pools is the team that most needs the list (the parts are as many as the SNS copy's pools need:
-    a handful at most). Any other message is about one pool, read at once with its buttons, so it stays
+    in its header (so is a sweep's end whose pools' names one message would cut: `_names_cut`): each
+    pool's line is worth reading whole in the channel, and a team with many warm pools is the team
+    that most needs the list (the parts are as many as the SNS copy's pools need: a handful at most).
+    Any other message is about one pool, read at once with its buttons, so it stays
     one message: should its lines not fit (a long failure reason with long tag values), the longest are
     cut, ending in "…", and a last line says so and that the SNS copy has them whole.
 
@@ -439,7 +440,7 @@ def _slack(
     lines = [slack_cut(line, SLACK_SECTION_LIMIT) for line in whole]
     sweep = _sweep_buttons(notification)
     room = SLACK_MESSAGE_TEXT_LIMIT - _SLACK_RESERVED - sum(_block_text(block) for block in sweep)
-    parts = _parts(lines, room) if digest else [_fitted(lines, room)]
+    parts = _parts(lines, room) if digest or _names_cut(notification, lines, room) else [_fitted(lines, room)]
     cut = [line for part in parts for line in part] != whole
     messages = []
     for number, part in enumerate(parts, 1):
@@ -584,6 +585,21 @@ def _parts(lines: list[str], room: int) -> list[list[str]]:
             parts[-1].append(line)
             size = grown
     return parts
+
+
+def _names_cut(notification: Notification, lines: list[str], room: int) -> bool:
+    """Whether a sweep's end (`sweep_pools`) in one message would cut its lines so short that a pool's
+    job name no longer shows whole (a hundred pools with long job names): it is split into parts then,
+    as a digest is, rather than lose which pools it kept or released."""
+    pools = notification.facts.get("sweep_pools") or []
+    if notification.kind is not NotificationKind.TUNING_JOB_FINISHED or not pools:
+        return False
+    fitted = _fitted(lines, room)
+    if fitted == lines:
+        return False
+    shown = "\n".join(fitted)
+    names = (slack_escape(f"- {p.get('job_name')}") for p in pools)
+    return not all(f"{name} (" in shown or f"{name}:" in shown for name in names)
 
 
 def _fitted(lines: list[str], room: int) -> list[str]:

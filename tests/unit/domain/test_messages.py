@@ -693,9 +693,10 @@ def test_a_sweeps_end_of_many_pools_with_the_longest_reasons_fits_slack_in_one_m
 def test_a_sweeps_end_of_150_pools_with_long_reasons_stays_within_sns_naming_every_pool() -> None:
     """A sweep of 100 or more pools whose decisions' reasons are long passed SNS's 256 KiB: its SNS copy
     was cut to its first 16 KB of text, its JSON document's `sweep_pools` replaced by `left_out`, and
-    its Slack message listed 10 pools: which pools the sweep kept or released was lost. Every pool is
-    listed now, by its rule without its reasons (each pool's own message has them whole), and, past
-    that too, by what says which pool and what became of it."""
+    its Slack message named 10 pools, the others' lines cut: which pools the sweep kept or released was
+    lost. Every pool is listed now, by its rule without its reasons (each pool's own message has them
+    whole), and, past that too, by what says which pool and what became of it; in Slack in parts when
+    one message would cut their names."""
     for pools, fields in (
         (
             80,
@@ -724,4 +725,15 @@ def test_a_sweeps_end_of_150_pools_with_long_reasons_stays_within_sns_naming_eve
         ]
         assert "Each pool's reasons are in its own message (SNS), left out here for length." in message.text
         assert "&" not in message.text
-        assert slack_refusals(blocks(message)) == []
+        # Slack: one message while its lines show each pool's name whole (80), else parts, as a digest
+        # is (150), the mention on the first, the buttons on the last
+        assert len(message.slack) == (1 if pools == 80 else 3)
+        assert all(slack_refusals(part.blocks) == [] for part in message.slack)
+        shown = [blocks_as_text(part.blocks) for part in message.slack]
+        text = "\n".join(shown)
+        assert all(f"- {name} (" in text or f"- {name}:" in text for name in names)  # each name whole
+        assert [text.startswith("<@U123>") for text in shown] == [True] + [False] * (len(shown) - 1)
+        actions = [sum(b["type"] == "actions" for b in part.blocks) for part in message.slack]
+        assert actions == [0] * (len(shown) - 1) + [10]
+        if len(shown) > 1:
+            assert "Tuning job sweep finished (part 3 of 3)" in shown[-1]
