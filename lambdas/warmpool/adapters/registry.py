@@ -43,7 +43,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -120,9 +120,11 @@ class DynamoPoolRegistry:
         expected_version: int | None,
         *,
         absorbs: PoolRecord | None = None,
-        audit: AuditEntry | None = None,
+        audit: AuditEntry | Sequence[AuditEntry] | None = None,
     ) -> PoolRecord:
         from botocore.exceptions import ClientError
+
+        entries = [audit] if isinstance(audit, AuditEntry) else list(audit or ())
 
         pool = record.pool
         stored = PoolRecord(
@@ -242,10 +244,10 @@ class DynamoPoolRegistry:
         ]
         # A decision's audit entry lands with the save that records the decision, or neither does: an
         # invocation that ended between two writes left the decision saved and out of the trail.
-        for _ in range(AUDIT_WRITE_ATTEMPTS if audit is not None else 1):
-            entry = [{"Put": self._audit_put(audit)}] if audit is not None else []
+        for _ in range(AUDIT_WRITE_ATTEMPTS if entries else 1):
+            puts = [{"Put": self._audit_put(entry)} for entry in entries]
             try:
-                self._client.transact_write_items(TransactItems=[*writes, *entry])
+                self._client.transact_write_items(TransactItems=[*writes, *puts])
                 return stored
             except ClientError as exc:
                 code = exc.response["Error"]["Code"]

@@ -262,6 +262,9 @@ def decide_keep_alive(
         reasons.append(unpriced)
     if policy.dry_run:
         reasons.append(_left_undone(pool, action, keep_alive, promised, now, tuple(ev.release_pool_ids)))
+    # The refusal of a person's extension names the decision for the answer; the pool's own record and
+    # update name the rule that set its plan (`Decision.as_the_pools`), unless a later rule decided it
+    plan_rule = ev.plan_rule if ev.refused_by is not None and rule == ev.refused_by else None
     return Decision(
         action=action,
         keep_alive_seconds=keep_alive,
@@ -276,6 +279,7 @@ def decide_keep_alive(
         promised_until=promised,
         asked_until=asked_until,
         budget=ev.budget,
+        plan_rule=plan_rule if plan_rule != rule else None,
     )
 
 

@@ -405,6 +405,10 @@ class Decision:
     # granted. None otherwise.
     asked_until: datetime | None = None
     budget: BudgetFigures | None = None  # the budget the budget rule held the pool to, when it did
+    # A person's extension refused by a limit that did not decide the pool (their `max_extend_minutes`):
+    # `rule` names that limit (the answer's), and this the rule that set the pool's plan, which the
+    # pool's record, its trail's decision and its update name (`as_the_pools`). None: `rule` is both.
+    plan_rule: str | None = None
 
     @classmethod
     def no_available_pool(cls, reason: str) -> Decision:
@@ -423,6 +427,15 @@ class Decision:
             rule=rule,
             reasons=(reason,),
         )
+
+    def as_the_pools(self) -> Decision:
+        """The decision as the pool's own: named by the rule that set its plan (`plan_rule`), not by
+        the limit that refused a person's request (that refusal is the answer's, and the trail's entry
+        of its own). Saved naming the refusal, a pool the plan shortened read as shortened by
+        `max_extend_minutes`, a limit that shortens nothing."""
+        if self.plan_rule is None:
+            return self
+        return replace(self, rule=self.plan_rule, plan_rule=None)
 
     def grants(self, kind: Literal["extend", "release"]) -> bool:
         """Whether this decision grants a person's request of `kind` in full: a release releases the

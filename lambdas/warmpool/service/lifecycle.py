@@ -1411,11 +1411,17 @@ class LifecycleService:
             or (look_due and previous.last_decision is None)
         )
         decision, fleet = self._decide(record, trigger, request, now)
+        # The pool's own decision: what its record, its trail's decision and its update name. A person's
+        # extension refused by their `max_extend_minutes` is answered naming that limit (`decision`), but
+        # the plan that changed the pool all the same is the rule of the change; the refusal is an
+        # entry of its own (`request-refused`). Saved naming the refusal, the record and the trail said
+        # the limit that refused the request had shortened (or extended, or released) the pool.
+        own = decision.as_the_pools()
         if not same_job and _changes_sagemaker(decision):
             record = self._record_before_acting(record, now)
         planned_before = record.pool.horizon_at
         try:
-            record, refusal = self._execute(record, decision, now, moved_on_refuses=read_again, asked=asked)
+            record, refusal = self._execute(record, own, now, moved_on_refuses=read_again, asked=asked)
             refused = refusal is not None
         except PoolMovedOnError:
             # Taken by the next job (or ended) since it was read: an ordinary race, not an error. The
@@ -1454,7 +1460,8 @@ class LifecycleService:
         else:
             planned = decision
         record = self._plan_next_check(record, planned, now)
-        done = _refused(decision, record.last_error or "") if refused else decision
+        done = _refused(own, record.last_error or "") if refused else own
+        answer = _refused(decision, record.last_error or "") if refused else decision
         if record.pool.status is WarmPoolStatus.TERMINATED:
             # before the save that records it gone: if that write fails, the retry records the gap (once)
             self._record_gap(record.pool, now, reused=False)
@@ -1469,9 +1476,15 @@ class LifecycleService:
             warned = (*warned, *self._warn_of_quota(record, decision, fleet, now))
         # the once-per-job warnings are remembered with the pool
         made = {"decision_id": record.intent["decision_id"]} if record.intent else {}
-        entry = self._decision_entry(
-            record, {"trigger": trigger.value, **decision.to_json(), **asked, **made}
-        )
+        leaves = request is not None and _leaves_the_plan(decision, request)
+        # (a refusal that changed nothing is the decision's entry itself, with the rule that refused)
+        entries = [
+            self._decision_entry(
+                record, {"trigger": trigger.value, **(decision if leaves else own).to_json(), **asked, **made}
+            )
+        ]
+        if request is not None and decision.plan_rule is not None and not leaves:
+            entries.append(self._refusal_entry(record, request, decision, {**asked, **made}))
         # A person's extension refused, and nothing changed: the pool's decision stands as it was (what
         # `pools list` and `show` give as its last decision); the refusal is the trail's (this entry,
         # with who asked) and the person's answer. Saved as the pool's, the list said the pool was kept
@@ -1482,7 +1495,7 @@ class LifecycleService:
             and same_job
             and previous is not None
             and previous.last_decision is not None
-            and _leaves_the_plan(decision, request)
+            and leaves
             else done
         )
         try:
@@ -1490,7 +1503,7 @@ class LifecycleService:
                 replace(
                     record, last_decision=standing, notified=(*record.notified, *warned), unannounced=kinds
                 ),
-                audit=entry,
+                audit=entries,
             )
         except ConcurrentUpdateError:
             if refused or not _changes_sagemaker(decision):
@@ -1500,13 +1513,13 @@ class LifecycleService:
             self._restore_expiry(record.pool.pool_id, job_name, record.pool.expires_at)
             raise
         if request is not None:
-            self._answers.saved = done
+            self._answers.saved = answer
         self.metrics.count(f"Decisions{decision.action.value.capitalize()}")
         if refused:
-            return Outcome(job_name, saved.pool.pool_id, "refused", done)
+            return Outcome(job_name, saved.pool.pool_id, "refused", answer)
         saved = self._announce_saved(saved)
-        held = [other for other in decision.release_pool_ids if self._release_other(other, decision)]
-        self._audit_would_release(saved, decision)
+        held = [other for other in own.release_pool_ids if self._release_other(other, own)]
+        self._audit_would_release(saved, own)
         soon = now + timedelta(minutes=RETRY_CAPPED_MINUTES)
         if held and (saved.next_check_at is None or saved.next_check_at > soon):
             # The limit is enforced by a later run: the deciding pool is looked at again soon, as a
@@ -2555,6 +2568,25 @@ class LifecycleService:
         details = {**details, "policy_version": self._policy_version()}
         return AuditEntry(self.clock.now(), record.pool.pool_id, record.pool.job_name, "decision", details)
 
+    def _refusal_entry(
+        self, record: PoolRecord, request: UserRequest, decision: Decision, asked: Mapping[str, Any]
+    ) -> AuditEntry:
+        """A person's extension refused by a limit that did not decide the pool (`Decision.plan_rule`),
+        whose decision changed the pool all the same: the refusal as an entry of its own (who asked,
+        what, the rule that refused it and why), written in the save beside the decision's, which
+        names the rule that made the change."""
+        details = {
+            "kind": request.kind,
+            "minutes": request.minutes,
+            **asked,
+            "rule": decision.rule,
+            "reasons": list(decision.reasons),
+            "policy_version": self._policy_version(),
+        }
+        return AuditEntry(
+            self.clock.now(), record.pool.pool_id, record.pool.job_name, "request-refused", details
+        )
+
     def _announce_saved(self, record: PoolRecord) -> PoolRecord:
         """Send what the saved decision still has to say (`unannounced`), and write its audit entry if
         an older version saved it unwritten (`unaudited`: this one writes it with the save), then
@@ -2694,9 +2726,11 @@ class LifecycleService:
             return  # never idle: no gap
         self._record_gap(replace(pool, available_since=ended), ended + billed, reused=False)
 
-    def _save(self, record: PoolRecord, *, audit: AuditEntry | None = None) -> PoolRecord:
+    def _save(
+        self, record: PoolRecord, *, audit: AuditEntry | Sequence[AuditEntry] | None = None
+    ) -> PoolRecord:
         """Optimistic locking: the write succeeds only if nobody wrote since `record` was read. `audit`:
-        an entry written in the same write (`_decision_entry`)."""
+        entries written in the same write (`_decision_entry`, and what lands with it or not at all)."""
         expected = record.pool.version if record.pool.version > 0 else None
         return self.registry.put(record, expected, audit=audit)
 

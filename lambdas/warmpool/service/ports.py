@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -210,13 +210,13 @@ class PoolRegistry(FleetSource, Protocol):
         expected_version: int | None,
         *,
         absorbs: PoolRecord | None = None,
-        audit: AuditEntry | None = None,
+        audit: AuditEntry | Sequence[AuditEntry] | None = None,
     ) -> PoolRecord:
         """Write with optimistic locking (None: must not exist); returns the record with its new version,
         `expected_version + 1` (1 for a new record). Raises ConcurrentUpdateError when the stored
         version differs. `absorbs`: a pool whose record the same write removes, if still at its version
-        (a join: its job now belongs to this pool's lineage). `audit`: an entry of the pool's trail
-        written in the same write (a decision's: both land, or neither)."""
+        (a join: its job now belongs to this pool's lineage). `audit`: entries of the trail (the pool's,
+        or another pool's) written in the same write (a decision's: all land, or none)."""
         ...
 
     def intend(self, record: PoolRecord, intent: Mapping[str, Any]) -> None:

@@ -231,3 +231,52 @@ def test_a_refused_request_leaves_the_pools_standing_decision_and_its_refusal_in
     assert "last_decision  keep (builtin.keep_alive_strategy)" in shown
     refused = [e for e in trail(capsys) if e["what"] == "decision"][-1]["details"]
     assert (refused["rule"], refused["user"]) == ("defaults.overrides.max_extend_minutes", "bob")
+
+
+def test_a_refused_request_whose_decision_shortened_the_pool_names_the_rule_that_shortened_it(
+    warm: System, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the policy now keeps pools 10 minutes; bob's 90 minutes are over the 60 allowed: refused, and the
+    # decision shortens the pool to the plan's 10 minutes. The list, the trail's decision and the
+    # update said `shorten (defaults.overrides.max_extend_minutes)`: a limit on requests, which
+    # shortens nothing, named as what shortened the pool
+    warm.set_policy(
+        {
+            "version": 1,
+            "defaults": {"keep_alive_strategy": "fixed-600", "overrides": {"max_extend_minutes": 60}},
+        }
+    )
+    capsys.readouterr()
+    assert main(["pools", "extend", "cli-1", "--minutes", "90", "--user", "bob", "--format", "json"]) == 1
+    answer = json.loads(capsys.readouterr().out)
+    assert (answer["verdict"], answer["rule"]) == ("refused", "defaults.overrides.max_extend_minutes")
+
+    assert main(["pools", "list", "--format", "json"]) == 0
+    assert [row["last_decision"] for row in json.loads(capsys.readouterr().out)] == [
+        "shorten (defaults.keep_alive_strategy)"
+    ]
+    entries = trail(capsys)
+    (updated,) = [e["details"] for e in entries if e["what"] == "keep-alive-updated"][-1:]
+    assert (updated["action"], updated["rule"]) == ("shorten", "defaults.keep_alive_strategy")
+    decided = [e["details"] for e in entries if e["what"] == "decision"][-1]
+    assert (decided["action"], decided["rule"], decided["user"]) == (
+        "shorten",
+        "defaults.keep_alive_strategy",
+        "bob",
+    )
+    # the refusal is the trail's, as an entry of its own: who asked, what, and the limit that refused it
+    (refused,) = [e["details"] for e in entries if e["what"] == "request-refused"]
+    assert (refused["rule"], refused["user"], refused["kind"], refused["minutes"]) == (
+        "defaults.overrides.max_extend_minutes",
+        "bob",
+        "extend",
+        90,
+    )
+    assert decided["decision_id"] == refused["decision_id"] == updated["decision_id"]
+    assert main(["pools", "show", "cli-1"]) == 0
+    shown = capsys.readouterr().out
+    (line,) = [line for line in shown.splitlines() if "request-refused" in line]
+    assert line.endswith(
+        "request-refused     (defaults.overrides.max_extend_minutes), asked by bob "
+        "(arn:aws:sts::123456789012:user/moto) via cli to extend it 90 min, policy version 3"
+    )

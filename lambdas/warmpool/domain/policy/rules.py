@@ -55,6 +55,10 @@ class Evaluation:
     requested_until: datetime | None = None  # until when a person's extend request, accepted, keeps it
     rule_reason: str | None = None  # the reason `rule` gave when it set the horizon
     budget: BudgetFigures | None = None  # the budget that held the pool short: its warning says it
+    # A person's extension refused by their `max_extend_minutes`: the rule that refused it (`rule` names
+    # it, for the answer), and the rule that set the pool's plan all the same (`plan_rule`)
+    refused_by: str | None = None
+    plan_rule: str | None = None
 
     @cached_property
     def requester(self) -> Requester | None:
@@ -348,7 +352,8 @@ class PersonRequest(PolicyRule):
                 f"{request.user} asked for {request.minutes} min; the policy allows at most "
                 f"{requester.overrides.max_extend_minutes} min per request ({most})"
             )
-            ev.rule = refused_by = most
+            ev.plan_rule = ev.rule
+            ev.rule = ev.refused_by = refused_by = most
             request = None
         if request is not None and request.kind == "extend":
             # "N minutes more" than the pool was going to stay warm: its expiry, or a person's earlier
@@ -369,6 +374,8 @@ class PersonRequest(PolicyRule):
                     f"request.{request.via}" if request else refused_by or PROMISE_RULE,
                     kept_on_request(until),
                 )
+                if refused_by is not None:  # the earlier promise holds the pool, not the refusal
+                    ev.plan_rule = PROMISE_RULE
 
 
 @register
