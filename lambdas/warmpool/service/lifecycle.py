@@ -1785,7 +1785,10 @@ class LifecycleService:
         pool at least as long as the registry says, and putting the other's back (a write that changed
         nothing in SageMaker: a note, a refused decision) would cut an extension to the minutes left
         before it, which the retry, after the queue's visibility timeout, may come too late to undo. A
-        pool that is no longer Available, or whose saved expiry has passed, is left to its next look."""
+        pool that is no longer Available, or whose saved expiry has passed, is left to its next look.
+        What it puts back is saved with the pool first (its intent), and its entry lands with its save:
+        an invocation that ended in between left SageMaker's keep-alive unlike the registry's and
+        nothing in the trail, which the next look took for a keep-alive set outside warmpool."""
         for _ in range(RESTORE_EXPIRY_ATTEMPTS):
             fresh = self.registry.get(pool_id)
             now = self.clock.now()
@@ -1800,6 +1803,19 @@ class LifecycleService:
             seconds = math.ceil((fresh.pool.expires_at - now).total_seconds())
             if not 0 < seconds <= self.limits.max_step_seconds:
                 return
+            details = {
+                "seconds": seconds,
+                "expires_at": fresh.pool.expires_at.isoformat(),
+                "decision_id": uuid.uuid4().hex[:16],
+            }
+            # Saved with the pool before the update, as a decision's intent is: should the invocation end
+            # between the update and the save, the next look finds SageMaker's keep-alive set to it and
+            # writes this entry (`recorded_late`), not a keep-alive set outside warmpool.
+            intent = {**details, "at": now.isoformat(), "job_name": job_name, "what": "keep-alive-restored"}
+            try:
+                self.registry.intend(fresh, intent)
+            except ConcurrentUpdateError:
+                continue  # yet another write: put back what that one saved
             try:
                 self.sagemaker.update_keep_alive(job_name, seconds)
             except PoolMovedOnError:
@@ -1807,12 +1823,12 @@ class LifecycleService:
             except UpdateRefusedError as exc:  # refused for another reason: recorded, and alarmed on
                 self._record_refusal(fresh, exc)
                 return
+            restored = replace(fresh, pool=replace(fresh.pool, keep_alive_seconds=seconds))
+            entry = AuditEntry(now, pool_id, job_name, "keep-alive-restored", details)
             try:
-                saved = self._save(replace(fresh, pool=replace(fresh.pool, keep_alive_seconds=seconds)))
+                self._save(restored, audit=entry)  # the entry lands with the save, or neither does
             except ConcurrentUpdateError:
                 continue  # yet another write: put back what that one saved
-            details = {"seconds": seconds, "expires_at": fresh.pool.expires_at.isoformat()}
-            self._audit(saved, "keep-alive-restored", details)
             self.metrics.count("KeepAliveRestored")
             return
 

@@ -317,6 +317,69 @@ def test_a_pool_released_before_its_expiry_could_be_put_back_is_no_error(system:
     assert record.pool.status.value == "Terminated"
 
 
+class EndsAfterUpdates:
+    """Once armed, the invocation ends right after SageMaker took the `nth` UpdateTrainingJob from
+    then on (the update went through; the function did not go on)."""
+
+    def __init__(self) -> None:
+        self.to_go = 0
+        self.ended: list[str] = []
+
+    def __call__(self, http_response: Any, **_: Any) -> None:
+        if self.to_go == 0 or http_response.status_code != 200:
+            return
+        self.to_go -= 1
+        if self.to_go == 0:
+            self.ended.append("UpdateTrainingJob")
+            raise RuntimeError("injected: the invocation ended after UpdateTrainingJob")
+
+
+def test_an_expiry_put_back_whose_invocation_ended_before_its_save_is_warmpools_own(
+    system: System, before: Arm
+) -> None:
+    # As above: alice's extension is saved just before the event's update, whose save then fails; the
+    # event puts alice's expiry back in SageMaker and the invocation ends before it saves that. The
+    # event's retry found SageMaker's keep-alive unlike the one the registry had, and nothing in the
+    # trail: it took warmpool's own act for a keep-alive set outside warmpool, told its owner so, and
+    # the `job` strategy would have kept it as the job's wish.
+    system.set_policy(POLICY)
+    seen = Seen()
+    ends = EndsAfterUpdates()
+    session = boto3.DEFAULT_SESSION
+    assert session is not None
+    session.events.register("after-call.sagemaker.UpdateTrainingJob", ends)
+
+    saved: list[datetime | None] = []
+
+    def extend_then_end_after_the_putting_back() -> None:
+        pools_cmd("extend")(system, seen)
+        extended = system.registry.get("j1")
+        saved.append(extended.pool.expires_at if extended is not None else None)
+        system.emulator.advance(7)  # the event's own update, then its putting back, a few seconds on
+        ends.to_go = 2
+
+    try:
+        before("sagemaker.UpdateTrainingJob", extend_then_end_after_the_putting_back)
+        job_ended(system)
+        system.settle()  # the invocation ends after the putting back; SQS delivers the event again
+    finally:
+        session.events.unregister("after-call.sagemaker.UpdateTrainingJob", ends)
+    assert ends.ended == ["UpdateTrainingJob"]
+    assert seen.escaped == []
+    [expires] = saved
+    assert expires is not None
+    entries = system.registry.audit_trail("j1")
+    assert "keep-alive-set-outside" not in [e.what for e in entries]
+    restored = [e.details for e in entries if e.what == "keep-alive-restored"]
+    assert [(d["expires_at"], d["recorded_late"]) for d in restored] == [(expires.isoformat(), True)]
+    record = system.registry.get("j1")
+    assert record is not None
+    assert (record.pool.outside_set_at, record.pool.outside_keep_alive_seconds) == (None, None)
+    assert record.pool.expires_at == expires == warm_until(system, "j1")
+    told = [n["kind"] for n in system.notifications() if n["job_name"] == "j1"]
+    assert "keep-alive-set-outside" not in told
+
+
 def test_a_step_whose_save_another_write_overtakes_keeps_its_extension(system: System, before: Arm) -> None:
     # The pool's step extends it another hour; just before the step saves, another invocation writes
     # the pool without touching SageMaker (a note on the record). The step's extension stands in
