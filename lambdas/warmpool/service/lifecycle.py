@@ -1485,6 +1485,8 @@ class LifecycleService:
         ]
         if request is not None and decision.plan_rule is not None and not leaves:
             entries.append(self._refusal_entry(record, request, decision, {**asked, **made}))
+        # a dry run's pools a real run would release to make room: said in their trails with this save
+        entries += self._would_release_entries(record, own)
         # A person's extension refused, and nothing changed: the pool's decision stands as it was (what
         # `pools list` and `show` give as its last decision); the refusal is the trail's (this entry,
         # with who asked) and the person's answer. Saved as the pool's, the list said the pool was kept
@@ -1519,7 +1521,6 @@ class LifecycleService:
             return Outcome(job_name, saved.pool.pool_id, "refused", answer)
         saved = self._announce_saved(saved)
         held = [other for other in own.release_pool_ids if self._release_other(other, own)]
-        self._audit_would_release(saved, own)
         soon = now + timedelta(minutes=RETRY_CAPPED_MINUTES)
         if held and (saved.next_check_at is None or saved.next_check_at > soon):
             # The limit is enforced by a later run: the deciding pool is looked at again soon, as a
@@ -1649,15 +1650,28 @@ class LifecycleService:
         )
         return released, extra
 
-    def _audit_would_release(self, deciding: PoolRecord, decision: Decision) -> None:
-        """Under a dry run, the trail of each pool a real run would release to make room for the
-        deciding pool says so (docs/policy.md, "Dry run"): only the deciding pool's decision named it,
-        in a reason, and a team lead reading the other pool's trail saw nothing. One entry per decision
-        that names it; nothing is released, nor anything else written of it."""
+    def _would_release_entries(self, deciding: PoolRecord, decision: Decision) -> list[AuditEntry]:
+        """Under a dry run, the entry in the trail of each pool a real run would release to make room
+        for the deciding pool (docs/policy.md, "Dry run"): only the deciding pool's decision named it,
+        in a reason, and a team lead reading the other pool's trail saw nothing. Written in the save of
+        the decision that names it (`_save`: all land, or none), once per pool and deciding job: a pool
+        whose trail says it already for that job (an earlier step of the deciding pool) gets none
+        again. Written after the save, an invocation that ended in between lost it (the retry found
+        the decision saved and decided nothing), and every step that named the pool wrote it again.
+        One Query of the other pool's trail each; nothing is released, nor anything else written."""
         job = deciding.pool.job_name
+        entries: list[AuditEntry] = []
         for pool_id in decision.would_release_pool_ids:
             other = self.registry.get(pool_id)
             if other is None:
+                continue
+            said = any(
+                entry.what == "would-release-for-limit"
+                and entry.job_name == other.pool.job_name
+                and entry.details.get("for_job") == job
+                for entry in self.registry.audit_trail(pool_id)
+            )
+            if said:
                 continue
             details = {
                 "action": Action.RELEASE.value,
@@ -1670,7 +1684,10 @@ class LifecycleService:
                 "dry_run": True,
                 "policy_version": self._policy_version(),
             }
-            self._audit(other, "would-release-for-limit", details)
+            entries.append(
+                AuditEntry(self.clock.now(), pool_id, other.pool.job_name, "would-release-for-limit", details)
+            )
+        return entries
 
     def _release_other(self, pool_id: str, because: Decision) -> bool:
         """A limit rule freed room by releasing another pool of the team. True when the release was

@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 from warmpool.cli.main import main
 from warmpool.emulator.jobs import training_job_request
+from warmpool.handlers import lifecycle
 
-from tests.integration.conftest import START, System
+from tests.integration.conftest import START, System, hooked
 from tests.integration.notify.test_notify import press, signed
 
 TAGS = {"team": "vision", "owner": "alice"}
@@ -358,3 +359,52 @@ def test_switching_dry_run_off_has_the_reconciler_carry_out_what_the_dry_run_lef
     assert job["WarmPoolStatus"]["Status"] == "Terminated"
     assert job["WarmPoolStatus"]["ResourceRetainedBillableTimeInSeconds"] == 300
     assert system.reconcile()["after_dry_run"] == []  # decided for real: nothing left for the next run
+
+
+def test_a_pool_a_dry_run_would_release_to_make_room_is_said_so_once_per_job_at_every_step(
+    system: System,
+) -> None:
+    # d-31's pool is decided again at each of its steps, each naming d-30 as the pool a real run would
+    # release for it: d-30's trail had one more would-release-for-limit at every step, the same line
+    limit = {"max_warm_instances": 1, "on_limit": "release-least-valuable"}
+    system.set_policy(dry({"keep_alive_strategy": "fixed-7200"}, teams={"vision": limit}))
+    finish(system, "d-30", 3600)
+    finish(system, "d-31", 3600, volume_size_gb=60)
+    system.advance(3600, tick=300)  # d-31's step, 55 minutes on, decided again
+    decided = [e for e in system.registry.audit_trail("d-31") if e.what == "decision"]
+    assert len(decided) >= 2
+    assert all("a real run would release d-30" in e.details["reasons"][-1] for e in decided)
+    said = [e for e in system.registry.audit_trail("d-30") if e.what == "would-release-for-limit"]
+    assert [(e.details["for_job"], e.at) for e in said] == [("d-31", decided[0].at)]
+
+
+def test_a_pool_a_dry_run_would_release_is_said_so_when_the_invocation_ends_after_the_save(
+    system: System,
+) -> None:
+    # d-33's decision is saved, then its invocation ends (a timeout): the event's retry finds the
+    # decision saved and decides nothing, and d-32's trail never said it
+    limit = {"max_warm_instances": 1, "on_limit": "release-least-valuable"}
+    system.set_policy(dry({"keep_alive_strategy": "fixed-3600"}, teams={"vision": limit}))
+    finish(system, "d-32", 1800)
+    system.sagemaker.create_training_job(
+        **training_job_request("d-33", keep_alive_seconds=1800, tags=TAGS, volume_size_gb=60)
+    )
+    system.settle()
+    system.control.complete_job("d-33")
+    ended: list[str] = []
+
+    def end_after_the_decision(http_response: Any, params: Any = None, **_: Any) -> None:
+        decision = system.registry.audit_trail("d-33")
+        if not ended and any(e.what == "decision" for e in decision):
+            ended.append("d-33")
+            raise RuntimeError("injected: the invocation ended after the decision's save")
+
+    with hooked("after-call.dynamodb.TransactWriteItems", end_after_the_decision):
+        lifecycle.runtime.cache_clear()  # its clients made from now on carry the hook
+        try:
+            system.settle()  # the invocation ends after the save; SQS delivers the event again
+        finally:
+            lifecycle.runtime.cache_clear()
+    assert ended == ["d-33"]
+    said = [e for e in system.registry.audit_trail("d-32") if e.what == "would-release-for-limit"]
+    assert [e.details["for_job"] for e in said] == ["d-33"]
