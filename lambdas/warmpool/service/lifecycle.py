@@ -421,18 +421,44 @@ class LifecycleService:
             return decision
         pool_id = self.registry.pool_id_for_job(job_name)
         record = self.registry.get(pool_id) if pool_id else None
-        if (
-            record is None
-            or record.pool.job_name != job_name
-            or record.pool.status is not WarmPoolStatus.TERMINATED
-        ):
+        if record is None or record.pool.job_name != job_name:
             return decision
-        released = record.last_decision
-        why = "; ".join(released.reasons) if _releases(released) and released is not None else "it is gone"
+        if record.pool.status is WarmPoolStatus.TERMINATED:
+            released = record.last_decision
+            why = (
+                "; ".join(released.reasons) if _releases(released) and released is not None else "it is gone"
+            )
+        elif self._being_released(record):
+            # a release SageMaker has taken, not saved yet (its intent is saved before its update): the
+            # registry still reads Available, and "done" told the person of a pool already gone
+            why = (
+                "; ".join(str(reason) for reason in (record.intent or {}).get("reasons") or ())
+                or "it is gone"
+            )
+        else:
+            return decision
         return Decision.no_available_pool(
             f"{job_name}'s pool was released before this answer, just after the extension until "
             f"{moment_text(promised)} was granted ({why}); nothing is kept warm"
         )
+
+    def _being_released(self, record: PoolRecord) -> bool:
+        """Whether another invocation is releasing the pool and has not saved it yet: the intent it
+        saves before its update is a release (a keep-alive of 0: a person's, a decision's, a limit's
+        making room) of this job, and SageMaker has the pool released. One DescribeTrainingJob, only
+        when such an intent is there; an intent whose update SageMaker does not show is not one."""
+        intent = record.intent
+        if not intent or intent.get("seconds") != 0:
+            return False
+        if intent.get("job_name", record.pool.job_name) != record.pool.job_name:
+            return False
+        try:
+            job = self.sagemaker.describe_training_job(record.pool.job_name)
+        except JobNotFoundError:
+            return True  # deleted: it keeps no pool
+        warm = job.get("WarmPoolStatus") or {}
+        keep_alive = (job.get("ResourceConfig") or {}).get("KeepAlivePeriodInSeconds")
+        return warm.get("Status") == WarmPoolStatus.TERMINATED.value or keep_alive == 0
 
     @_one_policy
     def preview(self, job_name: str) -> Preview:

@@ -490,6 +490,53 @@ def test_an_extension_whose_pool_a_release_takes_before_it_is_answered_says_the_
     assert warm_until(system, "j1") is None
 
 
+def test_an_extension_answered_while_a_release_it_has_not_saved_yet_takes_the_pool_says_so(
+    system: System, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # alice's "Extend 60" is saved and its notice sent; before her function answers, `pools release`
+    # from another desk has released the pool in SageMaker and not saved that yet (here: its
+    # invocation ends there, its next look records it). The registry still read Available: she was
+    # answered "done" of a pool SageMaker had released.
+    seen = Seen()
+    ends = EndsAfterUpdates()
+    other = second_container(monkeypatch)
+    armed: list[bool] = []
+
+    def release_before_the_answer(params: dict[str, Any], **_: Any) -> None:
+        # her notice is sent, its mark removed: the last write before her answer
+        if armed != [True] or params.get("Key", {}).get("sk", {}).get("S") != "UNANNOUNCED":
+            return
+        armed.append(False)
+        ends.to_go = 1  # the release's update lands, then its invocation ends
+        with other():
+            pools_cmd("release")(system, seen)
+
+    session = boto3.DEFAULT_SESSION
+    assert session is not None
+    hooks = [
+        ("provide-client-params.dynamodb.DeleteItem", release_before_the_answer),
+        ("after-call.sagemaker.UpdateTrainingJob", ends),
+    ]
+    for name, hook in hooks:  # before the functions' clients are made: each copies them
+        session.events.register(name, hook)
+    try:
+        system.set_policy(POLICY)
+        pool_warm(system)
+        system.notifications()
+        armed.append(True)
+        slack("warmpool_extend_60")(system, seen)
+    finally:
+        for name, hook in hooks:
+            session.events.unregister(name, hook)
+    assert ends.ended == ["UpdateTrainingJob"]
+    assert warm_until(system, "j1") is None  # SageMaker released it
+    [extended] = seen.answers
+    assert not extended.startswith("extend j1: done"), extended
+    assert "j1's pool was released before this answer" in extended
+    assert "alice asked to release it" in extended
+    assert "nothing is kept warm" in extended
+
+
 def test_a_look_the_reconciler_takes_before_its_step_fires_warns_of_the_expiry_once(system: System) -> None:
     # the pool's expiring-soon look is due; the reconciler runs before the scheduler fires it
     system.set_policy(POLICY)
