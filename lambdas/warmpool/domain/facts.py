@@ -17,6 +17,10 @@ Kind-specific keys:
   Quotas), `reason` (what happens at the quota, how to raise it), `reached_by_job`, `dry_run` (true
   when the policy's dry_run was on; absent otherwise)
 - daily-digest: `dry_run` (true when the policy's dry_run was on; absent otherwise)
+- released: `released_by`, `released_via` (who asked, as the decision's audit entry says) when a person
+  released it and the notice is sent by that request
+- pool-ended (sent to nobody: it updates Slack messages): `ended` ("expired", "taken", "lifetime"),
+  `ended_at`, `taken_by` (the later job), `max_lifetime_seconds` (for "lifetime")
 - any kind may carry `routing_note` (why it went to the team or the admins instead of the owner)
 """
 

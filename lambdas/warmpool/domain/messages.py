@@ -52,6 +52,10 @@ ACTIONABLE = frozenset(
     }
 )
 
+# The kinds sent to nobody (no SNS copy, no Slack post): their notice only updates the pool's kept
+# Slack messages, in bot-token mode (`updates_only`)
+UPDATES_ONLY = frozenset({NotificationKind.POOL_ENDED})
+
 
 @dataclass(frozen=True)
 class SlackMessage:
@@ -120,6 +124,7 @@ def _what_happened(n: Notification) -> str:
         if not n.team
         else f"{job} has no owner tag: its team's admins are told",
         NotificationKind.POLICY_LIMIT: f"Warm-instance limit reached for {team}",
+        NotificationKind.POOL_ENDED: f"Warm pool of {job} no longer warm",
     }[n.kind]
 
 
@@ -657,9 +662,23 @@ def without_buttons(headline: str, lines: list[str]) -> SlackMessage:
 
 
 def ends_pool(n: Notification) -> bool:
-    """Whether the notice tells that its pool ended (a `released`, not a dry run's): its messages with
-    buttons, kept in bot-token mode, are updated to say so (`pool_ended`)."""
-    return n.kind is NotificationKind.RELEASED and not dry_run(n)
+    """Whether the notice tells that its pool ended (a `released`, not a dry run's; a `pool-ended`): its
+    messages with buttons, kept in bot-token mode, are updated to say so (`pool_ended`)."""
+    return (n.kind is NotificationKind.RELEASED and not dry_run(n)) or n.kind is NotificationKind.POOL_ENDED
+
+
+def updates_only(n: Notification) -> bool:
+    """A notice sent to nobody (no SNS copy, no Slack post): a pool that ended on its own (`pool-ended`:
+    its keep-alive ran out, a later job took it, its maximum lifetime), which no message told before
+    either; in bot-token mode its kept messages are updated to say so."""
+    return n.kind in UPDATES_ONLY
+
+
+def ended_messages_of(n: Notification, job_name: str) -> bool:
+    """Whether a kept message about the pool of `job_name` is updated by `n` (`ends_pool`): every one,
+    but when a later job took the pool (still warm for that job), only the earlier jobs' messages."""
+    taken_by = n.facts.get("taken_by") if n.kind is NotificationKind.POOL_ENDED else None
+    return not taken_by or job_name != taken_by
 
 
 def pool_ended(n: Notification, job_name: str, now: datetime) -> SlackMessage:
@@ -667,17 +686,46 @@ def pool_ended(n: Notification, job_name: str, now: datetime) -> SlackMessage:
     ended: no buttons, what happened and when (the end its notice gives, else `now`: the update made
     late, after a retry, still says when it was released), the rule and the reasons. A message about an
     earlier job of the pool (a later job, `n`'s, took it since) says so."""
+    if n.kind is NotificationKind.POOL_ENDED:
+        return _ended_on_its_own(n, job_name, now)
     decision = n.decision
     why = f"{decision.rule}: {'; '.join(decision.reasons)}" if decision is not None else ""
+    who = n.facts.get("released_by")
+    via = n.facts.get("released_via")
+    # who released it, as its audit entry says, in the words of the message a press replaced
+    by = (
+        ""
+        if not isinstance(who, str) or not who
+        else f" by {who} " + ("from Slack" if via == "slack" else f"via {via or 'cli'}")
+    )
     ended = n.facts.get("warm_until")
     when = moment_text(min(datetime.fromisoformat(ended), now) if isinstance(ended, str) else now)
     if job_name == n.job_name:
         headline = f"Warm pool of {job_name} released"
-        lines = [f"Released at {when}."]
+        lines = [f"Released{by} at {when}."]
     else:
         headline = f"Warm pool of {job_name} no longer warm"
         lines = [f"A later job, {n.job_name}, took this pool; it was released at {when}."]
     return without_buttons(headline, [*lines, *([why] if why else [])])
+
+
+def _ended_on_its_own(n: Notification, job_name: str, now: datetime) -> SlackMessage:
+    """A message about the pool of `job_name` once the pool ended without a release (`pool-ended`):
+    when, and how (`facts.ended`: `expired`, `taken`, `lifetime`)."""
+    at = n.facts.get("ended_at")
+    when = moment_text(min(datetime.fromisoformat(at), now) if isinstance(at, str) else now)
+    how = n.facts.get("ended")
+    if how == "taken":
+        line = f"Taken by job {n.facts.get('taken_by')} at {when}: its warm cluster runs that job now."
+    elif how == "lifetime":
+        seconds = int(n.facts.get("max_lifetime_seconds") or 0)
+        days = f"{seconds // 86400}-day " if seconds and seconds % 86400 == 0 else ""
+        line = f"Reached its {days}maximum lifetime at {when}: SageMaker ended it."
+    else:
+        line = f"Expired at {when}: its keep-alive ran out."
+    if job_name != n.job_name:  # a message about an earlier job of the pool
+        line = f"A later job, {n.job_name}, took this pool. {line}"
+    return without_buttons(f"Warm pool of {job_name} no longer warm", [line])
 
 
 def slack_escape(text: str) -> str:

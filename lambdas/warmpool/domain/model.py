@@ -55,6 +55,9 @@ class NotificationKind(StrEnum):
     DAILY_DIGEST = "daily-digest"
     MISSING_TAGS = "missing-tags"  # owner/team tag missing: the default team's admins are told
     POLICY_LIMIT = "policy-limit"  # a warm-instance limit was hit
+    # the pool ended on its own (its keep-alive ran out, a later job took it, its maximum lifetime):
+    # not sent (no SNS copy, no Slack post); in bot-token mode its kept messages lose their buttons
+    POOL_ENDED = "pool-ended"
 
 
 class Severity(StrEnum):

@@ -135,7 +135,7 @@ def publish_record(record: SQSRecord) -> SlackCopy | None:
     from dataclasses import replace
 
     from warmpool.domain.codec import notification_from_json
-    from warmpool.domain.messages import ends_pool, render
+    from warmpool.domain.messages import ends_pool, render, updates_only
     from warmpool.domain.routing import route
     from warmpool.observability import logger
 
@@ -143,6 +143,10 @@ def publish_record(record: SQSRecord) -> SlackCopy | None:
     notification = notification_from_json(record.body)
     policy = rt.policies.current()
     where = route(notification, policy)
+    if updates_only(notification):
+        # a pool that ended on its own, which nobody is told of: no SNS copy, no message; in bot-token
+        # mode its kept messages lose their buttons (`post_to_slack`)
+        return _updates_of(notification, where.webhook_key)
     facts = dict(notification.facts)
     if where.note:
         facts["routing_note"] = where.note
@@ -179,6 +183,27 @@ def publish_record(record: SQSRecord) -> SlackCopy | None:
         job_name=notification.job_name,
         keep_handle=_buttons_of_one_pool(message.slack),
         ended=notification if ends_pool(notification) else None,
+    )
+
+
+def _updates_of(notification: Notification, webhook_key: str) -> SlackCopy | None:
+    """What a notice sent to nobody (`updates_only`) owes Slack: in bot-token mode, its pool's kept
+    messages updated (no message posted); None through a webhook, or without a channel."""
+    rt = runtime()
+    arn = rt.settings.slack_webhooks_secret_arn
+    target = rt.secrets.destination(arn, rt.secrets.mapping(arn), webhook_key)
+    if target is None or isinstance(target, str):
+        return None
+    return SlackCopy(
+        notification.dedupe_key,
+        notification.kind.value,
+        "",
+        [],
+        webhook_key,
+        bot=target,
+        pool_id=notification.pool_id,
+        job_name=notification.job_name,
+        ended=notification,
     )
 
 
@@ -225,6 +250,9 @@ def post_to_slack(copy: SlackCopy, *, deadline: float | None) -> None:
             return None
 
     if not copy.messages:
+        if copy.ended is not None and copy.bot is not None:  # a notice that only updates (`_updates_of`)
+            _end_messages(copy, copy.ended, copy.bot, deadline=deadline)
+            log.info("notified", extra={"key": copy.key, "kind": copy.kind, "slack_messages": 0})
         return
     first, *rest = copy.messages
 
@@ -282,7 +310,7 @@ def _end_messages(copy: SlackCopy, ended: Notification, bot: BotChannel, *, dead
     retried, and its notice, sent already, is not sent again; an update Slack refuses for good (the
     message deleted, the channel archived, the token revoked) is logged and counted, and forgotten."""
     from warmpool.adapters.slack import SlackPermanentError
-    from warmpool.domain.messages import pool_ended
+    from warmpool.domain.messages import ended_messages_of, pool_ended
     from warmpool.observability import logger
 
     rt = runtime()
@@ -290,6 +318,8 @@ def _end_messages(copy: SlackCopy, ended: Notification, bot: BotChannel, *, dead
         return
     log = logger()
     for handle in rt.handles.of_pool(ended.pool_id):
+        if not ended_messages_of(ended, handle.job_name):  # the job that took the pool: still warm
+            continue
         message = pool_ended(ended, handle.job_name, rt.clock.now())
         try:
             rt.bot.update(

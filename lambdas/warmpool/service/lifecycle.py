@@ -1404,6 +1404,17 @@ class LifecycleService:
                 else self._unrecorded_release(job, record, previous if same_job else None)
             )
             released = unrecorded[0] if unrecorded is not None else None
+            ending = (
+                self._ended_on_its_own(previous, record, job, same_job=same_job, now=now)
+                if unrecorded is None and not release_told and previous is not None
+                else None
+            )
+            if ending is not None and previous is not None:
+                # Told of the job whose pool ended, before the save that records it, as a cold start
+                # is: a retry after a failed save tells it again under the same version, which the
+                # notifier sends once; told after, the retry would find the pool recorded and say nothing.
+                about = replace(previous, pool=replace(previous.pool, version=record.pool.version))
+                self._notify(_as_saved(about), NotificationKind.POOL_ENDED, Severity.INFO, extra=ending)
             entry = None
             if unrecorded is not None:  # saved with its audit entry, then announced, as a decision is
                 unannounced = (NotificationKind.RELEASED.value,)
@@ -1545,7 +1556,7 @@ class LifecycleService:
         self.metrics.count(f"Decisions{decision.action.value.capitalize()}")
         if refused:
             return Outcome(job_name, saved.pool.pool_id, "refused", answer)
-        saved = self._announce_saved(saved)
+        saved = self._announce_saved(saved, who=asked)
         held = [other for other in own.release_pool_ids if self._release_other(other, own)]
         soon = now + timedelta(minutes=RETRY_CAPPED_MINUTES)
         if held and (saved.next_check_at is None or saved.next_check_at > soon):
@@ -2602,6 +2613,46 @@ class LifecycleService:
             kinds.append(NotificationKind.LIFETIME_ENDING)
         return tuple(k.value for k in kinds), tuple(warned)
 
+    def _ended_on_its_own(
+        self, previous: PoolRecord, record: PoolRecord, job: dict[str, Any], *, same_job: bool, now: datetime
+    ) -> dict[str, Any] | None:
+        """How the pool `previous` recorded Available ended without a release, as its `pool-ended`
+        notice says it (`ended`, `ended_at`; `taken_by`): a later job took it (its job seen Reused, or
+        the later job seen starting on it: `record` is then that job's), it reached its maximum
+        lifetime, or its keep-alive ran out (Terminated). None: it did not end so (a release is told by
+        its `released` notice)."""
+        seen = previous.pool
+        if seen.status is not WarmPoolStatus.AVAILABLE:
+            return None
+        if not same_job:  # the later job that took it
+            taken_at = _time(job, "CreationTime") or now
+            return {"ended": "taken", "taken_by": record.pool.job_name, "ended_at": taken_at.isoformat()}
+        if record.pool.status is WarmPoolStatus.REUSED:
+            taken_by = (job.get("WarmPoolStatus") or {}).get("ReusedByJob")
+            if not taken_by:
+                return None
+            return {"ended": "taken", "taken_by": str(taken_by), "ended_at": now.isoformat()}
+        if record.pool.status is not WarmPoolStatus.TERMINATED:
+            return None
+        lifetime_end = self.limits.lifetime_ends_at(seen)
+        if (
+            lifetime_end is not None
+            and lifetime_end <= now
+            and (seen.expires_at is None or lifetime_end <= seen.expires_at)
+        ):
+            return {
+                "ended": "lifetime",
+                "ended_at": lifetime_end.isoformat(),
+                "max_lifetime_seconds": self.limits.max_lifetime_seconds,
+            }
+        billed = timedelta(seconds=record.pool.billable_seconds)
+        ended_at = (
+            seen.available_since + billed
+            if billed and seen.available_since is not None
+            else self._idle_until(seen, now)
+        )
+        return {"ended": "expired", "ended_at": min(ended_at, now).isoformat()}
+
     def _said_of_tuning_job(self, record: PoolRecord, said: str) -> bool:
         """Whether another pool of the tuning job the pool's trial belongs to has said this already.
         SageMaker copies a tuning job's tags to every training job it launches: its trials' tags are
@@ -2646,7 +2697,7 @@ class LifecycleService:
             self.clock.now(), record.pool.pool_id, record.pool.job_name, "request-refused", details
         )
 
-    def _announce_saved(self, record: PoolRecord) -> PoolRecord:
+    def _announce_saved(self, record: PoolRecord, *, who: Mapping[str, Any] | None = None) -> PoolRecord:
         """Send what the saved decision still has to say (`unannounced`), and write its audit entry if
         an older version saved it unwritten (`unaudited`: this one writes it with the save), then
         record both done. A send repeated after a failure carries the same version, and the notifier
@@ -2666,6 +2717,10 @@ class LifecycleService:
                 # the deployment's own limit (`max_lifetime_days`, 1 to 28), which the message names
                 extra["lifetime_ends_at"] = ends.isoformat()
                 extra["max_lifetime_seconds"] = self.limits.max_lifetime_seconds
+            if kind is NotificationKind.RELEASED and who and who.get("user"):
+                # who released it, as its audit entry says: the message its press replaced said so
+                extra["released_by"] = who["user"]
+                extra["released_via"] = who.get("via") or "cli"
             severity = Severity.INFO if kind in ANNOUNCED_AS_INFO else Severity.WARNING
             self._notify(record, kind, severity, record.last_decision, extra=extra)
         try:
@@ -2921,7 +2976,8 @@ class LifecycleService:
 
     def _send(self, notification: Notification) -> None:
         self.outbox.send(notification)
-        self.metrics.count("Notifications")
+        if notification.kind is not NotificationKind.POOL_ENDED:  # told to nobody: not counted
+            self.metrics.count("Notifications")
 
 
 def _as_saved(record: PoolRecord) -> PoolRecord:

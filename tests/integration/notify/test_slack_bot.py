@@ -4,6 +4,7 @@ updated (`chat.update`) to one without buttons when the pool ends. Against a fak
 
 import json
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import boto3
@@ -16,7 +17,7 @@ from warmpool.settings import NotifierSettings, SettingsError
 
 from tests.integration.conftest import System
 from tests.integration.notify.slack_api_fake import SlackApiFake
-from tests.integration.notify.test_notify import POLICY, finish
+from tests.integration.notify.test_notify import POLICY, call, finish, press, signed
 from tests.integration.notify.test_slack_secrets import logged_errors
 
 TOKEN = "xoxb-1111-2222-abcdef"
@@ -97,7 +98,7 @@ def test_a_pool_released_from_the_cli_has_its_message_updated_without_buttons(
     assert block_types(update) == ["header", "section"]  # no buttons
     assert update["body"]["blocks"][0]["text"]["text"] == "Warm pool of v-2 released"
     lines = update["body"]["blocks"][1]["text"]["text"].splitlines()
-    assert lines[0] == f"Released at {released_at}."
+    assert lines[0] == f"Released by lead via cli at {released_at}."  # who, as its audit entry says
     assert lines[1].startswith("request.cli: ")
     assert kept_messages(system, "v-2") == []  # done with
     system.settle()
@@ -126,7 +127,10 @@ def test_a_rate_limited_update_is_retried_and_nothing_is_posted_twice(
     ]
     update = api.done("chat.update")[0]
     assert update["body"]["ts"] == ready["ts"]
-    assert update["body"]["blocks"][1]["text"]["text"].splitlines()[0] == f"Released at {released_at}."
+    assert (
+        update["body"]["blocks"][1]["text"]["text"].splitlines()[0]
+        == f"Released by lead via cli at {released_at}."
+    )
     assert [n["kind"] for n in system.notifications()] == ["pool-ready", "released"]  # SNS once each
     assert system.messages(system.env.notify_dlq_url) == []
 
@@ -207,19 +211,22 @@ def test_the_message_of_an_earlier_job_of_the_pool_says_a_later_job_took_it_when
     system: System, api: SlackApiFake, capsys: pytest.CaptureFixture[str]
 ) -> None:
     finish(system, "v-7", {"team": "vision", "owner": "alice"})
+    taken_at = moment_text(system.control.now())
     finish(system, "v-8", {"team": "vision", "owner": "bob"})  # took v-7's pool, then left it warm
     first, second = api.done("chat.postMessage")
     assert [first["body"]["text"].split(" ")[3], second["body"]["text"].split(" ")[3]] == ["v-7", "v-8"]
-    released_at = moment_text(system.control.now())
+    # v-7's message lost its buttons when v-8 took the pool
+    (taken,) = api.done("chat.update")
+    assert taken["body"]["ts"] == first["ts"]
+    assert updated_lines(taken) == [
+        "Warm pool of v-7 no longer warm",
+        f"Taken by job v-8 at {taken_at}: its warm cluster runs that job now.",
+    ]
     assert main(["pools", "release", "v-8", "--user", "lead"]) == 0
     capsys.readouterr()
     system.settle()
-    updates = {u["body"]["ts"]: u["body"]["blocks"] for u in api.done("chat.update")}
-    assert set(updates) == {first["ts"], second["ts"]}
-    assert [b["text"]["text"].splitlines()[0] for b in updates[first["ts"]]] == [
-        "Warm pool of v-7 no longer warm",
-        f"A later job, v-8, took this pool; it was released at {released_at}.",
-    ]
+    updates = {u["body"]["ts"]: u["body"]["blocks"] for u in api.done("chat.update")[1:]}
+    assert set(updates) == {second["ts"]}
     assert updates[second["ts"]][0]["text"]["text"] == "Warm pool of v-8 released"
     assert kept_messages(system, "v-7") == []
 
@@ -283,3 +290,115 @@ def test_a_sweeps_end_message_keeps_the_other_pools_buttons_when_one_of_its_pool
         capsys.readouterr()
         system.settle()
     assert [u for u in api.done("chat.update") if u["body"]["ts"] == sweep["ts"]] == []
+
+
+def kinds_told(system: System) -> list[str]:
+    return [n["kind"] for n in system.notifications()]
+
+
+def updated_lines(update: dict[str, Any]) -> list[str]:
+    """An updated message as Slack shows it: its headline, then its lines."""
+    return [line for block in update["body"]["blocks"] for line in block["text"]["text"].splitlines()]
+
+
+def test_a_pool_whose_keep_alive_ran_out_has_its_message_updated_without_buttons(
+    system: System, api: SlackApiFake
+) -> None:
+    # Before: nothing was sent when the pool expired, and its message kept Extend and Release, which
+    # could only answer that the pool was gone
+    finish(system, "v-20", {"team": "vision", "owner": "alice"})
+    before = system.registry.get("v-20")
+    assert before is not None
+    assert before.pool.expires_at is not None
+    system.advance(3600, tick=300)
+    record = system.registry.get("v-20")
+    assert record is not None
+    assert record.pool.status.value == "Terminated"
+    posted = api.done("chat.postMessage")
+    assert [p["body"]["text"].split(":")[0] for p in posted] == [
+        "Warm pool ready",
+        "Warm pool of v-20 expires at 2026-03-02 09",
+    ]
+    updates = api.done("chat.update")
+    assert sorted(u["body"]["ts"] for u in updates) == sorted(p["ts"] for p in posted)  # ready, expiring soon
+    for update in updates:
+        assert block_types(update) == ["header", "section"]  # no buttons
+        assert updated_lines(update) == [
+            "Warm pool of v-20 no longer warm",
+            f"Expired at {moment_text(before.pool.expires_at)}: its keep-alive ran out.",
+        ]
+    assert kinds_told(system) == ["pool-ready", "expiring-soon"]  # nothing more on SNS
+    assert kept_messages(system, "v-20") == []
+    system.reconcile()
+    system.settle()
+    assert len(api.done("chat.update")) == 2  # not again
+    assert len(api.done("chat.postMessage")) == 2  # no new message in the channel
+
+
+def test_a_pool_a_later_job_took_has_the_earlier_job_s_message_updated(
+    system: System, api: SlackApiFake
+) -> None:
+    finish(system, "v-21", {"team": "vision", "owner": "alice"})
+    (ready,) = api.done("chat.postMessage")
+    system.sagemaker.create_training_job(
+        **training_job_request("v-22", keep_alive_seconds=600, tags={"team": "vision", "owner": "bob"})
+    )
+    taken_at = moment_text(system.control.now())
+    system.settle()
+    (update,) = api.done("chat.update")
+    assert update["body"]["ts"] == ready["ts"]
+    assert block_types(update) == ["header", "section"]
+    assert updated_lines(update) == [
+        "Warm pool of v-21 no longer warm",
+        f"Taken by job v-22 at {taken_at}: its warm cluster runs that job now.",
+    ]
+    assert kept_messages(system, "v-21") == []
+    system.control.complete_job("v-22")
+    system.settle()
+    # v-22's own message, with its buttons, is kept: the pool is warm for it
+    assert [m["job_name"] for m in kept_messages(system, "v-21")] == ["v-22"]
+    assert len(api.done("chat.update")) == 1
+
+
+def test_a_pool_that_reached_its_maximum_lifetime_has_its_message_updated(
+    system: System, api: SlackApiFake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from warmpool.handlers import lifecycle, reconciler, slack_interactive
+
+    monkeypatch.setenv("MAX_LIFETIME_SECONDS", "3600")  # pools live an hour
+    for module in (lifecycle, reconciler, slack_interactive):
+        module.runtime.cache_clear()
+    system.set_policy({**POLICY, "defaults": {**POLICY["defaults"], "keep_alive_strategy": "fixed-7200"}})
+    finish(system, "v-23", {"team": "vision", "owner": "alice"})
+    before = system.registry.get("v-23")
+    assert before is not None
+    assert before.pool.lifetime_started_at is not None
+    ends = before.pool.lifetime_started_at + timedelta(hours=1)
+    system.advance(2 * 3600, tick=300)
+    ready = [p for p in api.done("chat.postMessage") if p["body"]["text"].startswith("Warm pool ready")]
+    updates = [u for u in api.done("chat.update") if u["body"]["ts"] == ready[0]["ts"]]
+    assert [updated_lines(u) for u in updates] == [
+        [
+            "Warm pool of v-23 no longer warm",
+            f"Reached its maximum lifetime at {moment_text(ends)}: SageMaker ended it.",
+        ]
+    ]
+    assert kept_messages(system, "v-23") == []
+
+
+def test_a_release_pressed_in_slack_keeps_who_released_it_in_the_updated_message(
+    system: System, api: SlackApiFake
+) -> None:
+    # Before: the press replaced its message with "Released by ualice from Slack at ...", then the
+    # released notice's update replaced that with "Released at ...": who released it was gone
+    finish(system, "v-24", {"team": "vision", "owner": "alice"})
+    (ready,) = api.done("chat.postMessage")
+    released_at = moment_text(system.control.now())
+    status, answer = call(signed(press("v-24", "warmpool_release", "UALICE", system.slack.url("respond"))))
+    assert (status, answer.startswith("release v-24: done")) == (200, True)
+    system.settle()
+    (update,) = api.done("chat.update")
+    assert update["body"]["ts"] == ready["ts"]
+    lines = updated_lines(update)
+    assert lines[:2] == ["Warm pool of v-24 released", f"Released by ualice from Slack at {released_at}."]
+    assert lines[2].startswith("request.slack: ")
