@@ -939,3 +939,25 @@ def test_an_extension_that_releases_a_pool_for_the_limit_is_granted_once_when_th
     before("dynamodb.TransactWriteItems", lambda: reconcile(system, seen), nth=5)
     told = extended_once(system, seen, asked.pool.expires_at)
     assert told.count(("j0", "released")) == 1
+
+
+def test_an_extension_answered_released_before_this_answer_replaces_its_message_without_buttons(
+    system: System, before: Arm
+) -> None:
+    # alice's "Extend 60" is saved; "Release" from another desk releases the pool before her press is
+    # answered. Her answer said the pool was released, and her message kept its Extend and Release
+    # buttons, which could only answer "gone".
+    system.set_policy(POLICY)
+    pool_warm(system)
+    seen = Seen()
+    before("dynamodb.TransactWriteItems", lambda: slack("warmpool_release")(system, seen), nth=2)
+    slack("warmpool_extend_60")(system, seen)
+    _, extended = seen.answers
+    assert "j1's pool was released before this answer" in extended
+    replaced = [r["body"] for r in system.slack.delivered() if r["body"].get("replace_original")]
+    # the release's own message, then alice's: each without buttons
+    assert [[b["type"] for b in body["blocks"]] for body in replaced] == [["header", "section"]] * 2
+    lines = [line for b in replaced[1]["blocks"] for line in b["text"]["text"].splitlines()]
+    assert lines[0] == "Warm pool of j1 no longer warm"
+    assert lines[1].startswith("Released by ualice via slack at ")
+    assert lines[2].startswith("ualice pressed Extend 60 min at ")
