@@ -402,3 +402,30 @@ def test_a_release_pressed_in_slack_keeps_who_released_it_in_the_updated_message
     lines = updated_lines(update)
     assert lines[:2] == ["Warm pool of v-24 released", f"Released by ualice from Slack at {released_at}."]
     assert lines[2].startswith("request.slack: ")
+
+
+def test_a_rate_limited_update_of_a_taken_pool_s_message_is_retried_and_the_pool_s_state_stands(
+    system: System, api: SlackApiFake
+) -> None:
+    finish(system, "v-25", {"team": "vision", "owner": "alice"})
+    (ready,) = api.done("chat.postMessage")
+    system.sagemaker.create_training_job(
+        **training_job_request("v-26", keep_alive_seconds=600, tags={"team": "vision", "owner": "bob"})
+    )
+    api.retry_after = "30"  # longer than the notifier waits: the record goes back to the queue
+    api.answers.append(429)
+    system.settle()
+    record = system.registry.get("v-25")
+    assert record is not None
+    assert record.pool.job_name == "v-26"  # the pool is v-26's, whatever Slack said
+    assert [(c["method"], c["ok"]) for c in api.calls] == [
+        ("chat.postMessage", True),
+        ("chat.update", False),  # 429, Retry-After 30 s: back to the queue
+        ("chat.update", True),  # the record's retry
+    ]
+    system.emulator.advance(300)
+    system.settle()
+    assert len(api.calls) == 3  # not again
+    assert api.done("chat.update")[0]["body"]["ts"] == ready["ts"]
+    assert kept_messages(system, "v-25") == []
+    assert system.messages(system.env.notify_dlq_url) == []
