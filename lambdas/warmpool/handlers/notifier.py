@@ -189,9 +189,17 @@ def publish_record(record: SQSRecord) -> SlackCopy | None:
 def _updates_of(notification: Notification, webhook_key: str) -> SlackCopy | None:
     """What a notice sent to nobody (`updates_only`) owes Slack: in bot-token mode, its pool's kept
     messages updated (no message posted); None through a webhook, or without a channel."""
+    from warmpool.observability import logger
+
     rt = runtime()
     arn = rt.settings.slack_webhooks_secret_arn
-    target = rt.secrets.destination(arn, rt.secrets.mapping(arn), webhook_key)
+    try:
+        target = rt.secrets.destination(arn, rt.secrets.mapping(arn), webhook_key)
+    except ValueError as exc:
+        # a secret filled wrong fails the records that post (their log names the fix); one that only
+        # updates is not sent back for it: through a webhook it does nothing, as before this notice
+        logger().info("webhooks secret unusable; no message updated", extra={"detail": str(exc)})
+        return None
     if target is None or isinstance(target, str):
         return None
     return SlackCopy(
