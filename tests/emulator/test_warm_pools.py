@@ -470,6 +470,41 @@ def test_events_can_be_duplicated(sagemaker: Any, control: LocalControl) -> None
     assert len(control.events()) == 2
 
 
+@pytest.mark.parametrize("emulator_config", [EmulatorConfig(emit_keep_alive_calls=True)])
+def test_a_keep_alive_update_is_recorded_as_cloudtrail_records_it(
+    sagemaker: Any, control: LocalControl
+) -> None:
+    sagemaker.create_training_job(**training_job_request("job-1", keep_alive_seconds=600))
+    with pytest.raises(ClientError):  # InUse: refused, and recorded with its error
+        sagemaker.update_training_job(
+            TrainingJobName="job-1", ResourceConfig={"KeepAlivePeriodInSeconds": 900}
+        )
+    control.complete_job("job-1")
+    sagemaker.update_training_job(TrainingJobName="job-1", ResourceConfig={"KeepAlivePeriodInSeconds": 900})
+
+    refused, accepted = [e for e in control.events() if e["detail-type"] == "AWS API Call via CloudTrail"]
+    for record in (refused, accepted):
+        assert record["source"] == "aws.sagemaker"
+        assert (record["detail"]["eventSource"], record["detail"]["eventName"]) == (
+            "sagemaker.amazonaws.com",
+            "UpdateTrainingJob",
+        )
+        assert record["detail"]["requestParameters"] == {
+            "trainingJobName": "job-1",
+            "resourceConfig": {"keepAlivePeriodInSeconds": 900},
+        }
+    assert refused["detail"]["errorCode"] == "ValidationException"
+    assert "errorCode" not in accepted["detail"]
+    assert accepted["detail"]["eventID"] != refused["detail"]["eventID"]
+
+
+def test_keep_alive_updates_are_not_recorded_without_a_trail(sagemaker: Any, control: LocalControl) -> None:
+    sagemaker.create_training_job(**training_job_request("job-1", keep_alive_seconds=600))
+    control.complete_job("job-1")
+    sagemaker.update_training_job(TrainingJobName="job-1", ResourceConfig={"KeepAlivePeriodInSeconds": 900})
+    assert [e for e in control.events() if e["detail-type"] == "AWS API Call via CloudTrail"] == []
+
+
 def test_tuning_jobs_run_trials_on_their_own_pool(sagemaker: Any, control: LocalControl) -> None:
     names = [f"hpo-{i}" for i in range(3)]
     arn = control.start_tuning_job("sweep", [training_job_request(n) for n in names])  # all at once

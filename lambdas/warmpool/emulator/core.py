@@ -52,6 +52,9 @@ class EmulatorConfig:
     warm_pool_status_delay_seconds: float = 0.0
     emit_events: bool = True
     emit_warm_pool_events: bool = False  # SageMaker sends none; tests may want them
+    # CloudTrail's "AWS API Call via CloudTrail" record of each UpdateTrainingJob of a keep-alive (the
+    # refused ones with their `errorCode`), as an account with a trail logging management events has them
+    emit_keep_alive_calls: bool = False
     duplicate_probability: float = 0.0
     seed: int = 0
 
@@ -579,7 +582,17 @@ class WarmPoolEmulator:
     def update_keep_alive(self, account_id: str, region: str, name: str, seconds: int) -> str:
         """UpdateTrainingJob of the keep-alive. The value is checked before the job is looked up, as
         SageMaker validates a request before acting on it: -5 for an unknown job is a
-        ValidationException, not ResourceNotFound."""
+        ValidationException, not ResourceNotFound. With `emit_keep_alive_calls`, CloudTrail's record of
+        the call follows it to EventBridge."""
+        try:
+            arn = self._update_keep_alive(account_id, region, name, seconds)
+        except EmulatorError as exc:
+            self._emit_keep_alive_call(account_id, region, name, seconds, error=exc)
+            raise
+        self._emit_keep_alive_call(account_id, region, name, seconds, arn=arn)
+        return arn
+
+    def _update_keep_alive(self, account_id: str, region: str, name: str, seconds: int) -> str:
         if not isinstance(seconds, int) or not 0 <= seconds <= self.config.max_keep_alive_seconds:
             raise _keep_alive_error(seconds, self.config.max_keep_alive_seconds)
         with self._lock:
@@ -986,6 +999,53 @@ class WarmPoolEmulator:
             if pool is not None:
                 detail["WarmPoolStatus"] = pool
             self._put(job.account_id, job.region, TRAINING_JOB_DETAIL_TYPE, detail, [job.arn])
+
+    def _emit_keep_alive_call(
+        self,
+        account_id: str,
+        region: str,
+        name: str,
+        seconds: object,
+        *,
+        arn: str | None = None,
+        error: EmulatorError | None = None,
+    ) -> None:
+        """CloudTrail's record of an UpdateTrainingJob call as EventBridge delivers it ("AWS API Call
+        via CloudTrail"): camelCase request parameters, the caller, and `errorCode` and `errorMessage`
+        for a call SageMaker refused."""
+        if not (self.config.emit_events and self.config.emit_keep_alive_calls):
+            return
+        with self._lock:
+            detail: dict[str, Any] = {
+                "eventVersion": "1.09",
+                "userIdentity": {
+                    "type": "IAMUser",
+                    "accountId": account_id,
+                    "arn": f"arn:aws:iam::{account_id}:user/emulated-caller",
+                },
+                "eventTime": _iso(self.now()),
+                "eventSource": "sagemaker.amazonaws.com",
+                "eventName": "UpdateTrainingJob",
+                "awsRegion": region,
+                "sourceIPAddress": "192.0.2.1",
+                "userAgent": "warmpool-emulator",
+                "requestParameters": {
+                    "trainingJobName": name,
+                    "resourceConfig": {"keepAlivePeriodInSeconds": seconds},
+                },
+                "responseElements": {"trainingJobArn": arn} if arn is not None else None,
+                "requestID": str(uuid.UUID(int=self._rng.getrandbits(128))),
+                "eventID": str(uuid.UUID(int=self._rng.getrandbits(128))),
+                "readOnly": False,
+                "eventType": "AwsApiCall",
+                "managementEvent": True,
+                "recipientAccountId": account_id,
+                "eventCategory": "Management",
+            }
+            if error is not None:
+                detail["errorCode"] = error.code
+                detail["errorMessage"] = error.message
+            self._put(account_id, region, "AWS API Call via CloudTrail", detail, [])
 
     def _emit_tuning_event(self, tuning: TuningJob) -> None:
         if not self.config.emit_events:
