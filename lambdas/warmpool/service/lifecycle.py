@@ -1342,7 +1342,10 @@ class LifecycleService:
             record = replace(record, tuner_owned=False)
 
         same_job = previous is not None and previous.pool.job_name == record.pool.job_name
-        if previous is not None and same_job and record.pool.outside_set_at != previous.pool.outside_set_at:
+        set_outside = (
+            previous is not None and same_job and record.pool.outside_set_at != previous.pool.outside_set_at
+        )
+        if previous is not None and set_outside:
             self._audit_set_outside(record, previous, trigger)
         changed = not same_job or previous is None or _state_of(previous) != _state_of(record)
         # A pool saved before its first decision was carried out (`_record_before_acting`), whose update
@@ -1507,7 +1510,11 @@ class LifecycleService:
         # saved with the decision as unannounced, then sent, then cleared: a retry after a failure in
         # between finds the pool up to date and sends what is still unannounced (`_announce_saved`).
         kinds, warned = (
-            ((), ()) if refused else self._announcements(record, decision, newly_available, old_horizon, now)
+            ((), ())
+            if refused
+            else self._announcements(
+                record, decision, newly_available, old_horizon, now, undoes_outside=set_outside
+            )
         )
         if not refused and record.pool.status is WarmPoolStatus.AVAILABLE:
             warned = (*warned, *self._warn_of_quota(record, decision, fleet, now))
@@ -2549,10 +2556,14 @@ class LifecycleService:
         newly_available: bool,
         old_horizon: datetime | None,
         now: datetime,
+        *,
+        undoes_outside: bool = False,
     ) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """What to tell the owner about the decision (notification kinds), and what among them is said
         once: the once-per-job warnings, and the expiring-soon warning of each expiry (remembered with
-        the pool: `notified`)."""
+        the pool: `notified`). `undoes_outside`: the keep-alive was set outside warmpool since its last
+        look; a decision shortening the pool undoes it, with its plan unchanged, and is told: the
+        person who set it hears why, and how to ask for more time."""
         pool = record.pool
         kinds: list[NotificationKind] = []
         warned: list[str] = []
@@ -2582,7 +2593,9 @@ class LifecycleService:
                 warned.append(said)
         elif newly_available:
             kinds.append(NotificationKind.POOL_READY)
-        elif decision.action in (Action.EXTEND, Action.SHORTEN) and pool.horizon_at != old_horizon:
+        elif decision.action in (Action.EXTEND, Action.SHORTEN) and (
+            pool.horizon_at != old_horizon or (decision.action is Action.SHORTEN and undoes_outside)
+        ):
             kinds.append(
                 NotificationKind.EXTENDED if decision.action is Action.EXTEND else NotificationKind.SHORTENED
             )

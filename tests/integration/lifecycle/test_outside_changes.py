@@ -123,6 +123,11 @@ def test_under_another_strategy_a_keep_alive_set_outside_warmpool_is_undone_and_
         "is not kept: strategy fixed-1800 decides; ask for more time with `warmpool pools extend` or the "
         "Slack buttons",
     )
+    # and its owner is told: the plan did not change (30 minutes), so no notice said the setting was undone
+    told = [
+        (n["kind"], n["facts"]["warm_until"], n["decision"]["reasons"][-1]) for n in system.notifications()
+    ]
+    assert ("shortened", "2026-03-02T09:35:00+00:00", reasons[-1]) in told
 
 
 def test_under_another_strategy_a_pool_shortened_outside_warmpool_is_not_extended_again(
