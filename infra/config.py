@@ -112,6 +112,10 @@ class StackConfig(BaseModel):
     # Optionally manage only the jobs whose names begin with one of these (another stack in the account
     # manages the others): the rules' patterns, the reconciler's listing and every decision keep to them.
     job_name_prefixes: tuple[str, ...] | None = None
+    # A rule routing CloudTrail's record of each UpdateTrainingJob to the lifecycle queue: a keep-alive set
+    # outside warmpool (the console, someone's own call) is looked at at once instead of at the pool's next
+    # look. Without a trail logging management events the rule receives nothing, and costs nothing.
+    watch_outside_keep_alive: bool = True
     log_retention_days: int = Field(default=30, ge=1)
     alarm_email: str | None = None
     # The value of the `service` dimension of the functions' metrics, the alarms' and the dashboard's: a

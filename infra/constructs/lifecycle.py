@@ -12,7 +12,7 @@ from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_ssm as ssm
 from aws_cdk.interfaces import aws_events as rule_interfaces
 from constructs import Construct
-from warmpool.models.events import rule_patterns
+from warmpool.models.events import KEEP_ALIVE_CALL_DETAIL_TYPE, rule_patterns
 
 from infra.config import SCHEDULE_GROUP_SUFFIX, StackConfig
 from infra.constants import (
@@ -107,8 +107,8 @@ class Lifecycle(Construct):
         policy: ssm.IStringParameter,
     ) -> None:
         super().__init__(scope, construct_id)
-        # The rules filter on source and detail-type only, and with `job_name_prefixes` on the job's name:
-        # every decision is made in code.
+        # The job events' rules filter on source and detail-type only, and with `job_name_prefixes` on the
+        # job's name: every decision is made in code.
         patterns = rule_patterns(config.job_name_prefixes or ())
         self.training_rule, self.tuning_rule = (
             events.Rule(
@@ -126,6 +126,21 @@ class Lifecycle(Construct):
                 ("TuningJobEvents", TUNING_DETAIL_TYPE),
             )
         )
+        # CloudTrail's record of each successful UpdateTrainingJob: a keep-alive set outside warmpool is
+        # looked at when it is set, not at the pool's next look (a trail logging management events
+        # must deliver it: without one the rule matches nothing)
+        self.keep_alive_call_rule: events.Rule | None = None
+        if config.watch_outside_keep_alive:
+            calls = patterns[KEEP_ALIVE_CALL_DETAIL_TYPE]
+            self.keep_alive_call_rule = events.Rule(
+                self,
+                "KeepAliveCallEvents",
+                description="UpdateTrainingJob calls (CloudTrail): a keep-alive set outside warmpool",
+                event_pattern=events.EventPattern(
+                    source=calls["source"], detail_type=calls["detail-type"], detail=calls["detail"]
+                ),
+                targets=[_LifecycleQueueTarget(storage)],
+            )
         _events_may_use_the_key(storage)
         self.schedule_group_name = f"{Stack.of(self).stack_name}{SCHEDULE_GROUP_SUFFIX}"
         self.schedule_group = scheduler.CfnScheduleGroup(self, "StepSchedules", name=self.schedule_group_name)

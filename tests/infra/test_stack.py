@@ -48,11 +48,13 @@ def test_rules_filter_on_source_and_detail_type_only_and_feed_the_queue(synthesi
     ]
     patterns = sorted(r["Properties"]["EventPattern"]["detail-type"][0] for r in rules)
     assert patterns == [
+        "AWS API Call via CloudTrail",
         "SageMaker HyperParameter Tuning Job State Change",
         "SageMaker Training Job State Change",
     ]
     for rule in rules:
-        assert set(rule["Properties"]["EventPattern"]) == {"source", "detail-type"}
+        if rule["Properties"]["EventPattern"]["detail-type"] != ["AWS API Call via CloudTrail"]:
+            assert set(rule["Properties"]["EventPattern"]) == {"source", "detail-type"}
         assert rule["Properties"]["EventPattern"]["source"] == ["aws.sagemaker"]
         (target,) = rule["Properties"]["Targets"]
         assert "LifecycleQueue" in target["Arn"]["Fn::GetAtt"][0]
@@ -574,7 +576,7 @@ def test_the_key_lets_each_service_only_what_it_needs_and_only_for_this_account(
 
 def test_eventbridge_may_only_send_each_rules_events_to_the_lifecycle_queue(synthesized: Synthesized) -> None:
     """The CDK's queue target let EventBridge also GetQueueUrl and GetQueueAttributes, and any rule of the
-    account send to the lifecycle queue; it needs SendMessage, from warmpool's own two rules."""
+    account send to the lifecycle queue; it needs SendMessage, from warmpool's own rules."""
     rules = {
         name
         for name, r in synthesized.resources("AWS::Events::Rule").items()
@@ -594,12 +596,39 @@ def test_eventbridge_may_only_send_each_rules_events_to_the_lifecycle_queue(synt
             senders.setdefault(queue["Fn::GetAtt"][0], set()).update(
                 s["Fn::GetAtt"][0] for s in (source if isinstance(source, list) else [source])
             )
-    # the lifecycle queue and its DLQ (what EventBridge could not deliver), each from both rules
+    # the lifecycle queue and its DLQ (what EventBridge could not deliver), each from every rule
     assert sorted(q[:-8] for q in senders) == [
         "WarmPoolStorageLifecycleQueue",
         "WarmPoolStorageLifecycleQueueDlq",
     ]
     assert all(rule_names == rules for rule_names in senders.values())
+
+
+def test_a_rule_sends_cloudtrails_record_of_each_update_training_job_to_the_lifecycle_queue(
+    synthesized: Synthesized,
+) -> None:
+    """A keep-alive set outside warmpool (the console, someone's own UpdateTrainingJob) was seen only at
+    the pool's next look: SageMaker sends no state-change event for it. CloudTrail's record of the call
+    (an account with a trail) now reaches the lifecycle queue, the successful calls only."""
+    (rule,) = [
+        r
+        for r in synthesized.resources("AWS::Events::Rule").values()
+        if r["Properties"].get("EventPattern", {}).get("detail-type") == ["AWS API Call via CloudTrail"]
+    ]
+    assert rule["Properties"]["State"] == "ENABLED"
+    assert rule["Properties"]["EventPattern"] == {
+        "source": ["aws.sagemaker"],
+        "detail-type": ["AWS API Call via CloudTrail"],
+        "detail": {
+            "eventSource": ["sagemaker.amazonaws.com"],
+            "eventName": ["UpdateTrainingJob"],
+            "errorCode": [{"exists": False}],
+        },
+    }
+    (target,) = rule["Properties"]["Targets"]
+    assert target["Arn"]["Fn::GetAtt"][0].startswith("WarmPoolStorageLifecycleQueue")
+    assert not target["Arn"]["Fn::GetAtt"][0].startswith("WarmPoolStorageLifecycleQueueDlq")
+    assert target["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0].startswith("WarmPoolStorageLifecycleQueueDlq")
 
 
 def test_only_warmpools_own_schedule_group_may_use_the_schedulers_role(synthesized: Synthesized) -> None:

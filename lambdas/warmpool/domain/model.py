@@ -367,6 +367,8 @@ class Trigger(StrEnum):
 
     JOB_EVENT = "job-event"  # an event of its job (a state change: started, ended, stopped...), or its retry
     STEP_DUE = "step-due"  # a scheduled step came due
+    # CloudTrail's record of an UpdateTrainingJob of its job (a keep-alive maybe set outside warmpool)
+    KEEP_ALIVE_CALL = "keep-alive-call"
     RECONCILE = "reconcile"  # the reconciler found the pool
     USER = "user"  # a person asked (see UserRequest)
 

@@ -1,4 +1,5 @@
-"""Lifecycle Lambda: SQS batches of SageMaker events and step-due messages -> LifecycleService.
+"""Lifecycle Lambda: SQS batches of SageMaker events, CloudTrail's UpdateTrainingJob records and
+step-due messages -> LifecycleService.
 
 Thin on purpose: parse, deduplicate, call the service, report partial batch failures. A malformed or
 unknown message goes to the DLQ at once with its reason (never retried forever); a transient failure
@@ -102,6 +103,7 @@ def _count_retried(exc: Exception) -> None:
 def _handle_record(record: SQSRecord) -> None:
     from warmpool.models.events import (
         EventRejectedError,
+        KeepAliveCallEvent,
         StepDueMessage,
         TrainingJobEvent,
         TuningJobEvent,
@@ -140,6 +142,15 @@ def _handle_record(record: SQSRecord) -> None:
         key = f"tune#{tuning.tuning_job_name}#{tuning.tuning_job_status}{created}"
         rt.dedupe.run_once(key, lambda: rt.service.handle_tuning_event(tuning))
         log.info("tuning job event", extra={"status": tuning.tuning_job_status})
+    elif isinstance(message, KeepAliveCallEvent):
+        call = message.detail
+        log.append_keys(job_name=call.training_job_name)
+        # CloudTrail's record id: the same in each copy of the event, another for each call
+        key = f"call#{call.training_job_name}#{call.event_id}"
+        outcome = rt.dedupe.run_once(
+            key, lambda: rt.service.handle_keep_alive_call(call.training_job_name, final_attempt=final)
+        )
+        log.info("keep-alive call", extra={"event_id": call.event_id, "outcome": _describe(outcome)})
     elif isinstance(message, StepDueMessage):
         step = message.detail
         log.append_keys(job_name=step.training_job_name, pool_id=step.pool_id)

@@ -7,7 +7,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from warmpool.adapters.registry import MATCH_INDEX, STATUS_INDEX, TEAM_INDEX, TYPE_INDEX, DynamoPoolRegistry
-from warmpool.models.events import TRAINING_DETAIL_TYPE, TUNING_DETAIL_TYPE, rule_patterns
+from warmpool.models.events import (
+    KEEP_ALIVE_CALL_DETAIL_TYPE,
+    TRAINING_DETAIL_TYPE,
+    TUNING_DETAIL_TYPE,
+    rule_patterns,
+)
 from warmpool.service.ports import PHANTOM_POOLS_REPAIR, TUNING_WATCHES_REPAIR, UNANNOUNCED_MARKS_REPAIR
 
 MAX_RECEIVE_COUNT = 5
@@ -108,10 +113,14 @@ def _table(dynamodb: Any, name: str, *, pk: str, sk: str | None, gsi: bool) -> N
 def put_lifecycle_rules(
     events: Any, prefix: str, lifecycle_arn: str, job_name_prefixes: tuple[str, ...] = ()
 ) -> None:
-    """The two rules feeding the lifecycle queue, with the stack's patterns (`job_name_prefixes`: only the
+    """The rules feeding the lifecycle queue, with the stack's patterns (`job_name_prefixes`: only the
     jobs whose names begin with one of them); put again, a rule takes the new pattern."""
     patterns = rule_patterns(job_name_prefixes)
-    for rule, detail_type in (("training", TRAINING_DETAIL_TYPE), ("tuning", TUNING_DETAIL_TYPE)):
+    for rule, detail_type in (
+        ("training", TRAINING_DETAIL_TYPE),
+        ("tuning", TUNING_DETAIL_TYPE),
+        ("keep-alive-calls", KEEP_ALIVE_CALL_DETAIL_TYPE),
+    ):
         events.put_rule(Name=f"{prefix}-{rule}", EventPattern=json.dumps(patterns[detail_type]))
         events.put_targets(Rule=f"{prefix}-{rule}", Targets=[{"Id": "lifecycle", "Arn": lifecycle_arn}])
 

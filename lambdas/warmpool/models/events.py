@@ -17,15 +17,22 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 TRAINING_DETAIL_TYPE = "SageMaker Training Job State Change"
 TUNING_DETAIL_TYPE = "SageMaker HyperParameter Tuning Job State Change"
 STEP_DETAIL_TYPE = "Warm Pool Step Due"
+# A keep-alive set outside warmpool (someone's own UpdateTrainingJob, the console): SageMaker sends no
+# state-change event for it, CloudTrail does, to EventBridge, where the account has a trail logging
+# management events (docs/deploy.md)
+KEEP_ALIVE_CALL_DETAIL_TYPE = "AWS API Call via CloudTrail"
+KEEP_ALIVE_CALL_EVENT_SOURCE = "sagemaker.amazonaws.com"
+KEEP_ALIVE_CALL_EVENT_NAME = "UpdateTrainingJob"
 STEP_SOURCE = "warmpool.scheduler"
 MAX_EVENT_BYTES = 256 * 1024  # EventBridge's own limit on one event
 
 
 def rule_patterns(job_name_prefixes: tuple[str, ...] = ()) -> dict[str, dict[str, Any]]:
-    """The EventBridge patterns of the two rules feeding the lifecycle queue, by detail type: SageMaker's
-    training and tuning job events, and with a deployment's `job_name_prefixes` only those of the jobs
-    (the tuning jobs, whose trials' names begin with theirs) whose names begin with one of them, case
-    as written. The stack and the local environment both build their rules from here."""
+    """The EventBridge patterns of the rules feeding the lifecycle queue, by detail type: SageMaker's
+    training and tuning job events, CloudTrail's record of a successful `UpdateTrainingJob` (a
+    keep-alive maybe set outside warmpool), and with a deployment's `job_name_prefixes` only those of
+    the jobs (the tuning jobs, whose trials' names begin with theirs) whose names begin with one of
+    them, case as written. The stack and the local environment both build their rules from here."""
     names = {TRAINING_DETAIL_TYPE: "TrainingJobName", TUNING_DETAIL_TYPE: "HyperParameterTuningJobName"}
     patterns: dict[str, dict[str, Any]] = {}
     for detail_type, field in names.items():
@@ -33,6 +40,22 @@ def rule_patterns(job_name_prefixes: tuple[str, ...] = ()) -> dict[str, dict[str
         if job_name_prefixes:
             pattern["detail"] = {field: [{"prefix": prefix} for prefix in job_name_prefixes]}
         patterns[detail_type] = pattern
+    # A call SageMaker refused (`errorCode`: a pool InUse, a value out of range) changed nothing. warmpool's
+    # own calls are let through: the look each leads to finds the pool as warmpool saved it, and does
+    # nothing (an `anything-but` on the caller's role would also drop the calls of IAM users and the
+    # root user, which name no role).
+    call: dict[str, Any] = {
+        "eventSource": [KEEP_ALIVE_CALL_EVENT_SOURCE],
+        "eventName": [KEEP_ALIVE_CALL_EVENT_NAME],
+        "errorCode": [{"exists": False}],
+    }
+    if job_name_prefixes:
+        call["requestParameters"] = {"trainingJobName": [{"prefix": prefix} for prefix in job_name_prefixes]}
+    patterns[KEEP_ALIVE_CALL_DETAIL_TYPE] = {
+        "source": ["aws.sagemaker"],
+        "detail-type": [KEEP_ALIVE_CALL_DETAIL_TYPE],
+        "detail": call,
+    }
     return patterns
 
 
@@ -153,12 +176,41 @@ class StepDueDetail(_Detail):
     at: str | None = Field(default=None, alias="At", max_length=32)
 
 
+class KeepAliveCallParameters(_Detail):
+    training_job_name: str = Field(alias="trainingJobName", min_length=1, max_length=63)
+
+
+class KeepAliveCallDetail(_Detail):
+    """CloudTrail's record of an `UpdateTrainingJob` call, as EventBridge delivers it: whose job (its
+    `requestParameters`), and the record's id, the same in each copy of the event."""
+
+    event_source: Literal["sagemaker.amazonaws.com"] = Field(alias="eventSource")
+    event_name: Literal["UpdateTrainingJob"] = Field(alias="eventName")
+    event_id: str = Field(alias="eventID", min_length=1, max_length=128)
+    event_time: datetime | None = Field(default=None, alias="eventTime")
+    request_parameters: KeepAliveCallParameters = Field(alias="requestParameters")
+    user_identity: dict[str, Any] = Field(default_factory=dict, alias="userIdentity")
+
+    @field_validator("event_time", mode="before")
+    @classmethod
+    def _time(cls, value: Any) -> datetime | None:
+        return parse_time(value)
+
+    @property
+    def training_job_name(self) -> str:
+        return self.request_parameters.training_job_name
+
+
 class TrainingJobEvent(EventBridgeModel):
     detail: TrainingJobDetail
 
 
 class TuningJobEvent(EventBridgeModel):
     detail: TuningJobDetail
+
+
+class KeepAliveCallEvent(EventBridgeModel):
+    detail: KeepAliveCallDetail
 
 
 class StepDueMessage(BaseModel):
@@ -169,7 +221,7 @@ class StepDueMessage(BaseModel):
     detail: StepDueDetail
 
 
-LifecycleMessage = TrainingJobEvent | TuningJobEvent | StepDueMessage
+LifecycleMessage = TrainingJobEvent | TuningJobEvent | KeepAliveCallEvent | StepDueMessage
 
 
 def _describe_errors(exc: ValidationError) -> tuple[str, str]:
@@ -185,6 +237,7 @@ def _describe_errors(exc: ValidationError) -> tuple[str, str]:
 _SOURCES = {
     TRAINING_DETAIL_TYPE: "aws.sagemaker",
     TUNING_DETAIL_TYPE: "aws.sagemaker",
+    KEEP_ALIVE_CALL_DETAIL_TYPE: "aws.sagemaker",
     STEP_DETAIL_TYPE: STEP_SOURCE,
 }
 
@@ -203,11 +256,13 @@ def parse_lifecycle_message(body: str | bytes) -> LifecycleMessage:
         raise EventRejectedError(f"expected a JSON object, got {type(raw).__name__}", "body")
     detail_type = raw.get("detail-type")
     source = raw.get("source")
-    model: type[TrainingJobEvent] | type[TuningJobEvent] | type[StepDueMessage]
+    model: type[TrainingJobEvent] | type[TuningJobEvent] | type[KeepAliveCallEvent] | type[StepDueMessage]
     if detail_type == TRAINING_DETAIL_TYPE and source == "aws.sagemaker":
         model = TrainingJobEvent
     elif detail_type == TUNING_DETAIL_TYPE and source == "aws.sagemaker":
         model = TuningJobEvent
+    elif detail_type == KEEP_ALIVE_CALL_DETAIL_TYPE and source == "aws.sagemaker":
+        model = KeepAliveCallEvent
     elif detail_type == STEP_DETAIL_TYPE and source == STEP_SOURCE:
         model = StepDueMessage
     elif isinstance(detail_type, str) and detail_type in _SOURCES:  # from elsewhere: name the source
@@ -217,7 +272,8 @@ def parse_lifecycle_message(body: str | bytes) -> LifecycleMessage:
     else:
         raise EventRejectedError(
             f"unknown event (source={source!r}, detail-type={detail_type!r}); warmpool handles "
-            f"{TRAINING_DETAIL_TYPE!r}, {TUNING_DETAIL_TYPE!r} and {STEP_DETAIL_TYPE!r}",
+            f"{TRAINING_DETAIL_TYPE!r}, {TUNING_DETAIL_TYPE!r}, {KEEP_ALIVE_CALL_DETAIL_TYPE!r} "
+            f"(SageMaker's UpdateTrainingJob) and {STEP_DETAIL_TYPE!r}",
             "detail-type",
         )
     try:

@@ -308,6 +308,16 @@ class LifecycleService:
         )
 
     @_one_policy
+    def handle_keep_alive_call(self, job_name: str, *, final_attempt: bool = False) -> Outcome:
+        """CloudTrail says someone called UpdateTrainingJob on the job: its pool is looked at now, as
+        its next look would have (`_refresh`), so that a keep-alive set outside warmpool is recorded,
+        its owner told, and, past what the policy wants, undone at once instead of at that look.
+        warmpool's own call finds the pool as warmpool saved it: nothing is done."""
+        if not self.limits.manages(job_name):  # the rule lets none through: one sent by hand
+            return Outcome(job_name, None, "ignored", notes=(_ANOTHER_DEPLOYMENTS,))
+        return self._refresh(job_name, Trigger.KEEP_ALIVE_CALL, final_attempt=final_attempt)
+
+    @_one_policy
     def handle_step_due(self, detail: StepDueDetail) -> Outcome:
         record = self.registry.get(detail.pool_id)
         if record is None or record.pool.job_name != detail.training_job_name:
@@ -1365,8 +1375,12 @@ class LifecycleService:
         # step of a pool recorded Reused, whose join failed (the next job's describe throttled), wrote
         # `recorded state=Reused` at each of its retries. A person's request is recorded with who asked.
         settled = not changed and tuner_ended is None and not look_due
+        # CloudTrail's record of an UpdateTrainingJob is a look at the pool (decided as its step would
+        # be) when the keep-alive was set outside warmpool; warmpool's own call, found as it was saved,
+        # is nothing new
         if settled and (
             trigger is Trigger.JOB_EVENT
+            or (trigger is Trigger.KEEP_ALIVE_CALL and not set_outside)
             or (trigger is not Trigger.USER and record.pool.status is not WarmPoolStatus.AVAILABLE)
         ):
             reused_by = warm.get("ReusedByJob")
