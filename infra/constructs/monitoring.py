@@ -52,7 +52,14 @@ class Monitoring(Construct):
         def ours(name: str, statistic: str = "Sum", label: str | None = None) -> cloudwatch.Metric:
             return _metric(name, metrics_service, statistic, label)
 
-        self.alarm_topic = sns.Topic(self, "AlarmTopic", master_key=storage.key, enforce_ssl=True)
+        stack = Stack.of(self)
+        self.alarm_topic = sns.Topic(
+            self,
+            "AlarmTopic",
+            master_key=storage.key,
+            enforce_ssl=True,
+            display_name=f"{stack.stack_name} warmpool alarms",  # two stacks told apart (docs/deploy.md)
+        )
         # What the on-call engineers subscribe to besides `alarm_email` (one address): an output whose
         # description is its variable, as the notifications topic's is (docs/cli.md exports them).
         CfnOutput(self, "AlarmTopicArn", value=self.alarm_topic.topic_arn, description="ALARM_TOPIC_ARN")
@@ -62,7 +69,6 @@ class Monitoring(Construct):
         # confused-deputy conditions CloudWatch and SNS document): no other account's alarm may publish to
         # the topic, nor have the key make data keys.
         cloudwatch_alarms = iam.ServicePrincipal("cloudwatch.amazonaws.com")
-        stack = Stack.of(self)
         this_accounts_alarms = {
             "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
             "ArnLike": {
@@ -184,7 +190,9 @@ class Monitoring(Construct):
             "Slack refused a message (webhook gone?); its SNS copy was sent all the same",
         )
 
-        self.dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=None)
+        # `<stack name>-warmpool`: readable, and each stack's own (two stacks in one account, docs/deploy.md)
+        dashboard_name = f"{stack.stack_name}-warmpool"
+        self.dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=dashboard_name)
         self.dashboard.add_widgets(
             cloudwatch.GraphWidget(
                 title="Available pools and warm instances",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import jsii
-from aws_cdk import CfnOutput, Duration
+from aws_cdk import CfnOutput, Duration, Stack
 from aws_cdk import aws_apigateway as apigw_v1
 from aws_cdk import aws_apigatewayv2 as apigw
 from aws_cdk import aws_apigatewayv2_integrations as integrations
@@ -63,8 +63,15 @@ class Notifications(Construct):
         policy: ssm.IStringParameter,
     ) -> None:
         super().__init__(scope, construct_id)
+        # Named after the stack: two stacks in one account (docs/deploy.md) are told apart in the console
+        # and in the emails' sender name
+        stack_name = Stack.of(self).stack_name
         self.topic = sns.Topic(
-            self, "Topic", master_key=storage.key, enforce_ssl=True, display_name="warmpool notifications"
+            self,
+            "Topic",
+            master_key=storage.key,
+            enforce_ssl=True,
+            display_name=f"{stack_name} warmpool notifications",
         )
         # What the teams subscribe their queues, functions and addresses to (docs/notifications.md, "SNS"):
         # an output whose description is its variable, as the CLI's settings are (docs/cli.md).
@@ -196,6 +203,7 @@ class Notifications(Construct):
             self.api = apigw.HttpApi(
                 self,
                 "SlackApi",
+                api_name=f"{stack_name}-slack",
                 description="Slack interactivity for warmpool (requests are verified by signature)",
                 create_default_stage=False,
             )

@@ -285,6 +285,40 @@ def test_two_stacks_of_their_own_names_give_no_resource_a_name_the_other_gives(t
     assert {"AWS::DynamoDB::GlobalTable", "AWS::Lambda::Function", "AWS::SSM::Parameter"} <= kinds
 
 
+def told_apart(template: dict[str, Any]) -> dict[str, set[str]]:
+    """What an operator reads in the console to tell a stack's topics, Slack API and dashboard apart."""
+    found: dict[str, set[str]] = {}
+    for kind, key in (
+        ("AWS::SNS::Topic", "DisplayName"),
+        ("AWS::ApiGatewayV2::Api", "Name"),
+        ("AWS::CloudWatch::Dashboard", "DashboardName"),
+    ):
+        for resource in template["Resources"].values():
+            if resource["Type"] == kind:
+                found.setdefault(kind, set()).add(resource["Properties"].get(key))
+    return found
+
+
+def test_two_stacks_topics_slack_api_and_dashboard_are_named_after_their_stacks(tmp_path: Path) -> None:
+    # Both stacks' notifications topics read "warmpool notifications" (and the emails' sender so), their
+    # Slack APIs "SlackApi", and their dashboards a name CloudFormation made up (WarmPoolMonitoring...-Ab12):
+    # an operator could not tell in the console which was team A's.
+    a, b = synthesized(TEAM_A, tmp_path / "a"), synthesized(TEAM_B, tmp_path / "b")
+    assert told_apart(a) == {
+        "AWS::SNS::Topic": {"Team-A warmpool notifications", "Team-A warmpool alarms"},
+        "AWS::ApiGatewayV2::Api": {"Team-A-slack"},
+        "AWS::CloudWatch::Dashboard": {"Team-A-warmpool"},
+    }
+    assert told_apart(b) == {
+        "AWS::SNS::Topic": {"Team-B warmpool notifications", "Team-B warmpool alarms"},
+        "AWS::ApiGatewayV2::Api": {"Team-B-slack"},
+        "AWS::CloudWatch::Dashboard": {"Team-B-warmpool"},
+    }
+    # and the account's only stack, as it was deployed before: its own name
+    (dashboard,) = told_apart(synthesized({}, tmp_path / "one"))["AWS::CloudWatch::Dashboard"]
+    assert dashboard == "WarmPoolManager-warmpool"
+
+
 def may_update(template: dict[str, Any]) -> dict[str, set[str]]:
     """The training jobs each role may UpdateTrainingJob, as ARN patterns (the partition, region and
     account as the template's pseudo parameters)."""
