@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from aws_cdk import Duration, Names
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sqs as sqs
@@ -69,7 +70,21 @@ def read_policy_parameter(fn: lambda_.IFunction, parameter: ssm.IStringParameter
 
 
 def read_secret(fn: lambda_.IFunction, secret: secretsmanager.ISecret) -> None:
-    """`GetSecretValue` only: the code reads the value, never the secret's description."""
+    """`GetSecretValue` only: the code reads the value, never the secret's description; and `Decrypt` of
+    the secret's key, which Secrets Manager asks of the reader to decrypt the value."""
     fn.add_to_role_policy(
         iam.PolicyStatement(actions=["secretsmanager:GetSecretValue"], resources=[secret.secret_arn])
+    )
+    key = secret.encryption_key
+    assert key is not None, f"{secret.node.path}: warmpool's secrets are all under its KMS key"
+    fn.add_to_role_policy(iam.PolicyStatement(actions=["kms:Decrypt"], resources=[key.key_arn]))
+
+
+def use_table_key(grantee: iam.IGrantable, key: kms.IKey) -> None:
+    """`Decrypt` of the key warmpool's tables are encrypted with (`Storage`): what DynamoDB asks of the
+    caller for every read and write of a table under a customer managed key (it decrypts the table's
+    key with the caller's rights, then caches it for five minutes); never `Encrypt` or a data key,
+    which DynamoDB makes with the grant it took when the table was created."""
+    grantee.grant_principal.add_to_principal_policy(
+        iam.PolicyStatement(actions=["kms:Decrypt"], resources=[key.key_arn])
     )

@@ -24,7 +24,7 @@ from infra.constants import (
     TUNING_DETAIL_TYPE,
 )
 from infra.constructs.functions import FunctionFactory
-from infra.constructs.grants import consume_queue, read_policy_parameter, send_to_queue
+from infra.constructs.grants import consume_queue, read_policy_parameter, send_to_queue, use_table_key
 from infra.constructs.storage import Storage
 
 EVENTS = "events.amazonaws.com"
@@ -212,6 +212,7 @@ class Lifecycle(Construct):
             "dynamodb:DeleteItem",
             "dynamodb:GetItem",
         )
+        use_table_key(self.lifecycle_fn, storage.key)
         send_to_queue(self.lifecycle_fn, storage.lifecycle_dlq)  # the events it rejects, with the reason
 
         self.reconciler_fn = factory.function(
@@ -346,5 +347,6 @@ class Lifecycle(Construct):
         # the trail is appended to and read per pool, never changed or deleted by the engine: a role
         # that may not UpdateItem, DeleteItem or BatchWriteItem cannot edit the trail away
         storage.audit_table.grant(fn, "dynamodb:PutItem", "dynamodb:Query")
+        use_table_key(fn, storage.key)  # the registry and the trail are under warmpool's key
         send_to_queue(fn, storage.notify_queue)
         read_policy_parameter(fn, policy)

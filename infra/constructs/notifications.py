@@ -19,7 +19,13 @@ from constructs import Construct
 from infra.config import StackConfig
 from infra.constants import LAMBDA_HANDLERS, SLACK_ENDPOINT_TIMEOUT_SECONDS, SLACK_PRESSES_TIMEOUT_SECONDS
 from infra.constructs.functions import FunctionFactory, log_retention
-from infra.constructs.grants import consume_queue, read_policy_parameter, read_secret, send_to_queue
+from infra.constructs.grants import (
+    consume_queue,
+    read_policy_parameter,
+    read_secret,
+    send_to_queue,
+    use_table_key,
+)
 from infra.constructs.lifecycle import Lifecycle
 from infra.constructs.storage import Storage, queue_pair
 
@@ -82,6 +88,7 @@ class Notifications(Construct):
             "SlackWebhooks",
             description="warmpool: JSON map of Slack incoming-webhook URLs by key",
             secret_object_value={},
+            encryption_key=storage.key,
         )
         # What the SlackDeliveryFailed runbook (docs/deploy.md) puts a channel's new webhook into: an output
         # whose description is the variable, as the DLQ runbooks' queues are. The ARN names the secret, and
@@ -93,7 +100,10 @@ class Notifications(Construct):
             description="SLACK_WEBHOOKS_SECRET_ARN",
         )
         self.signing_secret = secretsmanager.Secret(
-            self, "SlackSigningSecret", description="warmpool: the Slack app's signing secret"
+            self,
+            "SlackSigningSecret",
+            description="warmpool: the Slack app's signing secret",
+            encryption_key=storage.key,
         )
         # What the operator puts the Slack app's signing secret into after deploying, and again after a
         # leak (docs/deploy.md): an output named by its variable, as the webhooks secret is.
@@ -138,6 +148,7 @@ class Notifications(Construct):
                 conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["POOL#*"]}},
             )
         )
+        use_table_key(self.notifier_fn, storage.key)  # both tables it uses are under warmpool's key
 
         self.slack_fn: lambda_.Function | None = None
         self.presses_fn: lambda_.Function | None = None
@@ -177,6 +188,7 @@ class Notifications(Construct):
                 resources=[storage.pools_table.table_arn],
             )
         )
+        use_table_key(self.slack_fn, storage.key)
         send_to_queue(self.slack_fn, self.press_queue)
         self.presses_fn = factory.function(
             "SlackPresses",

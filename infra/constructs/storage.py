@@ -45,12 +45,13 @@ def queue_pair(
 def _keyed_table(
     scope: Construct,
     name: str,
+    key: kms.IKey,
     global_secondary_indexes: list[dynamodb.GlobalSecondaryIndexPropsV2] | None = None,
 ) -> dynamodb.TableV2:
     """A retained, recoverable on-demand table keyed on `pk`/`sk`, whose items expire at their `ttl`, that
     nobody can delete (DeleteTable) until its deletion protection is turned off: its point-in-time
-    recovery would end with it."""
-    return dynamodb.TableV2(
+    recovery would end with it. Encrypted with the stack's own key (`Storage.key`)."""
+    table = dynamodb.TableV2(
         scope,
         name,
         partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
@@ -64,6 +65,18 @@ def _keyed_table(
         removal_policy=RemovalPolicy.RETAIN,
         deletion_protection=True,
     )
+    return _under_key(table, key)
+
+
+def _under_key(table: dynamodb.TableV2, key: kms.IKey) -> dynamodb.TableV2:
+    """The table encrypted with warmpool's own key instead of an AWS-owned one. Written on the template,
+    as `TableEncryptionV2.customer_managed_key` cannot be in a stack deployed to any region: the key is
+    its one replica's, the stack's region's."""
+    cfn = table.node.default_child
+    assert isinstance(cfn, dynamodb.CfnGlobalTable)
+    cfn.add_property_override("SSESpecification", {"SSEEnabled": True, "SSEType": "KMS"})
+    cfn.add_property_override("Replicas.0.SSESpecification", {"KMSMasterKeyId": key.key_arn})
+    return table
 
 
 def _index(name: str, partition_key: str, sort_key: str) -> dynamodb.GlobalSecondaryIndexPropsV2:
@@ -79,12 +92,20 @@ class Storage(Construct):
 
     def __init__(self, scope: Construct, construct_id: str) -> None:
         super().__init__(scope, construct_id)
+        # The one key of everything warmpool keeps at rest (tables, queues, topics, secrets), rotated
+        # yearly: its use is granted role by role, each the actions its calls need (grants.py)
         self.key = kms.Key(
-            self, "Key", enable_key_rotation=True, description="warmpool queues and notifications"
+            self,
+            "Key",
+            enable_key_rotation=True,
+            description="warmpool tables, queues, notifications and secrets",
         )
+        # What the people using the CLI and the auditors are granted kms:Decrypt on (docs/deploy.md)
+        CfnOutput(self, "KmsKeyArn", value=self.key.key_arn, description="KMS_KEY_ARN")
         self.pools_table = _keyed_table(
             self,
             "Pools",
+            self.key,
             global_secondary_indexes=[
                 _index(STATUS_INDEX, "gsi1pk", "gsi1sk"),
                 # sparse: the pools that have not ended, by match key (a new job's predecessor and peers)
@@ -97,17 +118,20 @@ class Storage(Construct):
         )
         # The audit trail has a table of its own: append-only and read per pool, it keeps the registry
         # table small, can be granted read-only to auditors and is retained on its own terms.
-        self.audit_table = _keyed_table(self, "Audit")
-        self.idempotency_table = dynamodb.TableV2(
-            self,
-            "Idempotency",
-            partition_key=dynamodb.Attribute(name="id", type=dynamodb.AttributeType.STRING),
-            billing=dynamodb.Billing.on_demand(),
-            time_to_live_attribute="expiration",
-            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-                point_in_time_recovery_enabled=True
+        self.audit_table = _keyed_table(self, "Audit", self.key)
+        self.idempotency_table = _under_key(
+            dynamodb.TableV2(
+                self,
+                "Idempotency",
+                partition_key=dynamodb.Attribute(name="id", type=dynamodb.AttributeType.STRING),
+                billing=dynamodb.Billing.on_demand(),
+                time_to_live_attribute="expiration",
+                point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                    point_in_time_recovery_enabled=True
+                ),
+                removal_policy=RemovalPolicy.DESTROY,
             ),
-            removal_policy=RemovalPolicy.DESTROY,
+            self.key,
         )
         # Visibility must exceed the consuming function's timeout (AWS recommends 6x).
         self.lifecycle_queue, self.lifecycle_dlq = queue_pair(

@@ -394,17 +394,23 @@ class Stack:
                 }
                 if op in ("TransactWriteItems", "TransactGetItems"):
                     # IAM knows no Transact* action: each item is authorized as its own action
+                    tables = [body["TableName"] for item in p["TransactItems"] for body in item.values()]
                     return [
                         Need(role, f"dynamodb:{item_actions[kind]}", self.table(body["TableName"], why), why)
                         for item in p["TransactItems"]
                         for kind, body in item.items()
-                    ]
+                    ] + self.table_key_needs(role, tables, why)
                 if op in ("BatchGetItem", "BatchWriteItem"):
-                    return [Need(role, f"dynamodb:{op}", self.table(t, why), why) for t in p["RequestItems"]]
+                    return [
+                        Need(role, f"dynamodb:{op}", self.table(t, why), why) for t in p["RequestItems"]
+                    ] + self.table_key_needs(role, list(p["RequestItems"]), why)
                 arn = self.table(p["TableName"], why)
                 if "IndexName" in p:
                     arn += f"/index/{p['IndexName']}"
-                return [Need(role, f"dynamodb:{op}", arn, why)]
+                return [
+                    Need(role, f"dynamodb:{op}", arn, why),
+                    *self.table_key_needs(role, [p["TableName"]], why),
+                ]
             case "sqs":
                 queue = self.logical(p["QueueUrl"], f"calls {op} on")
                 needs = [Need(role, f"sqs:{op}", "${" + queue + ".Arn}", why)]
@@ -413,11 +419,12 @@ class Stack:
                 topic = self.logical(p["TopicArn"], f"calls {op} on")
                 return [Need(role, f"sns:{op}", "${" + topic + "}", why), *self.key_needs(role, topic, why)]
             case "secretsmanager":
-                return [
-                    Need(
-                        role, f"secretsmanager:{op}", render(self.named(p["SecretId"], f"calls {op} on")), why
-                    )
-                ]
+                secret = self.named(p["SecretId"], f"calls {op} on")
+                needs = [Need(role, f"secretsmanager:{op}", render(secret), why)]
+                key = self.template[secret["Ref"]]["Properties"].get("KmsKeyId")
+                if key is not None and op == "GetSecretValue":  # Secrets Manager decrypts it as the reader
+                    needs.append(Need(role, "kms:Decrypt", render(key), f"{why} (its KMS key)"))
+                return needs
             case "ssm":
                 name = render(self.named(p["Name"], f"calls {op} on"))
                 return [
@@ -460,6 +467,18 @@ class Stack:
                     Need(role, f"sagemaker:{op}", f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:{arns[op]()}", why)
                 ]
         raise AssertionError(f"{why}: teach this test which resource it acts on")
+
+    def table_key_needs(self, role: str, names: list[str], why: str) -> list[Need]:
+        """What DynamoDB asks of the caller of a table under a customer managed key, read or write alike:
+        `kms:Decrypt` of it (it decrypts the table's key with the caller's rights)."""
+        needs = []
+        for name in dict.fromkeys(names):
+            logical = self.logical(name, f"({why}) reads or writes the table")
+            (replica,) = self.template[logical]["Properties"]["Replicas"]
+            key = replica.get("SSESpecification", {}).get("KMSMasterKeyId")
+            if key is not None:
+                needs.append(Need(role, "kms:Decrypt", render(key), f"{why} (the table's KMS key)"))
+        return needs
 
     def table(self, name: str, why: str) -> str:
         return "${" + self.logical(name, f"({why}) reads or writes the table") + ".Arn}"
@@ -663,6 +682,7 @@ def test_each_function_may_read_only_the_secrets_its_code_reads(
             for call in observed.calls
             if call.function == function and call.service == "secretsmanager"
             for n in stack.needs(call)
+            if n.action.startswith("secretsmanager:")  # not the key it decrypts the value with
         }
         readable = {
             render(r)

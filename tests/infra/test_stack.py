@@ -198,6 +198,27 @@ def test_tables_have_recovery_ttl_and_the_registry_indexes(synthesized: Synthesi
     assert pools["Properties"]["TimeToLiveSpecification"]["AttributeName"] == "ttl"
 
 
+def test_the_tables_and_the_secrets_are_under_warmpools_own_rotated_key(synthesized: Synthesized) -> None:
+    # The registry, the audit trail, the idempotency records and the Slack secrets (the signing secret, the
+    # webhook URLs, a bot token) were under AWS-owned or AWS managed keys, beyond the account's key policy,
+    # CloudTrail and rotation: only the queues and the topics were under the stack's key.
+    (key_id,) = synthesized.resources("AWS::KMS::Key")
+    key = {"Fn::GetAtt": [key_id, "Arn"]}
+    assert synthesized.template["Resources"][key_id]["Properties"]["EnableKeyRotation"] is True
+    tables = synthesized.resources("AWS::DynamoDB::GlobalTable")
+    assert len(tables) == 3
+    for name, table in tables.items():
+        assert table["Properties"]["SSESpecification"] == {"SSEEnabled": True, "SSEType": "KMS"}, name
+        (replica,) = table["Properties"]["Replicas"]
+        assert replica["SSESpecification"] == {"KMSMasterKeyId": key}, name
+    secrets = synthesized.resources("AWS::SecretsManager::Secret")
+    assert len(secrets) == 2  # the webhooks, the signing secret
+    assert all(secret["Properties"]["KmsKeyId"] == key for secret in secrets.values())
+    # what the people using the CLI and the auditors are granted kms:Decrypt on (docs/deploy.md)
+    outputs = {o["Description"]: o["Value"] for o in synthesized.template["Outputs"].values()}
+    assert outputs["KMS_KEY_ARN"] == key
+
+
 def test_the_stack_names_the_indexes_the_registry_adapter_queries() -> None:
     from infra import constants
 
@@ -569,9 +590,13 @@ def test_the_key_lets_each_service_only_what_it_needs_and_only_for_this_account(
     assert cloudwatch["Condition"]["StringEquals"] == this_account
     alarms = cloudwatch["Condition"]["ArnLike"]["aws:SourceArn"]["Fn::Join"][1]
     assert "".join(p if isinstance(p, str) else str(p) for p in alarms).endswith(":alarm:*")
-    # the account's own principals keep the key (the default key policy: IAM policies grant its use)
-    (root,) = [s for s in _key_policy(synthesized) if "AWS" in s.get("Principal", {})]
+    # the account's own principals keep the key (the default key policy: IAM policies grant its use; the
+    # Secrets Manager statement the CDK adds for the secrets grants nothing besides)
+    (root,) = [
+        s for s in _key_policy(synthesized) if "AWS" in s.get("Principal", {}) and "Condition" not in s
+    ]
     assert ":root" in str(root["Principal"]["AWS"])
+    assert actions(root) == ["kms:*"]
 
 
 def test_eventbridge_may_only_send_each_rules_events_to_the_lifecycle_queue(synthesized: Synthesized) -> None:
