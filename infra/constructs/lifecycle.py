@@ -19,15 +19,21 @@ from infra.constants import (
     LAMBDA_HANDLERS,
     LIFECYCLE_BATCH_SIZE,
     LIFECYCLE_TIMEOUT_SECONDS,
+    MATCH_INDEX,
     RECONCILER_TIMEOUT_SECONDS,
+    STATUS_INDEX,
+    TEAM_INDEX,
     TRAINING_DETAIL_TYPE,
     TUNING_DETAIL_TYPE,
+    TYPE_INDEX,
 )
 from infra.constructs.functions import FunctionFactory
 from infra.constructs.grants import consume_queue, read_policy_parameter, send_to_queue, use_table_key
 from infra.constructs.storage import Storage
 
 EVENTS = "events.amazonaws.com"
+# The registry's indexes the engine queries (warmpool.adapters.registry): granted by name, not `index/*`
+REGISTRY_INDEXES = (STATUS_INDEX, MATCH_INDEX, TEAM_INDEX, TYPE_INDEX)
 
 
 def updatable_training_jobs(stack: Stack, job_name_prefixes: tuple[str, ...] | None) -> list[str]:
@@ -324,8 +330,9 @@ class Lifecycle(Construct):
             )
         )
         # the registry: items read and written one by one or in transactions (IAM authorizes each item
-        # of a TransactWriteItems as its own action), queries of the table and its indexes; never a
-        # Scan, a batch operation or DescribeTable
+        # of a TransactWriteItems as its own action), queries of the table and of its four indexes, each
+        # by name (the engine queries them all: the adapter reads from `by_status` until the others are
+        # backfilled); never a Scan, a batch operation or DescribeTable
         pools = storage.pools_table.table_arn
         role.add_to_principal_policy(
             iam.PolicyStatement(
@@ -341,7 +348,9 @@ class Lifecycle(Construct):
         )
         role.add_to_principal_policy(
             iam.PolicyStatement(
-                sid="RegistryQueries", actions=["dynamodb:Query"], resources=[pools, f"{pools}/index/*"]
+                sid="RegistryQueries",
+                actions=["dynamodb:Query"],
+                resources=[pools, *(f"{pools}/index/{index}" for index in REGISTRY_INDEXES)],
             )
         )
         # the trail is appended to and read per pool, never changed or deleted by the engine: a role

@@ -609,6 +609,25 @@ NOT_EXERCISED: dict[tuple[str, str, str], str] = {
         )
         for function in ("Lifecycle", "SlackPresses")
     },
+    # the registry's indexes, granted by name: each one's query on a path the flows do not take
+    **{
+        (function, "dynamodb:Query", "${WarmPoolStoragePools*.Arn}/index/by_status"): (
+            "until the reconciler has backfilled an index added by an upgrade, a decision reads its team's "
+            "(or its type's) Available pools from `by_status` (`available_of_teams`, `available_of_type`)"
+        )
+        for function in ("Lifecycle", "SlackPresses")
+    },
+    **{
+        (function, "dynamodb:Query", "${WarmPoolStoragePools*.Arn}/index/by_type"): (
+            "a policy's `instance_type_limits` or `warm_pool_quotas` entry for the pool's type: its decision "
+            "counts every team's pools of that type (`available_of_type`; the flows' policy has none)"
+        )
+        for function in ("Lifecycle", "Reconciler", "SlackPresses")
+    },
+    ("SlackPresses", "dynamodb:Query", "${WarmPoolStoragePools*.Arn}/index/by_match"): (
+        "a press that finds its pool Available in SageMaker while the registry has it InUse records the "
+        "jobs of its shape running as its gap begins (`_running_with`)"
+    ),
     ("SlackInteractive", "dynamodb:DeleteItem", "${WarmPoolStoragePools*.Arn}"): (
         "a press the endpoint could not queue has its replay marker removed, so that the same request "
         "sent again is heard (`_forget`; tests/integration/notify/test_notify.py)"

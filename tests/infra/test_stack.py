@@ -1,5 +1,6 @@
 """The synthesized template: wiring, encryption, least privilege, cdk-nag and cfn-lint."""
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -217,6 +218,22 @@ def test_the_tables_and_the_secrets_are_under_warmpools_own_rotated_key(synthesi
     # what the people using the CLI and the auditors are granted kms:Decrypt on (docs/deploy.md)
     outputs = {o["Description"]: o["Value"] for o in synthesized.template["Outputs"].values()}
     assert outputs["KMS_KEY_ARN"] == key
+
+
+def test_the_engine_may_query_the_registrys_indexes_by_name_only(synthesized: Synthesized) -> None:
+    # `table/POOLS/index/*` let the engine's roles query any index a later change (or a hand) adds
+    queried = [
+        s for _, s in statements(synthesized) if "dynamodb:Query" in actions(s) and "Condition" not in s
+    ]
+    assert queried
+    everywhere = {json.dumps(r) for s in queried for r in resources(s)}
+    assert not [r for r in everywhere if "/index/*" in r]
+    registry = [s for s in queried if s.get("Sid") == "RegistryQueries"]
+    assert len(registry) == 3  # the engine's: lifecycle, reconciler, Slack presses
+    for statement in registry:
+        # the four the registry adapter queries (the reconciler's backfill reads by_status until done)
+        indexes = {r["Fn::Join"][1][1] for r in resources(statement) if "Fn::Join" in r}
+        assert indexes == {f"/index/{i}" for i in (STATUS_INDEX, MATCH_INDEX, TEAM_INDEX, TYPE_INDEX)}
 
 
 def test_the_stack_names_the_indexes_the_registry_adapter_queries() -> None:
