@@ -179,13 +179,15 @@ class Notifications(Construct):
             reserved_concurrency=config.slack_reserved_concurrency,
         )
         # The function the internet reaches may read the signing secret, mark requests heard and count
-        # each user's requests in the registry table (items only: no query, no other table), and queue a
-        # press: nothing of SageMaker, the schedules, the audit trail or the policy, which the worker has.
+        # each user's requests in the registry table (items of those two partitions only, `SLACKREQ#...`
+        # and `RATE#...`: never a pool's; no query, no other table), and queue a press: nothing of
+        # SageMaker, the schedules, the audit trail or the policy, which the worker has.
         read_secret(self.slack_fn, self.signing_secret)
         self.slack_fn.add_to_role_policy(
             iam.PolicyStatement(
                 actions=["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
                 resources=[storage.pools_table.table_arn],
+                conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["SLACKREQ#*", "RATE#*"]}},
             )
         )
         use_table_key(self.slack_fn, storage.key)

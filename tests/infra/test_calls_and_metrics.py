@@ -712,6 +712,27 @@ def test_each_function_may_read_only_the_secrets_its_code_reads(
         assert readable == read, f"{function} may read {sorted(readable)}; its code reads {sorted(read)}"
 
 
+def test_the_slack_endpoint_writes_only_the_partitions_its_role_allows(
+    observed: Observed, synthesized: Synthesized
+) -> None:
+    # Its role may write only items whose partition key its `dynamodb:LeadingKeys` condition allows (the
+    # judge above does not read conditions): every item the endpoint's code wrote must be one of them.
+    stack = Stack(synthesized, observed.env)
+    (allowed,) = [
+        s["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
+        for s in stack.granted(stack.role("SlackInteractive"))
+        if any(a.startswith("dynamodb:") for a in actions(s))
+    ]
+    written = [
+        (c.operation, (c.params.get("Key") or c.params["Item"])["pk"]["S"])
+        for c in observed.calls
+        if c.function == "SlackInteractive" and c.service == "dynamodb"
+    ]
+    assert {op for op, _ in written} >= {"PutItem", "UpdateItem"}  # markers, request counts
+    refused = [(op, pk) for op, pk in written if not any(fnmatchcase(pk, p) for p in allowed)]
+    assert not refused, refused
+
+
 # --- Alarms and metrics --------------------------------------------------------------------------------
 
 

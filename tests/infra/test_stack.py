@@ -580,6 +580,23 @@ def test_the_slack_endpoint_queues_presses_for_a_worker_and_may_do_nothing_else(
     assert any("SlackPressesErrors" in k for k in alarms)
 
 
+def test_the_slack_endpoint_may_write_only_its_replay_markers_and_request_counts(
+    synthesized: Synthesized,
+) -> None:
+    # The function the internet reaches could put, update and delete any item of the registry table: a
+    # compromised one could rewrite or delete every pool's record (its keep-alive plan, its owner).
+    (registry,) = [
+        statement
+        for policy, statement in statements(synthesized)
+        if "FunctionsSlackInteractive" in policy
+        and any(a.startswith("dynamodb:") for a in actions(statement))
+    ]
+    assert sorted(actions(registry)) == ["dynamodb:DeleteItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+    assert registry["Condition"] == {
+        "ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["SLACKREQ#*", "RATE#*"]}
+    }
+
+
 def _key_policy(synth: Synthesized) -> list[dict[str, Any]]:
     (key,) = synth.resources("AWS::KMS::Key").values()
     found: list[dict[str, Any]] = key["Properties"]["KeyPolicy"]["Statement"]
