@@ -1,6 +1,7 @@
 """Slack incoming webhooks through slack-sdk: 429 and 5xx are retried with backoff; 400/403/404/410
 are permanent (the caller falls back to SNS and counts SlackDeliveryFailed). A redirect (3xx) is never
-followed: it fails the post as any other answer does, saying so.
+followed, from a webhook or the Web API (bot-token mode): it fails the post as any other answer does,
+saying so.
 
 A 429 is waited out only when Slack's Retry-After is at most `max_retry_after_seconds`, and no retry
 starts that could not end before the caller's deadline: the record is retried later instead.
@@ -115,6 +116,36 @@ def _webhook_client(**kwargs: Any) -> Any:
                 return WebhookResponse(
                     url=url, status_code=answer.status, body=body, headers=dict(answer.headers.items())
                 )
+
+    return Client(**kwargs)
+
+
+def _web_client(**kwargs: Any) -> Any:
+    """slack-sdk's WebClient, opening its URLs without following redirects, as the webhooks'
+    (`_webhook_client`): WebClient opened them with urllib's `urlopen`, which followed a 301, 302 or
+    303 as a GET without the message, and the answer there (anything but Slack's) was read as Slack's.
+    Slack's Web API does not redirect. Its one method that opens a URL is replaced (as in slack-sdk
+    3.x: scheme check, then open, then read the answer); a redirect declined is an HTTPError with its
+    status, which WebClient answers with and no retry handler retries."""
+    from slack_sdk import WebClient
+    from slack_sdk.errors import SlackRequestError
+
+    class Client(WebClient):
+        def _perform_urllib_http_request_internal(
+            self, url: str, req: urllib.request.Request
+        ) -> dict[str, Any]:
+            if not url.lower().startswith("http"):  # slack-sdk's own check
+                raise SlackRequestError("Invalid URL detected: not http(s)")
+            handlers: list[urllib.request.BaseHandler] = [
+                _NoRedirects(),
+                urllib.request.HTTPSHandler(context=self.ssl),
+            ]
+            if isinstance(self.proxy, str) and self.proxy:
+                handlers.append(urllib.request.ProxyHandler({"http": self.proxy, "https": self.proxy}))
+            with urllib.request.build_opener(*handlers).open(req, timeout=self.timeout) as answer:
+                charset = answer.headers.get_content_charset() or "utf-8"
+                body = answer.read().decode(charset)
+                return {"status": answer.status, "headers": answer.headers, "body": body}
 
     return Client(**kwargs)
 
@@ -288,11 +319,10 @@ class SlackBot(_SlackCalls):
         self._api_url = api_url if api_url.endswith("/") else f"{api_url}/"
 
     def _call(self, method: str, token: str, deadline: float | None, **arguments: Any) -> dict[str, Any]:
-        from slack_sdk import WebClient
         from slack_sdk.errors import SlackApiError
 
         self._time_left_for_a_call(deadline)
-        client = WebClient(
+        client = _web_client(
             token=token,
             base_url=self._api_url,
             timeout=self._timeout,
@@ -311,6 +341,12 @@ class SlackBot(_SlackCalls):
                 raise SlackTransientError(
                     f"Slack's {method} is rate limited (HTTP 429, Retry-After {after} s): longer than this "
                     "invocation waits, or past its time; the record is retried later"
+                ) from None
+            if 300 <= status < 400:  # the Location is not said, nor followed
+                raise SlackTransientError(
+                    f"Slack's {method} answered HTTP {status}, a redirect, which is not followed: it could "
+                    "take the message and the bot token to another host; Slack's Web API does not "
+                    "redirect: check SLACK_API_URL (unset: Slack's)"
                 ) from None
             if status >= 500 or error in API_TRANSIENT_ERRORS:
                 raise SlackTransientError(

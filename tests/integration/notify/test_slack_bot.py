@@ -17,7 +17,7 @@ from warmpool.settings import NotifierSettings, SettingsError
 
 from tests.integration.conftest import System
 from tests.integration.notify.slack_api_fake import SlackApiFake
-from tests.integration.notify.test_notify import POLICY, call, finish, press, signed
+from tests.integration.notify.test_notify import POLICY, call, finish, press, redirecting, signed
 from tests.integration.notify.test_slack_secrets import logged_errors
 
 TOKEN = "xoxb-1111-2222-abcdef"
@@ -429,3 +429,37 @@ def test_a_rate_limited_update_of_a_taken_pool_s_message_is_retried_and_the_pool
     assert api.done("chat.update")[0]["body"]["ts"] == ready["ts"]
     assert kept_messages(system, "v-25") == []
     assert system.messages(system.env.notify_dlq_url) == []
+
+
+@pytest.mark.parametrize("status", [302, 307])
+def test_a_web_api_that_redirects_is_not_followed_and_the_message_is_kept_for_a_redrive(
+    system: System,
+    api: SlackApiFake,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    status: int,
+) -> None:
+    # slack-sdk's WebClient followed a 302 to wherever it pointed, as a GET without the message: the
+    # request (and its bot token) left for another host, and its answer was read as Slack's
+    with redirecting(status) as (redirect, elsewhere):
+        monkeypatch.setenv("SLACK_API_URL", f"{redirect.origin}/api/")
+        notifier.runtime.cache_clear()
+        finish(system, "v-30", {"team": "vision", "owner": "alice"})
+        assert elsewhere.received == []
+        # each receive tried chat.postMessage once, as for any failure, until the notify DLQ kept it
+        assert [(method, path) for method, path, _ in redirect.received] == [
+            ("POST", "/api/chat.postMessage")
+        ] * 5
+        assert json.loads(redirect.received[0][2])["text"].startswith("Warm pool ready: v-30 ")
+    assert kinds_told(system) == ["pool-ready"]  # SNS carried it, once
+    assert len(system.messages(system.env.notify_dlq_url)) == 1  # kept for a redrive, alarmed
+    failed = [r for r in caplog.records if r.getMessage().startswith("record failed")]
+    assert len(failed) == 5
+    assert str(failed[0].exc_info[1] if failed[0].exc_info else "") == (
+        f"Slack's chat.postMessage answered HTTP {status}, a redirect, which is not followed: it could "
+        "take the message and the bot token to another host; Slack's Web API does not redirect: check "
+        "SLACK_API_URL (unset: Slack's)"
+    )
+    assert elsewhere.origin not in caplog.text
+    assert TOKEN not in caplog.text
+    assert kept_messages(system, "v-30") == []
