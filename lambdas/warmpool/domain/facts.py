@@ -19,8 +19,9 @@ Kind-specific keys:
 - daily-digest: `dry_run` (true when the policy's dry_run was on; absent otherwise)
 - released: `released_by`, `released_via` (who asked, as the decision's audit entry says) when a person
   released it and the notice is sent by that request
-- pool-ended (sent to nobody: it updates Slack messages): `ended` ("expired", "taken", "lifetime"),
-  `ended_at`, `taken_by` (the later job), `max_lifetime_seconds` (for "lifetime")
+- pool-ended (sent to nobody: it updates Slack messages): `ended` ("expired", "taken", "lifetime",
+  "deleted": its job deleted), `ended_at`, `taken_by` (the later job), `max_lifetime_seconds` (for
+  "lifetime"), `found_at` (for "deleted": when warmpool found the job gone)
 - any kind may carry `routing_note` (why it went to the team or the admins instead of the owner)
 """
 

@@ -711,12 +711,19 @@ def pool_ended(n: Notification, job_name: str, now: datetime) -> SlackMessage:
 
 def _ended_on_its_own(n: Notification, job_name: str, now: datetime) -> SlackMessage:
     """A message about the pool of `job_name` once the pool ended without a release (`pool-ended`):
-    when, and how (`facts.ended`: `expired`, `taken`, `lifetime`)."""
+    when, and how (`facts.ended`: `expired`, `taken`, `lifetime`, `deleted`)."""
     at = n.facts.get("ended_at")
     when = moment_text(min(datetime.fromisoformat(at), now) if isinstance(at, str) else now)
     how = n.facts.get("ended")
     if how == "taken":
         line = f"Taken by job {n.facts.get('taken_by')} at {when}: its warm cluster runs that job now."
+    elif how == "deleted":
+        found = n.facts.get("found_at")
+        seen = moment_text(min(datetime.fromisoformat(found), now) if isinstance(found, str) else now)
+        # when the job was deleted SageMaker no longer says: warmpool found it so at `found_at`
+        line = f"Its job was deleted at or before {seen}: SageMaker keeps no warm pool for a deleted job."
+        if when != seen:
+            line += f" The pool was warm until {when} at the latest."
     elif how == "lifetime":
         seconds = int(n.facts.get("max_lifetime_seconds") or 0)
         days = f"{seconds // 86400}-day " if seconds and seconds % 86400 == 0 else ""

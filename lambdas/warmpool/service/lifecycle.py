@@ -1615,6 +1615,12 @@ class LifecycleService:
         if known.pool.status is WarmPoolStatus.AVAILABLE:
             ended_at = self._idle_until(known.pool, now)
             self._record_gap(known.pool, ended_at, reused=False)
+            # Its messages' buttons could only answer that the pool was gone: told (to nobody: it
+            # updates them), before the save that records it, as a pool ended on its own is (a retry
+            # after a failed save tells it again under the same version). When the job was deleted
+            # SageMaker no longer says: warmpool found it so now, and its pool ended by `ended_at`.
+            ending = {"ended": "deleted", "ended_at": ended_at.isoformat(), "found_at": now.isoformat()}
+            self._notify(_as_saved(known), NotificationKind.POOL_ENDED, Severity.INFO, extra=ending)
         gone = replace(
             known,
             pool=replace(known.pool, status=WarmPoolStatus.TERMINATED),

@@ -463,3 +463,37 @@ def test_a_web_api_that_redirects_is_not_followed_and_the_message_is_kept_for_a_
     assert elsewhere.origin not in caplog.text
     assert TOKEN not in caplog.text
     assert kept_messages(system, "v-30") == []
+
+
+def test_a_pool_whose_job_was_deleted_has_its_message_updated_without_buttons(
+    system: System, api: SlackApiFake
+) -> None:
+    # Before: a cleanup script deleted the job once its pool had expired, before warmpool's look; the
+    # engine recorded the pool Terminated (`job-missing`) and sent nothing, so its message kept Extend
+    # and Release, which could only answer that the pool was gone
+    finish(system, "v-31", {"team": "vision", "owner": "alice"})
+    (ready,) = api.done("chat.postMessage")
+    before = system.registry.get("v-31")
+    assert before is not None
+    assert before.pool.expires_at is not None
+    system.emulator.advance(1800 + 30)  # past its expiry, nothing looked at yet
+    system.sagemaker.delete_training_job(TrainingJobName="v-31")
+    found_at = moment_text(system.control.now())
+    system.settle()
+    record = system.registry.get("v-31")
+    assert record is not None
+    assert record.pool.status.value == "Terminated"
+    assert [e.what for e in system.registry.audit_trail("v-31")].count("job-missing") == 1
+    (update,) = api.done("chat.update")
+    assert update["body"]["ts"] == ready["ts"]
+    assert block_types(update) == ["header", "section"]  # no buttons
+    assert updated_lines(update) == [
+        "Warm pool of v-31 no longer warm",
+        f"Its job was deleted at or before {found_at}: SageMaker keeps no warm pool for a deleted job. "
+        f"The pool was warm until {moment_text(before.pool.expires_at)} at the latest.",
+    ]
+    assert kinds_told(system) == ["pool-ready"]  # nothing more on SNS
+    assert kept_messages(system, "v-31") == []
+    system.reconcile()
+    assert len(api.done("chat.update")) == 1  # not again
+    assert len(api.done("chat.postMessage")) == 1
