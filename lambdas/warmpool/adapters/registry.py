@@ -137,6 +137,7 @@ class DynamoPoolRegistry:
             notified=record.notified,
             unannounced=record.unannounced,
             unaudited=record.unaudited,
+            unannounced_by=record.unannounced_by if record.unannounced else None,
         )
         body = {
             "pool": pool_to_json(stored.pool),
@@ -149,6 +150,8 @@ class DynamoPoolRegistry:
             "unannounced": list(record.unannounced),
             "unaudited": dict(record.unaudited) if record.unaudited is not None else None,
         }
+        if stored.unannounced_by:  # only while notices are to send: two short strings, then gone
+            body["unannounced_by"] = dict(stored.unannounced_by)
         item: dict[str, Any] = {
             **_key(f"POOL#{pool.pool_id}", STATE_SK),
             "record": {"S": json.dumps(body, sort_keys=True)},
@@ -1023,6 +1026,15 @@ class _Fields(Mapping[str, Any]):
         return len(self._data)
 
 
+def _who_asked(value: Any) -> dict[str, str] | None:
+    """`unannounced_by` as saved (`user`, `via`); None when absent (a version before it was kept)."""
+    if value is None:
+        return None
+    if not isinstance(value, dict) or not isinstance(value.get("user"), str):
+        raise ValueError(f"unannounced_by is {value!r}, not an object with a user")
+    return {k: str(v) for k, v in value.items() if k in ("user", "via") and v is not None}
+
+
 def _record(item: dict[str, Any]) -> PoolRecord:
     """A pool item. Every shape an earlier version wrote is read (fields it did not write take their
     defaults); one that cannot be read is an error naming the item, the field and what to do, not a
@@ -1051,6 +1063,7 @@ def _record(item: dict[str, Any]) -> PoolRecord:
             notified=tuple(body.get("notified") or ()),
             unannounced=tuple(body.get("unannounced") or ()),
             unaudited=body.get("unaudited"),
+            unannounced_by=_who_asked(body.get("unannounced_by")),
             intent=dict(intent) if intent is not None else None,
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:

@@ -1435,7 +1435,12 @@ class LifecycleService:
             entry = None
             if unrecorded is not None:  # saved with its audit entry, then announced, as a decision is
                 unannounced = (NotificationKind.RELEASED.value,)
-                record = replace(record, last_decision=unrecorded[0], unannounced=unannounced)
+                # who asked for it (a person's release), as the update's entry or intent says: its
+                # notice names them
+                asker = _who_of(unrecorded[1]) if unrecorded[0].rule.startswith("request.") else None
+                record = replace(
+                    record, last_decision=unrecorded[0], unannounced=unannounced, unannounced_by=asker
+                )
                 details = {"trigger": trigger.value, **unrecorded[0].to_json(), **unrecorded[1]}
                 entry = self._decision_entry(record, details)
             saved = self._save(record, audit=entry)
@@ -1561,7 +1566,11 @@ class LifecycleService:
         try:
             saved = self._save(
                 replace(
-                    record, last_decision=standing, notified=(*record.notified, *warned), unannounced=kinds
+                    record,
+                    last_decision=standing,
+                    notified=(*record.notified, *warned),
+                    unannounced=kinds,
+                    unannounced_by=_who_of(asked),
                 ),
                 audit=entries,
             )
@@ -1577,7 +1586,7 @@ class LifecycleService:
         self.metrics.count(f"Decisions{decision.action.value.capitalize()}")
         if refused:
             return Outcome(job_name, saved.pool.pool_id, "refused", answer)
-        saved = self._announce_saved(saved, who=asked)
+        saved = self._announce_saved(saved)
         held = [other for other in own.release_pool_ids if self._release_other(other, own)]
         soon = now + timedelta(minutes=RETRY_CAPPED_MINUTES)
         if held and (saved.next_check_at is None or saved.next_check_at > soon):
@@ -1829,7 +1838,10 @@ class LifecycleService:
                 return
             unannounced = tuple(dict.fromkeys((*record.unannounced, kind.value)))
             try:
-                self._save(replace(record, last_decision=released, unannounced=unannounced))
+                # released to make room, which no person asked for
+                self._save(
+                    replace(record, last_decision=released, unannounced=unannounced, unannounced_by=None)
+                )
                 return
             except ConcurrentUpdateError:
                 fresh = self.registry.get(record.pool.pool_id)
@@ -2730,7 +2742,7 @@ class LifecycleService:
             self.clock.now(), record.pool.pool_id, record.pool.job_name, "request-refused", details
         )
 
-    def _announce_saved(self, record: PoolRecord, *, who: Mapping[str, Any] | None = None) -> PoolRecord:
+    def _announce_saved(self, record: PoolRecord) -> PoolRecord:
         """Send what the saved decision still has to say (`unannounced`), and write its audit entry if
         an older version saved it unwritten (`unaudited`: this one writes it with the save), then
         record both done. A send repeated after a failure carries the same version, and the notifier
@@ -2738,6 +2750,8 @@ class LifecycleService:
         failed) is in the trail twice."""
         if not record.unannounced and record.unaudited is None:
             return record
+        # who asked for the decision, saved with its notices: a retry or the reconciler names them too
+        who = record.unannounced_by
         if record.unaudited is not None:
             details = dict(record.unaudited)
             decided = details.pop(DECIDED_AT, None)  # none in an entry saved by an earlier version
@@ -2757,7 +2771,7 @@ class LifecycleService:
             severity = Severity.INFO if kind in ANNOUNCED_AS_INFO else Severity.WARNING
             self._notify(record, kind, severity, record.last_decision, extra=extra)
         try:
-            saved = self._save(replace(record, unannounced=(), unaudited=None))
+            saved = self._save(replace(record, unannounced=(), unaudited=None, unannounced_by=None))
         except ConcurrentUpdateError:
             # Another invocation wrote the pool after this decision was saved: it read the decision
             # with what is still to say, and says it again under the same version (which the notifier
@@ -3011,6 +3025,15 @@ class LifecycleService:
         self.outbox.send(notification)
         if notification.kind is not NotificationKind.POOL_ENDED:  # told to nobody: not counted
             self.metrics.count("Notifications")
+
+
+def _who_of(asked: Mapping[str, Any]) -> dict[str, str] | None:
+    """Who asked for a decision (its audit details), as its notices name them: `user` and `via` only,
+    kept with the pool while the notices are to send (`unannounced_by`). None: no person asked."""
+    user = asked.get("user")
+    if not isinstance(user, str) or not user:
+        return None
+    return {"user": user, "via": str(asked.get("via") or "cli")}
 
 
 def _as_saved(record: PoolRecord) -> PoolRecord:

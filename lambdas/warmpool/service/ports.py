@@ -128,6 +128,10 @@ class PoolRecord:
     # the audit entry of `last_decision` (its details, and `decided_at`: when), when its write failed
     # after the decision was saved: kept with the pool, and written by the retry (or the reconciler)
     unaudited: Mapping[str, Any] | None = None
+    # who asked for `last_decision` (`user`, `via`), kept while its notices are `unannounced`: a send
+    # by a retry or the reconciler names them as the request's own send did ("Released by ualice from
+    # Slack"). None: no person asked, or saved by a version before it was kept (nobody is named)
+    unannounced_by: Mapping[str, str] | None = None
     # the keep-alive update a decision was about to make (`intend`): saved before UpdateTrainingJob and
     # dropped by the save that records the decision. Still there on the next look, it says that an
     # update SageMaker shows was warmpool's own, and why (the invocation ended before its audit entry)

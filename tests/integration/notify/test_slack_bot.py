@@ -15,7 +15,7 @@ from warmpool.emulator.jobs import training_job_request
 from warmpool.handlers import notifier
 from warmpool.settings import NotifierSettings, SettingsError
 
-from tests.integration.conftest import System
+from tests.integration.conftest import System, first_send_fails
 from tests.integration.notify.slack_api_fake import SlackApiFake
 from tests.integration.notify.test_notify import POLICY, call, finish, press, redirecting, signed
 from tests.integration.notify.test_slack_secrets import logged_errors
@@ -497,3 +497,33 @@ def test_a_pool_whose_job_was_deleted_has_its_message_updated_without_buttons(
     system.reconcile()
     assert len(api.done("chat.update")) == 1  # not again
     assert len(api.done("chat.postMessage")) == 1
+
+
+@pytest.fixture
+def first_release_notice_fails(system: System) -> Iterator[list[str]]:
+    """The first `released` notice fails to reach the notify queue, after its decision was saved."""
+    yield from first_send_fails(system, lambda body: '"kind": "released"' in body)
+
+
+def test_a_release_pressed_in_slack_whose_notice_the_reconciler_sends_still_says_who_released_it(
+    system: System, api: SlackApiFake, first_release_notice_fails: list[str]
+) -> None:
+    # Before: the notice's first send failed, the reconciler sent it from the pool's saved notices,
+    # which did not keep the press: the message said "Released at ...", who released it was gone
+    finish(system, "v-32", {"team": "vision", "owner": "alice"})
+    (ready,) = api.done("chat.postMessage")
+    released_at = moment_text(system.control.now())
+    call(signed(press("v-32", "warmpool_release", "UALICE", system.slack.url("respond"))))
+    system.settle()
+    assert len(first_release_notice_fails) == 1
+    assert api.done("chat.update") == []  # nothing told yet
+    system.emulator.advance(300)
+    system.reconcile()
+    (update,) = api.done("chat.update")
+    assert update["body"]["ts"] == ready["ts"]
+    lines = updated_lines(update)
+    assert lines[:2] == ["Warm pool of v-32 released", f"Released by ualice from Slack at {released_at}."]
+    assert kinds_told(system) == ["pool-ready", "released"]  # once each
+    record = system.registry.get("v-32")
+    assert record is not None
+    assert (record.unannounced, record.unannounced_by) == ((), None)  # sent: who asked is not kept on
