@@ -55,6 +55,7 @@ from warmpool.service.ports import (
     JobNotFoundError,
     Metrics,
     NotificationOutbox,
+    OutOfTimeError,
     PolicySource,
     PoolMovedOnError,
     PoolRecord,
@@ -2676,7 +2677,12 @@ class LifecycleService:
             taken_by = (job.get("WarmPoolStatus") or {}).get("ReusedByJob")
             if not taken_by:
                 return None
-            return {"ended": "taken", "taken_by": str(taken_by), "ended_at": now.isoformat()}
+            # Its own Reused event before the later job's (EventBridge keeps no order): when the later
+            # job took it is that job's creation, as SageMaker says it (one DescribeTrainingJob, only
+            # here), not this look's time, which may be minutes on; as when the later job's event
+            # comes first (below) and as its idle gap is booked (`_adopt_lineage`)
+            taken_at = min(self._created_at(str(taken_by)) or now, now)
+            return {"ended": "taken", "taken_by": str(taken_by), "ended_at": taken_at.isoformat()}
         if record.pool.status is not WarmPoolStatus.TERMINATED:
             return None
         lifetime_end = self.limits.lifetime_ends_at(seen)
@@ -2697,6 +2703,18 @@ class LifecycleService:
             else self._idle_until(seen, now)
         )
         return {"ended": "expired", "ended_at": min(ended_at, now).isoformat()}
+
+    def _created_at(self, job_name: str) -> datetime | None:
+        """When SageMaker created the job, for a message's time; None when it has no job of that name
+        (deleted since) or does not answer now (throttled past botocore's retries, a 5xx): the time
+        is then the look's, as before, and the pool is recorded all the same (held back for a
+        message's time, the Reused pool went unrecorded while the later job's describe failed)."""
+        try:
+            return _time(self.sagemaker.describe_training_job(job_name), "CreationTime")
+        except OutOfTimeError:
+            raise  # the invocation's time is up: its retry records it
+        except Exception:
+            return None
 
     def _said_of_tuning_job(self, record: PoolRecord, said: str) -> bool:
         """Whether another pool of the tuning job the pool's trial belongs to has said this already.

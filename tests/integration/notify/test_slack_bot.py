@@ -527,3 +527,66 @@ def test_a_release_pressed_in_slack_whose_notice_the_reconciler_sends_still_says
     record = system.registry.get("v-32")
     assert record is not None
     assert (record.unannounced, record.unannounced_by) == ((), None)  # sent: who asked is not kept on
+
+
+def lifecycle_events(system: System) -> list[dict[str, Any]]:
+    """Every event off the lifecycle queue (as if EventBridge had not delivered them yet)."""
+    return [json.loads(m["Body"]) for m in system.messages(system.env.lifecycle_queue_url)]
+
+
+def test_a_taken_pool_s_message_says_when_the_later_job_took_it_when_it_is_seen_reused_first(
+    system: System, api: SlackApiFake
+) -> None:
+    # Before: when v-35's pool was seen Reused (its look, the reconciler) before v-36's own event came
+    # (EventBridge keeps no order, and may be late), the message said "Taken by job v-36 at" when
+    # warmpool looked, minutes after v-36 took it
+    finish(system, "v-35", {"team": "vision", "owner": "alice"})
+    (ready,) = api.done("chat.postMessage")
+    system.sagemaker.create_training_job(
+        **training_job_request("v-36", keep_alive_seconds=600, tags={"team": "vision", "owner": "bob"})
+    )
+    taken_at = moment_text(system.control.now())
+    held = lifecycle_events(system)
+    assert {e["detail"]["TrainingJobName"] for e in held} == {"v-36"}
+    system.emulator.advance(240)
+    system.reconcile()  # finds v-35's pool Reused, and v-36 on it
+    for event in held:  # delivered at last
+        system.sqs.send_message(QueueUrl=system.env.lifecycle_queue_url, MessageBody=json.dumps(event))
+    system.settle()
+    (update,) = api.done("chat.update")
+    assert update["body"]["ts"] == ready["ts"]
+    assert updated_lines(update) == [
+        "Warm pool of v-35 no longer warm",
+        f"Taken by job v-36 at {taken_at}: its warm cluster runs that job now.",
+    ]
+    record = system.registry.get("v-35")
+    assert record is not None
+    assert record.pool.job_name == "v-36"
+
+
+def test_a_pool_whose_expiry_the_reconciler_finds_has_its_message_say_when_it_expired(
+    system: System, api: SlackApiFake
+) -> None:
+    # The look at its expiry is lost (its schedule gone): the reconciler finds the pool ended a quarter
+    # of an hour on, and the message says when SageMaker ended it, not when the reconciler looked
+    finish(system, "v-37", {"team": "vision", "owner": "alice"})
+    (ready,) = api.done("chat.postMessage")
+    before = system.registry.get("v-37")
+    assert before is not None
+    assert before.pool.expires_at is not None
+    for schedule, _ in system.schedules._scheduled():  # its looks (expiring soon, expiry) lost
+        system.schedules._scheduler.delete_schedule(
+            Name=schedule["Name"], GroupName=system.env.scheduler_group
+        )
+    system.emulator.advance(1800 + 15 * 60)
+    assert moment_text(system.control.now()) != moment_text(before.pool.expires_at)
+    system.reconcile()
+    record = system.registry.get("v-37")
+    assert record is not None
+    assert record.pool.status.value == "Terminated"
+    (update,) = [u for u in api.done("chat.update") if u["body"]["ts"] == ready["ts"]]
+    assert updated_lines(update) == [
+        "Warm pool of v-37 no longer warm",
+        f"Expired at {moment_text(before.pool.expires_at)}: its keep-alive ran out.",
+    ]
+    assert kept_messages(system, "v-37") == []
