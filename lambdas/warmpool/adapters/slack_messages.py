@@ -2,7 +2,9 @@
 registry table beside the pool (docs/registry.md, "Slack message"): what `chat.update` needs to take
 their buttons away when the pool ends. One small item per message, not a field of the pool's item: the
 pool item stays the size it was, its codec and version untouched (the engine's optimistic locking
-never races the notifier), and a pool told of many times keeps many messages."""
+never races the notifier), and a pool told of many times keeps many messages. A message of several
+pools (a sweep's end) is kept under each of them, naming them all (`pools`), and updated when the last
+of them ends."""
 
 from __future__ import annotations
 
@@ -23,6 +25,14 @@ class SlackMessageHandle:
     ts: str
     job_name: str
     kind: str
+    # A message of several pools (a sweep's end, each pool's line with its buttons): every pool's id,
+    # the message kept under each of them; updated once none of them holds it any more. Empty: the
+    # message is this pool's alone.
+    pools: tuple[str, ...] = ()
+    # and what it becomes then: its text and blocks without its buttons (JSON; Slack cannot be asked
+    # for it back without another scope), a few KB (Slack's own limits bound it)
+    ended_text: str = ""
+    ended_blocks: str = ""
 
 
 class SlackMessageHandles:
@@ -46,8 +56,24 @@ class SlackMessageHandles:
                 "kind": {"S": handle.kind},
                 "posted_at": {"S": at.isoformat()},
                 "ttl": {"N": str(int((at + KEPT_FOR).timestamp()))},
+                **(
+                    {
+                        "pools": {"SS": list(handle.pools)},
+                        "ended_text": {"S": handle.ended_text},
+                        "ended_blocks": {"S": handle.ended_blocks},
+                    }
+                    if handle.pools
+                    else {}
+                ),
             },
         )
+
+    def holds(self, pool_id: str, channel: str, ts: str) -> bool:
+        """Whether the message is still kept under the pool (one GetItem): a pool of it not ended yet."""
+        answer = self._client.get_item(
+            TableName=self.table_name, Key=self._key(pool_id, channel, ts), ProjectionExpression="pk"
+        )
+        return "Item" in answer
 
     def of_pool(self, pool_id: str) -> list[SlackMessageHandle]:
         """The pool's messages still kept, oldest first within a channel."""
@@ -67,6 +93,9 @@ class SlackMessageHandles:
                         ts=item["ts"]["S"],
                         job_name=item["job_name"]["S"],
                         kind=item["kind"]["S"],
+                        pools=tuple(sorted(item.get("pools", {}).get("SS", []))),
+                        ended_text=item.get("ended_text", {}).get("S", ""),
+                        ended_blocks=item.get("ended_blocks", {}).get("S", ""),
                     )
                 )
             if "LastEvaluatedKey" not in page:

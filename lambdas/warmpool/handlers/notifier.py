@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from warmpool.adapters.policy_store import SsmPolicySource
     from warmpool.adapters.secrets import BotChannel, SecretStore
     from warmpool.adapters.slack import SlackBot, SlackWebhooks
-    from warmpool.adapters.slack_messages import SlackMessageHandles
+    from warmpool.adapters.slack_messages import SlackMessageHandle, SlackMessageHandles
     from warmpool.adapters.sns import SnsPublisher
     from warmpool.domain.clock import Clock
     from warmpool.domain.messages import SlackMessage
@@ -116,18 +116,56 @@ class SlackCopy:
     keep_handle: bool = False
     # a notice that the pool ended (released, not a dry run): the pool's kept messages lose their buttons
     ended: Notification | None = None
+    # a sweep's end (one message): the pools its buttons act on, under each of which it is kept, and
+    # the message it becomes once they have all ended (`_sweep_ended`)
+    sweep_pools: tuple[str, ...] = ()
+    sweep_ended: SlackMessage | None = None
 
 
 def _buttons_of_one_pool(messages: list[SlackMessage]) -> bool:
     """A message whose buttons act on its pool alone, which `chat.update` may take off when the pool
     ends; a sweep's end holds several pools' buttons (`SWEEP_ACTIONS_BLOCK`), and one of them ending
-    must not take the others' buttons and lines with it."""
+    must not take the others' buttons and lines with it: it is kept under each of them instead
+    (`_pools_of_the_sweep`), and updated when the last has ended (`_end_shared`)."""
     from warmpool.domain.messages import SWEEP_ACTIONS_BLOCK
 
     actions = [b for m in messages for b in m.blocks if b.get("type") == "actions"]
     return bool(actions) and not any(
         str(b.get("block_id", "")).startswith(SWEEP_ACTIONS_BLOCK) for b in actions
     )
+
+
+def _pools_of_the_sweep(messages: list[SlackMessage]) -> tuple[str, ...]:
+    """A sweep's end, posted as one message: the pools its buttons act on (each line's, by its
+    `SWEEP_ACTIONS_BLOCK`). None for any other message, or one in parts (its buttons on the last)."""
+    import json
+
+    from warmpool.domain.messages import SWEEP_ACTIONS_BLOCK
+
+    if len(messages) != 1:
+        return ()
+    pools: list[str] = []
+    for block in messages[0].blocks:
+        if block.get("type") == "actions" and str(block.get("block_id", "")).startswith(SWEEP_ACTIONS_BLOCK):
+            value = json.loads(str(block["elements"][0]["value"]))
+            pools.append(str(value["pool"]))
+    return tuple(dict.fromkeys(pools))
+
+
+def _sweep_ended(message: SlackMessage) -> SlackMessage:
+    """A sweep's end once every pool its buttons acted on has ended: the same lines, no buttons."""
+    from warmpool.domain.messages import SWEEP_ACTIONS_BLOCK, SlackMessage
+
+    blocks = [
+        block
+        for block in message.blocks
+        if not (
+            block.get("type") == "actions" and str(block.get("block_id", "")).startswith(SWEEP_ACTIONS_BLOCK)
+        )
+    ]
+    said = "The pools these lines had buttons for have all ended (released, expired or taken by a later job)."
+    blocks.append({"type": "context", "elements": [{"type": "plain_text", "text": said}]})
+    return SlackMessage(message.text, blocks)
 
 
 def publish_record(record: SQSRecord) -> SlackCopy | None:
@@ -172,6 +210,21 @@ def publish_record(record: SQSRecord) -> SlackCopy | None:
         return None
     if isinstance(target, str):  # an incoming webhook: as it always was
         return SlackCopy(key, notification.kind.value, target, message.slack, where.webhook_key)
+    sweep = _pools_of_the_sweep(message.slack)
+    if sweep:  # kept under each of its pools, updated when the last of them ends
+        return SlackCopy(
+            key,
+            notification.kind.value,
+            "",
+            message.slack,
+            where.webhook_key,
+            bot=target,
+            pool_id=notification.pool_id,
+            job_name=str(notification.facts.get("tuning_job_name") or notification.job_name),
+            keep_handle=True,
+            sweep_pools=sweep,
+            sweep_ended=_sweep_ended(message.slack[0]),
+        )
     return SlackCopy(
         key,
         notification.kind.value,
@@ -296,7 +349,10 @@ def post_to_slack(copy: SlackCopy, *, deadline: float | None) -> None:
 
 
 def _keep_handle(copy: SlackCopy, channel: str, ts: str) -> None:
-    """A message with buttons posted in bot-token mode, kept with its pool for `chat.update`."""
+    """A message with buttons posted in bot-token mode, kept with its pool for `chat.update` (a
+    sweep's end: with each pool its buttons act on)."""
+    import json
+
     from warmpool.adapters.slack_messages import SlackMessageHandle
     from warmpool.observability import logger
 
@@ -306,6 +362,21 @@ def _keep_handle(copy: SlackCopy, channel: str, ts: str) -> None:
             "bot-token mode without POOLS_TABLE_NAME: the message keeps its buttons when the pool ends",
             extra={"key": copy.key},
         )
+        return
+    if copy.sweep_pools and copy.sweep_ended is not None:
+        ended_blocks = json.dumps(copy.sweep_ended.blocks)
+        for pool_id in copy.sweep_pools:
+            shared = SlackMessageHandle(
+                pool_id,
+                channel,
+                ts,
+                copy.job_name,
+                copy.kind,
+                pools=copy.sweep_pools,
+                ended_text=copy.sweep_ended.text,
+                ended_blocks=ended_blocks,
+            )
+            rt.handles.keep(shared, at=rt.clock.now())
         return
     handle = SlackMessageHandle(copy.pool_id, channel, ts, copy.job_name, copy.kind)
     rt.handles.keep(handle, at=rt.clock.now())
@@ -328,6 +399,9 @@ def _end_messages(copy: SlackCopy, ended: Notification, bot: BotChannel, *, dead
     for handle in rt.handles.of_pool(ended.pool_id):
         if not ended_messages_of(ended, handle.job_name):  # the job that took the pool: still warm
             continue
+        if handle.pools:  # a sweep's end: updated once its last pool has ended
+            _end_shared(copy, handle, bot, deadline=deadline)
+            continue
         message = pool_ended(ended, handle.job_name, rt.clock.now())
         try:
             rt.bot.update(
@@ -347,6 +421,49 @@ def _end_messages(copy: SlackCopy, ended: Notification, bot: BotChannel, *, dead
             )
         rt.handles.forget(handle)
         log.info("message updated: the pool ended", extra={"channel": handle.channel, "key": copy.key})
+
+
+def _end_shared(
+    copy: SlackCopy, handle: SlackMessageHandle, bot: BotChannel, *, deadline: float | None
+) -> None:
+    """A sweep's end kept under one of its pools, which ended: forgotten under it; once no pool of the
+    message holds it (each pool's end forgets it first, then looks: of two ending at once, one at least
+    sees none left), updated to its lines without buttons. Slack failing for now keeps it again under
+    the pool, for the record's retry; a refusal for good is logged and counted as any update's."""
+    import json
+
+    from warmpool.adapters.slack import SlackPermanentError
+    from warmpool.observability import logger
+
+    rt = runtime()
+    assert rt.handles is not None
+    log = logger()
+    rt.handles.forget(handle)
+    others = [p for p in handle.pools if p != handle.pool_id]
+    if any(rt.handles.holds(other, handle.channel, handle.ts) for other in others):
+        log.info("sweep message kept: some of its pools are still warm", extra={"key": copy.key})
+        return
+    try:
+        rt.bot.update(
+            bot.token,
+            handle.channel,
+            handle.ts,
+            text=handle.ended_text,
+            blocks=json.loads(handle.ended_blocks or "[]"),
+            deadline=deadline,
+        )
+    except SlackPermanentError as exc:
+        if exc.error != "message_not_found":
+            rt.metrics.count("SlackDeliveryFailed")
+        log.error(
+            "Slack refused to update the message; its buttons stay",
+            extra={"error": exc.error, "detail": str(exc), "channel": handle.channel, "key": copy.key},
+        )
+        return
+    except Exception:
+        rt.handles.keep(handle, at=rt.clock.now())  # for the retry: its update is still owed
+        raise
+    log.info("sweep message updated: all its pools ended", extra={"channel": handle.channel, "key": copy.key})
 
 
 @contextmanager

@@ -263,7 +263,7 @@ def test_a_slack_api_url_off_https_stops_the_notifier_naming_the_variable(system
     )
 
 
-def test_a_sweeps_end_message_keeps_the_other_pools_buttons_when_one_of_its_pools_ends(
+def test_a_sweeps_end_message_keeps_the_other_pools_buttons_until_all_its_pools_have_ended(
     system: System, api: SlackApiFake, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # A parallel sweep's end is one message with each pool's line and buttons. Kept with the pool its
@@ -285,11 +285,28 @@ def test_a_sweeps_end_message_keeps_the_other_pools_buttons_when_one_of_its_pool
     system.settle()
     (sweep,) = [p for p in api.done("chat.postMessage") if "Tuning job wide finished" in p["body"]["text"]]
     assert sum(t == "actions" for t in block_types(sweep)) == 3
-    for name in names:
+    for name in names[:2]:
         assert main(["pools", "release", name, "--user", "lead"]) == 0
         capsys.readouterr()
         system.settle()
     assert [u for u in api.done("chat.update") if u["body"]["ts"] == sweep["ts"]] == []
+    # Before: the sweep's message kept every Release button after all its pools had ended, each
+    # answering "too late"; once the last of them ends, it keeps its lines and loses its buttons
+    assert main(["pools", "release", names[2], "--user", "lead"]) == 0
+    capsys.readouterr()
+    system.settle()
+    (update,) = [u for u in api.done("chat.update") if u["body"]["ts"] == sweep["ts"]]
+    assert "actions" not in block_types(update)
+    kept_blocks = [b for b in sweep["body"]["blocks"] if b["type"] != "actions"]
+    assert update["body"]["blocks"][:-1] == kept_blocks  # its lines, as posted
+    assert update["body"]["blocks"][-1]["elements"][0]["text"] == (
+        "The pools these lines had buttons for have all ended (released, expired or taken by a later job)."
+    )
+    assert update["body"]["text"] == sweep["body"]["text"]
+    pools = [system.registry.pool_id_for_job(name) for name in names]
+    assert all(pool is not None and kept_messages(system, pool) == [] for pool in pools)
+    system.reconcile()
+    assert len([u for u in api.done("chat.update") if u["body"]["ts"] == sweep["ts"]]) == 1  # not again
 
 
 def kinds_told(system: System) -> list[str]:
@@ -590,3 +607,38 @@ def test_a_pool_whose_expiry_the_reconciler_finds_has_its_message_say_when_it_ex
         f"Expired at {moment_text(before.pool.expires_at)}: its keep-alive ran out.",
     ]
     assert kept_messages(system, "v-37") == []
+
+
+def test_a_rate_limited_update_of_a_sweep_s_end_is_made_on_the_retry(
+    system: System, api: SlackApiFake, capsys: pytest.CaptureFixture[str]
+) -> None:
+    policy = {**POLICY, "defaults": {**POLICY["defaults"], "keep_alive_strategy": "fixed-7200"}}
+    system.set_policy(policy)
+    trials = [
+        training_job_request(f"duo-00{i}-a1b2c3d4", tags={"team": "vision", "owner": "alice"}) for i in (1, 2)
+    ]
+    names = [t["TrainingJobName"] for t in trials]
+    system.control.start_tuning_job("duo", trials)
+    system.settle()
+    for name in names:
+        system.control.complete_job(name)
+        system.settle()
+    system.control.complete_tuning_job("duo")
+    system.settle()
+    (sweep,) = [p for p in api.done("chat.postMessage") if "Tuning job duo finished" in p["body"]["text"]]
+    assert main(["pools", "release", names[0], "--user", "lead"]) == 0
+    capsys.readouterr()
+    system.settle()
+    api.retry_after = "30"  # longer than the notifier waits: the record goes back to the queue
+    api.answers.extend([None, 429])  # the released notice posted, the sweep's update rate limited
+    assert main(["pools", "release", names[1], "--user", "lead"]) == 0
+    capsys.readouterr()
+    system.settle()
+    system.emulator.advance(300)
+    system.settle()
+    tried = [(c["method"], c["ok"]) for c in api.calls if c["body"].get("ts") == sweep["ts"]]
+    assert tried == [("chat.update", False), ("chat.update", True)]  # 429, then the record's retry
+    pool = system.registry.pool_id_for_job(names[1])
+    assert pool is not None
+    assert kept_messages(system, pool) == []
+    assert system.messages(system.env.notify_dlq_url) == []
