@@ -298,7 +298,7 @@ def _cut_inside_an_escape(text: str) -> bool:
 def test_slack_gets_a_message_within_its_limits_however_long_the_job_s_text(
     system: System, slack: SlackStandIn
 ) -> None:
-    owner = "o&" * 128  # a tag value's most (256), no Slack user mapped: the routing note names it
+    owner = "o@" * 128  # a tag value's most (256), no Slack user mapped: the routing note names it
     system.sagemaker.create_training_job(
         **training_job_request("huge-1", keep_alive_seconds=600, tags={"team": "vision", "owner": owner})
     )
