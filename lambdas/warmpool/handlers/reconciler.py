@@ -51,9 +51,12 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         "after_dry_run": report.after_dry_run,
         "failed": report.failed,
         "phases_failed": report.phases_failed,
+        "sweep_pools_deferred": report.sweep_pools_deferred,
     }
     if report.failed:
         logger().error("reconciled, some pools could not be repaired", extra=result)
+    elif report.sweep_pools_deferred:  # left to the tuner: the next run hands them back
+        logger().warning("reconciled, some pools of an ended sweep are left to the next run", extra=result)
     else:
         logger().info("reconciled", extra=result)
     return result

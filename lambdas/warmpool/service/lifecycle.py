@@ -8,7 +8,6 @@ the same state; the registry's optimistic locking stops two invocations from ove
 
 from __future__ import annotations
 
-import contextlib
 import math
 import threading
 import time
@@ -226,6 +225,9 @@ class ReconcileReport:
     after_dry_run: list[str] = field(default_factory=list)
     # the phases of the run that failed, by name (`reconcile`), each also in `failed` with its error
     phases_failed: list[str] = field(default_factory=list)
+    # "<job>: <error>" for the pools of an ended sweep this run could not hand back with the others
+    # (`sweep_pools_deferred_this_run`): left to the tuner, the next run hands them back
+    sweep_pools_deferred: list[str] = field(default_factory=list)
 
 
 _P = ParamSpec("_P")
@@ -273,6 +275,10 @@ class LifecycleService:
     tuning_notices_this_run: list[str] = field(default_factory=list)
     # The pool items this run met that this version cannot read (the reconciler's: `_report_unreadable`)
     unreadable_this_run: list[UnreadableItemError] = field(default_factory=list)
+    # The pools of an ended sweep that a look could not hand back with the others since begin_run(),
+    # "<job>: <error>" (`_end_sweep_found_unseen`): left to the tuner, the reconciler's next run hands
+    # them back; the handlers log them (and the reconciler's report names them), SweepPoolsDeferred counts
+    sweep_pools_deferred_this_run: list[str] = field(default_factory=list)
     # The decision saved for the person's request being answered (`apply_user_request`), per thread as
     # the policy pins are: set once it is saved, after which a conflict in what follows must not decide
     # the request again.
@@ -299,6 +305,7 @@ class LifecycleService:
         self.reductions_this_run = 0
         self.tuning_notices_this_run = []
         self.unreadable_this_run = []
+        self.sweep_pools_deferred_this_run = []
 
     @_one_policy
     def handle_training_event(self, detail: TrainingJobDetail, *, final_attempt: bool = False) -> Outcome:
@@ -688,6 +695,7 @@ class LifecycleService:
         if listed_in_use is not None:
             phase("registry-in-use", lambda: repair_in_use(set(listed_in_use)))
         report.tuning_notices.extend(self.tuning_notices_this_run)  # whichever way it found them
+        report.sweep_pools_deferred.extend(self.sweep_pools_deferred_this_run)
         report.digests.extend(phase("digests", lambda: self.send_digests(now, unreadable=unreadable)) or [])
         # Once per index added: the live pools written before it get its keys (Reused ones included); an
         # item that cannot be read is skipped and named (UnreadableItems), and the backfill tried again
@@ -1262,8 +1270,11 @@ class LifecycleService:
             ):
                 if not record.tuner_owned or record.pool.job_name == seen:
                     continue
-                with contextlib.suppress(Exception):  # left to the tuner: the reconciler's (above)
+                try:
                     self._refresh(record.pool.job_name, Trigger.RECONCILE, tuner_ended=ended)
+                except Exception as exc:  # left to the tuner: the reconciler's (above), and said
+                    self.sweep_pools_deferred_this_run.append(f"{record.pool.job_name}: {exc}")
+                    self.metrics.count("SweepPoolsDeferred")
         finally:
             self._sweep.name = None
         try:

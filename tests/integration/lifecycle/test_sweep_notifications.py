@@ -8,11 +8,13 @@ import json
 from urllib.parse import urlencode
 
 import boto3
+import pytest
 from warmpool.domain.messages import blocks_as_text
 from warmpool.emulator.jobs import training_job_request
 
-from tests.integration.conftest import System
+from tests.integration.conftest import System, emf_documents, hooked
 from tests.integration.lifecycle import test_tuning_finished_notice as notices
+from tests.integration.lifecycle.test_reused_recorded_once import describe_of_fails, fresh_clients
 from tests.integration.lifecycle.test_tuner_lost_events import TUNING_EVENT
 from tests.integration.lifecycle.test_tuning_finished_notice import Outage
 from tests.integration.notify.test_notify import signed
@@ -259,3 +261,38 @@ def test_a_sweep_whose_end_a_look_at_one_of_its_pools_finds_is_one_slack_message
     system.advance(300)
     system.reconcile()
     assert system.slack.delivered("vision")[1:] == []  # once
+
+
+def test_a_sweeps_pool_a_look_could_not_hand_back_is_logged_and_counted_then_handed_back(
+    system: System, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A look that found the sweep ended handed back its other pools, and one whose look failed (here
+    SageMaker throttled its describe past every retry) was left to the tuner without a word: nothing
+    was lost (the reconciler's next run hands it back), but on-call saw nothing. The function now logs
+    which pool and why, and counts it (SweepPoolsDeferred)."""
+    names = sweep_of_three_whose_final_event_is_lost(system, "seen", late=True)
+    capsys.readouterr()
+
+    with hooked("provide-client-params.sagemaker.DescribeTrainingJob", describe_of_fails(names[0])):
+        fresh_clients()
+        system.settle()  # the last trial's events, late: its look finds the sweep ended
+    fresh_clients()
+
+    output = capsys.readouterr().out
+    logged = [json.loads(line) for line in output.splitlines() if "sweep pool not handed back" in line]
+    assert [(line["level"], line["pool"].split(":")[0]) for line in logged] == [("WARNING", names[0])]
+    assert "ThrottlingException" in logged[0]["pool"]
+    counted = [d["SweepPoolsDeferred"] for d in emf_documents(output) if "SweepPoolsDeferred" in d]
+    assert counted == [[1.0]]
+    first = system.registry.get(names[0])
+    assert first is not None
+    assert first.tuner_owned  # left to the tuner, not lost
+    others = [system.registry.get(name) for name in names[1:]]
+    assert all(record is not None and not record.tuner_owned for record in others)
+
+    system.advance(300)
+    report = system.reconcile()  # the next run hands it back
+    assert names[0] in report["repaired"]
+    first = system.registry.get(names[0])
+    assert first is not None
+    assert not first.tuner_owned
