@@ -343,8 +343,8 @@ def render(notification: Notification, *, mention: str | None = None) -> Rendere
         # A sweep of many pools (a hundred parallel trials, each decision's reasons listed): every pool
         # stays listed, each by its rule without its reasons (its own message, SNS, has them whole),
         # then, if need be, with only what says which pool and what became of it
-        for keep in (_SWEEP_POOL_FIELDS, _SWEEP_POOL_FIELDS_AT_LEAST):
-            compact = [{k: v for k, v in p.items() if k in keep} for p in sweep]
+        for keep in (_SWEEP_POOL_FIELDS, _SWEEP_POOL_FIELDS_AT_LEAST, None):
+            compact = [_sweep_pool_kept(p, keep) for p in sweep]
             facts = {**notification.facts, "sweep_pools": compact, "sweep_reasons_left_out": True}
             message = _render(replace(notification, facts=facts), mention)
             if _fits_sns(message):
@@ -373,6 +373,19 @@ _SWEEP_POOL_FIELDS = frozenset(
 _SWEEP_POOL_FIELDS_AT_LEAST = frozenset({"pool_id", "job_name", "warm_pool_status", "warm_until", "action"})
 
 
+def _sweep_pool_kept(pool: dict[str, Any], keep: frozenset[str] | None) -> dict[str, Any]:
+    """A pool of a sweep's end too large for SNS with the fields `keep` (`render`); None: the least that
+    still says which pool and what became of it, a line as the text has it, for the 300 pools of the
+    widest sweep: its `job_name`, its `action`, and its `warm_until` if it is still warm (`Available`,
+    which it then goes without), else its `warm_pool_status`."""
+    if keep is not None:
+        return {k: v for k, v in pool.items() if k in keep}
+    least = {"job_name": pool.get("job_name"), "action": pool.get("action")}
+    if pool.get("warm_until"):
+        return {**least, "warm_until": pool.get("warm_until")}
+    return {**least, "warm_pool_status": pool.get("warm_pool_status")}
+
+
 def listed_digest(notification: Notification) -> Notification:
     """A digest as its messages can show it: the warm pools its SNS copy lists (`render`), the others
     counted in `warm_pools_left_out`. What the engine queues for the notifier, so that a team with a
@@ -382,6 +395,18 @@ def listed_digest(notification: Notification) -> Notification:
         return notification
     facts = render(notification).document["facts"]
     return notification if "warm_pools" not in facts else replace(notification, facts=facts)
+
+
+def listed_sweep(notification: Notification) -> Notification:
+    """A sweep's end as its messages can show it: each pool as its SNS copy lists it (`render`: without
+    its reasons, or by less, when every pool with its reasons would pass SNS's 256 KiB). What the engine
+    queues for the notifier, as a digest (`listed_digest`): the sweep's end of 300 pools with their
+    reasons passed SQS's 256 KiB, so its send failed at every try and it was never sent; the messages
+    say the same as they would have."""
+    if notification.kind is not NotificationKind.TUNING_JOB_FINISHED:
+        return notification
+    facts = render(notification).document["facts"]
+    return notification if "sweep_pools" not in facts else replace(notification, facts=facts)
 
 
 def sns_message(text: str, document: dict[str, Any]) -> str:

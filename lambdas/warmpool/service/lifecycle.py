@@ -1130,7 +1130,10 @@ class LifecycleService:
         same `pool_id#kind#version`, which the notifier sends once."""
         if notice.sent or notice.notification is None:
             return
-        self._send(self._with_sweep_pools(notice))
+        from warmpool.domain.messages import listed_sweep  # as `_digests` imports listed_digest
+
+        # queued as its SNS copy lists it: a sweep of 300 pools with their reasons passed SQS's 256 KiB
+        self._send(listed_sweep(self._with_sweep_pools(notice)))
         self.registry.mark_tuning_finished_sent(notice.tuning_job_arn)
         self.tuning_notices_this_run.append(_tuning_name_of(notice))
 

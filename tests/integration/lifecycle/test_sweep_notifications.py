@@ -5,11 +5,15 @@ once per trial's pool."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 import boto3
 import pytest
-from warmpool.domain.messages import blocks_as_text
+from warmpool.adapters.queues import SqsNotificationOutbox
+from warmpool.domain.codec import notification_to_json
+from warmpool.domain.messages import blocks_as_text, listed_sweep
+from warmpool.domain.model import Notification, NotificationKind, Severity
 from warmpool.emulator.jobs import training_job_request
 
 from tests.integration.conftest import System, emf_documents, hooked
@@ -296,3 +300,77 @@ def test_a_sweeps_pool_a_look_could_not_hand_back_is_logged_and_counted_then_han
     first = system.registry.get(names[0])
     assert first is not None
     assert not first.tuner_owned
+
+
+def test_a_sweeps_end_of_300_pools_with_long_reasons_reaches_sns_and_slack_naming_every_pool(
+    system: System,
+) -> None:
+    """The engine queues a sweep's end for the notifier with every pool and its decision's reasons (cut
+    at 200 characters each): 300 pools with four reasons each passed SQS's 256 KiB, so its send failed
+    at every try and the notice was never sent; and its SNS copy, past even the compact list, was cut
+    to its first 16 KB. It is queued now as its SNS copy lists it (as a digest is), and at 300 pools
+    with the longest names a sweep's trials have (a tuning job's 32 characters, then -NNN-xxxxxxxx),
+    that copy lists each pool by what says which pool and what became of it."""
+    boto3.client("secretsmanager").put_secret_value(
+        SecretId=system.env.slack_webhooks_secret_arn,
+        SecretString=json.dumps({"vision": system.slack.url("vision")}),
+    )
+    system.set_policy(SLACK_POLICY)
+    tuning = "t" * 32
+    names = [f"{tuning}-{i:03d}-a1b2c3d4" for i in range(300)]
+    released = set(names[::7])
+    pools = [
+        {
+            "pool_id": name,
+            "job_name": name,
+            "instance_type": "ml.g5.2xlarge",
+            "instance_count": 1,
+            "warm_pool_status": "Terminated" if name in released else "Available",
+            "warm_until": None if name in released else "2026-03-02T11:00:00+00:00",
+            "action": "release" if name in released else "extend",
+            "dry_run": False,
+            "rule": "defaults.keep_alive_strategy",
+            "reasons": [f"reason {n}: " + "r" * 190 for n in range(4)],  # as the engine cuts them
+        }
+        for name in names
+    ]
+    notice = Notification(
+        NotificationKind.TUNING_JOB_FINISHED,
+        Severity.INFO,
+        names[0],
+        names[0],
+        int(datetime(2026, 3, 2, 9, 30, tzinfo=UTC).timestamp()),
+        "vision",
+        "alice",
+        {
+            "pool_id": names[0],
+            "job_name": names[0],
+            "team": "vision",
+            "owner": "alice",
+            "tuning_job_name": tuning,
+            "tuning_job_status": "Completed",
+            "best_training_job": names[0],
+            "sweep_pools": pools,
+        },
+    )
+
+    # as the engine sends it (`_send_tuning_finished`), within SQS's 256 KiB (less room for the attributes)
+    queued = listed_sweep(notice)
+    assert len(notification_to_json(notice).encode()) > 256 * 1024
+    assert len(notification_to_json(queued).encode()) < 256 * 1024 - 8 * 1024
+    SqsNotificationOutbox(system.sqs, system.env.notify_queue_url).send(queued)
+    system.settle()
+
+    (finished,) = system.notifications()
+    listed = finished["facts"]["sweep_pools"]
+    assert [p["job_name"] for p in listed] == names
+    assert {p["job_name"] for p in listed if p["action"] == "release"} == released
+    assert finished["facts"]["sweep_reasons_left_out"] is True
+    posted = system.slack.delivered("vision")
+    assert posted  # in parts: one message would cut the names
+    shown = "\n".join(blocks_as_text(p["body"]["blocks"]) for p in posted)
+    assert shown.startswith(f"<@UALICE> Tuning job {tuning} finished")
+    for name in names:
+        what = "released" if name in released else "kept warm until 2026-03-02 11:00:00 UTC"
+        assert f"- {name}: {what}." in shown
+    assert all(slack_refusals(p["body"]["blocks"]) == [] for p in posted)
