@@ -121,6 +121,7 @@ class DynamoPoolRegistry:
         *,
         absorbs: PoolRecord | None = None,
         audit: AuditEntry | Sequence[AuditEntry] | None = None,
+        keeps_intent: bool = False,
     ) -> PoolRecord:
         from botocore.exceptions import ClientError
 
@@ -238,8 +239,11 @@ class DynamoPoolRegistry:
                     }
                 }
             )
+        pool_write: dict[str, Any] = {"Put": {"TableName": self.table_name, "Item": item, **condition}}
+        if keeps_intent and expected_version is not None:
+            pool_write = {"Update": self._update_of(item, expected_version)}
         writes = [
-            {"Put": {"TableName": self.table_name, "Item": item, **condition}},
+            pool_write,
             {"Put": {"TableName": self.table_name, "Item": job_item}},
             *tuner,
             *marks,
@@ -267,6 +271,29 @@ class DynamoPoolRegistry:
             f"audit entry of pool {pool.pool_id}: each of {AUDIT_WRITE_ATTEMPTS} keys was another "
             "entry's; retry"
         )
+
+    def _update_of(self, item: dict[str, Any], expected_version: int) -> dict[str, Any]:
+        """The pool item's write as an UpdateItem (`put`'s `keeps_intent`): its attributes set as the Put
+        would write them, the index keys it would leave out removed, and any other attribute (the
+        `intent` another invocation saved since: `intend`, which leaves the version as it is) kept."""
+        attributes = [name for name in item if name not in ("pk", "sk")]
+        removed = [name for name in _OPTIONAL_POOL_ATTRIBUTES if name not in item]
+        names = {f"#a{n}": name for n, name in enumerate(attributes)}
+        names.update({f"#r{n}": name for n, name in enumerate(removed)})
+        expression = "SET " + ", ".join(f"#a{n} = :a{n}" for n in range(len(attributes)))
+        if removed:
+            expression += " REMOVE " + ", ".join(f"#r{n}" for n in range(len(removed)))
+        return {
+            "TableName": self.table_name,
+            "Key": {"pk": item["pk"], "sk": item["sk"]},
+            "UpdateExpression": expression,
+            "ConditionExpression": "version = :v",
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": {
+                **{f":a{n}": item[name] for n, name in enumerate(attributes)},
+                ":v": {"N": str(expected_version)},
+            },
+        }
 
     def intend(self, record: PoolRecord, intent: Mapping[str, Any]) -> None:
         """The update a decision is about to make, saved with the pool item (`intent`) before
@@ -950,6 +977,11 @@ _TYPE_MICROS = "usd_micros#"
 def _ledger_keys(team: str, at: datetime) -> tuple[dict[str, Any], dict[str, Any]]:
     pk = f"LEDGER#{team or '-'}"
     return _key(pk, f"DAY#{at.strftime('%Y-%m-%d')}"), _key(pk, f"MONTH#{at.strftime('%Y-%m')}")
+
+
+# The pool item's attributes that `_index_keys` writes only in some states: an UpdateItem of the item
+# (`_update_of`) removes those its state leaves out, as a Put of the whole item would
+_OPTIONAL_POOL_ATTRIBUTES = ("gsi2pk", "gsi2sk", "gsi3pk", "gsi3sk", "gsi4pk", "gsi4sk")
 
 
 def _index_keys(pool: Pool) -> dict[str, Any]:

@@ -2803,7 +2803,13 @@ class LifecycleService:
             severity = Severity.INFO if kind in ANNOUNCED_AS_INFO else Severity.WARNING
             self._notify(record, kind, severity, record.last_decision, extra=extra)
         try:
-            saved = self._save(replace(record, unannounced=(), unaudited=None, unannounced_by=None))
+            # an update another invocation intended since the decision's save (a limit releasing this
+            # pool for another: `_release_other` reads it without this save) is not this save's to drop:
+            # should that invocation end before its own save, the intent tells the next look the
+            # release was warmpool's, not one made outside warmpool (`sagemaker.released`)
+            saved = self._save(
+                replace(record, unannounced=(), unaudited=None, unannounced_by=None), keeps_intent=True
+            )
         except ConcurrentUpdateError:
             # Another invocation wrote the pool after this decision was saved: it read the decision
             # with what is still to say, and says it again under the same version (which the notifier
@@ -2920,12 +2926,17 @@ class LifecycleService:
         self._record_gap(replace(pool, available_since=ended), ended + billed, reused=False)
 
     def _save(
-        self, record: PoolRecord, *, audit: AuditEntry | Sequence[AuditEntry] | None = None
+        self,
+        record: PoolRecord,
+        *,
+        audit: AuditEntry | Sequence[AuditEntry] | None = None,
+        keeps_intent: bool = False,
     ) -> PoolRecord:
         """Optimistic locking: the write succeeds only if nobody wrote since `record` was read. `audit`:
-        entries written in the same write (`_decision_entry`, and what lands with it or not at all)."""
+        entries written in the same write (`_decision_entry`, and what lands with it or not at all).
+        `keeps_intent`: another invocation's intent saved since (`PoolRegistry.put`) is kept."""
         expected = record.pool.version if record.pool.version > 0 else None
-        return self.registry.put(record, expected, audit=audit)
+        return self.registry.put(record, expected, audit=audit, keeps_intent=keeps_intent)
 
     def _audit(
         self, record: PoolRecord, what: str, details: dict[str, Any], *, at: datetime | None = None

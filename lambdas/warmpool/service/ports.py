@@ -215,12 +215,16 @@ class PoolRegistry(FleetSource, Protocol):
         *,
         absorbs: PoolRecord | None = None,
         audit: AuditEntry | Sequence[AuditEntry] | None = None,
+        keeps_intent: bool = False,
     ) -> PoolRecord:
         """Write with optimistic locking (None: must not exist); returns the record with its new version,
         `expected_version + 1` (1 for a new record). Raises ConcurrentUpdateError when the stored
         version differs. `absorbs`: a pool whose record the same write removes, if still at its version
         (a join: its job now belongs to this pool's lineage). `audit`: entries of the trail (the pool's,
-        or another pool's) written in the same write (a decision's: all land, or none)."""
+        or another pool's) written in the same write (a decision's: all land, or none). `keeps_intent`:
+        an `intent` saved with the pool since it was read (`intend`, which leaves the version as it
+        is) is kept, where a save drops it: the write that records a decision's notices sent, which
+        another invocation's release may have come before (its intent tells its release as warmpool's)."""
         ...
 
     def intend(self, record: PoolRecord, intent: Mapping[str, Any]) -> None:

@@ -537,6 +537,86 @@ def test_an_extension_answered_while_a_release_it_has_not_saved_yet_takes_the_po
     assert "nothing is kept warm" in extended
 
 
+def test_a_release_for_the_limit_whose_intent_lands_before_a_decisions_clearing_save_stays_warmpools_own(
+    system: System, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # j0's end is decided (its pool ready) and saved with its notice still to send; while it is sent,
+    # alice's `pools extend j1` (vision may now keep one pool warm) releases j0 to make room: it saves
+    # its intent with j0, SageMaker releases j0, and its invocation ends before its save. The save that
+    # then recorded j0's notice sent rewrote the whole pool item and dropped that intent: the next look
+    # found j0 released with nothing to tell warmpool's release from one outside warmpool, and recorded
+    # `sagemaker.released`.
+    limit = {**POLICY["defaults"], "on_limit": "release-least-valuable"}
+    system.set_policy({**POLICY, "defaults": {**limit, "max_warm_instances": 2}})
+    pool_warm(system)  # j1's
+    j0 = training_job_request("j0", keep_alive_seconds=600, tags=TAGS, volume_size_gb=60)
+    system.sagemaker.create_training_job(**j0)
+    system.settle()
+    system.control.run_for("j0", 300)
+    system.emulator.advance(300)  # j0 has ended; its event waits in the queue
+    system.notifications()
+    seen = Seen()
+    other = second_container(monkeypatch)
+    armed: list[str] = []
+    updated: list[str] = []
+
+    def extend_j1_while_j0s_notice_is_sent(params: dict[str, Any], **_: Any) -> None:
+        # j0's decision is saved and its notice being queued: the clearing save comes next
+        if armed != ["armed"] or params.get("QueueUrl") != system.env.notify_queue_url:
+            return
+        armed.append("extend j1")
+        system.set_policy({**POLICY, "defaults": {**limit, "max_warm_instances": 1}})
+        with other():
+            pools_cmd("extend", "j1")(system, seen)
+
+    def note_update(params: dict[str, Any], **_: Any) -> None:
+        updated.append(str(params.get("TrainingJobName")))
+
+    def end_after_j0_released(http_response: Any, **_: Any) -> None:
+        if armed == ["armed", "extend j1"] and updated[-1:] == ["j0"] and http_response.status_code == 200:
+            armed.append("ended")
+            raise RuntimeError("injected: the invocation ended after releasing j0")
+
+    session = boto3.DEFAULT_SESSION
+    assert session is not None
+    hooks: list[tuple[str, Callable[..., None]]] = [
+        ("provide-client-params.sqs.SendMessage", extend_j1_while_j0s_notice_is_sent),
+        ("provide-client-params.sagemaker.UpdateTrainingJob", note_update),
+        ("after-call.sagemaker.UpdateTrainingJob", end_after_j0_released),
+    ]
+    for name, hook in hooks:  # each client copies them when made
+        session.events.register(name, hook)
+    for module in HANDLERS:  # clients made from now on carry the hooks
+        module.runtime.cache_clear()
+    try:
+        armed.append("armed")
+        system.lifecycle.drain()
+    finally:
+        for name, hook in hooks:
+            session.events.unregister(name, hook)
+        for module in HANDLERS:
+            module.runtime.cache_clear()
+    assert armed == ["armed", "extend j1", "ended"]
+    assert warm_until(system, "j0") is None  # SageMaker released it
+    record = system.registry.get("j0")
+    assert record is not None
+    assert record.intent is not None  # the release's intent, kept
+    assert record.intent["what"] == "released-for-limit"
+
+    system.advance(300)
+    system.reconcile()  # the next look records the release
+
+    record = system.registry.get("j0")
+    assert record is not None
+    assert record.pool.status.value == "Terminated"
+    assert record.last_decision is not None
+    assert record.last_decision.rule != "sagemaker.released"
+    entries = system.registry.audit_trail("j0")
+    released = [e.details for e in entries if e.what == "released-for-limit"]
+    assert [d.get("recorded_late") for d in released] == [True]
+    assert "sagemaker.released" not in [e.details.get("rule") for e in entries]
+
+
 def test_a_look_the_reconciler_takes_before_its_step_fires_warns_of_the_expiry_once(system: System) -> None:
     # the pool's expiring-soon look is due; the reconciler runs before the scheduler fires it
     system.set_policy(POLICY)
