@@ -59,6 +59,7 @@ from warmpool.domain.codec import (
 from warmpool.domain.history import HISTORY_LIMIT, ColdStart, add_once, retract_cold_start, uncensor
 from warmpool.domain.model import IdleGap, Notification, Pool, WarmPoolStatus
 from warmpool.service.ports import (
+    SAVE_AUDIT_ROOM,
     AuditEntry,
     ConcurrentUpdateError,
     PoolRecord,
@@ -126,6 +127,8 @@ class DynamoPoolRegistry:
         from botocore.exceptions import ClientError
 
         entries = [audit] if isinstance(audit, AuditEntry) else list(audit or ())
+        if len(entries) > SAVE_AUDIT_ROOM:  # the caller writes the others after it (`SAVE_AUDIT_ROOM`)
+            raise ValueError(f"a save writes at most {SAVE_AUDIT_ROOM} audit entries, not {len(entries)}")
 
         pool = record.pool
         stored = PoolRecord(

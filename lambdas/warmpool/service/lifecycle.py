@@ -46,6 +46,7 @@ from warmpool.domain.stepping import horizon_at
 from warmpool.models.events import StepDueDetail, TrainingJobDetail, TuningJobDetail, parse_time
 from warmpool.service.ports import (
     PHANTOM_POOLS_REPAIR,
+    SAVE_AUDIT_ROOM,
     TUNING_WATCHES_REPAIR,
     UNANNOUNCED_MARKS_REPAIR,
     AuditEntry,
@@ -1563,8 +1564,13 @@ class LifecycleService:
         ]
         if request is not None and decision.plan_rule is not None and not leaves:
             entries.append(self._refusal_entry(record, request, decision, {**asked, **made}))
-        # a dry run's pools a real run would release to make room: said in their trails with this save
-        entries += self._would_release_entries(record, own)
+        # a dry run's pools a real run would release to make room: said in their trails with this save,
+        # those that fit in its transaction (a limit may name a hundred pools: SAVE_AUDIT_ROOM); the
+        # others right after it (should the invocation end before, the deciding pool's next decision
+        # writes those still unsaid: `_would_release_entries` reads each pool's trail)
+        would = self._would_release_entries(record, own)
+        room = max(0, SAVE_AUDIT_ROOM - len(entries))
+        entries, after_the_save = [*entries, *would[:room]], would[room:]
         # A person's extension refused, and nothing changed: the pool's decision stands as it was (what
         # `pools list` and `show` give as its last decision); the refusal is the trail's (this entry,
         # with who asked) and the person's answer. Saved as the pool's, the list said the pool was kept
@@ -1596,6 +1602,8 @@ class LifecycleService:
                 return self._released_in_a_race(job_name, record.pool.pool_id, done)
             self._restore_expiry(record.pool.pool_id, job_name, record.pool.expires_at)
             raise
+        for entry in after_the_save:
+            self.registry.audit(entry)
         if request is not None:
             self._answers.saved = answer
         self.metrics.count(f"Decisions{decision.action.value.capitalize()}")

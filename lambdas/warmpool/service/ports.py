@@ -19,6 +19,10 @@ TUNING_WATCHES_REPAIR = "tuning-watches"
 # The one-off repair that sends the notices the versions that saved them unlisted left unsent: see
 # LifecycleService._announce_left_by_older_versions.
 UNANNOUNCED_MARKS_REPAIR = "unannounced-marks"
+# The audit entries a pool's save (PoolRegistry.put) can write in its one transaction: DynamoDB's
+# TransactWriteItems takes 100 items, of which the save's own writes take at most 6 (the pool, its
+# job's pointer, its tuning job's trial and watch, its mark of notices to send, the pool a join absorbs).
+SAVE_AUDIT_ROOM = 100 - 6
 
 
 class JobNotFoundError(LookupError):

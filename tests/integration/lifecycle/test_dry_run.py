@@ -3,6 +3,7 @@ on any path (the emulator's update calls and a count of the calls made to SageMa
 nothing recorded that did not happen (docs/policy.md, "Dry run")."""
 
 import json
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -408,3 +409,36 @@ def test_a_pool_a_dry_run_would_release_is_said_so_when_the_invocation_ends_afte
     assert ended == ["d-33"]
     said = [e for e in system.registry.audit_trail("d-32") if e.what == "would-release-for-limit"]
     assert [e.details["for_job"] for e in said] == ["d-33"]
+
+
+def test_a_dry_run_decision_that_would_release_120_pools_to_make_room_is_saved_and_says_so_in_each_trail(
+    system: System,
+) -> None:
+    # vision's limit is lowered to one warm instance while it has 121 warm pools: the next pool's
+    # decision names the 121 a real run would release, and its save wrote a would-release-for-limit
+    # entry for each in its one transaction, past DynamoDB's 100 items: the save failed at every try
+    # of the event (the decision never saved, nothing said in any trail)
+    limit = {"max_warm_instances": 1000, "on_limit": "release-least-valuable"}
+    system.set_policy(dry({"keep_alive_strategy": "fixed-3600"}, teams={"vision": limit}))
+    finish(system, "d-40", 1800)
+    warm = system.registry.get("d-40")
+    assert warm is not None
+    seeded = [f"d-40-{i:03d}" for i in range(120)]  # warm pools of the team, as the registry holds them
+    for name in seeded:
+        pool = replace(
+            warm.pool, pool_id=name, job_name=name, job_arn=warm.pool.job_arn[:-4] + name, version=0
+        )
+        system.registry.put(replace(warm, pool=pool, schedule_name=None), None)
+    system.set_policy(
+        dry({"keep_alive_strategy": "fixed-3600"}, teams={"vision": {**limit, "max_warm_instances": 1}})
+    )
+
+    finish(system, "d-41", 1800, volume_size_gb=60)
+
+    (decided,) = [e for e in system.registry.audit_trail("d-41") if e.what == "decision"]
+    assert "a real run would release" in decided.details["reasons"][-1]
+    for name in ["d-40", *seeded]:
+        said = [e for e in system.registry.audit_trail(name) if e.what == "would-release-for-limit"]
+        assert [e.details["for_job"] for e in said] == ["d-41"], name
+    assert no_update_made(system)
+    assert system.messages(system.env.lifecycle_dlq_url) == []
