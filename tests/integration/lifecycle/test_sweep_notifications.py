@@ -15,13 +15,14 @@ from warmpool.domain.codec import notification_to_json
 from warmpool.domain.messages import blocks_as_text, listed_sweep
 from warmpool.domain.model import Notification, NotificationKind, Severity
 from warmpool.emulator.jobs import training_job_request
+from warmpool.handlers import slack_interactive
 
 from tests.integration.conftest import System, emf_documents, hooked
 from tests.integration.lifecycle import test_tuning_finished_notice as notices
 from tests.integration.lifecycle.test_reused_recorded_once import describe_of_fails, fresh_clients
 from tests.integration.lifecycle.test_tuner_lost_events import TUNING_EVENT
 from tests.integration.lifecycle.test_tuning_finished_notice import Outage
-from tests.integration.notify.test_notify import signed
+from tests.integration.notify.test_notify import press, signed
 from tests.unit.domain.slack_limits import slack_refusals
 
 TWO_HOURS = {"version": 1, "defaults": {"keep_alive_strategy": "fixed-7200"}}
@@ -374,3 +375,29 @@ def test_a_sweeps_end_of_300_pools_with_long_reasons_reaches_sns_and_slack_namin
         what = "released" if name in released else "kept warm until 2026-03-02 11:00:00 UTC"
         assert f"- {name}: {what}." in shown
     assert all(slack_refusals(p["body"]["blocks"]) == [] for p in posted)
+
+
+def test_a_sweeps_pool_a_persons_request_could_not_hand_back_is_logged_by_the_slack_worker(
+    system: System, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """As above, the look being a person's press on one of the sweep's pools (the Slack worker's): the
+    pool it could not hand back was counted, and no line said which."""
+    names = sweep_of_three_whose_final_event_is_lost(system, "asked")
+    capsys.readouterr()
+
+    with hooked("provide-client-params.sagemaker.DescribeTrainingJob", describe_of_fails(names[0])):
+        fresh_clients()
+        slack_interactive.runtime.cache_clear()
+        status, answer = system.press(signed(press(names[2], "warmpool_extend_60", "UALICE")))
+    fresh_clients()
+    slack_interactive.runtime.cache_clear()
+
+    assert (status, answer.split(":")[0]) == (200, f"extend {names[2]}")
+    output = capsys.readouterr().out
+    logged = [json.loads(line) for line in output.splitlines() if "sweep pool not handed back" in line]
+    assert [(line["level"], line["pool"].split(":")[0]) for line in logged] == [("WARNING", names[0])]
+    counted = [d["SweepPoolsDeferred"] for d in emf_documents(output) if "SweepPoolsDeferred" in d]
+    assert counted == [[1.0]]
+    first = system.registry.get(names[0])
+    assert first is not None
+    assert first.tuner_owned  # left to the tuner: the reconciler's next run hands it back
