@@ -36,12 +36,17 @@ def uncensor_latest(gaps: list[IdleGap], at: datetime) -> bool:
 def uncensor(gaps: list[IdleGap], at: datetime) -> IdleGap | None:
     """`uncensor_latest`, returning the gap as it was before (what `undo_uncensor` puts back), or None
     when no gap changed."""
+    # Newest first: a gap that began no later than the one found cannot be it (of gaps that began at
+    # the same moment, the later in the list is), and is passed over without its length read.
     latest: int | None = None
-    for index, gap in enumerate(gaps):
-        if gap.reused or (at - gap.started_at).total_seconds() < gap.seconds:
+    latest_start: datetime | None = None
+    for index in range(len(gaps) - 1, -1, -1):
+        gap = gaps[index]
+        if gap.reused or (latest_start is not None and gap.started_at <= latest_start):
             continue
-        if latest is None or gap.started_at >= gaps[latest].started_at:
-            latest = index
+        if (at - gap.started_at).total_seconds() < gap.seconds:
+            continue
+        latest, latest_start = index, gap.started_at
     if latest is None:
         return None
     gap = gaps[latest]

@@ -39,6 +39,30 @@ def test_a_pool_still_warm_at_the_cold_start_is_not_uncensored() -> None:
     assert gaps == [IdleGap(at(0), 20 * 60, False)]
 
 
+def test_the_latest_released_pool_is_found_wherever_the_history_holds_it() -> None:
+    # gaps are recorded as they end, not as they began: the latest to begin may come first; of two
+    # that began together, the one recorded later answers; one still warm or reused answers for none
+    gaps = [
+        IdleGap(at(8), 60, False, job_name="latest"),
+        IdleGap(at(2), 60, False, job_name="older"),
+        IdleGap(at(9), 50 * 60, False, job_name="still warm"),
+        IdleGap(at(10), 60, True, job_name="reused"),
+    ]
+    assert uncensor_latest(gaps, at(30))
+    assert [(g.job_name, g.reused) for g in gaps] == [
+        ("latest", True),
+        ("older", False),
+        ("still warm", False),
+        ("reused", True),
+    ]
+    assert gaps[0].seconds == 22 * 60
+    tied = [IdleGap(at(4), 60, False, job_name="first"), IdleGap(at(4), 60, False, job_name="second")]
+    assert uncensor_latest(tied, at(30))
+    assert [g.reused for g in tied] == [False, True]
+    assert uncensor_latest(tied, at(31))
+    assert [g.reused for g in tied] == [True, True]
+
+
 def test_an_uncensored_gap_keeps_its_job_but_not_the_counts_the_guess_favours() -> None:
     # Which released pool a cold start answers for is a guess (the latest), and the latest tends to be
     # the one with no other job running: keeping those counts would teach the learner the guess's bias.
