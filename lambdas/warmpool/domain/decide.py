@@ -117,11 +117,12 @@ def decide_keep_alive(
     ev, horizon = _evaluate(pool, policy, rules, now, limits, fleet, trigger, request, cost)
 
     max_step = min(limits.max_step_seconds, int(rules.get("max_step_minutes")) * 60)
-    step_limits = replace(
-        limits,
-        max_step_seconds=max_step,
-        # the engine must come back before a short step runs out
-        step_margin_seconds=min(limits.step_margin_seconds, max_step // 2),
+    # the engine must come back before a short step runs out
+    margin = min(limits.step_margin_seconds, max_step // 2)
+    step_limits = (
+        limits
+        if (max_step, margin) == (limits.max_step_seconds, limits.step_margin_seconds)
+        else replace(limits, max_step_seconds=max_step, step_margin_seconds=margin)
     )
     step = plan_step(pool, horizon, now, step_limits)
     action, keep_alive, next_check = step.action, step.keep_alive_seconds, step.next_check_at
