@@ -8,6 +8,8 @@ from functools import cache
 from typing import IO, TYPE_CHECKING, cast
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from aws_lambda_powertools import Logger
     from aws_lambda_powertools import Metrics as PowertoolsMetricsClient
 
@@ -40,6 +42,16 @@ class _Stdout:
 
     def flush(self) -> None:
         sys.stdout.flush()
+
+
+def log_sweep_pools_deferred(pools: Iterable[str]) -> None:
+    """Each pool of an ended sweep that a look could not hand back with the others ("<job>: <error>",
+    SweepPoolsDeferred): nothing is lost, the reconciler's next run hands them back, but on-call sees
+    which and why. Said by each function whose looks may find a sweep ended."""
+    for deferred in pools:
+        logger().warning(
+            "sweep pool not handed back, left to the reconciler's next run", extra={"pool": deferred}
+        )
 
 
 @cache

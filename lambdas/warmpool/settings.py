@@ -13,12 +13,11 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from warmpool.domain.model import EngineLimits
+from warmpool.domain.model import MAX_LIFETIME_SECONDS, EngineLimits
 from warmpool.domain.slack_actions import SLACK_ORIGINS, allowed_origin
 
-# A warm pool's maximum lifetime SageMaker documents (28 days), and the shortest the functions take: the
-# engine keeps a pool in steps of up to an hour, and a shorter lifetime ends every pool within its first.
-MAX_LIFETIME_SECONDS = 28 * 24 * 3600
+# The shortest lifetime the functions take (the longest is SageMaker's, MAX_LIFETIME_SECONDS): the engine
+# keeps a pool in steps of up to an hour, and a shorter lifetime ends every pool within its first.
 MIN_LIFETIME_SECONDS = 3600
 
 

@@ -502,13 +502,17 @@ class Notification:
         return f"{self.pool_id}#{self.kind.value}#{self.version}"
 
 
+# A warm pool's maximum lifetime SageMaker documents today (28 days; 7 in the 2022 launch post).
+MAX_LIFETIME_SECONDS = 28 * 24 * 3600
+
+
 @dataclass(frozen=True, slots=True)
 class EngineLimits:
     """Deployment-wide limits that no policy can lift."""
 
     max_step_seconds: int = 3600  # SageMaker's maximum KeepAlivePeriodInSeconds
     step_margin_seconds: int = 300  # re-check this long before the current step expires
-    max_lifetime_seconds: int = 28 * 24 * 3600  # a pool's maximum lifetime (AWS docs today)
+    max_lifetime_seconds: int = MAX_LIFETIME_SECONDS  # a pool's maximum lifetime (AWS docs today)
     # The deployment may update only jobs carrying this tag (its IAM policy says so); None: every job.
     update_requires_tag: str | None = None
     # The jobs the deployment manages, by the start of their names (its `job_name_prefixes`: another

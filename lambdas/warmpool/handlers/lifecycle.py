@@ -172,7 +172,7 @@ def _describe(outcome: Any) -> str:
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
-    from warmpool.observability import logger
+    from warmpool.observability import log_sweep_pools_deferred, logger
     from warmpool.service.wiring import INVOCATION
 
     rt = runtime()
@@ -190,11 +190,6 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     finally:
         INVOCATION.end()
         logger().remove_keys(["job_name", "pool_id", "tuning_job_name"])
-        # an ended sweep's pools a look could not hand back with the others (SweepPoolsDeferred): nothing
-        # is lost, the reconciler's next run hands them back, but on-call sees which and why
-        for deferred in rt.service.sweep_pools_deferred_this_run:
-            logger().warning(
-                "sweep pool not handed back, left to the reconciler's next run", extra={"pool": deferred}
-            )
+        log_sweep_pools_deferred(rt.service.sweep_pools_deferred_this_run)
         rt.metrics.flush()
     return result

@@ -385,7 +385,7 @@ def worker(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """The presses the endpoint queued, one by one (the queue's batches are of one)."""
     from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
-    from warmpool.observability import logger
+    from warmpool.observability import log_sweep_pools_deferred
     from warmpool.service.wiring import INVOCATION
 
     rt = runtime().worker
@@ -400,12 +400,7 @@ def worker(event: dict[str, Any], context: Any) -> dict[str, Any]:
         )
     finally:
         INVOCATION.end()
-        # an ended sweep's pools the press's look could not hand back with the others, as the
-        # lifecycle function logs them (SweepPoolsDeferred): the reconciler's next run hands them back
-        for deferred in rt.service.sweep_pools_deferred_this_run:
-            logger().warning(
-                "sweep pool not handed back, left to the reconciler's next run", extra={"pool": deferred}
-            )
+        log_sweep_pools_deferred(rt.service.sweep_pools_deferred_this_run)
         rt.metrics.flush()
 
 
